@@ -1,0 +1,37 @@
+// One build script for every bundle: the extension (vscode external) and each engine process.
+// `node esbuild.mjs --watch` rebuilds on change; `--metafile` prints bundle sizes.
+import * as esbuild from 'esbuild';
+import { existsSync, statSync } from 'node:fs';
+
+const watch = process.argv.includes('--watch');
+
+/** Bundles to build: [entry, outfile, externals]. An engine entry that does not exist yet is an error. */
+const bundles = [
+  { entry: 'src/extension/extension.ts', out: 'dist/extension.js', external: ['vscode'] },
+  { entry: 'src/engine/node/main.ts', out: 'dist/engine/node.js' },
+  { entry: 'src/engine/cluster/main.ts', out: 'dist/engine/controller.js' },
+  { entry: 'src/engine/cli/main.ts', out: 'dist/engine/cli.js' },
+  { entry: 'src/engine/client/router-main.ts', out: 'dist/engine/router.js' },
+].filter((b) => existsSync(b.entry));
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  minify: !watch,
+  keepNames: true,
+  logLevel: 'warning',
+};
+
+if (watch) {
+  const contexts = await Promise.all(bundles.map((b) =>
+    esbuild.context({ ...common, entryPoints: [b.entry], outfile: b.out, external: b.external ?? [] })));
+  await Promise.all(contexts.map((c) => c.watch()));
+  console.log(`watching ${bundles.length} bundles`);
+} else {
+  await Promise.all(bundles.map((b) =>
+    esbuild.build({ ...common, entryPoints: [b.entry], outfile: b.out, external: b.external ?? [] })));
+  for (const b of bundles) console.log(`${b.out.padEnd(28)} ${(statSync(b.out).size / 1024).toFixed(1)} KiB`);
+}
