@@ -1,4 +1,4 @@
-// `npm test`: lint, typecheck, generated-code freshness, build, then every test suite.
+// `npm test`: protocol stubs, lint, typecheck, build, then every test suite.
 // Ends with one line "tests: N passed, N failed" summing all suites; exits non-zero on any failure.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -39,9 +39,9 @@ function suite(name, cmd, args, env = {}) {
 
 const npx = (bin, ...args) => ['npx', ['--no-install', bin, ...args]];
 
+run('proto', 'node', ['scripts/proto.mjs']);
 run('lint', ...npx('eslint', '--max-warnings', '0', '.'));
 run('typecheck', ...npx('tsc', '-p', 'tsconfig.json'));
-if (existsSync(join(root, 'scripts/proto.mjs'))) run('proto', 'node', ['scripts/proto.mjs', '--check']);
 run('build', 'node', ['esbuild.mjs']);
 suite('engine', ...npx('mocha', '--reporter', join(root, 'scripts/mocha-reporter.cjs')));
 if (existsSync(join(root, 'test/run-code-server.mjs'))) suite('extension', 'node', ['test/run-code-server.mjs']);
