@@ -1,0 +1,28 @@
+// Limits and options shared by every RingDB server and client, so both ends agree on them.
+import type { ChannelOptions, ServerOptions } from '@grpc/grpc-js';
+
+/** Largest key or value a request may carry. */
+export const MAX_VALUE_BYTES = 16 * 1024 * 1024;
+/** Largest message on the wire: one maximal value plus room for the key and framing. */
+export const MAX_MESSAGE_BYTES = MAX_VALUE_BYTES + 1024 * 1024;
+
+/** Metadata key that carries the cluster token on every call. */
+export const TOKEN_METADATA_KEY = 'x-ringdb-token';
+
+/** Default deadline for a call that does not inherit one. */
+export const DEFAULT_DEADLINE_MS = 10_000;
+
+export const channelOptions: ChannelOptions = {
+  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+  // Peers restart often in tests and demos: reconnect quickly instead of backing off for minutes.
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 1000,
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+};
+
+export const serverOptions: ServerOptions = {
+  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+};

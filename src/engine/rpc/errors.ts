@@ -1,0 +1,76 @@
+// Typed errors for the RPC edge and their mapping onto gRPC status codes. Handlers throw these
+// (or storage's typed errors); `toStatus` turns any of them into the status a client receives,
+// so a caller can branch on the code and a person can read the message.
+import { status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { ClosedError, CorruptionError, InvalidArgumentError, LockedError } from '../storage/errors';
+
+/** An error with the gRPC status code it should travel as. */
+export class RpcError extends Error {
+  constructor(
+    readonly code: status,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A request field that is missing or malformed. The message names the field and what is accepted. */
+export class InvalidFieldError extends RpcError {
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(status.INVALID_ARGUMENT, `${field}: ${problem}`);
+  }
+}
+
+export class NotFoundError extends RpcError {
+  constructor(message: string) {
+    super(status.NOT_FOUND, message);
+  }
+}
+
+/** The request is well formed but the node is not in a state to serve it. */
+export class PreconditionError extends RpcError {
+  constructor(message: string) {
+    super(status.FAILED_PRECONDITION, message);
+  }
+}
+
+export class UnavailableError extends RpcError {
+  constructor(message: string) {
+    super(status.UNAVAILABLE, message);
+  }
+}
+
+export class UnauthenticatedError extends RpcError {
+  constructor(message: string) {
+    super(status.UNAUTHENTICATED, message);
+  }
+}
+
+/** The status object a server callback (or a stream's 'error' event) should carry for `err`. */
+export function toStatus(err: unknown): Partial<StatusObject> {
+  if (err instanceof RpcError) return { code: err.code, details: err.message };
+  if (err instanceof InvalidArgumentError) return { code: status.INVALID_ARGUMENT, details: err.message };
+  if (err instanceof ClosedError) return { code: status.UNAVAILABLE, details: `${err.message}; the node is shutting down` };
+  if (err instanceof LockedError) return { code: status.FAILED_PRECONDITION, details: err.message };
+  if (err instanceof CorruptionError) return { code: status.DATA_LOSS, details: err.message };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: status.INTERNAL, details: `internal error: ${message}` };
+}
+
+/** True for a client-side failure that retrying later may cure (peer down, slow, restarting). */
+export function isTransient(err: unknown): boolean {
+  const code = (err as Partial<ServiceError> | null)?.code;
+  return code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED || code === status.CANCELLED ||
+    code === status.RESOURCE_EXHAUSTED;
+}
+
+/** A one-line description of a client-side gRPC failure, for logs and peer status. */
+export function describeError(err: unknown): string {
+  const e = err as Partial<ServiceError> | null;
+  if (e && typeof e.code === 'number') return `${status[e.code] ?? e.code}: ${e.details ?? e.message ?? ''}`;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { status, type ServiceError, type UntypedHandleCall } from '@grpc/grpc-js';
+import { NodeServiceClient, NodeServiceService, type NodeServiceServer } from '../gen/ringdb/v1/node';
+import { InvalidArgumentError } from '../storage/errors';
+import { clientArgs, InvalidFieldError, readTokenFile, startServer, toStatus, unary, type RunningServer } from './index';
+
+const TOKEN = 'test-token-0123456789abcdef';
+
+describe('rpc plumbing', () => {
+  let server: RunningServer;
+  let client: NodeServiceClient;
+  let pings = 0;
+
+  before(async () => {
+    // Only Ping does anything; the other handlers answer UNIMPLEMENTED so the wrapper has all methods.
+    const unimplemented: UntypedHandleCall = (_call: unknown, cb: (e: { code: status }) => void) => cb({ code: status.UNIMPLEMENTED });
+    const impl = Object.fromEntries(Object.keys(NodeServiceService).map((k) => [k, unimplemented])) as unknown as NodeServiceServer;
+    impl.ping = (call, cb) => {
+      pings += 1;
+      cb(null, { nodeId: 'n1', clock: call.request.clock + 1 });
+    };
+    server = await startServer('127.0.0.1', 0, TOKEN, [{ definition: NodeServiceService, implementation: impl }]);
+    client = new NodeServiceClient(...clientArgs(`127.0.0.1:${server.port}`));
+  });
+
+  after(async () => {
+    client.close();
+    await server.stop();
+  });
+
+  it('serves a call that carries the token', async () => {
+    const res = await unary(client, client.ping, { sender: 't', clock: 41 }, { token: TOKEN });
+    assert.equal(res.clock, 42);
+  });
+
+  it('refuses a call without the token or with a wrong one, before the handler runs', async () => {
+    const before = pings;
+    for (const token of ['', 'wrong-token-0123456789abcdef']) {
+      await assert.rejects(unary(client, client.ping, { sender: 't', clock: 1 }, { token }), (err: ServiceError) => {
+        assert.equal(err.code, status.UNAUTHENTICATED);
+        assert.match(err.details, /x-ringdb-token/);
+        return true;
+      });
+    }
+    assert.equal(pings, before);
+  });
+
+  it('inherits a shorter parent deadline', async () => {
+    const parent = { getDeadline: () => Date.now() - 1 };
+    await assert.rejects(unary(client, client.ping, { sender: 't', clock: 1 }, { token: TOKEN, parent }), (err: ServiceError) => {
+      assert.equal(err.code, status.DEADLINE_EXCEEDED);
+      return true;
+    });
+  });
+
+  it('maps typed errors to status codes with the message kept', () => {
+    assert.deepEqual(toStatus(new InvalidFieldError('key', 'must not be empty')), { code: status.INVALID_ARGUMENT, details: 'key: must not be empty' });
+    assert.equal(toStatus(new InvalidArgumentError('value too large')).code, status.INVALID_ARGUMENT);
+    assert.equal(toStatus(new Error('boom')).code, status.INTERNAL);
+  });
+
+  it('reads a token file and rejects a malformed one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringdb-rpc-'));
+    try {
+      writeFileSync(join(dir, 'ok'), `${TOKEN}\n`);
+      assert.equal(readTokenFile(join(dir, 'ok')), TOKEN);
+      writeFileSync(join(dir, 'short'), 'abc');
+      assert.throws(() => readTokenFile(join(dir, 'short')), /16 to 512 printable/);
+      assert.throws(() => readTokenFile(join(dir, 'missing')), /cannot read token file/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

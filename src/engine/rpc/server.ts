@@ -1,0 +1,42 @@
+// Starting a gRPC server with the shared limits and the token check in front of every handler.
+import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { withAuth } from './auth';
+import { serverOptions } from './channel';
+
+export interface ServedService<T extends object> {
+  definition: ServiceDefinition;
+  implementation: T;
+}
+
+export interface RunningServer {
+  server: Server;
+  /** The bound port (the OS-chosen one when 0 was asked). */
+  port: number;
+  /** Stops accepting calls and waits for running ones; forces after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Binds `host:port` (0 = OS picks) and serves `services`, each behind the token check. */
+export async function startServer(host: string, port: number, token: string, services: ServedService<object>[]): Promise<RunningServer> {
+  const server = new Server(serverOptions);
+  for (const s of services) server.addService(s.definition, withAuth(s.definition, s.implementation, token) as UntypedServiceImplementation);
+  const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  return {
+    server,
+    port: bound,
+    stop: (graceMs = 2000) =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}
