@@ -1,0 +1,71 @@
+// Defaults of the cluster spec, and the commented default file the extension and `ringdb init`-style
+// flows write to `.ringdb/cluster.json`.
+
+import type { ClusterSpec } from './types';
+
+const DEFAULTS: ClusterSpec = {
+  nodes: 3,
+  dataDir: '.ringdb/data',
+  host: '127.0.0.1',
+  storage: { sync: 'batch', syncIntervalMs: 5, memtableBytes: 4 * 1024 * 1024 },
+  topology: null,
+  replicationFactor: 3,
+  writeQuorum: 2,
+  readQuorum: 2,
+  partitionStrategy: 'hash',
+  partitionsPerNode: 8,
+  numPartitions: 128,
+  keyRanges: null,
+  enableForwarding: true,
+  loadBalanceReads: false,
+  consistencyMode: 'lww',
+  crdt: {},
+  indexFields: [],
+  globalIndexFields: [],
+  cacheSize: 0,
+  antiEntropyIntervalMs: 5000,
+  heartbeatIntervalMs: 500,
+  logLevel: 'info',
+  router: null,
+};
+
+export const DEFAULT_SPEC: Readonly<ClusterSpec> = Object.freeze(DEFAULTS);
+
+/** A fresh, mutable copy of the defaults. */
+export function defaultClusterSpec(): ClusterSpec {
+  return structuredClone(DEFAULT_SPEC) as ClusterSpec;
+}
+
+/** The default spec as a commented JSONC file; `schemaRef` is the "$schema" value to put in it. */
+export function defaultClusterSpecText(schemaRef?: string): string {
+  const d = DEFAULT_SPEC;
+  const schemaLine = schemaRef ? `  "$schema": ${JSON.stringify(schemaRef)},\n` : '';
+  return `// RingDB cluster spec: read by the ringdb CLI and the RingDB extension.
+// Every field is optional; what is left out takes the default shown here.
+{
+${schemaLine}  // Number of node processes (1 to 32), named n1, n2, ...
+  "nodes": ${d.nodes},
+  // Where node data, logs and the cluster token live, relative to this workspace.
+  "dataDir": ${JSON.stringify(d.dataDir)},
+  // Address nodes listen on; keep loopback unless other machines must reach them.
+  "host": ${JSON.stringify(d.host)},
+  // fsync policy of each node's write-ahead log: "always", "batch" or "none".
+  "storage": { "sync": ${JSON.stringify(d.storage.sync)}, "syncIntervalMs": ${d.storage.syncIntervalMs}, "memtableBytes": ${d.storage.memtableBytes} },
+  // null (full mesh), "ring", "star", or a map like { "n1": ["n2"], "n2": ["n3"], "n3": ["n1"] }.
+  "topology": null,
+  // N replicas per key; a write needs W acknowledgements, a read R answers.
+  "replicationFactor": ${d.replicationFactor}, "writeQuorum": ${d.writeQuorum}, "readQuorum": ${d.readQuorum},
+  // "hash" (consistent hashing with virtual nodes) or "range" (explicit keyRanges).
+  "partitionStrategy": ${JSON.stringify(d.partitionStrategy)}, "partitionsPerNode": ${d.partitionsPerNode}, "numPartitions": ${d.numPartitions}, "keyRanges": null,
+  "enableForwarding": ${d.enableForwarding}, "loadBalanceReads": ${d.loadBalanceReads},
+  // "lww" (last write wins), "vector" (version vectors) or "crdt"; crdt maps keys to CRDT types.
+  "consistencyMode": ${JSON.stringify(d.consistencyMode)}, "crdt": {},
+  // JSON value fields to index locally and globally.
+  "indexFields": [], "globalIndexFields": [], "cacheSize": ${d.cacheSize},
+  "antiEntropyIntervalMs": ${d.antiEntropyIntervalMs}, "heartbeatIntervalMs": ${d.heartbeatIntervalMs},
+  "logLevel": ${JSON.stringify(d.logLevel)},
+  // { "port": 0 } starts a router process that relays requests to the right node.
+  "router": null
+}
+`;
+}

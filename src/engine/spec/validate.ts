@@ -1,0 +1,301 @@
+// Validation of a cluster spec: every field is checked at the edge, and every problem is
+// reported (not just the first) as "<field>: must be <what is accepted>, got <what was given>".
+// Missing fields take their defaults; quorum defaults are capped by the node count.
+
+import {
+  CONSISTENCY_MODES, CRDT_TYPES, LOG_LEVELS, PARTITION_STRATEGIES, SPEC_LIMITS, SYNC_POLICIES,
+  TOPOLOGY_PRESETS, nodeIdOf,
+  type ClusterSpec, type CrdtType, type KeyRangeSpec, type RouterSpec, type StorageSpec, type TopologySpec,
+} from './types';
+import { DEFAULT_SPEC } from './defaults';
+import { checkTopology } from './topology';
+
+export interface SpecIssue {
+  /** Dotted path of the field, e.g. "storage.sync" or "keyRanges[1].end"; "" for the whole spec. */
+  field: string;
+  message: string;
+}
+
+/** A spec that cannot be used. `issues` lists every problem found; the message joins them. */
+export class ClusterSpecError extends Error {
+  constructor(readonly issues: SpecIssue[]) {
+    super(issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('\n'));
+    this.name = 'ClusterSpecError';
+  }
+}
+
+export type SpecCheck = { ok: true; spec: ClusterSpec } | { ok: false; issues: SpecIssue[] };
+
+const TOP_FIELDS = [
+  '$schema', 'nodes', 'dataDir', 'host', 'storage', 'topology', 'replicationFactor', 'writeQuorum',
+  'readQuorum', 'partitionStrategy', 'partitionsPerNode', 'numPartitions', 'keyRanges',
+  'enableForwarding', 'loadBalanceReads', 'consistencyMode', 'crdt', 'indexFields',
+  'globalIndexFields', 'cacheSize', 'antiEntropyIntervalMs', 'heartbeatIntervalMs', 'logLevel', 'router',
+];
+const HOST_PATTERN = /^[A-Za-z0-9.:-]{1,253}$/;
+const FIELD_NAME_MAX = 128;
+
+/** Shows a rejected value the way it was written, shortened so a huge input cannot flood a message. */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+class Reader {
+  readonly issues: SpecIssue[] = [];
+
+  fail(field: string, accepted: string, got: unknown): void {
+    this.issues.push({ field, message: `must be ${accepted}, got ${describeValue(got)}` });
+  }
+
+  note(field: string, message: string): void {
+    this.issues.push({ field, message });
+  }
+
+  object(field: string, v: unknown, accepted: readonly string[]): Record<string, unknown> | undefined {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      this.fail(field || 'spec', 'a JSON object', v);
+      return undefined;
+    }
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (!accepted.includes(k)) {
+        this.note(field ? `${field}.${k}` : k, `unknown field; accepted fields are ${accepted.filter((a) => a !== '$schema').join(', ')}`);
+      }
+    }
+    return o;
+  }
+
+  int(field: string, v: unknown, fallback: number, min: number, max: number): number {
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      this.fail(field, `an integer from ${min} to ${max}`, v);
+      return fallback;
+    }
+    return v;
+  }
+
+  bool(field: string, v: unknown, fallback: boolean): boolean {
+    if (v === undefined) return fallback;
+    if (typeof v !== 'boolean') {
+      this.fail(field, 'true or false', v);
+      return fallback;
+    }
+    return v;
+  }
+
+  oneOf<T extends string>(field: string, v: unknown, fallback: T, options: readonly T[]): T {
+    if (v === undefined) return fallback;
+    if (typeof v !== 'string' || !options.includes(v as T)) {
+      this.fail(field, `one of ${options.map((o) => `"${o}"`).join(', ')}`, v);
+      return fallback;
+    }
+    return v as T;
+  }
+
+  string(field: string, v: unknown, fallback: string, accepted: string, ok: (s: string) => boolean): string {
+    if (v === undefined) return fallback;
+    if (typeof v !== 'string' || !ok(v)) {
+      this.fail(field, accepted, v);
+      return fallback;
+    }
+    return v;
+  }
+
+  names(field: string, v: unknown): string[] {
+    if (v === undefined) return [];
+    if (!Array.isArray(v)) {
+      this.fail(field, 'an array of field names', v);
+      return [];
+    }
+    const out: string[] = [];
+    v.forEach((name, i) => {
+      if (typeof name !== 'string' || name.length === 0 || name.length > FIELD_NAME_MAX) {
+        this.fail(`${field}[${i}]`, `a non-empty string of at most ${FIELD_NAME_MAX} characters`, name);
+      } else if (out.includes(name)) {
+        this.note(`${field}[${i}]`, `"${name}" is listed twice; list each field once`);
+      } else {
+        out.push(name);
+      }
+    });
+    return out;
+  }
+}
+
+function readStorage(r: Reader, v: unknown): StorageSpec {
+  const d = DEFAULT_SPEC.storage;
+  if (v === undefined) return { ...d };
+  const o = r.object('storage', v, ['sync', 'syncIntervalMs', 'memtableBytes']);
+  if (!o) return { ...d };
+  const L = SPEC_LIMITS;
+  return {
+    sync: r.oneOf('storage.sync', o.sync, d.sync, SYNC_POLICIES),
+    syncIntervalMs: r.int('storage.syncIntervalMs', o.syncIntervalMs, d.syncIntervalMs, L.syncIntervalMs.min, L.syncIntervalMs.max),
+    memtableBytes: r.int('storage.memtableBytes', o.memtableBytes, d.memtableBytes, L.memtableBytes.min, L.memtableBytes.max),
+  };
+}
+
+function readTopology(r: Reader, v: unknown): TopologySpec {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'string') {
+    return r.oneOf('topology', v, 'mesh', TOPOLOGY_PRESETS);
+  }
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    r.fail('topology', 'null, "mesh", "ring", "star" or an object mapping node ids to arrays of node ids', v);
+    return null;
+  }
+  const out: Record<string, string[]> = {};
+  for (const [from, to] of Object.entries(v as Record<string, unknown>)) {
+    if (!Array.isArray(to) || !to.every((t) => typeof t === 'string')) {
+      r.fail(`topology.${from}`, 'an array of node ids such as ["n2", "n3"]', to);
+      continue;
+    }
+    out[from] = to as string[];
+  }
+  return out;
+}
+
+function readKeyRanges(r: Reader, v: unknown): KeyRangeSpec[] | null {
+  if (v === undefined || v === null) return null;
+  if (!Array.isArray(v)) {
+    r.fail('keyRanges', 'null or an array of {"start", "end", "node"} ranges', v);
+    return null;
+  }
+  const out: KeyRangeSpec[] = [];
+  v.forEach((item, i) => {
+    const f = `keyRanges[${i}]`;
+    const o = r.object(f, item, ['start', 'end', 'node']);
+    if (!o) return;
+    const start = r.string(`${f}.start`, o.start, '', 'a string (the first key of the range, "" for the beginning)', () => true);
+    let end: string | null = null;
+    if (o.end !== null && o.end !== undefined) {
+      end = r.string(`${f}.end`, o.end, '', 'a string (the first key after the range) or null for the end of the key space', () => true);
+    }
+    if (typeof o.node !== 'string') {
+      r.fail(`${f}.node`, 'a node id such as "n1"', o.node);
+      return;
+    }
+    out.push({ start, end, node: o.node });
+  });
+  return out;
+}
+
+function readCrdt(r: Reader, v: unknown): Record<string, CrdtType> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    r.fail('crdt', `an object mapping keys to a CRDT type (${CRDT_TYPES.join(', ')})`, v);
+    return {};
+  }
+  const out: Record<string, CrdtType> = {};
+  for (const [key, type] of Object.entries(v as Record<string, unknown>)) {
+    if (key.length === 0) {
+      r.note('crdt', 'a CRDT key must not be empty');
+      continue;
+    }
+    out[key] = r.oneOf(`crdt.${key}`, type, 'gcounter', CRDT_TYPES);
+  }
+  return out;
+}
+
+function readRouter(r: Reader, v: unknown): RouterSpec | null {
+  if (v === undefined || v === null) return null;
+  const o = r.object('router', v, ['port']);
+  if (!o) return null;
+  return { port: r.int('router.port', o.port, 0, SPEC_LIMITS.port.min, SPEC_LIMITS.port.max) };
+}
+
+/** Range strategy: the ranges must tile the key space exactly, each on a node of the cluster. */
+function checkKeyRanges(r: Reader, ranges: KeyRangeSpec[], nodeIds: string[]): void {
+  if (ranges.length === 0) {
+    r.note('keyRanges', 'must list at least one range when partitionStrategy is "range"');
+    return;
+  }
+  ranges.forEach((kr, i) => {
+    if (!nodeIds.includes(kr.node)) r.fail(`keyRanges[${i}].node`, `a node of this cluster (${nodeIds.join(', ')})`, kr.node);
+    if (kr.end !== null && kr.end <= kr.start) r.note(`keyRanges[${i}]`, `end ${describeValue(kr.end)} must sort after start ${describeValue(kr.start)}`);
+  });
+  const sorted = ranges.map((kr, i) => ({ ...kr, i })).sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  if (sorted[0].start !== '') r.note(`keyRanges[${sorted[0].i}].start`, 'the first range must start at "" so every key has an owner');
+  for (let k = 1; k < sorted.length; k++) {
+    const prev = sorted[k - 1];
+    const cur = sorted[k];
+    if (prev.end === null || prev.end > cur.start) {
+      r.note(`keyRanges[${cur.i}]`, `overlaps keyRanges[${prev.i}]; ranges must not overlap`);
+    } else if (prev.end < cur.start) {
+      r.note(`keyRanges[${cur.i}]`, `leaves a gap after keyRanges[${prev.i}] (${describeValue(prev.end)} to ${describeValue(cur.start)}); ranges must cover every key`);
+    }
+  }
+  const last = sorted[sorted.length - 1];
+  if (last.end !== null) r.note(`keyRanges[${last.i}].end`, 'the last range must end at null so every key has an owner');
+}
+
+/** Checks `obj` and fills defaults. Never throws; see `validateClusterSpec` for the throwing form. */
+export function checkClusterSpec(obj: unknown): SpecCheck {
+  const r = new Reader();
+  const o = r.object('', obj, TOP_FIELDS);
+  if (!o) return { ok: false, issues: r.issues };
+  const d = DEFAULT_SPEC;
+  const L = SPEC_LIMITS;
+  if (o.$schema !== undefined && typeof o.$schema !== 'string') r.fail('$schema', 'a string', o.$schema);
+
+  const nodes = r.int('nodes', o.nodes, d.nodes, L.nodes.min, L.nodes.max);
+  const nodeIds = Array.from({ length: nodes }, (_, i) => nodeIdOf(i));
+  const n = Math.min(d.replicationFactor, nodes);
+  const replicationFactor = r.int('replicationFactor', o.replicationFactor, n, 1, L.nodes.max);
+  const q = Math.min(d.writeQuorum, replicationFactor);
+  const spec: ClusterSpec = {
+    nodes,
+    dataDir: r.string('dataDir', o.dataDir, d.dataDir, 'a non-empty folder path', (s) => s.trim().length > 0 && !s.includes('\0')),
+    host: r.string('host', o.host, d.host, 'a host name or IP address such as "127.0.0.1"', (s) => HOST_PATTERN.test(s)),
+    storage: readStorage(r, o.storage),
+    topology: readTopology(r, o.topology),
+    replicationFactor,
+    writeQuorum: r.int('writeQuorum', o.writeQuorum, q, 1, L.nodes.max),
+    readQuorum: r.int('readQuorum', o.readQuorum, q, 1, L.nodes.max),
+    partitionStrategy: r.oneOf('partitionStrategy', o.partitionStrategy, d.partitionStrategy, PARTITION_STRATEGIES),
+    partitionsPerNode: r.int('partitionsPerNode', o.partitionsPerNode, d.partitionsPerNode, L.partitionsPerNode.min, L.partitionsPerNode.max),
+    numPartitions: r.int('numPartitions', o.numPartitions, d.numPartitions, L.numPartitions.min, L.numPartitions.max),
+    keyRanges: readKeyRanges(r, o.keyRanges),
+    enableForwarding: r.bool('enableForwarding', o.enableForwarding, d.enableForwarding),
+    loadBalanceReads: r.bool('loadBalanceReads', o.loadBalanceReads, d.loadBalanceReads),
+    consistencyMode: r.oneOf('consistencyMode', o.consistencyMode, d.consistencyMode, CONSISTENCY_MODES),
+    crdt: readCrdt(r, o.crdt),
+    indexFields: r.names('indexFields', o.indexFields),
+    globalIndexFields: r.names('globalIndexFields', o.globalIndexFields),
+    cacheSize: r.int('cacheSize', o.cacheSize, d.cacheSize, L.cacheSize.min, L.cacheSize.max),
+    antiEntropyIntervalMs: r.int('antiEntropyIntervalMs', o.antiEntropyIntervalMs, d.antiEntropyIntervalMs, L.antiEntropyIntervalMs.min, L.antiEntropyIntervalMs.max),
+    heartbeatIntervalMs: r.int('heartbeatIntervalMs', o.heartbeatIntervalMs, d.heartbeatIntervalMs, L.heartbeatIntervalMs.min, L.heartbeatIntervalMs.max),
+    logLevel: r.oneOf('logLevel', o.logLevel, d.logLevel, LOG_LEVELS),
+    router: readRouter(r, o.router),
+  };
+
+  // Cross-field rules, checked only when the fields they relate were themselves valid.
+  if (spec.replicationFactor > nodes && o.replicationFactor !== undefined) {
+    r.note('replicationFactor', `must be at most nodes (${nodes}), got ${spec.replicationFactor}`);
+  }
+  if (spec.writeQuorum > spec.replicationFactor) r.note('writeQuorum', `must be at most replicationFactor (${spec.replicationFactor}), got ${spec.writeQuorum}`);
+  if (spec.readQuorum > spec.replicationFactor) r.note('readQuorum', `must be at most replicationFactor (${spec.replicationFactor}), got ${spec.readQuorum}`);
+  if (typeof spec.topology === 'object' && spec.topology !== null) {
+    for (const problem of checkTopology(spec.topology, nodeIds)) r.note(problem.field, problem.message);
+  }
+  if (spec.partitionStrategy === 'range') {
+    if (spec.keyRanges === null) r.note('keyRanges', 'must list the key ranges when partitionStrategy is "range", e.g. [{"start": "", "end": null, "node": "n1"}]');
+    else checkKeyRanges(r, spec.keyRanges, nodeIds);
+  } else if (spec.keyRanges !== null) {
+    r.note('keyRanges', 'is only used with partitionStrategy "range"; set it to null or change the strategy');
+  }
+  return r.issues.length ? { ok: false, issues: r.issues } : { ok: true, spec };
+}
+
+/** Checks `obj` and fills defaults; throws ClusterSpecError naming every bad field. */
+export function validateClusterSpec(obj: unknown): ClusterSpec {
+  const c = checkClusterSpec(obj);
+  if (!c.ok) throw new ClusterSpecError(c.issues);
+  return c.spec;
+}
