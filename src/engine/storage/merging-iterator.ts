@@ -1,0 +1,120 @@
+// Merges sorted children (memtables, tables) into one sorted cursor with ONE entry per key:
+// the winning version by compareVersions, whichever child holds it. Children are not ranked
+// by age because Last-Write-Wins on Lamport timestamps lets an old source hold the newest
+// version (a late replicated write). Tombstones are yielded; hiding them is the caller's choice.
+//
+// A binary min-heap on the children's current keys gives O(log k) per step. The children on
+// the current key form a subtree at the root (heap order), so finding the winner and stepping
+// past the key walk only that subtree.
+
+import { compareVersions, type Entry, type EntryIterator } from './types';
+
+export class MergingIterator implements EntryIterator {
+  private readonly children: EntryIterator[];
+  /** Valid children, heap-ordered by current key. */
+  private readonly heap: EntryIterator[] = [];
+  private current: Entry | undefined;
+  /** Scratch stack for walking the subtree of children on the current key. */
+  private readonly stack: number[] = [];
+
+  constructor(children: EntryIterator[]) {
+    this.children = children.slice();
+  }
+
+  valid(): boolean {
+    return this.current !== undefined;
+  }
+
+  entry(): Entry {
+    if (this.current === undefined) throw new RangeError('entry() called on an iterator that is not valid');
+    return this.current;
+  }
+
+  seekToFirst(): void {
+    for (const child of this.children) child.seekToFirst();
+    this.rebuild();
+  }
+
+  seek(key: Buffer): void {
+    for (const child of this.children) child.seek(key);
+    this.rebuild();
+  }
+
+  next(): void {
+    const current = this.current;
+    if (current === undefined) return;
+    const key = current.key;
+    const heap = this.heap;
+    // Every child on this key sits at the root in turn until all have moved past it.
+    while (heap.length > 0 && Buffer.compare(heap[0].entry().key, key) === 0) {
+      const top = heap[0];
+      top.next();
+      if (top.valid()) {
+        this.siftDown(0);
+      } else {
+        const last = heap.pop()!;
+        if (heap.length > 0) {
+          heap[0] = last;
+          this.siftDown(0);
+        }
+      }
+    }
+    this.settle();
+  }
+
+  private rebuild(): void {
+    const heap = this.heap;
+    heap.length = 0;
+    for (const child of this.children) if (child.valid()) heap.push(child);
+    for (let i = (heap.length >>> 1) - 1; i >= 0; i--) this.siftDown(i);
+    this.settle();
+  }
+
+  /** Picks the winning version among the children on the smallest key. */
+  private settle(): void {
+    const heap = this.heap;
+    if (heap.length === 0) {
+      this.current = undefined;
+      return;
+    }
+    let best = heap[0].entry();
+    const key = best.key;
+    const stack = this.stack;
+    stack.length = 0;
+    stack.push(1, 2);
+    while (stack.length > 0) {
+      const i = stack.pop()!;
+      if (i >= heap.length) continue;
+      const e = heap[i].entry();
+      if (Buffer.compare(e.key, key) !== 0) continue;
+      if (compareVersions(e, best) > 0) best = e;
+      stack.push(2 * i + 1, 2 * i + 2);
+    }
+    this.current = best;
+  }
+
+  private siftDown(i: number): void {
+    const heap = this.heap;
+    const n = heap.length;
+    const item = heap[i];
+    const itemKey = item.entry().key;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      let child = left;
+      let childKey = heap[left].entry().key;
+      if (right < n) {
+        const rightKey = heap[right].entry().key;
+        if (Buffer.compare(rightKey, childKey) < 0) {
+          child = right;
+          childKey = rightKey;
+        }
+      }
+      if (Buffer.compare(childKey, itemKey) >= 0) break;
+      heap[i] = heap[child];
+      i = child;
+    }
+    heap[i] = item;
+  }
+}
