@@ -52,11 +52,12 @@ export class Memtable {
   }
 
   /**
-   * An iterator over the entries as they are now. A frozen memtable is iterated in place; an
-   * active one through an O(1) copy-on-write clone so later writes do not disturb the cursor.
+   * A cursor over the entries. With `stable`, an active memtable is iterated through an O(1)
+   * copy-on-write clone so writes made while the cursor lives do not disturb it; a cursor used
+   * within one synchronous call (or over a frozen memtable) needs no clone.
    */
-  iterator(): EntryIterator {
-    return new MemtableIterator(this.frozen ? this.tree : this.tree.clone());
+  iterator(stable: boolean): EntryIterator {
+    return new MemtableIterator(stable && !this.frozen ? this.tree.clone() : this.tree);
   }
 
   /** Entries in key order (flushes read a frozen memtable this way). */

@@ -1,0 +1,487 @@
+// The Store: one LSM tree in one data folder. Writes read the stored version first and land
+// only when they win by (timestamp, origin) — Last-Write-Wins — then go to the WAL buffer and
+// the memtable; the returned promise waits for group commit. A full memtable becomes
+// immutable and is flushed to an L0 table in the background while writes continue; leveled
+// compaction (compaction-policy.ts) merges tables. Readers see one immutable Version of the
+// tables at a time. How a write, read, flush and compaction flow: README.md beside this file.
+
+import * as path from 'node:path';
+import { BlockCache } from './block-cache';
+import { manualCompaction, pickCompaction, type CompactionTask } from './compaction-policy';
+import { BuildCancelledError, buildTables, type BuildTarget, type BuiltTable } from './compaction-runner';
+import { ClosedError, StorageError } from './errors';
+import { DirLock } from './lock';
+import type { Manifest } from './manifest';
+import { Memtable } from './memtable';
+import { MergingIterator } from './merging-iterator';
+import { checkBatch, checkEntry, checkKey, checkScan, resolveOptions, type ResolvedOptions, type StoreOpenOptions } from './store-input';
+import { recover, WAL_DIR, walFileName } from './store-recovery';
+import { TableReader } from './table-reader';
+import { compareVersions, type Entry, type EntryIterator, type ScanOptions, type StoreCounters, type StoreSnapshot } from './types';
+import { TableHandle, Version } from './version';
+import { WalWriter } from './wal';
+
+interface Immutable {
+  mem: Memtable;
+  /** First WAL segment not covered by this memtable: the manifest's logNumber once it is flushed. */
+  nextLog: number;
+  /** Segments holding this memtable's writes, deleted after its flush commits. */
+  segments: number[];
+  walBytes: number;
+}
+
+const NO_SCAN: ScanOptions = {};
+
+export class Store {
+  private mem: Memtable;
+  private readonly imms: Immutable[] = [];
+  private version: Version;
+  /** WAL segments holding the active memtable's writes (the last one is being appended). */
+  private segments: number[];
+  private retiredWalBytes = 0;
+  private readonly counters: StoreCounters = {
+    puts: 0,
+    deletes: 0,
+    gets: 0,
+    staleWrites: 0,
+    flushes: 0,
+    compactions: 0,
+    bytesCompacted: 0,
+    bloomSkips: 0,
+    bloomFalsePositives: 0,
+    blockCacheHits: 0,
+    blockCacheMisses: 0,
+  };
+  private readonly listeners = new Set<(s: StoreSnapshot) => void>();
+  private closed = false;
+  private flushing: Promise<void> | undefined;
+  /** Compactions run one at a time, in this chain. */
+  private compactions: Promise<void> = Promise.resolve();
+  private compactionQueued = false;
+  /** A background flush or compaction failed: writes stop, since memtables can no longer drain. */
+  private failure: Error | undefined;
+  private readonly target: BuildTarget;
+  private readonly wal: WalWriter;
+
+  private constructor(
+    readonly dir: string,
+    private readonly opts: ResolvedOptions,
+    private readonly lock: DirLock,
+    private readonly manifest: Manifest,
+    private readonly cache: BlockCache | undefined,
+    tables: TableHandle[],
+    memtable: Memtable,
+    segments: number[],
+    private nextFile: number,
+  ) {
+    this.version = Version.of(tables);
+    this.version.ref();
+    this.mem = memtable;
+    this.segments = segments;
+    const last = path.join(dir, walFileName(segments[segments.length - 1]));
+    this.wal = new WalWriter(opts.fs, last, opts.sync, opts.syncIntervalMs);
+    for (const n of segments.slice(0, -1)) this.retiredWalBytes += this.fileBytes(walFileName(n));
+    this.target = {
+      fs: opts.fs,
+      dir,
+      table: { blockBytes: opts.blockBytes, bloomBitsPerKey: opts.bloomBitsPerKey },
+      allocateFile: () => this.nextFile++,
+      cancelled: () => this.closed,
+    };
+  }
+
+  /**
+   * Opens (creating if needed) the store in `dir`: takes the folder lock (LockedError when
+   * another process or another Store holds it), replays the manifest and the WAL, and
+   * removes what a crash left behind. Damage is a CorruptionError naming file and offset.
+   */
+  static async open(dir: string, options: StoreOpenOptions = {}): Promise<Store> {
+    const opts = resolveOptions(options);
+    const fs = opts.fs;
+    fs.mkdirp(dir);
+    const lock = DirLock.acquire(fs, dir);
+    try {
+      const cache = opts.blockCacheBytes > 0 ? new BlockCache(opts.blockCacheBytes) : undefined;
+      const deleteTable = (file: string) => () => {
+        try {
+          fs.unlink(path.join(dir, file));
+        } catch {
+          // Already gone; the next open removes any table the manifest does not list.
+        }
+      };
+      const r = recover(fs, dir, cache, deleteTable);
+      const store = new Store(dir, opts, lock, r.manifest, cache, r.tables, r.memtable, r.walSegments, r.nextFile);
+      store.maybeRotate();
+      store.scheduleCompaction();
+      return store;
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  // ---- writes ---------------------------------------------------------------------------
+
+  put(key: Buffer, value: Buffer, ts: number, origin: string): Promise<boolean> {
+    try {
+      this.checkWritable();
+      const originBytes = checkEntry(key, value, ts, origin, this.opts.maxValueBytes);
+      return this.applyOne({ key: Buffer.from(key), value: Buffer.from(value), ts, origin }, originBytes);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Writes a tombstone. */
+  delete(key: Buffer, ts: number, origin: string): Promise<boolean> {
+    try {
+      this.checkWritable();
+      const originBytes = checkEntry(key, null, ts, origin, this.opts.maxValueBytes);
+      return this.applyOne({ key: Buffer.from(key), value: null, ts, origin }, originBytes);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Applies each op that beats the stored version of its key (true) and skips the others
+   * (false, counted as staleWrites). Every op is validated before any is applied; the
+   * applied ones go to the WAL as one record, so they survive a crash together or not at all.
+   */
+  write(ops: Entry[]): Promise<boolean[]> {
+    try {
+      this.checkWritable();
+      const originBytes = checkBatch(ops, this.opts.maxValueBytes);
+      const results = new Array<boolean>(ops.length);
+      const applied: Entry[] = [];
+      const appliedOriginBytes: number[] = [];
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i];
+        const key = Buffer.from(op.key);
+        const keyString = key.toString('latin1');
+        const stored = this.lookup(key, keyString);
+        if (stored !== undefined && compareVersions(op, stored) <= 0) {
+          this.counters.staleWrites++;
+          results[i] = false;
+          continue;
+        }
+        const entry: Entry = { key, value: op.value === null ? null : Buffer.from(op.value), ts: op.ts, origin: op.origin };
+        this.mem.put(entry, keyString);
+        if (entry.value === null) this.counters.deletes++;
+        else this.counters.puts++;
+        applied.push(entry);
+        appliedOriginBytes.push(originBytes[i]);
+        results[i] = true;
+      }
+      if (applied.length > 0) this.wal.append(applied, appliedOriginBytes);
+      this.maybeRotate();
+      return this.wal.commit(applied.length > 0).then(() => results);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private applyOne(entry: Entry, originBytes: number): Promise<boolean> {
+    const keyString = entry.key.toString('latin1');
+    const stored = this.lookup(entry.key, keyString);
+    if (stored !== undefined && compareVersions(entry, stored) <= 0) {
+      this.counters.staleWrites++;
+      return this.wal.commit(false);
+    }
+    this.wal.appendOne(entry, originBytes);
+    this.mem.put(entry, keyString);
+    if (entry.value === null) this.counters.deletes++;
+    else this.counters.puts++;
+    this.maybeRotate();
+    return this.wal.commit(true);
+  }
+
+  private checkWritable(): void {
+    if (this.closed) throw new ClosedError();
+    if (this.failure) throw new StorageError(`the store stopped accepting writes after a background failure: ${this.failure.message}`);
+  }
+
+  // ---- reads ----------------------------------------------------------------------------
+
+  /** The newest stored version of `key`, tombstones included (value null); undefined if none. */
+  get(key: Buffer): Entry | undefined {
+    if (this.closed) throw new ClosedError();
+    checkKey(key);
+    this.counters.gets++;
+    return this.lookup(key, key.toString('latin1'));
+  }
+
+  private lookup(key: Buffer, keyString: string): Entry | undefined {
+    const found = this.mem.get(keyString);
+    if (found !== undefined) return found;
+    for (let i = this.imms.length - 1; i >= 0; i--) {
+      const e = this.imms[i].mem.get(keyString);
+      if (e !== undefined) return e;
+    }
+    return this.version.get(key, this.counters);
+  }
+
+  /** Entries in [start, end) in key order, without tombstones unless asked. */
+  scan(options: ScanOptions = NO_SCAN): Entry[] {
+    if (this.closed) throw new ClosedError();
+    checkScan(options);
+    const out: Entry[] = [];
+    const it = this.sources(this.version, options, false);
+    this.walk(it, options, (e) => void out.push(e));
+    return out;
+  }
+
+  /**
+   * The lazy form of scan for large ranges. The view is fixed when iteration starts: later
+   * writes, flushes and compactions do not change what it yields, and tables it reads stay
+   * on disk until it finishes or is abandoned with return().
+   */
+  *iterate(options: ScanOptions = NO_SCAN): Generator<Entry, void, undefined> {
+    if (this.closed) throw new ClosedError();
+    checkScan(options);
+    const version = this.version;
+    version.ref();
+    try {
+      const it = this.sources(version, options, true);
+      const end = options.end;
+      const limit = options.limit ?? Infinity;
+      let n = 0;
+      for (options.start ? it.seek(options.start) : it.seekToFirst(); it.valid() && n < limit; it.next()) {
+        const e = it.entry();
+        if (end !== undefined && Buffer.compare(e.key, end) >= 0) return;
+        if (e.value === null && !options.includeTombstones) continue;
+        n++;
+        yield e;
+      }
+    } finally {
+      version.unref();
+    }
+  }
+
+  private walk(it: EntryIterator, options: ScanOptions, visit: (e: Entry) => void): void {
+    const end = options.end;
+    const limit = options.limit ?? Infinity;
+    const tombstones = options.includeTombstones === true;
+    let n = 0;
+    for (options.start ? it.seek(options.start) : it.seekToFirst(); it.valid() && n < limit; it.next()) {
+      const e = it.entry();
+      if (end !== undefined && Buffer.compare(e.key, end) >= 0) return;
+      if (e.value === null && !tombstones) continue;
+      n++;
+      visit(e);
+    }
+  }
+
+  /** One merged cursor over the memtables and the tables of `version` that overlap the range. */
+  private sources(version: Version, options: ScanOptions, stable: boolean): EntryIterator {
+    const children: EntryIterator[] = [this.mem.iterator(stable)];
+    for (const imm of this.imms) children.push(imm.mem.iterator(stable));
+    const { start, end } = options;
+    for (const level of version.levels) {
+      for (const t of level) {
+        if (start !== undefined && Buffer.compare(t.info.maxKey, start) < 0) continue;
+        if (end !== undefined && Buffer.compare(t.info.minKey, end) >= 0) continue;
+        children.push(t.reader.iterator());
+      }
+    }
+    return children.length === 1 ? children[0] : new MergingIterator(children);
+  }
+
+  // ---- flush ----------------------------------------------------------------------------
+
+  /** Past memtableBytes the memtable becomes immutable and a new WAL segment starts. */
+  private maybeRotate(): void {
+    if (this.mem.bytes >= this.opts.memtableBytes && this.opts.autoCompact) this.rotate();
+  }
+
+  private rotate(): void {
+    if (this.mem.size === 0) return;
+    const n = this.nextFile++;
+    const walBytes = this.retiredWalBytes + this.wal.bytes;
+    this.wal.rotate(path.join(this.dir, walFileName(n)));
+    this.opts.fs.fsyncDir(path.join(this.dir, WAL_DIR));
+    this.mem.freeze();
+    this.imms.push({ mem: this.mem, nextLog: n, segments: this.segments, walBytes });
+    this.mem = new Memtable();
+    this.segments = [n];
+    this.retiredWalBytes = 0;
+    this.flushing ??= this.flushLoop().finally(() => (this.flushing = undefined));
+  }
+
+  /** Writes the memtable to an L0 table now and resolves when every flush has committed. */
+  async flush(): Promise<void> {
+    if (this.closed) throw new ClosedError();
+    this.rotate();
+    while (this.flushing) await this.flushing;
+    if (this.failure) throw this.failure;
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.imms.length > 0 && !this.closed && !this.failure) {
+      try {
+        await this.flushOne(this.imms[0]);
+      } catch (err) {
+        if (!(err instanceof BuildCancelledError) && !this.closed) this.failure = err as Error;
+        return;
+      }
+    }
+    this.scheduleCompaction();
+  }
+
+  private async flushOne(imm: Immutable): Promise<void> {
+    const built = await buildTables(imm.mem.iterator(false), this.target, { dropTombstones: false, splitBytes: 0 });
+    const added = this.install(built, 0);
+    this.manifest.apply({ add: added.map((t) => t.info), logNumber: imm.nextLog, nextFile: this.nextFile });
+    this.replaceVersion(this.version.edit(added, new Set()));
+    this.imms.shift();
+    for (const n of imm.segments) this.removeFile(walFileName(n));
+    this.counters.flushes++;
+    this.emitChange();
+  }
+
+  // ---- compaction -----------------------------------------------------------------------
+
+  /** Queues one background pass of the compaction policy (no-op when one is queued). */
+  private scheduleCompaction(): void {
+    if (!this.opts.autoCompact || this.compactionQueued || this.closed) return;
+    this.compactionQueued = true;
+    this.exclusive(async () => {
+      this.compactionQueued = false;
+      for (;;) {
+        const task = pickCompaction(this.version.infos(), this.opts.compaction);
+        if (!task || this.closed || this.failure) return;
+        await this.runCompaction(task);
+      }
+    }).catch((err: Error) => {
+      if (!(err instanceof BuildCancelledError) && !this.closed) this.failure = err;
+    });
+  }
+
+  /** Flushes the memtable, then merges every table into the bottom level (drops tombstones). */
+  async compact(): Promise<void> {
+    await this.flush();
+    await this.exclusive(async () => {
+      const task = manualCompaction(this.version.infos());
+      if (task && !this.closed) await this.runCompaction(task);
+    });
+  }
+
+  private exclusive(job: () => Promise<void>): Promise<void> {
+    const run = this.compactions.then(job);
+    this.compactions = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runCompaction(task: CompactionTask): Promise<void> {
+    const ids = new Set(task.inputs.map((t) => t.id));
+    const inputs = this.version.tables().filter((t) => ids.has(t.info.id));
+    if (inputs.length !== ids.size) throw new Error('internal: compaction task names tables that are not live');
+    for (const t of inputs) t.ref();
+    try {
+      const source = new MergingIterator(inputs.map((t) => t.reader.iterator()));
+      const built = await buildTables(source, this.target, {
+        dropTombstones: task.dropTombstones,
+        splitBytes: this.opts.compaction.targetFileBytes,
+      });
+      const added = this.install(built, task.outputLevel);
+      this.manifest.apply({ add: added.map((t) => t.info), remove: [...ids], nextFile: this.nextFile });
+      this.replaceVersion(this.version.edit(added, ids));
+      for (const t of inputs) t.retire();
+      this.counters.compactions++;
+      for (const t of inputs) this.counters.bytesCompacted += t.info.bytes;
+      this.emitChange();
+    } finally {
+      for (const t of inputs) t.unref();
+    }
+  }
+
+  /** Opens freshly built tables as handles at `level`. */
+  private install(built: BuiltTable[], level: number): TableHandle[] {
+    return built.map((b) => {
+      const p = b.properties;
+      const info = { id: b.id, level, file: b.file, minKey: p.minKey, maxKey: p.maxKey, entries: p.entries, tombstones: p.tombstones, bytes: p.bytes, bloomBits: p.bloomBits };
+      const reader = TableReader.open(this.opts.fs, path.join(this.dir, b.file), this.cache);
+      return new TableHandle(info, reader, () => this.removeFile(b.file));
+    });
+  }
+
+  private replaceVersion(next: Version): void {
+    next.ref();
+    const old = this.version;
+    this.version = next;
+    old.unref();
+  }
+
+  private removeFile(file: string): void {
+    try {
+      this.opts.fs.unlink(path.join(this.dir, file));
+    } catch {
+      // Already gone; open removes any file the manifest no longer needs.
+    }
+  }
+
+  private fileBytes(file: string): number {
+    const fd = this.opts.fs.open(path.join(this.dir, file), 'r');
+    try {
+      return this.opts.fs.size(fd);
+    } finally {
+      this.opts.fs.close(fd);
+    }
+  }
+
+  // ---- introspection and lifecycle ------------------------------------------------------
+
+  snapshot(): StoreSnapshot {
+    let walBytes = this.retiredWalBytes + this.wal.bytes;
+    for (const imm of this.imms) walBytes += imm.walBytes;
+    return {
+      memtableBytes: this.mem.bytes,
+      memtableEntries: this.mem.size,
+      immutableMemtables: this.imms.length,
+      walBytes,
+      sstables: this.version.infos().flatMap((level) => level.map((t) => ({ ...t, file: path.join(this.dir, t.file) }))),
+      counters: {
+        ...this.counters,
+        blockCacheHits: this.cache?.hits ?? 0,
+        blockCacheMisses: this.cache?.misses ?? 0,
+      },
+    };
+  }
+
+  /** Calls `listener` with a fresh snapshot whenever the set of SSTables changes; returns the unsubscribe. */
+  onChange(listener: (s: StoreSnapshot) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  private emitChange(): void {
+    if (this.listeners.size === 0) return;
+    const s = this.snapshot();
+    for (const listener of this.listeners) {
+      try {
+        listener(s);
+      } catch {
+        // A failing observer must not break a flush or compaction that already committed.
+      }
+    }
+  }
+
+  /**
+   * Stops background work (an unfinished flush stays in the WAL, an unfinished compaction is
+   * discarded), makes every acknowledged-or-pending write durable, and releases the folder.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      while (this.flushing) await this.flushing;
+      await this.compactions;
+      await this.wal.close();
+    } finally {
+      for (const t of this.version.tables()) t.close();
+      this.manifest.close();
+      this.listeners.clear();
+      this.lock.release();
+    }
+  }
+}
