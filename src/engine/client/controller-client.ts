@@ -1,0 +1,142 @@
+// Typed access to a controller's ControlService: one method per RPC, plain types in and out,
+// RingDbError on failure. Connect with an address and token, or through a data folder's state file.
+
+import type { ClientReadableStream } from '@grpc/grpc-js';
+import * as ctl from '../gen/ringdb/v1/control';
+import { clientArgs, openStream, unary, type StreamMethod, type UnaryMethod } from '../rpc/client';
+import type { ClusterSpec } from '../spec/types';
+import { clusterFromProto, eventFromProto, nodeFromProto, snapshotFromProto } from './convert';
+import { fromGrpcError, RingDbError } from './errors';
+import { NodeClient } from './node-client';
+import { findController } from './state-file';
+import { EventStream } from './stream';
+import type { CallOptions, ClusterDescription, ClusterEvent, NodeInfo, RemoveNodeResult, StoreSnapshot } from './types';
+
+/** Starting nodes, handing data over and stopping can take a while; everything else is quick. */
+const SLOW_CALL_MS = 120_000;
+const QUICK_CALL_MS = 15_000;
+
+export interface ControllerAddress {
+  /** host:port */
+  address: string;
+  token: string;
+}
+
+export class ControllerClient {
+  private readonly client: ctl.ControlServiceClient;
+
+  constructor(readonly target: ControllerAddress) {
+    this.client = new ctl.ControlServiceClient(...clientArgs(target.address));
+  }
+
+  /** Connects to the controller that serves `dataDir` (found through its state file and token). */
+  static fromDataDir(dataDir: string): ControllerClient {
+    const { state, token } = findController(dataDir);
+    return new ControllerClient({ address: state.address, token });
+  }
+
+  get address(): string {
+    return this.target.address;
+  }
+
+  private async call<Req, Res>(name: string, method: UnaryMethod<Req, Res>, req: Req, timeoutMs: number): Promise<Res> {
+    try {
+      return await unary(this.client, method, req, { token: this.target.token, timeoutMs });
+    } catch (err) {
+      throw fromGrpcError(err, `${name} on the controller at ${this.target.address}`);
+    }
+  }
+
+  private stream<Req, Res, T>(name: string, method: StreamMethod<Req, Res>, req: Req, expand: (r: Res) => readonly T[]): EventStream<T> {
+    const call = openStream(this.client, method, req, { token: this.target.token }) as ClientReadableStream<unknown>;
+    return new EventStream<T>(call, expand as (m: never) => readonly T[], `${name} on the controller at ${this.target.address}`);
+  }
+
+  /** Starts the cluster of `spec` (an object or JSON-with-comments text) and waits until every node answers. */
+  async startCluster(spec: Partial<ClusterSpec> | string, opts: CallOptions = {}): Promise<ClusterDescription> {
+    const specJson = typeof spec === 'string' ? spec : JSON.stringify(spec);
+    const res = await this.call('StartCluster', this.client.startCluster, { specJson }, opts.timeoutMs ?? SLOW_CALL_MS);
+    return clusterFromProto(res.cluster);
+  }
+
+  /** Stops every node; resolves with the ids that were running. */
+  async stopCluster(opts: CallOptions = {}): Promise<string[]> {
+    const res = await this.call('StopCluster', this.client.stopCluster, {}, opts.timeoutMs ?? SLOW_CALL_MS);
+    return res.stoppedNodeIds;
+  }
+
+  async addNode(opts: CallOptions = {}): Promise<NodeInfo> {
+    const res = await this.call('AddNode', this.client.addNode, {}, opts.timeoutMs ?? SLOW_CALL_MS);
+    return nodeFromProto(required(res.node, 'AddNode'));
+  }
+
+  async removeNode(nodeId: string, opts: CallOptions = {}): Promise<RemoveNodeResult> {
+    const res = await this.call('RemoveNode', this.client.removeNode, { nodeId }, opts.timeoutMs ?? SLOW_CALL_MS);
+    return { nodeId: res.nodeId, handedOverOps: res.handedOverOps };
+  }
+
+  async killNode(nodeId: string, opts: CallOptions = {}): Promise<NodeInfo> {
+    const res = await this.call('KillNode', this.client.killNode, { nodeId }, opts.timeoutMs ?? QUICK_CALL_MS);
+    return nodeFromProto(required(res.node, 'KillNode'));
+  }
+
+  async restartNode(nodeId: string, opts: CallOptions = {}): Promise<NodeInfo> {
+    const res = await this.call('RestartNode', this.client.restartNode, { nodeId }, opts.timeoutMs ?? SLOW_CALL_MS);
+    return nodeFromProto(required(res.node, 'RestartNode'));
+  }
+
+  async compactNode(nodeId: string, opts: CallOptions = {}): Promise<StoreSnapshot> {
+    const res = await this.call('CompactNode', this.client.compactNode, { nodeId }, opts.timeoutMs ?? SLOW_CALL_MS);
+    return snapshotFromProto(res.snapshot);
+  }
+
+  async flushNode(nodeId: string, opts: CallOptions = {}): Promise<StoreSnapshot> {
+    const res = await this.call('FlushNode', this.client.flushNode, { nodeId }, opts.timeoutMs ?? SLOW_CALL_MS);
+    return snapshotFromProto(res.snapshot);
+  }
+
+  async describe(opts: CallOptions = {}): Promise<ClusterDescription> {
+    const res = await this.call('Describe', this.client.describe, {}, opts.timeoutMs ?? QUICK_CALL_MS);
+    return clusterFromProto(res.cluster);
+  }
+
+  /** The last `tailLines` lines (default 100) of a node's log. */
+  async nodeLogs(nodeId: string, tailLines = 100): Promise<string[]> {
+    const lines: string[] = [];
+    for await (const line of this.followNodeLogs(nodeId, tailLines, false)) lines.push(line);
+    return lines;
+  }
+
+  /** A node's log lines: the last `tailLines`, then (with `follow`) every new line until closed. */
+  followNodeLogs(nodeId: string, tailLines = 100, follow = true): EventStream<string> {
+    return this.stream('NodeLogs', this.client.nodeLogs, { nodeId, tailLines, follow }, (r: ctl.NodeLogsResponse) => r.lines);
+  }
+
+  /** Cluster events, starting with a snapshot. Close the stream when done with it. */
+  watch(): EventStream<ClusterEvent> {
+    return this.stream('Watch', this.client.watch, {}, (r: ctl.WatchResponse) => {
+      const event = eventFromProto(r);
+      return event ? [event] : [];
+    });
+  }
+
+  /** A data-plane client for one node of this cluster (its address comes from Describe). */
+  async nodeClient(nodeId: string): Promise<NodeClient> {
+    const cluster = await this.describe();
+    const node = cluster.nodes.find((n) => n.id === nodeId);
+    if (!node) throw new RingDbError('not-found', `no node "${nodeId}" in this cluster; nodes are ${cluster.nodes.map((n) => n.id).join(', ') || 'none'}`);
+    if (!node.address || node.state === 'stopped' || node.state === 'down') {
+      throw new RingDbError('unavailable', `node ${nodeId} is ${node.state}; restart it first`);
+    }
+    return new NodeClient({ address: node.address, token: this.target.token, nodeId });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+function required<T>(v: T | undefined, call: string): T {
+  if (v === undefined) throw new RingDbError('internal', `${call}: the controller sent an empty answer`);
+  return v;
+}

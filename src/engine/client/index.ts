@@ -1,0 +1,20 @@
+// @ringdb/engine/client: the only engine API the extension uses (and the CLI's too).
+// Launch or find a controller, call it with typed methods, follow its events, and read or write
+// keys on a node. No generated protobuf types cross this boundary.
+
+export type * from './types';
+export { ControllerClient, type ControllerAddress } from './controller-client';
+export { NodeClient, type NodeAddress, type Bytes } from './node-client';
+export { EventStream } from './stream';
+export { RingDbError, NoClusterError, LaunchError, type RingDbErrorCode } from './errors';
+export {
+  launchController, defaultControllerScript, CONTROLLER_READY,
+  type LaunchOptions, type ControllerHandle, type ControllerExit,
+} from './launch';
+export { findController, readStateFile, STATE_FILE, TOKEN_FILE, CONTROLLER_LOG, type ControllerState } from './state-file';
+export {
+  defaultClusterSpec, defaultClusterSpecText, parseClusterSpec, validateClusterSpec, checkClusterSpec, loadClusterSpecFile,
+  ClusterSpecError, DEFAULT_SPEC, SPEC_LIMITS,
+  type ClusterSpec, type SpecIssue, type SpecCheck, type StorageSpec, type TopologySpec, type KeyRangeSpec, type RouterSpec,
+  type SyncPolicy, type PartitionStrategy, type ConsistencyMode, type CrdtType, type LogLevel,
+} from '../spec';

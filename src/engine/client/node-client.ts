@@ -1,0 +1,104 @@
+// The data plane of one node: put/get/delete/scan with a deadline on every call. Keys and values
+// are bytes on the wire; strings are sent as UTF-8.
+
+import * as pb from '../gen/ringdb/v1/node';
+import { clientArgs, unary, type UnaryMethod } from '../rpc/client';
+import { MAX_VALUE_BYTES } from '../rpc/channel';
+import { getResultFromProto, scanEntryFromProto, snapshotFromProto, statsFromProto, versionFromProto } from './convert';
+import { fromGrpcError, RingDbError } from './errors';
+import type { CallOptions, GetResult, NodeStats, ScanOptions, ScanResult, StoreSnapshot, Version } from './types';
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+export interface NodeAddress {
+  address: string;
+  token: string;
+  /** For messages only. */
+  nodeId?: string;
+}
+
+export type Bytes = string | Uint8Array;
+
+function bytes(field: string, v: Bytes, allowEmpty: boolean): Buffer {
+  const b = typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v);
+  if (!allowEmpty && b.length === 0) throw new RingDbError('invalid-argument', `${field}: must not be empty`);
+  if (b.length > MAX_VALUE_BYTES) throw new RingDbError('invalid-argument', `${field}: is ${b.length} bytes; at most ${MAX_VALUE_BYTES} are accepted`);
+  return b;
+}
+
+function required(v: pb.Version | undefined, call: string): Version {
+  const version = versionFromProto(v);
+  if (!version) throw new RingDbError('internal', `${call}: the node answered without a version`);
+  return version;
+}
+
+export class NodeClient {
+  private readonly client: pb.NodeServiceClient;
+
+  constructor(readonly target: NodeAddress) {
+    this.client = new pb.NodeServiceClient(...clientArgs(target.address));
+  }
+
+  private async call<Req, Res>(name: string, method: UnaryMethod<Req, Res>, req: Req, opts: CallOptions): Promise<Res> {
+    try {
+      return await unary(this.client, method, req, { token: this.target.token, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+    } catch (err) {
+      throw fromGrpcError(err, `${name} on node ${this.target.nodeId ?? this.target.address}`);
+    }
+  }
+
+  async put(key: Bytes, value: Bytes, opts: CallOptions = {}): Promise<Version> {
+    const res = await this.call('Put', this.client.put, { key: bytes('key', key, false), value: bytes('value', value, true) }, opts);
+    return required(res.version, 'Put');
+  }
+
+  async get(key: Bytes, opts: CallOptions = {}): Promise<GetResult> {
+    return getResultFromProto(await this.call('Get', this.client.get, { key: bytes('key', key, false) }, opts));
+  }
+
+  async delete(key: Bytes, opts: CallOptions = {}): Promise<Version> {
+    const res = await this.call('Delete', this.client.delete, { key: bytes('key', key, false) }, opts);
+    return required(res.version, 'Delete');
+  }
+
+  async scan(scan: ScanOptions = {}, opts: CallOptions = {}): Promise<ScanResult> {
+    const req: pb.ScanRequest = {
+      start: bytes('start', scan.start ?? '', true),
+      end: bytes('end', scan.end ?? '', true),
+      limit: scan.limit ?? 0,
+      continuationToken: Buffer.from(scan.continuationToken ?? new Uint8Array()),
+      includeTombstones: scan.includeTombstones ?? false,
+    };
+    const res = await this.call('Scan', this.client.scan, req, opts);
+    return {
+      entries: res.entries.map(scanEntryFromProto),
+      continuationToken: res.continuationToken.length ? Buffer.from(res.continuationToken) : undefined,
+    };
+  }
+
+  /** Many writes in one call; entry i gets op id "<origin>:<firstSeq + i>". */
+  async batchPut(entries: { key: Bytes; value: Bytes }[], opts: CallOptions = {}): Promise<{ origin: string; firstSeq: number; count: number }> {
+    const req = { entries: entries.map((e, i) => ({ key: bytes(`entries[${i}].key`, e.key, false), value: bytes(`entries[${i}].value`, e.value, true) })) };
+    const res = await this.call('BatchPut', this.client.batchPut, req, opts);
+    return { origin: res.origin, firstSeq: res.firstSeq, count: res.count };
+  }
+
+  async ping(opts: CallOptions = {}): Promise<{ nodeId: string; clock: number }> {
+    const res = await this.call('Ping', this.client.ping, { sender: 'client', clock: 0 }, opts);
+    return { nodeId: res.nodeId, clock: res.clock };
+  }
+
+  async stats(opts: CallOptions = {}): Promise<NodeStats> {
+    const res = await this.call('Stats', this.client.stats, {}, opts);
+    if (!res.stats) throw new RingDbError('internal', 'Stats: the node answered without stats');
+    return statsFromProto(res.stats);
+  }
+
+  async flush(opts: CallOptions = {}): Promise<StoreSnapshot> {
+    return snapshotFromProto((await this.call('Flush', this.client.flush, {}, opts)).snapshot);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
