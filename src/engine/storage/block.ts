@@ -5,6 +5,7 @@
 
 import { ByteReader, DecodeError } from '../codec/varint';
 import { FLAG_TOMBSTONE } from './block-builder';
+import { compareBytes, copyBytes } from './block-keys';
 import { CorruptionError } from './errors';
 import type { Entry, EntryIterator } from './types';
 
@@ -89,7 +90,7 @@ export class BlockIterator implements EntryIterator {
     if (this.cached) return this.cached;
     if (this.current < 0) throw new RangeError('entry() called on an iterator that is not valid');
     const key = Buffer.allocUnsafe(this.keyLength);
-    this.keyBuf.copy(key, 0, 0, this.keyLength);
+    copyBytes(this.keyBuf, 0, this.keyLength, key, 0);
     const entry: Entry = {
       key,
       value: this.tombstone ? null : this.data.subarray(this.valueStart, this.valueEnd),
@@ -132,7 +133,7 @@ export class BlockIterator implements EntryIterator {
 
   /** Current key against `target`, without allocating. */
   private compareCurrent(target: Buffer): number {
-    return this.keyBuf.compare(target, 0, target.length, 0, this.keyLength);
+    return compareBytes(this.keyBuf, 0, this.keyLength, target, 0, target.length);
   }
 
   private compareRestartKey(offset: number, target: Buffer): number {
@@ -147,7 +148,7 @@ export class BlockIterator implements EntryIterator {
       r.varint();
       if (shared !== 0) throw new DecodeError(offset, `restart entry shares ${shared} key bytes (must be 0)`);
       const start = r.skip(unshared);
-      return this.data.compare(target, 0, target.length, start, start + unshared);
+      return compareBytes(this.data, start, start + unshared, target, 0, target.length);
     } catch (e) {
       throw this.corruption(e);
     }
@@ -186,7 +187,7 @@ export class BlockIterator implements EntryIterator {
         this.keyBuf.copy(grown, 0, 0, shared);
         this.keyBuf = grown;
       }
-      this.data.copy(this.keyBuf, shared, keyStart, keyStart + unshared);
+      copyBytes(this.data, keyStart, keyStart + unshared, this.keyBuf, shared);
       this.keyLength = keyLength;
       this.ts = ts;
       this.current = offset;
@@ -200,7 +201,7 @@ export class BlockIterator implements EntryIterator {
   private origin(): string {
     const length = this.originEnd - this.originStart;
     const cached = this.originBytes;
-    if (cached.length === length && this.data.compare(cached, 0, length, this.originStart, this.originEnd) === 0) {
+    if (cached.length === length && compareBytes(this.data, this.originStart, this.originEnd, cached, 0, length) === 0) {
       return this.originString;
     }
     this.originBytes = Buffer.from(this.data.subarray(this.originStart, this.originEnd));

@@ -7,6 +7,7 @@
 // the current key form a subtree at the root (heap order), so finding the winner and stepping
 // past the key walk only that subtree.
 
+import { compareKeys } from './block-keys';
 import { compareVersions, type Entry, type EntryIterator } from './types';
 
 export class MergingIterator implements EntryIterator {
@@ -46,7 +47,7 @@ export class MergingIterator implements EntryIterator {
     const key = current.key;
     const heap = this.heap;
     // Every child on this key sits at the root in turn until all have moved past it.
-    while (heap.length > 0 && Buffer.compare(heap[0].entry().key, key) === 0) {
+    while (heap.length > 0 && compareKeys(heap[0].entry().key, key) === 0) {
       const top = heap[0];
       top.next();
       if (top.valid()) {
@@ -86,7 +87,7 @@ export class MergingIterator implements EntryIterator {
       const i = stack.pop()!;
       if (i >= heap.length) continue;
       const e = heap[i].entry();
-      if (Buffer.compare(e.key, key) !== 0) continue;
+      if (compareKeys(e.key, key) !== 0) continue;
       if (compareVersions(e, best) > 0) best = e;
       stack.push(2 * i + 1, 2 * i + 2);
     }
@@ -106,12 +107,12 @@ export class MergingIterator implements EntryIterator {
       let childKey = heap[left].entry().key;
       if (right < n) {
         const rightKey = heap[right].entry().key;
-        if (Buffer.compare(rightKey, childKey) < 0) {
+        if (compareKeys(rightKey, childKey) < 0) {
           child = right;
           childKey = rightKey;
         }
       }
-      if (Buffer.compare(childKey, itemKey) >= 0) break;
+      if (compareKeys(childKey, itemKey) >= 0) break;
       heap[i] = heap[child];
       i = child;
     }

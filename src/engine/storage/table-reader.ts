@@ -6,6 +6,7 @@
 import { crc32c } from '../codec/crc32c';
 import { Block, BlockIterator } from './block';
 import { BlockCache, newTableCacheId } from './block-cache';
+import { compareKeys } from './block-keys';
 import { BloomFilter } from './bloom';
 import { CorruptionError, StorageError } from './errors';
 import {
@@ -98,7 +99,7 @@ export class TableReader {
   /** The stored version of `key`, consulting the bloom filter before any block. */
   get(key: Buffer): TableGetResult {
     const p = this.properties;
-    if (Buffer.compare(key, p.minKey) < 0 || Buffer.compare(key, p.maxKey) > 0) return ABSENT_OUT_OF_RANGE;
+    if (compareKeys(key, p.minKey) < 0 || compareKeys(key, p.maxKey) > 0) return ABSENT_OUT_OF_RANGE;
     if (!this.bloom.mayContain(key)) return ABSENT_SKIPPED;
     const i = this.findBlock(key);
     let entry: Entry | undefined;
@@ -131,7 +132,7 @@ export class TableReader {
     let hi = keys.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (Buffer.compare(keys[mid], key) < 0) lo = mid + 1;
+      if (compareKeys(keys[mid], key) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
