@@ -25,8 +25,8 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [
-          { group: ['**/engine/**', '!@ringdb/engine/client'], message: 'The extension talks to the engine only through @ringdb/engine/client.' },
-          { group: ['@ringdb/engine', '@ringdb/engine/*', '!@ringdb/engine/client'], message: 'The extension talks to the engine only through @ringdb/engine/client.' },
+          { regex: '^\\.{1,2}/(.*/)?engine(/|$)', message: 'The extension talks to the engine only through @ringdb/engine/client.' },
+          { regex: '^@ringdb/engine(?!/client$)', message: 'The extension talks to the engine only through @ringdb/engine/client.' },
         ],
       }],
     },
