@@ -1,0 +1,124 @@
+// The node process's configuration file (written by the controller, passed as --config) and
+// its validator. Every problem is reported at once, each naming the field and what is accepted.
+
+/** The one line a node prints on stdout once it serves: the prefix, then JSON {id, port, pid}. */
+export const NODE_READY_PREFIX = 'RINGDB_NODE_READY ';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface PeerConfig {
+  id: string;
+  /** host:port */
+  address: string;
+}
+
+export interface NodeConfig {
+  id: string;
+  dataDir: string;
+  host: string;
+  /** 0 = the OS picks; the real port is printed on the ready line. */
+  port: number;
+  tokenFile: string;
+  peers: PeerConfig[];
+  /** node id -> destinations; null = full mesh. */
+  topology: Record<string, string[]> | null;
+  storage: { sync: 'always' | 'batch' | 'none'; syncIntervalMs: number; memtableBytes: number };
+  heartbeatIntervalMs: number;
+  antiEntropyIntervalMs: number;
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid node config: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Node ids travel in op ids ("<node>:<seq>") and file names: letters, digits, '-', '_', '.'. */
+export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const ADDRESS_PATTERN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+export function isNodeId(v: unknown): v is string {
+  return typeof v === 'string' && NODE_ID_PATTERN.test(v);
+}
+
+export function isAddress(v: unknown): v is string {
+  if (typeof v !== 'string') return false;
+  const m = ADDRESS_PATTERN.exec(v);
+  return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function intIn(problems: string[], field: string, v: unknown, min: number, max: number): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    problems.push(`${field} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
+}
+
+function nonEmptyString(problems: string[], field: string, v: unknown): void {
+  if (typeof v !== 'string' || v.length === 0) problems.push(`${field} must be a non-empty string, got ${JSON.stringify(v)}`);
+}
+
+/** Checks a topology map against the known node ids; problems are appended. */
+export function checkTopology(problems: string[], field: string, topology: unknown, known: ReadonlySet<string>): void {
+  if (topology === null) return;
+  if (!isObject(topology)) {
+    problems.push(`${field} must be null (full mesh) or an object mapping node id to an array of destination ids`);
+    return;
+  }
+  for (const [from, dests] of Object.entries(topology)) {
+    if (!known.has(from)) problems.push(`${field}: unknown node ${JSON.stringify(from)}; known: ${[...known].join(', ')}`);
+    if (!Array.isArray(dests)) {
+      problems.push(`${field}.${from} must be an array of node ids`);
+      continue;
+    }
+    for (const d of dests) {
+      if (typeof d !== 'string' || !known.has(d)) problems.push(`${field}.${from}: unknown destination ${JSON.stringify(d)}; known: ${[...known].join(', ')}`);
+      else if (d === from) problems.push(`${field}.${from}: a node cannot replicate to itself`);
+    }
+  }
+}
+
+/** Validates parsed JSON as a NodeConfig; throws ConfigError listing every problem. */
+export function validateNodeConfig(raw: unknown): NodeConfig {
+  const problems: string[] = [];
+  if (!isObject(raw)) throw new ConfigError(['the config must be a JSON object']);
+  const allowed = new Set(['id', 'dataDir', 'host', 'port', 'tokenFile', 'peers', 'topology', 'storage', 'heartbeatIntervalMs', 'antiEntropyIntervalMs', 'logLevel']);
+  for (const k of Object.keys(raw)) if (!allowed.has(k)) problems.push(`unknown field ${JSON.stringify(k)}; accepted: ${[...allowed].join(', ')}`);
+  if (!isNodeId(raw.id)) problems.push(`id must match ${NODE_ID_PATTERN} (letters, digits, '_', '.', '-'; at most 64), got ${JSON.stringify(raw.id)}`);
+  nonEmptyString(problems, 'dataDir', raw.dataDir);
+  nonEmptyString(problems, 'host', raw.host);
+  intIn(problems, 'port', raw.port, 0, 65535);
+  nonEmptyString(problems, 'tokenFile', raw.tokenFile);
+  const known = new Set<string>(isNodeId(raw.id) ? [raw.id] : []);
+  if (!Array.isArray(raw.peers)) problems.push('peers must be an array of {id, address}');
+  else {
+    raw.peers.forEach((p: unknown, i: number) => {
+      if (!isObject(p)) return void problems.push(`peers[${i}] must be an object {id, address}`);
+      if (!isNodeId(p.id)) problems.push(`peers[${i}].id must match ${NODE_ID_PATTERN}, got ${JSON.stringify(p.id)}`);
+      else if (known.has(p.id)) problems.push(`peers[${i}].id ${JSON.stringify(p.id)} is listed twice (or is this node's id)`);
+      else known.add(p.id);
+      if (!isAddress(p.address)) problems.push(`peers[${i}].address must be host:port, got ${JSON.stringify(p.address)}`);
+    });
+  }
+  checkTopology(problems, 'topology', raw.topology === undefined ? null : raw.topology, known);
+  if (!isObject(raw.storage)) problems.push('storage must be an object {sync, syncIntervalMs, memtableBytes}');
+  else {
+    const s = raw.storage;
+    if (s.sync !== 'always' && s.sync !== 'batch' && s.sync !== 'none') problems.push(`storage.sync must be 'always', 'batch' or 'none', got ${JSON.stringify(s.sync)}`);
+    intIn(problems, 'storage.syncIntervalMs', s.syncIntervalMs, 0, 60_000);
+    intIn(problems, 'storage.memtableBytes', s.memtableBytes, 1024, 1024 * 1024 * 1024);
+  }
+  intIn(problems, 'heartbeatIntervalMs', raw.heartbeatIntervalMs, 10, 60_000);
+  intIn(problems, 'antiEntropyIntervalMs', raw.antiEntropyIntervalMs, 50, 3_600_000);
+  if (!['debug', 'info', 'warn', 'error'].includes(raw.logLevel as string)) {
+    problems.push(`logLevel must be 'debug', 'info', 'warn' or 'error', got ${JSON.stringify(raw.logLevel)}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    ...(raw as unknown as NodeConfig),
+    topology: (raw.topology ?? null) as NodeConfig['topology'],
+  };
+}

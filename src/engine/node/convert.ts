@@ -1,0 +1,69 @@
+// Conversions between the replication layer's and the storage layer's shapes and the
+// generated protocol messages. Kept in one place so the wire format stays a node concern.
+
+import type { StoreSnapshot as StorageSnapshot } from '../storage/types';
+import {
+  OpKind,
+  type Op as ProtoOp,
+  type ReplicationLogEntry,
+  type StoreSnapshot,
+  type Version,
+} from '../gen/ringdb/v1/node';
+import { opId, type LoggedOp, type Op } from '../replication/op-codec';
+
+const EMPTY = Buffer.alloc(0);
+
+export function toProtoOp(op: Op): ProtoOp {
+  return {
+    origin: op.origin,
+    seq: op.seq,
+    ts: op.ts,
+    kind: op.value === null ? OpKind.OP_KIND_DELETE : OpKind.OP_KIND_PUT,
+    key: op.key,
+    value: op.value ?? EMPTY,
+  };
+}
+
+/** A validated protocol op (see validate.ts) as a replication op. */
+export function fromProtoOp(op: ProtoOp): Op {
+  return { origin: op.origin, seq: op.seq, ts: op.ts, key: op.key, value: op.kind === OpKind.OP_KIND_DELETE ? null : op.value };
+}
+
+export function version(ts: number, origin: string, seq: number | undefined): Version {
+  return { ts, origin, opId: seq === undefined ? '' : opId({ origin, seq }) };
+}
+
+export function toProtoSnapshot(s: StorageSnapshot): StoreSnapshot {
+  return {
+    memtableBytes: s.memtableBytes,
+    memtableEntries: s.memtableEntries,
+    immutableMemtables: s.immutableMemtables,
+    walBytes: s.walBytes,
+    sstables: s.sstables.map((t) => ({
+      id: t.id,
+      level: t.level,
+      file: t.file,
+      minKey: t.minKey,
+      maxKey: t.maxKey,
+      entries: t.entries,
+      tombstones: t.tombstones,
+      sizeBytes: t.bytes,
+      bloomBits: t.bloomBits,
+    })),
+    counters: { ...s.counters },
+  };
+}
+
+/** A log entry for the UI; `acks` lists each destination the op goes to and whether it acknowledged it. */
+export function toLogEntry(op: LoggedOp, acks: { peerId: string; acked: boolean }[]): ReplicationLogEntry {
+  return {
+    lsn: op.lsn,
+    opId: opId(op),
+    origin: op.origin,
+    key: op.key,
+    ts: op.ts,
+    kind: op.value === null ? OpKind.OP_KIND_DELETE : OpKind.OP_KIND_PUT,
+    valueBytes: op.value?.length ?? 0,
+    acks,
+  };
+}

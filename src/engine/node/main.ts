@@ -1,0 +1,91 @@
+// The node process: `node dist/engine/node.js --config <file.json>`. Composition root: reads
+// and validates the config and the token, opens the node, serves NodeService, prints the one
+// ready line on stdout, and shuts down gracefully on SIGTERM/SIGINT or when stdin closes (the
+// controller holds the other end, so a node never outlives a killed controller).
+
+import { readFileSync } from 'node:fs';
+import { NodeServiceService } from '../gen/ringdb/v1/node';
+import { readTokenFile, startServer, type RunningServer } from '../rpc';
+import { ConfigError, NODE_READY_PREFIX, validateNodeConfig, type NodeConfig } from './config';
+import { createLogger, type Logger } from './logger';
+import { RingNode } from './node';
+import { nodeService } from './service';
+
+/** Exit codes the controller can tell apart. */
+export const EXIT = { ok: 0, failed: 1, badConfig: 2 } as const;
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+function loadConfig(argv: string[]): NodeConfig {
+  const at = argv.indexOf('--config');
+  const file = at >= 0 ? argv[at + 1] : undefined;
+  if (!file) throw new ConfigError(['usage: node node.js --config <file.json> (the --config argument is required)']);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([`cannot read config file ${file} as JSON: ${(err as Error).message}`]);
+  }
+  return validateNodeConfig(raw);
+}
+
+async function run(): Promise<void> {
+  let config: NodeConfig;
+  let token: string;
+  try {
+    config = loadConfig(process.argv.slice(2));
+    token = readTokenFile(config.tokenFile);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(EXIT.badConfig);
+  }
+  const logger: Logger = createLogger(config.id, config.logLevel);
+  const node = await RingNode.open(config, token, logger);
+  let server: RunningServer;
+  try {
+    server = await startServer(config.host, config.port, token, [{ definition: NodeServiceService, implementation: nodeService(node, logger) }]);
+  } catch (err) {
+    await node.close();
+    throw err;
+  }
+  const hostPart = config.host.includes(':') ? `[${config.host}]` : config.host;
+  node.start(`${hostPart}:${server.port}`);
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (why: string) => {
+    stopping ??= (async () => {
+      logger.info(`shutting down: ${why}`);
+      setTimeout(() => {
+        logger.error('shutdown took too long; exiting without finishing it');
+        process.exit(EXIT.failed);
+      }, SHUTDOWN_TIMEOUT_MS).unref();
+      await server.stop();
+      await node.close();
+      logger.info('stopped');
+      process.exit(EXIT.ok);
+    })().catch((err: unknown) => {
+      logger.error(`shutdown failed: ${(err as Error).stack ?? String(err)}`);
+      process.exit(EXIT.failed);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.stdin.on('end', () => shutdown('stdin closed (controller gone)'));
+  process.stdin.on('error', () => shutdown('stdin failed (controller gone)'));
+  process.stdin.resume();
+
+  process.stdout.write(`${NODE_READY_PREFIX}${JSON.stringify({ id: config.id, port: server.port, pid: process.pid })}\n`);
+}
+
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`fatal: ${err.stack ?? err.message}\n`);
+  process.exit(EXIT.failed);
+});
+process.on('unhandledRejection', (err) => {
+  process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(EXIT.failed);
+});
+
+run().catch((err: unknown) => {
+  process.stderr.write(`node failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(EXIT.failed);
+});

@@ -1,0 +1,240 @@
+// The node: composition of the store, the replication log, the replica, the peers, one
+// sender per destination and anti-entropy, with the state they share (membership, topology,
+// acknowledgement cursors). The gRPC service (service.ts) is a thin validated edge over it.
+
+import * as path from 'node:path';
+import { NodeFileSystem, Store } from '../storage';
+import type { FileSystem } from '../storage/types';
+import { PeerState, type NodeStats, type PeerStatus } from '../gen/ringdb/v1/node';
+import { AntiEntropy } from '../replication/anti-entropy';
+import type { LoggedOp } from '../replication/op-codec';
+import { OpLog } from '../replication/op-log';
+import { Replica } from '../replication/replica';
+import { Sender } from '../replication/sender';
+import { readStateFile, writeStateFile, type ReplicationState } from '../replication/state-file';
+import { describeError } from '../rpc';
+import type { NodeConfig, PeerConfig } from './config';
+import { toProtoSnapshot } from './convert';
+import type { Logger } from './logger';
+import { PeerSet } from './peers';
+
+const STATE_SAVE_INTERVAL_MS = 100;
+
+export class RingNode {
+  readonly startedAt = Date.now();
+  readonly counters = { gets: 0, scans: 0 };
+  private readonly senders = new Map<string, Sender>();
+  private topology: Record<string, string[]> | null;
+  private peerConfigs: PeerConfig[];
+  private saveTimer: NodeJS.Timeout | undefined;
+  private readonly cursorListeners = new Set<(peerId: string, ackedLsn: number) => void>();
+  private closed = false;
+  address = '';
+
+  private constructor(
+    readonly config: NodeConfig,
+    readonly store: Store,
+    readonly log: OpLog,
+    readonly replica: Replica,
+    readonly peers: PeerSet,
+    readonly antiEntropy: AntiEntropy,
+    private state: ReplicationState,
+    private readonly fs: FileSystem,
+    private readonly logger: Logger,
+  ) {
+    this.topology = config.topology;
+    this.peerConfigs = config.peers;
+  }
+
+  /** Opens the store and the replication log and repairs the store from the log; nothing is served yet. */
+  static async open(config: NodeConfig, token: string, logger: Logger): Promise<RingNode> {
+    const fs = new NodeFileSystem();
+    fs.mkdirp(config.dataDir);
+    const store = await Store.open(path.join(config.dataDir, 'store'), {
+      sync: config.storage.sync,
+      syncIntervalMs: config.storage.syncIntervalMs,
+      memtableBytes: config.storage.memtableBytes,
+    });
+    try {
+      const log = OpLog.open(path.join(config.dataDir, 'replication_log'), { fs, sync: config.storage.sync, syncIntervalMs: config.storage.syncIntervalMs });
+      const state = readStateFile(fs, path.join(config.dataDir, 'replication_state'));
+      const replica = new Replica(config.id, store, log);
+      const replayed = await replica.replayIntoStore(state.storeReplayLsn);
+      if (replayed > 0) logger.info(`re-applied ${replayed} logged ops to the store after an unclean stop`);
+      const peers = new PeerSet(config.id, token, config.heartbeatIntervalMs, () => replica.clock.now());
+      const antiEntropy = new AntiEntropy(replica, log, peers, () => peers.ids(), config.antiEntropyIntervalMs,
+        (peer, err) => logger.debug(`anti-entropy with ${peer} failed: ${describeError(err)}`));
+      return new RingNode(config, store, log, replica, peers, antiEntropy, state, fs, logger);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+
+  /** Starts heartbeats, senders and anti-entropy (the server is already listening). */
+  start(address: string): void {
+    this.address = address;
+    this.peers.update(this.peerConfigs);
+    this.peers.onUp((id) => {
+      this.senders.get(id)?.wake();
+      void this.antiEntropy.trigger();
+    });
+    this.replica.onDurable(() => {
+      for (const s of this.senders.values()) s.wake();
+    });
+    this.peers.start();
+    this.syncSenders();
+    this.antiEntropy.start();
+    this.logger.info(`serving on ${address}; peers: ${this.peers.ids().join(', ') || 'none'}; topology: ${this.topology ? JSON.stringify(this.topology) : 'full mesh'}`);
+  }
+
+  /** Destinations this node replicates to: every peer in a full mesh, else its topology entry. */
+  destinations(): string[] {
+    const ids = this.peers.ids();
+    if (this.topology === null) return ids;
+    const mine = this.topology[this.config.id] ?? [];
+    return mine.filter((d) => ids.includes(d));
+  }
+
+  /** Whether `op` travels to `dest`: never back to its origin; in a full mesh only local ops travel. */
+  ships(dest: string, op: LoggedOp): boolean {
+    if (op.origin === dest) return false;
+    return this.topology !== null || op.origin === this.config.id;
+  }
+
+  cursorOf(dest: string): number | undefined {
+    return this.senders.get(dest)?.cursor;
+  }
+
+  onCursor(listener: (peerId: string, ackedLsn: number) => void): () => void {
+    this.cursorListeners.add(listener);
+    return () => this.cursorListeners.delete(listener);
+  }
+
+  updateMembership(peers: PeerConfig[], topology: Record<string, string[]> | null): void {
+    this.peerConfigs = peers.filter((p) => p.id !== this.config.id);
+    this.topology = topology;
+    this.peers.update(this.peerConfigs);
+    this.syncSenders();
+    void this.antiEntropy.trigger();
+    this.logger.info(`membership: ${this.peers.ids().join(', ') || 'none'}; topology: ${topology ? JSON.stringify(topology) : 'full mesh'}`);
+  }
+
+  peerStatuses(): PeerStatus[] {
+    const dests = new Set(this.destinations());
+    return this.peers.views().map((p) => {
+      const sender = this.senders.get(p.id);
+      return {
+        id: p.id,
+        address: p.address,
+        state: p.state,
+        lastHeardUnixMs: p.lastHeard,
+        destination: dests.has(p.id),
+        ackedLsn: sender?.cursor ?? 0,
+        pendingOps: sender?.pending ?? 0,
+        lastError: sender?.lastError ?? p.lastError ?? '',
+      };
+    });
+  }
+
+  stats(): NodeStats {
+    const c = this.replica.counters;
+    let opsSent = 0;
+    for (const s of this.senders.values()) opsSent += s.sent;
+    return {
+      nodeId: this.config.id,
+      address: this.address,
+      pid: process.pid,
+      uptimeMs: Date.now() - this.startedAt,
+      clock: this.replica.clock.now(),
+      seq: this.log.lastSeen(this.config.id),
+      versionVector: this.log.versionVector(),
+      counters: {
+        localPuts: c.localPuts,
+        localDeletes: c.localDeletes,
+        gets: this.counters.gets,
+        scans: this.counters.scans,
+        replicatedApplied: c.replicatedApplied,
+        replicatedDuplicates: c.replicatedDuplicates,
+        replicatedBuffered: c.replicatedBuffered,
+        replicatedStale: c.replicatedStale,
+        opsSent,
+        fetchedApplied: this.antiEntropy.fetchedApplied,
+      },
+      peers: this.peerStatuses(),
+      storage: toProtoSnapshot(this.store.snapshot()),
+      logFirstLsn: this.log.firstLsn,
+      logNextLsn: this.log.nextLsn,
+    };
+  }
+
+  /** Peers currently considered up (for callers that want to avoid dead ones). */
+  upPeers(): string[] {
+    return this.peers.views().filter((p) => p.state === PeerState.PEER_STATE_UP).map((p) => p.id);
+  }
+
+  /** Stops background work, persists cursors, closes log and store (releasing the folder lock). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.saveTimer);
+    await this.antiEntropy.stop();
+    await Promise.all([...this.senders.values()].map((s) => s.stop()));
+    this.peers.close();
+    try {
+      await this.store.flush();
+    } catch (err) {
+      this.logger.warn(`flush on shutdown failed (the WAL still holds the data): ${(err as Error).message}`);
+    }
+    this.saveState();
+    await this.log.close();
+    await this.store.close();
+  }
+
+  private syncSenders(): void {
+    const dests = new Set(this.destinations());
+    for (const [id, sender] of this.senders) {
+      if (!dests.has(id)) {
+        void sender.stop();
+        this.senders.delete(id);
+        delete this.state.cursors[id];
+      }
+    }
+    for (const id of dests) {
+      if (this.senders.has(id)) continue;
+      const sender = new Sender(id, this.state.cursors[id] ?? this.log.firstLsn, this.log, this.peers,
+        () => this.replica.storeDurableLsn, (op) => this.ships(id, op), (s) => this.progressed(s),
+        undefined, describeError);
+      this.senders.set(id, sender);
+      sender.start();
+    }
+    this.scheduleSave();
+  }
+
+  private progressed(sender: Sender): void {
+    for (const l of this.cursorListeners) l(sender.peerId, sender.cursor);
+    this.scheduleSave();
+  }
+
+  private scheduleSave(): void {
+    if (this.saveTimer || this.closed) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      try {
+        this.saveState();
+      } catch (err) {
+        this.logger.error(`saving replication state failed: ${(err as Error).message}`);
+      }
+    }, STATE_SAVE_INTERVAL_MS);
+  }
+
+  /** Persists cursors and the store's replay point, then lets the log drop what nobody needs. */
+  private saveState(): void {
+    const cursors: Record<string, number> = {};
+    for (const [id, s] of this.senders) cursors[id] = s.cursor;
+    this.state = { cursors, storeReplayLsn: this.replica.storeDurableLsn };
+    writeStateFile(this.fs, path.join(this.config.dataDir, 'replication_state'), this.state);
+    const keep = Math.min(this.replica.storeDurableLsn, ...Object.values(cursors));
+    this.log.release(keep);
+  }
+}

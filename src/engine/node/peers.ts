@@ -1,0 +1,143 @@
+// The other nodes as this node sees them: one gRPC channel per peer, reused by heartbeats,
+// replication and pull sync; the heartbeat loop; and each peer's state (up / suspect / down,
+// last heard). Implements the replication transport over those channels.
+
+import { NodeServiceClient, PeerState } from '../gen/ringdb/v1/node';
+import type { Op } from '../replication/op-codec';
+import type { FetchedUpdates, ReplicationTransport } from '../replication/transport';
+import { clientArgs, describeError, unary } from '../rpc';
+import type { PeerConfig } from './config';
+import { fromProtoOp, toProtoOp } from './convert';
+
+interface PeerEntry {
+  id: string;
+  address: string;
+  client: NodeServiceClient;
+  lastHeard: number;
+  failures: number;
+  lastError: string | undefined;
+  state: PeerState;
+}
+
+export interface PeerView {
+  id: string;
+  address: string;
+  state: PeerState;
+  lastHeard: number;
+  lastError: string | undefined;
+}
+
+/** Deadline of replication calls: a big batch to a busy peer can take a while, a dead one fails fast anyway. */
+const REPLICATE_TIMEOUT_MS = 15_000;
+
+export class PeerSet implements ReplicationTransport {
+  private readonly peers = new Map<string, PeerEntry>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly upListeners = new Set<(id: string) => void>();
+
+  constructor(
+    private readonly selfId: string,
+    private readonly token: string,
+    private readonly heartbeatMs: number,
+    private readonly clock: () => number,
+  ) {}
+
+  ids(): string[] {
+    return [...this.peers.keys()];
+  }
+
+  views(): PeerView[] {
+    return [...this.peers.values()].map((p) => ({ id: p.id, address: p.address, state: p.state, lastHeard: p.lastHeard, lastError: p.lastError }));
+  }
+
+  /** Called when a peer goes from suspect/down to up (its sender should retry now). */
+  onUp(listener: (id: string) => void): void {
+    this.upListeners.add(listener);
+  }
+
+  /** Replaces the membership; a peer whose address changed gets a new channel. */
+  update(peers: readonly PeerConfig[]): void {
+    const wanted = new Map(peers.filter((p) => p.id !== this.selfId).map((p) => [p.id, p.address]));
+    for (const [id, entry] of this.peers) {
+      if (wanted.get(id) !== entry.address) {
+        entry.client.close();
+        this.peers.delete(id);
+      }
+    }
+    for (const [id, address] of wanted) {
+      if (this.peers.has(id)) continue;
+      this.peers.set(id, {
+        id, address, client: new NodeServiceClient(...clientArgs(address)),
+        lastHeard: 0, failures: 0, lastError: undefined, state: PeerState.PEER_STATE_SUSPECT,
+      });
+    }
+  }
+
+  start(): void {
+    const beat = () => {
+      for (const p of this.peers.values()) void this.ping(p);
+      this.timer = setTimeout(beat, this.heartbeatMs);
+    };
+    beat();
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    for (const p of this.peers.values()) p.client.close();
+    this.peers.clear();
+  }
+
+  async replicate(peerId: string, ops: readonly Op[]): Promise<Record<string, number>> {
+    const p = this.get(peerId);
+    const res = await this.track(p, unary(p.client, p.client.replicate, { sender: this.selfId, ops: ops.map(toProtoOp) }, { token: this.token, timeoutMs: REPLICATE_TIMEOUT_MS }));
+    return res.lastSeen;
+  }
+
+  async fetchUpdates(peerId: string, lastSeen: Record<string, number>, limit: number): Promise<FetchedUpdates> {
+    const p = this.get(peerId);
+    const res = await this.track(p, unary(p.client, p.client.fetchUpdates, { requester: this.selfId, lastSeen, limit }, { token: this.token, timeoutMs: REPLICATE_TIMEOUT_MS }));
+    return { ops: res.ops.map(fromProtoOp), more: res.more };
+  }
+
+  private get(peerId: string): PeerEntry {
+    const p = this.peers.get(peerId);
+    if (!p) throw new Error(`peer ${peerId} is no longer a member`);
+    return p;
+  }
+
+  private async ping(p: PeerEntry): Promise<void> {
+    try {
+      await this.track(p, unary(p.client, p.client.ping, { sender: this.selfId, clock: this.clock() }, { token: this.token, timeoutMs: Math.max(2 * this.heartbeatMs, 250) }));
+    } catch {
+      // Recorded by track(); the state machine below turns repeated failures into suspect/down.
+    }
+  }
+
+  private async track<T>(p: PeerEntry, call: Promise<T>): Promise<T> {
+    try {
+      const res = await call;
+      p.lastHeard = Date.now();
+      p.failures = 0;
+      p.lastError = undefined;
+      this.setState(p);
+      return res;
+    } catch (err) {
+      p.failures++;
+      p.lastError = describeError(err);
+      this.setState(p);
+      throw err;
+    }
+  }
+
+  /** up: heard within 3 beats and the last exchange worked; down: 3 failures in a row or silent for 10 beats. */
+  private setState(p: PeerEntry): void {
+    const age = p.lastHeard === 0 ? Infinity : Date.now() - p.lastHeard;
+    let next: PeerState;
+    if (p.failures === 0 && age <= 3 * this.heartbeatMs) next = PeerState.PEER_STATE_UP;
+    else if (p.failures < 3 && (age <= 10 * this.heartbeatMs || p.lastHeard === 0)) next = PeerState.PEER_STATE_SUSPECT;
+    else next = PeerState.PEER_STATE_DOWN;
+    const wasUp = p.state === PeerState.PEER_STATE_UP;
+    p.state = next;
+    if (next === PeerState.PEER_STATE_UP && !wasUp) for (const l of this.upListeners) l(p.id);
+  }
+}

@@ -1,0 +1,208 @@
+// NodeService: each handler validates its request (validate.ts), calls the node, and maps
+// typed errors to status codes. The token check sits in front of all of them (rpc/server.ts).
+
+import type { handleServerStreamingCall, handleUnaryCall, sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import {
+  type NodeServiceServer,
+  type ReplicationLogEntry,
+  type ScanEntry,
+  type Version,
+  type WatchReplicationLogResponse,
+} from '../gen/ringdb/v1/node';
+import { collectUpdates } from '../replication/anti-entropy';
+import type { LoggedOp } from '../replication/op-codec';
+import { InvalidFieldError, toStatus } from '../rpc';
+import type { Entry } from '../storage/types';
+import { fromProtoOp, toLogEntry, toProtoOp, toProtoSnapshot, version } from './convert';
+import type { Logger } from './logger';
+import type { RingNode } from './node';
+import {
+  checkKey, checkLimit, checkMembership, checkNodeId, checkOps, checkValue, checkVersionVector,
+  DEFAULT_FETCH_LIMIT, DEFAULT_SCAN_LIMIT, MAX_BATCH_ENTRIES, MAX_FETCH_LIMIT, MAX_SCAN_LIMIT,
+} from './validate';
+
+/** Watch streams keep at most this many entries queued for a slow reader; older ones are dropped. */
+const MAX_QUEUED_LOG_ENTRIES = 10_000;
+const WATCH_FLUSH_MS = 50;
+
+function unary<Req, Res>(fn: (call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>): handleUnaryCall<Req, Res> {
+  return (call, callback: sendUnaryData<Res>) => {
+    let result: Res | Promise<Res>;
+    try {
+      result = fn(call);
+    } catch (err) {
+      callback(toStatus(err));
+      return;
+    }
+    Promise.resolve(result).then((res) => callback(null, res), (err: unknown) => callback(toStatus(err)));
+  };
+}
+
+export function nodeService(node: RingNode, logger: Logger): NodeServiceServer {
+  const self = node.config.id;
+  const versionOf = (e: Entry): Version => version(e.ts, e.origin, node.log.seqOf(e.origin, e.ts));
+  const logEntry = (op: LoggedOp): ReplicationLogEntry =>
+    toLogEntry(op, node.destinations().filter((d) => node.ships(d, op)).map((d) => ({ peerId: d, acked: op.lsn < (node.cursorOf(d) ?? 0) })));
+  const cursors = () => node.destinations().map((d) => ({ peerId: d, ackedLsn: node.cursorOf(d) ?? 0 }));
+
+  return {
+    ping: unary((call) => {
+      node.replica.clock.observe(call.request.clock);
+      return { nodeId: self, clock: node.replica.clock.now() };
+    }),
+
+    put: unary(async (call) => {
+      const { key, value } = call.request;
+      checkKey('key', key);
+      checkValue('value', value);
+      const r = await node.replica.writeLocal([{ key, value }]);
+      return { version: version(r.firstTs, self, r.firstSeq) };
+    }),
+
+    delete: unary(async (call) => {
+      checkKey('key', call.request.key);
+      const r = await node.replica.writeLocal([{ key: call.request.key, value: null }]);
+      return { version: version(r.firstTs, self, r.firstSeq) };
+    }),
+
+    get: unary((call) => {
+      checkKey('key', call.request.key);
+      node.counters.gets++;
+      const e = node.store.get(call.request.key);
+      if (!e) return { found: false, value: Buffer.alloc(0), version: undefined, deleted: false };
+      return { found: e.value !== null, value: e.value ?? Buffer.alloc(0), version: versionOf(e), deleted: e.value === null };
+    }),
+
+    scan: unary((call) => {
+      const { start, end, continuationToken, includeTombstones } = call.request;
+      const limit = checkLimit('limit', call.request.limit, MAX_SCAN_LIMIT, DEFAULT_SCAN_LIMIT);
+      if (start.length > 0) checkKey('start', start);
+      if (end.length > 0) checkKey('end', end);
+      if (start.length > 0 && end.length > 0 && Buffer.compare(start, end) >= 0) {
+        throw new InvalidFieldError('end', 'must be greater than start (the range is [start, end))');
+      }
+      let from = start.length > 0 ? start : undefined;
+      if (continuationToken.length > 0) {
+        checkKey('continuation_token', continuationToken);
+        if (from && Buffer.compare(continuationToken, from) < 0) throw new InvalidFieldError('continuation_token', 'lies before start; pass the token of a previous scan of this range');
+        // The smallest key after the last one returned.
+        from = Buffer.concat([continuationToken, Buffer.from([0])]);
+      }
+      node.counters.scans++;
+      const rows = node.store.scan({ start: from, end: end.length > 0 ? end : undefined, limit: limit + 1, includeTombstones });
+      const more = rows.length > limit;
+      if (more) rows.length = limit;
+      const entries: ScanEntry[] = rows.map((e) => ({ key: e.key, value: e.value ?? Buffer.alloc(0), deleted: e.value === null, version: versionOf(e) }));
+      return { entries, continuationToken: more ? rows[rows.length - 1].key : Buffer.alloc(0) };
+    }),
+
+    batchPut: unary(async (call) => {
+      const { entries } = call.request;
+      if (entries.length === 0) throw new InvalidFieldError('entries', `must hold 1 to ${MAX_BATCH_ENTRIES} entries, got none`);
+      if (entries.length > MAX_BATCH_ENTRIES) throw new InvalidFieldError('entries', `must hold 1 to ${MAX_BATCH_ENTRIES} entries, got ${entries.length}`);
+      entries.forEach((e, i) => {
+        checkKey(`entries[${i}].key`, e.key);
+        checkValue(`entries[${i}].value`, e.value);
+      });
+      const r = await node.replica.writeLocal(entries);
+      return { origin: r.origin, firstSeq: r.firstSeq, firstTs: r.firstTs, count: r.count };
+    }),
+
+    replicate: unary(async (call) => {
+      checkNodeId('sender', call.request.sender);
+      checkOps('ops', call.request.ops);
+      const ops = call.request.ops.map(fromProtoOp);
+      const own = ops.filter((op) => op.origin === self && op.seq > node.log.lastSeen(self));
+      if (own.length > 0) logger.warn(`${call.request.sender} sent ${own.length} ops claiming to originate here beyond seq ${node.log.lastSeen(self)}; ignored`);
+      const r = await node.replica.applyRemote(ops.filter((op) => op.origin !== self));
+      for (const op of ops) if (op.origin === self) r.lastSeen[self] = node.log.lastSeen(self);
+      return { applied: r.applied, duplicates: r.duplicates + (ops.length - r.applied - r.duplicates - r.buffered), buffered: r.buffered, lastSeen: r.lastSeen };
+    }),
+
+    fetchUpdates: unary((call) => {
+      checkNodeId('requester', call.request.requester);
+      checkVersionVector('last_seen', call.request.lastSeen);
+      const limit = checkLimit('limit', call.request.limit, MAX_FETCH_LIMIT, DEFAULT_FETCH_LIMIT);
+      const { ops, more } = collectUpdates(node.log, call.request.lastSeen, limit, node.replica.storeDurableLsn);
+      return { ops: ops.map(toProtoOp), more, lastSeen: node.log.versionVector() };
+    }),
+
+    updateMembership: unary((call) => {
+      const m = checkMembership(self, call.request.peers, call.request.topology);
+      node.updateMembership(m.peers, m.topology);
+      return { peers: node.peerStatuses() };
+    }),
+
+    stats: unary(() => ({ stats: node.stats() })),
+
+    listSsTables: unary(() => ({ sstables: toProtoSnapshot(node.store.snapshot()).sstables })),
+
+    replicationLog: unary((call) => {
+      const limit = checkLimit('limit', call.request.limit, MAX_SCAN_LIMIT, DEFAULT_SCAN_LIMIT);
+      const from = Math.max(call.request.fromLsn, node.log.firstLsn);
+      const ops: LoggedOp[] = [];
+      let lsn = from;
+      while (ops.length < limit) {
+        const chunk = node.log.read(lsn, limit - ops.length);
+        if (chunk.length === 0) break;
+        ops.push(...chunk);
+        lsn = chunk[chunk.length - 1].lsn + 1;
+      }
+      return { entries: ops.map(logEntry), nextLsn: lsn, firstLsn: node.log.firstLsn, cursors: cursors() };
+    }),
+
+    watchReplicationLog: ((call: ServerWritableStream<{ fromLsn: number }, WatchReplicationLogResponse>) => {
+      let queued: LoggedOp[] = [];
+      let cursorsMoved = false;
+      let replayFrom = Math.max(call.request.fromLsn, node.log.firstLsn);
+      const replayEnd = node.log.nextLsn;
+      const offAppend = node.log.onAppend((ops) => {
+        queued.push(...ops);
+        if (queued.length > MAX_QUEUED_LOG_ENTRIES) queued = queued.slice(queued.length - MAX_QUEUED_LOG_ENTRIES);
+      });
+      const offCursor = node.onCursor(() => void (cursorsMoved = true));
+      let waitingForDrain = false;
+      const flush = () => {
+        if (waitingForDrain) return;
+        let appended: LoggedOp[] = [];
+        if (replayFrom < replayEnd) {
+          appended = node.log.read(replayFrom, 1000).filter((op) => op.lsn < replayEnd);
+          replayFrom = appended.length > 0 ? appended[appended.length - 1].lsn + 1 : replayEnd;
+        } else {
+          appended = queued;
+          queued = [];
+        }
+        if (appended.length === 0 && !cursorsMoved) return;
+        cursorsMoved = false;
+        const ok = call.write({ appended: appended.map(logEntry), cursors: cursors() });
+        if (!ok) {
+          waitingForDrain = true;
+          call.once('drain', () => void (waitingForDrain = false));
+        }
+      };
+      const timer = setInterval(flush, WATCH_FLUSH_MS);
+      flush();
+      call.on('cancelled', () => {
+        clearInterval(timer);
+        offAppend();
+        offCursor();
+      });
+    }) as handleServerStreamingCall<{ fromLsn: number }, WatchReplicationLogResponse>,
+
+    watchStore: (call) => {
+      call.write({ snapshot: toProtoSnapshot(node.store.snapshot()) });
+      const off = node.store.onChange((s) => call.write({ snapshot: toProtoSnapshot(s) }));
+      call.on('cancelled', off);
+    },
+
+    compact: unary(async () => {
+      await node.store.compact();
+      return { snapshot: toProtoSnapshot(node.store.snapshot()) };
+    }),
+
+    flush: unary(async () => {
+      await node.store.flush();
+      return { snapshot: toProtoSnapshot(node.store.snapshot()) };
+    }),
+  };
+}

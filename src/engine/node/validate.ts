@@ -1,0 +1,83 @@
+// Validation of every NodeService request at the edge: a bad field is an InvalidFieldError
+// naming it and what is accepted, raised before anything changes.
+
+import { OpKind, type Op as ProtoOp, type Peer, type Destinations } from '../gen/ringdb/v1/node';
+import { MAX_KEY_BYTES } from '../storage/types';
+import { InvalidFieldError, MAX_VALUE_BYTES } from '../rpc';
+import { checkTopology, isAddress, isNodeId, NODE_ID_PATTERN, type PeerConfig } from './config';
+
+export const MAX_BATCH_ENTRIES = 100_000;
+export const MAX_SCAN_LIMIT = 10_000;
+export const DEFAULT_SCAN_LIMIT = 1000;
+export const MAX_FETCH_LIMIT = 100_000;
+export const DEFAULT_FETCH_LIMIT = 10_000;
+
+export function checkKey(field: string, key: Buffer): void {
+  if (key.length === 0) throw new InvalidFieldError(field, `must be 1 to ${MAX_KEY_BYTES} bytes, got an empty key`);
+  if (key.length > MAX_KEY_BYTES) throw new InvalidFieldError(field, `must be 1 to ${MAX_KEY_BYTES} bytes, got ${key.length}`);
+}
+
+export function checkValue(field: string, value: Buffer): void {
+  if (value.length > MAX_VALUE_BYTES) throw new InvalidFieldError(field, `must be at most ${MAX_VALUE_BYTES} bytes, got ${value.length}`);
+}
+
+/** A limit where 0 means the default. */
+export function checkLimit(field: string, limit: number, max: number, fallback: number): number {
+  if (limit > max) throw new InvalidFieldError(field, `must be 0 (default ${fallback}) to ${max}, got ${limit}`);
+  return limit === 0 ? fallback : limit;
+}
+
+export function checkNodeId(field: string, id: string): void {
+  if (!isNodeId(id)) throw new InvalidFieldError(field, `must be a node id matching ${NODE_ID_PATTERN}, got ${JSON.stringify(id)}`);
+}
+
+function checkCounter(field: string, n: number, min: number): void {
+  if (!Number.isSafeInteger(n) || n < min) throw new InvalidFieldError(field, `must be an integer from ${min} to 2^53-1, got ${n}`);
+}
+
+export function checkOps(field: string, ops: readonly ProtoOp[], maxOps = MAX_BATCH_ENTRIES): void {
+  if (ops.length > maxOps) throw new InvalidFieldError(field, `must hold at most ${maxOps} ops, got ${ops.length}`);
+  ops.forEach((op, i) => {
+    const at = `${field}[${i}]`;
+    checkNodeId(`${at}.origin`, op.origin);
+    checkCounter(`${at}.seq`, op.seq, 1);
+    checkCounter(`${at}.ts`, op.ts, 1);
+    if (op.kind !== OpKind.OP_KIND_PUT && op.kind !== OpKind.OP_KIND_DELETE) {
+      throw new InvalidFieldError(`${at}.kind`, `must be OP_KIND_PUT or OP_KIND_DELETE, got ${op.kind}`);
+    }
+    checkKey(`${at}.key`, op.key);
+    if (op.kind === OpKind.OP_KIND_DELETE && op.value.length > 0) throw new InvalidFieldError(`${at}.value`, 'must be empty for OP_KIND_DELETE');
+    checkValue(`${at}.value`, op.value);
+  });
+}
+
+export function checkVersionVector(field: string, vv: Record<string, number>): void {
+  for (const [origin, seq] of Object.entries(vv)) {
+    checkNodeId(`${field} key`, origin);
+    checkCounter(`${field}[${origin}]`, seq, 0);
+  }
+}
+
+/** Validates a membership update for node `selfId`; returns the peers without this node. */
+export function checkMembership(selfId: string, peers: readonly Peer[], topology: Record<string, Destinations>): {
+  peers: PeerConfig[];
+  topology: Record<string, string[]> | null;
+} {
+  const seen = new Set<string>([selfId]);
+  const out: PeerConfig[] = [];
+  peers.forEach((p, i) => {
+    checkNodeId(`peers[${i}].id`, p.id);
+    if (!isAddress(p.address)) throw new InvalidFieldError(`peers[${i}].address`, `must be host:port, got ${JSON.stringify(p.address)}`);
+    if (p.id === selfId) return;
+    if (seen.has(p.id)) throw new InvalidFieldError(`peers[${i}].id`, `${JSON.stringify(p.id)} is listed twice`);
+    seen.add(p.id);
+    out.push({ id: p.id, address: p.address });
+  });
+  const entries = Object.entries(topology);
+  if (entries.length === 0) return { peers: out, topology: null };
+  const map: Record<string, string[]> = Object.fromEntries(entries.map(([k, d]) => [k, d.nodeIds]));
+  const problems: string[] = [];
+  checkTopology(problems, 'topology', map, seen);
+  if (problems.length > 0) throw new InvalidFieldError('topology', problems.join('; '));
+  return { peers: out, topology: map };
+}

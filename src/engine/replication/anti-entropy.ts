@@ -1,0 +1,104 @@
+// Pull sync, both halves. The asking side sends its version vector to each peer in turn (on
+// start and every interval) and applies what comes back; the answering side finds, through
+// the replication log's per-origin index, every retained op the asker lacks. Any peer can
+// fill any gap: every node logs every op it applied, whoever originated it.
+
+import type { Op } from './op-codec';
+import type { OpLog } from './op-log';
+import type { Replica } from './replica';
+import type { FetchedUpdates, ReplicationTransport } from './transport';
+
+/**
+ * Ops retained in `log` that `lastSeen` lacks, in log order (so per origin in seq order), at
+ * most `limit`; only durable ones. An origin whose next op is no longer retained is skipped:
+ * sending its later ops would leave a gap the asker could not apply.
+ */
+export function collectUpdates(log: OpLog, lastSeen: Record<string, number>, limit: number, durableLsn: number): FetchedUpdates {
+  const from = new Map<string, number>();
+  let start = Infinity;
+  for (const [origin, have] of Object.entries(log.versionVector())) {
+    const want = (lastSeen[origin] ?? 0) + 1;
+    if (want > have) continue;
+    const lsn = log.lsnOf(origin, want);
+    if (lsn === undefined) continue;
+    from.set(origin, want);
+    if (lsn < start) start = lsn;
+  }
+  const ops: Op[] = [];
+  let lsn = start;
+  while (lsn < durableLsn && ops.length < limit) {
+    const chunk = log.read(lsn, Math.min(8192, limit * 4));
+    if (chunk.length === 0) break;
+    for (const op of chunk) {
+      if (op.lsn >= durableLsn) break;
+      lsn = op.lsn + 1;
+      const want = from.get(op.origin);
+      if (want === undefined || op.seq < want) continue;
+      ops.push({ origin: op.origin, seq: op.seq, ts: op.ts, key: op.key, value: op.value });
+      if (ops.length >= limit) break;
+    }
+  }
+  const more = ops.length >= limit && lsn < durableLsn;
+  return { ops, more };
+}
+
+export class AntiEntropy {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  fetchedApplied = 0;
+  rounds = 0;
+
+  constructor(
+    private readonly replica: Replica,
+    private readonly log: OpLog,
+    private readonly transport: ReplicationTransport,
+    private readonly peers: () => string[],
+    private readonly intervalMs: number,
+    private readonly onError: (peerId: string, err: unknown) => void,
+    private readonly pageOps = 10_000,
+  ) {}
+
+  /** Runs a round now, then every interval. */
+  start(): void {
+    this.stopped = false;
+    this.trigger();
+  }
+
+  /** Starts a round unless one is running. */
+  trigger(): Promise<void> {
+    clearTimeout(this.timer);
+    this.running ??= this.round().finally(() => {
+      this.running = undefined;
+      if (!this.stopped) this.timer = setTimeout(() => void this.trigger(), this.intervalMs);
+    });
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private async round(): Promise<void> {
+    this.rounds++;
+    for (const peer of this.peers()) {
+      if (this.stopped) return;
+      try {
+        for (let page = 0; page < 1000 && !this.stopped; page++) {
+          const { ops, more } = await this.transport.fetchUpdates(peer, this.log.versionVector(), this.pageOps);
+          if (ops.length > 0) {
+            const result = await this.replica.applyRemote(ops);
+            this.fetchedApplied += result.applied;
+            // Nothing applicable (all duplicates or held back): asking again would return the same.
+            if (result.applied === 0) break;
+          }
+          if (!more) break;
+        }
+      } catch (err) {
+        this.onError(peer, err);
+      }
+    }
+  }
+}

@@ -1,0 +1,135 @@
+// Encoding of the replication log's records. Each record is framed like the WAL (length,
+// length checksum, payload checksum: storage/wal-format.ts) and holds either one op or a
+// segment header (the replication state when the segment was started).
+//
+// op payload:     type=1 u8 | seq u64 | ts u64 | flags u8 | originLen u8 | origin | keyLen u32 | key | valueLen u32 | value
+// header payload: type=2 u8 | JSON {startLsn, maxTs, lastSeen}
+// u64 = hi u32 LE, lo u32 LE (values stay below 2^53).
+
+import { CorruptionError } from '../storage/errors';
+import { RECORD_HEADER_BYTES, sealRecord } from '../storage/wal-format';
+
+/** One write as replicated: `value === null` is a delete. op_id is `${origin}:${seq}`. */
+export interface Op {
+  readonly origin: string;
+  readonly seq: number;
+  readonly ts: number;
+  readonly key: Buffer;
+  readonly value: Buffer | null;
+}
+
+/** An op at its position in this node's replication log. */
+export interface LoggedOp extends Op {
+  readonly lsn: number;
+}
+
+/** The replication state at the start of a segment: what the ops before it amounted to. */
+export interface SegmentHeader {
+  startLsn: number;
+  maxTs: number;
+  lastSeen: Record<string, number>;
+}
+
+const OP = 1;
+const HEADER = 2;
+const TOMBSTONE = 1;
+const OP_FIXED_BYTES = 1 + 8 + 8 + 1 + 1 + 4 + 4;
+
+export function opId(op: Pick<Op, 'origin' | 'seq'>): string {
+  return `${op.origin}:${op.seq}`;
+}
+
+/** Bytes `op` takes on disk, framing included. */
+export function encodedOpBytes(op: Op): number {
+  return RECORD_HEADER_BYTES + OP_FIXED_BYTES + Buffer.byteLength(op.origin) + op.key.length + (op.value?.length ?? 0);
+}
+
+function writeU64(buf: Buffer, value: number, at: number): void {
+  buf.writeUInt32LE(Math.floor(value / 0x100000000), at);
+  buf.writeUInt32LE(value >>> 0, at + 4);
+}
+
+function readU64(buf: Buffer, at: number): number {
+  return buf.readUInt32LE(at) * 0x100000000 + buf.readUInt32LE(at + 4);
+}
+
+/** Framed records for `ops`, one record per op, in one buffer (one write for a whole batch). */
+export function encodeOps(ops: readonly Op[]): Buffer {
+  let size = 0;
+  for (const op of ops) size += encodedOpBytes(op);
+  const buf = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const op of ops) {
+    const start = at;
+    let p = start + RECORD_HEADER_BYTES;
+    buf[p] = OP;
+    writeU64(buf, op.seq, p + 1);
+    writeU64(buf, op.ts, p + 9);
+    buf[p + 17] = op.value === null ? TOMBSTONE : 0;
+    const originLen = buf.write(op.origin, p + 19, 'utf8');
+    buf[p + 18] = originLen;
+    p += 19 + originLen;
+    buf.writeUInt32LE(op.key.length, p);
+    op.key.copy(buf, p + 4);
+    p += 4 + op.key.length;
+    const value = op.value ?? Buffer.alloc(0);
+    buf.writeUInt32LE(value.length, p);
+    value.copy(buf, p + 4);
+    at = p + 4 + value.length;
+    sealRecord(buf, start, at);
+  }
+  return buf;
+}
+
+export function encodeHeader(header: SegmentHeader): Buffer {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + 1 + json.length);
+  buf[RECORD_HEADER_BYTES] = HEADER;
+  json.copy(buf, RECORD_HEADER_BYTES + 1);
+  sealRecord(buf, 0, buf.length);
+  return buf;
+}
+
+export type DecodedRecord = { type: 'op'; op: Op } | { type: 'header'; header: SegmentHeader };
+
+/** Decodes one record payload (already checksum-verified); `file`/`offset` locate format errors. */
+export function decodeRecord(payload: Buffer, file: string, offset: number): DecodedRecord {
+  const fail = (detail: string): never => {
+    throw new CorruptionError(file, offset, detail);
+  };
+  if (payload.length < 1) fail('empty replication log record');
+  if (payload[0] === HEADER) {
+    let header: SegmentHeader | undefined;
+    try {
+      header = JSON.parse(payload.toString('utf8', 1)) as SegmentHeader;
+    } catch {
+      fail('segment header is not valid JSON');
+    }
+    if (!header || !Number.isSafeInteger(header.startLsn) || !Number.isSafeInteger(header.maxTs) ||
+        typeof header.lastSeen !== 'object' || header.lastSeen === null) {
+      return fail('segment header lacks startLsn, maxTs or lastSeen');
+    }
+    return { type: 'header', header };
+  }
+  if (payload[0] !== OP) fail(`unknown record type ${payload[0]}`);
+  if (payload.length < OP_FIXED_BYTES) fail('op record shorter than its fixed fields');
+  const seq = readU64(payload, 1);
+  const ts = readU64(payload, 9);
+  const flags = payload[17];
+  const originLen = payload[18];
+  let p = 19;
+  if (p + originLen + 4 > payload.length) fail('op origin runs past the end of its record');
+  const origin = payload.toString('utf8', p, p + originLen);
+  p += originLen;
+  const keyLen = payload.readUInt32LE(p);
+  p += 4;
+  if (p + keyLen + 4 > payload.length) fail('op key runs past the end of its record');
+  const key = Buffer.from(payload.subarray(p, p + keyLen));
+  p += keyLen;
+  const valueLen = payload.readUInt32LE(p);
+  p += 4;
+  if (p + valueLen !== payload.length) fail('op value length disagrees with the record length');
+  if (flags === TOMBSTONE && valueLen !== 0) fail('a delete carries a value');
+  const value = flags === TOMBSTONE ? null : Buffer.from(payload.subarray(p, p + valueLen));
+  return { type: 'op', op: { origin, seq, ts, key, value } };
+}

@@ -1,0 +1,220 @@
+// The replica: the one place where ops enter this node, locally or from peers. It enforces the
+// invariants of issue 3: a local write ticks the Lamport clock and gets the next gap-free seq;
+// every received op advances the clock; an origin's ops are applied in seq order exactly once
+// (an op ahead of a missing predecessor waits in a bounded buffer, a replayed one is dropped);
+// the store applies Last-Write-Wins by (ts, origin). An op is logged (replication log) and
+// stored before anyone is told it happened.
+
+import { LamportClock } from '../clock/lamport';
+import type { Entry } from '../storage/types';
+import type { OpLog } from './op-log';
+import type { LoggedOp, Op } from './op-codec';
+
+/** What the replica needs of the store. */
+export interface ReplicaStore {
+  write(ops: Entry[]): Promise<boolean[]>;
+}
+
+export interface Mutation {
+  key: Buffer;
+  /** null = delete */
+  value: Buffer | null;
+}
+
+export interface LocalWriteResult {
+  origin: string;
+  firstSeq: number;
+  firstTs: number;
+  count: number;
+}
+
+export interface ApplyResult {
+  applied: number;
+  duplicates: number;
+  buffered: number;
+  /** Received ops that lost LWW against a newer stored version. */
+  stale: number;
+  /** Durably applied last_seen of each origin in the batch. */
+  lastSeen: Record<string, number>;
+}
+
+export interface ReplicaCounters {
+  localPuts: number;
+  localDeletes: number;
+  replicatedApplied: number;
+  replicatedDuplicates: number;
+  replicatedBuffered: number;
+  replicatedStale: number;
+}
+
+/** A batch written to log and store; batches complete out of order, durability advances in order. */
+interface Batch {
+  endLsn: number;
+  ops: readonly Op[];
+  done: boolean;
+}
+
+export class Replica {
+  readonly clock: LamportClock;
+  readonly counters: ReplicaCounters = {
+    localPuts: 0, localDeletes: 0, replicatedApplied: 0, replicatedDuplicates: 0, replicatedBuffered: 0, replicatedStale: 0,
+  };
+  /** origin -> seq -> op: received ahead of a missing predecessor. */
+  private readonly waiting = new Map<string, Map<number, Op>>();
+  private waitingCount = 0;
+  private readonly batches: Batch[] = [];
+  private storeDurable: number;
+  private readonly durableSeen: Map<string, number>;
+  private readonly durableListeners = new Set<() => void>();
+
+  constructor(
+    readonly nodeId: string,
+    private readonly store: ReplicaStore,
+    private readonly log: OpLog,
+    private readonly maxWaitingOps = 100_000,
+  ) {
+    this.clock = new LamportClock(log.highestTs);
+    this.storeDurable = log.nextLsn;
+    this.durableSeen = new Map(Object.entries(log.versionVector()));
+  }
+
+  /** All ops below this LSN are in the store durably; a restart re-applies from here. */
+  get storeDurableLsn(): number {
+    return this.storeDurable;
+  }
+
+  get waitingOps(): number {
+    return this.waitingCount;
+  }
+
+  /** last_seen of `origin` counting only durably applied ops. */
+  durableLastSeen(origin: string): number {
+    return this.durableSeen.get(origin) ?? 0;
+  }
+
+  /** Called whenever durably applied ops advance (senders wake on it). */
+  onDurable(listener: () => void): () => void {
+    this.durableListeners.add(listener);
+    return () => this.durableListeners.delete(listener);
+  }
+
+  /**
+   * Re-applies logged ops from `fromLsn` to the store: after a crash the store may have lost
+   * buffered writes that the log kept. LWW makes re-applying an op already stored a no-op.
+   */
+  async replayIntoStore(fromLsn: number): Promise<number> {
+    let lsn = fromLsn;
+    let replayed = 0;
+    for (;;) {
+      const ops = this.log.read(lsn, 4096);
+      if (ops.length === 0) break;
+      await this.store.write(ops as LoggedOp[]);
+      replayed += ops.length;
+      lsn = ops[ops.length - 1].lsn + 1;
+    }
+    return replayed;
+  }
+
+  /** Accepts writes made on this node; resolves once they are durable in log and store. */
+  async writeLocal(mutations: readonly Mutation[]): Promise<LocalWriteResult> {
+    const firstSeq = this.log.lastSeen(this.nodeId) + 1;
+    const ops: Op[] = new Array(mutations.length);
+    let firstTs = 0;
+    for (let i = 0; i < mutations.length; i++) {
+      const ts = this.clock.tick();
+      if (i === 0) firstTs = ts;
+      const m = mutations[i];
+      ops[i] = { origin: this.nodeId, seq: firstSeq + i, ts, key: m.key, value: m.value };
+      if (m.value === null) this.counters.localDeletes++;
+      else this.counters.localPuts++;
+    }
+    await this.persist(ops);
+    return { origin: this.nodeId, firstSeq, firstTs, count: ops.length };
+  }
+
+  /** Applies ops received from a peer (Replicate or FetchUpdates), each exactly once, per origin in seq order. */
+  async applyRemote(ops: readonly Op[]): Promise<ApplyResult> {
+    const accepted: Op[] = [];
+    const due = new Map<string, number>();
+    let duplicates = 0;
+    let buffered = 0;
+    for (const op of ops) {
+      this.clock.observe(op.ts);
+      let next = due.get(op.origin) ?? this.log.lastSeen(op.origin) + 1;
+      if (op.seq < next) {
+        duplicates++;
+        continue;
+      }
+      if (op.seq > next) {
+        if (this.hold(op)) buffered++;
+        continue;
+      }
+      accepted.push(op);
+      next++;
+      const held = this.waiting.get(op.origin);
+      while (held?.has(next)) {
+        accepted.push(held.get(next) as Op);
+        held.delete(next);
+        this.waitingCount--;
+        next++;
+      }
+      due.set(op.origin, next);
+    }
+    for (const origin of due.keys()) this.dropPassed(origin, (due.get(origin) as number) - 1);
+    this.counters.replicatedDuplicates += duplicates;
+    this.counters.replicatedBuffered += buffered;
+    let stale = 0;
+    if (accepted.length > 0) {
+      const applied = await this.persist(accepted);
+      for (const a of applied) if (!a) stale++;
+      this.counters.replicatedApplied += accepted.length;
+      this.counters.replicatedStale += stale;
+    }
+    const lastSeen: Record<string, number> = {};
+    for (const op of ops) lastSeen[op.origin] = this.durableLastSeen(op.origin);
+    return { applied: accepted.length, duplicates, buffered, stale, lastSeen };
+  }
+
+  private hold(op: Op): boolean {
+    if (this.waitingCount >= this.maxWaitingOps) return false; // the sender resends it: it was not acknowledged
+    let held = this.waiting.get(op.origin);
+    if (!held) this.waiting.set(op.origin, (held = new Map()));
+    if (held.has(op.seq)) return false;
+    held.set(op.seq, op);
+    this.waitingCount++;
+    return true;
+  }
+
+  private dropPassed(origin: string, upTo: number): void {
+    const held = this.waiting.get(origin);
+    if (!held) return;
+    for (const seq of held.keys()) {
+      if (seq <= upTo) {
+        held.delete(seq);
+        this.waitingCount--;
+      }
+    }
+    if (held.size === 0) this.waiting.delete(origin);
+  }
+
+  private async persist(ops: Op[]): Promise<boolean[]> {
+    const { durable } = this.log.append(ops);
+    const batch: Batch = { endLsn: this.log.nextLsn, ops, done: false };
+    this.batches.push(batch);
+    const [, applied] = await Promise.all([durable, this.store.write(ops)]);
+    batch.done = true;
+    this.advanceDurable();
+    return applied;
+  }
+
+  private advanceDurable(): void {
+    let moved = false;
+    while (this.batches.length > 0 && this.batches[0].done) {
+      const batch = this.batches.shift() as Batch;
+      for (const op of batch.ops) this.durableSeen.set(op.origin, op.seq);
+      this.storeDurable = batch.endLsn;
+      moved = true;
+    }
+    if (moved) for (const listener of this.durableListeners) listener();
+  }
+}

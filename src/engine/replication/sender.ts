@@ -1,0 +1,143 @@
+// Ships this node's replication log to one destination: from the destination's cursor, in
+// batches, over the one channel the transport keeps per peer. The cursor moves only over ops
+// the destination reports as durably applied (its last_seen covers them), so a failure, a
+// receiver that buffered an op, or a restart on either side means a resend, never a loss;
+// the receiver's version vector turns resends into no-ops.
+
+import type { LoggedOp } from './op-codec';
+import type { OpLog } from './op-log';
+import type { ReplicationTransport } from './transport';
+
+export interface SenderOptions {
+  maxBatchOps: number;
+  maxBatchBytes: number;
+  /** First retry delay after a failure; doubles up to maxBackoffMs. */
+  minBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_SENDER_OPTIONS: SenderOptions = {
+  maxBatchOps: 4096,
+  maxBatchBytes: 4 * 1024 * 1024,
+  minBackoffMs: 50,
+  maxBackoffMs: 1000,
+};
+
+export class Sender {
+  private running = false;
+  private wakeUp: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private backoff: number;
+  private failure: string | undefined;
+  sent = 0;
+
+  /**
+   * @param durableLsn ops below it may be shipped (durable on this node).
+   * @param ships whether an op goes to this destination (a node never gets back its own ops;
+   *   in a full mesh only local ops travel, along a topology received ones are forwarded too).
+   * @param onProgress called after the cursor moved.
+   */
+  constructor(
+    readonly peerId: string,
+    private cursorLsn: number,
+    private readonly log: OpLog,
+    private readonly transport: ReplicationTransport,
+    private readonly durableLsn: () => number,
+    private readonly ships: (op: LoggedOp) => boolean,
+    private readonly onProgress: (sender: Sender) => void,
+    private readonly options: SenderOptions = DEFAULT_SENDER_OPTIONS,
+    private readonly describe: (err: unknown) => string = String,
+  ) {
+    this.backoff = options.minBackoffMs;
+  }
+
+  /** LSN below which every op bound for the destination is acknowledged. */
+  get cursor(): number {
+    return this.cursorLsn;
+  }
+
+  get lastError(): string | undefined {
+    return this.failure;
+  }
+
+  /** Log entries from the cursor to the durable end (an upper bound of what is still to ship). */
+  get pending(): number {
+    return Math.max(0, this.durableLsn() - this.cursorLsn);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+  }
+
+  /** New durable ops (or a peer that came back): ship now instead of at the next retry. */
+  wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  private sleep(ms: number | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(() => this.wake(), ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const end = this.durableLsn();
+      if (this.cursorLsn < this.log.firstLsn) this.cursorLsn = this.log.firstLsn;
+      if (this.cursorLsn >= end) {
+        await this.sleep(undefined);
+        continue;
+      }
+      const window = this.log.read(this.cursorLsn, this.options.maxBatchOps, this.options.maxBatchBytes).filter((op) => op.lsn < end);
+      const batch = window.filter(this.ships);
+      if (batch.length === 0) {
+        this.advance(window[window.length - 1].lsn + 1);
+        continue;
+      }
+      let lastSeen: Record<string, number>;
+      try {
+        lastSeen = await this.transport.replicate(this.peerId, batch);
+      } catch (err) {
+        this.failure = this.describe(err);
+        await this.sleep(this.backoff);
+        this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
+        continue;
+      }
+      this.failure = undefined;
+      this.sent += batch.length;
+      let to = this.cursorLsn;
+      for (const op of window) {
+        if (this.ships(op) && op.seq > (lastSeen[op.origin] ?? 0)) break;
+        to = op.lsn + 1;
+      }
+      if (to > this.cursorLsn) {
+        this.backoff = this.options.minBackoffMs;
+        this.advance(to);
+      } else {
+        // The destination holds the batch back for a predecessor it lacks (anti-entropy fetches
+        // it from any peer); retry later instead of spinning.
+        await this.sleep(this.backoff);
+        this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
+      }
+    }
+  }
+
+  private advance(to: number): void {
+    this.cursorLsn = to;
+    this.onProgress(this);
+  }
+}
