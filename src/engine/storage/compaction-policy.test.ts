@@ -55,6 +55,15 @@ class Sim {
 
   apply(task: CompactionTask): void {
     this.tasks.push(task);
+    if (task.trivialMove) {
+      // What the store does with a trivial move: the same table, relabelled one level down.
+      const [t] = task.inputs as SimTable[];
+      this.levels = this.levels.map((level) => level.filter((x) => x.id !== t.id));
+      while (this.levels.length <= task.outputLevel) this.levels.push([]);
+      this.levels[task.outputLevel].push({ ...t, level: task.outputLevel });
+      this.levels[task.outputLevel].sort((a, b) => Buffer.compare(a.minKey, b.minKey));
+      return;
+    }
     const ids = new Set(task.inputs.map((t) => t.id));
     const merged = new Map<number, Version>();
     for (const t of task.inputs as SimTable[]) {
@@ -195,6 +204,7 @@ describe('compaction policy (leveled)', () => {
     assert.equal(Math.max(...sim.tasks.map((t) => t.outputLevel)), small.maxLevels - 1);
     assert.ok(sim.droppedTombstones > 0, 'tombstones reaching the bottom are dropped');
     assert.ok(sim.tasks.some((t) => !t.dropTombstones), 'tombstones above older data are kept');
+    assert.ok(sim.tasks.some((t) => t.trivialMove), 'a table with nothing to merge below moves without a rewrite');
   });
 
   it('starts an L0 compaction at the trigger count, not before', () => {
@@ -237,6 +247,19 @@ describe('compaction policy (leveled)', () => {
     const levels = [[], [info(1, 1, 0, 10, 4000), info(2, 1, 20, 30, 4000)], [info(3, 2, 0, 10, 50_000), info(4, 2, 25, 26, 100)]];
     const task = pickCompaction(levels, small)!;
     assert.deepEqual(task.inputs.map((t) => t.id), [2, 4]);
+  });
+
+  it('marks a lone input a trivial move unless it has tombstones it may now drop', () => {
+    const info = (id: number, level: number, min: number, max: number, tombstones: number): SSTableInfo => ({
+      id, level, file: `${id}`, minKey: keyOf(min), maxKey: keyOf(max), entries: 10, tombstones, bytes: 6000, bloomBits: 0,
+    });
+    const deeper = [info(5, 3, 0, 100, 0)];
+    assert.equal(pickCompaction([[], [info(1, 1, 0, 9, 0)], [], deeper], small)!.trivialMove, true);
+    assert.equal(pickCompaction([[], [info(1, 1, 0, 9, 3)], [], deeper], small)!.trivialMove, true, 'tombstones must stay: moving keeps them');
+    const bottom = pickCompaction([[], [info(1, 1, 0, 9, 3)]], small)!;
+    assert.equal(bottom.dropTombstones, true);
+    assert.equal(bottom.trivialMove, false, 'at the bottom the rewrite drops the tombstones');
+    assert.equal(pickCompaction([[], [info(1, 1, 0, 9, 0)], [info(2, 2, 5, 20, 0)]], small)!.trivialMove, false);
   });
 
   it('keeps tombstones while a deeper level may hold an older version of their keys', () => {

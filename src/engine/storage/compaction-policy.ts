@@ -38,6 +38,12 @@ export interface CompactionTask {
   dropTombstones: boolean;
   /** Why this task was chosen, for logs and the UI. */
   reason: string;
+  /**
+   * One input with nothing to merge it with and nothing to drop from it: the store may move it to
+   * `outputLevel` by a manifest edit instead of rewriting it (LevelDB's trivial move). Rewriting
+   * it gives the same result, at the cost of the I/O.
+   */
+  trivialMove: boolean;
 }
 
 /** Byte budget of level `level` (>= 1); the last level has none. */
@@ -75,11 +81,13 @@ export function pickCompaction(levels: SSTableInfo[][], config: CompactionConfig
   const range = keyRange(picked);
   const overlapping = below.filter((t) => overlaps(t, range.min, range.max));
   const inputs = [...picked, ...overlapping];
+  const dropTombstones = !deeperOverlap(levels, outputLevel, inputs);
   return {
     inputs,
     outputLevel,
-    dropTombstones: !deeperOverlap(levels, outputLevel, inputs),
+    dropTombstones,
     reason: bestReason,
+    trivialMove: inputs.length === 1 && !(dropTombstones && inputs[0].tombstones > 0),
   };
 }
 
@@ -96,6 +104,7 @@ export function manualCompaction(levels: SSTableInfo[][]): CompactionTask | unde
     outputLevel,
     dropTombstones: true,
     reason: `manual compaction of ${inputs.length} tables into L${outputLevel}`,
+    trivialMove: false,
   };
 }
 
