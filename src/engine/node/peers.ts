@@ -107,7 +107,7 @@ export class PeerSet implements ReplicationTransport {
 
   private async ping(p: PeerEntry): Promise<void> {
     try {
-      await this.track(p, unary(p.client, p.client.ping, { sender: this.selfId, clock: this.clock() }, { token: this.token, timeoutMs: Math.max(2 * this.heartbeatMs, 250) }));
+      await this.track(p, unary(p.client, p.client.ping, { sender: this.selfId, clock: this.clock() }, { token: this.token, timeoutMs: Math.max(2 * this.heartbeatMs, 500) }));
     } catch {
       // Recorded by track(); the state machine below turns repeated failures into suspect/down.
     }

@@ -114,9 +114,11 @@ export function nodeService(node: RingNode, logger: Logger): NodeServiceServer {
       const ops = call.request.ops.map(fromProtoOp);
       const own = ops.filter((op) => op.origin === self && op.seq > node.log.lastSeen(self));
       if (own.length > 0) logger.warn(`${call.request.sender} sent ${own.length} ops claiming to originate here beyond seq ${node.log.lastSeen(self)}; ignored`);
-      const r = await node.replica.applyRemote(ops.filter((op) => op.origin !== self));
-      for (const op of ops) if (op.origin === self) r.lastSeen[self] = node.log.lastSeen(self);
-      return { applied: r.applied, duplicates: r.duplicates + (ops.length - r.applied - r.duplicates - r.buffered), buffered: r.buffered, lastSeen: r.lastSeen };
+      const foreign = ops.filter((op) => op.origin !== self);
+      const r = await node.replica.applyRemote(foreign);
+      // This node's own ops, echoed back along a topology, are duplicates by definition.
+      if (foreign.length < ops.length) r.lastSeen[self] = node.log.lastSeen(self);
+      return { applied: r.applied, duplicates: r.duplicates + ops.length - foreign.length, buffered: r.buffered, lastSeen: r.lastSeen };
     }),
 
     fetchUpdates: unary((call) => {

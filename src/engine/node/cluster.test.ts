@@ -1,0 +1,179 @@
+// Real node processes on real ports: convergence, LWW, deletes, exactly-once application,
+// crash recovery, topologies. No part is simulated.
+import assert from 'node:assert/strict';
+import { OpKind, type NodeServiceClient, type Op } from '../gen/ringdb/v1/node';
+import type { UnaryMethod } from '../rpc';
+import { TestCluster, waitFor } from './test-harness';
+
+const b = (s: string) => Buffer.from(s);
+type Method<Req, Res> = (c: NodeServiceClient) => UnaryMethod<Req, Res>;
+const put: Method<{ key: Buffer; value: Buffer }, { version?: { ts: number; origin: string; opId: string } }> = (c) => c.put;
+
+/** Every live key (tombstones too when asked) on `id`, as key -> value string (null = deleted). */
+async function dump(c: TestCluster, id: string, includeTombstones = false): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>();
+  let token = Buffer.alloc(0);
+  do {
+    const res = await c.call(id, (x) => x.scan, { start: Buffer.alloc(0), end: Buffer.alloc(0), limit: 10_000, continuationToken: token, includeTombstones });
+    for (const e of res.entries) out.set(e.key.toString(), e.deleted ? null : e.value.toString());
+    token = res.continuationToken;
+  } while (token.length > 0);
+  return out;
+}
+
+async function converged(c: TestCluster, ids: string[], includeTombstones = false): Promise<boolean> {
+  const dumps = await Promise.all(ids.map((id) => dump(c, id, includeTombstones)));
+  const first = JSON.stringify([...dumps[0]]);
+  return dumps.every((d) => JSON.stringify([...d]) === first);
+}
+
+describe('node cluster (real processes)', function () {
+  this.timeout(90_000);
+
+  describe('full mesh of 3', () => {
+    let c: TestCluster;
+    before(async () => {
+      c = await TestCluster.start(3);
+    });
+    after(async () => {
+      await c?.stop();
+    });
+
+    it('converges writes made on every node', async () => {
+      const ids = ['n1', 'n2', 'n3'];
+      await Promise.all(ids.flatMap((id) => Array.from({ length: 20 }, (_, i) => c.call(id, put, { key: b(`w-${id}-${i}`), value: b(`${id}:${i}`) }))));
+      await c.call('n2', (x) => x.batchPut, { entries: Array.from({ length: 500 }, (_, i) => ({ key: b(`batch-${i}`), value: b(`v${i}`) })) });
+      await waitFor('all writes everywhere', async () => (await dump(c, 'n1')).size === 560 && (await converged(c, ids)));
+      const n3 = await dump(c, 'n3');
+      assert.equal(n3.get('w-n1-7'), 'n1:7');
+      assert.equal(n3.get('batch-499'), 'v499');
+    });
+
+    it('converges concurrent writes to one key on the LWW winner, with its version', async () => {
+      const [r1, r2] = await Promise.all([
+        c.call('n1', put, { key: b('contested'), value: b('from-n1') }),
+        c.call('n2', put, { key: b('contested'), value: b('from-n2') }),
+      ]);
+      const v1 = r1.version!;
+      const v2 = r2.version!;
+      const winner = v1.ts > v2.ts || (v1.ts === v2.ts && v1.origin > v2.origin) ? { v: v1, value: 'from-n1' } : { v: v2, value: 'from-n2' };
+      for (const id of ['n1', 'n2', 'n3']) {
+        await waitFor(`winner on ${id}`, async () => {
+          const g = await c.call(id, (x) => x.get, { key: b('contested') });
+          return g.value.toString() === winner.value && g.version?.opId === winner.v.opId && g.version.ts === winner.v.ts;
+        });
+      }
+    });
+
+    it('converges deletes as tombstones that beat the older value', async () => {
+      await c.call('n1', put, { key: b('doomed'), value: b('x') });
+      await waitFor('doomed on n3', async () => (await c.call('n3', (x) => x.get, { key: b('doomed') })).found);
+      const del = await c.call('n3', (x) => x.delete, { key: b('doomed') });
+      for (const id of ['n1', 'n2', 'n3']) {
+        await waitFor(`delete on ${id}`, async () => {
+          const g = await c.call(id, (x) => x.get, { key: b('doomed') });
+          return !g.found && g.deleted && g.version?.opId === del.version?.opId;
+        });
+      }
+      assert.ok(await converged(c, ['n1', 'n2', 'n3'], true));
+    });
+
+    it('applies duplicate and out-of-order Replicate deliveries exactly once, in seq order', async () => {
+      // Ops of an origin that is not a member ("x9"), delivered 3, 1, 2, 1, 3: seq 3 waits for 2.
+      const op = (seq: number, value: string): Op => ({ origin: 'x9', seq, ts: 1_000_000 + seq, kind: OpKind.OP_KIND_PUT, key: b('ooo'), value: b(value) });
+      const send = (ops: Op[]) => c.call('n1', (x) => x.replicate, { sender: 'x9', ops });
+      const before = (await c.call('n1', (x) => x.stats, {})).stats!.counters!;
+      let r = await send([op(3, 'third')]);
+      assert.deepEqual([r.applied, r.buffered, r.lastSeen.x9], [0, 1, 0]);
+      assert.equal((await c.call('n1', (x) => x.get, { key: b('ooo') })).found, false, 'an op ahead of its predecessor must not be applied');
+      r = await send([op(1, 'first')]);
+      assert.deepEqual([r.applied, r.lastSeen.x9], [1, 1]);
+      assert.equal((await c.call('n1', (x) => x.get, { key: b('ooo') })).value.toString(), 'first');
+      r = await send([op(2, 'second'), op(1, 'first'), op(2, 'second')]);
+      assert.deepEqual([r.applied, r.duplicates, r.lastSeen.x9], [2, 2, 3], 'seq 2 and the held seq 3 applied; replays dropped');
+      r = await send([op(3, 'third'), op(1, 'first')]);
+      assert.deepEqual([r.applied, r.duplicates, r.lastSeen.x9], [0, 2, 3]);
+      const after = (await c.call('n1', (x) => x.stats, {})).stats!;
+      assert.equal(after.counters!.replicatedApplied - before.replicatedApplied, 3);
+      assert.equal(after.versionVector.x9, 3);
+      const g = await c.call('n1', (x) => x.get, { key: b('ooo') });
+      assert.deepEqual([g.value.toString(), g.version?.opId], ['third', 'x9:3']);
+      // The Lamport clock advanced past every received timestamp, so a new local write wins.
+      const local = await c.call('n1', put, { key: b('ooo'), value: b('local') });
+      assert.ok(local.version!.ts > 1_000_003);
+      // Anti-entropy carries x9's ops to the other nodes even though x9 never talked to them.
+      await waitFor('x9 ops on n2', async () => (await c.call('n2', (x) => x.stats, {})).stats!.versionVector.x9 === 3);
+    });
+
+    it('reports the replication log with per-peer acknowledgements', async () => {
+      await c.call('n2', put, { key: b('logged'), value: b('v') });
+      await waitFor('acked by both', async () => {
+        const res = await c.call('n2', (x) => x.replicationLog, { fromLsn: 0, limit: 0 });
+        const e = res.entries.find((x) => x.key.toString() === 'logged');
+        return e !== undefined && e.acks.length === 2 && e.acks.every((a) => a.acked);
+      });
+      const stats = (await c.call('n2', (x) => x.stats, {})).stats!;
+      assert.equal(stats.peers.length, 2);
+      assert.ok(stats.peers.every((p) => p.state === 1 && p.lastHeardUnixMs > 0 && p.pendingOps === 0), JSON.stringify(stats.peers));
+    });
+
+    it('loses no acknowledged write when a node is SIGKILLed mid-stream, and the node catches up after restart', async () => {
+      const acked = new Set<string>();
+      let stop = false;
+      const writer = async (id: string) => {
+        for (let i = 0; !stop; i++) {
+          const entries = Array.from({ length: 50 }, (_, j) => ({ key: b(`crash-${id}-${i}-${j}`), value: b(`${i}`) }));
+          try {
+            await c.call(id, (x) => x.batchPut, { entries });
+            for (const e of entries) acked.add(e.key.toString());
+          } catch {
+            if (id === 'n3') return; // n3 is the one being killed
+          }
+        }
+      };
+      const writers = [writer('n1'), writer('n2'), writer('n3')];
+      await waitFor('some writes', () => acked.size > 2000);
+      await c.kill('n3');
+      const countAtKill = acked.size;
+      await waitFor('more writes while n3 is down', () => acked.size > countAtKill + 3000);
+      await c.restart('n3');
+      await waitFor('writes after restart', () => acked.size > countAtKill + 5000);
+      stop = true;
+      await Promise.all(writers);
+      for (const id of ['n1', 'n2', 'n3']) {
+        await waitFor(`every acknowledged write on ${id}`, async () => {
+          const d = await dump(c, id);
+          for (const k of acked) if (!d.has(k)) return false;
+          return true;
+        }, 60_000);
+      }
+      assert.ok(await converged(c, ['n1', 'n2', 'n3'], true));
+    });
+  });
+
+  for (const [name, n, topology] of [
+    ['ring', 3, { n1: ['n2'], n2: ['n3'], n3: ['n1'] }],
+    ['star', 4, { n1: ['n2', 'n3', 'n4'], n2: ['n1'], n3: ['n1'], n4: ['n1'] }],
+  ] as const) {
+    it(`converges along a ${name} topology by forwarding (anti-entropy off)`, async () => {
+      const c = await TestCluster.start(n, { topology, antiEntropyIntervalMs: 3_600_000 });
+      try {
+        const ids = [...c.nodes.keys()];
+        await Promise.all(ids.map((id) => c.call(id, (x) => x.batchPut, { entries: Array.from({ length: 100 }, (_, i) => ({ key: b(`${id}-${i}`), value: b(id) })) })));
+        await c.call('n2', (x) => x.delete, { key: b('n1-0') });
+        await waitFor(`${name} converged`, async () => (await dump(c, ids[ids.length - 1], true)).size === n * 100 && (await converged(c, ids, true)));
+        const last = await dump(c, ids[ids.length - 1], true);
+        assert.equal(last.get('n1-0'), null);
+        // Forwarded ops were deduplicated: each node applied every op it did not originate exactly once
+        // (n * 100 puts and one delete, minus its own).
+        for (const id of ids) {
+          const s = (await c.call(id, (x) => x.stats, {})).stats!;
+          const own = 100 + (id === 'n2' ? 1 : 0);
+          assert.equal(s.counters!.replicatedApplied, n * 100 + 1 - own);
+        }
+      } finally {
+        await c.stop();
+      }
+    });
+  }
+});
