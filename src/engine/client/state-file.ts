@@ -2,7 +2,7 @@
 // data folder. It is written atomically and carries a CRC-32C, so a torn or edited file is detected
 // instead of sending the cluster token to whatever address it happens to name.
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crc32c } from '../codec/crc32c';
 import { readTokenFile } from '../rpc/auth';
@@ -29,6 +29,8 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o64
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
   const fd = openSync(tmp, 'w', mode);
   try {
+    // A leftover temp file keeps its old mode on open; the token must never be readable by others.
+    fchmodSync(fd, mode);
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);

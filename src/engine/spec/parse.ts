@@ -2,7 +2,9 @@
 // jsonc mode writes it. Syntax errors name the line and column; field errors come from the validator.
 
 import { readFileSync } from 'node:fs';
-import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+// The ESM build: esbuild cannot follow the UMD build's dynamic requires, and would bundle a
+// CLI and controller that fail on start.
+import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser/lib/esm/main.js';
 import { ClusterSpecError, validateClusterSpec } from './validate';
 import { defaultClusterSpec } from './defaults';
 import type { ClusterSpec } from './types';

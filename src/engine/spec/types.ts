@@ -64,7 +64,7 @@ export const SPEC_LIMITS = {
   partitionsPerNode: { min: 1, max: 1024 },
   numPartitions: { min: 1, max: 65_536 },
   cacheSize: { min: 0, max: 10_000_000 },
-  antiEntropyIntervalMs: { min: 0, max: 3_600_000 },
+  antiEntropyIntervalMs: { min: 50, max: 3_600_000 },
   heartbeatIntervalMs: { min: 50, max: 60_000 },
   port: { min: 0, max: 65_535 },
 } as const;
