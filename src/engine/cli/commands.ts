@@ -1,0 +1,239 @@
+// The `ringdb` commands. Each one talks to the cluster only through the client API, returns what
+// to print (human text and a JSON value) and its exit code; main.ts does the printing.
+
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  ControllerClient, LaunchError, NoClusterError, RingDbError, defaultClusterSpec, launchController, loadClusterSpecFile,
+  readStateFile, validateClusterSpec, type ClusterDescription, type ClusterSpec, type NodeInfo, type Version,
+} from '../client';
+import { isProcessAlive } from '../client/state-file';
+import { UsageError, type CommandSpec, type Parsed } from './args';
+import { formatStatus, formatVersion } from './format';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, noCluster: 3 } as const;
+
+export interface Result {
+  code: number;
+  human: string;
+  json: unknown;
+}
+
+export interface Io {
+  /** Progress lines for long work; they go to stderr so stdout stays parseable. */
+  progress(line: string): void;
+  /** Lines streamed as they come (logs --follow). */
+  line(text: string, json: unknown): void;
+  /** Resolves when the user interrupts (Ctrl-C). */
+  interrupted: Promise<void>;
+}
+
+const DEFAULT_SPEC_FILE = join('.ringdb', 'cluster.json');
+const dirOption = { name: 'dir', kind: 'string', value: 'folder', help: 'data folder of the cluster (default: the spec\'s dataDir, .ringdb/data)' } as const;
+const nodeOption = { name: 'node', kind: 'string', value: 'id', help: 'node to send the request to (default: the first node that is up)' } as const;
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: 'start', args: [], summary: 'start a local cluster in the background',
+    options: [
+      { name: 'nodes', kind: 'int', min: 1, max: 32, value: 'n', help: 'number of nodes (overrides the spec)' },
+      dirOption,
+      { name: 'spec', kind: 'string', value: 'file', help: 'cluster spec (default: .ringdb/cluster.json if present, else defaults)' },
+    ],
+    details: ['The controller keeps running after this command returns; `ringdb stop` ends it and every node.'],
+  },
+  { name: 'status', args: [], summary: 'show the cluster\'s nodes and their state', options: [dirOption] },
+  { name: 'put', args: ['key', 'value'], summary: 'write a key', options: [nodeOption, dirOption] },
+  { name: 'get', args: ['key'], summary: 'read a key (exit code 1 when it does not exist)', options: [nodeOption, dirOption] },
+  { name: 'delete', args: ['key'], summary: 'delete a key (a tombstone that replicates)', options: [nodeOption, dirOption] },
+  { name: 'kill', args: ['node'], summary: 'SIGKILL a node: a real crash, for fault injection', options: [dirOption] },
+  { name: 'restart', args: ['node'], summary: 'start a killed or stopped node again (same data and port)', options: [dirOption] },
+  {
+    name: 'logs', args: ['node'], summary: 'print a node\'s log',
+    options: [
+      { name: 'lines', kind: 'int', min: 0, max: 10_000, value: 'n', help: 'last lines to print (default 100)' },
+      { name: 'follow', kind: 'flag', help: 'keep printing new lines until interrupted' },
+      dirOption,
+    ],
+  },
+  { name: 'stop', args: [], summary: 'stop every node and the controller', options: [dirOption] },
+];
+
+function str(p: Parsed, name: string): string | undefined {
+  const v = p.options.get(name);
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The spec of this folder: --spec, else .ringdb/cluster.json when present, else the defaults. */
+function loadSpec(p: Parsed): ClusterSpec {
+  const file = str(p, 'spec') ?? (existsSync(DEFAULT_SPEC_FILE) ? DEFAULT_SPEC_FILE : undefined);
+  const spec = file ? loadClusterSpecFile(file) : defaultClusterSpec();
+  const nodes = p.options.get('nodes');
+  // Re-validated so that --nodes is held to the same rules as the spec (quorums, topology).
+  return typeof nodes === 'number' ? validateClusterSpec({ ...spec, nodes, ...quorumsFor(spec, nodes, file !== undefined) }) : spec;
+}
+
+/** With --nodes below the spec's N, default quorums shrink with it as they would in a fresh spec. */
+function quorumsFor(spec: ClusterSpec, nodes: number, fromFile: boolean): Partial<ClusterSpec> {
+  if (fromFile && spec.replicationFactor <= nodes) return {};
+  const n = Math.min(spec.replicationFactor, nodes);
+  return { replicationFactor: n, writeQuorum: Math.min(spec.writeQuorum, n), readQuorum: Math.min(spec.readQuorum, n) };
+}
+
+function dataDir(p: Parsed): string {
+  return str(p, 'dir') ?? loadSpec(p).dataDir;
+}
+
+function connect(p: Parsed): ControllerClient {
+  return ControllerClient.fromDataDir(dataDir(p));
+}
+
+async function withController<T>(p: Parsed, run: (c: ControllerClient) => Promise<T>): Promise<T> {
+  const c = connect(p);
+  try {
+    return await run(c);
+  } finally {
+    c.close();
+  }
+}
+
+async function pickNode(c: ControllerClient, p: Parsed): Promise<string> {
+  const wanted = str(p, 'node');
+  if (wanted) return wanted;
+  const cluster = await c.describe();
+  const up = cluster.nodes.find((n) => n.state === 'up');
+  if (!up) throw new RingDbError('unavailable', `no node is up (${cluster.nodes.map((n) => `${n.id} ${n.state}`).join(', ') || 'no nodes'}); restart one with \`ringdb restart <node>\``);
+  return up.id;
+}
+
+const versionJson = (v: Version | undefined): unknown => v ?? null;
+
+async function start(p: Parsed, io: Io): Promise<Result> {
+  const spec = loadSpec(p);
+  const dir = str(p, 'dir') ?? spec.dataDir;
+  // A controller left serving this folder without a running cluster (e.g. after a failed start) is reused.
+  let client: ControllerClient | undefined;
+  try {
+    client = ControllerClient.fromDataDir(dir);
+  } catch (err) {
+    if (!(err instanceof NoClusterError)) throw err;
+  }
+  let launched: Awaited<ReturnType<typeof launchController>> | undefined;
+  if (client) {
+    const state = await client.describe();
+    if (state.phase === 'running' || state.phase === 'starting') {
+      client.close();
+      return {
+        code: EXIT.failed,
+        human: `a cluster is already running in ${dir} (controller pid ${state.controllerPid}); stop it with \`ringdb stop\``,
+        json: { error: 'already-running', cluster: state },
+      };
+    }
+  } else {
+    io.progress(`starting the controller for ${dir} ...`);
+    launched = await launchController({ dataDir: dir, detached: true });
+    client = launched.client;
+  }
+  io.progress(`starting ${spec.nodes} node${spec.nodes === 1 ? '' : 's'} ...`);
+  let cluster: ClusterDescription;
+  try {
+    cluster = await client.startCluster(spec);
+  } catch (err) {
+    await launched?.stop(5000);
+    throw err;
+  } finally {
+    client.close();
+  }
+  return { code: EXIT.ok, human: `started ${cluster.nodes.length} nodes in ${dir}\n${formatStatus(cluster)}`, json: cluster };
+}
+
+async function stop(p: Parsed, io: Io): Promise<Result> {
+  const dir = dataDir(p);
+  const c = ControllerClient.fromDataDir(dir);
+  const state = readStateFile(resolve(dir));
+  io.progress('stopping every node ...');
+  let stopped: string[];
+  try {
+    stopped = await c.stopCluster();
+  } finally {
+    c.close();
+  }
+  process.kill(state.pid, 'SIGTERM');
+  const until = Date.now() + 15_000;
+  while (isProcessAlive(state.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  if (isProcessAlive(state.pid)) throw new LaunchError(`the controller (pid ${state.pid}) did not exit after SIGTERM`);
+  return { code: EXIT.ok, human: `stopped ${stopped.length ? stopped.join(', ') : 'no running nodes'} and the controller`, json: { stopped, controllerPid: state.pid } };
+}
+
+async function data(p: Parsed): Promise<Result> {
+  return withController(p, async (c) => {
+    const nodeId = await pickNode(c, p);
+    const node = await c.nodeClient(nodeId);
+    try {
+      const key = p.args[0];
+      if (p.command === 'put') {
+        const v = await node.put(key, p.args[1]);
+        return { code: EXIT.ok, human: `OK ${formatVersion(v)} on ${nodeId}`, json: { key, node: nodeId, version: v } };
+      }
+      if (p.command === 'delete') {
+        const v = await node.delete(key);
+        return { code: EXIT.ok, human: `deleted ${JSON.stringify(key)} ${formatVersion(v)} on ${nodeId}`, json: { key, node: nodeId, version: v } };
+      }
+      const r = await node.get(key);
+      const text = r.value.toString('utf8');
+      const isText = Buffer.from(text, 'utf8').equals(r.value);
+      const json = { key, node: nodeId, found: r.found, deleted: r.deleted, value: r.found && isText ? text : null,
+        valueBase64: r.found && !isText ? r.value.toString('base64') : null, version: versionJson(r.version) };
+      if (!r.found) {
+        const why = r.deleted ? `deleted ${formatVersion(r.version)}` : 'never written';
+        return { code: EXIT.failed, human: `${JSON.stringify(key)} not found on ${nodeId} (${why})`, json };
+      }
+      return { code: EXIT.ok, human: isText ? text : `base64:${r.value.toString('base64')}`, json };
+    } finally {
+      node.close();
+    }
+  });
+}
+
+async function nodeOp(p: Parsed, io: Io): Promise<Result> {
+  return withController(p, async (c) => {
+    const id = p.args[0];
+    let node: NodeInfo;
+    if (p.command === 'kill') node = await c.killNode(id);
+    else {
+      io.progress(`restarting ${id} ...`);
+      node = await c.restartNode(id);
+    }
+    const human = p.command === 'kill' ? `killed ${id} (it is now ${node.state})` : `restarted ${id}: ${node.state} on ${node.address} (pid ${node.pid})`;
+    return { code: EXIT.ok, human, json: node };
+  });
+}
+
+async function logs(p: Parsed, io: Io): Promise<Result> {
+  return withController(p, async (c) => {
+    const tail = p.options.get('lines');
+    const lines = c.followNodeLogs(p.args[0], typeof tail === 'number' ? tail : 100, p.options.get('follow') === true);
+    void io.interrupted.then(() => lines.close());
+    let count = 0;
+    for await (const line of lines) {
+      io.line(line, { node: p.args[0], line });
+      count++;
+    }
+    return { code: EXIT.ok, human: '', json: { node: p.args[0], lines: count } };
+  });
+}
+
+export async function runCommand(p: Parsed, io: Io): Promise<Result> {
+  switch (p.command) {
+    case 'start': return start(p, io);
+    case 'stop': return stop(p, io);
+    case 'status': return withController(p, async (c) => {
+      const cluster = await c.describe();
+      return { code: EXIT.ok, human: formatStatus(cluster), json: cluster };
+    });
+    case 'put': case 'get': case 'delete': return data(p);
+    case 'kill': case 'restart': return nodeOp(p, io);
+    case 'logs': return logs(p, io);
+    default: throw new UsageError(`unknown command ${JSON.stringify(p.command)}`);
+  }
+}

@@ -1,0 +1,41 @@
+// Human output of the CLI: aligned tables and short durations, nothing a script should parse
+// (scripts use --json).
+
+import type { ClusterDescription, Version } from '../client';
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export function formatVersion(v: Version | undefined): string {
+  return v ? `op ${v.opId} ts ${v.ts}` : '(no version)';
+}
+
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function formatStatus(c: ClusterDescription): string {
+  const up = c.nodes.filter((n) => n.state === 'up').length;
+  const head = `cluster in ${c.dataDir}: ${c.phase}, ${up}/${c.nodes.length} nodes up (controller ${c.controllerAddress}, pid ${c.controllerPid})`;
+  if (c.nodes.length === 0) return head;
+  const now = Date.now();
+  const rows = c.nodes.map((n) => [
+    n.id,
+    n.state,
+    n.address || '-',
+    n.pid ? String(n.pid) : '-',
+    n.pid && n.startedAtUnixMs ? formatDuration(now - n.startedAtUnixMs) : '-',
+    n.stats ? String(n.stats.clock) : '-',
+    n.stats ? String(n.stats.seq) : '-',
+    n.stats ? String(n.stats.storage.sstables.length) : '-',
+    n.state === 'up' ? '' : n.reason,
+  ]);
+  return `${head}\n${table(['NODE', 'STATE', 'ADDRESS', 'PID', 'UPTIME', 'CLOCK', 'WRITES', 'SSTABLES', 'NOTE'], rows)}`;
+}

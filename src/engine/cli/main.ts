@@ -1,0 +1,77 @@
+// `ringdb` (dist/engine/cli.js): parse, run one command, print human text or --json, and exit
+// with a code a script can branch on: 0 ok, 1 the operation failed, 2 bad usage or input,
+// 3 no cluster running in the data folder.
+
+import { ClusterSpecError, LaunchError, NoClusterError, RingDbError } from '../client';
+import { commandHelp, generalHelp, parseArgs, UsageError, type Parsed } from './args';
+import { COMMANDS, EXIT, runCommand, type Io } from './commands';
+
+function print(json: boolean, text: string, value: unknown): void {
+  if (json) process.stdout.write(`${JSON.stringify(value)}\n`);
+  else if (text) process.stdout.write(`${text}\n`);
+}
+
+function failure(err: unknown): { code: number; message: string; kind: string } {
+  if (err instanceof UsageError) {
+    const help = err.command ? `; see \`ringdb ${err.command} --help\`` : '; see `ringdb --help`';
+    return { code: EXIT.usage, message: `${err.message}${help}`, kind: 'usage' };
+  }
+  if (err instanceof ClusterSpecError) return { code: EXIT.usage, message: `invalid cluster spec:\n  ${err.message.split('\n').join('\n  ')}`, kind: 'invalid-spec' };
+  if (err instanceof NoClusterError) return { code: EXIT.noCluster, message: err.message, kind: 'no-cluster' };
+  if (err instanceof RingDbError) {
+    return { code: err.code === 'invalid-argument' ? EXIT.usage : EXIT.failed, message: err.message, kind: err.code };
+  }
+  if (err instanceof LaunchError) return { code: EXIT.failed, message: err.message, kind: 'launch' };
+  return { code: EXIT.failed, message: err instanceof Error ? err.message : String(err), kind: 'internal' };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  let parsed: Parsed;
+  try {
+    parsed = parseArgs(argv, COMMANDS);
+  } catch (err) {
+    const f = failure(err);
+    if (json) print(true, '', { error: f.kind, message: f.message });
+    process.stderr.write(`ringdb: ${f.message}\n`);
+    return f.code;
+  }
+  if (parsed.help) {
+    const cmd = COMMANDS.find((c) => c.name === parsed.command);
+    process.stdout.write(`${cmd ? commandHelp(cmd) : generalHelp(COMMANDS)}\n`);
+    return EXIT.ok;
+  }
+  const io: Io = {
+    progress: (line) => {
+      if (!json) process.stderr.write(`${line}\n`);
+    },
+    line: (text, value) => print(json, text, value),
+    interrupted: new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+    }),
+  };
+  try {
+    const result = await runCommand(parsed, io);
+    if (result.code === EXIT.ok || !json) {
+      if (result.code === EXIT.ok) print(json, result.human, result.json);
+      else process.stderr.write(`ringdb: ${result.human}\n`);
+    } else {
+      print(true, '', result.json);
+    }
+    return result.code;
+  } catch (err) {
+    const f = failure(err);
+    if (json) print(true, '', { error: f.kind, message: f.message });
+    process.stderr.write(`ringdb: ${f.message}\n`);
+    return f.code;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+  // gRPC channels and the SIGINT listener would keep the process alive.
+  setImmediate(() => process.exit(code));
+}, (err: unknown) => {
+  process.stderr.write(`ringdb: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(EXIT.failed);
+});

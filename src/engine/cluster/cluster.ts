@@ -1,0 +1,351 @@
+// The cluster a controller runs: spawning node processes from a spec, changing membership, and
+// reporting every state change as an event. Operations that change membership run one at a
+// time; Describe and Watch read the state at any moment.
+
+import { mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { ClusterPhase, NodeState, type ClusterDescription, type NodeInfo } from '../gen/ringdb/v1/control';
+import type * as pb from '../gen/ringdb/v1/node';
+import { unary } from '../rpc/client';
+import { describeError, NotFoundError, PreconditionError, RpcError, UnavailableError } from '../rpc/errors';
+import { status } from '@grpc/grpc-js';
+import { ClusterSpecError, parseClusterSpec } from '../spec/index';
+import { expandTopology } from '../spec/topology';
+import { nodeIdOf, type ClusterSpec } from '../spec/types';
+import { EventHub } from './events';
+import { handOver } from './handover';
+import { dialAddress, isPortFree, Member } from './member';
+import { NodeMonitor } from './monitor';
+import { nodeFiles, writeNodeConfig } from './node-config';
+import { describeExit, NodeProcess } from './node-process';
+
+export interface ClusterOptions {
+  /** Absolute data folder. */
+  dataDir: string;
+  token: string;
+  tokenFile: string;
+  /** Node arguments that run the node entry (see client/launch scriptArgs). */
+  nodeScriptArgs: string[];
+  statsIntervalMs: number;
+  readyTimeoutMs: number;
+  stopGraceMs: number;
+}
+
+/** Consecutive failed Stats polls after which a running node is reported suspect. */
+const SUSPECT_AFTER = 2;
+const NODE_CALL_MS = 10_000;
+
+export class Cluster {
+  readonly hub = new EventHub();
+  controllerAddress = '';
+  private phase = ClusterPhase.CLUSTER_PHASE_EMPTY;
+  private spec: ClusterSpec | undefined;
+  private startedAt = 0;
+  private readonly members = new Map<string, Member>();
+  private nextIndex = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly opts: ClusterOptions) {}
+
+  /** Runs membership changes one after another. */
+  private exclusive<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(op, op);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private setPhase(phase: ClusterPhase, reason: string): void {
+    this.phase = phase;
+    this.hub.publish({ $case: 'phase', value: { phase, reason } });
+  }
+
+  private setState(m: Member, state: NodeState, reason: string): void {
+    const previous = m.setState(state, reason);
+    if (previous !== undefined) this.hub.publish({ $case: 'nodeState', value: { node: m.info(), previous } });
+  }
+
+  describe(): ClusterDescription {
+    return {
+      phase: this.phase,
+      specJson: this.spec ? JSON.stringify(this.spec) : '',
+      dataDir: this.opts.dataDir,
+      controllerAddress: this.controllerAddress,
+      controllerPid: process.pid,
+      startedAtUnixMs: this.startedAt,
+      nodes: [...this.members.values()].map((m) => m.info()),
+    };
+  }
+
+  member(id: string): Member {
+    const m = this.members.get(id);
+    if (!m) {
+      const ids = [...this.members.keys()];
+      throw new NotFoundError(`node_id: no node "${id}" in this cluster; nodes are ${ids.length ? ids.join(', ') : 'none (start a cluster first)'}`);
+    }
+    return m;
+  }
+
+  private requireRunning(what: string): ClusterSpec {
+    if (this.phase !== ClusterPhase.CLUSTER_PHASE_RUNNING || !this.spec) {
+      throw new PreconditionError(`${what} needs a running cluster; start one first (StartCluster)`);
+    }
+    return this.spec;
+  }
+
+  private requireUp(m: Member, what: string): NonNullable<Member['monitor']> {
+    if (m.state !== NodeState.NODE_STATE_UP || !m.monitor) {
+      throw new PreconditionError(`${what}: node ${m.id} is ${NodeState[m.state].replace('NODE_STATE_', '').toLowerCase()}; it must be up`);
+    }
+    return m.monitor;
+  }
+
+  // ------------------------------------------------------------------ processes
+
+  private async spawn(m: Member, spec: ClusterSpec, port: number): Promise<void> {
+    mkdirSync(m.files.dir, { recursive: true, mode: 0o700 });
+    const peers = [...this.members.values()].filter((p) => p !== m && !p.leaving && p.address).map((p) => ({ id: p.id, address: p.address }));
+    const ids = [m.id, ...peers.map((p) => p.id)];
+    writeNodeConfig({ spec, id: m.id, files: m.files, port, tokenFile: this.opts.tokenFile, peers, topology: expandTopology(spec.topology, ids) });
+    const proc = new NodeProcess({
+      id: m.id,
+      scriptArgs: this.opts.nodeScriptArgs,
+      configFile: m.files.configFile,
+      logFile: m.files.logFile,
+      readyTimeoutMs: this.opts.readyTimeoutMs,
+    });
+    m.process = proc;
+    m.expectedExit = undefined;
+    m.stats = undefined;
+    m.startedAt = Date.now();
+    proc.on('line', (line: string) => m.lines.emit('line', line));
+    void proc.exited.then((exit) => this.onExit(m, proc, describeExit(exit)));
+    this.setState(m, NodeState.NODE_STATE_STARTING, `spawned (pid ${proc.pid})`);
+
+    let ready;
+    try {
+      ready = await proc.ready;
+    } catch (err) {
+      proc.kill();
+      throw new UnavailableError((err as Error).message);
+    }
+    m.port = ready.port;
+    m.address = dialAddress(spec.host, ready.port);
+    const monitor = new NodeMonitor(m.id, m.address, this.opts.token, this.opts.statsIntervalMs, this.hub, {
+      healthy: (stats) => {
+        m.stats = stats;
+        if (m.process === proc && m.state === NodeState.NODE_STATE_SUSPECT) this.setState(m, NodeState.NODE_STATE_UP, 'answering again');
+      },
+      unhealthy: (failures, error) => {
+        if (m.process === proc && failures >= SUSPECT_AFTER && m.state === NodeState.NODE_STATE_UP) {
+          this.setState(m, NodeState.NODE_STATE_SUSPECT, `not answering: ${error}`);
+        }
+      },
+    });
+    m.monitor = monitor;
+    const until = Date.now() + this.opts.readyTimeoutMs;
+    const answered = (): pb.NodeStats | undefined => m.stats;
+    let first = answered();
+    while (!first) {
+      await monitor.poll();
+      first = answered();
+      if (!proc.running) throw new UnavailableError(`node ${m.id} exited while starting; see ${m.files.logFile}`);
+      if (!first && Date.now() > until) {
+        proc.kill();
+        throw new UnavailableError(`node ${m.id} served but did not answer Stats within ${this.opts.readyTimeoutMs} ms; see ${m.files.logFile}`);
+      }
+      if (!first) await new Promise((r) => setTimeout(r, 100));
+    }
+    monitor.start(first.logNextLsn);
+    this.setState(m, NodeState.NODE_STATE_UP, `serving on ${m.address}`);
+  }
+
+  private onExit(m: Member, proc: NodeProcess, how: string): void {
+    if (m.process !== proc) return;
+    m.monitor?.stop();
+    m.monitor = undefined;
+    if (m.expectedExit === 'stop') this.setState(m, NodeState.NODE_STATE_STOPPED, `stopped on request (${how})`);
+    else if (m.expectedExit === 'kill') this.setState(m, NodeState.NODE_STATE_DOWN, 'killed by KillNode (SIGKILL)');
+    else this.setState(m, NodeState.NODE_STATE_DOWN, `exited unexpectedly (${how}); restart it with RestartNode`);
+  }
+
+  private async terminate(m: Member): Promise<void> {
+    const proc = m.process;
+    if (!proc?.running) return;
+    m.expectedExit = 'stop';
+    await proc.terminate(this.opts.stopGraceMs);
+  }
+
+  /** Tells every running node who its peers are and how ops are forwarded. */
+  private async updateMembership(spec: ClusterSpec): Promise<void> {
+    const live = [...this.members.values()].filter((m) => !m.leaving);
+    const ids = live.map((m) => m.id);
+    const expanded = expandTopology(spec.topology, ids) ?? {};
+    const topology = Object.fromEntries(Object.entries(expanded).map(([id, to]) => [id, { nodeIds: to }]));
+    const failures: string[] = [];
+    await Promise.all(live.filter((m) => m.monitor && m.running).map(async (m) => {
+      const client = (m.monitor as NodeMonitor).node;
+      const peers = live.filter((p) => p !== m && p.address).map((p) => ({ id: p.id, address: p.address }));
+      try {
+        await unary(client, client.updateMembership, { peers, topology }, { token: this.opts.token, timeoutMs: NODE_CALL_MS });
+      } catch (err) {
+        failures.push(`${m.id}: ${describeError(err)}`);
+      }
+    }));
+    this.hub.publish({ $case: 'membership', value: { nodeIds: ids } });
+    if (failures.length) throw new UnavailableError(`could not update the membership of ${failures.join('; ')}`);
+  }
+
+  // ------------------------------------------------------------------ operations
+
+  start(specText: string): Promise<ClusterDescription> {
+    return this.exclusive(async () => {
+      if (this.phase === ClusterPhase.CLUSTER_PHASE_RUNNING || this.phase === ClusterPhase.CLUSTER_PHASE_STARTING) {
+        throw new PreconditionError(`a cluster is already running in ${this.opts.dataDir}; stop it first (StopCluster)`);
+      }
+      let spec: ClusterSpec;
+      try {
+        spec = parseClusterSpec(specText);
+      } catch (err) {
+        if (err instanceof ClusterSpecError) throw new RpcError(status.INVALID_ARGUMENT, `spec_json: invalid cluster spec: ${err.message.replace(/\n/g, '; ')}`);
+        throw err;
+      }
+      this.spec = spec;
+      this.members.clear();
+      for (let i = 0; i < spec.nodes; i++) {
+        const id = nodeIdOf(i);
+        this.members.set(id, new Member(id, nodeFiles(this.opts.dataDir, id)));
+      }
+      this.nextIndex = spec.nodes;
+      this.startedAt = Date.now();
+      this.setPhase(ClusterPhase.CLUSTER_PHASE_STARTING, `starting ${spec.nodes} nodes`);
+      const results = await Promise.allSettled([...this.members.values()].map((m) => this.spawn(m, spec, 0)));
+      const failed = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+      if (!failed.length) {
+        try {
+          await this.updateMembership(spec);
+        } catch (err) {
+          failed.push((err as Error).message);
+        }
+      }
+      if (failed.length) {
+        await Promise.all([...this.members.values()].map((m) => this.terminate(m)));
+        this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPED, 'start failed');
+        throw new UnavailableError(`the cluster did not start: ${failed.join('; ')}`);
+      }
+      this.setPhase(ClusterPhase.CLUSTER_PHASE_RUNNING, `${spec.nodes} nodes up`);
+      return this.describe();
+    });
+  }
+
+  stop(): Promise<string[]> {
+    return this.exclusive(async () => {
+      const running = [...this.members.values()].filter((m) => m.running);
+      if (this.phase !== ClusterPhase.CLUSTER_PHASE_RUNNING && running.length === 0) return [];
+      this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPING, 'stopping every node');
+      await Promise.all(running.map((m) => this.terminate(m)));
+      this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPED, 'stopped on request');
+      return running.map((m) => m.id);
+    });
+  }
+
+  addNode(): Promise<NodeInfo> {
+    return this.exclusive(async () => {
+      const spec = this.requireRunning('AddNode');
+      if (typeof spec.topology === 'object' && spec.topology !== null) {
+        throw new PreconditionError('AddNode: the spec names an explicit topology map, which does not say where a new node goes; use null, "mesh", "ring" or "star"');
+      }
+      // Ids are never reused: op ids "<node>:<seq>" of a removed node live on in other nodes' version vectors.
+      let id = nodeIdOf(this.nextIndex++);
+      while (this.members.has(id)) id = nodeIdOf(this.nextIndex++);
+      const m = new Member(id, nodeFiles(this.opts.dataDir, id));
+      this.members.set(id, m);
+      try {
+        await this.spawn(m, spec, 0);
+        await this.updateMembership(spec);
+      } catch (err) {
+        await this.terminate(m);
+        this.members.delete(id);
+        this.hub.publish({ $case: 'membership', value: { nodeIds: [...this.members.keys()] } });
+        throw err;
+      }
+      return m.info();
+    });
+  }
+
+  removeNode(id: string): Promise<{ nodeId: string; handedOverOps: number }> {
+    return this.exclusive(async () => {
+      const spec = this.requireRunning('RemoveNode');
+      const m = this.member(id);
+      if (typeof spec.topology === 'object' && spec.topology !== null) {
+        throw new PreconditionError('RemoveNode: the spec names an explicit topology map; removing a node could cut the forwarding paths. Use null, "mesh", "ring" or "star"');
+      }
+      if (this.members.size === 1) throw new PreconditionError(`RemoveNode: ${id} is the last node; stop the cluster instead`);
+      const leaving = this.requireUp(m, 'RemoveNode (its data must be handed over)');
+      const others = [...this.members.values()].filter((o) => o !== m && o.monitor && o.state === NodeState.NODE_STATE_UP);
+      if (others.length === 0) throw new PreconditionError(`RemoveNode: no other node is up to take over ${id}'s data`);
+      const targets = others.map((o) => ({ id: o.id, client: (o.monitor as NodeMonitor).node }));
+      let handed: number;
+      try {
+        handed = await handOver(id, leaving.node, targets, this.opts.token);
+        m.leaving = true;
+        await this.updateMembership(spec);
+        // Writes that reached the leaving node while the first pass ran.
+        handed += await handOver(id, leaving.node, targets, this.opts.token);
+      } catch (err) {
+        m.leaving = false;
+        throw new UnavailableError(`RemoveNode ${id}: handover failed, the node stays in the cluster: ${describeError(err)}`);
+      }
+      await this.terminate(m);
+      this.members.delete(id);
+      // Kept, not deleted: the data now lives on the other nodes, but nothing on disk is ever thrown away silently.
+      try {
+        renameSync(m.files.dir, join(this.opts.dataDir, `${id}.removed-${Date.now()}`));
+      } catch {
+        // The folder stays where it is; a later node never reuses this id.
+      }
+      this.hub.publish({ $case: 'membership', value: { nodeIds: [...this.members.keys()] } });
+      return { nodeId: id, handedOverOps: handed };
+    });
+  }
+
+  killNode(id: string): Promise<NodeInfo> {
+    return this.exclusive(async () => {
+      const m = this.member(id);
+      const proc = m.process;
+      if (!proc?.running) throw new PreconditionError(`KillNode: node ${id} has no running process (it is ${m.reason})`);
+      m.expectedExit = 'kill';
+      await proc.kill();
+      return m.info();
+    });
+  }
+
+  restartNode(id: string): Promise<NodeInfo> {
+    return this.exclusive(async () => {
+      const spec = this.requireRunning('RestartNode');
+      const m = this.member(id);
+      await this.terminate(m);
+      const host = spec.host;
+      const port = m.port && (await isPortFree(host, m.port)) ? m.port : 0;
+      await this.spawn(m, spec, port);
+      await this.updateMembership(spec);
+      return m.info();
+    });
+  }
+
+  async compactNode(id: string): Promise<pb.StoreSnapshot | undefined> {
+    const node = this.requireUp(this.member(id), 'CompactNode').node;
+    const res = await unary(node, node.compact, {}, { token: this.opts.token, timeoutMs: 120_000 });
+    return res.snapshot;
+  }
+
+  async flushNode(id: string): Promise<pb.StoreSnapshot | undefined> {
+    const node = this.requireUp(this.member(id), 'FlushNode').node;
+    const res = await unary(node, node.flush, {}, { token: this.opts.token, timeoutMs: 120_000 });
+    return res.snapshot;
+  }
+
+  /** Stops every node at once, for controller shutdown; waits for all of them. */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.members.values()].map((m) => this.terminate(m)));
+  }
+}

@@ -1,0 +1,53 @@
+// The config file a node process gets (`--config`), derived from the cluster spec and the current
+// membership. It is checked with the node's own validator before it is written, so a mismatch
+// between spec and node shows up as a controller error naming the field, not as a dead node.
+
+import { join } from 'node:path';
+import { validateNodeConfig, type NodeConfig, type PeerConfig } from '../node/config';
+import { writeFileAtomic } from '../client/state-file';
+import type { ClusterSpec } from '../spec/types';
+
+export const NODE_CONFIG_FILE = 'node-config.json';
+export const NODE_LOG_FILE = 'node.log';
+
+export interface NodeFiles {
+  dir: string;
+  configFile: string;
+  logFile: string;
+}
+
+export function nodeFiles(dataDir: string, id: string): NodeFiles {
+  const dir = join(dataDir, id);
+  return { dir, configFile: join(dir, NODE_CONFIG_FILE), logFile: join(dir, NODE_LOG_FILE) };
+}
+
+export interface NodeConfigInput {
+  spec: ClusterSpec;
+  id: string;
+  files: NodeFiles;
+  port: number;
+  tokenFile: string;
+  /** Every other node with a known address. */
+  peers: PeerConfig[];
+  /** Forwarding map over the nodes; null = full mesh. Only ids of known peers may appear. */
+  topology: Record<string, string[]> | null;
+}
+
+export function writeNodeConfig(input: NodeConfigInput): NodeConfig {
+  const { spec } = input;
+  const config = validateNodeConfig({
+    id: input.id,
+    dataDir: input.files.dir,
+    host: spec.host,
+    port: input.port,
+    tokenFile: input.tokenFile,
+    peers: input.peers,
+    topology: input.topology,
+    storage: { ...spec.storage },
+    heartbeatIntervalMs: spec.heartbeatIntervalMs,
+    antiEntropyIntervalMs: spec.antiEntropyIntervalMs,
+    logLevel: spec.logLevel,
+  });
+  writeFileAtomic(input.files.configFile, `${JSON.stringify(config, null, 2)}\n`, 0o600);
+  return config;
+}
