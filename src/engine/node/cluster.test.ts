@@ -12,7 +12,7 @@ const put: Method<{ key: Buffer; value: Buffer }, { version?: { ts: number; orig
 /** Every live key (tombstones too when asked) on `id`, as key -> value string (null = deleted). */
 async function dump(c: TestCluster, id: string, includeTombstones = false): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>();
-  let token = Buffer.alloc(0);
+  let token: Buffer = Buffer.alloc(0);
   do {
     const res = await c.call(id, (x) => x.scan, { start: Buffer.alloc(0), end: Buffer.alloc(0), limit: 10_000, continuationToken: token, includeTombstones });
     for (const e of res.entries) out.set(e.key.toString(), e.deleted ? null : e.value.toString());
@@ -151,10 +151,11 @@ describe('node cluster (real processes)', function () {
     });
   });
 
-  for (const [name, n, topology] of [
+  const topologies: [string, number, Record<string, string[]>][] = [
     ['ring', 3, { n1: ['n2'], n2: ['n3'], n3: ['n1'] }],
     ['star', 4, { n1: ['n2', 'n3', 'n4'], n2: ['n1'], n3: ['n1'], n4: ['n1'] }],
-  ] as const) {
+  ];
+  for (const [name, n, topology] of topologies) {
     it(`converges along a ${name} topology by forwarding (anti-entropy off)`, async () => {
       const c = await TestCluster.start(n, { topology, antiEntropyIntervalMs: 3_600_000 });
       try {
