@@ -1,0 +1,244 @@
+// The controller over real processes: a bundled controller spawning bundled nodes on real ports
+// in a temp folder, driven only through the client API, the way the extension drives it.
+
+import { strict as assert } from 'node:assert';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { ControlServiceClient } from '../gen/ringdb/v1/control';
+import { clientArgs } from '../rpc/client';
+import {
+  ControllerClient, RingDbError, launchController, readStateFile, type ClusterEvent, type ControllerHandle, type EventStream,
+} from '../client';
+import { engineBundles, eventually, tempDataDir, waitForExit } from './test-support';
+
+/** Collects a watch stream's events so a test can wait for the one it expects. */
+class Recorder {
+  readonly events: ClusterEvent[] = [];
+  private readonly done: Promise<void>;
+
+  constructor(readonly stream: EventStream<ClusterEvent>) {
+    this.done = (async () => {
+      for await (const e of stream) this.events.push(e);
+    })();
+  }
+
+  async waitFor(what: string, match: (e: ClusterEvent) => boolean, fromIndex = 0): Promise<ClusterEvent> {
+    return eventually(what, 20_000, () => this.events.slice(fromIndex).find(match));
+  }
+
+  async close(): Promise<void> {
+    this.stream.close();
+    await this.done;
+  }
+}
+
+const nodeStateIs = (id: string, state: string) => (e: ClusterEvent): boolean =>
+  e.type === 'nodeState' && e.node.id === id && e.node.state === state;
+
+describe('controller (real processes)', function () {
+  this.timeout(120_000);
+  let data: ReturnType<typeof tempDataDir>;
+  let ctl: ControllerHandle;
+  let client: ControllerClient;
+
+  before(async () => {
+    const bundles = await engineBundles();
+    data = tempDataDir();
+    ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller, statsIntervalMs: 200 });
+    client = ctl.client;
+  });
+
+  after(async () => {
+    await ctl?.stop();
+    data?.remove();
+  });
+
+  async function valueOn(nodeId: string, key: string): Promise<string | undefined> {
+    const node = await client.nodeClient(nodeId);
+    try {
+      const r = await node.get(key);
+      return r.found ? r.value.toString() : undefined;
+    } finally {
+      node.close();
+    }
+  }
+
+  it('refuses calls without the token or with a wrong one, and changes nothing', async () => {
+    const raw = new ControlServiceClient(...clientArgs(ctl.address));
+    const noToken = await new Promise<ServiceError | null>((resolve) =>
+      raw.startCluster({ specJson: '{}' }, new Metadata(), (err) => resolve(err)));
+    raw.close();
+    assert.equal(noToken?.code, status.UNAUTHENTICATED);
+    const wrong = new ControllerClient({ address: ctl.address, token: 'f'.repeat(64) });
+    await assert.rejects(wrong.startCluster({ nodes: 1 }), (e: unknown) => e instanceof RingDbError && e.code === 'unauthenticated');
+    wrong.close();
+    assert.equal((await client.describe()).phase, 'empty');
+  });
+
+  it('rejects an invalid spec with the field and what is accepted, and starts nothing', async () => {
+    await assert.rejects(client.startCluster({ nodes: 0 }), (e: unknown) =>
+      e instanceof RingDbError && e.code === 'invalid-argument' && /nodes: must be an integer from 1 to 32, got 0/.test(e.message));
+    await assert.rejects(client.startCluster('{ "nodes": 3, "writeQuorum": 5 }'), /writeQuorum: must be at most replicationFactor \(3\), got 5/);
+    const d = await client.describe();
+    assert.equal(d.phase, 'empty');
+    assert.equal(d.nodes.length, 0);
+  });
+
+  it('starts a 3-node cluster, describes it, and keeps the token private', async () => {
+    const started = await client.startCluster({ nodes: 3, heartbeatIntervalMs: 100, antiEntropyIntervalMs: 500 });
+    assert.equal(started.phase, 'running');
+    assert.deepEqual(started.nodes.map((n) => [n.id, n.state]), [['n1', 'up'], ['n2', 'up'], ['n3', 'up']]);
+    for (const n of started.nodes) {
+      assert.match(n.address, /^127\.0\.0\.1:\d+$/);
+      assert.ok(n.pid > 0 && n.stats, `${n.id} has a pid and stats`);
+      assert.equal(n.dataDir, join(data.dir, n.id));
+      process.kill(n.pid, 0);
+    }
+    assert.equal(statSync(join(data.dir, 'token')).mode & 0o777, 0o600);
+    const state = readStateFile(data.dir);
+    assert.equal(state.pid, ctl.pid);
+    assert.equal(state.address, ctl.address);
+    // The same folder reaches the same cluster, as `ringdb put` would.
+    const viaFolder = ControllerClient.fromDataDir(data.dir);
+    assert.equal((await viaFolder.describe()).nodes.length, 3);
+    viaFolder.close();
+
+    const n1 = await client.nodeClient('n1');
+    await n1.put('colour', 'blue');
+    n1.close();
+    for (const id of ['n2', 'n3']) await eventually(`colour on ${id}`, 15_000, async () => ((await valueOn(id, 'colour')) === 'blue' ? true : undefined));
+  });
+
+  it('refuses a second StartCluster while one runs', async () => {
+    await assert.rejects(client.startCluster({ nodes: 1 }), (e: unknown) => e instanceof RingDbError && e.code === 'failed-precondition');
+  });
+
+  it('reports KillNode as down and RestartNode as starting then up, with the data still there', async () => {
+    const rec = new Recorder(client.watch());
+    try {
+      const first = await rec.waitFor('snapshot', () => true);
+      assert.equal(first.type, 'snapshot');
+      await rec.waitFor('a stats event', (e) => e.type === 'stats');
+      const before = (await client.describe()).nodes.find((n) => n.id === 'n2')!;
+      const killed = await client.killNode('n2');
+      assert.equal(killed.state, 'down');
+      assert.match(killed.reason, /KillNode/);
+      assert.ok(await waitForExit(before.pid, 5000), 'the killed process is gone');
+      await rec.waitFor('n2 down', nodeStateIs('n2', 'down'));
+      await assert.rejects(client.killNode('n2'), (e: unknown) => e instanceof RingDbError && e.code === 'failed-precondition');
+
+      const logs = client.followNodeLogs('n2', 0, true);
+      const sawReady = (async () => {
+        for await (const line of logs) if (line.startsWith('RINGDB_NODE_READY')) return true;
+        return false;
+      })();
+      const mark = rec.events.length;
+      const restarted = await client.restartNode('n2');
+      assert.equal(restarted.state, 'up');
+      assert.notEqual(restarted.pid, before.pid);
+      assert.equal(restarted.address, before.address, 'the port was free, so it is kept');
+      await rec.waitFor('n2 starting', nodeStateIs('n2', 'starting'), mark);
+      await rec.waitFor('n2 up', nodeStateIs('n2', 'up'), mark);
+      assert.equal(await sawReady, true, 'NodeLogs --follow delivered the new process\'s ready line');
+      logs.close();
+      assert.equal(await valueOn('n2', 'colour'), 'blue');
+    } finally {
+      await rec.close();
+    }
+  });
+
+  it('reports a node that dies on its own as down and does not restart it', async () => {
+    const rec = new Recorder(client.watch());
+    try {
+      const n3 = (await client.describe()).nodes.find((n) => n.id === 'n3')!;
+      process.kill(n3.pid, 'SIGKILL');
+      const ev = await rec.waitFor('n3 down', nodeStateIs('n3', 'down'));
+      assert.ok(ev.type === 'nodeState' && /exited unexpectedly/.test(ev.node.reason));
+      await new Promise((r) => setTimeout(r, 500));
+      const after = (await client.describe()).nodes.find((n) => n.id === 'n3')!;
+      assert.equal(after.state, 'down');
+      assert.equal(after.pid, 0);
+      await client.restartNode('n3');
+    } finally {
+      await rec.close();
+    }
+  });
+
+  it('tails a node log and refuses bad NodeLogs input', async () => {
+    const lines = await client.nodeLogs('n1', 3);
+    assert.ok(lines.length > 0 && lines.length <= 3);
+    await assert.rejects(client.nodeLogs('n9'), (e: unknown) => e instanceof RingDbError && e.code === 'not-found' && /n1, n2, n3/.test(e.message));
+    await assert.rejects(client.nodeLogs('../etc'), (e: unknown) => e instanceof RingDbError && e.code === 'invalid-argument' && /node_id/.test(e.message));
+    await assert.rejects(client.nodeLogs('n1', 10_001), (e: unknown) => e instanceof RingDbError && /tail_lines/.test(e.message));
+  });
+
+  it('adds a node that catches up, and removes it after handing its writes over', async () => {
+    const rec = new Recorder(client.watch());
+    try {
+      const added = await client.addNode();
+      assert.equal(added.id, 'n4');
+      assert.equal(added.state, 'up');
+      await rec.waitFor('membership with n4', (e) => e.type === 'membership' && e.nodeIds.includes('n4'));
+      await eventually('colour on n4', 15_000, async () => ((await valueOn('n4', 'colour')) === 'blue' ? true : undefined));
+
+      const n4 = await client.nodeClient('n4');
+      for (let i = 0; i < 50; i++) await n4.put(`from-n4-${i}`, `v${i}`);
+      n4.close();
+      const removed = await client.removeNode('n4');
+      assert.equal(removed.nodeId, 'n4');
+      assert.ok(await waitForExit(added.pid, 5000), 'the removed node\'s process is gone');
+      const d = await client.describe();
+      assert.deepEqual(d.nodes.map((n) => n.id), ['n1', 'n2', 'n3']);
+      await rec.waitFor('membership without n4', (e) => e.type === 'membership' && !e.nodeIds.includes('n4'));
+      for (const id of ['n1', 'n2', 'n3']) {
+        for (const i of [0, 25, 49]) {
+          await eventually(`from-n4-${i} on ${id}`, 15_000, async () => ((await valueOn(id, `from-n4-${i}`)) === `v${i}` ? true : undefined));
+        }
+      }
+      assert.ok(readdirSync(data.dir).some((f) => f.startsWith('n4.removed-')), 'the removed node\'s folder is kept aside, not deleted');
+      await assert.rejects(client.removeNode('n4'), (e: unknown) => e instanceof RingDbError && e.code === 'not-found');
+    } finally {
+      await rec.close();
+    }
+  });
+
+  it('refuses a second controller on the same folder', async () => {
+    const bundles = await engineBundles();
+    await assert.rejects(launchController({ dataDir: data.dir, controllerScript: bundles.controller }), /already served by the controller/);
+  });
+
+  it('stops every node on StopCluster, and removes its state file when stopped', async () => {
+    const pids = (await client.describe()).nodes.map((n) => n.pid);
+    assert.deepEqual((await client.stopCluster()).sort(), ['n1', 'n2', 'n3']);
+    for (const pid of pids) assert.ok(await waitForExit(pid, 5000));
+    const d = await client.describe();
+    assert.equal(d.phase, 'stopped');
+    assert.ok(d.nodes.every((n) => n.state === 'stopped' && n.pid === 0));
+    const exit = await ctl.stop();
+    assert.equal(exit.code, 0);
+    assert.equal(existsSync(join(data.dir, 'cluster-state.json')), false);
+  });
+});
+
+describe('controller lifetime (real processes)', function () {
+  this.timeout(120_000);
+
+  it('leaves no node process behind when the controller is SIGKILLed', async () => {
+    const bundles = await engineBundles();
+    const data = tempDataDir();
+    let ctl: ControllerHandle | undefined;
+    try {
+      ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
+      const started = await ctl.client.startCluster({ nodes: 3 });
+      const pids = started.nodes.map((n) => n.pid);
+      assert.equal(pids.length, 3);
+      process.kill(ctl.pid, 'SIGKILL');
+      await ctl.exited;
+      for (const pid of pids) assert.ok(await waitForExit(pid, 10_000), `node pid ${pid} exited with its controller`);
+    } finally {
+      await ctl?.stop(1000);
+      data.remove();
+    }
+  });
+});
