@@ -1,0 +1,169 @@
+// The ringdb CLI as a user runs it: the bundled cli.js in a workspace folder, a detached
+// controller that outlives each command, human and --json output, and exit codes.
+
+import { strict as assert } from 'node:assert';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { COMMANDS } from './commands';
+import { engineBundles, eventually, tempDataDir, waitForExit } from '../cluster/test-support';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let cli = '';
+
+function ringdb(cwd: string, ...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { cwd, timeout: 90_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function json<T>(r: Run): T {
+  return JSON.parse(r.stdout) as T;
+}
+
+describe('ringdb CLI', function () {
+  this.timeout(120_000);
+  let ws: ReturnType<typeof tempDataDir>;
+
+  before(async () => {
+    cli = (await engineBundles()).cli;
+    ws = tempDataDir();
+  });
+
+  after(async () => {
+    // Whatever a failed test left running goes down with the workspace.
+    if (existsSync(join(ws.dir, '.ringdb', 'data', 'cluster-state.json'))) await ringdb(ws.dir, 'stop');
+    ws.remove();
+  });
+
+  it('prints help for every command and in general', async () => {
+    const general = await ringdb(ws.dir, '--help');
+    assert.equal(general.code, 0);
+    for (const c of COMMANDS) {
+      assert.match(general.stdout, new RegExp(`\\n  ${c.name} `));
+      const r = await ringdb(ws.dir, c.name, '--help');
+      assert.equal(r.code, 0, `${c.name} --help`);
+      assert.match(r.stdout, new RegExp(`usage: ringdb ${c.name}`));
+    }
+  });
+
+  it('exits 2 on bad usage, naming the problem', async () => {
+    const cases: [string[], RegExp][] = [
+      [['frobnicate'], /unknown command "frobnicate"; commands are start, status/],
+      [['put', 'only-a-key'], /`ringdb put` takes <key> <value>, got "only-a-key"/],
+      [['start', '--nodes', '0'], /--nodes must be an integer from 1 to 32, got "0"/],
+      [['start', '--nodes'], /--nodes needs a value/],
+      [['get', 'k', '--colour', 'red'], /unknown option --colour for `ringdb get`; accepted: --node, --dir, --json, --help/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await ringdb(ws.dir, ...args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, message);
+    }
+  });
+
+  it('exits 3 with a clear message when no cluster runs', async () => {
+    const r = await ringdb(ws.dir, 'status');
+    assert.equal(r.code, 3);
+    assert.equal(r.stderr.trim(), 'ringdb: no RingDB cluster found in .ringdb/data; start one with `ringdb start`');
+    const j = await ringdb(ws.dir, 'get', 'k', '--json');
+    assert.equal(j.code, 3);
+    assert.equal(json<{ error: string }>(j).error, 'no-cluster');
+  });
+
+  it('refuses an invalid .ringdb/cluster.json with the field, and starts nothing', async () => {
+    const bad = tempDataDir();
+    try {
+      mkdirSync(join(bad.dir, '.ringdb'));
+      writeFileSync(join(bad.dir, '.ringdb', 'cluster.json'), '// mine\n{ "nodes": 2, "storage": { "sync": "sometimes" } }\n');
+      const r = await ringdb(bad.dir, 'start');
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /storage\.sync: must be one of "always", "batch", "none", got "sometimes"/);
+      assert.equal(existsSync(join(bad.dir, '.ringdb', 'data', 'cluster-state.json')), false);
+    } finally {
+      bad.remove();
+    }
+  });
+
+  it('runs a cluster through every command', async () => {
+    const started = await ringdb(ws.dir, 'start', '--nodes', '2', '--json');
+    assert.equal(started.code, 0, started.stderr);
+    const cluster = json<{ phase: string; controllerPid: number; nodes: { id: string; state: string; pid: number }[] }>(started);
+    assert.equal(cluster.phase, 'running');
+    assert.deepEqual(cluster.nodes.map((n) => `${n.id}:${n.state}`), ['n1:up', 'n2:up']);
+
+    // The CLI has exited; the detached controller still serves the folder.
+    const status = await ringdb(ws.dir, 'status');
+    assert.equal(status.code, 0);
+    assert.match(status.stdout, /running, 2\/2 nodes up/);
+    assert.match(status.stdout, /^n1\s+up\s+127\.0\.0\.1:\d+/m);
+
+    const again = await ringdb(ws.dir, 'start');
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /a cluster is already running in \.ringdb\/data/);
+
+    const put = await ringdb(ws.dir, 'put', 'greeting', 'hello world', '--node', 'n1');
+    assert.equal(put.code, 0, put.stderr);
+    assert.match(put.stdout, /^OK op n1:1 ts \d+ on n1$/m);
+    const read = await eventually('greeting on n2', 15_000, async () => {
+      const r = await ringdb(ws.dir, 'get', 'greeting', '--node', 'n2', '--json');
+      return r.code === 0 ? r : undefined;
+    });
+    const got = json<{ found: boolean; value: string; node: string; version: { opId: string } }>(read);
+    assert.deepEqual([got.found, got.value, got.node, got.version.opId], [true, 'hello world', 'n2', 'n1:1']);
+    assert.equal((await ringdb(ws.dir, 'get', 'greeting')).stdout, 'hello world\n');
+
+    const del = await ringdb(ws.dir, 'delete', 'greeting', '--node', 'n2');
+    assert.equal(del.code, 0, del.stderr);
+    const gone = await ringdb(ws.dir, 'get', 'greeting', '--node', 'n2');
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /"greeting" not found on n2 \(deleted op n2:1/);
+    assert.equal((await ringdb(ws.dir, 'get', 'greeting', '--node', 'n9')).code, 1);
+    const empty = await ringdb(ws.dir, 'put', '', 'v');
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /key: must not be empty/);
+
+    const killed = await ringdb(ws.dir, 'kill', 'n2', '--json');
+    assert.equal(killed.code, 0, killed.stderr);
+    assert.equal(json<{ state: string }>(killed).state, 'down');
+    const down = json<{ nodes: { id: string; state: string }[] }>(await ringdb(ws.dir, 'status', '--json'));
+    assert.equal(down.nodes.find((n) => n.id === 'n2')?.state, 'down');
+    assert.equal((await ringdb(ws.dir, 'kill', 'n2')).code, 1);
+    const restarted = await ringdb(ws.dir, 'restart', 'n2');
+    assert.equal(restarted.code, 0, restarted.stderr);
+    assert.match(restarted.stdout, /restarted n2: up on 127\.0\.0\.1:\d+/);
+
+    const logs = await ringdb(ws.dir, 'logs', 'n1', '--lines', '2');
+    assert.equal(logs.code, 0);
+    assert.equal(logs.stdout.trimEnd().split('\n').length, 2);
+    const badLogs = await ringdb(ws.dir, 'logs', 'n7');
+    assert.equal(badLogs.code, 1);
+    assert.match(badLogs.stderr, /no node "n7" in this cluster; nodes are n1, n2/);
+
+    const follow = spawn(process.execPath, [cli, 'logs', 'n2', '--follow', '--lines', '1'], { cwd: ws.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines: string[] = [];
+    createInterface({ input: follow.stdout }).on('line', (l) => lines.push(l));
+    await eventually('the followed tail line', 10_000, () => (lines.length >= 1 ? true : undefined));
+    await ringdb(ws.dir, 'restart', 'n2');
+    await eventually('a followed line from the restart', 10_000, () => (lines.some((l) => l.startsWith('RINGDB_NODE_READY')) ? true : undefined));
+    follow.kill('SIGINT');
+    const followExit = await new Promise<number | null>((resolve) => follow.once('exit', (code) => resolve(code)));
+    assert.equal(followExit, 0);
+
+    const pids = json<{ nodes: { pid: number }[]; controllerPid: number }>(await ringdb(ws.dir, 'status', '--json'));
+    const stop = await ringdb(ws.dir, 'stop', '--json');
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.deepEqual(json<{ stopped: string[] }>(stop).stopped.sort(), ['n1', 'n2']);
+    for (const pid of [pids.controllerPid, ...pids.nodes.map((n) => n.pid)]) assert.ok(await waitForExit(pid, 10_000), `pid ${pid} exited`);
+    assert.equal((await ringdb(ws.dir, 'status')).code, 3);
+  });
+});
