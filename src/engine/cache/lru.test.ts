@@ -87,7 +87,7 @@ describe('LRU read cache', () => {
     assert.deepEqual(cache.stats(), { hits: 1, misses: 1, evictions: 0, invalidations: 1, staleFillsDropped: 1, entries: 1, bytes: 0 });
   });
 
-  it('stays safe after an in-flight key's invalidation has left the remembered window, and after clear', () => {
+  it('stays safe after an in-flight key invalidation has left the remembered window, and after clear', () => {
     const cache = new LruCache<string>({ maxEntries: 10, invalidationWindow: 1 });
     const ticket = cache.ticket();
     cache.invalidate(k(1));
