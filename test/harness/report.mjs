@@ -20,6 +20,7 @@ function formatLine(e) {
     case 'pass': return `    ✓ ${e.title} (${e.ms} ms)`;
     case 'pending': return `    - ${e.title} (skipped)`;
     case 'fail': return `    ✗ ${e.title}\n${indent(e.error)}`;
+    case 'note': return `    · ${e.text}`;
     case 'end': return `\n  ${e.passes} passing, ${e.failures} failing, ${e.pending} pending (${e.ms} ms)`;
     default: return `    ${JSON.stringify(e)}`;
   }

@@ -1,11 +1,76 @@
 import { strict as assert } from 'node:assert';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { Commands, Views } from '../../src/extension/common/commandIds';
+import { EXTENSION_ID, note, ringDb } from './helpers';
 
-describe('activation', () => {
-  it('activates the extension', async () => {
-    const ext = vscode.extensions.getExtension('ringdb.ringdb');
-    assert.ok(ext, 'extension ringdb.ringdb is not loaded');
-    await ext.activate();
-    assert.equal(ext.isActive, true);
+interface Manifest {
+  activationEvents: string[];
+  contributes: {
+    commands: { command: string; title: string; enablement?: string }[];
+    views: Record<string, { id: string }[]>;
+    menus: Record<string, { command: string }[]>;
+    configuration: { properties: Record<string, { default: unknown; markdownDescription?: string }> };
+    jsonValidation: { fileMatch: string[]; url: string }[];
+  };
+}
+
+describe('activation and manifest', () => {
+  const ext = vscode.extensions.getExtension(EXTENSION_ID);
+  const manifest = ext?.packageJSON as Manifest;
+
+  it('activates lazily: on its views, commands or a workspace spec, never on startup', () => {
+    assert.ok(ext, `extension ${EXTENSION_ID} is not loaded`);
+    assert.deepEqual(manifest.activationEvents, ['workspaceContains:.ringdb/cluster.json']);
+    assert.equal(ext.isActive, false, 'nothing should have activated the extension yet');
+  });
+
+  it('activates and returns its API without starting any process', async () => {
+    // Loading the bundle first separates its cost from activate()'s and from VS Code's own work.
+    const bundle = join(ext!.extensionPath, 'dist/extension.js');
+    const t0 = performance.now();
+    createRequire(__filename)(bundle);
+    const loadMs = performance.now() - t0;
+    const t1 = performance.now();
+    const api = await ringDb();
+    const wall = performance.now() - t1;
+    note(`activation: bundle load ${loadMs.toFixed(1)} ms + activate() ${api.activationMs.toFixed(1)} ms (ext.activate() round trip ${wall.toFixed(1)} ms)`);
+    assert.equal(api.snapshot().phase, 'none');
+    assert.equal(api.processIds().controller, undefined);
+    assert.match(api.statusBarText(), /RingDB: stopped/);
+  });
+
+  it('contributes exactly the command ids of the constant map, all registered', async () => {
+    const contributed = manifest.contributes.commands.map((c) => c.command).sort();
+    assert.deepEqual(contributed, Object.values(Commands).sort());
+    const known = new Set<string>(contributed);
+    const registered = new Set(await vscode.commands.getCommands(true));
+    for (const id of contributed) assert.ok(registered.has(id), `${id} is contributed but not registered`);
+    for (const menu of Object.values(manifest.contributes.menus)) {
+      for (const entry of menu) assert.ok(known.has(entry.command), `a menu names unknown command ${entry.command}`);
+    }
+  });
+
+  it('hides cluster commands behind the ringdb.clusterRunning context key', () => {
+    const needsCluster: string[] = [Commands.stopCluster, Commands.put, Commands.get, Commands.killNode, Commands.openReplicationLog];
+    for (const id of needsCluster) {
+      const c = manifest.contributes.commands.find((x) => x.command === id);
+      assert.equal(c?.enablement, 'ringdb.clusterRunning', `${id} should need a running cluster`);
+    }
+  });
+
+  it('contributes the four views of the RingDB container', () => {
+    assert.deepEqual(manifest.contributes.views.ringdb.map((v) => v.id), [Views.nodes, Views.partitions, Views.sstables, Views.hints]);
+  });
+
+  it('documents every setting and validates .ringdb/cluster.json with the engine schema', () => {
+    const props = manifest.contributes.configuration.properties;
+    assert.deepEqual(Object.keys(props).sort(), ['ringdb.autoStart', 'ringdb.dataFolder', 'ringdb.defaultNodeCount', 'ringdb.logLevel']);
+    for (const [k, p] of Object.entries(props)) assert.ok(p.markdownDescription, `${k} has no description`);
+    const [validation] = manifest.contributes.jsonValidation;
+    assert.ok(validation.fileMatch.includes('.ringdb/cluster.json'));
+    assert.ok(existsSync(join(ext!.extensionPath, validation.url)), `schema ${validation.url} is missing`);
   });
 });

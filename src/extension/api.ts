@@ -1,0 +1,25 @@
+// What activate() returns: a small read-mostly API for the extension's tests (and for other
+// extensions that want to observe the cluster). State is read, never changed, through it.
+import type * as vscode from 'vscode';
+import type { ClusterChange, ClusterSnapshot, ReplicationEntryView } from './model/types';
+
+export type ViewName = 'nodes' | 'partitions' | 'sstables' | 'hints';
+
+export interface RingDbApi {
+  /** The cluster model's current snapshot. */
+  snapshot(): ClusterSnapshot;
+  readonly onDidChange: vscode.Event<ClusterChange>;
+  /** Rows of a tree view as its provider renders them (children of `parent` when given). */
+  treeItems(view: ViewName, parent?: vscode.TreeItem): Promise<vscode.TreeItem[]>;
+  statusBarText(): string;
+  replicationLog(): readonly ReplicationEntryView[];
+  /** The replication-log panel's last report from its webview, if the panel is open. */
+  replicationLogPanel(): { readonly lastRender: { total: number; shown: number }; readonly onDidRender: vscode.Event<{ total: number; shown: number }> } | undefined;
+  /** The controller process and every node process the extension knows of. */
+  processIds(): { controller: number | undefined; nodes: number[] };
+  lastError(): string | undefined;
+  /** Exactly what deactivate() does: stop the cluster and the controller, dispose everything. */
+  shutdown(): Promise<void>;
+  /** Milliseconds activate() took. */
+  readonly activationMs: number;
+}

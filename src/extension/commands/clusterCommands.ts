@@ -1,0 +1,98 @@
+// Cluster lifecycle commands: Start, Stop, Create Cluster Spec, and the explorer shortcut.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { engineClient, type ClusterSpec } from '../engineClient';
+import { Commands, Views } from '../common/commandIds';
+import { readSettings, workspaceRoot } from '../common/config';
+import type { Log } from '../common/log';
+import { UserError, type ClusterSession } from '../controller/clusterSession';
+import type { ClusterModel } from '../model/clusterModel';
+import { argsOf } from './inputs';
+import { runReported, withProgress } from './run';
+
+export const SPEC_RELATIVE_PATH = path.join('.ringdb', 'cluster.json');
+
+export interface StartResult {
+  nodes: string[];
+  dataDir: string;
+  specFile: string | undefined;
+}
+
+/** The spec to start: the argument's, else the workspace's .ringdb/cluster.json, else the defaults. */
+async function resolveSpec(arg: unknown): Promise<{ spec: ClusterSpec; file: string | undefined }> {
+  const { defaultClusterSpec, parseClusterSpec } = await engineClient();
+  const a = argsOf(arg) as { spec?: unknown; nodes?: number };
+  const root = workspaceRoot();
+  const file = root ? path.join(root, SPEC_RELATIVE_PATH) : undefined;
+  let spec: ClusterSpec;
+  let from: string | undefined;
+  if (a.spec !== undefined) spec = parseClusterSpec(typeof a.spec === 'string' ? a.spec : JSON.stringify(a.spec));
+  else if (file && existsSync(file)) {
+    spec = parseClusterSpec(readFileSync(file, 'utf8'));
+    from = file;
+  } else spec = { ...defaultClusterSpec(), nodes: readSettings().defaultNodeCount };
+  if (a.nodes !== undefined) spec = parseClusterSpec(JSON.stringify({ ...spec, nodes: a.nodes }));
+  return { spec, file: from };
+}
+
+/** Node data goes to the ringdb.dataFolder setting, else the spec's dataDir inside the workspace. */
+function resolveDataDir(spec: ClusterSpec): string {
+  const setting = readSettings().dataFolder;
+  const root = workspaceRoot();
+  if (setting) {
+    if (path.isAbsolute(setting)) return setting;
+    if (root) return path.join(root, setting);
+  }
+  if (path.isAbsolute(spec.dataDir)) return spec.dataDir;
+  if (!root) {
+    throw new UserError('There is no workspace folder to keep the cluster data in.', 'Open a folder, or set "ringdb.dataFolder" to an absolute path.');
+  }
+  return path.join(root, spec.dataDir);
+}
+
+export function registerClusterCommands(session: ClusterSession, model: ClusterModel, log: Log): vscode.Disposable[] {
+  const start = (arg?: unknown): Promise<StartResult | undefined> => runReported(log, 'Start Cluster', async () => {
+    if (model.snapshot.phase === 'running' || model.snapshot.phase === 'starting') {
+      throw new UserError('A cluster is already running in this window.', 'Stop it first ("RingDB: Stop Cluster").');
+    }
+    const { spec, file } = await resolveSpec(arg);
+    const dataDir = resolveDataDir(spec);
+    log.info(`starting a ${spec.nodes}-node cluster from ${file ?? 'the default spec'} with data in ${dataDir}`);
+    const cluster = await withProgress(`Starting a ${spec.nodes}-node cluster…`, async (progress) => {
+      progress.report({ message: 'launching the controller' });
+      return session.start(spec, dataDir);
+    });
+    log.info(`cluster running: ${cluster.nodes.map((n) => `${n.id}@${n.address}`).join(', ')}`);
+    return { nodes: cluster.nodes.map((n) => n.id), dataDir, specFile: file };
+  });
+
+  const stop = (): Promise<boolean | undefined> => runReported(log, 'Stop Cluster', async () => {
+    await withProgress('Stopping the cluster…', () => session.stop());
+    log.info('cluster stopped');
+    return true;
+  });
+
+  const createSpec = (): Promise<string | undefined> => runReported(log, 'Create Cluster Spec', async () => {
+    const root = workspaceRoot();
+    if (!root) throw new UserError('A cluster spec lives in a workspace folder, and none is open.', 'Open a folder first.');
+    const file = path.join(root, SPEC_RELATIVE_PATH);
+    if (!existsSync(file)) {
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, (await engineClient()).defaultClusterSpecText(), { flag: 'wx' });
+      log.info(`wrote ${file}`);
+    } else {
+      void vscode.window.showInformationMessage(`RingDB: ${SPEC_RELATIVE_PATH} already exists; opened it.`);
+    }
+    await vscode.window.showTextDocument(vscode.Uri.file(file));
+    return file;
+  });
+
+  return [
+    vscode.commands.registerCommand(Commands.startCluster, start),
+    vscode.commands.registerCommand(Commands.stopCluster, stop),
+    vscode.commands.registerCommand(Commands.createClusterSpec, createSpec),
+    vscode.commands.registerCommand(Commands.showExplorer, () =>
+      vscode.commands.executeCommand(`workbench.view.extension.${Views.container}`)),
+  ];
+}

@@ -1,0 +1,71 @@
+// Node commands: Add, Remove, Kill (a real SIGKILL), Restart, Compact, Show Node Logs. Each takes
+// a node from the selected tree item or an argument, else asks.
+import * as vscode from 'vscode';
+import type { NodeInfo, StoreSnapshot } from '../engineClient';
+import { Commands } from '../common/commandIds';
+import { formatBytes, plural } from '../common/format';
+import type { Log } from '../common/log';
+import type { ClusterSession } from '../controller/clusterSession';
+import type { ClusterModel } from '../model/clusterModel';
+import { pickNode } from './inputs';
+import { runReported, withProgress } from './run';
+
+export function registerNodeCommands(session: ClusterSession, model: ClusterModel, log: Log): vscode.Disposable[] {
+  const addNode = (): Promise<NodeInfo | undefined> => runReported(log, 'Add Node', async () => {
+    const node = await withProgress('Adding a node…', () => session.client.addNode());
+    log.info(`added ${node.id} at ${node.address}`);
+    return node;
+  });
+
+  const removeNode = (arg?: unknown): Promise<string | undefined> => runReported(log, 'Remove Node', async () => {
+    const id = await pickNode(model, arg, 'Remove Node');
+    if (!id) return undefined;
+    const r = await withProgress(`Removing ${id} (handing its data over)…`, () => session.client.removeNode(id));
+    log.info(`removed ${r.nodeId}; ${r.handedOverOps} ops handed over`);
+    return r.nodeId;
+  });
+
+  const killNode = (arg?: unknown): Promise<NodeInfo | undefined> => runReported(log, 'Kill Node', async () => {
+    const id = await pickNode(model, arg, 'Kill Node', ['up', 'suspect', 'starting']);
+    if (!id) return undefined;
+    const node = await session.client.killNode(id);
+    log.info(`killed ${id} (SIGKILL): ${node.reason || node.state}`);
+    return node;
+  });
+
+  const restartNode = (arg?: unknown): Promise<NodeInfo | undefined> => runReported(log, 'Restart Node', async () => {
+    const id = await pickNode(model, arg, 'Restart Node', ['down', 'stopped', 'suspect', 'up']);
+    if (!id) return undefined;
+    const node = await withProgress(`Restarting ${id} (recovering from its WAL and SSTables)…`, () => session.client.restartNode(id));
+    log.info(`restarted ${id}: pid ${node.pid} at ${node.address}`);
+    return node;
+  });
+
+  const compactNode = (arg?: unknown): Promise<StoreSnapshot | undefined> => runReported(log, 'Compact Node', async () => {
+    const id = await pickNode(model, arg, 'Compact Node', ['up']);
+    if (!id) return undefined;
+    const snap = await withProgress(`Compacting ${id}…`, () => session.client.compactNode(id));
+    const bytes = snap.sstables.reduce((n, t) => n + t.sizeBytes, 0);
+    log.info(`compacted ${id}: ${plural(snap.sstables.length, 'SSTable')}, ${formatBytes(bytes)}`);
+    return snap;
+  });
+
+  const showNodeLogs = (arg?: unknown): Promise<number | undefined> => runReported(log, 'Show Node Logs', async () => {
+    const id = await pickNode(model, arg, 'Show Node Logs');
+    if (!id) return undefined;
+    const lines = await session.client.nodeLogs(id, 200);
+    log.channel.appendLine(`──── last ${lines.length} lines of ${id}'s log ────`);
+    for (const line of lines) log.channel.appendLine(`[${id}] ${line}`);
+    log.show();
+    return lines.length;
+  });
+
+  return [
+    vscode.commands.registerCommand(Commands.addNode, addNode),
+    vscode.commands.registerCommand(Commands.removeNode, removeNode),
+    vscode.commands.registerCommand(Commands.killNode, killNode),
+    vscode.commands.registerCommand(Commands.restartNode, restartNode),
+    vscode.commands.registerCommand(Commands.compactNode, compactNode),
+    vscode.commands.registerCommand(Commands.showNodeLogs, showNodeLogs),
+  ];
+}

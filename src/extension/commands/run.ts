@@ -1,0 +1,52 @@
+// How every command reports failure: a message that says what went wrong and what to do next,
+// with a button to the output channel, where the full details go.
+import * as vscode from 'vscode';
+import { loadedEngineClient } from '../engineClient';
+import type { Log } from '../common/log';
+import { UserError } from '../controller/clusterSession';
+
+/** What to tell a person for a failure, and what they can do about it. */
+export function explain(err: unknown): { message: string; next: string } {
+  if (err instanceof UserError) return { message: err.message, next: err.next };
+  const client = loadedEngineClient();
+  if (!client) return { message: err instanceof Error ? err.message : String(err), next: 'See the RingDB output for details.' };
+  const { ClusterSpecError, LaunchError, RingDbError } = client;
+  if (err instanceof ClusterSpecError) {
+    return { message: `The cluster spec is not valid: ${err.message}`, next: 'Fix .ringdb/cluster.json (problems are underlined there) and try again.' };
+  }
+  if (err instanceof LaunchError) {
+    return { message: `The RingDB controller did not start: ${err.message}`, next: 'Check the RingDB output for its last lines; rebuild with "npm run build" if dist/engine is missing.' };
+  }
+  if (err instanceof RingDbError) {
+    const next: Record<string, string> = {
+      'invalid-argument': 'Correct the input and try again.',
+      'not-found': 'Check the name against the RingDB explorer.',
+      'failed-precondition': 'Check the cluster state in the RingDB explorer, then try again.',
+      unavailable: 'The node or controller is not reachable: check the Nodes view, restart the node, or start the cluster again.',
+      'deadline-exceeded': 'The cluster is busy or a node hangs: check the Nodes view and the RingDB output.',
+      unauthenticated: 'The cluster token does not match: stop and start the cluster again.',
+      'data-loss': 'A file on disk is damaged: see the RingDB output for the file and offset.',
+    };
+    return { message: err.message, next: next[err.code] ?? 'See the RingDB output for details.' };
+  }
+  return { message: err instanceof Error ? err.message : String(err), next: 'See the RingDB output for details.' };
+}
+
+/** Runs a command body; failures become one error message and a full entry in the output channel. */
+export async function runReported<T>(log: Log, title: string, body: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await body();
+  } catch (err) {
+    const { message, next } = explain(err);
+    log.error(`${title} failed: ${message}`, err instanceof UserError ? undefined : err);
+    void vscode.window.showErrorMessage(`RingDB ${title}: ${message} ${next}`, 'Show Output').then((choice) => {
+      if (choice) log.show();
+    });
+    return undefined;
+  }
+}
+
+/** Long work under a cancellable-or-not progress notification. */
+export function withProgress<T>(title: string, body: (progress: vscode.Progress<{ message?: string }>) => Promise<T>): Thenable<T> {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `RingDB: ${title}` }, body);
+}

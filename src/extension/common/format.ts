@@ -1,0 +1,38 @@
+// Human-readable numbers for descriptions and tooltips.
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
+
+/** "3 s", "4 min", "2 h 5 min", "3 d". */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+  return `${Math.floor(h / 24)} d`;
+}
+
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
+}
+
+/** "n1:12, n2:9" in node order. */
+export function formatVector(v: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(v).sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }));
+  return parts.length ? parts.map(([k, n]) => `${k}:${n}`).join(', ') : '—';
+}
+
+/** A string shortened in the middle, for keys in descriptions. */
+export function shorten(text: string, max = 24): string {
+  if (text.length <= max) return text;
+  const half = Math.floor((max - 1) / 2);
+  return `${text.slice(0, half)}…${text.slice(text.length - half)}`;
+}

@@ -1,0 +1,150 @@
+// A cluster in this window: starts it through the controller host, follows the controller's Watch
+// stream into the model (every refresh comes from an event), re-subscribes when the stream drops,
+// and brings the cluster back with the same spec if the controller had to be restarted.
+import * as vscode from 'vscode';
+import { engineClient, type ClusterDescription, type ClusterEvent, type ClusterSpec, type ControllerClient, type EventStream, type NodeClient } from '../engineClient';
+import { Disposable, toDisposable } from '../common/lifecycle';
+import { describeError, type Log } from '../common/log';
+import type { ClusterModel } from '../model/clusterModel';
+import type { ReplicationLogStore } from '../model/replicationLog';
+import type { ControllerHost } from './controllerHost';
+import { applyEvent } from './eventMapper';
+
+const RESUBSCRIBE_MS = 500;
+
+/** A user-facing failure: `message` says what went wrong, `next` what to do about it. */
+export class UserError extends Error {
+  constructor(message: string, readonly next: string) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+export class ClusterSession extends Disposable {
+  private watch: EventStream<ClusterEvent> | undefined;
+  private lastSpec: Partial<ClusterSpec> | undefined;
+  private readonly nodeClients = new Map<string, NodeClient>();
+  private readonly _onDidReceiveEvent = this._register(new vscode.EventEmitter<ClusterEvent>());
+  /** Every Watch event after it was applied to the model (tests and the webview wait on these). */
+  readonly onDidReceiveEvent = this._onDidReceiveEvent.event;
+
+  constructor(
+    private readonly host: ControllerHost,
+    private readonly model: ClusterModel,
+    private readonly replicationLog: ReplicationLogStore,
+    private readonly log: Log,
+  ) {
+    super();
+    this._register(host.onDidChange((e) => {
+      if (e.kind === 'started' && e.restart) void this.recover();
+      if (e.kind === 'crashed') {
+        this.closeStreams();
+        this.model.setPhase(e.retryInMs === undefined ? 'stopped' : 'starting', e.detail);
+      }
+      if (e.kind === 'stopped') this.model.clear();
+    }));
+    this._register(toDisposable(() => this.closeStreams()));
+  }
+
+  /** The controller client of the running cluster, or a UserError that says how to get one. */
+  get client(): ControllerClient {
+    const handle = this.host.current;
+    if (!handle || this.model.snapshot.phase === 'none') {
+      throw new UserError('No RingDB cluster is running in this window.', 'Run "RingDB: Start Cluster" first.');
+    }
+    return handle.client;
+  }
+
+  /** Starts the cluster of `spec` with its data in `dataDir`; resolves once every node answers. */
+  async start(spec: Partial<ClusterSpec>, dataDir: string): Promise<ClusterDescription> {
+    const handle = await this.host.ensure(dataDir);
+    this.lastSpec = spec;
+    this.follow(handle.client);
+    this.model.setPhase('starting', '');
+    try {
+      return await handle.client.startCluster(spec);
+    } catch (err) {
+      this.model.setPhase('none', '');
+      throw err;
+    }
+  }
+
+  /** Stops every node and the controller process. */
+  async stop(): Promise<void> {
+    const handle = this.host.current;
+    this.lastSpec = undefined;
+    if (handle) {
+      try {
+        await handle.client.stopCluster();
+      } catch (err) {
+        this.log.warn(`StopCluster failed, stopping the controller anyway: ${describeError(err)}`);
+      }
+    }
+    this.closeStreams();
+    await this.host.stop();
+    this.replicationLog.clear();
+    this.model.clear();
+  }
+
+  /** A data-plane client for `nodeId`, reused while the node keeps its address. */
+  async nodeClient(nodeId: string): Promise<NodeClient> {
+    const node = this.model.node(nodeId);
+    const handle = this.host.current;
+    if (!node || !handle) {
+      throw new UserError(`There is no node "${nodeId}" in the running cluster.`, `Pick one of: ${this.model.snapshot.nodes.map((n) => n.id).join(', ') || 'none (start a cluster)'}.`);
+    }
+    if (node.status !== 'up' && node.status !== 'suspect') {
+      throw new UserError(`Node ${nodeId} is ${node.status}.`, `Restart it ("RingDB: Restart Node") or use another node.`);
+    }
+    const cached = this.nodeClients.get(nodeId);
+    if (cached && cached.target.address === node.address) return cached;
+    cached?.close();
+    const { NodeClient } = await engineClient();
+    const client = new NodeClient({ address: node.address, token: handle.token, nodeId });
+    this.nodeClients.set(nodeId, client);
+    return client;
+  }
+
+  private follow(client: ControllerClient): void {
+    this.watch?.close();
+    const stream = client.watch();
+    this.watch = stream;
+    void (async () => {
+      try {
+        for await (const event of stream) {
+          this.log.debug(`event ${event.seq} ${event.type}`);
+          applyEvent(this.model, this.replicationLog, event);
+          this._onDidReceiveEvent.fire(event);
+        }
+      } catch (err) {
+        this.log.warn(`the controller's event stream failed: ${describeError(err)}`);
+      }
+      // Ended without close(): resubscribe while the same controller is alive (a snapshot comes first).
+      if (this.watch === stream && !this.isDisposed && this.host.current?.client === client) {
+        setTimeout(() => { if (this.watch === stream && this.host.current?.client === client) this.follow(client); }, RESUBSCRIBE_MS);
+      }
+    })();
+  }
+
+  /** After a controller restart: follow the new one and start the same cluster again (nodes recover from disk). */
+  private async recover(): Promise<void> {
+    const handle = this.host.current;
+    if (!handle || !this.lastSpec) return;
+    this.follow(handle.client);
+    try {
+      await handle.client.startCluster(this.lastSpec);
+      this.log.info('the cluster was started again after the controller restart');
+    } catch (err) {
+      this.log.error('the cluster could not be started again after the controller restart', err);
+      void vscode.window.showErrorMessage('RingDB: the controller restarted but the cluster did not come back.', 'Show Output')
+        .then((a) => { if (a) this.log.show(); });
+    }
+  }
+
+  private closeStreams(): void {
+    this.watch?.close();
+    this.watch = undefined;
+    for (const c of this.nodeClients.values()) c.close();
+    this.nodeClients.clear();
+  }
+}

@@ -1,0 +1,113 @@
+// The controller process, owned like a language server: launched on demand from the bundled
+// dist/engine/controller.js, restarted with back-off when it dies unasked, stopped (and with it
+// every node) when the owner is disposed. Its output goes to the RingDB channel.
+import * as vscode from 'vscode';
+import { engineClient, type ControllerHandle } from '../engineClient';
+import { Disposable } from '../common/lifecycle';
+import type { Log } from '../common/log';
+
+/** Delays before restart attempts 1, 2, 3 ...; after the last one the host gives up. */
+const BACKOFF_MS = [500, 1_000, 2_000, 4_000, 8_000];
+/** A controller that ran this long is considered healthy again: the back-off starts over. */
+const HEALTHY_AFTER_MS = 60_000;
+const STOP_GRACE_MS = 10_000;
+
+export type HostEvent =
+  | { readonly kind: 'started'; readonly handle: ControllerHandle; readonly restart: boolean }
+  | { readonly kind: 'crashed'; readonly detail: string; readonly retryInMs: number | undefined }
+  | { readonly kind: 'stopped' };
+
+export class ControllerHost extends Disposable {
+  private handle: ControllerHandle | undefined;
+  private launching: Promise<ControllerHandle> | undefined;
+  private stopping: Promise<void> | undefined;
+  private dataDir: string | undefined;
+  private attempts = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly _onDidChange = this._register(new vscode.EventEmitter<HostEvent>());
+  readonly onDidChange = this._onDidChange.event;
+
+  constructor(private readonly controllerScript: string, private readonly log: Log) {
+    super();
+  }
+
+  get current(): ControllerHandle | undefined {
+    return this.handle;
+  }
+
+  /** The running controller for `dataDir`, launching it if needed (a different folder replaces it). */
+  async ensure(dataDir: string): Promise<ControllerHandle> {
+    if (this.stopping) await this.stopping;
+    if (this.handle && this.dataDir === dataDir) return this.handle;
+    if (this.handle) await this.stop();
+    this.dataDir = dataDir;
+    this.launching ??= this.launch(false).finally(() => (this.launching = undefined));
+    return this.launching;
+  }
+
+  private async launch(restart: boolean): Promise<ControllerHandle> {
+    const dataDir = this.dataDir;
+    if (!dataDir) throw new Error('no data folder to launch the controller for');
+    this.log.info(`launching the controller for ${dataDir}${restart ? ` (restart ${this.attempts})` : ''}`);
+    const { launchController } = await engineClient();
+    const handle = await launchController({
+      dataDir,
+      controllerScript: this.controllerScript,
+      onOutput: (line) => this.log.processLine('controller', line),
+    });
+    if (this.isDisposed) {
+      await handle.stop(STOP_GRACE_MS);
+      throw new Error('the extension was shut down while the controller started');
+    }
+    this.handle = handle;
+    const startedAt = Date.now();
+    this.log.info(`controller pid ${handle.pid} serves ${handle.address}`);
+    void handle.exited.then((exit) => {
+      if (this.handle !== handle) return; // stopped on purpose, or replaced
+      this.handle = undefined;
+      if (Date.now() - startedAt > HEALTHY_AFTER_MS) this.attempts = 0;
+      this.onCrash(`the controller (pid ${handle.pid}) exited unexpectedly (${exit.signal ?? `code ${exit.code}`})`);
+    });
+    this._onDidChange.fire({ kind: 'started', handle, restart });
+    return handle;
+  }
+
+  private onCrash(detail: string): void {
+    if (this.isDisposed || this.stopping) return;
+    const delay = BACKOFF_MS[this.attempts];
+    this.log.error(delay === undefined ? `${detail}; giving up after ${this.attempts} restarts` : `${detail}; restarting in ${delay} ms`);
+    this._onDidChange.fire({ kind: 'crashed', detail, retryInMs: delay });
+    if (delay === undefined) return;
+    this.attempts++;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.isDisposed || this.handle) return;
+      this.launching ??= this.launch(true).finally(() => (this.launching = undefined));
+      this.launching.catch((err: unknown) => this.onCrash(`the controller could not be restarted: ${String(err)}`));
+    }, delay);
+  }
+
+  /** Stops the controller, which stops every node it started; resolves when the process is gone. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.restartTimer) clearTimeout(this.restartTimer);
+      this.restartTimer = undefined;
+      await this.launching?.catch(() => undefined);
+      const handle = this.handle;
+      this.handle = undefined;
+      this.attempts = 0;
+      if (handle) {
+        this.log.info(`stopping the controller (pid ${handle.pid})`);
+        const exit = await handle.stop(STOP_GRACE_MS);
+        this.log.info(`controller exited (${exit.signal ?? `code ${exit.code}`})`);
+        this._onDidChange.fire({ kind: 'stopped' });
+      }
+    })().finally(() => (this.stopping = undefined));
+    return this.stopping;
+  }
+
+  override dispose(): void {
+    void this.stop();
+    super.dispose();
+  }
+}

@@ -1,0 +1,124 @@
+// Controller events (the client API's plain types) -> the extension's model. The only place that
+// knows both shapes, so a change of the engine's API touches one file.
+import type {
+  ClusterDescription, ClusterEvent, NodeInfo, NodeStats, ReplicationLogEntry, StoreSnapshot,
+} from '../engineClient';
+import type { ClusterModel } from '../model/clusterModel';
+import type { ReplicationLogStore } from '../model/replicationLog';
+import type { ClusterPhase, ClusterSnapshot, NodeView, ReplicationEntryView, StoreView } from '../model/types';
+
+export function phaseView(p: ClusterDescription['phase']): ClusterPhase {
+  return p === 'empty' ? 'none' : p;
+}
+
+export function storeView(s: StoreSnapshot): StoreView {
+  return {
+    memtableBytes: s.memtableBytes,
+    memtableEntries: s.memtableEntries,
+    immutableMemtables: s.immutableMemtables,
+    walBytes: s.walBytes,
+    sstables: s.sstables.map((t) => ({
+      id: t.id, level: t.level, file: t.file, minKey: t.minKey, maxKey: t.maxKey,
+      entries: t.entries, tombstones: t.tombstones, sizeBytes: t.sizeBytes,
+    })),
+    flushes: s.counters.flushes,
+    compactions: s.counters.compactions,
+  };
+}
+
+function statsPatch(s: NodeStats): Pick<NodeView, 'clock' | 'versionVector' | 'peers' | 'store' | 'logNextLsn'> {
+  return {
+    clock: s.clock,
+    versionVector: { ...s.versionVector },
+    peers: s.peers.map((p) => ({
+      id: p.id, address: p.address, status: p.state, lastHeardUnixMs: p.lastHeardUnixMs,
+      destination: p.destination, ackedLsn: p.ackedLsn, pendingOps: p.pendingOps,
+    })),
+    store: storeView(s.storage),
+    logNextLsn: s.logNextLsn,
+  };
+}
+
+export function nodeView(n: NodeInfo): NodeView {
+  const base: NodeView = {
+    id: n.id,
+    address: n.address,
+    pid: n.pid,
+    status: n.state,
+    reason: n.reason,
+    startedAtUnixMs: n.startedAtUnixMs,
+    statusSinceUnixMs: n.stateSinceUnixMs,
+    dataDir: n.dataDir,
+    logFile: n.logFile,
+    clock: undefined,
+    versionVector: {},
+    peers: [],
+    store: undefined,
+    logNextLsn: 0,
+  };
+  return n.stats ? { ...base, ...statsPatch(n.stats) } : base;
+}
+
+function parseSpec(json: string): Record<string, unknown> | undefined {
+  if (!json) return undefined;
+  try {
+    const v: unknown = JSON.parse(json);
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function snapshotView(c: ClusterDescription): ClusterSnapshot {
+  return {
+    phase: phaseView(c.phase),
+    phaseReason: '',
+    controllerPid: c.controllerPid,
+    controllerAddress: c.controllerAddress,
+    dataDir: c.dataDir,
+    spec: parseSpec(c.specJson),
+    nodes: c.nodes.map(nodeView).sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true })),
+    partitions: [],
+    hints: [],
+    reportsPartitions: false,
+    reportsHints: false,
+  };
+}
+
+export function entryView(node: string, e: ReplicationLogEntry): ReplicationEntryView {
+  const acks: Record<string, boolean> = {};
+  for (const a of e.acks) acks[a.peerId] = a.acked;
+  return { node, lsn: e.lsn, opId: e.opId, origin: e.origin, key: e.key, ts: e.ts, kind: e.kind, valueBytes: e.valueBytes, acks };
+}
+
+/** Applies one Watch event to the model and the replication log. */
+export function applyEvent(model: ClusterModel, log: ReplicationLogStore, event: ClusterEvent): void {
+  switch (event.type) {
+    case 'snapshot':
+      model.replaceAll(snapshotView(event.cluster));
+      for (const n of event.cluster.nodes) if (n.stats) log.noteNextLsn(n.id, n.stats.logNextLsn);
+      return;
+    case 'nodeState':
+      model.upsertNode(nodeView(event.node));
+      return;
+    case 'stats':
+      model.updateNode(event.nodeId, statsPatch(event.stats));
+      log.noteNextLsn(event.nodeId, event.stats.logNextLsn);
+      return;
+    case 'storeChanged':
+      model.setStore(event.nodeId, storeView(event.snapshot));
+      return;
+    case 'replicationAppended':
+      log.append(event.entries.map((e) => entryView(event.nodeId, e)));
+      return;
+    case 'replicationAcknowledged':
+      log.acknowledge(event.nodeId, event.cursors.map((c) => ({ peer: c.peerId, ackedLsn: c.ackedLsn })));
+      return;
+    case 'phase':
+      model.setPhase(phaseView(event.phase), event.reason);
+      return;
+    case 'membership':
+      model.retainNodes(event.nodeIds);
+      return;
+  }
+}

@@ -1,0 +1,146 @@
+// The extension's view of a cluster: plain, immutable data that tree views, the status bar and
+// the webview render. Filled from controller events by controller/eventMapper.ts; nothing here
+// knows the wire protocol.
+
+export type ClusterPhase = 'none' | 'starting' | 'running' | 'stopping' | 'stopped';
+export type NodeStatus = 'starting' | 'up' | 'suspect' | 'down' | 'stopped' | 'unknown';
+export type PeerStatus = 'up' | 'suspect' | 'down' | 'unknown';
+
+export interface PeerView {
+  readonly id: string;
+  readonly address: string;
+  readonly status: PeerStatus;
+  readonly lastHeardUnixMs: number;
+  /** True when the node replicates to this peer. */
+  readonly destination: boolean;
+  readonly ackedLsn: number;
+  readonly pendingOps: number;
+}
+
+export interface SSTableView {
+  readonly id: number;
+  readonly level: number;
+  readonly file: string;
+  readonly minKey: string;
+  readonly maxKey: string;
+  readonly entries: number;
+  readonly tombstones: number;
+  readonly sizeBytes: number;
+}
+
+export interface StoreView {
+  readonly memtableBytes: number;
+  readonly memtableEntries: number;
+  readonly immutableMemtables: number;
+  readonly walBytes: number;
+  readonly sstables: readonly SSTableView[];
+  readonly flushes: number;
+  readonly compactions: number;
+}
+
+export interface NodeView {
+  readonly id: string;
+  readonly address: string;
+  /** 0 when no process runs. */
+  readonly pid: number;
+  readonly status: NodeStatus;
+  /** Why the node is in its state, e.g. "killed by KillNode". */
+  readonly reason: string;
+  readonly startedAtUnixMs: number;
+  readonly statusSinceUnixMs: number;
+  readonly dataDir: string;
+  readonly logFile: string;
+  /** Lamport clock; undefined before the first stats arrived. */
+  readonly clock: number | undefined;
+  readonly versionVector: Readonly<Record<string, number>>;
+  readonly peers: readonly PeerView[];
+  readonly store: StoreView | undefined;
+  /** Next replication-log position this node will write. */
+  readonly logNextLsn: number;
+}
+
+export interface PartitionView {
+  readonly id: string;
+  /** "[a, m)" for range partitions, "tokens 12..40" for hash partitions. */
+  readonly range: string;
+  readonly owner: string;
+  readonly replicas: readonly string[];
+  readonly mapVersion: number;
+  readonly ops: number;
+  readonly hot: boolean;
+}
+
+export interface HintView {
+  /** The node holding the hints. */
+  readonly holder: string;
+  /** The down node they are for. */
+  readonly target: string;
+  readonly count: number;
+  readonly oldestUnixMs: number;
+}
+
+export interface ClusterSnapshot {
+  readonly phase: ClusterPhase;
+  readonly phaseReason: string;
+  readonly controllerPid: number;
+  readonly controllerAddress: string;
+  readonly dataDir: string;
+  /** The validated spec with defaults filled in, as the controller reported it. */
+  readonly spec: Readonly<Record<string, unknown>> | undefined;
+  readonly nodes: readonly NodeView[];
+  readonly partitions: readonly PartitionView[];
+  readonly hints: readonly HintView[];
+  /** Whether the engine reports partitions / hints at all (the partitioning layer may be absent). */
+  readonly reportsPartitions: boolean;
+  readonly reportsHints: boolean;
+}
+
+export const EMPTY_SNAPSHOT: ClusterSnapshot = Object.freeze({
+  phase: 'none',
+  phaseReason: '',
+  controllerPid: 0,
+  controllerAddress: '',
+  dataDir: '',
+  spec: undefined,
+  nodes: [],
+  partitions: [],
+  hints: [],
+  reportsPartitions: false,
+  reportsHints: false,
+});
+
+export type ReplicationKind = 'put' | 'delete' | 'hint' | 'repair';
+
+export interface ReplicationEntryView {
+  /** The node whose log holds the entry. */
+  readonly node: string;
+  readonly lsn: number;
+  readonly opId: string;
+  readonly origin: string;
+  readonly key: string;
+  readonly ts: number;
+  readonly kind: ReplicationKind;
+  readonly valueBytes: number;
+  /** Destination peer -> acknowledged. */
+  readonly acks: Readonly<Record<string, boolean>>;
+}
+
+/** What changed, so a view can skip events that do not concern it. */
+export type ClusterChange =
+  | { readonly kind: 'reset' }
+  | { readonly kind: 'phase' }
+  | { readonly kind: 'nodes' }
+  | { readonly kind: 'store'; readonly nodeId: string }
+  | { readonly kind: 'partitions' }
+  | { readonly kind: 'hints' };
+
+/** Counts shown by the status bar. */
+export function upCount(s: ClusterSnapshot): { up: number; total: number } {
+  return { up: s.nodes.filter((n) => n.status === 'up').length, total: s.nodes.length };
+}
+
+/** Readable text of key bytes: UTF-8 when printable, else hex. */
+export function displayKey(bytes: Uint8Array): string {
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  return /^[^\u0000-\u001f\u007f\ufffd]*$/.test(text) ? text : `0x${Buffer.from(bytes).toString('hex')}`;
+}

@@ -1,0 +1,107 @@
+// The one object activate() builds: owns the log, model, controller host, session, views,
+// status bar, commands and the replication-log panel, and releases all of them on dispose.
+import * as vscode from 'vscode';
+import type { RingDbApi, ViewName } from './api';
+import { Commands } from './common/commandIds';
+import { readSettings, workspaceRoot } from './common/config';
+import { Disposable, toDisposable } from './common/lifecycle';
+import { Log } from './common/log';
+import { registerClusterCommands, SPEC_RELATIVE_PATH } from './commands/clusterCommands';
+import { registerDataCommands } from './commands/dataCommands';
+import { registerNodeCommands } from './commands/nodeCommands';
+import { ResultDocuments } from './commands/resultDocuments';
+import { ClusterSession } from './controller/clusterSession';
+import { ControllerHost } from './controller/controllerHost';
+import { ClusterModel } from './model/clusterModel';
+import { ReplicationLogStore } from './model/replicationLog';
+import { ClusterViews } from './views/registerViews';
+import { ClusterStatusBar } from './views/statusBar';
+import { ReplicationLogPanel, VIEW_TYPE } from './webviews/replicationLog/replicationLogPanel';
+
+export class RingDb extends Disposable {
+  readonly log: Log;
+  readonly model: ClusterModel;
+  readonly replicationLog: ReplicationLogStore;
+  private readonly host: ControllerHost;
+  private readonly session: ClusterSession;
+  private readonly views: ClusterViews;
+  private readonly statusBar: ClusterStatusBar;
+  private shuttingDown: Promise<void> | undefined;
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    super();
+    const settings = readSettings();
+    this.log = this._register(new Log(settings.logLevel));
+    this.model = this._register(new ClusterModel());
+    this.replicationLog = this._register(new ReplicationLogStore());
+    this.host = this._register(new ControllerHost(context.asAbsolutePath('dist/engine/controller.js'), this.log));
+    this.session = this._register(new ClusterSession(this.host, this.model, this.replicationLog, this.log));
+    this.views = this._register(new ClusterViews(this.model));
+    this.statusBar = this._register(new ClusterStatusBar(this.model));
+    const results = this._register(new ResultDocuments());
+    for (const d of [
+      ...registerClusterCommands(this.session, this.model, this.log),
+      ...registerNodeCommands(this.session, this.model, this.log),
+      ...registerDataCommands(this.session, this.model, this.log, results),
+      vscode.commands.registerCommand(Commands.openReplicationLog, () => this.openReplicationLog()),
+      vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel) => {
+          ReplicationLogPanel.revive(panel, context.extensionUri, this.replicationLog, this.model);
+        },
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('ringdb.logLevel')) this.log.setLevel(readSettings().logLevel);
+      }),
+      toDisposable(() => ReplicationLogPanel.current?.dispose()),
+    ]) this._register(d);
+  }
+
+  /** ringdb.autoStart: start the workspace's cluster once the window is up (never during activate). */
+  maybeAutoStart(): void {
+    const root = workspaceRoot();
+    if (!readSettings().autoStart || !root) return;
+    void vscode.workspace.fs.stat(vscode.Uri.file(`${root}/${SPEC_RELATIVE_PATH}`)).then(
+      () => vscode.commands.executeCommand(Commands.startCluster),
+      () => undefined,
+    );
+  }
+
+  private openReplicationLog(): ReplicationLogPanel {
+    return ReplicationLogPanel.show(this.context.extensionUri, this.replicationLog, this.model);
+  }
+
+  /** Stops the cluster and the controller, then disposes everything; what deactivate awaits. */
+  shutdown(): Promise<void> {
+    this.shuttingDown ??= (async () => {
+      try {
+        await this.host.stop();
+      } catch (err) {
+        this.log.error('stopping the controller failed', err);
+      }
+      this.dispose();
+    })();
+    return this.shuttingDown;
+  }
+
+  api(activationMs: number): RingDbApi {
+    const providers = { nodes: this.views.nodes, partitions: this.views.partitions, sstables: this.views.sstables, hints: this.views.hints };
+    return {
+      snapshot: () => this.model.snapshot,
+      onDidChange: this.model.onDidChange,
+      treeItems: async (view: ViewName, parent?: vscode.TreeItem) => {
+        const provider = providers[view] as vscode.TreeDataProvider<vscode.TreeItem>;
+        return (await provider.getChildren(parent)) ?? [];
+      },
+      statusBarText: () => this.statusBar.text,
+      replicationLog: () => this.replicationLog.all(),
+      replicationLogPanel: () => ReplicationLogPanel.current,
+      processIds: () => ({
+        controller: this.host.current?.pid,
+        nodes: this.model.snapshot.nodes.map((n) => n.pid).filter((p) => p > 0),
+      }),
+      lastError: () => this.log.lastError,
+      shutdown: () => this.shutdown(),
+      activationMs,
+    };
+  }
+}

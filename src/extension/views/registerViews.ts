@@ -1,0 +1,47 @@
+// Creates the four tree views of the RingDB container over the one shared model, keeps their
+// messages current, and mirrors the cluster phase into the when-clause context keys.
+import * as vscode from 'vscode';
+import { ContextKeys, Views } from '../common/commandIds';
+import { Disposable } from '../common/lifecycle';
+import type { ClusterModel } from '../model/clusterModel';
+import { HintsProvider } from './hintsView';
+import { NodesProvider } from './nodesView';
+import { PartitionsProvider } from './partitionsView';
+import { SSTablesProvider } from './sstablesView';
+
+export class ClusterViews extends Disposable {
+  readonly nodes: NodesProvider;
+  readonly partitions: PartitionsProvider;
+  readonly sstables: SSTablesProvider;
+  readonly hints: HintsProvider;
+  readonly nodesView: vscode.TreeView<unknown>;
+
+  constructor(model: ClusterModel) {
+    super();
+    this.nodes = this._register(new NodesProvider(model));
+    this.partitions = this._register(new PartitionsProvider(model));
+    this.sstables = this._register(new SSTablesProvider(model));
+    this.hints = this._register(new HintsProvider(model));
+    this.nodesView = this._register(vscode.window.createTreeView(Views.nodes, { treeDataProvider: this.nodes, showCollapseAll: true }));
+    this._register(vscode.window.createTreeView(Views.sstables, { treeDataProvider: this.sstables, showCollapseAll: true }));
+    const partitionsView = this._register(vscode.window.createTreeView(Views.partitions, { treeDataProvider: this.partitions }));
+    const hintsView = this._register(vscode.window.createTreeView(Views.hints, { treeDataProvider: this.hints }));
+    const context = new Map<string, boolean>();
+    const setContext = (key: string, value: boolean): void => {
+      if (context.get(key) === value) return;
+      context.set(key, value);
+      void vscode.commands.executeCommand('setContext', key, value);
+    };
+    const sync = (): void => {
+      partitionsView.message = this.partitions.message;
+      hintsView.message = this.hints.message;
+      const s = model.snapshot;
+      const down = s.nodes.filter((n) => n.status === 'down').length;
+      this.nodesView.badge = s.phase === 'running' && down ? { value: down, tooltip: `${down} node(s) down` } : undefined;
+      setContext(ContextKeys.clusterRunning, s.phase === 'running');
+      setContext(ContextKeys.clusterStarting, s.phase === 'starting' || s.phase === 'stopping');
+    };
+    this._register(model.onDidChange(sync));
+    sync();
+  }
+}

@@ -1,0 +1,53 @@
+// The status-bar item: "RingDB 3/3 up", warning colours while a node is down; opens the explorer.
+import * as vscode from 'vscode';
+import { Commands } from '../common/commandIds';
+import { Disposable } from '../common/lifecycle';
+import type { ClusterModel } from '../model/clusterModel';
+import { upCount } from '../model/types';
+
+export class ClusterStatusBar extends Disposable {
+  private readonly item = this._register(vscode.window.createStatusBarItem('ringdb.status', vscode.StatusBarAlignment.Left, 10));
+
+  constructor(private readonly model: ClusterModel) {
+    super();
+    this.item.name = 'RingDB cluster';
+    this.item.command = Commands.showExplorer;
+    this._register(model.onDidChange(() => this.update()));
+    this.update();
+  }
+
+  /** The text shown, for tests and the README. */
+  get text(): string {
+    return this.item.text;
+  }
+
+  private update(): void {
+    const s = this.model.snapshot;
+    const { up, total } = upCount(s);
+    let warning = false;
+    switch (s.phase) {
+      case 'none':
+      case 'stopped':
+        this.item.text = '$(database) RingDB: stopped';
+        this.item.tooltip = s.phaseReason || 'No cluster runs in this window. Click to open the RingDB explorer.';
+        break;
+      case 'starting':
+        this.item.text = '$(loading~spin) RingDB: starting';
+        this.item.tooltip = s.phaseReason || 'Starting the cluster…';
+        break;
+      case 'stopping':
+        this.item.text = '$(loading~spin) RingDB: stopping';
+        this.item.tooltip = 'Stopping the cluster…';
+        break;
+      case 'running': {
+        warning = up < total;
+        this.item.text = `${warning ? '$(warning)' : '$(database)'} RingDB ${up}/${total} up`;
+        const down = s.nodes.filter((n) => n.status !== 'up').map((n) => `${n.id} ${n.status}`);
+        this.item.tooltip = `${up} of ${total} nodes up${down.length ? ` (${down.join(', ')})` : ''}. Click to open the RingDB explorer.`;
+        break;
+      }
+    }
+    this.item.backgroundColor = warning ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    this.item.show();
+  }
+}
