@@ -146,7 +146,9 @@ export class Replica {
         continue;
       }
       if (op.seq > next) {
-        if (this.hold(op)) buffered++;
+        const held = this.hold(op);
+        if (held === 'held') buffered++;
+        else if (held === 'duplicate') duplicates++;
         continue;
       }
       accepted.push(op);
@@ -175,14 +177,15 @@ export class Replica {
     return { applied: accepted.length, duplicates, buffered, stale, lastSeen };
   }
 
-  private hold(op: Op): boolean {
-    if (this.waitingCount >= this.maxWaitingOps) return false; // the sender resends it: it was not acknowledged
+  private hold(op: Op): 'held' | 'duplicate' | 'full' {
     let held = this.waiting.get(op.origin);
+    if (held?.has(op.seq)) return 'duplicate';
+    // Dropped, not lost: it was not acknowledged, so its sender resends it.
+    if (this.waitingCount >= this.maxWaitingOps) return 'full';
     if (!held) this.waiting.set(op.origin, (held = new Map()));
-    if (held.has(op.seq)) return false;
     held.set(op.seq, op);
     this.waitingCount++;
-    return true;
+    return 'held';
   }
 
   private dropPassed(origin: string, upTo: number): void {
