@@ -1,0 +1,130 @@
+// Scenarios: a system under test (a RingDB cluster spec, or the etcd peer) and the workloads run
+// against it, one after another on the same running system. A new configuration (more nodes,
+// quorum settings, key distributions, an operation during the load) is a new entry in a list
+// built by run.ts; this module only knows how to start each kind of system and drive it.
+
+import type { ClusterSpec, SyncPolicy } from '../../src/engine/client';
+import { EtcdCluster } from './etcd';
+import { LagTracker } from './lag';
+import { RingCluster } from './ringdb';
+import { describeWorkload, runWorkload, type Ack, type Target, type WorkloadResult, type WorkloadSpec } from './workloads';
+
+export interface RingScenario {
+  system: 'ringdb';
+  id: string;
+  description: string;
+  /** The cluster spec (dataDir is replaced by a temp folder). */
+  spec: Partial<ClusterSpec> & { nodes: number; storage: { sync: SyncPolicy; syncIntervalMs: number; memtableBytes: number } };
+  workloads: WorkloadSpec[];
+  /** Poll interval of the replication-lag tracker (clusters of more than one node). */
+  lagPollMs: number;
+}
+
+export interface EtcdScenario {
+  system: 'etcd';
+  id: string;
+  description: string;
+  members: number;
+  workloads: WorkloadSpec[];
+}
+
+export type Scenario = RingScenario | EtcdScenario;
+
+export interface ScenarioResult {
+  id: string;
+  system: 'ringdb' | 'etcd';
+  description: string;
+  nodes: number;
+  durability: string;
+  /** RingDB's spec fields that shape the result (storage, topology, quorums). */
+  spec?: Record<string, unknown>;
+  workloads: WorkloadResult[];
+}
+
+function seqOf(opId: string): number {
+  return Number(opId.slice(opId.lastIndexOf(':') + 1));
+}
+
+export function durabilityOf(s: Scenario): string {
+  if (s.system === 'etcd') return 'etcd default: a put returns after the entry is fsynced to the WAL of a majority (2 of 3 members)';
+  const { sync, syncIntervalMs } = s.spec.storage;
+  const where = s.spec.nodes > 1 ? 'on the node that took the write (replication to the others is asynchronous)' : 'on the node';
+  switch (sync) {
+    case 'always': return `storage.sync=always: a put returns after its WAL record and op-log entry are fsynced ${where}`;
+    case 'batch': return `storage.sync=batch (group commit, at most one fsync per ${syncIntervalMs} ms): a put returns after fsync ${where}`;
+    case 'none': return `storage.sync=none: a put returns once written to the OS page cache ${where}, no fsync`;
+  }
+}
+
+function ringTarget(cluster: RingCluster, lagPollMs: number): Target {
+  const nodes = cluster.nodes;
+  return {
+    endpoints: nodes.length,
+    async put(endpoint, key, value): Promise<Ack> {
+      const v = await nodes[endpoint].client.put(key, value, { timeoutMs: 30_000 });
+      return { origin: v.origin, seq: seqOf(v.opId) };
+    },
+    async batchPut(endpoint, entries): Promise<Ack> {
+      const r = await nodes[endpoint].client.batchPut(entries, { timeoutMs: 60_000 });
+      return { origin: r.origin, seq: r.firstSeq + r.count - 1 };
+    },
+    pids: () => cluster.pids(),
+    lagTracker: nodes.length > 1 ? () => new LagTracker(nodes, lagPollMs) : undefined,
+  };
+}
+
+function etcdTarget(cluster: EtcdCluster, members: number): Target {
+  return {
+    endpoints: members,
+    // The etcd3 client spreads calls over the members itself; the endpoint index is unused.
+    async put(_endpoint, key, value): Promise<undefined> {
+      await cluster.client.put(key).value(value);
+      return undefined;
+    },
+    pids: () => cluster.pids(),
+  };
+}
+
+/** A short unmeasured run so JIT compilation and connection setup do not land in the first workload. */
+const WARMUP: WorkloadSpec[] = [
+  { kind: 'put', inFlight: 16, maxRequests: 1_000, maxMs: 3_000 },
+];
+
+async function runAll(id: string, target: Target, workloads: WorkloadSpec[], canBatch: boolean): Promise<WorkloadResult[]> {
+  for (const w of WARMUP) await runWorkload(target, w);
+  const results: WorkloadResult[] = [];
+  for (const w of workloads) {
+    if (w.kind === 'batchPut' && !canBatch) continue;
+    process.stderr.write(`  ${id}: ${describeWorkload(w)} (up to ${w.maxMs / 1000} s)...`);
+    const r = await runWorkload(target, w);
+    const lag = r.replicationLag ? `, lag p99 ${r.replicationLag.p99Ms} ms, final ${r.replicationLag.finalLagMs} ms` : '';
+    process.stderr.write(` ${r.putsPerSec} puts/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms${lag}${r.errors ? `, ${r.errors} errors` : ''}\n`);
+    results.push(r);
+  }
+  return results;
+}
+
+export async function runScenario(s: Scenario): Promise<ScenarioResult> {
+  process.stderr.write(`${s.id}: starting ${s.description}\n`);
+  if (s.system === 'etcd') {
+    const cluster = await EtcdCluster.start(s.members);
+    try {
+      const workloads = await runAll(s.id, etcdTarget(cluster, s.members), s.workloads, false);
+      return { id: s.id, system: 'etcd', description: s.description, nodes: s.members, durability: durabilityOf(s), workloads };
+    } finally {
+      await cluster.stop();
+    }
+  }
+  const cluster = await RingCluster.start(s.id, s.spec);
+  try {
+    const workloads = await runAll(s.id, ringTarget(cluster, s.lagPollMs), s.workloads, true);
+    const { storage, topology, replicationFactor, writeQuorum, readQuorum } = s.spec;
+    return {
+      id: s.id, system: 'ringdb', description: s.description, nodes: s.spec.nodes, durability: durabilityOf(s),
+      spec: { storage, topology: topology ?? 'mesh', replicationFactor, writeQuorum, readQuorum },
+      workloads,
+    };
+  } finally {
+    await cluster.stop();
+  }
+}

@@ -1,0 +1,78 @@
+// Issue 3's targets, computed from the scenario results of the same run: replicated throughput
+// >= 0.5x the single node and >= 10x etcd, replication lag p99 < 100 ms. The replicated figure
+// used is puts/s until the last put was on EVERY replica (run time + final lag), so a cluster that
+// acknowledges faster than it replicates gets no credit for the backlog; the acknowledged rate
+// is reported beside it.
+
+import { round2 } from './measure';
+import type { ScenarioResult } from './scenarios';
+import type { WorkloadResult } from './workloads';
+
+interface Check {
+  value: number | null;
+  target: string;
+  met: boolean | null;
+}
+
+function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+  return a === null || a === undefined || b === null || b === undefined || b === 0 ? null : round2(a / b);
+}
+
+function atLeast(value: number | null, min: number): Check {
+  return { value, target: `>= ${min}`, met: value === null ? null : value >= min };
+}
+
+function below(value: number | null, max: number): Check {
+  return { value, target: `< ${max}`, met: value === null ? null : value < max };
+}
+
+function find(results: ScenarioResult[], id: string): ScenarioResult | undefined {
+  return results.find((r) => r.id === id);
+}
+
+function byClient(s: ScenarioResult | undefined, batched: boolean): WorkloadResult | undefined {
+  return s?.workloads.find((w) => (w.batchSize !== null) === batched);
+}
+
+export interface ClientTargets {
+  replicatedPutsPerSec: number | null;
+  replicatedAckedPutsPerSec: number | null;
+  singleNodePutsPerSec: number | null;
+  etcdPutsPerSec: number | null;
+  replicatedVsSingle: Check;
+  replicatedVsEtcd: Check;
+  replicationLagP99Ms: Check;
+  /** The same ratios on acknowledged throughput (not waiting for replication). */
+  ackedVsSingle: number | null;
+  ackedVsEtcd: number | null;
+}
+
+/** Per sync policy and client kind (batched, unary): the three targets and their inputs. */
+export function evaluateTargets(results: ScenarioResult[]): Record<string, Record<string, ClientTargets>> {
+  const out: Record<string, Record<string, ClientTargets>> = {};
+  const etcdUnary = byClient(find(results, 'etcd-3'), false);
+  for (const rep of results.filter((r) => r.id.startsWith('ringdb-3-replicated-'))) {
+    const sync = rep.id.slice('ringdb-3-replicated-'.length);
+    const single = find(results, `ringdb-1-single-${sync}`);
+    const perClient: Record<string, ClientTargets> = {};
+    for (const [name, batched] of [['batched', true], ['unary', false]] as const) {
+      const r = byClient(rep, batched);
+      if (!r) continue;
+      const s = byClient(single, batched);
+      perClient[name] = {
+        replicatedPutsPerSec: r.putsPerSecReplicated,
+        replicatedAckedPutsPerSec: r.putsPerSec,
+        singleNodePutsPerSec: s?.putsPerSec ?? null,
+        // etcd has no batched put in this benchmark: both clients are compared with its 64-in-flight puts.
+        etcdPutsPerSec: etcdUnary?.putsPerSec ?? null,
+        replicatedVsSingle: atLeast(ratio(r.putsPerSecReplicated, s?.putsPerSec), 0.5),
+        replicatedVsEtcd: atLeast(ratio(r.putsPerSecReplicated, etcdUnary?.putsPerSec), 10),
+        replicationLagP99Ms: below(r.replicationLag?.p99Ms ?? null, 100),
+        ackedVsSingle: ratio(r.putsPerSec, s?.putsPerSec),
+        ackedVsEtcd: ratio(r.putsPerSec, etcdUnary?.putsPerSec),
+      };
+    }
+    out[`sync=${sync}`] = perClient;
+  }
+  return out;
+}
