@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { HotspotMetrics, SpaceSaving } from './hotspots';
+import { createPartitionMap } from './settings';
+import { splitHotPartitions } from './topology';
 
 describe('hotspot metrics', () => {
   it('space-saving: every listed count brackets the true count, and every frequent key is listed', () => {
@@ -48,5 +50,22 @@ describe('hotspot metrics', () => {
     assert.deepEqual(metrics.getHotPartitions(0), []);
     assert.equal(metrics.partitionStats().size, 0);
     assert.throws(() => metrics.getHotPartitions(-1), /non-negative/);
+  });
+
+  it('CheckHotPartitions splits each partition above the threshold and reports the ones it cannot', () => {
+    const map = createPartitionMap(
+      { partitionStrategy: 'range', keyRanges: [{ start: '', end: 'm', node: 0 }, { start: 'm', node: 1 }] },
+      ['n0', 'n1'],
+    );
+    const metrics = new HotspotMetrics();
+    const keys = ['a', 'b', 'c', 'd', 'x'].map((k) => Buffer.from(k));
+    for (let i = 0; i < 100; i++) for (const k of keys) metrics.record(map.locate(k).id, k);
+    const samples = (pid: number) => keys.filter((k) => map.locate(k).id === pid);
+    const result = splitHotPartitions(map, metrics.getHotPartitions(50), samples);
+    assert.deepEqual(result.split, [0]);
+    assert.equal(result.skipped.length, 1);
+    assert.match(result.skipped[0].reason, /fewer than 2 distinct sample keys/);
+    assert.equal(result.map.partitions.length, 3);
+    assert.equal(result.map.version, map.version + 1);
   });
 });

@@ -6,7 +6,9 @@
 // Its JSON form (toJSON/fromJSON) is what UpdatePartitionMap carries and what `ringdb ring` prints.
 
 import { InvalidArgumentError, InvalidMapError } from './errors';
-import { comparePositions, describeRange, minPosition, positionOf, type Strategy, STRATEGIES, TOKEN_BYTES } from './keyspace';
+import { comparePositions, describeRange, minPosition, positionOf, type Strategy, STRATEGIES, TOKEN_BYTES, type VnodeToken } from './keyspace';
+
+export type { VnodeToken } from './keyspace';
 
 export interface Partition {
   /** Stable id: survives moves; a split gives the upper half a new id, a merge keeps the lower id. */
@@ -16,12 +18,6 @@ export interface Partition {
   /** End position (exclusive); null = end of the key space. */
   readonly end: Buffer | null;
   readonly owner: string;
-}
-
-/** A virtual node: one of a node's positions on the hash ring. */
-export interface VnodeToken {
-  readonly token: Buffer;
-  readonly node: string;
 }
 
 export interface PartitionMapFields {

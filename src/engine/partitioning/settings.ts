@@ -3,9 +3,8 @@
 // `unknown` here and every error names the setting and what is accepted.
 
 import { InvalidSettingError } from './errors';
-import { describePosition, describeRange, equalSlices, minPosition, type Strategy, STRATEGIES } from './keyspace';
+import { buildTokens, describePosition, describeRange, equalSlices, minPosition, type Strategy, STRATEGIES, successorNode } from './keyspace';
 import { type Partition, PartitionMap } from './partition-map';
-import { buildTokens, successorNode } from './vnodes';
 
 export interface QuorumSettings {
   /** N: replicas per partition. */

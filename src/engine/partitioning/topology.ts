@@ -4,9 +4,8 @@
 // Moves are ownership changes; transfers.ts turns two maps into the replica data streams.
 
 import { InvalidArgumentError } from './errors';
-import { describePosition, inRange, midToken } from './keyspace';
+import { buildTokens, describePosition, inRange, midToken, sortTokens, successorNode } from './keyspace';
 import type { Partition, PartitionMap } from './partition-map';
-import { buildTokens, sortTokens, successorNode } from './vnodes';
 
 export interface KeyRange {
   readonly start: Buffer;
@@ -207,4 +206,36 @@ export function removeNode(map: PartitionMap, nodeId: string): TopologyChange {
     newOwner.set(p.id, to);
   }
   return reassign(map, newOwner, { nodes });
+}
+
+export interface HotSplitResult extends TopologyChange {
+  /** Partitions that were split (each gained an upper half with a new id). */
+  readonly split: readonly number[];
+  /** Hot partitions that could not be split, with the reason (e.g. too few distinct keys). */
+  readonly skipped: readonly { readonly partition: number; readonly reason: string }[];
+}
+
+/**
+ * CheckHotPartitions: splits every partition reported hot (HotspotMetrics.getHotPartitions) at
+ * the median of its sample keys. One unsplittable partition does not stop the others; it is
+ * reported in `skipped`. Each split is its own map version, so the version rises by `split.length`.
+ */
+export function splitHotPartitions(
+  map: PartitionMap,
+  hot: readonly { readonly partition: number }[],
+  sampleKeysOf: (pid: number) => readonly Buffer[] = () => [],
+): HotSplitResult {
+  let current = map;
+  const split: number[] = [];
+  const skipped: { partition: number; reason: string }[] = [];
+  for (const { partition } of hot) {
+    try {
+      current = splitPartition(current, partition, { sampleKeys: sampleKeysOf(partition) }).map;
+      split.push(partition);
+    } catch (e) {
+      if (!(e instanceof InvalidArgumentError)) throw e;
+      skipped.push({ partition, reason: e.message });
+    }
+  }
+  return { map: current, moves: [], split, skipped };
 }
