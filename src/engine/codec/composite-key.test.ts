@@ -6,6 +6,7 @@ import {
   decodeCompositeKey,
   encodeCompositeKey,
   inKeyRange,
+  keyAfter,
   partitionKeyOf,
 } from './composite-key';
 
@@ -72,6 +73,28 @@ describe('composite keys', () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+
+  it('paging with keyAfter(last) visits every row of a range exactly once, in order', () => {
+    fc.assert(
+      fc.property(fc.array(rowArb, { maxLength: 25 }), keyArb, fc.integer({ min: 1, max: 4 }), (rows, pk, pageSize) => {
+        const stored = [...new Set([...rows, { pk, ck: Buffer.from([1]) }].map((r) => encodeCompositeKey(r.pk, r.ck).toString('hex')))]
+          .map((h) => Buffer.from(h, 'hex'))
+          .sort(Buffer.compare);
+        const range = compositeKeyRange(pk);
+        const expected = stored.filter((k) => inKeyRange(range, k));
+        const seen: Buffer[] = [];
+        let from = range.start;
+        for (;;) {
+          const page = stored.filter((k) => inKeyRange({ start: from, end: range.end }, k)).slice(0, pageSize);
+          seen.push(...page);
+          if (page.length < pageSize) break;
+          from = keyAfter(page[page.length - 1]);
+        }
+        assert.deepEqual(seen, expected);
+      }),
+      { numRuns: 300 },
     );
   });
 

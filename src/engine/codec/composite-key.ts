@@ -131,6 +131,14 @@ export function compositeKeyRange(partitionKey: Buffer, clusteringStart?: Buffer
   return { start, end };
 }
 
+/**
+ * The smallest byte string above `key` (key + 0x00): where a paged Scan resumes after the last
+ * key it returned, so a continuation token is just that key and no row is skipped or repeated.
+ */
+export function keyAfter(key: Buffer): Buffer {
+  return Buffer.concat([key, Buffer.from([0])]);
+}
+
 /** True when `key` falls in the half-open range. */
 export function inKeyRange(range: KeyRange, key: Buffer): boolean {
   return Buffer.compare(range.start, key) <= 0 && Buffer.compare(key, range.end) < 0;
