@@ -32,8 +32,16 @@ async function resolveSpec(arg: unknown): Promise<{ spec: ClusterSpec; file: str
     spec = parseClusterSpec(readFileSync(file, 'utf8'));
     from = file;
   } else spec = { ...defaultClusterSpec(), nodes: readSettings().defaultNodeCount };
-  if (a.nodes !== undefined) spec = parseClusterSpec(JSON.stringify({ ...spec, nodes: a.nodes }));
-  return { spec, file: from };
+  if (a.nodes !== undefined) spec = { ...spec, nodes: a.nodes };
+  // The defaults assume 3 nodes; with fewer and no spec of the person's own, replicate to all.
+  if (a.spec === undefined && !from) spec = fitQuorumsToNodes(spec);
+  return { spec: parseClusterSpec(JSON.stringify(spec)), file: from };
+}
+
+function fitQuorumsToNodes(spec: ClusterSpec): ClusterSpec {
+  const n = Number.isInteger(spec.nodes) && spec.nodes > 0 ? spec.nodes : 1;
+  const rf = Math.min(spec.replicationFactor, n);
+  return { ...spec, replicationFactor: rf, writeQuorum: Math.min(spec.writeQuorum, rf), readQuorum: Math.min(spec.readQuorum, rf) };
 }
 
 /** Node data goes to the ringdb.dataFolder setting, else the spec's dataDir inside the workspace. */

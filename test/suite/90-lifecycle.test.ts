@@ -1,0 +1,44 @@
+// The controller's life as the extension owns it: restarted when it dies unasked, and nothing
+// left running after the extension shuts down. Runs last: it disposes the extension.
+import { strict as assert } from 'node:assert';
+import * as vscode from 'vscode';
+import type { RingDbApi } from '../../src/extension/api';
+import { Commands } from '../../src/extension/common/commandIds';
+import type { GetSummary } from '../../src/extension/commands/dataCommands';
+import { isAlive, ringDb, waitFor } from './helpers';
+
+describe('controller lifecycle', function () {
+  this.timeout(120_000);
+  let api: RingDbApi;
+
+  before(async () => {
+    api = await ringDb();
+    assert.ok(await vscode.commands.executeCommand(Commands.startCluster, { nodes: 2 }), `Start Cluster failed: ${api.lastError()}`);
+    await waitFor(api, 'two up nodes', () => (api.snapshot().nodes.filter((n) => n.status === 'up').length === 2 ? true : undefined));
+  });
+
+  it('restarts a controller that died and brings the cluster back from disk', async () => {
+    await vscode.commands.executeCommand(Commands.put, { key: 'survives', value: 'a controller crash', node: 'n1' });
+    const old = api.processIds();
+    process.kill(old.controller!, 'SIGKILL');
+    const back = await waitFor(api, 'a new controller with two up nodes', () => {
+      const p = api.processIds();
+      const up = api.snapshot().nodes.filter((n) => n.status === 'up' && !old.nodes.includes(n.pid));
+      return p.controller && p.controller !== old.controller && up.length === 2 ? p : undefined;
+    }, 60_000);
+    assert.ok(isAlive(back.controller!));
+    for (const pid of old.nodes) await waitFor(api, `old node ${pid} to exit with its controller`, () => (isAlive(pid) ? undefined : true));
+    const got = await vscode.commands.executeCommand<GetSummary>(Commands.get, { key: 'survives', quiet: true });
+    assert.equal(got?.value, 'a controller crash');
+  });
+
+  it('leaves no process behind when the extension shuts down (what deactivate does)', async () => {
+    const p = api.processIds();
+    const all = [p.controller!, ...p.nodes];
+    assert.equal(all.length, 3);
+    await api.shutdown();
+    await waitFor(api, 'every process to exit', () => (all.every((pid) => !isAlive(pid)) ? true : undefined), 20_000);
+    const commands = await vscode.commands.getCommands(true);
+    assert.ok(!commands.includes(Commands.startCluster), 'commands are still registered after shutdown');
+  });
+});
