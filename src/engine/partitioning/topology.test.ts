@@ -188,6 +188,49 @@ describe('topology changes', () => {
     });
   });
 
+  describe('any sequence of changes', () => {
+    it('never modifies its input, bumps the version by one per change, and keeps every key placed', () => {
+      const op = fc.oneof(
+        fc.record({ op: fc.constant('split' as const), i: fc.nat(), keys: fc.array(fc.string(), { maxLength: 6 }) }),
+        fc.record({ op: fc.constant('merge' as const), i: fc.nat() }),
+        fc.constant({ op: 'rebalance' as const }),
+        fc.constant({ op: 'add' as const }),
+        fc.record({ op: fc.constant('remove' as const), i: fc.nat() }),
+      );
+      fc.assert(
+        fc.property(fc.constantFrom('hash', 'range'), fc.array(op, { maxLength: 10 }), (strategy, steps) => {
+          let map = strategy === 'hash' ? createPartitionMap({ numPartitions: 6, partitionsPerNode: 3 }, nodes(3)) : rangeMap();
+          let fresh = 0;
+          for (const step of steps) {
+            const before = JSON.stringify(map);
+            let change;
+            try {
+              if (step.op === 'split') change = splitPartition(map, map.partitions[step.i % map.partitions.length].id, { sampleKeys: step.keys.map((k) => Buffer.from(k)) });
+              else if (step.op === 'merge' && map.partitions.length > 1) {
+                const at = step.i % (map.partitions.length - 1);
+                change = mergePartitions(map, map.partitions[at + 1].id, map.partitions[at].id);
+              } else if (step.op === 'rebalance') change = rebalance(map);
+              else if (step.op === 'add') change = addNode(map, `x${fresh++}`);
+              else if (step.op === 'remove' && map.nodes.length > 1) change = removeNode(map, map.nodes[step.i % map.nodes.length]);
+              else continue;
+            } catch (e) {
+              // Only a range split without a usable median may refuse; it must name splitKey.
+              assert.ok(e instanceof InvalidArgumentError && e.field === 'splitKey', String(e));
+              assert.equal(JSON.stringify(map), before);
+              continue;
+            }
+            assert.equal(JSON.stringify(map), before, `${step.op} modified its input`);
+            assert.equal(change.map.version, change.map === map ? map.version : map.version + 1);
+            for (const m of change.moves) assert.equal(change.map.partition(m.partition).owner, m.to);
+            for (const key of sampleKeys(20)) assert.ok(inRange(change.map.positionOf(key), change.map.locate(key).start, change.map.locate(key).end));
+            map = change.map;
+          }
+        }),
+        { numRuns: 100 },
+      );
+    });
+  });
+
   describe('replica transfers', () => {
     it('every replica of every key under the new map either had it or is sent it; dropped replicas release it', () => {
       const ops = fc.oneof(
