@@ -19,8 +19,20 @@ export interface Placement {
   readonly hintedFor?: string;
 }
 
+// Maps are immutable, so a partition's walk never changes: computed once per map and partition,
+// a coordinator's per-request placement is a lookup.
+const walks = new WeakMap<PartitionMap, Map<number, readonly string[]>>();
+
 /** Every node once, in ring order from the partition `pid` (see above). */
 export function ringWalk(map: PartitionMap, pid: number): string[] {
+  let perMap = walks.get(map);
+  if (!perMap) walks.set(map, (perMap = new Map()));
+  let walk = perMap.get(pid);
+  if (!walk) perMap.set(pid, (walk = computeWalk(map, pid)));
+  return [...walk];
+}
+
+function computeWalk(map: PartitionMap, pid: number): readonly string[] {
   const start = map.indexOf(pid);
   if (start < 0) map.partition(pid); // throws the "no partition" error naming pid
   const seen = new Set<string>();
@@ -34,7 +46,7 @@ export function ringWalk(map: PartitionMap, pid: number): string[] {
     }
   }
   for (const node of map.nodes) if (!seen.has(node)) order.push(node);
-  return order;
+  return Object.freeze(order);
 }
 
 /**
