@@ -3,9 +3,12 @@
 //   npm run build && npm run bench:cluster [-- --seconds 10 --sync batch,none --no-etcd]
 // Options: --seconds N (per workload, default 10), --sync list of always|batch|none (default
 // batch,none), --in-flight N (default 64), --batch-size N (default 1000), --batches-in-flight N
-// (default 4), --only id,id (scenario ids), --no-etcd.
+// (default 4), --only id,id (scenario ids), --no-etcd, --profile DIR (CPU profiles of the
+// controller and every node, written to DIR when they stop; see profile-summary.ts).
 
+import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { SyncPolicy } from '../../src/engine/client';
 import { installSignalHandlers } from './cleanup';
 import { etcdVersion } from './etcd';
@@ -22,10 +25,11 @@ interface Options {
   batchesInFlight: number;
   only: string[] | null;
   etcd: boolean;
+  profileDir: string | null;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 10, syncs: ['batch', 'none'], inFlight: 64, batchSize: 1000, batchesInFlight: 4, only: null, etcd: true };
+  const o: Options = { seconds: 10, syncs: ['batch', 'none'], inFlight: 64, batchSize: 1000, batchesInFlight: 4, only: null, etcd: true, profileDir: null };
   const int = (flag: string, v: string | undefined, min: number, max: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
@@ -39,6 +43,7 @@ function parseArgs(argv: string[]): Options {
       case '--batch-size': o.batchSize = int(flag, argv[++i], 1, 100_000); break;
       case '--batches-in-flight': o.batchesInFlight = int(flag, argv[++i], 1, 64); break;
       case '--no-etcd': o.etcd = false; break;
+      case '--profile': o.profileDir = resolve(argv[++i] ?? 'bench-profiles'); break;
       case '--only': o.only = (argv[++i] ?? '').split(',').filter(Boolean); break;
       case '--sync': {
         const list = (argv[++i] ?? '').split(',');
@@ -47,7 +52,7 @@ function parseArgs(argv: string[]): Options {
         o.syncs = list as SyncPolicy[];
         break;
       }
-      default: throw new Error(`unknown option ${flag}; accepted: --seconds, --sync, --in-flight, --batch-size, --batches-in-flight, --only, --no-etcd`);
+      default: throw new Error(`unknown option ${flag}; accepted: --seconds, --sync, --in-flight, --batch-size, --batches-in-flight, --only, --no-etcd, --profile`);
     }
   }
   return o;
@@ -88,6 +93,12 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   installSignalHandlers();
   checkBundles();
+  if (o.profileDir) {
+    // Inherited by the controller and, through it, by every node process.
+    mkdirSync(o.profileDir, { recursive: true });
+    process.env.RINGDB_BENCH_PROFILE_DIR = o.profileDir;
+    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --require ${join(__dirname, 'profile-preload.cjs')}`.trim();
+  }
   const etcd = o.etcd ? etcdVersion() : undefined;
   const notes: string[] = [];
   if (!o.etcd) notes.push('etcd skipped (--no-etcd)');
@@ -112,6 +123,7 @@ async function main(): Promise<void> {
     },
     etcd: etcd ?? null,
     notes,
+    ...(o.profileDir ? { profiles: o.profileDir } : {}),
     scenarios: results,
     targets: evaluateTargets(results),
   };

@@ -98,7 +98,8 @@ async function runAll(id: string, target: Target, workloads: WorkloadSpec[], can
     process.stderr.write(`  ${id}: ${describeWorkload(w)} (up to ${w.maxMs / 1000} s)...`);
     const r = await runWorkload(target, w);
     const lag = r.replicationLag ? `, lag p99 ${r.replicationLag.p99Ms} ms, final ${r.replicationLag.finalLagMs} ms` : '';
-    process.stderr.write(` ${r.putsPerSec} puts/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms${lag}${r.errors ? `, ${r.errors} errors` : ''}\n`);
+    const cpu = `cores: ours ${r.cpu.totalCoresUsed}, other work ${r.cpu.otherCoresUsed ?? '?'}`;
+    process.stderr.write(` ${r.putsPerSec} puts/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms${lag}${r.errors ? `, ${r.errors} errors` : ''} (${cpu})\n`);
     results.push(r);
   }
   return results;

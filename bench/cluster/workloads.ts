@@ -56,6 +56,9 @@ export interface WorkloadResult {
   /** Puts per second counted until the last one was on every replica (run time + final lag). */
   putsPerSecReplicated: number | null;
   cpu: CpuReport;
+  /** CPU time the benchmark's processes spent per put, in microseconds (client included, and
+   *  without it): less sensitive than puts/s to other work on a shared machine. */
+  cpuMicrosPerPut: { all: number | null; serverSide: number | null };
 }
 
 /** Key prefixes keep each workload's keys apart when several run against one cluster. */
@@ -109,5 +112,13 @@ export async function runWorkload(target: Target, w: WorkloadSpec): Promise<Work
     replicationLag: lag,
     putsPerSecReplicated: replicatedMs === null ? null : Math.round(puts / (replicatedMs / 1000)),
     cpu,
+    cpuMicrosPerPut: cpuPerPut(cpu, loop.elapsedMs, puts),
   };
+}
+
+function cpuPerPut(cpu: CpuReport, elapsedMs: number, puts: number): { all: number | null; serverSide: number | null } {
+  if (puts === 0) return { all: null, serverSide: null };
+  const perPut = (cores: number): number => Math.round(((cores * elapsedMs) / puts) * 1000 * 10) / 10;
+  const client = cpu.coresUsed.client;
+  return { all: perPut(cpu.totalCoresUsed), serverSide: client === null ? null : perPut(cpu.totalCoresUsed - client) };
 }
