@@ -57,8 +57,10 @@ describe('node edges (real process)', function () {
     await rejects((x) => x.replicate, { sender: 'n9', ops: [{ ...op, kind: OpKind.OP_KIND_UNSPECIFIED }] }, 'ops[0].kind');
     await rejects((x) => x.replicate, { sender: 'n9', ops: [{ ...op, kind: OpKind.OP_KIND_DELETE }] }, 'ops[0].value');
     await rejects((x) => x.replicate, { sender: 'n9', ops: [{ ...op, key: EMPTY }] }, 'ops[0].key');
-    await rejects((x) => x.fetchUpdates, { requester: '', lastSeen: {}, limit: 0 }, 'requester');
-    await rejects((x) => x.fetchUpdates, { requester: 'n9', lastSeen: {}, limit: 100_001 }, 'limit');
+    await rejects((x) => x.fetchUpdates, { requester: '', lastSeen: {}, limit: 0, skipOrigins: [] }, 'requester');
+    await rejects((x) => x.fetchUpdates, { requester: 'n9', lastSeen: { 'bad id': 1 }, limit: 0, skipOrigins: [] }, 'last_seen key');
+    await rejects((x) => x.fetchUpdates, { requester: 'n9', lastSeen: {}, limit: 100_001, skipOrigins: [] }, 'limit');
+    await rejects((x) => x.fetchUpdates, { requester: 'n9', lastSeen: {}, limit: 0, skipOrigins: ['n1', ''] }, 'skip_origins[1]');
     await rejects((x) => x.updateMembership, { peers: [{ id: 'n2', address: 'nowhere' }], topology: {} }, 'peers[0].address');
     await rejects((x) => x.updateMembership, { peers: [{ id: 'n2', address: '127.0.0.1:1' }, { id: 'n2', address: '127.0.0.1:2' }], topology: {} }, 'peers[1].id');
     await rejects((x) => x.updateMembership, { peers: [], topology: { n1: { nodeIds: ['n7'] } } }, /^topology: .*unknown destination "n7"/);

@@ -18,7 +18,8 @@ import { toProtoSnapshot } from './convert';
 import type { Logger } from './logger';
 import { PeerSet } from './peers';
 
-const STATE_SAVE_INTERVAL_MS = 100;
+/** Cursors are saved at most this often: a stale cursor after a crash only means a resend the receiver drops. */
+const STATE_SAVE_INTERVAL_MS = 1000;
 
 export class RingNode {
   readonly startedAt = Date.now();

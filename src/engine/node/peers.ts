@@ -2,10 +2,10 @@
 // replication and pull sync; the heartbeat loop; and each peer's state (up / suspect / down,
 // last heard). Implements the replication transport over those channels.
 
-import { NodeServiceClient, PeerState } from '../gen/ringdb/v1/node';
+import { NodeServiceClient, NodeServiceService, PeerState, ReplicateRequest, ReplicateResponse } from '../gen/ringdb/v1/node';
 import type { Op } from '../replication/op-codec';
 import type { FetchedUpdates, ReplicationTransport } from '../replication/transport';
-import { clientArgs, describeError, unary } from '../rpc';
+import { clientArgs, describeError, unary, unaryEncoded } from '../rpc';
 import type { PeerConfig } from './config';
 import { fromProtoOp, toProtoOp } from './convert';
 
@@ -34,6 +34,7 @@ export class PeerSet implements ReplicationTransport {
   private readonly peers = new Map<string, PeerEntry>();
   private timer: NodeJS.Timeout | undefined;
   private readonly upListeners = new Set<(id: string) => void>();
+  private lastEncoded: { first: Op; last: Op; count: number; bytes: Buffer } | undefined;
 
   constructor(
     private readonly selfId: string,
@@ -89,13 +90,29 @@ export class PeerSet implements ReplicationTransport {
 
   async replicate(peerId: string, ops: readonly Op[]): Promise<Record<string, number>> {
     const p = this.get(peerId);
-    const res = await this.track(p, unary(p.client, p.client.replicate, { sender: this.selfId, ops: ops.map(toProtoOp) }, { token: this.token, timeoutMs: REPLICATE_TIMEOUT_MS }));
+    const request = this.encodeBatch(ops);
+    const res = await this.track(p, unaryEncoded(p.client, NodeServiceService.replicate.path, request, ReplicateResponse.decode,
+      { token: this.token, timeoutMs: REPLICATE_TIMEOUT_MS }));
     return res.lastSeen;
   }
 
-  async fetchUpdates(peerId: string, lastSeen: Record<string, number>, limit: number): Promise<FetchedUpdates> {
+  /**
+   * The serialized ReplicateRequest for `ops`. Senders to different destinations usually ship
+   * the very same log window (the same op objects), so the last encoding is reused.
+   */
+  private encodeBatch(ops: readonly Op[]): Buffer {
+    const last = this.lastEncoded;
+    if (last && last.count === ops.length && last.first === ops[0] && last.last === ops[ops.length - 1]) return last.bytes;
+    const u8 = ReplicateRequest.encode({ sender: this.selfId, ops: ops.map(toProtoOp) }).finish();
+    const bytes = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+    this.lastEncoded = { first: ops[0], last: ops[ops.length - 1], count: ops.length, bytes };
+    return bytes;
+  }
+
+  async fetchUpdates(peerId: string, lastSeen: Record<string, number>, limit: number, skipOrigins: readonly string[]): Promise<FetchedUpdates> {
     const p = this.get(peerId);
-    const res = await this.track(p, unary(p.client, p.client.fetchUpdates, { requester: this.selfId, lastSeen, limit }, { token: this.token, timeoutMs: REPLICATE_TIMEOUT_MS }));
+    const request = { requester: this.selfId, lastSeen, limit, skipOrigins: [...skipOrigins] };
+    const res = await this.track(p, unary(p.client, p.client.fetchUpdates, request, { token: this.token, timeoutMs: REPLICATE_TIMEOUT_MS }));
     return { ops: res.ops.map(fromProtoOp), more: res.more };
   }
 

@@ -125,7 +125,8 @@ export function nodeService(node: RingNode, logger: Logger): NodeServiceServer {
       checkNodeId('requester', call.request.requester);
       checkVersionVector('last_seen', call.request.lastSeen);
       const limit = checkLimit('limit', call.request.limit, MAX_FETCH_LIMIT, DEFAULT_FETCH_LIMIT);
-      const { ops, more } = collectUpdates(node.log, call.request.lastSeen, limit, node.replica.storeDurableLsn);
+      call.request.skipOrigins.forEach((o, i) => checkNodeId(`skip_origins[${i}]`, o));
+      const { ops, more } = collectUpdates(node.log, call.request.lastSeen, limit, node.replica.storeDurableLsn, new Set(call.request.skipOrigins));
       return { ops: ops.map(toProtoOp), more, lastSeen: node.log.versionVector() };
     }),
 

@@ -37,9 +37,14 @@ function checkCounter(field: string, n: number, min: number): void {
 
 export function checkOps(field: string, ops: readonly ProtoOp[], maxOps = MAX_BATCH_ENTRIES): void {
   if (ops.length > maxOps) throw new InvalidFieldError(field, `must hold at most ${maxOps} ops, got ${ops.length}`);
+  const origins = new Set<string>();
   ops.forEach((op, i) => {
     const at = `${field}[${i}]`;
-    checkNodeId(`${at}.origin`, op.origin);
+    // A batch carries few distinct origins: check each once.
+    if (!origins.has(op.origin)) {
+      checkNodeId(`${at}.origin`, op.origin);
+      origins.add(op.origin);
+    }
     checkCounter(`${at}.seq`, op.seq, 1);
     checkCounter(`${at}.ts`, op.ts, 1);
     if (op.kind !== OpKind.OP_KIND_PUT && op.kind !== OpKind.OP_KIND_DELETE) {

@@ -13,10 +13,11 @@ import type { FetchedUpdates, ReplicationTransport } from './transport';
  * most `limit`; only durable ones. An origin whose next op is no longer retained is skipped:
  * sending its later ops would leave a gap the asker could not apply.
  */
-export function collectUpdates(log: OpLog, lastSeen: Record<string, number>, limit: number, durableLsn: number): FetchedUpdates {
+export function collectUpdates(log: OpLog, lastSeen: Record<string, number>, limit: number, durableLsn: number, skip: ReadonlySet<string> = new Set()): FetchedUpdates {
   const from = new Map<string, number>();
   let start = Infinity;
   for (const [origin, have] of Object.entries(log.versionVector())) {
+    if (skip.has(origin)) continue;
     const want = (lastSeen[origin] ?? 0) + 1;
     if (want > have) continue;
     const lsn = log.lsnOf(origin, want);
@@ -46,6 +47,7 @@ export class AntiEntropy {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private previous: Record<string, number> | undefined;
   fetchedApplied = 0;
   rounds = 0;
 
@@ -83,11 +85,16 @@ export class AntiEntropy {
 
   private async round(): Promise<void> {
     this.rounds++;
+    // An origin whose ops arrived since the last round is being replicated to us right now:
+    // pulling it too would ship every in-flight op twice. A stalled origin is pulled.
+    const now = this.log.versionVector();
+    const flowing = Object.keys(now).filter((o) => this.previous !== undefined && now[o] > (this.previous[o] ?? 0));
+    this.previous = now;
     for (const peer of this.peers()) {
       if (this.stopped) return;
       try {
         for (let page = 0; page < 1000 && !this.stopped; page++) {
-          const { ops, more } = await this.transport.fetchUpdates(peer, this.log.versionVector(), this.pageOps);
+          const { ops, more } = await this.transport.fetchUpdates(peer, this.log.versionVector(), this.pageOps, flowing);
           if (ops.length > 0) {
             const result = await this.replica.applyRemote(ops);
             this.fetchedApplied += result.applied;

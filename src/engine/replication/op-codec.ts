@@ -21,6 +21,13 @@ export interface Op {
 /** An op at its position in this node's replication log. */
 export interface LoggedOp extends Op {
   readonly lsn: number;
+  /** Bytes it takes in the log (encodedOpBytes), kept so batching never recomputes it. */
+  readonly size: number;
+}
+
+export function loggedOp(op: Op, lsn: number, size: number): LoggedOp {
+  // A literal with a fixed shape: these are made for every op, spreading would be slower.
+  return { origin: op.origin, seq: op.seq, ts: op.ts, key: op.key, value: op.value, lsn, size };
 }
 
 /** The replication state at the start of a segment: what the ops before it amounted to. */
@@ -53,10 +60,13 @@ function readU64(buf: Buffer, at: number): number {
   return buf.readUInt32LE(at) * 0x100000000 + buf.readUInt32LE(at + 4);
 }
 
-/** Framed records for `ops`, one record per op, in one buffer (one write for a whole batch). */
-export function encodeOps(ops: readonly Op[]): Buffer {
+/**
+ * Framed records for `ops`, one record per op, in one buffer (one write for a whole batch).
+ * `sizes[i]` receives each op's encoded size.
+ */
+export function encodeOps(ops: readonly Op[], sizes: number[]): Buffer {
   let size = 0;
-  for (const op of ops) size += encodedOpBytes(op);
+  for (let i = 0; i < ops.length; i++) size += sizes[i] = encodedOpBytes(ops[i]);
   const buf = Buffer.allocUnsafe(size);
   let at = 0;
   for (const op of ops) {
@@ -90,7 +100,7 @@ export function encodeHeader(header: SegmentHeader): Buffer {
   return buf;
 }
 
-export type DecodedRecord = { type: 'op'; op: Op } | { type: 'header'; header: SegmentHeader };
+export type DecodedRecord = { type: 'op'; op: Op; size: number } | { type: 'header'; header: SegmentHeader };
 
 /** Decodes one record payload (already checksum-verified); `file`/`offset` locate format errors. */
 export function decodeRecord(payload: Buffer, file: string, offset: number): DecodedRecord {
@@ -131,5 +141,5 @@ export function decodeRecord(payload: Buffer, file: string, offset: number): Dec
   if (p + valueLen !== payload.length) fail('op value length disagrees with the record length');
   if (flags === TOMBSTONE && valueLen !== 0) fail('a delete carries a value');
   const value = flags === TOMBSTONE ? null : Buffer.from(payload.subarray(p, p + valueLen));
-  return { type: 'op', op: { origin, seq, ts, key, value } };
+  return { type: 'op', op: { origin, seq, ts, key, value }, size: RECORD_HEADER_BYTES + payload.length };
 }

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { CorruptionError } from '../storage/errors';
 import type { FileSystem, SyncPolicy } from '../storage/types';
 import { readLog } from '../storage/wal-format';
-import { decodeRecord, encodedOpBytes, encodeHeader, encodeOps, type LoggedOp, type Op, type SegmentHeader } from './op-codec';
+import { decodeRecord, encodeHeader, encodeOps, loggedOp, type LoggedOp, type Op, type SegmentHeader } from './op-codec';
 
 export interface OpLogOptions {
   fs: FileSystem;
@@ -164,16 +164,17 @@ export class OpLog {
       if (op.seq !== want) throw new Error(`replication log: ${op.origin}:${op.seq} appended where seq ${want} was due`);
       expected.set(op.origin, op.seq);
     }
-    const buf = encodeOps(ops);
+    const sizes: number[] = new Array(ops.length);
+    const buf = encodeOps(ops, sizes);
     this.opts.fs.write(this.fd, buf);
     this.segments[this.segments.length - 1].bytes += buf.length;
-    for (const op of ops) {
-      const entry: LoggedOp = { ...op, lsn: this.next++ };
+    for (let i = 0; i < ops.length; i++) {
+      const entry = loggedOp(ops[i], this.next++, sizes[i]);
       logged.push(entry);
       this.track(entry);
       this.cache.push(entry);
-      this.cacheBytes += encodedOpBytes(op);
     }
+    this.cacheBytes += buf.length;
     this.trimCache();
     for (const listener of this.listeners) listener(logged);
     const durable = this.awaitDurable();
@@ -206,7 +207,7 @@ export class OpLog {
     let bytes = 0;
     for (let i = at; i < source.length && out.length < maxOps && bytes < maxBytes; i++) {
       out.push(source[i]);
-      bytes += encodedOpBytes(source[i]);
+      bytes += source[i].size;
     }
     return out;
   }
@@ -269,7 +270,7 @@ export class OpLog {
 
   private trimCache(): void {
     while (this.cacheBytes > this.opts.cacheBytes && this.cacheHead < this.cache.length - 1) {
-      this.cacheBytes -= encodedOpBytes(this.cache[this.cacheHead]);
+      this.cacheBytes -= this.cache[this.cacheHead].size;
       this.cacheHead++;
     }
     if (this.cacheHead > 65536 && this.cacheHead * 2 > this.cache.length) {
@@ -302,7 +303,7 @@ export class OpLog {
     for (let r = 1; r < result.records.length; r++) {
       const rec = decodeRecord(result.records[r].payload, full, result.records[r].offset);
       if (rec.type !== 'op') throw new CorruptionError(full, result.records[r].offset, 'header record inside a segment');
-      ops.push({ ...rec.op, lsn: lsn++ });
+      ops.push(loggedOp(rec.op, lsn++, rec.size));
     }
     return { header: head.header, ops, validBytes: result.validBytes, tornTail: result.tornTail };
   }
@@ -345,7 +346,7 @@ export class OpLog {
       if (last) {
         for (const op of seg.ops) {
           this.cache.push(op);
-          this.cacheBytes += encodedOpBytes(op);
+          this.cacheBytes += op.size;
         }
         this.trimCache();
       }

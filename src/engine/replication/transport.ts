@@ -11,6 +11,6 @@ export interface FetchedUpdates {
 export interface ReplicationTransport {
   /** Delivers a batch; resolves with the receiver's durable last_seen for the batch's origins. */
   replicate(peerId: string, ops: readonly Op[]): Promise<Record<string, number>>;
-  /** Asks a peer for the ops missing from `lastSeen`. */
-  fetchUpdates(peerId: string, lastSeen: Record<string, number>, limit: number): Promise<FetchedUpdates>;
+  /** Asks a peer for the ops missing from `lastSeen`, except those of `skipOrigins`. */
+  fetchUpdates(peerId: string, lastSeen: Record<string, number>, limit: number, skipOrigins: readonly string[]): Promise<FetchedUpdates>;
 }

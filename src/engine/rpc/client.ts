@@ -1,6 +1,7 @@
 // Client-side helpers: token metadata, deadlines (own or inherited from the server call being
 // handled), and promises over the callback-style generated stubs.
 import {
+  type Client,
   credentials,
   Metadata,
   type CallOptions,
@@ -60,6 +61,19 @@ export function unary<C, Req, Res>(client: C, method: UnaryMethod<Req, Res>, req
   return new Promise((resolve, reject) => {
     method.call(client, request, tokenMetadata(settings.token), callOptions(settings), (err, res) => {
       if (err) reject(err);
+      else resolve(res);
+    });
+  });
+}
+
+/**
+ * Calls the unary method at `path` with a request that is already serialized, so one encoding
+ * can be sent to several peers (replication ships the same batch to every destination).
+ */
+export function unaryEncoded<Res>(client: Client, path: string, request: Buffer, decode: (bytes: Buffer) => Res, settings: CallSettings): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(path, (b: Buffer) => b, decode, request, tokenMetadata(settings.token), callOptions(settings), (err, res) => {
+      if (err || res === undefined) reject(err ?? new Error(`${path} returned no response`));
       else resolve(res);
     });
   });
