@@ -49,7 +49,7 @@ export function versionFromProto(v: pb.Version | undefined): Version | undefined
   return v ? { ts: v.ts, origin: v.origin, opId: v.opId } : undefined;
 }
 
-function sstable(t: pb.SSTableInfo): SSTableInfo {
+export function sstable(t: pb.SSTableInfo): SSTableInfo {
   return {
     id: t.id, level: t.level, file: t.file, minKey: text(t.minKey), maxKey: text(t.maxKey),
     entries: t.entries, tombstones: t.tombstones, sizeBytes: t.sizeBytes, bloomBits: t.bloomBits,
@@ -99,7 +99,7 @@ export function logEntryFromProto(e: pb.ReplicationLogEntry): ReplicationLogEntr
   };
 }
 
-const cursors = (cs: pb.PeerCursor[]): PeerCursor[] => cs.map((c) => ({ peerId: c.peerId, ackedLsn: c.ackedLsn }));
+export const cursors = (cs: pb.PeerCursor[]): PeerCursor[] => cs.map((c) => ({ peerId: c.peerId, ackedLsn: c.ackedLsn }));
 
 export function nodeFromProto(n: ctl.NodeInfo): NodeInfo {
   return {

@@ -4,9 +4,13 @@
 import * as pb from '../gen/ringdb/v1/node';
 import { clientArgs, unary, type UnaryMethod } from '../rpc/client';
 import { MAX_VALUE_BYTES } from '../rpc/channel';
-import { getResultFromProto, scanEntryFromProto, snapshotFromProto, statsFromProto, versionFromProto } from './convert';
+import {
+  cursors, getResultFromProto, logEntryFromProto, scanEntryFromProto, snapshotFromProto, sstable, statsFromProto, versionFromProto,
+} from './convert';
 import { fromGrpcError, RingDbError } from './errors';
-import type { CallOptions, GetResult, NodeStats, ScanOptions, ScanResult, StoreSnapshot, Version } from './types';
+import type {
+  CallOptions, GetResult, NodeStats, ReplicationLogPage, ScanOptions, ScanResult, SSTableInfo, StoreSnapshot, Version,
+} from './types';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -92,6 +96,16 @@ export class NodeClient {
     const res = await this.call('Stats', this.client.stats, {}, opts);
     if (!res.stats) throw new RingDbError('internal', 'Stats: the node answered without stats');
     return statsFromProto(res.stats);
+  }
+
+  /** Retained replication-log entries from `fromLsn` (at most `limit`, 1..10000, default 1000), with the peers' ack cursors. */
+  async replicationLog(fromLsn = 0, limit = 0, opts: CallOptions = {}): Promise<ReplicationLogPage> {
+    const res = await this.call('ReplicationLog', this.client.replicationLog, { fromLsn, limit }, opts);
+    return { entries: res.entries.map(logEntryFromProto), nextLsn: res.nextLsn, firstLsn: res.firstLsn, cursors: cursors(res.cursors) };
+  }
+
+  async listSSTables(opts: CallOptions = {}): Promise<SSTableInfo[]> {
+    return (await this.call('ListSSTables', this.client.listSsTables, {}, opts)).sstables.map(sstable);
   }
 
   async flush(opts: CallOptions = {}): Promise<StoreSnapshot> {

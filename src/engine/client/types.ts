@@ -134,6 +134,16 @@ export interface PeerCursor {
   ackedLsn: number;
 }
 
+/** One page of a node's replication log (NodeClient.replicationLog). */
+export interface ReplicationLogPage {
+  entries: ReplicationLogEntry[];
+  /** Pass as `fromLsn` to continue. */
+  nextLsn: number;
+  /** First position the node still retains. */
+  firstLsn: number;
+  cursors: PeerCursor[];
+}
+
 interface EventBase {
   /** Increases by one per event of one watch stream. */
   seq: number;

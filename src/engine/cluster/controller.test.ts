@@ -8,7 +8,7 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { ControlServiceClient } from '../gen/ringdb/v1/control';
 import { clientArgs } from '../rpc/client';
 import {
-  ControllerClient, RingDbError, launchController, readStateFile, type ClusterEvent, type ControllerHandle, type EventStream,
+  ControllerClient, NodeClient, RingDbError, launchController, readStateFile, type ClusterEvent, type ControllerHandle, type EventStream,
 } from '../client';
 import { engineBundles, eventually, tempDataDir, waitForExit } from './test-support';
 
@@ -105,9 +105,16 @@ describe('controller (real processes)', function () {
     viaFolder.close();
 
     const n1 = await client.nodeClient('n1');
-    await n1.put('colour', 'blue');
-    n1.close();
+    const v = await n1.put('colour', 'blue');
+    assert.equal(v.opId, 'n1:1');
     for (const id of ['n2', 'n3']) await eventually(`colour on ${id}`, 15_000, async () => ((await valueOn(id, 'colour')) === 'blue' ? true : undefined));
+    const log = await n1.replicationLog(0, 10);
+    const entry = log.entries.find((e) => e.opId === 'n1:1');
+    assert.deepEqual([entry?.key, entry?.kind, entry?.origin], ['colour', 'put', 'n1']);
+    const scan = await n1.scan({ start: 'c', end: 'd' });
+    assert.deepEqual(scan.entries.map((e) => [e.key.toString(), e.value.toString()]), [['colour', 'blue']]);
+    await assert.rejects(n1.put('', 'x'), (e: unknown) => e instanceof RingDbError && e.code === 'invalid-argument' && /key: must not be empty/.test(e.message));
+    n1.close();
   });
 
   it('refuses a second StartCluster while one runs', async () => {
@@ -127,6 +134,11 @@ describe('controller (real processes)', function () {
       assert.ok(await waitForExit(before.pid, 5000), 'the killed process is gone');
       await rec.waitFor('n2 down', nodeStateIs('n2', 'down'));
       await assert.rejects(client.killNode('n2'), (e: unknown) => e instanceof RingDbError && e.code === 'failed-precondition');
+      await assert.rejects(client.nodeClient('n2'), (e: unknown) => e instanceof RingDbError && e.code === 'unavailable' && /n2 is down/.test(e.message));
+      const stale = new NodeClient({ address: before.address, token: ctl.token, nodeId: 'n2' });
+      await assert.rejects(stale.get('colour', { timeoutMs: 2000 }), (e: unknown) =>
+        e instanceof RingDbError && (e.code === 'unavailable' || e.code === 'deadline-exceeded'));
+      stale.close();
 
       const logs = client.followNodeLogs('n2', 0, true);
       const sawReady = (async () => {
@@ -183,7 +195,8 @@ describe('controller (real processes)', function () {
       await eventually('colour on n4', 15_000, async () => ((await valueOn('n4', 'colour')) === 'blue' ? true : undefined));
 
       const n4 = await client.nodeClient('n4');
-      for (let i = 0; i < 50; i++) await n4.put(`from-n4-${i}`, `v${i}`);
+      const batch = await n4.batchPut(Array.from({ length: 50 }, (_, i) => ({ key: `from-n4-${i}`, value: `v${i}` })));
+      assert.deepEqual([batch.origin, batch.count], ['n4', 50]);
       n4.close();
       const removed = await client.removeNode('n4');
       assert.equal(removed.nodeId, 'n4');
@@ -241,4 +254,24 @@ describe('controller lifetime (real processes)', function () {
       data.remove();
     }
   });
+
+  for (const how of ['SIGTERM', 'stdin closing'] as const) {
+    it(`stops every node and exits 0 on ${how}`, async () => {
+      const bundles = await engineBundles();
+      const data = tempDataDir();
+      let ctl: ControllerHandle | undefined;
+      try {
+        ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
+        const pids = (await ctl.client.startCluster({ nodes: 2 })).nodes.map((n) => n.pid);
+        if (how === 'SIGTERM') process.kill(ctl.pid, 'SIGTERM');
+        const exit = how === 'SIGTERM' ? await ctl.exited : await ctl.stop();
+        assert.deepEqual(exit, { code: 0, signal: null });
+        for (const pid of pids) assert.ok(await waitForExit(pid, 10_000), `node pid ${pid} exited`);
+        assert.equal(existsSync(join(data.dir, 'cluster-state.json')), false);
+      } finally {
+        await ctl?.stop(1000);
+        data.remove();
+      }
+    });
+  }
 });

@@ -29,7 +29,7 @@ export async function handOver(fromId: string, from: pb.NodeServiceClient, targe
     const stats = await unary(target.client, target.client.stats, {}, { token, timeoutMs: CALL_MS });
     let lastSeen = { ...(stats.stats?.versionVector ?? {}) };
     for (;;) {
-      const batch = await unary(from, from.fetchUpdates, { requester: target.id, lastSeen, limit: BATCH }, { token, timeoutMs: CALL_MS });
+      const batch = await unary(from, from.fetchUpdates, { requester: target.id, lastSeen, limit: BATCH, skipOrigins: [] }, { token, timeoutMs: CALL_MS });
       if (batch.ops.length === 0) break;
       const res = await unary(target.client, target.client.replicate, { sender: fromId, ops: batch.ops }, { token, timeoutMs: CALL_MS });
       applied += res.applied;
