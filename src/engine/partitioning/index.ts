@@ -32,3 +32,4 @@ export {
   type TopologyChange,
 } from './topology';
 export { type DataRelease, type DataTransfer, planTransfers, type TransferPlan } from './transfers';
+export { type KeyPlacement, type RingRow, ringTable, where } from './describe';
