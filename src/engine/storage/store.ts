@@ -298,8 +298,14 @@ export class Store {
     if (this.mem.size === 0) return;
     const n = this.nextFile++;
     const walBytes = this.retiredWalBytes + this.wal.bytes;
-    this.wal.rotate(path.join(this.dir, walFileName(n)));
-    this.opts.fs.fsyncDir(path.join(this.dir, WAL_DIR));
+    try {
+      this.wal.rotate(path.join(this.dir, walFileName(n)));
+      this.opts.fs.fsyncDir(path.join(this.dir, WAL_DIR));
+    } catch (err) {
+      // The new segment may not be durable: accepting more writes could lose acknowledged ones.
+      this.failure = err as Error;
+      throw err;
+    }
     this.mem.freeze();
     this.imms.push({ mem: this.mem, nextLog: n, segments: this.segments, walBytes });
     this.mem = new Memtable();

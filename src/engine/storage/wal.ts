@@ -196,16 +196,22 @@ export class WalWriter {
    */
   rotate(file: string): void {
     if (this.failure) throw this.failure;
-    this.writePending();
-    this.fs.fsync(this.fd);
-    const round = this.next;
-    this.next = undefined;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    this.retiring.push(this.fd);
-    this.fd = this.fs.open(file, 'a');
+    const round = this.next;
+    this.next = undefined;
+    try {
+      this.writePending();
+      this.fs.fsync(this.fd);
+      this.retiring.push(this.fd);
+      this.fd = this.fs.open(file, 'a');
+    } catch (err) {
+      this.failure = err as Error;
+      round?.reject(err as Error);
+      throw err;
+    }
     this.file = file;
     this.written = this.fs.size(this.fd);
     if (!this.inFlight) this.closeRetired();
