@@ -151,6 +151,22 @@ describe('node cluster (real processes)', function () {
     });
   });
 
+  it('brings a node added later up to date (log resend from the start and pull sync)', async () => {
+    const c = await TestCluster.start(2);
+    try {
+      await c.call('n1', (x) => x.batchPut, { entries: Array.from({ length: 300 }, (_, i) => ({ key: b(`early-${i}`), value: b('1') })) });
+      await c.call('n2', (x) => x.delete, { key: b('early-7') });
+      await c.addNode('n3');
+      await c.call('n3', put, { key: b('late'), value: b('3') });
+      await waitFor('n3 caught up', async () => (await dump(c, 'n3', true)).size === 301 && (await converged(c, ['n1', 'n2', 'n3'], true)));
+      assert.equal((await dump(c, 'n1')).get('late'), '3');
+      const peers = (await c.call('n3', (x) => x.stats, {})).stats!.peers.map((p) => p.id).sort();
+      assert.deepEqual(peers, ['n1', 'n2']);
+    } finally {
+      await c.stop();
+    }
+  });
+
   const topologies: [string, number, Record<string, string[]>][] = [
     ['ring', 3, { n1: ['n2'], n2: ['n3'], n3: ['n1'] }],
     ['star', 4, { n1: ['n2', 'n3', 'n4'], n2: ['n1'], n3: ['n1'], n4: ['n1'] }],

@@ -2,10 +2,10 @@
 // naming the field, calls without the right token are UNAUTHENTICATED, and neither changes
 // anything; the process exits when its stdin closes and shuts down cleanly on SIGTERM.
 import assert from 'node:assert/strict';
-import { status, type ServiceError } from '@grpc/grpc-js';
-import { OpKind, type NodeServiceClient } from '../gen/ringdb/v1/node';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { OpKind, type NodeServiceClient, type WatchReplicationLogResponse, type WatchStoreResponse } from '../gen/ringdb/v1/node';
 import type { UnaryMethod } from '../rpc';
-import { spawnNode, TestCluster } from './test-harness';
+import { spawnNode, TestCluster, waitFor } from './test-harness';
 
 const b = (s: string) => Buffer.from(s);
 const EMPTY = Buffer.alloc(0);
@@ -92,6 +92,37 @@ describe('node edges (real process)', function () {
     assert.deepEqual(seen, Array.from({ length: 25 }, (_, i) => `page-${String(i).padStart(2, '0')}`));
   });
 
+  it('streams replication log entries and store snapshots, and flushes and compacts on request', async () => {
+    const { client } = c.node('n1');
+    const md = new Metadata();
+    md.set('x-ringdb-token', c.token);
+    const logStream = client.watchReplicationLog({ fromLsn: 0 }, md);
+    const storeStream = client.watchStore({}, md);
+    const seenKeys: string[] = [];
+    const snapshots: number[] = [];
+    logStream.on('data', (m: WatchReplicationLogResponse) => seenKeys.push(...m.appended.map((e) => e.key.toString())));
+    storeStream.on('data', (m: WatchStoreResponse) => snapshots.push(m.snapshot?.sstables.length ?? -1));
+    logStream.on('error', () => undefined);
+    storeStream.on('error', () => undefined);
+    try {
+      await waitFor('replayed log entries', () => seenKeys.includes('kept'));
+      await waitFor('first store snapshot', () => snapshots.length > 0);
+      await c.call('n1', (x) => x.put, { key: b('streamed'), value: b('v') });
+      await waitFor('new entry streamed', () => seenKeys.includes('streamed'));
+      const flushed = await c.call('n1', (x) => x.flush, {});
+      assert.ok(flushed.snapshot!.sstables.length >= 1);
+      await waitFor('snapshot after flush', () => snapshots.some((n) => n >= 1));
+      const listed = await c.call('n1', (x) => x.listSsTables, {});
+      assert.deepEqual(listed.sstables.map((t) => t.id), flushed.snapshot!.sstables.map((t) => t.id));
+      const compacted = await c.call('n1', (x) => x.compact, {});
+      assert.ok(compacted.snapshot!.sstables.length >= 1);
+      assert.equal((await c.call('n1', (x) => x.get, { key: b('streamed') })).value.toString(), 'v');
+    } finally {
+      logStream.cancel();
+      storeStream.cancel();
+    }
+  });
+
   it('exits when its stdin closes, and shuts down cleanly on SIGTERM keeping its data', async () => {
     const n = c.node('n1');
     const exited = new Promise<number | null>((r) => n.proc.once('exit', (code) => r(code)));
@@ -107,8 +138,8 @@ describe('node edges (real process)', function () {
     assert.match(again.output.join(''), /shutting down: SIGTERM/);
     await c.restart('n1');
     const s = (await c.call('n1', (x) => x.stats, {})).stats!;
-    assert.equal(s.seq, 26, 'the op counter survived both restarts');
-    assert.ok(s.clock >= 26, 'the Lamport clock restarted past every logged timestamp');
+    assert.equal(s.seq, 27, 'the op counter survived both restarts');
+    assert.ok(s.clock >= 27, 'the Lamport clock restarted past every logged timestamp');
   });
 
   it('refuses to start on a bad config, naming the field', async () => {

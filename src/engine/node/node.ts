@@ -179,9 +179,10 @@ export class RingNode {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.saveTimer);
+    // Channels first: calls in flight to a hung peer fail now instead of holding shutdown until their deadline.
+    this.peers.close();
     await this.antiEntropy.stop();
     await Promise.all([...this.senders.values()].map((s) => s.stop()));
-    this.peers.close();
     try {
       await this.store.flush();
     } catch (err) {

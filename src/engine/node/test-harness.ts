@@ -114,6 +114,16 @@ export class TestCluster {
     return unary(client, method(client), request, { token, timeoutMs: 15_000 });
   }
 
+  /** Starts one more node and introduces every node to it (as the controller's AddNode does). */
+  async addNode(id: string): Promise<TestNode> {
+    const template = this.nodes.values().next().value as TestNode;
+    mkdirSync(path.join(this.dir, id));
+    const node = await spawnNode({ ...template.config, id, dataDir: path.join(this.dir, id), port: 0, peers: [] }, this.configFile(id));
+    this.nodes.set(id, node);
+    await this.wire();
+    return node;
+  }
+
   /** SIGKILLs a node (a crash: no shutdown code runs). */
   async kill(id: string): Promise<void> {
     const n = this.node(id);
