@@ -81,3 +81,42 @@ export function diffEntries(local: readonly MerkleEntry[], remote: readonly Merk
   for (const other of theirs.values()) out.push({ key: other.key, remote: other.versionHash });
   return out.sort((a, b) => Buffer.compare(a.key, b.key));
 }
+
+/** A peer in a repair round: its tree's hashes and the entries of chosen leaf buckets (MerkleDiff). */
+export interface MerklePeer extends HashSource {
+  bucketEntries(buckets: readonly number[]): readonly (readonly MerkleEntry[])[] | Promise<readonly (readonly MerkleEntry[])[]>;
+}
+
+export interface RepairStats extends DiffStats {
+  /** Leaf buckets whose entries were fetched. */
+  readonly bucketsCompared: number;
+  /** Keys found missing or different on one side. */
+  readonly keysDiffering: number;
+}
+
+/**
+ * One anti-entropy comparison with a peer: the hash descent, then one round trip for the entries
+ * of the differing buckets. Returns the keys to exchange; bytes count the hashes, the node
+ * indices and, per fetched entry, a 4-byte key length, the key and its version hash.
+ */
+export async function findDivergentKeys(local: MerkleTree, peer: MerklePeer): Promise<{ keys: KeyDifference[]; stats: RepairStats }> {
+  const { buckets, stats } = await diffTrees(local, peer);
+  if (buckets.length === 0) return { keys: [], stats: { ...stats, bucketsCompared: 0, keysDiffering: 0 } };
+  const theirs = await peer.bucketEntries(buckets);
+  if (theirs.length !== buckets.length) throw new MerkleError(`the peer answered ${theirs.length} buckets for ${buckets.length} asked`);
+  let entryBytes = 0;
+  const keys = buckets.flatMap((bucket, i) => {
+    for (const e of theirs[i]) entryBytes += 4 + e.key.length + e.versionHash.length;
+    return diffEntries(local.bucketEntries(bucket), theirs[i]);
+  });
+  return {
+    keys,
+    stats: {
+      rounds: stats.rounds + 1,
+      hashesExchanged: stats.hashesExchanged,
+      bytesExchanged: stats.bytesExchanged + buckets.length * 4 + entryBytes,
+      bucketsCompared: buckets.length,
+      keysDiffering: keys.length,
+    },
+  };
+}

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { MerkleError, MerkleTree } from './merkle';
-import { diffEntries, diffTrees } from './merkle-diff';
+import { diffEntries, diffTrees, findDivergentKeys, type MerklePeer } from './merkle-diff';
 
 const version = (n: number): Buffer => createHash('sha1').update(`v${n}`).digest();
 const key = (i: number): Buffer => Buffer.from(`user:${i}`);
@@ -73,12 +73,20 @@ describe('Merkle tree', () => {
 
     const keys = buckets.flatMap((bucket) => diffEntries(a.bucketEntries(bucket), b.bucketEntries(bucket)));
     assert.deepEqual(keys.map((d) => d.key.toString()).sort(), differing.map((i) => key(i).toString()).sort());
+    // The whole round, entries included, against a peer that only answers what it is asked.
+    const peer: MerklePeer = { fanout: b.fanout, depth: b.depth, hashes: (l, ix) => b.hashes(l, ix), bucketEntries: (bs) => bs.map((x) => b.bucketEntries(x)) };
+    const round = await findDivergentKeys(a, peer);
+    assert.deepEqual(round.keys, keys);
+    assert.equal(round.stats.keysDiffering, 10);
+    const fullCopy = 100_000 * (4 + key(99_999).length + 20);
+    assert.ok(round.stats.bytesExchanged < fullCopy / 100, `${round.stats.bytesExchanged} bytes vs ${fullCopy} for a full copy`);
     for (const d of keys) {
       if (d.local) b.update(d.key, d.local); // here a's side wins; the consistency mode decides in the node
       else b.remove(d.key);
     }
     assert.ok(a.root().equals(b.root()));
     assert.deepEqual((await diffTrees(a, b)).stats.hashesExchanged, 1, 'converged trees exchange one hash');
+    assert.deepEqual((await findDivergentKeys(a, peer)).keys, []);
   });
 
   it('diffEntries names keys missing on either side and keys with other versions', () => {
