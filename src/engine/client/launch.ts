@@ -61,6 +61,12 @@ export function scriptArgs(script: string): string[] {
   return script.endsWith('.ts') ? ['--import', 'tsx', script] : [script];
 }
 
+/** Inside desktop VS Code, process.execPath is Electron: this makes it (and the nodes the controller
+ *  spawns with the same executable and environment) run as plain Node, as language servers do. */
+function nodeEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, ELECTRON_RUN_AS_NODE: '1' };
+}
+
 function controllerArgs(opts: LaunchOptions, dataDir: string): string[] {
   const script = resolve(opts.controllerScript ?? defaultControllerScript());
   const args = [...scriptArgs(script), '--data-dir', dataDir];
@@ -119,7 +125,7 @@ export async function launchController(opts: LaunchOptions): Promise<ControllerH
 }
 
 async function launchAttached(dataDir: string, args: string[], timeoutMs: number, onOutput?: (line: string) => void): Promise<ControllerHandle> {
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, env: nodeEnv() });
   const exited = exitOf(child);
   let ready: { port: number; pid: number } | undefined;
   let spawnError: Error | undefined;
@@ -161,7 +167,7 @@ async function launchDetached(dataDir: string, args: string[], timeoutMs: number
   const logFd = openSync(join(dataDir, CONTROLLER_LOG), 'a', 0o600);
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd], detached: true, windowsHide: true });
+    child = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd], detached: true, windowsHide: true, env: nodeEnv() });
   } finally {
     closeSync(logFd);
   }

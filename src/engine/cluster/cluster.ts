@@ -243,6 +243,8 @@ export class Cluster {
       if (this.phase !== ClusterPhase.CLUSTER_PHASE_RUNNING && running.length === 0) return [];
       this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPING, 'stopping every node');
       await Promise.all(running.map((m) => this.terminate(m)));
+      // Nodes that were already down are now stopped too: the whole cluster is at rest.
+      for (const m of this.members.values()) if (m.state !== NodeState.NODE_STATE_STOPPED) this.setState(m, NodeState.NODE_STATE_STOPPED, 'cluster stopped');
       this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPED, 'stopped on request');
       return running.map((m) => m.id);
     });

@@ -185,6 +185,27 @@ describe('controller (real processes)', function () {
     await assert.rejects(client.nodeLogs('n1', 10_001), (e: unknown) => e instanceof RingDbError && /tail_lines/.test(e.message));
   });
 
+  it('streams replication-log and store changes through Watch', async () => {
+    const rec = new Recorder(client.watch());
+    try {
+      await rec.waitFor('snapshot', (e) => e.type === 'snapshot');
+      const n1 = await client.nodeClient('n1');
+      const v = await n1.put('watched', 'yes');
+      n1.close();
+      const appended = await rec.waitFor('the put appended to n1\'s log', (e) =>
+        e.type === 'replicationAppended' && e.nodeId === 'n1' && e.entries.some((x) => x.opId === v.opId));
+      assert.ok(appended.type === 'replicationAppended' && appended.entries.find((x) => x.opId === v.opId)?.key === 'watched');
+      await rec.waitFor('n1\'s peers acknowledging', (e) =>
+        e.type === 'replicationAcknowledged' && e.nodeId === 'n1' && e.cursors.length > 0);
+      const flushed = await client.flushNode('n1');
+      assert.ok(flushed.sstables.length >= 1, 'the flush wrote an SSTable');
+      await rec.waitFor('n1\'s store change', (e) => e.type === 'storeChanged' && e.nodeId === 'n1' && e.snapshot.sstables.length >= 1);
+      await assert.rejects(client.flushNode('n7'), (e: unknown) => e instanceof RingDbError && e.code === 'not-found');
+    } finally {
+      await rec.close();
+    }
+  });
+
   it('adds a node that catches up, and removes it after handing its writes over', async () => {
     const rec = new Recorder(client.watch());
     try {
