@@ -128,7 +128,7 @@ export class Replica {
       if (m.value === null) this.counters.localDeletes++;
       else this.counters.localPuts++;
     }
-    await this.persist(ops);
+    await this.persist(ops, true);
     return { origin: this.nodeId, firstSeq, firstTs, count: ops.length };
   }
 
@@ -167,7 +167,7 @@ export class Replica {
     this.counters.replicatedBuffered += buffered;
     let stale = 0;
     if (accepted.length > 0) {
-      const applied = await this.persist(accepted);
+      const applied = await this.persist(accepted, false);
       for (const a of applied) if (!a) stale++;
       this.counters.replicatedApplied += accepted.length;
       this.counters.replicatedStale += stale;
@@ -200,11 +200,24 @@ export class Replica {
     if (held.size === 0) this.waiting.delete(origin);
   }
 
-  private async persist(ops: Op[]): Promise<boolean[]> {
+  /**
+   * Logs and stores `ops`. A local write reaches the store only once the log holds it durably:
+   * were the store to keep a local op the log lost (a power cut between their fsyncs), the
+   * restarted node would hand out that seq and timestamp again and the store would refuse the
+   * new write as equal to the orphan. A received op has no such hazard (a replay is the same
+   * op), so its two writes run in parallel.
+   */
+  private async persist(ops: Op[], logFirst: boolean): Promise<boolean[]> {
     const { durable } = this.log.append(ops);
     const batch: Batch = { endLsn: this.log.nextLsn, ops, done: false };
     this.batches.push(batch);
-    const [, applied] = await Promise.all([durable, this.store.write(ops)]);
+    let applied: boolean[];
+    if (logFirst) {
+      await durable;
+      applied = await this.store.write(ops);
+    } else {
+      [, applied] = await Promise.all([durable, this.store.write(ops)]);
+    }
     batch.done = true;
     this.advanceDurable();
     return applied;
