@@ -2,7 +2,7 @@
 // driven by headless Chromium, then the UI checks (test/ui) against a second window.
 // Prints the mocha report, writes the counts to $RINGDB_TEST_STATS, and on every exit path ends
 // code-server, Chromium and every RingDB process the run started.
-//   node test/run-code-server.mjs [--no-ui] [--grep PATTERN] [--keep]
+//   node test/run-code-server.mjs [--no-ui | --ui-only] [--grep PATTERN] [--keep]
 import { createWriteStream, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSuite, root } from './harness/build-suite.mjs';
@@ -68,9 +68,14 @@ async function runSuite() {
 let counts = { passes: 0, failures: 0, pending: 0 };
 try {
   if (!existsSync(join(root, 'dist/extension.js'))) throw new Error('dist/extension.js is missing: run node esbuild.mjs first');
-  const code = await runSuite();
-  counts = readCounts(paths.report);
-  if (!counts.ended || (code !== 0 && counts.failures === 0)) counts.failures += 1;
+  if (!flag('--ui-only')) {
+    const code = await runSuite();
+    counts = readCounts(paths.report);
+    if (!counts.ended || (code !== 0 && counts.failures === 0)) counts.failures += 1;
+  } else {
+    server = await startCodeServer(paths, { logStream });
+    browser = await launchBrowser();
+  }
   if (!flag('--no-ui') && !option('--grep')) {
     console.log('\n  UI checks (Playwright, what a person sees)');
     const ui = await runUiChecks({ browser, server, paths, root });

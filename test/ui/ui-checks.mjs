@@ -1,34 +1,64 @@
 // UI checks: what a person sees in a real VS Code window (code-server + Chromium), driven by
-// Playwright through the workbench's own UI. Screenshots go to media/screenshots/ for the README.
-import { mkdirSync } from 'node:fs';
+// Playwright through the workbench's own UI: activity bar, welcome view, command palette, input
+// boxes, tree rows, status bar, the webview's table. Screenshots go to media/screenshots/.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { workbenchUrl } from '../harness/code-server.mjs';
 
 const STEP_TIMEOUT_MS = 60_000;
+const SPEC = `// RingDB cluster spec of the UI checks' workspace
+{
+  "nodes": 3,
+  "replicationFactor": 3, "writeQuorum": 2, "readQuorum": 2
+}
+`;
 
-/** Runs each check in order; a failed check is reported and the next one still runs. */
+/** Runs each check in order; after a failure the remaining checks are reported as failed too. */
 export async function runUiChecks({ browser, server, paths, root }) {
   const shots = join(root, 'media/screenshots');
   mkdirSync(shots, { recursive: true });
+  const workspace = join(paths.dir, 'ui-workspace');
+  mkdirSync(join(workspace, '.ringdb'), { recursive: true });
+  writeFileSync(join(workspace, '.ringdb/cluster.json'), SPEC);
+
   const context = await browser.newContext({ viewport: { width: 1400, height: 860 } });
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   const counts = { passes: 0, failures: 0 };
+  let broken = false;
   const check = async (title, fn) => {
     const started = Date.now();
+    if (broken) {
+      counts.failures++;
+      console.log(`    ✗ ${title} (not run: an earlier check failed)`);
+      return;
+    }
     try {
       await fn();
       counts.passes++;
       console.log(`    ✓ ${title} (${Date.now() - started} ms)`);
     } catch (err) {
       counts.failures++;
-      console.log(`    ✗ ${title}\n        ${String(err?.stack ?? err).split('\n').slice(0, 6).join('\n        ')}`);
-      await page.screenshot({ path: join(paths.dir, `failed-${counts.failures}.png`) }).catch(() => undefined);
+      broken = true;
+      const shot = join(paths.dir, `ui-failure-${counts.failures}.png`);
+      await page.screenshot({ path: shot }).catch(() => undefined);
+      console.log(`    ✗ ${title}\n        ${String(err?.stack ?? err).split('\n').slice(0, 6).join('\n        ')}\n        screenshot: ${shot}`);
     }
   };
 
-  await check('the workbench opens with the extension under development', async () => {
-    await page.goto(workbenchUrl(server, paths.workspace, { extensionPath: root }));
+  const palette = async (command) => {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill(`>${command}`);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor();
+    await page.keyboard.press('Enter');
+  };
+  const quickInput = page.locator('.quick-input-widget input');
+  const treeRow = (name) => page.locator('.monaco-list-row[role="treeitem"]', { hasText: name });
+
+  await check('the workbench opens a workspace that has .ringdb/cluster.json', async () => {
+    await page.goto(workbenchUrl(server, workspace, { extensionPath: root }));
     await page.locator('.monaco-workbench').waitFor();
   });
 
@@ -36,6 +66,81 @@ export async function runUiChecks({ browser, server, paths, root }) {
     await page.locator('.activitybar [aria-label^="RingDB"]').first().click();
     await page.getByRole('button', { name: 'Start Local Cluster' }).waitFor();
     await page.screenshot({ path: join(shots, 'welcome.png') });
+  });
+
+  await check('"Start Local Cluster" starts 3 nodes that the Nodes view lists as up', async () => {
+    await page.getByRole('button', { name: 'Start Local Cluster' }).click();
+    for (const n of ['n1', 'n2', 'n3']) await treeRow(n).filter({ hasText: 'up ·' }).first().waitFor();
+    await page.locator('.statusbar-item', { hasText: 'RingDB 3/3 up' }).waitFor();
+  });
+
+  await check('Put asks for a key with validation as you type, then writes it', async () => {
+    await palette('RingDB: Put');
+    await quickInput.waitFor();
+    await quickInput.fill('');
+    await quickInput.press('Enter');
+    await page.locator('.quick-input-message', { hasText: 'A key is required' }).waitFor();
+    await quickInput.fill('user:42');
+    await quickInput.press('Enter');
+    await page.locator('.quick-input-widget', { hasText: 'Value for "user:42"' }).waitFor();
+    await quickInput.fill('{"name":"Grace"}');
+    await quickInput.press('Enter');
+    await page.locator('.statusbar-item', { hasText: 'wrote "user:42"' }).waitFor();
+  });
+
+  await check('Get opens the value with its version and the replicas that answered', async () => {
+    await palette('RingDB: Get');
+    await quickInput.fill('user:42');
+    await quickInput.press('Enter');
+    const editor = page.locator('.editor-instance .view-lines');
+    await editor.filter({ hasText: 'Replicas that answered' }).waitFor();
+    await editor.filter({ hasText: 'Grace' }).waitFor();
+  });
+
+  await check('the Nodes and SSTables views show nodes, peers and storage', async () => {
+    await palette('RingDB: Compact Node');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'n1' }).first().click();
+    const pane = (title) => page.locator('.pane', { has: page.locator('.pane-header', { hasText: title }) });
+    const sstables = pane('SSTables');
+    const n1Storage = sstables.locator('.monaco-list-row[role="treeitem"]', { hasText: 'n1' }).first();
+    if ((await n1Storage.getAttribute('aria-expanded')) === 'false') await n1Storage.click();
+    await sstables.locator('.monaco-list-row[role="treeitem"]', { hasText: /^L\d/ }).first().waitFor();
+    await sstables.locator('.monaco-list-row[role="treeitem"]', { hasText: 'memtable' }).first().waitFor();
+    const n1 = pane('Nodes').locator('.monaco-list-row[role="treeitem"]', { hasText: 'n1' }).first();
+    await n1.click();
+    if ((await n1.getAttribute('aria-expanded')) === 'false') await n1.click();
+    await pane('Nodes').locator('.monaco-list-row[role="treeitem"]', { hasText: 'storage' }).first().waitFor();
+    await page.screenshot({ path: join(shots, 'explorer.png') });
+  });
+
+  await check('the replication-log webview shows the written key in its table', async () => {
+    await palette('RingDB: Open Replication Log');
+    const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await view.locator('.viewport .row', { hasText: 'user:42' }).first().waitFor();
+    await view.locator('#lag .lag-card').first().waitFor();
+    await view.locator('#key-filter').fill('no-such-key');
+    await view.locator('#counts', { hasText: /^0 of \d+ entries/ }).waitFor();
+    await view.locator('#key-filter').fill('');
+    await view.locator('#node-filter').selectOption('n1');
+    await view.locator('#counts', { hasText: /^1 of \d+ entries/ }).waitFor();
+    const nodes = await view.locator('.viewport .row:visible > span:first-child').allTextContents();
+    if (nodes.join() !== 'n1') throw new Error(`the node filter shows rows of ${nodes.join(', ')}`);
+    await view.locator('#node-filter').selectOption('');
+    await page.screenshot({ path: join(shots, 'replication-log.png') });
+  });
+
+  await check('Kill Node shows the node down and the status bar warns', async () => {
+    await palette('RingDB: Kill Node');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'n3' }).first().click();
+    await treeRow('n3').filter({ hasText: 'down' }).first().waitFor();
+    await page.locator('.statusbar-item', { hasText: 'RingDB 2/3 up' }).waitFor();
+    await page.screenshot({ path: join(shots, 'node-down.png') });
+  });
+
+  await check('Stop Cluster brings back the welcome view', async () => {
+    await palette('RingDB: Stop Cluster');
+    await page.getByRole('button', { name: 'Start Local Cluster' }).waitFor();
+    await page.locator('.statusbar-item', { hasText: 'RingDB: stopped' }).waitFor();
   });
 
   await context.close();

@@ -8,7 +8,7 @@ import type { NodeView, SSTableView, StoreView } from '../model/types';
 
 export class StorageNodeItem extends vscode.TreeItem {
   constructor(readonly node: NodeView) {
-    super(node.id, node.store ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    super(node.id, vscode.TreeItemCollapsibleState.Expanded);
     this.id = `sst/${node.id}`;
     this.contextValue = node.status === 'up' ? 'storage.node' : 'storage.node.offline';
     this.iconPath = new vscode.ThemeIcon('server-process');
