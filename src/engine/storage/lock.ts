@@ -5,16 +5,19 @@
 
 import * as path from 'node:path';
 import { LockedError } from './errors';
+import { NodeFileSystem } from './node-fs';
 import type { FileSystem } from './types';
 
 export const LOCK_FILE = 'LOCK';
 
-/** Folders this process holds, per file system (a simulated one has its own namespace). */
-const held = new WeakMap<FileSystem, Set<string>>();
+/** Folders this process holds, per file system: every NodeFileSystem shares the real disk, a simulated one has its own namespace. */
+const held = new WeakMap<object, Set<string>>();
+const REAL_DISK = {};
 
 function heldBy(fs: FileSystem): Set<string> {
-  let set = held.get(fs);
-  if (!set) held.set(fs, (set = new Set()));
+  const key = fs instanceof NodeFileSystem ? REAL_DISK : fs;
+  let set = held.get(key);
+  if (!set) held.set(key, (set = new Set()));
   return set;
 }
 

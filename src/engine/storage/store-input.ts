@@ -30,31 +30,37 @@ export const DEFAULT_STORE_OPTIONS: Readonly<Omit<StoreOptions, 'fs'>> = Object.
   autoCompact: true,
 });
 
-function bad(field: string, accepted: string, got: unknown): never {
-  const shown = typeof got === 'string' ? JSON.stringify(got) : String(got);
-  throw new InvalidArgumentError(`${field} must be ${accepted}; got ${shown}`);
+/** `got` describes the rejected input: a size, a type, or show(value). */
+function bad(field: string, accepted: string, got: string): never {
+  throw new InvalidArgumentError(`${field} must be ${accepted}; got ${got}`);
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
+  return `a value of type ${typeof v}`;
 }
 
 function int(field: string, v: number, min: number, max: number): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(field, `an integer from ${min} to ${max}`, v);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(field, `an integer from ${min} to ${max}`, show(v));
 }
 
 export function resolveOptions(options: StoreOpenOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) bad('options', 'an object', options);
+  if (typeof options !== 'object' || options === null) bad('options', 'an object', show(options));
   const o: ResolvedOptions = {
     ...DEFAULT_STORE_OPTIONS,
     fs: new NodeFileSystem(),
     ...options,
     compaction: { ...DEFAULT_COMPACTION_CONFIG, ...options.compaction },
   };
-  if (o.sync !== 'always' && o.sync !== 'batch' && o.sync !== 'none') bad('sync', "'always', 'batch' or 'none'", o.sync);
+  if (o.sync !== 'always' && o.sync !== 'batch' && o.sync !== 'none') bad('sync', "'always', 'batch' or 'none'", show(o.sync));
   int('syncIntervalMs', o.syncIntervalMs, 0, 60_000);
   int('memtableBytes', o.memtableBytes, 1024, 1024 * 1024 * 1024);
   int('blockBytes', o.blockBytes, 64, 64 * 1024 * 1024);
   int('bloomBitsPerKey', o.bloomBitsPerKey, 0, 64);
   int('blockCacheBytes', o.blockCacheBytes, 0, Number.MAX_SAFE_INTEGER);
   int('maxValueBytes', o.maxValueBytes, 0, 512 * 1024 * 1024);
-  if (typeof o.autoCompact !== 'boolean') bad('autoCompact', 'true or false', o.autoCompact);
+  if (typeof o.autoCompact !== 'boolean') bad('autoCompact', 'true or false', show(o.autoCompact));
   return o;
 }
 
@@ -69,8 +75,8 @@ export function checkEntry(key: unknown, value: unknown, ts: unknown, origin: un
   checkKey(key, `${where}key`);
   if (value !== null && !Buffer.isBuffer(value)) bad(`${where}value`, 'a Buffer, or null for a delete', typeof value);
   if (value !== null && value.length > maxValueBytes) bad(`${where}value`, `at most ${maxValueBytes} bytes`, `${value.length} bytes`);
-  if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0) bad(`${where}ts`, 'a non-negative safe integer (a Lamport timestamp)', ts);
-  if (typeof origin !== 'string' || origin.length === 0) bad(`${where}origin`, `a non-empty node id of at most ${MAX_ORIGIN_BYTES} UTF-8 bytes`, origin);
+  if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0) bad(`${where}ts`, 'a non-negative safe integer (a Lamport timestamp)', show(ts));
+  if (typeof origin !== 'string' || origin.length === 0) bad(`${where}origin`, `a non-empty node id of at most ${MAX_ORIGIN_BYTES} UTF-8 bytes`, show(origin));
   const bytes = Buffer.byteLength(origin, 'utf8');
   if (bytes > MAX_ORIGIN_BYTES) bad(`${where}origin`, `at most ${MAX_ORIGIN_BYTES} UTF-8 bytes`, `${bytes} bytes`);
   return bytes;
@@ -82,14 +88,14 @@ export function checkBatch(ops: unknown, maxValueBytes: number): number[] {
   const originBytes = new Array<number>(ops.length);
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i] as Partial<Entry> | null;
-    if (typeof op !== 'object' || op === null) bad(`ops[${i}]`, 'an entry { key, value, ts, origin }', op);
+    if (typeof op !== 'object' || op === null) bad(`ops[${i}]`, 'an entry { key, value, ts, origin }', show(op));
     originBytes[i] = checkEntry(op.key, op.value === undefined ? 'missing' : op.value, op.ts, op.origin, maxValueBytes, `ops[${i}].`);
   }
   return originBytes;
 }
 
 export function checkScan(options: ScanOptions): void {
-  if (typeof options !== 'object' || options === null) bad('scan options', 'an object', options);
+  if (typeof options !== 'object' || options === null) bad('scan options', 'an object', show(options));
   if (options.start !== undefined && !Buffer.isBuffer(options.start)) bad('start', 'a Buffer', typeof options.start);
   if (options.end !== undefined && !Buffer.isBuffer(options.end)) bad('end', 'a Buffer', typeof options.end);
   if (options.limit !== undefined) int('limit', options.limit, 0, Number.MAX_SAFE_INTEGER);
