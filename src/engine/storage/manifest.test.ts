@@ -1,0 +1,95 @@
+// The manifest: edits replay to the same state, a torn last edit is dropped, damage is a
+// CorruptionError at the damaged record, and the log is rewritten (atomically) as it grows.
+
+import { strict as assert } from 'node:assert';
+import { CorruptionError } from './errors';
+import { FaultFileSystem } from './fault-fs';
+import { Manifest, type TableRecord } from './manifest';
+import { frameRecord, RECORD_HEADER_BYTES } from './wal-format';
+
+const DIR = '/db';
+const FILE = '/db/MANIFEST';
+
+function table(id: number, level = 0): TableRecord {
+  return { id, level, file: `sst/${id}.sst`, minKey: Buffer.from([0, id]), maxKey: Buffer.from([0xff, id]), entries: id, tombstones: 1, bytes: 100 * id, bloomBits: 80 };
+}
+
+function fresh(): FaultFileSystem {
+  const fs = new FaultFileSystem();
+  fs.mkdirp(DIR);
+  return fs;
+}
+
+function setBytes(fs: FaultFileSystem, bytes: Buffer): void {
+  const fd = fs.open(FILE, 'w');
+  fs.write(fd, bytes, 0);
+  fs.fsync(fd);
+  fs.close(fd);
+}
+
+describe('Manifest', () => {
+  it('replays edits into the same state, durably, across a crash', () => {
+    const fs = fresh();
+    const m = Manifest.open(fs, DIR);
+    m.apply({ add: [table(3), table(4)], nextFile: 5, logNumber: 2 });
+    m.apply({ add: [table(7, 1)], remove: [3, 4], nextFile: 8 });
+    m.apply({ logNumber: 6 });
+    fs.crash();
+    const state = Manifest.open(fs, DIR).state;
+    assert.deepEqual([...state.tables.values()], [table(7, 1)]);
+    assert.equal(state.nextFile, 8);
+    assert.equal(state.logNumber, 6);
+  });
+
+  it('drops a torn last edit and keeps the ones before it', () => {
+    const fs = fresh();
+    const m = Manifest.open(fs, DIR);
+    m.apply({ add: [table(2)] });
+    m.close();
+    const bytes = fs.readFile(FILE);
+    setBytes(fs, Buffer.concat([bytes, frameRecord(Buffer.from(JSON.stringify({ add: [] }))).subarray(0, 15)]));
+    assert.deepEqual([...Manifest.open(fs, DIR).state.tables.keys()], [2]);
+  });
+
+  it('reports a damaged edit that is not the last with file and offset', () => {
+    const fs = fresh();
+    const m = Manifest.open(fs, DIR);
+    m.apply({ add: [table(2)] });
+    m.apply({ add: [table(3)] });
+    m.close();
+    const bytes = fs.readFile(FILE);
+    const second = RECORD_HEADER_BYTES + bytes.readUInt32LE(0);
+    bytes[second + RECORD_HEADER_BYTES + 4] ^= 1;
+    setBytes(fs, bytes);
+    assert.throws(() => Manifest.open(fs, DIR), (e: unknown) => e instanceof CorruptionError && e.file === FILE && e.offset === second);
+  });
+
+  it('reports an edit with a valid checksum but a meaning it cannot have', () => {
+    const fs = fresh();
+    setBytes(fs, Buffer.concat([frameRecord(Buffer.from('{"nextFile":3}')), frameRecord(Buffer.from('{"remove":[9]}'))]));
+    assert.throws(() => Manifest.open(fs, DIR), /removes table 9, which is not live/);
+    setBytes(fs, frameRecord(Buffer.from('not json')));
+    assert.throws(() => Manifest.open(fs, DIR), (e: unknown) => e instanceof CorruptionError && e.offset === 0 && /not valid JSON/.test(e.message));
+    setBytes(fs, Buffer.alloc(0));
+    assert.throws(() => Manifest.open(fs, DIR), /holds no complete edit/);
+  });
+
+  it('refuses an edit that removes a table that is not live, writing nothing', () => {
+    const fs = fresh();
+    const m = Manifest.open(fs, DIR);
+    const size = fs.readFile(FILE).length;
+    assert.throws(() => m.apply({ remove: [1] }), /not live/);
+    assert.equal(fs.readFile(FILE).length, size);
+  });
+
+  it('rewrites itself as one snapshot once the log grows, without losing state', () => {
+    const fs = fresh();
+    const m = Manifest.open(fs, DIR);
+    for (let i = 1; i <= 2000; i++) m.apply({ add: [table(i)], remove: i > 1 ? [i - 1] : [], nextFile: i + 1 });
+    assert.ok(fs.readFile(FILE).length < 80 * 1024, `manifest is ${fs.readFile(FILE).length} bytes`);
+    fs.crash();
+    const state = Manifest.open(fs, DIR).state;
+    assert.deepEqual([...state.tables.keys()], [2000]);
+    assert.equal(state.nextFile, 2001);
+  });
+});
