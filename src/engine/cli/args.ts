@@ -125,7 +125,7 @@ export function generalHelp(commands: CommandSpec[]): string {
     'usage: ringdb <command> [arguments] [options]',
     '',
     'commands:',
-    ...commands.map((c) => `  ${c.name.padEnd(10)}${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(Math.max(...commands.map((d) => d.name.length)) + 2)}${c.summary}`),
     '',
     'Every command takes --help and --json. Exit codes: 0 ok, 1 the operation failed,',
     '2 bad usage or input, 3 no cluster running in the data folder.',

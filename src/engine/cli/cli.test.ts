@@ -159,6 +159,17 @@ describe('ringdb CLI', function () {
     const followExit = await new Promise<number | null>((resolve) => follow.once('exit', (code) => resolve(code)));
     assert.equal(followExit, 0);
 
+    const added = await ringdb(ws.dir, 'add-node', '--json');
+    assert.equal(added.code, 0, added.stderr);
+    assert.deepEqual([json<{ id: string }>(added).id, json<{ state: string }>(added).state], ['n3', 'up']);
+    const compacted = await ringdb(ws.dir, 'compact', 'n3');
+    assert.equal(compacted.code, 0, compacted.stderr);
+    assert.match(compacted.stdout, /^compacted n3: \d+ -> \d+ SSTables/);
+    const removed = await ringdb(ws.dir, 'remove-node', 'n3');
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, /^removed n3 \(the others took over \d+ ops they lacked\)/);
+    assert.equal((await ringdb(ws.dir, 'remove-node', 'n3')).code, 1);
+
     const pids = json<{ nodes: { pid: number }[]; controllerPid: number }>(await ringdb(ws.dir, 'status', '--json'));
     const stop = await ringdb(ws.dir, 'stop', '--json');
     assert.equal(stop.code, 0, stop.stderr);

@@ -56,6 +56,12 @@ export const COMMANDS: CommandSpec[] = [
       dirOption,
     ],
   },
+  { name: 'add-node', args: [], summary: 'start one more node and add it to the cluster', options: [dirOption] },
+  {
+    name: 'remove-node', args: ['node'], summary: 'hand a node\'s data over to the others, then stop and remove it', options: [dirOption],
+    details: ['The node must be up, so that its data can be handed over; its folder is kept as <id>.removed-<time>.'],
+  },
+  { name: 'compact', args: ['node'], summary: 'flush a node\'s memtable and compact its SSTables', options: [dirOption] },
   { name: 'stop', args: [], summary: 'stop every node and the controller', options: [dirOption] },
 ];
 
@@ -223,6 +229,28 @@ async function logs(p: Parsed, io: Io): Promise<Result> {
   });
 }
 
+async function maintenance(p: Parsed, io: Io): Promise<Result> {
+  return withController(p, async (c) => {
+    if (p.command === 'add-node') {
+      io.progress('starting a new node ...');
+      const node = await c.addNode();
+      return { code: EXIT.ok, human: `added ${node.id}: ${node.state} on ${node.address} (pid ${node.pid})`, json: node };
+    }
+    const id = p.args[0];
+    if (p.command === 'remove-node') {
+      io.progress(`handing ${id}'s data over and removing it ...`);
+      const r = await c.removeNode(id);
+      return { code: EXIT.ok, human: `removed ${r.nodeId} (the others took over ${r.handedOverOps} ops they lacked)`, json: r };
+    }
+    const before = (await c.describe()).nodes.find((n) => n.id === id)?.stats?.storage.sstables.length;
+    const s = await c.compactNode(id);
+    const levels = [...new Set(s.sstables.map((t) => t.level))].sort((a, b) => a - b)
+      .map((l) => `L${l}: ${s.sstables.filter((t) => t.level === l).length}`).join(', ');
+    const human = `compacted ${id}: ${before ?? '?'} -> ${s.sstables.length} SSTables${levels ? ` (${levels})` : ''}`;
+    return { code: EXIT.ok, human, json: { node: id, snapshot: s } };
+  });
+}
+
 export async function runCommand(p: Parsed, io: Io): Promise<Result> {
   switch (p.command) {
     case 'start': return start(p, io);
@@ -234,6 +262,7 @@ export async function runCommand(p: Parsed, io: Io): Promise<Result> {
     case 'put': case 'get': case 'delete': return data(p);
     case 'kill': case 'restart': return nodeOp(p, io);
     case 'logs': return logs(p, io);
+    case 'add-node': case 'remove-node': case 'compact': return maintenance(p, io);
     default: throw new UsageError(`unknown command ${JSON.stringify(p.command)}`);
   }
 }
