@@ -21,9 +21,9 @@ import {
   DEFAULT_FETCH_LIMIT, DEFAULT_SCAN_LIMIT, MAX_BATCH_ENTRIES, MAX_FETCH_LIMIT, MAX_SCAN_LIMIT,
 } from './validate';
 
-/** Watch streams keep at most this many entries queued for a slow reader; older ones are dropped. */
-const MAX_QUEUED_LOG_ENTRIES = 10_000;
-const WATCH_FLUSH_MS = 50;
+/** A replication log watch sends at most this many entries per tick, the newest. */
+const MAX_WATCH_ENTRIES_PER_TICK = 500;
+const WATCH_FLUSH_MS = 100;
 
 function unary<Req, Res>(fn: (call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>): handleUnaryCall<Req, Res> {
   return (call, callback: sendUnaryData<Res>) => {
@@ -41,8 +41,11 @@ function unary<Req, Res>(fn: (call: ServerUnaryCall<Req, Res>) => Res | Promise<
 export function nodeService(node: RingNode, logger: Logger): NodeServiceServer {
   const self = node.config.id;
   const versionOf = (e: Entry): Version => version(e.ts, e.origin, node.log.seqOf(e.origin, e.ts));
-  const logEntry = (op: LoggedOp): ReplicationLogEntry =>
-    toLogEntry(op, node.destinations().filter((d) => node.ships(d, op)).map((d) => ({ peerId: d, acked: op.lsn < (node.cursorOf(d) ?? 0) })));
+  /** A converter to log entries with per-destination acks, taking destinations and cursors once. */
+  const logEntries = (): ((op: LoggedOp) => ReplicationLogEntry) => {
+    const dests = node.destinations().map((d) => ({ id: d, cursor: node.cursorOf(d) ?? 0 }));
+    return (op) => toLogEntry(op, dests.filter((d) => node.ships(d.id, op)).map((d) => ({ peerId: d.id, acked: op.lsn < d.cursor })));
+  };
   const cursors = () => node.destinations().map((d) => ({ peerId: d, ackedLsn: node.cursorOf(d) ?? 0 }));
 
   return {
@@ -151,33 +154,27 @@ export function nodeService(node: RingNode, logger: Logger): NodeServiceServer {
         ops.push(...chunk);
         lsn = chunk[chunk.length - 1].lsn + 1;
       }
-      return { entries: ops.map(logEntry), nextLsn: lsn, firstLsn: node.log.firstLsn, cursors: cursors() };
+      return { entries: ops.map(logEntries()), nextLsn: lsn, firstLsn: node.log.firstLsn, cursors: cursors() };
     }),
 
     watchReplicationLog: ((call: ServerWritableStream<{ fromLsn: number }, WatchReplicationLogResponse>) => {
-      let queued: LoggedOp[] = [];
-      let cursorsMoved = false;
-      let replayFrom = Math.max(call.request.fromLsn, node.log.firstLsn);
-      const replayEnd = node.log.nextLsn;
-      const offAppend = node.log.onAppend((ops) => {
-        queued.push(...ops);
-        if (queued.length > MAX_QUEUED_LOG_ENTRIES) queued = queued.slice(queued.length - MAX_QUEUED_LOG_ENTRIES);
-      });
-      const offCursor = node.onCursor(() => void (cursorsMoved = true));
+      // Nothing is done per appended op: each tick reads what is new from the log. Under a write
+      // rate above what a UI can show, only the newest entries of each tick are sent; the
+      // skipped ones stay readable through ReplicationLog.
+      let next = Math.max(call.request.fromLsn, node.log.firstLsn);
+      let cursorsMoved = true;
       let waitingForDrain = false;
+      const offCursor = node.onCursor(() => void (cursorsMoved = true));
       const flush = () => {
         if (waitingForDrain) return;
-        let appended: LoggedOp[] = [];
-        if (replayFrom < replayEnd) {
-          appended = node.log.read(replayFrom, 1000).filter((op) => op.lsn < replayEnd);
-          replayFrom = appended.length > 0 ? appended[appended.length - 1].lsn + 1 : replayEnd;
-        } else {
-          appended = queued;
-          queued = [];
-        }
-        if (appended.length === 0 && !cursorsMoved) return;
+        const end = node.log.nextLsn;
+        const from = Math.max(next, end - MAX_WATCH_ENTRIES_PER_TICK, node.log.firstLsn);
+        const ops = from < end ? node.log.read(from, end - from) : [];
+        if (ops.length === 0 && !cursorsMoved) return;
+        if (ops.length > 0) next = ops[ops.length - 1].lsn + 1;
         cursorsMoved = false;
-        const ok = call.write({ appended: appended.map(logEntry), cursors: cursors() });
+        const toEntry = logEntries();
+        const ok = call.write({ appended: ops.map(toEntry), cursors: cursors() });
         if (!ok) {
           waitingForDrain = true;
           call.once('drain', () => void (waitingForDrain = false));
@@ -187,7 +184,6 @@ export function nodeService(node: RingNode, logger: Logger): NodeServiceServer {
       flush();
       call.on('cancelled', () => {
         clearInterval(timer);
-        offAppend();
         offCursor();
       });
     }) as handleServerStreamingCall<{ fromLsn: number }, WatchReplicationLogResponse>,

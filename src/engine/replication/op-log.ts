@@ -28,7 +28,7 @@ export const DEFAULT_OP_LOG_OPTIONS: Omit<OpLogOptions, 'fs'> = {
   sync: 'batch',
   syncIntervalMs: 5,
   segmentBytes: 16 * 1024 * 1024,
-  cacheBytes: 64 * 1024 * 1024,
+  cacheBytes: 32 * 1024 * 1024,
   retainBytes: 128 * 1024 * 1024,
 };
 
@@ -77,7 +77,6 @@ export class OpLog {
   private lastSyncAt = 0;
   private failure: Error | undefined;
   private closed = false;
-  private readonly listeners = new Set<(ops: readonly LoggedOp[]) => void>();
 
   private constructor(
     private readonly dir: string,
@@ -142,12 +141,6 @@ export class OpLog {
     return undefined;
   }
 
-  /** Called (synchronously) with every appended batch. */
-  onAppend(listener: (ops: readonly LoggedOp[]) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
   /**
    * Appends `ops` (each origin's seqs must continue gap-free from lastSeen). The bytes reach
    * the OS before this returns, so a killed process keeps them; `durable` resolves when the
@@ -157,7 +150,6 @@ export class OpLog {
     if (this.closed) throw new Error('the replication log is closed');
     if (this.failure) throw this.failure;
     const firstLsn = this.next;
-    const logged: LoggedOp[] = [];
     const expected = new Map<string, number>();
     for (const op of ops) {
       const want = (expected.get(op.origin) ?? this.lastSeen(op.origin)) + 1;
@@ -170,13 +162,11 @@ export class OpLog {
     this.segments[this.segments.length - 1].bytes += buf.length;
     for (let i = 0; i < ops.length; i++) {
       const entry = loggedOp(ops[i], this.next++, sizes[i]);
-      logged.push(entry);
       this.track(entry);
       this.cache.push(entry);
     }
     this.cacheBytes += buf.length;
     this.trimCache();
-    for (const listener of this.listeners) listener(logged);
     const durable = this.awaitDurable();
     if (this.active.bytes >= this.opts.segmentBytes) {
       if (this.syncing) this.rollPending = true;
