@@ -2,9 +2,9 @@
 // driven by headless Chromium, then the UI checks (test/ui) against a second window.
 // Prints the mocha report, writes the counts to $RINGDB_TEST_STATS, and on every exit path ends
 // code-server, Chromium and every RingDB process the run started.
-//   node test/run-code-server.mjs [--no-ui | --ui-only] [--grep PATTERN] [--keep]
+//   node test/run-code-server.mjs [--no-ui | --ui-only] [--grep PATTERN] [--keep] [--screenshots DIR]
 import { createWriteStream, existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { buildSuite, root } from './harness/build-suite.mjs';
 import { launchBrowser } from './harness/browser.mjs';
 import { makeRunFolder, startCodeServer, workbenchUrl } from './harness/code-server.mjs';
@@ -78,7 +78,7 @@ try {
   }
   if (!flag('--no-ui') && !option('--grep')) {
     console.log('\n  UI checks (Playwright, what a person sees)');
-    const ui = await runUiChecks({ browser, server, paths, root });
+    const ui = await runUiChecks({ browser, server, paths, root, screenshots: option('--screenshots') && resolve(option('--screenshots')) });
     counts.passes += ui.passes;
     counts.failures += ui.failures;
   }

@@ -54,11 +54,11 @@ export function freePort() {
  * Starts code-server and resolves once /healthz answers. Its own process group (detached) so
  * that stop() reaches the extension host and everything below it; env gets the run marker.
  */
-export async function startCodeServer(paths, { env = {}, folder = paths.workspace, logStream } = {}) {
+export async function startCodeServer(paths, { env = {}, folder = paths.workspace, logStream, port: wanted } = {}) {
   if (!existsSync(codeServerEntry)) {
     throw new Error(`code-server is not installed (${codeServerEntry} missing): run bash scripts/install-vscode-host.sh`);
   }
-  const port = await freePort();
+  const port = wanted ?? await freePort();
   const args = [codeServerEntry, '--config', '/dev/null', '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
     '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
     '--user-data-dir', paths.userData, '--extensions-dir', paths.extensions, folder];

@@ -1,6 +1,7 @@
 // UI checks: what a person sees in a real VS Code window (code-server + Chromium), driven by
 // Playwright through the workbench's own UI: activity bar, welcome view, command palette, input
-// boxes, tree rows, status bar, the webview's table. Screenshots go to media/screenshots/.
+// boxes, tree rows, status bar, the webview's table. Screenshots go to the run folder, or with
+// --screenshots media/screenshots to the README's pictures.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { workbenchUrl } from '../harness/code-server.mjs';
@@ -14,8 +15,8 @@ const SPEC = `// RingDB cluster spec of the UI checks' workspace
 `;
 
 /** Runs each check in order; after a failure the remaining checks are reported as failed too. */
-export async function runUiChecks({ browser, server, paths, root }) {
-  const shots = join(root, 'media/screenshots');
+export async function runUiChecks({ browser, server, paths, root, screenshots }) {
+  const shots = screenshots ?? join(paths.dir, 'screenshots');
   mkdirSync(shots, { recursive: true });
   const workspace = join(paths.dir, 'ui-workspace');
   mkdirSync(join(workspace, '.ringdb'), { recursive: true });
