@@ -3,7 +3,7 @@
 // self time. Usage: node --import tsx bench/cluster/profile-summary.ts <dir> [--top 15] [--json]
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 interface ProfileNode {
@@ -60,12 +60,13 @@ class SourceMap {
     }
   }
 
-  static forFile(file: string): SourceMap | undefined {
-    const mapFile = `${file}.map`;
-    if (!existsSync(mapFile)) return undefined;
+  /** The bundle's map beside it, or (the bundle copy being gone after the run) in `profileDir`. */
+  static forFile(file: string, profileDir: string): SourceMap | undefined {
+    const mapFile = [`${file}.map`, join(profileDir, `${basename(file)}.map`)].find((f) => existsSync(f));
+    if (!mapFile) return undefined;
     const m = JSON.parse(readFileSync(mapFile, 'utf8')) as { sources: string[]; mappings: string };
-    const base = dirname(mapFile);
-    return new SourceMap(m.sources.map((s) => relative(process.cwd(), join(base, s))), m.mappings);
+    // Sources are relative to dist/engine ("../../src/..."): show them from the repository root.
+    return new SourceMap(m.sources.map((s) => s.replace(/^(\.\.\/)+/, '')), m.mappings);
   }
 
   lookup(line: number, col: number): string | undefined {
@@ -103,10 +104,10 @@ function decodeVlq(seg: string): number[] {
 
 const maps = new Map<string, SourceMap | undefined>();
 
-function mapped(url: string, line: number, col: number): string | undefined {
+function mapped(url: string, line: number, col: number, profileDir: string): string | undefined {
   if (!url.startsWith('file://') && !url.startsWith('/')) return undefined;
   const file = url.startsWith('file://') ? fileURLToPath(url) : url;
-  if (!maps.has(file)) maps.set(file, SourceMap.forFile(file));
+  if (!maps.has(file)) maps.set(file, SourceMap.forFile(file, profileDir));
   return maps.get(file)?.lookup(line, col);
 }
 
@@ -138,7 +139,7 @@ export function summarize(file: string, topN: number): ProfileSummary {
     }
     if (name === '(garbage collector)') gc += us;
     const { url, lineNumber, columnNumber } = n.callFrame;
-    const where = url ? (mapped(url, lineNumber, columnNumber) ?? `${shortUrl(url)}:${lineNumber + 1}:${columnNumber + 1}`) : '';
+    const where = url ? (mapped(url, lineNumber, columnNumber, dirname(file)) ?? `${shortUrl(url)}:${lineNumber + 1}:${columnNumber + 1}`) : '';
     const key = `${name}@${where}`;
     const e = perFn.get(key) ?? { fn: name, where, us: 0 };
     e.us += us;

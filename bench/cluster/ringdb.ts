@@ -2,15 +2,18 @@
 // (attached, so it dies with the benchmark), StartCluster with the scenario's spec in a fresh
 // temp folder, one NodeClient per node, and a stop that leaves no process and no folder behind.
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { launchController, NodeClient, type ClusterSpec, type ControllerHandle } from '../../src/engine/client';
 import { register } from './cleanup';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
-const CONTROLLER_SCRIPT = join(REPO_ROOT, 'dist', 'engine', 'controller.js');
-const NODE_SCRIPT = join(REPO_ROOT, 'dist', 'engine', 'node.js');
+const BUNDLES = ['controller.js', 'node.js'];
+
+/** Where the bundles run from: a private copy, so a rebuild of the shared dist/ during a run
+ *  cannot mix two versions of the engine in one cluster. */
+let bundleDir: string | undefined;
 
 export interface RingNodeHandle {
   id: string;
@@ -19,18 +22,36 @@ export interface RingNodeHandle {
   client: NodeClient;
 }
 
-/** Fails early, naming the command, when the bundles the benchmark runs are missing. */
-export function checkBundles(): void {
-  for (const f of [CONTROLLER_SCRIPT, NODE_SCRIPT]) {
-    if (!existsSync(f)) throw new Error(`${f} is missing; run \`npm run build\` (node scripts/proto.mjs && node esbuild.mjs) first`);
+/**
+ * Copies controller.js and node.js (with source maps) from `from` (default dist/engine) to a temp
+ * folder used for the whole run; fails early, naming the command, when they are missing.
+ * Returns what was copied, for the report.
+ */
+export function snapshotBundles(from = join(REPO_ROOT, 'dist', 'engine')): { from: string; builtAt: string } {
+  for (const f of BUNDLES) {
+    if (!existsSync(join(from, f))) throw new Error(`${join(from, f)} is missing; run \`npm run build\` (node scripts/proto.mjs && node esbuild.mjs) first`);
   }
+  const dir = mkdtempSync(join(tmpdir(), 'ringdb-bench-bundles-'));
+  register('bundle snapshot', async () => undefined, () => [], [dir]);
+  for (const f of BUNDLES) {
+    copyFileSync(join(from, f), join(dir, f));
+    if (existsSync(join(from, `${f}.map`))) copyFileSync(join(from, `${f}.map`), join(dir, `${f}.map`));
+  }
+  bundleDir = dir;
+  const builtAt = new Date(Math.max(...BUNDLES.map((f) => statSync(join(from, f)).mtimeMs))).toISOString();
+  return { from, builtAt };
+}
+
+function bundle(name: string): string {
+  if (!bundleDir) throw new Error('snapshotBundles() must run before a cluster starts');
+  return join(bundleDir, name);
 }
 
 export class RingCluster {
   private constructor(
     readonly spec: Partial<ClusterSpec>,
     readonly nodes: RingNodeHandle[],
-    readonly controllerPid: number,
+    private readonly controller: ControllerHandle,
     readonly dataDir: string,
     private readonly stopFn: () => Promise<void>,
   ) {}
@@ -52,8 +73,8 @@ export class RingCluster {
     try {
       handle = await launchController({
         dataDir,
-        controllerScript: CONTROLLER_SCRIPT,
-        nodeScript: NODE_SCRIPT,
+        controllerScript: bundle('controller.js'),
+        nodeScript: bundle('node.js'),
         onOutput: (line) => process.stderr.write(`  [controller ${label}] ${line}\n`),
       });
       const cluster = await handle.client.startCluster({ ...spec, dataDir });
@@ -66,7 +87,7 @@ export class RingCluster {
       }));
       if (nodes.length !== spec.nodes) throw new Error(`asked for ${spec.nodes} nodes, the controller started ${nodes.length}`);
       await Promise.all(nodes.map((n) => n.client.ping({ timeoutMs: 10_000 })));
-      return new RingCluster(spec, nodes, handle.pid, dataDir, stop);
+      return new RingCluster(spec, nodes, handle, dataDir, stop);
     } catch (err) {
       await stop();
       rmSync(dataDir, { recursive: true, force: true });
@@ -75,7 +96,15 @@ export class RingCluster {
   }
 
   pids(): Record<string, number> {
-    return { controller: this.controllerPid, ...Object.fromEntries(this.nodes.map((n) => [n.id, n.pid])) };
+    return { controller: this.controller.pid, ...Object.fromEntries(this.nodes.map((n) => [n.id, n.pid])) };
+  }
+
+  /** AddNode through the controller; the new node is stopped with the cluster. */
+  async addNode(): Promise<RingNodeHandle> {
+    const info = await this.controller.client.addNode();
+    const node = { id: info.id, address: info.address, pid: info.pid, client: new NodeClient({ address: info.address, token: this.controller.token, nodeId: info.id }) };
+    this.nodes.push(node);
+    return node;
   }
 
   async stop(): Promise<void> {

@@ -4,15 +4,19 @@
 // Options: --seconds N (per workload, default 10), --sync list of always|batch|none (default
 // batch,none), --in-flight N (default 64), --batch-size N (default 1000), --batches-in-flight N
 // (default 4), --only id,id (scenario ids), --no-etcd, --profile DIR (CPU profiles of the
-// controller and every node, written to DIR when they stop; see profile-summary.ts).
+// controller and every node, written to DIR when they stop; see profile-summary.ts),
+// --lag-poll-ms N (Stats poll interval of the replication-lag tracker, default 10), --suite
+// issue3|extended|all (default issue3; extended adds gets, Zipf keys and AddNode during load),
+// --bundles DIR (controller.js and node.js to run; default dist/engine, copied at start).
 
-import { mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { SyncPolicy } from '../../src/engine/client';
 import { installSignalHandlers } from './cleanup';
 import { etcdVersion } from './etcd';
-import { checkBundles } from './ringdb';
+import { REPO_ROOT, snapshotBundles } from './ringdb';
 import { runScenario, type Scenario, type ScenarioResult } from './scenarios';
 import { evaluateTargets } from './targets';
 import { KEY_BYTES, VALUE_BYTES, type WorkloadSpec } from './workloads';
@@ -26,10 +30,15 @@ interface Options {
   only: string[] | null;
   etcd: boolean;
   profileDir: string | null;
+  lagPollMs: number;
+  suites: Suite[];
+  bundles: string | undefined;
 }
 
+type Suite = 'issue3' | 'extended';
+
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 10, syncs: ['batch', 'none'], inFlight: 64, batchSize: 1000, batchesInFlight: 4, only: null, etcd: true, profileDir: null };
+  const o: Options = { seconds: 10, syncs: ['batch', 'none'], inFlight: 64, batchSize: 1000, batchesInFlight: 4, only: null, etcd: true, profileDir: null, lagPollMs: 10, suites: ['issue3'], bundles: undefined };
   const int = (flag: string, v: string | undefined, min: number, max: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
@@ -43,6 +52,14 @@ function parseArgs(argv: string[]): Options {
       case '--batch-size': o.batchSize = int(flag, argv[++i], 1, 100_000); break;
       case '--batches-in-flight': o.batchesInFlight = int(flag, argv[++i], 1, 64); break;
       case '--no-etcd': o.etcd = false; break;
+      case '--bundles': o.bundles = resolve(argv[++i] ?? ''); break;
+      case '--suite': {
+        const v = argv[++i];
+        if (v !== 'issue3' && v !== 'extended' && v !== 'all') throw new Error(`--suite takes issue3, extended or all; got ${JSON.stringify(v)}`);
+        o.suites = v === 'all' ? ['issue3', 'extended'] : [v];
+        break;
+      }
+      case '--lag-poll-ms': o.lagPollMs = int(flag, argv[++i], 1, 10_000); break;
       case '--profile': o.profileDir = resolve(argv[++i] ?? 'bench-profiles'); break;
       case '--only': o.only = (argv[++i] ?? '').split(',').filter(Boolean); break;
       case '--sync': {
@@ -52,7 +69,7 @@ function parseArgs(argv: string[]): Options {
         o.syncs = list as SyncPolicy[];
         break;
       }
-      default: throw new Error(`unknown option ${flag}; accepted: --seconds, --sync, --in-flight, --batch-size, --batches-in-flight, --only, --no-etcd, --profile`);
+      default: throw new Error(`unknown option ${flag}; accepted: --seconds, --sync, --in-flight, --batch-size, --batches-in-flight, --only, --no-etcd, --profile, --lag-poll-ms, --suite, --bundles`);
     }
   }
   return o;
@@ -69,12 +86,12 @@ function issue3Scenarios(o: Options, withEtcd: boolean): Scenario[] {
   for (const sync of o.syncs) {
     const storage = { sync, syncIntervalMs: 5, memtableBytes: 4 * 1024 * 1024 };
     list.push({
-      system: 'ringdb', id: `ringdb-3-replicated-${sync}`, lagPollMs: 10, workloads,
+      system: 'ringdb', id: `ringdb-3-replicated-${sync}`, lagPollMs: o.lagPollMs, workloads,
       description: `RingDB, 3 nodes on loopback, full-mesh multi-leader replication, storage.sync=${sync}; clients spread requests over all 3 nodes`,
       spec: { nodes: 3, storage, topology: null },
     });
     list.push({
-      system: 'ringdb', id: `ringdb-1-single-${sync}`, lagPollMs: 10, workloads,
+      system: 'ringdb', id: `ringdb-1-single-${sync}`, lagPollMs: o.lagPollMs, workloads,
       description: `RingDB, 1 node, no peers (replication off), storage.sync=${sync}`,
       spec: { nodes: 1, storage, topology: null },
     });
@@ -89,13 +106,67 @@ function issue3Scenarios(o: Options, withEtcd: boolean): Scenario[] {
   return list;
 }
 
+/**
+ * Reads, skewed keys and a membership change on the same 3-node mesh and single node (one sync
+ * policy, the first given): gets/s uniform and Zipf over a preloaded key space, Zipf batched
+ * puts (overwrites of hot keys), and batched puts while AddNode brings a 4th node in (the new
+ * node catches up through anti-entropy while the load goes on; the timeline shows the dip).
+ */
+function extendedScenarios(o: Options, withEtcd: boolean): Scenario[] {
+  const maxMs = o.seconds * 1000;
+  const sync = o.syncs[0];
+  const storage = { sync, syncIntervalMs: 5, memtableBytes: 4 * 1024 * 1024 };
+  const space = 100_000;
+  const uniform = { kind: 'uniform', keys: space } as const;
+  const zipf = { kind: 'zipf', keys: space, theta: 0.99 } as const;
+  const reads: WorkloadSpec[] = [
+    { kind: 'get', inFlight: o.inFlight, keys: uniform, maxRequests: 2_000_000, maxMs },
+    { kind: 'get', inFlight: o.inFlight, keys: zipf, maxRequests: 2_000_000, maxMs },
+  ];
+  const zipfWrites: WorkloadSpec = { kind: 'batchPut', inFlight: o.batchesInFlight, batchSize: o.batchSize, keys: zipf, maxRequests: 100_000, maxMs };
+  const list: Scenario[] = [
+    {
+      system: 'ringdb', id: `ringdb-3-mesh-extended-${sync}`, lagPollMs: o.lagPollMs, preloadKeys: space,
+      description: `RingDB, 3 nodes, full mesh, storage.sync=${sync}: gets and skewed writes over ${space} preloaded keys, then batched puts while AddNode joins a 4th node`,
+      spec: { nodes: 3, storage, topology: null },
+      workloads: (cluster) => [
+        ...reads,
+        zipfWrites,
+        {
+          kind: 'batchPut', inFlight: o.batchesInFlight, batchSize: o.batchSize, maxRequests: 100_000, maxMs: Math.max(maxMs, 8_000),
+          during: { name: 'AddNode', atMs: Math.min(3_000, maxMs / 3), run: () => cluster.addNode() },
+        },
+      ],
+    },
+    {
+      system: 'ringdb', id: `ringdb-1-extended-${sync}`, lagPollMs: o.lagPollMs, preloadKeys: space,
+      description: `RingDB, 1 node, storage.sync=${sync}: gets and skewed writes over ${space} preloaded keys`,
+      spec: { nodes: 1, storage, topology: null },
+      workloads: [...reads, zipfWrites],
+    },
+  ];
+  if (withEtcd) {
+    list.push({
+      system: 'etcd', id: 'etcd-3-extended', members: 3, preloadKeys: space,
+      description: `etcd 3-member cluster: linearizable gets (the etcd3 client default) over ${space} preloaded keys`,
+      workloads: reads,
+    });
+  }
+  return list;
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   installSignalHandlers();
-  checkBundles();
+  const bundles = snapshotBundles(o.bundles);
   if (o.profileDir) {
     // Inherited by the controller and, through it, by every node process.
     mkdirSync(o.profileDir, { recursive: true });
+    // The bundle copy is removed after the run; profile-summary.ts finds the source maps here.
+    for (const f of ['controller.js.map', 'node.js.map']) {
+      const map = join(o.bundles ?? join(REPO_ROOT, 'dist', 'engine'), f);
+      if (existsSync(map)) copyFileSync(map, join(o.profileDir, f));
+    }
     process.env.RINGDB_BENCH_PROFILE_DIR = o.profileDir;
     process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --require ${join(__dirname, 'profile-preload.cjs')}`.trim();
   }
@@ -104,7 +175,10 @@ async function main(): Promise<void> {
   if (!o.etcd) notes.push('etcd skipped (--no-etcd)');
   else if (!etcd) notes.push('etcd skipped: /usr/bin/etcd is not installed (bench/cluster/install-etcd.sh installs Debian\'s etcd-server)');
 
-  let scenarios = issue3Scenarios(o, etcd !== undefined);
+  let scenarios = [
+    ...(o.suites.includes('issue3') ? issue3Scenarios(o, etcd !== undefined) : []),
+    ...(o.suites.includes('extended') ? extendedScenarios(o, etcd !== undefined) : []),
+  ];
   if (o.only) scenarios = scenarios.filter((s) => o.only!.includes(s.id));
   const started = new Date();
   const load = loadavg();
@@ -121,6 +195,7 @@ async function main(): Promise<void> {
       secondsPerWorkload: o.seconds, inFlight: o.inFlight, batchSize: o.batchSize, batchesInFlight: o.batchesInFlight,
       client: 'one benchmark process; RingDB through the engine client API (NodeClient), etcd through the etcd3 npm client',
     },
+    engine: { commit: gitHead(), bundles: bundles.from, bundlesBuiltAt: bundles.builtAt },
     etcd: etcd ?? null,
     notes,
     ...(o.profileDir ? { profiles: o.profileDir } : {}),
@@ -128,6 +203,11 @@ async function main(): Promise<void> {
     targets: evaluateTargets(results),
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+function gitHead(): string | null {
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
 }
 
 main().then(() => process.exit(0), (err: unknown) => {

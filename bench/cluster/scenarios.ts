@@ -7,7 +7,7 @@ import type { ClusterSpec, SyncPolicy } from '../../src/engine/client';
 import { EtcdCluster } from './etcd';
 import { LagTracker } from './lag';
 import { RingCluster } from './ringdb';
-import { describeWorkload, runWorkload, type Ack, type Target, type WorkloadResult, type WorkloadSpec } from './workloads';
+import { describeWorkload, preload, runWorkload, type Ack, type Target, type WorkloadResult, type WorkloadSpec } from './workloads';
 
 export interface RingScenario {
   system: 'ringdb';
@@ -15,7 +15,10 @@ export interface RingScenario {
   description: string;
   /** The cluster spec (dataDir is replaced by a temp folder). */
   spec: Partial<ClusterSpec> & { nodes: number; storage: { sync: SyncPolicy; syncIntervalMs: number; memtableBytes: number } };
-  workloads: WorkloadSpec[];
+  /** A list, or built from the running cluster when a workload acts on it (`during`). */
+  workloads: WorkloadSpec[] | ((cluster: RingCluster) => WorkloadSpec[]);
+  /** Keys of the dataset written before the workloads (uniform and Zipf workloads use it). */
+  preloadKeys?: number;
   /** Poll interval of the replication-lag tracker (clusters of more than one node). */
   lagPollMs: number;
 }
@@ -26,6 +29,7 @@ export interface EtcdScenario {
   description: string;
   members: number;
   workloads: WorkloadSpec[];
+  preloadKeys?: number;
 }
 
 export type Scenario = RingScenario | EtcdScenario;
@@ -36,6 +40,7 @@ export interface ScenarioResult {
   description: string;
   nodes: number;
   durability: string;
+  preloadedKeys?: number;
   /** RingDB's spec fields that shape the result (storage, topology, quorums). */
   spec?: Record<string, unknown>;
   workloads: WorkloadResult[];
@@ -57,7 +62,8 @@ export function durabilityOf(s: Scenario): string {
 }
 
 function ringTarget(cluster: RingCluster, lagPollMs: number): Target {
-  const nodes = cluster.nodes;
+  // The nodes at start: a node added during a workload gets no client traffic and is not watched.
+  const nodes = [...cluster.nodes];
   return {
     endpoints: nodes.length,
     async put(endpoint, key, value): Promise<Ack> {
@@ -68,10 +74,16 @@ function ringTarget(cluster: RingCluster, lagPollMs: number): Target {
       const r = await nodes[endpoint].client.batchPut(entries, { timeoutMs: 60_000 });
       return { origin: r.origin, seq: r.firstSeq + r.count - 1 };
     },
+    async get(endpoint, key): Promise<boolean> {
+      return (await nodes[endpoint].client.get(key, { timeoutMs: 30_000 })).found;
+    },
     pids: () => cluster.pids(),
     lagTracker: nodes.length > 1 ? () => new LagTracker(nodes, lagPollMs) : undefined,
   };
 }
+
+/** etcd refuses transactions of more than 128 operations (its --max-txn-ops default). */
+const ETCD_MAX_TXN_OPS = 128;
 
 function etcdTarget(cluster: EtcdCluster, members: number): Target {
   return {
@@ -79,6 +91,19 @@ function etcdTarget(cluster: EtcdCluster, members: number): Target {
     // The etcd3 client spreads calls over the members itself; the endpoint index is unused.
     async put(_endpoint, key, value): Promise<undefined> {
       await cluster.client.put(key).value(value);
+      return undefined;
+    },
+    async get(_endpoint, key): Promise<boolean> {
+      return (await cluster.client.get(key).buffer()) !== null;
+    },
+    // Used only to preload a key space: transactions of up to 128 puts, sent concurrently.
+    async batchPut(_endpoint, entries): Promise<undefined> {
+      const txns = [];
+      for (let i = 0; i < entries.length; i += ETCD_MAX_TXN_OPS) {
+        const chunk = entries.slice(i, i + ETCD_MAX_TXN_OPS);
+        txns.push(cluster.client.if(chunk[0].key, 'Version', '<', 1_000_000_000).then(...chunk.map((e) => cluster.client.put(e.key).value(e.value))).commit());
+      }
+      await Promise.all(txns);
       return undefined;
     },
     pids: () => cluster.pids(),
@@ -90,8 +115,12 @@ const WARMUP: WorkloadSpec[] = [
   { kind: 'put', inFlight: 16, maxRequests: 1_000, maxMs: 3_000 },
 ];
 
-async function runAll(id: string, target: Target, workloads: WorkloadSpec[], canBatch: boolean): Promise<WorkloadResult[]> {
+async function runAll(id: string, target: Target, workloads: WorkloadSpec[], canBatch: boolean, preloadKeys?: number): Promise<WorkloadResult[]> {
   for (const w of WARMUP) await runWorkload(target, w);
+  if (preloadKeys) {
+    process.stderr.write(`  ${id}: preloading ${preloadKeys} keys...\n`);
+    await preload(target, preloadKeys);
+  }
   const results: WorkloadResult[] = [];
   for (const w of workloads) {
     if (w.kind === 'batchPut' && !canBatch) continue;
@@ -99,7 +128,8 @@ async function runAll(id: string, target: Target, workloads: WorkloadSpec[], can
     const r = await runWorkload(target, w);
     const lag = r.replicationLag ? `, lag p99 ${r.replicationLag.p99Ms} ms, final ${r.replicationLag.finalLagMs} ms` : '';
     const cpu = `cores: ours ${r.cpu.totalCoresUsed}, other work ${r.cpu.otherCoresUsed ?? '?'}`;
-    process.stderr.write(` ${r.putsPerSec} puts/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms${lag}${r.errors ? `, ${r.errors} errors` : ''} (${cpu})\n`);
+    const during = r.during ? `, ${r.during.name} at ${r.during.startedAtMs} ms took ${r.during.tookMs ?? r.during.error} ms` : '';
+    process.stderr.write(` ${r.opsPerSec} ${r.op}s/s${during}, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms${lag}${r.errors ? `, ${r.errors} errors` : ''} (${cpu})\n`);
     results.push(r);
   }
   return results;
@@ -110,19 +140,24 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
   if (s.system === 'etcd') {
     const cluster = await EtcdCluster.start(s.members);
     try {
-      const workloads = await runAll(s.id, etcdTarget(cluster, s.members), s.workloads, false);
-      return { id: s.id, system: 'etcd', description: s.description, nodes: s.members, durability: durabilityOf(s), workloads };
+      const workloads = await runAll(s.id, etcdTarget(cluster, s.members), s.workloads, false, s.preloadKeys);
+      return {
+        id: s.id, system: 'etcd', description: s.description, nodes: s.members, durability: durabilityOf(s),
+        ...(s.preloadKeys ? { preloadedKeys: s.preloadKeys } : {}), workloads,
+      };
     } finally {
       await cluster.stop();
     }
   }
   const cluster = await RingCluster.start(s.id, s.spec);
   try {
-    const workloads = await runAll(s.id, ringTarget(cluster, s.lagPollMs), s.workloads, true);
+    const specs = typeof s.workloads === 'function' ? s.workloads(cluster) : s.workloads;
+    const workloads = await runAll(s.id, ringTarget(cluster, s.lagPollMs), specs, true, s.preloadKeys);
     const { storage, topology, replicationFactor, writeQuorum, readQuorum } = s.spec;
     return {
       id: s.id, system: 'ringdb', description: s.description, nodes: s.spec.nodes, durability: durabilityOf(s),
       spec: { storage, topology: topology ?? 'mesh', replicationFactor, writeQuorum, readQuorum },
+      ...(s.preloadKeys ? { preloadedKeys: s.preloadKeys } : {}),
       workloads,
     };
   } finally {

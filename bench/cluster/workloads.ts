@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { closedLoop, keyOf, valueOf, type LoopResult } from './measure';
 import { cpuWindow, type CpuReport } from './cpu';
+import { describeKeys, keyPicker, type KeyDist } from './keys';
 import type { LagReport, LagTracker } from './lag';
 
 export const KEY_BYTES = 16;
@@ -21,104 +22,192 @@ export interface Target {
   endpoints: number;
   put(endpoint: number, key: Buffer, value: Buffer): Promise<Ack | undefined>;
   /** Absent when the system has no batched write. Resolves with the ack of the LAST entry. */
-  batchPut?(endpoint: number, entries: { key: Buffer; value: Buffer }[]): Promise<Ack>;
-  /** Process ids for the CPU report (label -> pid). */
+  batchPut?(endpoint: number, entries: { key: Buffer; value: Buffer }[]): Promise<Ack | undefined>;
+  /** Resolves with whether the key was found. */
+  get(endpoint: number, key: Buffer): Promise<boolean>;
+  /** Process ids for the CPU report (label -> pid); called at the start and end of each workload. */
   pids(): Record<string, number>;
   /** A replication-lag tracker for this target, when it has replicas to watch. */
   lagTracker?(): LagTracker;
 }
 
+/** Something done to the system while a workload runs (e.g. adding a node), timed on the timeline. */
+export interface DuringLoad {
+  name: string;
+  /** Started this long after the workload starts. */
+  atMs: number;
+  run: () => Promise<unknown>;
+}
+
 export interface WorkloadSpec {
-  kind: 'put' | 'batchPut';
+  kind: 'put' | 'batchPut' | 'get';
   /** Requests in flight (for batchPut: batches in flight). */
   inFlight: number;
   /** Entries per BatchPut call. */
   batchSize?: number;
+  /** Default: unique keys. Gets need a key space the scenario preloaded (see DATASET_PREFIX). */
+  keys?: KeyDist;
   maxRequests: number;
   maxMs: number;
+  during?: DuringLoad;
 }
 
 export interface WorkloadResult {
   workload: string;
+  op: 'put' | 'get';
+  keys: string;
   inFlight: number;
   batchSize: number | null;
   /** Calls that succeeded (a BatchPut counts once). */
   requests: number;
-  puts: number;
+  /** Keys written or read (a BatchPut counts its entries). */
+  ops: number;
   errors: number;
   firstErrors?: string[];
+  /** Gets that found their key. */
+  found?: number;
   elapsedMs: number;
-  /** Puts acknowledged per second during the run. */
-  putsPerSec: number;
-  /** Latency of one call (one put, or one whole batch), in ms. */
+  /** Operations acknowledged per second during the run. */
+  opsPerSec: number;
+  /** Latency of one call (one put or get, or one whole batch), in ms. */
   latencyMs: { p50: number | null; p99: number | null; max: number | null };
   replicationLag: LagReport | null;
   /** Puts per second counted until the last one was on every replica (run time + final lag). */
-  putsPerSecReplicated: number | null;
+  opsPerSecReplicated: number | null;
+  /** Operations per second in consecutive windows of timelineWindowMs (see `during`). */
+  timeline?: { windowMs: number; opsPerSec: number[] };
+  during?: { name: string; startedAtMs: number; tookMs: number | null; error?: string };
   cpu: CpuReport;
-  /** CPU time the benchmark's processes spent per put, in microseconds (client included, and
-   *  without it): less sensitive than puts/s to other work on a shared machine. */
-  cpuMicrosPerPut: { all: number | null; serverSide: number | null };
+  /** CPU time the benchmark's processes spent per operation, in microseconds (client included,
+   *  and without it): less sensitive than ops/s to other work on a shared machine. */
+  cpuMicrosPerOp: { all: number | null; serverSide: number | null };
 }
 
-/** Key prefixes keep each workload's keys apart when several run against one cluster. */
+/** Key prefixes keep each workload's unique keys apart when several run against one cluster. */
 let nextPrefix = 0;
-const PREFIXES = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const PREFIXES = 'abcdefghijklmnopqrstuvwxyz';
+/** The prefix of the preloaded key space that uniform and Zipf workloads draw from. */
+export const DATASET_PREFIX = 'D';
+const TIMELINE_WINDOW_MS = 500;
 
 export function describeWorkload(w: WorkloadSpec): string {
-  return w.kind === 'put' ? `put x${w.inFlight} in flight` : `batchPut ${w.batchSize} x${w.inFlight} batches in flight`;
+  const keys = describeKeys(w.keys ?? { kind: 'unique' });
+  const what = w.kind === 'batchPut' ? `batchPut ${w.batchSize} x${w.inFlight} batches in flight` : `${w.kind} x${w.inFlight} in flight`;
+  return `${what}, ${keys}${w.during ? `, ${w.during.name} after ${w.during.atMs / 1000} s` : ''}`;
+}
+
+/** Writes keys 0..count-1 of the dataset (unmeasured) and waits until every replica has them. */
+export async function preload(target: Target, count: number): Promise<void> {
+  const value = valueOf(0, VALUE_BYTES);
+  const tracker = target.lagTracker?.();
+  tracker?.start();
+  const batch = 1000;
+  const loop = await closedLoop({ inFlight: target.batchPut ? 4 : 64, maxRequests: target.batchPut ? Math.ceil(count / batch) : count, maxMs: 600_000, maxErrors: 1 },
+    async (i, slot) => {
+      if (!target.batchPut) {
+        await target.put(slot % target.endpoints, keyOf(DATASET_PREFIX, i), value);
+        return;
+      }
+      const entries = [];
+      for (let k = i * batch; k < Math.min(count, (i + 1) * batch); k++) entries.push({ key: keyOf(DATASET_PREFIX, k), value });
+      const ack = await target.batchPut(slot % target.endpoints, entries);
+      if (ack) tracker?.recordAck(ack.origin, ack.seq, performance.now());
+    });
+  if (loop.errors > 0) throw new Error(`preloading ${count} keys failed: ${loop.firstErrors.join('; ')}`);
+  await tracker?.finish(loop.lastAckAt);
 }
 
 export async function runWorkload(target: Target, w: WorkloadSpec): Promise<WorkloadResult> {
-  const prefix = PREFIXES[nextPrefix++ % PREFIXES.length];
+  const keys = w.keys ?? { kind: 'unique' };
+  const prefix = keys.kind === 'unique' ? PREFIXES[nextPrefix++ % PREFIXES.length] : DATASET_PREFIX;
+  const pick = keyPicker(keys);
   const batchSize = w.kind === 'batchPut' ? (w.batchSize ?? 1000) : 1;
   const value = valueOf(0, VALUE_BYTES);
-  const tracker = target.lagTracker?.();
-  const onAck = (ack: Ack | undefined): void => {
-    if (ack && tracker) tracker.recordAck(ack.origin, ack.seq, performance.now());
+  const tracker = w.kind === 'get' ? undefined : target.lagTracker?.();
+  const windows: number[] = [];
+  let t0 = performance.now();
+  const count = (n: number, at: number): void => {
+    const b = Math.floor((at - t0) / TIMELINE_WINDOW_MS);
+    while (windows.length <= b) windows.push(0);
+    windows[b] += n;
+  };
+  const onAck = (ack: Ack | undefined, n: number): void => {
+    const at = performance.now();
+    count(n, at);
+    if (ack && tracker) tracker.recordAck(ack.origin, ack.seq, at);
   };
 
   const cpuDone = cpuWindow(target.pids());
   tracker?.start();
+  let found = 0;
+  let during: WorkloadResult['during'];
+  let duringDone: Promise<void> = Promise.resolve();
+  let duringTimer: NodeJS.Timeout | undefined;
+  if (w.during) {
+    const d = w.during;
+    duringDone = new Promise<void>((resolve) => {
+      duringTimer = setTimeout(() => {
+        const started = performance.now();
+        during = { name: d.name, startedAtMs: Math.round(started - t0), tookMs: null };
+        d.run().then(
+          () => void (during!.tookMs = Math.round(performance.now() - started)),
+          (err: unknown) => void (during!.error = err instanceof Error ? err.message : String(err)),
+        ).finally(resolve);
+      }, d.atMs);
+    });
+  }
+  t0 = performance.now();
   let loop: LoopResult;
   if (w.kind === 'put') {
-    loop = await closedLoop(w, async (i, slot) => onAck(await target.put(slot % target.endpoints, keyOf(prefix, i), value)));
+    loop = await closedLoop(w, async (i, slot) => onAck(await target.put(slot % target.endpoints, keyOf(prefix, pick(i)), value), 1));
+  } else if (w.kind === 'get') {
+    loop = await closedLoop(w, async (i, slot) => {
+      if (await target.get(slot % target.endpoints, keyOf(prefix, pick(i)))) found++;
+      onAck(undefined, 1);
+    });
   } else {
     const batchPut = target.batchPut;
     if (!batchPut) throw new Error('this target has no batched write');
     loop = await closedLoop(w, async (i, slot) => {
       const entries = new Array<{ key: Buffer; value: Buffer }>(batchSize);
-      for (let j = 0; j < batchSize; j++) entries[j] = { key: keyOf(prefix, i * batchSize + j), value };
-      onAck(await batchPut.call(target, slot % target.endpoints, entries));
+      for (let j = 0; j < batchSize; j++) entries[j] = { key: keyOf(prefix, pick(i * batchSize + j)), value };
+      onAck(await batchPut.call(target, slot % target.endpoints, entries), batchSize);
     });
   }
   const cpu = cpuDone();
+  if (during === undefined) clearTimeout(duringTimer);
+  else await duringDone;
   const lag = tracker ? await tracker.finish(loop.lastAckAt) : null;
 
-  const puts = loop.requests * batchSize;
+  const ops = loop.requests * batchSize;
   const pct = loop.latencies.percentiles([50, 99]);
-  const replicatedMs = lag?.finalLagMs === null || lag === null ? null : loop.lastAckAt - loop.startedAt + lag.finalLagMs;
+  const replicatedMs = lag === null || lag.finalLagMs === null ? null : loop.lastAckAt - loop.startedAt + lag.finalLagMs;
   return {
     workload: describeWorkload(w),
+    op: w.kind === 'get' ? 'get' : 'put',
+    keys: describeKeys(keys),
     inFlight: w.inFlight,
     batchSize: w.kind === 'batchPut' ? batchSize : null,
     requests: loop.requests,
-    puts,
+    ops,
     errors: loop.errors,
     ...(loop.firstErrors.length ? { firstErrors: loop.firstErrors } : {}),
+    ...(w.kind === 'get' ? { found } : {}),
     elapsedMs: Math.round(loop.elapsedMs),
-    putsPerSec: Math.round(puts / (loop.elapsedMs / 1000)),
+    opsPerSec: Math.round(ops / (loop.elapsedMs / 1000)),
     latencyMs: { p50: pct.p50, p99: pct.p99, max: loop.latencies.max() },
     replicationLag: lag,
-    putsPerSecReplicated: replicatedMs === null ? null : Math.round(puts / (replicatedMs / 1000)),
+    opsPerSecReplicated: replicatedMs === null ? null : Math.round(ops / (replicatedMs / 1000)),
+    ...(w.during ? { timeline: { windowMs: TIMELINE_WINDOW_MS, opsPerSec: windows.map((n) => Math.round((n * 1000) / TIMELINE_WINDOW_MS)) } } : {}),
+    ...(during ? { during } : {}),
     cpu,
-    cpuMicrosPerPut: cpuPerPut(cpu, loop.elapsedMs, puts),
+    cpuMicrosPerOp: cpuPerOp(cpu, loop.elapsedMs, ops),
   };
 }
 
-function cpuPerPut(cpu: CpuReport, elapsedMs: number, puts: number): { all: number | null; serverSide: number | null } {
-  if (puts === 0) return { all: null, serverSide: null };
-  const perPut = (cores: number): number => Math.round(((cores * elapsedMs) / puts) * 1000 * 10) / 10;
+function cpuPerOp(cpu: CpuReport, elapsedMs: number, ops: number): { all: number | null; serverSide: number | null } {
+  if (ops === 0) return { all: null, serverSide: null };
+  const perOp = (cores: number): number => Math.round(((cores * elapsedMs) / ops) * 1000 * 10) / 10;
   const client = cpu.coresUsed.client;
-  return { all: perPut(cpu.totalCoresUsed), serverSide: client === null ? null : perPut(cpu.totalCoresUsed - client) };
+  return { all: perOp(cpu.totalCoresUsed), serverSide: client === null ? null : perOp(cpu.totalCoresUsed - client) };
 }
