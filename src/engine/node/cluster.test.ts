@@ -1,7 +1,7 @@
 // Real node processes on real ports: convergence, LWW, deletes, exactly-once application,
 // crash recovery, topologies. No part is simulated.
 import assert from 'node:assert/strict';
-import { OpKind, type NodeServiceClient, type Op } from '../gen/ringdb/v1/node';
+import { OpKind, PeerState, type NodeServiceClient, type Op } from '../gen/ringdb/v1/node';
 import type { UnaryMethod } from '../rpc';
 import { TestCluster, waitFor } from './test-harness';
 
@@ -136,7 +136,10 @@ describe('node cluster (real processes)', function () {
       await c.kill('n3');
       const countAtKill = acked.size;
       await waitFor('more writes while n3 is down', () => acked.size > countAtKill + 3000);
+      const stateOfN3 = async () => (await c.call('n1', (x) => x.stats, {})).stats!.peers.find((p) => p.id === 'n3')!.state;
+      await waitFor('n1 sees n3 down', async () => (await stateOfN3()) === PeerState.PEER_STATE_DOWN);
       await c.restart('n3');
+      await waitFor('n1 sees n3 up again', async () => (await stateOfN3()) === PeerState.PEER_STATE_UP);
       await waitFor('writes after restart', () => acked.size > countAtKill + 5000);
       stop = true;
       await Promise.all(writers);
