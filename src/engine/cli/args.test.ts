@@ -1,0 +1,46 @@
+import { strict as assert } from 'node:assert';
+import fc from 'fast-check';
+import { commandHelp, parseArgs, UsageError } from './args';
+import { COMMANDS } from './commands';
+
+describe('ringdb argument parsing', () => {
+  it('reads positionals and options in any order, as --opt value or --opt=value', () => {
+    const pieces = fc.tuple(fc.boolean(), fc.boolean(), fc.constantFrom(0, 1, 2, 3));
+    fc.assert(fc.property(pieces, ([eqNode, eqDir, at]) => {
+      const groups = [eqNode ? ['--node=n2'] : ['--node', 'n2'], eqDir ? ['--dir=d x'] : ['--dir', 'd x'], ['--json']];
+      const positionals = ['k', 'v w'];
+      const argv = ['put', ...groups.slice(0, at).flat(), ...positionals, ...groups.slice(at).flat()];
+      const p = parseArgs(argv, COMMANDS);
+      assert.deepEqual(p.args, positionals);
+      assert.deepEqual([...p.options.entries()].sort(), [['dir', 'd x'], ['json', true], ['node', 'n2']]);
+    }));
+  });
+
+  it('takes values that look like options after --', () => {
+    assert.deepEqual(parseArgs(['put', '--', '--key', '-1'], COMMANDS).args, ['--key', '-1']);
+  });
+
+  it('rejects every integer option value outside its range, naming the range', () => {
+    fc.assert(fc.property(fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 33 }), fc.constantFrom('3.5', 'three', '')), (v) => {
+      assert.throws(() => parseArgs(['start', '--nodes', String(v)], COMMANDS), (e: unknown) =>
+        e instanceof UsageError && e.command === 'start' && /--nodes must be an integer from 1 to 32/.test(e.message));
+    }));
+    assert.equal(parseArgs(['start', '--nodes', '32'], COMMANDS).options.get('nodes'), 32);
+  });
+
+  it('names the accepted options and arguments in its errors', () => {
+    assert.throws(() => parseArgs(['kill'], COMMANDS), /`ringdb kill` takes <node>, got none/);
+    assert.throws(() => parseArgs(['status', 'extra'], COMMANDS), /`ringdb status` takes no arguments, got "extra"/);
+    assert.throws(() => parseArgs(['stop', '--json=yes'], COMMANDS), /--json takes no value/);
+    assert.throws(() => parseArgs(['help', 'nope'], COMMANDS), /unknown command "nope"/);
+  });
+
+  it('answers --help without checking arguments, and documents every option', () => {
+    assert.equal(parseArgs(['put', '--help'], COMMANDS).help, true);
+    assert.deepEqual(parseArgs(['help', 'logs'], COMMANDS), { command: 'logs', args: [], options: new Map(), help: true });
+    for (const c of COMMANDS) {
+      const text = commandHelp(c);
+      for (const o of c.options) assert.match(text, new RegExp(`--${o.name}\\b`));
+    }
+  });
+});
