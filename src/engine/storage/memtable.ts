@@ -1,6 +1,8 @@
 // The memtable: the newest version of each recently written key, in key order. Keys are held
 // as latin1 strings, whose code units are the key's bytes, so the B+ tree compares them in
 // byte order with the engine's native string comparison (several times faster than Buffer.compare).
+// A hash map beside the tree answers point reads in O(1): every write first reads its key (for
+// Last-Write-Wins), and a tree descent per read cost a quarter of the write path.
 
 import BTree from 'sorted-btree';
 import type { Entry, EntryIterator } from './types';
@@ -18,6 +20,7 @@ export function entryBytes(entry: Entry): number {
 
 export class Memtable {
   private readonly tree = new BTree<string, Entry>(undefined, compareStrings);
+  private readonly byKey = new Map<string, Entry>();
   private byteCount = 0;
   private frozen = false;
 
@@ -41,14 +44,15 @@ export class Memtable {
   /** Stores `entry` as the version of its key, replacing any older one (the caller decided LWW). */
   put(entry: Entry, keyString: string = entry.key.toString('latin1')): void {
     if (this.frozen) throw new Error('internal: write to a frozen memtable');
-    const old = this.tree.get(keyString);
+    const old = this.byKey.get(keyString);
     if (old !== undefined) this.byteCount -= entryBytes(old);
+    this.byKey.set(keyString, entry);
     this.tree.set(keyString, entry);
     this.byteCount += entryBytes(entry);
   }
 
   get(keyString: string): Entry | undefined {
-    return this.tree.get(keyString);
+    return this.byKey.get(keyString);
   }
 
   /**
