@@ -274,7 +274,9 @@ export class Store {
 
   /** One merged cursor over the memtables and the tables of `version` that overlap the range. */
   private sources(version: Version, options: ScanOptions, stable: boolean): EntryIterator {
-    const children: EntryIterator[] = [this.mem.iterator(stable)];
+    const children: EntryIterator[] = [];
+    // Empty memtables are left out: a single table then needs no merge at all.
+    if (this.mem.size > 0) children.push(this.mem.iterator(stable));
     for (const imm of this.imms) children.push(imm.mem.iterator(stable));
     const { start, end } = options;
     for (const level of version.levels) {
