@@ -94,7 +94,9 @@ describe('ringdb CLI', function () {
     }
   });
 
-  it('runs a cluster through every command', async () => {
+  it('runs a cluster through every command', async function () {
+    // Some forty CLI processes and two cluster starts: generous on a loaded machine.
+    this.timeout(300_000);
     const started = await ringdb(ws.dir, 'start', '--nodes', '2', '--json');
     assert.equal(started.code, 0, started.stderr);
     const cluster = json<{ phase: string; controllerPid: number; nodes: { id: string; state: string; pid: number }[] }>(started);
@@ -170,11 +172,19 @@ describe('ringdb CLI', function () {
     assert.match(removed.stdout, /^removed n3 \(the others took over \d+ ops they lacked\)/);
     assert.equal((await ringdb(ws.dir, 'remove-node', 'n3')).code, 1);
 
+    assert.equal((await ringdb(ws.dir, 'put', 'persisted', 'across restarts', '--node', 'n1')).code, 0);
     const pids = json<{ nodes: { pid: number }[]; controllerPid: number }>(await ringdb(ws.dir, 'status', '--json'));
     const stop = await ringdb(ws.dir, 'stop', '--json');
     assert.equal(stop.code, 0, stop.stderr);
     assert.deepEqual(json<{ stopped: string[] }>(stop).stopped.sort(), ['n1', 'n2']);
     for (const pid of [pids.controllerPid, ...pids.nodes.map((n) => n.pid)]) assert.ok(await waitForExit(pid, 10_000), `pid ${pid} exited`);
     assert.equal((await ringdb(ws.dir, 'status')).code, 3);
+
+    // A new cluster in the same folder reopens the nodes' data.
+    const restarted2 = await ringdb(ws.dir, 'start', '--nodes', '2');
+    assert.equal(restarted2.code, 0, restarted2.stderr);
+    const kept = await ringdb(ws.dir, 'get', 'persisted', '--node', 'n1');
+    assert.deepEqual([kept.code, kept.stdout], [0, 'across restarts\n']);
+    assert.equal((await ringdb(ws.dir, 'stop')).code, 0);
   });
 });

@@ -37,7 +37,7 @@ const nodeStateIs = (id: string, state: string) => (e: ClusterEvent): boolean =>
   e.type === 'nodeState' && e.node.id === id && e.node.state === state;
 
 describe('controller (real processes)', function () {
-  this.timeout(120_000);
+  this.timeout(180_000);
   let data: ReturnType<typeof tempDataDir>;
   let ctl: ControllerHandle;
   let client: ControllerClient;
