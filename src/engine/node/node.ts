@@ -80,7 +80,7 @@ export class RingNode {
       this.senders.get(id)?.wake();
       void this.antiEntropy.trigger();
     });
-    this.replica.onDurable(() => {
+    this.log.onDurable(() => {
       for (const s of this.senders.values()) s.wake();
     });
     this.peers.start();
@@ -205,7 +205,7 @@ export class RingNode {
     for (const id of dests) {
       if (this.senders.has(id)) continue;
       const sender = new Sender(id, this.state.cursors[id] ?? this.log.firstLsn, this.log, this.peers,
-        () => this.replica.storeDurableLsn, (op) => this.ships(id, op), (s) => this.progressed(s),
+        () => this.log.durableLsn, (op) => this.ships(id, op), (s) => this.progressed(s),
         undefined, describeError);
       this.senders.set(id, sender);
       sender.start();

@@ -77,6 +77,7 @@ export class OpLog {
   private lastSyncAt = 0;
   private failure: Error | undefined;
   private closed = false;
+  private readonly durableListeners = new Set<() => void>();
 
   private constructor(
     private readonly dir: string,
@@ -139,6 +140,12 @@ export class OpLog {
       else hi = mid - 1;
     }
     return undefined;
+  }
+
+  /** Called whenever durableLsn advances (senders ship only durable ops). */
+  onDurable(listener: () => void): () => void {
+    this.durableListeners.add(listener);
+    return () => this.durableListeners.delete(listener);
   }
 
   /**
@@ -371,7 +378,7 @@ export class OpLog {
 
   private awaitDurable(): Promise<void> {
     if (this.opts.sync === 'none') {
-      this.durable = this.next;
+      this.settle(this.next);
       return Promise.resolve();
     }
     const promise = new Promise<void>((resolve, reject) => this.waiters.push({ upTo: this.next, resolve, reject }));
@@ -412,9 +419,12 @@ export class OpLog {
   }
 
   private settle(upTo: number): void {
-    if (upTo > this.durable) this.durable = upTo;
     let n = 0;
     while (n < this.waiters.length && this.waiters[n].upTo <= upTo) this.waiters[n++].resolve();
     if (n > 0) this.waiters.splice(0, n);
+    if (upTo > this.durable) {
+      this.durable = upTo;
+      for (const listener of this.durableListeners) listener();
+    }
   }
 }

@@ -65,7 +65,6 @@ export class Replica {
   private readonly batches: Batch[] = [];
   private storeDurable: number;
   private readonly durableSeen: Map<string, number>;
-  private readonly durableListeners = new Set<() => void>();
 
   constructor(
     readonly nodeId: string,
@@ -90,12 +89,6 @@ export class Replica {
   /** last_seen of `origin` counting only durably applied ops. */
   durableLastSeen(origin: string): number {
     return this.durableSeen.get(origin) ?? 0;
-  }
-
-  /** Called whenever durably applied ops advance (senders wake on it). */
-  onDurable(listener: () => void): () => void {
-    this.durableListeners.add(listener);
-    return () => this.durableListeners.delete(listener);
   }
 
   /**
@@ -224,13 +217,10 @@ export class Replica {
   }
 
   private advanceDurable(): void {
-    let moved = false;
     while (this.batches.length > 0 && this.batches[0].done) {
       const batch = this.batches.shift() as Batch;
       for (const op of batch.ops) this.durableSeen.set(op.origin, op.seq);
       this.storeDurable = batch.endLsn;
-      moved = true;
     }
-    if (moved) for (const listener of this.durableListeners) listener();
   }
 }

@@ -32,7 +32,8 @@ export class Sender {
   sent = 0;
 
   /**
-   * @param durableLsn ops below it may be shipped (durable on this node).
+   * @param durableLsn ops below it may be shipped (durable in this node's log; a crash before
+   *   the store has them is repaired from the log on restart).
    * @param ships whether an op goes to this destination (a node never gets back its own ops;
    *   in a full mesh only local ops travel, along a topology received ones are forwarded too).
    * @param onProgress called after the cursor moved.
