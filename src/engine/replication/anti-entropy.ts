@@ -3,7 +3,7 @@
 // the replication log's per-origin index, every retained op the asker lacks. Any peer can
 // fill any gap: every node logs every op it applied, whoever originated it.
 
-import type { Op } from './op-codec';
+import { isSkip, type Op } from './op-codec';
 import type { OpLog } from './op-log';
 import type { Replica } from './replica';
 import type { FetchedUpdates, ReplicationTransport } from './transport';
@@ -35,6 +35,12 @@ export function collectUpdates(log: OpLog, lastSeen: Record<string, number>, lim
       lsn = op.lsn + 1;
       const want = from.get(op.origin);
       if (want === undefined || op.seq < want) continue;
+      if (isSkip(op)) {
+        // This node only holds a placeholder: serving it would let the asker skip an op it may
+        // replicate. The asker gets the rest of this origin from the origin or a replica.
+        from.delete(op.origin);
+        continue;
+      }
       ops.push({ origin: op.origin, seq: op.seq, ts: op.ts, key: op.key, value: op.value });
       if (ops.length >= limit) break;
     }

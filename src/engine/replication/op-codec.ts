@@ -42,6 +42,15 @@ const HEADER = 2;
 const TOMBSTONE = 1;
 const OP_FIXED_BYTES = 1 + 8 + 8 + 1 + 1 + 4 + 4;
 
+/**
+ * A skip holds an origin's seq for a node that does not replicate the op's partition (partition
+ * maps, node/shipping.ts): it has no key (no real op has one) and no value. It is logged, so the
+ * version vector stays gap-free, and never reaches the store.
+ */
+export function isSkip(op: Op): boolean {
+  return op.key.length === 0;
+}
+
 export function opId(op: Pick<Op, 'origin' | 'seq'>): string {
   return `${op.origin}:${op.seq}`;
 }

@@ -8,7 +8,7 @@
 import { LamportClock } from '../clock/lamport';
 import type { Entry } from '../storage/types';
 import type { OpLog } from './op-log';
-import type { LoggedOp, Op } from './op-codec';
+import { isSkip, type LoggedOp, type Op } from './op-codec';
 
 /** What the replica needs of the store. */
 export interface ReplicaStore {
@@ -101,7 +101,7 @@ export class Replica {
     for (;;) {
       const ops = this.log.read(lsn, 4096);
       if (ops.length === 0) break;
-      await this.store.write(ops as LoggedOp[]);
+      await this.store.write(ops.filter((op) => !isSkip(op)) as LoggedOp[]);
       replayed += ops.length;
       lsn = ops[ops.length - 1].lsn + 1;
     }
@@ -204,12 +204,14 @@ export class Replica {
     const { durable } = this.log.append(ops);
     const batch: Batch = { endLsn: this.log.nextLsn, ops, done: false };
     this.batches.push(batch);
+    // Skips are logged (they advance the version vector) but have nothing to store.
+    const stored = ops.some(isSkip) ? ops.filter((op) => !isSkip(op)) : ops;
     let applied: boolean[];
     if (logFirst) {
       await durable;
-      applied = await this.store.write(ops);
+      applied = await this.store.write(stored);
     } else {
-      [, applied] = await Promise.all([durable, this.store.write(ops)]);
+      [, applied] = await Promise.all([durable, this.store.write(stored)]);
     }
     batch.done = true;
     this.advanceDurable();
