@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { SST_DIR } from './compaction-runner';
 import { CorruptionError } from './errors';
-import { Manifest } from './manifest';
+import { Manifest, MANIFEST_FILE } from './manifest';
 import { Memtable } from './memtable';
 import { TableHandle } from './version';
 import { TableReader } from './table-reader';
@@ -76,6 +76,11 @@ export function recover(fs: FileSystem, dir: string, cache: BlockCache | undefin
   fs.mkdirp(walDir);
   fs.mkdirp(sstDir);
   removeTemporaries(fs, [dir, walDir, sstDir]);
+  const manifestFile = path.join(dir, MANIFEST_FILE);
+  if (!fs.exists(manifestFile) && fs.readdir(sstDir).some((name) => NUMBERED.test(name))) {
+    // Starting empty would delete every table as unlisted: refuse instead.
+    throw new CorruptionError(manifestFile, 0, 'the MANIFEST is missing but sst/ holds tables; restore it or move the tables away');
+  }
   const manifest = Manifest.open(fs, dir);
   const state = manifest.state;
   const live = new Set([...state.tables.values()].map((t) => t.file));

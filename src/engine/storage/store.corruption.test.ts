@@ -146,6 +146,13 @@ describe('Store corruption handling', () => {
     await assert.rejects(Store.open(dir), isCorruption(/MANIFEST$/, offsets[0]));
   });
 
+  it('refuses to start empty when the MANIFEST is gone but tables remain, deleting nothing', async () => {
+    await fill(100, true);
+    fs.unlinkSync(path.join(dir, 'MANIFEST'));
+    await assert.rejects(Store.open(dir), (err: unknown) => err instanceof CorruptionError && /MANIFEST$/.test(err.file) && /missing/.test(err.message));
+    assert.equal(fs.readdirSync(path.join(dir, 'sst')).length, 1, 'the table is still there');
+  });
+
   it('reports a table the manifest lists but the folder lacks', async () => {
     await fill(100, true);
     fs.unlinkSync(only(path.join(dir, 'sst'), '.sst'));

@@ -108,6 +108,7 @@ describe('Store', () => {
       ['a value over maxValueBytes', (s) => s.put(b('k'), Buffer.alloc(1025), 1, 'n1'), /value must be at most 1024 bytes; got 1025 bytes/],
       ['a string key', (s) => s.put('k' as unknown as Buffer, b('v'), 1, 'n1'), /key must be a Buffer; got string/],
       ['a string value', (s) => s.put(b('k'), 'v' as unknown as Buffer, 1, 'n1'), /value must be a Buffer, or null for a delete; got string/],
+      ['a null value in put', (s) => s.put(b('k'), null as unknown as Buffer, 1, 'n1'), /value must be a Buffer \(delete\(\) writes a tombstone\); got null/],
       ['a negative timestamp', (s) => s.put(b('k'), b('v'), -1, 'n1'), /ts must be a non-negative safe integer/],
       ['a fractional timestamp', (s) => s.delete(b('k'), 1.5, 'n1'), /ts must be a non-negative safe integer .*; got 1.5/],
       ['an empty origin', (s) => s.put(b('k'), b('v'), 1, ''), /origin must be a non-empty node id/],

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { BlockCache } from './block-cache';
 import { manualCompaction, pickCompaction, type CompactionTask } from './compaction-policy';
 import { BuildCancelledError, buildTables, type BuildTarget, type BuiltTable } from './compaction-runner';
-import { ClosedError, StorageError } from './errors';
+import { ClosedError, InvalidArgumentError, StorageError } from './errors';
 import { DirLock } from './lock';
 import type { Manifest } from './manifest';
 import { Memtable } from './memtable';
@@ -125,6 +125,7 @@ export class Store {
   put(key: Buffer, value: Buffer, ts: number, origin: string): Promise<boolean> {
     try {
       this.checkWritable();
+      if (value === null) throw new InvalidArgumentError('value must be a Buffer (delete() writes a tombstone); got null');
       const originBytes = checkEntry(key, value, ts, origin, this.opts.maxValueBytes);
       return this.applyOne({ key: Buffer.from(key), value: Buffer.from(value), ts, origin }, originBytes);
     } catch (err) {
