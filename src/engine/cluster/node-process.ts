@@ -41,6 +41,7 @@ export class NodeProcess extends EventEmitter {
   private readonly logFd: number;
   private exit: NodeExit | undefined;
   private logOpen = true;
+  private logFailed = false;
 
   constructor(readonly opts: SpawnOptions) {
     super();
@@ -93,7 +94,7 @@ export class NodeProcess extends EventEmitter {
         if (!settled && line.startsWith(`${NODE_READY} `)) {
           try {
             const r = JSON.parse(line.slice(NODE_READY.length + 1)) as NodeReady;
-            if (typeof r.port === 'number' && r.port > 0) settle(undefined, r);
+            if (r.id === this.opts.id && Number.isInteger(r.port) && r.port > 0) settle(undefined, r);
           } catch {
             // Malformed: keep it as a log line and keep waiting.
           }
@@ -108,7 +109,15 @@ export class NodeProcess extends EventEmitter {
   /** Appends synchronously, so a follower that read the file and then subscribed misses nothing. */
   private logLine(line: string): void {
     // Never after close: the descriptor number may already belong to another file.
-    if (this.logOpen) writeSync(this.logFd, `${line}\n`);
+    if (this.logOpen && !this.logFailed) {
+      try {
+        writeSync(this.logFd, `${line}\n`);
+      } catch (err) {
+        // A full disk must not take the controller (and with it every node) down: followers still get lines.
+        this.logFailed = true;
+        this.emit('line', `[controller] cannot write ${this.opts.logFile}: ${(err as Error).message}; log lines are no longer saved`);
+      }
+    }
     this.emit('line', line);
   }
 
