@@ -14,10 +14,11 @@ import { DirLock } from './lock';
 import type { Manifest } from './manifest';
 import { Memtable } from './memtable';
 import { MergingIterator } from './merging-iterator';
+import { entriesInRange, rangeCursor } from './store-read';
 import { checkBatch, checkEntry, checkKey, checkScan, resolveOptions, type ResolvedOptions, type StoreOpenOptions } from './store-input';
 import { recover, WAL_DIR, walFileName } from './store-recovery';
 import { TableReader } from './table-reader';
-import { compareVersions, type Entry, type EntryIterator, type ScanOptions, type StoreCounters, type StoreSnapshot } from './types';
+import { compareVersions, zeroCounters, type Entry, type ScanOptions, type StoreCounters, type StoreSnapshot } from './types';
 import { TableHandle, Version } from './version';
 import { WalWriter } from './wal';
 
@@ -39,19 +40,7 @@ export class Store {
   /** WAL segments holding the active memtable's writes (the last one is being appended). */
   private segments: number[];
   private retiredWalBytes = 0;
-  private readonly counters: StoreCounters = {
-    puts: 0,
-    deletes: 0,
-    gets: 0,
-    staleWrites: 0,
-    flushes: 0,
-    compactions: 0,
-    bytesCompacted: 0,
-    bloomSkips: 0,
-    bloomFalsePositives: 0,
-    blockCacheHits: 0,
-    blockCacheMisses: 0,
-  };
+  private readonly counters: StoreCounters = zeroCounters();
   private readonly listeners = new Set<(s: StoreSnapshot) => void>();
   private closed = false;
   private flushing: Promise<void> | undefined;
@@ -226,10 +215,8 @@ export class Store {
   scan(options: ScanOptions = NO_SCAN): Entry[] {
     if (this.closed) throw new ClosedError();
     checkScan(options);
-    const out: Entry[] = [];
-    const it = this.sources(this.version, options, false);
-    this.walk(it, options, (e) => void out.push(e));
-    return out;
+    const cursor = rangeCursor(this.mem, this.immutableMemtables(), this.version, options, false);
+    return [...entriesInRange(cursor, options)];
   }
 
   /**
@@ -243,51 +230,14 @@ export class Store {
     const version = this.version;
     version.ref();
     try {
-      const it = this.sources(version, options, true);
-      const end = options.end;
-      const limit = options.limit ?? Infinity;
-      let n = 0;
-      for (options.start ? it.seek(options.start) : it.seekToFirst(); it.valid() && n < limit; it.next()) {
-        const e = it.entry();
-        if (end !== undefined && Buffer.compare(e.key, end) >= 0) return;
-        if (e.value === null && !options.includeTombstones) continue;
-        n++;
-        yield e;
-      }
+      yield* entriesInRange(rangeCursor(this.mem, this.immutableMemtables(), version, options, true), options);
     } finally {
       version.unref();
     }
   }
 
-  private walk(it: EntryIterator, options: ScanOptions, visit: (e: Entry) => void): void {
-    const end = options.end;
-    const limit = options.limit ?? Infinity;
-    const tombstones = options.includeTombstones === true;
-    let n = 0;
-    for (options.start ? it.seek(options.start) : it.seekToFirst(); it.valid() && n < limit; it.next()) {
-      const e = it.entry();
-      if (end !== undefined && Buffer.compare(e.key, end) >= 0) return;
-      if (e.value === null && !tombstones) continue;
-      n++;
-      visit(e);
-    }
-  }
-
-  /** One merged cursor over the memtables and the tables of `version` that overlap the range. */
-  private sources(version: Version, options: ScanOptions, stable: boolean): EntryIterator {
-    const children: EntryIterator[] = [];
-    // Empty memtables are left out: a single table then needs no merge at all.
-    if (this.mem.size > 0) children.push(this.mem.iterator(stable));
-    for (const imm of this.imms) children.push(imm.mem.iterator(stable));
-    const { start, end } = options;
-    for (const level of version.levels) {
-      for (const t of level) {
-        if (start !== undefined && Buffer.compare(t.info.maxKey, start) < 0) continue;
-        if (end !== undefined && Buffer.compare(t.info.minKey, end) >= 0) continue;
-        children.push(t.reader.iterator());
-      }
-    }
-    return children.length === 1 ? children[0] : new MergingIterator(children);
+  private immutableMemtables(): Memtable[] {
+    return this.imms.map((imm) => imm.mem);
   }
 
   // ---- flush ----------------------------------------------------------------------------

@@ -120,6 +120,22 @@ export interface StoreCounters {
   blockCacheMisses: number;
 }
 
+export function zeroCounters(): StoreCounters {
+  return {
+    puts: 0,
+    deletes: 0,
+    gets: 0,
+    staleWrites: 0,
+    flushes: 0,
+    compactions: 0,
+    bytesCompacted: 0,
+    bloomSkips: 0,
+    bloomFalsePositives: 0,
+    blockCacheHits: 0,
+    blockCacheMisses: 0,
+  };
+}
+
 /** An immutable picture of the store for introspection. */
 export interface StoreSnapshot {
   memtableBytes: number;
