@@ -2,7 +2,7 @@
 // (attached, so it dies with the benchmark), StartCluster with the scenario's spec in a fresh
 // temp folder, one NodeClient per node, and a stop that leaves no process and no folder behind.
 
-import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { launchController, NodeClient, type ClusterSpec, type ControllerHandle } from '../../src/engine/client';
@@ -27,7 +27,7 @@ export interface RingNodeHandle {
  * folder used for the whole run; fails early, naming the command, when they are missing.
  * Returns what was copied, for the report.
  */
-export function snapshotBundles(from = join(REPO_ROOT, 'dist', 'engine')): { from: string; builtAt: string } {
+export function snapshotBundles(from = join(REPO_ROOT, 'dist', 'engine')): { from: string; builtAt: string; builtFrom: string | null } {
   for (const f of BUNDLES) {
     if (!existsSync(join(from, f))) throw new Error(`${join(from, f)} is missing; run \`npm run build\` (node scripts/proto.mjs && node esbuild.mjs) first`);
   }
@@ -39,7 +39,10 @@ export function snapshotBundles(from = join(REPO_ROOT, 'dist', 'engine')): { fro
   }
   bundleDir = dir;
   const builtAt = new Date(Math.max(...BUNDLES.map((f) => statSync(join(from, f)).mtimeMs))).toISOString();
-  return { from, builtAt };
+  // build-committed.sh leaves the commit it built; a plain `npm run build` is the working tree.
+  const marker = join(from, 'BUILT_FROM');
+  const builtFrom = existsSync(marker) ? `commit ${readFileSync(marker, 'utf8').trim()}` : 'working tree';
+  return { from, builtAt, builtFrom };
 }
 
 function bundle(name: string): string {

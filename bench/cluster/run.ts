@@ -134,7 +134,7 @@ function extendedScenarios(o: Options, withEtcd: boolean): Scenario[] {
         zipfWrites,
         {
           kind: 'batchPut', inFlight: o.batchesInFlight, batchSize: o.batchSize, maxRequests: 100_000, maxMs: Math.max(maxMs, 8_000),
-          during: { name: 'AddNode', atMs: Math.min(3_000, maxMs / 3), run: () => cluster.addNode() },
+          during: { name: 'AddNode', atMs: Math.round(Math.min(3_000, maxMs / 3)), run: () => cluster.addNode() },
         },
       ],
     },
@@ -195,7 +195,7 @@ async function main(): Promise<void> {
       secondsPerWorkload: o.seconds, inFlight: o.inFlight, batchSize: o.batchSize, batchesInFlight: o.batchesInFlight,
       client: 'one benchmark process; RingDB through the engine client API (NodeClient), etcd through the etcd3 npm client',
     },
-    engine: { commit: gitHead(), bundles: bundles.from, bundlesBuiltAt: bundles.builtAt },
+    engine: { repoHead: gitHead(), bundles: bundles.from, bundlesBuiltFrom: bundles.builtFrom, bundlesBuiltAt: bundles.builtAt },
     etcd: etcd ?? null,
     notes,
     ...(o.profileDir ? { profiles: o.profileDir } : {}),

@@ -93,7 +93,7 @@ const TIMELINE_WINDOW_MS = 500;
 export function describeWorkload(w: WorkloadSpec): string {
   const keys = describeKeys(w.keys ?? { kind: 'unique' });
   const what = w.kind === 'batchPut' ? `batchPut ${w.batchSize} x${w.inFlight} batches in flight` : `${w.kind} x${w.inFlight} in flight`;
-  return `${what}, ${keys}${w.during ? `, ${w.during.name} after ${w.during.atMs / 1000} s` : ''}`;
+  return `${what}, ${keys}${w.during ? `, ${w.during.name} after ${(w.during.atMs / 1000).toFixed(1)} s` : ''}`;
 }
 
 /** Writes keys 0..count-1 of the dataset (unmeasured) and waits until every replica has them. */
