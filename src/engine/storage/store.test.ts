@@ -164,6 +164,20 @@ describe('Store', () => {
     assert.throws(() => s.scan(), ClosedError);
   });
 
+  it('ends a compaction cut short by close() with ClosedError, and keeps every write', async () => {
+    const s = await Store.open(dir, { autoCompact: false, blockBytes: 256 });
+    for (let i = 0; i < 30_000; i += 1000) {
+      await s.write(Array.from({ length: 1000 }, (_, j) => ({ key: b(`k${String(i + j).padStart(6, '0')}`), value: b('v'), ts: 1, origin: 'n1' })));
+      await s.flush();
+    }
+    const compacting = s.compact();
+    await new Promise((resolve) => setImmediate(resolve));
+    await s.close();
+    await assert.rejects(compacting, ClosedError);
+    const again = await openStore();
+    assert.equal(again.scan().length, 30_000);
+  });
+
   it("shares one fsync among writers that queue while another runs (sync 'always')", async () => {
     const counting = new CountingFs();
     const s = await openStore({ fs: counting, sync: 'always' });

@@ -322,6 +322,8 @@ export class Store {
     await this.exclusive(async () => {
       const task = manualCompaction(this.version.infos());
       if (task && !this.closed) await this.runCompaction(task);
+    }).catch((err: Error) => {
+      throw err instanceof BuildCancelledError ? new ClosedError() : err;
     });
   }
 
