@@ -12,6 +12,7 @@ import { registerNodeCommands } from './commands/nodeCommands';
 import { ResultDocuments } from './commands/resultDocuments';
 import { ClusterSession } from './controller/clusterSession';
 import { ControllerHost } from './controller/controllerHost';
+import { NodeLogFollower } from './controller/nodeLogFollower';
 import { ClusterModel } from './model/clusterModel';
 import { ReplicationLogStore } from './model/replicationLog';
 import { ClusterViews } from './views/registerViews';
@@ -36,6 +37,7 @@ export class RingDb extends Disposable {
     this.replicationLog = this._register(new ReplicationLogStore());
     this.host = this._register(new ControllerHost(context.asAbsolutePath('dist/engine/controller.js'), this.log));
     this.session = this._register(new ClusterSession(this.host, this.model, this.replicationLog, this.log));
+    this._register(new NodeLogFollower(this.model, () => this.host.current?.client, this.log));
     this.views = this._register(new ClusterViews(this.model));
     this.statusBar = this._register(new ClusterStatusBar(this.model));
     const results = this._register(new ResultDocuments());

@@ -1,0 +1,41 @@
+// Pure parts of the extension, run in the extension host like the rest of the suite.
+import { strict as assert } from 'node:assert';
+import { parseNodeLine } from '../../src/extension/controller/nodeLogFollower';
+import { validateKey, validateValue } from '../../src/extension/commands/inputs';
+import { formatBytes, formatDuration, formatVector } from '../../src/extension/common/format';
+import { parseFromWebview } from '../../src/extension/webviews/replicationLog/protocol';
+
+describe('extension units', () => {
+  it('reads the level and message of a node log line, and keeps foreign lines whole', () => {
+    assert.deepEqual(parseNodeLine('2026-11-26T01:00:00.000Z WARN  [n2] peer n3 missed 3 heartbeats'), { level: 'warn', message: 'peer n3 missed 3 heartbeats' });
+    assert.deepEqual(parseNodeLine('2026-11-26T01:00:00.000Z ERROR [n1] disk full'), { level: 'error', message: 'disk full' });
+    assert.deepEqual(parseNodeLine('Error: boom'), { level: 'info', message: 'Error: boom' });
+  });
+
+  it('validates keys and values with messages that say what is accepted', () => {
+    assert.equal(validateKey('user:1'), undefined);
+    assert.match(validateKey('') ?? '', /required \(1 to 64 KiB/);
+    assert.match(validateKey('k'.repeat(64 * 1024 + 1)) ?? '', /65537 bytes; at most 65536/);
+    assert.equal(validateKey('é'.repeat(32 * 1024)), undefined, 'the limit is in UTF-8 bytes');
+    assert.match(validateValue('v'.repeat(1024 * 1024 + 1)) ?? '', /at most 1048576/);
+  });
+
+  it('accepts only well-formed messages from the webview', () => {
+    assert.deepEqual(parseFromWebview({ type: 'ready' }), { type: 'ready' });
+    assert.deepEqual(parseFromWebview({ type: 'rendered', total: 3, shown: 1 }), { type: 'rendered', total: 3, shown: 1 });
+    assert.equal(parseFromWebview({ type: 'rendered', total: '3', shown: 1 }), undefined);
+    assert.equal(parseFromWebview({ type: 'openKey', key: '' }), undefined);
+    assert.equal(parseFromWebview({ type: 'runCommand', command: 'rm -rf' }), undefined);
+    assert.equal(parseFromWebview('ready'), undefined);
+  });
+
+  it('formats sizes, durations and version vectors for people', () => {
+    assert.equal(formatBytes(512), '512 B');
+    assert.equal(formatBytes(1536), '1.5 KiB');
+    assert.equal(formatBytes(5 * 1024 * 1024), '5.0 MiB');
+    assert.equal(formatDuration(59_000), '59 s');
+    assert.equal(formatDuration(2 * 3_600_000 + 5 * 60_000), '2 h 5 min');
+    assert.equal(formatVector({ n10: 1, n2: 7, n1: 3 }), 'n1:3, n2:7, n10:1');
+    assert.equal(formatVector({}), '—');
+  });
+});
