@@ -4,11 +4,15 @@
 // controller holds the other end, so a node never outlives a killed controller).
 
 import { readFileSync } from 'node:fs';
-import { NodeServiceService } from '../gen/ringdb/v1/node';
+import { ConvergenceServiceService } from '../gen/ringdb/v1/convergence';
+import { NodeServiceService, PeerState } from '../gen/ringdb/v1/node';
 import { readTokenFile, startServer, type RunningServer } from '../rpc';
 import { ConfigError, NODE_READY_PREFIX, validateNodeConfig, type NodeConfig } from './config';
+import { Convergence } from './convergence/convergence';
+import { convergenceService } from './convergence/service';
 import { createLogger, type Logger } from './logger';
 import { RingNode } from './node';
+import { PartitionLayer } from './partition-layer';
 import { nodeService } from './service';
 
 /** Exit codes the controller can tell apart. */
@@ -40,15 +44,27 @@ async function run(): Promise<void> {
   }
   const logger: Logger = createLogger(config.id, config.logLevel);
   const node = await RingNode.open(config, token, logger);
+  const partitioning = PartitionLayer.open(node, logger);
   let server: RunningServer;
+  let convergence: Convergence;
   try {
-    server = await startServer(config.host, config.port, token, [{ definition: NodeServiceService, implementation: nodeService(node, logger) }]);
+    convergence = new Convergence({
+      nodeId: config.id, token, store: node.store, observed: node.observed, observeTs: (ts) => node.replica.clock.observe(ts),
+      peers: () => node.peers.views().map((p) => ({ id: p.id, address: p.address, down: p.state === PeerState.PEER_STATE_DOWN })),
+      intervalMs: config.antiEntropyIntervalMs, logger,
+    });
+    server = await startServer(config.host, config.port, token, [
+      { definition: NodeServiceService, implementation: nodeService(node, logger, partitioning) },
+      { definition: ConvergenceServiceService, implementation: convergenceService(convergence) },
+    ]);
   } catch (err) {
     await node.close();
     throw err;
   }
   const hostPart = config.host.includes(':') ? `[${config.host}]` : config.host;
+  partitioning.start();
   node.start(`${hostPart}:${server.port}`);
+  convergence.start();
 
   let stopping: Promise<void> | undefined;
   const shutdown = (why: string) => {
@@ -59,6 +75,8 @@ async function run(): Promise<void> {
         process.exit(EXIT.failed);
       }, SHUTDOWN_TIMEOUT_MS).unref();
       await server.stop();
+      await convergence.close();
+      await partitioning.close();
       await node.close();
       logger.info('stopped');
       process.exit(EXIT.ok);

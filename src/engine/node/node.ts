@@ -15,6 +15,7 @@ import { readStateFile, writeStateFile, type ReplicationState } from '../replica
 import { describeError } from '../rpc';
 import type { NodeConfig, PeerConfig } from './config';
 import { toProtoSnapshot } from './convert';
+import { ObservedStore } from './convergence/observed-store';
 import type { Logger } from './logger';
 import { PeerSet } from './peers';
 
@@ -35,6 +36,8 @@ export class RingNode {
   private constructor(
     readonly config: NodeConfig,
     readonly store: Store,
+    /** The store as every writer must reach it, so derived views (Merkle tree, cache, indexes) follow each change. */
+    readonly observed: ObservedStore,
     readonly log: OpLog,
     readonly replica: Replica,
     readonly peers: PeerSet,
@@ -59,13 +62,14 @@ export class RingNode {
     try {
       const log = OpLog.open(path.join(config.dataDir, 'replication_log'), { fs, sync: config.storage.sync, syncIntervalMs: config.storage.syncIntervalMs });
       const state = readStateFile(fs, path.join(config.dataDir, 'replication_state'));
-      const replica = new Replica(config.id, store, log);
+      const observed = new ObservedStore(store);
+      const replica = new Replica(config.id, observed, log);
       const replayed = await replica.replayIntoStore(state.storeReplayLsn);
       if (replayed > 0) logger.info(`re-applied ${replayed} logged ops to the store after an unclean stop`);
       const peers = new PeerSet(config.id, token, config.heartbeatIntervalMs, () => replica.clock.now());
       const antiEntropy = new AntiEntropy(replica, log, peers, () => peers.ids(), config.antiEntropyIntervalMs,
         (peer, err) => logger.debug(`anti-entropy with ${peer} failed: ${describeError(err)}`));
-      return new RingNode(config, store, log, replica, peers, antiEntropy, state, fs, logger);
+      return new RingNode(config, store, observed, log, replica, peers, antiEntropy, state, fs, logger);
     } catch (err) {
       await store.close();
       throw err;

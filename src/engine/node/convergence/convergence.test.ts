@@ -1,0 +1,200 @@
+// Merkle anti-entropy across real node processes. The replicas are made to diverge the way a
+// replication log cannot repair: their stores are written before the nodes start (as after a
+// restore from an old backup or a lost disk), so their version vectors agree and pull sync has
+// nothing to send; only the Merkle comparison finds the differing keys.
+import assert from 'node:assert/strict';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { ConvergenceServiceClient } from '../../gen/ringdb/v1/convergence';
+import { clientArgs, unary, type UnaryMethod } from '../../rpc';
+import { Store } from '../../storage';
+import type { Entry } from '../../storage/types';
+import type { NodeConfig } from '../config';
+import { spawnNode, waitFor, type TestNode } from '../test-harness';
+
+const b = (s: string) => Buffer.from(s);
+const KEYS = 100_000;
+const keyOf = (i: number) => b(`key-${String(i).padStart(6, '0')}`);
+const valueOf = (i: number) => b(`value-of-key-${String(i).padStart(6, '0')}`);
+
+interface Pair {
+  dir: string;
+  token: string;
+  nodes: TestNode[];
+  conv: ConvergenceServiceClient[];
+}
+
+/** Writes `entries` straight into a node's store folder (the node is not running). */
+async function seed(dataDir: string, entries: Entry[]): Promise<void> {
+  const store = await Store.open(path.join(dataDir, 'store'), { sync: 'none', memtableBytes: 64 * 1024 * 1024 });
+  try {
+    for (let i = 0; i < entries.length; i += 5000) await store.write(entries.slice(i, i + 5000));
+  } finally {
+    await store.close();
+  }
+}
+
+async function startPair(contents: Entry[][], antiEntropyIntervalMs: number): Promise<Pair> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ringdb-convergence-'));
+  const token = randomBytes(24).toString('hex');
+  writeFileSync(path.join(dir, 'token'), token, { mode: 0o600 });
+  const pair: Pair = { dir, token, nodes: [], conv: [] };
+  try {
+    for (let i = 0; i < contents.length; i++) {
+      const id = `n${i + 1}`;
+      const dataDir = path.join(dir, id);
+      mkdirSync(dataDir);
+      await seed(dataDir, contents[i]);
+      const config: NodeConfig = {
+        id, dataDir, host: '127.0.0.1', port: 0, tokenFile: path.join(dir, 'token'), peers: [], topology: null,
+        storage: { sync: 'batch', syncIntervalMs: 2, memtableBytes: 4 * 1024 * 1024 },
+        heartbeatIntervalMs: 100, antiEntropyIntervalMs, logLevel: 'info',
+      };
+      const node = await spawnNode(config, path.join(dir, `${id}.json`));
+      pair.nodes.push(node);
+      pair.conv.push(new ConvergenceServiceClient(...clientArgs(node.address)));
+    }
+    const peers = pair.nodes.map((n) => ({ id: n.id, address: n.address }));
+    for (const n of pair.nodes) await unary(n.client, n.client.updateMembership, { peers, topology: {} }, { token, timeoutMs: 10_000 });
+    return pair;
+  } catch (err) {
+    await stopPair(pair);
+    throw err;
+  }
+}
+
+async function stopPair(pair: Pair): Promise<void> {
+  for (const c of pair.conv) c.close();
+  await Promise.all(pair.nodes.map(async (n) => {
+    n.client.close();
+    if (n.proc.exitCode === null && n.proc.signalCode === null) {
+      const exited = new Promise((r) => n.proc.once('exit', r));
+      n.proc.kill('SIGKILL');
+      await exited;
+    }
+  }));
+  rmSync(pair.dir, { recursive: true, force: true });
+}
+
+function call<Req, Res>(pair: Pair, i: number, method: (c: ConvergenceServiceClient) => UnaryMethod<Req, Res>, req: Req): Promise<Res> {
+  const c = pair.conv[i];
+  return unary(c, method(c), req, { token: pair.token, timeoutMs: 60_000 });
+}
+
+const root = async (pair: Pair, i: number) => (await call(pair, i, (c) => c.merkleSummary, { level: 0, indexes: [0] })).hashes[0];
+/** The stored version of `key` on node i (tombstones too), read through ExchangeEntries. */
+async function stored(pair: Pair, i: number, key: Buffer): Promise<{ value: string | null } | undefined> {
+  const res = await call(pair, i, (c) => c.exchangeEntries, { sender: 'tester', entries: [], want: [key] });
+  const e = res.entries[0];
+  return e && { value: e.deleted ? null : e.value.toString() };
+}
+
+function base(count: number): Entry[] {
+  return Array.from({ length: count }, (_, i) => ({ key: keyOf(i), value: valueOf(i), ts: 1 + i, origin: 'seed' }));
+}
+
+async function rejects(p: Promise<unknown>, field: string): Promise<void> {
+  await assert.rejects(p, (err: ServiceError) => err.code === status.INVALID_ARGUMENT && err.details.includes(field));
+}
+
+describe('Merkle anti-entropy (real processes)', function () {
+  this.timeout(180_000);
+
+  describe('two replicas of 100,000 keys differing in 10', () => {
+    let pair: Pair;
+    const fullBytes = base(KEYS).reduce((n, e) => n + e.key.length + (e.value?.length ?? 0) + 8 + e.origin.length, 0);
+    before(async () => {
+      const fresh = (i: number, origin: string): Entry => ({ key: keyOf(i), value: b(`fresh-${origin}-${i}`), ts: 1_000_000, origin });
+      const n1 = [...base(KEYS), fresh(0, 'n1'), fresh(1, 'n1'), fresh(2, 'n1'), fresh(3, 'n1'), { key: b('only-on-n1'), value: b('x'), ts: 5, origin: 'n1' }];
+      const n2 = [...base(KEYS), fresh(4, 'n2'), fresh(5, 'n2'), fresh(6, 'n2'), fresh(7, 'n2'), { key: keyOf(8), value: null, ts: 1_000_000, origin: 'n2' }];
+      // Periodic rounds are an hour apart: the one round in this test is the Repair.
+      pair = await startPair([n1, n2], 3_600_000);
+    });
+    after(async () => {
+      if (pair) await stopPair(pair);
+    });
+
+    it('converges in one Repair round exchanging only the 10 keys, with bytes far below a full copy', async () => {
+      assert.notDeepEqual(await root(pair, 0), await root(pair, 1));
+      const report = await call(pair, 0, (c) => c.repair, { peers: [] });
+      assert.equal(report.peers.length, 1);
+      const r = report.peers[0];
+      assert.equal(r.ok, true, r.error);
+      assert.equal(r.peer, 'n2');
+      assert.equal(r.keysSent, 5, 'n1 pushes its 4 newer keys and the key only it has');
+      assert.equal(r.keysReceived, 5, 'n1 pulls n2\'s 4 newer keys and its tombstone');
+      assert.equal(r.keysSent + r.keysReceived, 10, 'each divergent key moved once, one way');
+      assert.ok(r.bucketsCompared >= 1 && r.bucketsCompared <= 10, `buckets compared: ${r.bucketsCompared}`);
+      const bytes = r.bytesSent + r.bytesReceived;
+      // ~341 hashes on the descent, ≤10 leaf buckets of ~24 (key, version) pairs, 10 entries.
+      assert.ok(bytes < 64 * 1024, `exchanged ${bytes} bytes`);
+      assert.ok(bytes < fullBytes / 50, `exchanged ${bytes} bytes against ${fullBytes} for a full copy`);
+
+      assert.deepEqual(await root(pair, 0), await root(pair, 1), 'equal roots: all 100,001 keys agree');
+      for (const i of [0, 1]) {
+        assert.deepEqual(await stored(pair, i, keyOf(0)), { value: 'fresh-n1-0' });
+        assert.deepEqual(await stored(pair, i, keyOf(7)), { value: 'fresh-n2-7' });
+        assert.deepEqual(await stored(pair, i, b('only-on-n1')), { value: 'x' });
+        assert.deepEqual(await stored(pair, i, keyOf(8)), { value: null }, 'the tombstone won');
+        assert.deepEqual(await stored(pair, i, keyOf(9)), { value: valueOf(9).toString() });
+      }
+      const s1 = await call(pair, 0, (c) => c.convergenceStats, {});
+      const s2 = await call(pair, 1, (c) => c.convergenceStats, {});
+      assert.equal(s1.rounds, 1);
+      assert.equal(s1.keysSent, 5);
+      assert.equal(s1.keysReceived, 5);
+      assert.equal(s1.bytesSent + s1.bytesReceived, bytes);
+      assert.equal(s2.keysRepairedByPeers, 5);
+      assert.equal(s1.merkleKeys, KEYS + 1);
+      assert.deepEqual(s1.merkleRoot, s2.merkleRoot);
+    });
+
+    it('a second round finds equal roots and exchanges nothing', async () => {
+      const report = await call(pair, 1, (c) => c.repair, { peers: ['n1'] });
+      const r = report.peers[0];
+      assert.equal(r.ok, true, r.error);
+      assert.equal(r.rootsMatched, true);
+      assert.equal(r.keysSent + r.keysReceived, 0);
+      assert.equal(r.rangesCompared, 1);
+    });
+
+    it('keeps the tree current as writes arrive (no rebuild): a new write changes the root the same way on both', async () => {
+      await unary(pair.nodes[0].client, pair.nodes[0].client.batchPut, { entries: [{ key: b('after'), value: b('v') }] }, { token: pair.token, timeoutMs: 10_000 });
+      await waitFor('the write replicated and both roots equal', async () => (await stored(pair, 1, b('after'))) !== undefined && (await root(pair, 0)).equals(await root(pair, 1)));
+      const s = await call(pair, 1, (c) => c.convergenceStats, {});
+      assert.equal(s.merkleKeys, KEYS + 2);
+    });
+
+    it('rejects bad requests naming the field, changing nothing', async () => {
+      await rejects(call(pair, 0, (c) => c.merkleSummary, { level: 9, indexes: [0] }), 'level');
+      await rejects(call(pair, 0, (c) => c.merkleSummary, { level: 1, indexes: [16] }), 'indexes[0]');
+      await rejects(call(pair, 0, (c) => c.merkleSummary, { level: 1, indexes: [] }), 'indexes');
+      await rejects(call(pair, 0, (c) => c.merkleDiff, { buckets: [4096] }), 'buckets[0]');
+      await rejects(call(pair, 0, (c) => c.repair, { peers: ['n9'] }), 'peers[0]');
+      const bad = { key: b('injected'), value: b('v'), deleted: false, ts: 7, origin: 'no spaces allowed' };
+      await rejects(call(pair, 0, (c) => c.exchangeEntries, { sender: 'n2', entries: [bad], want: [] }), 'entries[0].origin');
+      await rejects(call(pair, 0, (c) => c.exchangeEntries, { sender: 'n2', entries: [{ ...bad, origin: 'n2', ts: 0 }], want: [] }), 'entries[0].ts');
+      await rejects(call(pair, 0, (c) => c.exchangeEntries, { sender: 'n2', entries: [], want: [Buffer.alloc(0)] }), 'want[0]');
+      assert.equal(await stored(pair, 0, b('injected')), undefined);
+    });
+  });
+
+  it('periodic rounds converge replicas without being asked', async () => {
+    const pair = await startPair([
+      [...base(1000), { key: keyOf(3), value: b('newer'), ts: 10_000, origin: 'n1' }],
+      [...base(1000), { key: b('extra'), value: b('e'), ts: 3, origin: 'n2' }],
+    ], 200);
+    try {
+      await waitFor('equal roots', async () => (await root(pair, 0)).equals(await root(pair, 1)));
+      assert.deepEqual(await stored(pair, 1, keyOf(3)), { value: 'newer' });
+      assert.deepEqual(await stored(pair, 0, b('extra')), { value: 'e' });
+      const s = await call(pair, 0, (c) => c.convergenceStats, {});
+      assert.ok(s.rounds >= 1);
+    } finally {
+      await stopPair(pair);
+    }
+  });
+});

@@ -1,0 +1,46 @@
+// The one door every version takes into a node's store: local writes and replicated ops (through
+// the replica), pull sync, hinted handoff and anti-entropy repairs. Whatever keeps a view derived
+// from the store (the Merkle tree, the read cache, indexes) subscribes here, so no write path can
+// change a key behind its back.
+
+import type { Store } from '../../storage';
+import type { Entry } from '../../storage/types';
+import type { ReplicaStore } from '../../replication/replica';
+
+/** Called with the ops about to be written, synchronously before the store sees them. */
+export type WritingListener = (ops: readonly Entry[]) => void;
+/** Called with the ops that won Last-Write-Wins, once the store has them (in write order). */
+export type AppliedListener = (entries: readonly Entry[]) => void;
+
+export class ObservedStore implements ReplicaStore {
+  private readonly writing = new Set<WritingListener>();
+  private readonly applied = new Set<AppliedListener>();
+
+  constructor(readonly store: Store) {}
+
+  /**
+   * A writing listener runs before the memtable changes and in the same tick, so a reader that
+   * runs after it (reads are synchronous) sees the new version: the read cache invalidates here.
+   */
+  onWriting(listener: WritingListener): () => void {
+    this.writing.add(listener);
+    return () => void this.writing.delete(listener);
+  }
+
+  onApplied(listener: AppliedListener): () => void {
+    this.applied.add(listener);
+    return () => void this.applied.delete(listener);
+  }
+
+  async write(ops: Entry[]): Promise<boolean[]> {
+    for (const l of this.writing) l(ops);
+    const results = await this.store.write(ops);
+    if (this.applied.size > 0) {
+      // The store resolves writes in the order they were made, so listeners see versions of a
+      // key in the order the store accepted them and end on the stored one.
+      const won = ops.filter((_, i) => results[i]);
+      if (won.length > 0) for (const l of this.applied) l(won);
+    }
+    return results;
+  }
+}

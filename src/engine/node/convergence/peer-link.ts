@@ -1,0 +1,67 @@
+// One peer's ConvergenceService as a round sees it: a channel reused across rounds, a deadline on
+// every call, and the encoded size of every request sent and response received, so the stats
+// report the bytes that really crossed the wire rather than an estimate.
+
+import {
+  ConvergenceServiceClient, ExchangeEntriesRequest, ExchangeEntriesResponse, MerkleDiffRequest, MerkleDiffResponse,
+  MerkleSummaryRequest, MerkleSummaryResponse, type ConvergenceEntry,
+} from '../../gen/ringdb/v1/convergence';
+import { clientArgs, unary } from '../../rpc';
+import type { Entry } from '../../storage/types';
+
+/** A big exchange with a busy peer can take a while; a dead peer fails fast anyway. */
+const CALL_TIMEOUT_MS = 30_000;
+
+export interface Traffic {
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+const size = (bytes: Uint8Array): number => bytes.byteLength;
+
+export function toWire(e: Entry): ConvergenceEntry {
+  return { key: e.key, value: e.value ?? Buffer.alloc(0), deleted: e.value === null, ts: e.ts, origin: e.origin };
+}
+
+export function fromWire(e: ConvergenceEntry): Entry {
+  return { key: Buffer.from(e.key), value: e.deleted ? null : Buffer.from(e.value), ts: e.ts, origin: e.origin };
+}
+
+export class PeerLink {
+  private readonly client: ConvergenceServiceClient;
+
+  constructor(
+    readonly id: string,
+    readonly address: string,
+    private readonly token: string,
+  ) {
+    this.client = new ConvergenceServiceClient(...clientArgs(address));
+  }
+
+  async summary(level: number, indexes: number[], traffic: Traffic): Promise<MerkleSummaryResponse> {
+    const req: MerkleSummaryRequest = { level, indexes };
+    traffic.bytesSent += size(MerkleSummaryRequest.encode(req).finish());
+    const res = await unary(this.client, this.client.merkleSummary, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
+    traffic.bytesReceived += size(MerkleSummaryResponse.encode(res).finish());
+    return res;
+  }
+
+  async diff(buckets: number[], traffic: Traffic): Promise<MerkleDiffResponse> {
+    const req: MerkleDiffRequest = { buckets };
+    traffic.bytesSent += size(MerkleDiffRequest.encode(req).finish());
+    const res = await unary(this.client, this.client.merkleDiff, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
+    traffic.bytesReceived += size(MerkleDiffResponse.encode(res).finish());
+    return res;
+  }
+
+  async exchange(req: ExchangeEntriesRequest, traffic: Traffic): Promise<ExchangeEntriesResponse> {
+    traffic.bytesSent += size(ExchangeEntriesRequest.encode(req).finish());
+    const res = await unary(this.client, this.client.exchangeEntries, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
+    traffic.bytesReceived += size(ExchangeEntriesResponse.encode(res).finish());
+    return res;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

@@ -1,0 +1,94 @@
+// ConvergenceService: each handler validates its request (naming the bad field and what is
+// accepted) before anything changes, then calls the node's Convergence.
+
+import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import type { ConvergenceEntry, ConvergenceServiceServer, PeerRound } from '../../gen/ringdb/v1/convergence';
+import { InvalidFieldError, toStatus } from '../../rpc';
+import { checkKey, checkNodeId, checkValue } from '../validate';
+import type { Convergence } from './convergence';
+import { fromWire, toWire } from './peer-link';
+import { MAX_DIFF_BUCKETS, MAX_EXCHANGE_KEYS, MAX_SUMMARY_INDEXES } from './round';
+
+function unary<Req, Res>(fn: (call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>): handleUnaryCall<Req, Res> {
+  return (call, callback: sendUnaryData<Res>) => {
+    let result: Res | Promise<Res>;
+    try {
+      result = fn(call);
+    } catch (err) {
+      callback(toStatus(err));
+      return;
+    }
+    Promise.resolve(result).then((res) => callback(null, res), (err: unknown) => callback(toStatus(err)));
+  };
+}
+
+function checkCount(field: string, n: number, min: number, max: number): void {
+  if (n < min || n > max) throw new InvalidFieldError(field, `must hold ${min} to ${max} items, got ${n}`);
+}
+
+function checkEntry(field: string, e: ConvergenceEntry): void {
+  checkKey(`${field}.key`, e.key);
+  checkValue(`${field}.value`, e.value);
+  if (e.deleted && e.value.length > 0) throw new InvalidFieldError(`${field}.value`, 'must be empty for a tombstone (deleted = true)');
+  if (!Number.isSafeInteger(e.ts) || e.ts < 1) throw new InvalidFieldError(`${field}.ts`, `must be a Lamport timestamp from 1 to 2^53-1, got ${e.ts}`);
+  checkNodeId(`${field}.origin`, e.origin);
+}
+
+export function convergenceService(conv: Convergence): ConvergenceServiceServer {
+  const tree = conv.tree.tree;
+  return {
+    merkleSummary: unary((call) => {
+      const { level, indexes } = call.request;
+      if (level > tree.depth) throw new InvalidFieldError('level', `must be 0 (the root) to ${tree.depth} (the leaf buckets), got ${level}`);
+      checkCount('indexes', indexes.length, 1, MAX_SUMMARY_INDEXES);
+      const width = tree.fanout ** level;
+      indexes.forEach((i, n) => {
+        if (i >= width) throw new InvalidFieldError(`indexes[${n}]`, `must be 0 to ${width - 1} at level ${level}, got ${i}`);
+      });
+      return { fanout: tree.fanout, depth: tree.depth, hashes: tree.hashes(level, indexes), keys: tree.size };
+    }),
+
+    merkleDiff: unary((call) => {
+      const { buckets } = call.request;
+      checkCount('buckets', buckets.length, 1, MAX_DIFF_BUCKETS);
+      buckets.forEach((b, n) => {
+        if (b >= tree.leafCount) throw new InvalidFieldError(`buckets[${n}]`, `must be a leaf bucket 0 to ${tree.leafCount - 1}, got ${b}`);
+      });
+      return { buckets: buckets.map((bucket) => ({ bucket, entries: tree.bucketEntries(bucket) })) };
+    }),
+
+    exchangeEntries: unary(async (call) => {
+      const { sender, entries, want } = call.request;
+      checkNodeId('sender', sender);
+      checkCount('entries', entries.length, 0, MAX_EXCHANGE_KEYS);
+      checkCount('want', want.length, 0, MAX_EXCHANGE_KEYS);
+      entries.forEach((e, i) => checkEntry(`entries[${i}]`, e));
+      want.forEach((k, i) => checkKey(`want[${i}]`, k));
+      // Read before applying: the sender asked for the versions that made this node differ.
+      const found: ConvergenceEntry[] = [];
+      for (const key of want) {
+        const e = conv.read(key);
+        if (e) found.push(toWire(e));
+      }
+      const applied = await conv.applyPushed(entries.map(fromWire));
+      return { entries: found, applied };
+    }),
+
+    repair: unary(async (call) => {
+      const known = conv.knownPeers();
+      call.request.peers.forEach((p, i) => {
+        checkNodeId(`peers[${i}]`, p);
+        if (!known.includes(p)) throw new InvalidFieldError(`peers[${i}]`, `${JSON.stringify(p)} is not a peer of ${conv.nodeId}; peers: ${known.join(', ') || 'none'}`);
+      });
+      const report = await conv.repair(call.request.peers);
+      return { nodeId: report.nodeId, peers: report.peers satisfies PeerRound[], durationMs: report.durationMs };
+    }),
+
+    convergenceStats: unary(() => ({
+      nodeId: conv.nodeId,
+      ...conv.counters,
+      merkleKeys: tree.size,
+      merkleRoot: tree.root(),
+    })),
+  };
+}
