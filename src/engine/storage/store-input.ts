@@ -82,15 +82,21 @@ export function checkEntry(key: unknown, value: unknown, ts: unknown, origin: un
   return bytes;
 }
 
+/** A batch is one WAL record, which must stay well inside the record size limit (wal-format.ts). */
+export const MAX_BATCH_BYTES = 256 * 1024 * 1024;
+
 /** Checks a batch whole; returns each origin's UTF-8 length. */
 export function checkBatch(ops: unknown, maxValueBytes: number): number[] {
   if (!Array.isArray(ops)) bad('ops', 'an array of entries', typeof ops);
   const originBytes = new Array<number>(ops.length);
+  let total = 0;
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i] as Partial<Entry> | null;
     if (typeof op !== 'object' || op === null) bad(`ops[${i}]`, 'an entry { key, value, ts, origin }', show(op));
     originBytes[i] = checkEntry(op.key, op.value === undefined ? 'missing' : op.value, op.ts, op.origin, maxValueBytes, `ops[${i}].`);
+    total += op.key!.length + (op.value ? op.value.length : 0) + originBytes[i];
   }
+  if (total > MAX_BATCH_BYTES) bad('ops', `a batch of at most ${MAX_BATCH_BYTES} bytes of keys, values and origins (split it)`, `${total} bytes`);
   return originBytes;
 }
 

@@ -132,6 +132,14 @@ describe('Store', () => {
       });
     }
 
+    it('a batch too large for one WAL record', async () => {
+      const s = await openStore();
+      const value = Buffer.alloc(16 * 1024 * 1024);
+      const ops = Array.from({ length: 17 }, (_, i) => ({ key: b(`k${i}`), value, ts: 1, origin: 'n1' }));
+      await assert.rejects(s.write(ops), (err: unknown) => err instanceof InvalidArgumentError && /ops must be a batch of at most 268435456 bytes .*; got \d+ bytes/.test(err.message));
+      assert.equal(s.snapshot().memtableEntries, 0);
+    });
+
     it('in reads and scans too', async () => {
       const s = await openStore();
       assert.throws(() => s.get(Buffer.alloc(0)), InvalidArgumentError);
