@@ -230,15 +230,17 @@ export class WalWriter {
       this.timer = undefined;
     }
     while (this.inFlight) await this.inFlight.done.catch(() => undefined);
+    const round = this.next;
+    this.next = undefined;
     try {
-      if (!this.failure) {
-        this.writePending();
-        this.fs.fsync(this.fd);
-        this.next?.resolve();
-      } else {
-        this.next?.reject(this.failure);
-      }
-      this.next = undefined;
+      if (this.failure) throw this.failure;
+      this.writePending();
+      this.fs.fsync(this.fd);
+      round?.resolve();
+    } catch (err) {
+      this.failure ??= err as Error;
+      round?.reject(this.failure);
+      throw err;
     } finally {
       this.closeRetired();
       this.fs.close(this.fd);
