@@ -5,6 +5,9 @@
 import { ClusterSpecError, LaunchError, NoClusterError, RingDbError } from '../client';
 import { commandHelp, generalHelp, parseArgs, UsageError, type Parsed } from './args';
 import { COMMANDS, EXIT, runCommand, type Io } from './commands';
+import { CONVERGENCE_COMMANDS, isConvergenceCommand, runConvergenceCommand } from './convergence-commands';
+
+const ALL_COMMANDS = [...COMMANDS, ...CONVERGENCE_COMMANDS];
 
 function print(json: boolean, text: string, value: unknown): void {
   if (json) process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -29,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   let parsed: Parsed;
   try {
-    parsed = parseArgs(argv, COMMANDS);
+    parsed = parseArgs(argv, ALL_COMMANDS);
   } catch (err) {
     const f = failure(err);
     if (json) print(true, '', { error: f.kind, message: f.message });
@@ -37,8 +40,8 @@ async function main(argv: string[]): Promise<number> {
     return f.code;
   }
   if (parsed.help) {
-    const cmd = COMMANDS.find((c) => c.name === parsed.command);
-    process.stdout.write(`${cmd ? commandHelp(cmd) : generalHelp(COMMANDS)}\n`);
+    const cmd = ALL_COMMANDS.find((c) => c.name === parsed.command);
+    process.stdout.write(`${cmd ? commandHelp(cmd) : generalHelp(ALL_COMMANDS)}\n`);
     return EXIT.ok;
   }
   const io: Io = {
@@ -51,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
     }),
   };
   try {
-    const result = await runCommand(parsed, io);
+    const result = isConvergenceCommand(parsed.command) ? await runConvergenceCommand(parsed) : await runCommand(parsed, io);
     if (result.code === EXIT.ok || !json) {
       if (result.code === EXIT.ok) print(json, result.human, result.json);
       else process.stderr.write(`ringdb: ${result.human}\n`);

@@ -1,0 +1,69 @@
+// `ringdb repair` as a user runs it: the bundled CLI against a cluster that `ringdb start` launched.
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { engineBundles, tempDataDir } from '../cluster/test-support';
+import type { RepairReport } from '../client/convergence-client';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let cli = '';
+
+function ringdb(cwd: string, ...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { cwd, timeout: 90_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('ringdb repair', function () {
+  this.timeout(120_000);
+  let ws: ReturnType<typeof tempDataDir>;
+
+  before(async () => {
+    cli = (await engineBundles()).cli;
+    ws = tempDataDir();
+  });
+
+  after(async () => {
+    if (existsSync(join(ws.dir, '.ringdb', 'data', 'cluster-state.json'))) await ringdb(ws.dir, 'stop');
+    ws.remove();
+  });
+
+  it('runs a round on every node that is up, or on the one named, and reports it', async () => {
+    const start = await ringdb(ws.dir, 'start', '--nodes', '2');
+    assert.equal(start.code, 0, start.stderr);
+    assert.equal((await ringdb(ws.dir, 'put', 'k', 'v')).code, 0);
+
+    const all = await ringdb(ws.dir, 'repair', '--json');
+    assert.equal(all.code, 0, all.stderr);
+    const { reports } = JSON.parse(all.stdout) as { reports: RepairReport[] };
+    assert.deepEqual(reports.map((r) => r.nodeId).sort(), ['n1', 'n2']);
+    for (const r of reports) {
+      assert.equal(r.peers.length, 1);
+      assert.equal(r.peers[0].ok, true, r.peers[0].error);
+    }
+
+    const one = await ringdb(ws.dir, 'repair', 'n2');
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(one.stdout, /^n2: 1 peer in \d+ ms\n {2}n2 <-> n1: /);
+  });
+
+  it('names an unknown node and exits 1', async () => {
+    const r = await ringdb(ws.dir, 'repair', 'n7');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no node "n7" in this cluster; nodes are n1, n2/);
+  });
+
+  it('takes at most one node', async () => {
+    const r = await ringdb(ws.dir, 'repair', 'n1', 'n2');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /`ringdb repair` takes \[node\], got "n1" "n2"/);
+  });
+});
