@@ -1,6 +1,7 @@
 // The cluster lifecycle through the extension's commands, against real controller and node
 // processes on loopback ports, with the data in the test workspace's .ringdb/data.
 import { strict as assert } from 'node:assert';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
 import { Commands } from '../../src/extension/common/commandIds';
@@ -140,5 +141,18 @@ describe('a 3-node cluster driven through the commands', function () {
     assert.equal(api.snapshot().phase, 'none');
     await waitFor(api, 'every process to exit', () => (all.every((p) => !isAlive(p)) ? true : undefined), 20_000);
     assert.match(api.statusBarText(), /stopped/);
+  });
+
+  it('Create Cluster Spec writes a commented default .ringdb/cluster.json and opens it', async () => {
+    const file = await run<string>(Commands.createClusterSpec);
+    assert.ok(file && existsSync(file), `no spec written: ${api.lastError()}`);
+    const text = readFileSync(file, 'utf8');
+    assert.match(text, /^\/\/ RingDB cluster spec/);
+    assert.match(text, /"nodes": 3/);
+    assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, file);
+    // Run again, it keeps the person's file as it is.
+    writeFileSync(file, `${text}\n// edited\n`);
+    await run(Commands.createClusterSpec);
+    assert.match(readFileSync(file, 'utf8'), /\/\/ edited/);
   });
 });
