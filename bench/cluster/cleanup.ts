@@ -2,7 +2,8 @@
 // error (the scenarios' finally blocks), SIGINT/SIGTERM/SIGHUP (the handlers below run the same
 // stoppers), and process exit (a last synchronous SIGKILL of whatever is still registered).
 // A SIGKILL of the benchmark itself cannot run handlers: the RingDB controller and its nodes then
-// exit because their stdin pipe closes, and each etcd member has a guard process that does the same.
+// exit because their stdin pipe closes, and guard processes (below) kill each etcd member and
+// remove the temp folders.
 
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -11,7 +12,7 @@ interface Resource {
   name: string;
   /** Graceful stop; must not throw. */
   stop: () => Promise<void>;
-  /** Process ids to SIGKILL if the graceful stop never ran. */
+  /** Process ids to SIGKILL if the graceful stop never ran (or did not finish in time). */
   pids: () => number[];
   /** Folders to remove at the very end. */
   dirs: string[];
@@ -20,7 +21,7 @@ interface Resource {
 const resources = new Set<Resource>();
 let installed = false;
 
-function killNow(pid: number): void {
+export function killNow(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL');
   } catch {
@@ -60,48 +61,59 @@ export function installSignalHandlers(): void {
 
 /** Registers a resource; the returned function stops it gracefully and unregisters it. */
 export function register(name: string, stop: () => Promise<void>, pids: () => number[], dirs: string[] = []): () => Promise<void> {
+  let stopping: Promise<void> | undefined;
   const r: Resource = {
     name,
     pids,
     dirs,
-    stop: async () => {
+    stop: () => (stopping ??= (async () => {
       try {
         await stop();
       } catch (err) {
         process.stderr.write(`stopping ${name} failed: ${(err as Error).message}\n`);
+        // Left registered: the exit path SIGKILLs whatever of it still runs.
+        return;
       }
-    },
+      // Not r.pids() after this: those processes are gone and their ids may be reused.
+      resources.delete(r);
+      for (const d of r.dirs) rmSync(d, { recursive: true, force: true });
+    })()),
   };
   resources.add(r);
-  return async () => {
-    if (!resources.has(r)) return;
-    await r.stop();
-    for (const pid of r.pids()) killNow(pid);
-    for (const d of r.dirs) rmSync(d, { recursive: true, force: true });
-    resources.delete(r);
-  };
+  return () => r.stop();
 }
 
-// Runs inside the guard process: SIGKILLs the guarded pid when the benchmark's pipe closes.
+// Runs inside the guard process: when the benchmark's pipe closes, SIGKILLs the guarded pids,
+// waits a moment for them to go, and removes the folders.
 const GUARD_SOURCE = `
-const pid = Number(process.argv[1]);
-const kill = () => { try { process.kill(pid, 'SIGKILL'); } catch {} process.exit(0); };
-process.stdin.on('end', kill);
-process.stdin.on('error', kill);
+const { rmSync } = require('node:fs');
+const { pids, dirs } = JSON.parse(process.argv[1]);
+let done = false;
+const finish = () => {
+  if (done) return;
+  done = true;
+  for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch {} }
+  setTimeout(() => {
+    for (const d of dirs) { try { rmSync(d, { recursive: true, force: true }); } catch {} }
+    process.exit(0);
+  }, 2000);
+};
+process.stdin.on('end', finish);
+process.stdin.on('error', finish);
 process.stdin.resume();
-setInterval(() => { try { process.kill(pid, 0); } catch { process.exit(0); } }, 1000);
 `;
 
 /**
- * Starts a small process that SIGKILLs `pid` when this process dies, however it dies (its stdin
- * is a pipe from us). Returns the guard's pid so it can be stopped with the resource.
+ * Starts a small process that, when this process dies however it dies (its stdin is a pipe from
+ * us), SIGKILLs `pids` and removes `dirs`. Returns the guard's pid; stop it with the resource
+ * (SIGKILL, so it does nothing) once the graceful stop has run.
  */
-export function guardProcess(pid: number): number {
-  const guard = spawn(process.execPath, ['-e', GUARD_SOURCE, String(pid)], { stdio: ['pipe', 'ignore', 'ignore'] });
+export function guardProcess(pids: number[], dirs: string[]): number {
+  const guard = spawn(process.execPath, ['-e', GUARD_SOURCE, JSON.stringify({ pids, dirs })], { stdio: ['pipe', 'ignore', 'ignore'] });
   guard.stdin.on('error', () => undefined);
   // Neither the child nor its pipe may keep the benchmark alive.
   guard.unref();
   (guard.stdin as unknown as { unref?: () => void }).unref?.();
-  if (guard.pid === undefined) throw new Error(`cannot start the guard process for pid ${pid}`);
+  if (guard.pid === undefined) throw new Error('cannot start a guard process');
   return guard.pid;
 }

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { guardProcess, register } from './cleanup';
+import { guardProcess, killNow, register } from './cleanup';
 
 export const ETCD_BINARY = process.env.RINGDB_BENCH_ETCD ?? '/usr/bin/etcd';
 
@@ -35,7 +35,6 @@ interface Member {
   name: string;
   clientUrl: string;
   child: ChildProcess;
-  guardPid: number;
   logFile: string;
 }
 
@@ -50,10 +49,12 @@ export class EtcdCluster {
     const dir = mkdtempSync(join(tmpdir(), 'ringdb-bench-etcd-'));
     const members: Member[] = [];
     let client: Etcd3 | undefined;
+    let guardPid = 0;
     const stop = register('etcd cluster', async () => {
       client?.close();
       await Promise.all(members.map((m) => stopMember(m)));
-    }, () => members.flatMap((m) => [m.child.pid ?? 0, m.guardPid]).filter((p) => p > 0), [dir]);
+      if (guardPid) killNow(guardPid);
+    }, () => [...members.map((m) => m.child.pid ?? 0), guardPid].filter((p) => p > 0), [dir]);
     try {
       const ports = await Promise.all(Array.from({ length: size * 2 }, () => freePort()));
       const names = Array.from({ length: size }, (_, i) => `e${i + 1}`);
@@ -75,8 +76,9 @@ export class EtcdCluster {
         ], { stdio: ['ignore', fd, fd] });
         closeSync(fd);
         if (child.pid === undefined) throw new Error(`cannot start ${ETCD_BINARY}`);
-        members.push({ name, clientUrl, child, guardPid: guardProcess(child.pid), logFile });
+        members.push({ name, clientUrl, child, logFile });
       }
+      guardPid = guardProcess(members.map((m) => m.child.pid ?? 0), [dir]);
       client = new Etcd3({ hosts: members.map((m) => m.clientUrl), dialTimeout: 10_000 });
       await waitForLeader(client, members);
       return new EtcdCluster(client, members, stop);
@@ -128,9 +130,4 @@ async function stopMember(m: Member): Promise<void> {
   const timer = setTimeout(() => m.child.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(timer);
-  try {
-    process.kill(m.guardPid, 'SIGKILL');
-  } catch {
-    // The guard left on its own when etcd exited.
-  }
 }

@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync }
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { launchController, NodeClient, type ClusterSpec, type ControllerHandle } from '../../src/engine/client';
-import { register } from './cleanup';
+import { guardProcess, killNow, register } from './cleanup';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 const BUNDLES = ['controller.js', 'node.js'];
@@ -32,7 +32,8 @@ export function snapshotBundles(from = join(REPO_ROOT, 'dist', 'engine')): { fro
     if (!existsSync(join(from, f))) throw new Error(`${join(from, f)} is missing; run \`npm run build\` (node scripts/proto.mjs && node esbuild.mjs) first`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'ringdb-bench-bundles-'));
-  register('bundle snapshot', async () => undefined, () => [], [dir]);
+  const guard = guardProcess([], [dir]);
+  register('bundle snapshot', async () => killNow(guard), () => [guard], [dir]);
   for (const f of BUNDLES) {
     copyFileSync(join(from, f), join(dir, f));
     if (existsSync(join(from, `${f}.map`))) copyFileSync(join(from, `${f}.map`), join(dir, `${f}.map`));
@@ -64,15 +65,16 @@ export class RingCluster {
     const dataDir = mkdtempSync(join(tmpdir(), `ringdb-bench-${label}-`));
     let handle: ControllerHandle | undefined;
     let nodes: RingNodeHandle[] = [];
+    let guard = 0;
     const stop = register(`ringdb cluster ${label}`, async () => {
       for (const n of nodes) n.client.close();
-      if (!handle) return;
       try {
-        await handle.client.stopCluster({ timeoutMs: 30_000 });
+        if (handle) await handle.client.stopCluster({ timeoutMs: 30_000 });
       } finally {
-        await handle.stop(15_000);
+        await handle?.stop(15_000);
+        if (guard) killNow(guard);
       }
-    }, () => [...nodes.map((n) => n.pid), ...(handle ? [handle.pid] : [])], [dataDir]);
+    }, () => [...nodes.map((n) => n.pid), ...(handle ? [handle.pid] : []), ...(guard ? [guard] : [])], [dataDir]);
     try {
       handle = await launchController({
         dataDir,
@@ -80,6 +82,8 @@ export class RingCluster {
         nodeScript: bundle('node.js'),
         onOutput: (line) => process.stderr.write(`  [controller ${label}] ${line}\n`),
       });
+      // The nodes die with the controller (their stdin); the guard removes the folder after a SIGKILL of us.
+      guard = guardProcess([handle.pid], [dataDir]);
       const cluster = await handle.client.startCluster({ ...spec, dataDir });
       const token = handle.token;
       nodes = cluster.nodes.map((n) => ({
