@@ -59,6 +59,24 @@ describe('FaultFileSystem', () => {
     assert.deepEqual(fs.readFile('/d/f'), Buffer.from('aZc'));
   });
 
+  it('can keep an in-order prefix of the unsynced writes, the last one torn', () => {
+    const fs = new FaultFileSystem();
+    fs.mkdirp('/d');
+    const a = fs.open('/d/a', 'a');
+    const b = fs.open('/d/b', 'a');
+    fs.fsyncDir('/d');
+    fs.write(a, Buffer.from('A1'));
+    fs.fsync(a);
+    fs.write(a, Buffer.from('A2'));
+    fs.write(b, Buffer.from('B1'));
+    fs.write(a, Buffer.from('A3'));
+    assert.equal(fs.changesSinceCrash, 4);
+    fs.crash({ writes: 3, tornBytes: 1 });
+    assert.equal(fs.readFile('/d/a').toString(), 'A1A2A', 'A2 kept whole, A3 torn after one byte');
+    assert.equal(fs.readFile('/d/b').toString(), 'B1');
+    assert.equal(fs.changesSinceCrash, 0);
+  });
+
   it('stops after exactly n mutations and throws until crash()', () => {
     const fs = new FaultFileSystem();
     fs.mkdirp('/d');

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { forgetLocks } from './lock';
 import type { FileSystem } from './types';
 
-type Op = { kind: 'write'; at: number; data: Buffer } | { kind: 'truncate'; length: number };
+/** `seq` orders every unsynced change across all files, so a crash can keep a prefix of them. */
+type Op = { kind: 'write'; at: number; data: Buffer; seq: number } | { kind: 'truncate'; length: number; seq: number };
 
 class Inode {
   data = Buffer.alloc(0);
@@ -23,7 +24,7 @@ class Inode {
     return this.data.subarray(0, this.length);
   }
 
-  writeAt(at: number, chunk: Buffer): void {
+  writeAt(at: number, chunk: Buffer, seq: number): void {
     const end = at + chunk.length;
     if (end > this.data.length) {
       const grown = Buffer.alloc(Math.max(end, this.data.length * 2));
@@ -33,17 +34,23 @@ class Inode {
     if (at > this.length) this.data.fill(0, this.length, at);
     chunk.copy(this.data, at);
     this.length = Math.max(this.length, end);
-    this.unsynced.push({ kind: 'write', at, data: Buffer.from(chunk) });
+    this.unsynced.push({ kind: 'write', at, data: Buffer.from(chunk), seq });
   }
 
-  truncate(length: number): void {
-    if (length > this.length) this.writeAt(this.length, Buffer.alloc(length - this.length));
+  truncate(length: number, seq: number): void {
+    if (length > this.length) this.writeAt(this.length, Buffer.alloc(length - this.length), seq);
     this.length = length;
-    this.unsynced.push({ kind: 'truncate', length });
+    this.unsynced.push({ kind: 'truncate', length, seq });
   }
 
   sync(): void {
-    for (const op of this.unsynced) {
+    this.persist(this.unsynced);
+    this.unsynced = [];
+  }
+
+  /** Makes `ops` durable, in order. */
+  persist(ops: Op[]): void {
+    for (const op of ops) {
       if (op.kind === 'truncate') {
         if (op.length > this.durableLength) this.ensureDurable(op.length).fill(0, this.durableLength, op.length);
         this.durableLength = op.length;
@@ -55,7 +62,16 @@ class Inode {
       op.data.copy(d, op.at);
       this.durableLength = Math.max(this.durableLength, end);
     }
-    this.unsynced = [];
+  }
+
+  /** The unsynced changes numbered below `keep`, and the `keep`-th cut to `tornBytes` bytes. */
+  keptChanges(keep: number, tornBytes: number): Op[] {
+    const out: Op[] = [];
+    for (const op of this.unsynced) {
+      if (op.seq < keep) out.push(op);
+      else if (op.seq === keep && op.kind === 'write') out.push({ ...op, data: op.data.subarray(0, Math.min(tornBytes, op.data.length)) });
+    }
+    return out;
   }
 
   private ensureDurable(size: number): Buffer {
@@ -100,6 +116,9 @@ export class FaultFileSystem implements FileSystem {
   private durable = new Map<string, Map<string, Inode>>();
   private fds = new Map<number, Descriptor>();
   private nextFd = 3;
+  private nextSeq = 0;
+  /** Sequence number of the first change made since the last crash. */
+  private firstUnsynced = 0;
   private opsUntilCrash = Infinity;
   private down = false;
   /** Counts mutating calls, to pick crash points. */
@@ -113,17 +132,32 @@ export class FaultFileSystem implements FileSystem {
     this.opsUntilCrash = n;
   }
 
-  /** Loses everything not made durable by fsync / fsyncDir, closes every descriptor, forgets locks. */
-  crash(): void {
+  /**
+   * Loses everything not made durable by fsync / fsyncDir, closes every descriptor, forgets
+   * locks. With `keep`, the disk had also written back the first `keep.writes` file changes
+   * made since the last crash (counting synced ones, which survive anyway) and `keep.tornBytes`
+   * bytes of the next: the in-order write-back a torn append comes from. Folder entries still
+   * need their fsync.
+   */
+  crash(keep?: { writes: number; tornBytes: number }): void {
     this.live = new Map();
     for (const [dir, names] of this.durable) {
       this.live.set(dir, new Map(names));
-      for (const inode of names.values()) inode.dropUnsynced();
+      for (const inode of names.values()) {
+        if (keep) inode.persist(inode.keptChanges(this.firstUnsynced + keep.writes, keep.tornBytes));
+        inode.dropUnsynced();
+      }
     }
+    this.firstUnsynced = this.nextSeq;
     this.fds = new Map();
     this.down = false;
     this.opsUntilCrash = Infinity;
     forgetLocks(this);
+  }
+
+  /** File changes (writes, truncations) made since the last crash: the range `keep.writes` picks from. */
+  get changesSinceCrash(): number {
+    return this.nextSeq - this.firstUnsynced;
   }
 
   private mutate(): void {
@@ -161,7 +195,7 @@ export class FaultFileSystem implements FileSystem {
     if ((flags === 'r' || flags === 'r+') && !inode) throw fsError('ENOENT', `no such file: ${file}`);
     if (!inode || flags === 'w' || flags === 'wx') {
       this.mutate();
-      if (inode && flags === 'w') inode.truncate(0);
+      if (inode && flags === 'w') inode.truncate(0, this.nextSeq++);
       else names.set(name, (inode = new Inode()));
     }
     const fd = this.nextFd++;
@@ -182,7 +216,7 @@ export class FaultFileSystem implements FileSystem {
     const d = this.descriptor(fd);
     if (!d.writable) throw fsError('EBADF', `descriptor ${fd} is not open for writing`);
     this.mutate();
-    d.inode.writeAt(d.append || position === undefined ? d.inode.length : position, data);
+    d.inode.writeAt(d.append || position === undefined ? d.inode.length : position, data, this.nextSeq++);
   }
 
   fsync(fd: number): void {
@@ -218,7 +252,7 @@ export class FaultFileSystem implements FileSystem {
     const inode = names.get(name);
     if (!inode) throw fsError('ENOENT', `no such file: ${file}`);
     this.mutate();
-    inode.truncate(length);
+    inode.truncate(length, this.nextSeq++);
   }
 
   exists(file: string): boolean {

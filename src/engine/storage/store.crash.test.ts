@@ -226,6 +226,30 @@ describe('Store crash recovery on the fault-injecting file system', function () 
     });
   }
 
+  it('keeps every acknowledged write when the disk wrote back part of the unsynced appends, the last one torn', async () => {
+    const rand = random(7);
+    const options = (fs: FaultFileSystem): StoreOpenOptions => ({ fs, sync: 'always', memtableBytes: 1024, blockBytes: 256, compaction: { l0Trigger: 2 } });
+    let torn = 0;
+    for (let round = 0; round < 100; round++) {
+      const fs = new FaultFileSystem();
+      const store = await Store.open('/db', options(fs));
+      const log = new Map<string, Written>();
+      fs.crashAfter(20 + Math.floor(rand() * 400));
+      await workload(store, log);
+      // Tear one of the last few changes: the unsynced ones are at the end.
+      const keep = { writes: Math.max(0, fs.changesSinceCrash - 1 - Math.floor(rand() * 2)), tornBytes: Math.floor(rand() * 48) };
+      fs.crash(keep);
+      const reopened = await Store.open('/db', options(fs));
+      try {
+        checkRecovered(reopened, log, `round ${round}, keeping ${keep.writes} unsynced writes, ${keep.tornBytes} bytes of the next`);
+        torn += Number(reopened.snapshot().walBytes > 0);
+      } finally {
+        await reopened.close();
+      }
+    }
+    assert.ok(torn > 0, 'some rounds recovered a WAL');
+  });
+
   it('loses nothing acknowledged when the power fails while writes are still in flight', async () => {
     const fs = new FaultFileSystem();
     const store = await Store.open('/db', { fs, sync: 'always', memtableBytes: 2048 });
