@@ -96,7 +96,7 @@ async function runOps(ops: Op[]): Promise<void> {
     sync: 'always',
     memtableBytes: 1024,
     blockBytes: 128,
-    blockCacheBytes: 0,
+    blockCacheBytes: 1024 * 1024,
     compaction: { l0Trigger: 2, baseLevelBytes: 2048, levelMultiplier: 2, maxLevels: 4, targetFileBytes: 1024 },
   };
   let store = await Store.open(DIR, options);
