@@ -1,7 +1,7 @@
 // The storage engine's public surface: what the node layer and tools import.
 
 export { Store } from './store';
-export { DEFAULT_STORE_OPTIONS, MAX_ORIGIN_BYTES, type StoreOpenOptions } from './store-input';
+export { DEFAULT_STORE_OPTIONS, MAX_BATCH_BYTES, MAX_ORIGIN_BYTES, type StoreOpenOptions } from './store-input';
 export { DEFAULT_COMPACTION_CONFIG, type CompactionConfig } from './compaction-policy';
 export { writeAtomicFile, readAtomicFile } from './atomic-file';
 export { FaultFileSystem, SimulatedCrashError } from './fault-fs';
