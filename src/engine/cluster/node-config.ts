@@ -47,6 +47,14 @@ export function writeNodeConfig(input: NodeConfigInput): NodeConfig {
     heartbeatIntervalMs: spec.heartbeatIntervalMs,
     antiEntropyIntervalMs: spec.antiEntropyIntervalMs,
     logLevel: spec.logLevel,
+    // N/W/R as the spec validator resolved them (capped by the node count); forwarding and read balancing as given.
+    replicationFactor: spec.replicationFactor,
+    writeQuorum: spec.writeQuorum,
+    readQuorum: spec.readQuorum,
+    enableForwarding: spec.enableForwarding,
+    loadBalanceReads: spec.loadBalanceReads,
+    consistencyMode: spec.consistencyMode,
+    crdt: spec.crdt,
   });
   writeFileAtomic(input.files.configFile, `${JSON.stringify(config, null, 2)}\n`, 0o600);
   return config;

@@ -1,8 +1,20 @@
 // The node process's configuration file (written by the controller, passed as --config) and
 // its validator. Every problem is reported at once, each naming the field and what is accepted.
+//
+// Partitioning settings (issue 4; all optional, filled by the controller from the cluster spec):
+//   replicationFactor  N, used to cap W and R (placement itself uses the map's N)   default 3
+//   writeQuorum        W: acknowledgements a coordinated write waits for              default 2
+//   readQuorum         R: answers a coordinated read waits for                        default 2
+//   enableForwarding   a node that does not replicate a key sends the request on
+//                      (false: it answers FAILED_PRECONDITION with a NotOwner detail)  default true
+//   loadBalanceReads   spread reads over the replicas instead of the owner first      default false
+//   readBalancing      'round-robin' | 'least-recent' (with loadBalanceReads)         default 'round-robin'
+// W and R are capped by N and by the map's N; a request may lower or raise them up to N (w, r).
 
 /** The one line a node prints on stdout once it serves: the prefix, then JSON {id, port, pid}. */
 export const NODE_READY_PREFIX = 'RINGDB_NODE_READY ';
+
+import { checkConvergenceSettings, CONVERGENCE_FIELDS, type ConvergenceSettings } from './convergence/settings';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -26,6 +38,28 @@ export interface NodeConfig {
   heartbeatIntervalMs: number;
   antiEntropyIntervalMs: number;
   logLevel: LogLevel;
+  replicationFactor?: number;
+  writeQuorum?: number;
+  readQuorum?: number;
+  enableForwarding?: boolean;
+  loadBalanceReads?: boolean;
+  readBalancing?: 'round-robin' | 'least-recent';
+  /** Convergence settings (convergence/settings.ts). */
+  consistencyMode?: ConvergenceSettings['consistencyMode'];
+  crdt?: ConvergenceSettings['crdt'];
+}
+
+/** The partitioning settings with their defaults applied (see the top of this file). */
+export function quorumSettings(c: NodeConfig): Required<Pick<NodeConfig, 'replicationFactor' | 'writeQuorum' | 'readQuorum' | 'enableForwarding' | 'loadBalanceReads' | 'readBalancing'>> {
+  const replicationFactor = c.replicationFactor ?? 3;
+  return {
+    replicationFactor,
+    writeQuorum: Math.min(c.writeQuorum ?? 2, replicationFactor),
+    readQuorum: Math.min(c.readQuorum ?? 2, replicationFactor),
+    enableForwarding: c.enableForwarding ?? true,
+    loadBalanceReads: c.loadBalanceReads ?? false,
+    readBalancing: c.readBalancing ?? 'round-robin',
+  };
 }
 
 export class ConfigError extends Error {
@@ -85,7 +119,8 @@ export function checkTopology(problems: string[], field: string, topology: unkno
 export function validateNodeConfig(raw: unknown): NodeConfig {
   const problems: string[] = [];
   if (!isObject(raw)) throw new ConfigError(['the config must be a JSON object']);
-  const allowed = new Set(['id', 'dataDir', 'host', 'port', 'tokenFile', 'peers', 'topology', 'storage', 'heartbeatIntervalMs', 'antiEntropyIntervalMs', 'logLevel']);
+  const allowed = new Set(['id', 'dataDir', 'host', 'port', 'tokenFile', 'peers', 'topology', 'storage', 'heartbeatIntervalMs', 'antiEntropyIntervalMs', 'logLevel',
+    'replicationFactor', 'writeQuorum', 'readQuorum', 'enableForwarding', 'loadBalanceReads', 'readBalancing', ...CONVERGENCE_FIELDS]);
   for (const k of Object.keys(raw)) if (!allowed.has(k)) problems.push(`unknown field ${JSON.stringify(k)}; accepted: ${[...allowed].join(', ')}`);
   if (!isNodeId(raw.id)) problems.push(`id must match ${NODE_ID_PATTERN} (letters, digits, '_', '.', '-'; at most 64), got ${JSON.stringify(raw.id)}`);
   nonEmptyString(problems, 'dataDir', raw.dataDir);
@@ -116,9 +151,25 @@ export function validateNodeConfig(raw: unknown): NodeConfig {
   if (!['debug', 'info', 'warn', 'error'].includes(raw.logLevel as string)) {
     problems.push(`logLevel must be 'debug', 'info', 'warn' or 'error', got ${JSON.stringify(raw.logLevel)}`);
   }
+  checkPartitioning(problems, raw);
+  checkConvergenceSettings(problems, raw);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...(raw as unknown as NodeConfig),
     topology: (raw.topology ?? null) as NodeConfig['topology'],
   };
+}
+
+function checkPartitioning(problems: string[], raw: Record<string, unknown>): void {
+  for (const f of ['replicationFactor', 'writeQuorum', 'readQuorum'] as const) if (raw[f] !== undefined) intIn(problems, f, raw[f], 1, 64);
+  const n = typeof raw.replicationFactor === 'number' ? raw.replicationFactor : 3;
+  for (const f of ['writeQuorum', 'readQuorum'] as const) {
+    if (typeof raw[f] === 'number' && (raw[f] as number) > n) problems.push(`${f} must be at most replicationFactor (${n}), got ${raw[f] as number}`);
+  }
+  for (const f of ['enableForwarding', 'loadBalanceReads'] as const) {
+    if (raw[f] !== undefined && typeof raw[f] !== 'boolean') problems.push(`${f} must be true or false, got ${JSON.stringify(raw[f])}`);
+  }
+  if (raw.readBalancing !== undefined && raw.readBalancing !== 'round-robin' && raw.readBalancing !== 'least-recent') {
+    problems.push(`readBalancing must be 'round-robin' or 'least-recent', got ${JSON.stringify(raw.readBalancing)}`);
+  }
 }

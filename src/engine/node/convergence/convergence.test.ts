@@ -4,85 +4,15 @@
 // nothing to send; only the Merkle comparison finds the differing keys.
 import assert from 'node:assert/strict';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { ConvergenceServiceClient } from '../../gen/ringdb/v1/convergence';
-import { clientArgs, unary, type UnaryMethod } from '../../rpc';
-import { Store } from '../../storage';
+import { unary } from '../../rpc';
 import type { Entry } from '../../storage/types';
-import type { NodeConfig } from '../config';
-import { spawnNode, waitFor, type TestNode } from '../test-harness';
+import { waitFor } from '../test-harness';
+import { call, startPair, stopPair, type Pair } from './test-pair';
 
 const b = (s: string) => Buffer.from(s);
 const KEYS = 100_000;
 const keyOf = (i: number) => b(`key-${String(i).padStart(6, '0')}`);
 const valueOf = (i: number) => b(`value-of-key-${String(i).padStart(6, '0')}`);
-
-interface Pair {
-  dir: string;
-  token: string;
-  nodes: TestNode[];
-  conv: ConvergenceServiceClient[];
-}
-
-/** Writes `entries` straight into a node's store folder (the node is not running). */
-async function seed(dataDir: string, entries: Entry[]): Promise<void> {
-  const store = await Store.open(path.join(dataDir, 'store'), { sync: 'none', memtableBytes: 64 * 1024 * 1024 });
-  try {
-    for (let i = 0; i < entries.length; i += 5000) await store.write(entries.slice(i, i + 5000));
-  } finally {
-    await store.close();
-  }
-}
-
-async function startPair(contents: Entry[][], antiEntropyIntervalMs: number): Promise<Pair> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ringdb-convergence-'));
-  const token = randomBytes(24).toString('hex');
-  writeFileSync(path.join(dir, 'token'), token, { mode: 0o600 });
-  const pair: Pair = { dir, token, nodes: [], conv: [] };
-  try {
-    for (let i = 0; i < contents.length; i++) {
-      const id = `n${i + 1}`;
-      const dataDir = path.join(dir, id);
-      mkdirSync(dataDir);
-      await seed(dataDir, contents[i]);
-      const config: NodeConfig = {
-        id, dataDir, host: '127.0.0.1', port: 0, tokenFile: path.join(dir, 'token'), peers: [], topology: null,
-        storage: { sync: 'batch', syncIntervalMs: 2, memtableBytes: 4 * 1024 * 1024 },
-        heartbeatIntervalMs: 100, antiEntropyIntervalMs, logLevel: 'info',
-      };
-      const node = await spawnNode(config, path.join(dir, `${id}.json`));
-      pair.nodes.push(node);
-      pair.conv.push(new ConvergenceServiceClient(...clientArgs(node.address)));
-    }
-    const peers = pair.nodes.map((n) => ({ id: n.id, address: n.address }));
-    for (const n of pair.nodes) await unary(n.client, n.client.updateMembership, { peers, topology: {} }, { token, timeoutMs: 10_000 });
-    return pair;
-  } catch (err) {
-    await stopPair(pair);
-    throw err;
-  }
-}
-
-async function stopPair(pair: Pair): Promise<void> {
-  for (const c of pair.conv) c.close();
-  await Promise.all(pair.nodes.map(async (n) => {
-    n.client.close();
-    if (n.proc.exitCode === null && n.proc.signalCode === null) {
-      const exited = new Promise((r) => n.proc.once('exit', r));
-      n.proc.kill('SIGKILL');
-      await exited;
-    }
-  }));
-  rmSync(pair.dir, { recursive: true, force: true });
-}
-
-function call<Req, Res>(pair: Pair, i: number, method: (c: ConvergenceServiceClient) => UnaryMethod<Req, Res>, req: Req): Promise<Res> {
-  const c = pair.conv[i];
-  return unary(c, method(c), req, { token: pair.token, timeoutMs: 60_000 });
-}
 
 const root = async (pair: Pair, i: number) => (await call(pair, i, (c) => c.merkleSummary, { level: 0, indexes: [0] })).hashes[0];
 /** The stored version of `key` on node i (tombstones too), read through ExchangeEntries. */
@@ -111,7 +41,7 @@ describe('Merkle anti-entropy (real processes)', function () {
       const n1 = [...base(KEYS), fresh(0, 'n1'), fresh(1, 'n1'), fresh(2, 'n1'), fresh(3, 'n1'), { key: b('only-on-n1'), value: b('x'), ts: 5, origin: 'n1' }];
       const n2 = [...base(KEYS), fresh(4, 'n2'), fresh(5, 'n2'), fresh(6, 'n2'), fresh(7, 'n2'), { key: keyOf(8), value: null, ts: 1_000_000, origin: 'n2' }];
       // Periodic rounds are an hour apart: the one round in this test is the Repair.
-      pair = await startPair([n1, n2], 3_600_000);
+      pair = await startPair([n1, n2], { antiEntropyIntervalMs: 3_600_000 });
     });
     after(async () => {
       if (pair) await stopPair(pair);
@@ -179,6 +109,8 @@ describe('Merkle anti-entropy (real processes)', function () {
       await rejects(call(pair, 0, (c) => c.exchangeEntries, { sender: 'n2', entries: [{ ...bad, origin: 'n2', ts: 0 }], want: [] }), 'entries[0].ts');
       await rejects(call(pair, 0, (c) => c.exchangeEntries, { sender: 'n2', entries: [], want: [Buffer.alloc(0)] }), 'want[0]');
       assert.equal(await stored(pair, 0, b('injected')), undefined);
+      await assert.rejects(call(pair, 0, (c) => c.crdtGet, { key: b('likes') }),
+        (err: ServiceError) => err.code === status.FAILED_PRECONDITION && /consistencyMode is "lww"/.test(err.details));
     });
   });
 
@@ -186,7 +118,7 @@ describe('Merkle anti-entropy (real processes)', function () {
     const pair = await startPair([
       [...base(1000), { key: keyOf(3), value: b('newer'), ts: 10_000, origin: 'n1' }],
       [...base(1000), { key: b('extra'), value: b('e'), ts: 3, origin: 'n2' }],
-    ], 200);
+    ], { antiEntropyIntervalMs: 200 });
     try {
       await waitFor('equal roots', async () => (await root(pair, 0)).equals(await root(pair, 1)));
       assert.deepEqual(await stored(pair, 1, keyOf(3)), { value: 'newer' });

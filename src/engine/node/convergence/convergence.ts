@@ -13,7 +13,7 @@ import type { Logger } from '../logger';
 import type { ObservedStore } from './observed-store';
 import { PeerLink } from './peer-link';
 import { compareWithPeer, type PeerRoundResult } from './round';
-import { ConvergenceTree } from './tree';
+import { ConvergenceTree, type VersionOf } from './tree';
 
 export interface ConvergencePeer {
   id: string;
@@ -32,6 +32,8 @@ export interface ConvergenceDeps {
   peers(): ConvergencePeer[];
   intervalMs: number;
   logger: Logger;
+  /** What the tree records per entry (crdt mode records state digests). */
+  versionOf?: VersionOf;
 }
 
 export interface RoundReport {
@@ -65,7 +67,7 @@ export class Convergence {
   private closed = false;
 
   constructor(private readonly deps: ConvergenceDeps) {
-    this.tree = new ConvergenceTree(deps.store, deps.observed);
+    this.tree = new ConvergenceTree(deps.store, deps.observed, deps.versionOf);
   }
 
   get nodeId(): string {

@@ -12,9 +12,13 @@ export type WritingListener = (ops: readonly Entry[]) => void;
 /** Called with the ops that won Last-Write-Wins, once the store has them (in write order). */
 export type AppliedListener = (entries: readonly Entry[]) => void;
 
+/** Rewrites a batch before it is stored (crdt mode merges states); undefined drops an op. */
+export type Resolver = (ops: readonly Entry[]) => (Entry | undefined)[];
+
 export class ObservedStore implements ReplicaStore {
   private readonly writing = new Set<WritingListener>();
   private readonly applied = new Set<AppliedListener>();
+  private resolver: Resolver | undefined;
 
   constructor(readonly store: Store) {}
 
@@ -32,13 +36,23 @@ export class ObservedStore implements ReplicaStore {
     return () => void this.applied.delete(listener);
   }
 
-  async write(ops: Entry[]): Promise<boolean[]> {
+  /** Set once by the consistency mode that needs it; applies to every later write. */
+  resolveWith(resolver: Resolver): void {
+    this.resolver = resolver;
+  }
+
+  async write(input: Entry[]): Promise<boolean[]> {
+    const resolved = this.resolver?.(input);
+    const ops = resolved ? resolved.filter((op): op is Entry => op !== undefined) : input;
     for (const l of this.writing) l(ops);
-    const results = await this.store.write(ops);
+    const written = ops.length > 0 ? await this.store.write(ops) : [];
+    // Results line up with the input: a dropped op counts as one that lost.
+    let next = 0;
+    const results = resolved ? resolved.map((op) => (op === undefined ? false : written[next++])) : written;
     if (this.applied.size > 0) {
       // The store resolves writes in the order they were made, so listeners see versions of a
       // key in the order the store accepted them and end on the stored one.
-      const won = ops.filter((_, i) => results[i]);
+      const won = ops.filter((_, i) => written[i]);
       if (won.length > 0) for (const l of this.applied) l(won);
     }
     return results;

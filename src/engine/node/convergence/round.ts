@@ -37,14 +37,16 @@ export interface RoundDeps {
 }
 
 /**
- * Which side holds the winning version of a divergent key. A version the peer encoded in a way
- * this node cannot read is fetched rather than trusted: the store's LWW still decides.
+ * Which side holds the winning version of a divergent key; 'both' for CRDT states, which merge.
+ * A version the peer encoded in a way this node cannot read is fetched rather than trusted: the
+ * store's LWW still decides.
  */
-function newerSide(local: Buffer | undefined, remote: Buffer | undefined): 'local' | 'remote' {
+function newerSide(local: Buffer | undefined, remote: Buffer | undefined): 'local' | 'remote' | 'both' {
   if (remote === undefined) return 'local';
   if (local === undefined) return 'remote';
   const theirs = decodeVersion(remote);
   const mine = decodeVersion(local);
+  if (theirs === 'mergeable' || mine === 'mergeable') return 'both';
   if (!theirs || !mine) return 'remote';
   return compareVersions(mine, theirs) >= 0 ? 'local' : 'remote';
 }
@@ -101,8 +103,8 @@ export async function compareWithPeer(deps: RoundDeps, peer: PeerLink): Promise<
     const want: Buffer[] = [];
     for (const k of part) {
       const winner = newerSide(k.local, k.remote);
-      if (winner === 'remote') want.push(k.key);
-      else {
+      if (winner !== 'local') want.push(k.key);
+      if (winner !== 'remote') {
         const e = deps.read(k.key);
         if (e) push.push(e);
       }

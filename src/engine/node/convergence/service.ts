@@ -6,6 +6,7 @@ import type { ConvergenceEntry, ConvergenceServiceServer, PeerRound } from '../.
 import { InvalidFieldError, toStatus } from '../../rpc';
 import { checkKey, checkNodeId, checkValue } from '../validate';
 import type { Convergence } from './convergence';
+import { CrdtHandlers } from './crdt-service';
 import { fromWire, toWire } from './peer-link';
 import { MAX_DIFF_BUCKETS, MAX_EXCHANGE_KEYS, MAX_SUMMARY_INDEXES } from './round';
 
@@ -34,7 +35,8 @@ function checkEntry(field: string, e: ConvergenceEntry): void {
   checkNodeId(`${field}.origin`, e.origin);
 }
 
-export function convergenceService(conv: Convergence): ConvergenceServiceServer {
+/** Without `crdt` the node serves Last-Write-Wins only and CRDT calls fail with FAILED_PRECONDITION. */
+export function convergenceService(conv: Convergence, crdt = new CrdtHandlers(undefined, 'lww')): ConvergenceServiceServer {
   const tree = conv.tree.tree;
   return {
     merkleSummary: unary((call) => {
@@ -90,5 +92,8 @@ export function convergenceService(conv: Convergence): ConvergenceServiceServer 
       merkleKeys: tree.size,
       merkleRoot: tree.root(),
     })),
+
+    crdtUpdate: unary((call) => crdt.update(call.request)),
+    crdtGet: unary((call) => crdt.get(call.request.key)),
   };
 }

@@ -27,19 +27,30 @@ export function encodeVersion(e: Pick<Entry, 'ts' | 'origin' | 'value'>): Buffer
   return out;
 }
 
-export interface RecordedVersion {
-  ts: number;
-  origin: string;
-  deleted: boolean;
+/** Flag byte of a version that is a state digest: such keys merge, so both sides send theirs. */
+const MERGEABLE = 2;
+
+/** A version identified by a digest of its state (CRDT keys): 8 zero bytes, the flag, the digest. */
+export function mergeableVersion(digest: Buffer): Buffer {
+  const out = Buffer.alloc(9 + digest.length);
+  out[8] = MERGEABLE;
+  digest.copy(out, 9);
+  return out;
 }
 
-/** The inverse of encodeVersion; undefined for bytes it cannot have produced. */
+export type RecordedVersion = { ts: number; origin: string; deleted: boolean } | 'mergeable';
+
+/** The inverse of encodeVersion (or 'mergeable'); undefined for bytes neither can have produced. */
 export function decodeVersion(bytes: Buffer): RecordedVersion | undefined {
+  if (bytes.length >= 10 && bytes[8] === MERGEABLE) return 'mergeable';
   if (bytes.length < 10 || bytes[8] > 1) return undefined;
   const ts = bytes.readUInt32BE(0) * 2 ** 32 + bytes.readUInt32BE(4);
   if (!Number.isSafeInteger(ts)) return undefined;
   return { ts, origin: bytes.subarray(9).toString('utf8'), deleted: bytes[8] === 1 };
 }
+
+/** What the tree records for a stored entry (encodeVersion, or a state digest in crdt mode). */
+export type VersionOf = (e: Entry) => Buffer;
 
 export class ConvergenceTree {
   readonly tree = new MerkleTree();
@@ -49,16 +60,16 @@ export class ConvergenceTree {
    * Scans the whole store (tombstones too) synchronously, then follows every applied version.
    * Being synchronous, no write can slip between the scan and the subscription.
    */
-  constructor(store: Store, observed: ObservedStore) {
+  constructor(store: Store, observed: ObservedStore, versionOf: VersionOf = encodeVersion) {
     let start: Buffer | undefined;
     for (;;) {
       const page = store.scan({ start, limit: BUILD_PAGE, includeTombstones: true });
-      for (const e of page) this.tree.update(e.key, encodeVersion(e));
+      for (const e of page) this.tree.update(e.key, versionOf(e));
       if (page.length < BUILD_PAGE) break;
       start = Buffer.concat([page[page.length - 1].key, Buffer.from([0])]);
     }
     this.off = observed.onApplied((entries) => {
-      for (const e of entries) this.tree.update(e.key, encodeVersion(e));
+      for (const e of entries) this.tree.update(e.key, versionOf(e));
     });
   }
 

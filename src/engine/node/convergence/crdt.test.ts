@@ -1,0 +1,75 @@
+// consistencyMode "crdt" across real node processes: ops on two nodes merge on both (the seed
+// spec's example: n1 adds 1, n2 adds 2, both read 3), an OR-Set's adds and removes converge,
+// concurrent ops on one node never lose an update, and anti-entropy merges states that only
+// the stores hold instead of letting one overwrite the other.
+import assert from 'node:assert/strict';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { applyCrdtOp } from '../../crdt/registry';
+import { CrdtOpKind, type CrdtUpdateRequest } from '../../gen/ringdb/v1/convergence';
+import { waitFor } from '../test-harness';
+import { call, startPair, stopPair, type Pair } from './test-pair';
+
+const b = (s: string) => Buffer.from(s);
+const op = (key: string, kind: CrdtOpKind, extra: Partial<CrdtUpdateRequest> = {}): CrdtUpdateRequest => ({ key: b(key), op: kind, by: 0, element: Buffer.alloc(0), ...extra });
+const { CRDT_OP_KIND_INCREMENT: INCR, CRDT_OP_KIND_DECREMENT: DECR, CRDT_OP_KIND_ADD: ADD, CRDT_OP_KIND_REMOVE: REMOVE } = CrdtOpKind;
+
+describe('crdt consistency mode (real processes)', function () {
+  this.timeout(120_000);
+  let pair: Pair;
+  const value = async (i: number, key: string) => (await call(pair, i, (c) => c.crdtGet, { key: b(key) })).value!;
+  const members = async (i: number, key: string) => (await value(i, key)).elements.map((e) => e.toString()).sort();
+
+  before(async () => {
+    // Only the stores know these: pull sync has no op to send, the Merkle rounds must merge them.
+    const seeded = (replica: string, by: number) => ({ key: b('seeded'), value: applyCrdtOp('gcounter', undefined, { op: 'increment', by }, replica), ts: 50, origin: replica });
+    pair = await startPair([[seeded('n1', 5)], [seeded('n2', 7)]], {
+      antiEntropyIntervalMs: 300, consistencyMode: 'crdt',
+      crdt: { c: 'gcounter', likes: 'pncounter', tags: 'orset', seeded: 'gcounter' },
+    });
+  });
+  after(async () => {
+    if (pair) await stopPair(pair);
+  });
+
+  it('n1 adds 1, n2 adds 2: both read 3', async () => {
+    const [r1, r2] = await Promise.all([
+      call(pair, 0, (c) => c.crdtUpdate, op('c', INCR, { by: 1 })),
+      call(pair, 1, (c) => c.crdtUpdate, op('c', INCR, { by: 2 })),
+    ]);
+    assert.equal(r1.value?.type, 'gcounter');
+    assert.ok(r1.value?.count === 1 || r1.value?.count === 3);
+    assert.ok(r2.value?.count === 2 || r2.value?.count === 3);
+    await waitFor('3 on both', async () => (await value(0, 'c')).count === 3 && (await value(1, 'c')).count === 3);
+  });
+
+  it('never loses one of many concurrent ops on one node', async () => {
+    await Promise.all(Array.from({ length: 20 }, () => call(pair, 0, (c) => c.crdtUpdate, op('likes', INCR))));
+    await Promise.all(Array.from({ length: 5 }, () => call(pair, 1, (c) => c.crdtUpdate, op('likes', DECR, { by: 2 }))));
+    await waitFor('10 likes on both', async () => (await value(0, 'likes')).count === 10 && (await value(1, 'likes')).count === 10);
+  });
+
+  it('converges an OR-Set\'s adds and removes made on different nodes', async () => {
+    await call(pair, 0, (c) => c.crdtUpdate, op('tags', ADD, { element: b('red') }));
+    await call(pair, 1, (c) => c.crdtUpdate, op('tags', ADD, { element: b('blue') }));
+    await waitFor('both tags on both', async () => (await members(0, 'tags')).join() === 'blue,red' && (await members(1, 'tags')).join() === 'blue,red');
+    await call(pair, 1, (c) => c.crdtUpdate, op('tags', REMOVE, { element: b('red') }));
+    await waitFor('red removed on both', async () => (await members(0, 'tags')).join() === 'blue' && (await members(1, 'tags')).join() === 'blue');
+  });
+
+  it('anti-entropy merges states that only the stores hold (5 + 7 = 12 on both)', async () => {
+    await waitFor('12 on both', async () => (await value(0, 'seeded')).count === 12 && (await value(1, 'seeded')).count === 12);
+    await waitFor('equal roots', async () => {
+      const [a, c] = await Promise.all([0, 1].map((i) => call(pair, i, (x) => x.merkleSummary, { level: 0, indexes: [0] })));
+      return a.hashes[0].equals(c.hashes[0]);
+    });
+  });
+
+  it('rejects keys that are not CRDT keys and ops a type does not take, naming the field', async () => {
+    const invalid = (field: string, text: RegExp) => (err: ServiceError) => err.code === status.INVALID_ARGUMENT && err.details.startsWith(`${field}:`) && text.test(err.details);
+    await assert.rejects(call(pair, 0, (c) => c.crdtUpdate, op('plain', INCR)), invalid('key', /"plain" is not a CRDT key; CRDT keys: c, likes, tags, seeded/));
+    await assert.rejects(call(pair, 0, (c) => c.crdtGet, { key: b('plain') }), invalid('key', /not a CRDT key/));
+    await assert.rejects(call(pair, 0, (c) => c.crdtUpdate, op('c', DECR)), invalid('op', /gcounter does not support "decrement"/));
+    await assert.rejects(call(pair, 0, (c) => c.crdtUpdate, op('c', CrdtOpKind.CRDT_OP_KIND_UNSPECIFIED)), invalid('op', /must be INCREMENT/));
+    assert.equal((await value(0, 'c')).count, 3);
+  });
+});
