@@ -6,7 +6,8 @@
 // (default 4), --only id,id (scenario ids), --no-etcd, --profile DIR (CPU profiles of the
 // controller and every node, written to DIR when they stop; see profile-summary.ts),
 // --lag-poll-ms N (Stats poll interval of the replication-lag tracker, default 10), --suite
-// issue3|extended|all (default issue3; extended adds gets, Zipf keys and AddNode during load),
+// issue3|extended|issue4|all (default issue3; extended adds gets, Zipf keys and AddNode during
+// load on 3 nodes; issue4 runs 5 nodes with N=3, W=2/R=2 and W=1/R=1),
 // --bundles DIR (controller.js and node.js to run; default dist/engine, copied at start).
 
 import { spawnSync } from 'node:child_process';
@@ -35,7 +36,7 @@ interface Options {
   bundles: string | undefined;
 }
 
-type Suite = 'issue3' | 'extended';
+type Suite = 'issue3' | 'extended' | 'issue4';
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { seconds: 10, syncs: ['batch', 'none'], inFlight: 64, batchSize: 1000, batchesInFlight: 4, only: null, etcd: true, profileDir: null, lagPollMs: 10, suites: ['issue3'], bundles: undefined };
@@ -55,8 +56,8 @@ function parseArgs(argv: string[]): Options {
       case '--bundles': o.bundles = resolve(argv[++i] ?? ''); break;
       case '--suite': {
         const v = argv[++i];
-        if (v !== 'issue3' && v !== 'extended' && v !== 'all') throw new Error(`--suite takes issue3, extended or all; got ${JSON.stringify(v)}`);
-        o.suites = v === 'all' ? ['issue3', 'extended'] : [v];
+        if (v !== 'issue3' && v !== 'extended' && v !== 'issue4' && v !== 'all') throw new Error(`--suite takes issue3, extended, issue4 or all; got ${JSON.stringify(v)}`);
+        o.suites = v === 'all' ? ['issue3', 'extended', 'issue4'] : [v];
         break;
       }
       case '--lag-poll-ms': o.lagPollMs = int(flag, argv[++i], 1, 10_000); break;
@@ -155,6 +156,42 @@ function extendedScenarios(o: Options, withEtcd: boolean): Scenario[] {
   return list;
 }
 
+/**
+ * Issue 4's configurations: 5 nodes with N=3 and W=2/R=2 or W=1/R=1, uniform and Zipf keys, puts
+ * and gets, and batched puts while AddNode moves partitions; beside the single node of the same
+ * run (ringdb-1-extended). The spec fields are passed as they are; whether the engine acts on them
+ * shows in `storedCopies` (about 3 copies per key with N=3, 5 with full replication). Replication
+ * lag is not tracked: with N < nodes a node never sees the writes of keys it does not hold.
+ */
+function issue4Scenarios(o: Options): Scenario[] {
+  const maxMs = o.seconds * 1000;
+  const sync = o.syncs[0];
+  const storage = { sync, syncIntervalMs: 5, memtableBytes: 4 * 1024 * 1024 };
+  const space = 100_000;
+  const uniform = { kind: 'uniform', keys: space } as const;
+  const zipf = { kind: 'zipf', keys: space, theta: 0.99 } as const;
+  const list: Scenario[] = [];
+  for (const [w, r] of [[2, 2], [1, 1]] as const) {
+    list.push({
+      system: 'ringdb', id: `ringdb-5-n3-w${w}r${r}-${sync}`, lagPollMs: 0, preloadKeys: space,
+      description: `RingDB, 5 nodes, replicationFactor 3, writeQuorum ${w}, readQuorum ${r}, storage.sync=${sync}, requests spread over all nodes (coordinators)`,
+      spec: { nodes: 5, storage, topology: null, replicationFactor: 3, writeQuorum: w, readQuorum: r },
+      workloads: (cluster) => [
+        { kind: 'put', inFlight: o.inFlight, keys: uniform, maxRequests: 2_000_000, maxMs },
+        { kind: 'batchPut', inFlight: o.batchesInFlight, batchSize: o.batchSize, keys: uniform, maxRequests: 100_000, maxMs },
+        { kind: 'batchPut', inFlight: o.batchesInFlight, batchSize: o.batchSize, keys: zipf, maxRequests: 100_000, maxMs },
+        { kind: 'get', inFlight: o.inFlight, keys: uniform, maxRequests: 2_000_000, maxMs },
+        { kind: 'get', inFlight: o.inFlight, keys: zipf, maxRequests: 2_000_000, maxMs },
+        ...(w === 2 ? [{
+          kind: 'batchPut', inFlight: o.batchesInFlight, batchSize: o.batchSize, keys: uniform, maxRequests: 100_000, maxMs: Math.max(maxMs, 8_000),
+          during: { name: 'AddNode', atMs: Math.round(Math.min(3_000, maxMs / 3)), run: () => cluster.addNode() },
+        } satisfies WorkloadSpec] : []),
+      ],
+    });
+  }
+  return list;
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   installSignalHandlers();
@@ -178,6 +215,9 @@ async function main(): Promise<void> {
   let scenarios = [
     ...(o.suites.includes('issue3') ? issue3Scenarios(o, etcd !== undefined) : []),
     ...(o.suites.includes('extended') ? extendedScenarios(o, etcd !== undefined) : []),
+    ...(o.suites.includes('issue4') ? issue4Scenarios(o) : []),
+    // Issue 4 reports next to the single node of the same run.
+    ...(o.suites.includes('issue4') && !o.suites.includes('extended') ? extendedScenarios(o, false).filter((s) => s.id.startsWith('ringdb-1-')) : []),
   ];
   if (o.only) scenarios = scenarios.filter((s) => o.only!.includes(s.id));
   const started = new Date();

@@ -19,7 +19,8 @@ export interface RingScenario {
   workloads: WorkloadSpec[] | ((cluster: RingCluster) => WorkloadSpec[]);
   /** Keys of the dataset written before the workloads (uniform and Zipf workloads use it). */
   preloadKeys?: number;
-  /** Poll interval of the replication-lag tracker (clusters of more than one node). */
+  /** Poll interval of the replication-lag tracker (clusters of more than one node); 0 = no
+   *  tracking (with N < nodes a node never sees the writes it does not replicate). */
   lagPollMs: number;
 }
 
@@ -41,6 +42,9 @@ export interface ScenarioResult {
   nodes: number;
   durability: string;
   preloadedKeys?: number;
+  /** After the preload: entries stored per node (memtable + SSTables, from Stats) and their sum
+   *  divided by the keys written, i.e. how many copies of each key the cluster really keeps. */
+  storedCopies?: { perNode: Record<string, number>; copiesPerKey: number };
   /** RingDB's spec fields that shape the result (storage, topology, quorums). */
   spec?: Record<string, unknown>;
   workloads: WorkloadResult[];
@@ -78,7 +82,7 @@ function ringTarget(cluster: RingCluster, lagPollMs: number): Target {
       return (await nodes[endpoint].client.get(key, { timeoutMs: 30_000 })).found;
     },
     pids: () => cluster.pids(),
-    lagTracker: nodes.length > 1 ? () => new LagTracker(nodes, lagPollMs) : undefined,
+    lagTracker: nodes.length > 1 && lagPollMs > 0 ? () => new LagTracker(nodes, lagPollMs) : undefined,
   };
 }
 
@@ -111,15 +115,18 @@ function etcdTarget(cluster: EtcdCluster, members: number): Target {
 }
 
 /** A short unmeasured run so JIT compilation and connection setup do not land in the first workload. */
+const WARMUP_KEYS = 1_000;
 const WARMUP: WorkloadSpec[] = [
-  { kind: 'put', inFlight: 16, maxRequests: 1_000, maxMs: 3_000 },
+  { kind: 'put', inFlight: 16, maxRequests: WARMUP_KEYS, maxMs: 3_000 },
 ];
 
-async function runAll(id: string, target: Target, workloads: WorkloadSpec[], canBatch: boolean, preloadKeys?: number): Promise<WorkloadResult[]> {
+async function runAll(id: string, target: Target, workloads: WorkloadSpec[], canBatch: boolean, preloadKeys?: number,
+  afterPreload?: () => Promise<void>): Promise<WorkloadResult[]> {
   for (const w of WARMUP) await runWorkload(target, w);
   if (preloadKeys) {
     process.stderr.write(`  ${id}: preloading ${preloadKeys} keys...\n`);
     await preload(target, preloadKeys);
+    await afterPreload?.();
   }
   const results: WorkloadResult[] = [];
   for (const w of workloads) {
@@ -152,12 +159,26 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
   const cluster = await RingCluster.start(s.id, s.spec);
   try {
     const specs = typeof s.workloads === 'function' ? s.workloads(cluster) : s.workloads;
-    const workloads = await runAll(s.id, ringTarget(cluster, s.lagPollMs), specs, true, s.preloadKeys);
+    let storedCopies: ScenarioResult['storedCopies'];
+    const countCopies = async (): Promise<void> => {
+      const perNode: Record<string, number> = {};
+      let total = 0;
+      for (const n of cluster.nodes) {
+        const st = (await n.client.stats()).storage;
+        // The warm-up's 1,000 unique keys are stored too: count them as written keys.
+        const entries = st.memtableEntries + st.sstables.reduce((a, t) => a + t.entries, 0);
+        perNode[n.id] = entries;
+        total += entries;
+      }
+      storedCopies = { perNode, copiesPerKey: Math.round((total / ((s.preloadKeys ?? 0) + WARMUP_KEYS)) * 100) / 100 };
+    };
+    const workloads = await runAll(s.id, ringTarget(cluster, s.lagPollMs), specs, true, s.preloadKeys, countCopies);
     const { storage, topology, replicationFactor, writeQuorum, readQuorum } = s.spec;
     return {
       id: s.id, system: 'ringdb', description: s.description, nodes: s.spec.nodes, durability: durabilityOf(s),
       spec: { storage, topology: topology ?? 'mesh', replicationFactor, writeQuorum, readQuorum },
       ...(s.preloadKeys ? { preloadedKeys: s.preloadKeys } : {}),
+      ...(storedCopies ? { storedCopies } : {}),
       workloads,
     };
   } finally {
