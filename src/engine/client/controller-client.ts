@@ -10,7 +10,11 @@ import { fromGrpcError, RingDbError } from './errors';
 import { NodeClient } from './node-client';
 import { findController } from './state-file';
 import { EventStream } from './stream';
-import type { CallOptions, ClusterDescription, ClusterEvent, NodeInfo, RemoveNodeResult, StoreSnapshot } from './types';
+import { hotKeyFromProto, locationFromProto, mapInfoFromProto, movesFromProto } from './partition-convert';
+import type {
+  CallOptions, CheckHotResult, ClusterDescription, ClusterEvent, HotKeyInfo, HotPartitionInfo, KeyLocation, MergeResult, MoveSummary,
+  NodeInfo, PartitionMapInfo, RebalanceResult, RemoveNodeResult, SplitResult, StoreSnapshot,
+} from './types';
 
 /** Starting nodes, handing data over and stopping can take a while; everything else is quick. */
 const SLOW_CALL_MS = 120_000;
@@ -72,7 +76,7 @@ export class ControllerClient {
 
   async removeNode(nodeId: string, opts: CallOptions = {}): Promise<RemoveNodeResult> {
     const res = await this.call('RemoveNode', this.client.removeNode, { nodeId }, opts.timeoutMs ?? SLOW_CALL_MS);
-    return { nodeId: res.nodeId, handedOverOps: res.handedOverOps };
+    return { nodeId: res.nodeId, handedOverOps: res.handedOverOps, moves: movesFromProto(res.moves) };
   }
 
   async killNode(nodeId: string, opts: CallOptions = {}): Promise<NodeInfo> {
@@ -120,6 +124,73 @@ export class ControllerClient {
     });
   }
 
+  // ---------------------------------------------------------------- partitioning
+
+  /** The authoritative partition map (also in `describe().partitionMap` and every `partitionMap` event). */
+  async getPartitionMap(opts: CallOptions = {}): Promise<PartitionMapInfo> {
+    const res = await this.call('GetPartitionMap', this.client.getPartitionMap, {}, opts.timeoutMs ?? QUICK_CALL_MS);
+    return mapInfoFromProto(required(res.map, 'GetPartitionMap'));
+  }
+
+  /** Where a partition key lives: partition, replicas (owner first) and salted variants. */
+  async whereIs(partitionKey: string | Uint8Array, opts: CallOptions = {}): Promise<KeyLocation> {
+    const res = await this.call('WhereIs', this.client.whereIs, { partitionKey: toBytes(partitionKey) }, opts.timeoutMs ?? QUICK_CALL_MS);
+    return locationFromProto(res);
+  }
+
+  /** Splits partition `pid` at `splitKey` (a partition key), or at the median of the owner's keys when omitted. */
+  async splitPartition(pid: number, splitKey?: string | Uint8Array, opts: CallOptions = {}): Promise<SplitResult> {
+    const req = { pid: uint32('pid', pid), splitKey: splitKey === undefined ? undefined : toBytes(splitKey) };
+    const res = await this.call('SplitPartition', this.client.splitPartition, req, opts.timeoutMs ?? SLOW_CALL_MS);
+    return { map: mapInfoFromProto(required(res.map, 'SplitPartition')), newPid: res.newPid };
+  }
+
+  /** Merges two adjacent partitions (the lower one's id survives); data moves if their owners differ. */
+  async mergePartitions(pid1: number, pid2: number, opts: CallOptions = {}): Promise<MergeResult> {
+    const res = await this.call('MergePartitions', this.client.mergePartitions, { pid1: uint32('pid1', pid1), pid2: uint32('pid2', pid2) }, opts.timeoutMs ?? SLOW_CALL_MS);
+    return { map: mapInfoFromProto(required(res.map, 'MergePartitions')), pid: res.pid, moves: movesFromProto(res.moves) };
+  }
+
+  /** Spreads partitions so owned counts differ by at most one, streaming the data that moves. */
+  async rebalance(opts: CallOptions = {}): Promise<RebalanceResult> {
+    const res = await this.call('Rebalance', this.client.rebalance, {}, opts.timeoutMs ?? SLOW_CALL_MS);
+    return { map: mapInfoFromProto(required(res.map, 'Rebalance')), moves: movesFromProto(res.moves) };
+  }
+
+  /** Like addNode, with the partitions the new node took and the data that moved. */
+  async addNodeWithMoves(opts: CallOptions = {}): Promise<{ node: NodeInfo; moves: MoveSummary; map: PartitionMapInfo | undefined }> {
+    const res = await this.call('AddNode', this.client.addNode, {}, opts.timeoutMs ?? SLOW_CALL_MS);
+    return { node: nodeFromProto(required(res.node, 'AddNode')), moves: movesFromProto(res.moves), map: res.map ? mapInfoFromProto(res.map) : undefined };
+  }
+
+  /** Spreads new writes of `key` over `buckets` salted variants (2..1024); `migrate` copies its current value to each. */
+  async markHotKey(key: string | Uint8Array, buckets = 4, migrate = false, opts: CallOptions = {}): Promise<{ map: PartitionMapInfo; migrated: number }> {
+    const res = await this.call('MarkHotKey', this.client.markHotKey, { key: toBytes(key), buckets: uint32('buckets', buckets), migrate }, opts.timeoutMs ?? SLOW_CALL_MS);
+    return { map: mapInfoFromProto(required(res.map, 'MarkHotKey')), migrated: res.migrated };
+  }
+
+  /** Partitions with more than `threshold` operations since the last reset, busiest first. */
+  async getHotPartitions(threshold = 0, opts: CallOptions = {}): Promise<{ partitions: HotPartitionInfo[]; totalOps: number }> {
+    const res = await this.call('GetHotPartitions', this.client.getHotPartitions, { threshold: uint('threshold', threshold) }, opts.timeoutMs ?? QUICK_CALL_MS);
+    return { partitions: res.partitions.map((p) => ({ pid: p.pid, ops: p.ops, owner: p.owner })), totalOps: res.totalOps };
+  }
+
+  /** The most frequent partition keys (approximate: see HotKeyInfo.error); `limit` 1..1000, default 10. */
+  async getHotKeys(limit = 10, opts: CallOptions = {}): Promise<HotKeyInfo[]> {
+    const res = await this.call('GetHotKeys', this.client.getHotKeys, { limit: uint32('limit', limit) }, opts.timeoutMs ?? QUICK_CALL_MS);
+    return res.keys.map(hotKeyFromProto);
+  }
+
+  async resetMetrics(opts: CallOptions = {}): Promise<void> {
+    await this.call('ResetMetrics', this.client.resetMetrics, {}, opts.timeoutMs ?? QUICK_CALL_MS);
+  }
+
+  /** Splits every partition with more than `threshold` (>= 1) operations since the last reset. */
+  async checkHotPartitions(threshold: number, opts: CallOptions = {}): Promise<CheckHotResult> {
+    const res = await this.call('CheckHotPartitions', this.client.checkHotPartitions, { threshold: uint('threshold', threshold) }, opts.timeoutMs ?? SLOW_CALL_MS);
+    return { split: [...res.split], skipped: res.skipped.map((s) => ({ pid: s.pid, reason: s.reason })), map: mapInfoFromProto(required(res.map, 'CheckHotPartitions')) };
+  }
+
   /** A data-plane client for one node of this cluster (its address comes from Describe). */
   async nodeClient(nodeId: string): Promise<NodeClient> {
     const cluster = await this.describe();
@@ -134,6 +205,20 @@ export class ControllerClient {
   close(): void {
     this.client.close();
   }
+}
+
+function toBytes(v: string | Uint8Array): Buffer {
+  return typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v);
+}
+
+function uint(field: string, v: number): number {
+  if (!Number.isSafeInteger(v) || v < 0) throw new RingDbError('invalid-argument', `${field}: must be a non-negative integer, got ${v}`);
+  return v;
+}
+
+function uint32(field: string, v: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RingDbError('invalid-argument', `${field}: must be an integer from 0 to ${0xffffffff}, got ${v}`);
+  return v;
 }
 
 function required<T>(v: T | undefined, call: string): T {

@@ -7,6 +7,7 @@ import type {
   ClusterDescription, ClusterEvent, ClusterPhase, GetResult, NodeInfo, NodeState, NodeStats, OpCounters,
   PeerCursor, PeerState, ReplicationLogEntry, ScanEntry, SSTableInfo, StoreCounters, StoreSnapshot, Version,
 } from './types';
+import { hintsFromProto, mapInfoFromProto, partitionEventFromProto } from './partition-convert';
 
 const NODE_STATES: Record<NodeState, ctl.NodeState> = {
   starting: ctl.NodeState.NODE_STATE_STARTING,
@@ -118,6 +119,9 @@ export function clusterFromProto(c: ctl.ClusterDescription | undefined): Cluster
     controllerPid: c?.controllerPid ?? 0,
     startedAtUnixMs: c?.startedAtUnixMs ?? 0,
     nodes: (c?.nodes ?? []).map(nodeFromProto),
+    partitionMap: c?.partitionMap ? mapInfoFromProto(c.partitionMap) : undefined,
+    hints: hintsFromProto(c?.hints ?? []),
+    routerAddress: c?.routerAddress ?? '',
   };
 }
 
@@ -136,7 +140,7 @@ export function eventFromProto(r: ctl.WatchResponse): ClusterEvent | undefined {
     case 'replicationAcknowledged': return { ...base, type: 'replicationAcknowledged', nodeId: e.value.nodeId, cursors: cursors(e.value.cursors) };
     case 'phase': return { ...base, type: 'phase', phase: phaseFromProto(e.value.phase), reason: e.value.reason };
     case 'membership': return { ...base, type: 'membership', nodeIds: [...e.value.nodeIds] };
-    default: return undefined;
+    default: return partitionEventFromProto(base, e);
   }
 }
 

@@ -111,6 +111,12 @@ export interface ClusterDescription {
   controllerPid: number;
   startedAtUnixMs: number;
   nodes: NodeInfo[];
+  /** The authoritative partition map; undefined before a cluster started. */
+  partitionMap?: PartitionMapInfo;
+  /** Hints held per (holder, target) pair. */
+  hints?: HintSummary[];
+  /** host:port of the router (spec `router`); "" or undefined when there is none. It serves Put/Get/Delete/Scan/BatchPut: use a NodeClient on it. */
+  routerAddress?: string;
 }
 
 export interface PeerAck {
@@ -160,7 +166,7 @@ export type ClusterEvent = EventBase & (
   | { type: 'replicationAcknowledged'; nodeId: string; cursors: PeerCursor[] }
   | { type: 'phase'; phase: ClusterPhase; reason: string }
   | { type: 'membership'; nodeIds: string[] }
-);
+) | PartitionEvent;
 
 export interface Version {
   /** Lamport timestamp. */
@@ -205,10 +211,216 @@ export interface ScanResult {
 export interface RemoveNodeResult {
   nodeId: string;
   handedOverOps: number;
+  /** Partitions and entries that moved off the node (partitioned clusters). */
+  moves?: MoveSummary;
 }
 
 /** Per-call settings of every client method. */
 export interface CallOptions {
   /** Deadline from now, in ms. */
   timeoutMs?: number;
+}
+
+// ---------------------------------------------------------------- partitioning (issue 4)
+
+/** One partition of the map, as the Partitions view and `ringdb ring` show it. */
+export interface PartitionInfo {
+  /** Stable id: survives moves; a split gives the upper half a new id, a merge keeps the lower one. */
+  id: number;
+  /** "[start, end)": keys as text for range maps, shortened tokens for hash maps. */
+  range: string;
+  /** First position (inclusive), hex. */
+  startHex: string;
+  /** End position (exclusive), hex; null = the end of the key space. */
+  endHex: string | null;
+  /** The node that coordinates the partition (first of `replicas`). */
+  owner: string;
+  /** The preference list: owner first, then the other replicas (N nodes). */
+  replicas: string[];
+  /** Share of the hash ring (hash maps); 0 for range maps. */
+  share: number;
+  /** Operations counted on the partition since the last ResetMetrics (summed over nodes; refreshed by getHotPartitions). */
+  ops: number;
+}
+
+export interface SaltedKeyInfo {
+  /** The hot partition key as UTF-8 text. */
+  key: string;
+  keyHex: string;
+  buckets: number;
+}
+
+/** The controller's authoritative partition map. Every change raises `version` and is sent as a `partitionMap` event. */
+export interface PartitionMapInfo {
+  version: number;
+  strategy: 'hash' | 'range';
+  /** N, W and R as the nodes apply them. */
+  replicationFactor: number;
+  writeQuorum: number;
+  readQuorum: number;
+  enableForwarding: boolean;
+  loadBalanceReads: boolean;
+  nodeIds: string[];
+  /** In ring (key) order. */
+  partitions: PartitionInfo[];
+  saltedKeys: SaltedKeyInfo[];
+  /** The exact map (partitioning's JSON form); `Driver` and the router rebuild it to place keys. */
+  mapJson: string;
+}
+
+/** Hints one node holds for another (sloppy quorum): the Hints view's rows. */
+export interface HintSummary {
+  /** The node holding the hints. */
+  holder: string;
+  /** The (down) node they are for. */
+  target: string;
+  count: number;
+  /** Unix ms of the oldest hint; 0 = unknown. */
+  oldestUnixMs: number;
+}
+
+/** How much data a topology change streamed between nodes. */
+export interface MoveSummary {
+  /** Partitions whose owner changed. */
+  movedPartitions: number;
+  /** Range copies to nodes that became replicas. */
+  transfers: number;
+  /** Entries copied (first pass and catch-up pass). */
+  entries: number;
+}
+
+/** Where a partition key lives (`ControllerClient.whereIs`, `ringdb where`). */
+export interface KeyLocation {
+  partitionId: number;
+  range: string;
+  /** The key's position (hex): its SHA-1 token for hash maps, the key itself for range maps. */
+  positionHex: string;
+  /** Preference list, owner first. */
+  replicas: string[];
+  /** 0 when the key is not salted. */
+  saltBuckets: number;
+  /** Salted variants (hex) and the partition each lives in; empty when not salted. */
+  variants: { keyHex: string; partitionId: number }[];
+  mapVersion: number;
+}
+
+export interface HotPartitionInfo {
+  pid: number;
+  ops: number;
+  owner: string;
+}
+
+export interface HotKeyInfo {
+  /** UTF-8 text of the partition key. */
+  key: string;
+  keyHex: string;
+  /** Upper bound of its operations; `count - error` is a lower bound. */
+  count: number;
+  error: number;
+}
+
+export interface SplitResult {
+  map: PartitionMapInfo;
+  /** The id of the new upper half. */
+  newPid: number;
+}
+
+export interface MergeResult {
+  map: PartitionMapInfo;
+  /** The merged partition's id (the lower one's). */
+  pid: number;
+  moves: MoveSummary;
+}
+
+export interface RebalanceResult {
+  map: PartitionMapInfo;
+  moves: MoveSummary;
+}
+
+export interface CheckHotResult {
+  /** Partitions that were split. */
+  split: number[];
+  /** Hot partitions that could not be split, with why. */
+  skipped: { pid: number; reason: string }[];
+  map: PartitionMapInfo;
+}
+
+/** A topology change in progress (Watch `topologyProgress`): stages copying -> switching -> catching-up -> done | failed. */
+export interface TopologyProgressInfo {
+  operation: string;
+  stage: string;
+  /** Transfers finished and planned. */
+  done: number;
+  total: number;
+  entries: number;
+  detail: string;
+}
+
+/** Watch events added by partitioning; part of `ClusterEvent`. */
+export type PartitionEvent = EventBase & (
+  | { type: 'partitionMap'; map: PartitionMapInfo; reason: string }
+  | ({ type: 'topologyProgress' } & TopologyProgressInfo)
+  | { type: 'hints'; nodeId: string; hints: HintSummary[] }
+);
+
+// ---------------------------------------------------------------- driver (issue 4)
+
+/** A row: a partition key (decides placement) and an optional clustering key (orders rows in a partition). */
+export interface RowKey {
+  partitionKey: string | Uint8Array;
+  clusteringKey?: string | Uint8Array;
+}
+
+/** A raw key (stored as given, placed by itself) or a row key. */
+export type KeyRef = string | Uint8Array | RowKey;
+
+export interface WriteOptions extends CallOptions {
+  /** Write quorum for this write (1..N); default the cluster's W. */
+  w?: number;
+  /** Send to this node first (it coordinates); by default the driver picks a replica. */
+  via?: string;
+}
+
+export interface ReadOptions extends CallOptions {
+  /** Send to this node first (it coordinates); by default the driver picks a replica. */
+  via?: string;
+  /** Read quorum for this read (1..N); default the cluster's R. */
+  r?: number;
+}
+
+/** An acknowledged write, and who acknowledged it. */
+export interface WriteResult {
+  version: Version;
+  /** The node that coordinated the write. */
+  node: string;
+  /** Nodes that acknowledged it within the quorum, coordinator first. */
+  replicas: string[];
+  /** Replica id -> substitute that keeps the write as a hint (sloppy quorum). */
+  hinted: Record<string, string>;
+  mapVersion: number;
+}
+
+export interface RowScanOptions extends ReadOptions {
+  /** Clustering key to start at (inclusive); omitted = the first row. */
+  from?: string | Uint8Array;
+  /** Clustering key to stop before (exclusive); omitted = the last row. */
+  to?: string | Uint8Array;
+  /** Rows per page, 1..10000; default 1000. */
+  limit?: number;
+  /** From the previous page. */
+  continuationToken?: Uint8Array;
+  includeTombstones?: boolean;
+}
+
+export interface RowEntry extends ScanEntry {
+  /** The row's clustering key; undefined for the row addressed by the partition key alone. */
+  clusteringKey: Buffer | undefined;
+}
+
+export interface RowScanResult {
+  rows: RowEntry[];
+  /** Undefined on the last page. */
+  continuationToken: Buffer | undefined;
+  node: string;
+  mapVersion: number;
 }

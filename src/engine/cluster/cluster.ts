@@ -4,7 +4,7 @@
 
 import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClusterPhase, NodeState, type ClusterDescription, type NodeInfo } from '../gen/ringdb/v1/control';
+import { ClusterPhase, NodeState, type ClusterDescription, type HintSummary, type NodeInfo } from '../gen/ringdb/v1/control';
 import type * as pb from '../gen/ringdb/v1/node';
 import { unary } from '../rpc/client';
 import { describeError, NotFoundError, PreconditionError, RpcError, UnavailableError } from '../rpc/errors';
@@ -13,11 +13,13 @@ import { ClusterSpecError, parseClusterSpec } from '../spec/index';
 import { expandTopology } from '../spec/topology';
 import { nodeIdOf, type ClusterSpec } from '../spec/types';
 import { EventHub } from './events';
-import { handOver } from './handover';
 import { dialAddress, isPortFree, Member } from './member';
 import { NodeMonitor } from './monitor';
 import { nodeFiles, writeNodeConfig } from './node-config';
 import { describeExit, NodeProcess } from './node-process';
+import { NodePartitions } from './node-partitions';
+import { type MoveSummary, PartitionManager } from './partitions';
+import { type RunningRouter, startRouter } from './router-process';
 
 export interface ClusterOptions {
   /** Absolute data folder. */
@@ -26,6 +28,8 @@ export interface ClusterOptions {
   tokenFile: string;
   /** Node arguments that run the node entry (see client/launch scriptArgs). */
   nodeScriptArgs: string[];
+  /** Node arguments that run the router entry, for specs with `router`. */
+  routerScriptArgs: string[];
   statsIntervalMs: number;
   readyTimeoutMs: number;
   stopGraceMs: number;
@@ -44,8 +48,29 @@ export class Cluster {
   private readonly members = new Map<string, Member>();
   private nextIndex = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly nodePartitions: NodePartitions;
+  /** The authoritative partition map and the topology operations (see partitions.ts). */
+  readonly partitions: PartitionManager;
+  /** Hints each node holds, refreshed when its Stats report a different hint count. */
+  private readonly hints = new Map<string, { held: number; rows: HintSummary[] }>();
+  private router: RunningRouter | undefined;
 
-  constructor(private readonly opts: ClusterOptions) {}
+  constructor(private readonly opts: ClusterOptions) {
+    const up = (): Member[] => [...this.members.values()].filter((m) => m.monitor && m.state === NodeState.NODE_STATE_UP && !m.leaving);
+    this.nodePartitions = new NodePartitions({
+      upNodes: () => up().map((m) => ({ id: m.id, client: (m.monitor as NodeMonitor).node })),
+      addresses: () => [...this.members.values()].filter((m) => m.address).map((m) => ({ id: m.id, address: m.address })),
+    }, opts.token);
+    this.partitions = new PartitionManager(this.hub, this.nodePartitions);
+  }
+
+  /** Runs a topology operation (split, merge, ...) after the membership changes queued before it. */
+  topology<T>(op: () => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      this.requireRunning('this topology operation');
+      return op();
+    });
+  }
 
   /** Runs membership changes one after another. */
   private exclusive<T>(op: () => Promise<T>): Promise<T> {
@@ -73,7 +98,24 @@ export class Cluster {
       controllerPid: process.pid,
       startedAtUnixMs: this.startedAt,
       nodes: [...this.members.values()].map((m) => m.info()),
+      partitionMap: this.partitions.info(),
+      hints: [...this.hints.values()].flatMap((h) => h.rows),
+      routerAddress: this.router?.process.running ? this.router.address : '',
     };
+  }
+
+  /** Asks a node for its hints when its Stats report a different count, and publishes them. */
+  private noteHints(m: Member, stats: pb.NodeStats): void {
+    const held = stats.partitioning?.hintsHeld ?? 0;
+    const known = this.hints.get(m.id);
+    if (known?.held === held || (!known && held === 0)) return;
+    this.hints.set(m.id, { held, rows: known?.rows ?? [] });
+    void this.nodePartitions.hintCounts(m.id).then((counts) => {
+      const now = Date.now();
+      const rows = counts.map((c) => ({ holder: m.id, target: c.target, count: c.count, oldestUnixMs: c.oldestAgeMs ? now - c.oldestAgeMs : 0 }));
+      this.hints.set(m.id, { held, rows });
+      this.hub.publish({ $case: 'hints', value: { nodeId: m.id, hints: rows } });
+    }, () => this.hints.delete(m.id));
   }
 
   member(id: string): Member {
@@ -133,6 +175,7 @@ export class Cluster {
     const monitor = new NodeMonitor(m.id, m.address, this.opts.token, this.opts.statsIntervalMs, this.hub, {
       healthy: (stats) => {
         m.stats = stats;
+        this.noteHints(m, stats);
         if (m.process === proc && m.state === NodeState.NODE_STATE_SUSPECT) this.setState(m, NodeState.NODE_STATE_UP, 'answering again');
       },
       unhealthy: (failures, error) => {
@@ -209,7 +252,10 @@ export class Cluster {
         if (err instanceof ClusterSpecError) throw new RpcError(status.INVALID_ARGUMENT, `spec_json: invalid cluster spec: ${err.message.replace(/\n/g, '; ')}`);
         throw err;
       }
+      // Quorums, strategy and key ranges are checked before any process starts.
+      const placement = PartitionManager.plan(spec, Array.from({ length: spec.nodes }, (_, i) => nodeIdOf(i)));
       this.spec = spec;
+      this.hints.clear();
       this.members.clear();
       for (let i = 0; i < spec.nodes; i++) {
         const id = nodeIdOf(i);
@@ -223,11 +269,20 @@ export class Cluster {
       if (!failed.length) {
         try {
           await this.updateMembership(spec);
+          this.partitions.install(placement.map, placement.quorum, spec);
+          await this.partitions.propagate(placement.map.nodes);
+          if (spec.router) {
+            this.router = await startRouter({
+              dataDir: this.opts.dataDir, scriptArgs: this.opts.routerScriptArgs, controllerAddress: this.controllerAddress,
+              tokenFile: this.opts.tokenFile, host: spec.host, port: spec.router.port, readyTimeoutMs: this.opts.readyTimeoutMs,
+            });
+          }
         } catch (err) {
           failed.push((err as Error).message);
         }
       }
       if (failed.length) {
+        await this.stopRouter();
         await Promise.all([...this.members.values()].map((m) => this.terminate(m)));
         this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPED, 'start failed');
         throw new UnavailableError(`the cluster did not start: ${failed.join('; ')}`);
@@ -242,6 +297,7 @@ export class Cluster {
       const running = [...this.members.values()].filter((m) => m.running);
       if (this.phase !== ClusterPhase.CLUSTER_PHASE_RUNNING && running.length === 0) return [];
       this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPING, 'stopping every node');
+      await this.stopRouter();
       await Promise.all(running.map((m) => this.terminate(m)));
       // Nodes that were already down are now stopped too: the whole cluster is at rest.
       for (const m of this.members.values()) if (m.state !== NodeState.NODE_STATE_STOPPED) this.setState(m, NodeState.NODE_STATE_STOPPED, 'cluster stopped');
@@ -250,7 +306,7 @@ export class Cluster {
     });
   }
 
-  addNode(): Promise<NodeInfo> {
+  addNode(): Promise<{ node: NodeInfo; moves: MoveSummary }> {
     return this.exclusive(async () => {
       const spec = this.requireRunning('AddNode');
       if (typeof spec.topology === 'object' && spec.topology !== null) {
@@ -270,11 +326,14 @@ export class Cluster {
         this.hub.publish({ $case: 'membership', value: { nodeIds: [...this.members.keys()] } });
         throw err;
       }
-      return m.info();
+      // The node is a member now; if moving partitions to it fails it stays, owning nothing, and a
+      // later Rebalance can give it its share.
+      const moves = await this.partitions.addNode(id);
+      return { node: m.info(), moves };
     });
   }
 
-  removeNode(id: string): Promise<{ nodeId: string; handedOverOps: number }> {
+  removeNode(id: string): Promise<{ nodeId: string; handedOverOps: number; moves: MoveSummary }> {
     return this.exclusive(async () => {
       const spec = this.requireRunning('RemoveNode');
       const m = this.member(id);
@@ -282,17 +341,15 @@ export class Cluster {
         throw new PreconditionError('RemoveNode: the spec names an explicit topology map; removing a node could cut the forwarding paths. Use null, "mesh", "ring" or "star"');
       }
       if (this.members.size === 1) throw new PreconditionError(`RemoveNode: ${id} is the last node; stop the cluster instead`);
-      const leaving = this.requireUp(m, 'RemoveNode (its data must be handed over)');
+      this.requireUp(m, 'RemoveNode (its data must be handed over)');
       const others = [...this.members.values()].filter((o) => o !== m && o.monitor && o.state === NodeState.NODE_STATE_UP);
       if (others.length === 0) throw new PreconditionError(`RemoveNode: no other node is up to take over ${id}'s data`);
-      const targets = others.map((o) => ({ id: o.id, client: (o.monitor as NodeMonitor).node }));
-      let handed: number;
+      let moves: MoveSummary;
       try {
-        handed = await handOver(id, leaving.node, targets, this.opts.token);
+        // Copy everything it holds to the nodes that replace it, flip the map, catch up (partitions.ts).
+        moves = await this.partitions.removeNode(id);
         m.leaving = true;
         await this.updateMembership(spec);
-        // Writes that reached the leaving node while the first pass ran.
-        handed += await handOver(id, leaving.node, targets, this.opts.token);
       } catch (err) {
         m.leaving = false;
         throw new UnavailableError(`RemoveNode ${id}: handover failed, the node stays in the cluster: ${describeError(err)}`);
@@ -306,7 +363,8 @@ export class Cluster {
         // The folder stays where it is; a later node never reuses this id.
       }
       this.hub.publish({ $case: 'membership', value: { nodeIds: [...this.members.keys()] } });
-      return { nodeId: id, handedOverOps: handed };
+      this.hints.delete(id);
+      return { nodeId: id, handedOverOps: moves.entries, moves };
     });
   }
 
@@ -330,6 +388,8 @@ export class Cluster {
       const port = m.port && (await isPortFree(host, m.port)) ? m.port : 0;
       await this.spawn(m, spec, port);
       await this.updateMembership(spec);
+      // It may have missed map changes while it was down; a newer version always wins on the node.
+      await this.partitions.propagate([id]);
       return m.info();
     });
   }
@@ -346,8 +406,15 @@ export class Cluster {
     return res.snapshot;
   }
 
+  private async stopRouter(): Promise<void> {
+    const r = this.router;
+    this.router = undefined;
+    if (r) await r.process.terminate(this.opts.stopGraceMs);
+  }
+
   /** Stops every node at once, for controller shutdown; waits for all of them. */
   async shutdown(): Promise<void> {
+    await this.stopRouter();
     await Promise.all([...this.members.values()].map((m) => this.terminate(m)));
   }
 }

@@ -16,13 +16,14 @@ import { ControlServiceImpl } from './service';
 interface Args {
   dataDir: string;
   nodeScript: string;
+  routerScript: string;
   detached: boolean;
   statsIntervalMs: number;
   readyTimeoutMs: number;
   stopGraceMs: number;
 }
 
-const USAGE = 'usage: controller --data-dir <dir> [--node-script <file>] [--detached] [--stats-interval-ms 1000] [--ready-timeout-ms 30000] [--stop-grace-ms 10000]';
+const USAGE = 'usage: controller --data-dir <dir> [--node-script <file>] [--router-script <file>] [--detached] [--stats-interval-ms 1000] [--ready-timeout-ms 30000] [--stop-grace-ms 10000]';
 
 function usage(problem: string): never {
   process.stderr.write(`controller: ${problem}\n${USAGE}\n`);
@@ -33,8 +34,12 @@ function defaultNodeScript(): string {
   return __filename.endsWith('.ts') ? join(__dirname, '..', 'node', 'main.ts') : join(__dirname, 'node.js');
 }
 
+function defaultRouterScript(): string {
+  return __filename.endsWith('.ts') ? join(__dirname, '..', 'client', 'router-main.ts') : join(__dirname, 'router.js');
+}
+
 function parseArgs(argv: string[]): Args {
-  const a: Args = { dataDir: '', nodeScript: defaultNodeScript(), detached: false, statsIntervalMs: 1000, readyTimeoutMs: 30_000, stopGraceMs: 10_000 };
+  const a: Args = { dataDir: '', nodeScript: defaultNodeScript(), routerScript: defaultRouterScript(), detached: false, statsIntervalMs: 1000, readyTimeoutMs: 30_000, stopGraceMs: 10_000 };
   const int = (flag: string, v: string | undefined, min: number, max: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max) usage(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
@@ -50,6 +55,7 @@ function parseArgs(argv: string[]): Args {
     switch (flag) {
       case '--data-dir': a.dataDir = resolve(value()); break;
       case '--node-script': a.nodeScript = resolve(value()); break;
+      case '--router-script': a.routerScript = resolve(value()); break;
       case '--detached': a.detached = true; break;
       case '--stats-interval-ms': a.statsIntervalMs = int(flag, value(), 50, 60_000); break;
       case '--ready-timeout-ms': a.readyTimeoutMs = int(flag, value(), 1000, 600_000); break;
@@ -85,7 +91,7 @@ async function main(): Promise<void> {
   writeFileAtomic(tokenFile, `${token}\n`, 0o600);
 
   const cluster = new Cluster({
-    dataDir: args.dataDir, token, tokenFile, nodeScriptArgs: scriptArgs(args.nodeScript),
+    dataDir: args.dataDir, token, tokenFile, nodeScriptArgs: scriptArgs(args.nodeScript), routerScriptArgs: scriptArgs(args.routerScript),
     statsIntervalMs: args.statsIntervalMs, readyTimeoutMs: args.readyTimeoutMs, stopGraceMs: args.stopGraceMs,
   });
   const service = new ControlServiceImpl(cluster);

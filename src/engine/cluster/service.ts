@@ -7,6 +7,7 @@ import * as ctl from '../gen/ringdb/v1/control';
 import { InvalidFieldError, RpcError, toStatus } from '../rpc/errors';
 import type { Cluster } from './cluster';
 import { tailLines } from './logs';
+import { topologyHandlers } from './topology-service';
 
 const NODE_ID = /^n[1-9][0-9]{0,3}$/;
 const MAX_TAIL = 10_000;
@@ -45,8 +46,8 @@ export class ControlServiceImpl {
         return { cluster: await c.start(req.specJson) };
       }),
       stopCluster: unaryHandler<ctl.StopClusterRequest, ctl.StopClusterResponse>(async () => ({ stoppedNodeIds: await c.stop() })),
-      addNode: unaryHandler<ctl.AddNodeRequest, ctl.AddNodeResponse>(async () => ({ node: await c.addNode() })),
-      removeNode: unaryHandler<ctl.RemoveNodeRequest, ctl.RemoveNodeResponse>(async (req) => c.removeNode(nodeId(req.nodeId))),
+      addNode: unaryHandler<ctl.AddNodeRequest, ctl.AddNodeResponse>(async () => ({ ...(await c.addNode()), map: c.partitions.info() })),
+      removeNode: unaryHandler<ctl.RemoveNodeRequest, ctl.RemoveNodeResponse>(async (req) => ({ ...(await c.removeNode(nodeId(req.nodeId))), map: c.partitions.info() })),
       killNode: unaryHandler<ctl.KillNodeRequest, ctl.KillNodeResponse>(async (req) => ({ node: await c.killNode(nodeId(req.nodeId)) })),
       restartNode: unaryHandler<ctl.RestartNodeRequest, ctl.RestartNodeResponse>(async (req) => ({ node: await c.restartNode(nodeId(req.nodeId)) })),
       compactNode: unaryHandler<ctl.CompactNodeRequest, ctl.CompactNodeResponse>(async (req) => ({ snapshot: await c.compactNode(nodeId(req.nodeId)) })),
@@ -54,6 +55,7 @@ export class ControlServiceImpl {
       describe: unaryHandler<ctl.DescribeRequest, ctl.DescribeResponse>(async () => ({ cluster: c.describe() })),
       nodeLogs: (call: ServerWritableStream<ctl.NodeLogsRequest, ctl.NodeLogsResponse>) => this.nodeLogs(call),
       watch: (call: ServerWritableStream<ctl.WatchRequest, ctl.WatchResponse>) => this.watch(call),
+      ...topologyHandlers(c),
     };
   }
 

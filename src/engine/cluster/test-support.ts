@@ -11,6 +11,7 @@ export interface Bundles {
   controller: string;
   node: string;
   cli: string;
+  router: string;
 }
 
 let bundles: Promise<Bundles> | undefined;
@@ -21,11 +22,11 @@ export function engineBundles(): Promise<Bundles> {
     const out = mkdtempSync(join(tmpdir(), 'ringdb-bundle-'));
     process.on('exit', () => rmSync(out, { recursive: true, force: true }));
     const src = join(__dirname, '..');
-    const entries = { controller: join(src, 'cluster', 'main.ts'), node: join(src, 'node', 'main.ts'), cli: join(src, 'cli', 'main.ts') };
+    const entries = { controller: join(src, 'cluster', 'main.ts'), node: join(src, 'node', 'main.ts'), cli: join(src, 'cli', 'main.ts'), router: join(src, 'client', 'router-main.ts') };
     await build({
       entryPoints: entries, outdir: out, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'error',
     });
-    return { controller: join(out, 'controller.js'), node: join(out, 'node.js'), cli: join(out, 'cli.js') };
+    return { controller: join(out, 'controller.js'), node: join(out, 'node.js'), cli: join(out, 'cli.js'), router: join(out, 'router.js') };
   })();
   return bundles;
 }

@@ -1,0 +1,334 @@
+// The topology-aware driver: keeps the controller's partition map, sends each request straight to
+// a replica of its key's partition, and when a node answers NotOwner (a partition moved, forwarding
+// off) or is unreachable, refreshes the map and retries elsewhere. Map changes also arrive through
+// the controller's Watch stream, so a driver usually knows about a move before it hits it.
+// Requests travel as the generated NodeService messages, so the router relays them unchanged.
+
+import * as pb from '../gen/ringdb/v1/node';
+import { placementKeyOf } from '../codec/stored-key';
+import { PartitionMap, preferenceList, ReadBalancer } from '../partitioning/index';
+import { clientArgs, unary, type UnaryMethod } from '../rpc/client';
+import { isTransient } from '../rpc/errors';
+import { notOwnerOf } from '../rpc/not-owner';
+import type { ControllerClient } from './controller-client';
+import { fromGrpcError, RingDbError } from './errors';
+import type { EventStream } from './stream';
+import { decodeCompositeKey } from '../codec/composite-key';
+import { MAX_VALUE_BYTES } from '../rpc/channel';
+import { getResultFromProto, scanEntryFromProto, versionFromProto } from './convert';
+import type { Bytes } from './node-client';
+import { Session } from './session';
+import type {
+  CallOptions, ClusterEvent, GetResult, KeyRef, PartitionMapInfo, ReadOptions, RowScanOptions, RowScanResult, Version, WriteOptions, WriteResult,
+} from './types';
+
+/** Attempts per request: enough to follow a move (NotOwner -> refresh) and skip a dead replica. */
+const MAX_ATTEMPTS = 5;
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+export interface DriverOptions {
+  /** Spread reads over a partition's replicas instead of always asking the owner (default: the cluster's loadBalanceReads). */
+  loadBalanceReads?: boolean;
+  /** Follow map changes through the controller's Watch stream (default true; the map is refreshed on NotOwner either way). */
+  watch?: boolean;
+}
+
+export interface RouteOptions extends CallOptions {
+  /** Send to this node first (it coordinates); NotOwner answers are still followed. */
+  via?: string;
+}
+
+/** Which node served a request, and under which map version. */
+export interface Routed<T> {
+  result: T;
+  node: string;
+  mapVersion: number;
+  /** Attempts it took (1 = the first replica answered). */
+  attempts: number;
+}
+
+interface NodeHandle {
+  id: string;
+  address: string;
+  client: pb.NodeServiceClient;
+}
+
+/** What a request is placed by: the partition key, or for a raw key the key's placement key. */
+export function placementOf(req: { key: Buffer; partitionKey?: Buffer }): Buffer {
+  return req.partitionKey !== undefined ? req.partitionKey : placementKeyOf(req.key);
+}
+
+/** A Get answered through the driver: the result and who answered. */
+export interface RoutedGet extends GetResult {
+  node: string;
+  /** Nodes whose answers made up the result. */
+  replicas: string[];
+  mapVersion: number;
+}
+
+function bytes(field: string, v: Bytes, allowEmpty: boolean): Buffer {
+  const b = typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v);
+  if (!allowEmpty && b.length === 0) throw new RingDbError('invalid-argument', `${field}: must not be empty`);
+  if (b.length > MAX_VALUE_BYTES) throw new RingDbError('invalid-argument', `${field}: is ${b.length} bytes; at most ${MAX_VALUE_BYTES} are accepted`);
+  return b;
+}
+
+/** A raw key (stored as given) or a row: partition key plus optional clustering key. */
+export function keyFields(key: KeyRef): { key: Buffer; partitionKey?: Buffer; clusteringKey?: Buffer } {
+  if (typeof key === 'string' || key instanceof Uint8Array) return { key: bytes('key', key, false) };
+  return {
+    key: Buffer.alloc(0),
+    partitionKey: bytes('partitionKey', key.partitionKey, false),
+    clusteringKey: key.clusteringKey === undefined ? undefined : bytes('clusteringKey', key.clusteringKey, true),
+  };
+}
+
+function clusteringOf(stored: Buffer): Buffer | undefined {
+  try {
+    return decodeCompositeKey(stored).clusteringKey;
+  } catch {
+    return undefined;
+  }
+}
+
+function required(v: pb.Version | undefined, call: string): Version {
+  const version = versionFromProto(v);
+  if (!version) throw new RingDbError('internal', `${call}: the node answered without a version`);
+  return version;
+}
+
+export class Driver {
+  private map: PartitionMap;
+  private info: PartitionMapInfo;
+  private readonly nodes = new Map<string, NodeHandle>();
+  private readonly down = new Set<string>();
+  private readonly balancer = new ReadBalancer('round-robin');
+  private events: EventStream<ClusterEvent> | undefined;
+  private refreshing: Promise<void> | undefined;
+  private closed = false;
+  private readonly loadBalance: boolean;
+  /** Map versions seen, for tests and the UI: how often the driver refreshed. */
+  refreshes = 0;
+
+  private constructor(
+    private readonly controller: ControllerClient,
+    info: PartitionMapInfo,
+    addresses: { id: string; address: string; state: string }[],
+    opts: DriverOptions,
+  ) {
+    this.info = info;
+    this.map = PartitionMap.fromJSON(JSON.parse(info.mapJson));
+    this.loadBalance = opts.loadBalanceReads ?? info.loadBalanceReads;
+    this.noteNodes(addresses);
+  }
+
+  /** Connects through a controller: fetches the map and node addresses, then follows changes. */
+  static async connect(controller: ControllerClient, opts: DriverOptions = {}): Promise<Driver> {
+    const cluster = await controller.describe();
+    if (!cluster.partitionMap) throw new RingDbError('failed-precondition', 'the cluster has no partition map yet; start it first');
+    const d = new Driver(controller, cluster.partitionMap, cluster.nodes, opts);
+    if (opts.watch ?? true) d.follow();
+    return d;
+  }
+
+  /** The map the driver routes by. */
+  get partitionMap(): PartitionMapInfo {
+    return this.info;
+  }
+
+  get token(): string {
+    return this.controller.target.token;
+  }
+
+  private noteNodes(nodes: { id: string; address: string; state: string }[]): void {
+    for (const n of nodes) {
+      if (n.address) this.handle(n.id, n.address);
+      if (n.state === 'up') this.down.delete(n.id);
+      else this.down.add(n.id);
+    }
+  }
+
+  private handle(id: string, address: string): NodeHandle {
+    const known = this.nodes.get(id);
+    if (known && known.address === address) return known;
+    known?.client.close();
+    const h = { id, address, client: new pb.NodeServiceClient(...clientArgs(address)) };
+    this.nodes.set(id, h);
+    return h;
+  }
+
+  private adopt(info: PartitionMapInfo): void {
+    if (info.version <= this.info.version) return;
+    this.info = info;
+    this.map = PartitionMap.fromJSON(JSON.parse(info.mapJson));
+  }
+
+  private follow(): void {
+    const events = this.controller.watch();
+    this.events = events;
+    void (async () => {
+      try {
+        for await (const e of events) {
+          if (e.type === 'snapshot') {
+            if (e.cluster.partitionMap) this.adopt(e.cluster.partitionMap);
+            this.noteNodes(e.cluster.nodes);
+          } else if (e.type === 'partitionMap') this.adopt(e.map);
+          else if (e.type === 'nodeState') this.noteNodes([e.node]);
+        }
+      } catch {
+        // The controller went away; NotOwner answers still trigger refreshes.
+      }
+    })();
+  }
+
+  /** Fetches the current map and node addresses from the controller (one fetch at a time). */
+  refresh(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        const cluster = await this.controller.describe();
+        if (cluster.partitionMap) this.adopt(cluster.partitionMap);
+        this.noteNodes(cluster.nodes);
+        this.refreshes++;
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  /** Replicas of a placement key in the order to try them: owner first (or balanced reads), down nodes last. */
+  replicasFor(placementKey: Buffer, read: boolean): string[] {
+    const replicas = preferenceList(this.map, this.map.locate(placementKey).id);
+    const up = replicas.filter((r) => !this.down.has(r));
+    const first = read && this.loadBalance ? this.balancer.pick(up) : up[0];
+    const ordered = first === undefined ? up : [first, ...up.filter((r) => r !== first)];
+    return [...ordered, ...replicas.filter((r) => this.down.has(r))];
+  }
+
+  /**
+   * Sends a request to a replica of `placementKey`'s partition, following NotOwner answers and
+   * skipping unreachable replicas. `send` gets the node's generated client.
+   */
+  async route<Res>(
+    name: string,
+    placementKey: Buffer,
+    read: boolean,
+    send: (client: pb.NodeServiceClient, node: string) => Promise<Res>,
+    via?: string,
+  ): Promise<Routed<Res>> {
+    if (this.closed) throw new RingDbError('cancelled', 'the driver is closed');
+    let last: unknown;
+    let redirect: { id: string; address: string } | undefined;
+    if (via !== undefined) {
+      const h = this.nodes.get(via);
+      if (!h) throw new RingDbError('not-found', `no node "${via}" with a known address; nodes are ${[...this.nodes.keys()].join(', ') || 'none'}`);
+      redirect = { id: via, address: h.address };
+    }
+    const tried = new Set<string>();
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const candidates = this.replicasFor(placementKey, read);
+      const target = redirect ?? (() => {
+        const id = candidates.find((c) => !tried.has(c)) ?? candidates[0];
+        const h = this.nodes.get(id);
+        return h ? { id, address: h.address } : undefined;
+      })();
+      redirect = undefined;
+      if (!target) {
+        await this.refresh();
+        continue;
+      }
+      tried.add(target.id);
+      const h = this.handle(target.id, target.address);
+      try {
+        const result = await send(h.client, h.id);
+        return { result, node: h.id, mapVersion: this.map.version, attempts: attempt };
+      } catch (err) {
+        last = err;
+        const notOwner = notOwnerOf(err);
+        if (notOwner) {
+          // The node knows a newer map: fetch it; meanwhile go where the node says the owner is.
+          if (notOwner.mapVersion > this.map.version) await this.refresh();
+          if (notOwner.ownerId && notOwner.ownerAddress && !tried.has(notOwner.ownerId)) redirect = { id: notOwner.ownerId, address: notOwner.ownerAddress };
+          continue;
+        }
+        if (isTransient(err)) {
+          this.down.add(target.id);
+          continue;
+        }
+        throw fromGrpcError(err, `${name} on node ${target.id}`);
+      }
+    }
+    throw fromGrpcError(last, `${name} (after ${MAX_ATTEMPTS} attempts on ${[...tried].join(', ')})`);
+  }
+
+  /** A unary NodeService call routed by its key (the request is sent as given). */
+  call<Req extends { key: Buffer; partitionKey?: Buffer }, Res>(
+    name: string,
+    method: (c: pb.NodeServiceClient) => UnaryMethod<Req, Res>,
+    req: Req,
+    read: boolean,
+    opts: RouteOptions = {},
+  ): Promise<Routed<Res>> {
+    return this.route(name, placementOf(req), read, (c) => unary(c, method(c), req, { token: this.token, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS }), opts.via);
+  }
+
+  // ---------------------------------------------------------------- data plane
+
+  /** Writes a value; `w` overrides the write quorum (1..N) for this write. */
+  async put(key: KeyRef, value: Bytes, opts: WriteOptions = {}): Promise<WriteResult> {
+    const req: pb.PutRequest = { ...keyFields(key), value: bytes('value', value, true), w: opts.w };
+    const r = await this.call('Put', (c) => c.put, req, false, opts);
+    return { version: required(r.result.version, 'Put'), node: r.node, replicas: r.result.replicas, hinted: { ...r.result.hinted }, mapVersion: r.mapVersion };
+  }
+
+  /** Deletes (a tombstone, replicated like a write). */
+  async delete(key: KeyRef, opts: WriteOptions = {}): Promise<WriteResult> {
+    const req: pb.DeleteRequest = { ...keyFields(key), w: opts.w };
+    const r = await this.call('Delete', (c) => c.delete, req, false, opts);
+    return { version: required(r.result.version, 'Delete'), node: r.node, replicas: r.result.replicas, hinted: { ...r.result.hinted }, mapVersion: r.mapVersion };
+  }
+
+  /** Reads the newest version among R replicas (`r` overrides R for this read). */
+  async get(key: KeyRef, opts: ReadOptions = {}): Promise<RoutedGet> {
+    const req: pb.GetRequest = { ...keyFields(key), r: opts.r };
+    const r = await this.call('Get', (c) => c.get, req, true, opts);
+    return { ...getResultFromProto(r.result), node: r.node, replicas: r.result.replicas, mapVersion: r.mapVersion };
+  }
+
+  /** One page of a partition's rows in clustering-key order; pass `continuationToken` back for the next page. */
+  async scan(partitionKey: Bytes, opts: RowScanOptions = {}): Promise<RowScanResult> {
+    const pk = bytes('partitionKey', partitionKey, false);
+    const req: pb.ScanRequest = {
+      start: Buffer.alloc(0), end: Buffer.alloc(0), limit: opts.limit ?? 0,
+      continuationToken: Buffer.from(opts.continuationToken ?? new Uint8Array()), includeTombstones: opts.includeTombstones ?? false,
+      partitionKey: pk,
+      clusteringStart: opts.from === undefined ? undefined : bytes('from', opts.from, true),
+      clusteringEnd: opts.to === undefined ? undefined : bytes('to', opts.to, true),
+      r: opts.r,
+    };
+    const r = await this.route('Scan', pk, true, (c) => unary(c, c.scan, req, { token: this.token, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS }), opts.via);
+    return {
+      rows: r.result.entries.map((e) => ({ ...scanEntryFromProto(e), clusteringKey: clusteringOf(Buffer.from(e.key)) })),
+      continuationToken: r.result.continuationToken.length ? Buffer.from(r.result.continuationToken) : undefined,
+      node: r.node,
+      mapVersion: r.mapVersion,
+    };
+  }
+
+  /** A read-your-writes session for one user (see session.ts). */
+  session(user: string): Session {
+    return new Session(this, user);
+  }
+
+  /** Marks a node reachable again (the Watch stream does this by itself). */
+  markUp(nodeId: string): void {
+    this.down.delete(nodeId);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.events?.close();
+    for (const h of this.nodes.values()) h.client.close();
+    this.nodes.clear();
+  }
+}

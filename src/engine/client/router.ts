@@ -1,0 +1,105 @@
+// The dedicated router: a gRPC server speaking the NodeService data plane (Put, Get, Delete,
+// Scan, BatchPut, Ping) that relays every request to a replica of its key's partition through a
+// Driver, so it follows map changes (Watch) and moves (NotOwner) exactly as a driver does and
+// gives the same answers. Other NodeService methods are not served (UNIMPLEMENTED): they address
+// one node, not a key. Same token as the cluster.
+
+import { status, type sendUnaryData, type ServerUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import * as pb from '../gen/ringdb/v1/node';
+import { placementKeyOf } from '../codec/stored-key';
+import { unary, type UnaryMethod } from '../rpc/client';
+import { InvalidFieldError, RpcError } from '../rpc/errors';
+import { startServer, type RunningServer } from '../rpc/server';
+import type { Driver } from './driver';
+import { RingDbError } from './errors';
+
+const RELAY_MS = 15_000;
+const MAX_BATCH = 10_000;
+
+const ROUTED = ['ping', 'put', 'get', 'delete', 'scan', 'batchPut'] as const;
+
+/** The part of NodeService the router serves. */
+export const ROUTER_SERVICE = Object.fromEntries(ROUTED.map((m) => [m, pb.NodeServiceService[m]])) as Pick<typeof pb.NodeServiceService, (typeof ROUTED)[number]>;
+
+const CODES: Record<string, status> = {
+  'invalid-argument': status.INVALID_ARGUMENT,
+  'not-found': status.NOT_FOUND,
+  'failed-precondition': status.FAILED_PRECONDITION,
+  unavailable: status.UNAVAILABLE,
+  'deadline-exceeded': status.DEADLINE_EXCEEDED,
+  unauthenticated: status.UNAUTHENTICATED,
+  cancelled: status.CANCELLED,
+  'data-loss': status.DATA_LOSS,
+  'already-exists': status.ALREADY_EXISTS,
+  internal: status.INTERNAL,
+};
+
+/** A relay failure as the status the router's caller gets (the node's own status and message). */
+function statusOf(err: unknown): Partial<ServiceError> {
+  if (err instanceof RpcError) return { code: err.code, details: err.message };
+  if (err instanceof RingDbError) return { code: CODES[err.code] ?? status.INTERNAL, details: err.message };
+  return { code: status.INTERNAL, details: `router: ${err instanceof Error ? err.message : String(err)}` };
+}
+
+function relay<Req, Res>(run: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+    run(call.request, call).then((res) => callback(null, res), (err: unknown) => callback(statusOf(err)));
+  };
+}
+
+function checkKey(req: { key: Buffer; partitionKey?: Buffer }): void {
+  if (req.partitionKey === undefined && req.key.length === 0) throw new InvalidFieldError('key', 'set key (a raw key) or partition_key (a row); both are empty');
+  if (req.partitionKey !== undefined && req.partitionKey.length === 0) throw new InvalidFieldError('partition_key', 'must not be empty when set');
+}
+
+export class Router {
+  constructor(private readonly driver: Driver) {}
+
+  private forward<Req extends { key: Buffer; partitionKey?: Buffer }, Res>(name: string, method: (c: pb.NodeServiceClient) => UnaryMethod<Req, Res>, req: Req, read: boolean): Promise<Res> {
+    checkKey(req);
+    return this.driver.call(name, method, req, read, { timeoutMs: RELAY_MS }).then((r) => r.result);
+  }
+
+  implementation(): Pick<pb.NodeServiceServer, (typeof ROUTED)[number]> {
+    return {
+      ping: relay<pb.PingRequest, pb.PingResponse>(async () => ({ nodeId: 'router', clock: 0 })),
+      put: relay<pb.PutRequest, pb.PutResponse>((req) => this.forward('Put', (c) => c.put, req, false)),
+      delete: relay<pb.DeleteRequest, pb.DeleteResponse>((req) => this.forward('Delete', (c) => c.delete, req, false)),
+      get: relay<pb.GetRequest, pb.GetResponse>((req) => this.forward('Get', (c) => c.get, req, true)),
+      scan: relay<pb.ScanRequest, pb.ScanResponse>(async (req) => {
+        const pk = req.partitionKey;
+        if (pk === undefined || pk.length === 0) {
+          throw new InvalidFieldError('partition_key', 'the router scans one partition at a time: set partition_key (raw key ranges span every node)');
+        }
+        const r = await this.driver.route('Scan', pk, true, (c) => unary(c, c.scan, req, { token: this.driver.token, timeoutMs: RELAY_MS }));
+        return r.result;
+      }),
+      batchPut: relay<pb.BatchPutRequest, pb.BatchPutResponse>((req) => this.batchPut(req)),
+    };
+  }
+
+  /**
+   * Splits the batch by the first replica of each entry's partition and sends each group as one
+   * BatchPut. With a single group the node's answer is returned as is; with several, `origin` is
+   * empty (the entries got op ids from several nodes) and `count` is the total.
+   */
+  private async batchPut(req: pb.BatchPutRequest): Promise<pb.BatchPutResponse> {
+    if (req.entries.length === 0 || req.entries.length > MAX_BATCH) throw new InvalidFieldError('entries', `must hold 1 to ${MAX_BATCH} entries, got ${req.entries.length}`);
+    const groups = new Map<string, pb.KeyValue[]>();
+    req.entries.forEach((e, i) => {
+      if (e.key.length === 0) throw new InvalidFieldError(`entries[${i}].key`, 'must not be empty');
+      const first = this.driver.replicasFor(placementKeyOf(e.key), false)[0];
+      const group = groups.get(first) ?? [];
+      group.push(e);
+      groups.set(first, group);
+    });
+    const answers = await Promise.all([...groups.values()].map((entries) =>
+      this.driver.route('BatchPut', placementKeyOf(entries[0].key), false, (c) => unary(c, c.batchPut, { entries }, { token: this.driver.token, timeoutMs: RELAY_MS }))));
+    if (answers.length === 1) return answers[0].result;
+    return { origin: '', firstSeq: 0, firstTs: 0, count: answers.reduce((n, a) => n + a.result.count, 0) };
+  }
+
+  serve(host: string, port: number): Promise<RunningServer> {
+    return startServer(host, port, this.driver.token, [{ definition: ROUTER_SERVICE, implementation: this.implementation() }]);
+  }
+}

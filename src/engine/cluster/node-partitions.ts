@@ -1,0 +1,163 @@
+// The controller's side of the node protocol for partitioning: sending maps (UpdatePartitionMap),
+// streaming ranges between nodes (ExportRange piped into IngestEntries, one batch at a time so a
+// slow receiver slows the sender), sampling keys for a split, hotspot counters and hints.
+
+import type { ClientReadableStream } from '@grpc/grpc-js';
+import type * as pb from '../gen/ringdb/v1/node';
+import { placementKeyOf } from '../codec/stored-key';
+import { encodeCompositeKey } from '../codec/composite-key';
+import { type HotKey, type KeyRange, type PartitionMap, preferenceList } from '../partitioning/index';
+import { openStream, unary } from '../rpc/client';
+import { describeError } from '../rpc/errors';
+import { partitionMapToProto } from '../rpc/partition-map-proto';
+import type { NodeHotspots, PartitionNodes } from './partitions';
+
+const CALL_MS = 30_000;
+const EXPORT_BATCH = 1000;
+const HOT_KEYS = 100;
+
+/** The up nodes the controller can call, and where every node listens. */
+export interface NodeDirectory {
+  upNodes(): { id: string; client: pb.NodeServiceClient }[];
+  addresses(): pb.Peer[];
+}
+
+function positionRange(range: KeyRange): pb.PositionRange {
+  return { start: range.start, end: range.end ?? Buffer.alloc(0), endIsOpen: range.end === null };
+}
+
+export class NodePartitions implements PartitionNodes {
+  constructor(
+    private readonly dir: NodeDirectory,
+    private readonly token: string,
+  ) {}
+
+  private client(id: string): pb.NodeServiceClient {
+    const n = this.dir.upNodes().find((m) => m.id === id);
+    if (!n) throw new Error(`node ${id} is not up`);
+    return n.client;
+  }
+
+  upNodeIds(): string[] {
+    return this.dir.upNodes().map((n) => n.id);
+  }
+
+  async pushMap(map: PartitionMap, nodeIds: readonly string[]): Promise<string[]> {
+    const msg = partitionMapToProto(map, this.dir.addresses());
+    const failures: string[] = [];
+    await Promise.all(nodeIds.map(async (id) => {
+      try {
+        const c = this.client(id);
+        const res = await unary(c, c.updatePartitionMap, { map: msg }, { token: this.token, timeoutMs: CALL_MS });
+        if (res.version < map.version) failures.push(`${id}: it kept version ${res.version}`);
+      } catch (err) {
+        failures.push(`${id}: ${describeError(err)}`);
+      }
+    }));
+    return failures;
+  }
+
+  /** Every entry of `from` in `ranges`, batch by batch; `each` returning false stops the stream. */
+  private async exportRanges(from: string, ranges: KeyRange[], each: (entries: pb.StoredEntry[]) => Promise<boolean>): Promise<void> {
+    const c = this.client(from);
+    const call: ClientReadableStream<pb.ExportRangeResponse> = openStream(
+      c, c.exportRange, { partitionIds: [], ranges: ranges.map(positionRange), batchSize: EXPORT_BATCH }, { token: this.token, timeoutMs: 10 * 60_000 },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let stopped = false;
+      let chain = Promise.resolve();
+      call.on('data', (m: pb.ExportRangeResponse) => {
+        call.pause();
+        chain = chain.then(async () => {
+          if (stopped) return;
+          if (!(await each(m.entries))) {
+            stopped = true;
+            call.cancel();
+            resolve();
+            return;
+          }
+          call.resume();
+        }).catch((err: unknown) => {
+          stopped = true;
+          call.cancel();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        });
+      });
+      call.on('error', (err) => {
+        if (!stopped) reject(new Error(`ExportRange on ${from}: ${describeError(err)}`));
+      });
+      call.on('end', () => void chain.then(() => resolve()));
+    });
+  }
+
+  async copyRange(from: string, to: string, range: KeyRange): Promise<number> {
+    const target = this.client(to);
+    let copied = 0;
+    await this.exportRanges(from, [range], async (entries) => {
+      if (entries.length === 0) return true;
+      try {
+        await unary(target, target.ingestEntries, { entries }, { token: this.token, timeoutMs: CALL_MS });
+      } catch (err) {
+        throw new Error(`IngestEntries on ${to}: ${describeError(err)}`);
+      }
+      copied += entries.length;
+      return true;
+    });
+    return copied;
+  }
+
+  async samplePartitionKeys(node: string, range: KeyRange, _map: PartitionMap, limit: number): Promise<Buffer[]> {
+    const keys = new Map<string, Buffer>();
+    await this.exportRanges(node, [range], async (entries) => {
+      for (const e of entries) {
+        if (e.deleted) continue;
+        const pk = placementKeyOf(Buffer.from(e.key));
+        keys.set(pk.toString('hex'), pk);
+      }
+      return keys.size < limit;
+    });
+    return [...keys.values()];
+  }
+
+  async hotspots(node: string): Promise<NodeHotspots> {
+    const c = this.client(node);
+    const res = await unary(c, c.getHotspots, { limit: HOT_KEYS }, { token: this.token, timeoutMs: CALL_MS });
+    const keys: HotKey[] = res.keys.map((k) => ({ key: Buffer.from(k.key), count: k.count, error: k.error }));
+    return { partitions: new Map(res.partitions.map((p) => [p.id, p.ops])), keys };
+  }
+
+  async resetMetrics(node: string): Promise<void> {
+    const c = this.client(node);
+    await unary(c, c.resetMetrics, {}, { token: this.token, timeoutMs: CALL_MS });
+  }
+
+  /** Hints per target held by each up node (for Describe and the Hints view). */
+  async hintCounts(node: string): Promise<{ target: string; count: number; oldestAgeMs: number }[]> {
+    const c = this.client(node);
+    const res = await unary(c, c.listHints, { limit: 1000 }, { token: this.token, timeoutMs: CALL_MS });
+    const oldest = new Map<string, number>();
+    for (const h of res.hints) oldest.set(h.target, Math.max(oldest.get(h.target) ?? 0, h.ageMs));
+    return res.counts.map((h) => ({ target: h.target, count: h.count, oldestAgeMs: oldest.get(h.target) ?? 0 }));
+  }
+
+  async copyRow(map: PartitionMap, key: Buffer, variants: readonly Buffer[]): Promise<number> {
+    const up = this.upNodeIds();
+    const replicas = preferenceList(map, map.locate(key).id);
+    const reader = replicas.find((r) => up.includes(r)) ?? up[0];
+    if (reader === undefined) return 0;
+    const c = this.client(reader);
+    const got = await unary(c, c.get, { key: Buffer.alloc(0), partitionKey: key }, { token: this.token, timeoutMs: CALL_MS });
+    if (!got.found || !got.version) return 0;
+    let copied = 0;
+    for (const variant of variants) {
+      const entry: pb.StoredEntry = { key: encodeCompositeKey(variant), value: got.value, deleted: false, version: got.version };
+      const targets = preferenceList(map, map.locate(variant).id).filter((r) => up.includes(r));
+      const results = await Promise.allSettled(targets.map((t) => {
+        const tc = this.client(t);
+        return unary(tc, tc.ingestEntries, { entries: [entry] }, { token: this.token, timeoutMs: CALL_MS });
+      }));
+      if (results.some((r) => r.status === 'fulfilled')) copied++;
+    }
+    return copied;
+  }
+}
