@@ -62,7 +62,7 @@ describe('ringdb CLI', function () {
       [['put', 'only-a-key'], /`ringdb put` takes <key> <value>, got "only-a-key"/],
       [['start', '--nodes', '0'], /--nodes must be an integer from 1 to 32, got "0"/],
       [['start', '--nodes'], /--nodes needs a value/],
-      [['get', 'k', '--colour', 'red'], /unknown option --colour for `ringdb get`; accepted: --node, --dir, --json, --help/],
+      [['get', 'k', '--colour', 'red'], /unknown option --colour for `ringdb get`; accepted: --clustering, --node, --dir, --json, --help/],
     ];
     for (const [args, message] of cases) {
       const r = await ringdb(ws.dir, ...args);

@@ -10,6 +10,7 @@ import {
 import { isProcessAlive } from '../client/state-file';
 import { UsageError, type CommandSpec, type Parsed } from './args';
 import { formatStatus, formatVersion } from './format';
+import { clusteringOption, driverData, runTopologyCommand, TOPOLOGY_COMMANDS } from './topology-commands';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, noCluster: 3 } as const;
 
@@ -43,9 +44,9 @@ export const COMMANDS: CommandSpec[] = [
     details: ['The controller keeps running after this command returns; `ringdb stop` ends it and every node.'],
   },
   { name: 'status', args: [], summary: 'show the cluster\'s nodes and their state', options: [dirOption] },
-  { name: 'put', args: ['key', 'value'], summary: 'write a key', options: [nodeOption, dirOption] },
-  { name: 'get', args: ['key'], summary: 'read a key (exit code 1 when it does not exist)', options: [nodeOption, dirOption] },
-  { name: 'delete', args: ['key'], summary: 'delete a key (a tombstone that replicates)', options: [nodeOption, dirOption] },
+  { name: 'put', args: ['key', 'value'], summary: 'write a key', options: [clusteringOption, nodeOption, dirOption] },
+  { name: 'get', args: ['key'], summary: 'read a key (exit code 1 when it does not exist)', options: [clusteringOption, nodeOption, dirOption] },
+  { name: 'delete', args: ['key'], summary: 'delete a key (a tombstone that replicates)', options: [clusteringOption, nodeOption, dirOption] },
   { name: 'kill', args: ['node'], summary: 'SIGKILL a node: a real crash, for fault injection', options: [dirOption] },
   { name: 'restart', args: ['node'], summary: 'start a killed or stopped node again (same data and port)', options: [dirOption] },
   {
@@ -62,6 +63,7 @@ export const COMMANDS: CommandSpec[] = [
     details: ['The node must be up, so that its data can be handed over; its folder is kept as <id>.removed-<time>.'],
   },
   { name: 'compact', args: ['node'], summary: 'flush a node\'s memtable and compact its SSTables', options: [dirOption] },
+  ...TOPOLOGY_COMMANDS,
   { name: 'stop', args: [], summary: 'stop every node and the controller', options: [dirOption] },
 ];
 
@@ -173,6 +175,8 @@ async function stop(p: Parsed, io: Io): Promise<Result> {
 
 async function data(p: Parsed): Promise<Result> {
   return withController(p, async (c) => {
+    // Without --node the topology-aware driver picks a replica; rows (--clustering) always go through it.
+    if (str(p, 'node') === undefined || str(p, 'clustering') !== undefined) return driverData(p, c);
     const nodeId = await pickNode(c, p);
     const node = await c.nodeClient(nodeId);
     try {
@@ -263,6 +267,8 @@ export async function runCommand(p: Parsed, io: Io): Promise<Result> {
     case 'kill': case 'restart': return nodeOp(p, io);
     case 'logs': return logs(p, io);
     case 'add-node': case 'remove-node': case 'compact': return maintenance(p, io);
-    default: throw new UsageError(`unknown command ${JSON.stringify(p.command)}`);
+    default:
+      if (TOPOLOGY_COMMANDS.some((t) => t.name === p.command)) return withController(p, (c) => runTopologyCommand(p, c));
+      throw new UsageError(`unknown command ${JSON.stringify(p.command)}`);
   }
 }

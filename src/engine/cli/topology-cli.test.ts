@@ -1,0 +1,127 @@
+// The partitioning commands of the ringdb CLI as a user runs them: rows with --clustering and a
+// paged scan, the ring and where views, split/merge/rebalance, hot counters and salting, with
+// human and --json output and the usual exit codes (1 failed, 2 bad usage).
+
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { engineBundles, tempDataDir } from '../cluster/test-support';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let cli = '';
+
+function ringdb(cwd: string, ...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { cwd, timeout: 90_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const json = <T>(r: Run): T => JSON.parse(r.stdout) as T;
+
+interface MapJson {
+  version: number;
+  nodeIds: string[];
+  partitions: { id: number; owner: string; range: string }[];
+  saltedKeys: { key: string; buckets: number }[];
+}
+
+describe('ringdb CLI: partitioning commands', function () {
+  this.timeout(180_000);
+  let ws: ReturnType<typeof tempDataDir>;
+
+  before(async () => {
+    cli = (await engineBundles()).cli;
+    ws = tempDataDir();
+    const started = await ringdb(ws.dir, 'start', '--nodes', '3');
+    assert.equal(started.code, 0, started.stderr);
+  });
+
+  after(async () => {
+    if (existsSync(join(ws.dir, '.ringdb', 'data', 'cluster-state.json'))) await ringdb(ws.dir, 'stop');
+    ws.remove();
+  });
+
+  it('writes rows with --clustering and scans them in order, page by page', async () => {
+    for (const ck of ['c', 'a', 'e', 'b', 'd']) {
+      const r = await ringdb(ws.dir, 'put', 'orders', `order ${ck}`, '--clustering', ck);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^OK op n\d:\d+ ts \d+ on n\d \(replicas /);
+    }
+    const got = await ringdb(ws.dir, 'get', 'orders', '--clustering', 'b', '--json');
+    assert.equal(json<{ value: string }>(got).value, 'order b');
+    const scan = await ringdb(ws.dir, 'scan', 'orders', '--from', 'b', '--to', 'e', '--page', '1', '--json');
+    assert.equal(scan.code, 0, scan.stderr);
+    const s = json<{ rows: { clusteringKey: string; value: string }[]; pages: number }>(scan);
+    assert.deepEqual(s.rows.map((r) => r.clusteringKey), ['b', 'c', 'd']);
+    assert.ok(s.pages >= 3, `paged with the continuation token (${s.pages} pages)`);
+    const human = await ringdb(ws.dir, 'scan', 'orders', '--limit', '2');
+    assert.match(human.stdout, /^CLUSTERING\s+VALUE\s+VERSION\na\s+order a\s+op /);
+    assert.match(human.stdout, /2 rows \(more after --limit 2\)/);
+    const del = await ringdb(ws.dir, 'delete', 'orders', '--clustering', 'a');
+    assert.equal(del.code, 0, del.stderr);
+    const gone = await ringdb(ws.dir, 'get', 'orders', '--clustering', 'a');
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /"orders"\/"a" not found \(deleted op /);
+  });
+
+  it('shows the ring and where a key lives', async () => {
+    const ring = await ringdb(ws.dir, 'ring');
+    assert.equal(ring.code, 0, ring.stderr);
+    assert.match(ring.stdout, /^partition map version \d+: 128 hash partitions over n1, n2, n3; N=3 W=2 R=2/);
+    assert.match(ring.stdout, /\nPID\s+RANGE\s+OWNER\s+REPLICAS\s+SHARE\s+OPS\n0\s+\[token 000000000000…, token 020000000000…\)\s+n\d\s+n\d,n\d,n\d\s+0\.78%/);
+    const where = json<{ partitionId: number; replicas: string[] }>(await ringdb(ws.dir, 'where', 'orders', '--json'));
+    assert.equal(where.replicas.length, 3);
+    const map = json<MapJson>(await ringdb(ws.dir, 'ring', '--json'));
+    assert.equal(map.partitions.find((p) => p.id === where.partitionId)?.owner, where.replicas[0]);
+  });
+
+  it('splits, merges and rebalances, and refuses bad arguments with exit codes 1 and 2', async () => {
+    const before = json<MapJson>(await ringdb(ws.dir, 'ring', '--json'));
+    const split = await ringdb(ws.dir, 'split', '5');
+    assert.equal(split.code, 0, split.stderr);
+    assert.match(split.stdout, /^split partition 5: new partition 128 \[token /);
+    const merge = await ringdb(ws.dir, 'merge', '5', '128', '--json');
+    assert.equal(merge.code, 0, merge.stderr);
+    assert.equal(json<{ map: MapJson }>(merge).map.version, before.version + 2);
+    const rebalance = await ringdb(ws.dir, 'rebalance');
+    assert.equal(rebalance.code, 0, rebalance.stderr);
+    assert.match(rebalance.stdout, /^rebalanced: n1: \d+, n2: \d+, n3: \d+ \(map version \d+; /);
+
+    const cases: [string[], number, RegExp][] = [
+      [['split', 'abc'], 2, /<pid> must be a partition id \(an integer from 0, see `ringdb ring`\), got "abc"/],
+      [['split', '999'], 1, /pid: no partition 999 in map version \d+/],
+      [['merge', '1', '9'], 1, /pid2: partition 9 is not adjacent to partition 1/],
+      [['mark-hot', 'k', '--buckets', '1'], 2, /--buckets must be an integer from 2 to 1024, got "1"/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await ringdb(ws.dir, ...args);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+  });
+
+  it('counts hot keys, salts one, and resets the counters', async () => {
+    for (let i = 0; i < 5; i++) assert.equal((await ringdb(ws.dir, 'put', 'hot-key', `v${i}`)).code, 0);
+    const hot = json<{ totalOps: number; keys: { key: string; count: number }[] }>(await ringdb(ws.dir, 'hot', '--json'));
+    assert.ok(hot.totalOps >= 5);
+    assert.ok(hot.keys.some((k) => k.key === 'hot-key' && k.count >= 5), JSON.stringify(hot.keys));
+    const marked = await ringdb(ws.dir, 'mark-hot', 'hot-key', '--buckets', '3', '--migrate');
+    assert.equal(marked.code, 0, marked.stderr);
+    assert.match(marked.stdout, /^"hot-key" is salted over 3 buckets \(map version \d+; value copied to \d variants\)/);
+    const where = json<{ saltBuckets: number; variants: unknown[] }>(await ringdb(ws.dir, 'where', 'hot-key', '--json'));
+    assert.deepEqual([where.saltBuckets, where.variants.length], [3, 3]);
+    assert.equal((await ringdb(ws.dir, 'put', 'hot-key', 'newest')).code, 0);
+    assert.equal((await ringdb(ws.dir, 'get', 'hot-key')).stdout, 'newest\n');
+    const reset = await ringdb(ws.dir, 'hot', '--reset');
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.equal(json<{ totalOps: number }>(await ringdb(ws.dir, 'hot', '--json')).totalOps, 0);
+  });
+});

@@ -1,0 +1,218 @@
+// The `ringdb` commands of partitioning: rows through the topology-aware driver (put/get/delete
+// with --clustering, scan), the map (ring, where) and the topology operations (split, merge,
+// rebalance, hot, mark-hot). Each returns what to print and its exit code; main.ts prints.
+
+import { Driver, RingDbError, type ControllerClient, type KeyRef, type PartitionMapInfo, type Version } from '../client';
+import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
+import { formatVersion, table } from './format';
+
+const OK = 0;
+const FAILED = 1;
+
+export interface TopologyResult {
+  code: number;
+  human: string;
+  json: unknown;
+}
+
+const dirOption: OptionSpec = { name: 'dir', kind: 'string', value: 'folder', help: 'data folder of the cluster (default: the spec\'s dataDir, .ringdb/data)' };
+export const clusteringOption: OptionSpec = { name: 'clustering', kind: 'string', value: 'ck', help: 'clustering key: address a row of the partition key instead of a plain key' };
+const MAX_SCAN_ROWS = 1_000_000;
+
+export const TOPOLOGY_COMMANDS: CommandSpec[] = [
+  {
+    name: 'scan', args: ['partitionKey'], summary: 'list a partition\'s rows in clustering-key order',
+    options: [
+      { name: 'from', kind: 'string', value: 'ck', help: 'first clustering key (inclusive)' },
+      { name: 'to', kind: 'string', value: 'ck', help: 'clustering key to stop before (exclusive)' },
+      { name: 'limit', kind: 'int', min: 1, max: MAX_SCAN_ROWS, value: 'n', help: 'rows to print at most (default 100)' },
+      { name: 'page', kind: 'int', min: 1, max: 10_000, value: 'n', help: 'rows per request (default 1000); pages follow the continuation token' },
+      dirOption,
+    ],
+    details: ['Rows are written with `ringdb put <partitionKey> <value> --clustering <ck>`.'],
+  },
+  {
+    name: 'split', args: ['pid'], summary: 'split a partition in two (at the median key unless --at)',
+    options: [{ name: 'at', kind: 'string', value: 'key', help: 'partition key that starts the new upper half' }, dirOption],
+  },
+  { name: 'merge', args: ['pid1', 'pid2'], summary: 'merge two adjacent partitions', options: [dirOption] },
+  { name: 'rebalance', args: [], summary: 'spread partitions evenly over the nodes (counts differ by at most one)', options: [dirOption] },
+  {
+    name: 'hot', args: [], summary: 'show the busiest partitions and keys',
+    options: [
+      { name: 'reset', kind: 'flag', help: 'reset every node\'s counters instead' },
+      { name: 'threshold', kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, value: 'ops', help: 'only partitions with more operations (default 0)' },
+      { name: 'keys', kind: 'int', min: 1, max: 1000, value: 'n', help: 'hot keys to list (default 10)' },
+      { name: 'split', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, value: 'ops', help: 'split every partition with more operations than this' },
+      dirOption,
+    ],
+  },
+  {
+    name: 'mark-hot', args: ['key'], summary: 'spread a hot key\'s writes over salted variants',
+    options: [
+      { name: 'buckets', kind: 'int', min: 2, max: 1024, value: 'n', help: 'salted variants (default 4)' },
+      { name: 'migrate', kind: 'flag', help: 'copy the key\'s current value to every variant' },
+      dirOption,
+    ],
+  },
+  { name: 'ring', args: [], summary: 'show the partition map: ranges, owners, replicas', options: [dirOption] },
+  { name: 'where', args: ['key'], summary: 'show where a partition key lives: partition, replicas, salted variants', options: [dirOption] },
+];
+
+function str(p: Parsed, name: string): string | undefined {
+  const v = p.options.get(name);
+  return typeof v === 'string' ? v : undefined;
+}
+
+function int(p: Parsed, name: string): number | undefined {
+  const v = p.options.get(name);
+  return typeof v === 'number' ? v : undefined;
+}
+
+function pidArg(p: Parsed, index: number, name: string): number {
+  const raw = p.args[index];
+  if (!/^\d{1,10}$/.test(raw) || Number(raw) > 0xffffffff) throw new UsageError(`<${name}> must be a partition id (an integer from 0, see \`ringdb ring\`), got ${JSON.stringify(raw)}`, p.command);
+  return Number(raw);
+}
+
+function text(b: Buffer): string {
+  const t = b.toString('utf8');
+  return Buffer.from(t, 'utf8').equals(b) ? t : `0x${b.toString('hex')}`;
+}
+
+const versionJson = (v: Version | undefined): Version | null => v ?? null;
+
+function counts(map: PartitionMapInfo): string {
+  const c = new Map(map.nodeIds.map((n) => [n, 0]));
+  for (const p of map.partitions) c.set(p.owner, (c.get(p.owner) ?? 0) + 1);
+  return [...c].map(([n, k]) => `${n}: ${k}`).join(', ');
+}
+
+export function formatRing(map: PartitionMapInfo): string {
+  const head = `partition map version ${map.version}: ${map.partitions.length} ${map.strategy} partitions over ${map.nodeIds.join(', ')}; ` +
+    `N=${map.replicationFactor} W=${map.writeQuorum} R=${map.readQuorum}, forwarding ${map.enableForwarding ? 'on' : 'off'}${map.loadBalanceReads ? ', balanced reads' : ''}`;
+  const rows = map.partitions.map((p) => [String(p.id), p.range, p.owner, p.replicas.join(','), map.strategy === 'hash' ? `${(p.share * 100).toFixed(2)}%` : '-', String(p.ops)]);
+  const salted = map.saltedKeys.length ? `\nsalted keys: ${map.saltedKeys.map((s) => `${JSON.stringify(s.key)} x${s.buckets}`).join(', ')}` : '';
+  return `${head}\n${table(['PID', 'RANGE', 'OWNER', 'REPLICAS', 'SHARE', 'OPS'], rows)}\npartitions per node: ${counts(map)}${salted}`;
+}
+
+/** put/get/delete through the driver (rows with --clustering, or any key without --node). */
+export async function driverData(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
+  const clustering = str(p, 'clustering');
+  const via = str(p, 'node');
+  const name = p.args[0];
+  if (name.length === 0) throw new RingDbError('invalid-argument', 'key: must not be empty');
+  const key: KeyRef = clustering === undefined ? name : { partitionKey: name, clusteringKey: clustering };
+  const shown = clustering === undefined ? JSON.stringify(name) : `${JSON.stringify(name)}/${JSON.stringify(clustering)}`;
+  const driver = await Driver.connect(c, { watch: false });
+  try {
+    const base = { key: name, clusteringKey: clustering ?? null };
+    if (p.command === 'put' || p.command === 'delete') {
+      const w = p.command === 'put' ? await driver.put(key, p.args[1], { via }) : await driver.delete(key, { via });
+      const hinted = Object.entries(w.hinted).map(([r, s]) => `${s} for ${r}`);
+      const human = `${p.command === 'put' ? 'OK' : `deleted ${shown}`} ${formatVersion(w.version)} on ${w.node} (replicas ${w.replicas.join(', ') || w.node}${hinted.length ? `; hints: ${hinted.join(', ')}` : ''})`;
+      return { code: OK, human, json: { ...base, node: w.node, version: w.version, replicas: w.replicas, hinted: w.hinted, mapVersion: w.mapVersion } };
+    }
+    const r = await driver.get(key, { via });
+    const isText = Buffer.from(r.value.toString('utf8'), 'utf8').equals(r.value);
+    const json = {
+      ...base, node: r.node, replicas: r.replicas, found: r.found, deleted: r.deleted,
+      value: r.found && isText ? r.value.toString('utf8') : null, valueBase64: r.found && !isText ? r.value.toString('base64') : null,
+      version: versionJson(r.version), mapVersion: r.mapVersion,
+    };
+    if (!r.found) return { code: FAILED, human: `${shown} not found (${r.deleted ? `deleted ${formatVersion(r.version)}` : 'never written'}; asked ${r.node})`, json };
+    return { code: OK, human: isText ? r.value.toString('utf8') : `base64:${r.value.toString('base64')}`, json };
+  } finally {
+    driver.close();
+  }
+}
+
+async function scan(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
+  const limit = int(p, 'limit') ?? 100;
+  const page = int(p, 'page') ?? 1000;
+  const driver = await Driver.connect(c, { watch: false });
+  const rows: { clusteringKey: string | null; value: string; version: Version | null }[] = [];
+  let pages = 0;
+  let token: Buffer | undefined;
+  let more = false;
+  try {
+    do {
+      const r = await driver.scan(p.args[0], { from: str(p, 'from'), to: str(p, 'to'), limit: Math.min(page, limit - rows.length), continuationToken: token });
+      pages++;
+      for (const row of r.rows) rows.push({ clusteringKey: row.clusteringKey ? text(row.clusteringKey) : null, value: text(row.value), version: versionJson(row.version) });
+      token = r.continuationToken;
+      more = token !== undefined;
+    } while (more && rows.length < limit);
+  } finally {
+    driver.close();
+  }
+  const human = rows.length === 0
+    ? `no rows in partition ${JSON.stringify(p.args[0])}`
+    : `${table(['CLUSTERING', 'VALUE', 'VERSION'], rows.map((r) => [r.clusteringKey ?? '(none)', r.value, r.version ? formatVersion(r.version) : '-']))}\n${rows.length} rows${more ? ` (more after --limit ${limit})` : ''}`;
+  return { code: OK, human, json: { partitionKey: p.args[0], rows, pages, more } };
+}
+
+function moved(m: { movedPartitions: number; transfers: number; entries: number }): string {
+  return `${m.movedPartitions} partitions changed owner, ${m.transfers} range copies, ${m.entries} entries copied`;
+}
+
+async function hot(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
+  if (p.options.get('reset') === true) {
+    await c.resetMetrics();
+    return { code: OK, human: 'reset the hotspot counters of every up node', json: { reset: true } };
+  }
+  const splitAbove = int(p, 'split');
+  if (splitAbove !== undefined) {
+    const r = await c.checkHotPartitions(splitAbove);
+    const skipped = r.skipped.map((s) => `\n  ${s.pid}: ${s.reason}`).join('');
+    const human = r.split.length ? `split ${r.split.join(', ')} (map version ${r.map.version})${skipped}` : `no partition has more than ${splitAbove} operations${skipped}`;
+    return { code: OK, human, json: r };
+  }
+  const [parts, keys] = await Promise.all([c.getHotPartitions(int(p, 'threshold') ?? 0), c.getHotKeys(int(p, 'keys') ?? 10)]);
+  const human = [
+    `${parts.totalOps} operations since the last reset`,
+    table(['PID', 'OPS', 'OWNER'], parts.partitions.slice(0, 20).map((h) => [String(h.pid), String(h.ops), h.owner])),
+    '',
+    table(['KEY', 'COUNT', '±'], keys.map((k) => [k.key, String(k.count), String(k.error)])),
+  ].join('\n');
+  return { code: OK, human, json: { ...parts, keys } };
+}
+
+export async function runTopologyCommand(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
+  switch (p.command) {
+    case 'scan': return scan(p, c);
+    case 'ring': {
+      const map = await c.getPartitionMap();
+      return { code: OK, human: formatRing(map), json: map };
+    }
+    case 'where': {
+      if (p.args[0].length === 0) throw new RingDbError('invalid-argument', 'key: must not be empty');
+      const w = await c.whereIs(p.args[0]);
+      const salted = w.saltBuckets ? `\nsalted over ${w.saltBuckets} buckets: ${w.variants.map((v, i) => `#${i} -> partition ${v.partitionId}`).join(', ')}` : '';
+      const human = `${JSON.stringify(p.args[0])}: partition ${w.partitionId} ${w.range}, replicas ${w.replicas.join(', ')} (owner ${w.replicas[0]}); position ${w.positionHex}; map version ${w.mapVersion}${salted}`;
+      return { code: OK, human, json: { key: p.args[0], ...w } };
+    }
+    case 'split': {
+      const r = await c.splitPartition(pidArg(p, 0, 'pid'), str(p, 'at'));
+      const upper = r.map.partitions.find((x) => x.id === r.newPid);
+      return { code: OK, human: `split partition ${p.args[0]}: new partition ${r.newPid} ${upper?.range ?? ''} on ${upper?.owner ?? '?'} (map version ${r.map.version})`, json: r };
+    }
+    case 'merge': {
+      const r = await c.mergePartitions(pidArg(p, 0, 'pid1'), pidArg(p, 1, 'pid2'));
+      const merged = r.map.partitions.find((x) => x.id === r.pid);
+      return { code: OK, human: `merged into partition ${r.pid} ${merged?.range ?? ''} on ${merged?.owner ?? '?'} (map version ${r.map.version}; ${moved(r.moves)})`, json: r };
+    }
+    case 'rebalance': {
+      const r = await c.rebalance();
+      return { code: OK, human: `rebalanced: ${counts(r.map)} (map version ${r.map.version}; ${moved(r.moves)})`, json: r };
+    }
+    case 'hot': return hot(p, c);
+    case 'mark-hot': {
+      if (p.args[0].length === 0) throw new RingDbError('invalid-argument', 'key: must not be empty');
+      const buckets = int(p, 'buckets') ?? 4;
+      const r = await c.markHotKey(p.args[0], buckets, p.options.get('migrate') === true);
+      return { code: OK, human: `${JSON.stringify(p.args[0])} is salted over ${buckets} buckets (map version ${r.map.version}${p.options.get('migrate') === true ? `; value copied to ${r.migrated} variants` : ''})`, json: r };
+    }
+    default: throw new UsageError(`unknown command ${JSON.stringify(p.command)}`);
+  }
+}
