@@ -8,7 +8,10 @@ import { ConvergenceServiceService } from '../gen/ringdb/v1/convergence';
 import { NodeServiceService, PeerState } from '../gen/ringdb/v1/node';
 import { readTokenFile, startServer, type RunningServer } from '../rpc';
 import { ConfigError, NODE_READY_PREFIX, validateNodeConfig, type NodeConfig } from './config';
+import { parseCrdtConfig } from '../crdt/registry';
 import { Convergence } from './convergence/convergence';
+import { CrdtMode } from './convergence/crdt-mode';
+import { CrdtHandlers } from './convergence/crdt-service';
 import { convergenceService } from './convergence/service';
 import { createLogger, type Logger } from './logger';
 import { RingNode } from './node';
@@ -48,14 +51,20 @@ async function run(): Promise<void> {
   let server: RunningServer;
   let convergence: Convergence;
   try {
+    const mode = config.consistencyMode ?? 'lww';
+    const crdt = mode === 'crdt' ? new CrdtMode({
+      nodeId: config.id, types: parseCrdtConfig(config.crdt), read: (key) => node.store.get(key), tick: () => node.replica.clock.tick(),
+      writeLocal: (key, state) => node.replica.writeLocal([{ key, value: state }]).then(() => undefined),
+    }) : undefined;
+    if (crdt) node.observed.resolveWith((ops) => crdt.resolve(ops));
     convergence = new Convergence({
       nodeId: config.id, token, store: node.store, observed: node.observed, observeTs: (ts) => node.replica.clock.observe(ts),
       peers: () => node.peers.views().map((p) => ({ id: p.id, address: p.address, down: p.state === PeerState.PEER_STATE_DOWN })),
-      intervalMs: config.antiEntropyIntervalMs, logger,
+      intervalMs: config.antiEntropyIntervalMs, logger, versionOf: crdt && ((e) => crdt.versionOf(e)),
     });
     server = await startServer(config.host, config.port, token, [
       { definition: NodeServiceService, implementation: nodeService(node, logger, partitioning) },
-      { definition: ConvergenceServiceService, implementation: convergenceService(convergence) },
+      { definition: ConvergenceServiceService, implementation: convergenceService(convergence, new CrdtHandlers(crdt, mode)) },
     ]);
   } catch (err) {
     await node.close();

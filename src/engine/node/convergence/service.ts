@@ -6,7 +6,7 @@ import type { ConvergenceEntry, ConvergenceServiceServer, PeerRound } from '../.
 import { InvalidFieldError, toStatus } from '../../rpc';
 import { checkKey, checkNodeId, checkValue } from '../validate';
 import type { Convergence } from './convergence';
-import { CrdtHandlers } from './crdt-service';
+import type { CrdtHandlers } from './crdt-service';
 import { fromWire, toWire } from './peer-link';
 import { MAX_DIFF_BUCKETS, MAX_EXCHANGE_KEYS, MAX_SUMMARY_INDEXES } from './round';
 
@@ -35,8 +35,7 @@ function checkEntry(field: string, e: ConvergenceEntry): void {
   checkNodeId(`${field}.origin`, e.origin);
 }
 
-/** Without `crdt` the node serves Last-Write-Wins only and CRDT calls fail with FAILED_PRECONDITION. */
-export function convergenceService(conv: Convergence, crdt = new CrdtHandlers(undefined, 'lww')): ConvergenceServiceServer {
+export function convergenceService(conv: Convergence, crdt: CrdtHandlers): ConvergenceServiceServer {
   const tree = conv.tree.tree;
   return {
     merkleSummary: unary((call) => {
