@@ -9,6 +9,7 @@ import { Log } from './common/log';
 import { registerClusterCommands, SPEC_RELATIVE_PATH } from './commands/clusterCommands';
 import { registerDataCommands } from './commands/dataCommands';
 import { registerNodeCommands } from './commands/nodeCommands';
+import { registerPartitionCommands } from './commands/partitionCommands';
 import { ResultDocuments } from './commands/resultDocuments';
 import { ClusterSession } from './controller/clusterSession';
 import { ControllerHost } from './controller/controllerHost';
@@ -45,6 +46,7 @@ export class RingDb extends Disposable {
       ...registerClusterCommands(this.session, this.model, this.log),
       ...registerNodeCommands(this.session, this.model, this.log),
       ...registerDataCommands(this.session, this.model, this.log, results),
+      ...registerPartitionCommands(this.session, this.model, this.log),
       vscode.commands.registerCommand(Commands.openReplicationLog, () => this.openReplicationLog()),
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
         deserializeWebviewPanel: async (panel) => {

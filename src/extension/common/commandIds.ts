@@ -1,6 +1,5 @@
 // Every command id in one map; package.json contributes exactly these (test/suite checks it).
-// Query Index, Split/Merge Partitions, Rebalance and Mark Hot Key join when the engine's client
-// exposes partitioning (issue 4); until then they are not offered at all.
+// Query Index joins when the engine's client exposes secondary indexes.
 export const Commands = {
   startCluster: 'ringdb.startCluster',
   stopCluster: 'ringdb.stopCluster',
@@ -9,6 +8,10 @@ export const Commands = {
   get: 'ringdb.get',
   delete: 'ringdb.delete',
   scanPartition: 'ringdb.scanPartition',
+  splitPartition: 'ringdb.splitPartition',
+  mergePartitions: 'ringdb.mergePartitions',
+  rebalance: 'ringdb.rebalance',
+  markHotKey: 'ringdb.markHotKey',
   addNode: 'ringdb.addNode',
   removeNode: 'ringdb.removeNode',
   killNode: 'ringdb.killNode',

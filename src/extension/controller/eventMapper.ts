@@ -1,11 +1,11 @@
 // Controller events (the client API's plain types) -> the extension's model. The only place that
 // knows both shapes, so a change of the engine's API touches one file.
 import type {
-  ClusterDescription, ClusterEvent, NodeInfo, NodeStats, ReplicationLogEntry, StoreSnapshot,
+  ClusterDescription, ClusterEvent, HintSummary, NodeInfo, NodeStats, PartitionMapInfo, ReplicationLogEntry, StoreSnapshot,
 } from '../engineClient';
 import type { ClusterModel } from '../model/clusterModel';
 import type { ReplicationLogStore } from '../model/replicationLog';
-import type { ClusterPhase, ClusterSnapshot, NodeView, ReplicationEntryView, StoreView } from '../model/types';
+import type { ClusterPhase, ClusterSnapshot, HintView, NodeView, PartitionView, ReplicationEntryView, StoreView } from '../model/types';
 
 export function phaseView(p: ClusterDescription['phase']): ClusterPhase {
   return p === 'empty' ? 'none' : p;
@@ -59,6 +59,28 @@ export function nodeView(n: NodeInfo): NodeView {
   return n.stats ? { ...base, ...statsPatch(n.stats) } : base;
 }
 
+/**
+ * The partition map as rows. "Hot" marks a partition with more than twice the mean operations of
+ * the partitions that had any (the engine's own threshold-based detection drives splits).
+ */
+export function partitionViews(map: PartitionMapInfo): PartitionView[] {
+  const busy = map.partitions.filter((p) => p.ops > 0);
+  const mean = busy.length ? busy.reduce((n, p) => n + p.ops, 0) / busy.length : 0;
+  return map.partitions.map((p) => ({
+    id: String(p.id),
+    range: p.range,
+    owner: p.owner,
+    replicas: [...p.replicas],
+    mapVersion: map.version,
+    ops: p.ops,
+    hot: busy.length > 1 && p.ops > 2 * mean,
+  }));
+}
+
+export function hintViews(hints: readonly HintSummary[]): HintView[] {
+  return hints.map((h) => ({ holder: h.holder, target: h.target, count: h.count, oldestUnixMs: h.oldestUnixMs }));
+}
+
 function parseSpec(json: string): Record<string, unknown> | undefined {
   if (!json) return undefined;
   try {
@@ -78,10 +100,10 @@ export function snapshotView(c: ClusterDescription): ClusterSnapshot {
     dataDir: c.dataDir,
     spec: parseSpec(c.specJson),
     nodes: c.nodes.map(nodeView).sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true })),
-    partitions: [],
-    hints: [],
-    reportsPartitions: false,
-    reportsHints: false,
+    partitions: c.partitionMap ? partitionViews(c.partitionMap) : [],
+    hints: hintViews(c.hints ?? []),
+    reportsPartitions: c.partitionMap !== undefined,
+    reportsHints: c.hints !== undefined,
   };
 }
 
@@ -120,5 +142,13 @@ export function applyEvent(model: ClusterModel, log: ReplicationLogStore, event:
     case 'membership':
       model.retainNodes(event.nodeIds);
       return;
+    case 'partitionMap':
+      model.setPartitions(partitionViews(event.map));
+      return;
+    case 'hints':
+      model.setHintsOf(event.nodeId, hintViews(event.hints));
+      return;
+    case 'topologyProgress':
+      return; // shown by the command that started the change (withProgress)
   }
 }

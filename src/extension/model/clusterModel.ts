@@ -91,6 +91,11 @@ export class ClusterModel extends Disposable {
     this._onDidChange.fire({ kind: 'partitions' });
   }
 
+  /** Replaces the hints one node holds (a `hints` event reports one holder at a time). */
+  setHintsOf(holder: string, hints: readonly HintView[]): void {
+    this.setHints([...this._snapshot.hints.filter((h) => h.holder !== holder), ...hints.filter((h) => h.holder === holder)]);
+  }
+
   setHints(hints: readonly HintView[]): void {
     this._snapshot = { ...this._snapshot, hints, reportsHints: true };
     this._onDidChange.fire({ kind: 'hints' });

@@ -1,0 +1,95 @@
+// Partitioning commands: Split, Merge, Rebalance, Mark Hot Key. Each takes a partition from the
+// selected row of the Partitions view or an argument, else asks; data moves happen under progress.
+import * as vscode from 'vscode';
+import { Commands } from '../common/commandIds';
+import { plural } from '../common/format';
+import type { Log } from '../common/log';
+import { UserError, type ClusterSession } from '../controller/clusterSession';
+import type { MergeResult, MoveSummary, PartitionMapInfo, RebalanceResult, SplitResult } from '../engineClient';
+import type { ClusterModel } from '../model/clusterModel';
+import { argsOf, askText, checked, validateKey } from './inputs';
+import { runReported, withProgress } from './run';
+
+const moved = (m: MoveSummary): string =>
+  `${plural(m.movedPartitions, 'partition')} moved, ${plural(m.entries, 'entry', 'entries')} copied`;
+
+/** The partition an argument names: a Partitions-view row, `{ partition }`, or a number. */
+function partitionArg(arg: unknown, field = 'partition'): number | undefined {
+  const fromItem = (arg as { partition?: { id?: unknown } } | undefined)?.partition;
+  const raw = typeof arg === 'number' ? arg
+    : fromItem && typeof fromItem === 'object' ? fromItem.id
+      : (argsOf(arg) as Record<string, unknown>)[field];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new UserError(`Invalid ${field} ${JSON.stringify(raw)}.`, 'Pass a partition id from the Partitions view (a whole number).');
+  return n;
+}
+
+export function registerPartitionCommands(session: ClusterSession, model: ClusterModel, log: Log): vscode.Disposable[] {
+  const requireMap = (): void => {
+    if (!model.snapshot.reportsPartitions) {
+      throw new UserError('This cluster reports no partition map.', 'Start a cluster whose engine supports partitioning.');
+    }
+  };
+
+  const pickPartition = async (arg: unknown, title: string, field = 'partition', exclude?: number): Promise<number | undefined> => {
+    const given = partitionArg(arg, field);
+    if (given !== undefined) return given;
+    const pick = await vscode.window.showQuickPick(
+      model.snapshot.partitions.filter((p) => Number(p.id) !== exclude).map((p) => ({ label: p.id, description: `${p.range} · ${p.owner}`, detail: `${p.ops} ops · replicas ${p.replicas.join(', ')}` })),
+      { title: `RingDB: ${title}`, placeHolder: 'Pick a partition' },
+    );
+    return pick ? Number(pick.label) : undefined;
+  };
+
+  const split = (arg?: unknown): Promise<SplitResult | undefined> => runReported(log, 'Split Partition', async () => {
+    requireMap();
+    const pid = await pickPartition(arg, 'Split Partition');
+    if (pid === undefined) return undefined;
+    const a = argsOf(arg);
+    const key = a.key !== undefined ? (a.key && checked(a.key, validateKey, 'split key'))
+      : await askText(`Split partition ${pid} at key (empty = the median of its keys)`, (v) => (v ? validateKey(v) : undefined));
+    if (key === undefined) return undefined;
+    const r = await withProgress(`Splitting partition ${pid}…`, () => session.client.splitPartition(pid, key || undefined));
+    log.info(`split partition ${pid}: new partition ${r.newPid}, map version ${r.map.version}`);
+    return r;
+  });
+
+  const merge = (arg?: unknown): Promise<MergeResult | undefined> => runReported(log, 'Merge Partitions', async () => {
+    requireMap();
+    const first = await pickPartition(arg, 'Merge Partitions');
+    if (first === undefined) return undefined;
+    const second = await pickPartition(arg, `Merge partition ${first} with`, 'other', first);
+    if (second === undefined) return undefined;
+    const r = await withProgress(`Merging partitions ${first} and ${second}…`, () => session.client.mergePartitions(first, second));
+    log.info(`merged partitions ${first} and ${second} into ${r.pid}: ${moved(r.moves)}`);
+    return r;
+  });
+
+  const rebalance = (): Promise<RebalanceResult | undefined> => runReported(log, 'Rebalance', async () => {
+    requireMap();
+    const r = await withProgress('Rebalancing partitions…', () => session.client.rebalance());
+    log.info(`rebalanced: ${moved(r.moves)}; map version ${r.map.version}`);
+    void vscode.window.setStatusBarMessage(`RingDB: rebalanced, ${moved(r.moves)}`, 5000);
+    return r;
+  });
+
+  const markHotKey = (arg?: unknown): Promise<{ map: PartitionMapInfo; migrated: number } | undefined> => runReported(log, 'Mark Hot Key', async () => {
+    requireMap();
+    const a = argsOf(arg) as { key?: string; buckets?: unknown };
+    const key = a.key !== undefined ? checked(a.key, validateKey, 'key') : await askText('Hot partition key to spread over salted variants', validateKey);
+    if (key === undefined) return undefined;
+    const buckets = a.buckets === undefined ? 4 : Number(a.buckets);
+    if (!Number.isInteger(buckets) || buckets < 2 || buckets > 1024) throw new UserError(`Invalid buckets ${String(a.buckets)}.`, 'Use a whole number from 2 to 1024.');
+    const r = await withProgress(`Marking "${key}" hot…`, () => session.client.markHotKey(key, buckets, true));
+    log.info(`marked ${key} hot with ${buckets} buckets; ${r.migrated} values migrated`);
+    return r;
+  });
+
+  return [
+    vscode.commands.registerCommand(Commands.splitPartition, split),
+    vscode.commands.registerCommand(Commands.mergePartitions, merge),
+    vscode.commands.registerCommand(Commands.rebalance, rebalance),
+    vscode.commands.registerCommand(Commands.markHotKey, markHotKey),
+  ];
+}

@@ -1,0 +1,44 @@
+// Split and Merge through the commands change the Partitions view (the partitioning layer).
+import { strict as assert } from 'node:assert';
+import * as vscode from 'vscode';
+import type { RingDbApi } from '../../src/extension/api';
+import { Commands } from '../../src/extension/common/commandIds';
+import { label, ringDb, waitFor } from './helpers';
+
+const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
+
+describe('partitions', function () {
+  this.timeout(120_000);
+  let api: RingDbApi;
+
+  before(async () => {
+    api = await ringDb();
+    const started = await run(Commands.startCluster, { spec: { nodes: 3, partitionStrategy: 'hash', numPartitions: 8 } });
+    assert.ok(started, `Start Cluster failed: ${api.lastError()}`);
+  });
+
+  after(async () => {
+    if (api.snapshot().phase !== 'none') await run(Commands.stopCluster);
+  });
+
+  it('the Partitions view lists the partition map with owners and replicas', async () => {
+    const rows = await waitFor(api, 'partitions in the Partitions view', async () => {
+      const items = await api.treeItems('partitions');
+      return items.length ? items : undefined;
+    });
+    for (const row of rows) assert.match(String(row.description), / · n\d/, `${label(row)}: ${row.description}`);
+  });
+
+  it('Split Partition adds a partition and Merge Partitions takes it away again', async () => {
+    const before = api.snapshot().partitions.map((p) => p.id);
+    const split = await run<{ newPid: number }>(Commands.splitPartition, { partition: before[0], key: '' });
+    assert.ok(split, `Split failed: ${api.lastError()}`);
+    await waitFor(api, 'the new partition in the view', async () =>
+      ((await api.treeItems('partitions')).some((i) => label(i) === String(split.newPid)) ? true : undefined));
+    assert.equal(api.snapshot().partitions.length, before.length + 1);
+    const merged = await run(Commands.mergePartitions, { partition: before[0], other: split.newPid });
+    assert.ok(merged, `Merge failed: ${api.lastError()}`);
+    await waitFor(api, 'the merged map in the view', async () =>
+      ((await api.treeItems('partitions')).length === before.length ? true : undefined));
+  });
+});
