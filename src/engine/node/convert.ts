@@ -9,24 +9,26 @@ import {
   type StoreSnapshot,
   type Version,
 } from '../gen/ringdb/v1/node';
-import { opId, type LoggedOp, type Op } from '../replication/op-codec';
+import { isSkip, opId, type LoggedOp, type Op } from '../replication/op-codec';
 
 const EMPTY = Buffer.alloc(0);
 
-export function toProtoOp(op: Op): ProtoOp {
+/** `hintedFor` is set on an op shipped to a substitute for a down replica (node/shipping.ts). */
+export function toProtoOp(op: Op & { readonly hintedFor?: string }): ProtoOp {
   return {
     origin: op.origin,
     seq: op.seq,
     ts: op.ts,
-    kind: op.value === null ? OpKind.OP_KIND_DELETE : OpKind.OP_KIND_PUT,
+    kind: isSkip(op) ? OpKind.OP_KIND_SKIP : op.value === null ? OpKind.OP_KIND_DELETE : OpKind.OP_KIND_PUT,
     key: op.key,
     value: op.value ?? EMPTY,
+    hintedFor: op.hintedFor,
   };
 }
 
 /** A validated protocol op (see validate.ts) as a replication op. */
 export function fromProtoOp(op: ProtoOp): Op {
-  return { origin: op.origin, seq: op.seq, ts: op.ts, key: op.key, value: op.kind === OpKind.OP_KIND_DELETE ? null : op.value };
+  return { origin: op.origin, seq: op.seq, ts: op.ts, key: op.key, value: op.kind === OpKind.OP_KIND_DELETE || op.kind === OpKind.OP_KIND_SKIP ? null : op.value };
 }
 
 export function version(ts: number, origin: string, seq: number | undefined): Version {

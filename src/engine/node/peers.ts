@@ -34,7 +34,7 @@ export class PeerSet implements ReplicationTransport {
   private readonly peers = new Map<string, PeerEntry>();
   private timer: NodeJS.Timeout | undefined;
   private readonly upListeners = new Set<(id: string) => void>();
-  private lastEncoded: { first: Op; last: Op; count: number; bytes: Buffer } | undefined;
+  private lastEncoded: { ops: readonly Op[]; bytes: Buffer } | undefined;
 
   constructor(
     private readonly selfId: string,
@@ -88,9 +88,15 @@ export class PeerSet implements ReplicationTransport {
     this.peers.clear();
   }
 
+  /**
+   * Set when a partition map decides per destination what each op becomes (node/shipping.ts:
+   * the op, a skip, or a hint); senders still read one log window for all destinations.
+   */
+  shape: ((peerId: string, ops: readonly Op[]) => readonly Op[]) | undefined;
+
   async replicate(peerId: string, ops: readonly Op[]): Promise<Record<string, number>> {
     const p = this.get(peerId);
-    const request = this.encodeBatch(ops);
+    const request = this.encodeBatch(this.shape ? this.shape(peerId, ops) : ops);
     const res = await this.track(p, unaryEncoded(p.client, NodeServiceService.replicate.path, request, ReplicateResponse.decode,
       { token: this.token, timeoutMs: REPLICATE_TIMEOUT_MS }));
     return res.lastSeen;
@@ -101,12 +107,23 @@ export class PeerSet implements ReplicationTransport {
    * the very same log window (the same op objects), so the last encoding is reused.
    */
   private encodeBatch(ops: readonly Op[]): Buffer {
+    // Every element is compared: with a partition map two destinations' batches of the same
+    // window differ in the middle (an op for one, a skip for the other).
     const last = this.lastEncoded;
-    if (last && last.count === ops.length && last.first === ops[0] && last.last === ops[ops.length - 1]) return last.bytes;
+    if (last && last.ops.length === ops.length && ops.every((op, i) => op === last.ops[i])) return last.bytes;
     const u8 = ReplicateRequest.encode({ sender: this.selfId, ops: ops.map(toProtoOp) }).finish();
     const bytes = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
-    this.lastEncoded = { first: ops[0], last: ops[ops.length - 1], count: ops.length, bytes };
+    this.lastEncoded = { ops, bytes };
     return bytes;
+  }
+
+  /** The channel to a peer, for calls other than replication (coordinated reads and writes, handoff). */
+  client(peerId: string): NodeServiceClient {
+    return this.get(peerId).client;
+  }
+
+  get callToken(): string {
+    return this.token;
   }
 
   async fetchUpdates(peerId: string, lastSeen: Record<string, number>, limit: number, skipOrigins: readonly string[]): Promise<FetchedUpdates> {

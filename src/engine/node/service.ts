@@ -5,17 +5,15 @@ import type { handleServerStreamingCall, handleUnaryCall, sendUnaryData, ServerU
 import {
   type NodeServiceServer,
   type ReplicationLogEntry,
-  type ScanEntry,
-  type Version,
   type WatchReplicationLogResponse,
 } from '../gen/ringdb/v1/node';
 import { collectUpdates } from '../replication/anti-entropy';
 import type { LoggedOp } from '../replication/op-codec';
 import { InvalidFieldError, toStatus } from '../rpc';
-import type { Entry } from '../storage/types';
-import { fromProtoOp, toLogEntry, toProtoOp, toProtoSnapshot, version } from './convert';
+import { toLogEntry, toProtoOp, toProtoSnapshot } from './convert';
 import type { Logger } from './logger';
 import type { RingNode } from './node';
+import type { PartitionLayer } from './partition-layer';
 import {
   checkKey, checkLimit, checkMembership, checkNodeId, checkOps, checkValue, checkVersionVector,
   DEFAULT_FETCH_LIMIT, DEFAULT_SCAN_LIMIT, MAX_BATCH_ENTRIES, MAX_FETCH_LIMIT, MAX_SCAN_LIMIT,
@@ -38,9 +36,8 @@ function unary<Req, Res>(fn: (call: ServerUnaryCall<Req, Res>) => Res | Promise<
   };
 }
 
-export function nodeService(node: RingNode, logger: Logger): NodeServiceServer {
+export function nodeService(node: RingNode, logger: Logger, layer: PartitionLayer): NodeServiceServer {
   const self = node.config.id;
-  const versionOf = (e: Entry): Version => version(e.ts, e.origin, node.log.seqOf(e.origin, e.ts));
   /** A converter to log entries with per-destination acks, taking destinations and cursors once. */
   const logEntries = (): ((op: LoggedOp) => ReplicationLogEntry) => {
     const dests = node.destinations().map((d) => ({ id: d, cursor: node.cursorOf(d) ?? 0 }));
@@ -49,55 +46,25 @@ export function nodeService(node: RingNode, logger: Logger): NodeServiceServer {
   const cursors = () => node.destinations().map((d) => ({ peerId: d, ackedLsn: node.cursorOf(d) ?? 0 }));
 
   return {
+    ...layer.handlers(),
+
     ping: unary((call) => {
       node.replica.clock.observe(call.request.clock);
       return { nodeId: self, clock: node.replica.clock.now() };
     }),
 
+    // The data plane goes through the coordinator: local as in issue 3 without a partition map,
+    // N/R/W with one (coordinator.ts).
     put: unary(async (call) => {
-      const { key, value } = call.request;
-      checkKey('key', key);
-      checkValue('value', value);
-      const r = await node.replica.writeLocal([{ key, value }]);
-      return { version: version(r.firstTs, self, r.firstSeq) };
+      checkValue('value', call.request.value);
+      return layer.coordinator.put(call.request, call);
     }),
 
-    delete: unary(async (call) => {
-      checkKey('key', call.request.key);
-      const r = await node.replica.writeLocal([{ key: call.request.key, value: null }]);
-      return { version: version(r.firstTs, self, r.firstSeq) };
-    }),
+    delete: unary((call) => layer.coordinator.delete(call.request, call)),
 
-    get: unary((call) => {
-      checkKey('key', call.request.key);
-      node.counters.gets++;
-      const e = node.store.get(call.request.key);
-      if (!e) return { found: false, value: Buffer.alloc(0), version: undefined, deleted: false };
-      return { found: e.value !== null, value: e.value ?? Buffer.alloc(0), version: versionOf(e), deleted: e.value === null };
-    }),
+    get: unary((call) => layer.coordinator.get(call.request, call)),
 
-    scan: unary((call) => {
-      const { start, end, continuationToken, includeTombstones } = call.request;
-      const limit = checkLimit('limit', call.request.limit, MAX_SCAN_LIMIT, DEFAULT_SCAN_LIMIT);
-      if (start.length > 0) checkKey('start', start);
-      if (end.length > 0) checkKey('end', end);
-      if (start.length > 0 && end.length > 0 && Buffer.compare(start, end) >= 0) {
-        throw new InvalidFieldError('end', 'must be greater than start (the range is [start, end))');
-      }
-      let from = start.length > 0 ? start : undefined;
-      if (continuationToken.length > 0) {
-        checkKey('continuation_token', continuationToken);
-        if (from && Buffer.compare(continuationToken, from) < 0) throw new InvalidFieldError('continuation_token', 'lies before start; pass the token of a previous scan of this range');
-        // The smallest key after the last one returned.
-        from = Buffer.concat([continuationToken, Buffer.from([0])]);
-      }
-      node.counters.scans++;
-      const rows = node.store.scan({ start: from, end: end.length > 0 ? end : undefined, limit: limit + 1, includeTombstones });
-      const more = rows.length > limit;
-      if (more) rows.length = limit;
-      const entries: ScanEntry[] = rows.map((e) => ({ key: e.key, value: e.value ?? Buffer.alloc(0), deleted: e.value === null, version: versionOf(e) }));
-      return { entries, continuationToken: more ? rows[rows.length - 1].key : Buffer.alloc(0) };
-    }),
+    scan: unary((call) => layer.coordinator.scan(call.request, call)),
 
     batchPut: unary(async (call) => {
       const { entries } = call.request;
@@ -114,7 +81,7 @@ export function nodeService(node: RingNode, logger: Logger): NodeServiceServer {
     replicate: unary(async (call) => {
       checkNodeId('sender', call.request.sender);
       checkOps('ops', call.request.ops);
-      const ops = call.request.ops.map(fromProtoOp);
+      const ops = await layer.receive(call.request.ops);
       const own = ops.filter((op) => op.origin === self && op.seq > node.log.lastSeen(self));
       if (own.length > 0) logger.warn(`${call.request.sender} sent ${own.length} ops claiming to originate here beyond seq ${node.log.lastSeen(self)}; ignored`);
       const foreign = ops.filter((op) => op.origin !== self);
@@ -139,7 +106,7 @@ export function nodeService(node: RingNode, logger: Logger): NodeServiceServer {
       return { peers: node.peerStatuses() };
     }),
 
-    stats: unary(() => ({ stats: node.stats() })),
+    stats: unary(() => ({ stats: { ...node.stats(), partitioning: layer.stats() } })),
 
     listSsTables: unary(() => ({ sstables: toProtoSnapshot(node.store.snapshot()).sstables })),
 

@@ -47,9 +47,15 @@ export function checkOps(field: string, ops: readonly ProtoOp[], maxOps = MAX_BA
     }
     checkCounter(`${at}.seq`, op.seq, 1);
     checkCounter(`${at}.ts`, op.ts, 1);
-    if (op.kind !== OpKind.OP_KIND_PUT && op.kind !== OpKind.OP_KIND_DELETE) {
-      throw new InvalidFieldError(`${at}.kind`, `must be OP_KIND_PUT or OP_KIND_DELETE, got ${op.kind}`);
+    if (op.kind === OpKind.OP_KIND_SKIP) {
+      if (op.key.length > 0 || op.value.length > 0) throw new InvalidFieldError(`${at}.key`, 'must be empty for OP_KIND_SKIP (and so must value)');
+      if (op.hintedFor !== undefined) throw new InvalidFieldError(`${at}.hinted_for`, 'must be unset for OP_KIND_SKIP');
+      return;
     }
+    if (op.kind !== OpKind.OP_KIND_PUT && op.kind !== OpKind.OP_KIND_DELETE) {
+      throw new InvalidFieldError(`${at}.kind`, `must be OP_KIND_PUT, OP_KIND_DELETE or OP_KIND_SKIP, got ${op.kind}`);
+    }
+    if (op.hintedFor !== undefined) checkNodeId(`${at}.hinted_for`, op.hintedFor);
     checkKey(`${at}.key`, op.key);
     if (op.kind === OpKind.OP_KIND_DELETE && op.value.length > 0) throw new InvalidFieldError(`${at}.value`, 'must be empty for OP_KIND_DELETE');
     checkValue(`${at}.value`, op.value);

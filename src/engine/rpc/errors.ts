@@ -1,7 +1,7 @@
 // Typed errors for the RPC edge and their mapping onto gRPC status codes. Handlers throw these
 // (or storage's typed errors); `toStatus` turns any of them into the status a client receives,
 // so a caller can branch on the code and a person can read the message.
-import { status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { type Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { ClosedError, CorruptionError, InvalidArgumentError, LockedError } from '../storage/errors';
 
 /** An error with the gRPC status code it should travel as. */
@@ -52,7 +52,11 @@ export class UnauthenticatedError extends RpcError {
 
 /** The status object a server callback (or a stream's 'error' event) should carry for `err`. */
 export function toStatus(err: unknown): Partial<StatusObject> {
-  if (err instanceof RpcError) return { code: err.code, details: err.message };
+  if (err instanceof RpcError) {
+    // Some errors carry a machine-readable detail for the client (NotOwner) as trailing metadata.
+    const { metadata } = err as RpcError & { metadata?: Metadata };
+    return metadata ? { code: err.code, details: err.message, metadata } : { code: err.code, details: err.message };
+  }
   if (err instanceof InvalidArgumentError) return { code: status.INVALID_ARGUMENT, details: err.message };
   if (err instanceof ClosedError) return { code: status.UNAVAILABLE, details: `${err.message}; the node is shutting down` };
   if (err instanceof LockedError) return { code: status.FAILED_PRECONDITION, details: err.message };

@@ -1,0 +1,24 @@
+// Which partition key places a stored key. Requests name keys two ways: as a partition key plus
+// an optional clustering key (stored composite-encoded), or raw (stored as given: the issue 3
+// clients and tests). Every process — node, driver, router — must place a raw key the same way,
+// so the rule lives here: a key that decodes as a composite key is placed by its partition key
+// (so a raw request for an encoded key lands with its partition's rows); any other key is its
+// own partition key.
+
+import { decodeCompositeKey, encodeCompositeKey } from './composite-key';
+
+export function placementKeyOf(storedKey: Buffer): Buffer {
+  try {
+    return decodeCompositeKey(storedKey).partitionKey;
+  } catch {
+    return storedKey;
+  }
+}
+
+/**
+ * The stored key a variant of the partition key maps to: for a composite request the variant is
+ * re-encoded with the clustering key, for a raw request the variant is the stored key.
+ */
+export function storedKeyFor(partitionKey: Buffer, clusteringKey: Buffer | undefined, composite: boolean): Buffer {
+  return composite ? encodeCompositeKey(partitionKey, clusteringKey) : partitionKey;
+}

@@ -1,0 +1,364 @@
+// The coordinator: whichever node a Put/Get/Delete/Scan reaches. Without a partition map it
+// serves locally as in issue 3 (replication to every node is asynchronous). With one:
+//  - writes: only a replica of the key's partition coordinates. A non-replica forwards the
+//    request to the first healthy replica (enableForwarding) or answers NotOwner. The replica
+//    logs the op, picks its placements (sloppyPreferenceList: a down replica's place goes to the
+//    next healthy node, tagged hintedFor), and waits until W-1 of them acknowledged the op
+//    through the ordinary replication stream (shipping.ts), so W counts the local durable write.
+//  - reads: any node coordinates. It asks R nodes in readCandidates order (replicas first; with
+//    loadBalanceReads the first replica rotates) and more as asked ones fail, keeps the newest
+//    version (LWW), and sends it in the background to every asked replica that answered older
+//    (read repair, through IngestEntries).
+//  - hot keys: a write goes to one salted variant, a read probes every variant.
+
+import {
+  PeerState, type DeleteRequest, type GetRequest, type GetResponse, type PutRequest, type ScanEntry, type ScanRequest, type ScanResponse, type Version,
+} from '../gen/ringdb/v1/node';
+import { compositeKeyRange, keyAfter } from '../codec/composite-key';
+import { HotspotMetrics, preferenceList, ReadBalancer, readCandidates, sloppyPreferenceList, type PartitionMap } from '../partitioning';
+import { describeError, InvalidFieldError, type ParentCall, unary, UnavailableError } from '../rpc';
+import { NotOwnerError } from '../rpc/not-owner';
+import { compareVersions, type Entry } from '../storage/types';
+import { quorumSettings } from './config';
+import { version } from './convert';
+import type { HintStore } from './hints';
+import type { Logger } from './logger';
+import type { RingNode } from './node';
+import type { PartitionState } from './partition-state';
+import { keyRef, quorumOverride, readKeysOf, writeKeyOf, type KeyFields } from './request-keys';
+import type { PartitionedShipping, WriteAcks } from './shipping';
+import { checkKey, checkLimit, DEFAULT_SCAN_LIMIT, MAX_SCAN_LIMIT } from './validate';
+
+/** A write waits this long for W at most (less when the caller's deadline is nearer). */
+const WRITE_QUORUM_WAIT_MS = 5000;
+const PEER_CALL_MS = 5000;
+const EMPTY = Buffer.alloc(0);
+
+export interface WriteResult {
+  version: Version | undefined;
+  replicas: string[];
+  hinted: Record<string, string>;
+}
+
+interface Answer {
+  node: string;
+  found: boolean;
+  value: Buffer;
+  deleted: boolean;
+  version: Version | undefined;
+}
+
+type WriteRequest = KeyFields & { w?: number | undefined; forwarded?: boolean | undefined };
+
+export class Coordinator {
+  readonly counters = { readRepairs: 0, forwardedOps: 0, notOwnerAnswers: 0, coordinatedWrites: 0, coordinatedReads: 0 };
+  readonly metrics = new HotspotMetrics();
+  private readonly balancer: ReadBalancer;
+  private readonly settings;
+  private pick = 0;
+
+  constructor(
+    private readonly node: RingNode,
+    private readonly partitions: PartitionState,
+    private readonly hints: HintStore,
+    private readonly shipping: PartitionedShipping,
+    private readonly acks: WriteAcks,
+    private readonly logger: Logger,
+  ) {
+    this.settings = quorumSettings(node.config);
+    this.balancer = new ReadBalancer(this.settings.readBalancing);
+  }
+
+  private get self(): string {
+    return this.node.config.id;
+  }
+
+  /**
+   * Only a peer the heartbeat declared down is passed over: a suspect one (a late heartbeat on a
+   * busy machine) still gets its ops, which its sender retries until acknowledged.
+   */
+  private isUp = (id: string): boolean => id === this.self || this.node.peers.views().some((p) => p.id === id && p.state !== PeerState.PEER_STATE_DOWN);
+
+  // ---- writes ---------------------------------------------------------------------------
+
+  // A forwarded write names the stored key it resolved (raw form), so the replica does not pick
+  // another salted variant, possibly of a partition it does not replicate.
+  put(req: PutRequest, call: ParentCall): Promise<WriteResult> {
+    return this.write(req, req.value, call, (to, key) => {
+      const client = this.node.peers.client(to);
+      return unary(client, client.put, { key, value: req.value, w: req.w, forwarded: true }, this.forwardSettings(call));
+    });
+  }
+
+  delete(req: DeleteRequest, call: ParentCall): Promise<WriteResult> {
+    return this.write(req, null, call, (to, key) => {
+      const client = this.node.peers.client(to);
+      return unary(client, client.delete, { key, w: req.w, forwarded: true }, this.forwardSettings(call));
+    });
+  }
+
+  private forwardSettings(call: ParentCall) {
+    return { token: this.node.peers.callToken, parent: call, timeoutMs: WRITE_QUORUM_WAIT_MS + PEER_CALL_MS };
+  }
+
+  private async write(req: WriteRequest, value: Buffer | null, call: ParentCall, forward: (to: string, stored: Buffer) => Promise<WriteResult>): Promise<WriteResult> {
+    const ref = keyRef(req);
+    const map = this.partitions.map;
+    if (!map) {
+      if (req.w !== undefined && req.w > 1) throw new InvalidFieldError('w', 'needs a partition map (this node replicates asynchronously to every node until it gets one); use 0 or 1');
+      const r = await this.node.replica.writeLocal([{ key: ref.stored, value }]);
+      return { version: version(r.firstTs, this.self, r.firstSeq), replicas: [this.self], hinted: {} };
+    }
+    const n = Math.min(map.replicationFactor, map.nodes.length);
+    const w = quorumOverride('w', req.w, this.settings.writeQuorum, n);
+    const stored = writeKeyOf(map, ref, this.pick++);
+    const pid = this.partitions.partitionOf(map, stored);
+    const replicas = preferenceList(map, pid);
+    if (!replicas.includes(this.self)) {
+      const to = replicas.find((r) => this.isUp(r));
+      if (!this.settings.enableForwarding || req.forwarded || to === undefined) throw this.notOwner(map, pid, replicas);
+      this.counters.forwardedOps++;
+      return forward(to, stored);
+    }
+    this.counters.coordinatedWrites++;
+    this.metrics.record(pid, ref.partitionKey);
+    const placements = sloppyPreferenceList(map, pid, this.isUp);
+    if (placements.length < w) {
+      throw new UnavailableError(`w: ${w} acknowledgements needed but only ${placements.length} of the nodes for partition ${pid} are up (${placements.map((p) => p.node).join(', ')}); nothing was written`);
+    }
+    const hinted = new Map(placements.filter((p) => p.hintedFor !== undefined).map((p) => [p.node, p.hintedFor as string]));
+    // The replica assigns the next seq synchronously inside writeLocal, so the placements are
+    // recorded under that op id before any sender can read the op.
+    const seq = this.node.log.lastSeen(this.self) + 1;
+    this.shipping.recordHints(this.self, seq, hinted);
+    const r = await this.node.replica.writeLocal([{ key: stored, value }]);
+    const lsn = this.node.log.lsnOf(this.self, r.firstSeq) ?? this.node.log.nextLsn;
+    const dests = placements.map((p) => p.node).filter((id) => id !== this.self);
+    const acked = await this.acks.wait({ lsn }, dests, w - 1, this.waitBudget(call));
+    const result = {
+      version: version(r.firstTs, this.self, r.firstSeq),
+      replicas: [this.self, ...acked],
+      hinted: Object.fromEntries([...hinted].map(([node, forNode]) => [forNode, node])),
+    };
+    if (acked.length < w - 1) {
+      throw new UnavailableError(`w: only ${acked.length + 1} of ${w} nodes acknowledged ${result.version.opId} in time (${result.replicas.join(', ')}); ` +
+        'it is durable there and keeps replicating, so a retry may find it');
+    }
+    return result;
+  }
+
+  private waitBudget(call: ParentCall): number {
+    const d = call.getDeadline();
+    const ms = d instanceof Date ? d.getTime() : d;
+    const left = Number.isFinite(ms) ? ms - Date.now() - 50 : WRITE_QUORUM_WAIT_MS;
+    return Math.max(0, Math.min(WRITE_QUORUM_WAIT_MS, left));
+  }
+
+  private notOwner(map: PartitionMap, pid: number, replicas: string[]): NotOwnerError {
+    this.counters.notOwnerAnswers++;
+    const owner = map.partition(pid).owner;
+    return new NotOwnerError({ partitionId: pid, ownerId: owner, ownerAddress: this.partitions.addressOf(owner), mapVersion: map.version, replicas });
+  }
+
+  // ---- reads ----------------------------------------------------------------------------
+
+  /** This node's own newest version of a stored key: the store, or a hint it holds for another node. */
+  directGet(stored: Buffer): Answer {
+    const e = this.node.store.get(stored);
+    const h = this.hints.newestFor(stored);
+    const hv = h?.entry.version;
+    if (h && hv && (!e || compareVersions(hv, e) > 0)) {
+      return { node: this.self, found: !h.entry.deleted, value: h.entry.value, deleted: h.entry.deleted, version: hv };
+    }
+    if (!e) return { node: this.self, found: false, value: EMPTY, deleted: false, version: undefined };
+    return { node: this.self, found: e.value !== null, value: e.value ?? EMPTY, deleted: e.value === null, version: this.versionOf(e) };
+  }
+
+  versionOf(e: Entry): Version {
+    return version(e.ts, e.origin, this.node.log.seqOf(e.origin, e.ts));
+  }
+
+  async get(req: GetRequest, call: ParentCall): Promise<GetResponse> {
+    const ref = keyRef(req);
+    this.node.counters.gets++;
+    const map = this.partitions.map;
+    if (req.direct || !map) {
+      if (req.r !== undefined && req.r > 1 && !map) throw new InvalidFieldError('r', 'needs a partition map; use 0 or 1');
+      const a = this.directGet(ref.stored);
+      return { found: a.found, value: a.value, version: a.version, deleted: a.deleted, replicas: map ? [this.self] : [] };
+    }
+    const n = Math.min(map.replicationFactor, map.nodes.length);
+    const r = quorumOverride('r', req.r, this.settings.readQuorum, n);
+    const home = this.partitions.partitionOf(map, ref.stored);
+    const homeReplicas = preferenceList(map, home);
+    if (!homeReplicas.includes(this.self) && (!this.settings.enableForwarding || req.forwarded)) throw this.notOwner(map, home, homeReplicas);
+    this.counters.coordinatedReads++;
+    this.metrics.record(home, ref.partitionKey);
+    const results = await Promise.all(readKeysOf(map, ref).map((stored) => this.readQuorum(map, stored, r, call)));
+    let best = results[0];
+    for (const a of results) if (a.newest.version && (!best.newest.version || compareVersions(a.newest.version, best.newest.version) > 0)) best = a;
+    const replicas = [...new Set(results.flatMap((a) => a.nodes))];
+    const v = best.newest;
+    return { found: v.found, value: v.value, version: v.version, deleted: v.deleted, replicas };
+  }
+
+  private async readQuorum(map: PartitionMap, stored: Buffer, r: number, call: ParentCall): Promise<{ newest: Answer; nodes: string[] }> {
+    const pid = this.partitions.partitionOf(map, stored);
+    const replicas = preferenceList(map, pid);
+    const order = this.readOrder(map, pid, replicas);
+    const answers: Answer[] = [];
+    const failures: string[] = [];
+    let next = 0;
+    // R askers in parallel; one that fails moves on to the next candidate (sloppy reads).
+    const ask = async (): Promise<void> => {
+      while (next < order.length) {
+        const id = order[next++];
+        try {
+          answers.push(id === this.self ? this.directGet(stored) : await this.remoteGet(id, stored, call));
+          return;
+        } catch (err) {
+          failures.push(`${id}: ${describeError(err)}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: r }, ask));
+    if (answers.length < r) {
+      throw new UnavailableError(`r: ${r} answers needed for partition ${pid} but only ${answers.length} arrived (${answers.map((a) => a.node).join(', ') || 'none'}); ${failures.join('; ') || 'too few nodes are up'}`);
+    }
+    let newest = answers[0];
+    for (const a of answers) if (a.version && (!newest.version || compareVersions(a.version, newest.version) > 0)) newest = a;
+    if (newest.version) this.repair(stored, newest, answers.filter((a) => replicas.includes(a.node) && a !== newest && (!a.version || compareVersions(a.version, newest.version as Version) < 0)));
+    return { newest, nodes: answers.map((a) => a.node) };
+  }
+
+  /** Healthy nodes in the order a read asks them: replicas (the balancer's pick first), then substitutes. */
+  private readOrder(map: PartitionMap, pid: number, replicas: string[]): string[] {
+    const order = readCandidates(map, pid, this.isUp);
+    if (!this.settings.loadBalanceReads) return order;
+    const first = this.balancer.pick(replicas, this.isUp);
+    return first === undefined ? order : [first, ...order.filter((id) => id !== first)];
+  }
+
+  private async remoteGet(id: string, stored: Buffer, call: ParentCall): Promise<Answer> {
+    const client = this.node.peers.client(id);
+    const res = await unary(client, client.get, { key: stored, direct: true }, { token: this.node.peers.callToken, parent: call, timeoutMs: PEER_CALL_MS });
+    return { node: id, found: res.found, value: res.value, deleted: res.deleted, version: res.version };
+  }
+
+  /** Read repair: the newest version to each stale replica, in the background (the read does not wait). */
+  private repair(stored: Buffer, newest: Answer, stale: Answer[]): void {
+    const v = newest.version as Version;
+    const entry = { key: stored, value: newest.deleted ? EMPTY : newest.value, deleted: newest.deleted, version: v };
+    for (const a of stale) {
+      this.counters.readRepairs++;
+      const done = a.node === this.self
+        ? this.node.observed.write([{ key: stored, value: newest.deleted ? null : newest.value, ts: v.ts, origin: v.origin }])
+        : unary(this.node.peers.client(a.node), this.node.peers.client(a.node).ingestEntries, { entries: [entry] }, { token: this.node.peers.callToken, timeoutMs: PEER_CALL_MS });
+      void Promise.resolve(done).catch((err: unknown) => this.logger.debug(`read repair of ${a.node} failed: ${describeError(err)}`));
+    }
+  }
+
+  // ---- scans ----------------------------------------------------------------------------
+
+  /** Raw scans (no partition_key) stay local; partition scans are coordinated like reads. */
+  async scan(req: ScanRequest, call: ParentCall): Promise<ScanResponse> {
+    const limit = checkLimit('limit', req.limit, MAX_SCAN_LIMIT, DEFAULT_SCAN_LIMIT);
+    this.node.counters.scans++;
+    if (req.partitionKey === undefined) return this.rawScan(req, limit);
+    if (req.start.length > 0 || req.end.length > 0) throw new InvalidFieldError('start', 'must be empty when partition_key is set; bound the rows with clustering_start / clustering_end');
+    const ref = keyRef({ key: EMPTY, partitionKey: req.partitionKey });
+    const range = compositeKeyRange(ref.partitionKey, req.clusteringStart, req.clusteringEnd);
+    if (req.clusteringStart !== undefined && req.clusteringEnd !== undefined && Buffer.compare(range.start, range.end) >= 0) {
+      throw new InvalidFieldError('clustering_end', 'must sort after clustering_start (the range is [start, end))');
+    }
+    let from = range.start;
+    if (req.continuationToken.length > 0) {
+      const t = req.continuationToken;
+      if (Buffer.compare(t, range.start) < 0 || Buffer.compare(t, range.end) >= 0) {
+        throw new InvalidFieldError('continuation_token', 'does not lie in this partition\'s clustering range; pass the token of a previous scan of the same range');
+      }
+      from = keyAfter(t);
+    }
+    const map = this.partitions.map;
+    if (req.direct || !map) {
+      const page = this.localScan(from, range.end, limit, true);
+      return { entries: page.entries, continuationToken: page.more ? page.entries[page.entries.length - 1].key : EMPTY, replicas: map ? [this.self] : [] };
+    }
+    const n = Math.min(map.replicationFactor, map.nodes.length);
+    const r = quorumOverride('r', req.r, this.settings.readQuorum, n);
+    const pid = this.partitions.partitionOf(map, ref.stored);
+    const replicas = preferenceList(map, pid);
+    if (!replicas.includes(this.self) && (!this.settings.enableForwarding || req.forwarded)) throw this.notOwner(map, pid, replicas);
+    this.counters.coordinatedReads++;
+    this.metrics.record(pid, ref.partitionKey);
+    const order = this.readOrder(map, pid, replicas);
+    const pages: { node: string; entries: ScanEntry[]; more: boolean }[] = [];
+    const failures: string[] = [];
+    for (let i = 0; i < order.length && pages.length < r; i++) {
+      const id = order[i];
+      try {
+        if (id === this.self) pages.push({ node: id, ...this.localScan(from, range.end, limit, true) });
+        else {
+          const client = this.node.peers.client(id);
+          const res = await unary(client, client.scan, { ...req, limit, direct: true, includeTombstones: true }, { token: this.node.peers.callToken, parent: call, timeoutMs: PEER_CALL_MS });
+          pages.push({ node: id, entries: res.entries, more: res.continuationToken.length > 0 });
+        }
+      } catch (err) {
+        failures.push(`${id}: ${describeError(err)}`);
+      }
+    }
+    if (pages.length < r) throw new UnavailableError(`r: ${r} answers needed for partition ${pid} but only ${pages.length} arrived; ${failures.join('; ') || 'too few nodes are up'}`);
+    return { ...mergePages(pages, limit, req.includeTombstones), replicas: pages.map((p) => p.node) };
+  }
+
+  private localScan(start: Buffer | undefined, end: Buffer | undefined, limit: number, includeTombstones: boolean): { entries: ScanEntry[]; more: boolean } {
+    const rows = this.node.store.scan({ start, end, limit: limit + 1, includeTombstones });
+    const more = rows.length > limit;
+    if (more) rows.length = limit;
+    return { entries: rows.map((e) => ({ key: e.key, value: e.value ?? EMPTY, deleted: e.value === null, version: this.versionOf(e) })), more };
+  }
+
+  private rawScan(req: ScanRequest, limit: number): ScanResponse {
+    const { start, end, continuationToken, includeTombstones } = req;
+    if (start.length > 0) checkKey('start', start);
+    if (end.length > 0) checkKey('end', end);
+    if (start.length > 0 && end.length > 0 && Buffer.compare(start, end) >= 0) {
+      throw new InvalidFieldError('end', 'must be greater than start (the range is [start, end))');
+    }
+    if (req.clusteringStart !== undefined || req.clusteringEnd !== undefined) throw new InvalidFieldError('clustering_start', 'needs partition_key');
+    let from = start.length > 0 ? start : undefined;
+    if (continuationToken.length > 0) {
+      checkKey('continuation_token', continuationToken);
+      if (from && Buffer.compare(continuationToken, from) < 0) throw new InvalidFieldError('continuation_token', 'lies before start; pass the token of a previous scan of this range');
+      from = keyAfter(continuationToken);
+    }
+    const page = this.localScan(from, end.length > 0 ? end : undefined, limit, includeTombstones);
+    return { entries: page.entries, continuationToken: page.more ? page.entries[page.entries.length - 1].key : EMPTY, replicas: [] };
+  }
+}
+
+/**
+ * Merges R replicas' pages of one range: newest version per key, in key order. A page cut short
+ * by its limit only vouches for keys up to its last one, so the merge stops there.
+ */
+export function mergePages(pages: { entries: ScanEntry[]; more: boolean }[], limit: number, includeTombstones: boolean): { entries: ScanEntry[]; continuationToken: Buffer } {
+  const byKey = new Map<string, ScanEntry>();
+  let bound: Buffer | undefined;
+  for (const p of pages) {
+    if (p.more && p.entries.length > 0) {
+      const last = p.entries[p.entries.length - 1].key;
+      if (!bound || Buffer.compare(last, bound) < 0) bound = last;
+    }
+    for (const e of p.entries) {
+      const k = e.key.toString('latin1');
+      const have = byKey.get(k);
+      if (!have || (e.version && (!have.version || compareVersions(e.version, have.version) > 0))) byKey.set(k, e);
+    }
+  }
+  let merged = [...byKey.values()].sort((a, b) => Buffer.compare(a.key, b.key));
+  if (bound) merged = merged.filter((e) => Buffer.compare(e.key, bound as Buffer) <= 0);
+  const more = merged.length > limit || bound !== undefined;
+  if (merged.length > limit) merged.length = limit;
+  const token = more && merged.length > 0 ? merged[merged.length - 1].key : EMPTY;
+  return { entries: includeTombstones ? merged : merged.filter((e) => !e.deleted), continuationToken: token };
+}

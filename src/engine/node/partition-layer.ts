@@ -1,0 +1,183 @@
+// Partitioning on a node (issue 4), composed in one place: the map (partition-state.ts), the
+// per-destination shaping of replication (shipping.ts), W acknowledgements, hints and their
+// handoff, the coordinator, and the handlers of the partitioning RPCs. main.ts opens it beside
+// the RingNode; service.ts routes the data plane through its coordinator.
+
+import type { handleServerStreamingCall, handleUnaryCall, ServerUnaryCall } from '@grpc/grpc-js';
+import {
+  OpKind, type NodeServiceServer, type Op as ProtoOp, type PartitionStats, type StoredEntry,
+} from '../gen/ringdb/v1/node';
+import { InvalidMapError } from '../partitioning';
+import type { Op } from '../replication/op-codec';
+import { InvalidFieldError, toStatus } from '../rpc';
+import { NodeFileSystem } from '../storage';
+import type { Entry } from '../storage/types';
+import { fromProtoOp } from './convert';
+import { Coordinator } from './coordinator';
+import { checkIngest, exportFilter, ingestResult, streamExport } from './data-move';
+import { Handoff } from './handoff';
+import { type Hint, HintStore } from './hints';
+import type { Logger } from './logger';
+import type { RingNode } from './node';
+import { PartitionState } from './partition-state';
+import { PartitionedShipping, skipOf, WriteAcks } from './shipping';
+import { checkLimit } from './validate';
+
+type PartitionHandlers = Pick<NodeServiceServer,
+  'updatePartitionMap' | 'getPartitionMap' | 'listHints' | 'exportRange' | 'ingestEntries' | 'getHotspots' | 'resetMetrics'>;
+
+function unary<Req, Res>(fn: (call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    Promise.resolve().then(() => fn(call)).then((res) => callback(null, res), (err: unknown) => callback(toStatus(err)));
+  };
+}
+
+export class PartitionLayer {
+  readonly coordinator: Coordinator;
+  private readonly shipping: PartitionedShipping;
+  private readonly acks: WriteAcks;
+  private readonly handoff: Handoff;
+  private offCursor: (() => void) | undefined;
+
+  private constructor(
+    private readonly node: RingNode,
+    readonly partitions: PartitionState,
+    readonly hints: HintStore,
+    logger: Logger,
+  ) {
+    this.shipping = new PartitionedShipping(partitions);
+    this.acks = new WriteAcks((dest) => node.cursorOf(dest));
+    this.coordinator = new Coordinator(node, partitions, hints, this.shipping, this.acks, logger);
+    this.handoff = new Handoff(node, hints, Math.max(200, 2 * node.config.heartbeatIntervalMs), logger);
+  }
+
+  static open(node: RingNode, logger: Logger): PartitionLayer {
+    const fs = new NodeFileSystem();
+    const partitions = PartitionState.open(fs, node.config.dataDir);
+    const hints = HintStore.open(fs, node.config.dataDir);
+    if (partitions.map) logger.info(`partition map version ${partitions.version} (${partitions.map.partitions.length} partitions, N=${partitions.map.replicationFactor})`);
+    return new PartitionLayer(node, partitions, hints, logger);
+  }
+
+  /** Before RingNode.start: senders must shape their first batch already. */
+  start(): void {
+    this.node.peers.shape = (dest, ops) => this.shipping.batchFor(dest, ops);
+    this.offCursor = this.node.onCursor((peer, lsn) => this.acks.onCursor(peer, lsn));
+    this.handoff.start();
+  }
+
+  async close(): Promise<void> {
+    this.offCursor?.();
+    await this.handoff.stop();
+    await this.hints.close();
+  }
+
+  /**
+   * Replicated ops as the replica applies them: an op tagged hintedFor a replica this node stands
+   * in for is kept as a hint (durably, before the batch is acknowledged) and logged as a skip.
+   */
+  async receive(ops: readonly ProtoOp[]): Promise<Op[]> {
+    const self = this.node.config.id;
+    const fresh: Hint[] = [];
+    const out = ops.map((p) => {
+      const op = fromProtoOp(p);
+      if (p.hintedFor === undefined || p.kind === OpKind.OP_KIND_SKIP || p.hintedFor === self || this.partitions.replicates(self, op.key)) return op;
+      if (op.seq > this.node.log.lastSeen(op.origin)) {
+        const opId = `${op.origin}:${op.seq}`;
+        const entry: StoredEntry = { key: op.key, value: op.value ?? Buffer.alloc(0), deleted: op.value === null, version: { ts: op.ts, origin: op.origin, opId } };
+        fresh.push({ target: p.hintedFor, opId, createdAt: Date.now(), entry });
+      }
+      return skipOf(op);
+    });
+    await this.hints.add(fresh);
+    return out;
+  }
+
+  stats(): PartitionStats {
+    const c = this.coordinator.counters;
+    return {
+      mapVersion: this.partitions.version,
+      readRepairs: c.readRepairs,
+      hintsHeld: this.hints.size,
+      hintedWrites: this.hints.hintedWrites,
+      forwardedOps: c.forwardedOps,
+      notOwnerAnswers: c.notOwnerAnswers,
+      hintsDelivered: this.hints.delivered,
+      coordinatedWrites: c.coordinatedWrites,
+      coordinatedReads: c.coordinatedReads,
+    };
+  }
+
+  handlers(): PartitionHandlers {
+    const node = this.node;
+    const toStored = (e: Entry): StoredEntry => ({
+      key: e.key, value: e.value ?? Buffer.alloc(0), deleted: e.value === null, version: this.coordinator.versionOf(e),
+    });
+    return {
+      updatePartitionMap: unary((call) => {
+        if (!call.request.map) throw new InvalidFieldError('map', 'is required');
+        const known = new Map(node.peerStatuses().map((p) => [p.id, p.address]));
+        known.set(node.config.id, node.address);
+        let accepted: boolean;
+        try {
+          accepted = this.partitions.update(call.request.map, known);
+        } catch (err) {
+          if (err instanceof InvalidMapError) throw new InvalidFieldError(`map.${err.field}`, err.message.slice(err.field.length + 2));
+          throw err;
+        }
+        return { accepted, version: this.partitions.version };
+      }),
+
+      getPartitionMap: unary(() => ({ map: this.partitions.toProto() })),
+
+      listHints: unary((call) => {
+        const limit = checkLimit('limit', call.request.limit, 10_000, 1000);
+        const now = Date.now();
+        const all = this.hints.list();
+        return {
+          hints: all.slice(0, limit).map((h) => ({
+            target: h.target, key: h.entry.key, opId: h.opId, ageMs: Math.max(0, now - h.createdAt), version: h.entry.version, deleted: h.entry.deleted,
+          })),
+          counts: [...this.hints.targets()].map(([target, count]) => ({ target, count })),
+          total: all.length,
+        };
+      }),
+
+      exportRange: ((call) => {
+        let plan: ReturnType<typeof exportFilter>;
+        try {
+          plan = exportFilter(this.partitions.map, call.request);
+        } catch (err) {
+          call.emit('error', toStatus(err));
+          return;
+        }
+        streamExport(call, node.store.iterate({ includeTombstones: true }), plan.filter, plan.batch, toStored).then(
+          () => call.end(),
+          (err: unknown) => call.emit('error', toStatus(err)),
+        );
+      }) as handleServerStreamingCall<Parameters<NodeServiceServer['exportRange']>[0]['request'], never>,
+
+      ingestEntries: unary(async (call) => {
+        const entries = checkIngest(call.request.entries);
+        // Later local writes must win over what arrives here: the clock moves past every ts.
+        for (const e of entries) node.replica.clock.observe(e.ts);
+        return ingestResult(await node.observed.write(entries));
+      }),
+
+      getHotspots: unary((call) => {
+        const limit = checkLimit('limit', call.request.limit, 1000, 20);
+        const m = this.coordinator.metrics;
+        return {
+          partitions: m.getHotPartitions(0).map((p) => ({ id: p.partition, ops: p.ops })),
+          keys: m.getHotKeys(limit).map((k) => ({ key: k.key, count: k.count, error: k.error })),
+          totalOps: m.totalOps,
+        };
+      }),
+
+      resetMetrics: unary(() => {
+        this.coordinator.metrics.reset();
+        return {};
+      }),
+    };
+  }
+}

@@ -1,0 +1,104 @@
+// The node's partition map: the newest version it was sent (UpdatePartitionMap), kept in a
+// checksummed file replaced atomically so a restarted node places keys the same way before the
+// controller resends it. Until the first map arrives the node replicates everything everywhere
+// (issue 3). Also answers the placement questions the coordinator, the shipping filter and the
+// data-move handlers ask: which partition a stored key belongs to, and who replicates it.
+
+import * as path from 'node:path';
+import { PartitionMap as ProtoPartitionMap } from '../gen/ringdb/v1/node';
+import { placementKeyOf } from '../codec/stored-key';
+import { type PartitionMap, preferenceList } from '../partitioning';
+import { addressesOf, partitionMapFromProto, partitionMapToProto } from '../rpc/partition-map-proto';
+import { readAtomicFile, writeAtomicFile } from '../storage/atomic-file';
+import { CorruptionError } from '../storage/errors';
+import type { FileSystem } from '../storage/types';
+
+export class PartitionState {
+  private current: PartitionMap | undefined;
+  private addresses = new Map<string, string>();
+  private readonly listeners = new Set<(map: PartitionMap) => void>();
+  /** Stored key (latin1) -> partition id, for the current map: shipping asks per op. */
+  private pidCache = new Map<string, number>();
+
+  private constructor(
+    private readonly fs: FileSystem,
+    private readonly file: string,
+  ) {}
+
+  static open(fs: FileSystem, dataDir: string): PartitionState {
+    const state = new PartitionState(fs, path.join(dataDir, 'partition_map'));
+    const payload = readAtomicFile(fs, state.file);
+    if (payload !== undefined) {
+      let message: ProtoPartitionMap;
+      try {
+        message = ProtoPartitionMap.decode(payload);
+        state.current = partitionMapFromProto(message);
+      } catch (err) {
+        throw new CorruptionError(state.file, 16, `stored partition map is invalid: ${(err as Error).message}`);
+      }
+      state.addresses = addressesOf(message);
+    }
+    return state;
+  }
+
+  get map(): PartitionMap | undefined {
+    return this.current;
+  }
+
+  get version(): number {
+    return this.current?.version ?? 0;
+  }
+
+  addressOf(node: string): string {
+    return this.addresses.get(node) ?? '';
+  }
+
+  onChange(listener: (map: PartitionMap) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Installs `message` when its version is newer than the current one (persisted before it takes
+   * effect, so a crash never goes back to an older map); an older or equal version is ignored.
+   * Throws InvalidMapError for a malformed map, before anything changes.
+   */
+  update(message: ProtoPartitionMap, knownAddresses: ReadonlyMap<string, string>): boolean {
+    const map = partitionMapFromProto(message);
+    if (!map.isNewerThan(this.current)) return false;
+    const addresses = new Map(knownAddresses);
+    for (const [id, address] of addressesOf(message)) addresses.set(id, address);
+    const stored = partitionMapToProto(map, [...addresses].map(([id, address]) => ({ id, address })));
+    writeAtomicFile(this.fs, this.file, Buffer.from(ProtoPartitionMap.encode(stored).finish()));
+    this.current = map;
+    this.addresses = addresses;
+    this.pidCache = new Map();
+    for (const l of this.listeners) l(map);
+    return true;
+  }
+
+  toProto(): ProtoPartitionMap | undefined {
+    return this.current && partitionMapToProto(this.current, [...this.addresses].map(([id, address]) => ({ id, address })));
+  }
+
+  /** The partition a stored key is placed in under `map`. */
+  partitionOf(map: PartitionMap, storedKey: Buffer): number {
+    if (map !== this.current) return map.locate(placementKeyOf(storedKey)).id;
+    const k = storedKey.toString('latin1');
+    let pid = this.pidCache.get(k);
+    if (pid === undefined) {
+      pid = map.locate(placementKeyOf(storedKey)).id;
+      // Bounded: the cache only saves rehashing hot keys.
+      if (this.pidCache.size > 100_000) this.pidCache.clear();
+      this.pidCache.set(k, pid);
+    }
+    return pid;
+  }
+
+  /** Whether `node` is one of the N replicas of the stored key's partition (true for every node without a map). */
+  replicates(node: string, storedKey: Buffer): boolean {
+    const map = this.current;
+    if (!map) return true;
+    return preferenceList(map, this.partitionOf(map, storedKey)).includes(node);
+  }
+}

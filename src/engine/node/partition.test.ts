@@ -1,0 +1,243 @@
+// Partitioning on real node processes (5 nodes, N=3, W=2, R=2): sloppy quorum with hints that
+// are handed off after a restart, read repair, NotOwner with forwarding off, forwarding on,
+// partition scans with paging, export + ingest with versions intact, older maps ignored, hot-key
+// salting, and bad arguments on every new RPC.
+import assert from 'node:assert/strict';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { encodeCompositeKey, partitionKeyOf } from '../codec/composite-key';
+import { PeerState, type ExportRangeRequest, type NodeServiceClient, type StoredEntry } from '../gen/ringdb/v1/node';
+import { createPartitionMap, markHotKey, preferenceList, saltedKey, type PartitionMap } from '../partitioning';
+import { openStream, type UnaryMethod } from '../rpc';
+import { notOwnerOf } from '../rpc/not-owner';
+import { partitionMapToProto } from '../rpc/partition-map-proto';
+import { TestCluster, waitFor } from './test-harness';
+
+const b = (s: string) => Buffer.from(s);
+const EMPTY = Buffer.alloc(0);
+const IDS = ['n1', 'n2', 'n3', 'n4', 'n5'];
+
+describe('partitioned nodes (real processes, 5 nodes, N=3 W=2 R=2)', function () {
+  this.timeout(120_000);
+  let c: TestCluster;
+  let map: PartitionMap;
+  /** Nodes with forwarding on (one is restarted with it off). */
+  let forwarding = IDS;
+
+  const send = (m: PartitionMap, id: string) => c.call(id, (x) => x.updatePartitionMap, {
+    map: partitionMapToProto(m, [...c.nodes.values()].map((n) => ({ id: n.id, address: n.address }))),
+  });
+  const replicasOf = (pk: string) => preferenceList(map, map.locate(b(pk)).id);
+  const stats = async (id: string) => (await c.call(id, (x) => x.stats, {})).stats!;
+  const direct = (id: string, key: Buffer) => c.call(id, (x) => x.get, { key, direct: true });
+
+  before(async () => {
+    // Anti-entropy off: the stale-replica test needs a replica to stay stale until the read.
+    c = await TestCluster.start(5, { heartbeatIntervalMs: 100, antiEntropyIntervalMs: 3_600_000 });
+    map = createPartitionMap({ replicationFactor: 3, numPartitions: 16 }, IDS);
+    for (const id of IDS) assert.equal((await send(map, id)).accepted, true);
+  });
+  after(async () => {
+    await c?.stop();
+  });
+
+  it('keeps writing through a killed replica (sloppy quorum); the substitute holds a hint until the replica is back', async () => {
+    const pk = 'sloppy-key';
+    const [owner, victim] = replicasOf(pk);
+    await c.kill(victim);
+    await waitFor(`${owner} sees ${victim} down`, async () => (await stats(owner)).peers.find((p) => p.id === victim)?.state === PeerState.PEER_STATE_DOWN);
+    const res = await c.call(owner, (x) => x.put, { key: EMPTY, value: b('while-down'), partitionKey: b(pk) });
+    const substitute = res.hinted[victim];
+    assert.ok(substitute, `a substitute stood in for ${victim}: ${JSON.stringify(res)}`);
+    assert.ok(!replicasOf(pk).includes(substitute));
+    assert.ok(res.replicas.length >= 2, 'W = 2 acknowledged');
+    const listed = await c.call(substitute, (x) => x.listHints, { limit: 0 });
+    const hint = listed.hints.find((h) => h.opId === res.version!.opId);
+    assert.ok(hint, JSON.stringify(listed));
+    assert.equal(hint.target, victim);
+    assert.deepEqual(hint.key, encodeCompositeKey(b(pk)));
+    assert.ok(listed.counts.some((x) => x.target === victim && x.count >= 1));
+    assert.ok((await stats(substitute)).partitioning!.hintedWrites >= 1);
+    // A read with a replica down still gathers R answers.
+    assert.equal((await c.call(owner, (x) => x.get, { key: EMPTY, partitionKey: b(pk) })).value.toString(), 'while-down');
+
+    await c.restart(victim);
+    await waitFor('hint handed off and removed', async () => (await c.call(substitute, (x) => x.listHints, { limit: 0 })).hints.every((h) => h.target !== victim));
+    await waitFor(`${victim} has the write`, async () => (await direct(victim, encodeCompositeKey(b(pk)))).value.toString() === 'while-down');
+    assert.ok((await stats(substitute)).partitioning!.hintsDelivered >= 1);
+  });
+
+  it('repairs a stale replica on read', async () => {
+    const pk = 'repair-key';
+    const key = encodeCompositeKey(b(pk));
+    const [a, b2, stale] = replicasOf(pk);
+    await c.call(a, (x) => x.put, { key: EMPTY, value: b('old'), partitionKey: b(pk) });
+    await waitFor('all replicas have the old value', async () => (await direct(stale, key)).value.toString() === 'old');
+    // A newer version only on two replicas (IngestEntries does not replicate).
+    const newer: StoredEntry = { key, value: b('new'), deleted: false, version: { ts: 9_000_000_000, origin: 'n1', opId: '' } };
+    for (const id of [a, b2]) await c.call(id, (x) => x.ingestEntries, { entries: [newer] });
+    const before = (await stats(a)).partitioning!.readRepairs;
+    const got = await c.call(a, (x) => x.get, { key: EMPTY, partitionKey: b(pk), r: 3 });
+    assert.equal(got.value.toString(), 'new');
+    assert.equal(got.version!.ts, 9_000_000_000);
+    assert.deepEqual([...got.replicas].sort(), [a, b2, stale].sort());
+    assert.ok((await stats(a)).partitioning!.readRepairs > before);
+    await waitFor('the stale replica was repaired', async () => (await direct(stale, key)).value.toString() === 'new');
+  });
+
+  it('forwards to a replica when forwarding is on, and answers NotOwner with the owner and map version when it is off', async () => {
+    const pk = 'owned-elsewhere';
+    const outsider = IDS.find((id) => !replicasOf(pk).includes(id))!;
+    forwarding = IDS.filter((id) => id !== outsider);
+    const before = (await stats(outsider)).partitioning!.forwardedOps;
+    const put = await c.call(outsider, (x) => x.put, { key: EMPTY, value: b('fwd'), partitionKey: b(pk) });
+    assert.ok(replicasOf(pk).includes(put.replicas[0]), 'a replica coordinated the write');
+    assert.equal((await stats(outsider)).partitioning!.forwardedOps, before + 1);
+
+    const n = c.node(outsider);
+    n.config = { ...n.config, enableForwarding: false };
+    await c.kill(outsider);
+    await c.restart(outsider);
+    const owner = map.locate(b(pk)).owner;
+    await assert.rejects(c.call(outsider, (x) => x.put, { key: EMPTY, value: b('x'), partitionKey: b(pk) }), (err: ServiceError) => {
+      assert.equal(err.code, status.FAILED_PRECONDITION);
+      const d = notOwnerOf(err);
+      assert.ok(d, 'NotOwner detail in the trailing metadata');
+      assert.equal(d.ownerId, owner);
+      assert.equal(d.ownerAddress, c.node(owner).address);
+      assert.equal(d.mapVersion, map.version);
+      assert.deepEqual(d.replicas, replicasOf(pk));
+      return true;
+    });
+    await assert.rejects(c.call(outsider, (x) => x.get, { key: EMPTY, partitionKey: b(pk) }), (err: ServiceError) => notOwnerOf(err)?.ownerId === owner);
+    assert.ok((await stats(outsider)).partitioning!.notOwnerAnswers >= 2);
+    assert.equal((await stats(outsider)).partitioning!.mapVersion, map.version, 'the map survived the restart');
+  });
+
+  it('scans one partition in clustering order with paging and clustering bounds', async () => {
+    const pk = b('user-42');
+    const coordinator = replicasOf('user-42')[0];
+    const cks = Array.from({ length: 25 }, (_, i) => `c${String(i).padStart(2, '0')}`);
+    for (const ck of [...cks].reverse()) await c.call(coordinator, (x) => x.put, { key: EMPTY, value: b(`v-${ck}`), partitionKey: pk, clusteringKey: b(ck) });
+    await c.call(coordinator, (x) => x.put, { key: EMPTY, value: b('other'), partitionKey: b('user-43'), clusteringKey: b('c00') });
+    const seen: string[] = [];
+    let token: Buffer = EMPTY;
+    let pages = 0;
+    do {
+      // Pages come from different coordinators (the replicas: another test turned forwarding off on a non-replica).
+      const res = await c.call(replicasOf('user-42')[pages % 3], (x) => x.scan, { start: EMPTY, end: EMPTY, limit: 10, continuationToken: token, includeTombstones: false, partitionKey: pk });
+      seen.push(...res.entries.map((e) => e.value.toString()));
+      token = res.continuationToken;
+      pages++;
+    } while (token.length > 0);
+    assert.deepEqual(seen, cks.map((ck) => `v-${ck}`));
+    assert.ok(pages >= 3);
+    const bounded = await c.call(coordinator, (x) => x.scan, {
+      start: EMPTY, end: EMPTY, limit: 0, continuationToken: EMPTY, includeTombstones: false, partitionKey: pk, clusteringStart: b('c05'), clusteringEnd: b('c15'),
+    });
+    assert.deepEqual(bounded.entries.map((e) => e.value.toString()), cks.slice(5, 15).map((ck) => `v-${ck}`));
+  });
+
+  it('exports a partition (versions and tombstones intact) and ingests it elsewhere, idempotently', async () => {
+    const pk = b('user-42');
+    const pid = map.locate(pk).id;
+    const [source] = replicasOf('user-42');
+    await c.call(source, (x) => x.delete, { key: EMPTY, partitionKey: pk, clusteringKey: b('c24') });
+    const exported: StoredEntry[] = [];
+    const { client } = c.node(source);
+    await new Promise<void>((resolve, reject) => {
+      const s = openStream(client, client.exportRange, { partitionIds: [pid], ranges: [], batchSize: 7 } satisfies ExportRangeRequest, { token: c.token });
+      s.on('data', (m: { entries: StoredEntry[] }) => exported.push(...m.entries));
+      s.on('end', resolve);
+      s.on('error', reject);
+    });
+    const ours = exported.filter((e) => partitionKeyOf(e.key).equals(pk));
+    assert.equal(ours.length, 25);
+    assert.ok(ours.some((e) => e.deleted), 'the tombstone travels too');
+    assert.ok(exported.every((e) => map.locate(partitionKeyOf(e.key)).id === pid), 'only the asked partition');
+    const target = IDS.find((id) => !replicasOf('user-42').includes(id))!;
+    // Anti-entropy may already have copied some rows there; what matters is that every entry lands once.
+    const first = await c.call(target, (x) => x.ingestEntries, { entries: exported });
+    assert.equal(first.applied + first.stale, exported.length);
+    const again = await c.call(target, (x) => x.ingestEntries, { entries: exported });
+    assert.deepEqual([again.applied, again.stale], [0, exported.length]);
+    for (const e of ours.slice(0, 3)) {
+      const g = await direct(target, e.key);
+      assert.deepEqual([g.version!.ts, g.version!.origin, g.value.toString()], [e.version!.ts, e.version!.origin, e.value.toString()]);
+    }
+  });
+
+  it('spreads writes of a salted hot key over its buckets, reads the newest, and ignores an older map', async () => {
+    const salted = markHotKey(map, b('hot'), 4);
+    for (const id of IDS) assert.equal((await send(salted, id)).accepted, true);
+    for (const id of IDS) assert.deepEqual(await send(map, id), { accepted: false, version: salted.version });
+    map = salted;
+    for (let i = 0; i < 8; i++) await c.call(forwarding[i % forwarding.length], (x) => x.put, { key: EMPTY, value: b(`hot-${i}`), partitionKey: b('hot') });
+    const got = await c.call(forwarding[0], (x) => x.get, { key: EMPTY, partitionKey: b('hot') });
+    assert.equal(got.value.toString(), 'hot-7');
+    let used = 0;
+    for (let bucket = 0; bucket < 4; bucket++) {
+      const variant = saltedKey(b('hot'), bucket);
+      const holder = preferenceList(map, map.locate(variant).id)[0];
+      if ((await direct(holder, encodeCompositeKey(variant))).found) used++;
+    }
+    assert.ok(used >= 2, `writes landed on ${used} of 4 buckets`);
+    // Each coordinator counts what it coordinated: the variants' writes and the read of the key.
+    const hot = await Promise.all(IDS.map((id) => c.call(id, (x) => x.getHotspots, { limit: 0 })));
+    assert.ok(hot.reduce((n, h) => n + h.totalOps, 0) >= 9);
+    assert.ok(hot.some((h) => h.partitions.length > 0 && h.keys.length > 0));
+    for (const id of IDS) await c.call(id, (x) => x.resetMetrics, {});
+    for (const id of IDS) assert.equal((await c.call(id, (x) => x.getHotspots, { limit: 0 })).totalOps, 0);
+  });
+
+  it('rejects bad arguments on every new RPC with INVALID_ARGUMENT naming the field, changing nothing', async () => {
+    const id = 'n1';
+    const observable = async () => {
+      const s = await stats(id);
+      const scan = await c.call(id, (x) => x.scan, { start: EMPTY, end: EMPTY, limit: 0, continuationToken: EMPTY, includeTombstones: true });
+      return JSON.stringify({ seq: s.seq, map: s.partitioning!.mapVersion, rows: scan.entries.length, hints: s.partitioning!.hintsHeld });
+    };
+    const before = await observable();
+    const rejects = async <Req, Res>(method: (x: NodeServiceClient) => UnaryMethod<Req, Res>, request: Req, field: string) => {
+      await assert.rejects(c.call(id, method, request), (err: ServiceError) => {
+        assert.equal(err.code, status.INVALID_ARGUMENT, `${err.code}: ${err.details}`);
+        assert.ok(err.details.startsWith(`${field}: `), err.details);
+        return true;
+      });
+    };
+    const proto = partitionMapToProto(map);
+    await rejects((x) => x.updatePartitionMap, { map: undefined }, 'map');
+    await rejects((x) => x.updatePartitionMap, { map: { ...proto, version: proto.version + 5, partitions: proto.partitions.map((p, i) => (i === 0 ? { ...p, owner: 'n9' } : p)) } }, 'map.partitions[0].owner');
+    await rejects((x) => x.updatePartitionMap, { map: { ...proto, version: proto.version + 5, strategy: 0 } }, 'map.strategy');
+    await rejects((x) => x.put, { key: b('raw'), value: b('v'), partitionKey: b('pk') }, 'key');
+    await rejects((x) => x.put, { key: EMPTY, value: b('v'), partitionKey: b('pk'), w: 4 }, 'w');
+    await rejects((x) => x.put, { key: EMPTY, value: b('v'), clusteringKey: b('ck') }, 'clustering_key');
+    await rejects((x) => x.get, { key: EMPTY, partitionKey: b('pk'), r: 9 }, 'r');
+    await rejects((x) => x.get, { key: EMPTY, partitionKey: EMPTY }, 'partition_key');
+    await rejects((x) => x.delete, { key: EMPTY, partitionKey: Buffer.from([0xff, 0x53, 0, 1, 65]) }, 'partition_key');
+    const scan = { start: EMPTY, end: EMPTY, limit: 0, continuationToken: EMPTY, includeTombstones: false, partitionKey: b('pk') };
+    await rejects((x) => x.scan, { ...scan, start: b('a') }, 'start');
+    await rejects((x) => x.scan, { ...scan, continuationToken: encodeCompositeKey(b('other'), b('x')) }, 'continuation_token');
+    await rejects((x) => x.scan, { ...scan, clusteringStart: b('m'), clusteringEnd: b('a') }, 'clustering_end');
+    await rejects((x) => x.listHints, { limit: 10_001 }, 'limit');
+    await rejects((x) => x.ingestEntries, { entries: [] }, 'entries');
+    await rejects((x) => x.ingestEntries, { entries: [{ key: b('k'), value: b('v'), deleted: false, version: undefined }] }, 'entries[0].version');
+    await rejects((x) => x.ingestEntries, { entries: [{ key: b('k'), value: b('v'), deleted: false, version: { ts: 5, origin: 'bad id', opId: '' } }] }, 'entries[0].version.origin');
+    await rejects((x) => x.ingestEntries, { entries: [{ key: b('k'), value: b('v'), deleted: true, version: { ts: 5, origin: 'n1', opId: '' } }] }, 'entries[0].value');
+    await rejects((x) => x.getHotspots, { limit: 1001 }, 'limit');
+    for (const [req, field] of [
+      [{ partitionIds: [], ranges: [], batchSize: 0 }, 'partition_ids'],
+      [{ partitionIds: [9999], ranges: [], batchSize: 0 }, 'partition_ids[0]'],
+      [{ partitionIds: [], ranges: [{ start: b('z'), end: b('a'), endIsOpen: false }], batchSize: 0 }, 'ranges[0].end'],
+      [{ partitionIds: [0], ranges: [], batchSize: 10_001 }, 'batch_size'],
+    ] as [ExportRangeRequest, string][]) {
+      const { client } = c.node(id);
+      await assert.rejects(new Promise((resolve, reject) => {
+        const s = openStream(client, client.exportRange, req, { token: c.token });
+        s.on('data', () => undefined);
+        s.on('end', resolve);
+        s.on('error', reject);
+      }), (err: ServiceError) => err.code === status.INVALID_ARGUMENT && err.details.startsWith(`${field}: `));
+    }
+    assert.equal(await observable(), before);
+  });
+});

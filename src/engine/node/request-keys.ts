@@ -1,0 +1,68 @@
+// The key a data-plane request names, checked at the edge: either raw (`key`, the issue 3 form)
+// or a partition key plus an optional clustering key, stored composite-encoded. A raw key that is
+// itself a composite encoding is read as one, so both forms of the same row agree on placement
+// and salting (codec/stored-key.ts).
+
+import { decodeCompositeKey, encodeCompositeKey } from '../codec/composite-key';
+import { isSaltedKey, type PartitionMap, readKeysFor, writeKeyFor } from '../partitioning';
+import { InvalidFieldError } from '../rpc';
+import { MAX_KEY_BYTES } from '../storage/types';
+import { checkKey } from './validate';
+
+export interface KeyRef {
+  readonly partitionKey: Buffer;
+  readonly clusteringKey?: Buffer;
+  /** Stored composite-encoded (false: a raw key that is its own partition key). */
+  readonly composite: boolean;
+  /** The stored key when the partition key is not salted. */
+  readonly stored: Buffer;
+}
+
+export interface KeyFields {
+  key: Buffer;
+  partitionKey?: Buffer | undefined;
+  clusteringKey?: Buffer | undefined;
+}
+
+export function keyRef(req: KeyFields): KeyRef {
+  if (req.partitionKey !== undefined) {
+    if (req.key.length > 0) throw new InvalidFieldError('key', 'must be empty when partition_key is set (name the key one way)');
+    checkKey('partition_key', req.partitionKey);
+    if (isSaltedKey(req.partitionKey)) throw new InvalidFieldError('partition_key', 'starts with 0xff 0x53, which is reserved for salted variants of hot keys');
+    const ck = req.clusteringKey;
+    if (ck !== undefined && ck.length > MAX_KEY_BYTES) throw new InvalidFieldError('clustering_key', `must be at most ${MAX_KEY_BYTES} bytes, got ${ck.length}`);
+    const stored = encodeCompositeKey(req.partitionKey, ck);
+    if (stored.length > MAX_KEY_BYTES) throw new InvalidFieldError('partition_key', `with clustering_key encodes to ${stored.length} bytes; at most ${MAX_KEY_BYTES} are accepted`);
+    return { partitionKey: req.partitionKey, clusteringKey: ck, composite: true, stored };
+  }
+  if (req.clusteringKey !== undefined) throw new InvalidFieldError('clustering_key', 'needs partition_key (a raw key has no clustering part)');
+  checkKey('key', req.key);
+  try {
+    const d = decodeCompositeKey(req.key);
+    return { partitionKey: d.partitionKey, clusteringKey: d.clusteringKey, composite: true, stored: req.key };
+  } catch {
+    return { partitionKey: req.key, composite: false, stored: req.key };
+  }
+}
+
+function storedFor(ref: KeyRef, partitionKey: Buffer): Buffer {
+  if (partitionKey === ref.partitionKey) return ref.stored;
+  return ref.composite ? encodeCompositeKey(partitionKey, ref.clusteringKey) : partitionKey;
+}
+
+/** Where a write goes: the key, or one salted variant of a hot key (`pick` spreads them). */
+export function writeKeyOf(map: PartitionMap | undefined, ref: KeyRef, pick: number): Buffer {
+  return map ? storedFor(ref, writeKeyFor(map, ref.partitionKey, pick)) : ref.stored;
+}
+
+/** Every stored key a read must probe: the key and, for a hot key, all its salted variants. */
+export function readKeysOf(map: PartitionMap | undefined, ref: KeyRef): Buffer[] {
+  return map ? readKeysFor(map, ref.partitionKey).map((pk) => storedFor(ref, pk)) : [ref.stored];
+}
+
+/** A consistency override (w or r): unset or 0 = the configured value; else 1..n. */
+export function quorumOverride(field: string, v: number | undefined, configured: number, n: number): number {
+  if (v === undefined || v === 0) return Math.min(configured, n);
+  if (v > n) throw new InvalidFieldError(field, `must be 0 (the configured ${Math.min(configured, n)}) to ${n} (the replication factor), got ${v}`);
+  return v;
+}
