@@ -1,7 +1,7 @@
 // `ringdb repair` as a user runs it: the bundled CLI against a cluster that `ringdb start` launched.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { engineBundles, tempDataDir } from '../cluster/test-support';
 import type { RepairReport } from '../client/convergence-client';
@@ -65,5 +65,37 @@ describe('ringdb repair', function () {
     const r = await ringdb(ws.dir, 'repair', 'n1', 'n2');
     assert.equal(r.code, 2);
     assert.match(r.stderr, /`ringdb repair` takes \[node\], got "n1" "n2"/);
+  });
+
+  describe('CRDT commands (crdt mode)', () => {
+    let crdtWs: ReturnType<typeof tempDataDir>;
+    before(async () => {
+      crdtWs = tempDataDir();
+      mkdirSync(join(crdtWs.dir, '.ringdb'), { recursive: true });
+      writeFileSync(join(crdtWs.dir, '.ringdb', 'cluster.json'), JSON.stringify({ nodes: 2, consistencyMode: 'crdt', crdt: { likes: 'gcounter', tags: 'orset' } }));
+      const start = await ringdb(crdtWs.dir, 'start', '--nodes', '2');
+      assert.equal(start.code, 0, start.stderr);
+    });
+    after(async () => {
+      if (existsSync(join(crdtWs.dir, '.ringdb', 'data', 'cluster-state.json'))) await ringdb(crdtWs.dir, 'stop');
+      crdtWs.remove();
+    });
+
+    it('incr, sadd and srem print the merged value on the node', async () => {
+      const one = await ringdb(crdtWs.dir, 'incr', 'likes', '--node', 'n1');
+      assert.equal(one.code, 0, one.stderr);
+      assert.equal(one.stdout, '1\n');
+      const five = await ringdb(crdtWs.dir, 'incr', 'likes', '--by', '4', '--node', 'n1', '--json');
+      assert.deepEqual(JSON.parse(five.stdout), { key: 'likes', node: 'n1', type: 'gcounter', count: 5 });
+      assert.equal((await ringdb(crdtWs.dir, 'sadd', 'tags', 'red', '--node', 'n1')).stdout, 'red\n');
+      assert.equal((await ringdb(crdtWs.dir, 'sadd', 'tags', 'blue', '--node', 'n1')).stdout, 'blue\nred\n');
+      assert.equal((await ringdb(crdtWs.dir, 'srem', 'tags', 'red', '--node', 'n1')).stdout, 'blue\n');
+    });
+
+    it('names the CRDT keys when the key is not one (exit 2)', async () => {
+      const r = await ringdb(crdtWs.dir, 'incr', 'plain');
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /key: "plain" is not a CRDT key; CRDT keys: likes, tags/);
+    });
   });
 });

@@ -1,6 +1,6 @@
 // `ringdb repair [node]`: runs a Merkle anti-entropy round now on one node or on every node that
-// is up, each against all its peers. The controller only tells where the nodes are; the rounds
-// are the nodes' own (ConvergenceService), so this works whatever the controller is doing.
+// is up, each against all its peers. `incr`, `sadd`, `srem`: CRDT ops on one node (crdt mode).
+// The controller only tells where the nodes are; the work is the nodes' own (ConvergenceService).
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,11 +22,21 @@ function dataDir(p: Parsed): string {
   return (existsSync(SPEC_FILE) ? loadClusterSpecFile(SPEC_FILE) : defaultClusterSpec()).dataDir;
 }
 
+const nodeOption = { name: 'node', kind: 'string', value: 'id', help: 'node to send the request to (default: the first node that is up)' } as const;
+const crdtDetails = ['The key must be named in the cluster spec\'s "crdt" setting and consistencyMode must be "crdt".'];
+
 export const CONVERGENCE_COMMANDS: CommandSpec[] = [
   {
     name: 'repair', args: ['node?'], summary: 'run Merkle anti-entropy now (on one node, or on every node that is up)', options: [dirOption],
     details: ['Each node compares its Merkle tree with every peer\'s and exchanges only the keys that differ.'],
   },
+  {
+    name: 'incr', args: ['key'], summary: 'increment a CRDT counter (gcounter, pncounter)',
+    options: [{ name: 'by', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, value: 'n', help: 'amount (default 1)' }, nodeOption, dirOption],
+    details: crdtDetails,
+  },
+  { name: 'sadd', args: ['key', 'element'], summary: 'add an element to a CRDT set (orset)', options: [nodeOption, dirOption], details: crdtDetails },
+  { name: 'srem', args: ['key', 'element'], summary: 'remove an element from a CRDT set (orset)', options: [nodeOption, dirOption], details: crdtDetails },
 ];
 
 export function isConvergenceCommand(command: string): boolean {
@@ -67,6 +77,40 @@ async function repair(p: Parsed): Promise<Result> {
   }
 }
 
+/** The node named by --node, else the first one that is up. */
+async function pickNode(controller: ControllerClient, p: Parsed): Promise<string> {
+  const wanted = p.options.get('node');
+  if (typeof wanted === 'string') return wanted;
+  const up = (await controller.describe()).nodes.find((n) => n.state === 'up');
+  if (!up) throw new RingDbError('unavailable', 'no node is up; restart one with `ringdb restart <node>`');
+  return up.id;
+}
+
+async function crdtOp(p: Parsed): Promise<Result> {
+  const controller = ControllerClient.fromDataDir(dataDir(p));
+  try {
+    const nodeId = await pickNode(controller, p);
+    const node = await controller.nodeClient(nodeId);
+    node.close();
+    const conv = new ConvergenceClient(node.target);
+    try {
+      const [key, element] = p.args;
+      const by = p.options.get('by');
+      const r = p.command === 'incr'
+        ? await conv.crdtUpdate(key, 'increment', { by: typeof by === 'number' ? by : undefined })
+        : await conv.crdtUpdate(key, p.command === 'sadd' ? 'add' : 'remove', { element });
+      const isCounter = r.type === 'gcounter' || r.type === 'pncounter';
+      const elements = r.elements.map((e) => e.toString('utf8')).sort();
+      const human = isCounter ? String(r.count) : elements.length ? elements.join('\n') : '(empty)';
+      return { code: EXIT_OK, human, json: { key, node: nodeId, type: r.type, ...(isCounter ? { count: r.count } : { elements }) } };
+    } finally {
+      conv.close();
+    }
+  } finally {
+    controller.close();
+  }
+}
+
 export function runConvergenceCommand(p: Parsed): Promise<Result> {
-  return repair(p);
+  return p.command === 'repair' ? repair(p) : crdtOp(p);
 }

@@ -48,6 +48,27 @@ export interface ConvergenceStats {
   lastRoundUnixMs: number;
 }
 
+export type CrdtOperation = 'increment' | 'decrement' | 'add' | 'remove' | 'set';
+
+/** A CRDT's merged value on one node: a count for counters, members or values otherwise. */
+export interface CrdtReading {
+  type: string;
+  count: number;
+  elements: Buffer[];
+}
+
+const CRDT_OPS: Record<CrdtOperation, pb.CrdtOpKind> = {
+  increment: pb.CrdtOpKind.CRDT_OP_KIND_INCREMENT,
+  decrement: pb.CrdtOpKind.CRDT_OP_KIND_DECREMENT,
+  add: pb.CrdtOpKind.CRDT_OP_KIND_ADD,
+  remove: pb.CrdtOpKind.CRDT_OP_KIND_REMOVE,
+  set: pb.CrdtOpKind.CRDT_OP_KIND_SET,
+};
+
+function reading(v: pb.CrdtValue | undefined): CrdtReading {
+  return { type: v?.type ?? '', count: v?.count ?? 0, elements: (v?.elements ?? []).map((e) => Buffer.from(e)) };
+}
+
 export class ConvergenceClient {
   private readonly client: pb.ConvergenceServiceClient;
 
@@ -72,6 +93,18 @@ export class ConvergenceClient {
   async stats(opts: CallOptions = {}): Promise<ConvergenceStats> {
     const res = await this.call('ConvergenceStats', this.client.convergenceStats, {}, opts);
     return { ...res, merkleRoot: Buffer.from(res.merkleRoot).toString('hex') };
+  }
+
+  /** Applies an op to a CRDT key (crdt mode); `by` for counters, `element` for sets and registers. */
+  async crdtUpdate(key: string | Uint8Array, op: CrdtOperation, args: { by?: number; element?: string | Uint8Array } = {}, opts: CallOptions = {}): Promise<CrdtReading> {
+    const req: pb.CrdtUpdateRequest = {
+      key: Buffer.from(key), op: CRDT_OPS[op], by: args.by ?? 0, element: Buffer.from(args.element ?? new Uint8Array()),
+    };
+    return reading((await this.call('CrdtUpdate', this.client.crdtUpdate, req, opts)).value);
+  }
+
+  async crdtGet(key: string | Uint8Array, opts: CallOptions = {}): Promise<CrdtReading> {
+    return reading((await this.call('CrdtGet', this.client.crdtGet, { key: Buffer.from(key) }, opts)).value);
   }
 
   close(): void {
