@@ -29,6 +29,14 @@ describe('partitions', function () {
     for (const row of rows) assert.match(String(row.description), / · n\d/, `${label(row)}: ${row.description}`);
   });
 
+  it('Where Is Key names the partition and its replicas, owner first', async () => {
+    await run(Commands.put, { key: 'where:1', value: 'x' });
+    const answers = await run<{ node: string }[]>(Commands.whereIsKey, { key: 'where:1' });
+    assert.ok(answers?.length, `Where Is Key failed: ${api.lastError()}`);
+    const doc = vscode.window.activeTextEditor?.document.getText() ?? '';
+    assert.match(doc, /Partition \*\*\d+\*\* .*replicas, owner first: \*\*n\d(, n\d)*\*\*/);
+  });
+
   it('Split Partition adds a partition and Merge Partitions takes it away again', async () => {
     const before = api.snapshot().partitions.map((p) => p.id);
     const split = await run<{ newPid: number }>(Commands.splitPartition, { partition: before[0], key: '' });

@@ -92,7 +92,13 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     const k = await key(arg, 'Key to locate');
     if (k === undefined) return undefined;
     const replicas = await askReplicas(k);
-    const lines = [`# Where is \`${k}\``, '', '| node | holds | version | timestamp |', '| --- | --- | --- | --- |',
+    // With a partition map, the controller says where the key belongs; the nodes say what they hold.
+    const loc = model.snapshot.reportsPartitions ? await session.client.whereIs(k) : undefined;
+    const placement = loc
+      ? [`Partition **${loc.partitionId}** ${loc.range} (map version ${loc.mapVersion}); replicas, owner first: **${loc.replicas.join(', ')}**`
+        + (loc.saltBuckets ? `; salted over ${loc.saltBuckets} buckets` : ''), '']
+      : [];
+    const lines = [`# Where is \`${k}\``, '', ...placement, '| node | holds | version | timestamp |', '| --- | --- | --- | --- |',
       ...replicas.map((r) => `| ${r.node} | ${r.error ? `error: ${r.error}` : r.found ? 'value' : r.deleted ? 'tombstone' : 'nothing'} | ${r.version?.opId ?? '—'} | ${r.version?.ts ?? '—'} |`),
       ...model.snapshot.nodes.filter((n) => n.status !== 'up').map((n) => `| ${n.id} | (${n.status}, not asked) | — | — |`)];
     await results.show(`where ${k}`, lines.join('\n'));
