@@ -29,6 +29,9 @@ export interface LagReport {
   notReplicated: number;
   statsPolls: number;
   statsPollErrors: number;
+  /** The real time between two answers from one node (the asked interval plus the Stats round
+   *  trip, long on a saturated machine): the actual resolution of every figure above. */
+  effectivePollMs: number | null;
 }
 
 export class LagTracker {
@@ -57,7 +60,10 @@ export class LagTracker {
     if (seq > (this.maxAcked.get(origin) ?? 0)) this.maxAcked.set(origin, seq);
   }
 
+  private startedAt = 0;
+
   start(): void {
+    this.startedAt = performance.now();
     this.running = true;
     this.loops = this.nodes.map((n) => this.pollLoop(n));
   }
@@ -142,6 +148,7 @@ export class LagTracker {
       notReplicated,
       statsPolls: this.polls,
       statsPollErrors: this.pollErrors,
+      effectivePollMs: this.polls === 0 ? null : Math.round(((performance.now() - this.startedAt) * this.nodes.length) / this.polls),
     };
   }
 }
