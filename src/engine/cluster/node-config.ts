@@ -55,6 +55,7 @@ export function writeNodeConfig(input: NodeConfigInput): NodeConfig {
     loadBalanceReads: spec.loadBalanceReads,
     consistencyMode: spec.consistencyMode,
     crdt: spec.crdt,
+    cacheSize: spec.cacheSize,
   });
   writeFileAtomic(input.files.configFile, `${JSON.stringify(config, null, 2)}\n`, 0o600);
   return config;

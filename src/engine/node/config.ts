@@ -47,6 +47,7 @@ export interface NodeConfig {
   /** Convergence settings (convergence/settings.ts). */
   consistencyMode?: ConvergenceSettings['consistencyMode'];
   crdt?: ConvergenceSettings['crdt'];
+  cacheSize?: ConvergenceSettings['cacheSize'];
 }
 
 /** The partitioning settings with their defaults applied (see the top of this file). */

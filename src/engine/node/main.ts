@@ -51,9 +51,10 @@ async function run(): Promise<void> {
   let server: RunningServer;
   let convergence: Convergence;
   try {
+    node.observed.enableCache(config.cacheSize ?? 0);
     const mode = config.consistencyMode ?? 'lww';
     const crdt = mode === 'crdt' ? new CrdtMode({
-      nodeId: config.id, types: parseCrdtConfig(config.crdt), read: (key) => node.store.get(key), tick: () => node.replica.clock.tick(),
+      nodeId: config.id, types: parseCrdtConfig(config.crdt), read: (key) => node.observed.get(key), tick: () => node.replica.clock.tick(),
       writeLocal: (key, state) => node.replica.writeLocal([{ key, value: state }]).then(() => undefined),
     }) : undefined;
     if (crdt) node.observed.resolveWith((ops) => crdt.resolve(ops));

@@ -7,6 +7,7 @@
 // carry already exists in the cluster (it is the winner on some replica), so it must not get a
 // new op id; the store's Last-Write-Wins makes applying it idempotent and order-free.
 
+import type { CacheStats } from '../../cache/lru';
 import type { Store } from '../../storage';
 import type { Entry } from '../../storage/types';
 import type { Logger } from '../logger';
@@ -137,6 +138,10 @@ export class Convergence {
     }
     this.counters.lastRoundUnixMs = Date.now();
     return { nodeId: this.deps.nodeId, peers: results, durationMs: Date.now() - started };
+  }
+
+  cacheStats(): CacheStats {
+    return this.deps.observed.cache.stats();
   }
 
   /** This node's stored version of `key`, tombstones included. */

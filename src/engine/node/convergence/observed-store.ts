@@ -6,6 +6,7 @@
 import type { Store } from '../../storage';
 import type { Entry } from '../../storage/types';
 import type { ReplicaStore } from '../../replication/replica';
+import { ReadCache } from '../read-cache';
 
 /** Called with the ops about to be written, synchronously before the store sees them. */
 export type WritingListener = (ops: readonly Entry[]) => void;
@@ -19,8 +20,23 @@ export class ObservedStore implements ReplicaStore {
   private readonly writing = new Set<WritingListener>();
   private readonly applied = new Set<AppliedListener>();
   private resolver: Resolver | undefined;
+  /** Off until enableCache: readers pay nothing for it then. */
+  cache = new ReadCache(0);
 
   constructor(readonly store: Store) {}
+
+  /** Turns on the read cache (`cacheSize` entries); every write through here invalidates its keys first. */
+  enableCache(maxEntries: number): void {
+    if (maxEntries <= 0) return;
+    const cache = new ReadCache(maxEntries);
+    this.cache = cache;
+    this.onWriting((ops) => cache.invalidate(ops));
+  }
+
+  /** The stored version of `key` (tombstones included), through the read cache when it is on. */
+  get(key: Buffer): Entry | undefined {
+    return this.cache.get(key, (k) => this.store.get(k));
+  }
 
   /**
    * A writing listener runs before the memtable changes and in the same tick, so a reader that

@@ -85,12 +85,20 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers): Conve
       return { nodeId: report.nodeId, peers: report.peers satisfies PeerRound[], durationMs: report.durationMs };
     }),
 
-    convergenceStats: unary(() => ({
-      nodeId: conv.nodeId,
-      ...conv.counters,
-      merkleKeys: tree.size,
-      merkleRoot: tree.root(),
-    })),
+    convergenceStats: unary(() => {
+      const cache = conv.cacheStats();
+      return {
+        nodeId: conv.nodeId,
+        ...conv.counters,
+        merkleKeys: tree.size,
+        merkleRoot: tree.root(),
+        cacheHits: cache.hits,
+        cacheMisses: cache.misses,
+        cacheEntries: cache.entries,
+        cacheInvalidations: cache.invalidations,
+        cacheStaleFillsDropped: cache.staleFillsDropped,
+      };
+    }),
 
     crdtUpdate: unary((call) => crdt.update(call.request)),
     crdtGet: unary((call) => crdt.get(call.request.key)),

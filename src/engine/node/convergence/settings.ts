@@ -1,6 +1,7 @@
 // The node config's convergence settings, filled by the controller from the cluster spec (all
 // optional): consistencyMode ('lww' default, 'crdt'; 'vector' is accepted by the spec but not
-// yet served) and crdt (key name -> CRDT type). Checked with the rest of the node config.
+// yet served), crdt (key name -> CRDT type) and cacheSize (read cache entries, 0 = off).
+// Checked with the rest of the node config.
 
 import { parseCrdtConfig } from '../../crdt/registry';
 import type { CrdtName } from '../../crdt/types';
@@ -10,15 +11,22 @@ export type NodeConsistencyMode = 'lww' | 'vector' | 'crdt';
 export interface ConvergenceSettings {
   consistencyMode?: NodeConsistencyMode;
   crdt?: Record<string, CrdtName>;
+  /** Read cache entries; 0 = off. */
+  cacheSize?: number;
 }
 
-export const CONVERGENCE_FIELDS = ['consistencyMode', 'crdt'] as const;
+export const CONVERGENCE_FIELDS = ['consistencyMode', 'crdt', 'cacheSize'] as const;
+const MAX_CACHE_SIZE = 10_000_000;
 
 /** Appends a problem per bad field, naming it and what is accepted. */
 export function checkConvergenceSettings(problems: string[], raw: Record<string, unknown>): void {
   const mode = raw.consistencyMode;
   if (mode !== undefined && mode !== 'lww' && mode !== 'vector' && mode !== 'crdt') {
     problems.push(`consistencyMode must be 'lww', 'vector' or 'crdt', got ${JSON.stringify(mode)}`);
+  }
+  const size = raw.cacheSize;
+  if (size !== undefined && (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || size > MAX_CACHE_SIZE)) {
+    problems.push(`cacheSize must be an integer from 0 (off) to ${MAX_CACHE_SIZE}, got ${JSON.stringify(size)}`);
   }
   try {
     parseCrdtConfig(raw.crdt);
