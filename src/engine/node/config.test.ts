@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ConfigError, validateNodeConfig, type NodeConfig } from './config';
+import { ConfigError, quorumSettings, validateNodeConfig, type NodeConfig } from './config';
 
 const good: NodeConfig = {
   id: 'n1', dataDir: '/tmp/n1', host: '127.0.0.1', port: 0, tokenFile: '/tmp/token',
@@ -41,6 +41,18 @@ describe('node config', () => {
     assert.match(problems({ ...good, topology: { n1: ['n1'] } }).join(), /cannot replicate to itself/);
     assert.match(problems({ ...good, topology: { n1: 'n2' } }).join(), /topology\.n1 must be an array/);
     assert.match(problems({ ...good, topology: [] }).join(), /topology must be null/);
+  });
+
+  it('accepts the partitioning settings, applies their defaults, and names each bad one', () => {
+    const withQuorums = { ...good, replicationFactor: 3, writeQuorum: 2, readQuorum: 1, enableForwarding: false, loadBalanceReads: true, readBalancing: 'least-recent' as const };
+    assert.deepEqual(validateNodeConfig(withQuorums), withQuorums);
+    assert.deepEqual(quorumSettings(good), { replicationFactor: 3, writeQuorum: 2, readQuorum: 2, enableForwarding: true, loadBalanceReads: false, readBalancing: 'round-robin' });
+    assert.equal(quorumSettings({ ...good, replicationFactor: 1 }).writeQuorum, 1, 'W is capped by N');
+    const found = problems({ ...good, replicationFactor: 0, writeQuorum: 4, readQuorum: 2.5, enableForwarding: 'yes', readBalancing: 'random' });
+    for (const expected of [/^replicationFactor must be an integer from 1 to 64/, /^writeQuorum must be at most replicationFactor/, /^readQuorum must be an integer/,
+      /^enableForwarding must be true or false/, /^readBalancing must be 'round-robin' or 'least-recent'/]) {
+      assert.ok(found.some((p) => expected.test(p)), `${expected} in ${JSON.stringify(found)}`);
+    }
   });
 
   it('rejects what is not an object', () => {

@@ -30,6 +30,8 @@ const idOf = (target: string, opId: string) => `${target}\u0000${opId}`;
 
 export class HintStore {
   private readonly live = new Map<string, Hint>();
+  /** Stored key (latin1) -> ids of its live hints: a substitute consults them on every direct read. */
+  private readonly byKey = new Map<string, Set<string>>();
   private fd: number;
   private removed = 0;
   private queue: Promise<void> = Promise.resolve();
@@ -76,9 +78,11 @@ export class HintStore {
 
   /** The newest hinted version of a stored key (a substitute answers reads from its hints too). */
   newestFor(key: Buffer): Hint | undefined {
+    const ids = this.byKey.get(key.toString('latin1'));
+    if (!ids) return undefined;
     let best: Hint | undefined;
-    for (const h of this.live.values()) {
-      if (!h.entry.key.equals(key)) continue;
+    for (const id of ids) {
+      const h = this.live.get(id) as Hint;
       const v = h.entry.version;
       const b = best?.entry.version;
       if (!best || !b || (v && (v.ts > b.ts || (v.ts === b.ts && v.origin > b.origin)))) best = h;
@@ -91,14 +95,14 @@ export class HintStore {
     const fresh = hints.filter((h) => !this.live.has(idOf(h.target, h.opId)));
     if (fresh.length === 0) return this.queue;
     const records = fresh.map((h) => frameRecord(encodeAdd(h)));
-    for (const h of fresh) this.live.set(idOf(h.target, h.opId), h);
+    for (const h of fresh) this.track(h);
     this.hintedWrites += fresh.length;
     return this.append(Buffer.concat(records));
   }
 
   /** Forgets delivered hints (durably, so a restart does not deliver them again, though that would be harmless). */
   remove(hints: readonly Hint[]): Promise<void> {
-    const gone = hints.filter((h) => this.live.delete(idOf(h.target, h.opId)));
+    const gone = hints.filter((h) => this.untrack(h.target, h.opId));
     if (gone.length === 0) return this.queue;
     this.removed += gone.length;
     this.delivered += gone.length;
@@ -112,6 +116,27 @@ export class HintStore {
       if (this.fd >= 0) this.fs.close(this.fd);
       this.fd = -1;
     });
+  }
+
+  private track(h: Hint): void {
+    const id = idOf(h.target, h.opId);
+    this.live.set(id, h);
+    const k = h.entry.key.toString('latin1');
+    let ids = this.byKey.get(k);
+    if (!ids) this.byKey.set(k, (ids = new Set()));
+    ids.add(id);
+  }
+
+  private untrack(target: string, opId: string): boolean {
+    const id = idOf(target, opId);
+    const h = this.live.get(id);
+    if (!h) return false;
+    this.live.delete(id);
+    const k = h.entry.key.toString('latin1');
+    const ids = this.byKey.get(k);
+    ids?.delete(id);
+    if (ids?.size === 0) this.byKey.delete(k);
+    return true;
   }
 
   private append(bytes: Buffer): Promise<void> {
@@ -146,8 +171,8 @@ export class HintStore {
       const log = readLog(this.fs, file);
       for (const r of log.records) {
         const rec = decode(r.payload, file, r.offset);
-        if (rec.type === ADD) this.live.set(idOf(rec.hint.target, rec.hint.opId), rec.hint);
-        else if (this.live.delete(idOf(rec.target, rec.opId))) this.removed++;
+        if (rec.type === ADD) this.track(rec.hint);
+        else if (this.untrack(rec.target, rec.opId)) this.removed++;
       }
       // An add cut off by a crash was never acknowledged: drop it.
       if (log.tornTail) this.fs.truncate(file, log.validBytes);

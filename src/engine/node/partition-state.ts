@@ -19,6 +19,7 @@ export class PartitionState {
   private readonly listeners = new Set<(map: PartitionMap) => void>();
   /** Stored key (latin1) -> partition id, for the current map: shipping asks per op. */
   private pidCache = new Map<string, number>();
+  private replicaSets = new Map<number, ReadonlySet<string>>();
 
   private constructor(
     private readonly fs: FileSystem,
@@ -73,6 +74,7 @@ export class PartitionState {
     this.current = map;
     this.addresses = addresses;
     this.pidCache = new Map();
+    this.replicaSets = new Map();
     for (const l of this.listeners) l(map);
     return true;
   }
@@ -99,6 +101,10 @@ export class PartitionState {
   replicates(node: string, storedKey: Buffer): boolean {
     const map = this.current;
     if (!map) return true;
-    return preferenceList(map, this.partitionOf(map, storedKey)).includes(node);
+    // Asked for every op and destination a sender ships: one set per partition and map.
+    const pid = this.partitionOf(map, storedKey);
+    let set = this.replicaSets.get(pid);
+    if (!set) this.replicaSets.set(pid, (set = new Set(preferenceList(map, pid))));
+    return set.has(node);
   }
 }
