@@ -24,7 +24,7 @@ function main(): void {
   }
   const r = JSON.parse(readFileSync(file, 'utf8')) as Report;
   const out: string[] = [];
-  out.push(`Run ${r.startedAt}, engine ${r.engine?.bundlesBuiltFrom ?? '?'}, ${r.etcd ?? 'no etcd'}, ${r.machine.cpus} cores, load average ${r.machine.loadAvg1mAtStart} at start.`, '');
+  out.push(`Run ${r.startedAt}, engine build: ${r.engine?.bundlesBuiltFrom ?? '?'}, ${r.etcd ?? 'no etcd'}, ${r.machine.cpus} cores, load average ${r.machine.loadAvg1mAtStart} at start.`, '');
   out.push('| scenario | workload | ops/s | ops/s until on every replica | p50 ms | p99 ms | lag p99 ms | final lag ms | lag resolution ms | CPU µs/op (server side) | our cores | other work (cores) |');
   out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const s of r.scenarios) {
