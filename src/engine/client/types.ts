@@ -349,7 +349,7 @@ export interface CheckHotResult {
 export interface TopologyProgressInfo {
   operation: string;
   stage: string;
-  /** Transfers finished and planned. */
+  /** Copy streams (one per source and target node) finished and planned. */
   done: number;
   total: number;
   entries: number;

@@ -58,7 +58,7 @@ export class NodePartitions implements PartitionNodes {
   }
 
   /** Every entry of `from` in `ranges`, batch by batch; `each` returning false stops the stream. */
-  private async exportRanges(from: string, ranges: KeyRange[], each: (entries: pb.StoredEntry[]) => Promise<boolean>): Promise<void> {
+  private async exportRanges(from: string, ranges: readonly KeyRange[], each: (entries: pb.StoredEntry[]) => Promise<boolean>): Promise<void> {
     const c = this.client(from);
     const call: ClientReadableStream<pb.ExportRangeResponse> = openStream(
       c, c.exportRange, { partitionIds: [], ranges: ranges.map(positionRange), batchSize: EXPORT_BATCH }, { token: this.token, timeoutMs: 10 * 60_000 },
@@ -90,10 +90,10 @@ export class NodePartitions implements PartitionNodes {
     });
   }
 
-  async copyRange(from: string, to: string, range: KeyRange): Promise<number> {
+  async copyRanges(from: string, to: string, ranges: readonly KeyRange[]): Promise<number> {
     const target = this.client(to);
     let copied = 0;
-    await this.exportRanges(from, [range], async (entries) => {
+    await this.exportRanges(from, ranges, async (entries) => {
       if (entries.length === 0) return true;
       try {
         await unary(target, target.ingestEntries, { entries }, { token: this.token, timeoutMs: CALL_MS });

@@ -38,8 +38,8 @@ export interface PartitionNodes {
   upNodeIds(): string[];
   /** Sends `map` to each node; resolves with one "<id>: <problem>" per node that did not take it. */
   pushMap(map: PartitionMap, nodeIds: readonly string[]): Promise<string[]>;
-  /** Copies every entry `from` holds in `range` (positions of `map`) to `to`, original versions kept; returns the count. */
-  copyRange(from: string, to: string, range: KeyRange, map: PartitionMap): Promise<number>;
+  /** Copies every entry `from` holds in `ranges` (positions) to `to`, original versions kept, in one stream; returns the count. */
+  copyRanges(from: string, to: string, ranges: readonly KeyRange[]): Promise<number>;
   /** Up to `limit` distinct partition keys `node` holds in `range`. */
   samplePartitionKeys(node: string, range: KeyRange, map: PartitionMap, limit: number): Promise<Buffer[]>;
   hotspots(node: string): Promise<NodeHotspots>;
@@ -321,28 +321,39 @@ export class PartitionManager {
         throw new UnavailableError(`${operation}: no node holding partition ${t.partition} (${t.sources.join(', ')}) is up to copy it from; the map is unchanged`);
       }
     }
+    // One stream per (source, target) pair carrying all of the target's ranges that the source held:
+    // a handful of streams instead of one per range and source.
+    const streams = new Map<string, { from: string; to: string; ranges: KeyRange[] }>();
+    for (const t of plan.transfers) {
+      for (const from of t.sources.filter((s) => up.has(s) && s !== t.to)) {
+        const id = `${from}>${t.to}`;
+        const stream = streams.get(id) ?? { from, to: t.to, ranges: [] };
+        stream.ranges.push(t.range);
+        streams.set(id, stream);
+      }
+    }
     let entries = 0;
     const copyAll = async (stage: string): Promise<void> => {
       let done = 0;
-      this.progress(operation, stage, done, plan.transfers.length, entries);
-      for (const t of plan.transfers) {
-        for (const from of t.sources.filter((s) => up.has(s) && s !== t.to)) entries += await this.nodes.copyRange(from, t.to, t.range, before);
-        this.progress(operation, stage, ++done, plan.transfers.length, entries, `partition ${t.partition} -> ${t.to}`);
+      this.progress(operation, stage, done, streams.size, entries);
+      for (const { from, to, ranges } of streams.values()) {
+        entries += await this.nodes.copyRanges(from, to, ranges);
+        this.progress(operation, stage, ++done, streams.size, entries, `${ranges.length} ranges ${from} -> ${to}`);
       }
     };
     try {
       await copyAll('copying');
     } catch (err) {
-      this.progress(operation, 'failed', 0, plan.transfers.length, entries, (err as Error).message);
+      this.progress(operation, 'failed', 0, streams.size, entries, (err as Error).message);
       throw new UnavailableError(`${operation}: copying data failed, the map is unchanged (version ${before.version}): ${(err as Error).message}`);
     }
     this.map = after;
-    this.progress(operation, 'switching', plan.transfers.length, plan.transfers.length, entries, `map version ${after.version}`);
+    this.progress(operation, 'switching', streams.size, streams.size, entries, `map version ${after.version}`);
     const failures = await this.nodes.pushMap(after, [...up]);
     this.publish(reason);
     await copyAll('catching-up');
     const detail = failures.length ? `map version ${after.version}; not yet on ${failures.join('; ')} (sent again when they restart)` : `map version ${after.version}`;
-    this.progress(operation, 'done', plan.transfers.length, plan.transfers.length, entries, detail);
+    this.progress(operation, 'done', streams.size, streams.size, entries, detail);
     return { movedPartitions: change.moves.length, transfers: plan.transfers.length, entries };
   }
 }

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import * as pb from '../gen/ringdb/v1/node';
 import { clientArgs, openStream } from '../rpc/client';
-import { ControllerClient, Driver, NodeClient, RingDbError, launchController, type ControllerHandle, type PartitionMapInfo } from '../client';
+import { ControllerClient, Driver, NodeClient, RingDbError, launchController, type ClusterEvent, type ControllerHandle, type PartitionMapInfo } from '../client';
 import { placementKeyOf } from '../codec/stored-key';
 import { PartitionMap } from '../partitioning/index';
 import { engineBundles, tempDataDir } from './test-support';
@@ -158,9 +158,20 @@ describe('topology operations (real processes)', function () {
     // Splits pile partitions onto a few owners, so rebalance has work to do.
     let map = await client.getPartitionMap();
     for (const p of map.partitions.slice(0, 4)) map = (await client.splitPartition(p.id)).map;
+    const events = client.watch();
+    const seen: ClusterEvent[] = [];
+    const following = (async () => {
+      for await (const e of events) seen.push(e);
+    })();
     const writer = new Writer(driver, 'during-rebalance');
     const r = await client.rebalance();
     const acked = await writer.stop();
+    events.close();
+    await following;
+    // Watch reported the new map with its version, and the move's stages in order.
+    assert.ok(seen.some((e) => e.type === 'partitionMap' && e.map.version === r.map.version && /^rebalanced/.test(e.reason)));
+    const stages = seen.flatMap((e) => (e.type === 'topologyProgress' && e.operation === 'rebalance' ? [e.stage] : []));
+    assert.deepEqual([...new Set(stages)], ['copying', 'switching', 'catching-up', 'done']);
     const counts = r.map.nodeIds.map((n) => r.map.partitions.filter((p) => p.owner === n).length);
     assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `counts ${counts.join(',')}`);
     assert.ok(r.moves.movedPartitions > 0 && r.moves.entries > 0, JSON.stringify(r.moves));
