@@ -72,7 +72,7 @@ describe('ringdb repair', function () {
     before(async () => {
       crdtWs = tempDataDir();
       mkdirSync(join(crdtWs.dir, '.ringdb'), { recursive: true });
-      writeFileSync(join(crdtWs.dir, '.ringdb', 'cluster.json'), JSON.stringify({ nodes: 2, consistencyMode: 'crdt', crdt: { likes: 'gcounter', tags: 'orset' } }));
+      writeFileSync(join(crdtWs.dir, '.ringdb', 'cluster.json'), JSON.stringify({ nodes: 2, consistencyMode: 'crdt', crdt: { likes: 'gcounter', tags: 'orset' }, indexFields: ['color'] }));
       const start = await ringdb(crdtWs.dir, 'start', '--nodes', '2');
       assert.equal(start.code, 0, start.stderr);
     });
@@ -90,6 +90,18 @@ describe('ringdb repair', function () {
       assert.equal((await ringdb(crdtWs.dir, 'sadd', 'tags', 'red', '--node', 'n1')).stdout, 'red\n');
       assert.equal((await ringdb(crdtWs.dir, 'sadd', 'tags', 'blue', '--node', 'n1')).stdout, 'blue\nred\n');
       assert.equal((await ringdb(crdtWs.dir, 'srem', 'tags', 'red', '--node', 'n1')).stdout, 'blue\n');
+    });
+
+    it('query lists the keys of an indexed field across the nodes, and names the indexed fields otherwise', async () => {
+      assert.equal((await ringdb(crdtWs.dir, 'put', 'p1', '{"color":"red"}', '--node', 'n1')).code, 0);
+      assert.equal((await ringdb(crdtWs.dir, 'put', 'p2', '{"color":"red"}', '--node', 'n2')).code, 0);
+      assert.equal((await ringdb(crdtWs.dir, 'put', 'p3', '{"color":"blue"}', '--node', 'n2')).code, 0);
+      const r = await ringdb(crdtWs.dir, 'query', 'color', 'red', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual((JSON.parse(r.stdout) as { keys: string[] }).keys, ['p1', 'p2']);
+      const bad = await ringdb(crdtWs.dir, 'query', 'size', '3');
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /field: "size" is not indexed; indexed fields: color/);
     });
 
     it('names the CRDT keys when the key is not one (exit 2)', async () => {

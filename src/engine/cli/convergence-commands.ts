@@ -37,6 +37,10 @@ export const CONVERGENCE_COMMANDS: CommandSpec[] = [
   },
   { name: 'sadd', args: ['key', 'element'], summary: 'add an element to a CRDT set (orset)', options: [nodeOption, dirOption], details: crdtDetails },
   { name: 'srem', args: ['key', 'element'], summary: 'remove an element from a CRDT set (orset)', options: [nodeOption, dirOption], details: crdtDetails },
+  {
+    name: 'query', args: ['field', 'value'], summary: 'keys whose JSON value has field = value (secondary index)', options: [nodeOption, dirOption],
+    details: ['The field must be one of the cluster spec\'s indexFields; numbers and booleans match by their JSON text.'],
+  },
 ];
 
 export function isConvergenceCommand(command: string): boolean {
@@ -86,7 +90,8 @@ async function pickNode(controller: ControllerClient, p: Parsed): Promise<string
   return up.id;
 }
 
-async function crdtOp(p: Parsed): Promise<Result> {
+/** Runs `work` against the ConvergenceService of --node (or the first node up). */
+async function onNode(p: Parsed, work: (conv: ConvergenceClient, nodeId: string) => Promise<Result>): Promise<Result> {
   const controller = ControllerClient.fromDataDir(dataDir(p));
   try {
     const nodeId = await pickNode(controller, p);
@@ -94,15 +99,7 @@ async function crdtOp(p: Parsed): Promise<Result> {
     node.close();
     const conv = new ConvergenceClient(node.target);
     try {
-      const [key, element] = p.args;
-      const by = p.options.get('by');
-      const r = p.command === 'incr'
-        ? await conv.crdtUpdate(key, 'increment', { by: typeof by === 'number' ? by : undefined })
-        : await conv.crdtUpdate(key, p.command === 'sadd' ? 'add' : 'remove', { element });
-      const isCounter = r.type === 'gcounter' || r.type === 'pncounter';
-      const elements = r.elements.map((e) => e.toString('utf8')).sort();
-      const human = isCounter ? String(r.count) : elements.length ? elements.join('\n') : '(empty)';
-      return { code: EXIT_OK, human, json: { key, node: nodeId, type: r.type, ...(isCounter ? { count: r.count } : { elements }) } };
+      return await work(conv, nodeId);
     } finally {
       conv.close();
     }
@@ -111,6 +108,31 @@ async function crdtOp(p: Parsed): Promise<Result> {
   }
 }
 
+async function query(p: Parsed): Promise<Result> {
+  return onNode(p, async (conv, nodeId) => {
+    const [field, value] = p.args;
+    const r = await conv.queryIndex(field, value);
+    const keys = r.keys.map((k) => k.toString('utf8'));
+    const missing = r.unreachable.length ? `\n(not asked: ${r.unreachable.join('; ')})` : '';
+    return { code: EXIT_OK, human: `${keys.length ? keys.join('\n') : '(no keys)'}${missing}`, json: { field, value, node: nodeId, keys, nodes: r.nodes, unreachable: r.unreachable } };
+  });
+}
+
+async function crdtOp(p: Parsed): Promise<Result> {
+  return onNode(p, async (conv, nodeId) => {
+    const [key, element] = p.args;
+    const by = p.options.get('by');
+    const r = p.command === 'incr'
+      ? await conv.crdtUpdate(key, 'increment', { by: typeof by === 'number' ? by : undefined })
+      : await conv.crdtUpdate(key, p.command === 'sadd' ? 'add' : 'remove', { element });
+    const isCounter = r.type === 'gcounter' || r.type === 'pncounter';
+    const elements = r.elements.map((e) => e.toString('utf8')).sort();
+    const human = isCounter ? String(r.count) : elements.length ? elements.join('\n') : '(empty)';
+    return { code: EXIT_OK, human, json: { key, node: nodeId, type: r.type, ...(isCounter ? { count: r.count } : { elements }) } };
+  });
+}
+
 export function runConvergenceCommand(p: Parsed): Promise<Result> {
-  return p.command === 'repair' ? repair(p) : crdtOp(p);
+  if (p.command === 'repair') return repair(p);
+  return p.command === 'query' ? query(p) : crdtOp(p);
 }

@@ -107,6 +107,12 @@ export class ConvergenceClient {
     return reading((await this.call('CrdtGet', this.client.crdtGet, { key: Buffer.from(key) }, opts)).value);
   }
 
+  /** Keys whose JSON value has `field` = `value` on any node this one can reach (indexFields). */
+  async queryIndex(field: string, value: string, opts: CallOptions = {}): Promise<{ keys: Buffer[]; nodes: string[]; unreachable: string[] }> {
+    const res = await this.call('QueryIndex', this.client.queryIndex, { field, value, localOnly: false }, opts);
+    return { keys: res.keys.map((k) => Buffer.from(k)), nodes: res.nodes, unreachable: res.unreachable };
+  }
+
   close(): void {
     this.client.close();
   }

@@ -56,6 +56,7 @@ export function writeNodeConfig(input: NodeConfigInput): NodeConfig {
     consistencyMode: spec.consistencyMode,
     crdt: spec.crdt,
     cacheSize: spec.cacheSize,
+    indexFields: spec.indexFields,
   });
   writeFileAtomic(input.files.configFile, `${JSON.stringify(config, null, 2)}\n`, 0o600);
   return config;

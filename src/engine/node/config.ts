@@ -48,6 +48,7 @@ export interface NodeConfig {
   consistencyMode?: ConvergenceSettings['consistencyMode'];
   crdt?: ConvergenceSettings['crdt'];
   cacheSize?: ConvergenceSettings['cacheSize'];
+  indexFields?: ConvergenceSettings['indexFields'];
 }
 
 /** The partitioning settings with their defaults applied (see the top of this file). */

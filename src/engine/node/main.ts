@@ -13,6 +13,7 @@ import { Convergence } from './convergence/convergence';
 import { CrdtMode } from './convergence/crdt-mode';
 import { CrdtHandlers } from './convergence/crdt-service';
 import { convergenceService } from './convergence/service';
+import { SecondaryIndexes } from './indexes/secondary';
 import { createLogger, type Logger } from './logger';
 import { RingNode } from './node';
 import { PartitionLayer } from './partition-layer';
@@ -65,7 +66,7 @@ async function run(): Promise<void> {
     });
     server = await startServer(config.host, config.port, token, [
       { definition: NodeServiceService, implementation: nodeService(node, logger, partitioning) },
-      { definition: ConvergenceServiceService, implementation: convergenceService(convergence, new CrdtHandlers(crdt, mode)) },
+      { definition: ConvergenceServiceService, implementation: convergenceService(convergence, new CrdtHandlers(crdt, mode), new SecondaryIndexes(config.indexFields ?? [], node.store, node.observed)) },
     ]);
   } catch (err) {
     await node.close();

@@ -93,6 +93,11 @@ export class Convergence {
     return this.round(peers);
   }
 
+  /** Channels to the peers not known to be down (index queries fan out over them). */
+  upPeerLinks(): PeerLink[] {
+    return this.deps.peers().filter((p) => !p.down).map((p) => this.link(p));
+  }
+
   knownPeers(): string[] {
     return this.deps.peers().map((p) => p.id);
   }

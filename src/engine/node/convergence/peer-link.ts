@@ -4,7 +4,7 @@
 
 import {
   ConvergenceServiceClient, ExchangeEntriesRequest, ExchangeEntriesResponse, MerkleDiffRequest, MerkleDiffResponse,
-  MerkleSummaryRequest, MerkleSummaryResponse, type ConvergenceEntry,
+  MerkleSummaryRequest, MerkleSummaryResponse, type ConvergenceEntry, type QueryIndexResponse,
 } from '../../gen/ringdb/v1/convergence';
 import { clientArgs, unary } from '../../rpc';
 import type { Entry } from '../../storage/types';
@@ -59,6 +59,11 @@ export class PeerLink {
     const res = await unary(this.client, this.client.exchangeEntries, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
     traffic.bytesReceived += size(ExchangeEntriesResponse.encode(res).finish());
     return res;
+  }
+
+  /** A peer's local index lookup; not counted as anti-entropy traffic. */
+  queryIndex(field: string, value: string): Promise<QueryIndexResponse> {
+    return unary(this.client, this.client.queryIndex, { field, value, localOnly: true }, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
   }
 
   close(): void {

@@ -6,6 +6,8 @@ import type { ConvergenceEntry, ConvergenceServiceServer, PeerRound } from '../.
 import { InvalidFieldError, toStatus } from '../../rpc';
 import { checkKey, checkNodeId, checkValue } from '../validate';
 import type { Convergence } from './convergence';
+import { queryIndex } from '../indexes/query';
+import type { SecondaryIndexes } from '../indexes/secondary';
 import type { CrdtHandlers } from './crdt-service';
 import { fromWire, toWire } from './peer-link';
 import { MAX_DIFF_BUCKETS, MAX_EXCHANGE_KEYS, MAX_SUMMARY_INDEXES } from './round';
@@ -35,7 +37,7 @@ function checkEntry(field: string, e: ConvergenceEntry): void {
   checkNodeId(`${field}.origin`, e.origin);
 }
 
-export function convergenceService(conv: Convergence, crdt: CrdtHandlers): ConvergenceServiceServer {
+export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexes: SecondaryIndexes): ConvergenceServiceServer {
   const tree = conv.tree.tree;
   return {
     merkleSummary: unary((call) => {
@@ -102,5 +104,7 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers): Conve
 
     crdtUpdate: unary((call) => crdt.update(call.request)),
     crdtGet: unary((call) => crdt.get(call.request.key)),
+
+    queryIndex: unary((call) => queryIndex(conv.nodeId, indexes, () => conv.upPeerLinks(), call.request)),
   };
 }

@@ -1,6 +1,7 @@
 // The node config's convergence settings, filled by the controller from the cluster spec (all
 // optional): consistencyMode ('lww' default, 'crdt'; 'vector' is accepted by the spec but not
-// yet served), crdt (key name -> CRDT type) and cacheSize (read cache entries, 0 = off).
+// yet served), crdt (key name -> CRDT type), cacheSize (read cache entries, 0 = off) and
+// indexFields (JSON fields with a secondary index).
 // Checked with the rest of the node config.
 
 import { parseCrdtConfig } from '../../crdt/registry';
@@ -13,9 +14,11 @@ export interface ConvergenceSettings {
   crdt?: Record<string, CrdtName>;
   /** Read cache entries; 0 = off. */
   cacheSize?: number;
+  /** JSON fields with a local secondary index. */
+  indexFields?: string[];
 }
 
-export const CONVERGENCE_FIELDS = ['consistencyMode', 'crdt', 'cacheSize'] as const;
+export const CONVERGENCE_FIELDS = ['consistencyMode', 'crdt', 'cacheSize', 'indexFields'] as const;
 const MAX_CACHE_SIZE = 10_000_000;
 
 /** Appends a problem per bad field, naming it and what is accepted. */
@@ -27,6 +30,10 @@ export function checkConvergenceSettings(problems: string[], raw: Record<string,
   const size = raw.cacheSize;
   if (size !== undefined && (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || size > MAX_CACHE_SIZE)) {
     problems.push(`cacheSize must be an integer from 0 (off) to ${MAX_CACHE_SIZE}, got ${JSON.stringify(size)}`);
+  }
+  const fields = raw.indexFields;
+  if (fields !== undefined && (!Array.isArray(fields) || fields.some((f) => typeof f !== 'string' || f.length === 0))) {
+    problems.push(`indexFields must be an array of non-empty field names, got ${JSON.stringify(fields)}`);
   }
   try {
     parseCrdtConfig(raw.crdt);

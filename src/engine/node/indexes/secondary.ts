@@ -1,0 +1,92 @@
+// Secondary indexes (`indexFields`): for each indexed field, value -> keys whose stored value is
+// a JSON object with that field. Local to the node and in memory: built by one synchronous scan
+// of the store on start (no write can slip between the scan and the subscription), then kept
+// current by every version ObservedStore applies — puts, deletes, replicated ops, repairs. A
+// value that is not a JSON object, or whose field is not a string, number or boolean, is stored
+// and simply not indexed.
+
+import type { Store } from '../../storage';
+import type { Entry } from '../../storage/types';
+import type { ObservedStore } from '../convergence/observed-store';
+
+const BUILD_PAGE = 10_000;
+
+/** The indexed form of a field's value: strings as they are, numbers and booleans as JSON. */
+function indexable(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return JSON.stringify(v);
+  return undefined;
+}
+
+/** Cheap pre-check before JSON.parse: the first non-blank byte is '{'. */
+function looksLikeObject(v: Buffer): boolean {
+  for (const c of v) {
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
+    return c === 0x7b;
+  }
+  return false;
+}
+
+export class SecondaryIndexes {
+  /** field -> value -> keys (latin1 ids, so any key bytes round-trip). */
+  private readonly byField = new Map<string, Map<string, Set<string>>>();
+  /** key -> field -> value it is indexed under, so a new version can take the old one out. */
+  private readonly ofKey = new Map<string, Map<string, string>>();
+
+  constructor(readonly fields: readonly string[], store: Store, observed: ObservedStore) {
+    for (const f of fields) this.byField.set(f, new Map());
+    if (fields.length === 0) return;
+    let start: Buffer | undefined;
+    for (;;) {
+      const page = store.scan({ start, limit: BUILD_PAGE });
+      for (const e of page) this.update(e);
+      if (page.length < BUILD_PAGE) break;
+      start = Buffer.concat([page[page.length - 1].key, Buffer.from([0])]);
+    }
+    // Subscribed for the node's lifetime, like the store it follows.
+    observed.onApplied((entries) => {
+      for (const e of entries) this.update(e);
+    });
+  }
+
+  isIndexed(field: string): boolean {
+    return this.byField.has(field);
+  }
+
+  /** Keys whose stored value has `field` equal to `value`, sorted. */
+  query(field: string, value: string): Buffer[] {
+    const keys = this.byField.get(field)?.get(value);
+    return keys ? [...keys].sort().map((id) => Buffer.from(id, 'latin1')) : [];
+  }
+
+  private update(e: Entry): void {
+    const id = e.key.toString('latin1');
+    const old = this.ofKey.get(id);
+    if (old) {
+      for (const [field, value] of old) {
+        const keys = this.byField.get(field)?.get(value);
+        keys?.delete(id);
+        if (keys?.size === 0) this.byField.get(field)?.delete(value);
+      }
+      this.ofKey.delete(id);
+    }
+    if (e.value === null || !looksLikeObject(e.value)) return;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(e.value.toString('utf8'));
+    } catch {
+      return;
+    }
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return;
+    const fields = new Map<string, string>();
+    for (const [field, values] of this.byField) {
+      const v = indexable((doc as Record<string, unknown>)[field]);
+      if (v === undefined || !Object.hasOwn(doc, field)) continue;
+      let keys = values.get(v);
+      if (!keys) values.set(v, (keys = new Set()));
+      keys.add(id);
+      fields.set(field, v);
+    }
+    if (fields.size > 0) this.ofKey.set(id, fields);
+  }
+}
