@@ -3,7 +3,7 @@
 // handoff, the coordinator, and the handlers of the partitioning RPCs. main.ts opens it beside
 // the RingNode; service.ts routes the data plane through its coordinator.
 
-import type { handleServerStreamingCall, handleUnaryCall, ServerUnaryCall } from '@grpc/grpc-js';
+import type { handleUnaryCall, ServerUnaryCall } from '@grpc/grpc-js';
 import {
   OpKind, type NodeServiceServer, type Op as ProtoOp, type PartitionStats, type StoredEntry,
 } from '../gen/ringdb/v1/node';
@@ -143,7 +143,7 @@ export class PartitionLayer {
         };
       }),
 
-      exportRange: ((call) => {
+      exportRange: (call) => {
         let plan: ReturnType<typeof exportFilter>;
         try {
           plan = exportFilter(this.partitions.map, call.request);
@@ -155,7 +155,7 @@ export class PartitionLayer {
           () => call.end(),
           (err: unknown) => call.emit('error', toStatus(err)),
         );
-      }) as handleServerStreamingCall<Parameters<NodeServiceServer['exportRange']>[0]['request'], never>,
+      },
 
       ingestEntries: unary(async (call) => {
         const entries = checkIngest(call.request.entries);
