@@ -52,8 +52,8 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     const input = page.locator('.quick-input-widget input');
     await input.waitFor();
     await input.fill(`>${command}`);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor();
-    await page.keyboard.press('Enter');
+    // Click the command's own row: Enter would run whichever row is focused while the list filters.
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().click();
   };
   const quickInput = page.locator('.quick-input-widget input');
   const treeRow = (name) => page.locator('.monaco-list-row[role="treeitem"]', { hasText: name });
@@ -111,6 +111,7 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     await n1.click();
     if ((await n1.getAttribute('aria-expanded')) === 'false') await n1.click();
     await pane('Nodes').locator('.monaco-list-row[role="treeitem"]', { hasText: 'storage' }).first().waitFor();
+    await page.mouse.move(900, 700); // no hover tooltip over the rows in the picture
     await page.screenshot({ path: join(shots, 'explorer.png') });
   });
 
