@@ -151,7 +151,7 @@ describe('partitioned nodes (real processes, 5 nodes, N=3 W=2 R=2)', function ()
       s.on('error', reject);
     });
     const ours = exported.filter((e) => partitionKeyOf(e.key).equals(pk));
-    assert.equal(ours.length, 25);
+    assert.equal(ours.length, 25, `${ours.length} rows of user-42 among ${exported.length} exported: ${ours.map((e) => e.key.toString('hex')).join(" ")}`);
     assert.ok(ours.some((e) => e.deleted), 'the tombstone travels too');
     assert.ok(exported.every((e) => map.locate(partitionKeyOf(e.key)).id === pid), 'only the asked partition');
     const target = IDS.find((id) => !replicasOf('user-42').includes(id))!;
