@@ -82,6 +82,20 @@ describe('block cache', () => {
     assert.ok(c2.get(3, 0) && c2.get(4, 0));
   });
 
+  it('keeps a block whose put evicted the last other block of its own table', () => {
+    const size = blockOf(100).size;
+    const cache = new BlockCache(2 * size);
+    cache.put(1, 0, blockOf(100));
+    cache.put(2, 0, blockOf(100));
+    cache.put(1, 100, blockOf(100)); // evicts (1, 0): table 1's map empties while its block is being added
+    cache.put(3, 0, blockOf(100)); // evicts (2, 0); before the fix the orphaned (1, 100) made this throw
+    assert.ok(cache.get(1, 100));
+    assert.ok(cache.get(3, 0));
+    cache.put(4, 0, blockOf(100)); // evicts (1, 100) through its table's map
+    assert.equal(cache.get(1, 100), undefined);
+    assert.equal(cache.usedBytes, 2 * size);
+  });
+
   it('rejects a negative or fractional capacity', () => {
     assert.throws(() => new BlockCache(-1), /non-negative integer/);
     assert.throws(() => new BlockCache(1.5), /non-negative integer/);

@@ -72,13 +72,11 @@ export class BlockCache {
   put(table: number, offset: number, block: Block): void {
     const charge = block.size;
     if (charge > this.capacityBytes) return;
-    let perTable = this.byTable.get(table);
-    const existing = perTable?.get(offset);
-    if (existing) {
-      this.remove(existing);
-      perTable = this.byTable.get(table);
-    }
+    const existing = this.byTable.get(table)?.get(offset);
+    if (existing) this.remove(existing);
     while (this.used + charge > this.capacityBytes && this.tail) this.remove(this.tail);
+    // Looked up only now: removals above may have dropped this table's map when they took its last block.
+    let perTable = this.byTable.get(table);
     if (!perTable) {
       perTable = new Map();
       this.byTable.set(table, perTable);
