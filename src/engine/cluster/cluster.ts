@@ -56,9 +56,15 @@ export class Cluster {
   private router: RunningRouter | undefined;
 
   constructor(private readonly opts: ClusterOptions) {
-    const up = (): Member[] => [...this.members.values()].filter((m) => m.monitor && m.state === NodeState.NODE_STATE_UP && !m.leaving);
+    // Suspect nodes count as up here: on a loaded machine a node that missed two Stats polls still takes copies and maps.
+    const up = (): Member[] => [...this.members.values()].filter((m) => m.monitor && m.running && !m.leaving &&
+      (m.state === NodeState.NODE_STATE_UP || m.state === NodeState.NODE_STATE_SUSPECT));
     this.nodePartitions = new NodePartitions({
       upNodes: () => up().map((m) => ({ id: m.id, client: (m.monitor as NodeMonitor).node })),
+      clientOf: (id) => {
+        const m = this.members.get(id);
+        return m?.running ? m.monitor?.node : undefined;
+      },
       addresses: () => [...this.members.values()].filter((m) => m.address).map((m) => ({ id: m.id, address: m.address })),
     }, opts.token);
     this.partitions = new PartitionManager(this.hub, this.nodePartitions);

@@ -19,6 +19,8 @@ const HOT_KEYS = 100;
 /** The up nodes the controller can call, and where every node listens. */
 export interface NodeDirectory {
   upNodes(): { id: string; client: pb.NodeServiceClient }[];
+  /** The client of a node whose process runs, up or suspect: a loaded node that misses a Stats poll is still copied to. */
+  clientOf(id: string): pb.NodeServiceClient | undefined;
   addresses(): pb.Peer[];
 }
 
@@ -33,9 +35,9 @@ export class NodePartitions implements PartitionNodes {
   ) {}
 
   private client(id: string): pb.NodeServiceClient {
-    const n = this.dir.upNodes().find((m) => m.id === id);
-    if (!n) throw new Error(`node ${id} is not up`);
-    return n.client;
+    const c = this.dir.clientOf(id);
+    if (!c) throw new Error(`node ${id} is not running`);
+    return c;
   }
 
   upNodeIds(): string[] {
