@@ -164,7 +164,7 @@ export class Coordinator {
 
   /** This node's own newest version of a stored key: the store, or a hint it holds for another node. */
   directGet(stored: Buffer): Answer {
-    const e = this.node.store.get(stored);
+    const e = this.node.observed.get(stored);
     const h = this.hints.newestFor(stored);
     const hv = h?.entry.version;
     if (h && hv && (!e || compareVersions(hv, e) > 0)) {
