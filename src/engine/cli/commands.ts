@@ -237,14 +237,16 @@ async function maintenance(p: Parsed, io: Io): Promise<Result> {
   return withController(p, async (c) => {
     if (p.command === 'add-node') {
       io.progress('starting a new node ...');
-      const node = await c.addNode();
-      return { code: EXIT.ok, human: `added ${node.id}: ${node.state} on ${node.address} (pid ${node.pid})`, json: node };
+      const { node, moves } = await c.addNodeWithMoves();
+      const took = `took ${moves.movedPartitions} partitions, ${moves.entries} entries copied`;
+      return { code: EXIT.ok, human: `added ${node.id}: ${node.state} on ${node.address} (pid ${node.pid}); ${took}`, json: node };
     }
     const id = p.args[0];
     if (p.command === 'remove-node') {
       io.progress(`handing ${id}'s data over and removing it ...`);
       const r = await c.removeNode(id);
-      return { code: EXIT.ok, human: `removed ${r.nodeId} (the others took over ${r.handedOverOps} ops they lacked)`, json: r };
+      const moved = r.moves ? `${r.moves.movedPartitions} partitions moved, ${r.moves.entries} entries copied` : `${r.handedOverOps} entries copied`;
+      return { code: EXIT.ok, human: `removed ${r.nodeId} (${moved} to the nodes that took over)`, json: r };
     }
     const before = (await c.describe()).nodes.find((n) => n.id === id)?.stats?.storage.sstables.length;
     const s = await c.compactNode(id);

@@ -275,7 +275,8 @@ export class Cluster {
       if (!failed.length) {
         try {
           await this.updateMembership(spec);
-          this.partitions.install(placement.map, placement.quorum, spec);
+          const stored = await this.nodePartitions.storedMaps(placement.map.nodes);
+          this.partitions.install(PartitionManager.resume(placement.map, stored), placement.quorum, spec);
           await this.partitions.propagate(placement.map.nodes);
           if (spec.router) {
             this.router = await startRouter({

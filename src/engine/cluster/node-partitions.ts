@@ -9,7 +9,7 @@ import { encodeCompositeKey } from '../codec/composite-key';
 import { type HotKey, type KeyRange, type PartitionMap, preferenceList } from '../partitioning/index';
 import { openStream, unary } from '../rpc/client';
 import { describeError } from '../rpc/errors';
-import { partitionMapToProto } from '../rpc/partition-map-proto';
+import { partitionMapFromProto, partitionMapToProto } from '../rpc/partition-map-proto';
 import type { NodeHotspots, PartitionNodes } from './partitions';
 
 const CALL_MS = 30_000;
@@ -57,6 +57,16 @@ export class NodePartitions implements PartitionNodes {
       }
     }));
     return failures;
+  }
+
+  /** The maps the nodes kept from an earlier run (each node stores the newest it was sent). */
+  async storedMaps(nodeIds: readonly string[]): Promise<PartitionMap[]> {
+    const maps = await Promise.all(nodeIds.map(async (id) => {
+      const c = this.client(id);
+      const res = await unary(c, c.getPartitionMap, {}, { token: this.token, timeoutMs: CALL_MS });
+      return res.map ? partitionMapFromProto(res.map) : undefined;
+    }));
+    return maps.filter((m): m is PartitionMap => m !== undefined);
   }
 
   /** Every entry of `from` in `ranges`, batch by batch; `each` returning false stops the stream. */

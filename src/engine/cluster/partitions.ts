@@ -15,7 +15,7 @@ import { status } from '@grpc/grpc-js';
 import type * as ctl from '../gen/ringdb/v1/control';
 import {
   addNode, createPartitionMap, type HotKey, InvalidArgumentError, InvalidSettingError, type KeyRange, markHotKey, mergePartitions,
-  type PartitionMap, planTransfers, type QuorumSettings, rebalance, removeNode, resolveQuorum, saltVariants, splitHotPartitions,
+  PartitionMap, planTransfers, type QuorumSettings, rebalance, removeNode, resolveQuorum, saltVariants, splitHotPartitions,
   splitPartition, type TopologyChange, where,
 } from '../partitioning/index';
 import { NotFoundError, PreconditionError, RpcError, UnavailableError } from '../rpc/errors';
@@ -85,6 +85,19 @@ export class PartitionManager {
       if (err instanceof InvalidSettingError) throw new RpcError(status.INVALID_ARGUMENT, `spec_json: invalid cluster spec: ${err.message}`);
       throw err;
     }
+  }
+
+  /**
+   * A cluster started again in a data folder whose nodes kept a map: the newest kept map goes on
+   * when it places keys over the same nodes the same way (its data is where it says), else the
+   * spec's map replaces it with a higher version, since nodes only accept newer maps.
+   */
+  static resume(planned: PartitionMap, stored: readonly PartitionMap[]): PartitionMap {
+    const newest = stored.reduce<PartitionMap | undefined>((a, b) => (b.isNewerThan(a) ? b : a), undefined);
+    if (!newest) return planned;
+    const sameNodes = newest.nodes.length === planned.nodes.length && newest.nodes.every((n) => planned.nodes.includes(n));
+    if (sameNodes && newest.strategy === planned.strategy && newest.replicationFactor === planned.replicationFactor) return newest;
+    return PartitionMap.of({ ...planned.fields(), version: newest.version + 1 });
   }
 
   /** Makes `map` the authoritative map (a new cluster); nodes get it with `propagate`. */
