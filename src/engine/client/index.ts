@@ -6,6 +6,9 @@ export type * from './types';
 export { ControllerClient, type ControllerAddress } from './controller-client';
 export { NodeClient, type NodeAddress, type Bytes } from './node-client';
 export { EventStream } from './stream';
+export {
+  ConvergenceClient, type PeerRoundReport, type RepairReport, type ConvergenceStats, type CrdtOperation, type CrdtReading,
+} from './convergence-client';
 export { Driver, type DriverOptions, type Routed, type RoutedGet } from './driver';
 export { Session, compareVersions, type SessionGet, type SessionReadOptions } from './session';
 export { RingDbError, NoClusterError, LaunchError, type RingDbErrorCode } from './errors';
