@@ -63,6 +63,11 @@ async function run(): Promise<void> {
       nodeId: config.id, token, store: node.store, observed: node.observed, observeTs: (ts) => node.replica.clock.observe(ts),
       peers: () => node.peers.views().map((p) => ({ id: p.id, address: p.address, down: p.state === PeerState.PEER_STATE_DOWN })),
       intervalMs: config.antiEntropyIntervalMs, logger, versionOf: crdt && ((e) => crdt.versionOf(e)),
+      holdsKey: (key) => partitioning.partitions.replicates(config.id, key),
+      fullReplication: () => {
+        const map = partitioning.partitions.map;
+        return !map || map.replicationFactor >= map.nodes.length;
+      },
     });
     server = await startServer(config.host, config.port, token, [
       { definition: NodeServiceService, implementation: nodeService(node, logger, partitioning) },

@@ -35,6 +35,17 @@ export interface ConvergenceDeps {
   logger: Logger;
   /** What the tree records per entry (crdt mode records state digests). */
   versionOf?: VersionOf;
+  /**
+   * Whether this node replicates `key`. The tree covers the whole store, so with a partition map
+   * of N < nodes a peer's tree holds keys this node must not store; they are refused here.
+   */
+  holdsKey?(key: Buffer): boolean;
+  /**
+   * Whether periodic rounds are worth running: only while every node holds every key. Under
+   * partial replication two whole-store trees never match, so rounds would only churn; pull
+   * sync, hinted handoff and read repair converge replicas there, and Repair still runs on demand.
+   */
+  fullReplication?(): boolean;
 }
 
 export interface RoundReport {
@@ -83,7 +94,9 @@ export class Convergence {
   private schedule(): void {
     if (this.closed) return;
     this.timer = setTimeout(() => {
-      void this.round(this.deps.peers().filter((p) => !p.down)).finally(() => this.schedule());
+      const due = this.deps.fullReplication?.() ?? true;
+      const run = due ? this.round(this.deps.peers().filter((p) => !p.down)) : Promise.resolve();
+      void run.finally(() => this.schedule());
     }, this.deps.intervalMs);
   }
 
@@ -156,6 +169,8 @@ export class Convergence {
 
   /** Stores versions from a peer where they beat this node's; resolves with how many did. */
   async apply(entries: Entry[]): Promise<number> {
+    const holds = this.deps.holdsKey;
+    if (holds) entries = entries.filter((e) => holds(e.key));
     if (entries.length === 0) return 0;
     for (const e of entries) this.deps.observeTs(e.ts);
     const won = await this.deps.observed.write(entries);
