@@ -87,10 +87,24 @@ export function readStateFile(dataDir: string): ControllerState {
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     // EPERM: it exists but belongs to someone else.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return !isZombie(pid);
+}
+
+/**
+ * A detached controller that died is a zombie until its new parent reaps it, and where that
+ * parent (pid 1 in a container) never reaps, kill(pid, 0) keeps succeeding. Linux's /proc says
+ * which it is; elsewhere the signal test stands.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 

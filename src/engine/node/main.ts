@@ -15,6 +15,7 @@ import { CrdtHandlers } from './convergence/crdt-service';
 import { convergenceService } from './convergence/service';
 import { SecondaryIndexes } from './indexes/secondary';
 import { createLogger, type Logger } from './logger';
+import { LockedError } from '../storage';
 import { RingNode } from './node';
 import { PartitionLayer } from './partition-layer';
 import { nodeService } from './service';
@@ -47,7 +48,7 @@ async function run(): Promise<void> {
     process.exit(EXIT.badConfig);
   }
   const logger: Logger = createLogger(config.id, config.logLevel);
-  const node = await RingNode.open(config, token, logger);
+  const node = await openWaitingForPredecessor(config, token, logger);
   const partitioning = PartitionLayer.open(node, logger);
   let server: RunningServer;
   let convergence: Convergence;
@@ -123,3 +124,24 @@ run().catch((err: unknown) => {
   process.stderr.write(`node failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(EXIT.failed);
 });
+
+/**
+ * When a controller dies, its nodes see their stdin close and shut down gracefully, which takes
+ * a moment; a controller restarted at once (the extension does that) spawns the same node ids on
+ * the same folders meanwhile. The new node waits for its predecessor to release the folder
+ * instead of failing; a folder held for longer than that is a real conflict and is reported.
+ */
+async function openWaitingForPredecessor(config: NodeConfig, token: string, logger: Logger): Promise<RingNode> {
+  const deadline = Date.now() + PREDECESSOR_WAIT_MS;
+  for (;;) {
+    try {
+      return await RingNode.open(config, token, logger);
+    } catch (err) {
+      if (!(err instanceof LockedError) || Date.now() > deadline) throw err;
+      logger.info(`waiting for process ${err.holderPid ?? '?'} to release ${err.dir}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+const PREDECESSOR_WAIT_MS = 15_000;
