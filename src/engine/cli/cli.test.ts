@@ -2,33 +2,16 @@
 // controller that outlives each command, human and --json output, and exit codes.
 
 import { strict as assert } from 'node:assert';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { json, runCli, type CliRun } from './cli-test-support';
 import { COMMANDS } from './commands';
 import { engineBundles, eventually, tempDataDir, waitForExit } from '../cluster/test-support';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 let cli = '';
-
-function ringdb(cwd: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { cwd, timeout: 90_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function json<T>(r: Run): T {
-  return JSON.parse(r.stdout) as T;
-}
+const ringdb = (cwd: string, ...args: string[]): Promise<CliRun> => runCli(cli, cwd, ...args);
 
 describe('ringdb CLI', function () {
   this.timeout(120_000);

@@ -1,26 +1,13 @@
 // `ringdb repair` as a user runs it: the bundled CLI against a cluster that `ringdb start` launched.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { engineBundles, tempDataDir } from '../cluster/test-support';
+import { runCli, type CliRun } from './cli-test-support';
 import type { RepairReport } from '../client/convergence-client';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 let cli = '';
-
-function ringdb(cwd: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { cwd, timeout: 90_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
+const ringdb = (cwd: string, ...args: string[]): Promise<CliRun> => runCli(cli, cwd, ...args);
 
 describe('ringdb repair', function () {
   this.timeout(120_000);

@@ -3,28 +3,13 @@
 // human and --json output and the usual exit codes (1 failed, 2 bad usage).
 
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { engineBundles, tempDataDir } from '../cluster/test-support';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { json, runCli, type CliRun } from './cli-test-support';
 
 let cli = '';
-
-function ringdb(cwd: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { cwd, timeout: 90_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-const json = <T>(r: Run): T => JSON.parse(r.stdout) as T;
+const ringdb = (cwd: string, ...args: string[]): Promise<CliRun> => runCli(cli, cwd, ...args);
 
 interface MapJson {
   version: number;
