@@ -1,0 +1,51 @@
+// Hinted handoff as the Hints view shows it: on a 4-node cluster with N=2, a write whose replica
+// is down goes to a substitute that holds a hint for it; the view lists the hints and empties once
+// the replica is back and the hints are delivered.
+import { strict as assert } from 'node:assert';
+import * as vscode from 'vscode';
+import type { RingDbApi } from '../../src/extension/api';
+import { Commands } from '../../src/extension/common/commandIds';
+import { label, ringDb, waitFor } from './helpers';
+
+const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
+
+/** `holder -> "for <target>"` rows of the Hints view. */
+async function hintRows(api: RingDbApi): Promise<string[]> {
+  const rows: string[] = [];
+  for (const holder of await api.treeItems('hints')) {
+    for (const t of await api.treeItems('hints', holder)) rows.push(`${label(holder)} ${label(t)}`);
+  }
+  return rows;
+}
+
+describe('the Hints view', function () {
+  this.timeout(180_000);
+  let api: RingDbApi;
+
+  before(async () => {
+    api = await ringDb();
+    const spec = { nodes: 4, replicationFactor: 2, writeQuorum: 1, readQuorum: 1, heartbeatIntervalMs: 200 };
+    assert.ok(await run(Commands.startCluster, { spec }), `Start Cluster failed: ${api.lastError()}`);
+    await waitFor(api, 'four up nodes', () => (api.snapshot().nodes.filter((n) => n.status === 'up').length === 4 ? true : undefined));
+  });
+
+  after(async () => {
+    if (api.snapshot().phase !== 'none') await run(Commands.stopCluster);
+  });
+
+  it('fills with hints for a killed node and empties when it is restarted', async () => {
+    await run(Commands.killNode, { node: 'n4' });
+    await waitFor(api, 'n4 to be down', () => (api.snapshot().nodes.find((n) => n.id === 'n4')?.status === 'down' ? true : undefined));
+    // With N=2 of 4 nodes about half the keys have n4 as a replica; writes wait until a
+    // coordinator's heartbeats see n4 down, then go to a substitute with a hint.
+    const rows = await waitFor(api, 'the Hints view to list hints for n4', async () => {
+      for (let i = 0; i < 20; i++) await run(Commands.put, { key: `hinted:${i}`, value: `v${i}`, node: 'n1' });
+      const r = (await hintRows(api)).filter((row) => row.endsWith('for n4'));
+      return r.length > 0 ? r : undefined;
+    }, 90_000);
+    assert.ok(rows.every((row) => !row.startsWith('n4 ')), `the down node cannot hold hints: ${rows.join(', ')}`);
+    await run(Commands.restartNode, { node: 'n4' });
+    await waitFor(api, 'the hints for n4 to be delivered and the view to empty', async () =>
+      ((await hintRows(api)).some((row) => row.endsWith('for n4')) ? undefined : true), 90_000);
+  });
+});
