@@ -6,9 +6,13 @@
 // A binary min-heap on the children's current keys gives O(log k) per step. The children on
 // the current key form a subtree at the root (heap order), so finding the winner and stepping
 // past the key walk only that subtree.
+//
+// Children come newest source first (the store passes memtables, then L0 newest first, then deeper
+// levels). A purge marker (types.ts) has no version to compete with, so it goes by that order
+// instead: it hides every version of its key held by an older source, and loses to newer ones.
 
 import { compareKeys } from './block-keys';
-import { compareVersions, type Entry, type EntryIterator } from './types';
+import { compareVersions, isPurgeMarker, type Entry, type EntryIterator } from './types';
 
 export class MergingIterator implements EntryIterator {
   private readonly children: EntryIterator[];
@@ -18,8 +22,12 @@ export class MergingIterator implements EntryIterator {
   /** Scratch stack for walking the subtree of children on the current key. */
   private readonly stack: number[] = [];
 
+  /** Each child's age rank: 0 is the newest source. */
+  private readonly rank = new Map<EntryIterator, number>();
+
   constructor(children: EntryIterator[]) {
     this.children = children.slice();
+    this.children.forEach((c, i) => this.rank.set(c, i));
   }
 
   valid(): boolean {
@@ -80,6 +88,7 @@ export class MergingIterator implements EntryIterator {
     }
     let best = heap[0].entry();
     const key = best.key;
+    let markerRank = isPurgeMarker(best) ? this.rank.get(heap[0]) ?? 0 : -1;
     const stack = this.stack;
     stack.length = 0;
     stack.push(1, 2);
@@ -88,10 +97,35 @@ export class MergingIterator implements EntryIterator {
       if (i >= heap.length) continue;
       const e = heap[i].entry();
       if (compareKeys(e.key, key) !== 0) continue;
-      if (compareVersions(e, best) > 0) best = e;
+      if (isPurgeMarker(e)) {
+        const r = this.rank.get(heap[i]) ?? 0;
+        if (markerRank < 0 || r < markerRank) markerRank = r;
+      } else if (isPurgeMarker(best) || compareVersions(e, best) > 0) best = e;
       stack.push(2 * i + 1, 2 * i + 2);
     }
+    if (markerRank >= 0) best = this.afterPurge(key, markerRank);
     this.current = best;
+  }
+
+  /** The newest version of `key` from a source newer than the purge marker of rank `markerRank`, else that marker. */
+  private afterPurge(key: Buffer, markerRank: number): Entry {
+    const heap = this.heap;
+    let best: Entry | undefined;
+    let marker: Entry | undefined;
+    const stack = this.stack;
+    stack.length = 0;
+    stack.push(0);
+    while (stack.length > 0) {
+      const i = stack.pop()!;
+      if (i >= heap.length) continue;
+      const e = heap[i].entry();
+      if (compareKeys(e.key, key) !== 0) continue;
+      const r = this.rank.get(heap[i]) ?? 0;
+      if (r === markerRank) marker = e;
+      else if (r < markerRank && !isPurgeMarker(e) && (!best || compareVersions(e, best) > 0)) best = e;
+      stack.push(2 * i + 1, 2 * i + 2);
+    }
+    return best ?? (marker as Entry);
   }
 
   private siftDown(i: number): void {

@@ -3,7 +3,7 @@
 
 import type { Memtable } from './memtable';
 import { MergingIterator } from './merging-iterator';
-import type { Entry, EntryIterator, ScanOptions } from './types';
+import { isPurgeMarker, type Entry, type EntryIterator, type ScanOptions } from './types';
 import type { Version } from './version';
 
 /**
@@ -14,7 +14,8 @@ import type { Version } from './version';
 export function rangeCursor(active: Memtable, immutables: readonly Memtable[], version: Version, options: ScanOptions, stable: boolean): EntryIterator {
   const children: EntryIterator[] = [];
   if (active.size > 0) children.push(active.iterator(stable));
-  for (const mem of immutables) children.push(mem.iterator(stable));
+  // Newest source first: the merge ranks purge markers by it (merging-iterator.ts).
+  for (let i = immutables.length - 1; i >= 0; i--) children.push(immutables[i].iterator(stable));
   const { start, end } = options;
   for (const level of version.levels) {
     for (const t of level) {
@@ -26,7 +27,7 @@ export function rangeCursor(active: Memtable, immutables: readonly Memtable[], v
   return children.length === 1 ? children[0] : new MergingIterator(children);
 }
 
-/** The entries of `it` in [start, end), tombstones only if asked, at most `limit`. */
+/** The entries of `it` in [start, end), tombstones only if asked (purge markers never), at most `limit`. */
 export function* entriesInRange(it: EntryIterator, options: ScanOptions): Generator<Entry, void, undefined> {
   const end = options.end;
   const limit = options.limit ?? Infinity;
@@ -35,7 +36,7 @@ export function* entriesInRange(it: EntryIterator, options: ScanOptions): Genera
   for (options.start ? it.seek(options.start) : it.seekToFirst(); it.valid() && n < limit; it.next()) {
     const e = it.entry();
     if (end !== undefined && Buffer.compare(e.key, end) >= 0) return;
-    if (e.value === null && !tombstones) continue;
+    if (e.value === null && (!tombstones || isPurgeMarker(e))) continue;
     n++;
     yield e;
   }

@@ -18,7 +18,7 @@ import { entriesInRange, rangeCursor } from './store-read';
 import { checkBatch, checkEntry, checkKey, checkScan, resolveOptions, type ResolvedOptions, type StoreOpenOptions } from './store-input';
 import { recover, WAL_DIR, walFileName } from './store-recovery';
 import { TableReader } from './table-reader';
-import { compareVersions, zeroCounters, type Entry, type ScanOptions, type StoreCounters, type StoreSnapshot } from './types';
+import { compareVersions, isPurgeMarker, PURGE_ORIGIN, zeroCounters, type Entry, type ScanOptions, type StoreCounters, type StoreSnapshot } from './types';
 import { TableHandle, Version } from './version';
 import { WalWriter } from './wal';
 
@@ -171,6 +171,32 @@ export class Store {
     }
   }
 
+  /**
+   * Removes `keys` from this store alone: each key that holds a version gets a purge marker
+   * (types.ts), in one WAL record. Not a delete: there is no version, so any later write of the
+   * key wins and nothing of it replicates. Returns the markers written (absent keys get none).
+   */
+  purge(keys: readonly Buffer[]): Promise<Entry[]> {
+    try {
+      this.checkWritable();
+      keys.forEach((k, i) => checkKey(k, `keys[${i}]`));
+      const markers: Entry[] = [];
+      for (const k of keys) {
+        const key = Buffer.from(k);
+        const keyString = key.toString('latin1');
+        if (this.lookup(key, keyString) === undefined) continue;
+        const marker: Entry = { key, value: null, ts: 0, origin: PURGE_ORIGIN };
+        this.mem.put(marker, keyString);
+        markers.push(marker);
+      }
+      if (markers.length > 0) this.wal.append(markers, markers.map(() => Buffer.byteLength(PURGE_ORIGIN)));
+      this.maybeRotate();
+      return this.wal.commit(markers.length > 0).then(() => markers);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   private applyOne(entry: Entry, originBytes: number): Promise<boolean> {
     const keyString = entry.key.toString('latin1');
     const stored = this.lookup(entry.key, keyString);
@@ -201,7 +227,13 @@ export class Store {
     return this.lookup(key, key.toString('latin1'));
   }
 
+  /** The newest version of a key; a purge marker reads as no version at all. */
   private lookup(key: Buffer, keyString: string): Entry | undefined {
+    const e = this.newest(key, keyString);
+    return e !== undefined && isPurgeMarker(e) ? undefined : e;
+  }
+
+  private newest(key: Buffer, keyString: string): Entry | undefined {
     const found = this.mem.get(keyString);
     if (found !== undefined) return found;
     for (let i = this.imms.length - 1; i >= 0; i--) {

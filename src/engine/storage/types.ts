@@ -23,6 +23,18 @@ export function compareVersions(a: Pick<Entry, 'ts' | 'origin'>, b: Pick<Entry, 
 }
 
 /**
+ * The origin of a purge marker: a tombstone at ts 0 that removes a key from one store without a
+ * version (a node dropping a range it no longer replicates). Reads never see a marker, every real
+ * version (ts >= 1) beats it, and compaction drops it like any tombstone. No node id can take
+ * this origin (node ids have no control characters).
+ */
+export const PURGE_ORIGIN = '\u0000purged';
+
+export function isPurgeMarker(e: Pick<Entry, 'value' | 'ts' | 'origin'>): boolean {
+  return e.value === null && e.ts === 0 && e.origin === PURGE_ORIGIN;
+}
+
+/**
  * A synchronous cursor over entries in ascending key order, one entry per key.
  * The one iterator shape that blocks, tables, memtables and merge iterators share.
  */
