@@ -8,6 +8,7 @@ import { Disposable, toDisposable } from './common/lifecycle';
 import { Log } from './common/log';
 import { registerClusterCommands, SPEC_RELATIVE_PATH } from './commands/clusterCommands';
 import { registerDataCommands } from './commands/dataCommands';
+import { registerIndexCommands } from './commands/indexCommands';
 import { registerNodeCommands } from './commands/nodeCommands';
 import { registerPartitionCommands } from './commands/partitionCommands';
 import { ResultDocuments } from './commands/resultDocuments';
@@ -46,6 +47,7 @@ export class RingDb extends Disposable {
       ...registerClusterCommands(this.session, this.model, this.log),
       ...registerNodeCommands(this.session, this.model, this.log),
       ...registerDataCommands(this.session, this.model, this.log, results),
+      ...registerIndexCommands(this.session, this.model, this.log, results),
       ...registerPartitionCommands(this.session, this.model, this.log),
       vscode.commands.registerCommand(Commands.openReplicationLog, () => this.openReplicationLog()),
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {

@@ -11,7 +11,7 @@ interface Manifest {
   contributes: {
     commands: { command: string; title: string; enablement?: string }[];
     views: Record<string, { id: string }[]>;
-    menus: Record<string, { command: string }[]>;
+    menus: Record<string, { command: string; when?: string }[]>;
     configuration: { properties: Record<string, { default: unknown; markdownDescription?: string }> };
     jsonValidation: { fileMatch: string[]; url: string }[];
   };
@@ -59,6 +59,10 @@ describe('activation and manifest', () => {
       const c = manifest.contributes.commands.find((x) => x.command === id);
       assert.equal(c?.enablement, 'ringdb.clusterRunning', `${id} should need a running cluster`);
     }
+    // Query Index is hidden from the palette too, not only disabled, while no cluster runs.
+    const palette = manifest.contributes.menus.commandPalette.find((m) => m.command === Commands.queryIndex);
+    assert.equal(palette?.when, 'ringdb.clusterRunning');
+    assert.equal(manifest.contributes.commands.find((x) => x.command === Commands.queryIndex)?.enablement, 'ringdb.clusterRunning');
   });
 
   it('contributes the four views of the RingDB container', () => {

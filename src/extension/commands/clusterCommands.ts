@@ -9,7 +9,7 @@ import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
 import { argsOf } from './inputs';
-import { runReported, withProgress } from './run';
+import { cancellationArg, runReported, withCancellableProgress, withProgress } from './run';
 
 export const SPEC_RELATIVE_PATH = path.join('.ringdb', 'cluster.json');
 
@@ -67,8 +67,13 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
     const { spec, file } = await resolveSpec(arg);
     const dataDir = resolveDataDir(spec);
     log.info(`starting a ${spec.nodes}-node cluster from ${file ?? 'the default spec'} with data in ${dataDir}`);
-    const cluster = await withProgress(`Starting a ${spec.nodes}-node cluster…`, async (progress) => {
-      progress.report({ message: 'launching the controller' });
+    // Cancelling a start that is half done stops what it launched: a cluster is up or nothing runs.
+    const cluster = await withCancellableProgress(`Starting a ${spec.nodes}-node cluster…`, {
+      state: 'Nothing runs: the controller and every node it had launched were stopped; the data folder keeps what was written.',
+      onCancel: () => session.stop(),
+      also: cancellationArg(arg),
+    }, async (progress) => {
+      progress.report({ message: 'launching the controller and waiting for every node to answer' });
       return session.start(spec, dataDir);
     });
     log.info(`cluster running: ${cluster.nodes.map((n) => `${n.id}@${n.address}`).join(', ')}`);

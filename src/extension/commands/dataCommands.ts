@@ -9,7 +9,7 @@ import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
 import { argsOf, askText, checked, coordinatorFor, pickNode, validateKey, validateValue } from './inputs';
 import { codeBlock, type ResultDocuments } from './resultDocuments';
-import { explain, runReported } from './run';
+import { cancellationArg, explain, runReported, withCancellableProgress } from './run';
 
 export interface ReplicaAnswer {
   node: string;
@@ -115,7 +115,9 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     if (end === undefined) return undefined;
     const limit = a.limit ?? 1000;
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UserError(`Invalid limit ${limit}.`, 'Use a whole number from 1 to 10000.');
-    const r = await (await session.nodeClient(node)).scan({ start: start || undefined, end: end || undefined, limit, includeTombstones: true });
+    const client = await session.nodeClient(node);
+    const r = await withCancellableProgress(`Scanning ${node}…`, { state: 'Nothing was changed; the scan\'s result is dropped.', also: cancellationArg(arg) },
+      () => client.scan({ start: start || undefined, end: end || undefined, limit, includeTombstones: true }));
     const rows = r.entries.map((e) => `| \`${e.key.toString('utf8')}\` | ${e.deleted ? '*(tombstone)*' : escapeCell(valueText(e.value))} | ${e.version?.opId ?? '—'} | ${e.version?.ts ?? '—'} |`);
     await results.show(`scan ${node}`, [`# Scan of ${node}: [${start || '−∞'}, ${end || '+∞'})`, '',
       `${r.entries.length} entries${r.continuationToken ? ` (limit ${limit} reached; more follow)` : ''}`, '',

@@ -22,6 +22,10 @@ export interface CommandArgs {
   nodes?: number;
   /** Return the result without opening a document (scripts and tests). */
   quiet?: boolean;
+  /** Query Index: the indexed JSON field and the value to match. */
+  field?: string;
+  /** Cancels the command's wait like the Cancel button of its progress notification. */
+  cancellation?: vscode.CancellationToken;
 }
 
 /** The node a tree item or an argument names, if any. */

@@ -8,11 +8,14 @@ import type { Log } from '../common/log';
 import type { ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
 import { pickNode } from './inputs';
-import { runReported, withProgress } from './run';
+import { cancellationArg, runReported, withCancellableProgress } from './run';
 
 export function registerNodeCommands(session: ClusterSession, model: ClusterModel, log: Log): vscode.Disposable[] {
-  const addNode = (): Promise<NodeInfo | undefined> => runReported(log, 'Add Node', async () => {
-    const node = await withProgress('Adding a node…', () => session.client.addNode());
+  const addNode = (arg?: unknown): Promise<NodeInfo | undefined> => runReported(log, 'Add Node', async () => {
+    const node = await withCancellableProgress('Adding a node…', {
+      state: 'The controller goes on adding the node and moving its partitions to it; the Nodes view shows it when it is up (Remove Node undoes it).',
+      also: cancellationArg(arg),
+    }, () => session.client.addNode());
     log.info(`added ${node.id} at ${node.address}`);
     return node;
   });
@@ -20,7 +23,10 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
   const removeNode = (arg?: unknown): Promise<string | undefined> => runReported(log, 'Remove Node', async () => {
     const id = await pickNode(model, arg, 'Remove Node');
     if (!id) return undefined;
-    const r = await withProgress(`Removing ${id} (handing its data over)…`, () => session.client.removeNode(id));
+    const r = await withCancellableProgress(`Removing ${id} (handing its data over)…`, {
+      state: `The controller goes on handing ${id}'s data over and removing it; the Nodes view shows when it is gone.`,
+      also: cancellationArg(arg),
+    }, () => session.client.removeNode(id));
     log.info(`removed ${r.nodeId}; ${r.handedOverOps} ops handed over`);
     return r.nodeId;
   });
@@ -36,7 +42,10 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
   const restartNode = (arg?: unknown): Promise<NodeInfo | undefined> => runReported(log, 'Restart Node', async () => {
     const id = await pickNode(model, arg, 'Restart Node', ['down', 'stopped', 'suspect', 'up']);
     if (!id) return undefined;
-    const node = await withProgress(`Restarting ${id} (recovering from its WAL and SSTables)…`, () => session.client.restartNode(id));
+    const node = await withCancellableProgress(`Restarting ${id} (recovering from its WAL and SSTables)…`, {
+      state: `${id} goes on recovering; the Nodes view shows it up when its recovery ends.`,
+      also: cancellationArg(arg),
+    }, () => session.client.restartNode(id));
     log.info(`restarted ${id}: pid ${node.pid} at ${node.address}`);
     return node;
   });
@@ -44,7 +53,10 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
   const compactNode = (arg?: unknown): Promise<StoreSnapshot | undefined> => runReported(log, 'Compact Node', async () => {
     const id = await pickNode(model, arg, 'Compact Node', ['up']);
     if (!id) return undefined;
-    const snap = await withProgress(`Compacting ${id}…`, () => session.client.compactNode(id));
+    const snap = await withCancellableProgress(`Compacting ${id}…`, {
+      state: `The compaction goes on inside ${id} (it cannot be stopped half-way); the SSTables view refreshes when it ends.`,
+      also: cancellationArg(arg),
+    }, () => session.client.compactNode(id));
     const bytes = snap.sstables.reduce((n, t) => n + t.sizeBytes, 0);
     log.info(`compacted ${id}: ${plural(snap.sstables.length, 'SSTable')}, ${formatBytes(bytes)}`);
     return snap;

@@ -8,7 +8,13 @@ import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { MergeResult, MoveSummary, PartitionMapInfo, RebalanceResult, SplitResult } from '../engineClient';
 import type { ClusterModel } from '../model/clusterModel';
 import { argsOf, askText, checked, validateKey } from './inputs';
-import { runReported, withProgress } from './run';
+import { cancellationArg, runReported, withCancellableProgress } from './run';
+
+/** Cancelling a data move stops the wait only: the controller finishes the move it began. */
+const movePlan = (arg: unknown, what: string): { state: string; also: vscode.CancellationToken | undefined } => ({
+  state: `The controller goes on with ${what}; the Partitions view shows the new map when it is done.`,
+  also: cancellationArg(arg),
+});
 
 const moved = (m: MoveSummary): string =>
   `${plural(m.movedPartitions, 'partition')} moved, ${plural(m.entries, 'entry', 'entries')} copied`;
@@ -50,7 +56,7 @@ export function registerPartitionCommands(session: ClusterSession, model: Cluste
     const key = a.key !== undefined ? (a.key && checked(a.key, validateKey, 'split key'))
       : await askText(`Split partition ${pid} at key (empty = the median of its keys)`, (v) => (v ? validateKey(v) : undefined));
     if (key === undefined) return undefined;
-    const r = await withProgress(`Splitting partition ${pid}…`, () => session.client.splitPartition(pid, key || undefined));
+    const r = await withCancellableProgress(`Splitting partition ${pid}…`, movePlan(arg, `the split of partition ${pid}`), () => session.client.splitPartition(pid, key || undefined));
     log.info(`split partition ${pid}: new partition ${r.newPid}, map version ${r.map.version}`);
     return r;
   });
@@ -61,14 +67,14 @@ export function registerPartitionCommands(session: ClusterSession, model: Cluste
     if (first === undefined) return undefined;
     const second = await pickPartition(arg, `Merge partition ${first} with`, 'other', first);
     if (second === undefined) return undefined;
-    const r = await withProgress(`Merging partitions ${first} and ${second}…`, () => session.client.mergePartitions(first, second));
+    const r = await withCancellableProgress(`Merging partitions ${first} and ${second}…`, movePlan(arg, `the merge of partitions ${first} and ${second}`), () => session.client.mergePartitions(first, second));
     log.info(`merged partitions ${first} and ${second} into ${r.pid}: ${moved(r.moves)}`);
     return r;
   });
 
-  const rebalance = (): Promise<RebalanceResult | undefined> => runReported(log, 'Rebalance', async () => {
+  const rebalance = (arg?: unknown): Promise<RebalanceResult | undefined> => runReported(log, 'Rebalance', async () => {
     requireMap();
-    const r = await withProgress('Rebalancing partitions…', () => session.client.rebalance());
+    const r = await withCancellableProgress('Rebalancing partitions…', movePlan(arg, 'the rebalance'), () => session.client.rebalance());
     log.info(`rebalanced: ${moved(r.moves)}; map version ${r.map.version}`);
     void vscode.window.setStatusBarMessage(`RingDB: rebalanced, ${moved(r.moves)}`, 5000);
     return r;
@@ -81,7 +87,7 @@ export function registerPartitionCommands(session: ClusterSession, model: Cluste
     if (key === undefined) return undefined;
     const buckets = a.buckets === undefined ? 4 : Number(a.buckets);
     if (!Number.isInteger(buckets) || buckets < 2 || buckets > 1024) throw new UserError(`Invalid buckets ${String(a.buckets)}.`, 'Use a whole number from 2 to 1024.');
-    const r = await withProgress(`Marking "${key}" hot…`, () => session.client.markHotKey(key, buckets, true));
+    const r = await withCancellableProgress(`Marking "${key}" hot…`, movePlan(arg, `spreading "${key}" over its salted variants`), () => session.client.markHotKey(key, buckets, true));
     log.info(`marked ${key} hot with ${buckets} buckets; ${r.migrated} values migrated`);
     return r;
   });

@@ -32,11 +32,27 @@ export function explain(err: unknown): { message: string; next: string } {
   return { message: err instanceof Error ? err.message : String(err), next: 'See the RingDB output for details.' };
 }
 
+/**
+ * A wait the person cancelled. `state` says what the cluster was left in, because cancelling
+ * stops the extension waiting, not necessarily the work the controller or a node already began.
+ */
+export class Cancelled extends Error {
+  constructor(readonly state: string) {
+    super('cancelled');
+    this.name = 'Cancelled';
+  }
+}
+
 /** Runs a command body; failures become one error message and a full entry in the output channel. */
 export async function runReported<T>(log: Log, title: string, body: () => Promise<T>): Promise<T | undefined> {
   try {
     return await body();
   } catch (err) {
+    if (err instanceof Cancelled) {
+      log.info(`${title} cancelled: ${err.state}`);
+      void vscode.window.showInformationMessage(`RingDB ${title} cancelled. ${err.state}`);
+      return undefined;
+    }
     const { message, next } = explain(err);
     log.error(`${title} failed: ${message}`, err instanceof UserError ? undefined : err);
     void vscode.window.showErrorMessage(`RingDB ${title}: ${message} ${next}`, 'Show Output').then((choice) => {
@@ -46,7 +62,54 @@ export async function runReported<T>(log: Log, title: string, body: () => Promis
   }
 }
 
-/** Long work under a cancellable-or-not progress notification. */
+/** Long work under a progress notification that cannot be cancelled (it is quick or must finish). */
 export function withProgress<T>(title: string, body: (progress: vscode.Progress<{ message?: string }>) => Promise<T>): Thenable<T> {
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `RingDB: ${title}` }, body);
+}
+
+/** What a cancellable command needs: the state to report, and the extra token tests or callers may pass. */
+export interface CancelPlan {
+  /** What the cluster is left in when the person stops waiting (after `onCancel`, if any). */
+  state: string;
+  /** Undoes what cancelling should undo (Start Cluster stops what it launched). */
+  onCancel?: () => Promise<void>;
+  /** Cancels too when this token does (the `cancellation` argument of a command). */
+  also?: vscode.CancellationToken;
+}
+
+/**
+ * `work` under a notification with a Cancel button. Cancelling stops the wait at once, runs
+ * `plan.onCancel`, and rejects with Cancelled; a late result or failure of `work` is dropped
+ * (the Watch stream shows its effect in the views anyway).
+ */
+export function withCancellableProgress<T>(title: string, plan: CancelPlan, work: (progress: vscode.Progress<{ message?: string }>) => Promise<T>): Thenable<T> {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `RingDB: ${title}`, cancellable: true }, (progress, token) =>
+    new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const subs: vscode.Disposable[] = [];
+      const settle = (fn: () => void): void => {
+        if (settled) return;
+        settled = true;
+        for (const s of subs) s.dispose();
+        fn();
+      };
+      const cancel = (): void => settle(() => {
+        void (plan.onCancel?.() ?? Promise.resolve()).then(
+          () => reject(new Cancelled(plan.state)),
+          (err: unknown) => reject(new Cancelled(`${plan.state} (cleaning up failed: ${err instanceof Error ? err.message : String(err)})`)),
+        );
+      });
+      for (const t of [token, plan.also]) {
+        if (!t) continue;
+        if (t.isCancellationRequested) return cancel();
+        subs.push(t.onCancellationRequested(cancel));
+      }
+      work(progress).then((v) => settle(() => resolve(v)), (err: unknown) => settle(() => reject(err)));
+    }));
+}
+
+/** The `cancellation` argument of a command: a CancellationToken passed by a caller in this extension host. */
+export function cancellationArg(arg: unknown): vscode.CancellationToken | undefined {
+  const t = (arg as { cancellation?: unknown } | undefined)?.cancellation as vscode.CancellationToken | undefined;
+  return t && typeof t.isCancellationRequested === 'boolean' && typeof t.onCancellationRequested === 'function' ? t : undefined;
 }

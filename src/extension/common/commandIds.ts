@@ -1,5 +1,4 @@
 // Every command id in one map; package.json contributes exactly these (test/suite checks it).
-// Query Index joins when the engine's client exposes secondary indexes.
 export const Commands = {
   startCluster: 'ringdb.startCluster',
   stopCluster: 'ringdb.stopCluster',
@@ -8,6 +7,7 @@ export const Commands = {
   get: 'ringdb.get',
   delete: 'ringdb.delete',
   scanPartition: 'ringdb.scanPartition',
+  queryIndex: 'ringdb.queryIndex',
   splitPartition: 'ringdb.splitPartition',
   mergePartitions: 'ringdb.mergePartitions',
   rebalance: 'ringdb.rebalance',

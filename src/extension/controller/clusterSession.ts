@@ -55,6 +55,11 @@ export class ClusterSession extends Disposable {
     return handle.client;
   }
 
+  /** The spec of the running (or starting) cluster, as it was passed to Start Cluster. */
+  get spec(): Partial<ClusterSpec> | undefined {
+    return this.lastSpec;
+  }
+
   /** Starts the cluster of `spec` with its data in `dataDir`; resolves once every node answers. */
   async start(spec: Partial<ClusterSpec>, dataDir: string): Promise<ClusterDescription> {
     const handle = await this.host.ensure(dataDir);
