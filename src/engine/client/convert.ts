@@ -64,6 +64,7 @@ const EMPTY_STORE_COUNTERS: StoreCounters = {
 const EMPTY_OP_COUNTERS: OpCounters = {
   localPuts: 0, localDeletes: 0, gets: 0, scans: 0, replicatedApplied: 0, replicatedDuplicates: 0,
   replicatedBuffered: 0, replicatedStale: 0, opsSent: 0, fetchedApplied: 0,
+  backpressureWaits: 0, backpressureWaitedMs: 0, backpressureTimeouts: 0,
 };
 
 export function snapshotFromProto(s: pb.StoreSnapshot | undefined): StoreSnapshot {

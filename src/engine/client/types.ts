@@ -30,6 +30,10 @@ export interface OpCounters {
   replicatedStale: number;
   opsSent: number;
   fetchedApplied: number;
+  /** Local writes that waited for peers to catch up (backpressure), the total wait, and those admitted after the longest wait. */
+  backpressureWaits: number;
+  backpressureWaitedMs: number;
+  backpressureTimeouts: number;
 }
 
 export interface SSTableInfo {

@@ -46,6 +46,7 @@ export function writeNodeConfig(input: NodeConfigInput): NodeConfig {
     storage: { ...spec.storage },
     heartbeatIntervalMs: spec.heartbeatIntervalMs,
     antiEntropyIntervalMs: spec.antiEntropyIntervalMs,
+    replicationBacklogOps: spec.replicationBacklogOps,
     logLevel: spec.logLevel,
     // N/W/R as the spec validator resolved them (capped by the node count); forwarding and read balancing as given.
     replicationFactor: spec.replicationFactor,
@@ -57,6 +58,7 @@ export function writeNodeConfig(input: NodeConfigInput): NodeConfig {
     crdt: spec.crdt,
     cacheSize: spec.cacheSize,
     indexFields: spec.indexFields,
+    globalIndexFields: spec.globalIndexFields,
   });
   writeFileAtomic(input.files.configFile, `${JSON.stringify(config, null, 2)}\n`, 0o600);
   return config;

@@ -16,8 +16,10 @@ import {
 } from '../gen/ringdb/v1/node';
 import { compositeKeyRange, keyAfter } from '../codec/composite-key';
 import { HotspotMetrics, preferenceList, ReadBalancer, readCandidates, sloppyPreferenceList, type PartitionMap } from '../partitioning';
+import type { LocalWriteResult } from '../replication/replica';
 import { describeError, InvalidFieldError, type ParentCall, unary, UnavailableError } from '../rpc';
 import { NotOwnerError } from '../rpc/not-owner';
+import { RESERVED_RANGE } from './indexes/global-keys';
 import { compareVersions, type Entry } from '../storage/types';
 import { quorumSettings } from './config';
 import { version } from './convert';
@@ -40,7 +42,7 @@ export interface WriteResult {
   hinted: Record<string, string>;
 }
 
-interface Answer {
+export interface Answer {
   node: string;
   found: boolean;
   value: Buffer;
@@ -106,7 +108,7 @@ export class Coordinator {
     const map = this.partitions.map;
     if (!map) {
       if (req.w !== undefined && req.w > 1) throw new InvalidFieldError('w', 'needs a partition map (this node replicates asynchronously to every node until it gets one); use 0 or 1');
-      const r = await this.node.replica.writeLocal([{ key: ref.stored, value }]);
+      const r = await this.node.writeLocal([{ key: ref.stored, value }]);
       return { version: version(r.firstTs, this.self, r.firstSeq), replicas: [this.self], hinted: {} };
     }
     const n = Math.min(map.replicationFactor, map.nodes.length);
@@ -127,11 +129,17 @@ export class Coordinator {
       throw new UnavailableError(`w: ${w} acknowledgements needed but only ${placements.length} of the nodes for partition ${pid} are up (${placements.map((p) => p.node).join(', ')}); nothing was written`);
     }
     const hinted = new Map(placements.filter((p) => p.hintedFor !== undefined).map((p) => [p.node, p.hintedFor as string]));
-    // The replica assigns the next seq synchronously inside writeLocal, so the placements are
-    // recorded under that op id before any sender can read the op.
-    const seq = this.node.log.lastSeen(this.self) + 1;
-    this.shipping.recordHints(this.self, seq, hinted);
-    const r = await this.node.replica.writeLocal([{ key: stored, value }]);
+    const release = await this.node.backpressure.admit(1);
+    let r: LocalWriteResult;
+    try {
+      // The replica assigns the next seq synchronously inside writeLocal, so the placements are
+      // recorded under that op id before any sender can read the op.
+      const seq = this.node.log.lastSeen(this.self) + 1;
+      this.shipping.recordHints(this.self, seq, hinted);
+      r = await this.node.replica.writeLocal([{ key: stored, value }]);
+    } finally {
+      release();
+    }
     const lsn = this.node.log.lsnOf(this.self, r.firstSeq) ?? this.node.log.nextLsn;
     const dests = placements.map((p) => p.node).filter((id) => id !== this.self);
     const acked = await this.acks.wait({ lsn }, dests, w - 1, this.waitBudget(call));
@@ -200,6 +208,14 @@ export class Coordinator {
     const replicas = [...new Set(results.flatMap((a) => a.nodes))];
     const v = best.newest;
     return { found: v.found, value: v.value, version: v.version, deleted: v.deleted, replicas };
+  }
+
+  /** The newest version of a stored key among R replicas (read repair included), for checks inside the node (global index hits). */
+  async readNewest(stored: Buffer, call: ParentCall): Promise<Answer> {
+    const map = this.partitions.map;
+    if (!map) return this.directGet(stored);
+    const r = Math.min(this.settings.readQuorum, map.replicationFactor, map.nodes.length);
+    return (await this.readQuorum(map, stored, r, call)).newest;
   }
 
   private async readQuorum(map: PartitionMap, stored: Buffer, r: number, call: ParentCall): Promise<{ newest: Answer; nodes: string[] }> {
@@ -332,9 +348,26 @@ export class Coordinator {
       if (from && Buffer.compare(continuationToken, from) < 0) throw new InvalidFieldError('continuation_token', 'lies before start; pass the token of a previous scan of this range');
       from = keyAfter(continuationToken);
     }
-    const page = this.localScan(from, end.length > 0 ? end : undefined, limit, includeTombstones);
+    const page = skipReserved(from, end.length > 0 ? end : undefined, limit, (a, b, n) => this.localScan(a, b, n, includeTombstones));
     return { entries: page.entries, continuationToken: page.more ? page.entries[page.entries.length - 1].key : EMPTY, replicas: [] };
   }
+}
+
+type Page = { entries: ScanEntry[]; more: boolean };
+
+/**
+ * A raw scan of [start, end) without the global index entries (global-keys.ts): they are the
+ * node's own, not the client's, so the scan runs below their range and resumes above it.
+ */
+function skipReserved(start: Buffer | undefined, end: Buffer | undefined, limit: number, scan: (start: Buffer | undefined, end: Buffer | undefined, limit: number) => Page): Page {
+  const endsPastReserved = end === undefined || Buffer.compare(end, RESERVED_RANGE.start) > 0;
+  const lowEnd = endsPastReserved ? RESERVED_RANGE.start : end;
+  const first = start === undefined || Buffer.compare(start, RESERVED_RANGE.start) < 0 ? scan(start, lowEnd, limit) : { entries: [], more: false };
+  if (first.more || !endsPastReserved) return first;
+  const from = start === undefined || Buffer.compare(start, RESERVED_RANGE.end) < 0 ? RESERVED_RANGE.end : start;
+  if (end !== undefined && Buffer.compare(from, end) >= 0) return first;
+  const rest = scan(from, end, limit - first.entries.length);
+  return { entries: [...first.entries, ...rest.entries], more: rest.more };
 }
 
 /**

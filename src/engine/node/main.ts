@@ -12,7 +12,13 @@ import { parseCrdtConfig } from '../crdt/registry';
 import { Convergence } from './convergence/convergence';
 import { CrdtMode } from './convergence/crdt-mode';
 import { CrdtHandlers } from './convergence/crdt-service';
+import { VectorCoordinator } from './convergence/vector-coordinator';
+import { VectorDataPlane } from './convergence/vector-data-plane';
+import { VectorMode } from './convergence/vector-mode';
+import { VectorHandlers } from './convergence/vector-service';
 import { convergenceService } from './convergence/service';
+import type { GlobalIndex } from './indexes/global-index';
+import { openGlobalIndex } from './indexes/global-node';
 import { SecondaryIndexes } from './indexes/secondary';
 import { createLogger, type Logger } from './logger';
 import { LockedError } from '../storage';
@@ -48,31 +54,41 @@ async function run(): Promise<void> {
     process.exit(EXIT.badConfig);
   }
   const logger: Logger = createLogger(config.id, config.logLevel);
-  const node = await openWaitingForPredecessor(config, token, logger);
+  // Vector mode merges sibling sets in the store's resolver, installed before the log replays so
+  // replayed deltas merge instead of overwriting the stored set.
+  let vectorMode: VectorMode | undefined;
+  const node = await openWaitingForPredecessor(config, token, logger, (observed, replica) => {
+    if (config.consistencyMode !== 'vector') return;
+    const vm = new VectorMode({ nodeId: config.id, read: (key) => observed.get(key), tick: () => replica.clock.tick() });
+    observed.resolveWith((ops) => vm.resolve(ops));
+    vectorMode = vm;
+  });
   const partitioning = PartitionLayer.open(node, logger);
   let server: RunningServer;
   let convergence: Convergence;
+  let vector: VectorCoordinator | undefined;
+  let globalIndex: GlobalIndex;
   try {
     node.observed.enableCache(config.cacheSize ?? 0);
     const mode = config.consistencyMode ?? 'lww';
     const crdt = mode === 'crdt' ? new CrdtMode({
       nodeId: config.id, types: parseCrdtConfig(config.crdt), read: (key) => node.observed.get(key), tick: () => node.replica.clock.tick(),
-      writeLocal: (key, state) => node.replica.writeLocal([{ key, value: state }]).then(() => undefined),
+      writeLocal: (key, state) => node.writeLocal([{ key, value: state }]).then(() => undefined),
     }) : undefined;
     if (crdt) node.observed.resolveWith((ops) => crdt.resolve(ops));
     convergence = new Convergence({
       nodeId: config.id, token, store: node.store, observed: node.observed, observeTs: (ts) => node.replica.clock.observe(ts),
       peers: () => node.peers.views().map((p) => ({ id: p.id, address: p.address, down: p.state === PeerState.PEER_STATE_DOWN })),
-      intervalMs: config.antiEntropyIntervalMs, logger, versionOf: crdt && ((e) => crdt.versionOf(e)),
-      holdsKey: (key) => partitioning.partitions.replicates(config.id, key),
-      fullReplication: () => {
-        const map = partitioning.partitions.map;
-        return !map || map.replicationFactor >= map.nodes.length;
-      },
+      intervalMs: config.antiEntropyIntervalMs, logger,
+      versionOf: (crdt && ((e) => crdt.versionOf(e))) ?? (vectorMode && ((e) => (vectorMode as VectorMode).versionOf(e))),
+      placement: { map: () => partitioning.partitions.map, partitionOf: (map, key) => partitioning.partitions.partitionOf(map, key) },
+      onMapChange: (listener) => partitioning.partitions.onChange(listener),
     });
+    vector = vectorMode && new VectorCoordinator(node, partitioning, vectorMode, logger);
+    globalIndex = openGlobalIndex(node, partitioning, convergence, logger);
     server = await startServer(config.host, config.port, token, [
-      { definition: NodeServiceService, implementation: nodeService(node, logger, partitioning) },
-      { definition: ConvergenceServiceService, implementation: convergenceService(convergence, new CrdtHandlers(crdt, mode), new SecondaryIndexes(config.indexFields ?? [], node.store, node.observed)) },
+      { definition: NodeServiceService, implementation: nodeService(node, logger, partitioning, vector && new VectorDataPlane(vector)) },
+      { definition: ConvergenceServiceService, implementation: convergenceService(convergence, new CrdtHandlers(crdt, mode), new SecondaryIndexes(config.indexFields ?? [], node.store, node.observed), new VectorHandlers(vector, mode), globalIndex) },
     ]);
   } catch (err) {
     await node.close();
@@ -82,6 +98,7 @@ async function run(): Promise<void> {
   partitioning.start();
   node.start(`${hostPart}:${server.port}`);
   convergence.start();
+  globalIndex.rebuild().catch((err: unknown) => logger.error(`global index rebuild failed: ${(err as Error).message}`));
 
   let stopping: Promise<void> | undefined;
   const shutdown = (why: string) => {
@@ -92,7 +109,9 @@ async function run(): Promise<void> {
         process.exit(EXIT.failed);
       }, SHUTDOWN_TIMEOUT_MS).unref();
       await server.stop();
+      globalIndex.close();
       await convergence.close();
+      vector?.close();
       await partitioning.close();
       await node.close();
       logger.info('stopped');
@@ -131,11 +150,11 @@ run().catch((err: unknown) => {
  * the same folders meanwhile. The new node waits for its predecessor to release the folder
  * instead of failing; a folder held for longer than that is a real conflict and is reported.
  */
-async function openWaitingForPredecessor(config: NodeConfig, token: string, logger: Logger): Promise<RingNode> {
+async function openWaitingForPredecessor(config: NodeConfig, token: string, logger: Logger, beforeReplay: Parameters<typeof RingNode.open>[3]): Promise<RingNode> {
   const deadline = Date.now() + PREDECESSOR_WAIT_MS;
   for (;;) {
     try {
-      return await RingNode.open(config, token, logger);
+      return await RingNode.open(config, token, logger, beforeReplay);
     } catch (err) {
       if (!(err instanceof LockedError) || Date.now() > deadline) throw err;
       logger.info(`waiting for process ${err.holderPid ?? '?'} to release ${err.dir}`);

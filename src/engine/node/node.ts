@@ -7,9 +7,10 @@ import { NodeFileSystem, Store } from '../storage';
 import type { FileSystem } from '../storage/types';
 import { PeerState, type NodeStats, type PeerStatus } from '../gen/ringdb/v1/node';
 import { AntiEntropy } from '../replication/anti-entropy';
+import { Backpressure, DEFAULT_BACKPRESSURE, type BackpressureOptions } from '../replication/backpressure';
 import type { LoggedOp } from '../replication/op-codec';
 import { OpLog } from '../replication/op-log';
-import { Replica } from '../replication/replica';
+import { Replica, type LocalWriteResult, type Mutation } from '../replication/replica';
 import { Sender } from '../replication/sender';
 import { readStateFile, writeStateFile, type ReplicationState } from '../replication/state-file';
 import { describeError } from '../rpc';
@@ -32,6 +33,8 @@ export class RingNode {
   private readonly cursorListeners = new Set<(peerId: string, ackedLsn: number) => void>();
   private closed = false;
   address = '';
+  /** Every local write passes it: keeps the unshipped backlog, and so the replication lag, bounded. */
+  readonly backpressure: Backpressure;
 
   private constructor(
     readonly config: NodeConfig,
@@ -48,10 +51,37 @@ export class RingNode {
   ) {
     this.topology = config.topology;
     this.peerConfigs = config.peers;
+    const limits: BackpressureOptions = { maxBacklogOps: config.replicationBacklogOps ?? DEFAULT_BACKPRESSURE.maxBacklogOps, maxWaitMs: Math.max(1000, 2 * config.heartbeatIntervalMs) };
+    this.backpressure = new Backpressure(() => this.liveBacklog(), limits);
   }
 
-  /** Opens the store and the replication log and repairs the store from the log; nothing is served yet. */
-  static async open(config: NodeConfig, token: string, logger: Logger): Promise<RingNode> {
+  /** The largest count of durable ops not yet acknowledged by a destination that is not down. */
+  private liveBacklog(): number {
+    let max = 0;
+    const down = new Set(this.peers.views().filter((p) => p.state === PeerState.PEER_STATE_DOWN).map((p) => p.id));
+    for (const [id, s] of this.senders) if (!down.has(id)) max = Math.max(max, s.pending);
+    return max;
+  }
+
+  /**
+   * Writes mutations made on this node once the backpressure gate admits them. Callers that
+   * must know the op's seq before the write (hint placement) call `backpressure.admit` themselves
+   * and then `replica.writeLocal` without an await in between.
+   */
+  async writeLocal(mutations: readonly Mutation[]): Promise<LocalWriteResult> {
+    const release = await this.backpressure.admit(mutations.length);
+    try {
+      return await this.replica.writeLocal(mutations);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Opens the store and the replication log and repairs the store from the log; nothing is served
+   * yet. `beforeReplay` sets up the store's resolver (vector mode) so replayed ops merge as live ones do.
+   */
+  static async open(config: NodeConfig, token: string, logger: Logger, beforeReplay?: (observed: ObservedStore, replica: Replica) => void): Promise<RingNode> {
     const fs = new NodeFileSystem();
     fs.mkdirp(config.dataDir);
     const store = await Store.open(path.join(config.dataDir, 'store'), {
@@ -64,6 +94,7 @@ export class RingNode {
       const state = readStateFile(fs, path.join(config.dataDir, 'replication_state'));
       const observed = new ObservedStore(store);
       const replica = new Replica(config.id, observed, log);
+      beforeReplay?.(observed, replica);
       const replayed = await replica.replayIntoStore(state.storeReplayLsn);
       if (replayed > 0) logger.info(`re-applied ${replayed} logged ops to the store after an unclean stop`);
       const peers = new PeerSet(config.id, token, config.heartbeatIntervalMs, () => replica.clock.now());
@@ -165,6 +196,9 @@ export class RingNode {
         replicatedStale: c.replicatedStale,
         opsSent,
         fetchedApplied: this.antiEntropy.fetchedApplied,
+        backpressureWaits: this.backpressure.counters.waits,
+        backpressureWaitedMs: this.backpressure.counters.waitedMs,
+        backpressureTimeouts: this.backpressure.counters.timeouts,
       },
       peers: this.peerStatuses(),
       storage: toProtoSnapshot(this.store.snapshot()),
@@ -183,6 +217,7 @@ export class RingNode {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.saveTimer);
+    this.backpressure.releaseAll();
     // Channels first: calls in flight to a hung peer fail now instead of holding shutdown until their deadline.
     this.peers.close();
     await this.antiEntropy.stop();
@@ -218,6 +253,7 @@ export class RingNode {
   }
 
   private progressed(sender: Sender): void {
+    this.backpressure.recheck();
     for (const l of this.cursorListeners) l(sender.peerId, sender.cursor);
     this.scheduleSave();
   }

@@ -11,9 +11,11 @@ import { collectUpdates } from '../replication/anti-entropy';
 import type { LoggedOp } from '../replication/op-codec';
 import { InvalidFieldError, toStatus } from '../rpc';
 import { toLogEntry, toProtoOp, toProtoSnapshot } from './convert';
+import { isReservedKey, RESERVED_PREFIX_TEXT } from './indexes/global-keys';
 import type { Logger } from './logger';
 import type { RingNode } from './node';
 import type { PartitionLayer } from './partition-layer';
+import type { VectorDataPlane } from './convergence/vector-data-plane';
 import {
   checkKey, checkLimit, checkMembership, checkNodeId, checkOps, checkValue, checkVersionVector,
   DEFAULT_FETCH_LIMIT, DEFAULT_SCAN_LIMIT, MAX_BATCH_ENTRIES, MAX_FETCH_LIMIT, MAX_SCAN_LIMIT,
@@ -36,7 +38,8 @@ function unary<Req, Res>(fn: (call: ServerUnaryCall<Req, Res>) => Res | Promise<
   };
 }
 
-export function nodeService(node: RingNode, logger: Logger, layer: PartitionLayer): NodeServiceServer {
+/** `vector`: consistencyMode "vector" serves the data plane as sibling sets (vector-data-plane.ts). */
+export function nodeService(node: RingNode, logger: Logger, layer: PartitionLayer, vector?: VectorDataPlane): NodeServiceServer {
   const self = node.config.id;
   /** A converter to log entries with per-destination acks, taking destinations and cursors once. */
   const logEntries = (): ((op: LoggedOp) => ReplicationLogEntry) => {
@@ -57,14 +60,14 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
     // N/R/W with one (coordinator.ts).
     put: unary(async (call) => {
       checkValue('value', call.request.value);
-      return layer.coordinator.put(call.request, call);
+      return vector ? vector.put(call.request, call) : layer.coordinator.put(call.request, call);
     }),
 
-    delete: unary((call) => layer.coordinator.delete(call.request, call)),
+    delete: unary((call) => (vector ? vector.delete(call.request, call) : layer.coordinator.delete(call.request, call))),
 
-    get: unary((call) => layer.coordinator.get(call.request, call)),
+    get: unary((call) => (vector ? vector.get(call.request, call) : layer.coordinator.get(call.request, call))),
 
-    scan: unary((call) => layer.coordinator.scan(call.request, call)),
+    scan: unary((call) => (vector ? vector.scan() : layer.coordinator.scan(call.request, call))),
 
     batchPut: unary(async (call) => {
       const { entries } = call.request;
@@ -72,9 +75,10 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
       if (entries.length > MAX_BATCH_ENTRIES) throw new InvalidFieldError('entries', `must hold 1 to ${MAX_BATCH_ENTRIES} entries, got ${entries.length}`);
       entries.forEach((e, i) => {
         checkKey(`entries[${i}].key`, e.key);
+        if (isReservedKey(e.key)) throw new InvalidFieldError(`entries[${i}].key`, `starts with ${RESERVED_PREFIX_TEXT}, which is reserved for global index entries`);
         checkValue(`entries[${i}].value`, e.value);
       });
-      const r = await node.replica.writeLocal(entries);
+      const r = vector ? await vector.writeBatch(entries) : await node.writeLocal(entries);
       return { origin: r.origin, firstSeq: r.firstSeq, firstTs: r.firstTs, count: r.count };
     }),
 

@@ -25,6 +25,7 @@ const DEFAULTS: ClusterSpec = {
   cacheSize: 0,
   antiEntropyIntervalMs: 5000,
   heartbeatIntervalMs: 500,
+  replicationBacklogOps: 2000,
   logLevel: 'info',
   router: null,
 };
@@ -63,6 +64,8 @@ ${schemaLine}  // Number of node processes (1 to 32), named n1, n2, ...
   // JSON value fields to index locally and globally.
   "indexFields": [], "globalIndexFields": [], "cacheSize": ${d.cacheSize},
   "antiEntropyIntervalMs": ${d.antiEntropyIntervalMs}, "heartbeatIntervalMs": ${d.heartbeatIntervalMs},
+  // Local writes wait while a live peer has more than this many ops unacknowledged (0 = never wait).
+  "replicationBacklogOps": ${d.replicationBacklogOps},
   "logLevel": ${JSON.stringify(d.logLevel)},
   // { "port": 0 } starts a router process that relays requests to the right node.
   "router": null

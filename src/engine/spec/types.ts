@@ -52,6 +52,8 @@ export interface ClusterSpec {
   cacheSize: number;
   antiEntropyIntervalMs: number;
   heartbeatIntervalMs: number;
+  /** Backpressure: local writes wait while a live peer lags by more ops than this; 0 = off. */
+  replicationBacklogOps: number;
   logLevel: LogLevel;
   router: RouterSpec | null;
 }
@@ -66,6 +68,7 @@ export const SPEC_LIMITS = {
   cacheSize: { min: 0, max: 10_000_000 },
   antiEntropyIntervalMs: { min: 50, max: 3_600_000 },
   heartbeatIntervalMs: { min: 50, max: 60_000 },
+  replicationBacklogOps: { min: 0, max: 10_000_000 },
   port: { min: 0, max: 65_535 },
 } as const;
 
