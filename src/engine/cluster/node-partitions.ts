@@ -1,6 +1,6 @@
 // The controller's side of the node protocol for partitioning: sending maps (UpdatePartitionMap),
 // streaming ranges between nodes (ExportRange piped into IngestEntries, one batch at a time so a
-// slow receiver slows the sender), sampling keys for a split, hotspot counters and hints.
+// slow receiver slows the sender), dropping released ranges (DropRanges), sampling keys for a split, hotspot counters and hints.
 
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import type * as pb from '../gen/ringdb/v1/node';
@@ -116,6 +116,12 @@ export class NodePartitions implements PartitionNodes {
       return true;
     });
     return copied;
+  }
+
+  async dropRanges(node: string, mapVersion: number, ranges: readonly KeyRange[]): Promise<number> {
+    const c = this.client(node);
+    const res = await unary(c, c.dropRanges, { mapVersion, ranges: ranges.map(positionRange) }, { token: this.token, timeoutMs: 10 * 60_000 });
+    return res.dropped;
   }
 
   async samplePartitionKeys(node: string, range: KeyRange, _map: PartitionMap, limit: number): Promise<Buffer[]> {

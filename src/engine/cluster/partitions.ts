@@ -8,15 +8,19 @@
 //   2. flip   install the new map here and on every up node: from now on writes go to the new
 //             replicas;
 //   3. catch up  copy the same ranges again: writes that reached the old replicas between 1 and 2.
+//   4. drop   once every up node took the new map, each node that stopped replicating a range
+//             purges it (DropRanges: no tombstones, nothing replicated); the node checks the map
+//             version and keeps any key it still replicates.
 // Copies keep the original versions and are idempotent (LWW), so repeating a range is harmless.
-// Old replicas keep their copies (nothing on disk is thrown away silently); reads follow the map.
+// A writer that raced the flip on an old replica sends its write to the new replicas itself
+// (coordinator.ts), so dropping after the catch-up loses nothing that was acknowledged.
 
 import { status } from '@grpc/grpc-js';
 import type * as ctl from '../gen/ringdb/v1/control';
 import {
   addNode, createPartitionMap, type HotKey, InvalidArgumentError, InvalidSettingError, type KeyRange, markHotKey, mergePartitions,
   PartitionMap, planTransfers, type QuorumSettings, rebalance, removeNode, resolveQuorum, saltVariants, splitHotPartitions,
-  splitPartition, type TopologyChange, where,
+  splitPartition, type TopologyChange, where, type DataRelease,
 } from '../partitioning/index';
 import { NotFoundError, PreconditionError, RpcError, UnavailableError } from '../rpc/errors';
 import type { ClusterSpec } from '../spec/types';
@@ -44,6 +48,8 @@ export interface PartitionNodes {
   samplePartitionKeys(node: string, range: KeyRange, map: PartitionMap, limit: number): Promise<Buffer[]>;
   hotspots(node: string): Promise<NodeHotspots>;
   resetMetrics(node: string): Promise<void>;
+  /** Purges `ranges` from `node`, which no longer replicates them under map `mapVersion`; returns the keys dropped. */
+  dropRanges(node: string, mapVersion: number, ranges: readonly KeyRange[]): Promise<number>;
   /** Copies the newest row of partition key `key` (no clustering key) to each of `variants`; returns how many got it. */
   copyRow(map: PartitionMap, key: Buffer, variants: readonly Buffer[]): Promise<number>;
 }
@@ -365,8 +371,31 @@ export class PartitionManager {
     const failures = await this.nodes.pushMap(after, [...up]);
     this.publish(reason);
     await copyAll('catching-up');
-    const detail = failures.length ? `map version ${after.version}; not yet on ${failures.join('; ')} (sent again when they restart)` : `map version ${after.version}`;
+    // A node still on the old map may yet route writes to an old replica: then nothing is dropped.
+    const dropped = failures.length === 0 ? await this.drop(operation, after, plan.releases, up) : 'kept on the old replicas';
+    const detail = failures.length ? `map version ${after.version}; not yet on ${failures.join('; ')} (sent again when they restart); moved ranges ${dropped}` : `map version ${after.version}; moved ranges ${dropped}`;
     this.progress(operation, 'done', streams.size, streams.size, entries, detail);
     return { movedPartitions: change.moves.length, transfers: plan.transfers.length, entries };
+  }
+
+  /** Step 4 of a move: each up node of the new map purges the ranges it released. Failures leave data behind, never lose it. */
+  private async drop(operation: string, after: PartitionMap, releases: readonly DataRelease[], up: ReadonlySet<string>): Promise<string> {
+    const byNode = new Map<string, KeyRange[]>();
+    for (const r of releases) {
+      if (!up.has(r.node) || !after.nodes.includes(r.node)) continue;
+      byNode.set(r.node, [...(byNode.get(r.node) ?? []), r.range]);
+    }
+    let keys = 0;
+    const problems: string[] = [];
+    let done = 0;
+    for (const [node, ranges] of byNode) {
+      try {
+        keys += await this.nodes.dropRanges(node, after.version, ranges);
+      } catch (err) {
+        problems.push(`${node}: ${(err as Error).message}`);
+      }
+      this.progress(operation, 'dropping', ++done, byNode.size, keys, `${ranges.length} ranges on ${node}`);
+    }
+    return `dropped from ${byNode.size - problems.length} old replicas (${keys} keys)${problems.length ? `; kept on ${problems.join('; ')}` : ''}`;
   }
 }

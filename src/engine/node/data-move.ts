@@ -3,7 +3,8 @@
 // IngestEntries applies such entries with LWW. Ingested versions get no new op id and do not
 // enter the replication log: the controller sends a range to each node that must hold it, and
 // applying the same entry twice is a no-op, so a second export pass after the map flips picks up
-// writes that raced the first one.
+// writes that raced the first one. Once the new replicas hold a range, DropRanges purges it from
+// the nodes that no longer replicate it.
 
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { ExportRangeRequest, ExportRangeResponse, IngestEntriesResponse, StoredEntry } from '../gen/ringdb/v1/node';
@@ -39,6 +40,39 @@ export function exportFilter(map: PartitionMap | undefined, req: ExportRangeRequ
       return ranges.some((r) => inRange(position, r.start, r.end));
     },
   };
+}
+
+/** Keys purged per store call while dropping: one WAL record each. */
+const DROP_BATCH = 1000;
+
+/**
+ * The end of a move on a node that lost ranges: purges every stored key (tombstones too) that
+ * `inRanges` selects and `keep` does not (ObservedStore.purge: no log entry, no replication, the
+ * derived views follow). The scan is a fixed view, so writes made meanwhile are not touched.
+ */
+export async function dropRanges(
+  entries: Iterable<Entry>,
+  inRanges: (key: Buffer) => boolean,
+  keep: (key: Buffer) => boolean,
+  purge: (keys: Buffer[]) => Promise<number>,
+): Promise<{ dropped: number; kept: number }> {
+  let dropped = 0;
+  let kept = 0;
+  let batch: Buffer[] = [];
+  for (const e of entries) {
+    if (!inRanges(e.key)) continue;
+    if (keep(e.key)) {
+      kept++;
+      continue;
+    }
+    batch.push(e.key);
+    if (batch.length >= DROP_BATCH) {
+      dropped += await purge(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) dropped += await purge(batch);
+  return { dropped, kept };
 }
 
 /** Streams matching entries in batches, waiting for the reader when the stream is full. */

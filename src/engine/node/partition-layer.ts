@@ -9,12 +9,12 @@ import {
 } from '../gen/ringdb/v1/node';
 import { InvalidMapError } from '../partitioning';
 import type { Op } from '../replication/op-codec';
-import { InvalidFieldError, toStatus } from '../rpc';
+import { InvalidFieldError, PreconditionError, toStatus } from '../rpc';
 import { NodeFileSystem } from '../storage';
 import type { Entry } from '../storage/types';
 import { fromProtoOp } from './convert';
 import { Coordinator } from './coordinator';
-import { checkIngest, exportFilter, ingestResult, streamExport } from './data-move';
+import { checkIngest, dropRanges, exportFilter, ingestResult, streamExport } from './data-move';
 import { Handoff } from './handoff';
 import { type Hint, HintStore } from './hints';
 import type { Logger } from './logger';
@@ -24,7 +24,7 @@ import { PartitionedShipping, skipOf, WriteAcks } from './shipping';
 import { checkLimit } from './validate';
 
 type PartitionHandlers = Pick<NodeServiceServer,
-  'updatePartitionMap' | 'getPartitionMap' | 'listHints' | 'exportRange' | 'ingestEntries' | 'getHotspots' | 'resetMetrics'>;
+  'updatePartitionMap' | 'getPartitionMap' | 'listHints' | 'exportRange' | 'ingestEntries' | 'dropRanges' | 'getHotspots' | 'resetMetrics'>;
 
 function unary<Req, Res>(fn: (call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>): handleUnaryCall<Req, Res> {
   return (call, callback) => {
@@ -43,7 +43,7 @@ export class PartitionLayer {
     private readonly node: RingNode,
     readonly partitions: PartitionState,
     readonly hints: HintStore,
-    logger: Logger,
+    private readonly logger: Logger,
   ) {
     this.shipping = new PartitionedShipping(partitions);
     this.acks = new WriteAcks((dest) => node.cursorOf(dest));
@@ -162,6 +162,20 @@ export class PartitionLayer {
         // Later local writes must win over what arrives here: the clock moves past every ts.
         for (const e of entries) node.replica.clock.observe(e.ts);
         return ingestResult(await node.observed.write(entries));
+      }),
+
+      dropRanges: unary(async (call) => {
+        const { mapVersion, ranges } = call.request;
+        if (ranges.length === 0) throw new InvalidFieldError('ranges', 'name at least one position range to drop');
+        const map = this.partitions.map;
+        const plan = exportFilter(map, { partitionIds: [], ranges, batchSize: 0 });
+        if (mapVersion !== this.partitions.version) {
+          throw new PreconditionError(`map_version: the drop was planned for map version ${mapVersion} but this node holds version ${this.partitions.version}; nothing was dropped`);
+        }
+        const self = node.config.id;
+        const r = await dropRanges(node.store.iterate({ includeTombstones: true }), plan.filter, (key) => this.partitions.replicates(self, key), (keys) => node.observed.purge(keys));
+        if (r.dropped > 0) this.logger.info(`dropped ${r.dropped} keys of ranges this node no longer replicates (map version ${mapVersion})`);
+        return r;
       }),
 
       getHotspots: unary((call) => {

@@ -4,7 +4,7 @@
 // change a key behind its back.
 
 import type { Store } from '../../storage';
-import type { Entry } from '../../storage/types';
+import { PURGE_ORIGIN, type Entry } from '../../storage/types';
 import type { ReplicaStore } from '../../replication/replica';
 import { ReadCache } from '../read-cache';
 
@@ -55,6 +55,19 @@ export class ObservedStore implements ReplicaStore {
   /** Set once by the consistency mode that needs it; applies to every later write. */
   resolveWith(resolver: Resolver): void {
     this.resolver = resolver;
+  }
+
+  /**
+   * Removes keys from this node's store alone (a range it no longer replicates; Store.purge): not
+   * a delete, nothing is logged or replicated. Listeners see each removal as a purge marker
+   * (isPurgeMarker: value null, ts 0), so a view drops the key rather than recording a version.
+   */
+  async purge(keys: readonly Buffer[]): Promise<number> {
+    const markers = keys.map((key): Entry => ({ key, value: null, ts: 0, origin: PURGE_ORIGIN }));
+    for (const l of this.writing) l(markers);
+    const removed = await this.store.purge(keys);
+    if (removed.length > 0) for (const l of this.applied) l(removed);
+    return removed.length;
   }
 
   async write(input: Entry[]): Promise<boolean[]> {
