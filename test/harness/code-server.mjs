@@ -12,7 +12,11 @@ export const codeServerEntry = join(root, 'tools/code-server/node_modules/code-s
 
 /** A fresh run folder: xdg/, user-data/ (with quiet settings), extensions/, workspace/. */
 export function makeRunFolder(prefix = 'ringdb-vscode-') {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return runFolder(mkdtempSync(join(tmpdir(), prefix)));
+}
+
+/** The same layout in `dir` (kept between runs: `npm start` uses .ringdb/editor). */
+export function runFolder(dir) {
   const paths = {
     dir,
     xdg: join(dir, 'xdg'),
@@ -53,8 +57,9 @@ export function freePort() {
 /**
  * Starts code-server and resolves once /healthz answers. Its own process group (detached) so
  * that stop() reaches the extension host and everything below it; env gets the run marker.
+ * With `logFd` (an open file) its output goes there and this process may exit while it runs on.
  */
-export async function startCodeServer(paths, { env = {}, folder = paths.workspace, logStream, port: wanted } = {}) {
+export async function startCodeServer(paths, { env = {}, folder = paths.workspace, logStream, logFd, port: wanted } = {}) {
   if (!existsSync(codeServerEntry)) {
     throw new Error(`code-server is not installed (${codeServerEntry} missing): run bash scripts/install-vscode-host.sh`);
   }
@@ -64,7 +69,7 @@ export async function startCodeServer(paths, { env = {}, folder = paths.workspac
     '--user-data-dir', paths.userData, '--extensions-dir', paths.extensions, folder];
   const child = spawn(process.execPath, args, {
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd],
     env: {
       ...process.env,
       XDG_CONFIG_HOME: join(paths.xdg, 'config'),
@@ -74,7 +79,7 @@ export async function startCodeServer(paths, { env = {}, folder = paths.workspac
       ...env,
     },
   });
-  if (logStream) { child.stdout.pipe(logStream); child.stderr.pipe(logStream); }
+  if (logStream && logFd === undefined) { child.stdout.pipe(logStream); child.stderr.pipe(logStream); }
   let exited = null;
   child.once('exit', (code, signal) => { exited = { code, signal }; });
   const url = `http://127.0.0.1:${port}`;
@@ -88,6 +93,7 @@ export async function startCodeServer(paths, { env = {}, folder = paths.workspac
     } catch { /* not listening yet */ }
     await new Promise((r) => setTimeout(r, 200));
   }
+  if (logFd !== undefined) child.unref();
   return {
     url,
     port,
