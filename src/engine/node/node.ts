@@ -55,11 +55,16 @@ export class RingNode {
     this.backpressure = new Backpressure(() => this.liveBacklog(), limits);
   }
 
-  /** The largest count of durable ops not yet acknowledged by a destination that is not down. */
+  /**
+   * The largest count of this node's own durable writes not yet acknowledged by a destination
+   * that is not down. Only own ops count: the log interleaves ops received from other writers,
+   * which this node does not ship in a mesh and which would otherwise keep the gate shut.
+   */
   private liveBacklog(): number {
     let max = 0;
     const down = new Set(this.peers.views().filter((p) => p.state === PeerState.PEER_STATE_DOWN).map((p) => p.id));
-    for (const [id, s] of this.senders) if (!down.has(id)) max = Math.max(max, s.pending);
+    const end = this.log.durableLsn;
+    for (const [id, s] of this.senders) if (!down.has(id)) max = Math.max(max, this.log.countOf(this.config.id, s.cursor, end));
     return max;
   }
 
@@ -253,7 +258,7 @@ export class RingNode {
   }
 
   private progressed(sender: Sender): void {
-    this.backpressure.recheck();
+    this.backpressure.progress();
     for (const l of this.cursorListeners) l(sender.peerId, sender.cursor);
     this.scheduleSave();
   }

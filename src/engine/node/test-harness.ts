@@ -42,6 +42,7 @@ export interface ClusterOptions {
   storage?: NodeConfig['storage'];
   heartbeatIntervalMs?: number;
   antiEntropyIntervalMs?: number;
+  replicationBacklogOps?: number;
 }
 
 /** Spawns the node process for `config` and resolves once it printed its ready line. */
@@ -92,6 +93,7 @@ export class TestCluster {
           id, dataDir: path.join(dir, id), host: '127.0.0.1', port: 0, tokenFile: path.join(dir, 'token'), peers: [], topology: null,
           storage: options.storage ?? { sync: 'batch', syncIntervalMs: 2, memtableBytes: 4 * 1024 * 1024 },
           heartbeatIntervalMs: options.heartbeatIntervalMs ?? 100, antiEntropyIntervalMs: options.antiEntropyIntervalMs ?? 500, logLevel: 'info',
+          ...(options.replicationBacklogOps === undefined ? {} : { replicationBacklogOps: options.replicationBacklogOps }),
         };
         cluster.nodes.set(id, await spawnNode(config, cluster.configFile(id)));
       }));

@@ -54,6 +54,24 @@ describe('Backpressure', () => {
     assert.equal(gate.counters.timeouts, 1);
   });
 
+  it('keeps writers waiting past maxWaitMs while peers acknowledge slowly, and lets one in when they stall', async () => {
+    let backlog = 1_000;
+    const gate = new Backpressure(() => backlog, { maxBacklogOps: 10, maxWaitMs: 40 });
+    let admitted = false;
+    const waiting = gate.admit(1).then((r) => { admitted = true; return r; });
+    // Acknowledgements keep coming (the backlog shrinks but stays above the bound) for 3 × maxWaitMs.
+    for (let i = 0; i < 12; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      backlog -= 10;
+      gate.progress();
+    }
+    assert.equal(admitted, false, 'a live, slow peer must keep throttling');
+    const stalledAt = Date.now();
+    (await waiting)();
+    assert.ok(Date.now() - stalledAt >= 30, 'admitted only after maxWaitMs without progress');
+    assert.equal(gate.counters.timeouts, 1);
+  });
+
   it('never waits when turned off, and releaseAll frees every waiter', async () => {
     const off = new Backpressure(() => 1e9, { maxBacklogOps: 0, maxWaitMs: 60_000 });
     (await off.admit(1_000))();

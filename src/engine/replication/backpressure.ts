@@ -4,14 +4,15 @@
 // A local write is admitted only while the largest backlog towards a live destination, plus the
 // writes already admitted but not yet logged, stays within a bound; waiting writers are served
 // in arrival order so a large batch is not starved by small ones. Destinations that are down do
-// not count (a dead peer must not stop the survivors: that is what multi-leader is for), and a
-// writer never waits longer than `maxWaitMs`, so a peer that hangs without being declared down
-// yet costs latency, not availability.
+// not count (a dead peer must not stop the survivors: that is what multi-leader is for). A peer
+// that acknowledges slowly keeps writers waiting (that is the point), but one that stops
+// acknowledging without being declared down yet must not stop writes either: when no
+// destination made progress for `maxWaitMs`, the oldest writer is let in anyway.
 
 export interface BackpressureOptions {
   /** Upper bound of (largest live backlog + admitted writes) in ops; 0 turns the gate off. */
   maxBacklogOps: number;
-  /** Longest a writer waits before it is admitted anyway. */
+  /** With writers waiting and no acknowledgement for this long, the oldest is admitted anyway. */
   maxWaitMs: number;
 }
 
@@ -22,14 +23,13 @@ export interface BackpressureCounters {
   waits: number;
   /** Total time those writes waited, in milliseconds. */
   waitedMs: number;
-  /** Writes admitted because they had waited maxWaitMs. */
+  /** Writes admitted because no destination made progress for maxWaitMs. */
   timeouts: number;
 }
 
 interface Waiter {
   ops: number;
   since: number;
-  timer: NodeJS.Timeout | undefined;
   admit: () => void;
 }
 
@@ -37,6 +37,7 @@ export class Backpressure {
   readonly counters: BackpressureCounters = { waits: 0, waitedMs: 0, timeouts: 0 };
   private admitted = 0;
   private readonly queue: Waiter[] = [];
+  private stallTimer: NodeJS.Timeout | undefined;
 
   /** @param backlog the largest count of durable ops not yet acknowledged by a live destination. */
   constructor(private readonly backlog: () => number, private readonly options: BackpressureOptions = DEFAULT_BACKPRESSURE) {}
@@ -68,14 +69,22 @@ export class Backpressure {
     };
   }
 
-  /** Backlogs shrank or a peer went down: admit whoever now fits. */
+  /** A destination acknowledged ops: the backlog shrank and the peers are alive. */
+  progress(): void {
+    this.armStallTimer(true);
+    this.recheck();
+  }
+
+  /** Admits whoever now fits (writes were released, or a peer went down). */
   recheck(): void {
     while (this.queue.length > 0 && this.fits(this.queue[0].ops)) this.release(this.queue.shift() as Waiter, false);
+    if (this.queue.length === 0) this.armStallTimer(false);
   }
 
   /** Admits everyone (the node is closing). */
   releaseAll(): void {
     for (const w of this.queue.splice(0)) this.release(w, false);
+    this.armStallTimer(false);
   }
 
   private fits(ops: number): boolean {
@@ -88,17 +97,27 @@ export class Backpressure {
   private wait(ops: number): Promise<void> {
     this.counters.waits++;
     return new Promise((resolve) => {
-      const waiter: Waiter = { ops, since: Date.now(), timer: undefined, admit: resolve };
-      waiter.timer = setTimeout(() => {
-        const i = this.queue.indexOf(waiter);
-        if (i >= 0) this.release(this.queue.splice(i, 1)[0], true);
-      }, this.options.maxWaitMs);
-      this.queue.push(waiter);
+      this.queue.push({ ops, since: Date.now(), admit: resolve });
+      if (!this.stallTimer) this.armStallTimer(true);
     });
   }
 
+  /** (Re)starts the no-progress timer while writers wait; stops it otherwise. */
+  private armStallTimer(restart: boolean): void {
+    if (this.stallTimer && !restart && this.queue.length > 0) return;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+    if (this.queue.length === 0) return;
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      const head = this.queue.shift();
+      if (head) this.release(head, true);
+      this.recheck();
+      if (this.queue.length > 0) this.armStallTimer(true);
+    }, this.options.maxWaitMs);
+  }
+
   private release(w: Waiter, timedOut: boolean): void {
-    clearTimeout(w.timer);
     this.admitted += w.ops;
     if (timedOut) this.counters.timeouts++;
     this.counters.waitedMs += Date.now() - w.since;

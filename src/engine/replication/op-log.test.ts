@@ -65,6 +65,14 @@ describe('replication log', () => {
         assert.equal(log.lsnOf(op.origin, op.seq), lsn, `lsnOf ${opId(op)}`);
         assert.equal(log.seqOf(op.origin, op.ts), op.seq, `seqOf ${opId(op)}`);
       });
+      // countOf (the backpressure gate's per-origin backlog) against a brute-force count.
+      for (let from = 0; from <= all.length; from += 3) {
+        for (const origin of ORIGINS) {
+          const expected = all.filter((op, lsn) => op.origin === origin && lsn >= from).length;
+          assert.equal(log.countOf(origin, from, all.length), expected, `countOf ${origin} from ${from}`);
+          assert.equal(log.countOf(origin, from, from), 0);
+        }
+      }
       await log.close();
     }), { numRuns: 60 });
   });

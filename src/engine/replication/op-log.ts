@@ -118,6 +118,24 @@ export class OpLog {
     return Object.fromEntries(this.seen);
   }
 
+  /** How many retained ops of `origin` have an LSN in [fromLsn, toLsn): binary search, O(log n). */
+  countOf(origin: string, fromLsn: number, toLsn: number): number {
+    const idx = this.index.get(origin);
+    if (!idx || fromLsn >= toLsn) return 0;
+    return this.firstAtOrAfter(idx, toLsn) - this.firstAtOrAfter(idx, fromLsn);
+  }
+
+  private firstAtOrAfter(idx: OriginIndex, lsn: number): number {
+    let lo = idx.head;
+    let hi = idx.lsns.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (idx.lsns[mid] < lsn) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   /** LSN of `origin`'s op `seq` when it is still retained. */
   lsnOf(origin: string, seq: number): number | undefined {
     const idx = this.index.get(origin);

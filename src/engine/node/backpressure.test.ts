@@ -1,0 +1,64 @@
+// Replication backpressure across real node processes: writers wait for peers that lag, but a
+// hung or dead peer never stops the survivors, and nothing is lost either way.
+import assert from 'node:assert/strict';
+import { PeerState } from '../gen/ringdb/v1/node';
+import { TestCluster, waitFor } from './test-harness';
+
+const b = (s: string) => Buffer.from(s);
+const BOUND = 100;
+const BATCH = 50;
+
+describe('replication backpressure (real processes)', function () {
+  this.timeout(120_000);
+  let c: TestCluster;
+  before(async () => {
+    c = await TestCluster.start(3, { replicationBacklogOps: BOUND });
+  });
+  after(async () => {
+    for (const id of ['n1', 'n2', 'n3']) {
+      try {
+        process.kill(c.node(id).pid, 'SIGCONT');
+      } catch {
+        // already gone
+      }
+    }
+    await c?.stop();
+  });
+
+  const counters = async (id: string) => (await c.call(id, (x) => x.stats, {})).stats!.counters!;
+  const batch = (prefix: string, i: number) => ({ entries: Array.from({ length: BATCH }, (_, j) => ({ key: b(`${prefix}-${i}-${j}`), value: b(`${i}`) })) });
+  const count = async (id: string, prefix: string) => {
+    const res = await c.call(id, (x) => x.scan, { start: b(prefix), end: b(`${prefix}~`), limit: 10_000, continuationToken: Buffer.alloc(0), includeTombstones: false });
+    return res.entries.length;
+  };
+
+  it('makes writers wait while peers have more than replicationBacklogOps of their writes unacknowledged', async () => {
+    const before = await counters('n1');
+    // Six batches at once: only two fit under the bound before peers acknowledge anything.
+    await Promise.all(Array.from({ length: 6 }, (_, i) => c.call('n1', (x) => x.batchPut, batch('bp', i))));
+    const after = await counters('n1');
+    assert.ok(after.backpressureWaits - before.backpressureWaits >= 4, `waits ${after.backpressureWaits - before.backpressureWaits}`);
+    assert.ok(after.backpressureWaitedMs >= before.backpressureWaitedMs);
+    for (const id of ['n2', 'n3']) await waitFor(`all 300 on ${id}`, async () => (await count(id, 'bp')) === 6 * BATCH);
+  });
+
+  it('keeps accepting writes when a peer hangs, stops waiting for it once it is down, and catches it up later', async () => {
+    const n3 = c.node('n3');
+    process.kill(n3.pid, 'SIGSTOP');
+    try {
+      // Every batch is acknowledged although n3 acknowledges nothing: first after the stall
+      // timeout (n3 is alive as far as anyone knows), then without waiting once it is down.
+      for (let i = 0; i < 6; i++) await c.call('n1', (x) => x.batchPut, batch('hang', i));
+      const n3State = async () => (await c.call('n1', (x) => x.stats, {})).stats!.peers.find((p) => p.id === 'n3')!.state;
+      await waitFor('n1 sees n3 down', async () => (await n3State()) === PeerState.PEER_STATE_DOWN);
+      const atDown = await counters('n1');
+      for (let i = 6; i < 16; i++) await c.call('n1', (x) => x.batchPut, batch('hang', i));
+      const later = await counters('n1');
+      assert.equal(later.backpressureWaits, atDown.backpressureWaits, 'a down peer must not make writers wait');
+      await waitFor('n2 has every write', async () => (await count('n2', 'hang')) === 16 * BATCH);
+    } finally {
+      process.kill(n3.pid, 'SIGCONT');
+    }
+    await waitFor('n3 caught up', async () => (await count('n3', 'hang')) === 16 * BATCH, 60_000);
+  });
+});
