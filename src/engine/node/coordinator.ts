@@ -12,7 +12,7 @@
 //  - hot keys: a write goes to one salted variant, a read probes every variant.
 
 import {
-  PeerState, type DeleteRequest, type GetRequest, type GetResponse, type PutRequest, type ScanEntry, type ScanRequest, type ScanResponse, type Version,
+  PeerState, type BatchPutResponse, type DeleteRequest, type GetRequest, type GetResponse, type PutRequest, type ScanEntry, type ScanRequest, type ScanResponse, type Version,
 } from '../gen/ringdb/v1/node';
 import { compositeKeyRange, keyAfter } from '../codec/composite-key';
 import { HotspotMetrics, preferenceList, ReadBalancer, readCandidates, sloppyPreferenceList, type PartitionMap } from '../partitioning';
@@ -148,11 +148,101 @@ export class Coordinator {
       replicas: [this.self, ...acked],
       hinted: Object.fromEntries([...hinted].map(([node, forNode]) => [forNode, node])),
     };
+    await this.reachNewReplicas(map, stored, value, result.version, placements.map((p) => p.node));
     if (acked.length < w - 1) {
       throw new UnavailableError(`w: only ${acked.length + 1} of ${w} nodes acknowledged ${result.version.opId} in time (${result.replicas.join(', ')}); ` +
         'it is durable there and keeps replicating, so a retry may find it');
     }
     return result;
+  }
+
+  /**
+   * A write placed under `placedUnder` while the map changed: its catch-up copy may have run
+   * before the write reached this store, and this node may then drop the range. So before the
+   * write is acknowledged, every up replica of the new map that was not a placement gets it
+   * directly (IngestEntries, same version: applying it twice changes nothing).
+   */
+  private async reachNewReplicas(placedUnder: PartitionMap, stored: Buffer, value: Buffer | null, v: Version, placed: readonly string[]): Promise<void> {
+    const now = this.partitions.map;
+    if (!now || now === placedUnder) return;
+    const targets = preferenceList(now, this.partitions.partitionOf(now, stored)).filter((id) => id !== this.self && !placed.includes(id) && this.isUp(id));
+    if (targets.length === 0) return;
+    const entry = { key: stored, value: value ?? EMPTY, deleted: value === null, version: v };
+    const settings = { token: this.node.peers.callToken, timeoutMs: PEER_CALL_MS };
+    const results = await Promise.allSettled(targets.map((id) => {
+      const client = this.node.peers.client(id);
+      return unary(client, client.ingestEntries, { entries: [entry] }, settings);
+    }));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') this.logger.warn(`${v.opId} raced map version ${now.version} and could not reach new replica ${targets[i]} (its log still ships it): ${describeError(r.reason)}`);
+    });
+  }
+
+  /**
+   * BatchPut with a partition map: every entry is coordinated as a Put would be. Entries of
+   * partitions this node replicates are logged here as one batch, each waiting for W of its own
+   * placements; the others are forwarded as Puts to a replica, or, with forwarding off, the whole
+   * batch is answered NotOwner before anything is written. Without a map: one local batch.
+   */
+  async batchPut(entries: readonly { key: Buffer; value: Buffer }[], call: ParentCall): Promise<BatchPutResponse> {
+    const map = this.partitions.map;
+    if (!map) {
+      const r = await this.node.writeLocal(entries);
+      return { origin: r.origin, firstSeq: r.firstSeq, firstTs: r.firstTs, count: r.count };
+    }
+    const w = Math.min(this.settings.writeQuorum, map.replicationFactor, map.nodes.length);
+    const local: { stored: Buffer; value: Buffer; placements: ReturnType<typeof sloppyPreferenceList> }[] = [];
+    const remote: { stored: Buffer; value: Buffer; to: string }[] = [];
+    entries.forEach((e, i) => {
+      const ref = keyRef({ key: e.key });
+      const stored = writeKeyOf(map, ref, this.pick++);
+      const pid = this.partitions.partitionOf(map, stored);
+      const replicas = preferenceList(map, pid);
+      if (replicas.includes(this.self)) {
+        const placements = sloppyPreferenceList(map, pid, this.isUp);
+        if (placements.length < w) throw new UnavailableError(`entries[${i}]: w: ${w} acknowledgements needed but only ${placements.length} of the nodes for partition ${pid} are up; nothing was written`);
+        local.push({ stored, value: e.value, placements });
+        this.metrics.record(pid, ref.partitionKey);
+        return;
+      }
+      const to = replicas.find((r) => this.isUp(r));
+      if (!this.settings.enableForwarding || to === undefined) throw this.notOwner(map, pid, replicas);
+      remote.push({ stored, value: e.value, to });
+    });
+    const forwarded = Promise.all(remote.map((e) => {
+      this.counters.forwardedOps++;
+      const client = this.node.peers.client(e.to);
+      return unary(client, client.put, { key: e.stored, value: e.value, forwarded: true }, this.forwardSettings(call));
+    }));
+    let r: LocalWriteResult | undefined;
+    if (local.length > 0) {
+      this.counters.coordinatedWrites += local.length;
+      const release = await this.node.backpressure.admit(local.length);
+      try {
+        const first = this.node.log.lastSeen(this.self) + 1;
+        local.forEach((e, i) => this.shipping.recordHints(this.self, first + i, new Map(e.placements.filter((p) => p.hintedFor !== undefined).map((p) => [p.node, p.hintedFor as string]))));
+        r = await this.node.replica.writeLocal(local.map((e) => ({ key: e.stored, value: e.value })));
+      } finally {
+        release();
+      }
+      const written = r;
+      const budget = this.waitBudget(call);
+      const short = await Promise.all(local.map(async (e, i) => {
+        const lsn = this.node.log.lsnOf(this.self, written.firstSeq + i) ?? this.node.log.nextLsn;
+        const acked = await this.acks.wait({ lsn }, e.placements.map((p) => p.node).filter((id) => id !== this.self), w - 1, budget);
+        await this.reachNewReplicas(map, e.stored, e.value, version(written.firstTs + i, this.self, written.firstSeq + i), e.placements.map((p) => p.node));
+        return acked.length < w - 1 ? `${this.self}:${written.firstSeq + i}` : undefined;
+      }));
+      const missing = short.filter((id) => id !== undefined);
+      if (missing.length > 0) {
+        await forwarded.catch(() => undefined);
+        throw new UnavailableError(`w: ${missing.length} of ${local.length} entries written here did not reach ${w} nodes in time (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}); they are durable here and keep replicating, so a retry may find them`);
+      }
+    }
+    await forwarded;
+    if (remote.length === 0 && r) return { origin: r.origin, firstSeq: r.firstSeq, firstTs: r.firstTs, count: r.count };
+    // Entries got op ids on several nodes: no single origin and seq range describes them.
+    return { origin: '', firstSeq: 0, firstTs: 0, count: entries.length };
   }
 
   private waitBudget(call: ParentCall): number {

@@ -62,8 +62,15 @@ export class PartitionLayer {
   /** Before RingNode.start: senders must shape their first batch already. */
   start(): void {
     this.node.peers.shape = (dest, ops) => this.shipping.batchFor(dest, ops);
+    // Pulled ops (FetchUpdates) take the same door as pushed ones, so a hinted op becomes a hint.
+    this.node.peers.receive = (ops) => this.receive(ops);
     this.offCursor = this.node.onCursor((peer, lsn) => this.acks.onCursor(peer, lsn));
     this.handoff.start();
+  }
+
+  /** Ops as `dest` may receive them (FetchUpdates serves pulls through this, like the senders' shape). */
+  shapeFor(dest: string, ops: readonly Op[]): readonly Op[] {
+    return this.shipping.batchFor(dest, ops);
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@
 // replication and pull sync; the heartbeat loop; and each peer's state (up / suspect / down,
 // last heard). Implements the replication transport over those channels.
 
-import { NodeServiceClient, NodeServiceService, PeerState, ReplicateRequest, ReplicateResponse } from '../gen/ringdb/v1/node';
+import { NodeServiceClient, NodeServiceService, PeerState, ReplicateRequest, ReplicateResponse, type Op as ProtoOp } from '../gen/ringdb/v1/node';
 import type { Op } from '../replication/op-codec';
 import type { FetchedUpdates, ReplicationTransport } from '../replication/transport';
 import { clientArgs, describeError, unary, unaryEncoded } from '../rpc';
@@ -93,6 +93,8 @@ export class PeerSet implements ReplicationTransport {
    * the op, a skip, or a hint); senders still read one log window for all destinations.
    */
   shape: ((peerId: string, ops: readonly Op[]) => readonly Op[]) | undefined;
+  /** How pulled ops are taken in (set by the partition layer: hinted ops become hints). */
+  receive: ((ops: readonly ProtoOp[]) => Promise<Op[]>) | undefined;
 
   async replicate(peerId: string, ops: readonly Op[]): Promise<Record<string, number>> {
     const p = this.get(peerId);
@@ -130,7 +132,7 @@ export class PeerSet implements ReplicationTransport {
     const p = this.get(peerId);
     const request = { requester: this.selfId, lastSeen, limit, skipOrigins: [...skipOrigins] };
     const res = await this.track(p, unary(p.client, p.client.fetchUpdates, request, { token: this.token, timeoutMs: REPLICATE_TIMEOUT_MS }));
-    return { ops: res.ops.map(fromProtoOp), more: res.more };
+    return { ops: this.receive ? await this.receive(res.ops) : res.ops.map(fromProtoOp), more: res.more };
   }
 
   private get(peerId: string): PeerEntry {

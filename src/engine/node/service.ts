@@ -78,7 +78,8 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
         if (isReservedKey(e.key)) throw new InvalidFieldError(`entries[${i}].key`, `starts with ${RESERVED_PREFIX_TEXT}, which is reserved for global index entries`);
         checkValue(`entries[${i}].value`, e.value);
       });
-      const r = vector ? await vector.writeBatch(entries) : await node.writeLocal(entries);
+      if (!vector) return layer.coordinator.batchPut(entries, call);
+      const r = await vector.writeBatch(entries);
       return { origin: r.origin, firstSeq: r.firstSeq, firstTs: r.firstTs, count: r.count };
     }),
 
@@ -101,7 +102,8 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
       const limit = checkLimit('limit', call.request.limit, MAX_FETCH_LIMIT, DEFAULT_FETCH_LIMIT);
       call.request.skipOrigins.forEach((o, i) => checkNodeId(`skip_origins[${i}]`, o));
       const { ops, more } = collectUpdates(node.log, call.request.lastSeen, limit, node.replica.storeDurableLsn, new Set(call.request.skipOrigins));
-      return { ops: ops.map(toProtoOp), more, lastSeen: node.log.versionVector() };
+      // Shaped as pushed replication is: ops of partitions the requester does not replicate go as skips.
+      return { ops: layer.shapeFor(call.request.requester, ops).map(toProtoOp), more, lastSeen: node.log.versionVector() };
     }),
 
     updateMembership: unary((call) => {
