@@ -66,24 +66,24 @@ export function encodeCompositeKey(partitionKey: Buffer, clusteringKey?: Buffer)
 
 /** Reads one escaped component starting at `from`; returns it and the offset after its terminator. */
 function readComponent(key: Buffer, from: number): { component: Buffer; next: number } {
-  const bytes: number[] = [];
+  // Whole runs between 0x00 bytes are copied at once: this runs for every key a node stores.
+  const chunks: Buffer[] = [];
   let i = from;
-  while (i < key.length) {
-    const b = key[i];
-    if (b !== 0) {
-      bytes.push(b);
-      i++;
-      continue;
+  for (;;) {
+    const zero = key.indexOf(0, i);
+    if (zero < 0) break;
+    const marker = key[zero + 1];
+    if (marker === TERMINATOR) {
+      chunks.push(key.subarray(i, zero));
+      return { component: chunks.length === 1 ? Buffer.from(chunks[0]) : Buffer.concat(chunks), next: zero + 2 };
     }
-    const marker = key[i + 1];
-    if (marker === TERMINATOR) return { component: Buffer.from(bytes), next: i + 2 };
     if (marker === ESCAPE) {
-      bytes.push(0);
-      i += 2;
+      chunks.push(key.subarray(i, zero + 1));
+      i = zero + 2;
       continue;
     }
     throw new CompositeKeyError(
-      i,
+      zero,
       marker === undefined
         ? 'the key ends after a 0x00 byte; expected 0x00 0xFF (escaped zero) or 0x00 0x01 (terminator)'
         : `0x00 is followed by 0x${marker.toString(16).padStart(2, '0')}; expected 0xff (escaped zero) or 0x01 (terminator)`,
