@@ -14,10 +14,12 @@ const KEYS = 100_000;
 const keyOf = (i: number) => b(`key-${String(i).padStart(6, '0')}`);
 const valueOf = (i: number) => b(`value-of-key-${String(i).padStart(6, '0')}`);
 
-const root = async (pair: Pair, i: number) => (await call(pair, i, (c) => c.merkleSummary, { level: 0, indexes: [0] })).hashes[0];
+/** The one tree of a node without a partition map. */
+const whole = { partitionId: 0, mapVersion: 0 };
+const root = async (pair: Pair, i: number) => (await call(pair, i, (c) => c.merkleSummary, { level: 0, indexes: [0], ...whole })).hashes[0];
 /** The stored version of `key` on node i (tombstones too), read through ExchangeEntries. */
 async function stored(pair: Pair, i: number, key: Buffer): Promise<{ value: string | null } | undefined> {
-  const res = await call(pair, i, (c) => c.exchangeEntries, { sender: 'tester', entries: [], want: [key] });
+  const res = await call(pair, i, (c) => c.exchangeEntries, { sender: 'tester', entries: [], want: [key], ...whole });
   const e = res.entries[0];
   return e && { value: e.deleted ? null : e.value.toString() };
 }
@@ -99,15 +101,15 @@ describe('Merkle anti-entropy (real processes)', function () {
     });
 
     it('rejects bad requests naming the field, changing nothing', async () => {
-      await rejects(call(pair, 0, (c) => c.merkleSummary, { level: 9, indexes: [0] }), 'level');
-      await rejects(call(pair, 0, (c) => c.merkleSummary, { level: 1, indexes: [16] }), 'indexes[0]');
-      await rejects(call(pair, 0, (c) => c.merkleSummary, { level: 1, indexes: [] }), 'indexes');
-      await rejects(call(pair, 0, (c) => c.merkleDiff, { buckets: [4096] }), 'buckets[0]');
+      await rejects(call(pair, 0, (c) => c.merkleSummary, { level: 9, indexes: [0], ...whole }), 'level');
+      await rejects(call(pair, 0, (c) => c.merkleSummary, { level: 1, indexes: [16], ...whole }), 'indexes[0]');
+      await rejects(call(pair, 0, (c) => c.merkleSummary, { level: 1, indexes: [], ...whole }), 'indexes');
+      await rejects(call(pair, 0, (c) => c.merkleDiff, { buckets: [4096], ...whole }), 'buckets[0]');
       await rejects(call(pair, 0, (c) => c.repair, { peers: ['n9'] }), 'peers[0]');
       const bad = { key: b('injected'), value: b('v'), deleted: false, ts: 7, origin: 'no spaces allowed' };
-      await rejects(call(pair, 0, (c) => c.exchangeEntries, { sender: 'n2', entries: [bad], want: [] }), 'entries[0].origin');
-      await rejects(call(pair, 0, (c) => c.exchangeEntries, { sender: 'n2', entries: [{ ...bad, origin: 'n2', ts: 0 }], want: [] }), 'entries[0].ts');
-      await rejects(call(pair, 0, (c) => c.exchangeEntries, { sender: 'n2', entries: [], want: [Buffer.alloc(0)] }), 'want[0]');
+      await rejects(call(pair, 0, (c) => c.exchangeEntries, { sender: 'n2', entries: [bad], want: [], ...whole }), 'entries[0].origin');
+      await rejects(call(pair, 0, (c) => c.exchangeEntries, { sender: 'n2', entries: [{ ...bad, origin: 'n2', ts: 0 }], want: [], ...whole }), 'entries[0].ts');
+      await rejects(call(pair, 0, (c) => c.exchangeEntries, { sender: 'n2', entries: [], want: [Buffer.alloc(0)], ...whole }), 'want[0]');
       assert.equal(await stored(pair, 0, b('injected')), undefined);
       await assert.rejects(call(pair, 0, (c) => c.crdtGet, { key: b('likes') }),
         (err: ServiceError) => err.code === status.FAILED_PRECONDITION && /consistencyMode is "lww"/.test(err.details));

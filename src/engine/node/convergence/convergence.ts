@@ -1,9 +1,11 @@
-// Merkle anti-entropy on a node: the tree, the periodic rounds (every antiEntropyIntervalMs, each
-// against every peer not known to be down), rounds on demand (Repair), the application of the
-// versions peers push, and the counters behind ConvergenceStats.
+// Merkle anti-entropy on a node: the per-partition trees (following the partition map), the
+// periodic rounds (every antiEntropyIntervalMs, each against every peer not known to be down
+// that replicates a partition this node does), rounds on demand (Repair), the application of
+// the versions peers push, and the counters behind ConvergenceStats.
 //
-// Without a partition map every node holds every key, so one tree per node covers what each
-// pair of nodes must agree on. Repairs bypass the replication log on purpose: the version they
+// A round pairs this node with each other replica of each partition it replicates: per peer, the
+// partitions both hold, so a node is never sent keys of a partition it does not replicate, and
+// under partial replication (N < nodes) the trees compared cover the same keys. Repairs bypass the replication log on purpose: the version they
 // carry already exists in the cluster (it is the winner on some replica), so it must not get a
 // new op id; the store's Last-Write-Wins makes applying it idempotent and order-free.
 
@@ -12,9 +14,10 @@ import type { Store } from '../../storage';
 import type { Entry } from '../../storage/types';
 import type { Logger } from '../logger';
 import type { ObservedStore } from './observed-store';
+import { PartitionTrees, type Placement } from './partition-trees';
 import { PeerLink } from './peer-link';
-import { compareWithPeer, type PeerRoundResult } from './round';
-import { ConvergenceTree, type VersionOf } from './tree';
+import { compareWithPeer, emptyPeerResult, type PeerRoundResult } from './round';
+import type { VersionOf } from './tree';
 
 export interface ConvergencePeer {
   id: string;
@@ -35,17 +38,10 @@ export interface ConvergenceDeps {
   logger: Logger;
   /** What the tree records per entry (crdt mode records state digests). */
   versionOf?: VersionOf;
-  /**
-   * Whether this node replicates `key`. The tree covers the whole store, so with a partition map
-   * of N < nodes a peer's tree holds keys this node must not store; they are refused here.
-   */
-  holdsKey?(key: Buffer): boolean;
-  /**
-   * Whether periodic rounds are worth running: only while every node holds every key. Under
-   * partial replication two whole-store trees never match, so rounds would only churn; pull
-   * sync, hinted handoff and read repair converge replicas there, and Repair still runs on demand.
-   */
-  fullReplication?(): boolean;
+  /** The node's partition map and key placement (none: one tree over the whole store). */
+  placement?: Placement;
+  /** Subscribes to new partition maps; returns the unsubscribe. */
+  onMapChange?(listener: () => void): () => void;
 }
 
 export interface RoundReport {
@@ -64,14 +60,20 @@ export interface ConvergenceCounters {
   bytesReceived: number;
   keysRepairedByPeers: number;
   lastRoundUnixMs: number;
+  partitionsCompared: number;
+  partitionsDiffering: number;
+  keysRefused: number;
 }
 
+const NO_PLACEMENT: Placement = { map: () => undefined, partitionOf: () => 0 };
+
 export class Convergence {
-  readonly tree: ConvergenceTree;
+  readonly trees: PartitionTrees;
   readonly counters: ConvergenceCounters = {
     rounds: 0, rangesCompared: 0, bucketsCompared: 0, keysSent: 0, keysReceived: 0, bytesSent: 0, bytesReceived: 0,
-    keysRepairedByPeers: 0, lastRoundUnixMs: 0,
+    keysRepairedByPeers: 0, lastRoundUnixMs: 0, partitionsCompared: 0, partitionsDiffering: 0, keysRefused: 0,
   };
+  private readonly offMap: () => void;
   private readonly links = new Map<string, PeerLink>();
   /** Rounds run one at a time: a repair asked during a periodic round starts after it. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -79,7 +81,15 @@ export class Convergence {
   private closed = false;
 
   constructor(private readonly deps: ConvergenceDeps) {
-    this.tree = new ConvergenceTree(deps.store, deps.observed, deps.versionOf);
+    const placement = deps.placement ?? NO_PLACEMENT;
+    this.trees = new PartitionTrees(deps.store, deps.observed, deps.nodeId, placement, deps.versionOf);
+    this.offMap = deps.onMapChange?.(() => {
+      const map = placement.map();
+      if (!map || map.version === this.trees.mapVersion) return;
+      const c = this.trees.follow(map);
+      this.deps.logger.info(`merkle trees follow partition map version ${c.mapVersion}: kept ${c.kept.length}, built ${c.built.length}`
+        + `${c.built.length > 0 ? ` (${c.built.join(', ')}; scan ${c.scanMs} ms)` : ''}, dropped ${c.dropped.length}`);
+    }) ?? (() => undefined);
   }
 
   get nodeId(): string {
@@ -94,9 +104,8 @@ export class Convergence {
   private schedule(): void {
     if (this.closed) return;
     this.timer = setTimeout(() => {
-      const due = this.deps.fullReplication?.() ?? true;
-      const run = due ? this.round(this.deps.peers().filter((p) => !p.down)) : Promise.resolve();
-      void run.finally(() => this.schedule());
+      const peers = this.deps.peers().filter((p) => !p.down && this.trees.sharedWith(p.id).length > 0);
+      void this.round(peers).finally(() => this.schedule());
     }, this.deps.intervalMs);
   }
 
@@ -127,31 +136,38 @@ export class Convergence {
     this.counters.rounds++;
     for (const peer of peers) {
       if (this.closed) break;
-      const link = this.link(peer);
       let r: PeerRoundResult;
-      try {
-        r = await compareWithPeer({
-          selfId: this.deps.nodeId,
-          tree: this.tree.tree,
-          read: (key) => this.read(key),
-          apply: (entries) => this.apply(entries).then(() => undefined),
-        }, link);
-      } catch (err) {
-        const e = err as { details?: string; message?: string };
-        r = {
-          peer: peer.id, ok: false, error: e.details ?? e.message ?? String(err), rootsMatched: false, rangesCompared: 0,
-          bucketsCompared: 0, keysSent: 0, keysReceived: 0, bytesSent: 0, bytesReceived: 0,
-        };
-        this.deps.logger.debug(`anti-entropy (merkle) with ${peer.id} failed: ${r.error}`);
+      const shared = this.trees.sharedWith(peer.id);
+      if (shared.length === 0) {
+        // No partition in common: nothing to compare, and the peer must not be sent any key.
+        r = { ...emptyPeerResult(peer.id), ok: true, rootsMatched: true };
+      } else {
+        try {
+          r = await compareWithPeer({
+            selfId: this.deps.nodeId,
+            mapVersion: () => this.trees.mapVersion,
+            tree: (pid) => this.trees.tree(pid),
+            read: (key) => this.read(key),
+            apply: (entries) => this.apply(entries).then(() => undefined),
+          }, this.link(peer), shared);
+        } catch (err) {
+          const e = err as { details?: string; message?: string };
+          r = { ...emptyPeerResult(peer.id), error: e.details ?? e.message ?? String(err) };
+          this.deps.logger.debug(`anti-entropy (merkle) with ${peer.id} failed: ${r.error}`);
+        }
       }
       const c = this.counters;
+      c.partitionsCompared += r.partitionsCompared;
+      c.partitionsDiffering += r.partitionsDiffering;
       c.rangesCompared += r.rangesCompared;
       c.bucketsCompared += r.bucketsCompared;
       c.keysSent += r.keysSent;
       c.keysReceived += r.keysReceived;
       c.bytesSent += r.bytesSent;
       c.bytesReceived += r.bytesReceived;
-      if (r.keysSent + r.keysReceived > 0) this.deps.logger.info(`anti-entropy with ${peer.id}: sent ${r.keysSent}, received ${r.keysReceived} divergent keys`);
+      if (r.keysSent + r.keysReceived > 0) {
+        this.deps.logger.info(`anti-entropy with ${peer.id}: sent ${r.keysSent}, received ${r.keysReceived} divergent keys in partitions ${r.partitions.map((p) => p.partitionId).join(', ')}`);
+      }
       results.push(r);
     }
     this.counters.lastRoundUnixMs = Date.now();
@@ -167,10 +183,15 @@ export class Convergence {
     return this.deps.store.get(key);
   }
 
-  /** Stores versions from a peer where they beat this node's; resolves with how many did. */
+  /**
+   * Stores versions from a peer where they beat this node's; resolves with how many did. A key
+   * outside this node's trees is refused: the service checks each request's partition, so only
+   * a map that changed while a round was in flight gets here with one.
+   */
   async apply(entries: Entry[]): Promise<number> {
-    const holds = this.deps.holdsKey;
-    if (holds) entries = entries.filter((e) => holds(e.key));
+    const held = entries.filter((e) => this.trees.partitionOfKey(e.key) !== undefined);
+    this.counters.keysRefused += entries.length - held.length;
+    entries = held;
     if (entries.length === 0) return 0;
     for (const e of entries) this.deps.observeTs(e.ts);
     const won = await this.deps.observed.write(entries);
@@ -201,6 +222,7 @@ export class Convergence {
     for (const link of this.links.values()) link.close();
     await this.queue;
     this.links.clear();
-    this.tree.close();
+    this.offMap();
+    this.trees.close();
   }
 }

@@ -59,7 +59,7 @@ describe('crdt consistency mode (real processes)', function () {
   it('anti-entropy merges states that only the stores hold (5 + 7 = 12 on both)', async () => {
     await waitFor('12 on both', async () => (await value(0, 'seeded')).count === 12 && (await value(1, 'seeded')).count === 12);
     await waitFor('equal roots', async () => {
-      const [a, c] = await Promise.all([0, 1].map((i) => call(pair, i, (x) => x.merkleSummary, { level: 0, indexes: [0] })));
+      const [a, c] = await Promise.all([0, 1].map((i) => call(pair, i, (x) => x.merkleSummary, { level: 0, indexes: [0], partitionId: 0, mapVersion: 0 })));
       return a.hashes[0].equals(c.hashes[0]);
     });
   });

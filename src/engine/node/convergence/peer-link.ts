@@ -4,7 +4,7 @@
 
 import {
   ConvergenceServiceClient, ExchangeEntriesRequest, ExchangeEntriesResponse, MerkleDiffRequest, MerkleDiffResponse,
-  MerkleSummaryRequest, MerkleSummaryResponse, type ConvergenceEntry, type QueryIndexResponse,
+  MerkleRootsRequest, MerkleRootsResponse, MerkleSummaryRequest, MerkleSummaryResponse, type ConvergenceEntry, type QueryIndexResponse,
 } from '../../gen/ringdb/v1/convergence';
 import { clientArgs, unary } from '../../rpc';
 import type { Entry } from '../../storage/types';
@@ -15,6 +15,12 @@ const CALL_TIMEOUT_MS = 30_000;
 export interface Traffic {
   bytesSent: number;
   bytesReceived: number;
+}
+
+/** The partition a Merkle call is about and the map version the caller computed it under. */
+export interface Scope {
+  partitionId: number;
+  mapVersion: number;
 }
 
 const size = (bytes: Uint8Array): number => bytes.byteLength;
@@ -38,23 +44,32 @@ export class PeerLink {
     this.client = new ConvergenceServiceClient(...clientArgs(address));
   }
 
-  async summary(level: number, indexes: number[], traffic: Traffic): Promise<MerkleSummaryResponse> {
-    const req: MerkleSummaryRequest = { level, indexes };
+  async roots(mapVersion: number, partitionIds: number[], traffic: Traffic): Promise<MerkleRootsResponse> {
+    const req: MerkleRootsRequest = { mapVersion, partitionIds };
+    traffic.bytesSent += size(MerkleRootsRequest.encode(req).finish());
+    const res = await unary(this.client, this.client.merkleRoots, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
+    traffic.bytesReceived += size(MerkleRootsResponse.encode(res).finish());
+    return res;
+  }
+
+  async summary(scope: Scope, level: number, indexes: number[], traffic: Traffic): Promise<MerkleSummaryResponse> {
+    const req: MerkleSummaryRequest = { ...scope, level, indexes };
     traffic.bytesSent += size(MerkleSummaryRequest.encode(req).finish());
     const res = await unary(this.client, this.client.merkleSummary, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
     traffic.bytesReceived += size(MerkleSummaryResponse.encode(res).finish());
     return res;
   }
 
-  async diff(buckets: number[], traffic: Traffic): Promise<MerkleDiffResponse> {
-    const req: MerkleDiffRequest = { buckets };
+  async diff(scope: Scope, buckets: number[], traffic: Traffic): Promise<MerkleDiffResponse> {
+    const req: MerkleDiffRequest = { ...scope, buckets };
     traffic.bytesSent += size(MerkleDiffRequest.encode(req).finish());
     const res = await unary(this.client, this.client.merkleDiff, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
     traffic.bytesReceived += size(MerkleDiffResponse.encode(res).finish());
     return res;
   }
 
-  async exchange(req: ExchangeEntriesRequest, traffic: Traffic): Promise<ExchangeEntriesResponse> {
+  async exchange(scope: Scope, body: Omit<ExchangeEntriesRequest, keyof Scope>, traffic: Traffic): Promise<ExchangeEntriesResponse> {
+    const req: ExchangeEntriesRequest = { ...body, ...scope };
     traffic.bytesSent += size(ExchangeEntriesRequest.encode(req).finish());
     const res = await unary(this.client, this.client.exchangeEntries, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
     traffic.bytesReceived += size(ExchangeEntriesResponse.encode(res).finish());

@@ -1,20 +1,31 @@
-// One anti-entropy comparison of this node's tree with one peer's (the initiator's side): compare
-// roots; if they differ, descend level by level into differing subtrees only (findDivergentKeys),
-// then, reading the versions in the peer's bucket entries, push the divergent keys this node
-// holds the winner of and pull the others, in one ExchangeEntries call per chunk.
+// One anti-entropy comparison of this node's trees with one peer's (the initiator's side), over
+// the partitions both replicate: compare every shared partition's root in one call; for each
+// that differs, descend level by level into differing subtrees only (findDivergentKeys), then,
+// reading the versions in the peer's bucket entries, push the divergent keys this node holds the
+// winner of and pull the others, in one ExchangeEntries call per chunk. Every call names the
+// partition and the map version, so the peer refuses it if its map differs.
 
 import { findDivergentKeys, type MerklePeer } from '../../antientropy/merkle-diff';
 import { MerkleError, type MerkleEntry, type MerkleTree } from '../../antientropy/merkle';
 import { compareVersions, type Entry } from '../../storage/types';
-import { fromWire, toWire, type PeerLink, type Traffic } from './peer-link';
+import { fromWire, toWire, type PeerLink, type Scope, type Traffic } from './peer-link';
 import { decodeVersion } from './tree';
 
 /** Request limits both sides agree on (the service enforces them). */
 export const MAX_SUMMARY_INDEXES = 65_536;
 export const MAX_DIFF_BUCKETS = 4096;
 export const MAX_EXCHANGE_KEYS = 10_000;
+export const MAX_ROOTS = 65_536;
 /** Keys per exchange call: bounds the size of one message when values are large. */
 const EXCHANGE_CHUNK = 1000;
+
+export interface PartitionRoundResult extends Traffic {
+  partitionId: number;
+  rangesCompared: number;
+  bucketsCompared: number;
+  keysSent: number;
+  keysReceived: number;
+}
 
 export interface PeerRoundResult extends Traffic {
   peer: string;
@@ -25,15 +36,29 @@ export interface PeerRoundResult extends Traffic {
   bucketsCompared: number;
   keysSent: number;
   keysReceived: number;
+  partitionsCompared: number;
+  partitionsDiffering: number;
+  /** One per differing partition. */
+  partitions: PartitionRoundResult[];
 }
 
 export interface RoundDeps {
   selfId: string;
-  tree: MerkleTree;
+  /** The map version the trees follow now (0 = no map): a change ends the round. */
+  mapVersion(): number;
+  /** This node's tree of a partition, while it still keeps one. */
+  tree(pid: number): MerkleTree | undefined;
   /** This node's stored version of a key, tombstones included. */
   read(key: Buffer): Entry | undefined;
   /** Applies versions received from the peer (Last-Write-Wins); resolves once stored. */
   apply(entries: Entry[]): Promise<void>;
+}
+
+export function emptyPeerResult(peer: string): PeerRoundResult {
+  return {
+    peer, ok: false, error: '', rootsMatched: false, rangesCompared: 0, bucketsCompared: 0, keysSent: 0, keysReceived: 0,
+    bytesSent: 0, bytesReceived: 0, partitionsCompared: 0, partitionsDiffering: 0, partitions: [],
+  };
 }
 
 /**
@@ -57,31 +82,61 @@ function chunks<T>(items: readonly T[], n: number): T[][] {
   return out;
 }
 
-export async function compareWithPeer(deps: RoundDeps, peer: PeerLink): Promise<PeerRoundResult> {
-  const { tree } = deps;
-  const r: PeerRoundResult = {
-    peer: peer.id, ok: false, error: '', rootsMatched: false, rangesCompared: 1, bucketsCompared: 0,
-    keysSent: 0, keysReceived: 0, bytesSent: 0, bytesReceived: 0,
+/** Compares every partition in `pids` (shared by both sides) with `peer`. */
+export async function compareWithPeer(deps: RoundDeps, peer: PeerLink, pids: readonly number[]): Promise<PeerRoundResult> {
+  const r = emptyPeerResult(peer.id);
+  const version = deps.mapVersion();
+  const differing: { pid: number; root: Buffer }[] = [];
+  for (const part of chunks(pids, MAX_ROOTS)) {
+    const res = await peer.roots(version, part, r);
+    if (res.roots.length !== part.length) throw new MerkleError(`${peer.id} answered ${res.roots.length} roots for ${part.length} partitions`);
+    res.roots.forEach((root, i) => {
+      const mine = deps.tree(part[i]);
+      if (!mine) throw mapChanged(version, deps.mapVersion());
+      if (res.fanout !== mine.fanout || res.depth !== mine.depth) {
+        throw new MerkleError(`${peer.id}'s trees are ${res.fanout}^${res.depth}, this node's ${mine.fanout}^${mine.depth}: they cannot be compared`);
+      }
+      const theirs = Buffer.from(root.hash);
+      if (!theirs.equals(mine.root())) differing.push({ pid: part[i], root: theirs });
+    });
+  }
+  r.partitionsCompared = pids.length;
+  r.rangesCompared = pids.length;
+  r.partitionsDiffering = differing.length;
+  for (const { pid, root } of differing) {
+    const tree = deps.tree(pid);
+    if (!tree || deps.mapVersion() !== version) throw mapChanged(version, deps.mapVersion());
+    const p = await comparePartition(deps, peer, { partitionId: pid, mapVersion: version }, tree, root);
+    r.partitions.push(p);
+    r.rangesCompared += p.rangesCompared;
+    r.bucketsCompared += p.bucketsCompared;
+    r.keysSent += p.keysSent;
+    r.keysReceived += p.keysReceived;
+    r.bytesSent += p.bytesSent;
+    r.bytesReceived += p.bytesReceived;
+  }
+  r.rootsMatched = differing.length === 0;
+  r.ok = true;
+  return r;
+}
+
+function mapChanged(was: number, now: number): MerkleError {
+  return new MerkleError(`this node's partition map changed during the round (version ${was} to ${now}); the next round compares the new partitions`);
+}
+
+/** One differing partition: the descent below its (already fetched) root, then the exchange. */
+async function comparePartition(deps: RoundDeps, peer: PeerLink, scope: Scope, tree: MerkleTree, theirRoot: Buffer): Promise<PartitionRoundResult> {
+  const r: PartitionRoundResult = {
+    partitionId: scope.partitionId, rangesCompared: 0, bucketsCompared: 0, keysSent: 0, keysReceived: 0, bytesSent: 0, bytesReceived: 0,
   };
-  const top = await peer.summary(0, [0], r);
-  if (top.fanout !== tree.fanout || top.depth !== tree.depth) {
-    throw new MerkleError(`${peer.id}'s tree is ${top.fanout}^${top.depth}, this node's ${tree.fanout}^${tree.depth}: they cannot be compared`);
-  }
-  const theirRoot = Buffer.from(top.hashes[0] ?? Buffer.alloc(0));
-  if (theirRoot.equals(tree.root())) {
-    r.rootsMatched = true;
-    r.ok = true;
-    return r;
-  }
   const remote: MerklePeer = {
     fanout: tree.fanout,
     depth: tree.depth,
-    // The root was just fetched: the descent starts from it without asking again.
     hashes: async (level, indexes) => {
       if (level === 0) return [theirRoot];
       const out: Buffer[] = [];
       for (const part of chunks(indexes, MAX_SUMMARY_INDEXES)) {
-        const res = await peer.summary(level, part, r);
+        const res = await peer.summary(scope, level, part, r);
         r.rangesCompared += part.length;
         out.push(...res.hashes.map((h) => Buffer.from(h)));
       }
@@ -90,7 +145,7 @@ export async function compareWithPeer(deps: RoundDeps, peer: PeerLink): Promise<
     bucketEntries: async (buckets) => {
       const out: MerkleEntry[][] = [];
       for (const part of chunks(buckets, MAX_DIFF_BUCKETS)) {
-        const res = await peer.diff(part, r);
+        const res = await peer.diff(scope, part, r);
         for (const b of res.buckets) out.push(b.entries.map((e) => ({ key: Buffer.from(e.key), versionHash: Buffer.from(e.versionHash) })));
       }
       return out;
@@ -109,11 +164,10 @@ export async function compareWithPeer(deps: RoundDeps, peer: PeerLink): Promise<
         if (e) push.push(e);
       }
     }
-    const res = await peer.exchange({ sender: deps.selfId, entries: push.map(toWire), want }, r);
+    const res = await peer.exchange(scope, { sender: deps.selfId, entries: push.map(toWire), want }, r);
     r.keysSent += push.length;
     r.keysReceived += res.entries.length;
     if (res.entries.length > 0) await deps.apply(res.entries.map(fromWire));
   }
-  r.ok = true;
   return r;
 }

@@ -3,14 +3,16 @@
 
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { ConvergenceEntry, ConvergenceServiceServer, PeerRound } from '../../gen/ringdb/v1/convergence';
-import { InvalidFieldError, toStatus } from '../../rpc';
+import { DEFAULT_DEPTH, DEFAULT_FANOUT, type MerkleTree } from '../../antientropy/merkle';
+import { InvalidFieldError, PreconditionError, toStatus } from '../../rpc';
 import { checkKey, checkNodeId, checkValue } from '../validate';
 import type { Convergence } from './convergence';
 import { queryIndex } from '../indexes/query';
 import type { SecondaryIndexes } from '../indexes/secondary';
 import type { CrdtHandlers } from './crdt-service';
 import { fromWire, toWire } from './peer-link';
-import { MAX_DIFF_BUCKETS, MAX_EXCHANGE_KEYS, MAX_SUMMARY_INDEXES } from './round';
+import type { PartitionTrees } from './partition-trees';
+import { MAX_DIFF_BUCKETS, MAX_EXCHANGE_KEYS, MAX_ROOTS, MAX_SUMMARY_INDEXES } from './round';
 
 function unary<Req, Res>(fn: (call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>): handleUnaryCall<Req, Res> {
   return (call, callback: sendUnaryData<Res>) => {
@@ -37,11 +39,42 @@ function checkEntry(field: string, e: ConvergenceEntry): void {
   checkNodeId(`${field}.origin`, e.origin);
 }
 
+/** FAILED_PRECONDITION unless the caller's map version is this node's: trees of two maps cover different ranges. */
+function checkMapVersion(trees: PartitionTrees, mapVersion: number): void {
+  if (mapVersion !== trees.mapVersion) {
+    throw new PreconditionError(`map_version ${mapVersion} is not this node's partition map version ${trees.mapVersion}${trees.mapVersion === 0 ? ' (it has no map)' : ''}: trees of different maps are not compared`);
+  }
+}
+
+/** The tree a request names (partition_id at map_version), or the error saying why there is none. */
+function treeFor(trees: PartitionTrees, partitionId: number, mapVersion: number, field = 'partition_id'): MerkleTree {
+  checkMapVersion(trees, mapVersion);
+  const map = trees.partitionMap;
+  if (!map && partitionId !== 0) throw new InvalidFieldError(field, `must be 0: this node has no partition map, so one tree covers every key; got ${partitionId}`);
+  if (map && map.indexOf(partitionId) < 0) throw new InvalidFieldError(field, `no partition ${partitionId} in partition map version ${map.version}`);
+  const tree = trees.tree(partitionId);
+  if (!tree) throw new PreconditionError(`this node does not replicate partition ${partitionId} (its replicas: ${trees.replicasOf(partitionId).join(', ')})`);
+  return tree;
+}
+
 export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexes: SecondaryIndexes): ConvergenceServiceServer {
-  const tree = conv.tree.tree;
+  const trees = conv.trees;
   return {
+    merkleRoots: unary((call) => {
+      const { mapVersion, partitionIds } = call.request;
+      checkMapVersion(trees, mapVersion);
+      checkCount('partition_ids', partitionIds.length, 0, MAX_ROOTS);
+      const pids = partitionIds.length > 0 ? partitionIds : trees.partitionIds();
+      const roots = pids.map((pid, i) => {
+        const tree = treeFor(trees, pid, mapVersion, `partition_ids[${i}]`);
+        return { partitionId: pid, hash: tree.root(), keys: tree.size };
+      });
+      return { fanout: DEFAULT_FANOUT, depth: DEFAULT_DEPTH, mapVersion: trees.mapVersion, roots };
+    }),
+
     merkleSummary: unary((call) => {
       const { level, indexes } = call.request;
+      const tree = treeFor(trees, call.request.partitionId, call.request.mapVersion);
       if (level > tree.depth) throw new InvalidFieldError('level', `must be 0 (the root) to ${tree.depth} (the leaf buckets), got ${level}`);
       checkCount('indexes', indexes.length, 1, MAX_SUMMARY_INDEXES);
       const width = tree.fanout ** level;
@@ -53,6 +86,7 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
 
     merkleDiff: unary((call) => {
       const { buckets } = call.request;
+      const tree = treeFor(trees, call.request.partitionId, call.request.mapVersion);
       checkCount('buckets', buckets.length, 1, MAX_DIFF_BUCKETS);
       buckets.forEach((b, n) => {
         if (b >= tree.leafCount) throw new InvalidFieldError(`buckets[${n}]`, `must be a leaf bucket 0 to ${tree.leafCount - 1}, got ${b}`);
@@ -67,6 +101,16 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
       checkCount('want', want.length, 0, MAX_EXCHANGE_KEYS);
       entries.forEach((e, i) => checkEntry(`entries[${i}]`, e));
       want.forEach((k, i) => checkKey(`want[${i}]`, k));
+      // Only keys of the named partition cross: a node is never sent, nor asked for, keys of a
+      // partition it does not replicate.
+      const { partitionId, mapVersion } = call.request;
+      treeFor(trees, partitionId, mapVersion);
+      const inPartition = (field: string, key: Uint8Array) => {
+        const pid = trees.partitionOfKey(Buffer.from(key));
+        if (pid !== partitionId) throw new InvalidFieldError(field, `is not a key of partition ${partitionId} (map version ${mapVersion})`);
+      };
+      entries.forEach((e, i) => inPartition(`entries[${i}].key`, e.key));
+      want.forEach((k, i) => inPartition(`want[${i}]`, k));
       // Read before applying: the sender asked for the versions that made this node differ.
       const found: ConvergenceEntry[] = [];
       for (const key of want) {
@@ -92,8 +136,11 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
       return {
         nodeId: conv.nodeId,
         ...conv.counters,
-        merkleKeys: tree.size,
-        merkleRoot: tree.root(),
+        merkleKeys: trees.size,
+        merkleRoot: trees.digest(),
+        mapVersion: trees.mapVersion,
+        merkleTrees: trees.partitionIds().length,
+        treesBuilt: trees.built,
         cacheHits: cache.hits,
         cacheMisses: cache.misses,
         cacheEntries: cache.entries,

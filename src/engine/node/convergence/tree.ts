@@ -1,14 +1,7 @@
-// This node's Merkle tree over every key it stores and the version it stores: built from storage
-// once on start, then updated by each applied version (never rebuilt), so a round's hashes cost
-// only the paths that changed since the last one.
+// What the node's Merkle trees record per key: the version itself (or a CRDT state digest).
+// The trees, one per partition, are in partition-trees.ts.
 
-import { MerkleTree } from '../../antientropy/merkle';
-import type { Store } from '../../storage';
 import type { Entry } from '../../storage/types';
-import type { ObservedStore } from './observed-store';
-
-/** Keys read per scan page while building: bounds the memory of one page. */
-const BUILD_PAGE = 10_000;
 
 /**
  * A stored version as the tree records it: its Last-Write-Wins order (timestamp, origin) and
@@ -51,29 +44,3 @@ export function decodeVersion(bytes: Buffer): RecordedVersion | undefined {
 
 /** What the tree records for a stored entry (encodeVersion, or a state digest in crdt mode). */
 export type VersionOf = (e: Entry) => Buffer;
-
-export class ConvergenceTree {
-  readonly tree = new MerkleTree();
-  private readonly off: () => void;
-
-  /**
-   * Scans the whole store (tombstones too) synchronously, then follows every applied version.
-   * Being synchronous, no write can slip between the scan and the subscription.
-   */
-  constructor(store: Store, observed: ObservedStore, versionOf: VersionOf = encodeVersion) {
-    let start: Buffer | undefined;
-    for (;;) {
-      const page = store.scan({ start, limit: BUILD_PAGE, includeTombstones: true });
-      for (const e of page) this.tree.update(e.key, versionOf(e));
-      if (page.length < BUILD_PAGE) break;
-      start = Buffer.concat([page[page.length - 1].key, Buffer.from([0])]);
-    }
-    this.off = observed.onApplied((entries) => {
-      for (const e of entries) this.tree.update(e.key, versionOf(e));
-    });
-  }
-
-  close(): void {
-    this.off();
-  }
-}

@@ -1,0 +1,165 @@
+// Per-partition Merkle trees over a real store: which partitions get a tree, that each tree holds
+// exactly its partition's keys, and that a map change (split, merge, add/remove node) rebuilds
+// only the partitions it affected while every tree still equals one built from scratch.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { placementKeyOf } from '../../codec/stored-key';
+import { addNode, createPartitionMap, mergePartitions, preferenceList, removeNode, splitPartition, type PartitionMap } from '../../partitioning';
+import { Store } from '../../storage';
+import type { Entry } from '../../storage/types';
+import { ObservedStore } from './observed-store';
+import { PartitionTrees, type Placement } from './partition-trees';
+
+const IDS = ['n1', 'n2', 'n3', 'n4', 'n5'];
+const SELF = 'n1';
+const b = (s: string) => Buffer.from(s);
+const pidOf = (map: PartitionMap, key: Buffer) => map.locate(placementKeyOf(key)).id;
+
+describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
+  let dir: string;
+  let store: Store;
+  let observed: ObservedStore;
+  let current: PartitionMap | undefined;
+  const placement: Placement = { map: () => current, partitionOf: pidOf };
+  const open: PartitionTrees[] = [];
+  const trees = () => {
+    const t = new PartitionTrees(store, observed, SELF, placement);
+    open.push(t);
+    return t;
+  };
+  let clock = 1;
+  const write = (keys: string[], value: string | null = 'v') =>
+    observed.write(keys.map((k): Entry => ({ key: b(k), value: value === null ? null : b(`${value}-${k}`), ts: clock++, origin: 'n2' })));
+  /** Every tree equals the one a fresh scan builds, and the set of trees is the same. */
+  const assertMatchesFreshBuild = (t: PartitionTrees) => {
+    const fresh = trees();
+    assert.deepEqual(t.partitionIds(), fresh.partitionIds());
+    for (const pid of t.partitionIds()) assert.ok(t.tree(pid)!.root().equals(fresh.tree(pid)!.root()), `partition ${pid} differs from a fresh build`);
+  };
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'ringdb-ptrees-'));
+    store = await Store.open(path.join(dir, 'store'), { sync: 'none' });
+    observed = new ObservedStore(store);
+    current = undefined;
+  });
+  afterEach(async () => {
+    for (const t of open.splice(0)) t.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('without a map keeps one tree over the whole store (partition 0, map version 0)', async () => {
+    await write(['a', 'b', 'c']);
+    const t = trees();
+    assert.deepEqual(t.partitionIds(), [0]);
+    assert.equal(t.mapVersion, 0);
+    assert.equal(t.size, 3);
+    assert.deepEqual(t.sharedWith('n4'), [0]);
+    await write(['d'], null);
+    assert.equal(t.size, 4, 'a tombstone is a version too');
+    assertMatchesFreshBuild(t);
+  });
+
+  it('keeps a tree for each partition this node replicates, holding exactly that partition\'s keys', async () => {
+    current = createPartitionMap({ replicationFactor: 3, numPartitions: 16 }, IDS);
+    const map = current;
+    const keys = Array.from({ length: 2000 }, (_, i) => `k${i}`);
+    await write(keys);
+    const t = trees();
+    const mine = map.partitions.filter((p) => preferenceList(map, p.id).includes(SELF)).map((p) => p.id);
+    assert.deepEqual(t.partitionIds(), mine);
+    assert.ok(mine.length > 0 && mine.length < 16, `n1 replicates ${mine.length} of 16`);
+    for (const pid of mine) assert.equal(t.tree(pid)!.size, keys.filter((k) => pidOf(map, b(k)) === pid).length);
+    // Writes of partitions it does not replicate touch no tree.
+    const foreign = keys.find((k) => !mine.includes(pidOf(map, b(k))))!;
+    const before = t.digest();
+    await write([foreign], 'newer');
+    assert.ok(t.digest().equals(before));
+    const own = keys.find((k) => mine.includes(pidOf(map, b(k))))!;
+    await write([own], 'newer');
+    assert.ok(!t.digest().equals(before));
+    for (const peer of IDS.slice(1)) {
+      assert.deepEqual(t.sharedWith(peer), mine.filter((pid) => preferenceList(map, pid).includes(peer)));
+    }
+    assertMatchesFreshBuild(t);
+  });
+
+  it('follows a split, a merge, an added and a removed node, rebuilding only the affected partitions', async () => {
+    current = createPartitionMap({ replicationFactor: 3, numPartitions: 16 }, IDS);
+    await write(Array.from({ length: 3000 }, (_, i) => `k${i}`));
+    const t = trees();
+    const [target] = t.partitionIds();
+    const before = new Map(t.partitionIds().map((pid) => [pid, t.tree(pid)]));
+
+    current = splitPartition(current, target).map;
+    const split = t.follow(current);
+    const upper = current.nextId - 1;
+    assert.deepEqual(split.built.sort((a, b2) => a - b2), [target, upper].sort((a, b2) => a - b2), 'only the two halves are built');
+    assert.deepEqual(split.dropped, []);
+    for (const pid of split.kept) assert.equal(t.tree(pid), before.get(pid), `partition ${pid} kept its tree object`);
+    assert.equal(t.tree(target)!.size + t.tree(upper)!.size, before.get(target)!.size, 'the halves hold the old partition\'s keys');
+    assert.equal(t.mapVersion, current.version);
+    await write(['after-split-1', 'after-split-2', 'after-split-3']);
+    assertMatchesFreshBuild(t);
+
+    current = mergePartitions(current, target, upper).map;
+    const merged = t.follow(current);
+    assert.deepEqual(merged.built, [target]);
+    assert.deepEqual(merged.dropped, [upper]);
+    assertMatchesFreshBuild(t);
+
+    const grown = addNode(current, 'n6').map;
+    const mineBefore = new Set(t.partitionIds());
+    current = grown;
+    const added = t.follow(current);
+    const mineAfter = grown.partitions.filter((p) => preferenceList(grown, p.id).includes(SELF)).map((p) => p.id);
+    assert.deepEqual(t.partitionIds(), mineAfter);
+    assert.deepEqual(added.dropped, [...mineBefore].filter((pid) => !mineAfter.includes(pid)).sort((a, b2) => a - b2));
+    assert.deepEqual(added.built, mineAfter.filter((pid) => !mineBefore.has(pid)), 'only partitions n1 newly replicates are built');
+    assertMatchesFreshBuild(t);
+
+    current = removeNode(current, 'n3').map;
+    t.follow(current);
+    assertMatchesFreshBuild(t);
+
+    current = removeNode(current, SELF).map;
+    const gone = t.follow(current);
+    assert.deepEqual(t.partitionIds(), [], 'a node outside the map keeps no tree');
+    assert.equal(gone.built.length, 0);
+  });
+
+  it('property: writes interleaved with map changes leave every tree equal to a fresh build', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.oneof(
+        fc.record({ write: fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 20 }), del: fc.boolean() }),
+        fc.record({ split: fc.nat() }),
+        fc.record({ merge: fc.nat() }),
+      ), { minLength: 1, maxLength: 12 }),
+      async (steps) => {
+        let map = createPartitionMap({ replicationFactor: 3, numPartitions: 8 }, IDS);
+        current = map;
+        const t = trees();
+        for (const step of steps) {
+          if ('write' in step) {
+            await write(step.write.map((i) => `p${i}`), step.del ? null : 'v');
+          } else if ('split' in step) {
+            map = splitPartition(map, map.partitions[step.split % map.partitions.length].id).map;
+            current = map;
+            t.follow(map);
+          } else if (map.partitions.length > 1) {
+            const i = step.merge % (map.partitions.length - 1);
+            map = mergePartitions(map, map.partitions[i].id, map.partitions[i + 1].id).map;
+            current = map;
+            t.follow(map);
+          }
+        }
+        assertMatchesFreshBuild(t);
+        for (const x of open.splice(0)) x.close();
+      },
+    ), { numRuns: 25 });
+  });
+});

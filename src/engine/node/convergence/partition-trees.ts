@@ -1,0 +1,195 @@
+// This node's Merkle trees: one per partition it replicates, over that partition's keys and the
+// versions it stores. Without a partition map every node holds every key, so there is one tree
+// over the whole store (partition 0 at map version 0): the one-partition case.
+//
+// Built by one scan of the store on start, then updated by each applied version (never rebuilt
+// for a write). A new partition map rebuilds only the partitions it affected: a tree whose
+// partition kept its range and its place on this node is kept as it is; a partition whose range
+// changed (split, merge) or that this node now replicates (rebalance, add/remove node) gets a
+// tree from one scan; a partition this node no longer replicates loses its tree.
+
+import { createHash } from 'node:crypto';
+import { MerkleTree } from '../../antientropy/merkle';
+import { type PartitionMap, preferenceList } from '../../partitioning';
+import type { Store } from '../../storage';
+import { isPurgeMarker } from '../../storage/types';
+import type { ObservedStore } from './observed-store';
+import { encodeVersion, type VersionOf } from './tree';
+
+/** Keys read per scan page while building: bounds the memory of one page. */
+const BUILD_PAGE = 10_000;
+
+/** How stored keys fall into partitions (the node's PartitionState). */
+export interface Placement {
+  map(): PartitionMap | undefined;
+  /** The partition a stored key is placed in under `map`. */
+  partitionOf(map: PartitionMap, storedKey: Buffer): number;
+}
+
+/** What a map change did to the trees. */
+export interface TreeChange {
+  mapVersion: number;
+  kept: number[];
+  built: number[];
+  dropped: number[];
+  scanMs: number;
+}
+
+/** The partitions `node` replicates under `map`, ascending. */
+function replicated(map: PartitionMap, node: string): number[] {
+  return map.partitions.filter((p) => preferenceList(map, p.id).includes(node)).map((p) => p.id).sort((a, b) => a - b);
+}
+
+function sameRange(a: PartitionMap, b: PartitionMap, pid: number): boolean {
+  if (a.strategy !== b.strategy) return false;
+  const i = a.indexOf(pid);
+  const j = b.indexOf(pid);
+  if (i < 0 || j < 0) return false;
+  const p = a.partitions[i];
+  const q = b.partitions[j];
+  return p.start.equals(q.start) && (p.end === null ? q.end === null : q.end !== null && p.end.equals(q.end));
+}
+
+export class PartitionTrees {
+  private trees = new Map<number, MerkleTree>();
+  private map: PartitionMap | undefined;
+  private builds = 0;
+  private readonly off: () => void;
+
+  /**
+   * Scans the store (tombstones too) synchronously, then follows every applied version. Being
+   * synchronous, no write can slip between the scan and the subscription.
+   */
+  constructor(
+    private readonly store: Store,
+    observed: ObservedStore,
+    private readonly selfId: string,
+    private readonly placement: Placement,
+    private readonly versionOf: VersionOf = encodeVersion,
+  ) {
+    this.map = placement.map();
+    this.scanInto(this.map ? replicated(this.map, selfId) : [0]);
+    this.off = observed.onApplied((entries) => {
+      for (const e of entries) {
+        const tree = this.treeOf(e.key);
+        // A purge removes a key this node stopped replicating: no version remains to record.
+        if (isPurgeMarker(e)) tree?.remove(e.key);
+        else tree?.update(e.key, this.versionOf(e));
+      }
+    });
+  }
+
+  /** Trees built from a scan since start (on start, then the partitions map changes affected). */
+  get built(): number {
+    return this.builds;
+  }
+
+  /** The map version the trees follow; 0 without a map. */
+  get mapVersion(): number {
+    return this.map?.version ?? 0;
+  }
+
+  get partitionMap(): PartitionMap | undefined {
+    return this.map;
+  }
+
+  /** The tree of a partition this node replicates. */
+  tree(pid: number): MerkleTree | undefined {
+    return this.trees.get(pid);
+  }
+
+  /** Partitions with a tree, ascending. */
+  partitionIds(): number[] {
+    return [...this.trees.keys()].sort((a, b) => a - b);
+  }
+
+  /** Keys over every tree. */
+  get size(): number {
+    let n = 0;
+    for (const t of this.trees.values()) n += t.size;
+    return n;
+  }
+
+  /** One tree's root; with several, SHA-1 over each (partition id, root) in id order. */
+  digest(): Buffer {
+    const ids = this.partitionIds();
+    if (ids.length === 1) return this.trees.get(ids[0])!.root();
+    const h = createHash('sha1');
+    const id = Buffer.alloc(4);
+    for (const pid of ids) {
+      id.writeUInt32BE(pid);
+      h.update(id).update(this.trees.get(pid)!.root());
+    }
+    return h.digest();
+  }
+
+  /** The partition of a stored key when this node keeps its tree. */
+  partitionOfKey(key: Buffer): number | undefined {
+    if (!this.map) return 0;
+    const pid = this.placement.partitionOf(this.map, key);
+    return this.trees.has(pid) ? pid : undefined;
+  }
+
+  /** Partitions both this node and `peer` replicate (every peer shares partition 0 without a map). */
+  sharedWith(peer: string): number[] {
+    const map = this.map;
+    if (!map) return [0];
+    return this.partitionIds().filter((pid) => preferenceList(map, pid).includes(peer));
+  }
+
+  /** The replicas of a partition under the current map (empty without one: every node). */
+  replicasOf(pid: number): string[] {
+    return this.map ? preferenceList(this.map, pid) : [];
+  }
+
+  /** Follows a new map: keeps the trees it did not affect, builds the others from one scan. */
+  follow(next: PartitionMap): TreeChange {
+    const prev = this.map;
+    const kept: number[] = [];
+    const build: number[] = [];
+    const trees = new Map<number, MerkleTree>();
+    for (const pid of replicated(next, this.selfId)) {
+      const t = this.trees.get(pid);
+      if (t && prev && sameRange(prev, next, pid)) {
+        trees.set(pid, t);
+        kept.push(pid);
+      } else {
+        build.push(pid);
+      }
+    }
+    const dropped = [...this.trees.keys()].filter((pid) => !trees.has(pid) && !build.includes(pid)).sort((a, b) => a - b);
+    this.map = next;
+    this.trees = trees;
+    const started = Date.now();
+    this.scanInto(build);
+    return { mapVersion: next.version, kept, built: build, dropped, scanMs: Date.now() - started };
+  }
+
+  private treeOf(key: Buffer): MerkleTree | undefined {
+    const pid = this.partitionOfKey(key);
+    return pid === undefined ? undefined : this.trees.get(pid);
+  }
+
+  /**
+   * New trees for `pids` from one pass over the store. Under hash partitioning a partition's keys
+   * are spread over the whole key order, so one pass serves every partition being built.
+   */
+  private scanInto(pids: readonly number[]): void {
+    if (pids.length === 0) return;
+    const fresh = new Map(pids.map((pid) => [pid, new MerkleTree()]));
+    const map = this.map;
+    let start: Buffer | undefined;
+    for (;;) {
+      const page = this.store.scan({ start, limit: BUILD_PAGE, includeTombstones: true });
+      for (const e of page) fresh.get(map ? this.placement.partitionOf(map, e.key) : 0)?.update(e.key, this.versionOf(e));
+      if (page.length < BUILD_PAGE) break;
+      start = Buffer.concat([page[page.length - 1].key, Buffer.from([0])]);
+    }
+    for (const [pid, t] of fresh) this.trees.set(pid, t);
+    this.builds += pids.length;
+  }
+
+  close(): void {
+    this.off();
+  }
+}
