@@ -10,7 +10,8 @@ const STEP_TIMEOUT_MS = 60_000;
 const SPEC = `// RingDB cluster spec of the UI checks' workspace
 {
   "nodes": 3,
-  "replicationFactor": 3, "writeQuorum": 2, "readQuorum": 2
+  "replicationFactor": 3, "writeQuorum": 2, "readQuorum": 2,
+  "indexFields": ["name"]
 }
 `;
 
@@ -57,6 +58,11 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
   };
   const quickInput = page.locator('.quick-input-widget input');
   const treeRow = (name) => page.locator('.monaco-list-row[role="treeitem"]', { hasText: name });
+  const pane = (title) => page.locator('.pane', { has: page.locator('.pane-header', { hasText: title }) });
+  const setPaneExpanded = async (title, expanded) => {
+    const header = page.locator('.pane-header', { hasText: title }).first();
+    if ((await header.getAttribute('aria-expanded')) !== String(expanded)) await header.click();
+  };
 
   await check('the workbench opens a workspace that has .ringdb/cluster.json', async () => {
     await page.goto(workbenchUrl(server, workspace, { extensionPath: root }));
@@ -98,10 +104,22 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     await editor.filter({ hasText: 'Grace' }).waitFor();
   });
 
+  await check('Query Index offers the indexed fields, asks for the value and lists the matching keys', async () => {
+    await palette('RingDB: Query Index');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'name' }).first().click();
+    await page.locator('.quick-input-widget', { hasText: 'Value of "name" to match' }).waitFor();
+    await quickInput.fill('Grace');
+    await quickInput.press('Enter');
+    const editor = page.locator('.editor-instance .view-lines');
+    await editor.filter({ hasText: 'Query Index: `name` = `Grace`' }).waitFor();
+    await editor.filter({ hasText: '`user:42`' }).waitFor();
+    await page.mouse.move(900, 700);
+    await page.screenshot({ path: join(shots, 'query-index.png') });
+  });
+
   await check('the Nodes and SSTables views show nodes, peers and storage', async () => {
     await palette('RingDB: Compact Node');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'n1' }).first().click();
-    const pane = (title) => page.locator('.pane', { has: page.locator('.pane-header', { hasText: title }) });
     const sstables = pane('SSTables');
     const n1Storage = sstables.locator('.monaco-list-row[role="treeitem"]', { hasText: 'n1' }).first();
     if ((await n1Storage.getAttribute('aria-expanded')) === 'false') await n1Storage.click();
@@ -113,6 +131,28 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     await pane('Nodes').locator('.monaco-list-row[role="treeitem"]', { hasText: 'storage' }).first().waitFor();
     await page.mouse.move(900, 700); // no hover tooltip over the rows in the picture
     await page.screenshot({ path: join(shots, 'explorer.png') });
+  });
+
+  await check('the Partitions view shows each partition with its range, owner and replicas', async () => {
+    for (const other of ['Nodes', 'SSTables', 'Hints']) await setPaneExpanded(other, false);
+    // A wider sidebar for the picture, so ranges and owners fit; put back afterwards.
+    const sidebar = await page.locator('.part.sidebar').boundingBox();
+    const dragSash = async (from, to) => {
+      await page.mouse.move(from, 400);
+      await page.mouse.down();
+      await page.mouse.move(to, 400, { steps: 8 });
+      await page.mouse.up();
+    };
+    const edge = sidebar.x + sidebar.width;
+    await dragSash(edge - 1, edge + 320);
+    const first = pane('Partitions').locator('.monaco-list-row[role="treeitem"]').first();
+    await first.locator('.label-description', { hasText: '· n' }).waitFor();
+    await first.hover();
+    await page.locator('.monaco-hover', { hasText: 'replicas:' }).first().waitFor();
+    await page.screenshot({ path: join(shots, 'partitions.png') });
+    await page.mouse.move(1300, 700);
+    await dragSash(edge + 319, edge - 1);
+    for (const other of ['Nodes', 'SSTables', 'Hints']) await setPaneExpanded(other, true);
   });
 
   await check('the replication-log webview shows the written key in its table', async () => {
