@@ -12,7 +12,7 @@ import type { Result } from './commands';
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 
-const dirOption = { name: 'dir', kind: 'string', value: 'folder', help: 'data folder of the cluster (default: the spec\'s dataDir, .ringdb/data)' } as const;
+export const dirOption = { name: 'dir', kind: 'string', value: 'folder', help: 'data folder of the cluster (default: the spec\'s dataDir, .ringdb/data)' } as const;
 const SPEC_FILE = join('.ringdb', 'cluster.json');
 
 /** --dir, else the dataDir of this folder's spec, else the default one (as the other commands do). */
@@ -22,7 +22,7 @@ function dataDir(p: Parsed): string {
   return (existsSync(SPEC_FILE) ? loadClusterSpecFile(SPEC_FILE) : defaultClusterSpec()).dataDir;
 }
 
-const nodeOption = { name: 'node', kind: 'string', value: 'id', help: 'node to send the request to (default: the first node that is up)' } as const;
+export const nodeOption = { name: 'node', kind: 'string', value: 'id', help: 'node to send the request to (default: the first node that is up)' } as const;
 const crdtDetails = ['The key must be named in the cluster spec\'s "crdt" setting and consistencyMode must be "crdt".'];
 
 export const CONVERGENCE_COMMANDS: CommandSpec[] = [
@@ -38,8 +38,11 @@ export const CONVERGENCE_COMMANDS: CommandSpec[] = [
   { name: 'sadd', args: ['key', 'element'], summary: 'add an element to a CRDT set (orset)', options: [nodeOption, dirOption], details: crdtDetails },
   { name: 'srem', args: ['key', 'element'], summary: 'remove an element from a CRDT set (orset)', options: [nodeOption, dirOption], details: crdtDetails },
   {
-    name: 'query', args: ['field', 'value'], summary: 'keys whose JSON value has field = value (secondary index)', options: [nodeOption, dirOption],
-    details: ['The field must be one of the cluster spec\'s indexFields; numbers and booleans match by their JSON text.'],
+    name: 'query', args: ['field', 'value'], summary: 'keys whose JSON value has field = value (global or secondary index)', options: [nodeOption, dirOption],
+    details: [
+      'A field of the cluster spec\'s globalIndexFields is answered by its global index: one partition\'s replicas, every hit checked against the data.',
+      'A field of indexFields is answered by every node\'s secondary index. Numbers and booleans match by their JSON text.',
+    ],
   },
 ];
 
@@ -91,7 +94,7 @@ async function pickNode(controller: ControllerClient, p: Parsed): Promise<string
 }
 
 /** Runs `work` against the ConvergenceService of --node (or the first node up). */
-async function onNode(p: Parsed, work: (conv: ConvergenceClient, nodeId: string) => Promise<Result>): Promise<Result> {
+export async function onNode(p: Parsed, work: (conv: ConvergenceClient, nodeId: string) => Promise<Result>): Promise<Result> {
   const controller = ControllerClient.fromDataDir(dataDir(p));
   try {
     const nodeId = await pickNode(controller, p);
@@ -113,8 +116,14 @@ async function query(p: Parsed): Promise<Result> {
     const [field, value] = p.args;
     const r = await conv.queryIndex(field, value);
     const keys = r.keys.map((k) => k.toString('utf8'));
-    const missing = r.unreachable.length ? `\n(not asked: ${r.unreachable.join('; ')})` : '';
-    return { code: EXIT_OK, human: `${keys.length ? keys.join('\n') : '(no keys)'}${missing}`, json: { field, value, node: nodeId, keys, nodes: r.nodes, unreachable: r.unreachable } };
+    const source = r.kind === 'global'
+      ? `(global index: partition ${r.partitionId}, read from ${r.nodes.join(', ')}${r.staleDropped ? `; ${r.staleDropped} stale entries removed` : ''})`
+      : `(secondary index: ${r.nodes.join(', ')})`;
+    const missing = r.unreachable.length ? `\n(missing: ${r.unreachable.join('; ')})` : '';
+    return {
+      code: EXIT_OK, human: `${keys.length ? keys.join('\n') : '(no keys)'}\n${source}${missing}`,
+      json: { field, value, node: nodeId, index: r.kind, keys, nodes: r.nodes, unreachable: r.unreachable, ...(r.kind === 'global' ? { partitionId: r.partitionId, staleDropped: r.staleDropped } : {}) },
+    };
   });
 }
 

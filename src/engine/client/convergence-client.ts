@@ -3,7 +3,7 @@
 
 import * as pb from '../gen/ringdb/v1/convergence';
 import { clientArgs, unary, type UnaryMethod } from '../rpc/client';
-import { fromGrpcError } from './errors';
+import { fromGrpcError, RingDbError } from './errors';
 import type { NodeAddress } from './node-client';
 import type { CallOptions } from './types';
 
@@ -46,6 +46,25 @@ export interface ConvergenceStats {
   /** Hex of the node's Merkle root: equal roots mean equal data. */
   merkleRoot: string;
   lastRoundUnixMs: number;
+  /** globalIndexFields on this node (all 0 when none). */
+  globalIndex: GlobalIndexStats;
+}
+
+export interface GlobalIndexStats {
+  /** Queries this node answered from a global index. */
+  lookups: number;
+  /** Pages of index entries this node served as a replica of an index partition. */
+  partitionReads: number;
+  entriesDerived: number;
+  entriesDelivered: number;
+  entriesPending: number;
+  deliveryFailures: number;
+  /** Entries removed by lookups because the key's newest value no longer matched. */
+  staleDropped: number;
+  /** Keys whose entries this node re-derived on start. */
+  rebuiltKeys: number;
+  readRepairs: number;
+  tooLong: number;
 }
 
 export type CrdtOperation = 'increment' | 'decrement' | 'add' | 'remove' | 'set';
@@ -67,6 +86,64 @@ const CRDT_OPS: Record<CrdtOperation, pb.CrdtOpKind> = {
 
 function reading(v: pb.CrdtValue | undefined): CrdtReading {
   return { type: v?.type ?? '', count: v?.count ?? 0, elements: (v?.elements ?? []).map((e) => Buffer.from(e)) };
+}
+
+/** Which index answers a query: `auto` = the global index when the field has one. */
+export type IndexKindName = 'auto' | 'secondary' | 'global';
+
+const INDEX_KINDS: Record<IndexKindName, pb.IndexKind> = {
+  auto: pb.IndexKind.INDEX_KIND_UNSPECIFIED,
+  secondary: pb.IndexKind.INDEX_KIND_SECONDARY,
+  global: pb.IndexKind.INDEX_KIND_GLOBAL,
+};
+
+export interface IndexQueryResult {
+  /** Matching keys, sorted, each once. */
+  keys: Buffer[];
+  /** Nodes that answered: every reachable node (secondary), or R replicas of one partition (global). */
+  nodes: string[];
+  /** Nodes that could not be asked, and (global) hits that could not be checked: keys may be missing. */
+  unreachable: string[];
+  /** The index that answered. */
+  kind: 'secondary' | 'global';
+  /** Global: the partition holding (field, value), and stale entries removed while answering. */
+  partitionId: number;
+  staleDropped: number;
+}
+
+/** One version of a key in consistencyMode "vector". */
+export interface VectorSibling {
+  /** null for a delete (tombstone sibling). */
+  value: Buffer | null;
+  /** The version's vector clock: node -> counter. */
+  clock: Record<string, number>;
+  /** The event that created it: the coordinating node and its counter. */
+  dot: { node: string; counter: number };
+}
+
+/** Every sibling of a key and the causal context that supersedes them all. */
+export interface SiblingsReading {
+  siblings: VectorSibling[];
+  /** Opaque token (base64url) to pass to vectorPut; "" when the key has no siblings. */
+  context: string;
+  /** Nodes whose sibling sets were merged into this answer. */
+  replicas: string[];
+}
+
+export interface VectorWriteResult {
+  dot: { node: string; counter: number };
+  /** Nodes that acknowledged the write (W). */
+  replicas: string[];
+  opId: string;
+}
+
+/** A context token as vectorPut takes it: exactly what siblings() returned. */
+function contextBytes(token: string): Buffer {
+  const bytes = Buffer.from(token, 'base64url');
+  if (bytes.toString('base64url') !== token) {
+    throw new RingDbError('invalid-argument', `context: ${JSON.stringify(token)} is not a context token; pass the "context" printed by \`ringdb siblings\` unchanged, or none for a blind write`);
+  }
+  return bytes;
 }
 
 export class ConvergenceClient {
@@ -92,7 +169,13 @@ export class ConvergenceClient {
 
   async stats(opts: CallOptions = {}): Promise<ConvergenceStats> {
     const res = await this.call('ConvergenceStats', this.client.convergenceStats, {}, opts);
-    return { ...res, merkleRoot: Buffer.from(res.merkleRoot).toString('hex') };
+    const g = res.globalIndex;
+    const globalIndex: GlobalIndexStats = {
+      lookups: g?.lookups ?? 0, partitionReads: g?.partitionReads ?? 0, entriesDerived: g?.entriesDerived ?? 0, entriesDelivered: g?.entriesDelivered ?? 0,
+      entriesPending: g?.entriesPending ?? 0, deliveryFailures: g?.deliveryFailures ?? 0, staleDropped: g?.staleDropped ?? 0, rebuiltKeys: g?.rebuiltKeys ?? 0,
+      readRepairs: g?.readRepairs ?? 0, tooLong: g?.tooLong ?? 0,
+    };
+    return { ...res, merkleRoot: Buffer.from(res.merkleRoot).toString('hex'), globalIndex };
   }
 
   /** Applies an op to a CRDT key (crdt mode); `by` for counters, `element` for sets and registers. */
@@ -107,10 +190,40 @@ export class ConvergenceClient {
     return reading((await this.call('CrdtGet', this.client.crdtGet, { key: Buffer.from(key) }, opts)).value);
   }
 
-  /** Keys whose JSON value has `field` = `value` on any node this one can reach (indexFields). */
-  async queryIndex(field: string, value: string, opts: CallOptions = {}): Promise<{ keys: Buffer[]; nodes: string[]; unreachable: string[] }> {
-    const res = await this.call('QueryIndex', this.client.queryIndex, { field, value, localOnly: false }, opts);
-    return { keys: res.keys.map((k) => Buffer.from(k)), nodes: res.nodes, unreachable: res.unreachable };
+  /**
+   * Keys whose JSON value has `field` = `value`. A field of globalIndexFields is answered by its
+   * global index (one partition's replicas, hits checked against the data), a field of
+   * indexFields by every reachable node's secondary index; `kind` forces one of them.
+   */
+  async queryIndex(field: string, value: string, opts: CallOptions & { kind?: IndexKindName } = {}): Promise<IndexQueryResult> {
+    const res = await this.call('QueryIndex', this.client.queryIndex, { field, value, localOnly: false, kind: INDEX_KINDS[opts.kind ?? 'auto'] }, opts);
+    return {
+      keys: res.keys.map((k) => Buffer.from(k)), nodes: res.nodes, unreachable: res.unreachable,
+      kind: res.kind === pb.IndexKind.INDEX_KIND_GLOBAL ? 'global' : 'secondary', partitionId: res.partitionId, staleDropped: res.staleDropped,
+    };
+  }
+
+  /** consistencyMode "vector": every sibling of `key` (deletes included) with its clock, and the context to write with. */
+  async siblings(key: string | Uint8Array, opts: CallOptions & { r?: number } = {}): Promise<SiblingsReading> {
+    const res = await this.call('VectorGet', this.client.vectorGet, { key: Buffer.from(key), r: opts.r ?? 0, direct: false }, opts);
+    return {
+      siblings: res.siblings.map((s) => ({ value: s.deleted ? null : Buffer.from(s.value), clock: { ...s.clock }, dot: { node: s.dotNode, counter: s.dotCounter } })),
+      context: Buffer.from(res.context).toString('base64url'),
+      replicas: res.replicas,
+    };
+  }
+
+  /**
+   * consistencyMode "vector": writes `value` (null = delete) as a version that supersedes the
+   * siblings `context` covers (a token from siblings()); without a context it adds a sibling.
+   */
+  async vectorPut(key: string | Uint8Array, value: string | Uint8Array | null, context = '', opts: CallOptions & { w?: number } = {}): Promise<VectorWriteResult> {
+    const req: pb.VectorPutRequest = {
+      key: Buffer.from(key), value: value === null ? Buffer.alloc(0) : Buffer.from(value), deleted: value === null,
+      context: contextBytes(context), w: opts.w ?? 0, forwarded: false,
+    };
+    const res = await this.call('VectorPut', this.client.vectorPut, req, opts);
+    return { dot: { node: res.dotNode, counter: res.dotCounter }, replicas: res.replicas, opId: res.opId };
   }
 
   close(): void {

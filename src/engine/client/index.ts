@@ -8,6 +8,8 @@ export { NodeClient, type NodeAddress, type Bytes } from './node-client';
 export { EventStream } from './stream';
 export {
   ConvergenceClient, type PeerRoundReport, type RepairReport, type ConvergenceStats, type CrdtOperation, type CrdtReading,
+  type GlobalIndexStats, type IndexKindName, type IndexQueryResult,
+  type VectorSibling, type SiblingsReading, type VectorWriteResult,
 } from './convergence-client';
 export { Driver, type DriverOptions, type Routed, type RoutedGet } from './driver';
 export { Session, compareVersions, type SessionGet, type SessionReadOptions } from './session';

@@ -51,6 +51,7 @@ export interface NodeConfig {
   crdt?: ConvergenceSettings['crdt'];
   cacheSize?: ConvergenceSettings['cacheSize'];
   indexFields?: ConvergenceSettings['indexFields'];
+  globalIndexFields?: ConvergenceSettings['globalIndexFields'];
 }
 
 /** The partitioning settings with their defaults applied (see the top of this file). */

@@ -7,6 +7,7 @@ import { decodeCompositeKey, encodeCompositeKey } from '../codec/composite-key';
 import { isSaltedKey, type PartitionMap, readKeysFor, writeKeyFor } from '../partitioning';
 import { InvalidFieldError } from '../rpc';
 import { MAX_KEY_BYTES } from '../storage/types';
+import { isReservedKey, RESERVED_PREFIX_TEXT } from './indexes/global-keys';
 import { checkKey } from './validate';
 
 export interface KeyRef {
@@ -25,6 +26,14 @@ export interface KeyFields {
 }
 
 export function keyRef(req: KeyFields): KeyRef {
+  const ref = refOf(req);
+  if (isReservedKey(ref.stored)) {
+    throw new InvalidFieldError(req.partitionKey !== undefined ? 'partition_key' : 'key', `starts with ${RESERVED_PREFIX_TEXT}, which is reserved for global index entries`);
+  }
+  return ref;
+}
+
+function refOf(req: KeyFields): KeyRef {
   if (req.partitionKey !== undefined) {
     if (req.key.length > 0) throw new InvalidFieldError('key', 'must be empty when partition_key is set (name the key one way)');
     checkKey('partition_key', req.partitionKey);

@@ -3,8 +3,8 @@
 // report the bytes that really crossed the wire rather than an estimate.
 
 import {
-  ConvergenceServiceClient, ExchangeEntriesRequest, ExchangeEntriesResponse, MerkleDiffRequest, MerkleDiffResponse,
-  MerkleRootsRequest, MerkleRootsResponse, MerkleSummaryRequest, MerkleSummaryResponse, type ConvergenceEntry, type QueryIndexResponse,
+  ConvergenceServiceClient, IndexKind, ExchangeEntriesRequest, ExchangeEntriesResponse, MerkleDiffRequest, MerkleDiffResponse,
+  MerkleRootsRequest, MerkleRootsResponse, MerkleSummaryRequest, MerkleSummaryResponse, type ConvergenceEntry, type QueryIndexResponse, type ReadGlobalIndexResponse,
 } from '../../gen/ringdb/v1/convergence';
 import { clientArgs, unary } from '../../rpc';
 import type { Entry } from '../../storage/types';
@@ -78,7 +78,12 @@ export class PeerLink {
 
   /** A peer's local index lookup; not counted as anti-entropy traffic. */
   queryIndex(field: string, value: string): Promise<QueryIndexResponse> {
-    return unary(this.client, this.client.queryIndex, { field, value, localOnly: true }, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
+    return unary(this.client, this.client.queryIndex, { field, value, localOnly: true, kind: IndexKind.INDEX_KIND_SECONDARY }, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
+  }
+
+  /** A replica's page of global index entries (not counted as anti-entropy traffic). */
+  readGlobalIndex(field: string, value: string, after: Buffer, limit: number): Promise<ReadGlobalIndexResponse> {
+    return unary(this.client, this.client.readGlobalIndex, { field, value, after, limit }, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
   }
 
   close(): void {

@@ -2,14 +2,16 @@
 // accepted) before anything changes, then calls the node's Convergence.
 
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
-import type { ConvergenceEntry, ConvergenceServiceServer, PeerRound } from '../../gen/ringdb/v1/convergence';
+import { IndexKind, type ConvergenceEntry, type ConvergenceServiceServer, type PeerRound } from '../../gen/ringdb/v1/convergence';
 import { DEFAULT_DEPTH, DEFAULT_FANOUT, type MerkleTree } from '../../antientropy/merkle';
 import { InvalidFieldError, PreconditionError, toStatus } from '../../rpc';
 import { checkKey, checkNodeId, checkValue } from '../validate';
 import type { Convergence } from './convergence';
-import { queryIndex } from '../indexes/query';
+import { DEFAULT_READ_PAGE, type GlobalIndex, MAX_READ_PAGE } from '../indexes/global-index';
+import { checkQuery, queryIndex } from '../indexes/query';
 import type { SecondaryIndexes } from '../indexes/secondary';
 import type { CrdtHandlers } from './crdt-service';
+import type { VectorHandlers } from './vector-service';
 import { fromWire, toWire } from './peer-link';
 import type { PartitionTrees } from './partition-trees';
 import { MAX_DIFF_BUCKETS, MAX_EXCHANGE_KEYS, MAX_ROOTS, MAX_SUMMARY_INDEXES } from './round';
@@ -57,7 +59,7 @@ function treeFor(trees: PartitionTrees, partitionId: number, mapVersion: number,
   return tree;
 }
 
-export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexes: SecondaryIndexes): ConvergenceServiceServer {
+export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexes: SecondaryIndexes, vector: VectorHandlers, global: GlobalIndex): ConvergenceServiceServer {
   const trees = conv.trees;
   return {
     merkleRoots: unary((call) => {
@@ -146,12 +148,24 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
         cacheEntries: cache.entries,
         cacheInvalidations: cache.invalidations,
         cacheStaleFillsDropped: cache.staleFillsDropped,
+        globalIndex: global.stats(),
       };
     }),
 
     crdtUpdate: unary((call) => crdt.update(call.request)),
     crdtGet: unary((call) => crdt.get(call.request.key)),
 
-    queryIndex: unary((call) => queryIndex(conv.nodeId, indexes, () => conv.upPeerLinks(), call.request)),
+    queryIndex: unary((call) => queryIndex(conv.nodeId, indexes, global, () => conv.upPeerLinks(), call.request, call)),
+    readGlobalIndex: unary((call) => {
+      const { field, value, after, limit } = call.request;
+      checkQuery(indexes, global, { field, value, localOnly: false, kind: IndexKind.INDEX_KIND_GLOBAL });
+      if (after.length > 0) checkKey('after', after);
+      if (limit > MAX_READ_PAGE) throw new InvalidFieldError('limit', `must be 0 (${DEFAULT_READ_PAGE}) to ${MAX_READ_PAGE}, got ${limit}`);
+      const page = global.readPage(field, value, after, limit || DEFAULT_READ_PAGE);
+      return { entries: page.hits.map((h) => ({ key: h.primaryKey, value: Buffer.alloc(0), deleted: h.deleted, ts: h.ts, origin: h.origin })), more: page.more };
+    }),
+
+    vectorGet: unary((call) => vector.get(call.request, call)),
+    vectorPut: unary((call) => vector.put(call.request, call)),
   };
 }

@@ -2,6 +2,7 @@
 // kept current by puts, deletes and replicated ops, queried across the cluster from any node.
 import assert from 'node:assert/strict';
 import { status, type ServiceError } from '@grpc/grpc-js';
+import { IndexKind } from '../../gen/ringdb/v1/convergence';
 import { unary } from '../../rpc';
 import { call, startPair, stopPair, type Pair } from '../convergence/test-pair';
 import { waitFor } from '../test-harness';
@@ -13,7 +14,7 @@ describe('secondary indexes (real processes)', function () {
   this.timeout(120_000);
   let pair: Pair;
   const query = async (i: number, field: string, value: string, localOnly = false) =>
-    (await call(pair, i, (c) => c.queryIndex, { field, value, localOnly })).keys.map((k) => k.toString());
+    (await call(pair, i, (c) => c.queryIndex, { field, value, localOnly, kind: IndexKind.INDEX_KIND_UNSPECIFIED })).keys.map((k) => k.toString());
   const put = (i: number, key: string, value: Buffer) =>
     unary(pair.nodes[i].client, pair.nodes[i].client.put, { key: b(key), value }, { token: pair.token, timeoutMs: 10_000 });
 
@@ -54,7 +55,7 @@ describe('secondary indexes (real processes)', function () {
   });
 
   it('rejects an unindexed field, naming it and the indexed ones', async () => {
-    await assert.rejects(call(pair, 0, (c) => c.queryIndex, { field: 'size', value: '3', localOnly: false }),
-      (err: ServiceError) => err.code === status.INVALID_ARGUMENT && err.details === 'field: "size" is not indexed; indexed fields: color');
+    await assert.rejects(call(pair, 0, (c) => c.queryIndex, { field: 'size', value: '3', localOnly: false, kind: IndexKind.INDEX_KIND_UNSPECIFIED }),
+      (err: ServiceError) => err.code === status.INVALID_ARGUMENT && err.details === 'field: "size" is not indexed; indexFields: color; globalIndexFields: none');
   });
 });

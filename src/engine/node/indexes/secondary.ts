@@ -8,24 +8,9 @@
 import type { Store } from '../../storage';
 import type { Entry } from '../../storage/types';
 import type { ObservedStore } from '../convergence/observed-store';
+import { indexedValues } from './json-fields';
 
 const BUILD_PAGE = 10_000;
-
-/** The indexed form of a field's value: strings as they are, numbers and booleans as JSON. */
-function indexable(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return JSON.stringify(v);
-  return undefined;
-}
-
-/** Cheap pre-check before JSON.parse: the first non-blank byte is '{'. */
-function looksLikeObject(v: Buffer): boolean {
-  for (const c of v) {
-    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
-    return c === 0x7b;
-  }
-  return false;
-}
 
 export class SecondaryIndexes {
   /** field -> value -> keys (latin1 ids, so any key bytes round-trip). */
@@ -70,22 +55,12 @@ export class SecondaryIndexes {
       }
       this.ofKey.delete(id);
     }
-    if (e.value === null || !looksLikeObject(e.value)) return;
-    let doc: unknown;
-    try {
-      doc = JSON.parse(e.value.toString('utf8'));
-    } catch {
-      return;
-    }
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return;
-    const fields = new Map<string, string>();
-    for (const [field, values] of this.byField) {
-      const v = indexable((doc as Record<string, unknown>)[field]);
-      if (v === undefined || !Object.hasOwn(doc, field)) continue;
+    const fields = indexedValues(e.value, this.byField.keys());
+    for (const [field, v] of fields) {
+      const values = this.byField.get(field) as Map<string, Set<string>>;
       let keys = values.get(v);
       if (!keys) values.set(v, (keys = new Set()));
       keys.add(id);
-      fields.set(field, v);
     }
     if (fields.size > 0) this.ofKey.set(id, fields);
   }
