@@ -6,8 +6,9 @@ import { ClusterSpecError, LaunchError, NoClusterError, RingDbError } from '../c
 import { commandHelp, generalHelp, parseArgs, UsageError, type Parsed } from './args';
 import { COMMANDS, EXIT, runCommand, type Io } from './commands';
 import { CONVERGENCE_COMMANDS, isConvergenceCommand, runConvergenceCommand } from './convergence-commands';
+import { isVectorCommand, runVectorCommand, VECTOR_COMMANDS } from './vector-commands';
 
-const ALL_COMMANDS = [...COMMANDS, ...CONVERGENCE_COMMANDS];
+const ALL_COMMANDS = [...COMMANDS, ...CONVERGENCE_COMMANDS, ...VECTOR_COMMANDS];
 
 function print(json: boolean, text: string, value: unknown): void {
   if (json) process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -54,7 +55,9 @@ async function main(argv: string[]): Promise<number> {
     }),
   };
   try {
-    const result = isConvergenceCommand(parsed.command) ? await runConvergenceCommand(parsed) : await runCommand(parsed, io);
+    const result = isConvergenceCommand(parsed.command) ? await runConvergenceCommand(parsed)
+      : isVectorCommand(parsed.command) ? await runVectorCommand(parsed)
+        : await runCommand(parsed, io);
     if (result.code === EXIT.ok || !json) {
       if (result.code === EXIT.ok) print(json, result.human, result.json);
       else process.stderr.write(`ringdb: ${result.human}\n`);

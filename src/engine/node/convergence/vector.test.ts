@@ -1,0 +1,207 @@
+// consistencyMode "vector" across real node processes: concurrent writes are kept as siblings on
+// every node, a write naming the read context collapses them, siblings survive Merkle repair,
+// replication to a node that was down and a restart, ordinary Get/Put/Delete/Scan behave as a
+// Riak user expects, bad input is rejected and changes nothing, and under a partition map
+// (N=2 of 3 nodes) a node that holds no copy forwards writes and merges R replicas' siblings.
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { VectorClock } from '../../clock/vector-clock';
+import { encodeSiblings, type StoredValue, type Version } from '../../clock/vector-clock-siblings';
+import type { VectorGetResponse, VectorPutRequest } from '../../gen/ringdb/v1/convergence';
+import { createPartitionMap, preferenceList } from '../../partitioning';
+import { unary } from '../../rpc';
+import { partitionMapToProto } from '../../rpc/partition-map-proto';
+import { spawnNode, waitFor } from '../test-harness';
+import { call, startPair, stopPair, type Pair } from './test-pair';
+
+const b = (s: string) => Buffer.from(s);
+const EMPTY = Buffer.alloc(0);
+const put = (key: string, value: string, context: Buffer = EMPTY, extra: Partial<VectorPutRequest> = {}): VectorPutRequest => ({
+  key: b(key), value: b(value), deleted: false, context, w: 0, forwarded: false, ...extra,
+});
+const values = (r: VectorGetResponse) => r.siblings.map((s) => (s.deleted ? '<deleted>' : s.value.toString())).sort();
+const isCode = (code: status, field: string | undefined, text: RegExp) => (err: ServiceError) =>
+  err.code === code && (field === undefined || err.details.startsWith(`${field}:`)) && text.test(err.details);
+
+async function kill(pair: Pair, i: number): Promise<void> {
+  const { proc } = pair.nodes[i];
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGKILL');
+  await exited;
+}
+
+/** SIGKILL (if still running) and start again on the same folder and port, then rejoin the mesh. */
+async function restart(pair: Pair, i: number): Promise<void> {
+  const old = pair.nodes[i];
+  await kill(pair, i);
+  old.client.close();
+  pair.nodes[i] = await spawnNode({ ...old.config, port: old.port }, path.join(pair.dir, `${old.id}.json`));
+  const peers = pair.nodes.map((n) => ({ id: n.id, address: n.address }));
+  const n = pair.nodes[i];
+  await unary(n.client, n.client.updateMembership, { peers, topology: {} }, { token: pair.token, timeoutMs: 10_000 });
+}
+
+describe('vector consistency mode (real processes)', function () {
+  this.timeout(120_000);
+  let pair: Pair;
+  const get = (i: number, key: string) => call(pair, i, (c) => c.vectorGet, { key: b(key), r: 0, direct: false });
+  const everywhere = async (key: string, expected: string[]) => {
+    for (let i = 0; i < pair.nodes.length; i++) if ((await get(i, key)).siblings.length !== expected.length || values(await get(i, key)).join() !== expected.join()) return false;
+    return true;
+  };
+
+  before(async () => {
+    // Only the stores hold these two sets: no op exists, so only Merkle anti-entropy can merge them.
+    const version = (node: string, value: string): Version<StoredValue> => ({ value: b(value), dot: { node, counter: 1 }, context: VectorClock.EMPTY });
+    const seeded = (node: string, value: string) => ({ key: b('seeded'), value: encodeSiblings([version(node, value)]), ts: 50, origin: node });
+    pair = await startPair([[seeded('n1', 'from-n1')], [seeded('n2', 'from-n2')]], { antiEntropyIntervalMs: 300, consistencyMode: 'vector' });
+  });
+  after(async () => {
+    if (pair) await stopPair(pair);
+  });
+
+  it('keeps writes raced on two nodes from the same context as siblings on both, and a write naming the context collapses them', async () => {
+    await call(pair, 0, (c) => c.vectorPut, put('k', 'v0'));
+    await waitFor('v0 on both', () => everywhere('k', ['v0']));
+    const read = await get(1, 'k');
+    assert.deepEqual(read.siblings[0].clock, { n1: 1 });
+    const [a, c] = await Promise.all([
+      call(pair, 0, (x) => x.vectorPut, put('k', 'a', read.context)),
+      call(pair, 1, (x) => x.vectorPut, put('k', 'b', read.context)),
+    ]);
+    assert.deepEqual([a.dotNode, a.dotCounter, c.dotNode, c.dotCounter], ['n1', 2, 'n2', 1]);
+    await waitFor('siblings a and b (v0 superseded) on both', () => everywhere('k', ['a', 'b']));
+    const both = await get(0, 'k');
+    assert.deepEqual(both.siblings.map((s) => s.clock), [{ n1: 2 }, { n1: 1, n2: 1 }]);
+    assert.deepEqual(VectorClock.decode(both.context).clock.toJSON(), { n1: 2, n2: 1 });
+
+    const resolved = await call(pair, 1, (x) => x.vectorPut, put('k', 'ab', both.context));
+    assert.equal(resolved.dotNode, 'n2');
+    await waitFor('one sibling on both', () => everywhere('k', ['ab']));
+  });
+
+  it('adds a sibling for a write without context, and a delete with context is one tombstone sibling', async () => {
+    await call(pair, 0, (c) => c.vectorPut, put('blind', 'one'));
+    await waitFor('one on n2', () => everywhere('blind', ['one']));
+    await call(pair, 1, (c) => c.vectorPut, put('blind', 'two'));
+    await waitFor('two siblings on both', () => everywhere('blind', ['one', 'two']));
+    const ctx = (await get(0, 'blind')).context;
+    await call(pair, 0, (c) => c.vectorPut, put('blind', '', ctx, { deleted: true }));
+    await waitFor('a tombstone on both', () => everywhere('blind', ['<deleted>']));
+    const got = await unary(pair.nodes[1].client, pair.nodes[1].client.get, { key: b('blind') }, { token: pair.token });
+    assert.equal(got.found, false);
+    assert.equal(got.deleted, true);
+  });
+
+  it('Merkle anti-entropy merges sets only the stores held, and the roots agree afterwards', async () => {
+    await waitFor('both seeded siblings on both', () => everywhere('seeded', ['from-n1', 'from-n2']));
+    await waitFor('equal roots', async () => {
+      const [x, y] = await Promise.all([0, 1].map((i) => call(pair, i, (c) => c.convergenceStats, {})));
+      return x.merkleRoot.equals(y.merkleRoot);
+    });
+  });
+
+  it('siblings written while a node was down reach it after its restart, and survive a restart', async () => {
+    await kill(pair, 1);
+    await call(pair, 0, (c) => c.vectorPut, put('offline', 'x'));
+    await call(pair, 0, (c) => c.vectorPut, put('offline', 'y'));
+    await restart(pair, 1);
+    await waitFor('x and y on the restarted node', () => everywhere('offline', ['x', 'y']));
+    await restart(pair, 0);
+    await waitFor('x and y on both after n1 restarted', () => everywhere('offline', ['x', 'y']));
+    assert.deepEqual(values(await get(0, 'k')), ['ab']);
+    assert.deepEqual(values(await get(0, 'seeded')), ['from-n1', 'from-n2']);
+  });
+
+  it('ordinary Put adds a sibling, Get refuses several siblings and answers one, Scan points at VectorGet', async () => {
+    const node = pair.nodes[0];
+    const opts = { token: pair.token };
+    await unary(node.client, node.client.put, { key: b('plain'), value: b('p1') }, opts);
+    const one = await unary(node.client, node.client.get, { key: b('plain') }, opts);
+    assert.equal(one.found, true);
+    assert.equal(one.value.toString(), 'p1');
+    await unary(node.client, node.client.put, { key: b('plain'), value: b('p2') }, opts);
+    await assert.rejects(unary(node.client, node.client.get, { key: b('plain') }, opts),
+      isCode(status.FAILED_PRECONDITION, undefined, /key has 2 siblings .*VectorGet .*ringdb siblings/));
+    await assert.rejects(unary(node.client, node.client.scan, { start: EMPTY, end: EMPTY, limit: 0, continuationToken: EMPTY, includeTombstones: false }, opts),
+      isCode(status.FAILED_PRECONDITION, undefined, /Scan is not served in consistencyMode "vector"/));
+    const missing = await unary(node.client, node.client.get, { key: b('never') }, opts);
+    assert.equal(missing.found, false);
+  });
+
+  it('rejects bad input naming the field, and changes nothing', async () => {
+    const before = await get(0, 'k');
+    const bad = [
+      [put('', 'x'), 'key', /must be 1 to/],
+      [put('k', 'x', EMPTY, { deleted: true }), 'value', /must be empty when deleted is true/],
+      [put('k', 'x', b('not a clock')), 'context', /is not a causal context returned by VectorGet/],
+      [put('k', 'x', Buffer.concat([before.context, b('!')])), 'context', /bytes after the encoded clock/],
+      [put('k', 'x', EMPTY, { w: 2 }), 'w', /needs a partition map/],
+    ] as const;
+    for (const [req, field, text] of bad) await assert.rejects(call(pair, 0, (c) => c.vectorPut, req), isCode(status.INVALID_ARGUMENT, field, text));
+    await assert.rejects(call(pair, 0, (c) => c.vectorGet, { key: EMPTY, r: 0, direct: false }), isCode(status.INVALID_ARGUMENT, 'key', /must be 1 to/));
+    await assert.rejects(call(pair, 0, (c) => c.vectorGet, { key: b('k'), r: 2, direct: false }), isCode(status.INVALID_ARGUMENT, 'r', /needs a partition map/));
+    assert.deepEqual(await get(0, 'k'), before);
+  });
+});
+
+describe('vector consistency mode off (real process)', function () {
+  this.timeout(60_000);
+  let pair: Pair;
+  before(async () => {
+    pair = await startPair([[]], { antiEntropyIntervalMs: 60_000 });
+  });
+  after(async () => {
+    if (pair) await stopPair(pair);
+  });
+
+  it('answers FAILED_PRECONDITION naming the mode', async () => {
+    const text = /consistencyMode is "lww"; siblings and causal contexts need consistencyMode "vector"/;
+    await assert.rejects(call(pair, 0, (c) => c.vectorGet, { key: b('k'), r: 0, direct: false }), isCode(status.FAILED_PRECONDITION, undefined, text));
+    await assert.rejects(call(pair, 0, (c) => c.vectorPut, put('k', 'v')), isCode(status.FAILED_PRECONDITION, undefined, text));
+  });
+});
+
+describe('vector consistency mode under a partition map (real processes, 3 nodes, N=2)', function () {
+  this.timeout(120_000);
+  let pair: Pair;
+  let key = '';
+  let outsider = 0;
+
+  before(async () => {
+    pair = await startPair([[], [], []], { antiEntropyIntervalMs: 3_600_000, consistencyMode: 'vector', replicationFactor: 2, writeQuorum: 2, readQuorum: 2 });
+    const ids = pair.nodes.map((n) => n.id);
+    const map = createPartitionMap({ replicationFactor: 2, numPartitions: 8 }, ids);
+    const addresses = pair.nodes.map((n) => ({ id: n.id, address: n.address }));
+    for (const n of pair.nodes) await unary(n.client, n.client.updatePartitionMap, { map: partitionMapToProto(map, addresses) }, { token: pair.token });
+    for (let i = 0; !key; i++) {
+      const replicas = preferenceList(map, map.locate(b(`pk${i}`)).id);
+      if (!replicas.includes('n3')) key = `pk${i}`;
+    }
+    outsider = 2;
+  });
+  after(async () => {
+    if (pair) await stopPair(pair);
+  });
+
+  it('a node holding no copy forwards writes to a replica and merges R replicas\' siblings', async () => {
+    const w1 = await call(pair, outsider, (c) => c.vectorPut, put(key, 'one'));
+    const w2 = await call(pair, outsider, (c) => c.vectorPut, put(key, 'two'));
+    assert.notEqual(w1.dotNode, 'n3');
+    assert.equal(w1.replicas.length, 2, 'W = 2');
+    assert.deepEqual([w2.dotNode, w2.dotCounter], [w1.dotNode, w1.dotCounter + 1]);
+    const read = await call(pair, outsider, (c) => c.vectorGet, { key: b(key), r: 0, direct: false });
+    assert.deepEqual(values(read), ['one', 'two']);
+    assert.deepEqual([...read.replicas].sort(), ['n1', 'n2']);
+    // The outsider stores nothing of the key.
+    assert.equal((await call(pair, outsider, (c) => c.vectorGet, { key: b(key), r: 0, direct: true })).siblings.length, 0);
+    await call(pair, outsider, (c) => c.vectorPut, put(key, 'both', read.context));
+    for (const i of [0, 1]) assert.deepEqual(values(await call(pair, i, (c) => c.vectorGet, { key: b(key), r: 0, direct: true })), ['both']);
+    const n3 = pair.nodes[outsider];
+    const plain = await unary(n3.client, n3.client.get, { key: b(key) }, { token: pair.token });
+    assert.equal(plain.value.toString(), 'both');
+    await assert.rejects(call(pair, outsider, (c) => c.vectorGet, { key: b(key), r: 3, direct: false }), isCode(status.INVALID_ARGUMENT, 'r', /to 2 \(the replication factor\)/));
+  });
+});
