@@ -1,0 +1,100 @@
+// `ringdb siblings` and `ringdb vput` as a user runs them: the bundled CLI against a 2-node
+// cluster in consistencyMode "vector" that `ringdb start` launched.
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { engineBundles, tempDataDir } from '../cluster/test-support';
+import { json, runCli, type CliRun } from './cli-test-support';
+
+let cli = '';
+const ringdb = (cwd: string, ...args: string[]): Promise<CliRun> => runCli(cli, cwd, ...args);
+
+interface SiblingsJson {
+  key: string;
+  node: string;
+  context: string;
+  replicas: string[];
+  siblings: { value: string | null; deleted: boolean; clock: Record<string, number>; dot: { node: string; counter: number } }[];
+}
+
+describe('ringdb siblings / vput (vector mode)', function () {
+  this.timeout(120_000);
+  let ws: ReturnType<typeof tempDataDir>;
+
+  const siblings = async (node: string): Promise<SiblingsJson> => {
+    const r = await ringdb(ws.dir, 'siblings', 'k', '--node', node, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    return json<SiblingsJson>(r);
+  };
+  const waitSiblings = async (values: string[]): Promise<SiblingsJson> => {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const [a, b] = [await siblings('n1'), await siblings('n2')];
+      const seen = (s: SiblingsJson) => s.siblings.map((x) => x.value ?? '<deleted>').sort().join();
+      if (seen(a) === values.join() && seen(b) === values.join()) return a;
+      if (Date.now() > deadline) throw new Error(`expected ${values.join()} on both nodes, n1 has ${seen(a)}, n2 has ${seen(b)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  before(async () => {
+    cli = (await engineBundles()).cli;
+    ws = tempDataDir();
+    mkdirSync(join(ws.dir, '.ringdb'), { recursive: true });
+    writeFileSync(join(ws.dir, '.ringdb', 'cluster.json'), JSON.stringify({ nodes: 2, consistencyMode: 'vector' }));
+    const start = await ringdb(ws.dir, 'start', '--nodes', '2');
+    assert.equal(start.code, 0, start.stderr);
+  });
+  after(async () => {
+    if (existsSync(join(ws.dir, '.ringdb', 'data', 'cluster-state.json'))) await ringdb(ws.dir, 'stop');
+    ws.remove();
+  });
+
+  it('shows both siblings of writes made on two nodes, and vput with their context leaves one', async () => {
+    assert.equal((await ringdb(ws.dir, 'put', 'k', 'apple', '--node', 'n1')).code, 0);
+    assert.equal((await ringdb(ws.dir, 'put', 'k', 'pear', '--node', 'n2')).code, 0);
+    const both = await waitSiblings(['apple', 'pear']);
+    assert.deepEqual(both.siblings.map((s) => [s.value, s.clock]), [['apple', { n1: 1 }], ['pear', { n2: 1 }]]);
+
+    const human = await ringdb(ws.dir, 'siblings', 'k', '--node', 'n1');
+    assert.equal(human.code, 0, human.stderr);
+    assert.equal(human.stdout, `VALUE  CLOCK   TOMBSTONE\napple  {n1:1}\npear   {n2:1}\ncontext: ${both.context}\n`);
+
+    const get = await ringdb(ws.dir, 'get', 'k');
+    assert.equal(get.code, 1);
+    assert.match(get.stderr, /key has 2 siblings .*ringdb siblings <key>/);
+
+    const w = await ringdb(ws.dir, 'vput', 'k', 'apple+pear', '--context', both.context, '--node', 'n2');
+    assert.equal(w.code, 0, w.stderr);
+    assert.match(w.stdout, /^written as version n2:2 \(acknowledged by n2(, n1)?\)\n$/);
+    const one = await waitSiblings(['apple+pear']);
+    assert.deepEqual(one.siblings[0].clock, { n1: 1, n2: 2 });
+
+    const del = await ringdb(ws.dir, 'vput', 'k', '--delete', '--context', one.context, '--node', 'n1', '--json');
+    assert.equal(del.code, 0, del.stderr);
+    assert.equal(json<{ deleted: boolean }>(del).deleted, true);
+    await waitSiblings(['<deleted>']);
+    assert.match((await ringdb(ws.dir, 'siblings', 'k', '--node', 'n2')).stdout.split('\n')[1], /^- +\{n1:2, n2:2\} +yes$/);
+  });
+
+  it('rejects a context that is not a token and a vput without a value, exit 2, and changes nothing', async () => {
+    const before = await siblings('n1');
+    const bad = await ringdb(ws.dir, 'vput', 'k', 'x', '--context', 'AAAA');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /context: is not a causal context returned by VectorGet/);
+    const notToken = await ringdb(ws.dir, 'vput', 'k', 'x', '--context', 'no spaces!');
+    assert.equal(notToken.code, 2);
+    assert.match(notToken.stderr, /context: "no spaces!" is not a context token/);
+    const none = await ringdb(ws.dir, 'vput', 'k');
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /give a value, or --delete; see `ringdb vput --help`/);
+    assert.deepEqual(await siblings('n1'), before);
+  });
+
+  it('has help for both commands', async () => {
+    const h = await ringdb(ws.dir, 'siblings', '--help');
+    assert.equal(h.code, 0);
+    assert.match(h.stdout, /consistencyMode must be "vector"/);
+    assert.match((await ringdb(ws.dir, 'vput', '--help')).stdout, /--context <token>/);
+  });
+});
