@@ -59,7 +59,7 @@ describe('ringdb repair', function () {
     before(async () => {
       crdtWs = tempDataDir();
       mkdirSync(join(crdtWs.dir, '.ringdb'), { recursive: true });
-      writeFileSync(join(crdtWs.dir, '.ringdb', 'cluster.json'), JSON.stringify({ nodes: 2, consistencyMode: 'crdt', crdt: { likes: 'gcounter', tags: 'orset' }, indexFields: ['color'] }));
+      writeFileSync(join(crdtWs.dir, '.ringdb', 'cluster.json'), JSON.stringify({ nodes: 2, consistencyMode: 'crdt', crdt: { likes: 'gcounter', tags: 'orset' }, indexFields: ['color'], globalIndexFields: ['size'] }));
       const start = await ringdb(crdtWs.dir, 'start', '--nodes', '2');
       assert.equal(start.code, 0, start.stderr);
     });
@@ -85,10 +85,26 @@ describe('ringdb repair', function () {
       assert.equal((await ringdb(crdtWs.dir, 'put', 'p3', '{"color":"blue"}', '--node', 'n2')).code, 0);
       const r = await ringdb(crdtWs.dir, 'query', 'color', 'red', '--json');
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual((JSON.parse(r.stdout) as { keys: string[] }).keys, ['p1', 'p2']);
-      const bad = await ringdb(crdtWs.dir, 'query', 'size', '3');
+      assert.deepEqual((JSON.parse(r.stdout) as { keys: string[]; index: string }), { ...JSON.parse(r.stdout), keys: ['p1', 'p2'], index: 'secondary' });
+      const bad = await ringdb(crdtWs.dir, 'query', 'weight', '3');
       assert.equal(bad.code, 2);
-      assert.match(bad.stderr, /field: "size" is not indexed; indexed fields: color/);
+      assert.match(bad.stderr, /field: "weight" is not indexed; indexFields: color; globalIndexFields: size/);
+    });
+
+    it('query answers a field of globalIndexFields from its global index and says so', async () => {
+      assert.equal((await ringdb(crdtWs.dir, 'put', 'box', '{"size":3}', '--node', 'n1')).code, 0);
+      assert.equal((await ringdb(crdtWs.dir, 'put', 'bag', '{"size":3,"color":"red"}', '--node', 'n2')).code, 0);
+      let out: { keys: string[]; index: string; partitionId: number; nodes: string[] } | undefined;
+      for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+        const r = await ringdb(crdtWs.dir, 'query', 'size', '3', '--json');
+        assert.equal(r.code, 0, r.stderr);
+        out = JSON.parse(r.stdout) as typeof out;
+        if (out?.keys.length === 2) break;
+      }
+      assert.deepEqual(out?.keys, ['bag', 'box']);
+      assert.equal(out?.index, 'global');
+      const human = await ringdb(crdtWs.dir, 'query', 'size', '3');
+      assert.match(human.stdout, /^bag\nbox\n\(global index: partition \d+, read from n[12], n[12]\)\n$/);
     });
 
     it('names the CRDT keys when the key is not one (exit 2)', async () => {

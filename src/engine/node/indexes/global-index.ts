@@ -32,7 +32,7 @@ import { IndexKind } from '../../gen/ringdb/v1/convergence';
 import { isSaltedKey, preferenceList } from '../../partitioning';
 import { describeError, type ParentCall, UnavailableError } from '../../rpc';
 import type { Store } from '../../storage';
-import { compareVersions, type Entry, MAX_KEY_BYTES } from '../../storage/types';
+import { compareVersions, type Entry, isPurgeMarker, MAX_KEY_BYTES } from '../../storage/types';
 import type { ObservedStore } from '../convergence/observed-store';
 import type { Logger } from '../logger';
 import type { PartitionState } from '../partition-state';
@@ -134,7 +134,8 @@ export class GlobalIndex {
   private derive(ops: readonly Entry[]): void {
     const inBatch = new Map<string, Entry>();
     for (const op of ops) {
-      if (isReservedKey(op.key) || isSaltedKey(op.key) || !this.maintains(op.key)) continue;
+      // A purge (a range this node gave up) is not a new version: the key's replicas keep deriving.
+      if (isPurgeMarker(op) || isReservedKey(op.key) || isSaltedKey(op.key) || !this.maintains(op.key)) continue;
       const id = op.key.toString('latin1');
       const before = inBatch.get(id) ?? this.deps.store.get(op.key);
       if (before && compareVersions(op, before) <= 0) continue;
