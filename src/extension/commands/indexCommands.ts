@@ -1,6 +1,7 @@
-// Query Index: keys whose JSON value has field = value, through the secondary indexes of the
-// spec's `indexFields`. One node up takes the query and merges its peers' answers (QueryIndex
-// RPC); the document then shows each key's value and version as that node reads it.
+// Query Index: keys whose JSON value has field = value, through the indexes of the spec's
+// `indexFields` (secondary: every node indexes what it holds) and `globalIndexFields`. One node
+// up takes the query (QueryIndex RPC) and gathers the answer from the nodes that have it; the
+// document then shows each key's value and version as that node reads it.
 import * as vscode from 'vscode';
 import { engineClient, loadedEngineClient, type Version } from '../engineClient';
 import { Commands } from '../common/commandIds';
@@ -46,7 +47,10 @@ export function validateIndexValue(value: string): string | undefined {
 }
 
 export function registerIndexCommands(session: ClusterSession, model: ClusterModel, log: Log, results: ResultDocuments): vscode.Disposable[] {
-  const indexedFields = (): string[] => session.spec?.indexFields ?? [];
+  const indexedFields = (): { field: string; kind: string }[] => [
+    ...(session.spec?.indexFields ?? []).map((field) => ({ field, kind: 'secondary index' })),
+    ...(session.spec?.globalIndexFields ?? []).map((field) => ({ field, kind: 'global index' })),
+  ];
 
   const pickField = async (arg: unknown): Promise<string | undefined> => {
     const given = argsOf(arg).field;
@@ -56,7 +60,7 @@ export function registerIndexCommands(session: ClusterSession, model: ClusterMod
       // The spec names no index: a query can only fail, but the node's answer says so best.
       return askText('JSON field to query (the cluster spec lists no "indexFields", so none is known to be indexed)', validateField);
     }
-    const pick = await vscode.window.showQuickPick(fields.map((f) => ({ label: f, description: 'indexed' })), {
+    const pick = await vscode.window.showQuickPick(fields.map((f) => ({ label: f.field, description: f.kind })), {
       title: 'RingDB: Query Index', placeHolder: 'Pick an indexed JSON field',
     });
     return pick?.label;
@@ -65,12 +69,12 @@ export function registerIndexCommands(session: ClusterSession, model: ClusterMod
   /** A field the nodes do not index becomes a message that says how to index it. */
   const notIndexed = (err: unknown, field: string): unknown => {
     const RingDbError = loadedEngineClient()?.RingDbError;
-    if (!RingDbError || !(err instanceof RingDbError) || err.code !== 'invalid-argument' || !/not indexed/.test(err.message)) return err;
+    if (!RingDbError || !(err instanceof RingDbError) || err.code !== 'invalid-argument' || !/is not indexed|has no \w+ index/.test(err.message)) return err;
     log.error(`Query Index: the nodes refused field "${field}"`, err);
-    const fields = indexedFields();
+    const fields = indexedFields().map((f) => f.field);
     return new UserError(
       `The field "${field}" is not indexed by this cluster (indexed: ${fields.length ? fields.join(', ') : 'none'}).`,
-      `Pick one of those, or add "${field}" to "indexFields" in .ringdb/cluster.json and start the cluster again (indexes are rebuilt from the stored values).`,
+      `Pick one of those, or add "${field}" to "indexFields" (or "globalIndexFields") in .ringdb/cluster.json and start the cluster again (indexes are rebuilt from the stored values).`,
     );
   };
 
