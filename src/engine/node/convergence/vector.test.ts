@@ -205,3 +205,34 @@ describe('vector consistency mode under a partition map (real processes, 3 nodes
     await assert.rejects(call(pair, outsider, (c) => c.vectorGet, { key: b(key), r: 3, direct: false }), isCode(status.INVALID_ARGUMENT, 'r', /to 2 \(the replication factor\)/));
   });
 });
+
+describe('vector consistency mode and pull sync (real processes, ring n1 -> n2 -> n3 -> n1)', function () {
+  this.timeout(120_000);
+  let pair: Pair;
+  const get = (i: number, key: string) => call(pair, i, (c) => c.vectorGet, { key: b(key), r: 0, direct: false });
+  const ring = { n1: { nodeIds: ['n2'] }, n2: { nodeIds: ['n3'] }, n3: { nodeIds: ['n1'] } };
+  const rejoin = async (i: number) => {
+    const n = pair.nodes[i];
+    const peers = pair.nodes.map((x) => ({ id: x.id, address: x.address }));
+    await unary(n.client, n.client.updateMembership, { peers, topology: ring }, { token: pair.token, timeoutMs: 10_000 });
+  };
+
+  before(async () => {
+    // No periodic rounds (Merkle or pull): only the pull sync a membership change starts can carry n1's op to n3.
+    pair = await startPair([[], [], []], { antiEntropyIntervalMs: 3_600_000, consistencyMode: 'vector' });
+    for (const i of [0, 1, 2]) await rejoin(i);
+  });
+  after(async () => {
+    if (pair) await stopPair(pair);
+  });
+
+  it('n3 pulls n1\'s sibling from n1 while n2, its only path, is down, and keeps its own', async () => {
+    await kill(pair, 1);
+    await call(pair, 0, (c) => c.vectorPut, put('pulled', 'from-n1'));
+    await call(pair, 2, (c) => c.vectorPut, put('pulled', 'from-n3'));
+    await waitFor('n1 has both (n3 ships to n1)', async () => values(await get(0, 'pulled')).join() === 'from-n1,from-n3');
+    assert.deepEqual(values(await get(2, 'pulled')), ['from-n3']);
+    await rejoin(2);
+    await waitFor('n3 has both after pull sync', async () => values(await get(2, 'pulled')).join() === 'from-n1,from-n3');
+  });
+});
