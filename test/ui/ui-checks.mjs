@@ -75,6 +75,17 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     await page.screenshot({ path: join(shots, 'welcome.png') });
   });
 
+  await check('Cancel on the Start Cluster notification stops the start and says nothing runs', async () => {
+    await page.getByRole('button', { name: 'Start Local Cluster' }).click();
+    const toast = page.locator('.notification-toast', { hasText: 'Starting a 3-node cluster' });
+    await toast.hover(); // the toast's buttons show while it is hovered or focused
+    await toast.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('.notification-toast', { hasText: 'Start Cluster cancelled. Nothing runs' }).waitFor();
+    await page.getByRole('button', { name: 'Start Local Cluster' }).waitFor();
+    await page.locator('.statusbar-item', { hasText: 'RingDB: stopped' }).waitFor();
+    await page.keyboard.press('Escape');
+  });
+
   await check('"Start Local Cluster" starts 3 nodes that the Nodes view lists as up', async () => {
     await page.getByRole('button', { name: 'Start Local Cluster' }).click();
     for (const n of ['n1', 'n2', 'n3']) await treeRow(n).filter({ hasText: 'up ·' }).first().waitFor();
