@@ -58,4 +58,10 @@ describe('node config', () => {
   it('rejects what is not an object', () => {
     assert.deepEqual(problems('nope'), ['the config must be a JSON object']);
   });
+
+  it('checks the index field lists: names, each once', () => {
+    assert.deepEqual(problems({ ...good, globalIndexFields: ['color', 'color'] }), ['globalIndexFields lists a field twice (list each once), got ["color","color"]']);
+    assert.deepEqual(problems({ ...good, globalIndexFields: [''] }), ['globalIndexFields must be an array of non-empty field names, got [""]']);
+    assert.deepEqual(problems({ ...good, indexFields: ['size'], globalIndexFields: ['color'] }), []);
+  });
 });

@@ -61,7 +61,8 @@ ${schemaLine}  // Number of node processes (1 to 32), named n1, n2, ...
   "enableForwarding": ${d.enableForwarding}, "loadBalanceReads": ${d.loadBalanceReads},
   // "lww" (last write wins), "vector" (version vectors) or "crdt"; crdt maps keys to CRDT types.
   "consistencyMode": ${JSON.stringify(d.consistencyMode)}, "crdt": {},
-  // JSON value fields to index locally and globally.
+  // JSON value fields to index: indexFields on every node (a query asks them all), globalIndexFields
+  // partitioned by the indexed value (a query reads one partition's replicas).
   "indexFields": [], "globalIndexFields": [], "cacheSize": ${d.cacheSize},
   "antiEntropyIntervalMs": ${d.antiEntropyIntervalMs}, "heartbeatIntervalMs": ${d.heartbeatIntervalMs},
   // Local writes wait while a live peer has more than this many ops unacknowledged (0 = never wait).

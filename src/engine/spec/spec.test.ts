@@ -84,10 +84,12 @@ describe('cluster spec', () => {
       {}, { ...DEFAULT_SPEC }, { $schema: './cluster.schema.json', nodes: 32 }, { topology: 'ring' },
       { nodes: 2, partitionStrategy: 'range', keyRanges: [{ start: '', end: 'm', node: 'n1' }, { start: 'm', end: null, node: 'n2' }] },
       { consistencyMode: 'crdt', crdt: { likes: 'gcounter', tags: 'orset' } }, { router: { port: 0 } }, { indexFields: ['color'] },
+      { indexFields: ['color'], globalIndexFields: ['color', 'size'] },
     ];
     const invalidForBoth: unknown[] = [
       { nodes: 0 }, { nodes: 33 }, { nodes: 1.5 }, { nodez: 3 }, { storage: { sync: 'sometimes' } }, { storage: { fsync: true } },
       { topology: 5 }, { topology: 'tree' }, { crdt: { likes: 'counter' } }, { indexFields: ['a', 'a'] }, { indexFields: [''] },
+      { globalIndexFields: ['a', 'a'] }, { globalIndexFields: [''] }, { globalIndexFields: 'color' },
       { router: { port: 70000 } }, { dataDir: '' }, { dataDir: '   ' }, { host: 'bad host' }, { cacheSize: -1 },
       { antiEntropyIntervalMs: 3_600_001 }, { enableForwarding: 'yes' }, { keyRanges: [{ start: '' }] }, [], 'nodes: 3', null,
     ];
