@@ -1,6 +1,5 @@
 // The node config's convergence settings, filled by the controller from the cluster spec (all
-// optional): consistencyMode ('lww' default, 'crdt'; 'vector' is accepted by the spec but not
-// yet served), crdt (key name -> CRDT type), cacheSize (read cache entries, 0 = off),
+// optional): consistencyMode ('lww' default, 'vector' for siblings, 'crdt'), crdt (key name -> CRDT type), cacheSize (read cache entries, 0 = off),
 // indexFields (JSON fields with a secondary index) and globalIndexFields (with a global index).
 // Checked with the rest of the node config.
 
