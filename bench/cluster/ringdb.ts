@@ -114,6 +114,11 @@ export class RingCluster {
     return node;
   }
 
+  /** Rebalance through the controller (partitions move between the running nodes). */
+  async rebalance(): Promise<void> {
+    await this.controller.client.rebalance();
+  }
+
   async stop(): Promise<void> {
     await this.stopFn();
   }

@@ -158,7 +158,7 @@ function extendedScenarios(o: Options, withEtcd: boolean): Scenario[] {
 
 /**
  * Issue 4's configurations: 5 nodes with N=3 and W=2/R=2 or W=1/R=1, uniform and Zipf keys, puts
- * and gets, and batched puts while AddNode moves partitions; beside the single node of the same
+ * and gets, and batched puts while Rebalance, then AddNode, move partitions; beside the single node of the same
  * run (ringdb-1-extended). The spec fields are passed as they are; whether the engine acts on them
  * shows in `storedCopies` (about 3 copies per key with N=3, 5 with full replication). Replication
  * lag is not tracked: with N < nodes a node never sees the writes of keys it does not hold.
@@ -182,10 +182,11 @@ function issue4Scenarios(o: Options): Scenario[] {
         { kind: 'batchPut', inFlight: o.batchesInFlight, batchSize: o.batchSize, keys: zipf, maxRequests: 100_000, maxMs },
         { kind: 'get', inFlight: o.inFlight, keys: uniform, maxRequests: 2_000_000, maxMs },
         { kind: 'get', inFlight: o.inFlight, keys: zipf, maxRequests: 2_000_000, maxMs },
-        ...(w === 2 ? [{
+        // Topology changes under load (W=2 only): a rebalance of the 5 nodes, then a sixth node.
+        ...(w === 2 ? (['Rebalance', 'AddNode'] as const).map((name) => ({
           kind: 'batchPut', inFlight: o.batchesInFlight, batchSize: o.batchSize, keys: uniform, maxRequests: 100_000, maxMs: Math.max(maxMs, 8_000),
-          during: { name: 'AddNode', atMs: Math.round(Math.min(3_000, maxMs / 3)), run: () => cluster.addNode() },
-        } satisfies WorkloadSpec] : []),
+          during: { name, atMs: Math.round(Math.min(3_000, maxMs / 3)), run: () => (name === 'Rebalance' ? cluster.rebalance() : cluster.addNode()) },
+        } satisfies WorkloadSpec)) : []),
       ],
     });
   }

@@ -15,17 +15,21 @@ import { engineBundles, tempDataDir } from './test-support';
 const KEYS = 200;
 const key = (i: number): { partitionKey: string } => ({ partitionKey: `user-${i}` });
 
-/** A writer that runs until stopped and remembers every acknowledged write. */
+/**
+ * Writers that run until stopped and remember every acknowledged write. Several lanes keep writes
+ * in flight at every moment of a move, so some are coordinated under the old map and land while
+ * the catch-up copy runs or after it (the race the coordinator and the drop step must survive).
+ */
 class Writer {
   readonly acked = new Map<string, string>();
   private running = true;
   private readonly done: Promise<void>;
   failures = 0;
 
-  constructor(driver: Driver, prefix: string) {
-    this.done = (async () => {
+  constructor(driver: Driver, prefix: string, lanes = 4) {
+    this.done = Promise.all(Array.from({ length: lanes }, async (_, lane) => {
       for (let i = 0; this.running; i++) {
-        const k = `${prefix}-${i}`;
+        const k = `${prefix}-${lane}-${i}`;
         try {
           await driver.put({ partitionKey: k }, `v${i}`);
           this.acked.set(k, `v${i}`);
@@ -33,7 +37,7 @@ class Writer {
           this.failures++;
         }
       }
-    })();
+    })).then(() => undefined);
   }
 
   async stop(): Promise<Map<string, string>> {
@@ -171,7 +175,7 @@ describe('topology operations (real processes)', function () {
     // Watch reported the new map with its version, and the move's stages in order.
     assert.ok(seen.some((e) => e.type === 'partitionMap' && e.map.version === r.map.version && /^rebalanced/.test(e.reason)));
     const stages = seen.flatMap((e) => (e.type === 'topologyProgress' && e.operation === 'rebalance' ? [e.stage] : []));
-    assert.deepEqual([...new Set(stages)], ['copying', 'switching', 'catching-up', 'done']);
+    assert.deepEqual([...new Set(stages)], ['copying', 'switching', 'catching-up', 'dropping', 'done']);
     const counts = r.map.nodeIds.map((n) => r.map.partitions.filter((p) => p.owner === n).length);
     assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `counts ${counts.join(',')}`);
     assert.ok(r.moves.movedPartitions > 0 && r.moves.entries > 0, JSON.stringify(r.moves));
@@ -199,6 +203,13 @@ describe('topology operations (real processes)', function () {
     assert.ok(fraction > 0.1 && fraction < 0.45, `${moved.length} of ${all.length} keys moved (1/4 expected)`);
     const onN4 = await keysOn('n4');
     assert.deepEqual(moved.filter((k) => !onN4.has(k)), [], 'n4 stores every key it took over');
+    // The old owners dropped what they gave away (N = 1: each key lives on its owner alone).
+    for (const old of before.nodes) {
+      const kept = await keysOn(old);
+      const gone = moved.filter((k) => ownerOf(before, k) === old);
+      assert.deepEqual(gone.filter((k) => kept.has(k)), [], `${old} dropped the keys it handed to n4`);
+      assert.ok(all.filter((k) => ownerOf(after, k) === old).every((k) => kept.has(k)), `${old} keeps the keys it still owns`);
+    }
     await assertAllReadable(driver, base);
     await assertAllReadable(driver, acked);
 
@@ -212,6 +223,7 @@ describe('topology operations (real processes)', function () {
     const holders = new Map<string, Set<string>>();
     for (const n of final.nodes) holders.set(n, await keysOn(n));
     assert.deepEqual(owned.filter((k) => !holders.get(ownerOf(final, k))?.has(k)), [], 'the new owners store every key n2 owned');
+    for (const [n, keys] of holders) assert.deepEqual([...keys].filter((k) => ownerOf(final, k) !== n), [], `${n} holds only keys it owns`);
     await assertAllReadable(driver, base);
     await assertAllReadable(driver, acked);
   });
