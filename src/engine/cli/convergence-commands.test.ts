@@ -35,6 +35,9 @@ describe('ringdb repair', function () {
     for (const r of reports) {
       assert.equal(r.peers.length, 1);
       assert.equal(r.peers[0].ok, true, r.peers[0].error);
+      // The controller pushed a partition map: one tree per partition, every root compared in one call.
+      assert.ok(r.peers[0].partitionsCompared > 1, `partitions compared: ${r.peers[0].partitionsCompared}`);
+      assert.equal(r.peers[0].partitionsDiffering, r.peers[0].partitions.length);
     }
 
     const one = await ringdb(ws.dir, 'repair', 'n2');

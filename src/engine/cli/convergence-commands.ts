@@ -54,7 +54,9 @@ function describeReport(r: RepairReport): string {
   const lines = r.peers.map((p) => {
     if (!p.ok) return `  ${r.nodeId} <-> ${p.peer}: failed: ${p.error}`;
     if (p.rootsMatched) return `  ${r.nodeId} <-> ${p.peer}: in sync (roots match)`;
-    return `  ${r.nodeId} <-> ${p.peer}: sent ${p.keysSent}, received ${p.keysReceived} keys; ${p.bucketsCompared} buckets compared; ${p.bytesSent + p.bytesReceived} bytes`;
+    const differing = p.partitions.map((q) => q.partitionId).join(', ');
+    return `  ${r.nodeId} <-> ${p.peer}: sent ${p.keysSent}, received ${p.keysReceived} keys; ${p.partitionsDiffering} of ${p.partitionsCompared} partitions differed (${differing}); `
+      + `${p.bucketsCompared} buckets compared; ${p.bytesSent + p.bytesReceived} bytes`;
   });
   return [`${r.nodeId}: ${r.peers.length} peer${r.peers.length === 1 ? '' : 's'} in ${r.durationMs} ms`, ...lines].join('\n');
 }

@@ -15,8 +15,23 @@ export interface PeerRoundReport {
   ok: boolean;
   /** Why the comparison with this peer failed; "" when ok. */
   error: string;
-  /** The two trees had the same root: nothing else was compared. */
+  /** Every partition both nodes replicate had the same root: nothing else was compared. */
   rootsMatched: boolean;
+  rangesCompared: number;
+  bucketsCompared: number;
+  keysSent: number;
+  keysReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Partitions both nodes replicate (one tree each; 1 without a partition map) and those that differed. */
+  partitionsCompared: number;
+  partitionsDiffering: number;
+  /** The figures above per differing partition (they sum to the peer's, bar the roots call). */
+  partitions: PartitionRoundReport[];
+}
+
+export interface PartitionRoundReport {
+  partitionId: number;
   rangesCompared: number;
   bucketsCompared: number;
   keysSent: number;
@@ -42,10 +57,20 @@ export interface ConvergenceStats {
   bytesReceived: number;
   /** Versions that peers' rounds pushed here and that won over this node's. */
   keysRepairedByPeers: number;
+  /** Keys over all of the node's Merkle trees (one per partition it replicates). */
   merkleKeys: number;
-  /** Hex of the node's Merkle root: equal roots mean equal data. */
+  /** Hex of the node's Merkle root (several trees: a digest of every partition's root). */
   merkleRoot: string;
   lastRoundUnixMs: number;
+  /** The partition map version the trees follow (0 = no map) and how many trees there are. */
+  mapVersion: number;
+  merkleTrees: number;
+  partitionsCompared: number;
+  partitionsDiffering: number;
+  /** Trees built from a scan: on start, then only for partitions a map change affected. */
+  treesBuilt: number;
+  /** Versions from peers dropped because this node does not replicate their key. */
+  keysRefused: number;
   /** globalIndexFields on this node (all 0 when none). */
   globalIndex: GlobalIndexStats;
 }
@@ -164,7 +189,7 @@ export class ConvergenceClient {
   /** Compares this node's data with each peer's (or the named ones') now and exchanges what differs. */
   async repair(peers: string[] = [], opts: CallOptions = {}): Promise<RepairReport> {
     const res = await this.call('Repair', this.client.repair, { peers }, opts);
-    return { nodeId: res.nodeId, peers: res.peers.map((p) => ({ ...p })), durationMs: res.durationMs };
+    return { nodeId: res.nodeId, peers: res.peers.map((p) => ({ ...p, partitions: p.partitions.map((q) => ({ ...q })) })), durationMs: res.durationMs };
   }
 
   async stats(opts: CallOptions = {}): Promise<ConvergenceStats> {
