@@ -10,6 +10,7 @@ import { VectorClock } from '../../clock/vector-clock';
 import { encodeSiblings, type StoredValue, type Version } from '../../clock/vector-clock-siblings';
 import type { VectorGetResponse, VectorPutRequest } from '../../gen/ringdb/v1/convergence';
 import { createPartitionMap, preferenceList } from '../../partitioning';
+import { PeerState } from '../../gen/ringdb/v1/node';
 import { unary } from '../../rpc';
 import { partitionMapToProto } from '../../rpc/partition-map-proto';
 import { spawnNode, waitFor } from '../test-harness';
@@ -203,6 +204,28 @@ describe('vector consistency mode under a partition map (real processes, 3 nodes
     const plain = await unary(n3.client, n3.client.get, { key: b(key) }, { token: pair.token });
     assert.equal(plain.value.toString(), 'both');
     await assert.rejects(call(pair, outsider, (c) => c.vectorGet, { key: b(key), r: 3, direct: false }), isCode(status.INVALID_ARGUMENT, 'r', /to 2 \(the replication factor\)/));
+  });
+
+  it('a write while a replica is down is held as a hint; after the restart the replica merges it with the siblings it had', async () => {
+    const direct = (i: number) => call(pair, i, (c) => c.vectorGet, { key: b(key), r: 0, direct: true });
+    const owners = [0, 1].filter((i) => pair.nodes[i].id !== 'n3');
+    const [alive, down] = owners;
+    await kill(pair, down);
+    await waitFor(`${pair.nodes[alive].id} sees ${pair.nodes[down].id} down`, async () => {
+      const s = await unary(pair.nodes[alive].client, pair.nodes[alive].client.stats, {}, { token: pair.token });
+      return s.stats?.peers.find((p) => p.id === pair.nodes[down].id)?.state === PeerState.PEER_STATE_DOWN;
+    });
+    const w = await call(pair, alive, (c) => c.vectorPut, put(key, 'while-down'));
+    assert.deepEqual([...w.replicas].sort(), [pair.nodes[alive].id, 'n3'].sort(), 'n3 stood in for the down replica');
+    const hints = await unary(pair.nodes[outsider].client, pair.nodes[outsider].client.listHints, { limit: 0 }, { token: pair.token });
+    assert.deepEqual(hints.hints.map((h) => h.target), [pair.nodes[down].id]);
+    // The substitute answers from its hint.
+    assert.deepEqual(values(await direct(outsider)), ['while-down']);
+    await restart(pair, down);
+    await waitFor('the handoff merged the hinted sibling with the one the replica had', async () => values(await direct(down)).join() === 'both,while-down');
+    assert.deepEqual(values(await direct(alive)), ['both', 'while-down']);
+    const n3 = pair.nodes[outsider];
+    await waitFor('the hint handed off', async () => (await unary(n3.client, n3.client.listHints, { limit: 0 }, { token: pair.token })).total === 0);
   });
 });
 
