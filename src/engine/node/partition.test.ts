@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { encodeCompositeKey, partitionKeyOf } from '../codec/composite-key';
-import { PeerState, type ExportRangeRequest, type NodeServiceClient, type StoredEntry } from '../gen/ringdb/v1/node';
+import { placementKeyOf } from '../codec/stored-key';
+import { OpKind, PeerState, type ExportRangeRequest, type NodeServiceClient, type StoredEntry } from '../gen/ringdb/v1/node';
 import { createPartitionMap, markHotKey, preferenceList, saltedKey, type PartitionMap } from '../partitioning';
 import { openStream, type UnaryMethod } from '../rpc';
 import { notOwnerOf } from '../rpc/not-owner';
@@ -111,6 +112,74 @@ describe('partitioned nodes (real processes, 5 nodes, N=3 W=2 R=2)', function ()
     await assert.rejects(c.call(outsider, (x) => x.get, { key: EMPTY, partitionKey: b(pk) }), (err: ServiceError) => notOwnerOf(err)?.ownerId === owner);
     assert.ok((await stats(outsider)).partitioning!.notOwnerAnswers >= 2);
     assert.equal((await stats(outsider)).partitioning!.mapVersion, map.version, 'the map survived the restart');
+  });
+
+  it('BatchPut coordinates each entry like Put: W per entry, forwarding where on, NotOwner before any write where off', async () => {
+    const outsider = IDS.find((id) => !forwarding.includes(id))!;
+    const via = forwarding[0];
+    // Composite-encoded keys, as a driver sends rows (the export test below reads every stored key so).
+    const entries = Array.from({ length: 16 }, (_, i) => ({ key: encodeCompositeKey(b(`batch-pk-${i}`)), value: b(`bv${i}`) }));
+    const forwardedBefore = (await stats(via)).partitioning!.forwardedOps;
+    const res = await c.call(via, (x) => x.batchPut, { entries });
+    assert.equal(res.count, 16);
+    assert.equal(res.origin, '', 'entries of partitions elsewhere got op ids on other nodes');
+    assert.ok((await stats(via)).partitioning!.forwardedOps > forwardedBefore, 'entries this node does not replicate were forwarded');
+    // W = 2: when BatchPut returns, every entry is stored on at least two of its own replicas, and on no other node.
+    for (const e of entries) {
+      const holders = [];
+      for (const id of IDS) if ((await direct(id, e.key)).found) holders.push(id);
+      const replicas = replicasOf(partitionKeyOf(e.key).toString());
+      assert.ok(holders.filter((h) => replicas.includes(h)).length >= 2, `${e.key} on ${holders.join(',')} (replicas ${replicas.join(',')})`);
+      assert.deepEqual(holders.filter((h) => !replicas.includes(h)), [], `${e.key} only on its replicas`);
+    }
+    // Forwarding off: a batch with one entry elsewhere is refused whole.
+    const mine = Array.from({ length: 200 }, (_, i) => `own-${i}`).filter((k) => replicasOf(k).includes(outsider)).slice(0, 3);
+    const foreign = Array.from({ length: 200 }, (_, i) => `far-${i}`).find((k) => !replicasOf(k).includes(outsider))!;
+    const seqBefore = (await stats(outsider)).seq;
+    await assert.rejects(c.call(outsider, (x) => x.batchPut, { entries: [...mine, foreign].map((k) => ({ key: encodeCompositeKey(b(k)), value: b('x') })) }),
+      (err: ServiceError) => err.code === status.FAILED_PRECONDITION && notOwnerOf(err)?.ownerId === map.locate(b(foreign)).owner);
+    assert.equal((await stats(outsider)).seq, seqBefore, 'nothing was written');
+    const own = await c.call(outsider, (x) => x.batchPut, { entries: mine.map((k) => ({ key: encodeCompositeKey(b(k)), value: b('o') })) });
+    assert.deepEqual([own.origin, own.count], [outsider, mine.length], 'a batch of its own partitions is one local batch');
+  });
+
+  it('serves FetchUpdates shaped for the requester: ops of partitions it does not replicate come as skips', async () => {
+    const requester = 'n2';
+    const res = await c.call('n1', (x) => x.fetchUpdates, { requester, lastSeen: {}, limit: 10_000, skipOrigins: [] });
+    const withKey = res.ops.filter((op) => op.kind !== OpKind.OP_KIND_SKIP);
+    const skips = res.ops.filter((op) => op.kind === OpKind.OP_KIND_SKIP);
+    assert.ok(withKey.length > 0 && skips.length > 0, `${withKey.length} ops and ${skips.length} skips`);
+    const foreign = withKey.filter((op) => !preferenceList(map, map.locate(placementKeyOf(op.key)).id).includes(requester));
+    assert.deepEqual(foreign.map((op) => `${op.origin}:${op.seq}`), [], `${requester} pulled no op of a partition it does not replicate`);
+    assert.ok(skips.every((op) => op.key.length === 0 && op.value.length === 0), 'a skip carries no key or value');
+    // The seqs stay gap-free per origin, so the requester's version vector can advance.
+    const byOrigin = new Map<string, number[]>();
+    for (const op of res.ops) byOrigin.set(op.origin, [...(byOrigin.get(op.origin) ?? []), op.seq]);
+    for (const [origin, seqs] of byOrigin) assert.ok(seqs.every((q, i) => i === 0 || q === seqs[i - 1] + 1), `${origin} seqs without gaps`);
+  });
+
+  it('DropRanges purges only keys the node does not replicate, and refuses a plan made for another map version', async () => {
+    const key = encodeCompositeKey(b('drop-me'));
+    const replicas = replicasOf('drop-me');
+    const outsider = IDS.find((id) => !replicas.includes(id))!;
+    // A copy on a non-replica, as an old replica keeps after a move.
+    const entry: StoredEntry = { key, value: b('old copy'), deleted: false, version: { ts: 5, origin: 'n1', opId: '' } };
+    await c.call(outsider, (x) => x.ingestEntries, { entries: [entry] });
+    await c.call(replicas[0], (x) => x.ingestEntries, { entries: [entry] });
+    const whole = [{ start: Buffer.alloc(20), end: EMPTY, endIsOpen: true }];
+    await assert.rejects(c.call(outsider, (x) => x.dropRanges, { mapVersion: map.version + 1, ranges: whole }),
+      (err: ServiceError) => err.code === status.FAILED_PRECONDITION && /map_version/.test(err.details));
+    await assert.rejects(c.call(outsider, (x) => x.dropRanges, { mapVersion: map.version, ranges: [] }),
+      (err: ServiceError) => err.code === status.INVALID_ARGUMENT && err.details.startsWith('ranges: '));
+    assert.equal((await direct(outsider, key)).found, true, 'a refused drop changes nothing');
+    const dropped = await c.call(outsider, (x) => x.dropRanges, { mapVersion: map.version, ranges: whole });
+    assert.ok(dropped.dropped >= 1 && dropped.kept > 0, JSON.stringify(dropped));
+    assert.equal((await direct(outsider, key)).found, false);
+    assert.equal((await c.call(outsider, (x) => x.scan, { start: key, end: EMPTY, limit: 1, continuationToken: EMPTY, includeTombstones: true })).entries.some((e) => e.key.equals(key)), false);
+    // The replica drops nothing it replicates, and the key stays readable through the cluster.
+    const kept = await c.call(replicas[0], (x) => x.dropRanges, { mapVersion: map.version, ranges: whole });
+    assert.equal(kept.dropped, 0);
+    assert.equal((await direct(replicas[0], key)).value.toString(), 'old copy');
   });
 
   it('scans one partition in clustering order with paging and clustering bounds', async () => {
