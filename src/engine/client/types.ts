@@ -349,7 +349,7 @@ export interface CheckHotResult {
   map: PartitionMapInfo;
 }
 
-/** A topology change in progress (Watch `topologyProgress`): stages copying -> switching -> catching-up -> done | failed. */
+/** A topology change in progress (Watch `topologyProgress`): stages copying -> switching -> catching-up -> dropping -> done | failed. */
 export interface TopologyProgressInfo {
   operation: string;
   stage: string;
