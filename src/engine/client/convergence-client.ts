@@ -84,6 +84,8 @@ export interface GlobalIndexStats {
   entriesDelivered: number;
   entriesPending: number;
   deliveryFailures: number;
+  /** Entries dropped because a replica's delivery queue was full. */
+  entriesDropped: number;
   /** Entries removed by lookups because the key's newest value no longer matched. */
   staleDropped: number;
   /** Keys whose entries this node re-derived on start. */
@@ -197,7 +199,7 @@ export class ConvergenceClient {
     const g = res.globalIndex;
     const globalIndex: GlobalIndexStats = {
       lookups: g?.lookups ?? 0, partitionReads: g?.partitionReads ?? 0, entriesDerived: g?.entriesDerived ?? 0, entriesDelivered: g?.entriesDelivered ?? 0,
-      entriesPending: g?.entriesPending ?? 0, deliveryFailures: g?.deliveryFailures ?? 0, staleDropped: g?.staleDropped ?? 0, rebuiltKeys: g?.rebuiltKeys ?? 0,
+      entriesPending: g?.entriesPending ?? 0, deliveryFailures: g?.deliveryFailures ?? 0, entriesDropped: g?.entriesDropped ?? 0, staleDropped: g?.staleDropped ?? 0, rebuiltKeys: g?.rebuiltKeys ?? 0,
       readRepairs: g?.readRepairs ?? 0, tooLong: g?.tooLong ?? 0,
     };
     return { ...res, merkleRoot: Buffer.from(res.merkleRoot).toString('hex'), globalIndex };

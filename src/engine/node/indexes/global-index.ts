@@ -27,7 +27,7 @@
 // fresh timestamp. On start a node re-derives the puts of every key it is primary replica for.
 
 import { keyAfter } from '../../codec/composite-key';
-import type { QueryIndexResponse, ReadGlobalIndexResponse } from '../../gen/ringdb/v1/convergence';
+import type { GlobalIndexStats, QueryIndexResponse, ReadGlobalIndexResponse } from '../../gen/ringdb/v1/convergence';
 import { IndexKind } from '../../gen/ringdb/v1/convergence';
 import { isSaltedKey, preferenceList } from '../../partitioning';
 import { describeError, type ParentCall, UnavailableError } from '../../rpc';
@@ -74,7 +74,7 @@ export interface GlobalIndexDeps {
 }
 
 /** One entry as read: the primary key and the version of the fact. */
-interface Hit {
+export interface Hit {
   primaryKey: Buffer;
   deleted: boolean;
   ts: number;
@@ -114,11 +114,11 @@ export class GlobalIndex {
     return this.fieldSet.has(field);
   }
 
-  stats() {
+  stats(): GlobalIndexStats {
     const o = this.outbox.counters;
     return {
       lookups: this.counters.lookups, partitionReads: this.counters.partitionReads, entriesDerived: this.counters.entriesDerived,
-      entriesDelivered: o.delivered, entriesPending: this.outbox.pending, deliveryFailures: o.failures + o.dropped,
+      entriesDelivered: o.delivered, entriesPending: this.outbox.pending, deliveryFailures: o.failures, entriesDropped: o.dropped,
       staleDropped: this.counters.staleDropped, rebuiltKeys: this.counters.rebuiltKeys, readRepairs: this.counters.readRepairs, tooLong: this.counters.tooLong,
     };
   }
