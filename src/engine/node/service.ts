@@ -78,7 +78,7 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
         if (isReservedKey(e.key)) throw new InvalidFieldError(`entries[${i}].key`, `starts with ${RESERVED_PREFIX_TEXT}, which is reserved for global index entries`);
         checkValue(`entries[${i}].value`, e.value);
       });
-      if (!vector) return layer.coordinator.batchPut(entries, call);
+      if (!vector) return layer.coordinator.batchPut(entries, call.request.forwarded === true, call);
       const r = await vector.writeBatch(entries);
       return { origin: r.origin, firstSeq: r.firstSeq, firstTs: r.firstTs, count: r.count };
     }),
