@@ -66,3 +66,25 @@ export function decodeIndexEntryKey(stored: Buffer): IndexEntryRef | undefined {
   if (4 + n > pk.length) return undefined;
   return { field: pk.subarray(4, 4 + n).toString('utf8'), value: pk.subarray(4 + n).toString('utf8'), primaryKey: parts.clusteringKey };
 }
+
+/** One page of a scan: rows in key order, and whether the range has more after them. */
+export interface ScanPage<E extends { key: Buffer }> {
+  entries: E[];
+  more: boolean;
+}
+
+/**
+ * A client's scan of [start, end) (undefined = open) without the reserved range: it scans below
+ * the range, then resumes above it, so a page is never cut short by entries it must not show.
+ */
+export function scanAroundReserved<E extends { key: Buffer }>(start: Buffer | undefined, end: Buffer | undefined, limit: number,
+  scan: (start: Buffer | undefined, end: Buffer | undefined, limit: number) => ScanPage<E>): ScanPage<E> {
+  const endsPastReserved = end === undefined || Buffer.compare(end, RESERVED_RANGE.start) > 0;
+  const below = start === undefined || Buffer.compare(start, RESERVED_RANGE.start) < 0;
+  const first: ScanPage<E> = below ? scan(start, endsPastReserved ? RESERVED_RANGE.start : end, limit) : { entries: [], more: false };
+  if (first.more || !endsPastReserved) return first;
+  const from = start === undefined || Buffer.compare(start, RESERVED_RANGE.end) < 0 ? RESERVED_RANGE.end : start;
+  if (end !== undefined && Buffer.compare(from, end) >= 0) return first;
+  const rest = scan(from, end, limit - first.entries.length);
+  return { entries: [...first.entries, ...rest.entries], more: rest.more };
+}
