@@ -8,7 +8,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { placementKeyOf } from '../../codec/stored-key';
 import { ConvergenceServiceClient, type PeerRound } from '../../gen/ringdb/v1/convergence';
 import type { StoredEntry } from '../../gen/ringdb/v1/node';
-import { createPartitionMap, preferenceList, splitPartition, type PartitionMap } from '../../partitioning';
+import { addNode, createPartitionMap, preferenceList, splitPartition, type PartitionMap } from '../../partitioning';
 import { clientArgs, unary, type UnaryMethod } from '../../rpc';
 import { partitionMapToProto } from '../../rpc/partition-map-proto';
 import { TestCluster, waitFor } from '../test-harness';
@@ -249,6 +249,42 @@ describe('Merkle anti-entropy per partition (real processes, 5 nodes, N=3, hash)
       assert.equal(r.keysSent, 1);
       assert.deepEqual(r.partitions.map((q) => q.partitionId), [upper]);
       assert.equal(await local(p, a, k), 'after-split');
+    });
+
+    it('after an added node the trees follow the new replica sets, and rounds fill every new replica from the others', async () => {
+      const added = await p.c.addNode('n6');
+      p.conv.set('n6', new ConvergenceServiceClient(...clientArgs(added.address)));
+      const grown = addNode(p.map, 'n6').map;
+      const ids = [...IDS, 'n6'];
+      for (const id of ids) assert.equal((await sendMap(p, grown, id)).accepted, true);
+      p.map = grown;
+      const holds = (id: string) => grown.partitions.filter((q) => preferenceList(grown, q.id).includes(id)).map((q) => q.id);
+      const mine = holds('n6');
+      assert.ok(mine.length > 0, 'n6 replicates some partitions');
+      for (const id of ids) {
+        const s = await conv(p, id, (x) => x.convergenceStats, {});
+        assert.equal(s.mapVersion, grown.version);
+        assert.equal(s.merkleTrees, holds(id).length, `${id}: a tree for each partition it replicates now, none for those it left`);
+      }
+      assert.equal((await conv(p, 'n6', (x) => x.merkleRoots, { mapVersion: grown.version, partitionIds: [] })).roots.reduce((n, r) => n + r.keys, 0), 0);
+
+      // No data move here: only anti-entropy copies the partitions to their new replicas.
+      for (const id of ['n6', ...IDS]) {
+        const report = await conv(p, id, (x) => x.repair, { peers: [] });
+        for (const r of report.peers) assert.equal(r.ok, true, `${id} <-> ${r.peer}: ${r.error}`);
+      }
+      for (const q of grown.partitions) {
+        const replicas = preferenceList(grown, q.id);
+        const roots = await Promise.all(replicas.map((id) => rootOf(p, id, q.id)));
+        for (const [i, r] of roots.entries()) assert.ok(r.hash.equals(roots[0].hash), `partition ${q.id}: ${replicas[i]} agrees with ${replicas[0]}`);
+      }
+      const n6keys = (await conv(p, 'n6', (x) => x.merkleRoots, { mapVersion: grown.version, partitionIds: [] })).roots.reduce((n, r) => n + r.keys, 0);
+      const seeded = Array.from({ length: KEYS }, (_, i) => keyOf(i)).filter((k) => mine.includes(pidOf(grown, k))).length;
+      // The seeded keys of its partitions, plus the one key an earlier test added, when it falls there.
+      assert.ok(n6keys === seeded || n6keys === seeded + 1, `n6 holds ${n6keys} keys; its partitions hold ${seeded} seeded ones`);
+      const elsewhere = Array.from({ length: 200 }, (_, i) => keyOf(i)).filter((k) => !mine.includes(pidOf(grown, k)));
+      for (const k of elsewhere.slice(0, 20)) assert.equal(await local(p, 'n6', k), undefined);
+      assert.equal((await conv(p, 'n6', (x) => x.convergenceStats, {})).keysRefused, 0);
     });
   });
 
