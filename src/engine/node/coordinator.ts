@@ -181,10 +181,11 @@ export class Coordinator {
   /**
    * BatchPut with a partition map: every entry is coordinated as a Put would be. Entries of
    * partitions this node replicates are logged here as one batch, each waiting for W of its own
-   * placements; the others are forwarded as Puts to a replica, or, with forwarding off, the whole
-   * batch is answered NotOwner before anything is written. Without a map: one local batch.
+   * placements; the others are forwarded, one batch per receiving replica, or, with forwarding off
+   * (or in a batch that was itself forwarded), the whole batch is answered NotOwner before anything
+   * is written. Without a map: one local batch.
    */
-  async batchPut(entries: readonly { key: Buffer; value: Buffer }[], call: ParentCall): Promise<BatchPutResponse> {
+  async batchPut(entries: readonly { key: Buffer; value: Buffer }[], forwardedHere: boolean, call: ParentCall): Promise<BatchPutResponse> {
     const map = this.partitions.map;
     if (!map) {
       const r = await this.node.writeLocal(entries);
@@ -206,14 +207,19 @@ export class Coordinator {
         return;
       }
       const to = replicas.find((r) => this.isUp(r));
-      if (!this.settings.enableForwarding || to === undefined) throw this.notOwner(map, pid, replicas);
+      if (!this.settings.enableForwarding || forwardedHere || to === undefined) throw this.notOwner(map, pid, replicas);
       remote.push({ stored, value: e.value, to });
     });
-    const forwarded = Promise.all(remote.map((e) => {
-      this.counters.forwardedOps++;
-      const client = this.node.peers.client(e.to);
-      return unary(client, client.put, { key: e.stored, value: e.value, forwarded: true }, this.forwardSettings(call));
+    // One forwarded batch per receiving replica, its entries under the stored keys resolved here.
+    const groups = new Map<string, { key: Buffer; value: Buffer }[]>();
+    for (const e of remote) groups.set(e.to, [...(groups.get(e.to) ?? []), { key: e.stored, value: e.value }]);
+    const forwarded = Promise.all([...groups].map(([to, group]) => {
+      this.counters.forwardedOps += group.length;
+      const client = this.node.peers.client(to);
+      return unary(client, client.batchPut, { entries: group, forwarded: true }, this.forwardSettings(call));
     }));
+    // Awaited only after the local entries: a rejection meanwhile must not count as unhandled.
+    forwarded.catch(() => undefined);
     let r: LocalWriteResult | undefined;
     if (local.length > 0) {
       this.counters.coordinatedWrites += local.length;
@@ -235,7 +241,6 @@ export class Coordinator {
       }));
       const missing = short.filter((id) => id !== undefined);
       if (missing.length > 0) {
-        await forwarded.catch(() => undefined);
         throw new UnavailableError(`w: ${missing.length} of ${local.length} entries written here did not reach ${w} nodes in time (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}); they are durable here and keep replicating, so a retry may find them`);
       }
     }
