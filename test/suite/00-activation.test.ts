@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -63,6 +64,22 @@ describe('activation and manifest', () => {
     const palette = manifest.contributes.menus.commandPalette.find((m) => m.command === Commands.queryIndex);
     assert.equal(palette?.when, 'ringdb.clusterRunning');
     assert.equal(manifest.contributes.commands.find((x) => x.command === Commands.queryIndex)?.enablement, 'ringdb.clusterRunning');
+  });
+
+  it('packages into the .vsix exactly what the installed extension loads: dist/, media/, the schema and the docs', function () {
+    this.timeout(60_000);
+    const vsce = join(ext!.extensionPath, 'node_modules/@vscode/vsce/vsce');
+    const r = spawnSync(process.execPath, [vsce, 'ls', '--no-dependencies'], { cwd: ext!.extensionPath, encoding: 'utf8' });
+    assert.equal(r.status, 0, `vsce ls failed: ${r.stderr}`);
+    const files = r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    // extension.js requires engine-client.js when a cluster starts; the controller spawns node.js.
+    for (const needed of ['dist/extension.js', 'dist/engine-client.js', 'dist/engine/controller.js', 'dist/engine/node.js',
+      'media/replicationLog.js', 'media/replicationLog.css', 'media/ringdb.svg', 'schemas/cluster.schema.json']) {
+      assert.ok(files.includes(needed), `${needed} is missing from the .vsix (.vscodeignore)`);
+    }
+    const stray = files.filter((f) => !/^(dist|media)\//.test(f) && !['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'schemas/cluster.schema.json'].includes(f));
+    assert.deepEqual(stray, [], 'files outside dist/, media/, the schema and the docs');
+    assert.deepEqual(files.filter((f) => f.endsWith('.map')), [], 'source maps in the .vsix');
   });
 
   it('contributes the four views of the RingDB container', () => {
