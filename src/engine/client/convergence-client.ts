@@ -84,7 +84,7 @@ export interface GlobalIndexStats {
   entriesDelivered: number;
   entriesPending: number;
   deliveryFailures: number;
-  /** Entries dropped because a replica's delivery queue was full. */
+  /** Entries dropped because a replica's delivery queue was full or the replica refused them as invalid. */
   entriesDropped: number;
   /** Entries removed by lookups because the key's newest value no longer matched. */
   staleDropped: number;

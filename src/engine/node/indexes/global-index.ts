@@ -26,6 +26,7 @@
 // read repair and hinted handoff do), not through the replication log, which would give them a
 // fresh timestamp. On start a node re-derives the puts of every key it is primary replica for.
 
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { keyAfter } from '../../codec/composite-key';
 import type { GlobalIndexStats, QueryIndexResponse, ReadGlobalIndexResponse } from '../../gen/ringdb/v1/convergence';
 import { IndexKind } from '../../gen/ringdb/v1/convergence';
@@ -93,6 +94,7 @@ export class GlobalIndex {
       deliver: (dest, entries) => (dest === deps.nodeId ? deps.observed.write(entries).then(() => undefined) : deps.ingest(dest, entries)),
       reachable: (dest) => dest === deps.nodeId || !deps.isDown(dest),
       onError: (dest, err) => deps.logger.debug(`global index entries for ${dest} not delivered (retrying): ${describeError(err)}`),
+      permanent: (err) => (err as Partial<ServiceError>).code === status.INVALID_ARGUMENT,
       maxPerDestination: MAX_QUEUED_PER_REPLICA,
     });
     if (deps.fields.length === 0) return;

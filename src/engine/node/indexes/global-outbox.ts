@@ -15,6 +15,8 @@ export interface OutboxOptions {
   /** False while the heartbeat says `dest` is down: nothing is sent until it is back. */
   reachable: (dest: string) => boolean;
   onError: (dest: string, err: unknown) => void;
+  /** A refusal that no retry can change (the replica found the batch invalid): the batch is dropped. */
+  permanent: (err: unknown) => boolean;
   /** Entries kept per destination at most; beyond it new ones are dropped (counted). */
   maxPerDestination: number;
 }
@@ -84,7 +86,12 @@ export class IndexOutbox {
         } catch (err) {
           this.counters.failures++;
           this.opts.onError(dest, err);
-          await sleep(RETRY_MS);
+          if (this.opts.permanent(err)) {
+            for (const [id, e] of batch) if (q.get(id) === e) q.delete(id);
+            this.counters.dropped += batch.length;
+          } else {
+            await sleep(RETRY_MS);
+          }
           continue;
         }
         // An entry replaced by a newer one while the batch was in flight stays queued.
