@@ -169,19 +169,23 @@ describe('vector consistency mode under a partition map (real processes, 3 nodes
   this.timeout(120_000);
   let pair: Pair;
   let key = '';
-  let outsider = 0;
+  let repairKey = '';
+  const outsider = 2;
 
   before(async () => {
-    pair = await startPair([[], [], []], { antiEntropyIntervalMs: 3_600_000, consistencyMode: 'vector', replicationFactor: 2, writeQuorum: 2, readQuorum: 2 });
-    const ids = pair.nodes.map((n) => n.id);
+    const ids = ['n1', 'n2', 'n3'];
     const map = createPartitionMap({ replicationFactor: 2, numPartitions: 8 }, ids);
+    const heldBy = (prefix: string, replicas: string[]): string => {
+      for (let i = 0; i < 10_000; i++) if ([...preferenceList(map, map.locate(b(`${prefix}${i}`)).id)].sort().join() === replicas.join()) return `${prefix}${i}`;
+      throw new Error(`no ${prefix}<n> key is replicated by ${replicas.join(', ')}`);
+    };
+    key = heldBy('pk', ['n1', 'n2']);
+    repairKey = heldBy('rk', ['n1', 'n2']);
+    // The two replicas of repairKey disagree in their stores only: no op, no periodic round to merge them.
+    const seeded = (node: string) => ({ key: b(repairKey), value: encodeSiblings([{ value: b(`from-${node}`), dot: { node, counter: 1 }, context: VectorClock.EMPTY }]), ts: 50, origin: node });
+    pair = await startPair([[seeded('n1')], [seeded('n2')], []], { antiEntropyIntervalMs: 3_600_000, consistencyMode: 'vector', replicationFactor: 2, writeQuorum: 2, readQuorum: 2 });
     const addresses = pair.nodes.map((n) => ({ id: n.id, address: n.address }));
     for (const n of pair.nodes) await unary(n.client, n.client.updatePartitionMap, { map: partitionMapToProto(map, addresses) }, { token: pair.token });
-    for (let i = 0; !key; i++) {
-      const replicas = preferenceList(map, map.locate(b(`pk${i}`)).id);
-      if (!replicas.includes('n3')) key = `pk${i}`;
-    }
-    outsider = 2;
   });
   after(async () => {
     if (pair) await stopPair(pair);
@@ -204,6 +208,17 @@ describe('vector consistency mode under a partition map (real processes, 3 nodes
     const plain = await unary(n3.client, n3.client.get, { key: b(key) }, { token: pair.token });
     assert.equal(plain.value.toString(), 'both');
     await assert.rejects(call(pair, outsider, (c) => c.vectorGet, { key: b(key), r: 3, direct: false }), isCode(status.INVALID_ARGUMENT, 'r', /to 2 \(the replication factor\)/));
+  });
+
+  it('a read from a non-replica merges the replicas\' differing sets and repairs both', async () => {
+    const direct = (i: number) => call(pair, i, (c) => c.vectorGet, { key: b(repairKey), r: 0, direct: true });
+    assert.deepEqual([values(await direct(0)), values(await direct(1))], [['from-n1'], ['from-n2']]);
+    const read = await call(pair, outsider, (c) => c.vectorGet, { key: b(repairKey), r: 0, direct: false });
+    assert.deepEqual(values(read), ['from-n1', 'from-n2']);
+    await waitFor('both replicas repaired', async () => values(await direct(0)).join() === 'from-n1,from-n2' && values(await direct(1)).join() === 'from-n1,from-n2');
+    const n3 = pair.nodes[outsider];
+    const stats = await unary(n3.client, n3.client.stats, {}, { token: pair.token });
+    assert.equal(stats.stats?.partitioning?.readRepairs, 2);
   });
 
   it('a write while a replica is down is held as a hint; after the restart the replica merges it with the siblings it had', async () => {
