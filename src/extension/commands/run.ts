@@ -96,7 +96,8 @@ export function withCancellableProgress<T>(title: string, plan: CancelPlan, work
       const cancel = (): void => settle(() => {
         void (plan.onCancel?.() ?? Promise.resolve()).then(
           () => reject(new Cancelled(plan.state)),
-          (err: unknown) => reject(new Cancelled(`${plan.state} (cleaning up failed: ${err instanceof Error ? err.message : String(err)})`)),
+          // Then `state` would not be true: report the failure as an error, with its details.
+          (err: unknown) => reject(new Error(`cancelled, but undoing what was begun failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err })),
         );
       });
       for (const t of [token, plan.also]) {
