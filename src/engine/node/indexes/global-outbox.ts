@@ -50,7 +50,11 @@ export class IndexOutbox {
         q.set(id, e);
       }
     }
-    if (!this.pumping.has(dest)) void this.pump(dest);
+    if (this.pumping.has(dest)) return;
+    this.pumping.add(dest);
+    // Entries are added from inside the store's writing listener: delivering (a local write among
+    // others) waits for the next turn instead of re-entering the write in progress.
+    setImmediate(() => void this.pump(dest));
   }
 
   /** Resolves once fewer than `limit` entries wait for destinations that are reachable. */
@@ -68,7 +72,6 @@ export class IndexOutbox {
   }
 
   private async pump(dest: string): Promise<void> {
-    this.pumping.add(dest);
     try {
       const q = this.queues.get(dest) as Map<string, Entry>;
       while (!this.closed && q.size > 0) {
