@@ -13,9 +13,9 @@
 import { ConvergenceServiceClient, type VectorPutResponse } from '../../gen/ringdb/v1/convergence';
 import { PeerState, type Version } from '../../gen/ringdb/v1/node';
 import { VectorClock } from '../../clock/vector-clock';
-import { encodeSiblings, mergeSiblings, type StoredValue } from '../../clock/vector-clock-siblings';
+import { addVersion, encodeSiblings, mergeSiblings, type StoredValue } from '../../clock/vector-clock-siblings';
 import { preferenceList, readCandidates, type PartitionMap } from '../../partitioning';
-import { clientArgs, describeError, InvalidFieldError, type ParentCall, unary, UnavailableError } from '../../rpc';
+import { clientArgs, describeError, InvalidFieldError, MAX_VALUE_BYTES, type ParentCall, PreconditionError, unary, UnavailableError } from '../../rpc';
 import { NotOwnerError } from '../../rpc/not-owner';
 import { compareVersions, type Entry } from '../../storage/types';
 import { quorumSettings } from '../config';
@@ -164,6 +164,12 @@ export class VectorCoordinator {
       }
     }
     const { version, delta } = this.mode.newVersion(key, value, context);
+    const size = encodeSiblings(addVersion(this.local(key).siblings, version)).length;
+    if (size > MAX_VALUE_BYTES) {
+      this.mode.settle(key, version);
+      throw new PreconditionError(`the key's siblings would take ${size} bytes, more than the ${MAX_VALUE_BYTES} a stored value may; ` +
+        'resolve them first: read them with VectorGet and write with its context');
+    }
     try {
       // forwarded: the coordinator must write the delta here, never send it elsewhere (the dot is this node's).
       const r = await this.layer.coordinator.put({ key, value: delta, w: w === 0 ? undefined : w, forwarded: true }, call);

@@ -146,6 +146,14 @@ describe('vector consistency mode (real processes)', function () {
     await assert.rejects(call(pair, 0, (c) => c.vectorGet, { key: b('k'), r: 2, direct: false }), isCode(status.INVALID_ARGUMENT, 'r', /needs a partition map/));
     assert.deepEqual(await get(0, 'k'), before);
   });
+
+  it('refuses a write whose siblings would outgrow a stored value, and keeps the siblings it has', async () => {
+    const nine = 'x'.repeat(9 * 1024 * 1024);
+    await call(pair, 0, (c) => c.vectorPut, put('big', nine));
+    await assert.rejects(call(pair, 0, (c) => c.vectorPut, put('big', nine)),
+      isCode(status.FAILED_PRECONDITION, undefined, /siblings would take \d+ bytes, more than the 16777216 .*resolve them first/));
+    assert.equal((await get(0, 'big')).siblings.length, 1);
+  });
 });
 
 describe('vector consistency mode off (real process)', function () {
