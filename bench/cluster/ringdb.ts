@@ -51,6 +51,9 @@ function bundle(name: string): string {
   return join(bundleDir, name);
 }
 
+/** A move under load copies every range twice and drops it: its duration is measured, not cut off. */
+const TOPOLOGY_CALL_MS = 15 * 60_000;
+
 export class RingCluster {
   private constructor(
     readonly spec: Partial<ClusterSpec>,
@@ -108,7 +111,7 @@ export class RingCluster {
 
   /** AddNode through the controller; the new node is stopped with the cluster. */
   async addNode(): Promise<RingNodeHandle> {
-    const info = await this.controller.client.addNode();
+    const info = await this.controller.client.addNode({ timeoutMs: TOPOLOGY_CALL_MS });
     const node = { id: info.id, address: info.address, pid: info.pid, client: new NodeClient({ address: info.address, token: this.controller.token, nodeId: info.id }) };
     this.nodes.push(node);
     return node;
@@ -116,7 +119,7 @@ export class RingCluster {
 
   /** Rebalance through the controller (partitions move between the running nodes). */
   async rebalance(): Promise<void> {
-    await this.controller.client.rebalance();
+    await this.controller.client.rebalance({ timeoutMs: TOPOLOGY_CALL_MS });
   }
 
   async stop(): Promise<void> {
