@@ -216,8 +216,9 @@ describe('controller (real processes)', function () {
       await eventually('colour on n4', 15_000, async () => ((await valueOn('n4', 'colour')) === 'blue' ? true : undefined));
 
       const n4 = await client.nodeClient('n4');
+      // With a partition map (N=3 of 4 nodes) n4 writes the entries it replicates and forwards the others.
       const batch = await n4.batchPut(Array.from({ length: 50 }, (_, i) => ({ key: `from-n4-${i}`, value: `v${i}` })));
-      assert.deepEqual([batch.origin, batch.count], ['n4', 50]);
+      assert.equal(batch.count, 50);
       n4.close();
       const removed = await client.removeNode('n4');
       assert.equal(removed.nodeId, 'n4');
