@@ -80,7 +80,11 @@ export class NodeClient {
     };
   }
 
-  /** Many writes in one call; entry i gets op id "<origin>:<firstSeq + i>". */
+  /**
+   * Many writes in one call; entry i gets op id "<origin>:<firstSeq + i>". Under a partition map
+   * each entry is coordinated like a Put (W each); `origin` is empty when some entries were
+   * forwarded to other replicas (their op ids come from several nodes).
+   */
   async batchPut(entries: { key: Bytes; value: Bytes }[], opts: CallOptions = {}): Promise<{ origin: string; firstSeq: number; count: number }> {
     const req = { entries: entries.map((e, i) => ({ key: bytes(`entries[${i}].key`, e.key, false), value: bytes(`entries[${i}].value`, e.value, true) })) };
     const res = await this.call('BatchPut', this.client.batchPut, req, opts);
