@@ -5,7 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ClientReadableStream } from '@grpc/grpc-js';
 import { build } from 'esbuild';
+import { placementKeyOf } from '../codec/stored-key';
+import * as pb from '../gen/ringdb/v1/node';
+import { clientArgs, openStream } from '../rpc/client';
 
 export interface Bundles {
   controller: string;
@@ -64,4 +68,24 @@ export async function eventually<T>(what: string, timeoutMs: number, probe: () =
     if (Date.now() > until) throw new Error(`${what} did not happen within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The partition keys a node stores (live rows), read on that node alone with ExportRange over the whole ring. */
+export async function storedPartitionKeys(address: string, token: string): Promise<Set<string>> {
+  const raw = new pb.NodeServiceClient(...clientArgs(address));
+  const call: ClientReadableStream<pb.ExportRangeResponse> = openStream(raw, raw.exportRange,
+    { partitionIds: [], ranges: [{ start: Buffer.alloc(20), end: Buffer.alloc(0), endIsOpen: true }], batchSize: 1000 }, { token });
+  const keys = new Set<string>();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      call.on('data', (m: pb.ExportRangeResponse) => {
+        for (const e of m.entries) if (!e.deleted) keys.add(placementKeyOf(Buffer.from(e.key)).toString());
+      });
+      call.on('end', resolve);
+      call.on('error', reject);
+    });
+  } finally {
+    raw.close();
+  }
+  return keys;
 }

@@ -4,13 +4,9 @@
 // moved data can be counted per node.
 
 import { strict as assert } from 'node:assert';
-import type { ClientReadableStream } from '@grpc/grpc-js';
-import * as pb from '../gen/ringdb/v1/node';
-import { clientArgs, openStream } from '../rpc/client';
 import { ControllerClient, Driver, NodeClient, RingDbError, launchController, type ClusterEvent, type ControllerHandle, type PartitionMapInfo } from '../client';
-import { placementKeyOf } from '../codec/stored-key';
 import { PartitionMap } from '../partitioning/index';
-import { engineBundles, tempDataDir } from './test-support';
+import { engineBundles, storedPartitionKeys, tempDataDir } from './test-support';
 
 const KEYS = 200;
 const key = (i: number): { partitionKey: string } => ({ partitionKey: `user-${i}` });
@@ -67,23 +63,11 @@ describe('topology operations (real processes)', function () {
     data?.remove();
   });
 
-  /** The partition keys a node stores (live rows), read with ExportRange over the whole ring. */
+  /** The partition keys a node stores (live rows). */
   async function keysOn(nodeId: string): Promise<Set<string>> {
     const node = (await client.describe()).nodes.find((n) => n.id === nodeId);
     assert.ok(node?.address, `${nodeId} has an address`);
-    const raw = new pb.NodeServiceClient(...clientArgs(node.address));
-    const call: ClientReadableStream<pb.ExportRangeResponse> = openStream(raw, raw.exportRange,
-      { partitionIds: [], ranges: [{ start: Buffer.alloc(20), end: Buffer.alloc(0), endIsOpen: true }], batchSize: 1000 }, { token: client.target.token });
-    const keys = new Set<string>();
-    await new Promise<void>((resolve, reject) => {
-      call.on('data', (m: pb.ExportRangeResponse) => {
-        for (const e of m.entries) if (!e.deleted) keys.add(placementKeyOf(Buffer.from(e.key)).toString());
-      });
-      call.on('end', resolve);
-      call.on('error', reject);
-    });
-    raw.close();
-    return keys;
+    return storedPartitionKeys(node.address, client.target.token);
   }
 
   const mapOf = (info: PartitionMapInfo): PartitionMap => PartitionMap.fromJSON(JSON.parse(info.mapJson));
