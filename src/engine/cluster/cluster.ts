@@ -52,7 +52,9 @@ export class Cluster {
   /** The authoritative partition map and the topology operations (see partitions.ts). */
   readonly partitions: PartitionManager;
   /** Hints each node holds, refreshed when its Stats report a different hint count. */
-  private readonly hints = new Map<string, { held: number; rows: HintSummary[] }>();
+  /** Per holder: the hint count the last ListHints answered for (-1: unknown, ask again), the rows published, and the newest request. */
+  private readonly hints = new Map<string, { held: number; rows: HintSummary[]; asked: number }>();
+  private hintRequests = 0;
   private router: RunningRouter | undefined;
 
   constructor(private readonly opts: ClusterOptions) {
@@ -110,18 +112,28 @@ export class Cluster {
     };
   }
 
-  /** Asks a node for its hints when its Stats report a different count, and publishes them. */
+  /**
+   * Asks a node for its hints when its Stats report a different count, and publishes them. Only
+   * the newest request's answer is used (an older one arriving late would bring back delivered
+   * hints), and a failed request leaves the count unknown so the next Stats asks again: the
+   * views must never keep hints that the node no longer holds.
+   */
   private noteHints(m: Member, stats: pb.NodeStats): void {
     const held = stats.partitioning?.hintsHeld ?? 0;
     const known = this.hints.get(m.id);
     if (known?.held === held || (!known && held === 0)) return;
-    this.hints.set(m.id, { held, rows: known?.rows ?? [] });
+    const asked = ++this.hintRequests;
+    this.hints.set(m.id, { held, rows: known?.rows ?? [], asked });
     void this.nodePartitions.hintCounts(m.id).then((counts) => {
+      if (this.hints.get(m.id)?.asked !== asked) return;
       const now = Date.now();
       const rows = counts.map((c) => ({ holder: m.id, target: c.target, count: c.count, oldestUnixMs: c.oldestAgeMs ? now - c.oldestAgeMs : 0 }));
-      this.hints.set(m.id, { held, rows });
+      this.hints.set(m.id, { held, rows, asked });
       this.hub.publish({ $case: 'hints', value: { nodeId: m.id, hints: rows } });
-    }, () => this.hints.delete(m.id));
+    }, () => {
+      const current = this.hints.get(m.id);
+      if (current?.asked === asked) current.held = -1;
+    });
   }
 
   member(id: string): Member {
