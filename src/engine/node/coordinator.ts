@@ -212,7 +212,11 @@ export class Coordinator {
     });
     // One forwarded batch per receiving replica, its entries under the stored keys resolved here.
     const groups = new Map<string, { key: Buffer; value: Buffer }[]>();
-    for (const e of remote) groups.set(e.to, [...(groups.get(e.to) ?? []), { key: e.stored, value: e.value }]);
+    for (const e of remote) {
+      const group = groups.get(e.to) ?? [];
+      if (group.length === 0) groups.set(e.to, group);
+      group.push({ key: e.stored, value: e.value });
+    }
     const forwarded = Promise.all([...groups].map(([to, group]) => {
       this.counters.forwardedOps += group.length;
       const client = this.node.peers.client(to);
@@ -233,13 +237,22 @@ export class Coordinator {
       }
       const written = r;
       const budget = this.waitBudget(call);
-      const short = await Promise.all(local.map(async (e, i) => {
-        const lsn = this.node.log.lsnOf(this.self, written.firstSeq + i) ?? this.node.log.nextLsn;
-        const acked = await this.acks.wait({ lsn }, e.placements.map((p) => p.node).filter((id) => id !== this.self), w - 1, budget);
-        await this.reachNewReplicas(map, e.stored, e.value, version(written.firstTs + i, this.self, written.firstSeq + i), e.placements.map((p) => p.node));
-        return acked.length < w - 1 ? `${this.self}:${written.firstSeq + i}` : undefined;
+      // The batch is logged in order and a cursor only moves forward, so entries with the same
+      // placements share one wait: a destination past the last of them acknowledged them all.
+      const byDests = new Map<string, { dests: string[]; entries: number[] }>();
+      local.forEach((e, i) => {
+        const dests = e.placements.map((p) => p.node).filter((id) => id !== this.self);
+        const group = byDests.get(dests.join('\0')) ?? { dests, entries: [] };
+        if (group.entries.length === 0) byDests.set(dests.join('\0'), group);
+        group.entries.push(i);
+      });
+      const short = await Promise.all([...byDests.values()].map(async ({ dests, entries: idx }) => {
+        const lsn = this.node.log.lsnOf(this.self, written.firstSeq + idx[idx.length - 1]) ?? this.node.log.nextLsn;
+        const acked = await this.acks.wait({ lsn }, dests, w - 1, budget);
+        await Promise.all(idx.map((i) => this.reachNewReplicas(map, local[i].stored, local[i].value, version(written.firstTs + i, this.self, written.firstSeq + i), local[i].placements.map((p) => p.node))));
+        return acked.length < w - 1 ? idx.map((i) => `${this.self}:${written.firstSeq + i}`) : [];
       }));
-      const missing = short.filter((id) => id !== undefined);
+      const missing = short.flat();
       if (missing.length > 0) {
         throw new UnavailableError(`w: ${missing.length} of ${local.length} entries written here did not reach ${w} nodes in time (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}); they are durable here and keep replicating, so a retry may find them`);
       }
