@@ -13,7 +13,7 @@ import { notOwnerOf } from '../rpc/not-owner';
 import type { ControllerClient } from './controller-client';
 import { fromGrpcError, RingDbError } from './errors';
 import type { EventStream } from './stream';
-import { decodeCompositeKey } from '../codec/composite-key';
+import { tryDecodeCompositeKey } from '../codec/composite-key';
 import { MAX_VALUE_BYTES } from '../rpc/channel';
 import { getResultFromProto, scanEntryFromProto, versionFromProto } from './convert';
 import type { Bytes } from './node-client';
@@ -84,11 +84,7 @@ export function keyFields(key: KeyRef): { key: Buffer; partitionKey?: Buffer; cl
 }
 
 function clusteringOf(stored: Buffer): Buffer | undefined {
-  try {
-    return decodeCompositeKey(stored).clusteringKey;
-  } catch {
-    return undefined;
-  }
+  return tryDecodeCompositeKey(stored)?.clusteringKey;
 }
 
 function required(v: pb.Version | undefined, call: string): Version {

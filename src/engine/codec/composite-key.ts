@@ -64,48 +64,77 @@ export function encodeCompositeKey(partitionKey: Buffer, clusteringKey?: Buffer)
   return out;
 }
 
-/** Reads one escaped component starting at `from`; returns it and the offset after its terminator. */
-function readComponent(key: Buffer, from: number): { component: Buffer; next: number } {
-  // Whole runs between 0x00 bytes are copied at once: this runs for every key a node stores.
+interface Component {
+  component: Buffer;
+  next: number;
+}
+
+interface Malformed {
+  offset: number;
+  detail: string;
+}
+
+/**
+ * Reads one escaped component starting at `from`: the component and the offset after its
+ * terminator, or where and why the bytes are not one. Not throwing matters: placement asks this
+ * of every raw (non-composite) key a node stores, and an exception per key costs more than the
+ * whole write.
+ */
+function readComponent(key: Buffer, from: number): Component | Malformed {
+  // Whole runs between 0x00 bytes are copied at once.
   const chunks: Buffer[] = [];
   let i = from;
   for (;;) {
     const zero = key.indexOf(0, i);
-    if (zero < 0) break;
+    if (zero < 0) return { offset: key.length, detail: 'the component has no 0x00 0x01 terminator' };
     const marker = key[zero + 1];
     if (marker === TERMINATOR) {
       chunks.push(key.subarray(i, zero));
       return { component: chunks.length === 1 ? Buffer.from(chunks[0]) : Buffer.concat(chunks), next: zero + 2 };
     }
-    if (marker === ESCAPE) {
-      chunks.push(key.subarray(i, zero + 1));
-      i = zero + 2;
-      continue;
+    if (marker !== ESCAPE) {
+      return {
+        offset: zero,
+        detail: marker === undefined
+          ? 'the key ends after a 0x00 byte; expected 0x00 0xFF (escaped zero) or 0x00 0x01 (terminator)'
+          : `0x00 is followed by 0x${marker.toString(16).padStart(2, '0')}; expected 0xff (escaped zero) or 0x01 (terminator)`,
+      };
     }
-    throw new CompositeKeyError(
-      zero,
-      marker === undefined
-        ? 'the key ends after a 0x00 byte; expected 0x00 0xFF (escaped zero) or 0x00 0x01 (terminator)'
-        : `0x00 is followed by 0x${marker.toString(16).padStart(2, '0')}; expected 0xff (escaped zero) or 0x01 (terminator)`,
-    );
+    chunks.push(key.subarray(i, zero + 1));
+    i = zero + 2;
   }
-  throw new CompositeKeyError(key.length, 'the component has no 0x00 0x01 terminator');
 }
 
-/** Decodes a key made by encodeCompositeKey; throws CompositeKeyError for anything else. */
-export function decodeCompositeKey(key: Buffer): CompositeKey {
+function parse(key: Buffer): CompositeKey | Malformed {
   const first = readComponent(key, 0);
+  if (!('component' in first)) return first;
   if (first.next === key.length) return { partitionKey: first.component };
   const second = readComponent(key, first.next);
+  if (!('component' in second)) return second;
   if (second.next !== key.length) {
-    throw new CompositeKeyError(second.next, `${key.length - second.next} bytes follow the clustering key; a key has at most two components`);
+    return { offset: second.next, detail: `${key.length - second.next} bytes follow the clustering key; a key has at most two components` };
   }
   return { partitionKey: first.component, clusteringKey: second.component };
 }
 
+/** Decodes a key made by encodeCompositeKey; throws CompositeKeyError for anything else. */
+export function decodeCompositeKey(key: Buffer): CompositeKey {
+  const r = parse(key);
+  if ('offset' in r) throw new CompositeKeyError(r.offset, r.detail);
+  return r;
+}
+
+/** Like decodeCompositeKey, but undefined for bytes that no encoder produced. */
+export function tryDecodeCompositeKey(key: Buffer): CompositeKey | undefined {
+  const r = parse(key);
+  return 'offset' in r ? undefined : r;
+}
+
 /** The partition key of an encoded key: what placement hashes, without decoding the rest. */
 export function partitionKeyOf(key: Buffer): Buffer {
-  return readComponent(key, 0).component;
+  const r = readComponent(key, 0);
+  if (!('component' in r)) throw new CompositeKeyError(r.offset, r.detail);
+  return r.component;
 }
 
 /** The smallest encoded key of a partition: its prefix esc(pk) 0x00 0x01. */

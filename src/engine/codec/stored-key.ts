@@ -5,14 +5,10 @@
 // (so a raw request for an encoded key lands with its partition's rows); any other key is its
 // own partition key.
 
-import { decodeCompositeKey, encodeCompositeKey } from './composite-key';
+import { encodeCompositeKey, tryDecodeCompositeKey } from './composite-key';
 
 export function placementKeyOf(storedKey: Buffer): Buffer {
-  try {
-    return decodeCompositeKey(storedKey).partitionKey;
-  } catch {
-    return storedKey;
-  }
+  return tryDecodeCompositeKey(storedKey)?.partitionKey ?? storedKey;
 }
 
 /**

@@ -3,7 +3,7 @@
 // itself a composite encoding is read as one, so both forms of the same row agree on placement
 // and salting (codec/stored-key.ts).
 
-import { decodeCompositeKey, encodeCompositeKey } from '../codec/composite-key';
+import { encodeCompositeKey, tryDecodeCompositeKey } from '../codec/composite-key';
 import { isSaltedKey, type PartitionMap, readKeysFor, writeKeyFor } from '../partitioning';
 import { InvalidFieldError } from '../rpc';
 import { MAX_KEY_BYTES } from '../storage/types';
@@ -46,12 +46,9 @@ function refOf(req: KeyFields): KeyRef {
   }
   if (req.clusteringKey !== undefined) throw new InvalidFieldError('clustering_key', 'needs partition_key (a raw key has no clustering part)');
   checkKey('key', req.key);
-  try {
-    const d = decodeCompositeKey(req.key);
-    return { partitionKey: d.partitionKey, clusteringKey: d.clusteringKey, composite: true, stored: req.key };
-  } catch {
-    return { partitionKey: req.key, composite: false, stored: req.key };
-  }
+  const d = tryDecodeCompositeKey(req.key);
+  if (d) return { partitionKey: d.partitionKey, clusteringKey: d.clusteringKey, composite: true, stored: req.key };
+  return { partitionKey: req.key, composite: false, stored: req.key };
 }
 
 function storedFor(ref: KeyRef, partitionKey: Buffer): Buffer {

@@ -7,7 +7,7 @@
 // the last partition never needs a sentinel key. Only the partition key is ever placed, which is
 // what keeps one partition's clustering rows together.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export type Strategy = 'hash' | 'range';
 
@@ -18,7 +18,7 @@ const RING_SIZE = 1n << 160n;
 
 /** The ring position of a partition key: SHA-1 is uniform enough to spread keys evenly. */
 export function hashToken(partitionKey: Buffer): Buffer {
-  return createHash('sha1').update(partitionKey).digest();
+  return hash('sha1', partitionKey, 'buffer');
 }
 
 /** A virtual node: one of a node's positions on the hash ring. */

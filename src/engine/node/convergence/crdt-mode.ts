@@ -16,7 +16,7 @@
 // A tombstone on a CRDT key (Delete) stays Last-Write-Wins: it resets the key; a later op merges
 // from the empty state.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { applyCrdtOp, crdtValue, mergeCrdtStates } from '../../crdt/registry';
 import { CrdtError, type CrdtName, type CrdtOp, type CrdtValue } from '../../crdt/types';
 import { compareVersions, type Entry } from '../../storage/types';
@@ -110,6 +110,6 @@ export class CrdtMode {
   /** The Merkle version of an entry: a CRDT key's state digest (see the module comment), else its LWW version. */
   versionOf(e: Entry): Buffer {
     if (e.value === null || !this.typeOf(e.key)) return encodeVersion(e);
-    return mergeableVersion(createHash('sha1').update(e.value).digest());
+    return mergeableVersion(hash('sha1', e.value, 'buffer'));
   }
 }

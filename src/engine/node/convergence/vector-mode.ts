@@ -18,7 +18,7 @@
 // k+1 from the same stored set, so counters handed out but not yet stored are remembered until
 // their write settles.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { VectorClock, VectorClockError } from '../../clock/vector-clock';
 import {
   causalContext, decodeSiblings, encodeSiblings, mergeSiblings, type StoredValue, type Version,
@@ -111,6 +111,6 @@ export class VectorMode {
   /** The Merkle version of an entry: a digest of its sibling set (see the module comment). */
   versionOf(e: Entry): Buffer {
     if (e.value === null) return encodeVersion(e);
-    return mergeableVersion(createHash('sha1').update(e.value).digest());
+    return mergeableVersion(hash('sha1', e.value, 'buffer'));
   }
 }

@@ -11,7 +11,7 @@
 // BatchPut), raw scans skip the range [0xFF 0x49, 0xFF 0x4A), and UTF-8 text never starts with
 // 0xFF, so no text key is affected. (0xFF 0x53 is the salted hot-key namespace.)
 
-import { compositeKeyRange, decodeCompositeKey, encodeCompositeKey, type KeyRange } from '../../codec/composite-key';
+import { compositeKeyRange, encodeCompositeKey, tryDecodeCompositeKey, type KeyRange } from '../../codec/composite-key';
 
 const MARKER = Buffer.from([0xff, 0x49]);
 const MAX_FIELD_BYTES = 0xffff;
@@ -54,12 +54,8 @@ export interface IndexEntryRef {
 /** The (field, value, primary key) a stored entry key names; undefined for any other key. */
 export function decodeIndexEntryKey(stored: Buffer): IndexEntryRef | undefined {
   if (!isReservedKey(stored)) return undefined;
-  let parts;
-  try {
-    parts = decodeCompositeKey(stored);
-  } catch {
-    return undefined;
-  }
+  const parts = tryDecodeCompositeKey(stored);
+  if (!parts) return undefined;
   const pk = parts.partitionKey;
   if (parts.clusteringKey === undefined || pk.length < 4) return undefined;
   const n = pk.readUInt16BE(2);
