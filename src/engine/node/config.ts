@@ -37,7 +37,7 @@ export interface NodeConfig {
   storage: { sync: 'always' | 'batch' | 'none'; syncIntervalMs: number; memtableBytes: number };
   heartbeatIntervalMs: number;
   antiEntropyIntervalMs: number;
-  /** Bound of the unacknowledged replication backlog before local writes wait (replication/backpressure.ts); 0 = off, default 2000. */
+  /** Bound of the unacknowledged replication backlog before local writes wait (replication/backpressure.ts); 0 = off, default 1000. */
   replicationBacklogOps?: number;
   logLevel: LogLevel;
   replicationFactor?: number;

@@ -16,7 +16,7 @@ export interface BackpressureOptions {
   maxWaitMs: number;
 }
 
-export const DEFAULT_BACKPRESSURE: BackpressureOptions = { maxBacklogOps: 2000, maxWaitMs: 1000 };
+export const DEFAULT_BACKPRESSURE: BackpressureOptions = { maxBacklogOps: 1000, maxWaitMs: 1000 };
 
 export interface BackpressureCounters {
   /** Writes that had to wait for peers to catch up. */

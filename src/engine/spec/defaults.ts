@@ -25,7 +25,7 @@ const DEFAULTS: ClusterSpec = {
   cacheSize: 0,
   antiEntropyIntervalMs: 5000,
   heartbeatIntervalMs: 500,
-  replicationBacklogOps: 2000,
+  replicationBacklogOps: 1000,
   logLevel: 'info',
   router: null,
 };
