@@ -22,6 +22,7 @@ import { NotOwnerError } from '../rpc/not-owner';
 import { scanAroundReserved } from './indexes/global-keys';
 import { compareVersions, type Entry } from '../storage/types';
 import { quorumSettings } from './config';
+import { askQuorum } from './quorum-read';
 import { version } from './convert';
 import type { HintStore } from './hints';
 import type { Logger } from './logger';
@@ -330,22 +331,7 @@ export class Coordinator {
     const pid = this.partitions.partitionOf(map, stored);
     const replicas = preferenceList(map, pid);
     const order = this.readOrder(map, pid, replicas);
-    const answers: Answer[] = [];
-    const failures: string[] = [];
-    let next = 0;
-    // R askers in parallel; one that fails moves on to the next candidate (sloppy reads).
-    const ask = async (): Promise<void> => {
-      while (next < order.length) {
-        const id = order[next++];
-        try {
-          answers.push(id === this.self ? this.directGet(stored) : await this.remoteGet(id, stored, call));
-          return;
-        } catch (err) {
-          failures.push(`${id}: ${describeError(err)}`);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: r }, ask));
+    const { answers, failures } = await askQuorum(order, r, (id) => (id === this.self ? this.directGet(stored) : this.remoteGet(id, stored, call)));
     if (answers.length < r) {
       throw new UnavailableError(`r: ${r} answers needed for partition ${pid} but only ${answers.length} arrived (${answers.map((a) => a.node).join(', ') || 'none'}); ${failures.join('; ') || 'too few nodes are up'}`);
     }
@@ -416,21 +402,12 @@ export class Coordinator {
     this.counters.coordinatedReads++;
     this.metrics.record(pid, ref.partitionKey);
     const order = this.readOrder(map, pid, replicas);
-    const pages: { node: string; entries: ScanEntry[]; more: boolean }[] = [];
-    const failures: string[] = [];
-    for (let i = 0; i < order.length && pages.length < r; i++) {
-      const id = order[i];
-      try {
-        if (id === this.self) pages.push({ node: id, ...this.localScan(from, range.end, limit, true) });
-        else {
-          const client = this.node.peers.client(id);
-          const res = await unary(client, client.scan, { ...req, limit, direct: true, includeTombstones: true }, { token: this.node.peers.callToken, parent: call, timeoutMs: PEER_CALL_MS });
-          pages.push({ node: id, entries: res.entries, more: res.continuationToken.length > 0 });
-        }
-      } catch (err) {
-        failures.push(`${id}: ${describeError(err)}`);
-      }
-    }
+    const { answers: pages, failures } = await askQuorum(order, r, async (id): Promise<{ node: string; entries: ScanEntry[]; more: boolean }> => {
+      if (id === this.self) return { node: id, ...this.localScan(from, range.end, limit, true) };
+      const client = this.node.peers.client(id);
+      const res = await unary(client, client.scan, { ...req, limit, direct: true, includeTombstones: true }, { token: this.node.peers.callToken, parent: call, timeoutMs: PEER_CALL_MS });
+      return { node: id, entries: res.entries, more: res.continuationToken.length > 0 };
+    });
     if (pages.length < r) throw new UnavailableError(`r: ${r} answers needed for partition ${pid} but only ${pages.length} arrived; ${failures.join('; ') || 'too few nodes are up'}`);
     return { ...mergePages(pages, limit, req.includeTombstones), replicas: pages.map((p) => p.node) };
   }

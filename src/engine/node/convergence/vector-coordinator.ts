@@ -22,6 +22,7 @@ import { quorumSettings } from '../config';
 import type { Logger } from '../logger';
 import type { RingNode } from '../node';
 import type { PartitionLayer } from '../partition-layer';
+import { askQuorum } from '../quorum-read';
 import { quorumOverride } from '../request-keys';
 import { siblingsOf, type Sibling, type VectorMode } from './vector-mode';
 import { contextToken, siblingFromWire } from './vector-wire';
@@ -95,21 +96,7 @@ export class VectorCoordinator {
     const replicas = preferenceList(map, pid);
     if (!replicas.includes(this.self) && !this.settings.enableForwarding) throw this.notOwner(map, pid, replicas);
     const order = readCandidates(map, pid, this.isUp);
-    const answers: Answer[] = [];
-    const failures: string[] = [];
-    let next = 0;
-    const ask = async (): Promise<void> => {
-      while (next < order.length) {
-        const id = order[next++];
-        try {
-          answers.push(id === this.self ? this.local(key) : await this.remoteRead(id, key, call));
-          return;
-        } catch (err) {
-          failures.push(`${id}: ${describeError(err)}`);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: quorum }, ask));
+    const { answers, failures } = await askQuorum<Answer>(order, quorum, (id) => (id === this.self ? this.local(key) : this.remoteRead(id, key, call)));
     if (answers.length < quorum) {
       throw new UnavailableError(`r: ${quorum} answers needed for partition ${pid} but only ${answers.length} arrived (${answers.map((a) => a.node).join(', ') || 'none'}); ${failures.join('; ') || 'too few nodes are up'}`);
     }

@@ -37,6 +37,7 @@ import { compareVersions, type Entry, isPurgeMarker, MAX_KEY_BYTES } from '../..
 import type { ObservedStore } from '../convergence/observed-store';
 import type { Logger } from '../logger';
 import type { PartitionState } from '../partition-state';
+import { askQuorum } from '../quorum-read';
 import { decodeIndexEntryKey, indexEntryKey, indexEntryRange, isReservedKey, RESERVED_RANGE } from './global-keys';
 import { IndexOutbox } from './global-outbox';
 import { indexedValues } from './json-fields';
@@ -240,21 +241,7 @@ export class GlobalIndex {
     // This node first when it is a replica (no hop), then the replicas that are up, then the rest.
     const down = (id: string) => id !== self && this.deps.isDown(id);
     const candidates = [...replicas.filter((id) => id === self), ...replicas.filter((id) => id !== self && !down(id)), ...replicas.filter(down)];
-    const answers: { node: string; hits: Hit[] }[] = [];
-    const unreachable: string[] = [];
-    let next = 0;
-    const ask = async (): Promise<void> => {
-      while (next < candidates.length) {
-        const id = candidates[next++];
-        try {
-          answers.push({ node: id, hits: await this.readAll(id, field, value) });
-          return;
-        } catch (err) {
-          unreachable.push(`${id}: ${describeError(err)}`);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: r }, ask));
+    const { answers, failures: unreachable } = await askQuorum(candidates, r, async (id) => ({ node: id, hits: await this.readAll(id, field, value) }));
     if (answers.length === 0) {
       throw new UnavailableError(`global index partition ${pid} of ${field}=${JSON.stringify(value)}: none of its replicas (${replicas.join(', ')}) answered; ${unreachable.join('; ')}`);
     }
