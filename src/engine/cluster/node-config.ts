@@ -47,6 +47,7 @@ export function writeNodeConfig(input: NodeConfigInput): NodeConfig {
     heartbeatIntervalMs: spec.heartbeatIntervalMs,
     antiEntropyIntervalMs: spec.antiEntropyIntervalMs,
     replicationBacklogOps: spec.replicationBacklogOps,
+    merkleIntervalMs: spec.merkleIntervalMs,
     logLevel: spec.logLevel,
     // N/W/R as the spec validator resolved them (capped by the node count); forwarding and read balancing as given.
     replicationFactor: spec.replicationFactor,

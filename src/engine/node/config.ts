@@ -39,6 +39,8 @@ export interface NodeConfig {
   antiEntropyIntervalMs: number;
   /** Bound of the unacknowledged replication backlog before local writes wait (replication/backpressure.ts); 0 = off, default 1000. */
   replicationBacklogOps?: number;
+  /** Periodic Merkle rounds; antiEntropyIntervalMs when absent. */
+  merkleIntervalMs?: number;
   logLevel: LogLevel;
   replicationFactor?: number;
   writeQuorum?: number;
@@ -124,7 +126,7 @@ export function checkTopology(problems: string[], field: string, topology: unkno
 export function validateNodeConfig(raw: unknown): NodeConfig {
   const problems: string[] = [];
   if (!isObject(raw)) throw new ConfigError(['the config must be a JSON object']);
-  const allowed = new Set(['id', 'dataDir', 'host', 'port', 'tokenFile', 'peers', 'topology', 'storage', 'heartbeatIntervalMs', 'antiEntropyIntervalMs', 'replicationBacklogOps', 'logLevel',
+  const allowed = new Set(['id', 'dataDir', 'host', 'port', 'tokenFile', 'peers', 'topology', 'storage', 'heartbeatIntervalMs', 'antiEntropyIntervalMs', 'merkleIntervalMs', 'replicationBacklogOps', 'logLevel',
     'replicationFactor', 'writeQuorum', 'readQuorum', 'enableForwarding', 'loadBalanceReads', 'readBalancing', ...CONVERGENCE_FIELDS]);
   for (const k of Object.keys(raw)) if (!allowed.has(k)) problems.push(`unknown field ${JSON.stringify(k)}; accepted: ${[...allowed].join(', ')}`);
   if (!isNodeId(raw.id)) problems.push(`id must match ${NODE_ID_PATTERN} (letters, digits, '_', '.', '-'; at most 64), got ${JSON.stringify(raw.id)}`);
@@ -153,6 +155,7 @@ export function validateNodeConfig(raw: unknown): NodeConfig {
   }
   intIn(problems, 'heartbeatIntervalMs', raw.heartbeatIntervalMs, 10, 60_000);
   intIn(problems, 'antiEntropyIntervalMs', raw.antiEntropyIntervalMs, 50, 3_600_000);
+  if (raw.merkleIntervalMs !== undefined) intIn(problems, 'merkleIntervalMs', raw.merkleIntervalMs, 50, 86_400_000);
   if (raw.replicationBacklogOps !== undefined) intIn(problems, 'replicationBacklogOps', raw.replicationBacklogOps, 0, 10_000_000);
   if (!['debug', 'info', 'warn', 'error'].includes(raw.logLevel as string)) {
     problems.push(`logLevel must be 'debug', 'info', 'warn' or 'error', got ${JSON.stringify(raw.logLevel)}`);

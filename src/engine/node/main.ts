@@ -79,7 +79,7 @@ async function run(): Promise<void> {
     convergence = new Convergence({
       nodeId: config.id, token, store: node.store, observed: node.observed, observeTs: (ts) => node.replica.clock.observe(ts),
       peers: () => node.peers.views().map((p) => ({ id: p.id, address: p.address, down: p.state === PeerState.PEER_STATE_DOWN })),
-      intervalMs: config.antiEntropyIntervalMs, logger,
+      intervalMs: config.merkleIntervalMs ?? config.antiEntropyIntervalMs, logger,
       versionOf: (crdt && ((e) => crdt.versionOf(e))) ?? (vectorMode && ((e) => (vectorMode as VectorMode).versionOf(e))),
       placement: { map: () => partitioning.partitions.map, partitionOf: (map, key) => partitioning.partitions.partitionOf(map, key) },
       onMapChange: (listener) => partitioning.partitions.onChange(listener),

@@ -26,6 +26,7 @@ const DEFAULTS: ClusterSpec = {
   antiEntropyIntervalMs: 5000,
   heartbeatIntervalMs: 500,
   replicationBacklogOps: 1000,
+  merkleIntervalMs: 60_000,
   logLevel: 'info',
   router: null,
 };
@@ -64,7 +65,9 @@ ${schemaLine}  // Number of node processes (1 to 32), named n1, n2, ...
   // JSON value fields to index: indexFields on every node (a query asks them all), globalIndexFields
   // partitioned by the indexed value (a query reads one partition's replicas).
   "indexFields": [], "globalIndexFields": [], "cacheSize": ${d.cacheSize},
-  "antiEntropyIntervalMs": ${d.antiEntropyIntervalMs}, "heartbeatIntervalMs": ${d.heartbeatIntervalMs},
+  // Pull sync of missing ops every antiEntropyIntervalMs; Merkle-tree comparison of the stores
+  // every merkleIntervalMs (under writes it mostly finds writes still in flight: keep it rarer).
+  "antiEntropyIntervalMs": ${d.antiEntropyIntervalMs}, "merkleIntervalMs": ${d.merkleIntervalMs}, "heartbeatIntervalMs": ${d.heartbeatIntervalMs},
   // Local writes wait while a live peer has more than this many ops unacknowledged (0 = never wait).
   "replicationBacklogOps": ${d.replicationBacklogOps},
   "logLevel": ${JSON.stringify(d.logLevel)},

@@ -126,6 +126,8 @@ describe('cluster spec', () => {
           fc.dictionary(fc.string({ minLength: 1, maxLength: 4 }), fc.constantFrom('set', 1), { minKeys: 1 })),
         indexFields: field(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 8 }), { maxLength: 3 }), fc.constant(['x', 'x'])),
         heartbeatIntervalMs: field(fc.integer({ min: 50, max: 60_000 }), fc.integer({ min: 0, max: 49 })),
+        merkleIntervalMs: field(fc.integer({ min: 50, max: 86_400_000 }), fc.oneof(fc.integer({ min: 0, max: 49 }), fc.integer({ min: 86_400_001, max: 99_999_999 }))),
+        replicationBacklogOps: field(fc.integer({ min: 0, max: 10_000_000 }), fc.oneof(fc.integer({ min: -9, max: -1 }), fc.constant(1.5))),
         logLevel: field(fc.constantFrom('debug', 'info', 'warn', 'error'), fc.constant('trace')),
         router: field(fc.oneof(fc.constant(null), fc.record({ port: fc.integer({ min: 0, max: 65_535 }) })), fc.record({ port: fc.constant(-1) })),
       }, { requiredKeys: [] });

@@ -51,6 +51,8 @@ export interface ClusterSpec {
   globalIndexFields: string[];
   cacheSize: number;
   antiEntropyIntervalMs: number;
+  /** Periodic Merkle-tree rounds (store comparison with each replica), apart from the pull sync's antiEntropyIntervalMs. */
+  merkleIntervalMs: number;
   heartbeatIntervalMs: number;
   /** Backpressure: local writes wait while a live peer lags by more ops than this; 0 = off. */
   replicationBacklogOps: number;
@@ -67,6 +69,7 @@ export const SPEC_LIMITS = {
   numPartitions: { min: 1, max: 65_536 },
   cacheSize: { min: 0, max: 10_000_000 },
   antiEntropyIntervalMs: { min: 50, max: 3_600_000 },
+  merkleIntervalMs: { min: 50, max: 86_400_000 },
   heartbeatIntervalMs: { min: 50, max: 60_000 },
   replicationBacklogOps: { min: 0, max: 10_000_000 },
   port: { min: 0, max: 65_535 },

@@ -30,7 +30,7 @@ const TOP_FIELDS = [
   '$schema', 'nodes', 'dataDir', 'host', 'storage', 'topology', 'replicationFactor', 'writeQuorum',
   'readQuorum', 'partitionStrategy', 'partitionsPerNode', 'numPartitions', 'keyRanges',
   'enableForwarding', 'loadBalanceReads', 'consistencyMode', 'crdt', 'indexFields',
-  'globalIndexFields', 'cacheSize', 'antiEntropyIntervalMs', 'heartbeatIntervalMs', 'replicationBacklogOps', 'logLevel', 'router',
+  'globalIndexFields', 'cacheSize', 'antiEntropyIntervalMs', 'merkleIntervalMs', 'heartbeatIntervalMs', 'replicationBacklogOps', 'logLevel', 'router',
 ];
 const HOST_PATTERN = /^[A-Za-z0-9.:-]{1,253}$/;
 const FIELD_NAME_MAX = 128;
@@ -270,6 +270,7 @@ export function checkClusterSpec(obj: unknown): SpecCheck {
     globalIndexFields: r.names('globalIndexFields', o.globalIndexFields),
     cacheSize: r.int('cacheSize', o.cacheSize, d.cacheSize, L.cacheSize.min, L.cacheSize.max),
     antiEntropyIntervalMs: r.int('antiEntropyIntervalMs', o.antiEntropyIntervalMs, d.antiEntropyIntervalMs, L.antiEntropyIntervalMs.min, L.antiEntropyIntervalMs.max),
+    merkleIntervalMs: r.int('merkleIntervalMs', o.merkleIntervalMs, d.merkleIntervalMs, L.merkleIntervalMs.min, L.merkleIntervalMs.max),
     heartbeatIntervalMs: r.int('heartbeatIntervalMs', o.heartbeatIntervalMs, d.heartbeatIntervalMs, L.heartbeatIntervalMs.min, L.heartbeatIntervalMs.max),
     replicationBacklogOps: r.int('replicationBacklogOps', o.replicationBacklogOps, d.replicationBacklogOps, L.replicationBacklogOps.min, L.replicationBacklogOps.max),
     logLevel: r.oneOf('logLevel', o.logLevel, d.logLevel, LOG_LEVELS),
