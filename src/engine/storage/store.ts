@@ -149,8 +149,7 @@ export class Store {
         const op = ops[i];
         const key = Buffer.from(op.key);
         const keyString = key.toString('latin1');
-        const stored = this.lookup(key, keyString);
-        if (stored !== undefined && compareVersions(op, stored) <= 0) {
+        if (!this.beatsStored(op, key, keyString)) {
           this.counters.staleWrites++;
           results[i] = false;
           continue;
@@ -199,8 +198,7 @@ export class Store {
 
   private applyOne(entry: Entry, originBytes: number): Promise<boolean> {
     const keyString = entry.key.toString('latin1');
-    const stored = this.lookup(entry.key, keyString);
-    if (stored !== undefined && compareVersions(entry, stored) <= 0) {
+    if (!this.beatsStored(entry, entry.key, keyString)) {
       this.counters.staleWrites++;
       return this.wal.commit(false);
     }
@@ -225,6 +223,29 @@ export class Store {
     checkKey(key);
     this.counters.gets++;
     return this.lookup(key, key.toString('latin1'));
+  }
+
+  /**
+   * Whether `op` may be stored: it must beat the newest stored version. Under a purge marker the
+   * rival is the newest version the marker hides, which `op` may also equal (the same version
+   * arriving again, e.g. by a data move, brings the key back). Letting an older version in over a
+   * marker would put it above a newer one in an older source: reads and scans would disagree,
+   * and compaction would bring the purged version back.
+   */
+  private beatsStored(op: Entry, key: Buffer, keyString: string): boolean {
+    const newest = this.newest(key, keyString);
+    if (newest === undefined) return true;
+    if (!isPurgeMarker(newest)) return compareVersions(op, newest) > 0;
+    const hidden = this.newestReal(key, keyString);
+    return hidden === undefined || compareVersions(op, hidden) >= 0;
+  }
+
+  private newestReal(key: Buffer, keyString: string): Entry | undefined {
+    for (let i = this.imms.length - 1; i >= 0; i--) {
+      const e = this.imms[i].mem.get(keyString);
+      if (e !== undefined && !isPurgeMarker(e)) return e;
+    }
+    return this.version.get(key, this.counters, isPurgeMarker);
   }
 
   /** The newest version of a key; a purge marker reads as no version at all. */

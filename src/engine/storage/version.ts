@@ -102,11 +102,12 @@ export class Version {
    * The stored version of `key` in the tables, newest source first: a write only lands when
    * it beats every stored version, so the first table holding the key holds its winner.
    */
-  get(key: Buffer, counters: StoreCounters): Entry | undefined {
+  /** The newest version of `key` in the tables; with `skip`, the newest that it does not reject (older levels hold older versions). */
+  get(key: Buffer, counters: StoreCounters, skip?: (e: Entry) => boolean): Entry | undefined {
     const levels = this.levels;
     for (const t of levels[0]) {
       const found = this.probe(t, key, counters);
-      if (found) return found;
+      if (found && !skip?.(found)) return found;
     }
     for (let l = 1; l < levels.length; l++) {
       const level = levels[l];
@@ -120,7 +121,7 @@ export class Version {
       }
       if (lo === 0) continue;
       const found = this.probe(level[lo - 1], key, counters);
-      if (found) return found;
+      if (found && !skip?.(found)) return found;
     }
     return undefined;
   }
