@@ -54,11 +54,17 @@ describe('ringdb siblings / vput (vector mode)', function () {
     assert.equal((await ringdb(ws.dir, 'put', 'k', 'apple', '--node', 'n1')).code, 0);
     assert.equal((await ringdb(ws.dir, 'put', 'k', 'pear', '--node', 'n2')).code, 0);
     const both = await waitSiblings(['apple', 'pear']);
-    assert.deepEqual(both.siblings.map((s) => [s.value, s.clock]), [['apple', { n1: 1 }], ['pear', { n2: 1 }]]);
+    // Each sibling's clock is its own dot (counters come from the writer's Lamport clock).
+    assert.deepEqual(both.siblings.map((s) => [s.value, Object.keys(s.clock)]), [['apple', ['n1']], ['pear', ['n2']]]);
+    const [c1, c2] = [both.siblings[0].clock.n1, both.siblings[1].clock.n2];
 
     const human = await ringdb(ws.dir, 'siblings', 'k', '--node', 'n1');
     assert.equal(human.code, 0, human.stderr);
-    assert.equal(human.stdout, `VALUE  CLOCK   TOMBSTONE\napple  {n1:1}\npear   {n2:1}\ncontext: ${both.context}\n`);
+    const lines = human.stdout.split('\n');
+    assert.match(lines[0], /^VALUE +CLOCK +TOMBSTONE$/);
+    assert.match(lines[1], new RegExp(`^apple +\\{n1:${c1}\\}$`));
+    assert.match(lines[2], new RegExp(`^pear +\\{n2:${c2}\\}$`));
+    assert.equal(lines[3], `context: ${both.context}`);
 
     const get = await ringdb(ws.dir, 'get', 'k');
     assert.equal(get.code, 1);
@@ -66,15 +72,19 @@ describe('ringdb siblings / vput (vector mode)', function () {
 
     const w = await ringdb(ws.dir, 'vput', 'k', 'apple+pear', '--context', both.context, '--node', 'n2');
     assert.equal(w.code, 0, w.stderr);
-    assert.match(w.stdout, /^written as version n2:2 \(acknowledged by n2(, n1)?\)\n$/);
+    const written = /^written as version n2:(\d+) \(acknowledged by n2(, n1)?\)\n$/.exec(w.stdout);
+    assert.ok(written, w.stdout);
+    assert.ok(Number(written[1]) > c2);
     const one = await waitSiblings(['apple+pear']);
-    assert.deepEqual(one.siblings[0].clock, { n1: 1, n2: 2 });
+    assert.deepEqual(one.siblings[0].clock, { n1: c1, n2: Number(written[1]) });
 
     const del = await ringdb(ws.dir, 'vput', 'k', '--delete', '--context', one.context, '--node', 'n1', '--json');
     assert.equal(del.code, 0, del.stderr);
-    assert.equal(json<{ deleted: boolean }>(del).deleted, true);
+    const deleted = json<{ deleted: boolean }>(del);
+    assert.equal(deleted.deleted, true);
     await waitSiblings(['<deleted>']);
-    assert.match((await ringdb(ws.dir, 'siblings', 'k', '--node', 'n2')).stdout.split('\n')[1], /^- +\{n1:2, n2:2\} +yes$/);
+    const row = (await ringdb(ws.dir, 'siblings', 'k', '--node', 'n2')).stdout.split('\n')[1];
+    assert.match(row, new RegExp(`^- +\\{n1:\\d+, n2:${written[1]}\\} +yes$`));
   });
 
   it('rejects a context that is not a token and a vput without a value, exit 2, and changes nothing', async () => {

@@ -69,8 +69,12 @@ export class VectorMode {
   newVersion(key: Buffer, value: StoredValue, context: VectorClock): { version: Sibling; delta: Buffer } {
     const id = key.toString('latin1');
     const seen = Math.max(causalContext(this.siblings(key)).merge(context).get(this.deps.nodeId), this.issued.get(id) ?? 0);
-    const version: Sibling = { value, dot: { node: this.deps.nodeId, counter: seen + 1 }, context };
-    this.issued.set(id, seen + 1);
+    // The Lamport clock only grows (it is recovered from the log), so a counter drawn from it is
+    // never handed out twice even when the stored siblings that `seen` reads were purged by a
+    // data move; dots only need to grow per node, gaps are harmless.
+    const counter = Math.max(seen + 1, this.deps.tick());
+    const version: Sibling = { value, dot: { node: this.deps.nodeId, counter }, context };
+    this.issued.set(id, counter);
     return { version, delta: encodeSiblings([version]) };
   }
 

@@ -64,19 +64,21 @@ describe('vector consistency mode (real processes)', function () {
   });
 
   it('keeps writes raced on two nodes from the same context as siblings on both, and a write naming the context collapses them', async () => {
-    await call(pair, 0, (c) => c.vectorPut, put('k', 'v0'));
+    const v0 = await call(pair, 0, (c) => c.vectorPut, put('k', 'v0'));
     await waitFor('v0 on both', () => everywhere('k', ['v0']));
     const read = await get(1, 'k');
-    assert.deepEqual(read.siblings[0].clock, { n1: 1 });
+    assert.deepEqual(read.siblings[0].clock, { n1: v0.dotCounter });
     const [a, c] = await Promise.all([
       call(pair, 0, (x) => x.vectorPut, put('k', 'a', read.context)),
       call(pair, 1, (x) => x.vectorPut, put('k', 'b', read.context)),
     ]);
-    assert.deepEqual([a.dotNode, a.dotCounter, c.dotNode, c.dotCounter], ['n1', 2, 'n2', 1]);
+    // Dot counters come from each node's Lamport clock: they grow per node, with gaps.
+    assert.deepEqual([a.dotNode, c.dotNode], ['n1', 'n2']);
+    assert.ok(a.dotCounter > v0.dotCounter && c.dotCounter >= 1);
     await waitFor('siblings a and b (v0 superseded) on both', () => everywhere('k', ['a', 'b']));
     const both = await get(0, 'k');
-    assert.deepEqual(both.siblings.map((s) => s.clock), [{ n1: 2 }, { n1: 1, n2: 1 }]);
-    assert.deepEqual(VectorClock.decode(both.context).clock.toJSON(), { n1: 2, n2: 1 });
+    assert.deepEqual(both.siblings.map((s) => s.clock), [{ n1: a.dotCounter }, { n1: v0.dotCounter, n2: c.dotCounter }]);
+    assert.deepEqual(VectorClock.decode(both.context).clock.toJSON(), { n1: a.dotCounter, n2: c.dotCounter });
 
     const resolved = await call(pair, 1, (x) => x.vectorPut, put('k', 'ab', both.context));
     assert.equal(resolved.dotNode, 'n2');
@@ -204,7 +206,8 @@ describe('vector consistency mode under a partition map (real processes, 3 nodes
     const w2 = await call(pair, outsider, (c) => c.vectorPut, put(key, 'two'));
     assert.notEqual(w1.dotNode, 'n3');
     assert.equal(w1.replicas.length, 2, 'W = 2');
-    assert.deepEqual([w2.dotNode, w2.dotCounter], [w1.dotNode, w1.dotCounter + 1]);
+    assert.equal(w2.dotNode, w1.dotNode);
+    assert.ok(w2.dotCounter > w1.dotCounter);
     const read = await call(pair, outsider, (c) => c.vectorGet, { key: b(key), r: 0, direct: false });
     assert.deepEqual(values(read), ['one', 'two']);
     assert.deepEqual([...read.replicas].sort(), ['n1', 'n2']);
