@@ -42,6 +42,33 @@ describe('replication backpressure (real processes)', function () {
     for (const id of ['n2', 'n3']) await waitFor(`all 300 on ${id}`, async () => (await count(id, 'bp')) === 6 * BATCH);
   });
 
+  it('does not hold writes while a node added later copies the history it missed', async () => {
+    const pair = await TestCluster.start(2, { replicationBacklogOps: BOUND });
+    try {
+      for (let i = 0; i < 10; i++) {
+        await pair.call('n1', (x) => x.batchPut, { entries: Array.from({ length: 1000 }, (_, j) => ({ key: b(`history-${i}-${j}`), value: b('h') })) });
+      }
+      const n3 = await pair.addNode('n3');
+      // Frozen at once: its catch-up of n1's 10,000 ops stays outstanding for the rest of the test.
+      process.kill(n3.pid, 'SIGSTOP');
+      try {
+        await waitFor('n1 ships to n3', async () => (await pair.call('n1', (x) => x.stats, {})).stats!.peers.some((p) => p.id === 'n3' && p.destination));
+        const before = (await pair.call('n1', (x) => x.stats, {})).stats!.counters!;
+        await pair.call('n1', (x) => x.batchPut, batch('fresh', 0));
+        const after = (await pair.call('n1', (x) => x.stats, {})).stats!.counters!;
+        assert.equal(after.backpressureWaits, before.backpressureWaits, 'the history n3 catches up on is not lag: no write waits for it');
+      } finally {
+        process.kill(n3.pid, 'SIGCONT');
+      }
+      await waitFor('n3 caught up', async () => {
+        const last = await pair.call('n3', (x) => x.get, { key: b('history-9-999') });
+        return last.found;
+      }, 60_000);
+    } finally {
+      await pair.stop();
+    }
+  });
+
   it('keeps accepting writes when a peer hangs, stops waiting for it once it is down, and catches it up later', async () => {
     const n3 = c.node('n3');
     process.kill(n3.pid, 'SIGSTOP');

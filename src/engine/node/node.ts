@@ -35,6 +35,8 @@ export class RingNode {
   address = '';
   /** Every local write passes it: keeps the unshipped backlog, and so the replication lag, bounded. */
   readonly backpressure: Backpressure;
+  /** Per destination, the log position before which its backlog is catch-up, not lag (liveBacklog); infinity while it is down. */
+  private readonly catchUpEnd = new Map<string, number>();
 
   private constructor(
     readonly config: NodeConfig,
@@ -58,13 +60,24 @@ export class RingNode {
   /**
    * The largest count of this node's own durable writes not yet acknowledged by a destination
    * that is not down. Only own ops count: the log interleaves ops received from other writers,
-   * which this node does not ship in a mesh and which would otherwise keep the gate shut.
+   * which this node does not ship in a mesh and which would otherwise keep the gate shut. Nor
+   * does a destination's catch-up: what was logged before it joined or while it was down is
+   * history it fetches at its own pace (counting it would hold every write until a new node
+   * had copied the whole retained log), so its backlog counts from `catchUpEnd`.
    */
   private liveBacklog(): number {
     let max = 0;
-    const down = new Set(this.peers.views().filter((p) => p.state === PeerState.PEER_STATE_DOWN).map((p) => p.id));
     const end = this.log.durableLsn;
-    for (const [id, s] of this.senders) if (!down.has(id)) max = Math.max(max, this.log.countOf(this.config.id, s.cursor, end));
+    const down = new Set(this.peers.views().filter((p) => p.state === PeerState.PEER_STATE_DOWN).map((p) => p.id));
+    for (const [id, s] of this.senders) {
+      if (down.has(id)) {
+        this.catchUpEnd.set(id, Number.POSITIVE_INFINITY);
+        continue;
+      }
+      if (this.catchUpEnd.get(id) === Number.POSITIVE_INFINITY) this.catchUpEnd.set(id, end);
+      const from = Math.max(s.cursor, this.catchUpEnd.get(id) ?? 0);
+      max = Math.max(max, this.log.countOf(this.config.id, from, end));
+    }
     return max;
   }
 
@@ -243,6 +256,7 @@ export class RingNode {
       if (!dests.has(id)) {
         void sender.stop();
         this.senders.delete(id);
+        this.catchUpEnd.delete(id);
         delete this.state.cursors[id];
       }
     }
@@ -252,6 +266,7 @@ export class RingNode {
         () => this.log.durableLsn, (op) => this.ships(id, op), (s) => this.progressed(s),
         undefined, describeError);
       this.senders.set(id, sender);
+      this.catchUpEnd.set(id, this.log.durableLsn);
       sender.start();
     }
     this.scheduleSave();
