@@ -79,7 +79,7 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
         checkValue(`entries[${i}].value`, e.value);
       });
       if (!vector) return layer.coordinator.batchPut(entries, call.request.forwarded === true, call);
-      const r = await vector.writeBatch(entries);
+      const r = await vector.writeBatch(entries, call);
       return { origin: r.origin, firstSeq: r.firstSeq, firstTs: r.firstTs, count: r.count };
     }),
 

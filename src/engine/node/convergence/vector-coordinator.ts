@@ -166,8 +166,20 @@ export class VectorCoordinator {
     }
   }
 
-  /** Blind writes of many keys as one local batch (BatchPut): logged and replicated like any batch. */
-  async writeBatch(entries: { key: Buffer; value: Buffer }[]): Promise<{ origin: string; firstSeq: number; firstTs: number; count: number }> {
+  /**
+   * Blind writes of many keys (BatchPut). Without a partition map, one local batch, logged and
+   * replicated like any batch. With one, each entry is coordinated like a VectorPut (W, hints,
+   * forwarding or NotOwner): a node that does not replicate a key must not hand out its dots or
+   * keep a copy no move would ever drop. The answer then names no origin, like a coordinated BatchPut.
+   */
+  async writeBatch(entries: { key: Buffer; value: Buffer }[], call: ParentCall): Promise<{ origin: string; firstSeq: number; firstTs: number; count: number }> {
+    if (this.layer.partitions.map) {
+      // 64 at a time: each waits for its own W acknowledgements.
+      for (let i = 0; i < entries.length; i += 64) {
+        await Promise.all(entries.slice(i, i + 64).map((e) => this.write(e.key, e.value, VectorClock.EMPTY, 0, false, call)));
+      }
+      return { origin: '', firstSeq: 0, firstTs: 0, count: entries.length };
+    }
     const made = entries.map((e) => ({ key: e.key, ...this.mode.newVersion(e.key, e.value, VectorClock.EMPTY) }));
     try {
       return await this.node.writeLocal(made.map((m) => ({ key: m.key, value: m.delta })));

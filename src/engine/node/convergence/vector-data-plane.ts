@@ -42,8 +42,8 @@ export class VectorDataPlane {
     return { found: only.value !== null, value: only.value ?? EMPTY, version, deleted: only.value === null, replicas: r.replicas };
   }
 
-  writeBatch(entries: { key: Buffer; value: Buffer }[]) {
-    return this.vector.writeBatch(entries);
+  writeBatch(entries: { key: Buffer; value: Buffer }[], call: ParentCall) {
+    return this.vector.writeBatch(entries, call);
   }
 
   scan(): never {

@@ -180,6 +180,7 @@ describe('vector consistency mode under a partition map (real processes, 3 nodes
   let pair: Pair;
   let key = '';
   let repairKey = '';
+  let batchKey = '';
   const outsider = 2;
 
   before(async () => {
@@ -191,6 +192,7 @@ describe('vector consistency mode under a partition map (real processes, 3 nodes
     };
     key = heldBy('pk', ['n1', 'n2']);
     repairKey = heldBy('rk', ['n1', 'n2']);
+    batchKey = heldBy('bk', ['n1', 'n2']);
     // The two replicas of repairKey disagree in their stores only: no op, no periodic round to merge them.
     const seeded = (node: string) => ({ key: b(repairKey), value: encodeSiblings([{ value: b(`from-${node}`), dot: { node, counter: 1 }, context: VectorClock.EMPTY }]), ts: 50, origin: node });
     pair = await startPair([[seeded('n1')], [seeded('n2')], []], { antiEntropyIntervalMs: 3_600_000, consistencyMode: 'vector', replicationFactor: 2, writeQuorum: 2, readQuorum: 2 });
@@ -219,6 +221,13 @@ describe('vector consistency mode under a partition map (real processes, 3 nodes
     const plain = await unary(n3.client, n3.client.get, { key: b(key) }, { token: pair.token });
     assert.equal(plain.value.toString(), 'both');
     await assert.rejects(call(pair, outsider, (c) => c.vectorGet, { key: b(key), r: 3, direct: false }), isCode(status.INVALID_ARGUMENT, 'r', /to 2 \(the replication factor\)/));
+  });
+
+  it('a BatchPut sent to a non-replica is coordinated per entry: the replicas hold the siblings, the receiver keeps no copy', async () => {
+    const n3 = pair.nodes[outsider];
+    await unary(n3.client, n3.client.batchPut, { entries: [{ key: b(batchKey), value: b('batched') }], forwarded: false }, { token: pair.token });
+    for (const i of [0, 1]) assert.ok(values(await call(pair, i, (c) => c.vectorGet, { key: b(batchKey), r: 0, direct: true })).includes('batched'));
+    assert.equal((await call(pair, outsider, (c) => c.vectorGet, { key: b(batchKey), r: 0, direct: true })).siblings.length, 0, 'no dot handed out or copy kept where the key is not replicated');
   });
 
   it('a read from a non-replica merges the replicas\' differing sets and repairs both', async () => {
