@@ -160,22 +160,28 @@ export class Coordinator {
   /**
    * A write placed under `placedUnder` while the map changed: its catch-up copy may have run
    * before the write reached this store, and this node may then drop the range. So before the
-   * write is acknowledged, every up replica of the new map that was not a placement gets it
-   * directly (IngestEntries, same version: applying it twice changes nothing).
+   * write is acknowledged, every replica of the new map that was not a placement gets it
+   * directly (IngestEntries, same version: applying it twice changes nothing), or, when it is
+   * down or the call fails, a hint here that handoff delivers once it answers: the op itself
+   * may never reach it (it was shaped for the old map).
    */
   private async reachNewReplicas(placedUnder: PartitionMap, stored: Buffer, value: Buffer | null, v: Version, placed: readonly string[]): Promise<void> {
     const now = this.partitions.map;
     if (!now || now === placedUnder) return;
-    const targets = preferenceList(now, this.partitions.partitionOf(now, stored)).filter((id) => id !== this.self && !placed.includes(id) && this.isUp(id));
+    const targets = preferenceList(now, this.partitions.partitionOf(now, stored)).filter((id) => id !== this.self && !placed.includes(id));
     if (targets.length === 0) return;
     const entry = { key: stored, value: value ?? EMPTY, deleted: value === null, version: v };
     const settings = { token: this.node.peers.callToken, timeoutMs: PEER_CALL_MS };
     const results = await Promise.allSettled(targets.map((id) => {
+      if (!this.isUp(id)) return Promise.reject(new Error(`${id} is not up`));
       const client = this.node.peers.client(id);
       return unary(client, client.ingestEntries, { entries: [entry] }, settings);
     }));
+    const unreached = targets.filter((_, i) => results[i].status === 'rejected');
+    if (unreached.length === 0) return;
+    await this.hints.add(unreached.map((target) => ({ target, opId: v.opId, createdAt: Date.now(), entry })));
     results.forEach((r, i) => {
-      if (r.status === 'rejected') this.logger.warn(`${v.opId} raced map version ${now.version} and could not reach new replica ${targets[i]} (its log still ships it): ${describeError(r.reason)}`);
+      if (r.status === 'rejected') this.logger.info(`${v.opId} raced map version ${now.version}; new replica ${targets[i]} gets it as a hint (${describeError(r.reason)})`);
     });
   }
 
