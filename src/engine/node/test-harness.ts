@@ -45,6 +45,18 @@ export interface ClusterOptions {
   replicationBacklogOps?: number;
 }
 
+/** SIGKILLs every node still running (closing its client first) and waits for each to exit. */
+export async function killNodes(nodes: Iterable<TestNode>): Promise<void> {
+  await Promise.all([...nodes].map(async (n) => {
+    n.client.close();
+    if (n.proc.exitCode === null && n.proc.signalCode === null) {
+      const exited = new Promise((r) => n.proc.once('exit', r));
+      n.proc.kill('SIGKILL');
+      await exited;
+    }
+  }));
+}
+
 /** Spawns the node process for `config` and resolves once it printed its ready line. */
 export async function spawnNode(config: NodeConfig, configFile: string): Promise<TestNode> {
   writeFileSync(configFile, JSON.stringify(config));
@@ -145,14 +157,7 @@ export class TestCluster {
 
   /** Kills every node and removes the folder. */
   async stop(): Promise<void> {
-    await Promise.all([...this.nodes.values()].map(async (n) => {
-      n.client.close();
-      if (n.proc.exitCode === null && n.proc.signalCode === null) {
-        const exited = new Promise((r) => n.proc.once('exit', r));
-        n.proc.kill('SIGKILL');
-        await exited;
-      }
-    }));
+    await killNodes(this.nodes.values());
     rmSync(this.dir, { recursive: true, force: true });
   }
 

@@ -13,7 +13,7 @@ import { createPartitionMap, preferenceList, type PartitionMap } from '../../par
 import { clientArgs, unary, type UnaryMethod } from '../../rpc';
 import { partitionMapToProto } from '../../rpc/partition-map-proto';
 import type { NodeConfig } from '../config';
-import { spawnNode, type TestNode } from '../test-harness';
+import { killNodes, spawnNode, type TestNode } from '../test-harness';
 import { indexPartitionKey } from './global-keys';
 
 const b = (s: string) => Buffer.from(s);
@@ -95,14 +95,7 @@ export class Nodes {
 
   async stop(): Promise<void> {
     for (const c of this.conv.values()) c.close();
-    await Promise.all([...this.nodes.values()].map(async (n) => {
-      n.client.close();
-      if (n.proc.exitCode === null && n.proc.signalCode === null) {
-        const exited = new Promise((r) => n.proc.once('exit', r));
-        n.proc.kill('SIGKILL');
-        await exited;
-      }
-    }));
+    await killNodes(this.nodes.values());
     rmSync(this.dir, { recursive: true, force: true });
   }
 
