@@ -6,27 +6,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { json, runCli, type CliRun } from './cli-test-support';
+import { cliSuite, json } from './cli-test-support';
 import { COMMANDS } from './commands';
-import { engineBundles, eventually, tempDataDir, waitForExit } from '../cluster/test-support';
+import { eventually, tempDataDir, waitForExit } from '../cluster/test-support';
 
-let cli = '';
-const ringdb = (cwd: string, ...args: string[]): Promise<CliRun> => runCli(cli, cwd, ...args);
 
 describe('ringdb CLI', function () {
   this.timeout(120_000);
-  let ws: ReturnType<typeof tempDataDir>;
-
-  before(async () => {
-    cli = (await engineBundles()).cli;
-    ws = tempDataDir();
-  });
-
-  after(async () => {
-    // Whatever a failed test left running goes down with the workspace.
-    if (existsSync(join(ws.dir, '.ringdb', 'data', 'cluster-state.json'))) await ringdb(ws.dir, 'stop');
-    ws.remove();
-  });
+  const { ws, ringdb, cliPath } = cliSuite();
 
   it('prints help for every command and in general', async () => {
     const general = await ringdb(ws.dir, '--help');
@@ -134,7 +121,7 @@ describe('ringdb CLI', function () {
     assert.equal(badLogs.code, 1);
     assert.match(badLogs.stderr, /no node "n7" in this cluster; nodes are n1, n2/);
 
-    const follow = spawn(process.execPath, [cli, 'logs', 'n2', '--follow', '--lines', '1'], { cwd: ws.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const follow = spawn(process.execPath, [cliPath(), 'logs', 'n2', '--follow', '--lines', '1'], { cwd: ws.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
     createInterface({ input: follow.stdout }).on('line', (l) => lines.push(l));
     await eventually('the followed tail line', 10_000, () => (lines.length >= 1 ? true : undefined));

@@ -1,27 +1,14 @@
 // `ringdb repair` as a user runs it: the bundled CLI against a cluster that `ringdb start` launched.
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { engineBundles, tempDataDir } from '../cluster/test-support';
-import { runCli, type CliRun } from './cli-test-support';
+import { cliSuite } from './cli-test-support';
 import type { RepairReport } from '../client/convergence-client';
 
-let cli = '';
-const ringdb = (cwd: string, ...args: string[]): Promise<CliRun> => runCli(cli, cwd, ...args);
 
 describe('ringdb repair', function () {
   this.timeout(120_000);
-  let ws: ReturnType<typeof tempDataDir>;
-
-  before(async () => {
-    cli = (await engineBundles()).cli;
-    ws = tempDataDir();
-  });
-
-  after(async () => {
-    if (existsSync(join(ws.dir, '.ringdb', 'data', 'cluster-state.json'))) await ringdb(ws.dir, 'stop');
-    ws.remove();
-  });
+  const { ws, ringdb } = cliSuite();
 
   it('runs a round on every node that is up, or on the one named, and reports it', async () => {
     const start = await ringdb(ws.dir, 'start', '--nodes', '2');
@@ -58,17 +45,12 @@ describe('ringdb repair', function () {
   });
 
   describe('CRDT commands (crdt mode)', () => {
-    let crdtWs: ReturnType<typeof tempDataDir>;
+    const { ws: crdtWs } = cliSuite();
     before(async () => {
-      crdtWs = tempDataDir();
       mkdirSync(join(crdtWs.dir, '.ringdb'), { recursive: true });
       writeFileSync(join(crdtWs.dir, '.ringdb', 'cluster.json'), JSON.stringify({ nodes: 2, consistencyMode: 'crdt', crdt: { likes: 'gcounter', tags: 'orset' }, indexFields: ['color'], globalIndexFields: ['size'] }));
       const start = await ringdb(crdtWs.dir, 'start', '--nodes', '2');
       assert.equal(start.code, 0, start.stderr);
-    });
-    after(async () => {
-      if (existsSync(join(crdtWs.dir, '.ringdb', 'data', 'cluster-state.json'))) await ringdb(crdtWs.dir, 'stop');
-      crdtWs.remove();
     });
 
     it('incr, sadd and srem print the merged value on the node', async () => {

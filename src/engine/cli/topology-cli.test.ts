@@ -3,13 +3,8 @@
 // human and --json output and the usual exit codes (1 failed, 2 bad usage).
 
 import { strict as assert } from 'node:assert';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { engineBundles, tempDataDir } from '../cluster/test-support';
-import { json, runCli, type CliRun } from './cli-test-support';
+import { cliSuite, json } from './cli-test-support';
 
-let cli = '';
-const ringdb = (cwd: string, ...args: string[]): Promise<CliRun> => runCli(cli, cwd, ...args);
 
 interface MapJson {
   version: number;
@@ -20,18 +15,11 @@ interface MapJson {
 
 describe('ringdb CLI: partitioning commands', function () {
   this.timeout(180_000);
-  let ws: ReturnType<typeof tempDataDir>;
+  const { ws, ringdb } = cliSuite();
 
   before(async () => {
-    cli = (await engineBundles()).cli;
-    ws = tempDataDir();
     const started = await ringdb(ws.dir, 'start', '--nodes', '3');
     assert.equal(started.code, 0, started.stderr);
-  });
-
-  after(async () => {
-    if (existsSync(join(ws.dir, '.ringdb', 'data', 'cluster-state.json'))) await ringdb(ws.dir, 'stop');
-    ws.remove();
   });
 
   it('writes rows with --clustering and scans them in order, page by page', async () => {

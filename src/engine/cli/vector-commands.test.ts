@@ -1,13 +1,10 @@
 // `ringdb siblings` and `ringdb vput` as a user runs them: the bundled CLI against a 2-node
 // cluster in consistencyMode "vector" that `ringdb start` launched.
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { engineBundles, tempDataDir } from '../cluster/test-support';
-import { json, runCli, type CliRun } from './cli-test-support';
+import { cliSuite, json } from './cli-test-support';
 
-let cli = '';
-const ringdb = (cwd: string, ...args: string[]): Promise<CliRun> => runCli(cli, cwd, ...args);
 
 interface SiblingsJson {
   key: string;
@@ -19,7 +16,7 @@ interface SiblingsJson {
 
 describe('ringdb siblings / vput (vector mode)', function () {
   this.timeout(120_000);
-  let ws: ReturnType<typeof tempDataDir>;
+  const { ws, ringdb } = cliSuite();
 
   const siblings = async (node: string): Promise<SiblingsJson> => {
     const r = await ringdb(ws.dir, 'siblings', 'k', '--node', node, '--json');
@@ -38,16 +35,10 @@ describe('ringdb siblings / vput (vector mode)', function () {
   };
 
   before(async () => {
-    cli = (await engineBundles()).cli;
-    ws = tempDataDir();
     mkdirSync(join(ws.dir, '.ringdb'), { recursive: true });
     writeFileSync(join(ws.dir, '.ringdb', 'cluster.json'), JSON.stringify({ nodes: 2, consistencyMode: 'vector' }));
     const start = await ringdb(ws.dir, 'start', '--nodes', '2');
     assert.equal(start.code, 0, start.stderr);
-  });
-  after(async () => {
-    if (existsSync(join(ws.dir, '.ringdb', 'data', 'cluster-state.json'))) await ringdb(ws.dir, 'stop');
-    ws.remove();
   });
 
   it('shows both siblings of writes made on two nodes, and vput with their context leaves one', async () => {
