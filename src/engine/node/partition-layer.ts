@@ -3,13 +3,12 @@
 // handoff, the coordinator, and the handlers of the partitioning RPCs. main.ts opens it beside
 // the RingNode; service.ts routes the data plane through its coordinator.
 
-import type { handleUnaryCall, ServerUnaryCall } from '@grpc/grpc-js';
 import {
   OpKind, type NodeServiceServer, type Op as ProtoOp, type PartitionStats, type StoredEntry,
 } from '../gen/ringdb/v1/node';
 import { InvalidMapError } from '../partitioning';
 import type { Op } from '../replication/op-codec';
-import { InvalidFieldError, PreconditionError, toStatus } from '../rpc';
+import { InvalidFieldError, PreconditionError, toStatus, unaryHandler } from '../rpc';
 import { NodeFileSystem } from '../storage';
 import type { Entry } from '../storage/types';
 import { fromProtoOp } from './convert';
@@ -26,11 +25,6 @@ import { checkLimit } from './validate';
 type PartitionHandlers = Pick<NodeServiceServer,
   'updatePartitionMap' | 'getPartitionMap' | 'listHints' | 'exportRange' | 'ingestEntries' | 'dropRanges' | 'getHotspots' | 'resetMetrics'>;
 
-function unary<Req, Res>(fn: (call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>): handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    Promise.resolve().then(() => fn(call)).then((res) => callback(null, res), (err: unknown) => callback(toStatus(err)));
-  };
-}
 
 export class PartitionLayer {
   readonly coordinator: Coordinator;
@@ -121,7 +115,7 @@ export class PartitionLayer {
       key: e.key, value: e.value ?? Buffer.alloc(0), deleted: e.value === null, version: this.coordinator.versionOf(e),
     });
     return {
-      updatePartitionMap: unary((call) => {
+      updatePartitionMap: unaryHandler((call) => {
         if (!call.request.map) throw new InvalidFieldError('map', 'is required');
         const known = new Map(node.peerStatuses().map((p) => [p.id, p.address]));
         known.set(node.config.id, node.address);
@@ -135,9 +129,9 @@ export class PartitionLayer {
         return { accepted, version: this.partitions.version };
       }),
 
-      getPartitionMap: unary(() => ({ map: this.partitions.toProto() })),
+      getPartitionMap: unaryHandler(() => ({ map: this.partitions.toProto() })),
 
-      listHints: unary((call) => {
+      listHints: unaryHandler((call) => {
         const limit = checkLimit('limit', call.request.limit, 10_000, 1000);
         const now = Date.now();
         const all = this.hints.list();
@@ -164,14 +158,14 @@ export class PartitionLayer {
         );
       },
 
-      ingestEntries: unary(async (call) => {
+      ingestEntries: unaryHandler(async (call) => {
         const entries = checkIngest(call.request.entries);
         // Later local writes must win over what arrives here: the clock moves past every ts.
         for (const e of entries) node.replica.clock.observe(e.ts);
         return ingestResult(await node.observed.write(entries));
       }),
 
-      dropRanges: unary(async (call) => {
+      dropRanges: unaryHandler(async (call) => {
         const { mapVersion, ranges } = call.request;
         if (ranges.length === 0) throw new InvalidFieldError('ranges', 'name at least one position range to drop');
         const map = this.partitions.map;
@@ -185,7 +179,7 @@ export class PartitionLayer {
         return r;
       }),
 
-      getHotspots: unary((call) => {
+      getHotspots: unaryHandler((call) => {
         const limit = checkLimit('limit', call.request.limit, 1000, 20);
         const m = this.coordinator.metrics;
         return {
@@ -195,7 +189,7 @@ export class PartitionLayer {
         };
       }),
 
-      resetMetrics: unary(() => {
+      resetMetrics: unaryHandler(() => {
         this.coordinator.metrics.reset();
         return {};
       }),

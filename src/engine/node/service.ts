@@ -1,7 +1,7 @@
 // NodeService: each handler validates its request (validate.ts), calls the node, and maps
 // typed errors to status codes. The token check sits in front of all of them (rpc/server.ts).
 
-import type { handleServerStreamingCall, handleUnaryCall, sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import type { handleServerStreamingCall, ServerWritableStream } from '@grpc/grpc-js';
 import {
   type NodeServiceServer,
   type ReplicationLogEntry,
@@ -9,7 +9,7 @@ import {
 } from '../gen/ringdb/v1/node';
 import { collectUpdates } from '../replication/anti-entropy';
 import type { LoggedOp } from '../replication/op-codec';
-import { InvalidFieldError, toStatus } from '../rpc';
+import { InvalidFieldError, unaryHandler } from '../rpc';
 import { toLogEntry, toProtoOp, toProtoSnapshot } from './convert';
 import { isReservedKey, RESERVED_PREFIX_TEXT } from './indexes/global-keys';
 import type { Logger } from './logger';
@@ -25,18 +25,6 @@ import {
 const MAX_WATCH_ENTRIES_PER_TICK = 500;
 const WATCH_FLUSH_MS = 100;
 
-function unary<Req, Res>(fn: (call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>): handleUnaryCall<Req, Res> {
-  return (call, callback: sendUnaryData<Res>) => {
-    let result: Res | Promise<Res>;
-    try {
-      result = fn(call);
-    } catch (err) {
-      callback(toStatus(err));
-      return;
-    }
-    Promise.resolve(result).then((res) => callback(null, res), (err: unknown) => callback(toStatus(err)));
-  };
-}
 
 /** `vector`: consistencyMode "vector" serves the data plane as sibling sets (vector-data-plane.ts). */
 export function nodeService(node: RingNode, logger: Logger, layer: PartitionLayer, vector?: VectorDataPlane): NodeServiceServer {
@@ -51,25 +39,25 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
   return {
     ...layer.handlers(),
 
-    ping: unary((call) => {
+    ping: unaryHandler((call) => {
       node.replica.clock.observe(call.request.clock);
       return { nodeId: self, clock: node.replica.clock.now() };
     }),
 
     // The data plane goes through the coordinator: local as in issue 3 without a partition map,
     // N/R/W with one (coordinator.ts).
-    put: unary(async (call) => {
+    put: unaryHandler(async (call) => {
       checkValue('value', call.request.value);
       return vector ? vector.put(call.request, call) : layer.coordinator.put(call.request, call);
     }),
 
-    delete: unary((call) => (vector ? vector.delete(call.request, call) : layer.coordinator.delete(call.request, call))),
+    delete: unaryHandler((call) => (vector ? vector.delete(call.request, call) : layer.coordinator.delete(call.request, call))),
 
-    get: unary((call) => (vector ? vector.get(call.request, call) : layer.coordinator.get(call.request, call))),
+    get: unaryHandler((call) => (vector ? vector.get(call.request, call) : layer.coordinator.get(call.request, call))),
 
-    scan: unary((call) => (vector ? vector.scan() : layer.coordinator.scan(call.request, call))),
+    scan: unaryHandler((call) => (vector ? vector.scan() : layer.coordinator.scan(call.request, call))),
 
-    batchPut: unary(async (call) => {
+    batchPut: unaryHandler(async (call) => {
       const { entries } = call.request;
       if (entries.length === 0) throw new InvalidFieldError('entries', `must hold 1 to ${MAX_BATCH_ENTRIES} entries, got none`);
       if (entries.length > MAX_BATCH_ENTRIES) throw new InvalidFieldError('entries', `must hold 1 to ${MAX_BATCH_ENTRIES} entries, got ${entries.length}`);
@@ -83,7 +71,7 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
       return { origin: r.origin, firstSeq: r.firstSeq, firstTs: r.firstTs, count: r.count };
     }),
 
-    replicate: unary(async (call) => {
+    replicate: unaryHandler(async (call) => {
       checkNodeId('sender', call.request.sender);
       checkOps('ops', call.request.ops);
       const ops = await layer.receive(call.request.ops);
@@ -96,7 +84,7 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
       return { applied: r.applied, duplicates: r.duplicates + ops.length - foreign.length, buffered: r.buffered, lastSeen: r.lastSeen };
     }),
 
-    fetchUpdates: unary((call) => {
+    fetchUpdates: unaryHandler((call) => {
       checkNodeId('requester', call.request.requester);
       checkVersionVector('last_seen', call.request.lastSeen);
       const limit = checkLimit('limit', call.request.limit, MAX_FETCH_LIMIT, DEFAULT_FETCH_LIMIT);
@@ -106,17 +94,17 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
       return { ops: layer.shapeFor(call.request.requester, ops).map(toProtoOp), more, lastSeen: node.log.versionVector() };
     }),
 
-    updateMembership: unary((call) => {
+    updateMembership: unaryHandler((call) => {
       const m = checkMembership(self, call.request.peers, call.request.topology);
       node.updateMembership(m.peers, m.topology);
       return { peers: node.peerStatuses() };
     }),
 
-    stats: unary(() => ({ stats: { ...node.stats(), partitioning: layer.stats() } })),
+    stats: unaryHandler(() => ({ stats: { ...node.stats(), partitioning: layer.stats() } })),
 
-    listSsTables: unary(() => ({ sstables: toProtoSnapshot(node.store.snapshot()).sstables })),
+    listSsTables: unaryHandler(() => ({ sstables: toProtoSnapshot(node.store.snapshot()).sstables })),
 
-    replicationLog: unary((call) => {
+    replicationLog: unaryHandler((call) => {
       const limit = checkLimit('limit', call.request.limit, MAX_SCAN_LIMIT, DEFAULT_SCAN_LIMIT);
       const from = Math.max(call.request.fromLsn, node.log.firstLsn);
       const ops: LoggedOp[] = [];
@@ -167,12 +155,12 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
       call.on('cancelled', off);
     },
 
-    compact: unary(async () => {
+    compact: unaryHandler(async () => {
       await node.store.compact();
       return { snapshot: toProtoSnapshot(node.store.snapshot()) };
     }),
 
-    flush: unary(async () => {
+    flush: unaryHandler(async () => {
       await node.store.flush();
       return { snapshot: toProtoSnapshot(node.store.snapshot()) };
     }),

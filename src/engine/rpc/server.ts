@@ -1,7 +1,8 @@
 // Starting a gRPC server with the shared limits and the token check in front of every handler.
-import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { type handleUnaryCall, Server, ServerCredentials, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { withAuth } from './auth';
 import { serverOptions } from './channel';
+import { toStatus } from './errors';
 
 export interface ServedService<T extends object> {
   definition: ServiceDefinition;
@@ -38,5 +39,12 @@ export async function startServer(host: string, port: number, token: string, ser
           resolve();
         });
       }),
+  };
+}
+
+/** A unary handler around `fn`: what it returns is the answer, whatever it throws or rejects with becomes the matching gRPC status. */
+export function unaryHandler<Req, Res>(fn: (call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    Promise.resolve().then(() => fn(call)).then((res) => callback(null, res), (err: unknown) => callback(toStatus(err)));
   };
 }

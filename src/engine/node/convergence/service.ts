@@ -1,10 +1,9 @@
 // ConvergenceService: each handler validates its request (naming the bad field and what is
 // accepted) before anything changes, then calls the node's Convergence.
 
-import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { IndexKind, type ConvergenceEntry, type ConvergenceServiceServer, type PeerRound } from '../../gen/ringdb/v1/convergence';
 import { DEFAULT_DEPTH, DEFAULT_FANOUT, type MerkleTree } from '../../antientropy/merkle';
-import { InvalidFieldError, PreconditionError, toStatus } from '../../rpc';
+import { InvalidFieldError, PreconditionError, unaryHandler } from '../../rpc';
 import { checkKey, checkNodeId, checkValue } from '../validate';
 import type { Convergence } from './convergence';
 import { DEFAULT_READ_PAGE, type GlobalIndex, MAX_READ_PAGE } from '../indexes/global-index';
@@ -16,18 +15,6 @@ import { fromWire, toWire } from './peer-link';
 import type { PartitionTrees } from './partition-trees';
 import { MAX_DIFF_BUCKETS, MAX_EXCHANGE_KEYS, MAX_ROOTS, MAX_SUMMARY_INDEXES } from './round';
 
-function unary<Req, Res>(fn: (call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>): handleUnaryCall<Req, Res> {
-  return (call, callback: sendUnaryData<Res>) => {
-    let result: Res | Promise<Res>;
-    try {
-      result = fn(call);
-    } catch (err) {
-      callback(toStatus(err));
-      return;
-    }
-    Promise.resolve(result).then((res) => callback(null, res), (err: unknown) => callback(toStatus(err)));
-  };
-}
 
 function checkCount(field: string, n: number, min: number, max: number): void {
   if (n < min || n > max) throw new InvalidFieldError(field, `must hold ${min} to ${max} items, got ${n}`);
@@ -62,7 +49,7 @@ function treeFor(trees: PartitionTrees, partitionId: number, mapVersion: number,
 export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexes: SecondaryIndexes, vector: VectorHandlers, global: GlobalIndex): ConvergenceServiceServer {
   const trees = conv.trees;
   return {
-    merkleRoots: unary((call) => {
+    merkleRoots: unaryHandler((call) => {
       const { mapVersion, partitionIds } = call.request;
       checkMapVersion(trees, mapVersion);
       checkCount('partition_ids', partitionIds.length, 0, MAX_ROOTS);
@@ -74,7 +61,7 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
       return { fanout: DEFAULT_FANOUT, depth: DEFAULT_DEPTH, mapVersion: trees.mapVersion, roots };
     }),
 
-    merkleSummary: unary((call) => {
+    merkleSummary: unaryHandler((call) => {
       const { level, indexes } = call.request;
       const tree = treeFor(trees, call.request.partitionId, call.request.mapVersion);
       if (level > tree.depth) throw new InvalidFieldError('level', `must be 0 (the root) to ${tree.depth} (the leaf buckets), got ${level}`);
@@ -86,7 +73,7 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
       return { fanout: tree.fanout, depth: tree.depth, hashes: tree.hashes(level, indexes), keys: tree.size };
     }),
 
-    merkleDiff: unary((call) => {
+    merkleDiff: unaryHandler((call) => {
       const { buckets } = call.request;
       const tree = treeFor(trees, call.request.partitionId, call.request.mapVersion);
       checkCount('buckets', buckets.length, 1, MAX_DIFF_BUCKETS);
@@ -96,7 +83,7 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
       return { buckets: buckets.map((bucket) => ({ bucket, entries: tree.bucketEntries(bucket) })) };
     }),
 
-    exchangeEntries: unary(async (call) => {
+    exchangeEntries: unaryHandler(async (call) => {
       const { sender, entries, want } = call.request;
       checkNodeId('sender', sender);
       checkCount('entries', entries.length, 0, MAX_EXCHANGE_KEYS);
@@ -123,7 +110,7 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
       return { entries: found, applied };
     }),
 
-    repair: unary(async (call) => {
+    repair: unaryHandler(async (call) => {
       const known = conv.knownPeers();
       call.request.peers.forEach((p, i) => {
         checkNodeId(`peers[${i}]`, p);
@@ -133,7 +120,7 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
       return { nodeId: report.nodeId, peers: report.peers satisfies PeerRound[], durationMs: report.durationMs };
     }),
 
-    convergenceStats: unary(() => {
+    convergenceStats: unaryHandler(() => {
       const cache = conv.cacheStats();
       return {
         nodeId: conv.nodeId,
@@ -152,11 +139,11 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
       };
     }),
 
-    crdtUpdate: unary((call) => crdt.update(call.request)),
-    crdtGet: unary((call) => crdt.get(call.request.key)),
+    crdtUpdate: unaryHandler((call) => crdt.update(call.request)),
+    crdtGet: unaryHandler((call) => crdt.get(call.request.key)),
 
-    queryIndex: unary((call) => queryIndex(conv.nodeId, indexes, global, () => conv.upPeerLinks(), call.request, call)),
-    readGlobalIndex: unary((call) => {
+    queryIndex: unaryHandler((call) => queryIndex(conv.nodeId, indexes, global, () => conv.upPeerLinks(), call.request, call)),
+    readGlobalIndex: unaryHandler((call) => {
       const { field, value, after, limit } = call.request;
       checkQuery(indexes, global, { field, value, localOnly: false, kind: IndexKind.INDEX_KIND_GLOBAL });
       if (after.length > 0) checkKey('after', after);
@@ -165,7 +152,7 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
       return { entries: page.hits.map((h) => ({ key: h.primaryKey, value: Buffer.alloc(0), deleted: h.deleted, ts: h.ts, origin: h.origin })), more: page.more };
     }),
 
-    vectorGet: unary((call) => vector.get(call.request, call)),
-    vectorPut: unary((call) => vector.put(call.request, call)),
+    vectorGet: unaryHandler((call) => vector.get(call.request, call)),
+    vectorPut: unaryHandler((call) => vector.put(call.request, call)),
   };
 }
