@@ -2,6 +2,8 @@
 // fixed key space, uniformly or with Zipf skew (issue 4's hot keys). Draws are seeded so two
 // runs, and two systems in one run, see the same key sequence.
 
+import { SeededRandom, ZipfGenerator } from '../lib/zipf';
+
 export type KeyDist =
   | { kind: 'unique' }
   | { kind: 'uniform'; keys: number }
@@ -15,45 +17,15 @@ export function describeKeys(d: KeyDist): string {
   }
 }
 
-/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Maps the i-th request to a key index (its key is keyOf(prefix, index)). */
 export type KeyPicker = (i: number) => number;
 
 export function keyPicker(d: KeyDist, seed = 42): KeyPicker {
   if (d.kind === 'unique') return (i) => i;
-  const random = rng(seed);
-  if (d.kind === 'uniform') return () => Math.floor(random() * d.keys);
-  // Inverse-CDF sampling over a precomputed cumulative distribution: P(rank k) ~ 1 / k^theta.
+  const random = new SeededRandom(seed);
+  if (d.kind === 'uniform') return () => random.int(d.keys);
   // Rank 0 is the hottest; ranks are scattered over the key space so hot keys land on
   // different partitions, as real hot keys do.
-  const cdf = new Float64Array(d.keys);
-  let sum = 0;
-  for (let k = 0; k < d.keys; k++) {
-    sum += 1 / Math.pow(k + 1, d.theta);
-    cdf[k] = sum;
-  }
-  for (let k = 0; k < d.keys; k++) cdf[k] /= sum;
-  const scatter = (rank: number): number => (rank * 2654435761) % d.keys;
-  return () => {
-    const u = random();
-    let lo = 0;
-    let hi = d.keys - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid] >= u) hi = mid;
-      else lo = mid + 1;
-    }
-    return scatter(lo);
-  };
+  const zipf = new ZipfGenerator(d.keys, d.theta, random);
+  return () => (zipf.next() * 2654435761) % d.keys;
 }

@@ -69,8 +69,3 @@ export class ZipfGenerator {
     return lo;
   }
 }
-
-/** The benchmark's key for a rank: fixed width, so keys sort like their ranks. */
-export function benchKey(rank: number, prefix = 'key'): string {
-  return `${prefix}:${rank.toString().padStart(10, '0')}`;
-}
