@@ -1,6 +1,6 @@
 // Summarizes the .cpuprofile files `run.ts --profile <dir>` leaves behind: per process, the share
 // of samples that were idle, garbage collection and the rest, and the functions with the most
-// self time. Usage: node --import tsx bench/cluster/profile-summary.ts <dir> [--top 15] [--json]
+// self time. Usage: node --import tsx bench/cluster/profile-summary.ts <dir> [--top 15] [--json] [--inclusive]
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -31,6 +31,8 @@ export interface ProfileSummary {
   top: { fn: string; where: string; selfPctOfBusy: number }[];
   /** Self time per source file (or runtime category), as percent of busy samples. */
   files: { file: string; selfPctOfBusy: number }[];
+  /** Top functions by total time (self plus callees), as percent of busy samples. */
+  inclusive: { fn: string; where: string; totalPctOfBusy: number }[];
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -128,6 +130,15 @@ export function summarize(file: string, topN: number): ProfileSummary {
   let idle = 0;
   let gc = 0;
   const perFn = new Map<string, { fn: string; where: string; us: number }>();
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const labelOf = (n: ProfileNode): { fn: string; where: string } => {
+    const { url, lineNumber, columnNumber } = n.callFrame;
+    const where = url ? (mapped(url, lineNumber, columnNumber, dirname(file)) ?? `${shortUrl(url)}:${lineNumber + 1}:${columnNumber + 1}`) : '';
+    return { fn: n.callFrame.functionName || '(anonymous)', where };
+  };
+  // Each function counts once per sample however deep it recurses.
+  const perFnTotal = new Map<string, { fn: string; where: string; us: number }>();
   for (const [id, us] of self) {
     const n = byId.get(id);
     if (!n) continue;
@@ -138,12 +149,23 @@ export function summarize(file: string, topN: number): ProfileSummary {
       continue;
     }
     if (name === '(garbage collector)') gc += us;
-    const { url, lineNumber, columnNumber } = n.callFrame;
-    const where = url ? (mapped(url, lineNumber, columnNumber, dirname(file)) ?? `${shortUrl(url)}:${lineNumber + 1}:${columnNumber + 1}`) : '';
-    const key = `${name}@${where}`;
-    const e = perFn.get(key) ?? { fn: name, where, us: 0 };
+    const label = labelOf(n);
+    const key = `${label.fn}@${label.where}`;
+    const e = perFn.get(key) ?? { ...label, us: 0 };
     e.us += us;
     perFn.set(key, e);
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const node = byId.get(at);
+      if (!node) break;
+      const l = labelOf(node);
+      const k = `${l.fn}@${l.where}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      const t = perFnTotal.get(k) ?? { ...l, us: 0 };
+      t.us += us;
+      perFnTotal.set(k, t);
+    }
   }
   const busy = total - idle;
   const pct = (v: number, of: number): number => (of > 0 ? Math.round((v / of) * 1000) / 10 : 0);
@@ -156,7 +178,10 @@ export function summarize(file: string, topN: number): ProfileSummary {
     .map(([file, us]) => ({ file, selfPctOfBusy: pct(us, busy) }));
   const top = [...perFn.values()].sort((a, b) => b.us - a.us).slice(0, topN)
     .map((e) => ({ fn: e.fn, where: e.where, selfPctOfBusy: pct(e.us, busy) }));
+  const inclusive = [...perFnTotal.values()].filter((e) => e.fn !== '(root)').sort((a, b) => b.us - a.us).slice(0, topN)
+    .map((e) => ({ fn: e.fn, where: e.where, totalPctOfBusy: pct(e.us, busy) }));
   return {
+    inclusive,
     file: basename(file),
     wallSec: Math.round((p.endTime - p.startTime) / 1e5) / 10,
     idlePct: pct(idle, total),
@@ -171,7 +196,7 @@ function main(): void {
   const args = process.argv.slice(2);
   const dir = args.find((a) => !a.startsWith('--'));
   if (!dir) {
-    process.stderr.write('usage: profile-summary.ts <dir> [--top 15] [--json]\n');
+    process.stderr.write('usage: profile-summary.ts <dir> [--top 15] [--json] [--inclusive]\n');
     process.exit(2);
   }
   const topAt = args.indexOf('--top');
@@ -186,6 +211,10 @@ function main(): void {
     process.stdout.write(`\n${s.file}: ${s.wallSec} s; busy ${s.busyPct}% (gc ${s.gcPct}%), idle ${s.idlePct}%\n`);
     process.stdout.write('  by function (self time, % of busy):\n');
     for (const t of s.top) process.stdout.write(`  ${String(t.selfPctOfBusy).padStart(5)}%  ${t.fn}  ${t.where}\n`);
+    if (args.includes('--inclusive')) {
+      process.stdout.write('  by function (total time with callees, % of busy):\n');
+      for (const t of s.inclusive) process.stdout.write(`  ${String(t.totalPctOfBusy).padStart(5)}%  ${t.fn}  ${t.where}\n`);
+    }
     process.stdout.write('  by file:\n');
     for (const f of s.files) process.stdout.write(`  ${String(f.selfPctOfBusy).padStart(5)}%  ${f.file}\n`);
   }

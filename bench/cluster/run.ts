@@ -8,7 +8,8 @@
 // --lag-poll-ms N (Stats poll interval of the replication-lag tracker, default 10), --suite
 // issue3|extended|issue4|all (default issue3; extended adds gets, Zipf keys and AddNode during
 // load on 3 nodes; issue4 runs 5 nodes with N=3, W=2/R=2 and W=1/R=1),
-// --bundles DIR (controller.js and node.js to run; default dist/engine, copied at start).
+// --bundles DIR (controller.js and node.js to run; default dist/engine, copied at start),
+// --clients put,batchPut (issue 3's clients to run, default both; one alone profiles cleanly).
 
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -34,12 +35,13 @@ interface Options {
   lagPollMs: number;
   suites: Suite[];
   bundles: string | undefined;
+  clients: ('put' | 'batchPut')[];
 }
 
 type Suite = 'issue3' | 'extended' | 'issue4';
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 10, syncs: ['batch', 'none'], inFlight: 64, batchSize: 1000, batchesInFlight: 4, only: null, etcd: true, profileDir: null, lagPollMs: 10, suites: ['issue3'], bundles: undefined };
+  const o: Options = { seconds: 10, syncs: ['batch', 'none'], inFlight: 64, batchSize: 1000, batchesInFlight: 4, only: null, etcd: true, profileDir: null, lagPollMs: 10, suites: ['issue3'], bundles: undefined, clients: ['put', 'batchPut'] };
   const int = (flag: string, v: string | undefined, min: number, max: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
@@ -60,6 +62,12 @@ function parseArgs(argv: string[]): Options {
         o.suites = v === 'all' ? ['issue3', 'extended', 'issue4'] : [v];
         break;
       }
+      case '--clients': {
+        const list = (argv[++i] ?? '').split(',');
+        if (list.length === 0 || list.some((c) => c !== 'put' && c !== 'batchPut')) throw new Error(`--clients takes a comma-separated list of put, batchPut; got ${JSON.stringify(argv[i])}`);
+        o.clients = list as Options['clients'];
+        break;
+      }
       case '--lag-poll-ms': o.lagPollMs = int(flag, argv[++i], 1, 10_000); break;
       case '--profile': o.profileDir = resolve(argv[++i] ?? 'bench-profiles'); break;
       case '--only': o.only = (argv[++i] ?? '').split(',').filter(Boolean); break;
@@ -70,7 +78,7 @@ function parseArgs(argv: string[]): Options {
         o.syncs = list as SyncPolicy[];
         break;
       }
-      default: throw new Error(`unknown option ${flag}; accepted: --seconds, --sync, --in-flight, --batch-size, --batches-in-flight, --only, --no-etcd, --profile, --lag-poll-ms, --suite, --bundles`);
+      default: throw new Error(`unknown option ${flag}; accepted: --seconds, --sync, --in-flight, --batch-size, --batches-in-flight, --only, --no-etcd, --profile, --lag-poll-ms, --suite, --bundles, --clients`);
     }
   }
   return o;
@@ -79,10 +87,11 @@ function parseArgs(argv: string[]): Options {
 /** Issue 3's configurations: a replicated 3-node cluster and a single node per sync policy, and etcd. */
 function issue3Scenarios(o: Options, withEtcd: boolean): Scenario[] {
   const maxMs = o.seconds * 1000;
-  const workloads: WorkloadSpec[] = [
+  const all: WorkloadSpec[] = [
     { kind: 'put', inFlight: o.inFlight, maxRequests: 2_000_000, maxMs },
     { kind: 'batchPut', inFlight: o.batchesInFlight, batchSize: o.batchSize, maxRequests: 100_000, maxMs },
   ];
+  const workloads = all.filter((w) => w.kind !== 'get' && o.clients.includes(w.kind));
   const list: Scenario[] = [];
   for (const sync of o.syncs) {
     const storage = { sync, syncIntervalMs: 5, memtableBytes: 4 * 1024 * 1024 };
