@@ -12,7 +12,7 @@
 //  - hot keys: a write goes to one salted variant, a read probes every variant.
 
 import {
-  PeerState, type BatchPutResponse, type DeleteRequest, type GetRequest, type GetResponse, type PutRequest, type ScanEntry, type ScanRequest, type ScanResponse, type Version,
+  type BatchPutResponse, type DeleteRequest, type GetRequest, type GetResponse, type PutRequest, type ScanEntry, type ScanRequest, type ScanResponse, type Version,
 } from '../gen/ringdb/v1/node';
 import { compositeKeyRange, keyAfter } from '../codec/composite-key';
 import { HotspotMetrics, preferenceList, ReadBalancer, readCandidates, sloppyPreferenceList, type PartitionMap } from '../partitioning';
@@ -51,6 +51,20 @@ export interface Answer {
   version: Version | undefined;
 }
 
+/** What a batch needs of one partition's placement, worked out once per batch. */
+interface PartitionPlan {
+  pid: number;
+  replicas: string[];
+  /** Where this node's copy goes with the others; undefined when this node is not a replica. */
+  placements: ReturnType<typeof sloppyPreferenceList> | undefined;
+  /** Substitute node -> the down replica it stands in for, when any. */
+  hinted: ReadonlyMap<string, string> | undefined;
+  /** Placements other than this node: whose acknowledgements count towards W. */
+  dests: string[];
+  /** `dests` as one string: entries with the same destinations share one wait for W. */
+  destsKey: string;
+}
+
 type WriteRequest = KeyFields & { w?: number | undefined; forwarded?: boolean | undefined };
 
 export class Coordinator {
@@ -80,7 +94,7 @@ export class Coordinator {
    * Only a peer the heartbeat declared down is passed over: a suspect one (a late heartbeat on a
    * busy machine) still gets its ops, which its sender retries until acknowledged.
    */
-  private isUp = (id: string): boolean => id === this.self || this.node.peers.views().some((p) => p.id === id && p.state !== PeerState.PEER_STATE_DOWN);
+  private isUp = (id: string): boolean => id === this.self || this.node.peers.isUp(id);
 
   // ---- writes ---------------------------------------------------------------------------
 
@@ -199,22 +213,39 @@ export class Coordinator {
       return { origin: r.origin, firstSeq: r.firstSeq, firstTs: r.firstTs, count: r.count };
     }
     const w = Math.min(this.settings.writeQuorum, map.replicationFactor, map.nodes.length);
-    const local: { stored: Buffer; value: Buffer; placements: ReturnType<typeof sloppyPreferenceList> }[] = [];
+    // Placement is per partition, not per entry: a batch of 1,000 entries touches at most as
+    // many partitions as the map has, so each partition's replicas, placements and hints are
+    // worked out once (and the membership read once) for the whole batch.
+    const plans = new Map<number, PartitionPlan>();
+    const planOf = (pid: number): PartitionPlan => {
+      let plan = plans.get(pid);
+      if (plan) return plan;
+      const replicas = preferenceList(map, pid);
+      if (!replicas.includes(this.self)) {
+        plan = { pid, replicas, placements: undefined, hinted: undefined, dests: [], destsKey: '' };
+      } else {
+        const placements = sloppyPreferenceList(map, pid, this.isUp);
+        const hinted = new Map(placements.filter((p) => p.hintedFor !== undefined).map((p) => [p.node, p.hintedFor as string]));
+        const dests = placements.map((p) => p.node).filter((id) => id !== this.self);
+        plan = { pid, replicas, placements, hinted: hinted.size > 0 ? hinted : undefined, dests, destsKey: dests.join('\0') };
+      }
+      plans.set(pid, plan);
+      return plan;
+    };
+    const local: { stored: Buffer; value: Buffer; plan: PartitionPlan }[] = [];
     const remote: { stored: Buffer; value: Buffer; to: string }[] = [];
     entries.forEach((e, i) => {
       const ref = keyRef({ key: e.key });
       const stored = writeKeyOf(map, ref, this.pick++);
-      const pid = this.partitions.partitionOf(map, stored);
-      const replicas = preferenceList(map, pid);
-      if (replicas.includes(this.self)) {
-        const placements = sloppyPreferenceList(map, pid, this.isUp);
-        if (placements.length < w) throw new UnavailableError(`entries[${i}]: w: ${w} acknowledgements needed but only ${placements.length} of the nodes for partition ${pid} are up; nothing was written`);
-        local.push({ stored, value: e.value, placements });
-        this.metrics.record(pid, ref.partitionKey);
+      const plan = planOf(this.partitions.partitionOf(map, stored));
+      if (plan.placements) {
+        if (plan.placements.length < w) throw new UnavailableError(`entries[${i}]: w: ${w} acknowledgements needed but only ${plan.placements.length} of the nodes for partition ${plan.pid} are up; nothing was written`);
+        local.push({ stored, value: e.value, plan });
+        this.metrics.record(plan.pid, ref.partitionKey);
         return;
       }
-      const to = replicas.find((r) => this.isUp(r));
-      if (!this.settings.enableForwarding || forwardedHere || to === undefined) throw this.notOwner(map, pid, replicas);
+      const to = plan.replicas.find((r) => this.isUp(r));
+      if (!this.settings.enableForwarding || forwardedHere || to === undefined) throw this.notOwner(map, plan.pid, plan.replicas);
       remote.push({ stored, value: e.value, to });
     });
     // One forwarded batch per receiving replica, its entries under the stored keys resolved here.
@@ -237,7 +268,9 @@ export class Coordinator {
       const release = await this.node.backpressure.admit(local.length);
       try {
         const first = this.node.log.lastSeen(this.self) + 1;
-        local.forEach((e, i) => this.shipping.recordHints(this.self, first + i, new Map(e.placements.filter((p) => p.hintedFor !== undefined).map((p) => [p.node, p.hintedFor as string]))));
+        local.forEach((e, i) => {
+          if (e.plan.hinted) this.shipping.recordHints(this.self, first + i, e.plan.hinted);
+        });
         r = await this.node.replica.writeLocal(local.map((e) => ({ key: e.stored, value: e.value })));
       } finally {
         release();
@@ -245,18 +278,20 @@ export class Coordinator {
       const written = r;
       const budget = this.waitBudget(call);
       // The batch is logged in order and a cursor only moves forward, so entries with the same
-      // placements share one wait: a destination past the last of them acknowledged them all.
+      // destinations share one wait: a destination past the last of them acknowledged them all.
       const byDests = new Map<string, { dests: string[]; entries: number[] }>();
       local.forEach((e, i) => {
-        const dests = e.placements.map((p) => p.node).filter((id) => id !== this.self);
-        const group = byDests.get(dests.join('\0')) ?? { dests, entries: [] };
-        if (group.entries.length === 0) byDests.set(dests.join('\0'), group);
+        let group = byDests.get(e.plan.destsKey);
+        if (!group) byDests.set(e.plan.destsKey, (group = { dests: e.plan.dests, entries: [] }));
         group.entries.push(i);
       });
       const short = await Promise.all([...byDests.values()].map(async ({ dests, entries: idx }) => {
         const lsn = this.node.log.lsnOf(this.self, written.firstSeq + idx[idx.length - 1]) ?? this.node.log.nextLsn;
         const acked = await this.acks.wait({ lsn }, dests, w - 1, budget);
-        await Promise.all(idx.map((i) => this.reachNewReplicas(map, local[i].stored, local[i].value, version(written.firstTs + i, this.self, written.firstSeq + i), local[i].placements.map((p) => p.node))));
+        // Only a map installed since the batch was placed can have given its keys new replicas.
+        if (this.partitions.map !== map) {
+          await Promise.all(idx.map((i) => this.reachNewReplicas(map, local[i].stored, local[i].value, version(written.firstTs + i, this.self, written.firstSeq + i), local[i].plan.placements?.map((p) => p.node) ?? [])));
+        }
         return acked.length < w - 1 ? idx.map((i) => `${this.self}:${written.firstSeq + i}`) : [];
       }));
       const missing = short.flat();

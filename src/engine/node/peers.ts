@@ -47,6 +47,12 @@ export class PeerSet implements ReplicationTransport {
     return [...this.peers.keys()];
   }
 
+  /** Whether `id` is a member the heartbeat has not declared down (suspect counts as up). */
+  isUp(id: string): boolean {
+    const p = this.peers.get(id);
+    return p !== undefined && p.state !== PeerState.PEER_STATE_DOWN;
+  }
+
   views(): PeerView[] {
     return [...this.peers.values()].map((p) => ({ id: p.id, address: p.address, state: p.state, lastHeard: p.lastHeard, lastError: p.lastError }));
   }

@@ -11,7 +11,7 @@
 // Hot-key salting is not applied: a key's siblings must meet in one set.
 
 import { ConvergenceServiceClient, type VectorPutResponse } from '../../gen/ringdb/v1/convergence';
-import { PeerState, type Version } from '../../gen/ringdb/v1/node';
+import type { Version } from '../../gen/ringdb/v1/node';
 import { VectorClock } from '../../clock/vector-clock';
 import { addVersion, encodeSiblings, mergeSiblings, type StoredValue } from '../../clock/vector-clock-siblings';
 import { preferenceList, readCandidates, type PartitionMap } from '../../partitioning';
@@ -68,7 +68,7 @@ export class VectorCoordinator {
     return this.node.config.id;
   }
 
-  private isUp = (id: string): boolean => id === this.self || this.node.peers.views().some((p) => p.id === id && p.state !== PeerState.PEER_STATE_DOWN);
+  private isUp = (id: string): boolean => id === this.self || this.node.peers.isUp(id);
 
   /** This node's own siblings of `key`: its store merged with any hints it keeps for another node. */
   local(key: Buffer): Answer {
