@@ -49,6 +49,20 @@ export function bigIntToToken(n: bigint): Buffer {
   return Buffer.from(n.toString(16).padStart(TOKEN_BYTES * 2, '0'), 'hex');
 }
 
+/** How many leading bytes of a position positionPrefix reads: 48 bits fit a double exactly. */
+export const PREFIX_BYTES = 6;
+
+/**
+ * The first PREFIX_BYTES of a position as a number, zero-padded when shorter. Monotone: a <= b
+ * bytewise implies prefix(a) <= prefix(b), so unequal prefixes order two positions without
+ * comparing their bytes.
+ */
+export function positionPrefix(position: Uint8Array): number {
+  let prefix = 0;
+  for (let i = 0; i < PREFIX_BYTES; i++) prefix = prefix * 256 + (i < position.length ? position[i] : 0);
+  return prefix;
+}
+
 /** Compares positions where null is the end of the space, above every position. */
 export function comparePositions(a: Buffer | null, b: Buffer | null): number {
   if (a === null || b === null) return (a === null ? 1 : 0) - (b === null ? 1 : 0);

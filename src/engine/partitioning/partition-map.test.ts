@@ -4,6 +4,7 @@ import { InvalidMapError, InvalidSettingError } from './errors';
 import { hashToken, inRange } from './keyspace';
 import { PartitionMap } from './partition-map';
 import { createPartitionMap, resolveQuorum } from './settings';
+import { mergePartitions, splitPartition } from './topology';
 
 const nodes = (k: number): string[] => Array.from({ length: k }, (_, i) => `n${i}`);
 const keyArb = fc.uint8Array({ maxLength: 12 }).map((a) => Buffer.from(a));
@@ -72,6 +73,91 @@ describe('partition map', () => {
       assert.throws(() => createPartitionMap(spec([{ start: '', end: null, node: 5 }]), nodes(2)), settingError('keyRanges[0].node', /index from 0 to 1 or one of "n0", "n1"/));
       assert.throws(() => createPartitionMap(spec([{ start: 'b', end: 'a', node: 0 }]), nodes(1)), settingError('keyRanges[0]', /start must sort before end/));
       assert.throws(() => createPartitionMap(spec(null), nodes(1)), settingError('keyRanges', /needs keyRanges/));
+    });
+  });
+
+  describe('fast lookup', () => {
+    // Bytes from a small alphabet, so keys, split points and range starts often share their first
+    // 6 bytes (the prefix locate compares as a number) and differ only after, or by a trailing 0x00.
+    const tieKeyArb = fc.array(fc.constantFrom(0x00, 0x01, 0x61, 0xff), { maxLength: 9 }).map((a) => Buffer.from(a));
+    const anyKeyArb = fc.oneof(tieKeyArb, keyArb);
+    type Step = { split: Buffer } | { splitMiddle: number } | { merge: number };
+    const stepArb: fc.Arbitrary<Step> = fc.oneof(
+      anyKeyArb.map((split) => ({ split })),
+      fc.nat().map((splitMiddle) => ({ splitMiddle })),
+      fc.nat().map((merge) => ({ merge })),
+    );
+
+    /** A map after random splits (at keys, whose positions become starts, or midpoints) and merges. */
+    function evolve(start: PartitionMap, steps: readonly Step[]): PartitionMap {
+      let map = start;
+      for (const step of steps) {
+        const n = map.partitions.length;
+        if ('split' in step) {
+          const p = map.locate(step.split);
+          if (!map.positionOf(step.split).equals(p.start)) map = splitPartition(map, p.id, { splitKey: step.split }).map;
+        } else if ('splitMiddle' in step) {
+          if (map.strategy === 'hash') map = splitPartition(map, map.partitions[step.splitMiddle % n].id).map;
+        } else if (n > 1) {
+          const i = step.merge % (n - 1);
+          map = mergePartitions(map, map.partitions[i].id, map.partitions[i + 1].id).map;
+        }
+      }
+      return map;
+    }
+
+    const mapArb = fc.oneof(
+      fc.record({ partitions: fc.integer({ min: 1, max: 64 }), nodes: fc.integer({ min: 1, max: 4 }) })
+        .map((o) => createPartitionMap({ numPartitions: o.partitions }, nodes(o.nodes))),
+      fc.uniqueArray(anyKeyArb.filter((k) => k.length > 0), { maxLength: 12, selector: (k) => k.toString('hex') }).map((starts) => {
+        const sorted = [Buffer.alloc(0), ...starts.sort(Buffer.compare)];
+        return PartitionMap.of({
+          version: 1, strategy: 'range', replicationFactor: 1, tokensPerNode: 0, nodes: ['n0'], tokens: [], nextId: sorted.length, saltedKeys: new Map(),
+          partitions: sorted.map((start, i) => ({ id: i, start, end: i + 1 < sorted.length ? sorted[i + 1] : null, owner: 'n0' })),
+        });
+      }),
+    );
+
+    /** The plain computation: the partition whose [start, end) holds the key's position, found by a scan. */
+    function plainIndex(map: PartitionMap, position: Buffer): number {
+      return map.partitions.findIndex((p) => inRange(position, p.start, p.end));
+    }
+
+    const plainPosition = (map: PartitionMap, key: Buffer): Buffer => (map.strategy === 'hash' ? hashToken(key) : key);
+
+    it('locate and indexOfPosition agree with a bytewise scan, after any splits and merges', () => {
+      fc.assert(
+        fc.property(mapArb, fc.array(stepArb, { maxLength: 12 }), fc.array(anyKeyArb, { maxLength: 30 }), (start, steps, keys) => {
+          const map = evolve(start, steps);
+          for (const key of keys) {
+            const position = plainPosition(map, key);
+            assert.equal(map.locate(key), map.partitions[plainIndex(map, position)]);
+            assert.equal(map.indexOfPosition(position), plainIndex(map, position));
+          }
+          // Positions at, just below and just above every start: where a prefix tie needs the bytes.
+          for (const p of map.partitions) {
+            const below = Buffer.from(p.start);
+            const above = Buffer.concat([p.start, Buffer.from([0])]);
+            if (below.length > 0 && below[below.length - 1] > 0) below[below.length - 1]--;
+            for (const position of [p.start, below, above]) assert.equal(map.indexOfPosition(position), plainIndex(map, position));
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('places a key exactly at a split point, where its token ties a start, in the upper partition', () => {
+      const base = createPartitionMap({ numPartitions: 4 }, nodes(2));
+      fc.assert(
+        fc.property(keyArb, (key) => {
+          const p = base.locate(key);
+          fc.pre(!hashToken(key).equals(p.start));
+          const map = splitPartition(base, p.id, { splitKey: key }).map;
+          const upper = map.partition(base.nextId);
+          assert.equal(map.locate(key), upper);
+          assert.ok(upper.start.equals(hashToken(key)));
+        }),
+      );
     });
   });
 

@@ -6,7 +6,8 @@
 // Its JSON form (toJSON/fromJSON) is what UpdatePartitionMap carries and what `ringdb ring` prints.
 
 import { InvalidArgumentError, InvalidMapError } from './errors';
-import { comparePositions, describeRange, minPosition, positionOf, type Strategy, STRATEGIES, TOKEN_BYTES, type VnodeToken } from './keyspace';
+import { comparePositions, describeRange, minPosition, positionOf, positionPrefix, type Strategy, STRATEGIES, TOKEN_BYTES, type VnodeToken } from './keyspace';
+import { sha1Words, wordsToBytes } from './sha1';
 
 export type { VnodeToken } from './keyspace';
 
@@ -65,6 +66,8 @@ export class PartitionMap implements PartitionMapFields {
   readonly nextId: number;
   readonly saltedKeys: ReadonlyMap<string, number>;
   private readonly byId: ReadonlyMap<number, number>;
+  /** positionPrefix of each partition's start: most lookups compare these numbers alone. */
+  private readonly startPrefixes: Float64Array;
 
   private constructor(f: PartitionMapFields) {
     this.version = f.version;
@@ -77,6 +80,7 @@ export class PartitionMap implements PartitionMapFields {
     this.nextId = f.nextId;
     this.saltedKeys = f.saltedKeys;
     this.byId = new Map(f.partitions.map((p, i) => [p.id, i]));
+    this.startPrefixes = Float64Array.from(f.partitions, (p) => positionPrefix(p.start));
     Object.freeze(this);
   }
 
@@ -109,11 +113,39 @@ export class PartitionMap implements PartitionMapFields {
 
   /** The partition holding a partition key. */
   locate(partitionKey: Buffer): Partition {
-    return this.partitions[this.indexOfPosition(this.positionOf(partitionKey))];
+    if (this.strategy === 'range') return this.partitions[this.indexOfPosition(partitionKey)];
+    // The token's prefix comes straight from the digest words, so the token itself is only built
+    // on a prefix tie (about one key in 2^48 / partitions).
+    const words = sha1Words(partitionKey);
+    const prefix = (words[0] >>> 0) * 0x1_0000 + (words[1] >>> 16);
+    const i = this.lastStartPrefixAtOrBelow(prefix);
+    if (this.startPrefixes[i] < prefix) return this.partitions[i];
+    return this.partitions[this.indexOfPositionBytewise(wordsToBytes(words, Buffer.allocUnsafe(TOKEN_BYTES)))];
   }
 
   /** Index in `partitions` of the partition covering a position: the last start <= position. */
   indexOfPosition(position: Buffer): number {
+    const prefix = positionPrefix(position);
+    const i = this.lastStartPrefixAtOrBelow(prefix);
+    // A start whose prefix is below the position's is below the position, and the next start's
+    // prefix is above it, so that start's partition covers it; only an equal prefix needs the bytes.
+    return this.startPrefixes[i] < prefix ? i : this.indexOfPositionBytewise(position);
+  }
+
+  /** The last index whose start prefix is <= `prefix` (0 at least: the first start is the minimum). */
+  private lastStartPrefixAtOrBelow(prefix: number): number {
+    const starts = this.startPrefixes;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= prefix) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  private indexOfPositionBytewise(position: Buffer): number {
     let lo = 0;
     let hi = this.partitions.length - 1;
     while (lo < hi) {
