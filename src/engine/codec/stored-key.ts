@@ -8,6 +8,8 @@
 import { encodeCompositeKey, tryDecodeCompositeKey } from './composite-key';
 
 export function placementKeyOf(storedKey: Buffer): Buffer {
+  // Every composite key holds a 0x00 (its terminator): without one, no decoding (and no garbage).
+  if (storedKey.indexOf(0) < 0) return storedKey;
   return tryDecodeCompositeKey(storedKey)?.partitionKey ?? storedKey;
 }
 

@@ -12,13 +12,15 @@ import { addressesOf, partitionMapFromProto, partitionMapToProto } from '../rpc/
 import { readAtomicFile, writeAtomicFile } from '../storage/atomic-file';
 import { CorruptionError } from '../storage/errors';
 import type { FileSystem } from '../storage/types';
+import { PidCache } from './pid-cache';
 
 export class PartitionState {
   private current: PartitionMap | undefined;
   private addresses = new Map<string, string>();
   private readonly listeners = new Set<(map: PartitionMap) => void>();
-  /** Stored key (latin1) -> partition id, for the current map: shipping asks per op. */
-  private pidCache = new Map<string, number>();
+  /** Partition ids of recently placed stored keys under the current map. */
+  private readonly pids = new PidCache();
+  private readonly placeInCurrent = (storedKey: Buffer): number => placeIn(this.current as PartitionMap, storedKey);
   private replicaSets = new Map<number, ReadonlySet<string>>();
 
   private constructor(
@@ -73,7 +75,7 @@ export class PartitionState {
     writeAtomicFile(this.fs, this.file, Buffer.from(ProtoPartitionMap.encode(stored).finish()));
     this.current = map;
     this.addresses = addresses;
-    this.pidCache = new Map();
+    this.pids.clear();
     this.replicaSets = new Map();
     for (const l of this.listeners) l(map);
     return true;
@@ -85,16 +87,7 @@ export class PartitionState {
 
   /** The partition a stored key is placed in under `map`. */
   partitionOf(map: PartitionMap, storedKey: Buffer): number {
-    if (map !== this.current) return map.locate(placementKeyOf(storedKey)).id;
-    const k = storedKey.toString('latin1');
-    let pid = this.pidCache.get(k);
-    if (pid === undefined) {
-      pid = map.locate(placementKeyOf(storedKey)).id;
-      // Bounded: the cache only saves rehashing hot keys.
-      if (this.pidCache.size > 100_000) this.pidCache.clear();
-      this.pidCache.set(k, pid);
-    }
-    return pid;
+    return map === this.current ? this.pids.pidOf(storedKey, this.placeInCurrent) : placeIn(map, storedKey);
   }
 
   /** Whether `node` is one of the N replicas of the stored key's partition (true for every node without a map). */
@@ -107,4 +100,8 @@ export class PartitionState {
     if (!set) this.replicaSets.set(pid, (set = new Set(preferenceList(map, pid))));
     return set.has(node);
   }
+}
+
+function placeIn(map: PartitionMap, storedKey: Buffer): number {
+  return map.locate(placementKeyOf(storedKey)).id;
 }
