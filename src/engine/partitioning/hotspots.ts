@@ -18,21 +18,44 @@ export interface HotPartition {
   readonly ops: number;
 }
 
-interface Counter {
-  readonly id: string;
-  key: Buffer;
-  count: number;
-  error: number;
-}
+const NONE = -1;
+/** Key bytes each counter holds without reallocating; a longer key gets its own buffer. */
+const KEY_BYTES = 32;
 
-/** Space-Saving top-k: O(log capacity) per key through a min-heap indexed by key. */
+/**
+ * Space-Saving top-k: O(log capacity) per key through a min-heap of counters. A node offers every
+ * op it coordinates, so an offer allocates nothing: counters live in typed arrays, found through
+ * an open-addressing table keyed by an FNV-1a hash of the key bytes, and each counter copies its
+ * key into a buffer it reuses when a newcomer takes it over.
+ */
 export class SpaceSaving {
-  private heap: Counter[] = [];
-  private readonly where = new Map<string, number>();
   private seen = 0;
+  /** Counters in use: 0..size-1. */
+  private size = 0;
+  private readonly counts: Float64Array;
+  private readonly errors: Float64Array;
+  private readonly hashes: Int32Array;
+  private readonly lengths: Int32Array;
+  private readonly keys: Buffer[] = [];
+  /** heap[i]: the counter at heap position i, least count at 0; heapAt is its inverse. */
+  private readonly heap: Int32Array;
+  private readonly heapAt: Int32Array;
+  /** Linear probing, at most half full: a counter index or NONE. */
+  private readonly table: Int32Array;
+  private readonly mask: number;
 
   constructor(readonly capacity: number) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`capacity is a positive integer, got ${capacity}`);
+    this.counts = new Float64Array(capacity);
+    this.errors = new Float64Array(capacity);
+    this.hashes = new Int32Array(capacity);
+    this.lengths = new Int32Array(capacity);
+    this.heap = new Int32Array(capacity);
+    this.heapAt = new Int32Array(capacity);
+    let slots = 2;
+    while (slots < capacity * 2) slots *= 2;
+    this.table = new Int32Array(slots).fill(NONE);
+    this.mask = slots - 1;
   }
 
   /** Operations offered since the last reset. */
@@ -42,68 +65,134 @@ export class SpaceSaving {
 
   offer(key: Buffer, weight = 1): void {
     this.seen += weight;
-    const id = key.toString('latin1');
-    const at = this.where.get(id);
-    if (at !== undefined) {
-      this.heap[at].count += weight;
-      this.siftDown(at);
+    const hash = fnv1a(key);
+    const c = this.find(key, hash);
+    if (c !== NONE) {
+      this.counts[c] += weight;
+      this.siftDown(this.heapAt[c]);
       return;
     }
-    if (this.heap.length < this.capacity) {
-      this.heap.push({ id, key: Buffer.from(key), count: weight, error: 0 });
-      this.where.set(id, this.heap.length - 1);
-      this.siftUp(this.heap.length - 1);
+    if (this.size < this.capacity) {
+      const fresh = this.size++;
+      this.assign(fresh, key, hash, weight, 0);
+      this.heap[fresh] = fresh;
+      this.heapAt[fresh] = fresh;
+      this.siftUp(fresh);
       return;
     }
     // Evict the smallest counter: the newcomer may have occurred up to that many times unseen.
     const min = this.heap[0];
-    this.where.delete(min.id);
-    this.heap[0] = { id, key: Buffer.from(key), count: min.count + weight, error: min.count };
-    this.where.set(id, 0);
+    this.unlink(min);
+    const floor = this.counts[min];
+    this.assign(min, key, hash, floor + weight, floor);
     this.siftDown(0);
   }
 
   /** The k most frequent keys, highest count first (ties by key bytes, for stable output). */
   top(k: number): HotKey[] {
-    return [...this.heap]
-      .sort((a, b) => b.count - a.count || Buffer.compare(a.key, b.key))
+    return Array.from({ length: this.size }, (_, c) => c)
+      .sort((a, b) => this.counts[b] - this.counts[a] || Buffer.compare(this.keyOf(a), this.keyOf(b)))
       .slice(0, Math.max(0, k))
-      .map(({ key, count, error }) => ({ key: Buffer.from(key), count, error }));
+      .map((c) => ({ key: Buffer.from(this.keyOf(c)), count: this.counts[c], error: this.errors[c] }));
   }
 
   reset(): void {
-    this.heap = [];
-    this.where.clear();
+    this.size = 0;
     this.seen = 0;
+    this.table.fill(NONE);
+  }
+
+  private keyOf(c: number): Buffer {
+    return this.keys[c].subarray(0, this.lengths[c]);
+  }
+
+  /** The counter holding `key`, or NONE. */
+  private find(key: Buffer, hash: number): number {
+    const { table, mask } = this;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const c = table[slot];
+      if (c === NONE) return NONE;
+      if (this.hashes[c] === hash && this.holds(c, key)) return c;
+    }
+  }
+
+  private holds(c: number, key: Buffer): boolean {
+    const length = key.length;
+    if (this.lengths[c] !== length) return false;
+    const own = this.keys[c];
+    for (let i = 0; i < length; i++) if (own[i] !== key[i]) return false;
+    return true;
+  }
+
+  /** Gives counter `c` to `key` and indexes it. */
+  private assign(c: number, key: Buffer, hash: number, count: number, error: number): void {
+    let own = this.keys[c];
+    if (own === undefined || own.length < key.length) own = this.keys[c] = Buffer.alloc(Math.max(KEY_BYTES, key.length));
+    for (let i = 0; i < key.length; i++) own[i] = key[i];
+    this.lengths[c] = key.length;
+    this.hashes[c] = hash;
+    this.counts[c] = count;
+    this.errors[c] = error;
+    const { table, mask } = this;
+    let slot = hash & mask;
+    while (table[slot] !== NONE) slot = (slot + 1) & mask;
+    table[slot] = c;
+  }
+
+  /** Removes counter `c` from the table, shifting back the entries its slot kept off their home. */
+  private unlink(c: number): void {
+    const { table, mask, hashes } = this;
+    let hole = hashes[c] & mask;
+    while (table[hole] !== c) hole = (hole + 1) & mask;
+    table[hole] = NONE;
+    for (let slot = (hole + 1) & mask; table[slot] !== NONE; slot = (slot + 1) & mask) {
+      const home = hashes[table[slot]] & mask;
+      // An entry may fill the hole only when its home is not cyclically within (hole, slot].
+      const reachable = hole <= slot ? hole < home && home <= slot : hole < home || home <= slot;
+      if (reachable) continue;
+      table[hole] = table[slot];
+      table[slot] = NONE;
+      hole = slot;
+    }
   }
 
   private swap(i: number, j: number): void {
-    [this.heap[i], this.heap[j]] = [this.heap[j], this.heap[i]];
-    this.where.set(this.heap[i].id, i);
-    this.where.set(this.heap[j].id, j);
+    const a = this.heap[i];
+    const b = this.heap[j];
+    this.heap[i] = b;
+    this.heap[j] = a;
+    this.heapAt[b] = i;
+    this.heapAt[a] = j;
   }
 
   private siftUp(i: number): void {
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (this.heap[parent].count <= this.heap[i].count) return;
+      if (this.counts[this.heap[parent]] <= this.counts[this.heap[i]]) return;
       this.swap(i, parent);
       i = parent;
     }
   }
 
   private siftDown(i: number): void {
+    const { heap, counts, size } = this;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let smallest = i;
-      if (l < this.heap.length && this.heap[l].count < this.heap[smallest].count) smallest = l;
-      if (r < this.heap.length && this.heap[r].count < this.heap[smallest].count) smallest = r;
+      if (l < size && counts[heap[l]] < counts[heap[smallest]]) smallest = l;
+      if (r < size && counts[heap[r]] < counts[heap[smallest]]) smallest = r;
       if (smallest === i) return;
       this.swap(i, smallest);
       i = smallest;
     }
   }
+}
+
+function fnv1a(key: Buffer): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key[i], 0x01000193);
+  return h;
 }
 
 export const DEFAULT_TRACKED_KEYS = 1000;
