@@ -111,7 +111,7 @@ export class RingNode {
       const log = OpLog.open(path.join(config.dataDir, 'replication_log'), { fs, sync: config.storage.sync, syncIntervalMs: config.storage.syncIntervalMs });
       const state = readStateFile(fs, path.join(config.dataDir, 'replication_state'));
       const observed = new ObservedStore(store);
-      const replica = new Replica(config.id, observed, log);
+      const replica = new Replica(config.id, observed, log, () => store.flushedLogMark);
       beforeReplay?.(observed, replica);
       const replayed = await replica.replayIntoStore(state.storeReplayLsn);
       if (replayed > 0) logger.info(`re-applied ${replayed} logged ops to the store after an unclean stop`);
@@ -243,7 +243,7 @@ export class RingNode {
     try {
       await this.store.flush();
     } catch (err) {
-      this.logger.warn(`flush on shutdown failed (the WAL still holds the data): ${(err as Error).message}`);
+      this.logger.warn(`flush on shutdown failed (the WAL and the replication log still hold the data): ${(err as Error).message}`);
     }
     this.saveState();
     await this.log.close();
@@ -290,13 +290,17 @@ export class RingNode {
     }, STATE_SAVE_INTERVAL_MS);
   }
 
-  /** Persists cursors and the store's replay point, then lets the log drop what nobody needs. */
+  /**
+   * Persists cursors and the store's replay point, then lets the log drop what nobody needs: the
+   * log is the write-ahead log of ops the store holds only in memtables, so it keeps them too.
+   */
   private saveState(): void {
     const cursors: Record<string, number> = {};
     for (const [id, s] of this.senders) cursors[id] = s.cursor;
-    this.state = { cursors, storeReplayLsn: this.replica.storeDurableLsn };
+    const storeReplayLsn = this.replica.storeReplayLsn;
+    this.state = { cursors, storeReplayLsn };
     writeStateFile(this.fs, path.join(this.config.dataDir, 'replication_state'), this.state);
-    const keep = Math.min(this.replica.storeDurableLsn, ...Object.values(cursors));
+    const keep = Math.min(storeReplayLsn, ...Object.values(cursors));
     this.log.release(keep);
   }
 }

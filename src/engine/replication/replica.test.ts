@@ -12,7 +12,7 @@ const KEYS = ['a', 'b', 'c', 'd'];
 async function openReplica(fs: FaultFileSystem, id = 'me'): Promise<{ replica: Replica; log: OpLog; store: Store }> {
   const store = await Store.open('/data/store', { fs, sync: 'none', autoCompact: false });
   const log = OpLog.open('/data/replication_log', { fs, sync: 'none', syncIntervalMs: 0 });
-  return { replica: new Replica(id, store, log), log, store };
+  return { replica: new Replica(id, store, log, () => store.flushedLogMark), log, store };
 }
 
 /**

@@ -3,16 +3,20 @@
 // every received op advances the clock; an origin's ops are applied in seq order exactly once
 // (an op ahead of a missing predecessor waits in a bounded buffer, a replayed one is dropped);
 // the store applies Last-Write-Wins by (ts, origin). An op is logged (replication log) and
-// stored before anyone is told it happened.
+// stored before anyone is told it happened. The log is the store's write-ahead log for these
+// ops: they reach the store's memtable only, and the log keeps them until the store has
+// flushed them to tables (storeReplayLsn); a restart replays the log from there.
 
 import { LamportClock } from '../clock/lamport';
+import type { WriteOptions } from '../storage';
 import type { Entry } from '../storage/types';
 import type { OpLog } from './op-log';
 import { isSkip, type LoggedOp, type Op } from './op-codec';
 
 /** What the replica needs of the store. */
 export interface ReplicaStore {
-  write(ops: Entry[]): Promise<boolean[]>;
+  /** Without `logged`, the write is durable in the store itself once the promise resolves. */
+  write(ops: Entry[], logged?: WriteOptions): Promise<boolean[]>;
 }
 
 export interface Mutation {
@@ -50,7 +54,10 @@ export interface ReplicaCounters {
 /** A batch written to log and store; batches complete out of order, durability advances in order. */
 interface Batch {
   endLsn: number;
-  ops: readonly Op[];
+  ops: Op[];
+  /** Handed to the store (its memtable holds it). */
+  stored: boolean;
+  /** Durable in the log and stored. */
   done: boolean;
 }
 
@@ -63,23 +70,41 @@ export class Replica {
   private readonly waiting = new Map<string, Map<number, Op>>();
   private waitingCount = 0;
   private readonly batches: Batch[] = [];
+  /** Batches not yet handed to the store, and the ones after them, in LSN order. */
+  private readonly unstored: Batch[] = [];
+  /** Every batch below this LSN has been handed to the store. */
+  private storedUpTo: number;
   private storeDurable: number;
+  /** Ops below this LSN were in the log when it opened: replayIntoStore stores them through the store's WAL. */
+  private readonly openedAt: number;
   private readonly durableSeen: Map<string, number>;
 
+  /** `flushedLogMark` reads the store's Store.flushedLogMark. */
   constructor(
     readonly nodeId: string,
     private readonly store: ReplicaStore,
     private readonly log: OpLog,
+    private readonly flushedLogMark: () => number,
     private readonly maxWaitingOps = 100_000,
   ) {
     this.clock = new LamportClock(log.highestTs);
     this.storeDurable = log.nextLsn;
+    this.storedUpTo = log.nextLsn;
+    this.openedAt = log.nextLsn;
     this.durableSeen = new Map(Object.entries(log.versionVector()));
   }
 
-  /** All ops below this LSN are in the store durably; a restart re-applies from here. */
+  /**
+   * All ops below this LSN are durable in the log and in the store (a crash loses none: the
+   * restart replays the log into the store before serving), so they may be served to others.
+   */
   get storeDurableLsn(): number {
     return this.storeDurable;
+  }
+
+  /** Ops from this LSN on may be missing from the store's own files after a crash: a restart re-applies from here. */
+  get storeReplayLsn(): number {
+    return Math.max(this.openedAt, this.flushedLogMark());
   }
 
   get waitingOps(): number {
@@ -92,8 +117,9 @@ export class Replica {
   }
 
   /**
-   * Re-applies logged ops from `fromLsn` to the store: after a crash the store may have lost
-   * buffered writes that the log kept. LWW makes re-applying an op already stored a no-op.
+   * Re-applies logged ops from `fromLsn` to the store (through its WAL: they are durable there
+   * once this resolves): after a crash the store lacks the logged ops it had not flushed to
+   * tables. LWW makes re-applying an op already stored a no-op.
    */
   async replayIntoStore(fromLsn: number): Promise<number> {
     let lsn = fromLsn;
@@ -108,7 +134,7 @@ export class Replica {
     return replayed;
   }
 
-  /** Accepts writes made on this node; resolves once they are durable in log and store. */
+  /** Accepts writes made on this node; resolves once they are durable in the log and in the store's memtable. */
   async writeLocal(mutations: readonly Mutation[]): Promise<LocalWriteResult> {
     const firstSeq = this.log.lastSeen(this.nodeId) + 1;
     const ops: Op[] = new Array(mutations.length);
@@ -195,27 +221,40 @@ export class Replica {
 
   /**
    * Logs and stores `ops`. A local write reaches the store only once the log holds it durably:
-   * were the store to keep a local op the log lost (a power cut between their fsyncs), the
-   * restarted node would hand out that seq and timestamp again and the store would refuse the
-   * new write as equal to the orphan. A received op has no such hazard (a replay is the same
-   * op), so its two writes run in parallel.
+   * were the store to keep a local op the log lost (a power cut between the store flushing it
+   * and the log's fsync), the restarted node would hand out that seq and timestamp again and
+   * the store would refuse the new write as equal to the orphan; nor may a reader or a repair
+   * see it before it is durable. A received op has no such hazard (a replay is the same op), so
+   * it is stored at once. Local batches thus reach the store out of LSN order.
    */
   private async persist(ops: Op[], logFirst: boolean): Promise<boolean[]> {
     const { durable } = this.log.append(ops);
-    const batch: Batch = { endLsn: this.log.nextLsn, ops, done: false };
+    const batch: Batch = { endLsn: this.log.nextLsn, ops, stored: false, done: false };
     this.batches.push(batch);
-    // Skips are logged (they advance the version vector) but have nothing to store.
-    const stored = ops.some(isSkip) ? ops.filter((op) => !isSkip(op)) : ops;
+    this.unstored.push(batch);
     let applied: boolean[];
     if (logFirst) {
       await durable;
-      applied = await this.store.write(stored);
+      applied = await this.storeBatch(batch);
     } else {
-      [, applied] = await Promise.all([durable, this.store.write(stored)]);
+      [, applied] = await Promise.all([durable, this.storeBatch(batch)]);
     }
     batch.done = true;
     this.advanceDurable();
     return applied;
+  }
+
+  /**
+   * Hands `batch` to the store with the LSN below which every batch has now been handed over:
+   * the store writes its memtable before returning, so batches handed over earlier sit in the
+   * same memtable or an older one and are flushed no later than this one.
+   */
+  private storeBatch(batch: Batch): Promise<boolean[]> {
+    batch.stored = true;
+    while (this.unstored.length > 0 && this.unstored[0].stored) this.storedUpTo = (this.unstored.shift() as Batch).endLsn;
+    // Skips are logged (they advance the version vector) but have nothing to store.
+    const ops = batch.ops.some(isSkip) ? batch.ops.filter((op) => !isSkip(op)) : batch.ops;
+    return this.store.write(ops, { logMark: this.storedUpTo });
   }
 
   private advanceDurable(): void {

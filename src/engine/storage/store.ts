@@ -22,8 +22,22 @@ import { compareVersions, isPurgeMarker, PURGE_ORIGIN, zeroCounters, type Entry,
 import { TableHandle, Version } from './version';
 import { WalWriter } from './wal';
 
+/** How a write reaches durability when it is not through this store's WAL. */
+export interface WriteOptions {
+  /**
+   * The ops are already in the caller's own write-ahead log (the replication log), so they go
+   * to the memtable only: no WAL record, nothing to wait for. `logMark` is a position in that
+   * log below which the caller has handed every op to this store, by this call or an earlier
+   * one; once the memtable holding this write is in an SSTable, flushedLogMark reaches it.
+   * After a crash the caller replays its log from its last saved flushedLogMark.
+   */
+  logMark: number;
+}
+
 interface Immutable {
   mem: Memtable;
+  /** The highest logMark written into `mem` (0: none). */
+  logMark: number;
   /** First WAL segment not covered by this memtable: the manifest's logNumber once it is flushed. */
   nextLog: number;
   /** Segments holding this memtable's writes, deleted after its flush commits. */
@@ -35,6 +49,9 @@ const NO_SCAN: ScanOptions = {};
 
 export class Store {
   private mem: Memtable;
+  /** The highest logMark written into the active memtable (0: none). */
+  private memLogMark = 0;
+  private flushedMark = 0;
   private readonly imms: Immutable[] = [];
   private version: Version;
   /** WAL segments holding the active memtable's writes (the last one is being appended). */
@@ -111,6 +128,15 @@ export class Store {
 
   // ---- writes ---------------------------------------------------------------------------
 
+  /**
+   * Every logged write (WriteOptions) with a mark up to this one is in an SSTable whose manifest
+   * edit is durable: memtables flush oldest first, so so is everything handed over before it.
+   * 0 until the first such flush since open (the caller keeps its own replay point across restarts).
+   */
+  get flushedLogMark(): number {
+    return this.flushedMark;
+  }
+
   put(key: Buffer, value: Buffer, ts: number, origin: string): Promise<boolean> {
     try {
       this.checkWritable();
@@ -137,8 +163,10 @@ export class Store {
    * Applies each op that beats the stored version of its key (true) and skips the others
    * (false, counted as staleWrites). Every op is validated before any is applied; the
    * applied ones go to the WAL as one record, so they survive a crash together or not at all.
+   * With `logged` they go to the memtable alone and the caller's log answers for them
+   * (WriteOptions); the memtable changes before this returns, in call order.
    */
-  write(ops: Entry[]): Promise<boolean[]> {
+  write(ops: Entry[], logged?: WriteOptions): Promise<boolean[]> {
     try {
       this.checkWritable();
       const originBytes = checkBatch(ops, this.opts.maxValueBytes);
@@ -161,6 +189,11 @@ export class Store {
         applied.push(entry);
         appliedOriginBytes.push(originBytes[i]);
         results[i] = true;
+      }
+      if (logged !== undefined) {
+        if (logged.logMark > this.memLogMark) this.memLogMark = logged.logMark;
+        this.maybeRotate();
+        return Promise.resolve(results);
       }
       if (applied.length > 0) this.wal.append(applied, appliedOriginBytes);
       this.maybeRotate();
@@ -301,7 +334,14 @@ export class Store {
   }
 
   private rotate(): void {
-    if (this.mem.size === 0) return;
+    if (this.mem.size === 0) {
+      // Logged writes that all lost LWW leave a mark on an empty memtable: what they lost to is
+      // in an older memtable or a table, so the mark is durable with the newest of those.
+      if (this.imms.length > 0) this.imms[this.imms.length - 1].logMark = Math.max(this.imms[this.imms.length - 1].logMark, this.memLogMark);
+      else this.flushedMark = Math.max(this.flushedMark, this.memLogMark);
+      this.memLogMark = 0;
+      return;
+    }
     const n = this.nextFile++;
     const walBytes = this.retiredWalBytes + this.wal.bytes;
     try {
@@ -313,8 +353,9 @@ export class Store {
       throw err;
     }
     this.mem.freeze();
-    this.imms.push({ mem: this.mem, nextLog: n, segments: this.segments, walBytes });
+    this.imms.push({ mem: this.mem, logMark: this.memLogMark, nextLog: n, segments: this.segments, walBytes });
     this.mem = new Memtable();
+    this.memLogMark = 0;
     this.segments = [n];
     this.retiredWalBytes = 0;
     this.flushing ??= this.flushLoop().finally(() => (this.flushing = undefined));
@@ -346,6 +387,7 @@ export class Store {
     this.manifest.apply({ add: added.map((t) => t.info), logNumber: imm.nextLog, nextFile: this.nextFile });
     this.replaceVersion(this.version.edit(added, new Set()));
     this.imms.shift();
+    if (imm.logMark > this.flushedMark) this.flushedMark = imm.logMark;
     for (const n of imm.segments) this.removeFile(walFileName(n));
     this.counters.flushes++;
     this.emitChange();
@@ -483,6 +525,7 @@ export class Store {
   /**
    * Stops background work (an unfinished flush stays in the WAL, an unfinished compaction is
    * discarded), makes every acknowledged-or-pending write durable, and releases the folder.
+   * Logged writes not yet flushed are dropped: their log has them (flush() first to keep them).
    */
   async close(): Promise<void> {
     if (this.closed) return;

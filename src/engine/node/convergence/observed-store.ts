@@ -3,8 +3,8 @@
 // from the store (the Merkle tree, the read cache, indexes) subscribes here, so no write path can
 // change a key behind its back.
 
-import type { Store } from '../../storage';
-import { PURGE_ORIGIN, type Entry } from '../../storage/types';
+import type { Store, WriteOptions } from '../../storage';
+import { compareVersions, PURGE_ORIGIN, type Entry } from '../../storage/types';
 import type { ReplicaStore } from '../../replication/replica';
 import { ReadCache } from '../read-cache';
 
@@ -13,12 +13,22 @@ export type WritingListener = (ops: readonly Entry[]) => void;
 /** Called with the ops that won Last-Write-Wins, once the store has them (in write order). */
 export type AppliedListener = (entries: readonly Entry[]) => void;
 
+/**
+ * Called for each key whose stored version a write or a purge changed, with the version it held
+ * before and holds after (undefined: none, or purged), synchronously as the store takes the batch
+ * (Store.write and Store.purge change the memtable before they return). A view that must equal
+ * the store at every instant and keeps no copy of the keys (the Merkle trees) follows this: it
+ * sees each change once, even when a scan of the store runs between the write and its fsync.
+ */
+export type ChangeListener = (key: Buffer, before: Entry | undefined, after: Entry | undefined) => void;
+
 /** Rewrites a batch before it is stored (crdt mode merges states); undefined drops an op. */
 export type Resolver = (ops: readonly Entry[]) => (Entry | undefined)[];
 
 export class ObservedStore implements ReplicaStore {
   private readonly writing = new Set<WritingListener>();
   private readonly applied = new Set<AppliedListener>();
+  private readonly changed = new Set<ChangeListener>();
   private resolver: Resolver | undefined;
   /** Off until enableCache: readers pay nothing for it then. */
   cache = new ReadCache(0);
@@ -52,6 +62,15 @@ export class ObservedStore implements ReplicaStore {
     return () => void this.applied.delete(listener);
   }
 
+  /**
+   * Change listeners cost a store lookup per key written (the version it replaces) on top of the
+   * one Store.write makes: the store does not report what it replaced.
+   */
+  onChanged(listener: ChangeListener): () => void {
+    this.changed.add(listener);
+    return () => void this.changed.delete(listener);
+  }
+
   /** Set once by the consistency mode that needs it; applies to every later write. */
   resolveWith(resolver: Resolver): void {
     this.resolver = resolver;
@@ -65,16 +84,33 @@ export class ObservedStore implements ReplicaStore {
   async purge(keys: readonly Buffer[]): Promise<number> {
     const markers = keys.map((key): Entry => ({ key, value: null, ts: 0, origin: PURGE_ORIGIN }));
     for (const l of this.writing) l(markers);
-    const removed = await this.store.purge(keys);
+    if (this.changed.size === 0) return this.applyPurge(this.store.purge(keys));
+    const distinct = [...new Map(keys.map((k) => [k.toString('latin1'), k])).values()];
+    const before = distinct.map((k) => this.store.get(k));
+    const removed = this.store.purge(keys);
+    // A key purged holds no version afterwards; one that held none got no marker.
+    distinct.forEach((k, i) => {
+      const was = before[i];
+      if (was !== undefined && this.store.get(k) === undefined) for (const l of this.changed) l(k, was, undefined);
+    });
+    return this.applyPurge(removed);
+  }
+
+  private async applyPurge(purged: Promise<Entry[]>): Promise<number> {
+    const removed = await purged;
     if (removed.length > 0) for (const l of this.applied) l(removed);
     return removed.length;
   }
 
-  async write(input: Entry[]): Promise<boolean[]> {
+  /** `logged` passes to Store.write, which must be called before this returns (the replica's log marks rely on it). */
+  async write(input: Entry[], logged?: WriteOptions): Promise<boolean[]> {
     const resolved = this.resolver?.(input);
     const ops = resolved ? resolved.filter((op): op is Entry => op !== undefined) : input;
     for (const l of this.writing) l(ops);
-    const written = ops.length > 0 ? await this.store.write(ops) : [];
+    const before = this.changed.size > 0 && ops.length > 0 ? ops.map((op) => this.store.get(op.key)) : undefined;
+    const writing = ops.length > 0 ? this.store.write(ops, logged) : undefined;
+    if (before) this.reportChanges(ops, before);
+    const written = writing ? await writing : [];
     // Results line up with the input: a dropped op counts as one that lost.
     let next = 0;
     const results = resolved ? resolved.map((op) => (op === undefined ? false : written[next++])) : written;
@@ -86,4 +122,55 @@ export class ObservedStore implements ReplicaStore {
     }
     return results;
   }
+
+  /**
+   * Tells the change listeners what a batch the store has just taken (or refused whole) did to
+   * each key. For a key the batch names once that held a version, whether the op won is
+   * compareVersions against it (Store.write's own rule), once a lookup of one such winner shows
+   * the store took the batch at all. A key that held none (or a purge marker, which an older op
+   * does not beat) and a key named twice are looked up again: that lookup hits the memtable.
+   */
+  private reportChanges(ops: readonly Entry[], before: readonly (Entry | undefined)[]): void {
+    const repeats = repeatedKeys(ops);
+    let taken: boolean | undefined;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      const repeat = repeats?.[i] ?? 0;
+      if (repeat === LATER) continue;
+      const was = before[i];
+      let now: Entry | undefined;
+      if (was === undefined || repeat === FIRST) now = this.store.get(op.key);
+      else if (compareVersions(op, was) <= 0) now = was;
+      else now = (taken ??= sameVersion(this.store.get(op.key), op)) ? op : was;
+      if (!sameVersion(was, now)) for (const l of this.changed) l(op.key, was, now);
+    }
+  }
+}
+
+/** In repeatedKeys: the first op of a key the batch names again, and the later ones. */
+const FIRST = 1;
+const LATER = 2;
+
+/** For each op, whether its key appears more than once in the batch (undefined: no key does). */
+function repeatedKeys(ops: readonly Entry[]): Uint8Array | undefined {
+  if (ops.length < 2) return undefined;
+  const first = new Map<string, number>();
+  let marks: Uint8Array | undefined;
+  for (let i = 0; i < ops.length; i++) {
+    const id = ops[i].key.toString('latin1');
+    const j = first.get(id);
+    if (j === undefined) {
+      first.set(id, i);
+      continue;
+    }
+    marks ??= new Uint8Array(ops.length);
+    marks[j] = FIRST;
+    marks[i] = LATER;
+  }
+  return marks;
+}
+
+function sameVersion(a: Entry | undefined, b: Entry | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.ts === b.ts && a.origin === b.origin && (a.value === null) === (b.value === null);
 }
