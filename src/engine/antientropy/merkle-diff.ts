@@ -82,10 +82,17 @@ export function diffEntries(local: readonly MerkleEntry[], remote: readonly Merk
   return out.sort((a, b) => Buffer.compare(a.key, b.key));
 }
 
-/** A peer in a repair round: its tree's hashes and the entries of chosen leaf buckets (MerkleDiff). */
-export interface MerklePeer extends HashSource {
+/**
+ * The keys and versions of chosen leaf buckets, one list per bucket asked, in that order. A tree
+ * keeps no keys, so they come from wherever the replica keeps its data (the MerkleDiff RPC for a
+ * peer, the store for this node).
+ */
+export interface EntrySource {
   bucketEntries(buckets: readonly number[]): readonly (readonly MerkleEntry[])[] | Promise<readonly (readonly MerkleEntry[])[]>;
 }
+
+/** A peer in a repair round: its tree's hashes and the entries of chosen leaf buckets (MerkleDiff). */
+export interface MerklePeer extends HashSource, EntrySource {}
 
 export interface RepairStats extends DiffStats {
   /** Leaf buckets whose entries were fetched. */
@@ -99,15 +106,16 @@ export interface RepairStats extends DiffStats {
  * of the differing buckets. Returns the keys to exchange; bytes count the hashes, the node
  * indices and, per fetched entry, a 4-byte key length, the key and its version hash.
  */
-export async function findDivergentKeys(local: MerkleTree, peer: MerklePeer): Promise<{ keys: KeyDifference[]; stats: RepairStats }> {
+export async function findDivergentKeys(local: MerkleTree & EntrySource, peer: MerklePeer): Promise<{ keys: KeyDifference[]; stats: RepairStats }> {
   const { buckets, stats } = await diffTrees(local, peer);
   if (buckets.length === 0) return { keys: [], stats: { ...stats, bucketsCompared: 0, keysDiffering: 0 } };
   const theirs = await peer.bucketEntries(buckets);
   if (theirs.length !== buckets.length) throw new MerkleError(`the peer answered ${theirs.length} buckets for ${buckets.length} asked`);
+  const mine = await local.bucketEntries(buckets);
   let entryBytes = 0;
-  const keys = buckets.flatMap((bucket, i) => {
+  const keys = buckets.flatMap((_, i) => {
     for (const e of theirs[i]) entryBytes += 4 + e.key.length + e.versionHash.length;
-    return diffEntries(local.bucketEntries(bucket), theirs[i]);
+    return diffEntries(mine[i], theirs[i]);
   });
   return {
     keys,

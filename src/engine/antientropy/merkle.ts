@@ -1,4 +1,4 @@
-// An incrementally maintained Merkle tree over one key range (a partition): key -> version hash.
+// An incrementally maintained Merkle tree over one key range (a partition): key -> version.
 //
 //              root                      level 0        1 node
 //        /   /  ...  \   \
@@ -6,26 +6,31 @@
 //      ...                               ...
 //   leaf buckets 0 … fanout^depth - 1    level depth    a key's bucket = top bits of a hash of the key
 //
-// A leaf's hash is the XOR of SHA-1(key, version hash) over its keys, so a write or delete
-// changes it in O(1) without rehashing the leaf's other keys. An inner node's hash is SHA-1 of
-// its children's hashes, recomputed lazily: an update only drops the cached hashes on its own
-// leaf-to-root path, so writes never rebuild the tree and a burst of writes costs one
-// recomputation per touched path when the root is next asked for.
+// A leaf's hash is the XOR of entryDigest(key, version) over its keys. The tree keeps no key: a
+// change is told the version it replaces, and XORs the old digest out and the new one in, so the
+// tree's memory is fixed by its shape, not by the data, and a write costs one digest pair. Whoever
+// feeds it must therefore report every change exactly once (XOR is order-free, so the order does
+// not matter); the keys of a bucket, which a diff needs, come from the store (bucketEntries in
+// the node's PartitionTrees).
 //
-// Storage is sparse: only non-empty leaves and cached inner hashes are kept, and an empty
-// subtree has a fixed hash per level, so 128 partitions × replicas of small trees cost little.
-// Two trees are comparable only with the same fanout and depth; the diff checks that.
+// An inner node's hash is SHA-1 of its children's hashes, recomputed lazily: a change only marks
+// its leaf-to-root path stale, so a burst of writes costs one recomputation per touched path when
+// the root is next asked for. Two trees are comparable only with the same fanout and depth; the
+// diff checks that.
 
-import { createHash, hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 export const HASH_BYTES = 20;
+/** A leaf hash is five 32-bit lanes. */
+const LANES = HASH_BYTES / 4;
 export const DEFAULT_FANOUT = 16;
 /**
  * 16^3 = 4,096 leaf buckets. A tree covers one partition, and with 128 partitions a node holding
  * 500,000 keys has about one key per leaf; a single 100,000-key tree has leaves of about 24.
- * Deeper trees make leaves smaller but cost a Map per non-empty leaf; pass a shape to choose.
+ * A tree holds 20 bytes per leaf whatever its keys, so the largest shape is capped.
  */
 export const DEFAULT_DEPTH = 3;
+const MAX_LEAVES = 2 ** 20;
 
 export class MerkleError extends Error {
   constructor(message: string) {
@@ -44,56 +49,135 @@ export interface MerkleEntry {
   readonly versionHash: Buffer;
 }
 
-interface Leaf {
-  readonly entries: Map<string, MerkleEntry & { readonly digest: Buffer }>;
-  readonly xor: Buffer;
+// ---- the digest of one (key, version) ------------------------------------------------------
+//
+// Five MurmurHash3 (x86, 32-bit) lanes with different seeds over len(key) ‖ key ‖ version: 160
+// bits, the width the wire format has always had. Not cryptographic: replicas do not forge
+// collisions against each other, and what matters is that an accidental difference between two
+// leaves does not XOR to zero (about 2^-160 per differing leaf per round for independent lanes).
+// SHA-1 here cost an allocation and a native call per digest on every write. The length prefix
+// keeps (key, version) unambiguous.
+
+const SEEDS = [0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab];
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+
+function mixK(k: number): number {
+  k = Math.imul(k, C1);
+  k = (k << 15) | (k >>> 17);
+  return Math.imul(k, C2);
 }
 
-function sha1(...parts: Buffer[]): Buffer {
-  const h = createHash('sha1');
-  for (const p of parts) h.update(p);
-  return h.digest();
-}
-
-function xorInto(target: Buffer, other: Buffer): void {
-  for (let i = 0; i < HASH_BYTES; i++) target[i] ^= other[i];
-}
-
-/** The digest a key contributes to its leaf; length-prefixing the key keeps (key, version) unambiguous. */
-function entryDigest(key: Buffer, versionHash: Buffer): Buffer {
-  const input = Buffer.allocUnsafe(4 + key.length + versionHash.length);
-  input.writeUInt32BE(key.length, 0);
-  key.copy(input, 4);
-  versionHash.copy(input, 4 + key.length);
-  return hash('sha1', input, 'buffer');
-}
-
-/**
- * 32-bit FNV-1a of the key with MurmurHash3's finalizer so the top bits (which pick the bucket)
- * avalanche. Bucketing needs spread, not collision resistance, and this runs on every write, so
- * it avoids a second SHA-1 per update.
- */
-function bucketHash(key: Buffer): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key[i], 0x01000193);
+function fmix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return h ^ (h >>> 16);
+}
+
+/** The five lanes' streaming state; module-level instances keep a digest allocation-free. */
+class Lanes {
+  readonly h = new Int32Array(LANES);
+  /** Bytes of the word being assembled (little-endian), and how many. */
+  word = 0;
+  pending = 0;
+  length = 0;
+
+  /** Starts a digest of `key`: its length, then its bytes. */
+  startKey(key: Buffer): void {
+    for (let l = 0; l < LANES; l++) this.h[l] = SEEDS[l];
+    this.word = 0;
+    this.pending = 0;
+    this.length = 0;
+    this.mixWord(key.length);
+    this.length = 4;
+    this.absorb(key);
+  }
+
+  copyFrom(o: Lanes): void {
+    this.h.set(o.h);
+    this.word = o.word;
+    this.pending = o.pending;
+    this.length = o.length;
+  }
+
+  absorb(bytes: Buffer): void {
+    let word = this.word;
+    let pending = this.pending;
+    for (let i = 0; i < bytes.length; i++) {
+      word |= bytes[i] << (pending << 3);
+      if (++pending === 4) {
+        this.mixWord(word);
+        word = 0;
+        pending = 0;
+      }
+    }
+    this.word = word;
+    this.pending = pending;
+    this.length += bytes.length;
+  }
+
+  private mixWord(word: number): void {
+    const k = mixK(word);
+    const h = this.h;
+    for (let l = 0; l < LANES; l++) {
+      let x = h[l] ^ k;
+      x = (x << 13) | (x >>> 19);
+      h[l] = (Math.imul(x, 5) + 0xe6546b64) | 0;
+    }
+  }
+
+  /** Finishes the digest and XORs it into `target[at .. at + LANES)`. */
+  xorInto(target: Int32Array, at: number): void {
+    const tail = this.pending > 0 ? mixK(this.word) : 0;
+    for (let l = 0; l < LANES; l++) target[at + l] ^= fmix(this.h[l] ^ tail ^ this.length);
+  }
+}
+
+const keyed = new Lanes();
+const work = new Lanes();
+
+/** XORs the digest of (key, version) into `target` at `at`; `keyed` must have started `key`. */
+function xorDigest(target: Int32Array, at: number, version: Buffer): void {
+  work.copyFrom(keyed);
+  work.absorb(version);
+  work.xorInto(target, at);
+}
+
+/** The 20-byte digest a key at a version contributes to its leaf (what a leaf of that one key hashes to). */
+export function entryDigest(key: Buffer, version: Buffer): Buffer {
+  const lanes = new Int32Array(LANES);
+  keyed.startKey(key);
+  xorDigest(lanes, 0, version);
+  return lanesToBuffer(lanes, 0);
+}
+
+function lanesToBuffer(lanes: Int32Array, at: number): Buffer {
+  const out = Buffer.allocUnsafe(HASH_BYTES);
+  for (let l = 0; l < LANES; l++) out.writeInt32BE(lanes[at + l], l * 4);
+  return out;
+}
+
+/**
+ * 32-bit FNV-1a of the key with MurmurHash3's finalizer so the top bits (which pick the bucket)
+ * avalanche. Bucketing needs spread, not collision resistance, and this runs on every write.
+ */
+function bucketHash(key: Buffer): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key[i], 0x01000193);
+  return fmix(h) >>> 0;
 }
 
 export class MerkleTree implements MerkleShape {
   readonly fanout: number;
   readonly depth: number;
   readonly leafCount: number;
-  private readonly leaves = new Map<number, Leaf>();
-  /** Cached inner hashes per level; an entry is dropped whenever its subtree changes. */
-  private readonly cache: Map<number, Buffer>[];
-  /** Keys under each inner node, so empty subtrees answer with their constant hash. */
-  private readonly counts: Map<number, number>[];
-  private readonly emptyHash: Buffer[];
+  /** LANES 32-bit lanes per leaf: the XOR of its keys' digests (all zeros when empty). */
+  private readonly leaves: Int32Array;
+  /** Per inner level: each node's last computed hash, and whether it is still current. */
+  private readonly inner: Buffer[];
+  private readonly current: Uint8Array[];
   private keys = 0;
   private innerHashes = 0;
 
@@ -101,18 +185,15 @@ export class MerkleTree implements MerkleShape {
     const fanout = shape.fanout ?? DEFAULT_FANOUT;
     const depth = shape.depth ?? DEFAULT_DEPTH;
     if (!Number.isInteger(fanout) || fanout < 2 || fanout > 256) throw new MerkleError(`fanout is an integer from 2 to 256, got ${fanout}`);
-    if (!Number.isInteger(depth) || depth < 1 || fanout ** depth > 2 ** 24) {
-      throw new MerkleError(`depth is a positive integer with fanout^depth at most 2^24 leaves, got ${fanout}^${depth}`);
+    if (!Number.isInteger(depth) || depth < 1 || fanout ** depth > MAX_LEAVES) {
+      throw new MerkleError(`depth is a positive integer with fanout^depth at most 2^20 leaves, got ${fanout}^${depth}`);
     }
     this.fanout = fanout;
     this.depth = depth;
     this.leafCount = fanout ** depth;
-    this.cache = Array.from({ length: depth }, () => new Map());
-    this.counts = Array.from({ length: depth }, () => new Map());
-    // An empty leaf XORs nothing: all zeros. An empty inner node hashes `fanout` empty children.
-    this.emptyHash = new Array<Buffer>(depth + 1);
-    this.emptyHash[depth] = Buffer.alloc(HASH_BYTES);
-    for (let level = depth - 1; level >= 0; level--) this.emptyHash[level] = sha1(...Array<Buffer>(fanout).fill(this.emptyHash[level + 1]));
+    this.leaves = new Int32Array(this.leafCount * LANES);
+    this.inner = Array.from({ length: depth }, (_, level) => Buffer.alloc(fanout ** level * HASH_BYTES));
+    this.current = Array.from({ length: depth }, (_, level) => new Uint8Array(fanout ** level));
   }
 
   /** Inner node hashes computed so far: shows that an update costs one path, not a rebuild. */
@@ -130,48 +211,32 @@ export class MerkleTree implements MerkleShape {
     return Math.floor((bucketHash(key) / 2 ** 32) * this.leafCount);
   }
 
-  /** Records the current version of a key (a put, a replicated op, a repair). */
-  update(key: Buffer, versionHash: Buffer): void {
+  /**
+   * Records that `key` went from version `before` to `after` (undefined: the key was absent, or
+   * is now: it left the range). Each change must be reported once, with the version it replaced.
+   */
+  change(key: Buffer, before: Buffer | undefined, after: Buffer | undefined): void {
+    if (before === undefined ? after === undefined : after !== undefined && before.equals(after)) return;
     const bucket = this.bucketOf(key);
-    let leaf = this.leaves.get(bucket);
-    if (!leaf) this.leaves.set(bucket, (leaf = { entries: new Map(), xor: Buffer.alloc(HASH_BYTES) }));
-    const id = key.toString('latin1');
-    const old = leaf.entries.get(id);
-    if (old) {
-      if (old.versionHash.equals(versionHash)) return;
-      xorInto(leaf.xor, old.digest);
-    }
-    const digest = entryDigest(key, versionHash);
-    xorInto(leaf.xor, digest);
-    leaf.entries.set(id, { key: Buffer.from(key), versionHash: Buffer.from(versionHash), digest });
-    this.touch(bucket, old ? 0 : 1);
+    keyed.startKey(key);
+    if (before !== undefined) xorDigest(this.leaves, bucket * LANES, before);
+    if (after !== undefined) xorDigest(this.leaves, bucket * LANES, after);
+    if (before === undefined) this.keys++;
+    else if (after === undefined) this.keys--;
+    this.stale(bucket);
   }
 
-  /** Forgets a key (it left the range; a tombstone is an update with the tombstone's version). */
-  remove(key: Buffer): void {
-    const bucket = this.bucketOf(key);
-    const leaf = this.leaves.get(bucket);
-    const id = key.toString('latin1');
-    const old = leaf?.entries.get(id);
-    if (!leaf || !old) return;
-    xorInto(leaf.xor, old.digest);
-    leaf.entries.delete(id);
-    if (leaf.entries.size === 0) this.leaves.delete(bucket);
-    this.touch(bucket, -1);
-  }
-
-  /** Drops cached hashes on the leaf's path to the root and adjusts subtree key counts. */
-  private touch(bucket: number, delta: number): void {
-    this.keys += delta;
+  /**
+   * Marks the leaf's path to the root stale. A current node's subtree is all current (computing
+   * it computed its children), so the first stale node met has only stale ancestors: the walk
+   * stops there, and a burst of writes under one path costs O(1) each.
+   */
+  private stale(bucket: number): void {
     let index = bucket;
     for (let level = this.depth - 1; level >= 0; level--) {
       index = Math.floor(index / this.fanout);
-      this.cache[level].delete(index);
-      if (delta !== 0) {
-        const n = (this.counts[level].get(index) ?? 0) + delta;
-        if (n === 0) this.counts[level].delete(index);
-        else this.counts[level].set(index, n);
-      }
+      if (this.current[level][index] === 0) return;
+      this.current[level][index] = 0;
     }
   }
 
@@ -182,30 +247,26 @@ export class MerkleTree implements MerkleShape {
   /** The hash of node `index` at `level` (0 = root, depth = leaves). */
   hashAt(level: number, index: number): Buffer {
     this.checkNode(level, index);
-    if (level === this.depth) return Buffer.from(this.leaves.get(index)?.xor ?? this.emptyHash[level]);
-    if (!this.counts[level].has(index)) return this.emptyHash[level];
-    let h = this.cache[level].get(index);
-    if (!h) {
-      const children: Buffer[] = [];
-      for (let c = 0; c < this.fanout; c++) children.push(this.hashAt(level + 1, index * this.fanout + c));
-      h = sha1(...children);
+    return Buffer.from(this.nodeHash(level, index));
+  }
+
+  /** A view of the node's hash (a fresh buffer for a leaf, the cache slot for an inner node). */
+  private nodeHash(level: number, index: number): Buffer {
+    if (level === this.depth) return lanesToBuffer(this.leaves, index * LANES);
+    const slot = this.inner[level].subarray(index * HASH_BYTES, (index + 1) * HASH_BYTES);
+    if (this.current[level][index] === 0) {
+      const h = createHash('sha1');
+      for (let c = 0; c < this.fanout; c++) h.update(this.nodeHash(level + 1, index * this.fanout + c));
+      h.digest().copy(slot);
+      this.current[level][index] = 1;
       this.innerHashes++;
-      this.cache[level].set(index, h);
     }
-    return h;
+    return slot;
   }
 
   /** Hashes of several nodes of one level: what a peer answers in one diff round. */
   hashes(level: number, indices: readonly number[]): Buffer[] {
     return indices.map((i) => this.hashAt(level, i));
-  }
-
-  /** The keys and versions in a leaf bucket, sorted by key. */
-  bucketEntries(bucket: number): MerkleEntry[] {
-    this.checkNode(this.depth, bucket);
-    const leaf = this.leaves.get(bucket);
-    if (!leaf) return [];
-    return [...leaf.entries.values()].map(({ key, versionHash }) => ({ key, versionHash })).sort((a, b) => Buffer.compare(a.key, b.key));
   }
 
   private checkNode(level: number, index: number): void {

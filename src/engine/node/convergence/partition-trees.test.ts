@@ -6,12 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { placementKeyOf } from '../../codec/stored-key';
 import { addNode, createPartitionMap, mergePartitions, preferenceList, removeNode, splitPartition, type PartitionMap } from '../../partitioning';
 import { Store } from '../../storage';
 import type { Entry } from '../../storage/types';
 import { ObservedStore } from './observed-store';
 import { PartitionTrees, type Placement } from './partition-trees';
+import { encodeVersion, mergeableVersion, type VersionOf } from './tree';
 
 const IDS = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const SELF = 'n1';
@@ -25,8 +27,8 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
   let current: PartitionMap | undefined;
   const placement: Placement = { map: () => current, partitionOf: pidOf };
   const open: PartitionTrees[] = [];
-  const trees = () => {
-    const t = new PartitionTrees(store, observed, SELF, placement);
+  const trees = (versionOf?: VersionOf) => {
+    const t = new PartitionTrees(store, observed, SELF, placement, versionOf);
     open.push(t);
     return t;
   };
@@ -34,10 +36,26 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
   const write = (keys: string[], value: string | null = 'v') =>
     observed.write(keys.map((k): Entry => ({ key: b(k), value: value === null ? null : b(`${value}-${k}`), ts: clock++, origin: 'n2' })));
   /** Every tree equals the one a fresh scan builds, and the set of trees is the same. */
-  const assertMatchesFreshBuild = (t: PartitionTrees) => {
-    const fresh = trees();
+  const assertMatchesFreshBuild = (t: PartitionTrees, versionOf?: VersionOf) => {
+    const fresh = trees(versionOf);
     assert.deepEqual(t.partitionIds(), fresh.partitionIds());
-    for (const pid of t.partitionIds()) assert.ok(t.tree(pid)!.root().equals(fresh.tree(pid)!.root()), `partition ${pid} differs from a fresh build`);
+    for (const pid of t.partitionIds()) {
+      assert.ok(t.tree(pid)!.root().equals(fresh.tree(pid)!.root()), `partition ${pid} differs from a fresh build`);
+      assert.equal(t.tree(pid)!.size, fresh.tree(pid)!.size);
+    }
+  };
+  /** Every bucket's entries as the trees serve them equal those a scan of the store finds. */
+  const assertEntriesMatchStore = (t: PartitionTrees, versionOf: VersionOf = encodeVersion) => {
+    const all = Array.from({ length: 4096 }, (_, i) => i);
+    for (const pid of t.partitionIds()) {
+      const tree = t.tree(pid)!;
+      const expected = all.map((): string[] => []);
+      for (const e of store.scan({ includeTombstones: true })) {
+        if ((current ? pidOf(current, e.key) : 0) === pid) expected[tree.bucketOf(e.key)].push(`${e.key.toString()}=${versionOf(e).toString('hex')}`);
+      }
+      const served = tree.bucketEntries(all).map((list) => list.map((x) => `${x.key.toString()}=${x.versionHash.toString('hex')}`));
+      assert.deepEqual(served, expected, `partition ${pid}`);
+    }
   };
 
   beforeEach(async () => {
@@ -59,8 +77,13 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
     assert.equal(t.mapVersion, 0);
     assert.equal(t.size, 3);
     assert.deepEqual(t.sharedWith('n4'), [0]);
+    const before = t.digest();
     await write(['d'], null);
-    assert.equal(t.size, 4, 'a tombstone is a version too');
+    assert.equal(t.size, 3, 'a tombstone is not recorded: compaction may drop it unseen');
+    assert.ok(t.digest().equals(before));
+    await write(['a'], null);
+    assert.equal(t.size, 2, 'a deleted key leaves the tree');
+    assert.equal(t.tree(0)!.bucketEntries([t.tree(0)!.bucketOf(b('a'))])[0].find((e) => e.key.equals(b('a')))?.versionHash[8], 1, 'its entry shows the tombstone');
     assertMatchesFreshBuild(t);
   });
 
@@ -130,6 +153,62 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
     const gone = t.follow(current);
     assert.deepEqual(t.partitionIds(), [], 'a node outside the map keeps no tree');
     assert.equal(gone.built.length, 0);
+  });
+
+  it('property: concurrent batches (stale versions, repeated keys, tombstones), purges and flushes keep every tree equal to a fresh build, '
+    + 'even one built while writes wait for their fsync; bucket entries equal the store\'s', async () => {
+    const mergeable: VersionOf = (e) => (e.value === null ? encodeVersion(e) : mergeableVersion(createHash('sha1').update(e.value).digest()));
+    const op = fc.record({ k: fc.nat(40), ts: fc.integer({ min: 1, max: 400 }), del: fc.boolean(), origin: fc.constantFrom('n2', 'n3') });
+    const step = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ batch: fc.array(op, { minLength: 1, maxLength: 12 }) }) },
+      { weight: 1, arbitrary: fc.record({ purge: fc.array(fc.nat(40), { minLength: 1, maxLength: 6 }) }) },
+      { weight: 1, arbitrary: fc.record({ flush: fc.constant(true) }) },
+      { weight: 1, arbitrary: fc.record({ check: fc.constant(true) }) },
+    );
+    await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 14 }), fc.boolean(), fc.boolean(), async (steps, withMap, crdt) => {
+      current = withMap ? createPartitionMap({ replicationFactor: 3, numPartitions: 8 }, IDS) : undefined;
+      const versionOf = crdt ? mergeable : encodeVersion;
+      const t = trees(versionOf);
+      t.tree(t.partitionIds()[0])?.bucketEntries([0]); // a bucket index that must follow the writes below
+      let inFlight: Promise<unknown>[] = [];
+      for (const s of steps) {
+        if ('batch' in s) {
+          // The value is a function of the version: one version, one value, as in a cluster.
+          inFlight.push(observed.write(s.batch.map(({ k, ts, del, origin }): Entry => ({ key: b(`q${k}`), value: del ? null : b(`${k}@${ts}/${origin}`), ts, origin }))));
+        } else if ('purge' in s) {
+          inFlight.push(observed.purge(s.purge.map((k) => b(`q${k}`))));
+        } else if ('flush' in s) {
+          await Promise.all(inFlight);
+          inFlight = [];
+          await store.flush(); // later lookups of these keys go to a table, not the memtable
+        } else {
+          assertMatchesFreshBuild(t, versionOf); // while the batches above wait for the WAL
+        }
+      }
+      await Promise.all(inFlight);
+      assertMatchesFreshBuild(t, versionOf);
+      assertEntriesMatchStore(t, versionOf);
+      for (const x of open.splice(0)) x.close();
+    }), { numRuns: 60 });
+  });
+
+  it('serves bucket entries with current versions: keys written after the index was built, overwritten, deleted, purged', async () => {
+    current = createPartitionMap({ replicationFactor: 3, numPartitions: 16 }, IDS);
+    await write(Array.from({ length: 500 }, (_, i) => `k${i}`));
+    const t = trees();
+    assertEntriesMatchStore(t); // builds the index
+    await write(Array.from({ length: 100 }, (_, i) => `new${i}`));
+    await write(Array.from({ length: 50 }, (_, i) => `k${i}`), 'newer');
+    await write(Array.from({ length: 50 }, (_, i) => `k${i + 50}`), null);
+    await observed.purge(Array.from({ length: 50 }, (_, i) => b(`k${i + 100}`)));
+    await write(['k100'], 'back');
+    assertEntriesMatchStore(t);
+    assertMatchesFreshBuild(t);
+    current = splitPartition(current, t.partitionIds()[0]).map;
+    t.follow(current);
+    await write(['after-split']);
+    assertEntriesMatchStore(t);
+    assertMatchesFreshBuild(t);
   });
 
   it('property: writes interleaved with map changes leave every tree equal to a fresh build', async () => {

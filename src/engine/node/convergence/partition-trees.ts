@@ -2,22 +2,37 @@
 // versions it stores. Without a partition map every node holds every key, so there is one tree
 // over the whole store (partition 0 at map version 0): the one-partition case.
 //
-// Built by one scan of the store on start, then updated by each applied version (never rebuilt
-// for a write). A new partition map rebuilds only the partitions it affected: a tree whose
-// partition kept its range and its place on this node is kept as it is; a partition whose range
-// changed (split, merge) or that this node now replicates (rebalance, add/remove node) gets a
-// tree from one scan; a partition this node no longer replicates loses its tree.
+// Built by one scan of the store on start, then told each change of a stored version with the
+// version it replaced (ObservedStore.onChanged), never rebuilt for a write. The trees keep no
+// keys: the entries of the buckets a diff asks for come from the store (bucket-index.ts). A new
+// partition map rebuilds only the partitions it affected: a tree whose partition kept its range
+// and its place on this node is kept as it is; a partition whose range changed (split, merge) or
+// that this node now replicates (rebalance, add/remove node) gets a tree from one scan; a
+// partition this node no longer replicates loses its tree.
+//
+// A tree records live versions only, not tombstones. Compaction drops a tombstone that reaches
+// the bottom level without any write passing here, and a tree that had recorded it, keeping no
+// copy of it, could never take its digest out: the leaf would differ from a fresh build and from
+// peers for good, and no diff could explain why. Compaction never changes a live version.
+// Deletes still converge: a replica still holding the older value has that key in its tree, so
+// the leaf differs, and bucket entries (read from the store, tombstones included) show the
+// tombstone as the newer version. A replica that never had the key lacks the tombstone, as it
+// would once compaction dropped it.
 
 import { createHash } from 'node:crypto';
-import { MerkleTree } from '../../antientropy/merkle';
+import { DEFAULT_DEPTH, DEFAULT_FANOUT, type MerkleEntry, MerkleTree } from '../../antientropy/merkle';
+import type { EntrySource } from '../../antientropy/merkle-diff';
 import { type PartitionMap, preferenceList } from '../../partitioning';
 import type { Store } from '../../storage';
-import { isPurgeMarker } from '../../storage/types';
+import type { Entry } from '../../storage/types';
+import { BucketIndex } from './bucket-index';
 import type { ObservedStore } from './observed-store';
 import { encodeVersion, type VersionOf } from './tree';
 
 /** Keys read per scan page while building: bounds the memory of one page. */
 const BUILD_PAGE = 10_000;
+/** A bucket index unused this long is dropped: a round's requests come well within it. */
+const INDEX_IDLE_MS = 2000;
 
 /** How stored keys fall into partitions (the node's PartitionState). */
 export interface Placement {
@@ -50,15 +65,29 @@ function sameRange(a: PartitionMap, b: PartitionMap, pid: number): boolean {
   return p.start.equals(q.start) && (p.end === null ? q.end === null : q.end !== null && p.end.equals(q.end));
 }
 
+/** One partition's tree, answering for its buckets' entries from the store. */
+export class PartitionTree extends MerkleTree implements EntrySource {
+  constructor(private readonly entriesOf: (buckets: readonly number[]) => MerkleEntry[][]) {
+    super();
+  }
+
+  /** The keys and current versions in leaf buckets, each list sorted by key. */
+  bucketEntries(buckets: readonly number[]): MerkleEntry[][] {
+    return this.entriesOf(buckets);
+  }
+}
+
 export class PartitionTrees {
-  private trees = new Map<number, MerkleTree>();
+  private trees = new Map<number, PartitionTree>();
   private map: PartitionMap | undefined;
   private builds = 0;
+  private index: BucketIndex | undefined;
+  private indexTimer: NodeJS.Timeout | undefined;
   private readonly off: () => void;
 
   /**
-   * Scans the store (tombstones too) synchronously, then follows every applied version. Being
-   * synchronous, no write can slip between the scan and the subscription.
+   * Scans the store synchronously, then follows every change. Being synchronous, no write can
+   * slip between the scan and the subscription.
    */
   constructor(
     private readonly store: Store,
@@ -69,13 +98,12 @@ export class PartitionTrees {
   ) {
     this.map = placement.map();
     this.scanInto(this.map ? replicated(this.map, selfId) : [0]);
-    this.off = observed.onApplied((entries) => {
-      for (const e of entries) {
-        const tree = this.treeOf(e.key);
-        // A purge removes a key this node stopped replicating: no version remains to record.
-        if (isPurgeMarker(e)) tree?.remove(e.key);
-        else tree?.update(e.key, this.versionOf(e));
-      }
+    this.off = observed.onChanged((key, before, after) => {
+      const pid = this.partitionOfKey(key);
+      if (pid === undefined) return;
+      const tree = this.trees.get(pid)!;
+      tree.change(key, this.recorded(before), this.recorded(after));
+      if (before === undefined && this.index) this.index.add(pid, tree.bucketOf(key), Buffer.from(key));
     });
   }
 
@@ -94,7 +122,7 @@ export class PartitionTrees {
   }
 
   /** The tree of a partition this node replicates. */
-  tree(pid: number): MerkleTree | undefined {
+  tree(pid: number): PartitionTree | undefined {
     return this.trees.get(pid);
   }
 
@@ -103,7 +131,7 @@ export class PartitionTrees {
     return [...this.trees.keys()].sort((a, b) => a - b);
   }
 
-  /** Keys over every tree. */
+  /** Live keys over every tree (tombstones are not recorded). */
   get size(): number {
     let n = 0;
     for (const t of this.trees.values()) n += t.size;
@@ -147,7 +175,7 @@ export class PartitionTrees {
     const prev = this.map;
     const kept: number[] = [];
     const build: number[] = [];
-    const trees = new Map<number, MerkleTree>();
+    const trees = new Map<number, PartitionTree>();
     for (const pid of replicated(next, this.selfId)) {
       const t = this.trees.get(pid);
       if (t && prev && sameRange(prev, next, pid)) {
@@ -160,14 +188,10 @@ export class PartitionTrees {
     const dropped = [...this.trees.keys()].filter((pid) => !trees.has(pid) && !build.includes(pid)).sort((a, b) => a - b);
     this.map = next;
     this.trees = trees;
+    this.dropIndex();
     const started = Date.now();
     this.scanInto(build);
     return { mapVersion: next.version, kept, built: build, dropped, scanMs: Date.now() - started };
-  }
-
-  private treeOf(key: Buffer): MerkleTree | undefined {
-    const pid = this.partitionOfKey(key);
-    return pid === undefined ? undefined : this.trees.get(pid);
   }
 
   /**
@@ -176,12 +200,12 @@ export class PartitionTrees {
    */
   private scanInto(pids: readonly number[]): void {
     if (pids.length === 0) return;
-    const fresh = new Map(pids.map((pid) => [pid, new MerkleTree()]));
+    const fresh = new Map(pids.map((pid) => [pid, new PartitionTree((buckets) => this.bucketEntries(pid, buckets))]));
     const map = this.map;
     let start: Buffer | undefined;
     for (;;) {
-      const page = this.store.scan({ start, limit: BUILD_PAGE, includeTombstones: true });
-      for (const e of page) fresh.get(map ? this.placement.partitionOf(map, e.key) : 0)?.update(e.key, this.versionOf(e));
+      const page = this.store.scan({ start, limit: BUILD_PAGE });
+      for (const e of page) fresh.get(map ? this.placement.partitionOf(map, e.key) : 0)?.change(e.key, undefined, this.versionOf(e));
       if (page.length < BUILD_PAGE) break;
       start = Buffer.concat([page[page.length - 1].key, Buffer.from([0])]);
     }
@@ -189,7 +213,38 @@ export class PartitionTrees {
     this.builds += pids.length;
   }
 
+  /** What a stored version contributes to its tree: its version, nothing for a tombstone (see above). */
+  private recorded(e: Entry | undefined): Buffer | undefined {
+    return e === undefined || e.value === null ? undefined : this.versionOf(e);
+  }
+
+  /** The entries of buckets of partition `pid`, through the bucket index (built by one scan if there is none). */
+  private bucketEntries(pid: number, buckets: readonly number[]): MerkleEntry[][] {
+    let index = this.index;
+    if (!index) {
+      index = new BucketIndex(DEFAULT_FANOUT ** DEFAULT_DEPTH);
+      const map = this.map;
+      for (const e of this.store.iterate({ includeTombstones: true })) {
+        const p = map ? this.placement.partitionOf(map, e.key) : 0;
+        const tree = this.trees.get(p);
+        if (tree) index.add(p, tree.bucketOf(e.key), e.key);
+      }
+      this.index = index;
+      this.indexTimer = setTimeout(() => this.dropIndex(), INDEX_IDLE_MS).unref();
+    } else {
+      this.indexTimer?.refresh();
+    }
+    return index.entries(pid, buckets, (key) => this.store.get(key), (e: Entry) => this.versionOf(e));
+  }
+
+  private dropIndex(): void {
+    clearTimeout(this.indexTimer);
+    this.indexTimer = undefined;
+    this.index = undefined;
+  }
+
   close(): void {
     this.off();
+    this.dropIndex();
   }
 }

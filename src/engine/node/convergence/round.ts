@@ -6,7 +6,8 @@
 // partition and the map version, so the peer refuses it if its map differs.
 
 import { findDivergentKeys, type MerklePeer } from '../../antientropy/merkle-diff';
-import { MerkleError, type MerkleEntry, type MerkleTree } from '../../antientropy/merkle';
+import { MerkleError, type MerkleEntry } from '../../antientropy/merkle';
+import type { PartitionTree } from './partition-trees';
 import { compareVersions, type Entry } from '../../storage/types';
 import { fromWire, toWire, type PeerLink, type Scope, type Traffic } from './peer-link';
 import { decodeVersion } from './tree';
@@ -47,7 +48,7 @@ export interface RoundDeps {
   /** The map version the trees follow now (0 = no map): a change ends the round. */
   mapVersion(): number;
   /** This node's tree of a partition, while it still keeps one. */
-  tree(pid: number): MerkleTree | undefined;
+  tree(pid: number): PartitionTree | undefined;
   /** This node's stored version of a key, tombstones included. */
   read(key: Buffer): Entry | undefined;
   /** Applies versions received from the peer (Last-Write-Wins); resolves once stored. */
@@ -125,7 +126,7 @@ function mapChanged(was: number, now: number): MerkleError {
 }
 
 /** One differing partition: the descent below its (already fetched) root, then the exchange. */
-async function comparePartition(deps: RoundDeps, peer: PeerLink, scope: Scope, tree: MerkleTree, theirRoot: Buffer): Promise<PartitionRoundResult> {
+async function comparePartition(deps: RoundDeps, peer: PeerLink, scope: Scope, tree: PartitionTree, theirRoot: Buffer): Promise<PartitionRoundResult> {
   const r: PartitionRoundResult = {
     partitionId: scope.partitionId, rangesCompared: 0, bucketsCompared: 0, keysSent: 0, keysReceived: 0, bytesSent: 0, bytesReceived: 0,
   };

@@ -2,7 +2,7 @@
 // accepted) before anything changes, then calls the node's Convergence.
 
 import { IndexKind, type ConvergenceEntry, type ConvergenceServiceServer, type PeerRound } from '../../gen/ringdb/v1/convergence';
-import { DEFAULT_DEPTH, DEFAULT_FANOUT, type MerkleTree } from '../../antientropy/merkle';
+import { DEFAULT_DEPTH, DEFAULT_FANOUT } from '../../antientropy/merkle';
 import { InvalidFieldError, PreconditionError, unaryHandler } from '../../rpc';
 import { checkKey, checkNodeId, checkValue } from '../validate';
 import type { Convergence } from './convergence';
@@ -12,7 +12,7 @@ import type { SecondaryIndexes } from '../indexes/secondary';
 import type { CrdtHandlers } from './crdt-service';
 import type { VectorHandlers } from './vector-service';
 import { fromWire, toWire } from './peer-link';
-import type { PartitionTrees } from './partition-trees';
+import type { PartitionTree, PartitionTrees } from './partition-trees';
 import { MAX_DIFF_BUCKETS, MAX_EXCHANGE_KEYS, MAX_ROOTS, MAX_SUMMARY_INDEXES } from './round';
 
 
@@ -36,7 +36,7 @@ function checkMapVersion(trees: PartitionTrees, mapVersion: number): void {
 }
 
 /** The tree a request names (partition_id at map_version), or the error saying why there is none. */
-function treeFor(trees: PartitionTrees, partitionId: number, mapVersion: number, field = 'partition_id'): MerkleTree {
+function treeFor(trees: PartitionTrees, partitionId: number, mapVersion: number, field = 'partition_id'): PartitionTree {
   checkMapVersion(trees, mapVersion);
   const map = trees.partitionMap;
   if (!map && partitionId !== 0) throw new InvalidFieldError(field, `must be 0: this node has no partition map, so one tree covers every key; got ${partitionId}`);
@@ -80,7 +80,8 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
       buckets.forEach((b, n) => {
         if (b >= tree.leafCount) throw new InvalidFieldError(`buckets[${n}]`, `must be a leaf bucket 0 to ${tree.leafCount - 1}, got ${b}`);
       });
-      return { buckets: buckets.map((bucket) => ({ bucket, entries: tree.bucketEntries(bucket) })) };
+      const entries = tree.bucketEntries(buckets);
+      return { buckets: buckets.map((bucket, i) => ({ bucket, entries: entries[i] })) };
     }),
 
     exchangeEntries: unaryHandler(async (call) => {

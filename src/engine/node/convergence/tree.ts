@@ -11,12 +11,11 @@ import type { Entry } from '../../storage/types';
  * move each divergent key one way only. 9 bytes plus the origin: shorter than a SHA-1.
  */
 export function encodeVersion(e: Pick<Entry, 'ts' | 'origin' | 'value'>): Buffer {
-  const origin = Buffer.from(e.origin, 'utf8');
-  const out = Buffer.allocUnsafe(9 + origin.length);
+  const out = Buffer.allocUnsafe(9 + Buffer.byteLength(e.origin, 'utf8'));
   out.writeUInt32BE(Math.floor(e.ts / 2 ** 32), 0);
   out.writeUInt32BE(e.ts >>> 0, 4);
   out[8] = e.value === null ? 1 : 0;
-  origin.copy(out, 9);
+  out.write(e.origin, 9, 'utf8');
   return out;
 }
 
