@@ -358,7 +358,18 @@ export class Store {
     this.memLogMark = 0;
     this.segments = [n];
     this.retiredWalBytes = 0;
-    this.flushing ??= this.flushLoop().finally(() => (this.flushing = undefined));
+    this.startFlushing();
+  }
+
+  /**
+   * The loop ends a few microtasks before its promise settles; a memtable rotated in between
+   * would wait for the next rotation (and flush() would return without it), so it restarts.
+   */
+  private startFlushing(): void {
+    this.flushing ??= this.flushLoop().finally(() => {
+      this.flushing = undefined;
+      if (this.imms.length > 0 && !this.closed && !this.failure) this.startFlushing();
+    });
   }
 
   /** Writes the memtable to an L0 table now and resolves when every flush has committed. */
