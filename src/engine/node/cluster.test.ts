@@ -1,8 +1,11 @@
 // Real node processes on real ports: convergence, LWW, deletes, exactly-once application,
 // crash recovery, topologies. No part is simulated.
 import assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { OpKind, PeerState, type NodeServiceClient, type Op } from '../gen/ringdb/v1/node';
+import { readStateFile } from '../replication/state-file';
 import type { UnaryMethod } from '../rpc';
+import { NodeFileSystem } from '../storage';
 import { TestCluster, waitFor } from './test-harness';
 
 const b = (s: string) => Buffer.from(s);
@@ -154,6 +157,54 @@ describe('node cluster (real processes)', function () {
       }
       assert.ok(await converged(c, ['n1', 'n2', 'n3'], true));
     });
+  });
+
+  it('keeps acknowledged writes that were only in a memtable and the replication log through SIGKILL (the log replays them)', async () => {
+    const c = await TestCluster.start(2, { storage: { sync: 'batch', syncIntervalMs: 2, memtableBytes: 256 * 1024 }, antiEntropyIntervalMs: 3_600_000 });
+    try {
+      const written = new Map<string, string>();
+      const batchPut = async (id: string, from: number, count: number) => {
+        const entries = Array.from({ length: count }, (_, i) => ({ key: b(`mem-${id}-${from + i}`), value: b(`${id}:${from + i}`.padEnd(100, '.')) }));
+        await c.call(id, (x) => x.batchPut, { entries });
+        for (const e of entries) written.set(e.key.toString(), e.value.toString());
+      };
+      const stats = async (id: string) => (await c.call(id, (x) => x.stats, {})).stats!;
+      const state = (id: string) => readStateFile(new NodeFileSystem(), path.join(c.dir, id, 'replication_state'));
+      const applied = (n1: number, n2: number) => async () => {
+        const vv = [(await stats('n1')).versionVector, (await stats('n2')).versionVector];
+        return vv.every((v) => (v.n1 ?? 0) === n1 && (v.n2 ?? 0) === n2);
+      };
+      // Some writes reach tables (the replay point moves past them)...
+      await batchPut('n1', 0, 500);
+      await batchPut('n2', 0, 100);
+      await waitFor('the first writes everywhere', applied(500, 100));
+      for (const id of ['n1', 'n2']) await c.call(id, (x) => x.flush, {});
+      // ...the next ones (far below a memtable) stay in the memtable and the log. n2 writes last,
+      // so it acknowledges n1's ops first and both save their state after every write.
+      await batchPut('n1', 500, 500);
+      await batchPut('n2', 100, 100);
+      await waitFor('the next writes everywhere', applied(1000, 200));
+      const peer: Record<string, string> = { n1: 'n2', n2: 'n1' };
+      for (const id of ['n1', 'n2']) {
+        const end = (await stats(id)).logNextLsn;
+        await waitFor(`${id} saved its state after every write`, () => (state(id).cursors[peer[id]] ?? 0) >= end);
+        const s = await stats(id);
+        assert.equal(s.storage!.walBytes, 0, `${id}: logged ops wrote nothing to the store's WAL`);
+        assert.equal(s.storage!.memtableEntries, 600, `${id}: the second writes are in the memtable alone`);
+        const replayFrom = state(id).storeReplayLsn;
+        assert.ok(replayFrom > 0 && replayFrom <= end - 600, `${id}: the saved replay point ${replayFrom} lies before the second writes (log ends at ${end})`);
+      }
+      await c.kill('n1');
+      await c.kill('n2');
+      for (const id of ['n1', 'n2']) {
+        const restarted = await c.restart(id);
+        assert.match(restarted.output.join(''), /re-applied \d+ logged ops/, `${id} replayed its log into the store`);
+        const d = await dump(c, id);
+        for (const [k, v] of written) assert.equal(d.get(k), v, `${id}: acknowledged ${k}`);
+      }
+    } finally {
+      await c.stop();
+    }
   });
 
   it('brings a node added later up to date (log resend from the start and pull sync)', async () => {
