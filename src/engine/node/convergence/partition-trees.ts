@@ -25,7 +25,7 @@ import type { EntrySource } from '../../antientropy/merkle-diff';
 import { type PartitionMap, preferenceList } from '../../partitioning';
 import type { Store } from '../../storage';
 import type { Entry } from '../../storage/types';
-import { BucketIndex } from './bucket-index';
+import { BucketIndex, type IndexedVersion } from './bucket-index';
 import type { ObservedStore } from './observed-store';
 import { encodeVersion, type VersionOf } from './tree';
 
@@ -103,7 +103,7 @@ export class PartitionTrees {
       if (pid === undefined) return;
       const tree = this.trees.get(pid)!;
       tree.change(key, this.recorded(before), this.recorded(after));
-      if (before === undefined && this.index) this.index.add(pid, tree.bucketOf(key), Buffer.from(key));
+      this.index?.change(pid, tree.bucketOf(key), key, before === undefined, after && this.indexed(after));
     });
   }
 
@@ -218,6 +218,10 @@ export class PartitionTrees {
     return e === undefined || e.value === null ? undefined : this.versionOf(e);
   }
 
+  private indexed(e: Entry): IndexedVersion {
+    return { bytes: this.versionOf(e), tombstone: e.value === null };
+  }
+
   /** The entries of buckets of partition `pid`, through the bucket index (built by one scan if there is none). */
   private bucketEntries(pid: number, buckets: readonly number[]): MerkleEntry[][] {
     let index = this.index;
@@ -227,14 +231,14 @@ export class PartitionTrees {
       for (const e of this.store.iterate({ includeTombstones: true })) {
         const p = map ? this.placement.partitionOf(map, e.key) : 0;
         const tree = this.trees.get(p);
-        if (tree) index.add(p, tree.bucketOf(e.key), e.key);
+        if (tree) index.add(p, tree.bucketOf(e.key), e.key, this.indexed(e));
       }
       this.index = index;
       this.indexTimer = setTimeout(() => this.dropIndex(), INDEX_IDLE_MS).unref();
     } else {
       this.indexTimer?.refresh();
     }
-    return index.entries(pid, buckets, (key) => this.store.get(key), (e: Entry) => this.versionOf(e));
+    return index.entries(pid, buckets, (key) => this.store.get(key) !== undefined);
   }
 
   private dropIndex(): void {
