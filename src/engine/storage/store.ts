@@ -30,6 +30,11 @@ export interface WriteOptions {
    * log below which the caller has handed every op to this store, by this call or an earlier
    * one; once the memtable holding this write is in an SSTable, flushedLogMark reaches it.
    * After a crash the caller replays its log from its last saved flushedLogMark.
+   *
+   * The store keeps the ops' key and value Buffers instead of copying them: the log holds on to
+   * the same ones (its cache), so its writers already hand them over for good. A Buffer kept
+   * here pins the memory it is a view of: hand over small Buffers of their own (protobuf
+   * decode copies each field into one), never views of a large request or file buffer.
    */
   logMark: number;
 }
@@ -173,16 +178,17 @@ export class Store {
       const results = new Array<boolean>(ops.length);
       const applied: Entry[] = [];
       const appliedOriginBytes: number[] = [];
+      const owned = logged !== undefined;
       for (let i = 0; i < ops.length; i++) {
         const op = ops[i];
-        const key = Buffer.from(op.key);
+        const key = owned ? op.key : Buffer.from(op.key);
         const keyString = key.toString('latin1');
         if (!this.beatsStored(op, key, keyString)) {
           this.counters.staleWrites++;
           results[i] = false;
           continue;
         }
-        const entry: Entry = { key, value: op.value === null ? null : Buffer.from(op.value), ts: op.ts, origin: op.origin };
+        const entry: Entry = { key, value: op.value === null || owned ? op.value : Buffer.from(op.value), ts: op.ts, origin: op.origin };
         this.mem.put(entry, keyString);
         if (entry.value === null) this.counters.deletes++;
         else this.counters.puts++;
