@@ -33,6 +33,11 @@ import { encodeVersion, type VersionOf } from './tree';
 const BUILD_PAGE = 10_000;
 /** A bucket index unused this long is dropped: a round's requests come well within it. */
 const INDEX_IDLE_MS = 2000;
+/**
+ * An index older than this is rebuilt on its next request. Under load, peers' rounds can keep it
+ * in use for good, and the changes it tracks meanwhile (one per write) would grow without bound.
+ */
+const INDEX_MAX_AGE_MS = 5000;
 
 /** How stored keys fall into partitions (the node's PartitionState). */
 export interface Placement {
@@ -82,6 +87,7 @@ export class PartitionTrees {
   private map: PartitionMap | undefined;
   private builds = 0;
   private index: BucketIndex | undefined;
+  private indexBuilt = 0;
   private indexTimer: NodeJS.Timeout | undefined;
   private readonly off: () => void;
 
@@ -224,6 +230,7 @@ export class PartitionTrees {
 
   /** The entries of buckets of partition `pid`, through the bucket index (built by one scan if there is none). */
   private bucketEntries(pid: number, buckets: readonly number[]): MerkleEntry[][] {
+    if (this.index && Date.now() - this.indexBuilt > INDEX_MAX_AGE_MS) this.dropIndex();
     let index = this.index;
     if (!index) {
       index = new BucketIndex(DEFAULT_FANOUT ** DEFAULT_DEPTH);
@@ -234,6 +241,7 @@ export class PartitionTrees {
         if (tree) index.add(p, tree.bucketOf(e.key), e.key, this.indexed(e));
       }
       this.index = index;
+      this.indexBuilt = Date.now();
       this.indexTimer = setTimeout(() => this.dropIndex(), INDEX_IDLE_MS).unref();
     } else {
       this.indexTimer?.refresh();
