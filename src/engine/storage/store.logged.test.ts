@@ -173,7 +173,7 @@ describe('Store logged writes (the caller\'s log as write-ahead log)', function 
   this.timeout(120_000);
 
   it('loses nothing when the caller replays its log from the reported mark, across flushes, reopens and power cuts', async () => {
-    await fc.assert(fc.asyncProperty(fc.array(command, { minLength: 10, maxLength: 120 }), run), { numRuns: 150 });
+    await fc.assert(fc.asyncProperty(fc.array(command, { minLength: 10, maxLength: 120 }), run), { numRuns: 300 });
   });
 
   it('writes no WAL record for a logged write, and reports its mark only once it is in a table', async () => {
