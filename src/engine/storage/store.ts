@@ -192,11 +192,13 @@ export class Store {
         this.mem.put(entry, keyString);
         if (entry.value === null) this.counters.deletes++;
         else this.counters.puts++;
-        applied.push(entry);
-        appliedOriginBytes.push(originBytes[i]);
+        if (!owned) {
+          applied.push(entry);
+          appliedOriginBytes.push(originBytes[i]);
+        }
         results[i] = true;
       }
-      if (logged !== undefined) {
+      if (owned) {
         if (logged.logMark > this.memLogMark) this.memLogMark = logged.logMark;
         this.maybeRotate();
         return Promise.resolve(results);
