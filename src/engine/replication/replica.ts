@@ -102,9 +102,14 @@ export class Replica {
     return this.storeDurable;
   }
 
-  /** Ops from this LSN on may be missing from the store's own files after a crash: a restart re-applies from here. */
+  /**
+   * Ops from this LSN on may be missing from the store's own files after a crash: a restart
+   * re-applies from here. Never past the log's durable end: a received op is stored before the
+   * log's fsync and may be flushed first, and after a power cut the LSNs the log lost are taken
+   * again by new ops, which a replay point past them would skip.
+   */
   get storeReplayLsn(): number {
-    return Math.max(this.openedAt, this.flushedLogMark());
+    return Math.min(Math.max(this.openedAt, this.flushedLogMark()), this.log.durableLsn);
   }
 
   get waitingOps(): number {
