@@ -9,7 +9,8 @@
 // issue3|extended|issue4|all (default issue3; extended adds gets, Zipf keys and AddNode during
 // load on 3 nodes; issue4 runs 5 nodes with N=3, W=2/R=2 and W=1/R=1),
 // --bundles DIR (controller.js and node.js to run; default dist/engine, copied at start),
-// --clients put,batchPut (issue 3's clients to run, default both; one alone profiles cleanly).
+// --clients put,batchPut (issue 3's clients to run, default both; one alone profiles cleanly),
+// --backlog-ops N (the replicated scenario's replicationBacklogOps; default the spec's own).
 
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -36,12 +37,13 @@ interface Options {
   suites: Suite[];
   bundles: string | undefined;
   clients: ('put' | 'batchPut')[];
+  backlogOps: number | undefined;
 }
 
 type Suite = 'issue3' | 'extended' | 'issue4';
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 10, syncs: ['batch', 'none'], inFlight: 64, batchSize: 1000, batchesInFlight: 4, only: null, etcd: true, profileDir: null, lagPollMs: 10, suites: ['issue3'], bundles: undefined, clients: ['put', 'batchPut'] };
+  const o: Options = { seconds: 10, syncs: ['batch', 'none'], inFlight: 64, batchSize: 1000, batchesInFlight: 4, only: null, etcd: true, profileDir: null, lagPollMs: 10, suites: ['issue3'], bundles: undefined, clients: ['put', 'batchPut'], backlogOps: undefined };
   const int = (flag: string, v: string | undefined, min: number, max: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
@@ -68,6 +70,7 @@ function parseArgs(argv: string[]): Options {
         o.clients = list as Options['clients'];
         break;
       }
+      case '--backlog-ops': o.backlogOps = int(flag, argv[++i], 0, 10_000_000); break;
       case '--lag-poll-ms': o.lagPollMs = int(flag, argv[++i], 1, 10_000); break;
       case '--profile': o.profileDir = resolve(argv[++i] ?? 'bench-profiles'); break;
       case '--only': o.only = (argv[++i] ?? '').split(',').filter(Boolean); break;
@@ -78,7 +81,7 @@ function parseArgs(argv: string[]): Options {
         o.syncs = list as SyncPolicy[];
         break;
       }
-      default: throw new Error(`unknown option ${flag}; accepted: --seconds, --sync, --in-flight, --batch-size, --batches-in-flight, --only, --no-etcd, --profile, --lag-poll-ms, --suite, --bundles, --clients`);
+      default: throw new Error(`unknown option ${flag}; accepted: --seconds, --sync, --in-flight, --batch-size, --batches-in-flight, --only, --no-etcd, --profile, --lag-poll-ms, --suite, --bundles, --clients, --backlog-ops`);
     }
   }
   return o;
@@ -98,7 +101,7 @@ function issue3Scenarios(o: Options, withEtcd: boolean): Scenario[] {
     list.push({
       system: 'ringdb', id: `ringdb-3-replicated-${sync}`, lagPollMs: o.lagPollMs, workloads,
       description: `RingDB, 3 nodes on loopback, full-mesh multi-leader replication (W=1: a write is acknowledged once durable on the node that took it, replication is asynchronous as issue 3 specifies, bounded by backpressure), storage.sync=${sync}; clients spread requests over all 3 nodes`,
-      spec: { nodes: 3, storage, topology: null, writeQuorum: 1, readQuorum: 1 },
+      spec: { nodes: 3, storage, topology: null, writeQuorum: 1, readQuorum: 1, ...(o.backlogOps === undefined ? {} : { replicationBacklogOps: o.backlogOps }) },
     });
     list.push({
       system: 'ringdb', id: `ringdb-1-single-${sync}`, lagPollMs: o.lagPollMs, workloads,
