@@ -1,6 +1,6 @@
 // The storage engine's public surface: what the node layer and tools import.
 
-export { Store, type WriteOptions } from './store';
+export { Store, type ChangeReport, type WriteOptions } from './store';
 export { DEFAULT_STORE_OPTIONS, MAX_BATCH_BYTES, MAX_ORIGIN_BYTES, type StoreOpenOptions } from './store-input';
 export { DEFAULT_COMPACTION_CONFIG, type CompactionConfig } from './compaction-policy';
 export { writeAtomicFile, readAtomicFile } from './atomic-file';

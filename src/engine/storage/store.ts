@@ -39,6 +39,13 @@ export interface WriteOptions {
   logMark: number;
 }
 
+/**
+ * Told, synchronously inside Store.write or Store.purge, of each key whose version the call
+ * changed: the version it held before (undefined: none, or purged) and the one it holds now
+ * (undefined: purged). A view derived from the store follows it without a lookup of its own.
+ */
+export type ChangeReport = (key: Buffer, before: Entry | undefined, after: Entry | undefined) => void;
+
 interface Immutable {
   mem: Memtable;
   /** The highest logMark written into `mem` (0: none). */
@@ -171,7 +178,7 @@ export class Store {
    * With `logged` they go to the memtable alone and the caller's log answers for them
    * (WriteOptions); the memtable changes before this returns, in call order.
    */
-  write(ops: Entry[], logged?: WriteOptions): Promise<boolean[]> {
+  write(ops: Entry[], logged?: WriteOptions, onChange?: ChangeReport): Promise<boolean[]> {
     try {
       this.checkWritable();
       const originBytes = checkBatch(ops, this.opts.maxValueBytes);
@@ -183,13 +190,15 @@ export class Store {
         const op = ops[i];
         const key = owned ? op.key : Buffer.from(op.key);
         const keyString = key.toString('latin1');
-        if (!this.beatsStored(op, key, keyString)) {
+        const newest = this.newest(key, keyString);
+        if (!this.beats(op, newest, key, keyString)) {
           this.counters.staleWrites++;
           results[i] = false;
           continue;
         }
         const entry: Entry = { key, value: op.value === null || owned ? op.value : Buffer.from(op.value), ts: op.ts, origin: op.origin };
         this.mem.put(entry, keyString);
+        onChange?.(key, newest === undefined || isPurgeMarker(newest) ? undefined : newest, entry);
         if (entry.value === null) this.counters.deletes++;
         else this.counters.puts++;
         if (!owned) {
@@ -216,7 +225,7 @@ export class Store {
    * (types.ts), in one WAL record. Not a delete: there is no version, so any later write of the
    * key wins and nothing of it replicates. Returns the markers written (absent keys get none).
    */
-  purge(keys: readonly Buffer[]): Promise<Entry[]> {
+  purge(keys: readonly Buffer[], onChange?: ChangeReport): Promise<Entry[]> {
     try {
       this.checkWritable();
       keys.forEach((k, i) => checkKey(k, `keys[${i}]`));
@@ -224,10 +233,12 @@ export class Store {
       for (const k of keys) {
         const key = Buffer.from(k);
         const keyString = key.toString('latin1');
-        if (this.lookup(key, keyString) === undefined) continue;
+        const before = this.lookup(key, keyString);
+        if (before === undefined) continue;
         const marker: Entry = { key, value: null, ts: 0, origin: PURGE_ORIGIN };
         this.mem.put(marker, keyString);
         markers.push(marker);
+        onChange?.(key, before, undefined);
       }
       if (markers.length > 0) this.wal.append(markers, markers.map(() => Buffer.byteLength(PURGE_ORIGIN)));
       this.maybeRotate();
@@ -274,12 +285,17 @@ export class Store {
    * and compaction would bring the purged version back.
    */
   private beatsStored(op: Entry, key: Buffer, keyString: string): boolean {
-    const newest = this.newest(key, keyString);
+    return this.beats(op, this.newest(key, keyString), key, keyString);
+  }
+
+  /** beatsStored, given the newest stored version already looked up. */
+  private beats(op: Entry, newest: Entry | undefined, key: Buffer, keyString: string): boolean {
     if (newest === undefined) return true;
     if (!isPurgeMarker(newest)) return compareVersions(op, newest) > 0;
     const hidden = this.newestReal(key, keyString);
     return hidden === undefined || compareVersions(op, hidden) >= 0;
   }
+
 
   private newestReal(key: Buffer, keyString: string): Entry | undefined {
     for (let i = this.imms.length - 1; i >= 0; i--) {

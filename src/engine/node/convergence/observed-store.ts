@@ -3,8 +3,8 @@
 // from the store (the Merkle tree, the read cache, indexes) subscribes here, so no write path can
 // change a key behind its back.
 
-import type { Store, WriteOptions } from '../../storage';
-import { compareVersions, PURGE_ORIGIN, type Entry } from '../../storage/types';
+import type { ChangeReport, Store, WriteOptions } from '../../storage';
+import { PURGE_ORIGIN, type Entry } from '../../storage/types';
 import type { ReplicaStore } from '../../replication/replica';
 import { ReadCache } from '../read-cache';
 
@@ -62,10 +62,7 @@ export class ObservedStore implements ReplicaStore {
     return () => void this.applied.delete(listener);
   }
 
-  /**
-   * Change listeners cost a store lookup per key written (the version it replaces) on top of the
-   * one Store.write makes: the store does not report what it replaced.
-   */
+  /** Change listeners cost no lookup of their own: Store.write reports the version each op replaced. */
   onChanged(listener: ChangeListener): () => void {
     this.changed.add(listener);
     return () => void this.changed.delete(listener);
@@ -84,15 +81,7 @@ export class ObservedStore implements ReplicaStore {
   async purge(keys: readonly Buffer[]): Promise<number> {
     const markers = keys.map((key): Entry => ({ key, value: null, ts: 0, origin: PURGE_ORIGIN }));
     for (const l of this.writing) l(markers);
-    if (this.changed.size === 0) return this.applyPurge(this.store.purge(keys));
-    const distinct = [...new Map(keys.map((k) => [k.toString('latin1'), k])).values()];
-    const before = distinct.map((k) => this.store.get(k));
-    const removed = this.store.purge(keys);
-    // A key purged holds no version afterwards; one that held none got no marker.
-    distinct.forEach((k, i) => {
-      const was = before[i];
-      if (was !== undefined && this.store.get(k) === undefined) for (const l of this.changed) l(k, was, undefined);
-    });
+    const removed = this.store.purge(keys, this.changed.size > 0 ? this.reportChange : undefined);
     return this.applyPurge(removed);
   }
 
@@ -107,9 +96,7 @@ export class ObservedStore implements ReplicaStore {
     const resolved = this.resolver?.(input);
     const ops = resolved ? resolved.filter((op): op is Entry => op !== undefined) : input;
     for (const l of this.writing) l(ops);
-    const before = this.changed.size > 0 && ops.length > 0 ? ops.map((op) => this.store.get(op.key)) : undefined;
-    const writing = ops.length > 0 ? this.store.write(ops, logged) : undefined;
-    if (before) this.reportChanges(ops, before);
+    const writing = ops.length > 0 ? this.store.write(ops, logged, this.changed.size > 0 ? this.reportChange : undefined) : undefined;
     const written = writing ? await writing : [];
     // Results line up with the input: a dropped op counts as one that lost.
     let next = 0;
@@ -123,54 +110,7 @@ export class ObservedStore implements ReplicaStore {
     return results;
   }
 
-  /**
-   * Tells the change listeners what a batch the store has just taken (or refused whole) did to
-   * each key. For a key the batch names once that held a version, whether the op won is
-   * compareVersions against it (Store.write's own rule), once a lookup of one such winner shows
-   * the store took the batch at all. A key that held none (or a purge marker, which an older op
-   * does not beat) and a key named twice are looked up again: that lookup hits the memtable.
-   */
-  private reportChanges(ops: readonly Entry[], before: readonly (Entry | undefined)[]): void {
-    const repeats = repeatedKeys(ops);
-    let taken: boolean | undefined;
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i];
-      const repeat = repeats?.[i] ?? 0;
-      if (repeat === LATER) continue;
-      const was = before[i];
-      let now: Entry | undefined;
-      if (was === undefined || repeat === FIRST) now = this.store.get(op.key);
-      else if (compareVersions(op, was) <= 0) now = was;
-      else now = (taken ??= sameVersion(this.store.get(op.key), op)) ? op : was;
-      if (!sameVersion(was, now)) for (const l of this.changed) l(op.key, was, now);
-    }
-  }
-}
-
-/** In repeatedKeys: the first op of a key the batch names again, and the later ones. */
-const FIRST = 1;
-const LATER = 2;
-
-/** For each op, whether its key appears more than once in the batch (undefined: no key does). */
-function repeatedKeys(ops: readonly Entry[]): Uint8Array | undefined {
-  if (ops.length < 2) return undefined;
-  const first = new Map<string, number>();
-  let marks: Uint8Array | undefined;
-  for (let i = 0; i < ops.length; i++) {
-    const id = ops[i].key.toString('latin1');
-    const j = first.get(id);
-    if (j === undefined) {
-      first.set(id, i);
-      continue;
-    }
-    marks ??= new Uint8Array(ops.length);
-    marks[j] = FIRST;
-    marks[i] = LATER;
-  }
-  return marks;
-}
-
-function sameVersion(a: Entry | undefined, b: Entry | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.ts === b.ts && a.origin === b.origin && (a.value === null) === (b.value === null);
+  private readonly reportChange: ChangeReport = (key, before, after) => {
+    for (const l of this.changed) l(key, before, after);
+  };
 }
