@@ -114,7 +114,7 @@ export class RingNode {
       const replica = new Replica(config.id, observed, log, () => store.flushedLogMark);
       beforeReplay?.(observed, replica);
       const replayed = await replica.replayIntoStore(state.storeReplayLsn);
-      if (replayed > 0) logger.info(`re-applied ${replayed} logged ops to the store after an unclean stop`);
+      if (replayed > 0) logger.info(`re-applied ${replayed} logged ops to the store from the replication log (the ones past its last saved replay point; ops already stored are no-ops under LWW)`);
       const peers = new PeerSet(config.id, token, config.heartbeatIntervalMs, () => replica.clock.now());
       const antiEntropy = new AntiEntropy(replica, log, peers, () => peers.ids(), config.antiEntropyIntervalMs,
         (peer, err) => logger.debug(`anti-entropy with ${peer} failed: ${describeError(err)}`));
