@@ -230,6 +230,16 @@ export class RingNode {
     return this.peers.views().filter((p) => p.state === PeerState.PEER_STATE_UP).map((p) => p.id);
   }
 
+  /**
+   * Puts every op handed to the store so far into its own files and saves that as the replay
+   * point, so no restart replays them. Whoever removes keys from the store alone (a purge) calls
+   * this first: a replayed op would otherwise bring back a key whose purge marker is durable.
+   */
+  async checkpoint(): Promise<void> {
+    await Promise.all([this.log.whenDurable(), this.store.flush()]);
+    this.saveState();
+  }
+
   /** Stops background work, persists cursors, closes log and store (releasing the folder lock). */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -174,6 +174,9 @@ export class PartitionLayer {
           throw new PreconditionError(`map_version: the drop was planned for map version ${mapVersion} but this node holds version ${this.partitions.version}; nothing was dropped`);
         }
         const self = node.config.id;
+        // The log is the store's WAL for replicated ops: one replayed after a crash would land
+        // on top of a purge marker and bring the key back.
+        await node.checkpoint();
         const r = await dropRanges(node.store.iterate({ includeTombstones: true }), plan.filter, (key) => this.partitions.replicates(self, key), (keys) => node.observed.purge(keys));
         if (r.dropped > 0) this.logger.info(`dropped ${r.dropped} keys of ranges this node no longer replicates (map version ${mapVersion})`);
         return r;

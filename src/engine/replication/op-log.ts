@@ -160,6 +160,13 @@ export class OpLog {
     return undefined;
   }
 
+  /** Resolves once every op appended so far is durable (per the sync policy). */
+  whenDurable(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the replication log is closed'));
+    if (this.failure) return Promise.reject(this.failure);
+    return this.awaitDurable();
+  }
+
   /** Called whenever durableLsn advances (senders ship only durable ops). */
   onDurable(listener: () => void): () => void {
     this.durableListeners.add(listener);

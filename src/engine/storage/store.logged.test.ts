@@ -176,6 +176,24 @@ describe('Store logged writes (the caller\'s log as write-ahead log)', function 
     await fc.assert(fc.asyncProperty(fc.array(command, { minLength: 10, maxLength: 120 }), run), { numRuns: 300 });
   });
 
+  it('keeps a rewritten logged write (values the log does not hold) in the WAL, and still counts its mark', async () => {
+    const fs = new FaultFileSystem();
+    let store = await Store.open(DIR, { fs, sync: 'always' });
+    try {
+      const merged = { key: KEYS[0], value: Buffer.from('merged'), ts: 3, origin: 'n1' };
+      assert.deepEqual(await store.write([merged], { logMark: 4, rewritten: true }), [true]);
+      assert.ok(store.snapshot().walBytes > 0, 'the merged state is in the WAL');
+      fs.crash();
+      store = await Store.open(DIR, { fs, sync: 'always' });
+      assert.equal(store.get(KEYS[0])?.value?.toString(), 'merged', 'a crash keeps it without any replay');
+      await store.write([{ ...merged, key: KEYS[1] }], { logMark: 6, rewritten: true });
+      await store.flush();
+      assert.equal(store.flushedLogMark, 6);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('writes no WAL record for a logged write, and reports its mark only once it is in a table', async () => {
     const fs = new FaultFileSystem();
     const store = await Store.open(DIR, { fs, sync: 'always' });

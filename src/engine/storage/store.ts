@@ -37,6 +37,12 @@ export interface WriteOptions {
    * decode copies each field into one), never views of a large request or file buffer.
    */
   logMark: number;
+  /**
+   * The values are not the ones the caller's log holds (a resolver merged them into new states),
+   * so the log cannot restore them: they also go to the WAL, copied, as unlogged writes do. The
+   * mark still counts, so flushedLogMark keeps moving.
+   */
+  rewritten?: boolean;
 }
 
 /**
@@ -185,7 +191,7 @@ export class Store {
       const results = new Array<boolean>(ops.length);
       const applied: Entry[] = [];
       const appliedOriginBytes: number[] = [];
-      const owned = logged !== undefined;
+      const owned = logged !== undefined && logged.rewritten !== true;
       for (let i = 0; i < ops.length; i++) {
         const op = ops[i];
         const key = owned ? op.key : Buffer.from(op.key);
@@ -213,6 +219,7 @@ export class Store {
         return Promise.resolve(results);
       }
       if (applied.length > 0) this.wal.append(applied, appliedOriginBytes);
+      if (logged && logged.logMark > this.memLogMark) this.memLogMark = logged.logMark;
       this.maybeRotate();
       return this.wal.commit(applied.length > 0).then(() => results);
     } catch (err) {
@@ -295,7 +302,6 @@ export class Store {
     const hidden = this.newestReal(key, keyString);
     return hidden === undefined || compareVersions(op, hidden) >= 0;
   }
-
 
   private newestReal(key: Buffer, keyString: string): Entry | undefined {
     for (let i = this.imms.length - 1; i >= 0; i--) {

@@ -96,7 +96,9 @@ export class ObservedStore implements ReplicaStore {
     const resolved = this.resolver?.(input);
     const ops = resolved ? resolved.filter((op): op is Entry => op !== undefined) : input;
     for (const l of this.writing) l(ops);
-    const writing = ops.length > 0 ? this.store.write(ops, logged, this.changed.size > 0 ? this.reportChange : undefined) : undefined;
+    // A resolver stores merged states the replication log does not hold: those need the WAL.
+    const options = logged && resolved ? { ...logged, rewritten: true } : logged;
+    const writing = ops.length > 0 ? this.store.write(ops, options, this.changed.size > 0 ? this.reportChange : undefined) : undefined;
     const written = writing ? await writing : [];
     // Results line up with the input: a dropped op counts as one that lost.
     let next = 0;
