@@ -66,7 +66,7 @@ function parseArgs(argv: string[]): Options {
       }
       case '--clients': {
         const list = (argv[++i] ?? '').split(',');
-        if (list.length === 0 || list.some((c) => c !== 'put' && c !== 'batchPut')) throw new Error(`--clients takes a comma-separated list of put, batchPut; got ${JSON.stringify(argv[i])}`);
+        if (list.some((c) => c !== 'put' && c !== 'batchPut')) throw new Error(`--clients takes a comma-separated list of put, batchPut; got ${JSON.stringify(argv[i])}`);
         o.clients = list as Options['clients'];
         break;
       }

@@ -54,7 +54,9 @@ export interface MerkleEntry {
 // Five MurmurHash3 (x86, 32-bit) lanes with different seeds over len(key) ‖ key ‖ version: 160
 // bits, the width the wire format has always had. Not cryptographic: replicas do not forge
 // collisions against each other, and what matters is that an accidental difference between two
-// leaves does not XOR to zero (about 2^-160 per differing leaf per round for independent lanes).
+// leaves does not XOR to zero. The lanes differ only by seed, so they are not independent (and
+// MurmurHash3 has seed-independent collisions a crafted key pair could hit): fine against
+// accidents, not against an adversary.
 // SHA-1 here cost an allocation and a native call per digest on every write. The length prefix
 // keeps (key, version) unambiguous.
 

@@ -1,7 +1,8 @@
 // SHA-1 (FIPS 180-4) in plain JavaScript, for placing keys. The ring positions are SHA-1 tokens
 // (keyspace.ts), and a node places every op it applies several times over; node:crypto's one-shot
 // hash costs about 1 us per short key (the call into C++ and a new Buffer), this about a quarter
-// of that. It writes into scratch arrays and allocates nothing, so placement makes no garbage.
+// of that. It writes into scratch arrays and allocates nothing for keys up to about 1 KiB (a
+// longer one gets a temporary copy), so placement makes no garbage.
 // Tested against node:crypto (sha1.test.ts).
 
 const SCHEDULE = new Int32Array(80);

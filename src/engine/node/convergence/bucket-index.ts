@@ -6,7 +6,8 @@
 // compares every differing partition with every peer. So the first request builds this index
 // from one scan, for all partitions and buckets at once, and it serves the requests that follow
 // until it has been idle for a while (then it is dropped: between rounds the node holds no key
-// outside the store). It stays exact meanwhile: the trees' change listener tells it every change
+// outside the store) or is older than a few seconds (then the next request rebuilds it, so the
+// changes it tracks cannot grow without bound while rounds keep it in use). It stays exact meanwhile: the trees' change listener tells it every change
 // (a new key joins its bucket; a changed key's version overrides the scanned one), so a request
 // reads the store again only for tombstones, which compaction may drop unseen (a random read per
 // key served would cost more than the scan). A new partition map drops it (keys move).
