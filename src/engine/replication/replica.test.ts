@@ -208,6 +208,29 @@ describe('replica', () => {
     });
   });
 
+  it('keeps the replay point before a batch the store refused, however far later marks move', async () => {
+    const fs = new FaultFileSystem();
+    const store = await Store.open('/data/store', { fs, sync: 'none', autoCompact: false });
+    const log = OpLog.open('/data/replication_log', { fs, sync: 'none', syncIntervalMs: 0 });
+    let refuse = false;
+    const flaky = {
+      write: (ops: Parameters<Store['write']>[0], options: Parameters<Store['write']>[1]) =>
+        (refuse ? Promise.reject(new Error('the store is closing')) : store.write(ops, options)),
+    };
+    const replica = new Replica('me', flaky, log, () => store.flushedLogMark);
+    await replica.writeLocal([{ key: Buffer.from('a'), value: Buffer.from('1') }]);
+    refuse = true;
+    const refusedAt = log.nextLsn;
+    await assert.rejects(replica.writeLocal([{ key: Buffer.from('b'), value: Buffer.from('2') }]), /closing/);
+    refuse = false;
+    await replica.writeLocal([{ key: Buffer.from('c'), value: Buffer.from('3') }]);
+    await store.flush();
+    assert.ok(store.flushedLogMark > refusedAt, 'the later batch carried a mark past the refused one');
+    assert.equal(replica.storeReplayLsn, refusedAt, 'a restart replays the logged op the store never got');
+    await log.close();
+    await store.close();
+  });
+
   it('re-applies logged ops the store lost in a crash', async () => {
     const fs = new FaultFileSystem();
     const { replica, log } = await openReplica(fs);

@@ -53,6 +53,7 @@ export interface ReplicaCounters {
 
 /** A batch written to log and store; batches complete out of order, durability advances in order. */
 interface Batch {
+  startLsn: number;
   endLsn: number;
   ops: Op[];
   /** Handed to the store (its memtable holds it). */
@@ -77,6 +78,8 @@ export class Replica {
   private storeDurable: number;
   /** Ops below this LSN were in the log when it opened: replayIntoStore stores them through the store's WAL. */
   private readonly openedAt: number;
+  /** The first LSN of a batch the store refused: the mark handed over may pass it, the replay point must not. */
+  private refusedFrom = Number.POSITIVE_INFINITY;
   private readonly durableSeen: Map<string, number>;
 
   /** `flushedLogMark` reads the store's Store.flushedLogMark. */
@@ -109,7 +112,7 @@ export class Replica {
    * again by new ops, which a replay point past them would skip.
    */
   get storeReplayLsn(): number {
-    return Math.min(Math.max(this.openedAt, this.flushedLogMark()), this.log.durableLsn);
+    return Math.min(Math.max(this.openedAt, this.flushedLogMark()), this.log.durableLsn, this.refusedFrom);
   }
 
   get waitingOps(): number {
@@ -233,8 +236,8 @@ export class Replica {
    * it is stored at once. Local batches thus reach the store out of LSN order.
    */
   private async persist(ops: Op[], logFirst: boolean): Promise<boolean[]> {
-    const { durable } = this.log.append(ops);
-    const batch: Batch = { endLsn: this.log.nextLsn, ops, stored: false, done: false };
+    const { firstLsn, durable } = this.log.append(ops);
+    const batch: Batch = { startLsn: firstLsn, endLsn: this.log.nextLsn, ops, stored: false, done: false };
     this.batches.push(batch);
     this.unstored.push(batch);
     let applied: boolean[];
@@ -259,7 +262,11 @@ export class Replica {
     while (this.unstored.length > 0 && this.unstored[0].stored) this.storedUpTo = (this.unstored.shift() as Batch).endLsn;
     // Skips are logged (they advance the version vector) but have nothing to store.
     const ops = batch.ops.some(isSkip) ? batch.ops.filter((op) => !isSkip(op)) : batch.ops;
-    return this.store.write(ops, { logMark: this.storedUpTo });
+    return this.store.write(ops, { logMark: this.storedUpTo }).catch((err: unknown) => {
+      // Logged but not stored (the store closed or failed): a restart must replay it.
+      this.refusedFrom = Math.min(this.refusedFrom, batch.startLsn);
+      throw err;
+    });
   }
 
   private advanceDurable(): void {
