@@ -284,6 +284,13 @@ export class Store {
     return this.lookup(key, key.toString('latin1'));
   }
 
+  /** What get answers, without counting a read: for the node's own views of the store (Stats count clients' reads). */
+  peek(key: Buffer): Entry | undefined {
+    if (this.closed) throw new ClosedError();
+    checkKey(key);
+    return this.lookup(key, key.toString('latin1'));
+  }
+
   /**
    * Whether `op` may be stored: it must beat the newest stored version. Under a purge marker the
    * rival is the newest version the marker hides, which `op` may also equal (the same version

@@ -246,7 +246,7 @@ export class PartitionTrees {
     } else {
       this.indexTimer?.refresh();
     }
-    return index.entries(pid, buckets, (key) => this.store.get(key) !== undefined);
+    return index.entries(pid, buckets, (key) => this.store.peek(key) !== undefined);
   }
 
   private dropIndex(): void {
