@@ -15,7 +15,7 @@ import {
   type BatchPutResponse, type DeleteRequest, type GetRequest, type GetResponse, type PutRequest, type ScanEntry, type ScanRequest, type ScanResponse, type Version,
 } from '../gen/ringdb/v1/node';
 import { compositeKeyRange, keyAfter } from '../codec/composite-key';
-import { HotspotMetrics, preferenceList, ReadBalancer, readCandidates, sloppyPreferenceList, type PartitionMap } from '../partitioning';
+import { HotspotMetrics, preferenceList, ReadBalancer, readCandidates, sloppyPreferenceList, type PartitionMap, type Placement } from '../partitioning';
 import type { LocalWriteResult } from '../replication/replica';
 import { describeError, InvalidFieldError, type ParentCall, unary, UnavailableError } from '../rpc';
 import { NotOwnerError } from '../rpc/not-owner';
@@ -56,7 +56,7 @@ interface PartitionPlan {
   pid: number;
   replicas: string[];
   /** Where this node's copy goes with the others; undefined when this node is not a replica. */
-  placements: ReturnType<typeof sloppyPreferenceList> | undefined;
+  placements: Placement[] | undefined;
   /** Substitute node -> the down replica it stands in for, when any. */
   hinted: ReadonlyMap<string, string> | undefined;
   /** Placements other than this node: whose acknowledgements count towards W. */

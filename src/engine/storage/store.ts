@@ -213,15 +213,10 @@ export class Store {
         }
         results[i] = true;
       }
-      if (owned) {
-        if (logged.logMark > this.memLogMark) this.memLogMark = logged.logMark;
-        this.maybeRotate();
-        return Promise.resolve(results);
-      }
       if (applied.length > 0) this.wal.append(applied, appliedOriginBytes);
       if (logged && logged.logMark > this.memLogMark) this.memLogMark = logged.logMark;
       this.maybeRotate();
-      return this.wal.commit(applied.length > 0).then(() => results);
+      return owned ? Promise.resolve(results) : this.wal.commit(applied.length > 0).then(() => results);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -278,10 +273,9 @@ export class Store {
 
   /** The newest stored version of `key`, tombstones included (value null); undefined if none. */
   get(key: Buffer): Entry | undefined {
-    if (this.closed) throw new ClosedError();
-    checkKey(key);
+    const e = this.peek(key);
     this.counters.gets++;
-    return this.lookup(key, key.toString('latin1'));
+    return e;
   }
 
   /** What get answers, without counting a read: for the node's own views of the store (Stats count clients' reads). */
