@@ -41,7 +41,9 @@ const same = (a: Entry | undefined, b: Entry | undefined): boolean =>
 describe('Store change reports', () => {
   it('report every change exactly: a model fed only by reports equals the store', async () => {
     await fc.assert(fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 40 }), async (commands) => {
-      const store = await Store.open(DIR, { fs: new FaultFileSystem(), sync: 'none', memtableBytes: 1024 });
+      // No compaction: it drops tombstones without a write, which no report tells (the Merkle trees
+      // record live versions only for that reason), and the model here follows tombstones too.
+      const store = await Store.open(DIR, { fs: new FaultFileSystem(), sync: 'none', memtableBytes: 1024, autoCompact: false });
       const model = new Map<string, Entry>();
       const report = (key: Buffer, before: Entry | undefined, after: Entry | undefined): void => {
         assert.ok(same(model.get(id(key)), before), `before of ${id(key)} is what the store held`);
