@@ -19,6 +19,7 @@
 // diff checks that.
 
 import { createHash } from 'node:crypto';
+import { fnv1a } from '../codec/fnv1a';
 
 export const HASH_BYTES = 20;
 /** A leaf hash is five 32-bit lanes. */
@@ -166,9 +167,7 @@ function lanesToBuffer(lanes: Int32Array, at: number): Buffer {
  * avalanche. Bucketing needs spread, not collision resistance, and this runs on every write.
  */
 function bucketHash(key: Buffer): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key[i], 0x01000193);
-  return fmix(h) >>> 0;
+  return fmix(fnv1a(key)) >>> 0;
 }
 
 export class MerkleTree implements MerkleShape {

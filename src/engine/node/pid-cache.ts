@@ -5,6 +5,8 @@
 // compare on a hit. Unlike a Map keyed by latin1 strings it allocates nothing per op, and a
 // newer key simply overwrites its slot, so there is nothing to clear and nothing for the GC.
 
+import { fnv1a } from '../codec/fnv1a';
+
 const SLOTS = 1 << 14;
 /** Longer keys are placed every time: the cache is for the short keys of a busy workload. */
 export const MAX_CACHED_KEY_BYTES = 48;
@@ -19,9 +21,7 @@ export class PidCache {
   pidOf(key: Buffer, place: (key: Buffer) => number): number {
     const length = key.length;
     if (length > MAX_CACHED_KEY_BYTES) return place(key);
-    let h = 0x811c9dc5 | 0;
-    for (let i = 0; i < length; i++) h = Math.imul(h ^ key[i], 0x01000193);
-    const slot = h & (SLOTS - 1);
+    const slot = fnv1a(key) & (SLOTS - 1);
     const keys = this.keys;
     const at = slot * MAX_CACHED_KEY_BYTES;
     if (this.lengths[slot] === length) {

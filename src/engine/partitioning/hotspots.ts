@@ -5,6 +5,8 @@
 // bound. Any key seen more than total/capacity times is guaranteed to be listed, and each
 // listed count overestimates the truth by at most its `error`.
 
+import { fnv1a } from '../codec/fnv1a';
+
 export interface HotKey {
   readonly key: Buffer;
   /** Upper bound on the key's operations since the last reset. */
@@ -187,12 +189,6 @@ export class SpaceSaving {
       i = smallest;
     }
   }
-}
-
-function fnv1a(key: Buffer): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key[i], 0x01000193);
-  return h;
 }
 
 export const DEFAULT_TRACKED_KEYS = 1000;
