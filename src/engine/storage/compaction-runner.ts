@@ -10,7 +10,7 @@ import type { EntryIterator, FileSystem } from './types';
 
 export const SST_DIR = 'sst';
 
-const ENTRIES_PER_SLICE = 4096;
+const ENTRIES_PER_SLICE = 1024;
 
 export interface BuildTarget {
   fs: FileSystem;
@@ -58,14 +58,13 @@ export async function buildTables(
   let builder: TableBuilder | undefined;
   let id = 0;
 
-  const finishOne = (): void => {
+  const finishOne = async (): Promise<void> => {
     if (!builder) return;
-    const b = builder;
-    builder = undefined;
-    const properties = b.finish();
+    const properties = await builder.finish();
     const file = tableFileName(id);
-    fs.rename(b.file, path.join(dir, file));
+    fs.rename(builder.file, path.join(dir, file));
     built.push({ id, file, properties });
+    builder = undefined;
   };
 
   try {
@@ -78,13 +77,13 @@ export async function buildTables(
         builder = new TableBuilder(fs, path.join(dir, tableFileName(id) + '.tmp'), target.table);
       }
       builder.add(entry);
-      if (options.splitBytes > 0 && builder.estimatedBytes() >= options.splitBytes) finishOne();
+      if (options.splitBytes > 0 && builder.estimatedBytes() >= options.splitBytes) await finishOne();
       if (++n % ENTRIES_PER_SLICE === 0) {
         await yieldToEventLoop();
         if (target.cancelled()) throw new BuildCancelledError();
       }
     }
-    finishOne();
+    await finishOne();
     fs.fsyncDir(path.join(dir, SST_DIR));
     return built;
   } catch (err) {

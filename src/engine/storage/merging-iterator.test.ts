@@ -131,7 +131,7 @@ describe('merging iterator', () => {
     assert.equal(none.valid(), false);
   });
 
-  it('merges real SSTables into what a compaction writes: newest version per key, tables of any age', () => {
+  it('merges real SSTables into what a compaction writes: newest version per key, tables of any age', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringdb-merge-'));
     const nodeFs = new NodeFileSystem();
     const readers: TableReader[] = [];
@@ -146,7 +146,7 @@ describe('merging iterator', () => {
         runs.push(run);
         const b = new TableBuilder(nodeFs, path.join(dir, `${t}.sst`), { blockBytes: 1024, bloomBitsPerKey: 10 });
         for (const e of run) b.add(e);
-        b.finish();
+        await b.finish();
         readers.push(TableReader.open(nodeFs, path.join(dir, `${t}.sst`)));
       }
       const it = new MergingIterator(readers.map((r) => r.iterator()));

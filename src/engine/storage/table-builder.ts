@@ -2,6 +2,8 @@
 // order: data blocks as they fill, then the index, bloom filter, properties and footer. The file
 // is created with 'wx' and fsynced by finish(); giving it its final name (rename + directory
 // fsync) is the caller's job, so a crash mid-build leaves only a temporary file to clean up.
+// finish() fsyncs off the event loop: a table of a few MiB takes tens of milliseconds to reach
+// the disk, and a node blocked that long stalls every request and replication batch it serves.
 
 import { crc32c } from '../codec/crc32c';
 import { BlockBuilder } from './block-builder';
@@ -102,7 +104,7 @@ export class TableBuilder {
   }
 
   /** Writes the index, filter, properties and footer, fsyncs and closes. The table must have an entry. */
-  finish(): TableProperties {
+  async finish(): Promise<TableProperties> {
     this.checkBuilding();
     if (this.count === 0) {
       throw new InvalidArgumentError(`table ${this.file} has no entries; a table needs at least one (abandon() an empty one)`);
@@ -125,9 +127,10 @@ export class TableBuilder {
     this.append(encodeFooter({ version: FORMAT_VERSION, index, bloom, properties }));
     this.flushPending();
     const fd = this.fd!;
-    this.fs.fsync(fd);
-    this.fd = undefined;
     this.state = 'finished';
+    // On failure the descriptor stays open for abandon() to close with the file.
+    await this.fs.fsyncAsync(fd);
+    this.fd = undefined;
     this.fs.close(fd);
     return { ...props, bytes: this.written };
   }

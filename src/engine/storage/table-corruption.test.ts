@@ -19,11 +19,11 @@ function entryAt(i: number): Entry {
 const ENTRIES = Array.from({ length: 60 }, (_, i) => entryAt(i));
 
 /** A small table of several blocks, its bytes, and where each region of it starts. */
-function buildTable(): { file: string; bytes: Buffer; regions: { name: string; start: number; end: number }[] } {
+async function buildTable(): Promise<{ file: string; bytes: Buffer; regions: { name: string; start: number; end: number }[] }> {
   const file = path.join(dir, 'good.sst');
   const b = new TableBuilder(nodeFs, file, { blockBytes: 256, bloomBitsPerKey: 10 });
   for (const e of ENTRIES) b.add(e);
-  b.finish();
+  await b.finish();
   const bytes = fs.readFileSync(file);
   const footerAt = bytes.length - FOOTER_BYTES;
   const { footer } = decodeFooter(bytes.subarray(footerAt));
@@ -77,14 +77,14 @@ describe('sstable corruption', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('the uncorrupted table reads back whole (the baseline the other cases differ from)', () => {
-    const { file, regions } = buildTable();
+  it('the uncorrupted table reads back whole (the baseline the other cases differ from)', async () => {
+    const { file, regions } = await buildTable();
     assert.equal(readAll(file), undefined);
     assert.ok(regions.filter((r) => r.name.startsWith('data')).length >= 4);
   });
 
-  it('a flipped byte in a data block is reported when the block is read, at that block, and open still succeeds', () => {
-    const { bytes, regions } = buildTable();
+  it('a flipped byte in a data block is reported when the block is read, at that block, and open still succeeds', async () => {
+    const { bytes, regions } = await buildTable();
     const block = regions[2];
     const file = withFlip(bytes, block.start + 5);
     const t = TableReader.open(nodeFs, file);
@@ -103,24 +103,24 @@ describe('sstable corruption', () => {
     assertCorruptAt(readAll(file), file, block.start, 'data scan');
   });
 
-  it('a flipped byte in a data block checksum is reported at the block', () => {
-    const { bytes, regions } = buildTable();
+  it('a flipped byte in a data block checksum is reported at the block', async () => {
+    const { bytes, regions } = await buildTable();
     const file = withFlip(bytes, regions[1].end - 2);
     assertCorruptAt(readAll(file), file, regions[1].start, 'block crc');
   });
 
   for (const name of ['index', 'bloom', 'properties', 'footer']) {
-    it(`a flipped byte in the ${name} fails open() with the ${name}'s offset`, () => {
-      const { bytes, regions } = buildTable();
+    it(`a flipped byte in the ${name} fails open() with the ${name}'s offset`, async () => {
+      const { bytes, regions } = await buildTable();
       const region = regions.find((r) => r.name === name)!;
       const file = withFlip(bytes, Math.floor((region.start + region.end) / 2));
       assert.throws(() => TableReader.open(nodeFs, file), (e: unknown) => (assertCorruptAt(e, file, region.start, name), true));
     });
   }
 
-  it('every single flipped byte anywhere in the file is caught and blamed on the region holding it', function () {
+  it('every single flipped byte anywhere in the file is caught and blamed on the region holding it', async function () {
     this.timeout(60_000);
-    const { bytes, regions } = buildTable();
+    const { bytes, regions } = await buildTable();
     const file = withFlip(bytes, 0);
     const fd = fs.openSync(file, 'r+');
     try {
@@ -136,8 +136,8 @@ describe('sstable corruption', () => {
     }
   });
 
-  it('a truncated file is a corruption, never a short read of garbage', () => {
-    const { bytes } = buildTable();
+  it('a truncated file is a corruption, never a short read of garbage', async () => {
+    const { bytes } = await buildTable();
     for (const keep of [0, 10, FOOTER_BYTES - 1, bytes.length - 1, bytes.length - FOOTER_BYTES]) {
       const file = path.join(dir, `cut${keep}.sst`);
       fs.writeFileSync(file, bytes.subarray(0, keep));

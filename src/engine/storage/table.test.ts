@@ -15,11 +15,11 @@ const opts: TableBuilderOptions = { blockBytes: 4096, bloomBitsPerKey: 10 };
 let dir: string;
 let seq = 0;
 
-function writeTable(entries: Entry[], o: TableBuilderOptions = opts): string {
+async function writeTable(entries: Entry[], o: TableBuilderOptions = opts): Promise<string> {
   const file = path.join(dir, `t${seq++}.sst`);
   const b = new TableBuilder(nodeFs, file, o);
   for (const e of entries) b.add(e);
-  b.finish();
+  await b.finish();
   return file;
 }
 
@@ -52,10 +52,10 @@ describe('sstable', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('round-trips random sorted entries with tombstones: scan, get of each key, and properties', () => {
-    fc.assert(
-      fc.property(arbTable, fc.constantFrom(64, 256, 4096), (entries, blockBytes) => {
-        const file = writeTable(entries, { blockBytes, bloomBitsPerKey: 10 });
+  it('round-trips random sorted entries with tombstones: scan, get of each key, and properties', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbTable, fc.constantFrom(64, 256, 4096), async (entries, blockBytes) => {
+        const file = await writeTable(entries, { blockBytes, bloomBitsPerKey: 10 });
         const t = TableReader.open(nodeFs, file, new BlockCache(1 << 20));
         try {
           const it = t.iterator();
@@ -78,12 +78,12 @@ describe('sstable', () => {
     );
   });
 
-  it('finish() reports the same properties the reader finds', () => {
+  it('finish() reports the same properties the reader finds', async () => {
     const file = path.join(dir, 'p.sst');
     const b = new TableBuilder(nodeFs, file, opts);
     for (let i = 0; i < 3000; i++) b.add(entryAt(i, i % 10 === 0 ? null : undefined));
     assert.equal(b.entries, 3000);
-    const props = b.finish();
+    const props = await b.finish();
     const t = TableReader.open(nodeFs, file);
     assert.deepEqual(t.properties, props);
     assert.equal(props.tombstones, 300);
@@ -91,9 +91,9 @@ describe('sstable', () => {
     t.close();
   });
 
-  it('answers absent keys without an entry, and mostly without reading a block', () => {
+  it('answers absent keys without an entry, and mostly without reading a block', async () => {
     const entries = Array.from({ length: 10_000 }, (_, i) => entryAt(2 * i));
-    const t = TableReader.open(nodeFs, writeTable(entries));
+    const t = TableReader.open(nodeFs, await writeTable(entries));
     let skipped = 0;
     let falsePositives = 0;
     const absent = 9_999; // odd keys 1..19997 sit between the stored even keys 0..19998
@@ -112,26 +112,26 @@ describe('sstable', () => {
     t.close();
   });
 
-  it('without a bloom filter, absent keys are found absent by reading the block, never flagged as false positives', () => {
-    const t = TableReader.open(nodeFs, writeTable([entryAt(0), entryAt(2)], { blockBytes: 4096, bloomBitsPerKey: 0 }));
+  it('without a bloom filter, absent keys are found absent by reading the block, never flagged as false positives', async () => {
+    const t = TableReader.open(nodeFs, await writeTable([entryAt(0), entryAt(2)], { blockBytes: 4096, bloomBitsPerKey: 0 }));
     assert.equal(t.properties.bloomBits, 0);
     assert.deepEqual(t.get(entryAt(1).key), { entry: undefined, bloomSkipped: false, falsePositive: false });
     assert.deepEqual(t.get(entryAt(2).key).entry, entryAt(2));
     t.close();
   });
 
-  it('returns tombstones from get so newer deletes shadow older tables', () => {
-    const t = TableReader.open(nodeFs, writeTable([entryAt(1), entryAt(2, null)]));
+  it('returns tombstones from get so newer deletes shadow older tables', async () => {
+    const t = TableReader.open(nodeFs, await writeTable([entryAt(1), entryAt(2, null)]));
     const r = t.get(entryAt(2).key);
     assert.equal(r.entry?.value, null);
     assert.equal(r.entry?.ts, 3);
     t.close();
   });
 
-  it('iterator seek lands on the first key >= target across block boundaries', () => {
-    fc.assert(
-      fc.property(arbTable, fc.array(fc.uint8Array({ maxLength: 30 }), { maxLength: 20 }), (entries, targets) => {
-        const t = TableReader.open(nodeFs, writeTable(entries, { blockBytes: 128, bloomBitsPerKey: 10 }));
+  it('iterator seek lands on the first key >= target across block boundaries', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbTable, fc.array(fc.uint8Array({ maxLength: 30 }), { maxLength: 20 }), async (entries, targets) => {
+        const t = TableReader.open(nodeFs, await writeTable(entries, { blockBytes: 128, bloomBitsPerKey: 10 }));
         try {
           const it = t.iterator();
           for (const raw of [...targets, ...entries.map((e) => e.key)]) {
@@ -153,9 +153,9 @@ describe('sstable', () => {
     );
   });
 
-  it('serves repeated reads of a block from the cache and forgets a closed table', () => {
+  it('serves repeated reads of a block from the cache and forgets a closed table', async () => {
     const cache = new BlockCache(1 << 20);
-    const t = TableReader.open(nodeFs, writeTable(Array.from({ length: 1000 }, (_, i) => entryAt(i))), cache);
+    const t = TableReader.open(nodeFs, await writeTable(Array.from({ length: 1000 }, (_, i) => entryAt(i))), cache);
     t.get(entryAt(10).key);
     assert.equal(cache.misses, 1);
     t.get(entryAt(11).key);
@@ -167,7 +167,7 @@ describe('sstable', () => {
     assert.throws(() => t.get(entryAt(500).key), /closed/);
   });
 
-  it('rejects keys out of order, a duplicate key, and a bad timestamp, keeping the table usable', () => {
+  it('rejects keys out of order, a duplicate key, and a bad timestamp, keeping the table usable', async () => {
     const file = path.join(dir, 'o.sst');
     const b = new TableBuilder(nodeFs, file, opts);
     b.add(entryAt(5));
@@ -175,7 +175,7 @@ describe('sstable', () => {
     assert.throws(() => b.add(entryAt(5)), InvalidArgumentError);
     assert.throws(() => b.add({ ...entryAt(6), ts: -1 }), /non-negative safe integer/);
     b.add(entryAt(6));
-    b.finish();
+    await b.finish();
     const t = TableReader.open(nodeFs, file);
     assert.equal(t.iterator().valid(), false, 'a new iterator is not positioned until a seek');
     const it = t.iterator();
@@ -184,16 +184,16 @@ describe('sstable', () => {
     t.close();
   });
 
-  it('refuses to overwrite an existing file, to finish an empty table, and to add after finish', () => {
-    const file = writeTable([entryAt(1)]);
+  it('refuses to overwrite an existing file, to finish an empty table, and to add after finish', async () => {
+    const file = await writeTable([entryAt(1)]);
     assert.throws(() => new TableBuilder(nodeFs, file, opts), /EEXIST/);
     const empty = new TableBuilder(nodeFs, path.join(dir, 'empty.sst'), opts);
-    assert.throws(() => empty.finish(), (e: unknown) => e instanceof InvalidArgumentError && /at least one/.test(e.message));
+    await assert.rejects(empty.finish(), (e: unknown) => e instanceof InvalidArgumentError && /at least one/.test(e.message));
     empty.abandon();
     assert.equal(fs.existsSync(path.join(dir, 'empty.sst')), false);
     const b = new TableBuilder(nodeFs, path.join(dir, 'done.sst'), opts);
     b.add(entryAt(1));
-    b.finish();
+    await b.finish();
     assert.throws(() => b.add(entryAt(2)), /already finished/);
   });
 
@@ -212,13 +212,13 @@ describe('sstable', () => {
     assert.equal(fs.existsSync(file), false);
   });
 
-  it('keeps large keys and values that span many nominal block sizes', () => {
+  it('keeps large keys and values that span many nominal block sizes', async () => {
     const big: Entry[] = [
       { key: Buffer.alloc(64 * 1024, 1), value: Buffer.alloc(200_000, 7), ts: 1, origin: 'n1' },
       { key: Buffer.alloc(64 * 1024, 2), value: null, ts: 2, origin: 'n1' },
       { key: Buffer.from([3]), value: Buffer.alloc(0), ts: 3, origin: '' },
     ];
-    const t = TableReader.open(nodeFs, writeTable(big));
+    const t = TableReader.open(nodeFs, await writeTable(big));
     const it = t.iterator();
     it.seekToFirst();
     assert.deepEqual(collect(it), big);
