@@ -1,12 +1,15 @@
 // A cursor over one SSTable: a two-level iterator (index, then the block it points at) that
-// reads each data block only when the cursor enters it, so a short scan touches few blocks.
+// reads data blocks only as the cursor reaches them, a small read-ahead window at first that
+// grows while the cursor keeps walking, so a short scan touches few blocks and a long one
+// (a compaction) makes few syscalls.
 
 import { BlockIterator } from './block';
-import type { TableReader } from './table-reader';
+import { ReadAhead, type TableReader } from './table-reader';
 import type { Entry, EntryIterator } from './types';
 
 export class TableIterator implements EntryIterator {
   private readonly blockIt = new BlockIterator();
+  private readonly ahead = new ReadAhead();
   /** Index of the block the cursor is in; blockCount once past the end. */
   private blockIndex: number;
 
@@ -30,6 +33,7 @@ export class TableIterator implements EntryIterator {
   }
 
   seekToFirst(): void {
+    this.ahead.restart();
     this.enterBlock(0);
   }
 
@@ -37,7 +41,8 @@ export class TableIterator implements EntryIterator {
     const i = this.table.findBlock(key);
     this.blockIndex = i;
     if (i >= this.table.blockCount) return;
-    this.blockIt.reset(this.table.readBlock(i));
+    this.ahead.restart();
+    this.blockIt.reset(this.table.readBlock(i, this.ahead));
     this.blockIt.seek(key);
     // The block's last key is >= key, so the seek lands inside it unless the index lies; move on rather than stop.
     if (!this.blockIt.valid()) this.enterBlock(i + 1);
@@ -46,7 +51,7 @@ export class TableIterator implements EntryIterator {
   private enterBlock(i: number): void {
     this.blockIndex = i;
     if (i >= this.table.blockCount) return;
-    this.blockIt.reset(this.table.readBlock(i));
+    this.blockIt.reset(this.table.readBlock(i, this.ahead));
     this.blockIt.seekToFirst();
   }
 }

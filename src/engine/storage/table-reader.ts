@@ -2,6 +2,8 @@
 // properties (small, read once and kept). Data blocks are read on demand, each verified against
 // its CRC-32C when it comes off disk and then kept in the shared block cache. Reads are
 // synchronous on purpose: a page-cache read is microseconds, and it keeps gets promise-free.
+// Cursors walk a table in order (compactions, scans), so they read ahead: one syscall for many
+// blocks instead of one per 4 KiB block, which cost a tenth of a busy node's CPU in readSync.
 
 import { crc32c } from '../codec/crc32c';
 import { Block, BlockIterator } from './block';
@@ -31,6 +33,22 @@ export interface TableGetResult {
   bloomSkipped: boolean;
   /** The bloom filter said "maybe" but the key was not there: one wasted block read. */
   falsePositive: boolean;
+}
+
+/** A cursor's first read covers this much; each further read of the same walk doubles it up to the max. */
+const MIN_READ_AHEAD_BYTES = 16 * 1024;
+const MAX_READ_AHEAD_BYTES = 256 * 1024;
+
+/** The bytes a cursor read ahead of where it is: whole blocks from `start`. */
+export class ReadAhead {
+  start = 0;
+  bytes: Buffer | undefined;
+  nextBytes = MIN_READ_AHEAD_BYTES;
+
+  /** A jump (seek): the walk starts over with a small read. */
+  restart(): void {
+    this.nextBytes = MIN_READ_AHEAD_BYTES;
+  }
 }
 
 const ABSENT_SKIPPED: TableGetResult = Object.freeze({ entry: undefined, bloomSkipped: true, falsePositive: false });
@@ -138,21 +156,47 @@ export class TableReader {
     return lo;
   }
 
-  /** Data block `i`, from the cache or from disk with its checksum verified. */
-  readBlock(i: number): Block {
+  /**
+   * Data block `i`, from the cache or from disk with its checksum verified. A cursor passes its
+   * `ahead` window and does not fill the cache: a compaction's inputs are about to be deleted,
+   * a long scan would evict the blocks point reads need, and a cached block would pin the
+   * whole window it was sliced from.
+   */
+  readBlock(i: number, ahead?: ReadAhead): Block {
     const offset = this.index.offsets[i];
     const cached = this.cache?.get(this.cacheId, offset);
     if (cached) return cached;
     const size = this.index.sizes[i];
-    const raw = this.readExact(offset, size + BLOCK_TRAILER_BYTES);
+    const raw = ahead ? this.readAhead(i, ahead) : this.readExact(offset, size + BLOCK_TRAILER_BYTES);
     const stored = raw.readUInt32LE(size);
     const computed = crc32c(raw, 0, 0, size);
     if (stored !== computed) {
       throw new CorruptionError(this.file, offset, `data block ${i} checksum mismatch (stored ${hex32(stored)}, computed ${hex32(computed)})`);
     }
     const block = Block.parse(raw.subarray(0, size), this.file, offset);
-    this.cache?.put(this.cacheId, offset, block);
+    if (!ahead) this.cache?.put(this.cacheId, offset, block);
     return block;
+  }
+
+  /** Block `i` with its trailer, from `ahead`'s window or from a new read of it and the whole blocks after it. */
+  private readAhead(i: number, ahead: ReadAhead): Buffer {
+    const { offsets, sizes } = this.index;
+    const offset = offsets[i];
+    const length = sizes[i] + BLOCK_TRAILER_BYTES;
+    const window = ahead.bytes;
+    if (window && offset >= ahead.start && offset + length <= ahead.start + window.length) {
+      return window.subarray(offset - ahead.start, offset - ahead.start + length);
+    }
+    let end = offset + length;
+    for (let j = i + 1; j < offsets.length; j++) {
+      const blockEnd = offsets[j] + sizes[j] + BLOCK_TRAILER_BYTES;
+      if (blockEnd - offset > ahead.nextBytes) break;
+      end = blockEnd;
+    }
+    ahead.bytes = this.readExact(offset, end - offset);
+    ahead.start = offset;
+    ahead.nextBytes = Math.min(ahead.nextBytes * 2, MAX_READ_AHEAD_BYTES);
+    return ahead.bytes.subarray(0, length);
   }
 
   private decodeMeta<T>(what: string, handle: BlockHandle, decode: (bytes: Buffer) => T): T {

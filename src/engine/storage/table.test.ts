@@ -167,6 +167,35 @@ describe('sstable', () => {
     assert.throws(() => t.get(entryAt(500).key), /closed/);
   });
 
+  it('a cursor reads ahead: a whole-table walk makes far fewer reads than it has blocks, leaves the cache alone, and still yields every entry', async () => {
+    class CountingFs extends NodeFileSystem {
+      reads = 0;
+      override read(fd: number, buf: Buffer, offset: number, length: number, position: number): number {
+        this.reads++;
+        return super.read(fd, buf, offset, length, position);
+      }
+    }
+    const counting = new CountingFs();
+    const entries = Array.from({ length: 20_000 }, (_, i) => entryAt(i));
+    const cache = new BlockCache(1 << 20);
+    const t = TableReader.open(counting, await writeTable(entries), cache);
+    try {
+      assert.ok(t.blockCount > 100, `${t.blockCount} blocks`);
+      const opened = counting.reads;
+      const it = t.iterator();
+      it.seekToFirst();
+      assert.deepEqual(collect(it), entries);
+      const walk = counting.reads - opened;
+      assert.ok(walk * 20 < t.blockCount, `${walk} reads for ${t.blockCount} blocks`);
+      assert.equal(cache.usedBytes, 0);
+      // A seek starts a small window again; the walk from there is still complete.
+      it.seek(entryAt(12_345).key);
+      assert.deepEqual(collect(it), entries.slice(12_345));
+    } finally {
+      t.close();
+    }
+  });
+
   it('rejects keys out of order, a duplicate key, and a bad timestamp, keeping the table usable', async () => {
     const file = path.join(dir, 'o.sst');
     const b = new TableBuilder(nodeFs, file, opts);
