@@ -3,11 +3,12 @@
 // last heard). Implements the replication transport over those channels.
 
 import { NodeServiceClient, NodeServiceService, PeerState, ReplicateRequest, ReplicateResponse, type Op as ProtoOp } from '../gen/ringdb/v1/node';
-import type { Op } from '../replication/op-codec';
+import { isSkip, type Op } from '../replication/op-codec';
 import type { FetchedUpdates, ReplicationTransport } from '../replication/transport';
 import { clientArgs, describeError, unary, unaryEncoded } from '../rpc';
 import type { PeerConfig } from './config';
 import { fromProtoOp, toProtoOp } from './convert';
+import type { ShippedOp } from './shipping';
 
 interface PeerEntry {
   id: string;
@@ -34,14 +35,16 @@ export class PeerSet implements ReplicationTransport {
   private readonly peers = new Map<string, PeerEntry>();
   private timer: NodeJS.Timeout | undefined;
   private readonly upListeners = new Set<(id: string) => void>();
-  private lastEncoded: { ops: readonly Op[]; bytes: Buffer } | undefined;
+  private readonly encoder: BatchEncoder;
 
   constructor(
     private readonly selfId: string,
     private readonly token: string,
     private readonly heartbeatMs: number,
     private readonly clock: () => number,
-  ) {}
+  ) {
+    this.encoder = new BatchEncoder(selfId);
+  }
 
   ids(): string[] {
     return [...this.peers.keys()];
@@ -104,25 +107,10 @@ export class PeerSet implements ReplicationTransport {
 
   async replicate(peerId: string, ops: readonly Op[]): Promise<Record<string, number>> {
     const p = this.get(peerId);
-    const request = this.encodeBatch(this.shape ? this.shape(peerId, ops) : ops);
+    const request = this.encoder.encode(this.shape ? this.shape(peerId, ops) : ops);
     const res = await this.track(p, unaryEncoded(p.client, NodeServiceService.replicate.path, request, ReplicateResponse.decode,
       { token: this.token, timeoutMs: REPLICATE_TIMEOUT_MS }));
     return res.lastSeen;
-  }
-
-  /**
-   * The serialized ReplicateRequest for `ops`. Senders to different destinations usually ship
-   * the very same log window (the same op objects), so the last encoding is reused.
-   */
-  private encodeBatch(ops: readonly Op[]): Buffer {
-    // Every element is compared: with a partition map two destinations' batches of the same
-    // window differ in the middle (an op for one, a skip for the other).
-    const last = this.lastEncoded;
-    if (last && last.ops.length === ops.length && ops.every((op, i) => op === last.ops[i])) return last.bytes;
-    const u8 = ReplicateRequest.encode({ sender: this.selfId, ops: ops.map(toProtoOp) }).finish();
-    const bytes = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
-    this.lastEncoded = { ops, bytes };
-    return bytes;
   }
 
   /** The channel to a peer, for calls other than replication (coordinated reads and writes, handoff). */
@@ -182,4 +170,39 @@ export class PeerSet implements ReplicationTransport {
     p.state = next;
     if (next === PeerState.PEER_STATE_UP && !wasUp) for (const l of this.upListeners) l(p.id);
   }
+}
+
+/**
+ * Serialized ReplicateRequests. Senders to different destinations usually ship the same log
+ * window, so the last encoding is kept and reused while the batch is the same on the wire.
+ */
+export class BatchEncoder {
+  private last: { ops: readonly ShippedOp[]; bytes: Buffer } | undefined;
+
+  constructor(private readonly sender: string) {}
+
+  encode(ops: readonly ShippedOp[]): Buffer {
+    const last = this.last;
+    if (last && sameOnWire(last.ops, ops)) return last.bytes;
+    const u8 = ReplicateRequest.encode({ sender: this.sender, ops: ops.map(toProtoOp) }).finish();
+    const bytes = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+    this.last = { ops, bytes };
+    return bytes;
+  }
+}
+
+/**
+ * Whether two batches encode alike. Each sender reads (decodes) the window itself, so the ops are
+ * distinct objects; an op's origin and seq fix its content (one log never holds two versions of
+ * an op), and what a partition map made of it for a destination (a skip, a hint) is compared
+ * too. Every element is compared: two destinations' batches of a window may differ only in the middle.
+ */
+function sameOnWire(a: readonly ShippedOp[], b: readonly ShippedOp[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x !== y && (x.seq !== y.seq || x.origin !== y.origin || isSkip(x) !== isSkip(y) || x.hintedFor !== y.hintedFor)) return false;
+  }
+  return true;
 }

@@ -41,6 +41,7 @@ const OP = 1;
 const HEADER = 2;
 const TOMBSTONE = 1;
 const OP_FIXED_BYTES = 1 + 8 + 8 + 1 + 1 + 4 + 4;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * A skip holds an origin's seq for a node that does not replicate the op's partition (partition
@@ -69,15 +70,18 @@ function readU64(buf: Buffer, at: number): number {
   return buf.readUInt32LE(at) * 0x100000000 + buf.readUInt32LE(at + 4);
 }
 
-/**
- * Framed records for `ops`, one record per op, in one buffer (one write for a whole batch).
- * `sizes[i]` receives each op's encoded size.
- */
-export function encodeOps(ops: readonly Op[], sizes: number[]): Buffer {
+/** Each op's record size into `sizes[i]`; returns their sum (what writeOps fills). */
+export function measureOps(ops: readonly Op[], sizes: number[]): number {
   let size = 0;
   for (let i = 0; i < ops.length; i++) size += sizes[i] = encodedOpBytes(ops[i]);
-  const buf = Buffer.allocUnsafe(size);
-  let at = 0;
+  return size;
+}
+
+/**
+ * Framed records for `ops`, one record per op, back to back from `buf[at]` (one write for a
+ * whole batch). `buf` must have room for measureOps(ops).
+ */
+export function writeOps(ops: readonly Op[], buf: Buffer, at: number): void {
   for (const op of ops) {
     const start = at;
     let p = start + RECORD_HEADER_BYTES;
@@ -91,13 +95,30 @@ export function encodeOps(ops: readonly Op[], sizes: number[]): Buffer {
     buf.writeUInt32LE(op.key.length, p);
     op.key.copy(buf, p + 4);
     p += 4 + op.key.length;
-    const value = op.value ?? Buffer.alloc(0);
+    const value = op.value ?? EMPTY;
     buf.writeUInt32LE(value.length, p);
     value.copy(buf, p + 4);
     at = p + 4 + value.length;
     sealRecord(buf, start, at);
   }
-  return buf;
+}
+
+/**
+ * The op record of `size` bytes at `buf[start]`, which this process wrote (writeOps) or
+ * verified (parseOpRecords): no checksum or bounds checks. Key and value are views of `buf`,
+ * which must never be overwritten; `origin` is passed in so each read does not make a new string.
+ */
+export function decodeLoggedOp(buf: Buffer, start: number, size: number, origin: string, lsn: number): LoggedOp {
+  const p = start + RECORD_HEADER_BYTES;
+  const seq = readU64(buf, p + 1);
+  const ts = readU64(buf, p + 9);
+  const tombstone = buf[p + 17] === TOMBSTONE;
+  let q = p + 19 + buf[p + 18];
+  const keyLen = buf.readUInt32LE(q);
+  const key = buf.subarray(q + 4, q + 4 + keyLen);
+  q += 4 + keyLen;
+  const value = tombstone ? null : buf.subarray(q + 4, q + 4 + buf.readUInt32LE(q));
+  return { origin, seq, ts, key, value, lsn, size };
 }
 
 export function encodeHeader(header: SegmentHeader): Buffer {

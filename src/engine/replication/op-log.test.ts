@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fc from 'fast-check';
 import { FaultFileSystem } from '../storage/fault-fs';
 import { CorruptionError } from '../storage/errors';
-import { opId, type Op } from './op-codec';
+import { encodedOpBytes, opId, type LoggedOp, type Op } from './op-codec';
 import { OpLog, type OpLogOptions } from './op-log';
 
 const DIR = '/data/replication_log';
@@ -103,6 +103,72 @@ describe('replication log', () => {
       assert.equal(reopened.lsnOf('n1', next.seq), survived.length);
       await reopened.close();
     }), { numRuns: 60 });
+  });
+
+  it('reads what was appended from every LSN, from the cache, across its boundary, after trims, rolls and reopens', async () => {
+    const readArb = fc.record({ from: fc.nat(), maxOps: fc.integer({ min: 1, max: 9 }), maxBytes: fc.option(fc.integer({ min: 1, max: 400 }), { nil: undefined }) });
+    await fc.assert(fc.asyncProperty(batchesArb, fc.constantFrom(0, 60, 250, 1 << 20), fc.constantFrom(200, 600, 1 << 20), fc.nat(), fc.array(readArb, { maxLength: 12 }),
+      async (raw, cacheBytes, segmentBytes, reopenSeed, reads) => {
+        const fs = new FaultFileSystem();
+        const batches = toOps(raw);
+        const reopenAt = reopenSeed % (batches.length + 1);
+        let log = open(fs, { cacheBytes, segmentBytes });
+        const appended: Op[] = [];
+        const check = () => {
+          assert.deepEqual(plain(readAll(log)), plain(appended));
+          for (const r of reads) {
+            const from = r.from % (appended.length + 1);
+            const got = log.read(from, r.maxOps, r.maxBytes);
+            if (from === appended.length) {
+              assert.equal(got.length, 0);
+              continue;
+            }
+            // Fewer than asked may come back (one segment at a time from disk), never none.
+            assert.ok(got.length >= 1 && got.length <= r.maxOps, `${got.length} ops for maxOps ${r.maxOps}`);
+            got.forEach((op, i) => {
+              assert.equal(op.lsn, from + i);
+              assert.equal(op.size, encodedOpBytes(op));
+            });
+            assert.deepEqual(plain(got), plain(appended.slice(from, from + got.length)), `read(${from}, ${r.maxOps}, ${r.maxBytes})`);
+            const before = got.slice(0, -1).reduce((n, op) => n + op.size, 0);
+            assert.ok(r.maxBytes === undefined || before < r.maxBytes, 'stops once maxBytes is passed');
+          }
+        };
+        for (let i = 0; i < batches.length; i++) {
+          // Copies of what is appended: the caller's buffers are reused below, the log must not care.
+          const batch = batches[i].map((op) => ({ ...op, key: Buffer.from(op.key), value: op.value && Buffer.from(op.value) }));
+          log.append(batch);
+          appended.push(...batches[i]);
+          for (const op of batch) {
+            op.key.fill(0xee);
+            op.value?.fill(0xee);
+          }
+          if (i === reopenAt) {
+            await log.close();
+            log = open(fs, { cacheBytes, segmentBytes });
+          }
+          check();
+        }
+        await log.close();
+      }), { numRuns: 80 });
+  });
+
+  it('hands out ops decoded from the cache that stay intact while later appends and trims go on', async () => {
+    const fs = new FaultFileSystem();
+    // Values up to 4 KiB: the ops fill several of the cache's 1 MiB slabs, which it drops as it trims.
+    const log = open(fs, { cacheBytes: 20_000, segmentBytes: 1 << 20 });
+    const held: { op: LoggedOp; value: string }[] = [];
+    for (let seq = 1; seq <= 3000; seq++) {
+      const value = Buffer.alloc((seq * 37) % 4096, seq % 251);
+      log.append([{ origin: ORIGINS[seq % 3], seq: Math.floor((seq - 1) / 3) + 1, ts: seq, key: Buffer.from(`k${seq}`), value: seq % 7 === 0 ? null : value }]);
+      const [op] = log.read(seq - 1, 1);
+      if (seq % 97 === 0) held.push({ op, value: op.value?.toString('hex') ?? 'null' });
+    }
+    for (const { op, value } of held) {
+      assert.equal(op.key.toString(), `k${op.ts}`);
+      assert.equal(op.value?.toString('hex') ?? 'null', value);
+    }
+    await log.close();
   });
 
   it('cuts off a torn last record and reports damage inside a closed segment with file and offset', async () => {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { CorruptionError } from '../storage/errors';
 import type { FileSystem, SyncPolicy } from '../storage/types';
 import { readLog } from '../storage/wal-format';
-import { decodeRecord, encodeHeader, encodeOps, loggedOp, type LoggedOp, type Op, type SegmentHeader } from './op-codec';
+import { decodeLoggedOp, decodeRecord, encodeHeader, loggedOp, measureOps, writeOps, type LoggedOp, type Op, type SegmentHeader } from './op-codec';
 
 export interface OpLogOptions {
   fs: FileSystem;
@@ -18,7 +18,7 @@ export interface OpLogOptions {
   syncIntervalMs: number;
   /** A segment is closed and a new one started past this size. */
   segmentBytes: number;
-  /** Newest ops kept decoded in memory for the senders. */
+  /** Newest ops kept in memory (as their record bytes) for the senders. */
   cacheBytes: number;
   /** Acknowledged segments are deleted only while the log is larger than this (history for FetchUpdates). */
   retainBytes: number;
@@ -55,6 +55,134 @@ interface Waiter {
   reject: (err: Error) => void;
 }
 
+/** Records are encoded into slabs of this size (a bigger batch gets a slab of its own). */
+const SLAB_BYTES = 1024 * 1024;
+
+/**
+ * The newest ops as the record bytes `append` wrote to the segment, kept in slabs, plus per op
+ * where its record sits, in typed arrays. Nothing here is a JS object per op: under a steady
+ * write load every op stays cached for a while, and objects that live that long survive
+ * young-generation scavenges and get promoted, which is what made the scavenges slow. Readers
+ * get ops decoded on demand (short-lived objects whose key and value are views of a slab; a
+ * slab is never written again where it holds records).
+ */
+class RecordCache {
+  /** Op i of the typed arrays has LSN base + i; the live ones are [head, end). */
+  private base: number;
+  private head = 0;
+  private end = 0;
+  private slabOf: Uint32Array = new Uint32Array(1024);
+  private offsetOf: Uint32Array = new Uint32Array(1024);
+  private sizeOf: Uint32Array = new Uint32Array(1024);
+  private originOf: Uint32Array = new Uint32Array(1024);
+  /** Slab k (a number that only grows) is slabs[k - slabBase]; the last one is filled up to `used`. */
+  private slabs: Buffer[] = [];
+  private slabBase = 0;
+  private used = 0;
+  /** Origins by number, so a decoded op shares its origin string instead of decoding a new one. */
+  private readonly origins: string[] = [];
+  private readonly originIds = new Map<string, number>();
+  /** Record bytes of the cached ops. */
+  private bytes = 0;
+
+  constructor(nextLsn: number) {
+    this.base = nextLsn;
+  }
+
+  get firstLsn(): number {
+    return this.base + this.head;
+  }
+
+  /**
+   * Where to write `bytes` of records: `buf[at..at + bytes)` is unused. A new slab is taken when
+   * the current one lacks room, so no byte a cached op (or a view of it) covers is overwritten.
+   */
+  space(bytes: number): { buf: Buffer; at: number } {
+    const last = this.slabs[this.slabs.length - 1];
+    if (last === undefined || last.length - this.used < bytes) this.adopt(Buffer.allocUnsafeSlow(Math.max(bytes, SLAB_BYTES)));
+    return { buf: this.slabs[this.slabs.length - 1], at: this.used };
+  }
+
+  /** Takes `buf` (which it then owns) as the current slab, empty; commit() registers records written into it. */
+  adopt(buf: Buffer): void {
+    this.slabs.push(buf);
+    this.used = 0;
+  }
+
+  /**
+   * Records the ops whose records were just written back to back from the `at` of the last
+   * space() (or from the start of an adopted slab), at LSNs from the cache's end on.
+   */
+  commit(ops: readonly { readonly origin: string }[], sizes: readonly number[]): void {
+    if (this.end + ops.length > this.slabOf.length) this.makeRoom(ops.length);
+    const slab = this.slabBase + this.slabs.length - 1;
+    for (let i = 0; i < ops.length; i++) {
+      const at = this.end++;
+      this.slabOf[at] = slab;
+      this.offsetOf[at] = this.used;
+      this.sizeOf[at] = sizes[i];
+      this.originOf[at] = this.originId(ops[i].origin);
+      this.used += sizes[i];
+      this.bytes += sizes[i];
+    }
+  }
+
+  /** Drops the oldest ops while over `maxBytes`, always keeping the newest one. */
+  trim(maxBytes: number): void {
+    while (this.bytes > maxBytes && this.head < this.end - 1) this.bytes -= this.sizeOf[this.head++];
+    if (this.head === this.end) return;
+    const firstSlab = this.slabOf[this.head];
+    if (firstSlab > this.slabBase) {
+      this.slabs.splice(0, firstSlab - this.slabBase);
+      this.slabBase = firstSlab;
+    }
+  }
+
+  /** Ops from `from` (at least firstLsn, below the end), as OpLog.read counts them. */
+  read(from: number, maxOps: number, maxBytes: number): LoggedOp[] {
+    const out: LoggedOp[] = [];
+    let bytes = 0;
+    for (let i = from - this.base; i < this.end && out.length < maxOps && bytes < maxBytes; i++) {
+      const size = this.sizeOf[i];
+      out.push(decodeLoggedOp(this.slabs[this.slabOf[i] - this.slabBase], this.offsetOf[i], size, this.origins[this.originOf[i]], this.base + i));
+      bytes += size;
+    }
+    return out;
+  }
+
+  private originId(origin: string): number {
+    let id = this.originIds.get(origin);
+    if (id === undefined) {
+      id = this.origins.push(origin) - 1;
+      this.originIds.set(origin, id);
+    }
+    return id;
+  }
+
+  /** Room for `more` ops: moves the live ones to the front when that frees enough, else doubles. */
+  private makeRoom(more: number): void {
+    const live = this.end - this.head;
+    let capacity = this.slabOf.length;
+    while (live + more > capacity / 2) capacity *= 2;
+    const move = (a: Uint32Array): Uint32Array => {
+      if (capacity === a.length) {
+        a.copyWithin(0, this.head, this.end);
+        return a;
+      }
+      const b = new Uint32Array(capacity);
+      b.set(a.subarray(this.head, this.end));
+      return b;
+    };
+    this.slabOf = move(this.slabOf);
+    this.offsetOf = move(this.offsetOf);
+    this.sizeOf = move(this.sizeOf);
+    this.originOf = move(this.originOf);
+    this.base += this.head;
+    this.end = live;
+    this.head = 0;
+  }
+}
+
 const SEGMENT_PATTERN = /^seg-(\d{16})\.log$/;
 const segmentName = (lsn: number) => `seg-${String(lsn).padStart(16, '0')}.log`;
 
@@ -66,9 +194,7 @@ export class OpLog {
   private maxTs = 0;
   private readonly seen = new Map<string, number>();
   private readonly index = new Map<string, OriginIndex>();
-  private cache: LoggedOp[] = [];
-  private cacheHead = 0;
-  private cacheBytes = 0;
+  private cache = new RecordCache(0);
   private decoded: { file: string; ops: LoggedOp[] } | undefined;
   private waiters: Waiter[] = [];
   private syncing = false;
@@ -189,16 +315,14 @@ export class OpLog {
       expected.set(op.origin, op.seq);
     }
     const sizes: number[] = new Array(ops.length);
-    const buf = encodeOps(ops, sizes);
-    this.opts.fs.write(this.fd, buf);
-    this.segments[this.segments.length - 1].bytes += buf.length;
-    for (let i = 0; i < ops.length; i++) {
-      const entry = loggedOp(ops[i], this.next++, sizes[i]);
-      this.track(entry);
-      this.cache.push(entry);
-    }
-    this.cacheBytes += buf.length;
-    this.trimCache();
+    const size = measureOps(ops, sizes);
+    const { buf, at } = this.cache.space(size);
+    writeOps(ops, buf, at);
+    this.opts.fs.write(this.fd, buf.subarray(at, at + size));
+    this.active.bytes += size;
+    this.cache.commit(ops, sizes);
+    for (const op of ops) this.track(op.origin, op.seq, op.ts, this.next++);
+    this.cache.trim(this.opts.cacheBytes);
     const durable = this.awaitDurable();
     if (this.active.bytes >= this.opts.segmentBytes) {
       if (this.syncing) this.rollPending = true;
@@ -214,17 +338,10 @@ export class OpLog {
   read(fromLsn: number, maxOps: number, maxBytes = Infinity): LoggedOp[] {
     const from = Math.max(fromLsn, this.firstLsn);
     if (from >= this.next || maxOps <= 0) return [];
-    const cacheStart = this.cacheHead < this.cache.length ? this.cache[this.cacheHead].lsn : this.next;
-    let source: LoggedOp[];
-    let at: number;
-    if (from >= cacheStart) {
-      source = this.cache;
-      at = this.cacheHead + (from - cacheStart);
-    } else {
-      source = this.decodeSegmentOf(from);
-      at = source.findIndex((op) => op.lsn === from);
-      if (at < 0) return [];
-    }
+    if (from >= this.cache.firstLsn) return this.cache.read(from, maxOps, maxBytes);
+    const source = this.decodeSegmentOf(from);
+    const at = source.findIndex((op) => op.lsn === from);
+    if (at < 0) return [];
     const out: LoggedOp[] = [];
     let bytes = 0;
     for (let i = at; i < source.length && out.length < maxOps && bytes < maxBytes; i++) {
@@ -281,24 +398,13 @@ export class OpLog {
     return this.segments[this.segments.length - 1];
   }
 
-  private track(op: LoggedOp): void {
-    this.seen.set(op.origin, op.seq);
-    if (op.ts > this.maxTs) this.maxTs = op.ts;
-    let idx = this.index.get(op.origin);
-    if (!idx) this.index.set(op.origin, (idx = { firstSeq: op.seq, lsns: [], tss: [], head: 0 }));
-    idx.lsns.push(op.lsn);
-    idx.tss.push(op.ts);
-  }
-
-  private trimCache(): void {
-    while (this.cacheBytes > this.opts.cacheBytes && this.cacheHead < this.cache.length - 1) {
-      this.cacheBytes -= this.cache[this.cacheHead].size;
-      this.cacheHead++;
-    }
-    if (this.cacheHead > 65536 && this.cacheHead * 2 > this.cache.length) {
-      this.cache = this.cache.slice(this.cacheHead);
-      this.cacheHead = 0;
-    }
+  private track(origin: string, seq: number, ts: number, lsn: number): void {
+    this.seen.set(origin, seq);
+    if (ts > this.maxTs) this.maxTs = ts;
+    let idx = this.index.get(origin);
+    if (!idx) this.index.set(origin, (idx = { firstSeq: seq, lsns: [], tss: [], head: 0 }));
+    idx.lsns.push(lsn);
+    idx.tss.push(ts);
   }
 
   private decodeSegmentOf(lsn: number): LoggedOp[] {
@@ -361,20 +467,40 @@ export class OpLog {
       for (const op of seg.ops) {
         const due = this.lastSeen(op.origin) + 1;
         if (op.seq !== due) throw new CorruptionError(full, 0, `${op.origin}:${op.seq} logged where seq ${due} was due`);
-        this.track(op);
+        this.track(op.origin, op.seq, op.ts, op.lsn);
         this.next = op.lsn + 1;
       }
       this.segments.push({ file: files[i], startLsn: seg.header.startLsn, bytes: seg.validBytes });
-      if (last) {
-        for (const op of seg.ops) {
-          this.cache.push(op);
-          this.cacheBytes += op.size;
-        }
-        this.trimCache();
-      }
+      if (last) this.cacheTail(full, seg.ops, seg.validBytes);
     }
     this.fd = fs.open(path.join(this.dir, this.active.file), 'a');
     this.durable = this.next;
+  }
+
+  /**
+   * Fills the cache with the newest of `ops`, which end segment `full` at `validBytes`, from
+   * their bytes on disk (records are contiguous, so the newest ops are its last bytes).
+   */
+  private cacheTail(full: string, ops: readonly LoggedOp[], validBytes: number): void {
+    let k = ops.length;
+    let bytes = 0;
+    while (k > 0 && (k === ops.length || bytes + ops[k - 1].size <= this.opts.cacheBytes)) bytes += ops[--k].size;
+    this.cache = new RecordCache(k < ops.length ? ops[k].lsn : this.next);
+    if (bytes === 0) return;
+    const buf = Buffer.allocUnsafeSlow(bytes);
+    const fd = this.opts.fs.open(full, 'r');
+    try {
+      for (let got = 0; got < bytes;) {
+        const n = this.opts.fs.read(fd, buf, got, bytes - got, validBytes - bytes + got);
+        if (n <= 0) throw new CorruptionError(full, validBytes - bytes + got, 'segment shrank while it was being read');
+        got += n;
+      }
+    } finally {
+      this.opts.fs.close(fd);
+    }
+    this.cache.adopt(buf);
+    const tail = ops.slice(k);
+    this.cache.commit(tail, tail.map((op) => op.size));
   }
 
   private startSegment(startLsn: number): void {
