@@ -31,10 +31,9 @@ export interface WriteOptions {
    * one; once the memtable holding this write is in an SSTable, flushedLogMark reaches it.
    * After a crash the caller replays its log from its last saved flushedLogMark.
    *
-   * The store keeps the ops' key and value Buffers instead of copying them: the log holds on to
-   * the same ones (its cache), so its writers already hand them over for good. A Buffer kept
-   * here pins the memory it is a view of: hand over small Buffers of their own (protobuf
-   * decode copies each field into one), never views of a large request or file buffer.
+   * The store does not copy the ops' key and value Buffers first: the log holds on to the same
+   * ones (its cache), so its writers already hand them over for good, and the memtable copies
+   * the bytes into its own slabs anyway. Change listeners get the ops' Buffers.
    */
   logMark: number;
   /**
@@ -195,15 +194,14 @@ export class Store {
       for (let i = 0; i < ops.length; i++) {
         const op = ops[i];
         const key = owned ? op.key : Buffer.from(op.key);
-        const keyString = key.toString('latin1');
-        const newest = this.newest(key, keyString);
-        if (!this.beats(op, newest, key, keyString)) {
+        const newest = this.newest(key);
+        if (!this.beats(op, newest, key)) {
           this.counters.staleWrites++;
           results[i] = false;
           continue;
         }
         const entry: Entry = { key, value: op.value === null || owned ? op.value : Buffer.from(op.value), ts: op.ts, origin: op.origin };
-        this.mem.put(entry, keyString);
+        this.mem.put(entry);
         onChange?.(key, newest === undefined || isPurgeMarker(newest) ? undefined : newest, entry);
         if (entry.value === null) this.counters.deletes++;
         else this.counters.puts++;
@@ -234,11 +232,10 @@ export class Store {
       const markers: Entry[] = [];
       for (const k of keys) {
         const key = Buffer.from(k);
-        const keyString = key.toString('latin1');
-        const before = this.lookup(key, keyString);
+        const before = this.lookup(key);
         if (before === undefined) continue;
         const marker: Entry = { key, value: null, ts: 0, origin: PURGE_ORIGIN };
-        this.mem.put(marker, keyString);
+        this.mem.put(marker);
         markers.push(marker);
         onChange?.(key, before, undefined);
       }
@@ -251,13 +248,12 @@ export class Store {
   }
 
   private applyOne(entry: Entry, originBytes: number): Promise<boolean> {
-    const keyString = entry.key.toString('latin1');
-    if (!this.beatsStored(entry, entry.key, keyString)) {
+    if (!this.beatsStored(entry, entry.key)) {
       this.counters.staleWrites++;
       return this.wal.commit(false);
     }
     this.wal.appendOne(entry, originBytes);
-    this.mem.put(entry, keyString);
+    this.mem.put(entry);
     if (entry.value === null) this.counters.deletes++;
     else this.counters.puts++;
     this.maybeRotate();
@@ -282,7 +278,7 @@ export class Store {
   peek(key: Buffer): Entry | undefined {
     if (this.closed) throw new ClosedError();
     checkKey(key);
-    return this.lookup(key, key.toString('latin1'));
+    return this.lookup(key);
   }
 
   /**
@@ -292,37 +288,37 @@ export class Store {
    * marker would put it above a newer one in an older source: reads and scans would disagree,
    * and compaction would bring the purged version back.
    */
-  private beatsStored(op: Entry, key: Buffer, keyString: string): boolean {
-    return this.beats(op, this.newest(key, keyString), key, keyString);
+  private beatsStored(op: Entry, key: Buffer): boolean {
+    return this.beats(op, this.newest(key), key);
   }
 
   /** beatsStored, given the newest stored version already looked up. */
-  private beats(op: Entry, newest: Entry | undefined, key: Buffer, keyString: string): boolean {
+  private beats(op: Entry, newest: Entry | undefined, key: Buffer): boolean {
     if (newest === undefined) return true;
     if (!isPurgeMarker(newest)) return compareVersions(op, newest) > 0;
-    const hidden = this.newestReal(key, keyString);
+    const hidden = this.newestReal(key);
     return hidden === undefined || compareVersions(op, hidden) >= 0;
   }
 
-  private newestReal(key: Buffer, keyString: string): Entry | undefined {
+  private newestReal(key: Buffer): Entry | undefined {
     for (let i = this.imms.length - 1; i >= 0; i--) {
-      const e = this.imms[i].mem.get(keyString);
+      const e = this.imms[i].mem.get(key);
       if (e !== undefined && !isPurgeMarker(e)) return e;
     }
     return this.version.get(key, this.counters, isPurgeMarker);
   }
 
   /** The newest version of a key; a purge marker reads as no version at all. */
-  private lookup(key: Buffer, keyString: string): Entry | undefined {
-    const e = this.newest(key, keyString);
+  private lookup(key: Buffer): Entry | undefined {
+    const e = this.newest(key);
     return e !== undefined && isPurgeMarker(e) ? undefined : e;
   }
 
-  private newest(key: Buffer, keyString: string): Entry | undefined {
-    const found = this.mem.get(keyString);
+  private newest(key: Buffer): Entry | undefined {
+    const found = this.mem.get(key);
     if (found !== undefined) return found;
     for (let i = this.imms.length - 1; i >= 0; i--) {
-      const e = this.imms[i].mem.get(keyString);
+      const e = this.imms[i].mem.get(key);
       if (e !== undefined) return e;
     }
     return this.version.get(key, this.counters);
