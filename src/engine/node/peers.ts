@@ -36,6 +36,8 @@ export class PeerSet implements ReplicationTransport {
   private timer: NodeJS.Timeout | undefined;
   private readonly upListeners = new Set<(id: string) => void>();
   private readonly encoder: BatchEncoder;
+  /** Peers that ignored `records`; retried once they come back up (maybe upgraded). */
+  private readonly opsOnly = new Set<string>();
 
   constructor(
     private readonly selfId: string,
@@ -99,18 +101,35 @@ export class PeerSet implements ReplicationTransport {
 
   /**
    * Set when a partition map decides per destination what each op becomes (node/shipping.ts:
-   * the op, a skip, or a hint); senders still read one log window for all destinations.
+   * the op, a skip, or a hint); senders still read one log window for all destinations. It
+   * returns the very array it was given when it changes nothing (no map): that batch may then
+   * travel as the log's records.
    */
   shape: ((peerId: string, ops: readonly Op[]) => readonly Op[]) | undefined;
   /** How pulled ops are taken in (set by the partition layer: hinted ops become hints). */
   receive: ((ops: readonly ProtoOp[]) => Promise<Op[]>) | undefined;
 
-  async replicate(peerId: string, ops: readonly Op[]): Promise<Record<string, number>> {
+  /**
+   * `records` (see SenderTransport) lets a batch that goes unshaped travel as the log's records,
+   * which neither side has to encode or decode op by op.
+   */
+  async replicate(peerId: string, ops: readonly Op[], records?: () => Buffer | undefined): Promise<Record<string, number>> {
     const p = this.get(peerId);
-    const request = this.encoder.encode(this.shape ? this.shape(peerId, ops) : ops);
-    const res = await this.track(p, unaryEncoded(p.client, NodeServiceService.replicate.path, request, ReplicateResponse.decode,
+    const shaped = this.shape ? this.shape(peerId, ops) : ops;
+    // A shape that hands back the window itself changed nothing: every op goes as it is logged.
+    const raw = shaped === ops && !this.opsOnly.has(peerId) ? records : undefined;
+    const request = this.encoder.encode(shaped, raw);
+    const res = await this.send(p, request.bytes);
+    if (!request.records || Object.keys(res.lastSeen).length > 0) return res.lastSeen;
+    // A receiver answers with last_seen for every origin of a batch it read. None means it did
+    // not know `records` (a node of an earlier build): it gets `ops` from now on.
+    this.opsOnly.add(peerId);
+    return (await this.send(p, this.encoder.encode(shaped).bytes)).lastSeen;
+  }
+
+  private send(p: PeerEntry, request: Buffer): Promise<ReplicateResponse> {
+    return this.track(p, unaryEncoded(p.client, NodeServiceService.replicate.path, request, ReplicateResponse.decode,
       { token: this.token, timeoutMs: REPLICATE_TIMEOUT_MS }));
-    return res.lastSeen;
   }
 
   /** The channel to a peer, for calls other than replication (coordinated reads and writes, handoff). */
@@ -168,7 +187,10 @@ export class PeerSet implements ReplicationTransport {
     else next = PeerState.PEER_STATE_DOWN;
     const wasUp = p.state === PeerState.PEER_STATE_UP;
     p.state = next;
-    if (next === PeerState.PEER_STATE_UP && !wasUp) for (const l of this.upListeners) l(p.id);
+    if (next === PeerState.PEER_STATE_UP && !wasUp) {
+      this.opsOnly.delete(p.id);
+      for (const l of this.upListeners) l(p.id);
+    }
   }
 }
 
@@ -177,17 +199,22 @@ export class PeerSet implements ReplicationTransport {
  * window, so the last encoding is kept and reused while the batch is the same on the wire.
  */
 export class BatchEncoder {
-  private last: { ops: readonly ShippedOp[]; bytes: Buffer } | undefined;
+  private last: { ops: readonly ShippedOp[]; bytes: Buffer; records: boolean } | undefined;
 
   constructor(private readonly sender: string) {}
 
-  encode(ops: readonly ShippedOp[]): Buffer {
+  /**
+   * The request for `ops`: as their log records when `records` is given and yields them (the
+   * ops go unshaped), else as protocol ops. `records` in the answer tells which.
+   */
+  encode(ops: readonly ShippedOp[], records?: () => Buffer | undefined): { bytes: Buffer; records: boolean } {
     const last = this.last;
-    if (last && sameOnWire(last.ops, ops)) return last.bytes;
-    const u8 = ReplicateRequest.encode({ sender: this.sender, ops: ops.map(toProtoOp) }).finish();
-    const bytes = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
-    this.last = { ops, bytes };
-    return bytes;
+    // Any receiver reads `ops`; `records` only goes where the caller allows it.
+    if (last && (!last.records || records !== undefined) && sameOnWire(last.ops, ops)) return last;
+    const raw = records?.();
+    const u8 = ReplicateRequest.encode(raw ? { sender: this.sender, ops: [], records: raw } : { sender: this.sender, ops: ops.map(toProtoOp) }).finish();
+    this.last = { ops, bytes: Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength), records: raw !== undefined };
+    return this.last;
   }
 }
 

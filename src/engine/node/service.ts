@@ -8,7 +8,7 @@ import {
   type WatchReplicationLogResponse,
 } from '../gen/ringdb/v1/node';
 import { collectUpdates } from '../replication/anti-entropy';
-import type { LoggedOp } from '../replication/op-codec';
+import { parseOpRecords, type EncodedOps, type LoggedOp, type Op } from '../replication/op-codec';
 import { InvalidFieldError, unaryHandler } from '../rpc';
 import { toLogEntry, toProtoOp, toProtoSnapshot } from './convert';
 import { isReservedKey, RESERVED_PREFIX_TEXT } from './indexes/global-keys';
@@ -72,13 +72,25 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
     }),
 
     replicate: unaryHandler(async (call) => {
-      checkNodeId('sender', call.request.sender);
-      checkOps('ops', call.request.ops);
-      const ops = await layer.receive(call.request.ops);
+      const { sender, records } = call.request;
+      checkNodeId('sender', sender);
+      let ops: Op[];
+      let encoded: EncodedOps | undefined;
+      if (records === undefined) {
+        checkOps('ops', call.request.ops);
+        ops = await layer.receive(call.request.ops);
+      } else {
+        // The sender's log records: no hints (those go as `ops`), so nothing for the partition layer to keep.
+        if (call.request.ops.length > 0) throw new InvalidFieldError('ops', `must be empty when records is set, got ${call.request.ops.length} ops`);
+        ({ ops, encoded } = parseOpRecords(records, (problem) => {
+          throw new InvalidFieldError('records', problem);
+        }));
+        checkOps('records', ops.map(toProtoOp));
+      }
       const own = ops.filter((op) => op.origin === self && op.seq > node.log.lastSeen(self));
-      if (own.length > 0) logger.warn(`${call.request.sender} sent ${own.length} ops claiming to originate here beyond seq ${node.log.lastSeen(self)}; ignored`);
-      const foreign = ops.filter((op) => op.origin !== self);
-      const r = await node.replica.applyRemote(foreign);
+      if (own.length > 0) logger.warn(`${sender} sent ${own.length} ops claiming to originate here beyond seq ${node.log.lastSeen(self)}; ignored`);
+      const foreign = ops.some((op) => op.origin === self) ? ops.filter((op) => op.origin !== self) : ops;
+      const r = await node.replica.applyRemote(foreign, foreign === ops ? encoded : undefined);
       // This node's own ops, echoed back along a topology, are duplicates by definition.
       if (foreign.length < ops.length) r.lastSeen[self] = node.log.lastSeen(self);
       return { applied: r.applied, duplicates: r.duplicates + ops.length - foreign.length, buffered: r.buffered, lastSeen: r.lastSeen };

@@ -7,6 +7,7 @@
 // u64 = hi u32 LE, lo u32 LE (values stay below 2^53).
 
 import { CorruptionError } from '../storage/errors';
+import { crc32c } from '../codec/crc32c';
 import { RECORD_HEADER_BYTES, sealRecord } from '../storage/wal-format';
 
 /** One write as replicated: `value === null` is a delete. op_id is `${origin}:${seq}`. */
@@ -152,10 +153,17 @@ export function decodeRecord(payload: Buffer, file: string, offset: number): Dec
     return { type: 'header', header };
   }
   if (payload[0] !== OP) fail(`unknown record type ${payload[0]}`);
+  // Copies: a view would keep the whole segment file read for it in memory.
+  return { type: 'op', op: decodeOpPayload(payload, fail, true), size: RECORD_HEADER_BYTES + payload.length };
+}
+
+/** The op in an op record's payload (type byte checked by the caller); key and value are views of `payload` unless `copy`. */
+function decodeOpPayload(payload: Buffer, fail: (detail: string) => never, copy: boolean): Op {
   if (payload.length < OP_FIXED_BYTES) fail('op record shorter than its fixed fields');
   const seq = readU64(payload, 1);
   const ts = readU64(payload, 9);
   const flags = payload[17];
+  if (flags !== 0 && flags !== TOMBSTONE) fail(`unknown op flags ${flags}`);
   const originLen = payload[18];
   let p = 19;
   if (p + originLen + 4 > payload.length) fail('op origin runs past the end of its record');
@@ -164,12 +172,47 @@ export function decodeRecord(payload: Buffer, file: string, offset: number): Dec
   const keyLen = payload.readUInt32LE(p);
   p += 4;
   if (p + keyLen + 4 > payload.length) fail('op key runs past the end of its record');
-  const key = Buffer.from(payload.subarray(p, p + keyLen));
+  const keyView = payload.subarray(p, p + keyLen);
   p += keyLen;
   const valueLen = payload.readUInt32LE(p);
   p += 4;
   if (p + valueLen !== payload.length) fail('op value length disagrees with the record length');
   if (flags === TOMBSTONE && valueLen !== 0) fail('a delete carries a value');
-  const value = flags === TOMBSTONE ? null : Buffer.from(payload.subarray(p, p + valueLen));
-  return { type: 'op', op: { origin, seq, ts, key, value }, size: RECORD_HEADER_BYTES + payload.length };
+  const key = copy ? Buffer.from(keyView) : keyView;
+  if (flags === TOMBSTONE) return { origin, seq, ts, key, value: null };
+  const valueView = payload.subarray(p, p + valueLen);
+  return { origin, seq, ts, key, value: copy ? Buffer.from(valueView) : valueView };
+}
+
+/** Log records as they are on disk, back to back, with the size of each. */
+export interface EncodedOps {
+  readonly bytes: Buffer;
+  readonly sizes: readonly number[];
+}
+
+/**
+ * The ops in `bytes`, op records back to back as writeOps frames them, from another process:
+ * every record's framing, checksums and fields are verified. Key and value are views of
+ * `bytes`. A bad record calls `fail` with its index, its offset and what is wrong.
+ */
+export function parseOpRecords(bytes: Buffer, fail: (problem: string) => never): { ops: Op[]; encoded: EncodedOps } {
+  const ops: Op[] = [];
+  const sizes: number[] = [];
+  let p = 0;
+  // One closure for the whole batch (it reads where the loop is), not one per record.
+  const bad = (detail: string): never => fail(`record ${ops.length} (byte ${p}): ${detail}`);
+  while (p < bytes.length) {
+    if (p + RECORD_HEADER_BYTES > bytes.length) bad(`${bytes.length - p} bytes left, fewer than a record header`);
+    const length = bytes.readUInt32LE(p);
+    if (bytes.readUInt32LE(p + 4) !== crc32c(bytes, 0, p, p + 4)) bad('record length fails its checksum');
+    const end = p + RECORD_HEADER_BYTES + length;
+    if (end > bytes.length) bad(`record of ${length} bytes runs ${end - bytes.length} bytes past the end`);
+    if (bytes.readUInt32LE(p + 8) !== crc32c(bytes, 0, p + RECORD_HEADER_BYTES, end)) bad('record payload fails its checksum');
+    const payload = bytes.subarray(p + RECORD_HEADER_BYTES, end);
+    if (payload.length < 1 || payload[0] !== OP) bad(payload.length < 1 ? 'empty record' : `record type ${payload[0]} is not an op`);
+    ops.push(decodeOpPayload(payload, bad, false));
+    sizes.push(end - p);
+    p = end;
+  }
+  return { ops, encoded: { bytes, sizes } };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fc from 'fast-check';
 import { FaultFileSystem } from '../storage/fault-fs';
 import { CorruptionError } from '../storage/errors';
-import { encodedOpBytes, opId, type LoggedOp, type Op } from './op-codec';
+import { encodedOpBytes, measureOps, opId, parseOpRecords, writeOps, type LoggedOp, type Op } from './op-codec';
 import { OpLog, type OpLogOptions } from './op-log';
 
 const DIR = '/data/replication_log';
@@ -31,8 +31,8 @@ function open(fs: FaultFileSystem, options: Partial<OpLogOptions> = {}): OpLog {
   return OpLog.open(DIR, { fs, sync: 'always', syncIntervalMs: 0, segmentBytes: 300, ...options });
 }
 
-function readAll(log: OpLog, from = 0): Op[] {
-  const out: Op[] = [];
+function readAll(log: OpLog, from = 0): LoggedOp[] {
+  const out: LoggedOp[] = [];
   for (let lsn = from; ;) {
     const chunk = log.read(lsn, 7);
     if (chunk.length === 0) return out;
@@ -151,6 +151,32 @@ describe('replication log', () => {
         }
         await log.close();
       }), { numRuns: 80 });
+  });
+
+  it('gives the records of cached ops as they were framed, and none once some left the cache', async () => {
+    await fc.assert(fc.asyncProperty(batchesArb, fc.constantFrom(0, 250, 1 << 20), fc.array(fc.boolean(), { minLength: 1 }), async (raw, cacheBytes, pick) => {
+      const fs = new FaultFileSystem();
+      const log = open(fs, { cacheBytes, segmentBytes: 500 });
+      for (const batch of toOps(raw)) log.append(batch);
+      const all = readAll(log);
+      const chosen = all.filter((_, i) => pick[i % pick.length]);
+      fc.pre(chosen.length > 0);
+      // The cache keeps the longest run of newest ops within cacheBytes, and at least the last one.
+      let cached = all.length - 1;
+      for (let bytes = all[cached].size; cached > 0 && bytes + all[cached - 1].size <= cacheBytes;) bytes += all[--cached].size;
+      const got = log.records(chosen);
+      if (chosen[0].lsn < cached) {
+        assert.equal(got, undefined);
+      } else {
+        assert.ok(got);
+        const sizes: number[] = [];
+        const expected = Buffer.alloc(measureOps(chosen, sizes));
+        writeOps(chosen, expected, 0);
+        assert.ok(got.equals(expected));
+        assert.deepEqual(plain(parseOpRecords(got, assert.fail).ops), plain(chosen));
+      }
+      await log.close();
+    }), { numRuns: 60 });
   });
 
   it('hands out ops decoded from the cache that stay intact while later appends and trims go on', async () => {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { CorruptionError } from '../storage/errors';
 import type { FileSystem, SyncPolicy } from '../storage/types';
 import { readLog } from '../storage/wal-format';
-import { decodeLoggedOp, decodeRecord, encodeHeader, loggedOp, measureOps, writeOps, type LoggedOp, type Op, type SegmentHeader } from './op-codec';
+import { decodeLoggedOp, decodeRecord, encodeHeader, loggedOp, measureOps, writeOps, type EncodedOps, type LoggedOp, type Op, type SegmentHeader } from './op-codec';
 
 export interface OpLogOptions {
   fs: FileSystem;
@@ -148,6 +148,28 @@ class RecordCache {
       bytes += size;
     }
     return out;
+  }
+
+  /** See OpLog.records. A run of ops whose records are adjacent in one slab is one view, or one copy. */
+  records(ops: readonly { readonly lsn: number }[]): Buffer | undefined {
+    if (ops.length === 0 || ops[0].lsn < this.firstLsn || ops[ops.length - 1].lsn >= this.base + this.end) return undefined;
+    const runs: Buffer[] = [];
+    let size = 0;
+    for (let k = 0; k < ops.length;) {
+      const first = ops[k].lsn - this.base;
+      let last = first;
+      while (++k < ops.length && this.adjacent(last, ops[k].lsn - this.base)) last = ops[k].lsn - this.base;
+      const start = this.offsetOf[first];
+      const run = this.slabs[this.slabOf[first] - this.slabBase].subarray(start, this.offsetOf[last] + this.sizeOf[last]);
+      runs.push(run);
+      size += run.length;
+    }
+    return runs.length === 1 ? runs[0] : Buffer.concat(runs, size);
+  }
+
+  /** Whether op j's record directly follows op i's in the same slab. */
+  private adjacent(i: number, j: number): boolean {
+    return this.slabOf[j] === this.slabOf[i] && this.offsetOf[j] === this.offsetOf[i] + this.sizeOf[i];
   }
 
   private originId(origin: string): number {
@@ -302,9 +324,10 @@ export class OpLog {
   /**
    * Appends `ops` (each origin's seqs must continue gap-free from lastSeen). The bytes reach
    * the OS before this returns, so a killed process keeps them; `durable` resolves when the
-   * sync policy is satisfied.
+   * sync policy is satisfied. `encoded`, when given, holds exactly the records of `ops` in order
+   * (verified ones received from a peer): they are written as they are instead of encoding the ops again.
    */
-  append(ops: readonly Op[]): { firstLsn: number; durable: Promise<void> } {
+  append(ops: readonly Op[], encoded?: EncodedOps): { firstLsn: number; durable: Promise<void> } {
     if (this.closed) throw new Error('the replication log is closed');
     if (this.failure) throw this.failure;
     const firstLsn = this.next;
@@ -314,10 +337,20 @@ export class OpLog {
       if (op.seq !== want) throw new Error(`replication log: ${op.origin}:${op.seq} appended where seq ${want} was due`);
       expected.set(op.origin, op.seq);
     }
-    const sizes: number[] = new Array(ops.length);
-    const size = measureOps(ops, sizes);
+    let sizes: readonly number[];
+    let size: number;
+    if (encoded) {
+      if (encoded.sizes.length !== ops.length) throw new Error(`replication log: ${encoded.sizes.length} records given for ${ops.length} ops`);
+      sizes = encoded.sizes;
+      size = encoded.bytes.length;
+    } else {
+      const measured: number[] = new Array(ops.length);
+      size = measureOps(ops, measured);
+      sizes = measured;
+    }
     const { buf, at } = this.cache.space(size);
-    writeOps(ops, buf, at);
+    if (encoded) encoded.bytes.copy(buf, at);
+    else writeOps(ops, buf, at);
     this.opts.fs.write(this.fd, buf.subarray(at, at + size));
     this.active.bytes += size;
     this.cache.commit(ops, sizes);
@@ -349,6 +382,14 @@ export class OpLog {
       bytes += source[i].size;
     }
     return out;
+  }
+
+  /**
+   * The records of `ops` (ops this log handed out, in LSN order) as they are in the log, back to
+   * back; undefined unless all of them are still cached.
+   */
+  records(ops: readonly LoggedOp[]): Buffer | undefined {
+    return this.cache.records(ops);
   }
 
   /**

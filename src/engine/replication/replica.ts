@@ -11,7 +11,7 @@ import { LamportClock } from '../clock/lamport';
 import type { WriteOptions } from '../storage';
 import type { Entry } from '../storage/types';
 import type { OpLog } from './op-log';
-import { isSkip, type LoggedOp, type Op } from './op-codec';
+import { isSkip, type EncodedOps, type LoggedOp, type Op } from './op-codec';
 
 /** What the replica needs of the store. */
 export interface ReplicaStore {
@@ -159,8 +159,12 @@ export class Replica {
     return { origin: this.nodeId, firstSeq, firstTs, count: ops.length };
   }
 
-  /** Applies ops received from a peer (Replicate or FetchUpdates), each exactly once, per origin in seq order. */
-  async applyRemote(ops: readonly Op[]): Promise<ApplyResult> {
+  /**
+   * Applies ops received from a peer (Replicate or FetchUpdates), each exactly once, per origin
+   * in seq order. `encoded` holds the records of exactly `ops`: when every op is accepted, in
+   * the order received, the log writes them as they are instead of encoding the ops again.
+   */
+  async applyRemote(ops: readonly Op[], encoded?: EncodedOps): Promise<ApplyResult> {
     const accepted: Op[] = [];
     const due = new Map<string, number>();
     let duplicates = 0;
@@ -194,7 +198,8 @@ export class Replica {
     this.counters.replicatedBuffered += buffered;
     let stale = 0;
     if (accepted.length > 0) {
-      const applied = await this.persist(accepted, false);
+      const verbatim = encoded !== undefined && accepted.length === ops.length && accepted.every((op, i) => op === ops[i]);
+      const applied = await this.persist(accepted, false, verbatim ? encoded : undefined);
       for (const a of applied) if (!a) stale++;
       this.counters.replicatedApplied += accepted.length;
       this.counters.replicatedStale += stale;
@@ -210,7 +215,8 @@ export class Replica {
     // Dropped, not lost: it was not acknowledged, so its sender resends it.
     if (this.waitingCount >= this.maxWaitingOps) return 'full';
     if (!held) this.waiting.set(op.origin, (held = new Map()));
-    held.set(op.seq, op);
+    // Copied: a received op's key and value may be views of its whole request, which a held op would keep alive.
+    held.set(op.seq, { origin: op.origin, seq: op.seq, ts: op.ts, key: Buffer.from(op.key), value: op.value && Buffer.from(op.value) });
     this.waitingCount++;
     return 'held';
   }
@@ -235,8 +241,8 @@ export class Replica {
    * see it before it is durable. A received op has no such hazard (a replay is the same op), so
    * it is stored at once. Local batches thus reach the store out of LSN order.
    */
-  private async persist(ops: Op[], logFirst: boolean): Promise<boolean[]> {
-    const { firstLsn, durable } = this.log.append(ops);
+  private async persist(ops: Op[], logFirst: boolean, encoded?: EncodedOps): Promise<boolean[]> {
+    const { firstLsn, durable } = this.log.append(ops, encoded);
     const batch: Batch = { startLsn: firstLsn, endLsn: this.log.nextLsn, ops, stored: false, done: false };
     this.batches.push(batch);
     this.unstored.push(batch);

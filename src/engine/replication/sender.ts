@@ -8,6 +8,15 @@ import type { LoggedOp } from './op-codec';
 import type { OpLog } from './op-log';
 import type { ReplicationTransport } from './transport';
 
+/**
+ * The transport as a sender uses it. `records` gives the batch's records as they are in the log
+ * (undefined when some are no longer cached), for a transport that can ship them instead of
+ * encoding each op (node/peers.ts); it is only called when used.
+ */
+export interface SenderTransport {
+  replicate(peerId: string, ops: readonly LoggedOp[], records?: () => Buffer | undefined): ReturnType<ReplicationTransport['replicate']>;
+}
+
 export interface SenderOptions {
   maxBatchOps: number;
   maxBatchBytes: number;
@@ -42,7 +51,7 @@ export class Sender {
     readonly peerId: string,
     private cursorLsn: number,
     private readonly log: OpLog,
-    private readonly transport: ReplicationTransport,
+    private readonly transport: SenderTransport,
     private readonly durableLsn: () => number,
     private readonly ships: (op: LoggedOp) => boolean,
     private readonly onProgress: (sender: Sender) => void,
@@ -111,7 +120,7 @@ export class Sender {
       }
       let lastSeen: Record<string, number>;
       try {
-        lastSeen = await this.transport.replicate(this.peerId, batch);
+        lastSeen = await this.transport.replicate(this.peerId, batch, () => this.log.records(batch));
       } catch (err) {
         this.failure = this.describe(err);
         await this.sleep(this.backoff);
