@@ -102,8 +102,8 @@ export class PeerSet implements ReplicationTransport {
   /**
    * Set when a partition map decides per destination what each op becomes (node/shipping.ts:
    * the op, a skip, or a hint); senders still read one log window for all destinations. It
-   * returns the very array it was given when it changes nothing (no map): that batch may then
-   * travel as the log's records.
+   * returns the very array it was given when it changes nothing (no map, or a destination that
+   * replicates every op of the window): that batch may then travel as the log's records.
    */
   shape: ((peerId: string, ops: readonly Op[]) => readonly Op[]) | undefined;
   /** How pulled ops are taken in (set by the partition layer: hinted ops become hints). */

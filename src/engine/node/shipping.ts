@@ -22,8 +22,6 @@ const HINT_PLACEMENT_TTL_MS = 5 * 60_000;
 export class PartitionedShipping {
   /** op id -> destination -> the replica it stands in for. */
   private readonly hinted = new Map<string, { at: number; dests: Map<string, string> }>();
-  /** One skip object per op, so every destination's batch shares it (and its encoding). */
-  private readonly skips = new WeakMap<Op, Op>();
   private sweepAt = 0;
 
   constructor(private readonly partitions: PartitionState) {}
@@ -39,10 +37,20 @@ export class PartitionedShipping {
     }
   }
 
-  /** What `dest` receives for a window of the log (PeerSet.shape). */
+  /**
+   * What `dest` receives for a window of the log (PeerSet.shape): the window itself when `dest`
+   * gets every op of it as logged (it replicates all their partitions, no hints), so the batch
+   * can travel as the log's own records.
+   */
   batchFor(dest: string, ops: readonly Op[]): readonly Op[] {
     if (!this.partitions.map) return ops;
-    return ops.map((op) => this.shape(dest, op));
+    let shaped: Op[] | undefined;
+    for (let i = 0; i < ops.length; i++) {
+      const op = this.shape(dest, ops[i]);
+      if (shaped === undefined && op !== ops[i]) shaped = ops.slice(0, i);
+      shaped?.push(op);
+    }
+    return shaped ?? ops;
   }
 
   private shape(dest: string, op: Op): Op {
@@ -51,10 +59,7 @@ export class PartitionedShipping {
       const hintedFor = this.hinted.get(`${op.origin}:${op.seq}`)?.dests.get(dest);
       if (hintedFor !== undefined) return { origin: op.origin, seq: op.seq, ts: op.ts, key: op.key, value: op.value, hintedFor } as ShippedOp;
     }
-    if (this.partitions.replicates(dest, op.key)) return op;
-    let skip = this.skips.get(op);
-    if (!skip) this.skips.set(op, (skip = skipOf(op)));
-    return skip;
+    return this.partitions.replicates(dest, op.key) ? op : skipOf(op);
   }
 }
 
