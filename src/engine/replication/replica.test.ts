@@ -124,7 +124,8 @@ describe('replica', () => {
         // No compaction: a dropped tombstone would let a replayed older op back in.
         const store = await Store.open('/data/store', { fs, sync: 'always', memtableBytes: 1024, compaction: { l0Trigger: 1_000_000 } });
         const log = OpLog.open('/data/replication_log', { fs, sync: 'always', syncIntervalMs: 0 });
-        return { store, log, replica: new Replica('me', store, log, () => store.flushedLogMark) };
+        // Slices of 2: batches of up to 4 ops are stored over several event-loop turns.
+        return { store, log, replica: new Replica('me', store, log, () => store.flushedLogMark, undefined, 2) };
       };
       let node = await open();
       let pending: Promise<unknown>[] = [];
@@ -227,6 +228,31 @@ describe('replica', () => {
     await store.flush();
     assert.ok(store.flushedLogMark > refusedAt, 'the later batch carried a mark past the refused one');
     assert.equal(replica.storeReplayLsn, refusedAt, 'a restart replays the logged op the store never got');
+    await log.close();
+    await store.close();
+  });
+
+  it('stores a big batch in slices: a batch received meanwhile goes through before it ends, and no flush counts the big one stored early', async () => {
+    const fs = new FaultFileSystem();
+    const store = await Store.open('/data/store', { fs, sync: 'none', autoCompact: false });
+    const log = OpLog.open('/data/replication_log', { fs, sync: 'none', syncIntervalMs: 0 });
+    const replica = new Replica('me', store, log, () => store.flushedLogMark, undefined, 100);
+    const key = (i: number) => Buffer.from(`k${String(i).padStart(4, '0')}`);
+    const bigStart = log.nextLsn;
+    const big = replica.writeLocal(Array.from({ length: 1000 }, (_, i) => ({ key: key(i), value: Buffer.from('v') })));
+    await new Promise((resolve) => setImmediate(resolve));
+    const remote = await replica.applyRemote([{ origin: 'x', seq: 1, ts: 1, key: Buffer.from('remote'), value: Buffer.from('r') }]);
+    assert.equal(remote.applied, 1);
+    assert.equal(store.get(Buffer.from('remote'))?.value?.toString(), 'r');
+    assert.ok(store.get(key(0)) !== undefined, 'the first slice is stored');
+    assert.equal(store.get(key(999)), undefined, 'the last slice is not yet');
+    const flushing = store.flush();
+    await flushing;
+    assert.ok(replica.storeReplayLsn <= bigStart, `replay point ${replica.storeReplayLsn} passed the big batch at ${bigStart} before it was all stored`);
+    await big;
+    for (let i = 0; i < 1000; i++) assert.ok(store.get(key(i)) !== undefined, `k${i}`);
+    await store.flush();
+    assert.equal(replica.storeReplayLsn, log.nextLsn);
     await log.close();
     await store.close();
   });
