@@ -9,7 +9,7 @@ import {
 } from './convert';
 import { fromGrpcError, RingDbError } from './errors';
 import type {
-  CallOptions, GetResult, NodeStats, ReplicationLogPage, ScanOptions, ScanResult, SSTableInfo, StoreSnapshot, Version,
+  AppliedMarksPage, CallOptions, GetResult, NodeStats, ReplicationLogPage, ScanOptions, ScanResult, SSTableInfo, StoreSnapshot, Version,
 } from './types';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -106,6 +106,12 @@ export class NodeClient {
   async replicationLog(fromLsn = 0, limit = 0, opts: CallOptions = {}): Promise<ReplicationLogPage> {
     const res = await this.call('ReplicationLog', this.client.replicationLog, { fromLsn, limit }, opts);
     return { entries: res.entries.map(logEntryFromProto), nextLsn: res.nextLsn, firstLsn: res.firstLsn, cursors: cursors(res.cursors) };
+  }
+
+  /** When this node had stored `origin`'s ops after `afterSeq` (one mark per stored batch, oldest first). */
+  async appliedMarks(origin: string, afterSeq = 0, limit = 0, opts: CallOptions = {}): Promise<AppliedMarksPage> {
+    const res = await this.call('AppliedMarks', this.client.appliedMarks, { origin, afterSeq, limit }, opts);
+    return { marks: res.marks.map((m) => ({ seq: m.seq, atUnixMs: m.storedAtUnixMs })), truncated: res.truncated, more: res.more };
   }
 
   async listSSTables(opts: CallOptions = {}): Promise<SSTableInfo[]> {

@@ -144,6 +144,9 @@ export interface PeerCursor {
   ackedLsn: number;
 }
 
+/** When a node had stored an origin's ops (NodeClient.appliedMarks). */
+export type { AppliedMark, AppliedMarksPage } from '../replication/applied-marks';
+
 /** One page of a node's replication log (NodeClient.replicationLog). */
 export interface ReplicationLogPage {
   entries: ReplicationLogEntry[];

@@ -99,6 +99,11 @@ describe('node cluster (real processes)', function () {
       const after = (await c.call('n1', (x) => x.stats, {})).stats!;
       assert.equal(after.counters!.replicatedApplied - before.replicatedApplied, 3);
       assert.equal(after.versionVector.x9, 3);
+      // One applied mark per stored batch, in seq order: seq 1 alone, then 2 and the held 3.
+      const marks = await c.call('n1', (x) => x.appliedMarks, { origin: 'x9', afterSeq: 0, limit: 0 });
+      assert.deepEqual(marks.marks.map((m) => m.seq), [1, 3]);
+      assert.ok(marks.marks[0].storedAtUnixMs <= marks.marks[1].storedAtUnixMs && marks.marks[1].storedAtUnixMs <= Date.now() + 1);
+      assert.deepEqual((await c.call('n1', (x) => x.appliedMarks, { origin: 'x9', afterSeq: 1, limit: 1 })).marks.map((m) => m.seq), [3]);
       const g = await c.call('n1', (x) => x.get, { key: b('ooo') });
       assert.deepEqual([g.value.toString(), g.version?.opId], ['third', 'x9:3']);
       // The Lamport clock advanced past every received timestamp, so a new local write wins.

@@ -65,6 +65,8 @@ describe('node edges (real process)', function () {
     await rejects((x) => x.updateMembership, { peers: [{ id: 'n2', address: '127.0.0.1:1' }, { id: 'n2', address: '127.0.0.1:2' }], topology: {} }, 'peers[1].id');
     await rejects((x) => x.updateMembership, { peers: [], topology: { n1: { nodeIds: ['n7'] } } }, /^topology: .*unknown destination "n7"/);
     await rejects((x) => x.replicationLog, { fromLsn: 0, limit: 10_001 }, 'limit');
+    await rejects((x) => x.appliedMarks, { origin: '', afterSeq: 0, limit: 0 }, 'origin');
+    await rejects((x) => x.appliedMarks, { origin: 'n2', afterSeq: 0, limit: 10_001 }, 'limit');
     assert.equal(await observable(), before);
     const stats = (await c.call('n1', (x) => x.stats, {})).stats!;
     assert.equal(stats.peers.length, 0, 'a rejected membership update left the membership alone');

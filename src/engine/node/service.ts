@@ -116,6 +116,13 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
 
     listSsTables: unaryHandler(() => ({ sstables: toProtoSnapshot(node.store.snapshot()).sstables })),
 
+    appliedMarks: unaryHandler((call) => {
+      checkNodeId('origin', call.request.origin);
+      const limit = checkLimit('limit', call.request.limit, MAX_SCAN_LIMIT, DEFAULT_SCAN_LIMIT);
+      const page = node.replica.appliedMarks.after(call.request.origin, call.request.afterSeq, limit);
+      return { marks: page.marks.map((m) => ({ seq: m.seq, storedAtUnixMs: m.atUnixMs })), truncated: page.truncated, more: page.more };
+    }),
+
     replicationLog: unaryHandler((call) => {
       const limit = checkLimit('limit', call.request.limit, MAX_SCAN_LIMIT, DEFAULT_SCAN_LIMIT);
       const from = Math.max(call.request.fromLsn, node.log.firstLsn);

@@ -257,6 +257,29 @@ describe('replica', () => {
     await store.close();
   });
 
+  it('marks when received ops were stored, and never marks a seq while an earlier batch of its origin is still being stored', async () => {
+    const fs = new FaultFileSystem();
+    const store = await Store.open('/data/store', { fs, sync: 'none', autoCompact: false });
+    const log = OpLog.open('/data/replication_log', { fs, sync: 'none', syncIntervalMs: 0 });
+    const replica = new Replica('me', store, log, () => store.flushedLogMark, undefined, 100);
+    const ops = (from: number, count: number, origin = 'x'): Op[] =>
+      Array.from({ length: count }, (_, i) => ({ origin, seq: from + i, ts: from + i, key: Buffer.from(`${origin}${from + i}`), value: Buffer.from('v') }));
+    const before = performance.timeOrigin + performance.now();
+    const big = replica.applyRemote(ops(1, 1000));
+    await new Promise((resolve) => setImmediate(resolve));
+    await replica.applyRemote([...ops(1001, 10), ...ops(1, 3, 'y')]);
+    assert.deepEqual(replica.appliedMarks.after('x', 0, 10).marks, [], 'x:1001-1010 are stored, x:1-1000 not yet');
+    assert.deepEqual(replica.appliedMarks.after('y', 0, 10).marks.map((m) => m.seq), [3]);
+    await big;
+    const [mark] = replica.appliedMarks.after('x', 0, 10).marks;
+    assert.equal(mark.seq, 1010, 'one mark covers both batches once the first is stored');
+    assert.ok(mark.atUnixMs >= before && mark.atUnixMs <= performance.timeOrigin + performance.now());
+    await replica.writeLocal([{ key: Buffer.from('local'), value: Buffer.from('l') }]);
+    assert.deepEqual(replica.appliedMarks.after('me', 0, 10).marks, [], 'local writes are not marks');
+    await log.close();
+    await store.close();
+  });
+
   it('re-applies logged ops the store lost in a crash', async () => {
     const fs = new FaultFileSystem();
     const { replica, log } = await openReplica(fs);

@@ -10,6 +10,7 @@
 import { LamportClock } from '../clock/lamport';
 import type { WriteOptions } from '../storage';
 import type { Entry } from '../storage/types';
+import { AppliedMarks } from './applied-marks';
 import type { OpLog } from './op-log';
 import { isSkip, type EncodedOps, type LoggedOp, type Op } from './op-codec';
 
@@ -65,6 +66,8 @@ interface Batch {
   stored: boolean;
   /** Durable in the log and stored. */
   done: boolean;
+  /** Every op of it is in the store (set after its last slice). */
+  complete: boolean;
 }
 
 export class Replica {
@@ -72,6 +75,10 @@ export class Replica {
   readonly counters: ReplicaCounters = {
     localPuts: 0, localDeletes: 0, replicatedApplied: 0, replicatedDuplicates: 0, replicatedBuffered: 0, replicatedStale: 0,
   };
+  /** When received ops were stored here (replication lag as the replica sees it). */
+  readonly appliedMarks = new AppliedMarks();
+  /** Per origin, received batches not yet marked, in log order, with the origin's last seq in each. */
+  private readonly unmarked = new Map<string, { batch: Batch; seq: number }[]>();
   /** origin -> seq -> op: received ahead of a missing predecessor. */
   private readonly waiting = new Map<string, Map<number, Op>>();
   private waitingCount = 0;
@@ -249,7 +256,7 @@ export class Replica {
    */
   private async persist(ops: Op[], logFirst: boolean, encoded?: EncodedOps): Promise<boolean[]> {
     const { firstLsn, durable } = this.log.append(ops, encoded);
-    const batch: Batch = { startLsn: firstLsn, endLsn: this.log.nextLsn, ops, stored: false, done: false };
+    const batch: Batch = { startLsn: firstLsn, endLsn: this.log.nextLsn, ops, stored: false, done: false, complete: false };
     this.batches.push(batch);
     this.unstored.push(batch);
     let applied: boolean[];
@@ -257,11 +264,43 @@ export class Replica {
       await durable;
       applied = await this.storeBatch(batch);
     } else {
-      [, applied] = await Promise.all([durable, this.storeBatch(batch)]);
+      const origins = this.awaitMarks(batch);
+      [, applied] = await Promise.all([durable, this.storeBatch(batch).then((a) => {
+        this.mark(batch, origins);
+        return a;
+      })]);
     }
     batch.done = true;
     this.advanceDurable();
     return applied;
+  }
+
+  /** Queues a received batch for its applied marks; returns its origins. */
+  private awaitMarks(batch: Batch): string[] {
+    const last = new Map<string, number>();
+    for (const op of batch.ops) last.set(op.origin, op.seq);
+    for (const [origin, seq] of last) {
+      let queue = this.unmarked.get(origin);
+      if (!queue) this.unmarked.set(origin, (queue = []));
+      queue.push({ batch, seq });
+    }
+    return [...last.keys()];
+  }
+
+  /**
+   * `batch` is all stored: marks each of its origins up to the last seq whose batches are all
+   * stored. Batches of one origin store in slices side by side and may finish out of order; a
+   * mark must not claim an earlier one that is still going.
+   */
+  private mark(batch: Batch, origins: readonly string[]): void {
+    batch.complete = true;
+    for (const origin of origins) {
+      const queue = this.unmarked.get(origin) as { batch: Batch; seq: number }[];
+      let seq: number | undefined;
+      while (queue.length > 0 && queue[0].batch.complete) seq = (queue.shift() as { seq: number }).seq;
+      if (seq !== undefined) this.appliedMarks.record(origin, seq);
+      if (queue.length === 0) this.unmarked.delete(origin);
+    }
   }
 
   /**
