@@ -1,9 +1,13 @@
 // Replication lag: for every acknowledged write (origin, seq, ack time), the time until EVERY
-// node's version vector covers it. A node's `last_seen[origin]` is gap-free, so covering seq s
-// means that node has applied every write of that origin up to s — exactly "the replica has it".
-// Each node's Stats is polled on a fixed interval during and after the load; a write counts as
-// applied on a node at the moment the first covering Stats answer ARRIVED, so each figure is an
-// upper bound, late by at most one poll interval plus one Stats round trip.
+// node has it stored. Measured two ways in the same run:
+// - stored (the figures the targets use): each node records when it had stored every op of an
+//   origin up to a seq (AppliedMarks RPC, replication/applied-marks.ts), on the same machine's
+//   wall clock as the client's ack times; fetched once the nodes have caught up. Precise to
+//   well under a millisecond, and it costs the nodes nothing while they are measured.
+// - polled (a cross-check, an upper bound): each node's Stats is polled on a fixed interval and
+//   a write counts as applied on a node when the first answer whose version vector covers it
+//   ARRIVES, late by up to one poll interval plus one Stats round trip, which is long on a busy
+//   machine. It also says when every node has caught up, which ends the measurement.
 
 import { performance } from 'node:perf_hooks';
 import type { NodeClient } from '../../src/engine/client';
@@ -19,19 +23,34 @@ interface Series {
 export interface LagReport {
   /** Writes (unary puts, or the last entry of each batch) whose lag was measured. */
   samples: number;
-  pollIntervalMs: number;
+  /** From the client seeing the ack until every other node had stored the write (node-recorded). */
   p50Ms: number | null;
   p99Ms: number | null;
   maxMs: number | null;
-  /** From the last acknowledged write of the run until every node had every write. */
+  /** From the last acknowledged write of the run until every node had stored every write. */
   finalLagMs: number | null;
-  /** Acknowledged writes that had not reached every node when polling gave up. */
+  /** Acknowledged writes some node never reported as stored. */
   notReplicated: number;
-  statsPolls: number;
-  statsPollErrors: number;
-  /** The real time between two answers from one node (the asked interval plus the Stats round
-   *  trip, long on a saturated machine): the actual resolution of every figure above. */
-  effectivePollMs: number | null;
+  /** The same, from polled version vectors: upper bounds, late by up to effectivePollMs. */
+  polled: {
+    p50Ms: number | null;
+    p99Ms: number | null;
+    maxMs: number | null;
+    finalLagMs: number | null;
+    notReplicated: number;
+    pollIntervalMs: number;
+    statsPolls: number;
+    statsPollErrors: number;
+    /** The real time between two answers from one node (the asked interval plus the Stats round
+     *  trip, long on a saturated machine): the resolution of the polled figures. */
+    effectivePollMs: number | null;
+  };
+}
+
+/** A node's marks for one origin: every op up to seq[i] was stored there at at[i] (wall clock, ms). */
+interface Marks {
+  seq: number[];
+  at: number[];
 }
 
 export class LagTracker {
@@ -123,32 +142,96 @@ export class LagTracker {
     this.running = false;
     await Promise.all(this.loops);
 
+    const polled = this.lagsBy((nodeId, origin, seq) => this.coveredAt(nodeId, origin, seq), lastAckAt);
+    // A node's version vector (what polling saw) moves when an op is logged; the mark, once it
+    // is also stored, a few milliseconds later.
+    let marks = await this.fetchMarks();
+    const marksUntil = performance.now() + 5_000;
+    while (!this.marksCoverAll(marks) && performance.now() < marksUntil) {
+      await new Promise((r) => setTimeout(r, 20));
+      marks = await this.fetchMarks();
+    }
+    // Marks are wall-clock times; the acks were taken on this process's monotonic clock.
+    const stored = this.lagsBy((nodeId, origin, seq) => firstCovering(marks.get(`${nodeId}\0${origin}`), seq) - performance.timeOrigin, lastAckAt);
+    return {
+      ...stored,
+      polled: {
+        ...polled,
+        pollIntervalMs: this.pollIntervalMs,
+        statsPolls: this.polls,
+        statsPollErrors: this.pollErrors,
+        effectivePollMs: this.polls === 0 ? null : Math.round(((performance.now() - this.startedAt) * this.nodes.length) / this.polls),
+      },
+    };
+  }
+
+  /** Lag figures, given when node `nodeId` had `origin`'s op `seq` (performance.now() time; Infinity: never). */
+  private lagsBy(at: (nodeId: string, origin: string, seq: number) => number, lastAckAt: number) {
     const lags = new Latencies();
     let notReplicated = 0;
     for (const [origin, a] of this.acks) {
       for (let i = 0; i < a.seq.length; i++) {
         let all = 0;
-        for (const n of this.nodes) all = Math.max(all, n.id === origin ? a.at[i] : this.coveredAt(n.id, origin, a.seq[i]));
+        for (const n of this.nodes) all = Math.max(all, n.id === origin ? a.at[i] : at(n.id, origin, a.seq[i]));
         if (all === Infinity) notReplicated++;
         else lags.add(Math.max(0, all - a.at[i]));
       }
     }
     let convergedAt = 0;
     for (const [origin, max] of this.maxAcked) {
-      for (const n of this.nodes) if (n.id !== origin) convergedAt = Math.max(convergedAt, this.coveredAt(n.id, origin, max));
+      for (const n of this.nodes) if (n.id !== origin) convergedAt = Math.max(convergedAt, at(n.id, origin, max));
     }
     const pct = lags.percentiles([50, 99]);
     return {
       samples: lags.count,
-      pollIntervalMs: this.pollIntervalMs,
       p50Ms: pct.p50,
       p99Ms: pct.p99,
       maxMs: lags.max(),
       finalLagMs: convergedAt === Infinity || this.maxAcked.size === 0 ? null : round2(Math.max(0, convergedAt - lastAckAt)),
       notReplicated,
-      statsPolls: this.polls,
-      statsPollErrors: this.pollErrors,
-      effectivePollMs: this.polls === 0 ? null : Math.round(((performance.now() - this.startedAt) * this.nodes.length) / this.polls),
     };
   }
+
+  private marksCoverAll(marks: Map<string, Marks>): boolean {
+    for (const [origin, max] of this.maxAcked) {
+      for (const n of this.nodes) if (n.id !== origin && firstCovering(marks.get(`${n.id}\0${origin}`), max) === Infinity) return false;
+    }
+    return true;
+  }
+
+  /** Every node's marks for every origin with acknowledged writes, keyed `${node}\0${origin}`. */
+  private async fetchMarks(): Promise<Map<string, Marks>> {
+    const out = new Map<string, Marks>();
+    await Promise.all(this.nodes.map(async (n) => {
+      for (const origin of this.maxAcked.keys()) {
+        if (origin === n.id) continue;
+        const m: Marks = { seq: [], at: [] };
+        let after = 0;
+        for (;;) {
+          const page = await n.client.appliedMarks(origin, after, 10_000, { timeoutMs: 10_000 });
+          for (const mark of page.marks) {
+            m.seq.push(mark.seq);
+            m.at.push(mark.atUnixMs);
+          }
+          if (!page.more || page.marks.length === 0) break;
+          after = page.marks[page.marks.length - 1].seq;
+        }
+        out.set(`${n.id}\0${origin}`, m);
+      }
+    }));
+    return out;
+  }
+}
+
+/** When the first mark covering `seq` was made (wall clock, ms); Infinity if none. */
+function firstCovering(m: Marks | undefined, seq: number): number {
+  if (!m || m.seq.length === 0 || m.seq[m.seq.length - 1] < seq) return Infinity;
+  let lo = 0;
+  let hi = m.seq.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (m.seq[mid] >= seq) hi = mid;
+    else lo = mid + 1;
+  }
+  return m.at[lo];
 }
