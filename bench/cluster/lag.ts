@@ -13,10 +13,13 @@ import { performance } from 'node:perf_hooks';
 import type { NodeClient } from '../../src/engine/client';
 import { Latencies, round2 } from './measure';
 
+/**
+ * When a node covered an origin's seqs: every op up to seq[i] at at[i], both non-decreasing.
+ * Polled: arrival times of Stats answers (performance.now()) and the running maximum of
+ * last_seen[origin]. Marks: the node's applied marks (wall clock, ms since the epoch).
+ */
 interface Series {
-  /** Arrival times of Stats answers (ms, performance.now()). */
   at: number[];
-  /** Running maximum of last_seen[origin] at those times (so the series is monotone). */
   seq: number[];
 }
 
@@ -45,12 +48,6 @@ export interface LagReport {
      *  trip, long on a saturated machine): the resolution of the polled figures. */
     effectivePollMs: number | null;
   };
-}
-
-/** A node's marks for one origin: every op up to seq[i] was stored there at at[i] (wall clock, ms). */
-interface Marks {
-  seq: number[];
-  at: number[];
 }
 
 export class LagTracker {
@@ -123,16 +120,7 @@ export class LagTracker {
 
   /** First time node `nodeId` was seen covering `origin`'s seq; Infinity if never. */
   private coveredAt(nodeId: string, origin: string, seq: number): number {
-    const s = this.seen.get(nodeId)!.get(origin);
-    if (!s || s.seq.length === 0 || s.seq[s.seq.length - 1] < seq) return Infinity;
-    let lo = 0;
-    let hi = s.seq.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (s.seq[mid] >= seq) hi = mid;
-      else lo = mid + 1;
-    }
-    return s.at[lo];
+    return firstCovering(this.seen.get(nodeId)!.get(origin), seq);
   }
 
   /** Keeps polling until every node has every acknowledged write (or `timeoutMs`), then reports. */
@@ -192,7 +180,7 @@ export class LagTracker {
     };
   }
 
-  private marksCoverAll(marks: Map<string, Marks>): boolean {
+  private marksCoverAll(marks: Map<string, Series>): boolean {
     for (const [origin, max] of this.maxAcked) {
       for (const n of this.nodes) if (n.id !== origin && firstCovering(marks.get(`${n.id}\0${origin}`), max) === Infinity) return false;
     }
@@ -200,12 +188,12 @@ export class LagTracker {
   }
 
   /** Every node's marks for every origin with acknowledged writes, keyed `${node}\0${origin}`. */
-  private async fetchMarks(): Promise<Map<string, Marks>> {
-    const out = new Map<string, Marks>();
+  private async fetchMarks(): Promise<Map<string, Series>> {
+    const out = new Map<string, Series>();
     await Promise.all(this.nodes.map(async (n) => {
       for (const origin of this.maxAcked.keys()) {
         if (origin === n.id) continue;
-        const m: Marks = { seq: [], at: [] };
+        const m: Series = { seq: [], at: [] };
         let after = 0;
         for (;;) {
           const page = await n.client.appliedMarks(origin, after, 10_000, { timeoutMs: 10_000 });
@@ -223,8 +211,8 @@ export class LagTracker {
   }
 }
 
-/** When the first mark covering `seq` was made (wall clock, ms); Infinity if none. */
-function firstCovering(m: Marks | undefined, seq: number): number {
+/** The time of the first point of `m` covering `seq`; Infinity if none. */
+function firstCovering(m: Series | undefined, seq: number): number {
   if (!m || m.seq.length === 0 || m.seq[m.seq.length - 1] < seq) return Infinity;
   let lo = 0;
   let hi = m.seq.length - 1;
