@@ -12,6 +12,14 @@ type Cached = Entry | null;
 
 const sizeOf = (e: Cached, key: Buffer): number => key.length + (e?.value?.length ?? 0) + 64;
 
+/**
+ * An entry with Buffers of its own: a store read hands out views of a memtable slab (up to 1 MiB)
+ * or of a table block, and a cached view would keep all of it alive long after a flush.
+ */
+function ownCopy(e: Entry): Entry {
+  return { key: Buffer.from(e.key), value: e.value === null ? null : Buffer.from(e.value), ts: e.ts, origin: e.origin };
+}
+
 export class ReadCache {
   private readonly lru: LruCache<Cached>;
 
@@ -30,7 +38,7 @@ export class ReadCache {
     if (hit !== undefined) return hit ?? undefined;
     const ticket = this.lru.ticket();
     const e = read(key);
-    this.lru.set(key, e ?? null, ticket);
+    this.lru.set(key, e === undefined ? null : ownCopy(e), ticket);
     return e;
   }
 

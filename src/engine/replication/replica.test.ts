@@ -280,6 +280,28 @@ describe('replica', () => {
     await store.close();
   });
 
+  it('records no applied mark past a batch of its origin the store refused, and keeps marking the other origins', async () => {
+    const fs = new FaultFileSystem();
+    const store = await Store.open('/data/store', { fs, sync: 'none', autoCompact: false });
+    const log = OpLog.open('/data/replication_log', { fs, sync: 'none', syncIntervalMs: 0 });
+    let refuse = false;
+    const flaky = {
+      write: (ops: Parameters<Store['write']>[0], options: Parameters<Store['write']>[1]) =>
+        (refuse ? Promise.reject(new Error('the store is closing')) : store.write(ops, options)),
+    };
+    const replica = new Replica('me', flaky, log, () => store.flushedLogMark);
+    const op = (origin: string, seq: number): Op => ({ origin, seq, ts: seq, key: Buffer.from(`${origin}${seq}`), value: Buffer.from('v') });
+    await replica.applyRemote([op('x', 1), op('y', 1)]);
+    refuse = true;
+    await assert.rejects(replica.applyRemote([op('x', 2)]), /closing/);
+    refuse = false;
+    await replica.applyRemote([op('x', 3), op('y', 2)]);
+    assert.deepEqual(replica.appliedMarks.after('x', 0, 10).marks.map((m) => m.seq), [1], 'x:3 is stored, x:2 is not: no mark may claim both');
+    assert.deepEqual(replica.appliedMarks.after('y', 0, 10).marks.map((m) => m.seq), [1, 2], 'other origins keep their marks');
+    await log.close();
+    await store.close();
+  });
+
   it('re-applies logged ops the store lost in a crash', async () => {
     const fs = new FaultFileSystem();
     const { replica, log } = await openReplica(fs);

@@ -80,6 +80,8 @@ export class Replica {
   readonly appliedMarks = new AppliedMarks();
   /** Per origin, received batches not yet marked, in log order, with the origin's last seq in each. */
   private readonly unmarked = new Map<string, { batch: Batch; seq: number }[]>();
+  /** Origins a refused batch left without marks (see stopMarks). */
+  private readonly unmarkable = new Set<string>();
   /** origin -> seq -> op: received ahead of a missing predecessor. */
   private readonly waiting = new Map<string, Map<number, Op>>();
   private waitingCount = 0;
@@ -269,6 +271,9 @@ export class Replica {
       [, applied] = await Promise.all([durable, this.storeBatch(batch, false).then((a) => {
         this.mark(batch, origins);
         return a;
+      }, (err: unknown) => {
+        this.stopMarks(origins);
+        throw err;
       })]);
     }
     batch.done = true;
@@ -281,11 +286,23 @@ export class Replica {
     const last = new Map<string, number>();
     for (const op of batch.ops) last.set(op.origin, op.seq);
     for (const [origin, seq] of last) {
+      if (this.unmarkable.has(origin)) continue;
       let queue = this.unmarked.get(origin);
       if (!queue) this.unmarked.set(origin, (queue = []));
       queue.push({ batch, seq });
     }
     return [...last.keys()];
+  }
+
+  /**
+   * The store refused a batch of these origins (it is closing or failed): no later mark could
+   * say every earlier op is stored, so none is recorded for them again, and nothing is queued.
+   */
+  private stopMarks(origins: readonly string[]): void {
+    for (const origin of origins) {
+      this.unmarkable.add(origin);
+      this.unmarked.delete(origin);
+    }
   }
 
   /**
@@ -296,7 +313,8 @@ export class Replica {
   private mark(batch: Batch, origins: readonly string[]): void {
     batch.complete = true;
     for (const origin of origins) {
-      const queue = this.unmarked.get(origin) as { batch: Batch; seq: number }[];
+      const queue = this.unmarked.get(origin);
+      if (!queue) continue;
       let seq: number | undefined;
       while (queue.length > 0 && queue[0].batch.complete) seq = (queue.shift() as { seq: number }).seq;
       if (seq !== undefined) this.appliedMarks.record(origin, seq);

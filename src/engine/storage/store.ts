@@ -31,9 +31,9 @@ export interface WriteOptions {
    * one; once the memtable holding this write is in an SSTable, flushedLogMark reaches it.
    * After a crash the caller replays its log from its last saved flushedLogMark.
    *
-   * The store does not copy the ops' key and value Buffers first: the log holds on to the same
-   * ones (its cache), so its writers already hand them over for good, and the memtable copies
-   * the bytes into its own slabs anyway. Change listeners get the ops' Buffers.
+   * The store does not copy the ops' key and value Buffers first: the memtable copies the
+   * bytes into its own slabs. Change listeners get the ops' Buffers, which may be views of a
+   * received request: a listener that keeps one copies it.
    */
   logMark: number;
   /**
