@@ -7,8 +7,7 @@
 // u64 = hi u32 LE, lo u32 LE (values stay below 2^53).
 
 import { CorruptionError } from '../storage/errors';
-import { crc32c } from '../codec/crc32c';
-import { RECORD_HEADER_BYTES, sealRecord } from '../storage/wal-format';
+import { checkRecord, RECORD_HEADER_BYTES, sealRecord, type RecordProblem } from '../storage/wal-format';
 
 /** One write as replicated: `value === null` is a delete. op_id is `${origin}:${seq}`. */
 export interface Op {
@@ -184,6 +183,18 @@ function decodeOpPayload(payload: Buffer, fail: (detail: string) => never, copy:
   return { origin, seq, ts, key, value: copy ? Buffer.from(valueView) : valueView };
 }
 
+/** What is wrong with the record at `bytes[p]`, in the terms of a received message. */
+function describeProblem(problem: RecordProblem, bytes: Buffer, p: number): string {
+  switch (problem) {
+    case 'header cut off': return `${bytes.length - p} bytes left, fewer than a record header`;
+    case 'runs past the end': {
+      const length = bytes.readUInt32LE(p);
+      return `record of ${length} bytes runs ${p + RECORD_HEADER_BYTES + length - bytes.length} bytes past the end`;
+    }
+    default: return `record ${problem}`;
+  }
+}
+
 /** Log records as they are on disk, back to back, with the size of each. */
 export interface EncodedOps {
   readonly bytes: Buffer;
@@ -200,14 +211,10 @@ export function parseOpRecords(bytes: Buffer, fail: (problem: string) => never):
   const sizes: number[] = [];
   let p = 0;
   // One closure for the whole batch (it reads where the loop is), not one per record.
-  const bad = (detail: string): never => fail(`record ${ops.length} (byte ${p}): ${detail}`);
+  const bad: (detail: string) => never = (detail) => fail(`record ${ops.length} (byte ${p}): ${detail}`);
   while (p < bytes.length) {
-    if (p + RECORD_HEADER_BYTES > bytes.length) bad(`${bytes.length - p} bytes left, fewer than a record header`);
-    const length = bytes.readUInt32LE(p);
-    if (bytes.readUInt32LE(p + 4) !== crc32c(bytes, 0, p, p + 4)) bad('record length fails its checksum');
-    const end = p + RECORD_HEADER_BYTES + length;
-    if (end > bytes.length) bad(`record of ${length} bytes runs ${end - bytes.length} bytes past the end`);
-    if (bytes.readUInt32LE(p + 8) !== crc32c(bytes, 0, p + RECORD_HEADER_BYTES, end)) bad('record payload fails its checksum');
+    const end = checkRecord(bytes, p);
+    if (typeof end !== 'number') bad(describeProblem(end, bytes, p));
     const payload = bytes.subarray(p + RECORD_HEADER_BYTES, end);
     if (payload.length < 1 || payload[0] !== OP) bad(payload.length < 1 ? 'empty record' : `record type ${payload[0]} is not an op`);
     ops.push(decodeOpPayload(payload, bad, false));

@@ -15,6 +15,19 @@ async function openReplica(fs: FaultFileSystem, id = 'me'): Promise<{ replica: R
   return { replica: new Replica(id, store, log, () => store.flushedLogMark), log, store };
 }
 
+/** A replica over a store that refuses every write while `refuse.now` is set (as a closing store does). */
+async function openFlaky(): Promise<{ store: Store; log: OpLog; replica: Replica; refuse: { now: boolean } }> {
+  const fs = new FaultFileSystem();
+  const store = await Store.open('/data/store', { fs, sync: 'none', autoCompact: false });
+  const log = OpLog.open('/data/replication_log', { fs, sync: 'none', syncIntervalMs: 0 });
+  const refuse = { now: false };
+  const flaky = {
+    write: (ops: Parameters<Store['write']>[0], options: Parameters<Store['write']>[1]) =>
+      (refuse.now ? Promise.reject(new Error('the store is closing')) : store.write(ops, options)),
+  };
+  return { store, log, replica: new Replica('me', flaky, log, () => store.flushedLogMark), refuse };
+}
+
 /**
  * Gap-free ops of three origins over a few keys. Each origin's timestamps grow with its seqs
  * (its Lamport clock ticks); across origins they collide often, so ties are broken by origin.
@@ -210,20 +223,12 @@ describe('replica', () => {
   });
 
   it('keeps the replay point before a batch the store refused, however far later marks move', async () => {
-    const fs = new FaultFileSystem();
-    const store = await Store.open('/data/store', { fs, sync: 'none', autoCompact: false });
-    const log = OpLog.open('/data/replication_log', { fs, sync: 'none', syncIntervalMs: 0 });
-    let refuse = false;
-    const flaky = {
-      write: (ops: Parameters<Store['write']>[0], options: Parameters<Store['write']>[1]) =>
-        (refuse ? Promise.reject(new Error('the store is closing')) : store.write(ops, options)),
-    };
-    const replica = new Replica('me', flaky, log, () => store.flushedLogMark);
+    const { store, log, replica, refuse } = await openFlaky();
     await replica.writeLocal([{ key: Buffer.from('a'), value: Buffer.from('1') }]);
-    refuse = true;
+    refuse.now = true;
     const refusedAt = log.nextLsn;
     await assert.rejects(replica.writeLocal([{ key: Buffer.from('b'), value: Buffer.from('2') }]), /closing/);
-    refuse = false;
+    refuse.now = false;
     await replica.writeLocal([{ key: Buffer.from('c'), value: Buffer.from('3') }]);
     await store.flush();
     assert.ok(store.flushedLogMark > refusedAt, 'the later batch carried a mark past the refused one');
@@ -281,20 +286,12 @@ describe('replica', () => {
   });
 
   it('records no applied mark past a batch of its origin the store refused, and keeps marking the other origins', async () => {
-    const fs = new FaultFileSystem();
-    const store = await Store.open('/data/store', { fs, sync: 'none', autoCompact: false });
-    const log = OpLog.open('/data/replication_log', { fs, sync: 'none', syncIntervalMs: 0 });
-    let refuse = false;
-    const flaky = {
-      write: (ops: Parameters<Store['write']>[0], options: Parameters<Store['write']>[1]) =>
-        (refuse ? Promise.reject(new Error('the store is closing')) : store.write(ops, options)),
-    };
-    const replica = new Replica('me', flaky, log, () => store.flushedLogMark);
+    const { store, log, replica, refuse } = await openFlaky();
     const op = (origin: string, seq: number): Op => ({ origin, seq, ts: seq, key: Buffer.from(`${origin}${seq}`), value: Buffer.from('v') });
     await replica.applyRemote([op('x', 1), op('y', 1)]);
-    refuse = true;
+    refuse.now = true;
     await assert.rejects(replica.applyRemote([op('x', 2)]), /closing/);
-    refuse = false;
+    refuse.now = false;
     await replica.applyRemote([op('x', 3), op('y', 2)]);
     assert.deepEqual(replica.appliedMarks.after('x', 0, 10).marks.map((m) => m.seq), [1], 'x:3 is stored, x:2 is not: no mark may claim both');
     assert.deepEqual(replica.appliedMarks.after('y', 0, 10).marks.map((m) => m.seq), [1, 2], 'other origins keep their marks');

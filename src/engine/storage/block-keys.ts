@@ -7,7 +7,7 @@
 const NATIVE_FROM = 96;
 
 /** Buffer.compare(a[aStart..aEnd), b[bStart..bEnd)) without the native call for short keys. */
-export function compareBytes(a: Buffer, aStart: number, aEnd: number, b: Buffer, bStart: number, bEnd: number): number {
+export function compareBytes(a: Buffer, aStart: number, aEnd: number, b: Uint8Array, bStart: number, bEnd: number): number {
   const aLength = aEnd - aStart;
   const bLength = bEnd - bStart;
   const n = aLength < bLength ? aLength : bLength;

@@ -109,6 +109,20 @@ function allZero(buf: Buffer, from: number): boolean {
   return true;
 }
 
+/** What can be wrong with the framed record at an offset (checkRecord). */
+export type RecordProblem = 'header cut off' | 'length fails its checksum' | 'runs past the end' | 'payload fails its checksum';
+
+/** The end of the framed record at `buf[p]`, both checksums verified, or what is wrong with it. */
+export function checkRecord(buf: Buffer, p: number): number | RecordProblem {
+  if (p + RECORD_HEADER_BYTES > buf.length) return 'header cut off';
+  const length = buf.readUInt32LE(p);
+  if (buf.readUInt32LE(p + 4) !== crc32c(buf, 0, p, p + 4) || length > MAX_RECORD_BYTES) return 'length fails its checksum';
+  const end = p + RECORD_HEADER_BYTES + length;
+  if (end > buf.length) return 'runs past the end';
+  if (buf.readUInt32LE(p + 8) !== crc32c(buf, 0, p + RECORD_HEADER_BYTES, end)) return 'payload fails its checksum';
+  return end;
+}
+
 /**
  * Reads every framed record of `file`. A bad record is a torn tail when it could be the
  * remains of the last append: its header is cut off, its payload runs to or past the end of
@@ -120,21 +134,17 @@ export function readLog(fs: FileSystem, file: string): LogReadResult {
   const records: { offset: number; payload: Buffer }[] = [];
   let p = 0;
   while (p < buf.length) {
-    if (p + RECORD_HEADER_BYTES > buf.length) return { records, validBytes: p, tornTail: true };
-    const length = buf.readUInt32LE(p);
-    const lengthOk = buf.readUInt32LE(p + 4) === crc32c(buf, 0, p, p + 4) && length <= MAX_RECORD_BYTES;
-    if (!lengthOk) {
-      if (allZero(buf, p)) return { records, validBytes: p, tornTail: true };
-      throw new CorruptionError(file, p, 'record length fails its checksum');
+    const end = checkRecord(buf, p);
+    if (typeof end === 'number') {
+      records.push({ offset: p, payload: buf.subarray(p + RECORD_HEADER_BYTES, end) });
+      p = end;
+      continue;
     }
-    const end = p + RECORD_HEADER_BYTES + length;
-    if (end > buf.length) return { records, validBytes: p, tornTail: true };
-    if (buf.readUInt32LE(p + 8) !== crc32c(buf, 0, p + RECORD_HEADER_BYTES, end)) {
-      if (end === buf.length || allZero(buf, end)) return { records, validBytes: p, tornTail: true };
-      throw new CorruptionError(file, p, 'record payload fails its checksum');
-    }
-    records.push({ offset: p, payload: buf.subarray(p + RECORD_HEADER_BYTES, end) });
-    p = end;
+    const torn = end === 'header cut off' || end === 'runs past the end' ||
+      (end === 'length fails its checksum' && allZero(buf, p)) ||
+      (end === 'payload fails its checksum' && allZero(buf, p + RECORD_HEADER_BYTES + buf.readUInt32LE(p)));
+    if (torn) return { records, validBytes: p, tornTail: true };
+    throw new CorruptionError(file, p, `record ${end}`);
   }
   return { records, validBytes: p, tornTail: false };
 }
