@@ -17,6 +17,7 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { SyncPolicy } from '../../src/engine/client';
+import { DEFAULT_SPEC } from '../../src/engine/spec/defaults';
 import { installSignalHandlers } from './cleanup';
 import { etcdVersion } from './etcd';
 import { REPO_ROOT, snapshotBundles } from './ringdb';
@@ -97,7 +98,7 @@ function issue3Scenarios(o: Options, withEtcd: boolean): Scenario[] {
   const workloads = all.filter((w) => w.kind !== 'get' && o.clients.includes(w.kind));
   const list: Scenario[] = [];
   for (const sync of o.syncs) {
-    const storage = { sync, syncIntervalMs: 5, memtableBytes: 4 * 1024 * 1024 };
+    const storage = { ...DEFAULT_SPEC.storage, sync };
     list.push({
       system: 'ringdb', id: `ringdb-3-replicated-${sync}`, lagPollMs: o.lagPollMs, workloads,
       description: `RingDB, 3 nodes on loopback, full-mesh multi-leader replication (W=1: a write is acknowledged once durable on the node that took it, replication is asynchronous as issue 3 specifies, bounded by backpressure), storage.sync=${sync}; clients spread requests over all 3 nodes`,
