@@ -1,5 +1,6 @@
 // Limits and options shared by every RingDB server and client, so both ends agree on them.
 import type { ChannelOptions, ServerOptions } from '@grpc/grpc-js';
+import { FLOW_CONTROL_WINDOW_BYTES } from './flow-control';
 
 /** Largest key or value a request may carry. */
 export const MAX_VALUE_BYTES = 16 * 1024 * 1024;
@@ -20,9 +21,13 @@ export const channelOptions: ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 1000,
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
+  // Scan pages and pulled updates come back without waiting for WINDOW_UPDATEs (flow-control.ts).
+  'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
 };
 
 export const serverOptions: ServerOptions = {
   'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
   'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+  // Read by grpc-js versions that support it on servers; flow-control.ts covers the others.
+  'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
 };

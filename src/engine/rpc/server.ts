@@ -3,6 +3,7 @@ import { type handleUnaryCall, Server, ServerCredentials, type ServerUnaryCall, 
 import { withAuth } from './auth';
 import { serverOptions } from './channel';
 import { toStatus } from './errors';
+import { widenConnectionWindow, widenStreamWindow } from './flow-control';
 
 export interface ServedService<T extends object> {
   definition: ServiceDefinition;
@@ -20,11 +21,13 @@ export interface RunningServer {
 /** Binds `host:port` (0 = OS picks) and serves `services`, each behind the token check. */
 export async function startServer(host: string, port: number, token: string, services: ServedService<object>[]): Promise<RunningServer> {
   const server = new Server(serverOptions);
+  widenStreamWindow(server);
   for (const s of services) server.addService(s.definition, withAuth(s.definition, s.implementation, token) as UntypedServiceImplementation);
   const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
+  widenConnectionWindow(server);
   return {
     server,
     port: bound,
