@@ -153,6 +153,52 @@ describe('Memtable', () => {
     );
   });
 
+  it('keeps key order across thousands of keys (several sorted runs and their merges), with cursors taken between them', () => {
+    // Keys over a four-letter alphabet, 1 to 12 bytes: many share their first 8 bytes (the part
+    // compared without reading a slab), many are prefixes of others, and some are written again.
+    fc.assert(
+      fc.property(fc.integer({ min: 2_000, max: 9_000 }), fc.integer(), fc.uniqueArray(fc.nat(9_000), { maxLength: 6 }), (count, seed, takeAt) => {
+        let state = seed | 0;
+        const random = (n: number): number => {
+          state = (Math.imul(state, 1_103_515_245) + 12_345) | 0;
+          return (state >>> 8) % n;
+        };
+        const mem = new Memtable();
+        const model = new Map<string, Entry>();
+        const cursors: Taken[] = [];
+        for (let i = 0; i < count; i++) {
+          if (takeAt.includes(i)) {
+            const it = mem.iterator(true);
+            const started = cursors.length % 2 === 0;
+            if (started) it.seekToFirst();
+            cursors.push({ it, expected: sorted(model), started });
+          }
+          const key = Buffer.from(Array.from({ length: 1 + random(12) }, () => [0x00, 0x61, 0x62, 0xff][random(4)]));
+          const entry: Entry = { key, value: random(5) === 0 ? null : Buffer.from([i & 0xff]), ts: i + 1, origin: 'n1' };
+          mem.put(entry);
+          model.set(key.toString('hex'), entry);
+        }
+        for (const c of cursors) {
+          if (!c.started) c.it.seekToFirst();
+          assert.deepEqual(drain(c.it), c.expected);
+        }
+        const all = sorted(model);
+        const it = mem.iterator(false);
+        it.seekToFirst();
+        assert.deepEqual(drain(it), all);
+        for (let s = 0; s < 20; s++) {
+          const probe = Buffer.from(Array.from({ length: random(10) }, () => [0x00, 0x61, 0x62, 0xff][random(4)]));
+          const at = mem.iterator(false);
+          at.seek(probe);
+          assert.deepEqual(at.valid() ? at.entry() : undefined, all.find((e) => Buffer.compare(e.key, probe) >= 0));
+        }
+        for (const e of all) assert.deepEqual(mem.get(e.key), e);
+        assert.equal(mem.size, model.size);
+      }),
+      { numRuns: 15 },
+    );
+  });
+
   it('a stable cursor reads the version of its time and skips keys written after it', () => {
     const mem = new Memtable();
     for (const k of ['a', 'c', 'e']) mem.put({ key: Buffer.from(k), value: Buffer.from('1'), ts: 1, origin: 'n' });

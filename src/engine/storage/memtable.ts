@@ -2,11 +2,17 @@
 // JS object per entry. A memtable lives until its flush, so whatever it keeps survives young-
 // generation GC and gets copied by every scavenge; a cluster benchmark spent 100-170 ms per 2 s
 // per node in scavenges, mostly on memtable objects. So keys and values are copied into large
-// off-heap slabs (append-only, so views handed out stay valid), origins are interned, and the
-// index is a LevelDB-style skiplist whose nodes are rows of typed arrays, beside an
-// open-addressing hash table for point reads: every write first reads its key (Last-Write-Wins),
-// so get() is as hot as put(). Entries are built on demand, their key and value zero-copy views
-// into a slab; they die young.
+// off-heap slabs (append-only, so views handed out stay valid), origins are interned, and keys
+// are rows of typed arrays found through an open-addressing hash table: every write first reads
+// its key (Last-Write-Wins), so get() is as hot as put(). Key order is kept as sorted runs, like
+// a tiny LSM tree: new keys are appended unsorted, every RUN_KEYS of them are sorted into a run,
+// and two runs of a size are merged, so a key takes part in log2(keys / RUN_KEYS) merges of
+// sequential arrays and no single step sorts or merges more than the memtable holds. An ordered
+// read (a flush, a scan) merges what is left into one run. A skiplist insert per new key cost more
+// than everything else a write does to the memtable (a dozen cache misses in a 16 MiB memtable;
+// 12 % of a replicated node's time); sorting the whole memtable at its flush blocked the event
+// loop for 70 ms.
+// Entries are built on demand, their key and value zero-copy views into a slab; they die young.
 //
 // A replaced key keeps its older versions in a chain. Version ids are allocated in write order,
 // so a stable cursor is just the version count when it was taken: it reads, per key, the newest
@@ -27,18 +33,21 @@ export const VERSION_OVERHEAD = 32;
 
 const FIRST_SLAB_BYTES = 64 * 1024;
 const MAX_SLAB_BYTES = 1024 * 1024;
-/** LevelDB's: a node has height h+1 with probability 1/4^h, capped (4^12 keys is plenty). */
-const MAX_HEIGHT = 12;
-/** Node 0 is the skiplist head (no key); as a link or hash slot it means "none". */
+/** Node 0 is a placeholder row (no key); as a hash slot it means "empty". */
 const HEAD = 0;
 const NO_VERSION = -1;
+/** Keys per sorted run: sorting one takes about a millisecond. */
+const RUN_KEYS = 2048;
 const NO_SNAPSHOT = 0x7fffffff;
 const SIGN_BIT = 0x80000000;
 
-/** The first four key bytes, zero-padded, with the sign bit flipped so signed compares order them like bytes. */
-function prefixOf(key: Uint8Array): number {
+/**
+ * Four key bytes from `at`, zero-padded, with the sign bit flipped so signed compares order them
+ * like bytes. Two of them (bytes 0-7) settle most comparisons without reading a slab.
+ */
+function prefixOf(key: Uint8Array, at: number): number {
   const n = key.length;
-  return ((n > 0 ? key[0] << 24 : 0) | (n > 1 ? key[1] << 16 : 0) | (n > 2 ? key[2] << 8 : 0) | (n > 3 ? key[3] : 0)) ^ SIGN_BIT;
+  return ((n > at ? key[at] << 24 : 0) | (n > at + 1 ? key[at + 1] << 16 : 0) | (n > at + 2 ? key[at + 2] << 8 : 0) | (n > at + 3 ? key[at + 3] : 0)) ^ SIGN_BIT;
 }
 
 // Row layouts. A node (key) and a version are each one run of int32s, so a lookup or a cursor
@@ -47,10 +56,10 @@ const K_SLAB = 0;
 const K_OFFSET = 1;
 const K_LENGTH = 2;
 const K_PREFIX = 3;
-const K_HASH = 4;
-const K_NEWEST = 5;
-/** Links (next node per level) follow, one per level of the node's height. */
-const K_LINKS = 6;
+const K_PREFIX2 = 4;
+const K_HASH = 5;
+const K_NEWEST = 6;
+const NODE_INTS = 7;
 const V_SLAB = 0;
 const V_OFFSET = 1;
 /** -1: a tombstone. */
@@ -61,6 +70,7 @@ const V_TS_LOW = 5;
 const V_TS_HIGH = 6;
 const VERSION_INTS = 7;
 const TWO_32 = 4294967296;
+const NO_NODES = new Int32Array(0);
 
 function grown(a: Int32Array, atLeast: number): Int32Array {
   let length = a.length * 2;
@@ -77,7 +87,7 @@ function grown(a: Int32Array, atLeast: number): Int32Array {
  */
 class Rows {
   // Slabs. An allocation's place is returned through allocSlab/allocOffset (no tuple per call).
-  private readonly slabs: Uint8Array[] = [];
+  private readonly slabs: Buffer[] = [];
   private readonly arenas: ArrayBuffer[] = [];
   private current = -1;
   private used = 0;
@@ -85,12 +95,18 @@ class Rows {
   private allocSlab = 0;
   private allocOffset = 0;
 
-  private nodes: Int32Array = new Int32Array(1024);
-  /** The head's row is at HEAD with every level's link. */
-  private nodeTop = K_LINKS + MAX_HEIGHT;
+  private nodes: Int32Array = new Int32Array(NODE_INTS * 128);
+  /** Row HEAD is the placeholder. */
+  private nodeTop = NODE_INTS;
   keyCount = 0;
-  private listHeight = 1;
-  private readonly preds = new Int32Array(MAX_HEIGHT);
+  /**
+   * Node ids in key order, each run sorted, larger runs first. A run is replaced by merges,
+   * never changed, so an iterator may keep the one it took.
+   */
+  private readonly runs: Int32Array[] = [];
+  /** Node ids added since the last run was cut, in arrival order. */
+  private readonly unsorted = new Int32Array(RUN_KEYS);
+  private unsortedCount = 0;
 
   private versions: Int32Array = new Int32Array(VERSION_INTS * 64);
   versionTop = 0;
@@ -121,7 +137,7 @@ class Rows {
     // Zero-filled by the allocator, off the V8 heap; never written twice, so views stay valid.
     const arena = new ArrayBuffer(dedicated ? n : this.nextSlabBytes);
     this.arenas.push(arena);
-    this.slabs.push(new Uint8Array(arena));
+    this.slabs.push(Buffer.from(arena));
     this.allocSlab = this.slabs.length - 1;
     this.allocOffset = 0;
     if (dedicated) return;
@@ -130,13 +146,29 @@ class Rows {
     this.used = n;
   }
 
-  /** Sign of Buffer.compare(key, key of node n); `prefix` is prefixOf(key). */
-  private compare(key: Buffer, prefix: number, n: number): number {
+  /** Sign of Buffer.compare(key, key of node n); `prefix` and `prefix2` are key's prefixOf at 0 and 4. */
+  private compareKey(key: Buffer, prefix: number, prefix2: number, n: number): number {
     const nodes = this.nodes;
     const p = nodes[n + K_PREFIX];
     if (prefix !== p) return prefix < p ? -1 : 1;
+    const p2 = nodes[n + K_PREFIX2];
+    if (prefix2 !== p2) return prefix2 < p2 ? -1 : 1;
     const offset = nodes[n + K_OFFSET];
     return compareBytes(key, 0, key.length, this.slabs[nodes[n + K_SLAB]], offset, offset + nodes[n + K_LENGTH]);
+  }
+
+  /** Sign of Buffer.compare(key of node a, key of node b). */
+  private compareNodes(a: number, b: number): number {
+    const nodes = this.nodes;
+    const pa = nodes[a + K_PREFIX];
+    const pb = nodes[b + K_PREFIX];
+    if (pa !== pb) return pa < pb ? -1 : 1;
+    const qa = nodes[a + K_PREFIX2];
+    const qb = nodes[b + K_PREFIX2];
+    if (qa !== qb) return qa < qb ? -1 : 1;
+    const oa = nodes[a + K_OFFSET];
+    const ob = nodes[b + K_OFFSET];
+    return compareBytes(this.slabs[nodes[a + K_SLAB]], oa, oa + nodes[a + K_LENGTH], this.slabs[nodes[b + K_SLAB]], ob, ob + nodes[b + K_LENGTH]);
   }
 
   /** The node holding `key`, or HEAD (then freeSlot is where it would go). */
@@ -158,45 +190,56 @@ class Rows {
     }
   }
 
-  /** Adds a node for `key`, which find() just missed, and links it in key order. */
+  /** Adds a node for `key`, which find() just missed; it joins the key order at the next ordered read. */
   addNode(key: Buffer, hash: number): number {
-    let height = 1;
-    while (height < MAX_HEIGHT && Math.random() < 0.25) height++;
-    if (height > this.listHeight) this.listHeight = height;
     const n = this.nodeTop;
-    this.nodeTop += K_LINKS + height;
+    this.nodeTop += NODE_INTS;
     if (this.nodeTop > this.nodes.length) this.nodes = grown(this.nodes, this.nodeTop);
     this.alloc(key.length);
     this.slabs[this.allocSlab].set(key, this.allocOffset);
-    const prefix = prefixOf(key);
     const nodes = this.nodes;
     nodes[n + K_SLAB] = this.allocSlab;
     nodes[n + K_OFFSET] = this.allocOffset;
     nodes[n + K_LENGTH] = key.length;
-    nodes[n + K_PREFIX] = prefix;
+    nodes[n + K_PREFIX] = prefixOf(key, 0);
+    nodes[n + K_PREFIX2] = prefixOf(key, 4);
     nodes[n + K_HASH] = hash;
     nodes[n + K_NEWEST] = NO_VERSION;
-
-    const preds = this.preds;
-    let x = HEAD;
-    for (let level = this.listHeight - 1; level >= 0; level--) {
-      for (;;) {
-        const next = nodes[x + K_LINKS + level];
-        if (next === HEAD || this.compare(key, prefix, next) < 0) break;
-        x = next;
-      }
-      preds[level] = x;
-    }
-    for (let level = 0; level < height; level++) {
-      const at = preds[level] + K_LINKS + level;
-      nodes[n + K_LINKS + level] = nodes[at];
-      nodes[at] = n;
-    }
+    this.unsorted[this.unsortedCount++] = n;
+    if (this.unsortedCount === RUN_KEYS) this.cutRun();
 
     this.table[this.freeSlot] = n;
     this.keyCount++;
     if (this.keyCount * 2 > this.table.length) this.growTable();
     return n;
+  }
+
+  /** Every node id in key order (a new array when keys were added since the last call). */
+  order(): Int32Array {
+    if (this.unsortedCount > 0) this.cutRun();
+    while (this.runs.length > 1) this.mergeLastRuns();
+    return this.runs.length === 1 ? this.runs[0] : NO_NODES;
+  }
+
+  /** Sorts the unsorted keys into a run, then merges runs of a size (a binary counter). */
+  private cutRun(): void {
+    this.runs.push(this.unsorted.slice(0, this.unsortedCount).sort((a, b) => this.compareNodes(a, b)));
+    this.unsortedCount = 0;
+    const runs = this.runs;
+    while (runs.length > 1 && runs[runs.length - 2].length <= runs[runs.length - 1].length) this.mergeLastRuns();
+  }
+
+  private mergeLastRuns(): void {
+    const b = this.runs.pop() as Int32Array;
+    const a = this.runs.pop() as Int32Array;
+    const merged = new Int32Array(a.length + b.length);
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    while (i < a.length && j < b.length) merged[k++] = this.compareNodes(a[i], b[j]) <= 0 ? a[i++] : b[j++];
+    while (i < a.length) merged[k++] = a[i++];
+    while (j < b.length) merged[k++] = b[j++];
+    this.runs.push(merged);
   }
 
   /** Appends a version of node n and makes it the newest; `ts` must be a safe integer. */
@@ -236,23 +279,18 @@ class Rows {
     return id;
   }
 
-  /** The first node whose key is >= `key` (HEAD: none). */
-  seek(key: Buffer): number {
-    const prefix = prefixOf(key);
-    const nodes = this.nodes;
-    let x = HEAD;
-    for (let level = this.listHeight - 1; level >= 0; level--) {
-      for (;;) {
-        const next = nodes[x + K_LINKS + level];
-        if (next === HEAD || this.compare(key, prefix, next) <= 0) break;
-        x = next;
-      }
+  /** The index in `order` of the first node whose key is >= `key` (order.length: none). */
+  lowerBound(order: Int32Array, key: Buffer): number {
+    const prefix = prefixOf(key, 0);
+    const prefix2 = prefixOf(key, 4);
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.compareKey(key, prefix, prefix2, order[mid]) > 0) lo = mid + 1;
+      else hi = mid;
     }
-    return nodes[x + K_LINKS];
-  }
-
-  successor(n: number): number {
-    return this.nodes[n + K_LINKS];
+    return lo;
   }
 
   newest(n: number): number {
@@ -283,7 +321,7 @@ class Rows {
     const table = new Int32Array(this.table.length * 2);
     const mask = table.length - 1;
     const nodes = this.nodes;
-    for (let n = nodes[HEAD + K_LINKS]; n !== HEAD; n = nodes[n + K_LINKS]) {
+    for (let n = NODE_INTS; n < this.nodeTop; n += NODE_INTS) {
       let i = nodes[n + K_HASH] & mask;
       while (table[i] !== HEAD) i = (i + 1) & mask;
       table[i] = n;
@@ -355,7 +393,10 @@ export class Memtable {
 }
 
 class MemtableIterator implements EntryIterator {
-  private node = HEAD;
+  /** Taken now: keys added later are younger than any snapshot, and an unstable cursor is used at once. */
+  private readonly order: Int32Array;
+  /** Position in `order`; -1 before the first seek and once exhausted. */
+  private at = -1;
   private version = NO_VERSION;
   /** Built on the first entry() call at a position: merging iterators ask for it repeatedly. */
   private current: Entry | undefined;
@@ -363,41 +404,43 @@ class MemtableIterator implements EntryIterator {
   constructor(
     private readonly rows: Rows,
     private readonly snapshot: number,
-  ) {}
+  ) {
+    this.order = rows.order();
+  }
 
   valid(): boolean {
-    return this.node !== HEAD;
+    return this.at >= 0;
   }
 
   entry(): Entry {
-    if (this.node === HEAD) throw new Error('internal: entry() on an exhausted memtable iterator');
-    return (this.current ??= this.rows.entry(this.node, this.version));
+    if (this.at < 0) throw new Error('internal: entry() on an exhausted memtable iterator');
+    return (this.current ??= this.rows.entry(this.order[this.at], this.version));
   }
 
   next(): void {
-    if (this.node !== HEAD) this.settle(this.rows.successor(this.node));
+    if (this.at >= 0) this.settle(this.at + 1);
   }
 
   seek(key: Buffer): void {
-    this.settle(this.rows.seek(key));
+    this.settle(this.rows.lowerBound(this.order, key));
   }
 
   seekToFirst(): void {
-    this.settle(this.rows.successor(HEAD));
+    this.settle(0);
   }
 
-  /** Moves to the first node from n on that has a version in the snapshot. */
-  private settle(n: number): void {
+  /** Moves to the first node from position i on that has a version in the snapshot. */
+  private settle(i: number): void {
     this.current = undefined;
-    const rows = this.rows;
-    for (; n !== HEAD; n = rows.successor(n)) {
-      const v = rows.visible(n, this.snapshot);
+    const order = this.order;
+    for (; i < order.length; i++) {
+      const v = this.rows.visible(order[i], this.snapshot);
       if (v !== NO_VERSION) {
-        this.node = n;
+        this.at = i;
         this.version = v;
         return;
       }
     }
-    this.node = HEAD;
+    this.at = -1;
   }
 }
