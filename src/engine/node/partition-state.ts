@@ -22,6 +22,8 @@ export class PartitionState {
   private readonly pids = new PidCache();
   private readonly placeInCurrent = (storedKey: Buffer): number => placeIn(this.current as PartitionMap, storedKey);
   private replicaSets = new Map<number, ReadonlySet<string>>();
+  /** node -> whether it replicates every partition of the current map. */
+  private replicatesEvery = new Map<string, boolean>();
 
   private constructor(
     private readonly fs: FileSystem,
@@ -77,6 +79,7 @@ export class PartitionState {
     this.addresses = addresses;
     this.pids.clear();
     this.replicaSets = new Map();
+    this.replicatesEvery = new Map();
     for (const l of this.listeners) l(map);
     return true;
   }
@@ -99,6 +102,21 @@ export class PartitionState {
     let set = this.replicaSets.get(pid);
     if (!set) this.replicaSets.set(pid, (set = new Set(preferenceList(map, pid))));
     return set.has(node);
+  }
+
+  /**
+   * Whether `node` replicates every partition (true without a map): then it gets every op, and
+   * a sender need not place each one (with N = the node count, as in a small local cluster).
+   */
+  replicatesAll(node: string): boolean {
+    const map = this.current;
+    if (!map) return true;
+    let all = this.replicatesEvery.get(node);
+    if (all === undefined) {
+      all = map.partitions.every((p) => preferenceList(map, p.id).includes(node));
+      this.replicatesEvery.set(node, all);
+    }
+    return all;
   }
 }
 

@@ -17,7 +17,7 @@ import type { RingNode } from './node';
 import type { PartitionLayer } from './partition-layer';
 import type { VectorDataPlane } from './convergence/vector-data-plane';
 import {
-  checkKey, checkLimit, checkMembership, checkNodeId, checkOps, checkValue, checkVersionVector,
+  checkKey, checkLimit, checkMembership, checkNodeId, checkOps, checkRecordOps, checkValue, checkVersionVector,
   DEFAULT_FETCH_LIMIT, DEFAULT_SCAN_LIMIT, MAX_BATCH_ENTRIES, MAX_FETCH_LIMIT, MAX_SCAN_LIMIT,
 } from './validate';
 
@@ -85,7 +85,7 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
         ({ ops, encoded } = parseOpRecords(records, (problem) => {
           throw new InvalidFieldError('records', problem);
         }));
-        checkOps('records', ops.map(toProtoOp));
+        checkRecordOps('records', ops);
       }
       const own = ops.filter((op) => op.origin === self && op.seq > node.log.lastSeen(self));
       if (own.length > 0) logger.warn(`${sender} sent ${own.length} ops claiming to originate here beyond seq ${node.log.lastSeen(self)}; ignored`);

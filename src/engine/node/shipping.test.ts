@@ -39,6 +39,17 @@ describe('partitioned shipping', () => {
     assert.equal(everywhere.batchFor('n3', ops), ops);
   });
 
+  it('places each op again once a newer map stops a destination from replicating everything', () => {
+    const state = stateWith(['n1', 'n2', 'n3'], 3);
+    const shipping = new PartitionedShipping(state);
+    const ops = window(200);
+    assert.equal(shipping.batchFor('n2', ops), ops);
+    assert.equal(state.update(partitionMapToProto(state.map!.next({ replicationFactor: 1 })), new Map()), true);
+    const shaped = shipping.batchFor('n2', ops);
+    assert.notEqual(shaped, ops);
+    assert.ok(shaped.some(isSkip) && !shaped.every(isSkip), 'with N=1 of 3, n2 replicates some of 200 keys, not all');
+  });
+
   it('puts a skip where the destination does not replicate the partition, keeping every origin seq in order', () => {
     const state = stateWith(['n1', 'n2', 'n3', 'n4', 'n5'], 2);
     const shipping = new PartitionedShipping(state);

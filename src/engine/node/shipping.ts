@@ -43,7 +43,7 @@ export class PartitionedShipping {
    * can travel as the log's own records.
    */
   batchFor(dest: string, ops: readonly Op[]): readonly Op[] {
-    if (!this.partitions.map) return ops;
+    if (this.hinted.size === 0 && this.partitions.replicatesAll(dest)) return ops;
     let shaped: Op[] | undefined;
     for (let i = 0; i < ops.length; i++) {
       const op = this.shape(dest, ops[i]);

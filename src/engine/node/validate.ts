@@ -2,6 +2,7 @@
 // naming it and what is accepted, raised before anything changes.
 
 import { OpKind, type Op as ProtoOp, type Peer, type Destinations } from '../gen/ringdb/v1/node';
+import type { Op } from '../replication/op-codec';
 import { MAX_KEY_BYTES } from '../storage/types';
 import { InvalidFieldError, MAX_VALUE_BYTES } from '../rpc';
 import { checkTopology, isAddress, isNodeId, NODE_ID_PATTERN, type PeerConfig } from './config';
@@ -60,6 +61,36 @@ export function checkOps(field: string, ops: readonly ProtoOp[], maxOps = MAX_BA
     if (op.kind === OpKind.OP_KIND_DELETE && op.value.length > 0) throw new InvalidFieldError(`${at}.value`, 'must be empty for OP_KIND_DELETE');
     checkValue(`${at}.value`, op.value);
   });
+}
+
+/**
+ * checkOps for ops read from log records (Replicate `records`): the same rules and messages,
+ * without making a protocol op of each one or a field name per op unless it is wrong. A record
+ * has no kind: no key means a skip, no value a delete.
+ */
+export function checkRecordOps(field: string, ops: readonly Op[], maxOps = MAX_BATCH_ENTRIES): void {
+  if (ops.length > maxOps) throw new InvalidFieldError(field, `must hold at most ${maxOps} ops, got ${ops.length}`);
+  let checkedOrigin: string | undefined;
+  const origins = new Set<string>();
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    if (op.origin !== checkedOrigin) {
+      if (!origins.has(op.origin)) {
+        checkNodeId(`${field}[${i}].origin`, op.origin);
+        origins.add(op.origin);
+      }
+      checkedOrigin = op.origin;
+    }
+    if (!(Number.isSafeInteger(op.seq) && op.seq >= 1)) checkCounter(`${field}[${i}].seq`, op.seq, 1);
+    if (!(Number.isSafeInteger(op.ts) && op.ts >= 1)) checkCounter(`${field}[${i}].ts`, op.ts, 1);
+    const valueBytes = op.value?.length ?? 0;
+    if (op.key.length === 0) {
+      if (valueBytes > 0) throw new InvalidFieldError(`${field}[${i}].key`, 'must be empty for OP_KIND_SKIP (and so must value)');
+      continue;
+    }
+    if (op.key.length > MAX_KEY_BYTES) checkKey(`${field}[${i}].key`, op.key);
+    if (valueBytes > MAX_VALUE_BYTES) checkValue(`${field}[${i}].value`, op.value as Buffer);
+  }
 }
 
 export function checkVersionVector(field: string, vv: Record<string, number>): void {
