@@ -7,8 +7,8 @@
 // its key (Last-Write-Wins), so get() is as hot as put(). Key order is kept as sorted runs, like
 // a tiny LSM tree: new keys are appended unsorted, every RUN_KEYS of them are sorted into a run,
 // and two runs of a size are merged, so a key takes part in log2(keys / RUN_KEYS) merges of
-// sequential arrays and no single step sorts or merges more than the memtable holds. An ordered
-// read (a flush, a scan) merges what is left into one run. A skiplist insert per new key cost more
+// sequential arrays, the largest merging the memtable's two halves. An ordered read (a flush, a
+// scan) merges what is left into one run. A skiplist insert per new key cost more
 // than everything else a write does to the memtable (a dozen cache misses in a 16 MiB memtable;
 // 12 % of a replicated node's time); sorting the whole memtable at its flush blocked the event
 // loop for 70 ms.
@@ -25,7 +25,8 @@ import type { Entry, EntryIterator } from './types';
 /**
  * What `Memtable.bytes` charges on top of the bytes copied into slabs (keys once, every
  * value version, replaced ones included, since a slab cannot give them back) and each distinct
- * origin's length once: per key its index row, links and hash slots; per version its row.
+ * origin's length once: per key its row, its place in the sorted runs and its hash slots; per
+ * version its row.
  * Growth slack of the typed arrays is folded into both.
  */
 export const KEY_OVERHEAD = 48;
