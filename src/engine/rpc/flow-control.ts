@@ -31,6 +31,12 @@ export function widenConnectionWindow(server: Server): void {
   const servers = (server as unknown as ServerInternals).http2Servers;
   if (!servers) return;
   for (const http2Server of servers.keys()) {
-    http2Server.on('session', (session: Http2Session) => session.setLocalWindowSize(FLOW_CONTROL_WINDOW_BYTES));
+    http2Server.on('session', (session: Http2Session) => {
+      try {
+        session.setLocalWindowSize(FLOW_CONTROL_WINDOW_BYTES);
+      } catch {
+        // A session torn down as it opened: it carries no calls, and a throw here would end the process.
+      }
+    });
   }
 }
