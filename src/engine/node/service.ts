@@ -87,9 +87,12 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
         }));
         checkRecordOps('records', ops);
       }
-      const own = ops.filter((op) => op.origin === self && op.seq > node.log.lastSeen(self));
-      if (own.length > 0) logger.warn(`${sender} sent ${own.length} ops claiming to originate here beyond seq ${node.log.lastSeen(self)}; ignored`);
-      const foreign = ops.some((op) => op.origin === self) ? ops.filter((op) => op.origin !== self) : ops;
+      let foreign = ops;
+      if (ops.some((op) => op.origin === self)) {
+        const own = ops.filter((op) => op.origin === self && op.seq > node.log.lastSeen(self));
+        if (own.length > 0) logger.warn(`${sender} sent ${own.length} ops claiming to originate here beyond seq ${node.log.lastSeen(self)}; ignored`);
+        foreign = ops.filter((op) => op.origin !== self);
+      }
       const r = await node.replica.applyRemote(foreign, foreign === ops ? encoded : undefined);
       // This node's own ops, echoed back along a topology, are duplicates by definition.
       if (foreign.length < ops.length) r.lastSeen[self] = node.log.lastSeen(self);

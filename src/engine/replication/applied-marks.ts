@@ -6,6 +6,8 @@
 // A fixed ring of the newest marks; per origin it remembers up to which seq marks were dropped,
 // so a reader can tell a gap from "no mark yet".
 
+import { Interner } from '../codec/interner';
+
 export interface AppliedMark {
   seq: number;
   atUnixMs: number;
@@ -22,8 +24,7 @@ export interface AppliedMarksPage {
 export const DEFAULT_APPLIED_MARKS = 65_536;
 
 export class AppliedMarks {
-  private readonly origins: string[] = [];
-  private readonly originIds = new Map<string, number>();
+  private readonly origins = new Interner();
   private readonly originOf: Int32Array;
   private readonly seqOf: Float64Array;
   private readonly atOf: Float64Array;
@@ -44,12 +45,8 @@ export class AppliedMarks {
 
   /** Every op of `origin` up to `seq` is stored here as of now. */
   record(origin: string, seq: number): void {
-    let id = this.originIds.get(origin);
-    if (id === undefined) {
-      id = this.origins.push(origin) - 1;
-      this.originIds.set(origin, id);
-      this.droppedUpTo.push(0);
-    }
+    const id = this.origins.id(origin);
+    if (id === this.droppedUpTo.length) this.droppedUpTo.push(0);
     const slot = this.count % this.capacity;
     if (this.count >= this.capacity) {
       const dropped = this.originOf[slot];
@@ -63,7 +60,7 @@ export class AppliedMarks {
 
   /** `origin`'s marks with seq > afterSeq, oldest first, at most `limit`. */
   after(origin: string, afterSeq: number, limit: number): AppliedMarksPage {
-    const id = this.originIds.get(origin);
+    const id = this.origins.find(origin);
     if (id === undefined) return { marks: [], truncated: false, more: false };
     const marks: AppliedMark[] = [];
     let more = false;

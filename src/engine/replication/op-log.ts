@@ -7,6 +7,7 @@
 // index), and recovery (the version vector, the highest timestamp, the store's replay point).
 
 import * as path from 'node:path';
+import { Interner } from '../codec/interner';
 import { CorruptionError } from '../storage/errors';
 import type { FileSystem, SyncPolicy } from '../storage/types';
 import { readLog } from '../storage/wal-format';
@@ -80,8 +81,7 @@ class RecordCache {
   private slabBase = 0;
   private used = 0;
   /** Origins by number, so a decoded op shares its origin string instead of decoding a new one. */
-  private readonly origins: string[] = [];
-  private readonly originIds = new Map<string, number>();
+  private readonly origins = new Interner();
   /** Record bytes of the cached ops. */
   private bytes = 0;
 
@@ -121,7 +121,7 @@ class RecordCache {
       this.slabOf[at] = slab;
       this.offsetOf[at] = this.used;
       this.sizeOf[at] = sizes[i];
-      this.originOf[at] = this.originId(ops[i].origin);
+      this.originOf[at] = this.origins.id(ops[i].origin);
       this.used += sizes[i];
       this.bytes += sizes[i];
     }
@@ -144,7 +144,7 @@ class RecordCache {
     let bytes = 0;
     for (let i = from - this.base; i < this.end && out.length < maxOps && bytes < maxBytes; i++) {
       const size = this.sizeOf[i];
-      out.push(decodeLoggedOp(this.slabs[this.slabOf[i] - this.slabBase], this.offsetOf[i], size, this.origins[this.originOf[i]], this.base + i));
+      out.push(decodeLoggedOp(this.slabs[this.slabOf[i] - this.slabBase], this.offsetOf[i], size, this.origins.string(this.originOf[i]), this.base + i));
       bytes += size;
     }
     return out;
@@ -170,15 +170,6 @@ class RecordCache {
   /** Whether op j's record directly follows op i's in the same slab. */
   private adjacent(i: number, j: number): boolean {
     return this.slabOf[j] === this.slabOf[i] && this.offsetOf[j] === this.offsetOf[i] + this.sizeOf[i];
-  }
-
-  private originId(origin: string): number {
-    let id = this.originIds.get(origin);
-    if (id === undefined) {
-      id = this.origins.push(origin) - 1;
-      this.originIds.set(origin, id);
-    }
-    return id;
   }
 
   /** Room for `more` ops: moves the live ones to the front when that frees enough, else doubles. */
@@ -460,7 +451,7 @@ export class OpLog {
     return ops;
   }
 
-  private readSegment(file: string): { header: SegmentHeader; ops: LoggedOp[]; validBytes: number; tornTail: boolean } {
+  private readSegment(file: string): { header: SegmentHeader; ops: LoggedOp[]; validBytes: number; tornTail: boolean; bytes: Buffer } {
     const full = path.join(this.dir, file);
     const result = readLog(this.opts.fs, full);
     const first = result.records[0];
@@ -474,7 +465,7 @@ export class OpLog {
       if (rec.type !== 'op') throw new CorruptionError(full, result.records[r].offset, 'header record inside a segment');
       ops.push(loggedOp(rec.op, lsn++, rec.size));
     }
-    return { header: head.header, ops, validBytes: result.validBytes, tornTail: result.tornTail };
+    return { header: head.header, ops, validBytes: result.validBytes, tornTail: result.tornTail, bytes: result.bytes };
   }
 
   private recover(): void {
@@ -512,33 +503,25 @@ export class OpLog {
         this.next = op.lsn + 1;
       }
       this.segments.push({ file: files[i], startLsn: seg.header.startLsn, bytes: seg.validBytes });
-      if (last) this.cacheTail(full, seg.ops, seg.validBytes);
+      if (last) this.cacheTail(seg.ops, seg.bytes.subarray(0, seg.validBytes));
     }
     this.fd = fs.open(path.join(this.dir, this.active.file), 'a');
     this.durable = this.next;
   }
 
   /**
-   * Fills the cache with the newest of `ops`, which end segment `full` at `validBytes`, from
-   * their bytes on disk (records are contiguous, so the newest ops are its last bytes).
+   * Fills the cache with the newest of `ops`, whose records end `segment` (the bytes recovery
+   * read: records are contiguous, so the newest ops are its last bytes). They are copied, so the
+   * cache does not keep the whole segment alive.
    */
-  private cacheTail(full: string, ops: readonly LoggedOp[], validBytes: number): void {
+  private cacheTail(ops: readonly LoggedOp[], segment: Buffer): void {
     let k = ops.length;
     let bytes = 0;
     while (k > 0 && (k === ops.length || bytes + ops[k - 1].size <= this.opts.cacheBytes)) bytes += ops[--k].size;
     this.cache = new RecordCache(k < ops.length ? ops[k].lsn : this.next);
     if (bytes === 0) return;
     const buf = Buffer.allocUnsafeSlow(bytes);
-    const fd = this.opts.fs.open(full, 'r');
-    try {
-      for (let got = 0; got < bytes;) {
-        const n = this.opts.fs.read(fd, buf, got, bytes - got, validBytes - bytes + got);
-        if (n <= 0) throw new CorruptionError(full, validBytes - bytes + got, 'segment shrank while it was being read');
-        got += n;
-      }
-    } finally {
-      this.opts.fs.close(fd);
-    }
+    segment.copy(buf, 0, segment.length - bytes);
     this.cache.adopt(buf);
     const tail = ops.slice(k);
     this.cache.commit(tail, tail.map((op) => op.size));

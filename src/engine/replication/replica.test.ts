@@ -9,10 +9,10 @@ import { Replica } from './replica';
 
 const KEYS = ['a', 'b', 'c', 'd'];
 
-async function openReplica(fs: FaultFileSystem, id = 'me'): Promise<{ replica: Replica; log: OpLog; store: Store }> {
+async function openReplica(fs: FaultFileSystem, id = 'me', storeSliceOps?: number): Promise<{ replica: Replica; log: OpLog; store: Store }> {
   const store = await Store.open('/data/store', { fs, sync: 'none', autoCompact: false });
   const log = OpLog.open('/data/replication_log', { fs, sync: 'none', syncIntervalMs: 0 });
-  return { replica: new Replica(id, store, log, () => store.flushedLogMark), log, store };
+  return { replica: new Replica(id, store, log, () => store.flushedLogMark, undefined, storeSliceOps), log, store };
 }
 
 /** A replica over a store that refuses every write while `refuse.now` is set (as a closing store does). */
@@ -238,10 +238,7 @@ describe('replica', () => {
   });
 
   it('stores a big batch in slices: a batch received meanwhile goes through before it ends, and no flush counts the big one stored early', async () => {
-    const fs = new FaultFileSystem();
-    const store = await Store.open('/data/store', { fs, sync: 'none', autoCompact: false });
-    const log = OpLog.open('/data/replication_log', { fs, sync: 'none', syncIntervalMs: 0 });
-    const replica = new Replica('me', store, log, () => store.flushedLogMark, undefined, 100);
+    const { replica, log, store } = await openReplica(new FaultFileSystem(), 'me', 100);
     const key = (i: number) => Buffer.from(`k${String(i).padStart(4, '0')}`);
     const bigStart = log.nextLsn;
     const big = replica.writeLocal(Array.from({ length: 1000 }, (_, i) => ({ key: key(i), value: Buffer.from('v') })));
@@ -263,10 +260,7 @@ describe('replica', () => {
   });
 
   it('marks when received ops were stored, and never marks a seq while an earlier batch of its origin is still being stored', async () => {
-    const fs = new FaultFileSystem();
-    const store = await Store.open('/data/store', { fs, sync: 'none', autoCompact: false });
-    const log = OpLog.open('/data/replication_log', { fs, sync: 'none', syncIntervalMs: 0 });
-    const replica = new Replica('me', store, log, () => store.flushedLogMark, undefined, 100);
+    const { replica, log, store } = await openReplica(new FaultFileSystem(), 'me', 100);
     const ops = (from: number, count: number, origin = 'x'): Op[] =>
       Array.from({ length: count }, (_, i) => ({ origin, seq: from + i, ts: from + i, key: Buffer.from(`${origin}${from + i}`), value: Buffer.from('v') }));
     const before = performance.timeOrigin + performance.now();

@@ -19,6 +19,7 @@
 // version below that count and skips keys whose oldest version is not below it.
 
 import { fnv1a } from '../codec/fnv1a';
+import { Interner } from '../codec/interner';
 import { compareBytes } from './block-keys';
 import type { Entry, EntryIterator } from './types';
 
@@ -117,14 +118,7 @@ class Rows {
   /** The empty slot where the last missed lookup ended. */
   private freeSlot = 0;
 
-  private readonly origins: string[] = [];
-  private readonly originIds = new Map<string, number>();
-  private lastOrigin: string | undefined;
-  private lastOriginId = 0;
-
-  get originCount(): number {
-    return this.origins.length;
-  }
+  readonly origins = new Interner();
 
   /** Reserves `n` bytes; a piece too big for the rest of the current slab and over a quarter of the next one gets a slab of its own. */
   private alloc(n: number): void {
@@ -266,20 +260,6 @@ class Rows {
     this.nodes[n + K_NEWEST] = v;
   }
 
-  /** The origin's id, interning it if new: entries carry the first string stored for it. */
-  originId(origin: string): number {
-    if (origin === this.lastOrigin) return this.lastOriginId;
-    let id = this.originIds.get(origin);
-    if (id === undefined) {
-      id = this.origins.length;
-      this.origins.push(origin);
-      this.originIds.set(origin, id);
-    }
-    this.lastOrigin = origin;
-    this.lastOriginId = id;
-    return id;
-  }
-
   /** The index in `order` of the first node whose key is >= `key` (order.length: none). */
   lowerBound(order: Int32Array, key: Buffer): number {
     const prefix = prefixOf(key, 0);
@@ -314,7 +294,7 @@ class Rows {
       key: Buffer.from(this.arenas[nodes[n + K_SLAB]], nodes[n + K_OFFSET], nodes[n + K_LENGTH]),
       value: length < 0 ? null : Buffer.from(this.arenas[versions[v + V_SLAB]], versions[v + V_OFFSET], length),
       ts: versions[v + V_TS_HIGH] * TWO_32 + (versions[v + V_TS_LOW] >>> 0),
-      origin: this.origins[versions[v + V_ORIGIN]],
+      origin: this.origins.string(versions[v + V_ORIGIN]),
     };
   }
 
@@ -369,9 +349,9 @@ export class Memtable {
       n = rows.addNode(key, hash);
       this.byteCount += key.length + KEY_OVERHEAD;
     }
-    const origins = rows.originCount;
-    const originId = rows.originId(entry.origin);
-    if (rows.originCount !== origins) this.byteCount += entry.origin.length;
+    const origins = rows.origins.size;
+    const originId = rows.origins.id(entry.origin);
+    if (rows.origins.size !== origins) this.byteCount += entry.origin.length;
     rows.addVersion(n, entry.value, entry.ts, originId);
     this.byteCount += (entry.value === null ? 0 : entry.value.length) + VERSION_OVERHEAD;
   }

@@ -102,6 +102,8 @@ export interface LogReadResult {
   validBytes: number;
   /** True when bytes after `validBytes` look like an interrupted append (a torn tail). */
   tornTail: boolean;
+  /** The file as read (the payloads are views of it). */
+  bytes: Buffer;
 }
 
 function allZero(buf: Buffer, from: number): boolean {
@@ -143,8 +145,8 @@ export function readLog(fs: FileSystem, file: string): LogReadResult {
     const torn = end === 'header cut off' || end === 'runs past the end' ||
       (end === 'length fails its checksum' && allZero(buf, p)) ||
       (end === 'payload fails its checksum' && allZero(buf, p + RECORD_HEADER_BYTES + buf.readUInt32LE(p)));
-    if (torn) return { records, validBytes: p, tornTail: true };
+    if (torn) return { records, validBytes: p, tornTail: true, bytes: buf };
     throw new CorruptionError(file, p, `record ${end}`);
   }
-  return { records, validBytes: p, tornTail: false };
+  return { records, validBytes: p, tornTail: false, bytes: buf };
 }
