@@ -62,7 +62,7 @@ export class LagTracker {
 
   constructor(
     private readonly nodes: readonly { id: string; client: NodeClient }[],
-    private readonly pollIntervalMs = 10,
+    private readonly pollIntervalMs = 100,
   ) {
     for (const n of nodes) this.seen.set(n.id, new Map());
   }

@@ -1,6 +1,9 @@
 // Summarizes the .cpuprofile files `run.ts --profile <dir>` leaves behind: per process, the share
 // of samples that were idle, garbage collection and the rest, and the functions with the most
 // self time. Usage: node --import tsx bench/cluster/profile-summary.ts <dir> [--top 15] [--json] [--inclusive]
+// [--callers <function>] (whose code the named function's self time was spent for: the nearest
+// caller in src/, since Buffer copies, allocations and writes are runtime functions called from
+// many places).
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -33,6 +36,8 @@ export interface ProfileSummary {
   files: { file: string; selfPctOfBusy: number }[];
   /** Top functions by total time (self plus callees), as percent of busy samples. */
   inclusive: { fn: string; where: string; totalPctOfBusy: number }[];
+  /** With `callersOf`: that function's self time by nearest caller in src/, as percent of busy samples. */
+  callers?: { fn: string; where: string; selfPctOfBusy: number }[];
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -121,7 +126,7 @@ function shortUrl(url: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
-export function summarize(file: string, topN: number): ProfileSummary {
+export function summarize(file: string, topN: number, callersOf?: string): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
@@ -139,6 +144,7 @@ export function summarize(file: string, topN: number): ProfileSummary {
   };
   // Each function counts once per sample however deep it recurses.
   const perFnTotal = new Map<string, { fn: string; where: string; us: number }>();
+  const perCaller = new Map<string, { fn: string; where: string; us: number }>();
   for (const [id, us] of self) {
     const n = byId.get(id);
     if (!n) continue;
@@ -154,6 +160,20 @@ export function summarize(file: string, topN: number): ProfileSummary {
     const e = perFn.get(key) ?? { ...label, us: 0 };
     e.us += us;
     perFn.set(key, e);
+    if (name === callersOf) {
+      let caller: { fn: string; where: string } = { fn: '(no caller in src/)', where: '' };
+      for (let at = parent.get(id); at !== undefined; at = parent.get(at)) {
+        const l = labelOf(byId.get(at)!);
+        if (l.where.startsWith('src/')) {
+          caller = l;
+          break;
+        }
+      }
+      const k = `${caller.fn}@${caller.where}`;
+      const c = perCaller.get(k) ?? { ...caller, us: 0 };
+      c.us += us;
+      perCaller.set(k, c);
+    }
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const node = byId.get(at);
@@ -180,8 +200,11 @@ export function summarize(file: string, topN: number): ProfileSummary {
     .map((e) => ({ fn: e.fn, where: e.where, selfPctOfBusy: pct(e.us, busy) }));
   const inclusive = [...perFnTotal.values()].filter((e) => e.fn !== '(root)').sort((a, b) => b.us - a.us).slice(0, topN)
     .map((e) => ({ fn: e.fn, where: e.where, totalPctOfBusy: pct(e.us, busy) }));
+  const callers = callersOf === undefined ? undefined : [...perCaller.values()].sort((a, b) => b.us - a.us).slice(0, topN)
+    .map((e) => ({ fn: e.fn, where: e.where, selfPctOfBusy: pct(e.us, busy) }));
   return {
     inclusive,
+    ...(callers ? { callers } : {}),
     file: basename(file),
     wallSec: Math.round((p.endTime - p.startTime) / 1e5) / 10,
     idlePct: pct(idle, total),
@@ -196,13 +219,15 @@ function main(): void {
   const args = process.argv.slice(2);
   const dir = args.find((a) => !a.startsWith('--'));
   if (!dir) {
-    process.stderr.write('usage: profile-summary.ts <dir> [--top 15] [--json] [--inclusive]\n');
+    process.stderr.write('usage: profile-summary.ts <dir> [--top 15] [--json] [--inclusive] [--callers <function>]\n');
     process.exit(2);
   }
   const topAt = args.indexOf('--top');
   const topN = topAt >= 0 ? Number(args[topAt + 1]) : 15;
+  const callersAt = args.indexOf('--callers');
+  const callersOf = callersAt >= 0 ? args[callersAt + 1] : undefined;
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
-  const summaries = files.map((f) => summarize(join(dir, f), topN));
+  const summaries = files.map((f) => summarize(join(dir, f), topN, callersOf));
   if (args.includes('--json')) {
     process.stdout.write(`${JSON.stringify(summaries, null, 2)}\n`);
     return;
@@ -214,6 +239,10 @@ function main(): void {
     if (args.includes('--inclusive')) {
       process.stdout.write('  by function (total time with callees, % of busy):\n');
       for (const t of s.inclusive) process.stdout.write(`  ${String(t.totalPctOfBusy).padStart(5)}%  ${t.fn}  ${t.where}\n`);
+    }
+    if (s.callers) {
+      process.stdout.write(`  ${callersOf}'s self time by nearest caller in src/ (% of busy):\n`);
+      for (const c of s.callers) process.stdout.write(`  ${String(c.selfPctOfBusy).padStart(5)}%  ${c.fn}  ${c.where}\n`);
     }
     process.stdout.write('  by file:\n');
     for (const f of s.files) process.stdout.write(`  ${String(f.selfPctOfBusy).padStart(5)}%  ${f.file}\n`);

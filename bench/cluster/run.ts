@@ -5,7 +5,7 @@
 // batch,none), --in-flight N (default 64), --batch-size N (default 1000), --batches-in-flight N
 // (default 4), --only id,id (scenario ids), --no-etcd, --profile DIR (CPU profiles of the
 // controller and every node, written to DIR when they stop; see profile-summary.ts),
-// --lag-poll-ms N (Stats poll interval of the replication-lag tracker, default 10), --suite
+// --lag-poll-ms N (Stats poll interval of the replication-lag tracker, default 100), --suite
 // issue3|extended|issue4|all (default issue3; extended adds gets, Zipf keys and AddNode during
 // load on 3 nodes; issue4 runs 5 nodes with N=3, W=2/R=2 and W=1/R=1),
 // --bundles DIR (controller.js and node.js to run; default dist/engine, copied at start),
@@ -44,7 +44,7 @@ interface Options {
 type Suite = 'issue3' | 'extended' | 'issue4';
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { seconds: 10, syncs: ['batch', 'none'], inFlight: 64, batchSize: 1000, batchesInFlight: 4, only: null, etcd: true, profileDir: null, lagPollMs: 10, suites: ['issue3'], bundles: undefined, clients: ['put', 'batchPut'], backlogOps: undefined };
+  const o: Options = { seconds: 10, syncs: ['batch', 'none'], inFlight: 64, batchSize: 1000, batchesInFlight: 4, only: null, etcd: true, profileDir: null, lagPollMs: 100, suites: ['issue3'], bundles: undefined, clients: ['put', 'batchPut'], backlogOps: undefined };
   const int = (flag: string, v: string | undefined, min: number, max: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
