@@ -83,6 +83,16 @@ function ringTarget(cluster: RingCluster, lagPollMs: number): Target {
     },
     pids: () => cluster.pids(),
     lagTracker: nodes.length > 1 && lagPollMs > 0 ? () => new LagTracker(nodes, lagPollMs) : undefined,
+    async counters(): Promise<Record<string, number>> {
+      const sum: Record<string, number> = {};
+      const add = (name: string, v: number): void => void (sum[name] = (sum[name] ?? 0) + v);
+      for (const n of nodes) {
+        const st = await n.client.stats({ timeoutMs: 30_000 });
+        for (const [name, v] of Object.entries(st.counters)) add(name, v);
+        for (const [name, v] of Object.entries(st.storage.counters)) add(`storage.${name}`, v);
+      }
+      return sum;
+    },
   };
 }
 

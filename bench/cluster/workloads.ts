@@ -29,6 +29,8 @@ export interface Target {
   pids(): Record<string, number>;
   /** A replication-lag tracker for this target, when it has replicas to watch. */
   lagTracker?(): LagTracker;
+  /** What the system's nodes counted so far, summed over them (RingDB: Stats op and store counters). */
+  counters?(): Promise<Record<string, number>>;
 }
 
 /** Something done to the system while a workload runs (e.g. adding a node), timed on the timeline. */
@@ -81,6 +83,8 @@ export interface WorkloadResult {
   /** CPU time the benchmark's processes spent per operation, in microseconds (client included,
    *  and without it): less sensitive than ops/s to other work on a shared machine. */
   cpuMicrosPerOp: { all: number | null; serverSide: number | null };
+  /** How the nodes' counters moved during the workload and until it had replicated (Target.counters). */
+  nodeCounters?: Record<string, number>;
 }
 
 /** Key prefixes keep each workload's unique keys apart when several run against one cluster. */
@@ -137,6 +141,7 @@ export async function runWorkload(target: Target, w: WorkloadSpec): Promise<Work
     if (ack && tracker) tracker.recordAck(ack.origin, ack.seq, at);
   };
 
+  const countersBefore = await target.counters?.();
   const cpuDone = cpuWindow(target.pids());
   tracker?.start();
   let found = 0;
@@ -178,6 +183,7 @@ export async function runWorkload(target: Target, w: WorkloadSpec): Promise<Work
   if (during === undefined) clearTimeout(duringTimer);
   else await duringDone;
   const lag = tracker ? await tracker.finish(loop.lastAckAt) : null;
+  const countersAfter = countersBefore && (await target.counters?.());
 
   const ops = loop.requests * batchSize;
   const pct = loop.latencies.percentiles([50, 99]);
@@ -202,7 +208,14 @@ export async function runWorkload(target: Target, w: WorkloadSpec): Promise<Work
     ...(during ? { during } : {}),
     cpu,
     cpuMicrosPerOp: cpuPerOp(cpu, loop.elapsedMs, ops),
+    ...(countersBefore && countersAfter ? { nodeCounters: counterDelta(countersBefore, countersAfter) } : {}),
   };
+}
+
+function counterDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const delta: Record<string, number> = {};
+  for (const [name, v] of Object.entries(after)) delta[name] = v - (before[name] ?? 0);
+  return delta;
 }
 
 function cpuPerOp(cpu: CpuReport, elapsedMs: number, ops: number): { all: number | null; serverSide: number | null } {

@@ -279,6 +279,25 @@ describe('replica', () => {
     await store.close();
   });
 
+  it('reports a received batch as durably applied while other origins\' batches are still being stored, never past an unfinished one of its own origin', async () => {
+    const { replica, log, store } = await openReplica(new FaultFileSystem(), 'me', 100);
+    const ops = (from: number, count: number, origin: string): Op[] =>
+      Array.from({ length: count }, (_, i) => ({ origin, seq: from + i, ts: from + i, key: Buffer.from(`${origin}${from + i}`), value: Buffer.from('v') }));
+    const local = replica.writeLocal(Array.from({ length: 1000 }, (_, i) => ({ key: Buffer.from(`local${i}`), value: Buffer.from('l') })));
+    const bigX = replica.applyRemote(ops(1, 1000, 'x'));
+    await new Promise((resolve) => setImmediate(resolve));
+    // A sender told "not yet" resends the batch after a backoff: each answer must cover what it stored.
+    const y = await replica.applyRemote(ops(1, 5, 'y'));
+    assert.deepEqual(y.lastSeen, { y: 5 }, 'y:1-5 are logged and stored though the local batch and x\'s are not done');
+    const moreX = await replica.applyRemote(ops(1001, 10, 'x'));
+    assert.deepEqual(moreX.lastSeen, { x: 0 }, 'x:1001-1010 are stored, x:1-1000 not yet: last_seen may not jump the gap');
+    assert.deepEqual((await bigX).lastSeen, { x: 1010 }, 'both x batches once the first is done');
+    await local;
+    assert.equal(replica.storeDurableLsn, log.nextLsn);
+    await log.close();
+    await store.close();
+  });
+
   it('records no applied mark past a batch of its origin the store refused, and keeps marking the other origins', async () => {
     const { store, log, replica, refuse } = await openFlaky();
     const op = (origin: string, seq: number): Op => ({ origin, seq, ts: seq, key: Buffer.from(`${origin}${seq}`), value: Buffer.from('v') });

@@ -69,6 +69,22 @@ interface Batch {
   done: boolean;
   /** Every op of it is in the store (set after its last slice). */
   complete: boolean;
+  /** Each origin's last seq in the batch. */
+  lastSeqs: Map<string, number>;
+}
+
+/** Each origin's last seq in `ops` (an origin's seqs rise through a batch). */
+function lastSeqsOf(ops: readonly Op[]): Map<string, number> {
+  const last = new Map<string, number>();
+  if (ops.length === 0) return last;
+  let origin = ops[0].origin;
+  for (let i = 1; i < ops.length; i++) {
+    if (ops[i].origin === origin) continue;
+    last.set(origin, ops[i - 1].seq);
+    origin = ops[i].origin;
+  }
+  last.set(origin, ops[ops.length - 1].seq);
+  return last;
 }
 
 export class Replica {
@@ -96,6 +112,8 @@ export class Replica {
   /** The first LSN of a batch the store refused: the mark handed over may pass it, the replay point must not. */
   private refusedFrom = Number.POSITIVE_INFINITY;
   private readonly durableSeen: Map<string, number>;
+  /** Per origin, batches not yet done, in log order, with the origin's last seq in each. */
+  private readonly undone = new Map<string, { batch: Batch; seq: number }[]>();
 
   /** `flushedLogMark` reads the store's Store.flushedLogMark. */
   constructor(
@@ -135,7 +153,12 @@ export class Replica {
     return this.waitingCount;
   }
 
-  /** last_seen of `origin` counting only durably applied ops. */
+  /**
+   * last_seen of `origin` counting only durably applied ops: every op of the origin up to it is
+   * durable in the log and stored. It moves per origin, so a local batch or another origin's
+   * still being stored does not hold it back; a sender not told that its batch was applied
+   * resends it after a backoff (under load that was a quarter of all replication traffic).
+   */
   durableLastSeen(origin: string): number {
     return this.durableSeen.get(origin) ?? 0;
   }
@@ -259,9 +282,14 @@ export class Replica {
    */
   private async persist(ops: Op[], logFirst: boolean, encoded?: EncodedOps): Promise<boolean[]> {
     const { firstLsn, durable } = this.log.append(ops, encoded);
-    const batch: Batch = { startLsn: firstLsn, endLsn: this.log.nextLsn, ops, stored: false, done: false, complete: false };
+    const batch: Batch = { startLsn: firstLsn, endLsn: this.log.nextLsn, ops, stored: false, done: false, complete: false, lastSeqs: lastSeqsOf(ops) };
     this.batches.push(batch);
     this.unstored.push(batch);
+    for (const [origin, seq] of batch.lastSeqs) {
+      let queue = this.undone.get(origin);
+      if (!queue) this.undone.set(origin, (queue = []));
+      queue.push({ batch, seq });
+    }
     let applied: boolean[];
     if (logFirst) {
       await durable;
@@ -277,21 +305,19 @@ export class Replica {
       })]);
     }
     batch.done = true;
-    this.advanceDurable();
+    this.advanceDurable(batch);
     return applied;
   }
 
   /** Queues a received batch for its applied marks; returns its origins. */
   private awaitMarks(batch: Batch): string[] {
-    const last = new Map<string, number>();
-    for (const op of batch.ops) last.set(op.origin, op.seq);
-    for (const [origin, seq] of last) {
+    for (const [origin, seq] of batch.lastSeqs) {
       if (this.unmarkable.has(origin)) continue;
       let queue = this.unmarked.get(origin);
       if (!queue) this.unmarked.set(origin, (queue = []));
       queue.push({ batch, seq });
     }
-    return [...last.keys()];
+    return [...batch.lastSeqs.keys()];
   }
 
   /**
@@ -361,11 +387,16 @@ export class Replica {
     return applied;
   }
 
-  private advanceDurable(): void {
-    while (this.batches.length > 0 && this.batches[0].done) {
-      const batch = this.batches.shift() as Batch;
-      for (const op of batch.ops) this.durableSeen.set(op.origin, op.seq);
-      this.storeDurable = batch.endLsn;
+  /** `done` finished: storeDurableLsn moves in log order, each of its origins' last_seen in that origin's. */
+  private advanceDurable(done: Batch): void {
+    while (this.batches.length > 0 && this.batches[0].done) this.storeDurable = (this.batches.shift() as Batch).endLsn;
+    for (const origin of done.lastSeqs.keys()) {
+      const queue = this.undone.get(origin);
+      if (!queue) continue;
+      let seq: number | undefined;
+      while (queue.length > 0 && queue[0].batch.done) seq = (queue.shift() as { seq: number }).seq;
+      if (seq !== undefined) this.durableSeen.set(origin, seq);
+      if (queue.length === 0) this.undone.delete(origin);
     }
   }
 }
