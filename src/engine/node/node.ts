@@ -63,10 +63,11 @@ export class RingNode {
    * which this node does not ship in a mesh and which would otherwise keep the gate shut. Nor
    * does a destination's catch-up: what was logged before it joined or while it was down is
    * history it fetches at its own pace (counting it would hold every write until a new node
-   * had copied the whole retained log), so its backlog counts from `catchUpEnd`.
+   * had copied the whole retained log), so its backlog counts from `catchUpEnd`. Undefined when
+   * no destination is live.
    */
-  private liveBacklog(): number {
-    let max = 0;
+  private liveBacklog(): number | undefined {
+    let max: number | undefined;
     const end = this.log.durableLsn;
     const down = new Set(this.peers.views().filter((p) => p.state === PeerState.PEER_STATE_DOWN).map((p) => p.id));
     for (const [id, s] of this.senders) {
@@ -76,7 +77,7 @@ export class RingNode {
       }
       if (this.catchUpEnd.get(id) === Number.POSITIVE_INFINITY) this.catchUpEnd.set(id, end);
       const from = Math.max(s.cursor, this.catchUpEnd.get(id) ?? 0);
-      max = Math.max(max, this.log.countOf(this.config.id, from, end));
+      max = Math.max(max ?? 0, this.log.countOf(this.config.id, from, end));
     }
     return max;
   }

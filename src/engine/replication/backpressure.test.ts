@@ -84,6 +84,25 @@ describe('Backpressure', () => {
     assert.equal(gate.inFlight, 0);
   });
 
+  it('holds nothing back while no destination is live, and bounds again once one is', async () => {
+    let backlog: number | undefined;
+    const gate = new Backpressure(() => backlog, { maxBacklogOps: 10, maxWaitMs: 60_000 });
+    const alone = await Promise.all([gate.admit(10), gate.admit(10), gate.admit(10)]);
+    assert.equal(gate.counters.waits, 0, 'a node without live peers has no backlog to bound');
+    assert.equal(gate.inFlight, 30);
+    backlog = 0;
+    let admitted = false;
+    const next = gate.admit(1).then((release) => {
+      admitted = true;
+      return release;
+    });
+    await tick();
+    assert.equal(admitted, false, 'a live peer brings the bound back: 30 admitted ops already exceed it');
+    for (const release of alone) release();
+    (await next)();
+    assert.equal(gate.counters.waits, 1);
+  });
+
   it('never has more admitted than the bound allows, whatever the interleaving (property)', async () => {
     await fc.assert(fc.asyncProperty(
       fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 25 }),

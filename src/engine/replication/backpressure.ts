@@ -39,8 +39,12 @@ export class Backpressure {
   private readonly queue: Waiter[] = [];
   private stallTimer: NodeJS.Timeout | undefined;
 
-  /** @param backlog the largest count of durable ops not yet acknowledged by a live destination. */
-  constructor(private readonly backlog: () => number, private readonly options: BackpressureOptions = DEFAULT_BACKPRESSURE) {}
+  /**
+   * @param backlog the largest count of durable ops not yet acknowledged by a live destination;
+   *   undefined when no destination is live (a node without peers, or all of them down): there
+   *   is no backlog to bound then, and writes are not held back.
+   */
+  constructor(private readonly backlog: () => number | undefined, private readonly options: BackpressureOptions = DEFAULT_BACKPRESSURE) {}
 
   /** Admitted but not yet released writes, in ops. */
   get inFlight(): number {
@@ -89,7 +93,9 @@ export class Backpressure {
 
   private fits(ops: number): boolean {
     if (this.options.maxBacklogOps <= 0) return true;
-    const used = this.admitted + this.backlog();
+    const backlog = this.backlog();
+    if (backlog === undefined) return true;
+    const used = this.admitted + backlog;
     // A batch larger than the bound still gets in once everything before it is acknowledged.
     return used + ops <= this.options.maxBacklogOps || used === 0;
   }
