@@ -73,6 +73,29 @@ interface Batch {
   lastSeqs: Map<string, number>;
 }
 
+/** Per origin, batches in log order with the origin's last seq in each. */
+type OriginQueues = Map<string, { batch: Batch; seq: number }[]>;
+
+function enqueue(queues: OriginQueues, origin: string, batch: Batch, seq: number): void {
+  let queue = queues.get(origin);
+  if (!queue) queues.set(origin, (queue = []));
+  queue.push({ batch, seq });
+}
+
+/**
+ * Drops the finished batches at the head of `origin`'s queue and returns the last seq they
+ * cover: batches of one origin may finish out of order, and no seq may be claimed while an
+ * earlier batch of its origin is still going.
+ */
+function takeFinished(queues: OriginQueues, origin: string, finished: (batch: Batch) => boolean): number | undefined {
+  const queue = queues.get(origin);
+  if (!queue) return undefined;
+  let seq: number | undefined;
+  while (queue.length > 0 && finished(queue[0].batch)) seq = (queue.shift() as { seq: number }).seq;
+  if (queue.length === 0) queues.delete(origin);
+  return seq;
+}
+
 /** Each origin's last seq in `ops` (an origin's seqs rise through a batch). */
 function lastSeqsOf(ops: readonly Op[]): Map<string, number> {
   const last = new Map<string, number>();
@@ -95,7 +118,7 @@ export class Replica {
   /** When received ops were stored here (replication lag as the replica sees it). */
   readonly appliedMarks = new AppliedMarks();
   /** Per origin, received batches not yet marked, in log order, with the origin's last seq in each. */
-  private readonly unmarked = new Map<string, { batch: Batch; seq: number }[]>();
+  private readonly unmarked: OriginQueues = new Map();
   /** Origins a refused batch left without marks (see stopMarks). */
   private readonly unmarkable = new Set<string>();
   /** origin -> seq -> op: received ahead of a missing predecessor. */
@@ -113,7 +136,7 @@ export class Replica {
   private refusedFrom = Number.POSITIVE_INFINITY;
   private readonly durableSeen: Map<string, number>;
   /** Per origin, batches not yet done, in log order, with the origin's last seq in each. */
-  private readonly undone = new Map<string, { batch: Batch; seq: number }[]>();
+  private readonly undone: OriginQueues = new Map();
 
   /** `flushedLogMark` reads the store's Store.flushedLogMark. */
   constructor(
@@ -285,11 +308,7 @@ export class Replica {
     const batch: Batch = { startLsn: firstLsn, endLsn: this.log.nextLsn, ops, stored: false, done: false, complete: false, lastSeqs: lastSeqsOf(ops) };
     this.batches.push(batch);
     this.unstored.push(batch);
-    for (const [origin, seq] of batch.lastSeqs) {
-      let queue = this.undone.get(origin);
-      if (!queue) this.undone.set(origin, (queue = []));
-      queue.push({ batch, seq });
-    }
+    for (const [origin, seq] of batch.lastSeqs) enqueue(this.undone, origin, batch, seq);
     let applied: boolean[];
     if (logFirst) {
       await durable;
@@ -311,12 +330,7 @@ export class Replica {
 
   /** Queues a received batch for its applied marks; returns its origins. */
   private awaitMarks(batch: Batch): string[] {
-    for (const [origin, seq] of batch.lastSeqs) {
-      if (this.unmarkable.has(origin)) continue;
-      let queue = this.unmarked.get(origin);
-      if (!queue) this.unmarked.set(origin, (queue = []));
-      queue.push({ batch, seq });
-    }
+    for (const [origin, seq] of batch.lastSeqs) if (!this.unmarkable.has(origin)) enqueue(this.unmarked, origin, batch, seq);
     return [...batch.lastSeqs.keys()];
   }
 
@@ -333,18 +347,13 @@ export class Replica {
 
   /**
    * `batch` is all stored: marks each of its origins up to the last seq whose batches are all
-   * stored. Batches of one origin store in slices side by side and may finish out of order; a
-   * mark must not claim an earlier one that is still going.
+   * stored (batches of one origin store in slices side by side and may finish out of order).
    */
   private mark(batch: Batch, origins: readonly string[]): void {
     batch.complete = true;
     for (const origin of origins) {
-      const queue = this.unmarked.get(origin);
-      if (!queue) continue;
-      let seq: number | undefined;
-      while (queue.length > 0 && queue[0].batch.complete) seq = (queue.shift() as { seq: number }).seq;
+      const seq = takeFinished(this.unmarked, origin, (b) => b.complete);
       if (seq !== undefined) this.appliedMarks.record(origin, seq);
-      if (queue.length === 0) this.unmarked.delete(origin);
     }
   }
 
@@ -391,12 +400,8 @@ export class Replica {
   private advanceDurable(done: Batch): void {
     while (this.batches.length > 0 && this.batches[0].done) this.storeDurable = (this.batches.shift() as Batch).endLsn;
     for (const origin of done.lastSeqs.keys()) {
-      const queue = this.undone.get(origin);
-      if (!queue) continue;
-      let seq: number | undefined;
-      while (queue.length > 0 && queue[0].batch.done) seq = (queue.shift() as { seq: number }).seq;
+      const seq = takeFinished(this.undone, origin, (b) => b.done);
       if (seq !== undefined) this.durableSeen.set(origin, seq);
-      if (queue.length === 0) this.undone.delete(origin);
     }
   }
 }
