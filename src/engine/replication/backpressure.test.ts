@@ -85,7 +85,7 @@ describe('Backpressure', () => {
   });
 
   it('holds nothing back while no destination is live, and bounds again once one is', async () => {
-    let backlog: number | undefined;
+    let backlog: number | undefined = undefined;
     const gate = new Backpressure(() => backlog, { maxBacklogOps: 10, maxWaitMs: 60_000 });
     const alone = await Promise.all([gate.admit(10), gate.admit(10), gate.admit(10)]);
     assert.equal(gate.counters.waits, 0, 'a node without live peers has no backlog to bound');
