@@ -217,7 +217,8 @@ export function summarize(file: string, topN: number, callersOf?: string): Profi
 
 function main(): void {
   const args = process.argv.slice(2);
-  const dir = args.find((a) => !a.startsWith('--'));
+  // The directory is the argument that is neither a flag nor a flag's value.
+  const dir = args.find((a, i) => !a.startsWith('--') && !['--top', '--callers'].includes(args[i - 1]));
   if (!dir) {
     process.stderr.write('usage: profile-summary.ts <dir> [--top 15] [--json] [--inclusive] [--callers <function>]\n');
     process.exit(2);

@@ -141,7 +141,7 @@ export async function runWorkload(target: Target, w: WorkloadSpec): Promise<Work
     if (ack && tracker) tracker.recordAck(ack.origin, ack.seq, at);
   };
 
-  const countersBefore = await target.counters?.();
+  const countersBefore = await countersOf(target);
   const cpuDone = cpuWindow(target.pids());
   tracker?.start();
   let found = 0;
@@ -183,7 +183,7 @@ export async function runWorkload(target: Target, w: WorkloadSpec): Promise<Work
   if (during === undefined) clearTimeout(duringTimer);
   else await duringDone;
   const lag = tracker ? await tracker.finish(loop.lastAckAt) : null;
-  const countersAfter = countersBefore && (await target.counters?.());
+  const countersAfter = countersBefore && (await countersOf(target));
 
   const ops = loop.requests * batchSize;
   const pct = loop.latencies.percentiles([50, 99]);
@@ -210,6 +210,15 @@ export async function runWorkload(target: Target, w: WorkloadSpec): Promise<Work
     cpuMicrosPerOp: cpuPerOp(cpu, loop.elapsedMs, ops),
     ...(countersBefore && countersAfter ? { nodeCounters: counterDelta(countersBefore, countersAfter) } : {}),
   };
+}
+
+/** The target's counters; undefined when it has none or they cannot be read (they are a diagnostic, not worth a workload). */
+async function countersOf(target: Target): Promise<Record<string, number> | undefined> {
+  try {
+    return await target.counters?.();
+  } catch {
+    return undefined;
+  }
 }
 
 function counterDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {

@@ -134,6 +134,8 @@ export class RingNode {
       this.senders.get(id)?.wake();
       void this.antiEntropy.trigger();
     });
+    // A peer that goes down stops counting towards the backlog: writers waiting for it go on now.
+    this.peers.onDown(() => this.backpressure.recheck());
     this.log.onDurable(() => {
       for (const s of this.senders.values()) s.wake();
     });

@@ -135,3 +135,24 @@ describe('PeerSet.replicate', () => {
     assert.deepEqual(received, ['ops:', 'ops:1,2,3', 'ops:1,2,3']);
   });
 });
+
+describe('PeerSet heartbeats', () => {
+  it('tells onDown listeners once when a peer that does not answer is declared down', async () => {
+    const peers = new PeerSet('me', 'token', 10, () => 0);
+    // Port 1 on loopback refuses connections: every ping fails at once.
+    peers.update([{ id: 'gone', address: '127.0.0.1:1' }]);
+    const downs: string[] = [];
+    peers.onDown((id) => downs.push(id));
+    peers.start();
+    try {
+      const until = Date.now() + 10_000;
+      while (!downs.includes('gone') && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(downs, ['gone']);
+      assert.equal(peers.isUp('gone'), false);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(downs, ['gone'], 'more failed beats of a peer already down tell no one again');
+    } finally {
+      peers.close();
+    }
+  });
+});

@@ -35,6 +35,7 @@ export class PeerSet implements ReplicationTransport {
   private readonly peers = new Map<string, PeerEntry>();
   private timer: NodeJS.Timeout | undefined;
   private readonly upListeners = new Set<(id: string) => void>();
+  private readonly downListeners = new Set<(id: string) => void>();
   private readonly encoder: BatchEncoder;
   /** Peers that ignored `records`; retried once they come back up (maybe upgraded). */
   private readonly opsOnly = new Set<string>();
@@ -65,6 +66,11 @@ export class PeerSet implements ReplicationTransport {
   /** Called when a peer goes from suspect/down to up (its sender should retry now). */
   onUp(listener: (id: string) => void): void {
     this.upListeners.add(listener);
+  }
+
+  /** Called when a peer is declared down (writers held back for it may go on). */
+  onDown(listener: (id: string) => void): void {
+    this.downListeners.add(listener);
   }
 
   /** Replaces the membership; a peer whose address changed gets a new channel. */
@@ -185,12 +191,13 @@ export class PeerSet implements ReplicationTransport {
     if (p.failures === 0 && age <= 3 * this.heartbeatMs) next = PeerState.PEER_STATE_UP;
     else if (p.failures < 3 && (age <= 10 * this.heartbeatMs || p.lastHeard === 0)) next = PeerState.PEER_STATE_SUSPECT;
     else next = PeerState.PEER_STATE_DOWN;
-    const wasUp = p.state === PeerState.PEER_STATE_UP;
+    const was = p.state;
     p.state = next;
-    if (next === PeerState.PEER_STATE_UP && !wasUp) {
+    if (next === PeerState.PEER_STATE_UP && was !== PeerState.PEER_STATE_UP) {
       this.opsOnly.delete(p.id);
       for (const l of this.upListeners) l(p.id);
     }
+    if (next === PeerState.PEER_STATE_DOWN && was !== PeerState.PEER_STATE_DOWN) for (const l of this.downListeners) l(p.id);
   }
 }
 

@@ -87,9 +87,11 @@ describe('Backpressure', () => {
   it('holds nothing back while no destination is live, and bounds again once one is', async () => {
     let backlog: number | undefined = undefined;
     const gate = new Backpressure(() => backlog, { maxBacklogOps: 10, maxWaitMs: 60_000 });
-    const alone = await Promise.all([gate.admit(10), gate.admit(10), gate.admit(10)]);
+    const admits = [gate.admit(10), gate.admit(10), gate.admit(10)];
+    await tick();
     assert.equal(gate.counters.waits, 0, 'a node without live peers has no backlog to bound');
     assert.equal(gate.inFlight, 30);
+    const alone = await Promise.all(admits);
     backlog = 0;
     let admitted = false;
     const next = gate.admit(1).then((release) => {

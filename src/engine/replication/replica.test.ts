@@ -288,6 +288,7 @@ describe('replica', () => {
     await new Promise((resolve) => setImmediate(resolve));
     // A sender told "not yet" resends the batch after a backoff: each answer must cover what it stored.
     const y = await replica.applyRemote(ops(1, 5, 'y'));
+    assert.ok(replica.storeDurableLsn < log.nextLsn, 'the local batch and x\'s are still being stored');
     assert.deepEqual(y.lastSeen, { y: 5 }, 'y:1-5 are logged and stored though the local batch and x\'s are not done');
     const moreX = await replica.applyRemote(ops(1001, 10, 'x'));
     assert.deepEqual(moreX.lastSeen, { x: 0 }, 'x:1001-1010 are stored, x:1-1000 not yet: last_seen may not jump the gap');
@@ -308,6 +309,8 @@ describe('replica', () => {
     await replica.applyRemote([op('x', 3), op('y', 2)]);
     assert.deepEqual(replica.appliedMarks.after('x', 0, 10).marks.map((m) => m.seq), [1], 'x:3 is stored, x:2 is not: no mark may claim both');
     assert.deepEqual(replica.appliedMarks.after('y', 0, 10).marks.map((m) => m.seq), [1, 2], 'other origins keep their marks');
+    assert.equal(replica.durableLastSeen('x'), 1, 'x:2 was logged but not stored: last_seen reported to senders stays before it');
+    assert.equal(replica.durableLastSeen('y'), 2, 'other origins keep advancing');
     await log.close();
     await store.close();
   });

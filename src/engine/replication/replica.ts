@@ -58,7 +58,10 @@ export interface ReplicaCounters {
   replicatedStale: number;
 }
 
-/** A batch written to log and store; batches complete out of order, durability advances in order. */
+/**
+ * A batch written to log and store. Batches complete out of order; storeDurableLsn advances in
+ * log order, each origin's durable last_seen in the order of that origin's batches.
+ */
 interface Batch {
   startLsn: number;
   endLsn: number;
