@@ -77,6 +77,27 @@ describe('replication log', () => {
     }), { numRuns: 60 });
   });
 
+  it('without a sync policy flushes a full segment off the event loop before rolling, and a crash then keeps every op of it', async () => {
+    const fs = new FaultFileSystem();
+    const log = open(fs, { sync: 'none', segmentBytes: 300 });
+    const op = (seq: number): Op => ({ origin: 'n1', seq, ts: seq, key: Buffer.from(`key${seq}`), value: Buffer.alloc(40, seq) });
+    let seq = 0;
+    while (log.bytes < 300) log.append([op(++seq)]);
+    const full = seq;
+    log.append([op(++seq)]);
+    assert.equal(fs.readdir(DIR).length, 1, 'no roll on the event loop: the segment keeps taking appends while it is flushed');
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(fs.readdir(DIR).length, 2, 'rolled once the flush finished');
+    log.append([op(++seq)]);
+    fs.crash();
+    const reopened = open(fs, { sync: 'none', segmentBytes: 300 });
+    const kept = readAll(reopened).map((o) => o.seq);
+    assert.ok(kept.length >= full + 1, `the rolled segment survives whole (${kept.length} of ${seq} ops kept)`);
+    assert.deepEqual(kept, kept.map((_, i) => i + 1));
+    await reopened.close();
+  });
+
   it('keeps every op whose durability was reported through a crash, and loses nothing before it', async () => {
     await fc.assert(fc.asyncProperty(batchesArb, fc.nat(), fc.constantFrom<'always' | 'batch'>('always', 'batch'), async (raw, cut, sync) => {
       const fs = new FaultFileSystem();

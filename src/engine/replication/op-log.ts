@@ -212,6 +212,8 @@ export class OpLog {
   private waiters: Waiter[] = [];
   private syncing = false;
   private rollPending = false;
+  /** Without a sync policy: the full segment being flushed in the thread pool before the roll. */
+  private presync: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastSyncAt = 0;
   private failure: Error | undefined;
@@ -350,6 +352,7 @@ export class OpLog {
     const durable = this.awaitDurable();
     if (this.active.bytes >= this.opts.segmentBytes) {
       if (this.syncing) this.rollPending = true;
+      else if (this.opts.sync === 'none') this.rollWhenFlushed();
       else this.roll();
     }
     return { firstLsn, durable };
@@ -418,6 +421,7 @@ export class OpLog {
     this.closed = true;
     clearTimeout(this.timer);
     while (this.syncing) await new Promise((r) => setTimeout(r, 1));
+    await this.presync;
     if (!this.failure) {
       this.opts.fs.fsync(this.fd);
       this.settle(this.next);
@@ -541,6 +545,27 @@ export class OpLog {
     this.opts.fs.fsyncDir(this.dir);
     this.fd = this.opts.fs.open(full, 'a');
     this.segments.push({ file, startLsn, bytes: header.length });
+  }
+
+  /**
+   * Without a sync policy a full segment's bytes are all still in the page cache, and roll()'s
+   * fsync flushed them on the event loop (24-56 ms per 16 MiB segment under load). They are
+   * flushed in the thread pool first; appends meanwhile still go to the segment, and roll() then
+   * flushes only those.
+   */
+  private rollWhenFlushed(): void {
+    if (this.presync) return;
+    const fd = this.fd;
+    this.presync = this.opts.fs.fsyncAsync(fd).then(
+      () => {
+        this.presync = undefined;
+        if (!this.closed && !this.failure && this.fd === fd) this.roll();
+      },
+      (err: Error) => {
+        this.presync = undefined;
+        this.failure = new Error(`replication log fsync failed: ${err.message}`);
+      },
+    );
   }
 
   private roll(): void {
