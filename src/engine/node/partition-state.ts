@@ -97,11 +97,7 @@ export class PartitionState {
   replicates(node: string, storedKey: Buffer): boolean {
     const map = this.current;
     if (!map) return true;
-    // Asked for every op and destination a sender ships: one set per partition and map.
-    const pid = this.partitionOf(map, storedKey);
-    let set = this.replicaSets.get(pid);
-    if (!set) this.replicaSets.set(pid, (set = new Set(preferenceList(map, pid))));
-    return set.has(node);
+    return this.replicaSet(map, this.partitionOf(map, storedKey)).has(node);
   }
 
   /**
@@ -113,10 +109,17 @@ export class PartitionState {
     if (!map) return true;
     let all = this.replicatesEvery.get(node);
     if (all === undefined) {
-      all = map.partitions.every((p) => preferenceList(map, p.id).includes(node));
+      all = map.partitions.every((p) => this.replicaSet(map, p.id).has(node));
       this.replicatesEvery.set(node, all);
     }
     return all;
+  }
+
+  /** The replicas of partition `pid` of the current map; asked for every op and destination a sender ships, so kept per partition. */
+  private replicaSet(map: PartitionMap, pid: number): ReadonlySet<string> {
+    let set = this.replicaSets.get(pid);
+    if (!set) this.replicaSets.set(pid, (set = new Set(preferenceList(map, pid))));
+    return set;
   }
 }
 

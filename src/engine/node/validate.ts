@@ -36,61 +36,75 @@ function checkCounter(field: string, n: number, min: number): void {
   if (!Number.isSafeInteger(n) || n < min) throw new InvalidFieldError(field, `must be an integer from ${min} to 2^53-1, got ${n}`);
 }
 
-export function checkOps(field: string, ops: readonly ProtoOp[], maxOps = MAX_BATCH_ENTRIES): void {
+/** The fields every op has, whether it came as a protocol op or as a log record. */
+interface CheckedOp {
+  origin: string;
+  seq: number;
+  ts: number;
+  key: Buffer;
+  value: Buffer | null;
+}
+
+type OpKindName = 'skip' | 'put' | 'delete';
+
+/**
+ * The rules every op of a batch must meet, however it arrived; `kindOf` checks what only its
+ * form has and says what it is. Field names are built only for a wrong op: a Replicate batch
+ * holds thousands.
+ */
+function checkOpList<T extends CheckedOp>(field: string, ops: readonly T[], maxOps: number, kindOf: (op: T, at: () => string) => OpKindName): void {
   if (ops.length > maxOps) throw new InvalidFieldError(field, `must hold at most ${maxOps} ops, got ${ops.length}`);
+  // A batch carries few distinct origins, mostly in runs: check each once.
   const origins = new Set<string>();
-  ops.forEach((op, i) => {
-    const at = `${field}[${i}]`;
-    // A batch carries few distinct origins: check each once.
-    if (!origins.has(op.origin)) {
-      checkNodeId(`${at}.origin`, op.origin);
-      origins.add(op.origin);
+  let lastOrigin: string | undefined;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    const at = () => `${field}[${i}]`;
+    if (op.origin !== lastOrigin) {
+      if (!origins.has(op.origin)) {
+        checkNodeId(`${at()}.origin`, op.origin);
+        origins.add(op.origin);
+      }
+      lastOrigin = op.origin;
     }
-    checkCounter(`${at}.seq`, op.seq, 1);
-    checkCounter(`${at}.ts`, op.ts, 1);
+    if (!(Number.isSafeInteger(op.seq) && op.seq >= 1)) checkCounter(`${at()}.seq`, op.seq, 1);
+    if (!(Number.isSafeInteger(op.ts) && op.ts >= 1)) checkCounter(`${at()}.ts`, op.ts, 1);
+    const kind = kindOf(op, at);
+    const valueBytes = op.value?.length ?? 0;
+    if (kind === 'skip') {
+      if (op.key.length > 0 || valueBytes > 0) throw new InvalidFieldError(`${at()}.key`, 'must be empty for OP_KIND_SKIP (and so must value)');
+      continue;
+    }
+    if (op.key.length === 0 || op.key.length > MAX_KEY_BYTES) checkKey(`${at()}.key`, op.key);
+    if (kind === 'delete' && valueBytes > 0) throw new InvalidFieldError(`${at()}.value`, 'must be empty for OP_KIND_DELETE');
+    if (valueBytes > MAX_VALUE_BYTES) checkValue(`${at()}.value`, op.value as Buffer);
+  }
+}
+
+export function checkOps(field: string, ops: readonly ProtoOp[], maxOps = MAX_BATCH_ENTRIES): void {
+  checkOpList(field, ops, maxOps, (op, at) => {
     if (op.kind === OpKind.OP_KIND_SKIP) {
-      if (op.key.length > 0 || op.value.length > 0) throw new InvalidFieldError(`${at}.key`, 'must be empty for OP_KIND_SKIP (and so must value)');
-      if (op.hintedFor !== undefined) throw new InvalidFieldError(`${at}.hinted_for`, 'must be unset for OP_KIND_SKIP');
-      return;
+      // The key's rule first: a skip with a key is reported as that, whatever else it carries.
+      if (op.hintedFor !== undefined && op.key.length === 0 && op.value.length === 0) {
+        throw new InvalidFieldError(`${at()}.hinted_for`, 'must be unset for OP_KIND_SKIP');
+      }
+      return 'skip';
     }
     if (op.kind !== OpKind.OP_KIND_PUT && op.kind !== OpKind.OP_KIND_DELETE) {
-      throw new InvalidFieldError(`${at}.kind`, `must be OP_KIND_PUT, OP_KIND_DELETE or OP_KIND_SKIP, got ${op.kind}`);
+      throw new InvalidFieldError(`${at()}.kind`, `must be OP_KIND_PUT, OP_KIND_DELETE or OP_KIND_SKIP, got ${op.kind}`);
     }
-    if (op.hintedFor !== undefined) checkNodeId(`${at}.hinted_for`, op.hintedFor);
-    checkKey(`${at}.key`, op.key);
-    if (op.kind === OpKind.OP_KIND_DELETE && op.value.length > 0) throw new InvalidFieldError(`${at}.value`, 'must be empty for OP_KIND_DELETE');
-    checkValue(`${at}.value`, op.value);
+    if (op.hintedFor !== undefined) checkNodeId(`${at()}.hinted_for`, op.hintedFor);
+    return op.kind === OpKind.OP_KIND_DELETE ? 'delete' : 'put';
   });
 }
 
 /**
  * checkOps for ops read from log records (Replicate `records`): the same rules and messages,
- * without making a protocol op of each one or a field name per op unless it is wrong. A record
- * has no kind: no key means a skip, no value a delete.
+ * without making a protocol op of each one. A record has no kind: no key means a skip, no
+ * value a delete.
  */
 export function checkRecordOps(field: string, ops: readonly Op[], maxOps = MAX_BATCH_ENTRIES): void {
-  if (ops.length > maxOps) throw new InvalidFieldError(field, `must hold at most ${maxOps} ops, got ${ops.length}`);
-  let checkedOrigin: string | undefined;
-  const origins = new Set<string>();
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i];
-    if (op.origin !== checkedOrigin) {
-      if (!origins.has(op.origin)) {
-        checkNodeId(`${field}[${i}].origin`, op.origin);
-        origins.add(op.origin);
-      }
-      checkedOrigin = op.origin;
-    }
-    if (!(Number.isSafeInteger(op.seq) && op.seq >= 1)) checkCounter(`${field}[${i}].seq`, op.seq, 1);
-    if (!(Number.isSafeInteger(op.ts) && op.ts >= 1)) checkCounter(`${field}[${i}].ts`, op.ts, 1);
-    const valueBytes = op.value?.length ?? 0;
-    if (op.key.length === 0) {
-      if (valueBytes > 0) throw new InvalidFieldError(`${field}[${i}].key`, 'must be empty for OP_KIND_SKIP (and so must value)');
-      continue;
-    }
-    if (op.key.length > MAX_KEY_BYTES) checkKey(`${field}[${i}].key`, op.key);
-    if (valueBytes > MAX_VALUE_BYTES) checkValue(`${field}[${i}].value`, op.value as Buffer);
-  }
+  checkOpList(field, ops, maxOps, (op) => (op.key.length === 0 ? 'skip' : op.value === null ? 'delete' : 'put'));
 }
 
 export function checkVersionVector(field: string, vv: Record<string, number>): void {
