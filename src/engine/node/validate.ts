@@ -52,48 +52,47 @@ type OpKindName = 'skip' | 'put' | 'delete';
  * form has and says what it is. Field names are built only for a wrong op: a Replicate batch
  * holds thousands.
  */
-function checkOpList<T extends CheckedOp>(field: string, ops: readonly T[], maxOps: number, kindOf: (op: T, at: () => string) => OpKindName): void {
+function checkOpList<T extends CheckedOp>(field: string, ops: readonly T[], maxOps: number, kindOf: (op: T, field: string, i: number) => OpKindName): void {
   if (ops.length > maxOps) throw new InvalidFieldError(field, `must hold at most ${maxOps} ops, got ${ops.length}`);
   // A batch carries few distinct origins, mostly in runs: check each once.
   const origins = new Set<string>();
   let lastOrigin: string | undefined;
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
-    const at = () => `${field}[${i}]`;
     if (op.origin !== lastOrigin) {
       if (!origins.has(op.origin)) {
-        checkNodeId(`${at()}.origin`, op.origin);
+        checkNodeId(`${field}[${i}].origin`, op.origin);
         origins.add(op.origin);
       }
       lastOrigin = op.origin;
     }
-    if (!(Number.isSafeInteger(op.seq) && op.seq >= 1)) checkCounter(`${at()}.seq`, op.seq, 1);
-    if (!(Number.isSafeInteger(op.ts) && op.ts >= 1)) checkCounter(`${at()}.ts`, op.ts, 1);
-    const kind = kindOf(op, at);
+    if (!(Number.isSafeInteger(op.seq) && op.seq >= 1)) checkCounter(`${field}[${i}].seq`, op.seq, 1);
+    if (!(Number.isSafeInteger(op.ts) && op.ts >= 1)) checkCounter(`${field}[${i}].ts`, op.ts, 1);
+    const kind = kindOf(op, field, i);
     const valueBytes = op.value?.length ?? 0;
     if (kind === 'skip') {
-      if (op.key.length > 0 || valueBytes > 0) throw new InvalidFieldError(`${at()}.key`, 'must be empty for OP_KIND_SKIP (and so must value)');
+      if (op.key.length > 0 || valueBytes > 0) throw new InvalidFieldError(`${field}[${i}].key`, 'must be empty for OP_KIND_SKIP (and so must value)');
       continue;
     }
-    if (op.key.length === 0 || op.key.length > MAX_KEY_BYTES) checkKey(`${at()}.key`, op.key);
-    if (kind === 'delete' && valueBytes > 0) throw new InvalidFieldError(`${at()}.value`, 'must be empty for OP_KIND_DELETE');
-    if (valueBytes > MAX_VALUE_BYTES) checkValue(`${at()}.value`, op.value as Buffer);
+    if (op.key.length === 0 || op.key.length > MAX_KEY_BYTES) checkKey(`${field}[${i}].key`, op.key);
+    if (kind === 'delete' && valueBytes > 0) throw new InvalidFieldError(`${field}[${i}].value`, 'must be empty for OP_KIND_DELETE');
+    if (valueBytes > MAX_VALUE_BYTES) checkValue(`${field}[${i}].value`, op.value as Buffer);
   }
 }
 
 export function checkOps(field: string, ops: readonly ProtoOp[], maxOps = MAX_BATCH_ENTRIES): void {
-  checkOpList(field, ops, maxOps, (op, at) => {
+  checkOpList(field, ops, maxOps, (op, f, i) => {
     if (op.kind === OpKind.OP_KIND_SKIP) {
       // The key's rule first: a skip with a key is reported as that, whatever else it carries.
       if (op.hintedFor !== undefined && op.key.length === 0 && op.value.length === 0) {
-        throw new InvalidFieldError(`${at()}.hinted_for`, 'must be unset for OP_KIND_SKIP');
+        throw new InvalidFieldError(`${f}[${i}].hinted_for`, 'must be unset for OP_KIND_SKIP');
       }
       return 'skip';
     }
     if (op.kind !== OpKind.OP_KIND_PUT && op.kind !== OpKind.OP_KIND_DELETE) {
-      throw new InvalidFieldError(`${at()}.kind`, `must be OP_KIND_PUT, OP_KIND_DELETE or OP_KIND_SKIP, got ${op.kind}`);
+      throw new InvalidFieldError(`${f}[${i}].kind`, `must be OP_KIND_PUT, OP_KIND_DELETE or OP_KIND_SKIP, got ${op.kind}`);
     }
-    if (op.hintedFor !== undefined) checkNodeId(`${at()}.hinted_for`, op.hintedFor);
+    if (op.hintedFor !== undefined) checkNodeId(`${f}[${i}].hinted_for`, op.hintedFor);
     return op.kind === OpKind.OP_KIND_DELETE ? 'delete' : 'put';
   });
 }
