@@ -8,7 +8,6 @@ import type { FileSystem } from '../storage/types';
 import { PeerState, type NodeStats, type PeerStatus } from '../gen/ringdb/v1/node';
 import { AntiEntropy } from '../replication/anti-entropy';
 import { Backpressure, DEFAULT_BACKPRESSURE, type BackpressureOptions } from '../replication/backpressure';
-import type { LoggedOp } from '../replication/op-codec';
 import { OpLog } from '../replication/op-log';
 import { Replica, type LocalWriteResult, type Mutation } from '../replication/replica';
 import { Sender } from '../replication/sender';
@@ -153,10 +152,10 @@ export class RingNode {
     return mine.filter((d) => ids.includes(d));
   }
 
-  /** Whether `op` travels to `dest`: never back to its origin; in a full mesh only local ops travel. */
-  ships(dest: string, op: LoggedOp): boolean {
-    if (op.origin === dest) return false;
-    return this.topology !== null || op.origin === this.config.id;
+  /** Whether the ops of `origin` travel to `dest`: never back to their origin; in a full mesh only local ops travel. */
+  ships(dest: string, origin: string): boolean {
+    if (origin === dest) return false;
+    return this.topology !== null || origin === this.config.id;
   }
 
   cursorOf(dest: string): number | undefined {
@@ -276,7 +275,7 @@ export class RingNode {
     for (const id of dests) {
       if (this.senders.has(id)) continue;
       const sender = new Sender(id, this.state.cursors[id] ?? this.log.firstLsn, this.log, this.peers,
-        () => this.log.durableLsn, (op) => this.ships(id, op), (s) => this.progressed(s),
+        () => this.log.durableLsn, (origin) => this.ships(id, origin), (s) => this.progressed(s),
         undefined, describeError);
       this.senders.set(id, sender);
       this.catchUpEnd.set(id, this.log.durableLsn);

@@ -32,7 +32,7 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
   /** A converter to log entries with per-destination acks, taking destinations and cursors once. */
   const logEntries = (): ((op: LoggedOp) => ReplicationLogEntry) => {
     const dests = node.destinations().map((d) => ({ id: d, cursor: node.cursorOf(d) ?? 0 }));
-    return (op) => toLogEntry(op, dests.filter((d) => node.ships(d.id, op)).map((d) => ({ peerId: d.id, acked: op.lsn < d.cursor })));
+    return (op) => toLogEntry(op, dests.filter((d) => node.ships(d.id, op.origin)).map((d) => ({ peerId: d.id, acked: op.lsn < d.cursor })));
   };
   const cursors = () => node.destinations().map((d) => ({ peerId: d, ackedLsn: node.cursorOf(d) ?? 0 }));
 

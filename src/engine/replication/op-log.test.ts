@@ -126,8 +126,11 @@ describe('replication log', () => {
     }), { numRuns: 60 });
   });
 
-  it('reads what was appended from every LSN, from the cache, across its boundary, after trims, rolls and reopens', async () => {
-    const readArb = fc.record({ from: fc.nat(), maxOps: fc.integer({ min: 1, max: 9 }), maxBytes: fc.option(fc.integer({ min: 1, max: 400 }), { nil: undefined }) });
+  it('reads what was appended from every LSN, and a sender\'s window of kept origins, from the cache, across its boundary, after trims, rolls and reopens', async () => {
+    const readArb = fc.record({
+      from: fc.nat(), maxOps: fc.integer({ min: 1, max: 9 }), maxBytes: fc.option(fc.integer({ min: 1, max: 400 }), { nil: undefined }),
+      endCut: fc.nat(), keep: fc.subarray(ORIGINS),
+    });
     await fc.assert(fc.asyncProperty(batchesArb, fc.constantFrom(0, 60, 250, 1 << 20), fc.constantFrom(200, 600, 1 << 20), fc.nat(), fc.array(readArb, { maxLength: 12 }),
       async (raw, cacheBytes, segmentBytes, reopenSeed, reads) => {
         const fs = new FaultFileSystem();
@@ -153,6 +156,14 @@ describe('replication log', () => {
             assert.deepEqual(plain(got), plain(appended.slice(from, from + got.length)), `read(${from}, ${r.maxOps}, ${r.maxBytes})`);
             const before = got.slice(0, -1).reduce((n, op) => n + op.size, 0);
             assert.ok(r.maxBytes === undefined || before < r.maxBytes, 'stops once maxBytes is passed');
+            // A sender's window: what read gives below the end, only the kept origins decoded.
+            const end = from + (r.endCut % (appended.length - from + 1));
+            const scanned = got.filter((op) => op.lsn < end);
+            const win = log.window(from, end, r.maxOps, r.maxBytes ?? Infinity, (origin) => r.keep.includes(origin));
+            const kept = scanned.filter((op) => r.keep.includes(op.origin));
+            assert.deepEqual(plain(win.ops), plain(kept), `window(${from}, ${end}, ${r.maxOps}, ${r.maxBytes}, ${r.keep})`);
+            assert.deepEqual(win.ops.map((op) => [op.lsn, op.size]), kept.map((op) => [op.lsn, op.size]));
+            assert.equal(win.next, scanned.length > 0 ? scanned[scanned.length - 1].lsn + 1 : from);
           }
         };
         for (let i = 0; i < batches.length; i++) {

@@ -59,6 +59,12 @@ interface Waiter {
 /** Records are encoded into slabs of this size (a bigger batch gets a slab of its own). */
 const SLAB_BYTES = 1024 * 1024;
 
+/** What OpLog.window found: the kept ops, and where the next window starts. */
+export interface ShippingWindow {
+  ops: LoggedOp[];
+  next: number;
+}
+
 /**
  * The newest ops as the record bytes `append` wrote to the segment, kept in slabs, plus per op
  * where its record sits, in typed arrays. Nothing here is a JS object per op: under a steady
@@ -148,6 +154,24 @@ class RecordCache {
       bytes += size;
     }
     return out;
+  }
+
+  /** See OpLog.window; `from` is at least firstLsn and below both `end` and the cache's end. */
+  select(from: number, end: number, maxOps: number, maxBytes: number, keep: (origin: string) => boolean): ShippingWindow {
+    const ops: LoggedOp[] = [];
+    const verdicts: (boolean | undefined)[] = [];
+    const stop = Math.min(this.end, end - this.base);
+    let bytes = 0;
+    let i = from - this.base;
+    for (let scanned = 0; i < stop && scanned < maxOps && bytes < maxBytes; i++, scanned++) {
+      const size = this.sizeOf[i];
+      bytes += size;
+      const id = this.originOf[i];
+      let kept = verdicts[id];
+      if (kept === undefined) kept = verdicts[id] = keep(this.origins.string(id));
+      if (kept) ops.push(decodeLoggedOp(this.slabs[this.slabOf[i] - this.slabBase], this.offsetOf[i], size, this.origins.string(id), this.base + i));
+    }
+    return { ops, next: this.base + i };
   }
 
   /** See OpLog.records. A run of ops whose records are adjacent in one slab is one view, or one copy. */
@@ -376,6 +400,20 @@ export class OpLog {
       bytes += source[i].size;
     }
     return out;
+  }
+
+  /**
+   * The ops of `origin`s that `keep` accepts among those read(fromLsn, maxOps, maxBytes) would
+   * return below `endLsn`, and the LSN after the last one scanned. Only the kept ones are
+   * decoded: a sender of a full mesh ships this node's own ops, a third of a 3-node log, and
+   * decoding the rest only to drop them was half of its work.
+   */
+  window(fromLsn: number, endLsn: number, maxOps: number, maxBytes: number, keep: (origin: string) => boolean): ShippingWindow {
+    const from = Math.max(fromLsn, this.firstLsn);
+    if (from >= Math.min(endLsn, this.next) || maxOps <= 0) return { ops: [], next: from };
+    if (from >= this.cache.firstLsn) return this.cache.select(from, endLsn, maxOps, maxBytes, keep);
+    const scanned = this.read(from, maxOps, maxBytes).filter((op) => op.lsn < endLsn);
+    return { ops: scanned.filter((op) => keep(op.origin)), next: scanned.length > 0 ? scanned[scanned.length - 1].lsn + 1 : from };
   }
 
   /**

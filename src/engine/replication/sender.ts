@@ -43,8 +43,9 @@ export class Sender {
   /**
    * @param durableLsn ops below it may be shipped (durable in this node's log; a crash before
    *   the store has them is repaired from the log on restart).
-   * @param ships whether an op goes to this destination (a node never gets back its own ops;
-   *   in a full mesh only local ops travel, along a topology received ones are forwarded too).
+   * @param shipsOrigin whether the ops of an origin go to this destination (a node never gets
+   *   back its own ops; in a full mesh only local ops travel, along a topology received ones
+   *   are forwarded too).
    * @param onProgress called after the cursor moved.
    */
   constructor(
@@ -53,7 +54,7 @@ export class Sender {
     private readonly log: OpLog,
     private readonly transport: SenderTransport,
     private readonly durableLsn: () => number,
-    private readonly ships: (op: LoggedOp) => boolean,
+    private readonly shipsOrigin: (origin: string) => boolean,
     private readonly onProgress: (sender: Sender) => void,
     private readonly options: SenderOptions = DEFAULT_SENDER_OPTIONS,
     private readonly describe: (err: unknown) => string = String,
@@ -112,10 +113,12 @@ export class Sender {
         await this.sleep(undefined);
         continue;
       }
-      const window = this.log.read(this.cursorLsn, this.options.maxBatchOps, this.options.maxBatchBytes).filter((op) => op.lsn < end);
-      const batch = window.filter(this.ships);
+      const { ops: batch, next } = this.log.window(this.cursorLsn, end, this.options.maxBatchOps, this.options.maxBatchBytes, this.shipsOrigin);
       if (batch.length === 0) {
-        this.advance(window[window.length - 1].lsn + 1);
+        if (next > this.cursorLsn) this.advance(next);
+        // Nothing could be read where the log says ops are (a segment that vanished under it):
+        // retry later instead of spinning.
+        else await this.sleep(this.backoff);
         continue;
       }
       let lastSeen: Record<string, number>;
@@ -129,11 +132,10 @@ export class Sender {
       }
       this.failure = undefined;
       this.sent += batch.length;
-      let to = this.cursorLsn;
-      for (const op of window) {
-        if (this.ships(op) && op.seq > (lastSeen[op.origin] ?? 0)) break;
-        to = op.lsn + 1;
-      }
+      // Past every op the destination covers, up to the first it does not (skipped ops between
+      // them go with the ones before).
+      const uncovered = batch.find((op) => op.seq > (lastSeen[op.origin] ?? 0));
+      const to = uncovered === undefined ? next : uncovered.lsn;
       if (to > this.cursorLsn) {
         this.backoff = this.options.minBackoffMs;
         this.advance(to);
