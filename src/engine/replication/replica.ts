@@ -8,6 +8,7 @@
 // flushed them to tables (storeReplayLsn); a restart replays the log from there.
 
 import { LamportClock } from '../clock/lamport';
+import { yieldToEventLoop } from '../event-loop';
 import type { WriteOptions } from '../storage';
 import type { Entry } from '../storage/types';
 import { AppliedMarks } from './applied-marks';
@@ -23,8 +24,6 @@ export interface ReplicaStore {
 /** Ops of a local batch stored per event-loop turn (see storeBatch). */
 const DEFAULT_STORE_SLICE_OPS = 256;
 const REMOTE_SLICE_FACTOR = 4;
-
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export interface Mutation {
   key: Buffer;

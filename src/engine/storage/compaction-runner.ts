@@ -5,6 +5,7 @@
 // entries so writes and reads keep being served while it runs.
 
 import * as path from 'node:path';
+import { yieldToEventLoop } from '../event-loop';
 import { TableBuilder, type TableBuilderOptions, type TableProperties } from './table-builder';
 import type { EntryIterator, FileSystem } from './types';
 
@@ -40,8 +41,6 @@ export class BuildCancelledError extends Error {
 export function tableFileName(id: number): string {
   return path.join(SST_DIR, `${String(id).padStart(6, '0')}.sst`);
 }
-
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Writes every entry of `source` (from its first) into new tables, skipping tombstones when

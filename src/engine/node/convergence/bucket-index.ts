@@ -6,11 +6,13 @@
 // compares every differing partition with every peer. So the first request builds this index
 // from one scan, for all partitions and buckets at once, and it serves the requests that follow
 // until it has been idle for a while (then it is dropped: between rounds the node holds no key
-// outside the store) or is older than a few seconds (then the next request rebuilds it, so the
-// changes it tracks cannot grow without bound while rounds keep it in use). It stays exact meanwhile: the trees' change listener tells it every change
-// (a new key joins its bucket; a changed key's version overrides the scanned one), so a request
-// reads the store again only for tombstones, which compaction may drop unseen (a random read per
-// key served would cost more than the scan). A new partition map drops it (keys move).
+// outside the store) or has tracked more changes than it scanned keys (then the next request
+// rebuilds it, so the changes it tracks cannot grow without bound while rounds keep it in use).
+// It stays exact meanwhile, and while the scan is still going (it yields to the event loop): the
+// trees' change listener tells it every change from the moment the scan's view was fixed (a new
+// key joins its bucket; a changed key's version overrides the scanned one), so a request reads
+// the store again only for tombstones, which compaction may drop unseen (a random read per key
+// served would cost more than the scan). A new partition map drops it (keys move).
 
 import type { MerkleEntry } from '../../antientropy/merkle';
 
@@ -31,10 +33,23 @@ export class BucketIndex {
   /** Keys changed since the scan (latin1): their current version, null once gone. */
   private readonly since = new Map<string, IndexedVersion | null>();
 
+  /** Keys the scan added. */
+  scanned = 0;
+
   constructor(private readonly leafCount: number) {}
 
-  /** A key of the scan, with its version then. */
+  /** Changes tracked since the scan began. */
+  get changes(): number {
+    return this.since.size;
+  }
+
+  /** A key of the scan, with its version when the scan began. */
   add(pid: number, bucket: number, key: Buffer, version: IndexedVersion): void {
+    this.scanned++;
+    this.insert(pid, bucket, key, version);
+  }
+
+  private insert(pid: number, bucket: number, key: Buffer, version: IndexedVersion): void {
     const slot = pid * this.leafCount + bucket;
     const s = this.slots.get(slot);
     if (s) {
@@ -45,9 +60,9 @@ export class BucketIndex {
     }
   }
 
-  /** A change since the scan: `after` undefined when the key is gone; `isNew` when it had no version. */
+  /** A change since the scan began: `after` undefined when the key is gone; `isNew` when it had no version. */
   change(pid: number, bucket: number, key: Buffer, isNew: boolean, after: IndexedVersion | undefined): void {
-    if (isNew && after) this.add(pid, bucket, Buffer.from(key), after);
+    if (isNew && after) this.insert(pid, bucket, Buffer.from(key), after);
     this.since.set(key.toString('latin1'), after ?? null);
   }
 

@@ -20,7 +20,8 @@
 // would once compaction dropped it.
 
 import { createHash } from 'node:crypto';
-import { DEFAULT_DEPTH, DEFAULT_FANOUT, type MerkleEntry, MerkleTree } from '../../antientropy/merkle';
+import { DEFAULT_DEPTH, DEFAULT_FANOUT, type MerkleEntry, MerkleError, MerkleTree } from '../../antientropy/merkle';
+import { yieldToEventLoop } from '../../event-loop';
 import type { EntrySource } from '../../antientropy/merkle-diff';
 import { type PartitionMap, preferenceList } from '../../partitioning';
 import type { Store } from '../../storage';
@@ -34,10 +35,18 @@ const BUILD_PAGE = 10_000;
 /** A bucket index unused this long is dropped: a round's requests come well within it. */
 const INDEX_IDLE_MS = 2000;
 /**
- * An index older than this is rebuilt on its next request. Under load, peers' rounds can keep it
- * in use for good, and the changes it tracks meanwhile (one per write) would grow without bound.
+ * An index that has tracked more changes than it scanned keys (and at least this many) is rebuilt
+ * on its next request. Under load, peers' rounds can keep it in use for good, and the changes it
+ * tracks meanwhile (one per write) would grow without bound; a rebuild costs a scan of the store,
+ * so it waits until the changes weigh as much.
  */
-const INDEX_MAX_AGE_MS = 5000;
+const MIN_CHANGES_BEFORE_REBUILD = 100_000;
+/** How the bucket index scan is cut: it lets requests in once a slice ran `ms`, checking every `keys` keys. */
+export interface ScanSlice {
+  readonly keys: number;
+  readonly ms: number;
+}
+const DEFAULT_SCAN_SLICE: ScanSlice = { keys: 256, ms: 10 };
 
 /** How stored keys fall into partitions (the node's PartitionState). */
 export interface Placement {
@@ -72,12 +81,12 @@ function sameRange(a: PartitionMap, b: PartitionMap, pid: number): boolean {
 
 /** One partition's tree, answering for its buckets' entries from the store. */
 export class PartitionTree extends MerkleTree implements EntrySource {
-  constructor(private readonly entriesOf: (buckets: readonly number[]) => MerkleEntry[][]) {
+  constructor(private readonly entriesOf: (buckets: readonly number[]) => Promise<MerkleEntry[][]>) {
     super();
   }
 
   /** The keys and current versions in leaf buckets, each list sorted by key. */
-  bucketEntries(buckets: readonly number[]): MerkleEntry[][] {
+  bucketEntries(buckets: readonly number[]): Promise<MerkleEntry[][]> {
     return this.entriesOf(buckets);
   }
 }
@@ -87,7 +96,9 @@ export class PartitionTrees {
   private map: PartitionMap | undefined;
   private builds = 0;
   private index: BucketIndex | undefined;
-  private indexBuilt = 0;
+  /** The index being filled by a scan that yields to the event loop; changes meanwhile go to it too. */
+  private filling: BucketIndex | undefined;
+  private building: Promise<BucketIndex> | undefined;
   private indexTimer: NodeJS.Timeout | undefined;
   private readonly off: () => void;
 
@@ -101,6 +112,7 @@ export class PartitionTrees {
     private readonly selfId: string,
     private readonly placement: Placement,
     private readonly versionOf: VersionOf = encodeVersion,
+    private readonly scanSlice: ScanSlice = DEFAULT_SCAN_SLICE,
   ) {
     this.map = placement.map();
     this.scanInto(this.map ? replicated(this.map, selfId) : [0]);
@@ -109,7 +121,7 @@ export class PartitionTrees {
       if (pid === undefined) return;
       const tree = this.trees.get(pid)!;
       tree.change(key, this.recorded(before), this.recorded(after));
-      this.index?.change(pid, tree.bucketOf(key), key, before === undefined, after && this.indexed(after));
+      (this.index ?? this.filling)?.change(pid, tree.bucketOf(key), key, before === undefined, after && this.indexed(after));
     });
   }
 
@@ -229,30 +241,60 @@ export class PartitionTrees {
   }
 
   /** The entries of buckets of partition `pid`, through the bucket index (built by one scan if there is none). */
-  private bucketEntries(pid: number, buckets: readonly number[]): MerkleEntry[][] {
-    if (this.index && Date.now() - this.indexBuilt > INDEX_MAX_AGE_MS) this.dropIndex();
-    let index = this.index;
-    if (!index) {
-      index = new BucketIndex(DEFAULT_FANOUT ** DEFAULT_DEPTH);
-      const map = this.map;
-      for (const e of this.store.iterate({ includeTombstones: true })) {
+  private async bucketEntries(pid: number, buckets: readonly number[]): Promise<MerkleEntry[][]> {
+    if (this.index && this.index.changes > Math.max(MIN_CHANGES_BEFORE_REBUILD, this.index.scanned)) this.dropIndex();
+    const index = this.index ?? (await (this.building ??= this.buildIndex()));
+    this.indexTimer?.refresh();
+    return index.entries(pid, buckets, (key) => this.store.peek(key) !== undefined);
+  }
+
+  /**
+   * One scan of the store into a new index, a slice per event-loop turn: a node holding a
+   * million keys spends seconds here, and done in one go it answered nothing meanwhile, so its
+   * peers declared it down (and stopped waiting for it, and let the backlog to it grow). The
+   * scan's view is fixed when it starts and the index follows every change from the same
+   * moment, so what it adds later is overridden by what changed since (bucket-index.ts).
+   */
+  private async buildIndex(): Promise<BucketIndex> {
+    const index = new BucketIndex(DEFAULT_FANOUT ** DEFAULT_DEPTH);
+    const map = this.map;
+    const scan = this.store.iterate({ includeTombstones: true });
+    this.filling = index;
+    try {
+      let sliceStarted = Date.now();
+      let n = 0;
+      for (let next = scan.next(); !next.done; next = scan.next()) {
+        const e = next.value;
         const p = map ? this.placement.partitionOf(map, e.key) : 0;
         const tree = this.trees.get(p);
         if (tree) index.add(p, tree.bucketOf(e.key), e.key, this.indexed(e));
+        if (++n % this.scanSlice.keys === 0 && Date.now() - sliceStarted >= this.scanSlice.ms) {
+          await yieldToEventLoop();
+          if (this.filling !== index) throw new MerkleError('the bucket index was dropped while it was built (a new partition map, or the node is closing); the next round builds it again');
+          sliceStarted = Date.now();
+        }
       }
-      this.index = index;
-      this.indexBuilt = Date.now();
-      this.indexTimer = setTimeout(() => this.dropIndex(), INDEX_IDLE_MS).unref();
-    } else {
-      this.indexTimer?.refresh();
+    } catch (err) {
+      scan.return();
+      if (this.filling === index) {
+        this.filling = undefined;
+        this.building = undefined;
+      }
+      throw err;
     }
-    return index.entries(pid, buckets, (key) => this.store.peek(key) !== undefined);
+    this.filling = undefined;
+    this.building = undefined;
+    this.index = index;
+    this.indexTimer = setTimeout(() => this.dropIndex(), INDEX_IDLE_MS).unref();
+    return index;
   }
 
   private dropIndex(): void {
     clearTimeout(this.indexTimer);
     this.indexTimer = undefined;
     this.index = undefined;
+    this.filling = undefined;
+    this.building = undefined;
   }
 
   close(): void {

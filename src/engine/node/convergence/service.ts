@@ -73,14 +73,14 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
       return { fanout: tree.fanout, depth: tree.depth, hashes: tree.hashes(level, indexes), keys: tree.size };
     }),
 
-    merkleDiff: unaryHandler((call) => {
+    merkleDiff: unaryHandler(async (call) => {
       const { buckets } = call.request;
       const tree = treeFor(trees, call.request.partitionId, call.request.mapVersion);
       checkCount('buckets', buckets.length, 1, MAX_DIFF_BUCKETS);
       buckets.forEach((b, n) => {
         if (b >= tree.leafCount) throw new InvalidFieldError(`buckets[${n}]`, `must be a leaf bucket 0 to ${tree.leafCount - 1}, got ${b}`);
       });
-      const entries = tree.bucketEntries(buckets);
+      const entries = await tree.bucketEntries(buckets);
       return { buckets: buckets.map((bucket, i) => ({ bucket, entries: entries[i] })) };
     }),
 
