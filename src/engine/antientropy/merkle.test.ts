@@ -88,6 +88,25 @@ describe('Merkle tree', () => {
     for (let bit = 0; bit < 160; bit++) assert.ok(ones[bit] > 9_000 && ones[bit] < 11_000, `bit ${bit} set ${ones[bit]} times of 20,000`);
   });
 
+  it('an inner node hashes to SHA-1 of its children\'s hashes in order (what peers of any build compare), also after changes', () => {
+    fc.assert(fc.property(fc.constantFrom([2, 3], [4, 2], [16, 2]), fc.array(fc.tuple(fc.nat(300), fc.option(fc.nat(3), { nil: undefined })), { maxLength: 200 }), ([fanout, depth], writes) => {
+      const tree = new Replica({ fanout, depth });
+      const check = () => {
+        for (let level = depth - 1; level >= 0; level--) {
+          for (let i = 0; i < fanout ** level; i++) {
+            const children = Array.from({ length: fanout }, (_, c) => tree.hashAt(level + 1, i * fanout + c));
+            assert.ok(tree.hashAt(level, i).equals(createHash('sha1').update(Buffer.concat(children)).digest()), `node ${level}:${i}`);
+          }
+        }
+      };
+      writes.forEach(([k, v], n) => {
+        tree.set(key(k), v === undefined ? undefined : version(v));
+        if (n % 50 === 0) check();
+      });
+      check();
+    }), { numRuns: 60 });
+  });
+
   it('a change recomputes one leaf-to-root path, not the tree; telling the same version again changes nothing', () => {
     const tree = new MerkleTree({ fanout: 16, depth: 4 });
     for (let i = 0; i < 5_000; i++) tree.change(key(i), undefined, version(0));

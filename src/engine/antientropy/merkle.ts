@@ -158,8 +158,12 @@ export function entryDigest(key: Buffer, version: Buffer): Buffer {
 
 function lanesToBuffer(lanes: Int32Array, at: number): Buffer {
   const out = Buffer.allocUnsafe(HASH_BYTES);
-  for (let l = 0; l < LANES; l++) out.writeInt32BE(lanes[at + l], l * 4);
+  writeLanes(lanes, at, out, 0);
   return out;
+}
+
+function writeLanes(lanes: Int32Array, at: number, out: Buffer, offset: number): void {
+  for (let l = 0; l < LANES; l++) out.writeInt32BE(lanes[at + l], offset + l * 4);
 }
 
 /**
@@ -179,6 +183,8 @@ export class MerkleTree implements MerkleShape {
   /** Per inner level: each node's last computed hash, and whether it is still current. */
   private readonly inner: Buffer[];
   private readonly current: Uint8Array[];
+  /** The hashes of one inner node's leaves, back to back, as they are hashed. */
+  private readonly leafRun: Buffer;
   private keys = 0;
   private innerHashes = 0;
 
@@ -195,6 +201,7 @@ export class MerkleTree implements MerkleShape {
     this.leaves = new Int32Array(this.leafCount * LANES);
     this.inner = Array.from({ length: depth }, (_, level) => Buffer.alloc(fanout ** level * HASH_BYTES));
     this.current = Array.from({ length: depth }, (_, level) => new Uint8Array(fanout ** level));
+    this.leafRun = Buffer.alloc(fanout * HASH_BYTES);
   }
 
   /** Inner node hashes computed so far: shows that an update costs one path, not a rebuild. */
@@ -256,9 +263,20 @@ export class MerkleTree implements MerkleShape {
     if (level === this.depth) return lanesToBuffer(this.leaves, index * LANES);
     const slot = this.inner[level].subarray(index * HASH_BYTES, (index + 1) * HASH_BYTES);
     if (this.current[level][index] === 0) {
-      const h = createHash('sha1');
-      for (let c = 0; c < this.fanout; c++) h.update(this.nodeHash(level + 1, index * this.fanout + c));
-      h.digest().copy(slot);
+      // A node's children sit side by side (leaves as lanes, inner nodes in their level's
+      // buffer), so their hashes go to SHA-1 as one run: after a burst of writes a root
+      // recomputes every node, and a buffer and an update per child made that about 0.5 s for
+      // a node's 128 partition trees.
+      const first = index * this.fanout;
+      let children: Buffer;
+      if (level + 1 === this.depth) {
+        children = this.leafRun;
+        for (let c = 0; c < this.fanout; c++) writeLanes(this.leaves, (first + c) * LANES, children, c * HASH_BYTES);
+      } else {
+        for (let c = 0; c < this.fanout; c++) this.nodeHash(level + 1, first + c);
+        children = this.inner[level + 1].subarray(first * HASH_BYTES, (first + this.fanout) * HASH_BYTES);
+      }
+      createHash('sha1').update(children).digest().copy(slot);
       this.current[level][index] = 1;
       this.innerHashes++;
     }
