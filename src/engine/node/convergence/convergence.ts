@@ -87,8 +87,14 @@ export class Convergence {
       const map = placement.map();
       if (!map || map.version === this.trees.mapVersion) return;
       const c = this.trees.follow(map);
-      this.deps.logger.info(`merkle trees follow partition map version ${c.mapVersion}: kept ${c.kept.length}, built ${c.built.length}`
-        + `${c.built.length > 0 ? ` (${c.built.join(', ')}; scan ${c.scanMs} ms)` : ''}, dropped ${c.dropped.length}`);
+      const summary = `merkle trees follow partition map version ${c.mapVersion}: kept ${c.kept.length}, building ${c.built.length}`
+        + `${c.built.length > 0 ? ` (${c.built.join(', ')})` : ''}, dropped ${c.dropped.length}`;
+      this.deps.logger.info(summary);
+      if (c.built.length > 0) {
+        c.ready.then((ms) => {
+          if (ms !== undefined) this.deps.logger.info(`merkle trees of partition map version ${c.mapVersion} built (${c.built.length}; scan ${ms} ms)`);
+        }, (err: unknown) => this.deps.logger.warn(`merkle trees of partition map version ${c.mapVersion} could not be built (anti-entropy skips those partitions until the node restarts): ${(err as Error).message}`));
+      }
     }) ?? (() => undefined);
   }
 
@@ -125,7 +131,8 @@ export class Convergence {
   }
 
   private round(peers: ConvergencePeer[]): Promise<RoundReport> {
-    const run = this.queue.then(() => this.runRound(peers));
+    // Trees a map change is still building answer nothing: the round compares complete ones.
+    const run = this.queue.then(() => this.trees.whenBuilt()).then(() => this.runRound(peers));
     this.queue = run.catch(() => undefined);
     return run;
   }

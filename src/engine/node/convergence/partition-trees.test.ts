@@ -114,12 +114,15 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
   it('follows a split, a merge, an added and a removed node, rebuilding only the affected partitions', async () => {
     current = createPartitionMap({ replicationFactor: 3, numPartitions: 16 }, IDS);
     await write(Array.from({ length: 3000 }, (_, i) => `k${i}`));
-    const t = trees();
+    const t = trees(undefined, { keys: 1, ms: 0 }); // a map change's scan yields after every key
     const [target] = t.partitionIds();
     const before = new Map(t.partitionIds().map((pid) => [pid, t.tree(pid)]));
 
     current = splitPartition(current, target).map;
     const split = t.follow(current);
+    assert.equal(t.tree(target), undefined, 'a tree being built answers nothing');
+    assert.ok(t.isBuilding(target));
+    assert.ok(typeof await split.ready === 'number');
     const upper = current.nextId - 1;
     assert.deepEqual(split.built.sort((a, b2) => a - b2), [target, upper].sort((a, b2) => a - b2), 'only the two halves are built');
     assert.deepEqual(split.dropped, []);
@@ -131,6 +134,7 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
 
     current = mergePartitions(current, target, upper).map;
     const merged = t.follow(current);
+    await merged.ready;
     assert.deepEqual(merged.built, [target]);
     assert.deepEqual(merged.dropped, [upper]);
     assertMatchesFreshBuild(t);
@@ -139,6 +143,7 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
     const mineBefore = new Set(t.partitionIds());
     current = grown;
     const added = t.follow(current);
+    await added.ready;
     const mineAfter = grown.partitions.filter((p) => preferenceList(grown, p.id).includes(SELF)).map((p) => p.id);
     assert.deepEqual(t.partitionIds(), mineAfter);
     assert.deepEqual(added.dropped, [...mineBefore].filter((pid) => !mineAfter.includes(pid)).sort((a, b2) => a - b2));
@@ -146,11 +151,12 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
     assertMatchesFreshBuild(t);
 
     current = removeNode(current, 'n3').map;
-    t.follow(current);
+    await t.follow(current).ready;
     assertMatchesFreshBuild(t);
 
     current = removeNode(current, SELF).map;
     const gone = t.follow(current);
+    await gone.ready;
     assert.deepEqual(t.partitionIds(), [], 'a node outside the map keeps no tree');
     assert.equal(gone.built.length, 0);
   });
@@ -210,7 +216,7 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
     await assertEntriesMatchStore(t);
     assertMatchesFreshBuild(t);
     current = splitPartition(current, t.partitionIds()[0]).map;
-    t.follow(current);
+    await t.follow(current).ready;
     await write(['after-split']);
     await assertEntriesMatchStore(t);
     assertMatchesFreshBuild(t);
@@ -242,20 +248,27 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
     }), { numRuns: 40 });
   });
 
-  it('property: writes interleaved with map changes leave every tree equal to a fresh build', async () => {
+  it('property: writes interleaved with map changes, and with the scans that build new trees, leave every tree equal to a fresh build', async () => {
     await fc.assert(fc.asyncProperty(
       fc.array(fc.oneof(
         fc.record({ write: fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 20 }), del: fc.boolean() }),
         fc.record({ split: fc.nat() }),
         fc.record({ merge: fc.nat() }),
+        fc.record({ settle: fc.constant(true) }),
       ), { minLength: 1, maxLength: 12 }),
-      async (steps) => {
+      fc.integer({ min: 1, max: 40 }),
+      async (steps, sliceKeys) => {
+        await write(Array.from({ length: 200 }, (_, i) => `p${i}`), 'base');
         let map = createPartitionMap({ replicationFactor: 3, numPartitions: 8 }, IDS);
         current = map;
-        const t = trees();
+        // A scan yields every `sliceKeys` keys, so the writes below land in the middle of builds.
+        const t = trees(undefined, { keys: sliceKeys, ms: 0 });
         for (const step of steps) {
           if ('write' in step) {
             await write(step.write.map((i) => `p${i}`), step.del ? null : 'v');
+          } else if ('settle' in step) {
+            await t.whenBuilt();
+            assertMatchesFreshBuild(t);
           } else if ('split' in step) {
             map = splitPartition(map, map.partitions[step.split % map.partitions.length].id).map;
             current = map;
@@ -267,9 +280,10 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
             t.follow(map);
           }
         }
+        await t.whenBuilt();
         assertMatchesFreshBuild(t);
         for (const x of open.splice(0)) x.close();
       },
-    ), { numRuns: 25 });
+    ), { numRuns: 40 });
   });
 });

@@ -59,9 +59,11 @@ export interface Placement {
 export interface TreeChange {
   mapVersion: number;
   kept: number[];
+  /** Partitions whose trees are being built (from `ready` on, they answer). */
   built: number[];
   dropped: number[];
-  scanMs: number;
+  /** The build's scan: milliseconds once every new tree is complete; undefined if a newer map replaced it first. */
+  ready: Promise<number | undefined>;
 }
 
 /** The partitions `node` replicates under `map`, ascending. */
@@ -93,6 +95,11 @@ export class PartitionTree extends MerkleTree implements EntrySource {
 
 export class PartitionTrees {
   private trees = new Map<number, PartitionTree>();
+  /** Partitions whose trees a scan is still filling: they follow changes but answer nothing. */
+  private pending = new Set<number>();
+  /** Bumped by each map change: a scan for an older map stops at its next slice. */
+  private generation = 0;
+  private scanning: Promise<unknown> = Promise.resolve();
   private map: PartitionMap | undefined;
   private builds = 0;
   private index: BucketIndex | undefined;
@@ -103,8 +110,8 @@ export class PartitionTrees {
   private readonly off: () => void;
 
   /**
-   * Scans the store synchronously, then follows every change. Being synchronous, no write can
-   * slip between the scan and the subscription.
+   * Scans the store synchronously (the node does not serve yet), then follows every change.
+   * Being synchronous, no write can slip between the scan and the subscription.
    */
   constructor(
     private readonly store: Store,
@@ -139,20 +146,38 @@ export class PartitionTrees {
     return this.map;
   }
 
-  /** The tree of a partition this node replicates. */
+  /** The tree of a partition this node replicates, once complete (see building). */
   tree(pid: number): PartitionTree | undefined {
-    return this.trees.get(pid);
+    return this.pending.has(pid) ? undefined : this.trees.get(pid);
   }
 
-  /** Partitions with a tree, ascending. */
+  /** Trees a map change is still building. */
+  get buildingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Whether the tree of `pid` is still being built after a map change. */
+  isBuilding(pid: number): boolean {
+    return this.pending.has(pid);
+  }
+
+  /** Resolves once no tree is being built (nor one started meanwhile). */
+  async whenBuilt(): Promise<void> {
+    for (let seen: Promise<unknown> | undefined; seen !== this.scanning;) {
+      seen = this.scanning;
+      await seen.catch(() => undefined);
+    }
+  }
+
+  /** Partitions with a complete tree, ascending. */
   partitionIds(): number[] {
-    return [...this.trees.keys()].sort((a, b) => a - b);
+    return [...this.trees.keys()].filter((pid) => !this.pending.has(pid)).sort((a, b) => a - b);
   }
 
-  /** Live keys over every tree (tombstones are not recorded). */
+  /** Live keys over every complete tree (tombstones are not recorded). */
   get size(): number {
     let n = 0;
-    for (const t of this.trees.values()) n += t.size;
+    for (const pid of this.partitionIds()) n += this.trees.get(pid)!.size;
     return n;
   }
 
@@ -188,7 +213,13 @@ export class PartitionTrees {
     return this.map ? preferenceList(this.map, pid) : [];
   }
 
-  /** Follows a new map: keeps the trees it did not affect, builds the others from one scan. */
+  /**
+   * Follows a new map: keeps the trees it did not affect, builds the others from one scan of the
+   * store in slices that yield to the event loop (done in one go it stopped the node for about
+   * 25 µs a key, some 25 s at a million keys: peers would declare it down). A tree being built
+   * answers nothing, and follows every change from the moment the scan's view is fixed: a leaf
+   * is an XOR, so a change and the scanned version it replaced net out in any order.
+   */
   follow(next: PartitionMap): TreeChange {
     const prev = this.map;
     const kept: number[] = [];
@@ -196,7 +227,7 @@ export class PartitionTrees {
     const trees = new Map<number, PartitionTree>();
     for (const pid of replicated(next, this.selfId)) {
       const t = this.trees.get(pid);
-      if (t && prev && sameRange(prev, next, pid)) {
+      if (t && prev && sameRange(prev, next, pid) && !this.pending.has(pid)) {
         trees.set(pid, t);
         kept.push(pid);
       } else {
@@ -205,20 +236,28 @@ export class PartitionTrees {
     }
     const dropped = [...this.trees.keys()].filter((pid) => !trees.has(pid) && !build.includes(pid)).sort((a, b) => a - b);
     this.map = next;
+    const fresh = this.freshTrees(build);
+    for (const [pid, t] of fresh) trees.set(pid, t);
     this.trees = trees;
+    this.pending = new Set(build);
     this.dropIndex();
-    const started = Date.now();
-    this.scanInto(build);
-    return { mapVersion: next.version, kept, built: build, dropped, scanMs: Date.now() - started };
+    const ready = this.scanIntoSlices(fresh, ++this.generation);
+    this.scanning = ready;
+    return { mapVersion: next.version, kept, built: build, dropped, ready };
+  }
+
+  private freshTrees(pids: readonly number[]): Map<number, PartitionTree> {
+    return new Map(pids.map((pid) => [pid, new PartitionTree((buckets) => this.bucketEntries(pid, buckets))]));
   }
 
   /**
-   * New trees for `pids` from one pass over the store. Under hash partitioning a partition's keys
-   * are spread over the whole key order, so one pass serves every partition being built.
+   * New trees for `pids` from one pass over the store, synchronously (on start, before the node
+   * serves). Under hash partitioning a partition's keys are spread over the whole key order, so
+   * one pass serves every partition being built.
    */
   private scanInto(pids: readonly number[]): void {
     if (pids.length === 0) return;
-    const fresh = new Map(pids.map((pid) => [pid, new PartitionTree((buckets) => this.bucketEntries(pid, buckets))]));
+    const fresh = this.freshTrees(pids);
     const map = this.map;
     let start: Buffer | undefined;
     for (;;) {
@@ -229,6 +268,34 @@ export class PartitionTrees {
     }
     for (const [pid, t] of fresh) this.trees.set(pid, t);
     this.builds += pids.length;
+  }
+
+  /** The map change's scan (see follow); its view is fixed before this returns its promise. */
+  private async scanIntoSlices(fresh: Map<number, PartitionTree>, generation: number): Promise<number | undefined> {
+    if (fresh.size === 0) return 0;
+    const started = Date.now();
+    const map = this.map;
+    const scan = this.store.iterate();
+    let next = scan.next();
+    try {
+      let sliceStarted = Date.now();
+      for (let n = 1; !next.done; n++) {
+        const e = next.value;
+        fresh.get(map ? this.placement.partitionOf(map, e.key) : 0)?.change(e.key, undefined, this.versionOf(e));
+        if (n % this.scanSlice.keys === 0 && Date.now() - sliceStarted >= this.scanSlice.ms) {
+          await yieldToEventLoop();
+          if (generation !== this.generation) return undefined;
+          sliceStarted = Date.now();
+        }
+        next = scan.next();
+      }
+    } finally {
+      scan.return();
+    }
+    if (generation !== this.generation) return undefined;
+    this.pending = new Set();
+    this.builds += fresh.size;
+    return Date.now() - started;
   }
 
   /** What a stored version contributes to its tree: its version, nothing for a tombstone (see above). */
@@ -299,6 +366,7 @@ export class PartitionTrees {
 
   close(): void {
     this.off();
+    this.generation++;
     this.dropIndex();
   }
 }

@@ -50,6 +50,14 @@ async function stopPartitioned(p: Partitioned | undefined): Promise<void> {
   await p.c.stop();
 }
 
+/** Waits until no node is still building the trees of a map change (they scan the store in slices). */
+async function treesBuilt(p: Partitioned, ids: readonly string[]): Promise<void> {
+  await waitFor('every node built its trees for the new map', async () => {
+    for (const id of ids) if ((await conv(p, id, (x) => x.convergenceStats, {})).treesBuilding > 0) return false;
+    return true;
+  });
+}
+
 function sendMap(p: Partitioned, map: PartitionMap, id: string) {
   return p.c.call(id, (x) => x.updatePartitionMap, {
     map: partitionMapToProto(map, [...p.c.nodes.values()].map((n) => ({ id: n.id, address: n.address }))),
@@ -227,6 +235,7 @@ describe('Merkle anti-entropy per partition (real processes, 5 nodes, N=3, hash)
       assert.equal(moved(refused.peers[0]), 0);
       assert.equal((await sendMap(p, split, c)).accepted, true);
       p.map = split;
+      await treesBuilt(p, IDS);
 
       for (const [i, id] of IDS.entries()) {
         const s = await conv(p, id, (x) => x.convergenceStats, {});
@@ -258,6 +267,7 @@ describe('Merkle anti-entropy per partition (real processes, 5 nodes, N=3, hash)
       const ids = [...IDS, 'n6'];
       for (const id of ids) assert.equal((await sendMap(p, grown, id)).accepted, true);
       p.map = grown;
+      await treesBuilt(p, ids);
       const holds = (id: string) => grown.partitions.filter((q) => preferenceList(grown, q.id).includes(id)).map((q) => q.id);
       const mine = holds('n6');
       assert.ok(mine.length > 0, 'n6 replicates some partitions');

@@ -49,7 +49,9 @@ function treeFor(trees: PartitionTrees, partitionId: number, mapVersion: number,
 export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexes: SecondaryIndexes, vector: VectorHandlers, global: GlobalIndex): ConvergenceServiceServer {
   const trees = conv.trees;
   return {
-    merkleRoots: unaryHandler((call) => {
+    merkleRoots: unaryHandler(async (call) => {
+      // A tree a map change is still building answers once complete (a round waits for it too).
+      await trees.whenBuilt();
       const { mapVersion, partitionIds } = call.request;
       checkMapVersion(trees, mapVersion);
       checkCount('partition_ids', partitionIds.length, 0, MAX_ROOTS);
@@ -61,7 +63,8 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
       return { fanout: DEFAULT_FANOUT, depth: DEFAULT_DEPTH, mapVersion: trees.mapVersion, roots };
     }),
 
-    merkleSummary: unaryHandler((call) => {
+    merkleSummary: unaryHandler(async (call) => {
+      await trees.whenBuilt();
       const { level, indexes } = call.request;
       const tree = treeFor(trees, call.request.partitionId, call.request.mapVersion);
       if (level > tree.depth) throw new InvalidFieldError('level', `must be 0 (the root) to ${tree.depth} (the leaf buckets), got ${level}`);
@@ -74,6 +77,7 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
     }),
 
     merkleDiff: unaryHandler(async (call) => {
+      await trees.whenBuilt();
       const { buckets } = call.request;
       const tree = treeFor(trees, call.request.partitionId, call.request.mapVersion);
       checkCount('buckets', buckets.length, 1, MAX_DIFF_BUCKETS);
@@ -85,6 +89,7 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
     }),
 
     exchangeEntries: unaryHandler(async (call) => {
+      await trees.whenBuilt();
       const { sender, entries, want } = call.request;
       checkNodeId('sender', sender);
       checkCount('entries', entries.length, 0, MAX_EXCHANGE_KEYS);
@@ -131,6 +136,7 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
         mapVersion: trees.mapVersion,
         merkleTrees: trees.partitionIds().length,
         treesBuilt: trees.built,
+        treesBuilding: trees.buildingCount,
         cacheHits: cache.hits,
         cacheMisses: cache.misses,
         cacheEntries: cache.entries,
