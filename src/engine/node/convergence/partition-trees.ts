@@ -289,6 +289,10 @@ export class PartitionTrees {
         }
         next = scan.next();
       }
+    } catch (err) {
+      // The store closing under a scan that close() or a newer map already abandoned.
+      if (generation !== this.generation) return undefined;
+      throw err;
     } finally {
       scan.return();
     }
