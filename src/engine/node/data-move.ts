@@ -12,6 +12,7 @@ import { placementKeyOf } from '../codec/stored-key';
 import { inRange, type PartitionMap } from '../partitioning';
 import { InvalidFieldError, PreconditionError } from '../rpc';
 import type { Entry } from '../storage/types';
+import { Slices } from '../event-loop';
 import { checkKey, checkLimit, checkNodeId, checkValue } from './validate';
 
 export const MAX_INGEST_ENTRIES = 100_000;
@@ -59,7 +60,9 @@ export async function dropRanges(
   let dropped = 0;
   let kept = 0;
   let batch: Buffer[] = [];
+  const slices = new Slices();
   for (const e of entries) {
+    if (slices.due()) await slices.next();
     if (!inRanges(e.key)) continue;
     if (keep(e.key)) {
       kept++;
@@ -94,7 +97,11 @@ export async function streamExport(
     batch = [];
     if (!ok) await new Promise<void>((resolve) => call.once('drain', resolve));
   };
+  // Most keys may fail the filter (one partition of many): without slices the scan ran on until
+  // it filled a batch, a whole store's worth at 1,000 of 128 partitions (0.9 s at 300,000 keys).
+  const slices = new Slices();
   for (const e of entries) {
+    if (slices.due()) await slices.next();
     if (cancelled) return sent;
     if (!filter(e.key)) continue;
     batch.push(toStored(e));

@@ -12,7 +12,8 @@ import { addNode, createPartitionMap, mergePartitions, preferenceList, removeNod
 import { Store } from '../../storage';
 import type { Entry } from '../../storage/types';
 import { ObservedStore } from './observed-store';
-import { PartitionTrees, type Placement, type ScanSlice } from './partition-trees';
+import type { SliceSize } from '../../event-loop';
+import { PartitionTrees, type Placement } from './partition-trees';
 import { encodeVersion, mergeableVersion, type VersionOf } from './tree';
 
 const IDS = ['n1', 'n2', 'n3', 'n4', 'n5'];
@@ -27,7 +28,7 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
   let current: PartitionMap | undefined;
   const placement: Placement = { map: () => current, partitionOf: pidOf };
   const open: PartitionTrees[] = [];
-  const trees = (versionOf?: VersionOf, slice?: ScanSlice) => {
+  const trees = (versionOf?: VersionOf, slice?: SliceSize) => {
     const t = new PartitionTrees(store, observed, SELF, placement, versionOf, slice);
     open.push(t);
     return t;
@@ -114,7 +115,7 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
   it('follows a split, a merge, an added and a removed node, rebuilding only the affected partitions', async () => {
     current = createPartitionMap({ replicationFactor: 3, numPartitions: 16 }, IDS);
     await write(Array.from({ length: 3000 }, (_, i) => `k${i}`));
-    const t = trees(undefined, { keys: 1, ms: 0 }); // a map change's scan yields after every key
+    const t = trees(undefined, { items: 1, ms: 0 }); // a map change's scan yields after every key
     const [target] = t.partitionIds();
     const before = new Map(t.partitionIds().map((pid) => [pid, t.tree(pid)]));
 
@@ -229,7 +230,7 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
       await write(Array.from({ length: initial }, (_, i) => `s${i}`), 'first');
       await store.flush(); // part of the scan comes from a table, part from the memtable
       await write(Array.from({ length: initial }, (_, i) => `s${i * 2}`), 'second');
-      const t = trees(undefined, { keys: 1, ms: 0 }); // yields after every key
+      const t = trees(undefined, { items: 1, ms: 0 }); // yields after every key
       const tree = t.tree(t.partitionIds()[0])!;
       let built = false;
       const building = tree.bucketEntries([0]).then(() => void (built = true));
@@ -262,7 +263,7 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
         let map = createPartitionMap({ replicationFactor: 3, numPartitions: 8 }, IDS);
         current = map;
         // A scan yields every `sliceKeys` keys, so the writes below land in the middle of builds.
-        const t = trees(undefined, { keys: sliceKeys, ms: 0 });
+        const t = trees(undefined, { items: sliceKeys, ms: 0 });
         for (const step of steps) {
           if ('write' in step) {
             await write(step.write.map((i) => `p${i}`), step.del ? null : 'v');

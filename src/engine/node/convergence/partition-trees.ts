@@ -21,7 +21,7 @@
 
 import { createHash } from 'node:crypto';
 import { DEFAULT_DEPTH, DEFAULT_FANOUT, type MerkleEntry, MerkleError, MerkleTree } from '../../antientropy/merkle';
-import { yieldToEventLoop } from '../../event-loop';
+import { DEFAULT_SLICE, Slices, type SliceSize } from '../../event-loop';
 import type { EntrySource } from '../../antientropy/merkle-diff';
 import { type PartitionMap, preferenceList } from '../../partitioning';
 import type { Store } from '../../storage';
@@ -41,12 +41,7 @@ const INDEX_IDLE_MS = 2000;
  * so it waits until the changes weigh as much.
  */
 const MIN_CHANGES_BEFORE_REBUILD = 100_000;
-/** How the bucket index scan is cut: it lets requests in once a slice ran `ms`, checking every `keys` keys. */
-export interface ScanSlice {
-  readonly keys: number;
-  readonly ms: number;
-}
-const DEFAULT_SCAN_SLICE: ScanSlice = { keys: 256, ms: 10 };
+
 
 /** How stored keys fall into partitions (the node's PartitionState). */
 export interface Placement {
@@ -119,7 +114,7 @@ export class PartitionTrees {
     private readonly selfId: string,
     private readonly placement: Placement,
     private readonly versionOf: VersionOf = encodeVersion,
-    private readonly scanSlice: ScanSlice = DEFAULT_SCAN_SLICE,
+    private readonly scanSlice: SliceSize = DEFAULT_SLICE,
   ) {
     this.map = placement.map();
     this.scanInto(this.map ? replicated(this.map, selfId) : [0]);
@@ -278,14 +273,13 @@ export class PartitionTrees {
     const scan = this.store.iterate();
     let next = scan.next();
     try {
-      let sliceStarted = Date.now();
-      for (let n = 1; !next.done; n++) {
+      const slices = new Slices(this.scanSlice);
+      while (!next.done) {
         const e = next.value;
         fresh.get(map ? this.placement.partitionOf(map, e.key) : 0)?.change(e.key, undefined, this.versionOf(e));
-        if (n % this.scanSlice.keys === 0 && Date.now() - sliceStarted >= this.scanSlice.ms) {
-          await yieldToEventLoop();
+        if (slices.due()) {
+          await slices.next();
           if (generation !== this.generation) return undefined;
-          sliceStarted = Date.now();
         }
         next = scan.next();
       }
@@ -332,17 +326,15 @@ export class PartitionTrees {
     const scan = this.store.iterate({ includeTombstones: true });
     this.filling = index;
     try {
-      let sliceStarted = Date.now();
-      let n = 0;
+      const slices = new Slices(this.scanSlice);
       for (let next = scan.next(); !next.done; next = scan.next()) {
         const e = next.value;
         const p = map ? this.placement.partitionOf(map, e.key) : 0;
         const tree = this.trees.get(p);
         if (tree) index.add(p, tree.bucketOf(e.key), e.key, this.indexed(e));
-        if (++n % this.scanSlice.keys === 0 && Date.now() - sliceStarted >= this.scanSlice.ms) {
-          await yieldToEventLoop();
+        if (slices.due()) {
+          await slices.next();
           if (this.filling !== index) throw new MerkleError('the bucket index was dropped while it was built (a new partition map, or the node is closing); the next round builds it again');
-          sliceStarted = Date.now();
         }
       }
     } catch (err) {
