@@ -69,6 +69,8 @@ export interface ConvergenceStats {
   partitionsDiffering: number;
   /** Trees built from a scan: on start, then only for partitions a map change affected. */
   treesBuilt: number;
+  /** Trees a map change is still building (a scan in slices; rounds wait for them). */
+  treesBuilding: number;
   /** Versions from peers dropped because this node does not replicate their key. */
   keysRefused: number;
   /** globalIndexFields on this node (all 0 when none). */
