@@ -49,7 +49,9 @@ const DROP_BATCH = 1000;
 /**
  * The end of a move on a node that lost ranges: purges every stored key (tombstones too) that
  * `inRanges` selects and `keep` does not (ObservedStore.purge: no log entry, no replication, the
- * derived views follow). The scan is a fixed view, so writes made meanwhile are not touched.
+ * derived views follow). The scan is a fixed view: a key first written after it began is not
+ * touched, but a purge removes whatever version a listed key holds by then, a newer one too. Those
+ * ranges belong to other nodes by now, so only a write routed here by a stale map can meet it.
  */
 export async function dropRanges(
   entries: Iterable<Entry>,

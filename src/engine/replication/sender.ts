@@ -115,10 +115,15 @@ export class Sender {
       }
       const { ops: batch, next } = this.log.window(this.cursorLsn, end, this.options.maxBatchOps, this.options.maxBatchBytes, this.shipsOrigin);
       if (batch.length === 0) {
-        if (next > this.cursorLsn) this.advance(next);
-        // Nothing could be read where the log says ops are (a segment that vanished under it):
-        // retry later instead of spinning.
-        else await this.sleep(this.backoff);
+        if (next > this.cursorLsn) {
+          this.advance(next);
+        } else {
+          // Nothing could be read where the log says ops are (a segment that vanished under it):
+          // say so, and retry later instead of spinning.
+          this.failure = `the replication log has no readable op at LSN ${this.cursorLsn} (below ${end})`;
+          await this.sleep(this.backoff);
+          this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
+        }
         continue;
       }
       let lastSeen: Record<string, number>;

@@ -6,7 +6,8 @@
 // compares every differing partition with every peer. So the first request builds this index
 // from one scan, for all partitions and buckets at once, and it serves the requests that follow
 // until it has been idle for a while (then it is dropped: between rounds the node holds no key
-// outside the store) or has tracked more changes than it scanned keys (then the next request
+// outside the store) or has tracked changes to more keys than it scanned, and to at least
+// 100,000 (then the next request
 // rebuilds it, so the changes it tracks cannot grow without bound while rounds keep it in use).
 // It stays exact meanwhile, and while the scan is still going (it yields to the event loop): the
 // trees' change listener tells it every change from the moment the scan's view was fixed (a new
@@ -38,7 +39,7 @@ export class BucketIndex {
 
   constructor(private readonly leafCount: number) {}
 
-  /** Changes tracked since the scan began. */
+  /** Keys changed since the scan began (each counted once, however often it changed). */
   get changes(): number {
     return this.since.size;
   }

@@ -93,7 +93,7 @@ export class Convergence {
       if (c.built.length > 0) {
         c.ready.then((ms) => {
           if (ms !== undefined) this.deps.logger.info(`merkle trees of partition map version ${c.mapVersion} built (${c.built.length}; scan ${ms} ms)`);
-        }, (err: unknown) => this.deps.logger.warn(`merkle trees of partition map version ${c.mapVersion} could not be built (anti-entropy skips those partitions until the node restarts): ${(err as Error).message}`));
+        }, (err: unknown) => this.deps.logger.warn(`merkle trees of partition map version ${c.mapVersion} could not be built (anti-entropy skips those partitions until the next map change or a restart rebuilds them): ${(err as Error).message}`));
       }
     }) ?? (() => undefined);
   }
@@ -222,14 +222,14 @@ export class Convergence {
     return link;
   }
 
-  /** Stops the periodic rounds, waits for a running one, closes the channels. */
+  /** Stops the periodic rounds and any tree build (a queued round would wait for it), waits for a running round, closes the channels. */
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    this.offMap();
+    this.trees.close();
     for (const link of this.links.values()) link.close();
     await this.queue;
     this.links.clear();
-    this.offMap();
-    this.trees.close();
   }
 }

@@ -249,6 +249,19 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
     }), { numRuns: 40 });
   });
 
+  it('close() stops a map change\'s build: it settles as stopped, and nothing waits on it', async () => {
+    current = createPartitionMap({ replicationFactor: 3, numPartitions: 8 }, IDS);
+    await write(Array.from({ length: 500 }, (_, i) => `c${i}`));
+    const t = trees(undefined, { items: 1, ms: 0 });
+    current = splitPartition(current, t.partitionIds()[0]).map;
+    const change = t.follow(current);
+    assert.ok(change.built.some((pid) => t.isBuilding(pid)), 'the build yields before it is done');
+    t.close();
+    open.splice(open.indexOf(t), 1);
+    await t.whenBuilt();
+    assert.equal(await change.ready, undefined);
+  });
+
   it('property: writes interleaved with map changes, and with the scans that build new trees, leave every tree equal to a fresh build', async () => {
     await fc.assert(fc.asyncProperty(
       fc.array(fc.oneof(

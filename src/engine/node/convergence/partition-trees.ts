@@ -35,8 +35,8 @@ const BUILD_PAGE = 10_000;
 /** A bucket index unused this long is dropped: a round's requests come well within it. */
 const INDEX_IDLE_MS = 2000;
 /**
- * An index that has tracked more changes than it scanned keys (and at least this many) is rebuilt
- * on its next request. Under load, peers' rounds can keep it in use for good, and the changes it
+ * An index that has tracked changes to more keys than it scanned (and to at least this many) is
+ * rebuilt on its next request. Under load, peers' rounds can keep it in use for good, and the changes it
  * tracks meanwhile (one per write) would grow without bound; a rebuild costs a scan of the store,
  * so it waits until the changes weigh as much.
  */
@@ -57,7 +57,10 @@ export interface TreeChange {
   /** Partitions whose trees are being built (from `ready` on, they answer). */
   built: number[];
   dropped: number[];
-  /** The build's scan: milliseconds once every new tree is complete; undefined if a newer map replaced it first. */
+  /**
+   * The build's scan: milliseconds once every new tree is complete; undefined if a newer map or
+   * close() stopped it first. Rejects if the store failed under it (buildFailure tells).
+   */
   ready: Promise<number | undefined>;
 }
 
@@ -92,6 +95,8 @@ export class PartitionTrees {
   private trees = new Map<number, PartitionTree>();
   /** Partitions whose trees a scan is still filling: they follow changes but answer nothing. */
   private pending = new Set<number>();
+  /** Partitions whose build failed (the store failed under the scan), with why: they answer nothing until a map change or a restart rebuilds them. */
+  private failed = new Map<number, string>();
   /** Bumped by each map change: a scan for an older map stops at its next slice. */
   private generation = 0;
   private scanning: Promise<unknown> = Promise.resolve();
@@ -141,9 +146,14 @@ export class PartitionTrees {
     return this.map;
   }
 
-  /** The tree of a partition this node replicates, once complete (see building). */
+  /** The tree of a partition this node replicates, once complete (see isBuilding, buildFailure). */
   tree(pid: number): PartitionTree | undefined {
-    return this.pending.has(pid) ? undefined : this.trees.get(pid);
+    return this.pending.has(pid) || this.failed.has(pid) ? undefined : this.trees.get(pid);
+  }
+
+  /** Why the tree of `pid` could not be built after a map change, if it could not. */
+  buildFailure(pid: number): string | undefined {
+    return this.failed.get(pid);
   }
 
   /** Trees a map change is still building. */
@@ -166,7 +176,7 @@ export class PartitionTrees {
 
   /** Partitions with a complete tree, ascending. */
   partitionIds(): number[] {
-    return [...this.trees.keys()].filter((pid) => !this.pending.has(pid)).sort((a, b) => a - b);
+    return [...this.trees.keys()].filter((pid) => !this.pending.has(pid) && !this.failed.has(pid)).sort((a, b) => a - b);
   }
 
   /** Live keys over every complete tree (tombstones are not recorded). */
@@ -235,6 +245,7 @@ export class PartitionTrees {
     for (const [pid, t] of fresh) trees.set(pid, t);
     this.trees = trees;
     this.pending = new Set(build);
+    this.failed = new Map();
     this.dropIndex();
     const ready = this.scanIntoSlices(fresh, ++this.generation);
     this.scanning = ready;
@@ -286,6 +297,9 @@ export class PartitionTrees {
     } catch (err) {
       // The store closing under a scan that close() or a newer map already abandoned.
       if (generation !== this.generation) return undefined;
+      const why = (err as Error).message;
+      for (const pid of fresh.keys()) this.failed.set(pid, why);
+      this.pending = new Set();
       throw err;
     } finally {
       scan.return();

@@ -3,7 +3,7 @@
 
 import { IndexKind, type ConvergenceEntry, type ConvergenceServiceServer, type PeerRound } from '../../gen/ringdb/v1/convergence';
 import { DEFAULT_DEPTH, DEFAULT_FANOUT } from '../../antientropy/merkle';
-import { InvalidFieldError, PreconditionError, unaryHandler } from '../../rpc';
+import { InvalidFieldError, PreconditionError, UnavailableError, unaryHandler } from '../../rpc';
 import { checkKey, checkNodeId, checkValue } from '../validate';
 import type { Convergence } from './convergence';
 import { DEFAULT_READ_PAGE, type GlobalIndex, MAX_READ_PAGE } from '../indexes/global-index';
@@ -41,21 +41,30 @@ function treeFor(trees: PartitionTrees, partitionId: number, mapVersion: number,
   const map = trees.partitionMap;
   if (!map && partitionId !== 0) throw new InvalidFieldError(field, `must be 0: this node has no partition map, so one tree covers every key; got ${partitionId}`);
   if (map && map.indexOf(partitionId) < 0) throw new InvalidFieldError(field, `no partition ${partitionId} in partition map version ${map.version}`);
+  if (trees.isBuilding(partitionId)) throw new UnavailableError(`the Merkle tree of partition ${partitionId} is still being built after a partition map change; a later round compares it`);
+  const failure = trees.buildFailure(partitionId);
+  if (failure !== undefined) {
+    throw new UnavailableError(`the Merkle tree of partition ${partitionId} could not be built after the last partition map change (${failure}); the next map change or a restart of this node rebuilds it`);
+  }
   const tree = trees.tree(partitionId);
   if (!tree) throw new PreconditionError(`this node does not replicate partition ${partitionId} (its replicas: ${trees.replicasOf(partitionId).join(', ')})`);
   return tree;
+}
+
+/** Waits while a map change is building the tree of one of `pids`: they answer once complete (the caller's deadline bounds the wait). */
+async function built(trees: PartitionTrees, pids: readonly number[]): Promise<void> {
+  if (pids.some((pid) => trees.isBuilding(pid))) await trees.whenBuilt();
 }
 
 export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexes: SecondaryIndexes, vector: VectorHandlers, global: GlobalIndex): ConvergenceServiceServer {
   const trees = conv.trees;
   return {
     merkleRoots: unaryHandler(async (call) => {
-      // A tree a map change is still building answers once complete (a round waits for it too).
-      await trees.whenBuilt();
       const { mapVersion, partitionIds } = call.request;
       checkMapVersion(trees, mapVersion);
       checkCount('partition_ids', partitionIds.length, 0, MAX_ROOTS);
       const pids = partitionIds.length > 0 ? partitionIds : trees.partitionIds();
+      await built(trees, pids);
       const roots = pids.map((pid, i) => {
         const tree = treeFor(trees, pid, mapVersion, `partition_ids[${i}]`);
         return { partitionId: pid, hash: tree.root(), keys: tree.size };
@@ -64,7 +73,7 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
     }),
 
     merkleSummary: unaryHandler(async (call) => {
-      await trees.whenBuilt();
+      await built(trees, [call.request.partitionId]);
       const { level, indexes } = call.request;
       const tree = treeFor(trees, call.request.partitionId, call.request.mapVersion);
       if (level > tree.depth) throw new InvalidFieldError('level', `must be 0 (the root) to ${tree.depth} (the leaf buckets), got ${level}`);
@@ -77,7 +86,7 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
     }),
 
     merkleDiff: unaryHandler(async (call) => {
-      await trees.whenBuilt();
+      await built(trees, [call.request.partitionId]);
       const { buckets } = call.request;
       const tree = treeFor(trees, call.request.partitionId, call.request.mapVersion);
       checkCount('buckets', buckets.length, 1, MAX_DIFF_BUCKETS);
@@ -89,7 +98,7 @@ export function convergenceService(conv: Convergence, crdt: CrdtHandlers, indexe
     }),
 
     exchangeEntries: unaryHandler(async (call) => {
-      await trees.whenBuilt();
+      await built(trees, [call.request.partitionId]);
       const { sender, entries, want } = call.request;
       checkNodeId('sender', sender);
       checkCount('entries', entries.length, 0, MAX_EXCHANGE_KEYS);
