@@ -30,8 +30,6 @@ import { BucketIndex, type IndexedVersion } from './bucket-index';
 import type { ObservedStore } from './observed-store';
 import { encodeVersion, type VersionOf } from './tree';
 
-/** Keys read per scan page while building: bounds the memory of one page. */
-const BUILD_PAGE = 10_000;
 /** A bucket index unused this long is dropped: a round's requests come well within it. */
 const INDEX_IDLE_MS = 2000;
 /**
@@ -264,14 +262,7 @@ export class PartitionTrees {
   private scanInto(pids: readonly number[]): void {
     if (pids.length === 0) return;
     const fresh = this.freshTrees(pids);
-    const map = this.map;
-    let start: Buffer | undefined;
-    for (;;) {
-      const page = this.store.scan({ start, limit: BUILD_PAGE });
-      for (const e of page) fresh.get(map ? this.placement.partitionOf(map, e.key) : 0)?.change(e.key, undefined, this.versionOf(e));
-      if (page.length < BUILD_PAGE) break;
-      start = Buffer.concat([page[page.length - 1].key, Buffer.from([0])]);
-    }
+    for (const e of this.store.iterate()) this.addScanned(fresh, e);
     for (const [pid, t] of fresh) this.trees.set(pid, t);
     this.builds += pids.length;
   }
@@ -280,14 +271,12 @@ export class PartitionTrees {
   private async scanIntoSlices(fresh: Map<number, PartitionTree>, generation: number): Promise<number | undefined> {
     if (fresh.size === 0) return 0;
     const started = Date.now();
-    const map = this.map;
     const scan = this.store.iterate();
     let next = scan.next();
     try {
       const slices = new Slices(this.scanSlice);
       while (!next.done) {
-        const e = next.value;
-        fresh.get(map ? this.placement.partitionOf(map, e.key) : 0)?.change(e.key, undefined, this.versionOf(e));
+        this.addScanned(fresh, next.value);
         if (slices.due()) {
           await slices.next();
           if (generation !== this.generation) return undefined;
@@ -308,6 +297,11 @@ export class PartitionTrees {
     this.pending = new Set();
     this.builds += fresh.size;
     return Date.now() - started;
+  }
+
+  /** A scanned live version into the tree being built for its partition, if one is. */
+  private addScanned(fresh: ReadonlyMap<number, PartitionTree>, e: Entry): void {
+    fresh.get(this.map ? this.placement.partitionOf(this.map, e.key) : 0)?.change(e.key, undefined, this.versionOf(e));
   }
 
   /** What a stored version contributes to its tree: its version, nothing for a tombstone (see above). */
