@@ -149,7 +149,7 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
       let waitingForDrain = false;
       const offCursor = node.onCursor(() => void (cursorsMoved = true));
       const flush = () => {
-        if (waitingForDrain) return;
+        if (waitingForDrain || call.writableEnded) return;
         const end = node.log.nextLsn;
         const from = Math.max(next, end - MAX_WATCH_ENTRIES_PER_TICK, node.log.firstLsn);
         const ops = from < end ? node.log.read(from, end - from) : [];
@@ -165,7 +165,8 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
       };
       const timer = setInterval(flush, WATCH_FLUSH_MS);
       flush();
-      call.on('cancelled', () => {
+      // 'close' also follows the end a server stop gives a watch (rpc/server.ts), not only a cancel.
+      call.on('close', () => {
         clearInterval(timer);
         offCursor();
       });
@@ -173,8 +174,10 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
 
     watchStore: (call) => {
       call.write({ snapshot: toProtoSnapshot(node.store.snapshot()) });
-      const off = node.store.onChange((s) => call.write({ snapshot: toProtoSnapshot(s) }));
-      call.on('cancelled', off);
+      const off = node.store.onChange((s) => {
+        if (!call.writableEnded) call.write({ snapshot: toProtoSnapshot(s) });
+      });
+      call.on('close', off);
     },
 
     compact: unaryHandler(async () => {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { status, type ServiceError, type UntypedHandleCall } from '@grpc/grpc-js';
+import { type ClientReadableStream, status, type ServiceError, type UntypedHandleCall } from '@grpc/grpc-js';
 import { NodeServiceClient, NodeServiceService, type NodeServiceServer } from '../gen/ringdb/v1/node';
 import { InvalidArgumentError } from '../storage/errors';
-import { clientArgs, InvalidFieldError, readTokenFile, startServer, toStatus, unary, type RunningServer } from './index';
+import { clientArgs, InvalidFieldError, openStream, readTokenFile, startServer, toStatus, unary, type RunningServer } from './index';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -73,5 +73,65 @@ describe('rpc plumbing', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('server stop', () => {
+  const unimplemented: UntypedHandleCall = (_call: unknown, cb: (e: { code: status }) => void) => cb({ code: status.UNIMPLEMENTED });
+  /** A server whose WatchStore never ends (a subscription) and whose ExportRange ends when `finishExport` is called. */
+  async function serve(): Promise<{ server: RunningServer; client: NodeServiceClient; finishExport: () => void }> {
+    const impl = Object.fromEntries(Object.keys(NodeServiceService).map((k) => [k, unimplemented])) as unknown as NodeServiceServer;
+    let finish: (() => void) | undefined;
+    impl.watchStore = (call) => void call.write({ snapshot: undefined });
+    impl.exportRange = (call) => {
+      call.write({ entries: [] });
+      finish = () => call.end();
+    };
+    const server = await startServer('127.0.0.1', 0, TOKEN, [{ definition: NodeServiceService, implementation: impl, subscriptions: ['watchStore'] }]);
+    const client = new NodeServiceClient(...clientArgs(`127.0.0.1:${server.port}`));
+    return { server, client, finishExport: () => finish?.() };
+  }
+
+  /** Resolves with the stream's end: 'ok' or its error status and details, once its first message came. */
+  function follow(stream: ClientReadableStream<unknown>): { first: Promise<void>; end: Promise<string> } {
+    const first = new Promise<void>((resolve) => stream.once('data', () => resolve()));
+    const end = new Promise<string>((resolve) => {
+      stream.on('data', () => undefined);
+      stream.on('error', (err: ServiceError) => resolve(`${status[err.code]}: ${err.details}`));
+      stream.on('end', () => resolve('ok'));
+    });
+    return { first, end };
+  }
+
+  it('ends a subscription with UNAVAILABLE rather than waiting out the grace period', async () => {
+    const { server, client } = await serve();
+    try {
+      const watch = follow(openStream(client, client.watchStore, {}, { token: TOKEN }));
+      await watch.first;
+      // A grace period longer than the test's timeout: only ending the watch lets stop() finish.
+      await server.stop(600_000);
+      assert.equal(await watch.end, 'UNAVAILABLE: the server is shutting down');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('lets a stream that is not a subscription finish', async () => {
+    const { server, client, finishExport } = await serve();
+    try {
+      const exported = follow(openStream(client, client.exportRange, { partitionIds: [], ranges: [], batchSize: 0 }, { token: TOKEN }));
+      await exported.first;
+      const stopped = server.stop(600_000);
+      finishExport();
+      assert.equal(await exported.end, 'ok');
+      await stopped;
+    } finally {
+      client.close();
+    }
+  });
+
+  it('refuses a subscription that names no served method', async () => {
+    const impl = { ping: unimplemented } as unknown as NodeServiceServer;
+    await assert.rejects(startServer('127.0.0.1', 0, TOKEN, [{ definition: NodeServiceService, implementation: impl, subscriptions: ['watchStore'] }]), /subscription must name/);
   });
 });
