@@ -156,31 +156,99 @@ export function decodeRecord(payload: Buffer, file: string, offset: number): Dec
   return { type: 'op', op: decodeOpPayload(payload, fail, true), size: RECORD_HEADER_BYTES + payload.length };
 }
 
+/** Where an op record's fields sit, as opLayout found them (one object, refilled per record). */
+interface OpLayout {
+  seq: number;
+  ts: number;
+  tombstone: boolean;
+  originStart: number;
+  keyStart: number;
+  valueStart: number;
+  end: number;
+}
+
+const layout: OpLayout = { seq: 0, ts: 0, tombstone: false, originStart: 0, keyStart: 0, valueStart: 0, end: 0 };
+
+/** Checks the op payload `buf[start, end)` (type byte checked by the caller) and fills `layout` with where its fields are. */
+function opLayout(buf: Buffer, start: number, end: number, fail: (detail: string) => never): OpLayout {
+  if (end - start < OP_FIXED_BYTES) fail('op record shorter than its fixed fields');
+  layout.seq = readU64(buf, start + 1);
+  layout.ts = readU64(buf, start + 9);
+  const flags = buf[start + 17];
+  if (flags !== 0 && flags !== TOMBSTONE) fail(`unknown op flags ${flags}`);
+  layout.originStart = start + 19;
+  let p = layout.originStart + buf[start + 18];
+  if (p + 4 > end) fail('op origin runs past the end of its record');
+  const keyLen = buf.readUInt32LE(p);
+  layout.keyStart = p + 4;
+  p = layout.keyStart + keyLen;
+  if (p + 4 > end) fail('op key runs past the end of its record');
+  const valueLen = buf.readUInt32LE(p);
+  layout.valueStart = p + 4;
+  if (layout.valueStart + valueLen !== end) fail('op value length disagrees with the record length');
+  if (flags === TOMBSTONE && valueLen !== 0) fail('a delete carries a value');
+  layout.tombstone = flags === TOMBSTONE;
+  layout.end = end;
+  return layout;
+}
+
 /** The op in an op record's payload (type byte checked by the caller); key and value are views of `payload` unless `copy`. */
 function decodeOpPayload(payload: Buffer, fail: (detail: string) => never, copy: boolean): Op {
-  if (payload.length < OP_FIXED_BYTES) fail('op record shorter than its fixed fields');
-  const seq = readU64(payload, 1);
-  const ts = readU64(payload, 9);
-  const flags = payload[17];
-  if (flags !== 0 && flags !== TOMBSTONE) fail(`unknown op flags ${flags}`);
-  const originLen = payload[18];
-  let p = 19;
-  if (p + originLen + 4 > payload.length) fail('op origin runs past the end of its record');
-  const origin = payload.toString('utf8', p, p + originLen);
-  p += originLen;
-  const keyLen = payload.readUInt32LE(p);
-  p += 4;
-  if (p + keyLen + 4 > payload.length) fail('op key runs past the end of its record');
-  const keyView = payload.subarray(p, p + keyLen);
-  p += keyLen;
-  const valueLen = payload.readUInt32LE(p);
-  p += 4;
-  if (p + valueLen !== payload.length) fail('op value length disagrees with the record length');
-  if (flags === TOMBSTONE && valueLen !== 0) fail('a delete carries a value');
+  const at = opLayout(payload, 0, payload.length, fail);
+  const { seq, ts } = at;
+  const origin = payload.toString('utf8', at.originStart, at.keyStart - 4);
+  const keyView = payload.subarray(at.keyStart, at.valueStart - 4);
   const key = copy ? Buffer.from(keyView) : keyView;
-  if (flags === TOMBSTONE) return { origin, seq, ts, key, value: null };
-  const valueView = payload.subarray(p, p + valueLen);
+  if (at.tombstone) return { origin, seq, ts, key, value: null };
+  const valueView = payload.subarray(at.valueStart, at.end);
   return { origin, seq, ts, key, value: copy ? Buffer.from(valueView) : valueView };
+}
+
+/** What recovery needs of an op record: nothing of its key and value is copied or viewed. */
+export interface OpSummary {
+  origin: string;
+  seq: number;
+  ts: number;
+}
+
+/**
+ * Reads the framed records of one replication log segment as recovery needs them (scanLog
+ * visits them): the first must be its header, every other an op, checked as decodeRecord
+ * checks it. An origin's name is decoded once and reused while the records repeat it.
+ */
+export class SegmentScanner {
+  header: SegmentHeader | undefined;
+  private originBytes = EMPTY;
+  private originName = '';
+
+  constructor(private readonly file: string) {}
+
+  /** The op record at `buf[offset, end)`, or undefined for the header (the first record). */
+  read(buf: Buffer, offset: number, end: number, into: OpSummary): OpSummary | undefined {
+    const start = offset + RECORD_HEADER_BYTES;
+    const fail = (detail: string): never => {
+      throw new CorruptionError(this.file, offset, detail);
+    };
+    if (this.header === undefined) {
+      const first = decodeRecord(buf.subarray(start, end), this.file, offset);
+      if (first.type !== 'header') fail('segment does not start with a header record');
+      else this.header = first.header;
+      return undefined;
+    }
+    if (end === start) fail('empty replication log record');
+    if (buf[start] === HEADER) fail('header record inside a segment');
+    if (buf[start] !== OP) fail(`unknown record type ${buf[start]}`);
+    const at = opLayout(buf, start, end, fail);
+    const originEnd = at.keyStart - 4;
+    if (buf.compare(this.originBytes, 0, this.originBytes.length, at.originStart, originEnd) !== 0) {
+      this.originBytes = Buffer.from(buf.subarray(at.originStart, originEnd));
+      this.originName = this.originBytes.toString('utf8');
+    }
+    into.origin = this.originName;
+    into.seq = at.seq;
+    into.ts = at.ts;
+    return into;
+  }
 }
 
 /** What is wrong with the record at `bytes[p]`, in the terms of a received message. */

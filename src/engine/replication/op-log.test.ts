@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as fc from 'fast-check';
 import { FaultFileSystem } from '../storage/fault-fs';
 import { CorruptionError } from '../storage/errors';
+import { frameRecord, RECORD_HEADER_BYTES } from '../storage/wal-format';
 import { encodedOpBytes, measureOps, opId, parseOpRecords, writeOps, type LoggedOp, type Op } from './op-codec';
 import { OpLog, type OpLogOptions } from './op-log';
 
@@ -253,6 +254,39 @@ describe('replication log', () => {
     fs.write(fd, bytes, 0);
     fs.close(fd);
     assert.throws(() => open(fs), (err: unknown) => err instanceof CorruptionError && err.file === first && /checksum/.test(err.message));
+  });
+
+  it('refuses a well-framed record that is not a valid op, naming the file and the offset, and changes nothing', async () => {
+    const fs = new FaultFileSystem();
+    const log = open(fs, { segmentBytes: 1 << 20 });
+    // Origins alternate, so recovery's reuse of an origin's name must follow every switch.
+    await log.append([{ origin: 'n1', seq: 1, ts: 1, key: Buffer.from('a'), value: Buffer.from('x') }, { origin: 'n2', seq: 1, ts: 2, key: Buffer.from('b'), value: null },
+      { origin: 'n1', seq: 2, ts: 3, key: Buffer.from('c'), value: Buffer.from('y') }]).durable;
+    await log.close();
+    const reopened = open(fs);
+    assert.deepEqual(reopened.versionVector(), { n1: 2, n2: 1 });
+    assert.deepEqual(reopened.read(0, 10).map((op) => `${opId(op)}@${op.ts}`), ['n1:1@1', 'n2:1@2', 'n1:2@3']);
+    await reopened.close();
+    const [file] = fs.readdir(DIR);
+    const path = `${DIR}/${file}`;
+    const good = Buffer.from(fs.readFile(path));
+    const valid = Buffer.alloc(encodedOpBytes({ origin: 'n1', seq: 3, ts: 4, key: Buffer.from('d'), value: Buffer.from('z') }));
+    writeOps([{ origin: 'n1', seq: 3, ts: 4, key: Buffer.from('d'), value: Buffer.from('z') }], valid, 0);
+    const payload = valid.subarray(RECORD_HEADER_BYTES);
+    const longerValue = Buffer.concat([payload, Buffer.from([0])]);
+    const cases: [string, Buffer, RegExp][] = [
+      ['a header inside a segment', Buffer.from([2, ...Buffer.from('{}')]), /header record inside a segment/],
+      ['an unknown record type', Buffer.from([9, 0, 0]), /unknown record type 9/],
+      ['an op whose value length disagrees with its record', longerValue, /value length disagrees/],
+      ['an op cut short', payload.subarray(0, 10), /shorter than its fixed fields/],
+    ];
+    for (const [what, bad, message] of cases) {
+      const fd = fs.open(path, 'w');
+      fs.write(fd, Buffer.concat([good, frameRecord(bad)]), 0);
+      fs.close(fd);
+      assert.throws(() => open(fs), (err: unknown) => err instanceof CorruptionError && err.file === path && err.offset === good.length && message.test(err.message), what);
+      assert.ok(fs.readFile(path).equals(Buffer.concat([good, frameRecord(bad)])), `${what}: the segment is left as it was`);
+    }
   });
 
   it('refuses an op that would leave a gap in its origin, writing nothing', async () => {

@@ -10,8 +10,8 @@ import * as path from 'node:path';
 import { Interner } from '../codec/interner';
 import { CorruptionError } from '../storage/errors';
 import type { FileSystem, SyncPolicy } from '../storage/types';
-import { readLog } from '../storage/wal-format';
-import { decodeLoggedOp, decodeRecord, encodeHeader, loggedOp, measureOps, writeOps, type EncodedOps, type LoggedOp, type Op, type SegmentHeader } from './op-codec';
+import { readLog, scanLog } from '../storage/wal-format';
+import { decodeLoggedOp, decodeRecord, encodeHeader, loggedOp, measureOps, SegmentScanner, writeOps, type EncodedOps, type LoggedOp, type Op, type OpSummary, type SegmentHeader } from './op-codec';
 
 export interface OpLogOptions {
   fs: FileSystem;
@@ -522,51 +522,65 @@ export class OpLog {
     for (let i = 0; i < files.length; i++) {
       const full = path.join(this.dir, files[i]);
       const last = i === files.length - 1;
-      const seg = this.readSegment(files[i]);
-      if (seg.header.startLsn !== Number(SEGMENT_PATTERN.exec(files[i])?.[1])) {
-        throw new CorruptionError(full, 0, `header says the segment starts at LSN ${seg.header.startLsn}, its name disagrees`);
-      }
-      if (i === 0) {
-        for (const [origin, seq] of Object.entries(seg.header.lastSeen)) this.seen.set(origin, seq);
-        this.maxTs = seg.header.maxTs;
-        this.next = seg.header.startLsn;
-      } else if (seg.header.startLsn !== this.next) {
-        throw new CorruptionError(full, 0, `segment starts at LSN ${seg.header.startLsn} but the previous one ends at ${this.next}`);
-      }
+      // Only the last segment's ops are cached, so only its origins and sizes are kept.
+      const origins: string[] = [];
+      const sizes: number[] = [];
+      const firstLsnOf = (header: SegmentHeader): number => {
+        if (header.startLsn !== Number(SEGMENT_PATTERN.exec(files[i])?.[1])) {
+          throw new CorruptionError(full, 0, `header says the segment starts at LSN ${header.startLsn}, its name disagrees`);
+        }
+        if (i === 0) {
+          for (const [origin, seq] of Object.entries(header.lastSeen)) this.seen.set(origin, seq);
+          this.maxTs = header.maxTs;
+        } else if (header.startLsn !== this.next) {
+          throw new CorruptionError(full, 0, `segment starts at LSN ${header.startLsn} but the previous one ends at ${this.next}`);
+        }
+        return header.startLsn;
+      };
+      const scanner = new SegmentScanner(full);
+      const op: OpSummary = { origin: '', seq: 0, ts: 0 };
+      const seg = scanLog(fs, full, (buf, offset, end) => {
+        if (!scanner.read(buf, offset, end, op)) {
+          this.next = firstLsnOf(scanner.header as SegmentHeader);
+          return;
+        }
+        const due = this.lastSeen(op.origin) + 1;
+        if (op.seq !== due) throw new CorruptionError(full, offset, `${op.origin}:${op.seq} logged where seq ${due} was due`);
+        this.track(op.origin, op.seq, op.ts, this.next++);
+        if (last) {
+          origins.push(op.origin);
+          sizes.push(end - offset);
+        }
+      });
+      if (!scanner.header) throw new CorruptionError(full, 0, 'segment has no header record');
       if (seg.tornTail) {
         if (!last) throw new CorruptionError(full, seg.validBytes, 'a closed segment ends in a torn record');
         // An append the crash interrupted: it was never acknowledged, so it is cut off.
         fs.truncate(full, seg.validBytes);
       }
-      for (const op of seg.ops) {
-        const due = this.lastSeen(op.origin) + 1;
-        if (op.seq !== due) throw new CorruptionError(full, 0, `${op.origin}:${op.seq} logged where seq ${due} was due`);
-        this.track(op.origin, op.seq, op.ts, op.lsn);
-        this.next = op.lsn + 1;
-      }
-      this.segments.push({ file: files[i], startLsn: seg.header.startLsn, bytes: seg.validBytes });
-      if (last) this.cacheTail(seg.ops, seg.bytes.subarray(0, seg.validBytes));
+      this.segments.push({ file: files[i], startLsn: scanner.header.startLsn, bytes: seg.validBytes });
+      if (last) this.cacheTail(origins, sizes, seg.bytes.subarray(0, seg.validBytes));
     }
     this.fd = fs.open(path.join(this.dir, this.active.file), 'a');
     this.durable = this.next;
   }
 
   /**
-   * Fills the cache with the newest of `ops`, whose records end `segment` (the bytes recovery
-   * read: records are contiguous, so the newest ops are its last bytes). They are copied, so the
-   * cache does not keep the whole segment alive.
+   * Fills the cache with the newest ops of the last segment (their origins and record sizes, in
+   * log order up to this.next), whose records end `segment` (the bytes recovery read: records
+   * are contiguous, so the newest ops are its last bytes). They are copied, so the cache does
+   * not keep the whole segment alive.
    */
-  private cacheTail(ops: readonly LoggedOp[], segment: Buffer): void {
-    let k = ops.length;
+  private cacheTail(origins: readonly string[], sizes: readonly number[], segment: Buffer): void {
+    let k = sizes.length;
     let bytes = 0;
-    while (k > 0 && (k === ops.length || bytes + ops[k - 1].size <= this.opts.cacheBytes)) bytes += ops[--k].size;
-    this.cache = new RecordCache(k < ops.length ? ops[k].lsn : this.next);
+    while (k > 0 && (k === sizes.length || bytes + sizes[k - 1] <= this.opts.cacheBytes)) bytes += sizes[--k];
+    this.cache = new RecordCache(this.next - (sizes.length - k));
     if (bytes === 0) return;
     const buf = Buffer.allocUnsafeSlow(bytes);
     segment.copy(buf, 0, segment.length - bytes);
     this.cache.adopt(buf);
-    const tail = ops.slice(k);
-    this.cache.commit(tail, tail.map((op) => op.size));
+    this.cache.commit(origins.slice(k).map((origin) => ({ origin })), sizes.slice(k));
   }
 
   private startSegment(startLsn: number): void {

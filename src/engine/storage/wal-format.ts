@@ -132,21 +132,31 @@ export function checkRecord(buf: Buffer, p: number): number | RecordProblem {
  * disk). Anything else is a CorruptionError naming the file and offset.
  */
 export function readLog(fs: FileSystem, file: string): LogReadResult {
-  const buf = fs.readFile(file);
   const records: { offset: number; payload: Buffer }[] = [];
+  const scan = scanLog(fs, file, (buf, offset, end) => void records.push({ offset, payload: buf.subarray(offset + RECORD_HEADER_BYTES, end) }));
+  return { records, ...scan };
+}
+
+/**
+ * readLog without a record list: `visit` gets each valid record (its offset in `buf` and its
+ * end; the payload starts RECORD_HEADER_BYTES in), so a log of a million records is read
+ * without a million objects.
+ */
+export function scanLog(fs: FileSystem, file: string, visit: (buf: Buffer, offset: number, end: number) => void): Omit<LogReadResult, 'records'> {
+  const buf = fs.readFile(file);
   let p = 0;
   while (p < buf.length) {
     const end = checkRecord(buf, p);
     if (typeof end === 'number') {
-      records.push({ offset: p, payload: buf.subarray(p + RECORD_HEADER_BYTES, end) });
+      visit(buf, p, end);
       p = end;
       continue;
     }
     const torn = end === 'header cut off' || end === 'runs past the end' ||
       (end === 'length fails its checksum' && allZero(buf, p)) ||
       (end === 'payload fails its checksum' && allZero(buf, p + RECORD_HEADER_BYTES + buf.readUInt32LE(p)));
-    if (torn) return { records, validBytes: p, tornTail: true, bytes: buf };
+    if (torn) return { validBytes: p, tornTail: true, bytes: buf };
     throw new CorruptionError(file, p, `record ${end}`);
   }
-  return { records, validBytes: p, tornTail: false, bytes: buf };
+  return { validBytes: p, tornTail: false, bytes: buf };
 }
