@@ -83,6 +83,10 @@ export class Convergence {
   constructor(private readonly deps: ConvergenceDeps) {
     const placement = deps.placement ?? NO_PLACEMENT;
     this.trees = new PartitionTrees(deps.store, deps.observed, deps.nodeId, placement, deps.versionOf);
+    const building = this.trees.buildingCount;
+    this.trees.initialBuild.then((ms) => {
+      if (ms !== undefined) this.deps.logger.info(`merkle trees built on start (${building}; scan ${ms} ms)`);
+    }, (err: unknown) => this.deps.logger.warn(`merkle trees could not be built on start (anti-entropy skips those partitions until a map change or a restart rebuilds them): ${(err as Error).message}`));
     this.offMap = deps.onMapChange?.(() => {
       const map = placement.map();
       if (!map || map.version === this.trees.mapVersion) return;

@@ -28,17 +28,19 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
   let current: PartitionMap | undefined;
   const placement: Placement = { map: () => current, partitionOf: pidOf };
   const open: PartitionTrees[] = [];
-  const trees = (versionOf?: VersionOf, slice?: SliceSize) => {
+  /** Trees built on start; the build is a scan in slices like a map change's, awaited here. */
+  const trees = async (versionOf?: VersionOf, slice?: SliceSize) => {
     const t = new PartitionTrees(store, observed, SELF, placement, versionOf, slice);
     open.push(t);
+    await t.whenBuilt();
     return t;
   };
   let clock = 1;
   const write = (keys: string[], value: string | null = 'v') =>
     observed.write(keys.map((k): Entry => ({ key: b(k), value: value === null ? null : b(`${value}-${k}`), ts: clock++, origin: 'n2' })));
   /** Every tree equals the one a fresh scan builds, and the set of trees is the same. */
-  const assertMatchesFreshBuild = (t: PartitionTrees, versionOf?: VersionOf) => {
-    const fresh = trees(versionOf);
+  const assertMatchesFreshBuild = async (t: PartitionTrees, versionOf?: VersionOf) => {
+    const fresh = await trees(versionOf);
     assert.deepEqual(t.partitionIds(), fresh.partitionIds());
     for (const pid of t.partitionIds()) {
       assert.ok(t.tree(pid)!.root().equals(fresh.tree(pid)!.root()), `partition ${pid} differs from a fresh build`);
@@ -73,7 +75,7 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
 
   it('without a map keeps one tree over the whole store (partition 0, map version 0)', async () => {
     await write(['a', 'b', 'c']);
-    const t = trees();
+    const t = await trees();
     assert.deepEqual(t.partitionIds(), [0]);
     assert.equal(t.mapVersion, 0);
     assert.equal(t.size, 3);
@@ -85,7 +87,7 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
     await write(['a'], null);
     assert.equal(t.size, 2, 'a deleted key leaves the tree');
     assert.equal((await t.tree(0)!.bucketEntries([t.tree(0)!.bucketOf(b('a'))]))[0].find((e) => e.key.equals(b('a')))?.versionHash[8], 1, 'its entry shows the tombstone');
-    assertMatchesFreshBuild(t);
+    await assertMatchesFreshBuild(t);
   });
 
   it('keeps a tree for each partition this node replicates, holding exactly that partition\'s keys', async () => {
@@ -93,7 +95,7 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
     const map = current;
     const keys = Array.from({ length: 2000 }, (_, i) => `k${i}`);
     await write(keys);
-    const t = trees();
+    const t = await trees();
     const mine = map.partitions.filter((p) => preferenceList(map, p.id).includes(SELF)).map((p) => p.id);
     assert.deepEqual(t.partitionIds(), mine);
     assert.ok(mine.length > 0 && mine.length < 16, `n1 replicates ${mine.length} of 16`);
@@ -109,13 +111,32 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
     for (const peer of IDS.slice(1)) {
       assert.deepEqual(t.sharedWith(peer), mine.filter((pid) => preferenceList(map, pid).includes(peer)));
     }
-    assertMatchesFreshBuild(t);
+    await assertMatchesFreshBuild(t);
+  });
+
+  it('builds on start in slices while writes go on: nothing answers until built, then every tree equals a fresh build', async () => {
+    current = createPartitionMap({ replicationFactor: 3, numPartitions: 16 }, IDS);
+    const keys = Array.from({ length: 2000 }, (_, i) => `k${i}`);
+    await write(keys);
+    const t = new PartitionTrees(store, observed, SELF, placement, undefined, { items: 1, ms: 0 });
+    open.push(t);
+    assert.deepEqual(t.partitionIds(), [], 'no tree answers before its scan is complete');
+    assert.ok(t.buildingCount > 0);
+    // Overwrites, deletes and new keys while the scan yields after every key.
+    await write(keys.slice(0, 300), 'newer');
+    await write(keys.slice(300, 500), null);
+    await write(['new-1', 'new-2', 'new-3']);
+    assert.equal(t.buildingCount > 0, true, 'the writes above ran while the scan was still going');
+    assert.ok(typeof await t.initialBuild === 'number');
+    assert.equal(t.buildingCount, 0);
+    assert.equal(t.built, t.partitionIds().length);
+    await assertMatchesFreshBuild(t);
   });
 
   it('follows a split, a merge, an added and a removed node, rebuilding only the affected partitions', async () => {
     current = createPartitionMap({ replicationFactor: 3, numPartitions: 16 }, IDS);
     await write(Array.from({ length: 3000 }, (_, i) => `k${i}`));
-    const t = trees(undefined, { items: 1, ms: 0 }); // a map change's scan yields after every key
+    const t = await trees(undefined, { items: 1, ms: 0 }); // a map change's scan yields after every key
     const [target] = t.partitionIds();
     const before = new Map(t.partitionIds().map((pid) => [pid, t.tree(pid)]));
 
@@ -131,14 +152,14 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
     assert.equal(t.tree(target)!.size + t.tree(upper)!.size, before.get(target)!.size, 'the halves hold the old partition\'s keys');
     assert.equal(t.mapVersion, current.version);
     await write(['after-split-1', 'after-split-2', 'after-split-3']);
-    assertMatchesFreshBuild(t);
+    await assertMatchesFreshBuild(t);
 
     current = mergePartitions(current, target, upper).map;
     const merged = t.follow(current);
     await merged.ready;
     assert.deepEqual(merged.built, [target]);
     assert.deepEqual(merged.dropped, [upper]);
-    assertMatchesFreshBuild(t);
+    await assertMatchesFreshBuild(t);
 
     const grown = addNode(current, 'n6').map;
     const mineBefore = new Set(t.partitionIds());
@@ -149,11 +170,11 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
     assert.deepEqual(t.partitionIds(), mineAfter);
     assert.deepEqual(added.dropped, [...mineBefore].filter((pid) => !mineAfter.includes(pid)).sort((a, b2) => a - b2));
     assert.deepEqual(added.built, mineAfter.filter((pid) => !mineBefore.has(pid)), 'only partitions n1 newly replicates are built');
-    assertMatchesFreshBuild(t);
+    await assertMatchesFreshBuild(t);
 
     current = removeNode(current, 'n3').map;
     await t.follow(current).ready;
-    assertMatchesFreshBuild(t);
+    await assertMatchesFreshBuild(t);
 
     current = removeNode(current, SELF).map;
     const gone = t.follow(current);
@@ -175,7 +196,7 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
     await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 14 }), fc.boolean(), fc.boolean(), async (steps, withMap, crdt) => {
       current = withMap ? createPartitionMap({ replicationFactor: 3, numPartitions: 8 }, IDS) : undefined;
       const versionOf = crdt ? mergeable : encodeVersion;
-      const t = trees(versionOf);
+      const t = await trees(versionOf);
       await t.tree(t.partitionIds()[0])?.bucketEntries([0]); // a bucket index that must follow the writes below
       let inFlight: Promise<unknown>[] = [];
       for (const s of steps) {
@@ -194,11 +215,11 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
           inFlight = [];
           await store.flush(); // later lookups of these keys go to a table, not the memtable
         } else {
-          assertMatchesFreshBuild(t, versionOf); // while the batches above wait for the WAL
+          await assertMatchesFreshBuild(t, versionOf); // while the batches above wait for the WAL
         }
       }
       await Promise.all(inFlight);
-      assertMatchesFreshBuild(t, versionOf);
+      await assertMatchesFreshBuild(t, versionOf);
       await assertEntriesMatchStore(t, versionOf);
       for (const x of open.splice(0)) x.close();
     }), { numRuns: 60 });
@@ -207,7 +228,7 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
   it('serves bucket entries with current versions: keys written after the index was built, overwritten, deleted, purged', async () => {
     current = createPartitionMap({ replicationFactor: 3, numPartitions: 16 }, IDS);
     await write(Array.from({ length: 500 }, (_, i) => `k${i}`));
-    const t = trees();
+    const t = await trees();
     await assertEntriesMatchStore(t); // builds the index
     await write(Array.from({ length: 100 }, (_, i) => `new${i}`));
     await write(Array.from({ length: 50 }, (_, i) => `k${i}`), 'newer');
@@ -215,12 +236,12 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
     await observed.purge(Array.from({ length: 50 }, (_, i) => b(`k${i + 100}`)));
     await write(['k100'], 'back');
     await assertEntriesMatchStore(t);
-    assertMatchesFreshBuild(t);
+    await assertMatchesFreshBuild(t);
     current = splitPartition(current, t.partitionIds()[0]).map;
     await t.follow(current).ready;
     await write(['after-split']);
     await assertEntriesMatchStore(t);
-    assertMatchesFreshBuild(t);
+    await assertMatchesFreshBuild(t);
   });
 
   it('property: a bucket index scanned in slices while writes, deletes and purges go on serves exactly what the store holds', async () => {
@@ -230,7 +251,7 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
       await write(Array.from({ length: initial }, (_, i) => `s${i}`), 'first');
       await store.flush(); // part of the scan comes from a table, part from the memtable
       await write(Array.from({ length: initial }, (_, i) => `s${i * 2}`), 'second');
-      const t = trees(undefined, { items: 1, ms: 0 }); // yields after every key
+      const t = await trees(undefined, { items: 1, ms: 0 }); // yields after every key
       const tree = t.tree(t.partitionIds()[0])!;
       let built = false;
       const building = tree.bucketEntries([0]).then(() => void (built = true));
@@ -244,7 +265,7 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
       await building;
       assert.ok(writesDuringBuild > 0 || initial < 3, 'the scan yielded while writes went on');
       await assertEntriesMatchStore(t);
-      assertMatchesFreshBuild(t);
+      await assertMatchesFreshBuild(t);
       for (const x of open.splice(0)) x.close();
     }), { numRuns: 40 });
   });
@@ -252,7 +273,7 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
   it('close() stops a map change\'s build: it settles as stopped, and nothing waits on it', async () => {
     current = createPartitionMap({ replicationFactor: 3, numPartitions: 8 }, IDS);
     await write(Array.from({ length: 500 }, (_, i) => `c${i}`));
-    const t = trees(undefined, { items: 1, ms: 0 });
+    const t = await trees(undefined, { items: 1, ms: 0 });
     current = splitPartition(current, t.partitionIds()[0]).map;
     const change = t.follow(current);
     assert.ok(change.built.some((pid) => t.isBuilding(pid)), 'the build yields before it is done');
@@ -276,13 +297,13 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
         let map = createPartitionMap({ replicationFactor: 3, numPartitions: 8 }, IDS);
         current = map;
         // A scan yields every `sliceKeys` keys, so the writes below land in the middle of builds.
-        const t = trees(undefined, { items: sliceKeys, ms: 0 });
+        const t = await trees(undefined, { items: sliceKeys, ms: 0 });
         for (const step of steps) {
           if ('write' in step) {
             await write(step.write.map((i) => `p${i}`), step.del ? null : 'v');
           } else if ('settle' in step) {
             await t.whenBuilt();
-            assertMatchesFreshBuild(t);
+            await assertMatchesFreshBuild(t);
           } else if ('split' in step) {
             map = splitPartition(map, map.partitions[step.split % map.partitions.length].id).map;
             current = map;
@@ -295,7 +316,7 @@ describe('PartitionTrees (one Merkle tree per replicated partition)', () => {
           }
         }
         await t.whenBuilt();
-        assertMatchesFreshBuild(t);
+        await assertMatchesFreshBuild(t);
         for (const x of open.splice(0)) x.close();
       },
     ), { numRuns: 40 });

@@ -107,9 +107,14 @@ export class PartitionTrees {
   private indexTimer: NodeJS.Timeout | undefined;
   private readonly off: () => void;
 
+  /** The build on start: resolves with the scan's milliseconds (undefined when a map change overtook it). */
+  readonly initialBuild: Promise<number | undefined>;
+
   /**
-   * Scans the store synchronously (the node does not serve yet), then follows every change.
-   * Being synchronous, no write can slip between the scan and the subscription.
+   * Follows every change from now on, and builds the trees from a scan of the store in slices,
+   * as a map change does (see follow): the node serves meanwhile (at a million keys the scan
+   * takes seconds), and a tree being built answers nothing until it is complete. The
+   * subscription and the scan's fixed view start in the same tick, so no write slips between.
    */
   constructor(
     private readonly store: Store,
@@ -120,7 +125,6 @@ export class PartitionTrees {
     private readonly scanSlice: SliceSize = DEFAULT_SLICE,
   ) {
     this.map = placement.map();
-    this.scanInto(this.map ? replicated(this.map, selfId) : [0]);
     this.off = observed.onChanged((key, before, after) => {
       const pid = this.partitionOfKey(key);
       if (pid === undefined) return;
@@ -128,6 +132,11 @@ export class PartitionTrees {
       tree.change(key, this.recorded(before), this.recorded(after));
       (this.index ?? this.filling)?.change(pid, tree.bucketOf(key), key, before === undefined, after && this.indexed(after));
     });
+    const pids = this.map ? replicated(this.map, selfId) : [0];
+    this.trees = this.freshTrees(pids);
+    this.pending = new Set(pids);
+    this.initialBuild = this.scanIntoSlices(this.trees, ++this.generation);
+    this.scanning = this.initialBuild;
   }
 
   /** Trees built from a scan since start (on start, then the partitions map changes affected). */
@@ -154,12 +163,12 @@ export class PartitionTrees {
     return this.failed.get(pid);
   }
 
-  /** Trees a map change is still building. */
+  /** Trees still being built (on start or after a map change). */
   get buildingCount(): number {
     return this.pending.size;
   }
 
-  /** Whether the tree of `pid` is still being built after a map change. */
+  /** Whether the tree of `pid` is still being built (on start or after a map change). */
   isBuilding(pid: number): boolean {
     return this.pending.has(pid);
   }
@@ -255,19 +264,10 @@ export class PartitionTrees {
   }
 
   /**
-   * New trees for `pids` from one pass over the store, synchronously (on start, before the node
-   * serves). Under hash partitioning a partition's keys are spread over the whole key order, so
-   * one pass serves every partition being built.
+   * The scan that builds `fresh` (on start and after a map change; see follow): its view is
+   * fixed before this returns its promise. Under hash partitioning a partition's keys are spread
+   * over the whole key order, so one pass serves every partition being built.
    */
-  private scanInto(pids: readonly number[]): void {
-    if (pids.length === 0) return;
-    const fresh = this.freshTrees(pids);
-    for (const e of this.store.iterate()) this.addScanned(fresh, e);
-    for (const [pid, t] of fresh) this.trees.set(pid, t);
-    this.builds += pids.length;
-  }
-
-  /** The map change's scan (see follow); its view is fixed before this returns its promise. */
   private async scanIntoSlices(fresh: Map<number, PartitionTree>, generation: number): Promise<number | undefined> {
     if (fresh.size === 0) return 0;
     const started = Date.now();
