@@ -25,11 +25,6 @@ export interface LoggedOp extends Op {
   readonly size: number;
 }
 
-export function loggedOp(op: Op, lsn: number, size: number): LoggedOp {
-  // A literal with a fixed shape: these are made for every op, spreading would be slower.
-  return { origin: op.origin, seq: op.seq, ts: op.ts, key: op.key, value: op.value, lsn, size };
-}
-
 /** The replication state at the start of a segment: what the ops before it amounted to. */
 export interface SegmentHeader {
   startLsn: number;
@@ -130,30 +125,19 @@ export function encodeHeader(header: SegmentHeader): Buffer {
   return buf;
 }
 
-export type DecodedRecord = { type: 'op'; op: Op; size: number } | { type: 'header'; header: SegmentHeader };
-
-/** Decodes one record payload (already checksum-verified); `file`/`offset` locate format errors. */
-export function decodeRecord(payload: Buffer, file: string, offset: number): DecodedRecord {
-  const fail = (detail: string): never => {
-    throw new CorruptionError(file, offset, detail);
-  };
-  if (payload.length < 1) fail('empty replication log record');
-  if (payload[0] === HEADER) {
-    let header: SegmentHeader | undefined;
-    try {
-      header = JSON.parse(payload.toString('utf8', 1)) as SegmentHeader;
-    } catch {
-      fail('segment header is not valid JSON');
-    }
-    if (!header || !Number.isSafeInteger(header.startLsn) || !Number.isSafeInteger(header.maxTs) ||
-        typeof header.lastSeen !== 'object' || header.lastSeen === null) {
-      return fail('segment header lacks startLsn, maxTs or lastSeen');
-    }
-    return { type: 'header', header };
+/** The segment header in a header record's payload (type byte checked by the caller). */
+function decodeHeader(payload: Buffer, fail: (detail: string) => never): SegmentHeader {
+  let header: SegmentHeader | undefined;
+  try {
+    header = JSON.parse(payload.toString('utf8', 1)) as SegmentHeader;
+  } catch {
+    fail('segment header is not valid JSON');
   }
-  if (payload[0] !== OP) fail(`unknown record type ${payload[0]}`);
-  // Copies: a view would keep the whole segment file read for it in memory.
-  return { type: 'op', op: decodeOpPayload(payload, fail, true), size: RECORD_HEADER_BYTES + payload.length };
+  if (!header || !Number.isSafeInteger(header.startLsn) || !Number.isSafeInteger(header.maxTs) ||
+      typeof header.lastSeen !== 'object' || header.lastSeen === null) {
+    return fail('segment header lacks startLsn, maxTs or lastSeen');
+  }
+  return header;
 }
 
 /** Where an op record's fields sit, as opLayout found them (one object, refilled per record). */
@@ -192,19 +176,16 @@ function opLayout(buf: Buffer, start: number, end: number, fail: (detail: string
   return layout;
 }
 
-/** The op in an op record's payload (type byte checked by the caller); key and value are views of `payload` unless `copy`. */
-function decodeOpPayload(payload: Buffer, fail: (detail: string) => never, copy: boolean): Op {
+/** The op in an op record's payload (type byte checked by the caller); key and value are views of `payload`. */
+function decodeOpPayload(payload: Buffer, fail: (detail: string) => never): Op {
   const at = opLayout(payload, 0, payload.length, fail);
   const { seq, ts } = at;
   const origin = payload.toString('utf8', at.originStart, at.keyStart - 4);
-  const keyView = payload.subarray(at.keyStart, at.valueStart - 4);
-  const key = copy ? Buffer.from(keyView) : keyView;
-  if (at.tombstone) return { origin, seq, ts, key, value: null };
-  const valueView = payload.subarray(at.valueStart, at.end);
-  return { origin, seq, ts, key, value: copy ? Buffer.from(valueView) : valueView };
+  const key = payload.subarray(at.keyStart, at.valueStart - 4);
+  return { origin, seq, ts, key, value: at.tombstone ? null : payload.subarray(at.valueStart, at.end) };
 }
 
-/** What recovery needs of an op record: nothing of its key and value is copied or viewed. */
+/** What reading a segment needs of an op record first: nothing of its key and value is copied or viewed. */
 export interface OpSummary {
   origin: string;
   seq: number;
@@ -212,9 +193,9 @@ export interface OpSummary {
 }
 
 /**
- * Reads the framed records of one replication log segment as recovery needs them (scanLog
- * visits them): the first must be its header, every other an op, checked as decodeRecord
- * checks it. An origin's name is decoded once and reused while the records repeat it.
+ * Reads the framed records of one replication log segment (scanLog visits them; checksums are
+ * verified by then): the first must be its header, every other an op whose fields all lie
+ * within its record. An origin's name is decoded once and reused while the records repeat it.
  */
 export class SegmentScanner {
   header: SegmentHeader | undefined;
@@ -229,13 +210,12 @@ export class SegmentScanner {
     const fail = (detail: string): never => {
       throw new CorruptionError(this.file, offset, detail);
     };
+    if (end === start) fail('empty replication log record');
     if (this.header === undefined) {
-      const first = decodeRecord(buf.subarray(start, end), this.file, offset);
-      if (first.type !== 'header') fail('segment does not start with a header record');
-      else this.header = first.header;
+      if (buf[start] !== HEADER) fail('segment does not start with a header record');
+      this.header = decodeHeader(buf.subarray(start, end), fail);
       return undefined;
     }
-    if (end === start) fail('empty replication log record');
     if (buf[start] === HEADER) fail('header record inside a segment');
     if (buf[start] !== OP) fail(`unknown record type ${buf[start]}`);
     const at = opLayout(buf, start, end, fail);
@@ -285,7 +265,7 @@ export function parseOpRecords(bytes: Buffer, fail: (problem: string) => never):
     if (typeof end !== 'number') bad(describeProblem(end, bytes, p));
     const payload = bytes.subarray(p + RECORD_HEADER_BYTES, end);
     if (payload.length < 1 || payload[0] !== OP) bad(payload.length < 1 ? 'empty record' : `record type ${payload[0]} is not an op`);
-    ops.push(decodeOpPayload(payload, bad, false));
+    ops.push(decodeOpPayload(payload, bad));
     sizes.push(end - p);
     p = end;
   }

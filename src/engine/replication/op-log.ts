@@ -10,8 +10,8 @@ import * as path from 'node:path';
 import { Interner } from '../codec/interner';
 import { CorruptionError } from '../storage/errors';
 import type { FileSystem, SyncPolicy } from '../storage/types';
-import { readLog, scanLog } from '../storage/wal-format';
-import { decodeLoggedOp, decodeRecord, encodeHeader, loggedOp, measureOps, SegmentScanner, writeOps, type EncodedOps, type LoggedOp, type Op, type OpSummary, type SegmentHeader } from './op-codec';
+import { scanLog } from '../storage/wal-format';
+import { decodeLoggedOp, encodeHeader, measureOps, SegmentScanner, writeOps, type EncodedOps, type LoggedOp, type Op, type OpSummary, type SegmentHeader } from './op-codec';
 
 export interface OpLogOptions {
   fs: FileSystem;
@@ -488,26 +488,28 @@ export class OpLog {
     if (this.decoded?.file === seg.file && this.decoded.ops.length > 0 && this.decoded.ops[this.decoded.ops.length - 1].lsn >= lsn) {
       return this.decoded.ops;
     }
-    const { ops } = this.readSegment(seg.file);
+    const ops = this.readSegment(seg.file);
     this.decoded = { file: seg.file, ops };
     return ops;
   }
 
-  private readSegment(file: string): { header: SegmentHeader; ops: LoggedOp[]; validBytes: number; tornTail: boolean; bytes: Buffer } {
+  /**
+   * The ops of a segment, checked as recovery checks them, as views of the segment's bytes: one
+   * buffer for the segment (it is in `decoded` until another is read) rather than a copy of every
+   * key and value, which cost a sender catching up on old segments most of its time in GC.
+   */
+  private readSegment(file: string): LoggedOp[] {
     const full = path.join(this.dir, file);
-    const result = readLog(this.opts.fs, full);
-    const first = result.records[0];
-    if (!first) throw new CorruptionError(full, 0, 'segment has no header record');
-    const head = decodeRecord(first.payload, full, first.offset);
-    if (head.type !== 'header') throw new CorruptionError(full, 0, 'segment does not start with a header record');
+    const scanner = new SegmentScanner(full);
+    const op: OpSummary = { origin: '', seq: 0, ts: 0 };
     const ops: LoggedOp[] = [];
-    let lsn = head.header.startLsn;
-    for (let r = 1; r < result.records.length; r++) {
-      const rec = decodeRecord(result.records[r].payload, full, result.records[r].offset);
-      if (rec.type !== 'op') throw new CorruptionError(full, result.records[r].offset, 'header record inside a segment');
-      ops.push(loggedOp(rec.op, lsn++, rec.size));
-    }
-    return { header: head.header, ops, validBytes: result.validBytes, tornTail: result.tornTail, bytes: result.bytes };
+    let lsn = 0;
+    scanLog(this.opts.fs, full, (buf, offset, end) => {
+      if (scanner.read(buf, offset, end, op)) ops.push(decodeLoggedOp(buf, offset, end - offset, op.origin, lsn++));
+      else lsn = (scanner.header as SegmentHeader).startLsn;
+    });
+    if (!scanner.header) throw new CorruptionError(full, 0, 'segment has no header record');
+    return ops;
   }
 
   private recover(): void {
