@@ -1,6 +1,7 @@
 // Real node processes on real ports: convergence, LWW, deletes, exactly-once application,
 // crash recovery, topologies. No part is simulated.
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { OpKind, PeerState, type NodeServiceClient, type Op } from '../gen/ringdb/v1/node';
 import { readStateFile } from '../replication/state-file';
@@ -207,6 +208,35 @@ describe('node cluster (real processes)', function () {
         const d = await dump(c, id);
         for (const [k, v] of written) assert.equal(d.get(k), v, `${id}: acknowledged ${k}`);
       }
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('keeps its peers\' cursors while it waits for the membership after a restart, resends nothing once it comes, and forgets a peer the membership drops', async () => {
+    const c = await TestCluster.start(3, { antiEntropyIntervalMs: 3_600_000 });
+    try {
+      const stats = async (id: string) => (await c.call(id, (x) => x.stats, {})).stats!;
+      const stateFile = path.join(c.dir, 'n1', 'replication_state');
+      const state = () => readStateFile(new NodeFileSystem(), stateFile);
+      await c.call('n1', (x) => x.batchPut, { entries: Array.from({ length: 300 }, (_, i) => ({ key: b(`cursor-${i}`), value: b('v') })) });
+      const end = (await stats('n1')).logNextLsn;
+      await waitFor('n1 saved both peers\' acknowledgements', () => (state().cursors.n2 ?? 0) >= end && (state().cursors.n3 ?? 0) >= end);
+      await c.terminate('n1');
+      const saved = state().cursors;
+      // Alone, as a cluster start leaves a node until the controller sends the membership; it
+      // saves its state a second after it starts.
+      await c.restart('n1', { alone: true });
+      const savedAt = statSync(stateFile).mtimeMs;
+      await waitFor('n1 saved its state while alone', () => statSync(stateFile).mtimeMs > savedAt);
+      assert.deepEqual(state().cursors, saved, 'the cursors of peers without a sender yet are kept');
+      await c.introduce('n1', ['n2', 'n3']);
+      await waitFor('n1 sees both peers up', async () => (await stats('n1')).peers.filter((p) => p.state === PeerState.PEER_STATE_UP).length === 2);
+      const peers = (await stats('n1')).peers;
+      assert.deepEqual(peers.map((p) => [p.id, p.ackedLsn, p.pendingOps]).sort(), [['n2', saved.n2, 0], ['n3', saved.n3, 0]]);
+      assert.equal((await stats('n1')).counters!.opsSent, 0, 'nothing acknowledged before the restart was sent again');
+      await c.introduce('n1', ['n2']);
+      await waitFor('n1 forgot n3\'s cursor', () => state().cursors.n3 === undefined && state().cursors.n2 === saved.n2);
     } finally {
       await c.stop();
     }

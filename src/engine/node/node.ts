@@ -172,6 +172,9 @@ export class RingNode {
     this.topology = topology;
     this.peers.update(this.peerConfigs);
     this.syncSenders();
+    // The membership is the whole truth: a destination it no longer names (one removed while
+    // this node was down) keeps no saved cursor, or the log would be kept for it for ever.
+    for (const id of Object.keys(this.state.cursors)) if (!this.senders.has(id)) delete this.state.cursors[id];
     void this.antiEntropy.trigger();
     this.logger.info(`membership: ${this.peers.ids().join(', ') || 'none'}; topology: ${topology ? JSON.stringify(topology) : 'full mesh'}`);
   }
@@ -305,9 +308,12 @@ export class RingNode {
   /**
    * Persists cursors and the store's replay point, then lets the log drop what nobody needs: the
    * log is the write-ahead log of ops the store holds only in memtables, so it keeps them too.
+   * A destination without a sender yet (a node started with no peers waits for the membership)
+   * keeps the cursor it had: saving only the senders' wiped them, and then the log dropped ops
+   * those peers had not acknowledged and the senders resent the whole retained log from its start.
    */
   private saveState(): void {
-    const cursors: Record<string, number> = {};
+    const cursors: Record<string, number> = { ...this.state.cursors };
     for (const [id, s] of this.senders) cursors[id] = s.cursor;
     const storeReplayLsn = this.replica.storeReplayLsn;
     this.state = { cursors, storeReplayLsn };

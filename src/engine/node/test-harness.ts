@@ -138,6 +138,21 @@ export class TestCluster {
     return node;
   }
 
+  /** Stops a node with SIGTERM (its graceful shutdown) and waits for it to exit. */
+  async terminate(id: string): Promise<void> {
+    const n = this.node(id);
+    n.client.close();
+    const exited = new Promise((r) => n.proc.once('exit', r));
+    n.proc.kill('SIGTERM');
+    await exited;
+  }
+
+  /** Sends `peers` (ids of running nodes) to `id` as its whole membership, as the controller does. */
+  async introduce(id: string, peers: readonly string[]): Promise<void> {
+    const list = [id, ...peers].map((p) => ({ id: p, address: this.node(p).address }));
+    await this.call(id, (c) => c.updateMembership, { peers: list, topology: {} });
+  }
+
   /** SIGKILLs a node (a crash: no shutdown code runs). */
   async kill(id: string): Promise<void> {
     const n = this.node(id);
@@ -147,10 +162,13 @@ export class TestCluster {
     await exited;
   }
 
-  /** Restarts a stopped node on its old port, with the full membership in its config. */
-  async restart(id: string): Promise<TestNode> {
+  /**
+   * Restarts a stopped node on its old port, with the full membership in its config, or with
+   * none (`alone`) as a cluster start gives it before the controller sends the membership.
+   */
+  async restart(id: string, { alone = false } = {}): Promise<TestNode> {
     const old = this.node(id);
-    const restarted = await spawnNode({ ...old.config, port: old.port }, this.configFile(id));
+    const restarted = await spawnNode({ ...old.config, port: old.port, ...(alone ? { peers: [] } : {}) }, this.configFile(id));
     this.nodes.set(id, restarted);
     return restarted;
   }
