@@ -139,12 +139,8 @@ export class TestCluster {
   }
 
   /** Stops a node with SIGTERM (its graceful shutdown) and waits for it to exit. */
-  async terminate(id: string): Promise<void> {
-    const n = this.node(id);
-    n.client.close();
-    const exited = new Promise((r) => n.proc.once('exit', r));
-    n.proc.kill('SIGTERM');
-    await exited;
+  terminate(id: string): Promise<void> {
+    return this.signal(id, 'SIGTERM');
   }
 
   /** Sends `peers` (ids of running nodes) to `id` as its whole membership, as the controller does. */
@@ -154,11 +150,15 @@ export class TestCluster {
   }
 
   /** SIGKILLs a node (a crash: no shutdown code runs). */
-  async kill(id: string): Promise<void> {
+  kill(id: string): Promise<void> {
+    return this.signal(id, 'SIGKILL');
+  }
+
+  private async signal(id: string, signal: NodeJS.Signals): Promise<void> {
     const n = this.node(id);
     n.client.close();
     const exited = new Promise((r) => n.proc.once('exit', r));
-    n.proc.kill('SIGKILL');
+    n.proc.kill(signal);
     await exited;
   }
 

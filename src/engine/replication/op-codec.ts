@@ -7,7 +7,8 @@
 // u64 = hi u32 LE, lo u32 LE (values stay below 2^53).
 
 import { CorruptionError } from '../storage/errors';
-import { checkRecord, RECORD_HEADER_BYTES, sealRecord, type RecordProblem } from '../storage/wal-format';
+import type { FileSystem } from '../storage/types';
+import { checkRecord, RECORD_HEADER_BYTES, scanLog, sealRecord, type RecordProblem } from '../storage/wal-format';
 
 /** One write as replicated: `value === null` is a delete. op_id is `${origin}:${seq}`. */
 export interface Op {
@@ -185,50 +186,63 @@ function decodeOpPayload(payload: Buffer, fail: (detail: string) => never): Op {
   return { origin, seq, ts, key, value: at.tombstone ? null : payload.subarray(at.valueStart, at.end) };
 }
 
-/** What reading a segment needs of an op record first: nothing of its key and value is copied or viewed. */
+/** What scanSegment reads of an op record: nothing of its key and value is copied or viewed. */
 export interface OpSummary {
   origin: string;
   seq: number;
   ts: number;
 }
 
+/** A segment's header and how far its valid records go (scanLog's answer). */
+export interface SegmentScan {
+  header: SegmentHeader;
+  validBytes: number;
+  tornTail: boolean;
+  bytes: Buffer;
+}
+
 /**
- * Reads the framed records of one replication log segment (scanLog visits them; checksums are
- * verified by then): the first must be its header, every other an op whose fields all lie
- * within its record. An origin's name is decoded once and reused while the records repeat it.
+ * Reads one replication log segment as recovery and catch-up reads need it: `onHeader` gets its
+ * first record, which must be the header, `onOp` every other, which must be an op whose fields all
+ * lie within its record (checksums verified by scanLog), with where its record sits in `buf`.
+ * Nothing of a key or value is copied; an origin's name is decoded once and reused while the
+ * records repeat it, and `op` is one object refilled per record.
  */
-export class SegmentScanner {
-  header: SegmentHeader | undefined;
-  private originBytes = EMPTY;
-  private originName = '';
-
-  constructor(private readonly file: string) {}
-
-  /** The op record at `buf[offset, end)`, or undefined for the header (the first record). */
-  read(buf: Buffer, offset: number, end: number, into: OpSummary): OpSummary | undefined {
+export function scanSegment(
+  fs: FileSystem,
+  file: string,
+  onHeader: (header: SegmentHeader) => void,
+  onOp: (op: OpSummary, buf: Buffer, offset: number, end: number) => void,
+): SegmentScan {
+  let header: SegmentHeader | undefined;
+  let originBytes = EMPTY;
+  const op: OpSummary = { origin: '', seq: 0, ts: 0 };
+  const scan = scanLog(fs, file, (buf, offset, end) => {
     const start = offset + RECORD_HEADER_BYTES;
     const fail = (detail: string): never => {
-      throw new CorruptionError(this.file, offset, detail);
+      throw new CorruptionError(file, offset, detail);
     };
     if (end === start) fail('empty replication log record');
-    if (this.header === undefined) {
+    if (header === undefined) {
       if (buf[start] !== HEADER) fail('segment does not start with a header record');
-      this.header = decodeHeader(buf.subarray(start, end), fail);
-      return undefined;
+      header = decodeHeader(buf.subarray(start, end), fail);
+      onHeader(header);
+      return;
     }
     if (buf[start] === HEADER) fail('header record inside a segment');
     if (buf[start] !== OP) fail(`unknown record type ${buf[start]}`);
     const at = opLayout(buf, start, end, fail);
     const originEnd = at.keyStart - 4;
-    if (buf.compare(this.originBytes, 0, this.originBytes.length, at.originStart, originEnd) !== 0) {
-      this.originBytes = Buffer.from(buf.subarray(at.originStart, originEnd));
-      this.originName = this.originBytes.toString('utf8');
+    if (buf.compare(originBytes, 0, originBytes.length, at.originStart, originEnd) !== 0) {
+      originBytes = Buffer.from(buf.subarray(at.originStart, originEnd));
+      op.origin = originBytes.toString('utf8');
     }
-    into.origin = this.originName;
-    into.seq = at.seq;
-    into.ts = at.ts;
-    return into;
-  }
+    op.seq = at.seq;
+    op.ts = at.ts;
+    onOp(op, buf, offset, end);
+  });
+  if (header === undefined) throw new CorruptionError(file, 0, 'segment has no header record');
+  return { header, ...scan };
 }
 
 /** What is wrong with the record at `bytes[p]`, in the terms of a received message. */

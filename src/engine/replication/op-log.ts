@@ -10,8 +10,7 @@ import * as path from 'node:path';
 import { Interner } from '../codec/interner';
 import { CorruptionError } from '../storage/errors';
 import type { FileSystem, SyncPolicy } from '../storage/types';
-import { scanLog } from '../storage/wal-format';
-import { decodeLoggedOp, encodeHeader, measureOps, SegmentScanner, writeOps, type EncodedOps, type LoggedOp, type Op, type OpSummary, type SegmentHeader } from './op-codec';
+import { decodeLoggedOp, encodeHeader, measureOps, scanSegment, writeOps, type EncodedOps, type LoggedOp, type Op } from './op-codec';
 
 export interface OpLogOptions {
   fs: FileSystem;
@@ -499,16 +498,10 @@ export class OpLog {
    * key and value, which cost a sender catching up on old segments most of its time in GC.
    */
   private readSegment(file: string): LoggedOp[] {
-    const full = path.join(this.dir, file);
-    const scanner = new SegmentScanner(full);
-    const op: OpSummary = { origin: '', seq: 0, ts: 0 };
     const ops: LoggedOp[] = [];
     let lsn = 0;
-    scanLog(this.opts.fs, full, (buf, offset, end) => {
-      if (scanner.read(buf, offset, end, op)) ops.push(decodeLoggedOp(buf, offset, end - offset, op.origin, lsn++));
-      else lsn = (scanner.header as SegmentHeader).startLsn;
-    });
-    if (!scanner.header) throw new CorruptionError(full, 0, 'segment has no header record');
+    scanSegment(this.opts.fs, path.join(this.dir, file), (header) => void (lsn = header.startLsn),
+      (op, buf, offset, end) => void ops.push(decodeLoggedOp(buf, offset, end - offset, op.origin, lsn++)));
     return ops;
   }
 
@@ -527,7 +520,7 @@ export class OpLog {
       // Only the last segment's ops are cached, so only its origins and sizes are kept.
       const origins: string[] = [];
       const sizes: number[] = [];
-      const firstLsnOf = (header: SegmentHeader): number => {
+      const seg = scanSegment(fs, full, (header) => {
         if (header.startLsn !== Number(SEGMENT_PATTERN.exec(files[i])?.[1])) {
           throw new CorruptionError(full, 0, `header says the segment starts at LSN ${header.startLsn}, its name disagrees`);
         }
@@ -537,15 +530,8 @@ export class OpLog {
         } else if (header.startLsn !== this.next) {
           throw new CorruptionError(full, 0, `segment starts at LSN ${header.startLsn} but the previous one ends at ${this.next}`);
         }
-        return header.startLsn;
-      };
-      const scanner = new SegmentScanner(full);
-      const op: OpSummary = { origin: '', seq: 0, ts: 0 };
-      const seg = scanLog(fs, full, (buf, offset, end) => {
-        if (!scanner.read(buf, offset, end, op)) {
-          this.next = firstLsnOf(scanner.header as SegmentHeader);
-          return;
-        }
+        this.next = header.startLsn;
+      }, (op, _buf, offset, end) => {
         const due = this.lastSeen(op.origin) + 1;
         if (op.seq !== due) throw new CorruptionError(full, offset, `${op.origin}:${op.seq} logged where seq ${due} was due`);
         this.track(op.origin, op.seq, op.ts, this.next++);
@@ -554,13 +540,12 @@ export class OpLog {
           sizes.push(end - offset);
         }
       });
-      if (!scanner.header) throw new CorruptionError(full, 0, 'segment has no header record');
       if (seg.tornTail) {
         if (!last) throw new CorruptionError(full, seg.validBytes, 'a closed segment ends in a torn record');
         // An append the crash interrupted: it was never acknowledged, so it is cut off.
         fs.truncate(full, seg.validBytes);
       }
-      this.segments.push({ file: files[i], startLsn: scanner.header.startLsn, bytes: seg.validBytes });
+      this.segments.push({ file: files[i], startLsn: seg.header.startLsn, bytes: seg.validBytes });
       if (last) this.cacheTail(origins, sizes, seg.bytes.subarray(0, seg.validBytes));
     }
     this.fd = fs.open(path.join(this.dir, this.active.file), 'a');
