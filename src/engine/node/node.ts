@@ -29,6 +29,8 @@ export class RingNode {
   private topology: Record<string, string[]> | null;
   private peerConfigs: PeerConfig[];
   private saveTimer: NodeJS.Timeout | undefined;
+  /** The state save in progress; saves run one after another (they share a temporary file). */
+  private saving: Promise<void> = Promise.resolve();
   private readonly cursorListeners = new Set<(peerId: string, ackedLsn: number) => void>();
   private closed = false;
   address = '';
@@ -242,7 +244,7 @@ export class RingNode {
    */
   async checkpoint(): Promise<void> {
     await Promise.all([this.log.whenDurable(), this.store.flush()]);
-    this.saveState();
+    await this.saveState();
   }
 
   /** Stops background work, persists cursors, closes log and store (releasing the folder lock). */
@@ -260,7 +262,7 @@ export class RingNode {
     } catch (err) {
       this.logger.warn(`flush on shutdown failed (the WAL and the replication log still hold the data): ${(err as Error).message}`);
     }
-    this.saveState();
+    await this.saveState();
     await this.log.close();
     await this.store.close();
   }
@@ -297,11 +299,7 @@ export class RingNode {
     if (this.saveTimer || this.closed) return;
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
-      try {
-        this.saveState();
-      } catch (err) {
-        this.logger.error(`saving replication state failed: ${(err as Error).message}`);
-      }
+      this.saveState().catch((err: unknown) => this.logger.error(`saving replication state failed: ${(err as Error).message}`));
     }, STATE_SAVE_INTERVAL_MS);
   }
 
@@ -311,14 +309,21 @@ export class RingNode {
    * A destination without a sender yet (a node started with no peers waits for the membership)
    * keeps the cursor it had: saving only the senders' wiped them, and then the log dropped ops
    * those peers had not acknowledged and the senders resent the whole retained log from its start.
+   * The fsyncs run in the thread pool (on the event loop they held a loaded node up 5-30 ms every
+   * second), and the log drops nothing until the state that allows it is durable.
    */
-  private saveState(): void {
+  private saveState(): Promise<void> {
+    const saved = this.saving.then(() => this.writeState());
+    this.saving = saved.catch(() => undefined);
+    return saved;
+  }
+
+  private async writeState(): Promise<void> {
     const cursors: Record<string, number> = { ...this.state.cursors };
     for (const [id, s] of this.senders) cursors[id] = s.cursor;
     const storeReplayLsn = this.replica.storeReplayLsn;
     this.state = { cursors, storeReplayLsn };
-    writeStateFile(this.fs, path.join(this.config.dataDir, 'replication_state'), this.state);
-    const keep = Math.min(storeReplayLsn, ...Object.values(cursors));
-    this.log.release(keep);
+    await writeStateFile(this.fs, path.join(this.config.dataDir, 'replication_state'), this.state);
+    this.log.release(Math.min(storeReplayLsn, ...Object.values(cursors)));
   }
 }

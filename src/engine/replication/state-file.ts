@@ -2,7 +2,7 @@
 // checksummed file replaced atomically (storage/atomic-file.ts). It is rewritten at most a
 // few times a second, never per op.
 
-import { readAtomicFile, writeAtomicFile } from '../storage/atomic-file';
+import { readAtomicFile, writeAtomicFileAsync } from '../storage/atomic-file';
 import { CorruptionError } from '../storage/errors';
 import type { FileSystem } from '../storage/types';
 
@@ -30,6 +30,7 @@ export function readStateFile(fs: FileSystem, file: string): ReplicationState {
   return parsed;
 }
 
-export function writeStateFile(fs: FileSystem, file: string, state: ReplicationState): void {
-  writeAtomicFile(fs, file, Buffer.from(JSON.stringify(state), 'utf8'));
+/** Durable once it resolves; one write at a time per file (see writeAtomicFileAsync). */
+export function writeStateFile(fs: FileSystem, file: string, state: ReplicationState): Promise<void> {
+  return writeAtomicFileAsync(fs, file, Buffer.from(JSON.stringify(state), 'utf8'));
 }

@@ -2,7 +2,7 @@
 // and damage is reported with file and offset.
 
 import { strict as assert } from 'node:assert';
-import { readAtomicFile, writeAtomicFile } from './atomic-file';
+import { readAtomicFile, writeAtomicFile, writeAtomicFileAsync } from './atomic-file';
 import { CorruptionError } from './errors';
 import { FaultFileSystem } from './fault-fs';
 
@@ -19,22 +19,32 @@ describe('atomic files', () => {
     assert.deepEqual(readAtomicFile(fs, FILE), Buffer.alloc(0));
   });
 
-  it('leaves the old or the new contents whatever mutation the machine stops after', () => {
-    for (let n = 0; n < 8; n++) {
-      const fs = new FaultFileSystem();
-      fs.mkdirp('/d');
-      writeAtomicFile(fs, FILE, Buffer.from('old'));
-      fs.crashAfter(n);
-      try {
-        writeAtomicFile(fs, FILE, Buffer.from('new contents'));
-      } catch {
-        // The machine stopped mid-write.
+  const writers: [string, (fs: FaultFileSystem, payload: Buffer) => void | Promise<void>][] = [
+    ['on the event loop', (fs, payload) => writeAtomicFile(fs, FILE, payload)],
+    ['with its fsyncs in the thread pool', (fs, payload) => writeAtomicFileAsync(fs, FILE, payload)],
+  ];
+  for (const [how, write] of writers) {
+    it(`leaves the old or the new contents whatever mutation the machine stops after, written ${how}`, async () => {
+      let landed = false;
+      for (let n = 0; n < 8; n++) {
+        const fs = new FaultFileSystem();
+        fs.mkdirp('/d');
+        writeAtomicFile(fs, FILE, Buffer.from('old'));
+        fs.crashAfter(n);
+        try {
+          await write(fs, Buffer.from('new contents'));
+        } catch {
+          // The machine stopped mid-write.
+        }
+        fs.crash();
+        const got = readAtomicFile(fs, FILE)?.toString();
+        assert.ok(got === 'old' || got === 'new contents', `after ${n} mutations: ${got}`);
+        landed ||= got === 'new contents';
       }
-      fs.crash();
-      const got = readAtomicFile(fs, FILE)?.toString();
-      assert.ok(got === 'old' || got === 'new contents', `after ${n} mutations: ${got}`);
-    }
-  });
+      // A write that returns before its rename is durable would lose it every time.
+      assert.ok(landed, 'with enough mutations allowed the new contents survive the crash');
+    });
+  }
 
   it('reports a flipped byte, a wrong length and a foreign file as corruption', () => {
     const fs = new FaultFileSystem();

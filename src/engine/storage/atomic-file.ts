@@ -15,22 +15,49 @@ const HEADER_BYTES = 16;
 
 /** Replaces `file` with `payload`, durably; a crash leaves either the old file or the new one. */
 export function writeAtomicFile(fs: FileSystem, file: string, payload: Buffer): void {
+  const tmp = writeTemp(fs, file, payload);
+  try {
+    fs.fsync(tmp.fd);
+  } finally {
+    fs.close(tmp.fd);
+  }
+  fs.rename(tmp.name, file);
+  fs.fsyncDir(path.dirname(file));
+}
+
+/**
+ * writeAtomicFile with both fsyncs in the thread pool. Under load each took 5-30 ms, and a node
+ * saving its replication state every second stopped its event loop for them. Callers must not
+ * run two of these on one file at once: they share the temporary name.
+ */
+export async function writeAtomicFileAsync(fs: FileSystem, file: string, payload: Buffer): Promise<void> {
+  const tmp = writeTemp(fs, file, payload);
+  try {
+    await fs.fsyncAsync(tmp.fd);
+  } finally {
+    fs.close(tmp.fd);
+  }
+  fs.rename(tmp.name, file);
+  await fs.fsyncDirAsync(path.dirname(file));
+}
+
+/** The framed payload written to `file`.tmp, still open (the write reaches the page cache at once). */
+function writeTemp(fs: FileSystem, file: string, payload: Buffer): { name: string; fd: number } {
   const bytes = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
   MAGIC.copy(bytes, 0);
   bytes.writeUInt32LE(FORMAT, 4);
   bytes.writeUInt32LE(payload.length, 8);
   bytes.writeUInt32LE(crc32c(payload), 12);
   payload.copy(bytes, HEADER_BYTES);
-  const tmp = `${file}.tmp`;
-  const fd = fs.open(tmp, 'w');
+  const name = `${file}.tmp`;
+  const fd = fs.open(name, 'w');
   try {
     fs.write(fd, bytes, 0);
-    fs.fsync(fd);
-  } finally {
+  } catch (err) {
     fs.close(fd);
+    throw err;
   }
-  fs.rename(tmp, file);
-  fs.fsyncDir(path.dirname(file));
+  return { name, fd };
 }
 
 /** The payload of `file`, verified; undefined when the file does not exist. */

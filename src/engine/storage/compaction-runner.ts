@@ -84,7 +84,8 @@ export async function buildTables(
       }
     }
     await finishOne();
-    fs.fsyncDir(path.join(dir, SST_DIR));
+    // In the thread pool, as the tables' own fsyncs: under load this one took up to 28 ms.
+    await fs.fsyncDirAsync(path.join(dir, SST_DIR));
     return built;
   } catch (err) {
     builder?.abandon();

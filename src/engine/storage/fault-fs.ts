@@ -226,16 +226,7 @@ export class FaultFileSystem implements FileSystem {
   }
 
   fsyncAsync(fd: number): Promise<void> {
-    return new Promise((resolve, reject) =>
-      setImmediate(() => {
-        try {
-          this.fsync(fd);
-          resolve();
-        } catch (err) {
-          reject(err as Error);
-        }
-      }),
-    );
+    return onLaterTurn(() => this.fsync(fd));
   }
 
   close(fd: number): void {
@@ -313,4 +304,22 @@ export class FaultFileSystem implements FileSystem {
     this.mutate();
     this.durable.set(abs, new Map(names));
   }
+
+  fsyncDirAsync(dir: string): Promise<void> {
+    return onLaterTurn(() => this.fsyncDir(dir));
+  }
+}
+
+/** Runs `sync` on a later event-loop turn, as the real asynchronous calls complete: writers keep going meanwhile. */
+function onLaterTurn(sync: () => void): Promise<void> {
+  return new Promise((resolve, reject) =>
+    setImmediate(() => {
+      try {
+        sync();
+        resolve();
+      } catch (err) {
+        reject(err as Error);
+      }
+    }),
+  );
 }

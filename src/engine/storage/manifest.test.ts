@@ -28,12 +28,12 @@ function setBytes(fs: FaultFileSystem, bytes: Buffer): void {
 }
 
 describe('Manifest', () => {
-  it('replays edits into the same state, durably, across a crash', () => {
+  it('replays edits into the same state, durably, across a crash', async () => {
     const fs = fresh();
     const m = Manifest.open(fs, DIR);
-    m.apply({ add: [table(3), table(4)], nextFile: 5, logNumber: 2 });
-    m.apply({ add: [table(7, 1)], remove: [3, 4], nextFile: 8 });
-    m.apply({ logNumber: 6 });
+    await m.apply({ add: [table(3), table(4)], nextFile: 5, logNumber: 2 });
+    await m.apply({ add: [table(7, 1)], remove: [3, 4], nextFile: 8 });
+    await m.apply({ logNumber: 6 });
     fs.crash();
     const state = Manifest.open(fs, DIR).state;
     assert.deepEqual([...state.tables.values()], [table(7, 1)]);
@@ -41,21 +41,21 @@ describe('Manifest', () => {
     assert.equal(state.logNumber, 6);
   });
 
-  it('drops a torn last edit and keeps the ones before it', () => {
+  it('drops a torn last edit and keeps the ones before it', async () => {
     const fs = fresh();
     const m = Manifest.open(fs, DIR);
-    m.apply({ add: [table(2)] });
+    await m.apply({ add: [table(2)] });
     m.close();
     const bytes = fs.readFile(FILE);
     setBytes(fs, Buffer.concat([bytes, frameRecord(Buffer.from(JSON.stringify({ add: [] }))).subarray(0, 15)]));
     assert.deepEqual([...Manifest.open(fs, DIR).state.tables.keys()], [2]);
   });
 
-  it('reports a damaged edit that is not the last with file and offset', () => {
+  it('reports a damaged edit that is not the last with file and offset', async () => {
     const fs = fresh();
     const m = Manifest.open(fs, DIR);
-    m.apply({ add: [table(2)] });
-    m.apply({ add: [table(3)] });
+    await m.apply({ add: [table(2)] });
+    await m.apply({ add: [table(3)] });
     m.close();
     const bytes = fs.readFile(FILE);
     const second = RECORD_HEADER_BYTES + bytes.readUInt32LE(0);
@@ -74,18 +74,43 @@ describe('Manifest', () => {
     assert.throws(() => Manifest.open(fs, DIR), /holds no complete edit/);
   });
 
-  it('refuses an edit that removes a table that is not live, writing nothing', () => {
+  it('appends edits made without waiting in call order, each durable when it resolves', async () => {
+    const fs = fresh();
+    const m = Manifest.open(fs, DIR);
+    const first = m.apply({ add: [table(3)], nextFile: 4 });
+    const second = m.apply({ add: [table(4)], remove: [3], nextFile: 5 });
+    await first;
+    // The second is not durable yet: the crash takes it, and it fails.
+    fs.crash();
+    assert.deepEqual([...Manifest.open(fs, DIR).state.tables.keys()], [3]);
+    await assert.rejects(second);
+  });
+
+  it('applies a queued edit after the one before it is durable', async () => {
+    const fs = fresh();
+    const m = Manifest.open(fs, DIR);
+    // The second removes what the first adds: it is checked against the state the first leaves.
+    const edits = [m.apply({ add: [table(3)], nextFile: 4 }), m.apply({ add: [table(4)], remove: [3], nextFile: 5 }), m.apply({ logNumber: 9 })];
+    await Promise.all(edits);
+    fs.crash();
+    const state = Manifest.open(fs, DIR).state;
+    assert.deepEqual([...state.tables.keys()], [4]);
+    assert.equal(state.logNumber, 9);
+    assert.equal(state.nextFile, 5);
+  });
+
+  it('refuses an edit that removes a table that is not live, writing nothing', async () => {
     const fs = fresh();
     const m = Manifest.open(fs, DIR);
     const size = fs.readFile(FILE).length;
-    assert.throws(() => m.apply({ remove: [1] }), /not live/);
+    await assert.rejects(m.apply({ remove: [1] }), /not live/);
     assert.equal(fs.readFile(FILE).length, size);
   });
 
-  it('rewrites itself as one snapshot once the log grows, without losing state', () => {
+  it('rewrites itself as one snapshot once the log grows, without losing state', async () => {
     const fs = fresh();
     const m = Manifest.open(fs, DIR);
-    for (let i = 1; i <= 2000; i++) m.apply({ add: [table(i)], remove: i > 1 ? [i - 1] : [], nextFile: i + 1 });
+    for (let i = 1; i <= 2000; i++) await m.apply({ add: [table(i)], remove: i > 1 ? [i - 1] : [], nextFile: i + 1 });
     assert.ok(fs.readFile(FILE).length < 80 * 1024, `manifest is ${fs.readFile(FILE).length} bytes`);
     fs.crash();
     const state = Manifest.open(fs, DIR).state;

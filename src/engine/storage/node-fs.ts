@@ -72,4 +72,13 @@ export class NodeFileSystem implements FileSystem {
       fs.closeSync(fd);
     }
   }
+
+  async fsyncDirAsync(dir: string): Promise<void> {
+    const handle = await fs.promises.open(path.resolve(dir), 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
 }

@@ -422,7 +422,7 @@ export class Store {
   private async flushOne(imm: Immutable): Promise<void> {
     const built = await buildTables(imm.mem.iterator(false), this.target, { dropTombstones: false, splitBytes: 0 });
     const added = this.install(built, 0);
-    this.manifest.apply({ add: added.map((t) => t.info), logNumber: imm.nextLog, nextFile: this.nextFile });
+    await this.manifest.apply({ add: added.map((t) => t.info), logNumber: imm.nextLog, nextFile: this.nextFile });
     this.replaceVersion(this.version.edit(added, new Set()));
     this.imms.shift();
     if (imm.logMark > this.flushedMark) this.flushedMark = imm.logMark;
@@ -478,7 +478,7 @@ export class Store {
         splitBytes: this.opts.compaction.targetFileBytes,
       });
       const added = this.install(built, task.outputLevel);
-      this.manifest.apply({ add: added.map((t) => t.info), remove: [...ids], nextFile: this.nextFile });
+      await this.manifest.apply({ add: added.map((t) => t.info), remove: [...ids], nextFile: this.nextFile });
       this.replaceVersion(this.version.edit(added, ids));
       for (const t of inputs) t.retire();
       this.counters.compactions++;

@@ -53,7 +53,7 @@ export interface EntryIterator {
 /**
  * The file-system port. Everything storage does to disk goes through it, so a
  * fault-injecting implementation can drop unsynced writes to simulate a crash
- * deterministically. Calls are synchronous except `fsyncAsync`, which lets
+ * deterministically. Calls are synchronous except `fsyncAsync` and `fsyncDirAsync`, which let
  * group commit keep accepting writes while the disk flushes.
  */
 export interface FileSystem {
@@ -77,6 +77,8 @@ export interface FileSystem {
   mkdirp(dir: string): void;
   /** Makes a rename or create inside `dir` durable. */
   fsyncDir(dir: string): void;
+  /** fsyncDir in the thread pool, for writers that must not stop the event loop meanwhile. */
+  fsyncDirAsync(dir: string): Promise<void>;
 }
 
 export type SyncPolicy = 'always' | 'batch' | 'none';
