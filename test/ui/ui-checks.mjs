@@ -57,6 +57,15 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().click();
   };
   const quickInput = page.locator('.quick-input-widget input');
+  // By keyboard, not by a click: a click waits for the row to hold still, and once, on a loaded CI
+  // machine, the Kill Node pick's row did not within the timeout. Filtering leaves the one node,
+  // which the list focuses; Enter takes the focused row.
+  const pickNode = async (id) => {
+    await page.locator('.quick-input-widget input[placeholder="Pick a node"]').waitFor();
+    await quickInput.fill(id);
+    await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: id }).first().waitFor();
+    await quickInput.press('Enter');
+  };
   const treeRow = (name) => page.locator('.monaco-list-row[role="treeitem"]', { hasText: name });
   const pane = (title) => page.locator('.pane', { has: page.locator('.pane-header', { hasText: title }) });
   const setPaneExpanded = async (title, expanded) => {
@@ -130,7 +139,7 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
 
   await check('the Nodes and SSTables views show nodes, peers and storage', async () => {
     await palette('RingDB: Compact Node');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'n1' }).first().click();
+    await pickNode('n1');
     const sstables = pane('SSTables');
     const n1Storage = sstables.locator('.monaco-list-row[role="treeitem"]', { hasText: 'n1' }).first();
     if ((await n1Storage.getAttribute('aria-expanded')) === 'false') await n1Storage.click();
@@ -184,7 +193,7 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
 
   await check('Kill Node shows the node down and the status bar warns', async () => {
     await palette('RingDB: Kill Node');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'n3' }).first().click();
+    await pickNode('n3');
     await treeRow('n3').filter({ hasText: 'down' }).first().waitFor();
     await page.locator('.statusbar-item', { hasText: 'RingDB 2/3 up' }).waitFor();
     await page.screenshot({ path: join(shots, 'node-down.png') });
