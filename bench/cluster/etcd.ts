@@ -36,12 +36,23 @@ interface Member {
   clientUrl: string;
   child: ChildProcess;
   logFile: string;
+  /** etcd's arguments: a restart runs it again with them (an existing data folder wins over the --initial-* flags). */
+  args: string[];
+}
+
+function spawnMember(name: string, clientUrl: string, logFile: string, args: string[]): Member {
+  const fd = openSync(logFile, 'a', 0o600);
+  const child = spawn(ETCD_BINARY, args, { stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  if (child.pid === undefined) throw new Error(`cannot start ${ETCD_BINARY}`);
+  return { name, clientUrl, child, logFile, args };
 }
 
 export class EtcdCluster {
   private constructor(
     readonly client: Etcd3,
     private readonly members: Member[],
+    private readonly guards: number[],
     private readonly stopFn: () => Promise<void>,
   ) {}
 
@@ -50,11 +61,12 @@ export class EtcdCluster {
     const members: Member[] = [];
     let client: Etcd3 | undefined;
     let guardPid = 0;
+    const guards: number[] = [];
     const stop = register('etcd cluster', async () => {
       client?.close();
       await Promise.all(members.map((m) => stopMember(m)));
-      if (guardPid) killNow(guardPid);
-    }, () => [...members.map((m) => m.child.pid ?? 0), guardPid].filter((p) => p > 0), [dir]);
+      for (const g of guards) killNow(g);
+    }, () => [...members.map((m) => m.child.pid ?? 0), ...guards].filter((p) => p > 0), [dir]);
     try {
       const ports = await Promise.all(Array.from({ length: size * 2 }, () => freePort()));
       const names = Array.from({ length: size }, (_, i) => `e${i + 1}`);
@@ -63,9 +75,7 @@ export class EtcdCluster {
       for (let i = 0; i < size; i++) {
         const name = names[i];
         const clientUrl = `http://127.0.0.1:${ports[2 * i]}`;
-        const logFile = join(dir, `${name}.log`);
-        const fd = openSync(logFile, 'a', 0o600);
-        const child = spawn(ETCD_BINARY, [
+        members.push(spawnMember(name, clientUrl, join(dir, `${name}.log`), [
           '--name', name,
           '--data-dir', join(dir, name),
           '--listen-client-urls', clientUrl, '--advertise-client-urls', clientUrl,
@@ -73,15 +83,14 @@ export class EtcdCluster {
           '--initial-cluster', initialCluster, '--initial-cluster-state', 'new',
           '--initial-cluster-token', `ringdb-bench-${process.pid}`,
           '--logger', 'zap', '--log-level', 'warn',
-        ], { stdio: ['ignore', fd, fd] });
-        closeSync(fd);
-        if (child.pid === undefined) throw new Error(`cannot start ${ETCD_BINARY}`);
-        members.push({ name, clientUrl, child, logFile });
+        ]));
       }
       guardPid = guardProcess(members.map((m) => m.child.pid ?? 0), [dir]);
+      // A member restarted later gets a guard of its own (the first one only knows the first pids).
+      guards.push(guardPid);
       client = new Etcd3({ hosts: members.map((m) => m.clientUrl), dialTimeout: 10_000 });
       await waitForLeader(client, members);
-      return new EtcdCluster(client, members, stop);
+      return new EtcdCluster(client, members, guards, stop);
     } catch (err) {
       await stop();
       throw err;
@@ -90,6 +99,66 @@ export class EtcdCluster {
 
   pids(): Record<string, number> {
     return Object.fromEntries(this.members.map((m) => [m.name, m.child.pid ?? 0]));
+  }
+
+  /** Member names, in start order. */
+  names(): string[] {
+    return this.members.map((m) => m.name);
+  }
+
+  /**
+   * Stops member `name` with SIGTERM, runs it again on its data folder, and resolves once a
+   * linearizable get of `key` through that member alone succeeds (it has rejoined the group).
+   */
+  async restartMember(name: string, key: string | Buffer): Promise<{ stopMs: number; serveMs: number }> {
+    const at = this.members.findIndex((m) => m.name === name);
+    if (at < 0) throw new Error(`no etcd member ${name}`);
+    const m = this.members[at];
+    const t0 = performance.now();
+    await stopMember(m);
+    const t1 = performance.now();
+    this.members[at] = spawnMember(m.name, m.clientUrl, m.logFile, m.args);
+    this.guards.push(guardProcess([this.members[at].child.pid ?? 0], []));
+    await this.serves([this.members[at]], key);
+    return { stopMs: t1 - t0, serveMs: performance.now() - t1 };
+  }
+
+  /** Stops every member, runs them all again, and resolves once each serves a get of `key`. */
+  async restartAll(key: string | Buffer): Promise<{ stopMs: number; serveMs: number }> {
+    const t0 = performance.now();
+    await Promise.all(this.members.map((m) => stopMember(m)));
+    const t1 = performance.now();
+    for (let i = 0; i < this.members.length; i++) {
+      const m = this.members[i];
+      this.members[i] = spawnMember(m.name, m.clientUrl, m.logFile, m.args);
+      this.guards.push(guardProcess([this.members[i].child.pid ?? 0], []));
+    }
+    await this.serves(this.members, key);
+    return { stopMs: t1 - t0, serveMs: performance.now() - t1 };
+  }
+
+  /**
+   * Polls each member alone with a get of `key` until every one answers with a value (at most
+   * 120 s). A new client per attempt: a client's circuit breaker stops trying a host for 5 s after
+   * 3 failures in a row, which measured the breaker instead of etcd.
+   */
+  private async serves(members: Member[], key: string | Buffer): Promise<void> {
+    await Promise.all(members.map(async (m) => {
+      const until = Date.now() + 120_000;
+      for (;;) {
+        if (m.child.exitCode !== null || m.child.signalCode !== null) throw new Error(`etcd member ${m.name} exited:\n${tail(m.logFile)}`);
+        const one = new Etcd3({ hosts: m.clientUrl, dialTimeout: 1_000 });
+        try {
+          if ((await one.get(key).options({ deadline: Date.now() + 1_000 }).buffer()) !== null) return;
+        } catch {
+          // Not up or not rejoined yet.
+        } finally {
+          one.close();
+        }
+        if (Date.now() > until) throw new Error(`etcd member ${m.name} did not serve a get within 120 s`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }));
   }
 
   async stop(): Promise<void> {

@@ -18,6 +18,7 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { SyncPolicy } from '../../src/engine/client';
 import { DEFAULT_SPEC } from '../../src/engine/spec/defaults';
+import { intArg } from './args';
 import { installSignalHandlers } from './cleanup';
 import { etcdVersion } from './etcd';
 import { REPO_ROOT, snapshotBundles } from './ringdb';
@@ -45,18 +46,13 @@ type Suite = 'issue3' | 'extended' | 'issue4';
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { seconds: 10, syncs: ['batch', 'none'], inFlight: 64, batchSize: 1000, batchesInFlight: 4, only: null, etcd: true, profileDir: null, lagPollMs: 100, suites: ['issue3'], bundles: undefined, clients: ['put', 'batchPut'], backlogOps: undefined };
-  const int = (flag: string, v: string | undefined, min: number, max: number): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-    return n;
-  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     switch (flag) {
-      case '--seconds': o.seconds = int(flag, argv[++i], 1, 600); break;
-      case '--in-flight': o.inFlight = int(flag, argv[++i], 1, 1024); break;
-      case '--batch-size': o.batchSize = int(flag, argv[++i], 1, 100_000); break;
-      case '--batches-in-flight': o.batchesInFlight = int(flag, argv[++i], 1, 64); break;
+      case '--seconds': o.seconds = intArg(flag, argv[++i], 1, 600); break;
+      case '--in-flight': o.inFlight = intArg(flag, argv[++i], 1, 1024); break;
+      case '--batch-size': o.batchSize = intArg(flag, argv[++i], 1, 100_000); break;
+      case '--batches-in-flight': o.batchesInFlight = intArg(flag, argv[++i], 1, 64); break;
       case '--no-etcd': o.etcd = false; break;
       case '--bundles': o.bundles = resolve(argv[++i] ?? ''); break;
       case '--suite': {
@@ -71,8 +67,8 @@ function parseArgs(argv: string[]): Options {
         o.clients = list as Options['clients'];
         break;
       }
-      case '--backlog-ops': o.backlogOps = int(flag, argv[++i], 0, 10_000_000); break;
-      case '--lag-poll-ms': o.lagPollMs = int(flag, argv[++i], 1, 10_000); break;
+      case '--backlog-ops': o.backlogOps = intArg(flag, argv[++i], 0, 10_000_000); break;
+      case '--lag-poll-ms': o.lagPollMs = intArg(flag, argv[++i], 1, 10_000); break;
       case '--profile': o.profileDir = resolve(argv[++i] ?? 'bench-profiles'); break;
       case '--only': o.only = (argv[++i] ?? '').split(',').filter(Boolean); break;
       case '--sync': {

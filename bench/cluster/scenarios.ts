@@ -65,7 +65,7 @@ export function durabilityOf(s: Scenario): string {
   }
 }
 
-function ringTarget(cluster: RingCluster, lagPollMs: number): Target {
+export function ringTarget(cluster: RingCluster, lagPollMs: number): Target {
   // The nodes at start: a node added during a workload gets no client traffic and is not watched.
   const nodes = [...cluster.nodes];
   return {
@@ -99,7 +99,7 @@ function ringTarget(cluster: RingCluster, lagPollMs: number): Target {
 /** etcd refuses transactions of more than 128 operations (its --max-txn-ops default). */
 const ETCD_MAX_TXN_OPS = 128;
 
-function etcdTarget(cluster: EtcdCluster, members: number): Target {
+export function etcdTarget(cluster: EtcdCluster, members: number): Target {
   return {
     endpoints: members,
     // The etcd3 client spreads calls over the members itself; the endpoint index is unused.
