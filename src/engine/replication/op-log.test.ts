@@ -212,6 +212,37 @@ describe('replication log', () => {
     }), { numRuns: 60 });
   });
 
+  it('keeps two old segments decoded, so two senders catching up in different segments read each once', async () => {
+    const reads = new Map<string, number>();
+    class CountingFs extends FaultFileSystem {
+      override readFile(file: string): Buffer {
+        reads.set(file, (reads.get(file) ?? 0) + 1);
+        return super.readFile(file);
+      }
+    }
+    const fs = new CountingFs();
+    // A tiny cache: every op below the newest few is read from its segment file.
+    const log = open(fs, { segmentBytes: 400, cacheBytes: 64 });
+    const batches = toOps(Array.from({ length: 20 }, (_, b) => Array.from({ length: 3 }, (_, i) => ({ origin: ORIGINS[i], key: Buffer.from(`key-${b}-${i}`), value: Buffer.from('v'.repeat(20)) }))));
+    for (const batch of batches) await log.append(batch).durable;
+    reads.clear();
+    // Two destinations, one behind the other by many segments, each shipping a window in turn.
+    let a = 0;
+    let b = 30;
+    for (let turn = 0; turn < 6; turn++) {
+      const wa = log.window(a, log.nextLsn, 3, 1 << 20, () => true);
+      const wb = log.window(b, log.nextLsn, 3, 1 << 20, () => true);
+      assert.deepEqual(wa.ops.map((op) => op.lsn), [a, a + 1, a + 2]);
+      assert.deepEqual(wb.ops.map((op) => op.lsn), [b, b + 1, b + 2]);
+      a = wa.next;
+      b = wb.next;
+    }
+    const files = [...reads.keys()];
+    assert.ok(files.length >= 4, `the windows crossed several segments (${files.join(', ')})`);
+    for (const [file, n] of reads) assert.equal(n, 1, `${file} was read ${n} times`);
+    await log.close();
+  });
+
   it('hands out ops decoded from the cache that stay intact while later appends and trims go on', async () => {
     const fs = new FaultFileSystem();
     // Values up to 4 KiB: the ops fill several of the cache's 1 MiB slabs, which it drops as it trims.

@@ -58,6 +58,13 @@ interface Waiter {
 /** Records are encoded into slabs of this size (a bigger batch gets a slab of its own). */
 const SLAB_BYTES = 1024 * 1024;
 
+/**
+ * Old segments kept decoded at once. Each destination that lags reads its own old segment; with
+ * one kept, two senders catching up in different segments re-read 16 MiB each per window. Two
+ * cover a 3-node cluster (two peers); each costs about its file size plus an object per op.
+ */
+const DECODED_SEGMENTS = 2;
+
 /** What OpLog.window found: the kept ops, and where the next window starts. */
 export interface ShippingWindow {
   ops: LoggedOp[];
@@ -231,7 +238,8 @@ export class OpLog {
   private readonly seen = new Map<string, number>();
   private readonly index = new Map<string, OriginIndex>();
   private cache = new RecordCache(0);
-  private decoded: { file: string; ops: LoggedOp[] } | undefined;
+  /** Old segments read for senders and pulls, by file, least recently used first (see decodeSegmentOf). */
+  private readonly decoded = new Map<string, LoggedOp[]>();
   private waiters: Waiter[] = [];
   private syncing = false;
   private rollPending = false;
@@ -432,7 +440,7 @@ export class OpLog {
     while (this.segments.length > 1 && this.bytes > this.opts.retainBytes && this.segments[1].startLsn <= keepFromLsn) {
       const gone = this.segments.shift() as Segment;
       this.opts.fs.unlink(path.join(this.dir, gone.file));
-      if (this.decoded?.file === gone.file) this.decoded = undefined;
+      this.decoded.delete(gone.file);
       removed = true;
     }
     if (!removed) return;
@@ -484,17 +492,18 @@ export class OpLog {
     let i = this.segments.length - 1;
     while (i > 0 && this.segments[i].startLsn > lsn) i--;
     const seg = this.segments[i];
-    if (this.decoded?.file === seg.file && this.decoded.ops.length > 0 && this.decoded.ops[this.decoded.ops.length - 1].lsn >= lsn) {
-      return this.decoded.ops;
-    }
-    const ops = this.readSegment(seg.file);
-    this.decoded = { file: seg.file, ops };
+    const kept = this.decoded.get(seg.file);
+    this.decoded.delete(seg.file);
+    // The active segment grows: what was read of it may end before `lsn`.
+    const ops = kept !== undefined && kept.length > 0 && kept[kept.length - 1].lsn >= lsn ? kept : this.readSegment(seg.file);
+    this.decoded.set(seg.file, ops);
+    if (this.decoded.size > DECODED_SEGMENTS) this.decoded.delete(this.decoded.keys().next().value as string);
     return ops;
   }
 
   /**
    * The ops of a segment, checked as recovery checks them, as views of the segment's bytes: one
-   * buffer for the segment (it is in `decoded` until another is read) rather than a copy of every
+   * buffer for the segment (it is in `decoded` until others push it out) rather than a copy of every
    * key and value, which cost a sender catching up on old segments most of its time in GC.
    */
   private readSegment(file: string): LoggedOp[] {
