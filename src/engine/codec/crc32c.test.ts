@@ -11,6 +11,25 @@ describe('crc32c', () => {
     assert.equal(crc32c(Buffer.alloc(0)), 0);
   });
 
+  it('equals the bit-at-a-time definition on any bytes and any range of them', () => {
+    const bitwise = (data: Uint8Array, start: number, end: number): number => {
+      let c = 0xffffffff;
+      for (let i = start; i < end; i++) {
+        c ^= data[i];
+        for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+      }
+      return ~c >>> 0;
+    };
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(300), fc.nat(300), (bytes, a, b) => {
+        const start = Math.min(a, b, bytes.length);
+        const end = Math.min(Math.max(a, b), bytes.length);
+        assert.equal(crc32c(bytes, 0, start, end), bitwise(bytes, start, end));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('continues across chunks exactly as over the whole input', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(200), (bytes, cut) => {
