@@ -60,7 +60,6 @@ export class EtcdCluster {
     const dir = mkdtempSync(join(tmpdir(), 'ringdb-bench-etcd-'));
     const members: Member[] = [];
     let client: Etcd3 | undefined;
-    let guardPid = 0;
     const guards: number[] = [];
     const stop = register('etcd cluster', async () => {
       client?.close();
@@ -85,9 +84,8 @@ export class EtcdCluster {
           '--logger', 'zap', '--log-level', 'warn',
         ]));
       }
-      guardPid = guardProcess(members.map((m) => m.child.pid ?? 0), [dir]);
-      // A member restarted later gets a guard of its own (the first one only knows the first pids).
-      guards.push(guardPid);
+      // A member restarted later gets a guard of its own (this one only knows the first pids).
+      guards.push(guardProcess(members.map((m) => m.child.pid ?? 0), [dir]));
       client = new Etcd3({ hosts: members.map((m) => m.clientUrl), dialTimeout: 10_000 });
       await waitForLeader(client, members);
       return new EtcdCluster(client, members, guards, stop);
@@ -110,30 +108,28 @@ export class EtcdCluster {
    * Stops member `name` with SIGTERM, runs it again on its data folder, and resolves once a
    * linearizable get of `key` through that member alone succeeds (it has rejoined the group).
    */
-  async restartMember(name: string, key: string | Buffer): Promise<{ stopMs: number; serveMs: number }> {
+  restartMember(name: string, key: string | Buffer): Promise<{ stopMs: number; serveMs: number }> {
     const at = this.members.findIndex((m) => m.name === name);
     if (at < 0) throw new Error(`no etcd member ${name}`);
-    const m = this.members[at];
-    const t0 = performance.now();
-    await stopMember(m);
-    const t1 = performance.now();
-    this.members[at] = spawnMember(m.name, m.clientUrl, m.logFile, m.args);
-    this.guards.push(guardProcess([this.members[at].child.pid ?? 0], []));
-    await this.serves([this.members[at]], key);
-    return { stopMs: t1 - t0, serveMs: performance.now() - t1 };
+    return this.restart([at], key);
   }
 
   /** Stops every member, runs them all again, and resolves once each serves a get of `key`. */
-  async restartAll(key: string | Buffer): Promise<{ stopMs: number; serveMs: number }> {
+  restartAll(key: string | Buffer): Promise<{ stopMs: number; serveMs: number }> {
+    return this.restart(this.members.map((_, i) => i), key);
+  }
+
+  /** The members at `indices`: stopped together, started again on their folders, waited for. */
+  private async restart(indices: number[], key: string | Buffer): Promise<{ stopMs: number; serveMs: number }> {
     const t0 = performance.now();
-    await Promise.all(this.members.map((m) => stopMember(m)));
+    await Promise.all(indices.map((i) => stopMember(this.members[i])));
     const t1 = performance.now();
-    for (let i = 0; i < this.members.length; i++) {
+    for (const i of indices) {
       const m = this.members[i];
       this.members[i] = spawnMember(m.name, m.clientUrl, m.logFile, m.args);
       this.guards.push(guardProcess([this.members[i].child.pid ?? 0], []));
     }
-    await this.serves(this.members, key);
+    await this.serves(indices.map((i) => this.members[i]), key);
     return { stopMs: t1 - t0, serveMs: performance.now() - t1 };
   }
 
