@@ -32,6 +32,10 @@ function open(fs: FaultFileSystem, options: Partial<OpLogOptions> = {}): OpLog {
   return OpLog.open(DIR, { fs, sync: 'always', syncIntervalMs: 0, segmentBytes: 300, ...options });
 }
 
+/** The segment files in the log folder (beside them: their index files). */
+const segmentFiles = (fs: FaultFileSystem) => fs.readdir(DIR).filter((f) => f.endsWith('.log')).sort();
+const indexFiles = (fs: FaultFileSystem) => fs.readdir(DIR).filter((f) => f.endsWith('.idx')).sort();
+
 function readAll(log: OpLog, from = 0): LoggedOp[] {
   const out: LoggedOp[] = [];
   for (let lsn = from; ;) {
@@ -86,10 +90,10 @@ describe('replication log', () => {
     while (log.bytes < 300) log.append([op(++seq)]);
     const full = seq;
     log.append([op(++seq)]);
-    assert.equal(fs.readdir(DIR).length, 1, 'no roll on the event loop: the segment keeps taking appends while it is flushed');
+    assert.equal(segmentFiles(fs).length, 1, 'no roll on the event loop: the segment keeps taking appends while it is flushed');
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(fs.readdir(DIR).length, 2, 'rolled once the flush finished');
+    assert.equal(segmentFiles(fs).length, 2, 'rolled once the flush finished');
     log.append([op(++seq)]);
     fs.crash();
     const reopened = open(fs, { sync: 'none', segmentBytes: 300 });
@@ -261,7 +265,7 @@ describe('replication log', () => {
     await log.close();
   });
 
-  it('cuts off a torn last record and reports damage inside a closed segment with file and offset', async () => {
+  it('cuts off a torn last record and reports damage inside a closed segment with file and offset, on open without its index and on reading it with one', async () => {
     const fs = new FaultFileSystem();
     const ops = toOps([[{ origin: 'n1', key: new Uint8Array([1]), value: new Uint8Array(200) }], [{ origin: 'n1', key: new Uint8Array([2]), value: null }],
       [{ origin: 'n2', key: new Uint8Array([3]), value: new Uint8Array(200) }], [{ origin: 'n2', key: new Uint8Array([4]), value: new Uint8Array(5) }]]);
@@ -269,7 +273,7 @@ describe('replication log', () => {
     const log = open(fs, { segmentBytes: 400 });
     for (const b of ops) await log.append(b).durable;
     await log.close();
-    const files = fs.readdir(DIR).sort();
+    const files = segmentFiles(fs);
     assert.equal(files.length, 2);
     const last = `${DIR}/${files[files.length - 1]}`;
     const lastBytes = fs.readFile(last);
@@ -284,7 +288,14 @@ describe('replication log', () => {
     const fd = fs.open(first, 'r+');
     fs.write(fd, bytes, 0);
     fs.close(fd);
-    assert.throws(() => open(fs), (err: unknown) => err instanceof CorruptionError && err.file === first && /checksum/.test(err.message));
+    const damage = (err: unknown) => err instanceof CorruptionError && err.file === first && /checksum/.test(err.message);
+    // Open takes the closed segment from its index; its records are checked when they are read.
+    const indexed = open(fs);
+    assert.equal(indexed.recovery.indexedSegments, 1);
+    assert.throws(() => indexed.read(0, 10), damage);
+    await indexed.close();
+    fs.unlink(`${DIR}/${indexFiles(fs)[0]}`);
+    assert.throws(() => open(fs), damage);
   });
 
   it('refuses a well-framed record that is not a valid op, naming the file and the offset, and changes nothing', async () => {
@@ -335,22 +346,95 @@ describe('replication log', () => {
     const ops = toOps(Array.from({ length: 40 }, (_, i) => [{ origin: ORIGINS[i % 3], key: new Uint8Array([i + 1]), value: new Uint8Array(50) }]));
     const log = open(fs, { retainBytes: 600 });
     for (const b of ops) await log.append(b).durable;
-    const segmentsBefore = fs.readdir(DIR).length;
+    const segmentsBefore = segmentFiles(fs).length;
     log.release(10);
     assert.ok(log.firstLsn > 0 && log.firstLsn <= 10, `first LSN ${log.firstLsn}`);
-    assert.ok(fs.readdir(DIR).length < segmentsBefore);
+    assert.ok(segmentFiles(fs).length < segmentsBefore);
     const first = log.firstLsn;
     log.release(40);
-    assert.ok(log.bytes <= 600 || fs.readdir(DIR).length === 1);
+    assert.ok(log.bytes <= 600 || segmentFiles(fs).length === 1);
     const all = ops.flat();
     assert.equal(log.lsnOf(all[0].origin, all[0].seq), undefined, 'released history is gone from the index');
     assert.deepEqual(plain(log.read(0, 1)), plain([all[log.firstLsn]]), 'reading below the first LSN starts at it');
     await log.close();
+    assert.deepEqual(indexFiles(fs), segmentFiles(fs).slice(0, -1).map((f) => f.replace('.log', '.idx')), 'an index goes with its segment');
     const reopened = open(fs, { retainBytes: 600 });
     assert.ok(reopened.firstLsn >= first);
     assert.deepEqual(reopened.versionVector(), { n1: 14, n2: 13, 'node-three': 13 });
     assert.equal(reopened.highestTs, all[all.length - 1].ts);
     assert.equal(reopened.nextLsn, 40);
     await reopened.close();
+  });
+
+  it('opens from its segment indexes to the state the records give, and writes the indexes a log lacks', async () => {
+    await fc.assert(fc.asyncProperty(batchesArb, fc.integer({ min: 0, max: 20 }), async (raw, released) => {
+      const fs = new FaultFileSystem();
+      const batches = toOps(raw);
+      const log = open(fs, { retainBytes: 0 });
+      for (const b of batches) await log.append(b).durable;
+      // Releasing moves the first retained segment, whose header then carries the older history.
+      log.release(Math.min(released, log.nextLsn));
+      await log.close();
+      const closed = segmentFiles(fs).length - 1;
+      assert.equal(indexFiles(fs).length, closed, 'every closed segment has its index');
+
+      const state = (l: OpLog) => {
+        const all = readAll(l);
+        return {
+          first: l.firstLsn, next: l.nextLsn, ts: l.highestTs, vv: l.versionVector(), ops: plain(all),
+          lsns: all.map((op) => [l.lsnOf(op.origin, op.seq), l.seqOf(op.origin, op.ts)]),
+          counts: ORIGINS.map((o) => l.countOf(o, l.firstLsn, l.nextLsn)),
+        };
+      };
+      const fromIndexes = open(fs);
+      assert.deepEqual(fromIndexes.recovery, { indexedSegments: closed, scannedSegments: 0 });
+      const expected = state(fromIndexes);
+      await fromIndexes.close();
+      for (const f of indexFiles(fs)) fs.unlink(`${DIR}/${f}`);
+      const fromRecords = open(fs);
+      assert.deepEqual(fromRecords.recovery, { indexedSegments: 0, scannedSegments: closed });
+      assert.deepEqual(state(fromRecords), expected);
+      await fromRecords.close();
+      assert.equal(indexFiles(fs).length, closed, 'a scanned closed segment gets its index back');
+      const again = open(fs);
+      assert.equal(again.recovery.indexedSegments, closed);
+      await again.close();
+    }), { numRuns: 60 });
+  });
+
+  it('scans a segment whose index is damaged, stale or left behind, and removes an index without its segment', async () => {
+    const fs = new FaultFileSystem();
+    const batches = toOps(Array.from({ length: 30 }, (_, i) => [{ origin: ORIGINS[i % 3], key: new Uint8Array([i + 1]), value: new Uint8Array(40) }]));
+    const log = open(fs);
+    for (const b of batches) await log.append(b).durable;
+    await log.close();
+    const indexes = indexFiles(fs);
+    assert.ok(indexes.length >= 3, `${indexes.length} closed segments`);
+    const expected = plain(batches.flat());
+    const reopen = async (indexed: number, scanned: number) => {
+      const l = open(fs);
+      assert.deepEqual(l.recovery, { indexedSegments: indexed, scannedSegments: scanned });
+      assert.deepEqual(plain(readAll(l)), expected);
+      assert.deepEqual(l.versionVector(), { n1: 10, n2: 10, 'node-three': 10 });
+      await l.close();
+    };
+    // A flipped bit fails the index's checksum.
+    const damaged = `${DIR}/${indexes[0]}`;
+    const bytes = Buffer.from(fs.readFile(damaged));
+    bytes[bytes.length - 1] ^= 1;
+    const fd = fs.open(damaged, 'w');
+    fs.write(fd, bytes, 0);
+    fs.close(fd);
+    await reopen(indexes.length - 1, 1);
+    await reopen(indexes.length, 0);
+    // An index of another segment (its LSNs disagree with the file name).
+    fs.rename(`${DIR}/${indexes[1]}`, `${DIR}/${indexes[2]}`);
+    await reopen(indexes.length - 2, 2);
+    // An index whose segment is gone is removed.
+    const orphan = indexes[0].replace(/\d{16}/, '9'.repeat(16));
+    fs.rename(`${DIR}/${indexes[0]}`, `${DIR}/${orphan}`);
+    await reopen(indexes.length - 1, 1);
+    assert.ok(!fs.exists(`${DIR}/${orphan}`));
+    assert.deepEqual(indexFiles(fs), indexes);
   });
 });

@@ -8,9 +8,11 @@
 
 import * as path from 'node:path';
 import { Interner } from '../codec/interner';
+import { readAtomicFile, writeAtomicFileAsync } from '../storage/atomic-file';
 import { CorruptionError } from '../storage/errors';
 import type { FileSystem, SyncPolicy } from '../storage/types';
-import { decodeLoggedOp, encodeHeader, measureOps, scanSegment, writeOps, type EncodedOps, type LoggedOp, type Op } from './op-codec';
+import { decodeLoggedOp, encodeHeader, measureOps, scanSegment, writeOps, type EncodedOps, type LoggedOp, type Op, type SegmentHeader } from './op-codec';
+import { decodeSegmentIndex, encodeSegmentIndex, type SegmentIndex } from './segment-index';
 
 export interface OpLogOptions {
   fs: FileSystem;
@@ -227,7 +229,13 @@ class RecordCache {
 }
 
 const SEGMENT_PATTERN = /^seg-(\d{16})\.log$/;
+const INDEX_PATTERN = /^seg-(\d{16})\.idx$/;
 const segmentName = (lsn: number) => `seg-${String(lsn).padStart(16, '0')}.log`;
+/** A closed segment's index file (segment-index.ts). */
+const indexName = (segment: string) => segment.replace(/\.log$/, '.idx');
+
+/** The replication state a segment's header holds (as of its first op). */
+type HeaderState = Pick<SegmentHeader, 'maxTs' | 'lastSeen'>;
 
 export class OpLog {
   private segments: Segment[] = [];
@@ -250,6 +258,12 @@ export class OpLog {
   private failure: Error | undefined;
   private closed = false;
   private readonly durableListeners = new Set<() => void>();
+  /** The active segment's header state, for the index written when it is closed. */
+  private activeHeader: HeaderState = { maxTs: 0, lastSeen: {} };
+  /** Index files being written; close() waits for them. */
+  private readonly indexWrites = new Set<Promise<void>>();
+  /** How the closed segments were recovered on open: from their index files, or by reading every record. */
+  readonly recovery = { indexedSegments: 0, scannedSegments: 0 };
 
   private constructor(
     private readonly dir: string,
@@ -259,7 +273,7 @@ export class OpLog {
   /** Opens (or creates) the log in `dir`, recovering state from its segments. A torn last record is cut off. */
   static open(dir: string, options: Partial<OpLogOptions> & { fs: FileSystem }): OpLog {
     const log = new OpLog(dir, { ...DEFAULT_OP_LOG_OPTIONS, ...options });
-    log.recover();
+    for (const { segment, header, endLsn } of log.recover()) log.writeIndex(segment, header, endLsn);
     return log;
   }
 
@@ -440,6 +454,8 @@ export class OpLog {
     while (this.segments.length > 1 && this.bytes > this.opts.retainBytes && this.segments[1].startLsn <= keepFromLsn) {
       const gone = this.segments.shift() as Segment;
       this.opts.fs.unlink(path.join(this.dir, gone.file));
+      const index = path.join(this.dir, indexName(gone.file));
+      if (this.opts.fs.exists(index)) this.opts.fs.unlink(index);
       this.decoded.delete(gone.file);
       removed = true;
     }
@@ -473,6 +489,7 @@ export class OpLog {
     }
     this.opts.fs.close(this.fd);
     for (const w of this.waiters.splice(0)) w.reject(new Error('the replication log was closed'));
+    await Promise.all(this.indexWrites);
   }
 
   private get active(): Segment {
@@ -509,56 +526,167 @@ export class OpLog {
   private readSegment(file: string): LoggedOp[] {
     const ops: LoggedOp[] = [];
     let lsn = 0;
-    scanSegment(this.opts.fs, path.join(this.dir, file), (header) => void (lsn = header.startLsn),
+    const full = path.join(this.dir, file);
+    const scan = scanSegment(this.opts.fs, full, (header) => void (lsn = header.startLsn),
       (op, buf, offset, end) => void ops.push(decodeLoggedOp(buf, offset, end - offset, op.origin, lsn++)));
+    // Appends are written whole before they return, so a live log has no torn record: this is damage.
+    if (scan.tornTail) throw new CorruptionError(full, scan.validBytes, 'the segment ends in a damaged record');
     return ops;
   }
 
-  private recover(): void {
+  /**
+   * Rebuilds the version vector, the per-origin index and the highest timestamp. A closed segment
+   * with a usable index file is taken from it; any other is read record by record, checked, and
+   * (unless it is the active one) gets its index written after open.
+   */
+  private recover(): { segment: Segment; header: HeaderState; endLsn: number }[] {
     const { fs } = this.opts;
     fs.mkdirp(this.dir);
-    const files = fs.readdir(this.dir).filter((f) => SEGMENT_PATTERN.test(f)).sort();
-    for (const f of fs.readdir(this.dir)) if (f.endsWith('.tmp')) fs.unlink(path.join(this.dir, f));
+    const names = fs.readdir(this.dir);
+    const files = names.filter((f) => SEGMENT_PATTERN.test(f)).sort();
+    for (const f of names) {
+      // Temporary files of a write a crash interrupted, and indexes of segments already deleted.
+      if (f.endsWith('.tmp') || (INDEX_PATTERN.test(f) && !files.includes(f.replace(/\.idx$/, '.log')))) fs.unlink(path.join(this.dir, f));
+    }
     if (files.length === 0) {
       this.startSegment(0);
-      return;
+      return [];
     }
+    const unindexed: { segment: Segment; header: HeaderState; endLsn: number }[] = [];
     for (let i = 0; i < files.length; i++) {
-      const full = path.join(this.dir, files[i]);
+      const startLsn = Number(SEGMENT_PATTERN.exec(files[i])?.[1]);
       const last = i === files.length - 1;
-      // Only the last segment's ops are cached, so only its origins and sizes are kept.
-      const origins: string[] = [];
-      const sizes: number[] = [];
-      const seg = scanSegment(fs, full, (header) => {
-        if (header.startLsn !== Number(SEGMENT_PATTERN.exec(files[i])?.[1])) {
-          throw new CorruptionError(full, 0, `header says the segment starts at LSN ${header.startLsn}, its name disagrees`);
-        }
-        if (i === 0) {
-          for (const [origin, seq] of Object.entries(header.lastSeen)) this.seen.set(origin, seq);
-          this.maxTs = header.maxTs;
-        } else if (header.startLsn !== this.next) {
-          throw new CorruptionError(full, 0, `segment starts at LSN ${header.startLsn} but the previous one ends at ${this.next}`);
-        }
-        this.next = header.startLsn;
-      }, (op, _buf, offset, end) => {
-        const due = this.lastSeen(op.origin) + 1;
-        if (op.seq !== due) throw new CorruptionError(full, offset, `${op.origin}:${op.seq} logged where seq ${due} was due`);
-        this.track(op.origin, op.seq, op.ts, this.next++);
-        if (last) {
-          origins.push(op.origin);
-          sizes.push(end - offset);
-        }
-      });
-      if (seg.tornTail) {
-        if (!last) throw new CorruptionError(full, seg.validBytes, 'a closed segment ends in a torn record');
-        // An append the crash interrupted: it was never acknowledged, so it is cut off.
-        fs.truncate(full, seg.validBytes);
+      const indexed = last || !names.includes(indexName(files[i])) ? undefined : this.recoverIndexed(files[i], startLsn, i === 0);
+      if (indexed) {
+        this.segments.push(indexed);
+        this.recovery.indexedSegments++;
+        continue;
       }
-      this.segments.push({ file: files[i], startLsn: seg.header.startLsn, bytes: seg.validBytes });
-      if (last) this.cacheTail(origins, sizes, seg.bytes.subarray(0, seg.validBytes));
+      const segment = this.recoverScanned(files[i], startLsn, i === 0, last);
+      this.segments.push(segment);
+      if (!last) {
+        this.recovery.scannedSegments++;
+        unindexed.push({ segment, header: this.activeHeader, endLsn: this.next });
+      }
     }
     this.fd = fs.open(path.join(this.dir, this.active.file), 'a');
     this.durable = this.next;
+    return unindexed;
+  }
+
+  /** Reads every record of a segment, checking each (a torn last record of the active segment is cut off). */
+  private recoverScanned(file: string, startLsn: number, first: boolean, last: boolean): Segment {
+    const { fs } = this.opts;
+    const full = path.join(this.dir, file);
+    // Only the last segment's ops are cached, so only its origins and sizes are kept.
+    const origins: string[] = [];
+    const sizes: number[] = [];
+    const seg = scanSegment(fs, full, (header) => {
+      if (header.startLsn !== startLsn) throw new CorruptionError(full, 0, `header says the segment starts at LSN ${header.startLsn}, its name disagrees`);
+      if (first) this.adoptHeader(header);
+      else if (header.startLsn !== this.next) throw new CorruptionError(full, 0, `segment starts at LSN ${header.startLsn} but the previous one ends at ${this.next}`);
+      this.next = header.startLsn;
+      this.activeHeader = { maxTs: header.maxTs, lastSeen: header.lastSeen };
+    }, (op, _buf, offset, end) => {
+      const due = this.lastSeen(op.origin) + 1;
+      if (op.seq !== due) throw new CorruptionError(full, offset, `${op.origin}:${op.seq} logged where seq ${due} was due`);
+      this.track(op.origin, op.seq, op.ts, this.next++);
+      if (last) {
+        origins.push(op.origin);
+        sizes.push(end - offset);
+      }
+    });
+    if (seg.tornTail) {
+      if (!last) throw new CorruptionError(full, seg.validBytes, 'a closed segment ends in a torn record');
+      // An append the crash interrupted: it was never acknowledged, so it is cut off.
+      fs.truncate(full, seg.validBytes);
+    }
+    if (last) this.cacheTail(origins, sizes, seg.bytes.subarray(0, seg.validBytes));
+    return { file, startLsn, bytes: seg.validBytes };
+  }
+
+  /**
+   * A closed segment from its index file, or undefined (nothing changed) when the index cannot be
+   * used: damaged, of another version, or disagreeing with the segment or the segments before it.
+   */
+  private recoverIndexed(file: string, startLsn: number, first: boolean): Segment | undefined {
+    const { fs } = this.opts;
+    let index: SegmentIndex | string;
+    try {
+      const payload = readAtomicFile(fs, path.join(this.dir, indexName(file)));
+      index = payload ? decodeSegmentIndex(payload) : 'missing';
+    } catch {
+      return undefined; // A damaged index costs a scan of its segment, nothing else.
+    }
+    if (typeof index === 'string' || index.startLsn !== startLsn || (!first && startLsn !== this.next)) return undefined;
+    const fd = fs.open(path.join(this.dir, file), 'r');
+    const bytes = fs.size(fd);
+    fs.close(fd);
+    if (bytes !== index.segmentBytes) return undefined;
+    const lastSeen = (origin: string) => (first ? index.headerLastSeen[origin] ?? 0 : this.lastSeen(origin));
+    for (const [origin, seq] of Object.entries(index.firstSeqs)) if (seq !== lastSeen(origin) + 1) return undefined;
+    if (first) {
+      this.adoptHeader(index);
+      this.next = startLsn;
+    }
+    this.trackIndexed(index);
+    return { file, startLsn, bytes };
+  }
+
+  /** track() for every op of a validated index, with map lookups per run of one origin's ops rather than per op. */
+  private trackIndexed({ origins, tss, firstSeqs }: SegmentIndex): void {
+    const counts = new Map<string, number>();
+    let origin: string | undefined;
+    let idx: OriginIndex | undefined;
+    let run = 0;
+    for (let i = 0; i < origins.length; i++) {
+      if (origins[i] !== origin) {
+        if (origin !== undefined) counts.set(origin, (counts.get(origin) ?? 0) + run);
+        run = 0;
+        origin = origins[i];
+        idx = this.index.get(origin);
+        if (!idx) this.index.set(origin, (idx = { firstSeq: firstSeqs[origin], lsns: [], tss: [], head: 0 }));
+      }
+      run++;
+      (idx as OriginIndex).lsns.push(this.next++);
+      (idx as OriginIndex).tss.push(tss[i]);
+      if (tss[i] > this.maxTs) this.maxTs = tss[i];
+    }
+    if (origin !== undefined) counts.set(origin, (counts.get(origin) ?? 0) + run);
+    for (const [name, n] of counts) this.seen.set(name, firstSeqs[name] + n - 1);
+  }
+
+  /** The first retained segment's header: the state of every op deleted before it. */
+  private adoptHeader(header: HeaderState | SegmentIndex): void {
+    const lastSeen = 'headerLastSeen' in header ? header.headerLastSeen : header.lastSeen;
+    for (const [origin, seq] of Object.entries(lastSeen)) this.seen.set(origin, seq);
+    this.maxTs = 'headerMaxTs' in header ? header.headerMaxTs : header.maxTs;
+  }
+
+  /** Writes `segment`'s index (a closed segment, all of whose ops the per-origin index still holds), in the background. */
+  private writeIndex(segment: Segment, header: HeaderState, endLsn: number): void {
+    const count = endLsn - segment.startLsn;
+    const origins: string[] = new Array(count);
+    const tss: number[] = new Array(count);
+    const firstSeqs: Record<string, number> = {};
+    for (const [origin, idx] of this.index) {
+      let at = this.firstAtOrAfter(idx, segment.startLsn);
+      if (at < idx.lsns.length && idx.lsns[at] < endLsn) firstSeqs[origin] = idx.firstSeq + (at - idx.head);
+      for (; at < idx.lsns.length && idx.lsns[at] < endLsn; at++) {
+        origins[idx.lsns[at] - segment.startLsn] = origin;
+        tss[idx.lsns[at] - segment.startLsn] = idx.tss[at];
+      }
+    }
+    const payload = encodeSegmentIndex({
+      startLsn: segment.startLsn, segmentBytes: segment.bytes, headerMaxTs: header.maxTs, headerLastSeen: header.lastSeen, firstSeqs, origins, tss,
+    });
+    const file = path.join(this.dir, indexName(segment.file));
+    const writing = writeAtomicFileAsync(this.opts.fs, file, payload).then(() => {
+      // Released while it was being written (release() found no index to delete).
+      if (!this.segments.includes(segment) && this.opts.fs.exists(file)) this.opts.fs.unlink(file);
+    }).catch(() => undefined); // Without an index the next open reads the segment's records instead: slower, never wrong.
+    this.indexWrites.add(writing);
+    void writing.finally(() => this.indexWrites.delete(writing));
   }
 
   /**
@@ -582,7 +710,8 @@ export class OpLog {
   private startSegment(startLsn: number): void {
     const file = segmentName(startLsn);
     const full = path.join(this.dir, file);
-    const header = encodeHeader({ startLsn, maxTs: this.maxTs, lastSeen: this.versionVector() });
+    this.activeHeader = { maxTs: this.maxTs, lastSeen: this.versionVector() };
+    const header = encodeHeader({ startLsn, ...this.activeHeader });
     // Written under a temporary name first so a segment file never exists without its header.
     const tmp = `${full}.tmp`;
     const fd = this.opts.fs.open(tmp, 'w');
@@ -621,7 +750,10 @@ export class OpLog {
     this.opts.fs.fsync(this.fd);
     this.opts.fs.close(this.fd);
     this.settle(this.next);
+    const closed = this.active;
+    const header = this.activeHeader;
     this.startSegment(this.next);
+    this.writeIndex(closed, header, this.next);
   }
 
   private awaitDurable(): Promise<void> {

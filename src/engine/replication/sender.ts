@@ -113,7 +113,18 @@ export class Sender {
         await this.sleep(undefined);
         continue;
       }
-      const { ops: batch, next } = this.log.window(this.cursorLsn, end, this.options.maxBatchOps, this.options.maxBatchBytes, this.shipsOrigin);
+      let window: ReturnType<OpLog['window']>;
+      try {
+        window = this.log.window(this.cursorLsn, end, this.options.maxBatchOps, this.options.maxBatchBytes, this.shipsOrigin);
+      } catch (err) {
+        // An old segment that cannot be read (damaged since it was written, or an I/O error):
+        // reported as this destination's error and retried, without stopping the other senders.
+        this.failure = `cannot read the replication log at LSN ${this.cursorLsn}: ${this.describe(err)}`;
+        await this.sleep(this.backoff);
+        this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
+        continue;
+      }
+      const { ops: batch, next } = window;
       if (batch.length === 0) {
         if (next > this.cursorLsn) {
           this.advance(next);
