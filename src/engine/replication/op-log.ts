@@ -12,7 +12,8 @@ import { readAtomicFile, writeAtomicFileAsync } from '../storage/atomic-file';
 import { CorruptionError } from '../storage/errors';
 import type { FileSystem, SyncPolicy } from '../storage/types';
 import { decodeLoggedOp, encodeHeader, measureOps, scanSegment, writeOps, type EncodedOps, type LoggedOp, type Op, type SegmentHeader } from './op-codec';
-import { decodeSegmentIndex, encodeSegmentIndex, type SegmentIndex } from './segment-index';
+import { OriginIndex } from './origin-index';
+import { decodeSegmentIndex, encodeSegmentIndex, type OriginRun, type SegmentIndex } from './segment-index';
 
 export interface OpLogOptions {
   fs: FileSystem;
@@ -38,17 +39,6 @@ interface Segment {
   file: string;
   startLsn: number;
   bytes: number;
-}
-
-/**
- * Where an origin's retained ops sit: seq firstSeq + i is at lsns[head + i] with timestamp
- * tss[head + i] (seqs are gap-free, and an origin's timestamps grow with its seqs).
- */
-interface OriginIndex {
-  firstSeq: number;
-  lsns: number[];
-  tss: number[];
-  head: number;
 }
 
 interface Waiter {
@@ -308,42 +298,17 @@ export class OpLog {
   countOf(origin: string, fromLsn: number, toLsn: number): number {
     const idx = this.index.get(origin);
     if (!idx || fromLsn >= toLsn) return 0;
-    return this.firstAtOrAfter(idx, toLsn) - this.firstAtOrAfter(idx, fromLsn);
-  }
-
-  private firstAtOrAfter(idx: OriginIndex, lsn: number): number {
-    let lo = idx.head;
-    let hi = idx.lsns.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (idx.lsns[mid] < lsn) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return idx.firstAtOrAfter(toLsn) - idx.firstAtOrAfter(fromLsn);
   }
 
   /** LSN of `origin`'s op `seq` when it is still retained. */
   lsnOf(origin: string, seq: number): number | undefined {
-    const idx = this.index.get(origin);
-    if (!idx || seq < idx.firstSeq) return undefined;
-    const at = idx.head + (seq - idx.firstSeq);
-    return at < idx.lsns.length ? idx.lsns[at] : undefined;
+    return this.index.get(origin)?.lsnOf(seq);
   }
 
   /** The seq of `origin`'s retained op with timestamp `ts` (a stored version's op id), if retained. */
   seqOf(origin: string, ts: number): number | undefined {
-    const idx = this.index.get(origin);
-    if (!idx) return undefined;
-    let lo = idx.head;
-    let hi = idx.tss.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const t = idx.tss[mid];
-      if (t === ts) return idx.firstSeq + (mid - idx.head);
-      if (t < ts) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return undefined;
+    return this.index.get(origin)?.seqOf(ts);
   }
 
   /** Resolves once every op appended so far is durable (per the sync policy). */
@@ -463,16 +428,8 @@ export class OpLog {
     this.opts.fs.fsyncDir(this.dir);
     const first = this.firstLsn;
     for (const [origin, idx] of this.index) {
-      while (idx.head < idx.lsns.length && idx.lsns[idx.head] < first) {
-        idx.head++;
-        idx.firstSeq++;
-      }
-      if (idx.head === idx.lsns.length) this.index.delete(origin);
-      else if (idx.head > 4096) {
-        idx.lsns = idx.lsns.slice(idx.head);
-        idx.tss = idx.tss.slice(idx.head);
-        idx.head = 0;
-      }
+      idx.dropBelow(first);
+      if (idx.size === 0) this.index.delete(origin);
     }
   }
 
@@ -500,9 +457,8 @@ export class OpLog {
     this.seen.set(origin, seq);
     if (ts > this.maxTs) this.maxTs = ts;
     let idx = this.index.get(origin);
-    if (!idx) this.index.set(origin, (idx = { firstSeq: seq, lsns: [], tss: [], head: 0 }));
-    idx.lsns.push(lsn);
-    idx.tss.push(ts);
+    if (!idx) this.index.set(origin, (idx = new OriginIndex(seq)));
+    idx.push(lsn, ts);
   }
 
   private decodeSegmentOf(lsn: number): LoggedOp[] {
@@ -624,7 +580,7 @@ export class OpLog {
     fs.close(fd);
     if (bytes !== index.segmentBytes) return undefined;
     const lastSeen = (origin: string) => (first ? index.headerLastSeen[origin] ?? 0 : this.lastSeen(origin));
-    for (const [origin, seq] of Object.entries(index.firstSeqs)) if (seq !== lastSeen(origin) + 1) return undefined;
+    for (const run of index.runs) if (run.firstSeq !== lastSeen(run.origin) + 1) return undefined;
     if (first) {
       this.adoptHeader(index);
       this.next = startLsn;
@@ -633,27 +589,17 @@ export class OpLog {
     return { file, startLsn, bytes };
   }
 
-  /** track() for every op of a validated index, with map lookups per run of one origin's ops rather than per op. */
-  private trackIndexed({ origins, tss, firstSeqs }: SegmentIndex): void {
-    const counts = new Map<string, number>();
-    let origin: string | undefined;
-    let idx: OriginIndex | undefined;
-    let run = 0;
-    for (let i = 0; i < origins.length; i++) {
-      if (origins[i] !== origin) {
-        if (origin !== undefined) counts.set(origin, (counts.get(origin) ?? 0) + run);
-        run = 0;
-        origin = origins[i];
-        idx = this.index.get(origin);
-        if (!idx) this.index.set(origin, (idx = { firstSeq: firstSeqs[origin], lsns: [], tss: [], head: 0 }));
-      }
-      run++;
-      (idx as OriginIndex).lsns.push(this.next++);
-      (idx as OriginIndex).tss.push(tss[i]);
-      if (tss[i] > this.maxTs) this.maxTs = tss[i];
+  /** track() for every op of a validated index, an origin's ops in one copy. */
+  private trackIndexed({ runs, opCount }: SegmentIndex): void {
+    for (const { origin, firstSeq, lsns, tss } of runs) {
+      let idx = this.index.get(origin);
+      if (!idx) this.index.set(origin, (idx = new OriginIndex(firstSeq)));
+      idx.pushAll(lsns, tss);
+      this.seen.set(origin, firstSeq + lsns.length - 1);
+      // An origin's timestamps grow with its seqs: its last op has its highest.
+      if (tss[tss.length - 1] > this.maxTs) this.maxTs = tss[tss.length - 1];
     }
-    if (origin !== undefined) counts.set(origin, (counts.get(origin) ?? 0) + run);
-    for (const [name, n] of counts) this.seen.set(name, firstSeqs[name] + n - 1);
+    this.next += opCount;
   }
 
   /** The first retained segment's header: the state of every op deleted before it. */
@@ -665,20 +611,13 @@ export class OpLog {
 
   /** Writes `segment`'s index (a closed segment, all of whose ops the per-origin index still holds), in the background. */
   private writeIndex(segment: Segment, header: HeaderState, endLsn: number): void {
-    const count = endLsn - segment.startLsn;
-    const origins: string[] = new Array(count);
-    const tss: number[] = new Array(count);
-    const firstSeqs: Record<string, number> = {};
+    const runs: OriginRun[] = [];
     for (const [origin, idx] of this.index) {
-      let at = this.firstAtOrAfter(idx, segment.startLsn);
-      if (at < idx.lsns.length && idx.lsns[at] < endLsn) firstSeqs[origin] = idx.firstSeq + (at - idx.head);
-      for (; at < idx.lsns.length && idx.lsns[at] < endLsn; at++) {
-        origins[idx.lsns[at] - segment.startLsn] = origin;
-        tss[idx.lsns[at] - segment.startLsn] = idx.tss[at];
-      }
+      const run = idx.range(segment.startLsn, endLsn);
+      if (run.lsns.length > 0) runs.push({ origin, ...run });
     }
     const payload = encodeSegmentIndex({
-      startLsn: segment.startLsn, segmentBytes: segment.bytes, headerMaxTs: header.maxTs, headerLastSeen: header.lastSeen, firstSeqs, origins, tss,
+      startLsn: segment.startLsn, opCount: endLsn - segment.startLsn, segmentBytes: segment.bytes, headerMaxTs: header.maxTs, headerLastSeen: header.lastSeen, runs,
     });
     const file = path.join(this.dir, indexName(segment.file));
     const writing = writeAtomicFileAsync(this.opts.fs, file, payload).then(() => {
