@@ -64,15 +64,16 @@ export class RingNode {
    * which this node does not ship in a mesh and which would otherwise keep the gate shut. Nor
    * does a destination's catch-up: what was logged before it joined or while it was down is
    * history it fetches at its own pace (counting it would hold every write until a new node
-   * had copied the whole retained log), so its backlog counts from `catchUpEnd`. Undefined when
-   * no destination is live.
+   * had copied the whole retained log), so its backlog counts from `catchUpEnd`. A sender that
+   * cannot read this node's own log (a damaged segment) counts as down: waiting for it would stop
+   * every write until the segment reads again. Undefined when no destination is live.
    */
   private liveBacklog(): number | undefined {
     let max: number | undefined;
     const end = this.log.durableLsn;
     const down = new Set(this.peers.views().filter((p) => p.state === PeerState.PEER_STATE_DOWN).map((p) => p.id));
     for (const [id, s] of this.senders) {
-      if (down.has(id)) {
+      if (down.has(id) || s.blockedOnLog) {
         this.catchUpEnd.set(id, Number.POSITIVE_INFINITY);
         continue;
       }
@@ -281,7 +282,11 @@ export class RingNode {
       if (this.senders.has(id)) continue;
       const sender = new Sender(id, this.state.cursors[id] ?? this.log.firstLsn, this.log, this.peers,
         () => this.log.durableLsn, (origin) => this.ships(id, origin), (s) => this.progressed(s),
-        undefined, describeError);
+        undefined, describeError, (message) => {
+          this.logger.error(`replication to ${id} is stuck: ${message}. This node's writes no longer wait for ${id}, and the log keeps `
+            + `every op from there on until the segment reads again; ${id} gets what it misses from the other nodes (pull sync, \`ringdb repair\`)`);
+          this.backpressure.recheck();
+        });
       this.senders.set(id, sender);
       this.catchUpEnd.set(id, this.log.durableLsn);
       sender.start();

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import * as fc from 'fast-check';
 import { FaultFileSystem } from '../storage/fault-fs';
+import { CountingFileSystem } from './counting-fs';
 import { CorruptionError } from '../storage/errors';
 import { frameRecord, RECORD_HEADER_BYTES } from '../storage/wal-format';
 import { encodedOpBytes, measureOps, opId, parseOpRecords, writeOps, type LoggedOp, type Op } from './op-codec';
 import { OpLog, type OpLogOptions } from './op-log';
+import { decodeSegmentIndex, encodeSegmentIndex, type SegmentIndex } from './segment-index';
+import { readAtomicFile, writeAtomicFile } from '../storage/atomic-file';
 
 const DIR = '/data/replication_log';
 const ORIGINS = ['n1', 'n2', 'node-three'];
@@ -217,14 +220,8 @@ describe('replication log', () => {
   });
 
   it('keeps two old segments decoded, so two senders catching up in different segments read each once', async () => {
-    const reads = new Map<string, number>();
-    class CountingFs extends FaultFileSystem {
-      override readFile(file: string): Buffer {
-        reads.set(file, (reads.get(file) ?? 0) + 1);
-        return super.readFile(file);
-      }
-    }
-    const fs = new CountingFs();
+    const fs = new CountingFileSystem();
+    const { reads } = fs;
     // A tiny cache: every op below the newest few is read from its segment file.
     const log = open(fs, { segmentBytes: 400, cacheBytes: 64 });
     const batches = toOps(Array.from({ length: 20 }, (_, b) => Array.from({ length: 3 }, (_, i) => ({ origin: ORIGINS[i], key: Buffer.from(`key-${b}-${i}`), value: Buffer.from('v'.repeat(20)) }))));
@@ -436,5 +433,53 @@ describe('replication log', () => {
     await reopen(indexes.length - 1, 1);
     assert.ok(!fs.exists(`${DIR}/${orphan}`));
     assert.deepEqual(indexFiles(fs), indexes);
+  });
+
+  it('uses no index that disagrees with its segment or with the segments before it', async () => {
+    const make = async () => {
+      const fs = new FaultFileSystem();
+      const log = open(fs);
+      for (const b of toOps(Array.from({ length: 30 }, (_, i) => [{ origin: ORIGINS[i % 3], key: new Uint8Array([i + 1]), value: new Uint8Array(40) }]))) await log.append(b).durable;
+      await log.close();
+      return { fs, segments: segmentFiles(fs), indexes: indexFiles(fs) };
+    };
+    const corrupt = (err: unknown) => err instanceof CorruptionError;
+
+    // A closed segment that grew after its index was written: the records decide, and they say it is damaged.
+    {
+      const { fs, segments } = await make();
+      const fd = fs.open(`${DIR}/${segments[1]}`, 'a');
+      fs.write(fd, Buffer.from([1, 2, 3]));
+      fs.close(fd);
+      assert.throws(() => open(fs), (err: unknown) => corrupt(err) && /torn record/.test((err as Error).message));
+    }
+    // A segment missing between two others: the next one's index does not continue the log, even
+    // when its seqs are made to continue the one before the gap.
+    {
+      const { fs, segments, indexes } = await make();
+      fs.unlink(`${DIR}/${segments[1]}`);
+      fs.unlink(`${DIR}/${indexes[1]}`);
+      const before = decodeSegmentIndex(readAtomicFile(fs, `${DIR}/${indexes[0]}`) as Buffer) as SegmentIndex;
+      const after = decodeSegmentIndex(readAtomicFile(fs, `${DIR}/${indexes[2]}`) as Buffer) as SegmentIndex;
+      for (const run of after.runs) {
+        const prior = before.runs.find((r) => r.origin === run.origin);
+        run.firstSeq = prior ? prior.firstSeq + prior.lsns.length : (before.headerLastSeen[run.origin] ?? 0) + 1;
+      }
+      writeAtomicFile(fs, `${DIR}/${indexes[2]}`, encodeSegmentIndex(after));
+      assert.throws(() => open(fs), (err: unknown) => corrupt(err) && /previous one ends at/.test((err as Error).message));
+    }
+    // An index whose checksum holds but whose seqs do not continue the segments before it.
+    {
+      const { fs, indexes } = await make();
+      const file = `${DIR}/${indexes[1]}`;
+      const index = decodeSegmentIndex(readAtomicFile(fs, file) as Buffer) as SegmentIndex;
+      index.runs[0].firstSeq += 1;
+      writeAtomicFile(fs, file, encodeSegmentIndex(index));
+      const log = open(fs);
+      assert.deepEqual(log.recovery, { indexedSegments: indexes.length - 1, scannedSegments: 1 });
+      assert.deepEqual(log.versionVector(), { n1: 10, n2: 10, 'node-three': 10 });
+      assert.equal(log.lsnOf('n1', 10), 27);
+      await log.close();
+    }
   });
 });

@@ -616,9 +616,14 @@ export class OpLog {
       const run = idx.range(segment.startLsn, endLsn);
       if (run.lsns.length > 0) runs.push({ origin, ...run });
     }
-    const payload = encodeSegmentIndex({
-      startLsn: segment.startLsn, opCount: endLsn - segment.startLsn, segmentBytes: segment.bytes, headerMaxTs: header.maxTs, headerLastSeen: header.lastSeen, runs,
-    });
+    let payload: Buffer;
+    try {
+      payload = encodeSegmentIndex({
+        startLsn: segment.startLsn, opCount: endLsn - segment.startLsn, segmentBytes: segment.bytes, headerMaxTs: header.maxTs, headerLastSeen: header.lastSeen, runs,
+      });
+    } catch {
+      return; // A segment this build cannot index (segment-index.ts says which) is read record by record on open.
+    }
     const file = path.join(this.dir, indexName(segment.file));
     const writing = writeAtomicFileAsync(this.opts.fs, file, payload).then(() => {
       // Released while it was being written (release() found no index to delete).

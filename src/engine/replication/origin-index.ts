@@ -92,22 +92,24 @@ export class OriginIndex {
       this.head++;
       this.first++;
     }
-    if (this.head > COMPACT_AFTER) {
-      this.lsns.copyWithin(0, this.head, this.end);
-      this.tss.copyWithin(0, this.head, this.end);
-      this.end -= this.head;
-      this.head = 0;
-    }
+    if (this.head > COMPACT_AFTER) this.resize(Math.max(INITIAL_CAPACITY, this.size * 2));
   }
 
   private grow(more: number): void {
     let capacity = this.lsns.length * 2;
     while (capacity < this.end + more) capacity *= 2;
+    this.resize(capacity);
+  }
+
+  /** New arrays of `capacity` holding the retained entries from position 0 (a catch-up burst's peak is not kept). */
+  private resize(capacity: number): void {
     const lsns = new Float64Array(capacity);
     const tss = new Float64Array(capacity);
-    lsns.set(this.lsns.subarray(0, this.end));
-    tss.set(this.tss.subarray(0, this.end));
+    lsns.set(this.lsns.subarray(this.head, this.end));
+    tss.set(this.tss.subarray(this.head, this.end));
     this.lsns = lsns;
     this.tss = tss;
+    this.end -= this.head;
+    this.head = 0;
   }
 }

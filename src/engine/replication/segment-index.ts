@@ -6,10 +6,14 @@
 // record of up to 128 MiB of retained segments (1.0-1.7 s for 785,000 ops); records are still
 // checked whenever they are read.
 
+import { endianness } from 'node:os';
+
 /** Bumped when the layout changes; an index of another version is ignored (the segment is scanned). */
 const VERSION = 2;
 const MAX_ORIGINS = 0xffff;
 const HEADER_BYTES = 1 + 8 * 4 + 2;
+/** The LSN and timestamp arrays are copied as the host's Float64Arrays are laid out: little-endian. */
+const HOST_LITTLE_ENDIAN = endianness() === 'LE';
 
 /** One origin's ops in a segment: seq firstSeq + i is at lsns[i] with timestamp tss[i]. */
 export interface OriginRun {
@@ -34,6 +38,7 @@ export interface SegmentIndex {
 
 /** The index's payload (the caller frames it with writeAtomicFile's magic and checksum). */
 export function encodeSegmentIndex(index: SegmentIndex): Buffer {
+  if (!HOST_LITTLE_ENDIAN) throw new Error('segment indexes are written on little-endian hosts only');
   const runs = new Map(index.runs.map((run) => [run.origin, run]));
   const names = [...new Set([...Object.keys(index.headerLastSeen), ...runs.keys()])];
   if (names.length > MAX_ORIGINS) throw new Error(`a segment index holds at most ${MAX_ORIGINS} origins, this segment has ${names.length}`);
@@ -70,6 +75,7 @@ export function encodeSegmentIndex(index: SegmentIndex): Buffer {
  * here means a layout this build does not read, or a bug: the caller scans the segment instead.
  */
 export function decodeSegmentIndex(payload: Buffer): SegmentIndex | string {
+  if (!HOST_LITTLE_ENDIAN) return 'segment indexes are read on little-endian hosts only';
   if (payload.length < HEADER_BYTES) return `${payload.length} bytes is shorter than an index header`;
   const version = payload.readUInt8(0);
   if (version !== VERSION) return `index version ${version}; this build reads version ${VERSION}`;

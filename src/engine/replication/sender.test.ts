@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FaultFileSystem } from '../storage/fault-fs';
+import { CountingFileSystem } from './counting-fs';
 import type { LoggedOp, Op } from './op-codec';
 import { OpLog } from './op-log';
 import { Sender, type SenderTransport } from './sender';
@@ -27,8 +27,9 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 describe('replication sender', () => {
-  it('reports a log segment it cannot read as its error, keeps retrying, and ships everything once the segment reads again', async () => {
-    const fs = new FaultFileSystem();
+  it('reports a log segment it cannot read as its error, retries at its backoff however often it is woken, and ships everything once the segment reads again', async () => {
+    const fs = new CountingFileSystem();
+    const { reads } = fs;
     // Small segments and a tiny cache: the first ops are read back from a closed segment file.
     const source = OpLog.open(SOURCE, { fs, sync: 'always', syncIntervalMs: 0, segmentBytes: 400, cacheBytes: 64 });
     const ops = Array.from({ length: 30 }, (_, i): Op => ({ origin: 'n1', seq: i + 1, ts: i + 1, key: Buffer.from(`key-${i}`), value: Buffer.alloc(30, i) }));
@@ -45,19 +46,31 @@ describe('replication sender', () => {
     overwrite(damaged);
 
     const destination = new LogDestination(OpLog.open(DESTINATION, { fs, sync: 'always', syncIntervalMs: 0 }));
+    const reported: string[] = [];
     const sender = new Sender('n2', 0, source, destination, () => source.durableLsn, () => true, () => undefined,
-      { maxBatchOps: 8, maxBatchBytes: 1 << 20, minBackoffMs: 5, maxBackoffMs: 20 }, (err) => (err as Error).message);
+      { maxBatchOps: 8, maxBatchBytes: 1 << 20, minBackoffMs: 40, maxBackoffMs: 40 }, (err) => (err as Error).message, (message) => reported.push(message));
     sender.start();
     try {
       await until(() => sender.lastError !== undefined, 'the sender reports the damage');
       assert.match(sender.lastError as string, /cannot read the replication log at LSN \d+: .*ends in a damaged record/);
+      assert.ok(sender.blockedOnLog);
       const stuckAt = sender.cursor;
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      // A node wakes its senders on every durable append: each wake must not mean another read of the segment.
+      reads.clear();
+      const wakeUntil = Date.now() + 200;
+      while (Date.now() < wakeUntil) {
+        sender.wake();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const rereads = reads.get(first) ?? 0;
+      assert.ok(rereads >= 1 && rereads <= 7, `${rereads} reads of the damaged segment in 200 ms at a 40 ms backoff`);
       assert.equal(sender.cursor, stuckAt, 'nothing past the damage is acknowledged');
+      assert.equal(reported.length, 1, 'reported once, not at every retry');
 
       overwrite(intact);
       await until(() => sender.cursor === source.nextLsn, 'the sender has shipped every op');
       assert.equal(sender.lastError, undefined);
+      assert.equal(sender.blockedOnLog, false);
       assert.equal(destination.log.lastSeen('n1'), ops.length);
     } finally {
       await sender.stop();

@@ -38,6 +38,8 @@ export class Sender {
   private loop: Promise<void> | undefined;
   private backoff: number;
   private failure: string | undefined;
+  /** The log itself could not be read at the cursor: new ops are no reason to try again sooner. */
+  private unreadable = false;
   sent = 0;
 
   /**
@@ -47,6 +49,8 @@ export class Sender {
    *   back its own ops; in a full mesh only local ops travel, along a topology received ones
    *   are forwarded too).
    * @param onProgress called after the cursor moved.
+   * @param onUnreadable called when the log cannot be read at the cursor (once per streak of
+   *   failed reads), with what went wrong.
    */
   constructor(
     readonly peerId: string,
@@ -58,6 +62,7 @@ export class Sender {
     private readonly onProgress: (sender: Sender) => void,
     private readonly options: SenderOptions = DEFAULT_SENDER_OPTIONS,
     private readonly describe: (err: unknown) => string = String,
+    private readonly onUnreadable: (message: string) => void = () => undefined,
   ) {
     this.backoff = options.minBackoffMs;
   }
@@ -69,6 +74,11 @@ export class Sender {
 
   get lastError(): string | undefined {
     return this.failure;
+  }
+
+  /** Stuck because its own log cannot be read at the cursor (a damaged segment), not because of the destination. */
+  get blockedOnLog(): boolean {
+    return this.unreadable;
   }
 
   /** Log entries from the cursor to the durable end (an upper bound of what is still to ship). */
@@ -90,18 +100,24 @@ export class Sender {
 
   /** New durable ops (or a peer that came back): ship now instead of at the next retry. */
   wake(): void {
+    // Re-reading an unreadable segment on every new op would take the event loop (each read is
+    // up to 16 MiB, checksummed); only the backoff or stop() ends that wait.
+    if (this.unreadable && this.running) return;
     const w = this.wakeUp;
     this.wakeUp = undefined;
     w?.();
   }
 
+  /** Until `ms` passes (undefined: no limit) or wake() ends it. */
   private sleep(ms: number | undefined): Promise<void> {
     return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(() => this.wake(), ms);
-      this.wakeUp = () => {
+      const done = () => {
         clearTimeout(timer);
+        if (this.wakeUp === done) this.wakeUp = undefined;
         resolve();
       };
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      this.wakeUp = done;
     });
   }
 
@@ -119,9 +135,7 @@ export class Sender {
       } catch (err) {
         // An old segment that cannot be read (damaged since it was written, or an I/O error):
         // reported as this destination's error and retried, without stopping the other senders.
-        this.failure = `cannot read the replication log at LSN ${this.cursorLsn}: ${this.describe(err)}`;
-        await this.sleep(this.backoff);
-        this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
+        await this.logUnreadable(`cannot read the replication log at LSN ${this.cursorLsn}: ${this.describe(err)}`);
         continue;
       }
       const { ops: batch, next } = window;
@@ -131,12 +145,11 @@ export class Sender {
         } else {
           // Nothing could be read where the log says ops are (a segment that vanished under it):
           // say so, and retry later instead of spinning.
-          this.failure = `the replication log has no readable op at LSN ${this.cursorLsn} (below ${end})`;
-          await this.sleep(this.backoff);
-          this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
+          await this.logUnreadable(`the replication log has no readable op at LSN ${this.cursorLsn} (below ${end})`);
         }
         continue;
       }
+      this.unreadable = false;
       let lastSeen: Record<string, number>;
       try {
         lastSeen = await this.transport.replicate(this.peerId, batch, () => this.log.records(batch));
@@ -164,7 +177,16 @@ export class Sender {
     }
   }
 
+  private async logUnreadable(message: string): Promise<void> {
+    if (!this.unreadable) this.onUnreadable(message);
+    this.unreadable = true;
+    this.failure = message;
+    await this.sleep(this.backoff);
+    this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
+  }
+
   private advance(to: number): void {
+    this.unreadable = false;
     this.cursorLsn = to;
     this.onProgress(this);
   }
