@@ -1,6 +1,8 @@
 // Replication backpressure across real node processes: writers wait for peers that lag, but a
 // hung or dead peer never stops the survivors, and nothing is lost either way.
 import assert from 'node:assert/strict';
+import { closeSync, openSync, readdirSync, readSync, writeSync } from 'node:fs';
+import * as path from 'node:path';
 import { PeerState } from '../gen/ringdb/v1/node';
 import { TestCluster, waitFor } from './test-harness';
 
@@ -89,5 +91,40 @@ describe('replication backpressure (real processes)', function () {
       process.kill(n3.pid, 'SIGCONT');
     }
     await waitFor('n3 caught up', async () => (await count('n3', 'hang')) === 16 * BATCH, 60_000);
+  });
+
+  it('stops waiting for a peer whose sender cannot read this node\'s log, and says why in Stats', async () => {
+    const pair = await TestCluster.start(2, { replicationBacklogOps: BOUND });
+    try {
+      await pair.kill('n2');
+      // Over 64 MiB of ops: more than the newest 32 MiB the log keeps in memory plus two 16 MiB
+      // segments. While n2 is down its sender keeps reading the first segment (and keeps it
+      // decoded); once n2 is back it ships that and then must read the second from its file.
+      const value = Buffer.alloc(2000, 1);
+      for (let i = 0; i < 70; i++) {
+        await pair.call('n1', (x) => x.batchPut, { entries: Array.from({ length: 500 }, (_, j) => ({ key: b(`old-${i}-${j}`), value })) });
+      }
+      // Damage in the middle of the second segment, as a disk might: its records fail their checksums when read.
+      const logDir = path.join(pair.dir, 'n1', 'replication_log');
+      const segments = readdirSync(logDir).filter((f) => f.endsWith('.log')).sort();
+      assert.ok(segments.length >= 5, `${segments.length} segments`);
+      const fd = openSync(path.join(logDir, segments[1]), 'r+');
+      const byte = Buffer.alloc(1);
+      readSync(fd, byte, 0, 1, 1 << 20);
+      byte[0] ^= 0xff;
+      writeSync(fd, byte, 0, 1, 1 << 20);
+      closeSync(fd);
+
+      await pair.restart('n2');
+      const n2Error = async () => (await pair.call('n1', (x) => x.stats, {})).stats!.peers.find((p) => p.id === 'n2')?.lastError ?? '';
+      await waitFor('n1 reports that it cannot read its log for n2', async () => /cannot read the replication log/.test(await n2Error()));
+      const before = (await pair.call('n1', (x) => x.stats, {})).stats!.counters!;
+      for (let i = 0; i < 6; i++) await pair.call('n1', (x) => x.batchPut, batch('after-damage', i));
+      const after = (await pair.call('n1', (x) => x.stats, {})).stats!.counters!;
+      assert.equal(after.backpressureWaits, before.backpressureWaits, 'no write waits for a peer the log cannot be shipped to');
+      assert.match(await n2Error(), /checksum/);
+    } finally {
+      await pair.stop();
+    }
   });
 });
