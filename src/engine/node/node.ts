@@ -112,6 +112,10 @@ export class RingNode {
     });
     try {
       const log = OpLog.open(path.join(config.dataDir, 'replication_log'), { fs, sync: config.storage.sync, syncIntervalMs: config.storage.syncIntervalMs });
+      const { indexedSegments, scannedSegments } = log.recovery;
+      if (indexedSegments + scannedSegments > 0) {
+        logger.info(`replication log: ${log.nextLsn - log.firstLsn} ops retained; ${indexedSegments} closed segments opened from their indexes, ${scannedSegments} read record by record`);
+      }
       const state = readStateFile(fs, path.join(config.dataDir, 'replication_state'));
       const observed = new ObservedStore(store);
       const replica = new Replica(config.id, observed, log, () => store.flushedLogMark);
