@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { type ClientReadableStream, status, type ServiceError, type UntypedHandleCall } from '@grpc/grpc-js';
 import { NodeServiceClient, NodeServiceService, type NodeServiceServer } from '../gen/ringdb/v1/node';
 import { InvalidArgumentError } from '../storage/errors';
+import { MAX_MESSAGE_BYTES } from './channel';
 import { clientArgs, InvalidFieldError, openStream, readTokenFile, startServer, toStatus, unary, type RunningServer } from './index';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -46,6 +47,28 @@ describe('rpc plumbing', () => {
       });
     }
     assert.equal(pings, before);
+  });
+
+  it('refuses a message over the size limit with RESOURCE_EXHAUSTED, before the handler runs, and a RingDB client does not send one', async () => {
+    const before = pings;
+    const huge = { sender: 'x'.repeat(MAX_MESSAGE_BYTES + 1), clock: 1 };
+    // A client without the send limit (not RingDB's), so the server's own limit is what refuses it.
+    const [address, credentials, options] = clientArgs(`127.0.0.1:${server.port}`);
+    const unlimited = new NodeServiceClient(address, credentials, { ...options, 'grpc.max_send_message_length': -1 });
+    try {
+      const refusals: [NodeServiceClient, RegExp][] = [[unlimited, /received message larger than max/i], [client, /send message with a size larger than/i]];
+      for (const [c, why] of refusals) {
+        await assert.rejects(unary(c, c.ping, huge, { token: TOKEN }), (err: ServiceError) => {
+          assert.equal(err.code, status.RESOURCE_EXHAUSTED);
+          assert.match(err.details, why);
+          return true;
+        });
+      }
+    } finally {
+      unlimited.close();
+    }
+    assert.equal(pings, before);
+    assert.equal((await unary(client, client.ping, { sender: 't', clock: 1 }, { token: TOKEN })).clock, 2, 'the server still serves');
   });
 
   it('inherits a shorter parent deadline', async () => {
