@@ -288,7 +288,7 @@ export class RingNode {
         () => this.log.durableLsn, (origin) => this.ships(id, origin), (s) => this.progressed(s),
         undefined, describeError, (message) => {
           this.logger.error(`replication to ${id} is stuck: ${message}. This node's writes no longer wait for ${id}, and the log keeps `
-            + `every op from there on until the segment reads again; ${id} gets what it misses from the other nodes (pull sync, \`ringdb repair\`)`);
+            + `every op from there on until the segment reads again; ${id} can get those ops only from other nodes that hold them (pull sync, \`ringdb repair\`)`);
           this.backpressure.recheck();
         });
       this.senders.set(id, sender);

@@ -539,7 +539,7 @@ export class OpLog {
     const sizes: number[] = [];
     const seg = scanSegment(fs, full, (header) => {
       if (header.startLsn !== startLsn) throw new CorruptionError(full, 0, `header says the segment starts at LSN ${header.startLsn}, its name disagrees`);
-      if (first) this.adoptHeader(header);
+      if (first) this.adoptHeader(header.lastSeen, header.maxTs);
       else if (header.startLsn !== this.next) throw new CorruptionError(full, 0, `segment starts at LSN ${header.startLsn} but the previous one ends at ${this.next}`);
       this.next = header.startLsn;
       this.activeHeader = { maxTs: header.maxTs, lastSeen: header.lastSeen };
@@ -582,7 +582,7 @@ export class OpLog {
     const lastSeen = (origin: string) => (first ? index.headerLastSeen[origin] ?? 0 : this.lastSeen(origin));
     for (const run of index.runs) if (run.firstSeq !== lastSeen(run.origin) + 1) return undefined;
     if (first) {
-      this.adoptHeader(index);
+      this.adoptHeader(index.headerLastSeen, index.headerMaxTs);
       this.next = startLsn;
     }
     this.trackIndexed(index);
@@ -603,10 +603,9 @@ export class OpLog {
   }
 
   /** The first retained segment's header: the state of every op deleted before it. */
-  private adoptHeader(header: HeaderState | SegmentIndex): void {
-    const lastSeen = 'headerLastSeen' in header ? header.headerLastSeen : header.lastSeen;
+  private adoptHeader(lastSeen: Record<string, number>, maxTs: number): void {
     for (const [origin, seq] of Object.entries(lastSeen)) this.seen.set(origin, seq);
-    this.maxTs = 'headerMaxTs' in header ? header.headerMaxTs : header.maxTs;
+    this.maxTs = maxTs;
   }
 
   /** Writes `segment`'s index (a closed segment, all of whose ops the per-origin index still holds), in the background. */

@@ -135,7 +135,7 @@ export class Sender {
       } catch (err) {
         // An old segment that cannot be read (damaged since it was written, or an I/O error):
         // reported as this destination's error and retried, without stopping the other senders.
-        await this.logUnreadable(`cannot read the replication log at LSN ${this.cursorLsn}: ${this.describe(err)}`);
+        await this.unreadableLog(`cannot read the replication log at LSN ${this.cursorLsn}: ${this.describe(err)}`);
         continue;
       }
       const { ops: batch, next } = window;
@@ -145,7 +145,7 @@ export class Sender {
         } else {
           // Nothing could be read where the log says ops are (a segment that vanished under it):
           // say so, and retry later instead of spinning.
-          await this.logUnreadable(`the replication log has no readable op at LSN ${this.cursorLsn} (below ${end})`);
+          await this.unreadableLog(`the replication log has no readable op at LSN ${this.cursorLsn} (below ${end})`);
         }
         continue;
       }
@@ -155,8 +155,7 @@ export class Sender {
         lastSeen = await this.transport.replicate(this.peerId, batch, () => this.log.records(batch));
       } catch (err) {
         this.failure = this.describe(err);
-        await this.sleep(this.backoff);
-        this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
+        await this.backOff();
         continue;
       }
       this.failure = undefined;
@@ -171,16 +170,21 @@ export class Sender {
       } else {
         // The destination holds the batch back for a predecessor it lacks (anti-entropy fetches
         // it from any peer); retry later instead of spinning.
-        await this.sleep(this.backoff);
-        this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
+        await this.backOff();
       }
     }
   }
 
-  private async logUnreadable(message: string): Promise<void> {
+  /** The log cannot be read at the cursor: reported (to onUnreadable once per streak) and retried after a backoff. */
+  private async unreadableLog(message: string): Promise<void> {
     if (!this.unreadable) this.onUnreadable(message);
     this.unreadable = true;
     this.failure = message;
+    await this.backOff();
+  }
+
+  /** Waits the current backoff, then doubles it up to maxBackoffMs. */
+  private async backOff(): Promise<void> {
     await this.sleep(this.backoff);
     this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
   }
