@@ -107,8 +107,12 @@ describe('ringdb CLI', function () {
     const killed = await ringdb(ws.dir, 'kill', 'n2', '--json');
     assert.equal(killed.code, 0, killed.stderr);
     assert.equal(json<{ state: string }>(killed).state, 'down');
-    const down = json<{ nodes: { id: string; state: string }[] }>(await ringdb(ws.dir, 'status', '--json'));
+    const down = json<{ nodes: { id: string; state: string }[]; spec: { nodes: number }; partitionMap: Record<string, unknown> }>(
+      await ringdb(ws.dir, 'status', '--json'));
     assert.equal(down.nodes.find((n) => n.id === 'n2')?.state, 'down');
+    // The spec is JSON a script reads directly, not JSON inside a string.
+    assert.equal(down.spec.nodes, 2);
+    assert.equal('mapJson' in down.partitionMap, false);
     assert.equal((await ringdb(ws.dir, 'kill', 'n2')).code, 1);
     const restarted = await ringdb(ws.dir, 'restart', 'n2');
     assert.equal(restarted.code, 0, restarted.stderr);

@@ -6,12 +6,13 @@ import { ClusterSpecError, LaunchError, NoClusterError, RingDbError } from '../c
 import { commandHelp, generalHelp, parseArgs, UsageError, type Parsed } from './args';
 import { COMMANDS, EXIT, runCommand, type Io } from './commands';
 import { CONVERGENCE_COMMANDS, isConvergenceCommand, runConvergenceCommand } from './convergence-commands';
+import { forScripts } from './json-output';
 import { isVectorCommand, runVectorCommand, VECTOR_COMMANDS } from './vector-commands';
 
 const ALL_COMMANDS = [...COMMANDS, ...CONVERGENCE_COMMANDS, ...VECTOR_COMMANDS];
 
 function print(json: boolean, text: string, value: unknown): void {
-  if (json) process.stdout.write(`${JSON.stringify(value)}\n`);
+  if (json) process.stdout.write(`${JSON.stringify(forScripts(value))}\n`);
   else if (text) process.stdout.write(`${text}\n`);
 }
 
