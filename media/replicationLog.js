@@ -66,6 +66,17 @@
     cells[6].textContent = r.kind;
     cells[6].className = `kind-${r.kind}`;
     const acks = cells[7];
+    if (r.acks.length === 0) {
+      // No destination waits for this entry: a blank cell read as "nobody acknowledged it".
+      const s = document.createElement('span');
+      s.className = 'ack none';
+      s.textContent = r.origin === r.n ? 'no peers' : 'received';
+      s.title = r.origin === r.n
+        ? `${r.n} has no peer to send it to`
+        : `${r.n} received it from ${r.origin}; it forwards it to no peer, so no acknowledgement is due`;
+      acks.replaceChildren(s);
+      return;
+    }
     acks.replaceChildren(...r.acks.map(([peer, acked]) => {
       const s = document.createElement('span');
       const ok = isAcked(r, peer, acked);

@@ -26,7 +26,10 @@ describe('partitions', function () {
       const items = await api.treeItems('partitions');
       return items.length ? items : undefined;
     });
-    for (const row of rows) assert.match(String(row.description), / · n\d/, `${label(row)}: ${row.description}`);
+    // Owner first (a narrow sidebar cuts the row's end off), its share of the hash ring, then the range.
+    for (const row of rows) assert.match(String(row.description), /^n\d · \d+\.\d\d% · .*\[token /, `${label(row)}: ${row.description}`);
+    const shares = api.snapshot().partitions.reduce((sum, p) => sum + (p.share ?? 0), 0);
+    assert.ok(Math.abs(shares - 1) < 1e-9, `the partitions' shares add up to ${shares}, not the whole ring`);
   });
 
   it('Where Is Key names the partition and its replicas, owner first', async () => {

@@ -166,7 +166,7 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     const edge = sidebar.x + sidebar.width;
     await dragSash(edge - 1, edge + 320);
     const first = pane('Partitions').locator('.monaco-list-row[role="treeitem"]').first();
-    await first.locator('.label-description', { hasText: '· n' }).waitFor();
+    await first.locator('.label-description', { hasText: /^n\d · / }).waitFor();
     await first.hover();
     await page.locator('.monaco-hover', { hasText: 'replicas:' }).first().waitFor();
     await page.screenshot({ path: join(shots, 'partitions.png') });
@@ -187,6 +187,9 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     await view.locator('#counts', { hasText: /^1 of \d+ entries/ }).waitFor();
     const nodes = await view.locator('.viewport .row:visible > span:first-child').allTextContents();
     if (nodes.join() !== 'n1') throw new Error(`the node filter shows rows of ${nodes.join(', ')}`);
+    await view.locator('#node-filter').selectOption('n2');
+    // n1 wrote user:42; n2 only received it and owes it to nobody.
+    await view.locator('.viewport .row:visible', { hasText: 'user:42' }).locator('.ack.none', { hasText: 'received' }).waitFor();
     await view.locator('#node-filter').selectOption('');
     await page.screenshot({ path: join(shots, 'replication-log.png') });
   });

@@ -7,6 +7,7 @@ import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { MergeResult, MoveSummary, PartitionMapInfo, RebalanceResult, SplitResult } from '../engineClient';
 import type { ClusterModel } from '../model/clusterModel';
+import { partitionDescription } from '../views/partitionsView';
 import { argsOf, askText, checked, validateKey } from './inputs';
 import { cancellationArg, runReported, withCancellableProgress } from './run';
 
@@ -42,7 +43,7 @@ export function registerPartitionCommands(session: ClusterSession, model: Cluste
     const given = partitionArg(arg, field);
     if (given !== undefined) return given;
     const pick = await vscode.window.showQuickPick(
-      model.snapshot.partitions.filter((p) => Number(p.id) !== exclude).map((p) => ({ label: p.id, description: `${p.range} · ${p.owner}`, detail: `${p.ops} ops · replicas ${p.replicas.join(', ')}` })),
+      model.snapshot.partitions.filter((p) => Number(p.id) !== exclude).map((p) => ({ label: p.id, description: partitionDescription(p), detail: `${p.ops} ops · replicas ${p.replicas.join(', ')}` })),
       { title: `RingDB: ${title}`, placeHolder: 'Pick a partition' },
     );
     return pick ? Number(pick.label) : undefined;

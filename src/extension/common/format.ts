@@ -24,6 +24,11 @@ export function plural(n: number, word: string, many = `${word}s`): string {
   return `${n} ${n === 1 ? word : many}`;
 }
 
+/** A fraction of the hash ring as a percentage with two decimals, as `ringdb ring` shows it. */
+export function formatShare(fraction: number): string {
+  return `${(fraction * 100).toFixed(2)}%`;
+}
+
 /** "n1:12, n2:9" in node order. */
 export function formatVector(v: Readonly<Record<string, number>>): string {
   const parts = Object.entries(v).sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }));

@@ -71,6 +71,7 @@ export function partitionViews(map: PartitionMapInfo): PartitionView[] {
     range: p.range,
     owner: p.owner,
     replicas: [...p.replicas],
+    share: map.strategy === 'hash' ? p.share : undefined,
     mapVersion: map.version,
     ops: p.ops,
     hot: busy.length > 1 && p.ops > 2 * mean,

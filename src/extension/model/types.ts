@@ -65,6 +65,8 @@ export interface PartitionView {
   readonly range: string;
   readonly owner: string;
   readonly replicas: readonly string[];
+  /** Fraction of the hash ring it covers (0..1); undefined for range maps, whose ranges have no size. */
+  readonly share: number | undefined;
   readonly mapVersion: number;
   readonly ops: number;
   readonly hot: boolean;

@@ -1,9 +1,23 @@
 // The Partitions view: one row per partition with its range, owner and replicas, ops and a hot
 // marker. Filled once the engine reports its partition map (the partitioning layer).
 import * as vscode from 'vscode';
+import { formatShare, plural } from '../common/format';
 import { Disposable } from '../common/lifecycle';
 import type { ClusterModel } from '../model/clusterModel';
 import type { PartitionView } from '../model/types';
+
+/**
+ * Owner first: a sidebar of the default width cuts a row off after about 40 characters, and a
+ * hash range's two tokens alone take more than that.
+ */
+export function partitionDescription(p: PartitionView): string {
+  const parts = [p.owner];
+  if (p.share !== undefined) parts.push(formatShare(p.share));
+  if (p.ops > 0) parts.push(plural(p.ops, 'op'));
+  if (p.hot) parts.push('hot');
+  parts.push(p.range);
+  return parts.join(' · ');
+}
 
 export class PartitionItem extends vscode.TreeItem {
   constructor(readonly partition: PartitionView) {
@@ -13,12 +27,13 @@ export class PartitionItem extends vscode.TreeItem {
     this.iconPath = partition.hot
       ? new vscode.ThemeIcon('flame', new vscode.ThemeColor('list.warningForeground'))
       : new vscode.ThemeIcon('symbol-namespace');
-    this.description = `${partition.range} · ${partition.owner}${partition.hot ? ' · hot' : ''}`;
+    this.description = partitionDescription(partition);
     this.tooltip = new vscode.MarkdownString([
       `**partition ${partition.id}**${partition.hot ? ' (hot)' : ''}`,
       '',
       `- range: \`${partition.range}\``,
       `- owner: ${partition.owner}`,
+      ...(partition.share === undefined ? [] : [`- share of the hash ring: ${formatShare(partition.share)}`]),
       `- replicas: ${partition.replicas.join(', ') || '—'}`,
       `- map version: ${partition.mapVersion}`,
       `- ops: ${partition.ops}`,
