@@ -2,7 +2,7 @@
 // in a temp folder, driven only through the client API, the way the extension drives it.
 
 import { strict as assert } from 'node:assert';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { ControlServiceClient } from '../gen/ringdb/v1/control';
@@ -175,6 +175,23 @@ describe('controller (real processes)', function () {
     } finally {
       await rec.close();
     }
+  });
+
+  it('refuses to start a node whose replication log is damaged, says why and what to do, and leaves the file as it is', async () => {
+    await client.killNode('n3');
+    const logDir = join(data.dir, 'n3', 'replication_log');
+    const segment = join(logDir, readdirSync(logDir).filter((f) => f.endsWith('.log')).sort()[0]);
+    const damaged = readFileSync(segment);
+    damaged[20] ^= 0xff;
+    writeFileSync(segment, damaged);
+    await assert.rejects(client.restartNode('n3'), (e: unknown) => e instanceof RingDbError
+      && /node n3 exited \(exit code 1\) before it served: node failed to start: corruption in \S+seg-\d+\.log at byte \d+/.test(e.message)
+      && /restore it from a copy, or move this node's folder away and start it again/.test(e.message));
+    assert.deepEqual(readFileSync(segment), damaged);
+    // The way out the message names: the node starts empty and takes the data back from its peers.
+    renameSync(join(data.dir, 'n3'), join(data.dir, 'n3-damaged'));
+    assert.equal((await client.restartNode('n3')).state, 'up');
+    await eventually('colour back on n3', 20_000, async () => ((await valueOn('n3', 'colour')) === 'blue' ? true : undefined));
   });
 
   it('tails a node log and refuses bad NodeLogs input', async () => {

@@ -42,6 +42,8 @@ export class NodeProcess extends EventEmitter {
   private exit: NodeExit | undefined;
   private logOpen = true;
   private logFailed = false;
+  /** The node's last line on stderr: why it exited, when it failed to start. */
+  private lastStderrLine = '';
 
   constructor(readonly opts: SpawnOptions) {
     super();
@@ -101,8 +103,14 @@ export class NodeProcess extends EventEmitter {
         }
         this.logLine(line);
       });
-      createInterface({ input: this.child.stderr! }).on('line', (line) => this.logLine(line));
-      void this.exited.then((e) => settle(new Error(`node ${this.opts.id} exited (${describeExit(e)}) before it served; see ${this.opts.logFile}`)));
+      createInterface({ input: this.child.stderr! }).on('line', (line) => {
+        if (line.trim() !== '') this.lastStderrLine = line;
+        this.logLine(line);
+      });
+      void this.exited.then((e) => {
+        const why = this.lastStderrLine ? `: ${this.lastStderrLine}` : '';
+        settle(new Error(`node ${this.opts.id} exited (${describeExit(e)}) before it served${why}; see ${this.opts.logFile}`));
+      });
     });
   }
 

@@ -144,7 +144,7 @@ export class Coordinator {
       throw new UnavailableError(`w: ${w} acknowledgements needed but only ${placements.length} of the nodes for partition ${pid} are up (${placements.map((p) => p.node).join(', ')}); nothing was written`);
     }
     const hinted = new Map(placements.filter((p) => p.hintedFor !== undefined).map((p) => [p.node, p.hintedFor as string]));
-    const release = await this.node.backpressure.admit(1);
+    const release = await this.node.admitLocal(1);
     let r: LocalWriteResult;
     try {
       // The replica assigns the next seq synchronously inside writeLocal, so the placements are
@@ -265,7 +265,7 @@ export class Coordinator {
     let r: LocalWriteResult | undefined;
     if (local.length > 0) {
       this.counters.coordinatedWrites += local.length;
-      const release = await this.node.backpressure.admit(local.length);
+      const release = await this.node.admitLocal(local.length);
       try {
         const first = this.node.log.lastSeen(this.self) + 1;
         local.forEach((e, i) => {

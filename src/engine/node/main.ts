@@ -21,7 +21,7 @@ import type { GlobalIndex } from './indexes/global-index';
 import { openGlobalIndex } from './indexes/global-node';
 import { SecondaryIndexes } from './indexes/secondary';
 import { createLogger, type Logger } from './logger';
-import { LockedError } from '../storage';
+import { CorruptionError, LockedError } from '../storage';
 import { RingNode } from './node';
 import { PartitionLayer } from './partition-layer';
 import { nodeService } from './service';
@@ -140,9 +140,17 @@ process.on('unhandledRejection', (err) => {
 });
 
 run().catch((err: unknown) => {
-  process.stderr.write(`node failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`node failed to start: ${startFailure(err)}\n`);
   process.exit(EXIT.failed);
 });
+
+/** Damage on disk does not go away with a retry: the message says what can be done about it. */
+function startFailure(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!(err instanceof CorruptionError)) return message;
+  return `${message}. The file is left as it is: restore it from a copy, or move this node's folder away and start it again, `
+    + 'which then starts empty and takes the data back from its peers (writes that no other node holds are lost)';
+}
 
 /**
  * When a controller dies, its nodes see their stdin close and shut down gracefully, which takes

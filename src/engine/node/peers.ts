@@ -151,7 +151,7 @@ export class PeerSet implements ReplicationTransport {
     const p = this.get(peerId);
     const request = { requester: this.selfId, lastSeen, limit, skipOrigins: [...skipOrigins] };
     const res = await this.track(p, unary(p.client, p.client.fetchUpdates, request, { token: this.token, timeoutMs: REPLICATE_TIMEOUT_MS }));
-    return { ops: this.receive ? await this.receive(res.ops) : res.ops.map(fromProtoOp), more: res.more };
+    return { ops: this.receive ? await this.receive(res.ops) : res.ops.map(fromProtoOp), more: res.more, lastSeen: res.lastSeen, clock: res.clock };
   }
 
   private get(peerId: string): PeerEntry {

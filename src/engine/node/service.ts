@@ -106,7 +106,7 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
       call.request.skipOrigins.forEach((o, i) => checkNodeId(`skip_origins[${i}]`, o));
       const { ops, more } = collectUpdates(node.log, call.request.lastSeen, limit, node.replica.storeDurableLsn, new Set(call.request.skipOrigins));
       // Shaped as pushed replication is: ops of partitions the requester does not replicate go as skips.
-      return { ops: layer.shapeFor(call.request.requester, ops).map(toProtoOp), more, lastSeen: node.log.versionVector() };
+      return { ops: layer.shapeFor(call.request.requester, ops).map(toProtoOp), more, lastSeen: node.log.versionVector(), clock: node.replica.clock.now() };
     }),
 
     updateMembership: unaryHandler((call) => {

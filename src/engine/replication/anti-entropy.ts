@@ -13,7 +13,7 @@ import type { FetchedUpdates, ReplicationTransport } from './transport';
  * most `limit`; only durable ones. An origin whose next op is no longer retained is skipped:
  * sending its later ops would leave a gap the asker could not apply.
  */
-export function collectUpdates(log: OpLog, lastSeen: Record<string, number>, limit: number, durableLsn: number, skip: ReadonlySet<string> = new Set()): FetchedUpdates {
+export function collectUpdates(log: OpLog, lastSeen: Record<string, number>, limit: number, durableLsn: number, skip: ReadonlySet<string> = new Set()): Pick<FetchedUpdates, 'ops' | 'more'> {
   const from = new Map<string, number>();
   let start = Infinity;
   for (const [origin, have] of Object.entries(log.versionVector())) {
@@ -100,7 +100,8 @@ export class AntiEntropy {
       if (this.stopped) return;
       try {
         for (let page = 0; page < 1000 && !this.stopped; page++) {
-          const { ops, more } = await this.transport.fetchUpdates(peer, this.log.versionVector(), this.pageOps, flowing);
+          const { ops, more, clock } = await this.transport.fetchUpdates(peer, this.log.versionVector(), this.pageOps, flowing);
+          this.replica.clock.observe(clock);
           if (ops.length > 0) {
             const result = await this.replica.applyRemote(ops);
             this.fetchedApplied += result.applied;

@@ -24,6 +24,9 @@ export interface ReplicaStore {
 /** Ops of a local batch stored per event-loop turn (see storeBatch). */
 const DEFAULT_STORE_SLICE_OPS = 256;
 const REMOTE_SLICE_FACTOR = 4;
+const RETIRE_BATCH_OPS = 4096;
+/** A skip's key: empty (op-codec's isSkip). */
+const EMPTY_KEY = Buffer.alloc(0);
 
 export interface Mutation {
   key: Buffer;
@@ -221,6 +224,22 @@ export class Replica {
     }
     await this.persist(ops, true);
     return { origin: this.nodeId, firstSeq, firstTs, count: ops.length };
+  }
+
+  /**
+   * Logs skips for this node's own seqs up to `upTo`: seqs its peers saw it use but whose ops it
+   * no longer has and cannot get back (own-seq.ts). Skips advance the version vector and store
+   * nothing, so the next local write gets seq upTo + 1. Returns how many seqs were retired.
+   */
+  async retireOwnSeqs(upTo: number): Promise<number> {
+    const first = this.log.lastSeen(this.nodeId) + 1;
+    for (let seq = first; seq <= upTo; seq += RETIRE_BATCH_OPS) {
+      const count = Math.min(RETIRE_BATCH_OPS, upTo - seq + 1);
+      const ops: Op[] = new Array(count);
+      for (let i = 0; i < count; i++) ops[i] = { origin: this.nodeId, seq: seq + i, ts: this.clock.tick(), key: EMPTY_KEY, value: null };
+      await this.persist(ops, true);
+    }
+    return Math.max(0, upTo - first + 1);
   }
 
   /**

@@ -6,6 +6,10 @@ export interface FetchedUpdates {
   ops: Op[];
   /** The limit cut the answer short. */
   more: boolean;
+  /** The responder's last_seen (origin -> highest seq it has logged). */
+  lastSeen: Record<string, number>;
+  /** The responder's Lamport clock. */
+  clock: number;
 }
 
 export interface ReplicationTransport {
