@@ -2,7 +2,7 @@
 // reporting every state change as an event. Operations that change membership run one at a
 // time; Describe and Watch read the state at any moment.
 
-import { mkdirSync, renameSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClusterPhase, NodeState, type ClusterDescription, type HintSummary, type NodeInfo } from '../gen/ringdb/v1/control';
 import type * as pb from '../gen/ringdb/v1/node';
@@ -11,7 +11,7 @@ import { describeError, NotFoundError, PreconditionError, RpcError, UnavailableE
 import { status } from '@grpc/grpc-js';
 import { ClusterSpecError, parseClusterSpec } from '../spec/index';
 import { expandTopology } from '../spec/topology';
-import { nodeIdOf, type ClusterSpec } from '../spec/types';
+import { NODE_ID_PATTERN, nodeIdOf, type ClusterSpec } from '../spec/types';
 import { EventHub } from './events';
 import { dialAddress, isPortFree, Member } from './member';
 import { NodeMonitor } from './monitor';
@@ -165,7 +165,8 @@ export class Cluster {
     mkdirSync(m.files.dir, { recursive: true, mode: 0o700 });
     const peers = [...this.members.values()].filter((p) => p !== m && !p.leaving && p.address).map((p) => ({ id: p.id, address: p.address }));
     const ids = [m.id, ...peers.map((p) => p.id)];
-    writeNodeConfig({ spec, id: m.id, files: m.files, port, tokenFile: this.opts.tokenFile, peers, topology: expandTopology(spec.topology, ids) });
+    writeNodeConfig({ spec, id: m.id, files: m.files, port, tokenFile: this.opts.tokenFile, peers, topology: expandTopology(spec.topology, ids), newMember: m.newMember });
+    m.newMember = false;
     const proc = new NodeProcess({
       id: m.id,
       scriptArgs: this.opts.nodeScriptArgs,
@@ -275,9 +276,13 @@ export class Cluster {
       this.spec = spec;
       this.hints.clear();
       this.members.clear();
+      // On a folder that held a cluster, a node whose own folder is missing may be one that lost it.
+      const newCluster = !holdsNodeFolders(this.opts.dataDir);
       for (let i = 0; i < spec.nodes; i++) {
         const id = nodeIdOf(i);
-        this.members.set(id, new Member(id, nodeFiles(this.opts.dataDir, id)));
+        const m = new Member(id, nodeFiles(this.opts.dataDir, id));
+        m.newMember = newCluster;
+        this.members.set(id, m);
       }
       this.nextIndex = spec.nodes;
       this.startedAt = Date.now();
@@ -335,6 +340,7 @@ export class Cluster {
       let id = nodeIdOf(this.nextIndex++);
       while (this.members.has(id)) id = nodeIdOf(this.nextIndex++);
       const m = new Member(id, nodeFiles(this.opts.dataDir, id));
+      m.newMember = true;
       this.members.set(id, m);
       try {
         await this.spawn(m, spec, 0);
@@ -435,5 +441,14 @@ export class Cluster {
   async shutdown(): Promise<void> {
     await this.stopRouter();
     await Promise.all([...this.members.values()].map((m) => this.terminate(m)));
+  }
+}
+
+/** Whether `dataDir` holds a node's folder (n1, n2, …) from an earlier start. */
+function holdsNodeFolders(dataDir: string): boolean {
+  try {
+    return readdirSync(dataDir, { withFileTypes: true }).some((e) => e.isDirectory() && NODE_ID_PATTERN.test(e.name));
+  } catch {
+    return false;
   }
 }

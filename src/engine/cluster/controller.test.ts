@@ -2,7 +2,7 @@
 // in a temp folder, driven only through the client API, the way the extension drives it.
 
 import { strict as assert } from 'node:assert';
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { ControlServiceClient } from '../gen/ringdb/v1/control';
@@ -270,6 +270,45 @@ describe('controller (real processes)', function () {
     const exit = await ctl.stop();
     assert.equal(exit.code, 0);
     assert.equal(existsSync(join(data.dir, 'cluster-state.json')), false);
+  });
+});
+
+describe('controller: a node whose folder is missing when a cluster starts again (real processes)', function () {
+  this.timeout(120_000);
+
+  it('starts it as a node that may have lost its folder: its op ids go on from what the peers hold', async () => {
+    const bundles = await engineBundles();
+    const data = tempDataDir();
+    let ctl: ControllerHandle | undefined;
+    try {
+      ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
+      await ctl.client.startCluster({ nodes: 2 });
+      const n1 = await ctl.client.nodeClient('n1');
+      const first = [];
+      for (const k of ['a', 'b', 'c']) first.push((await n1.put(k, k)).opId);
+      n1.close();
+      assert.deepEqual(first, ['n1:1', 'n1:2', 'n1:3'], 'a new cluster\'s nodes write at once');
+      await eventually('n2 holds n1:3', 20_000, async () => {
+        const n2 = await ctl!.client.nodeClient('n2');
+        try {
+          return (await n2.stats()).versionVector.n1 === 3 ? true : undefined;
+        } finally {
+          n2.close();
+        }
+      });
+      await ctl.client.stopCluster();
+      rmSync(join(data.dir, 'n1'), { recursive: true, force: true });
+      await ctl.client.startCluster({ nodes: 2 });
+      const again = await ctl.client.nodeClient('n1');
+      assert.equal((await again.put('d', 'd')).opId, 'n1:4');
+      again.close();
+      // Not only because anti-entropy happened to run first: the node settled before it wrote.
+      await eventually('n1 logged that it settled', 10_000, () =>
+        (/peers had logged this node's ops up to seq 3/.test(readFileSync(join(data.dir, 'n1', 'node.log'), 'utf8')) ? true : undefined));
+    } finally {
+      await ctl?.stop();
+      data.remove();
+    }
   });
 });
 

@@ -25,6 +25,11 @@ export class Member {
   expectedExit: 'stop' | 'kill' | undefined;
   /** Set while RemoveNode runs: peers no longer list this node. */
   leaving = false;
+  /**
+   * No peer can hold ops of this id: a node of a cluster started on an empty data folder, or one
+   * AddNode made (ids are never reused). Cleared once it has served: a later start is a restart.
+   */
+  newMember = false;
   /** Every line the node prints, across restarts; `NodeLogs --follow` listens here. */
   readonly lines = new EventEmitter();
 

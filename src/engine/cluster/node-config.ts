@@ -31,6 +31,8 @@ export interface NodeConfigInput {
   peers: PeerConfig[];
   /** Forwarding map over the nodes; null = full mesh. Only ids of known peers may appear. */
   topology: Record<string, string[]> | null;
+  /** The id is new to the cluster (NodeConfig.newMember). */
+  newMember: boolean;
 }
 
 export function writeNodeConfig(input: NodeConfigInput): NodeConfig {
@@ -60,6 +62,7 @@ export function writeNodeConfig(input: NodeConfigInput): NodeConfig {
     cacheSize: spec.cacheSize,
     indexFields: spec.indexFields,
     globalIndexFields: spec.globalIndexFields,
+    newMember: input.newMember,
   });
   writeFileAtomic(input.files.configFile, `${JSON.stringify(config, null, 2)}\n`, 0o600);
   return config;

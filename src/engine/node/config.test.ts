@@ -28,10 +28,10 @@ describe('node config', () => {
   it('reports every bad field at once, naming it and what is accepted', () => {
     const found = problems({
       ...good, id: 'has space', port: 70000, peers: [{ id: 'n2', address: 'no-port' }, { id: 'n2', address: '127.0.0.1:1' }],
-      storage: { sync: 'sometimes', syncIntervalMs: 5, memtableBytes: 10 }, logLevel: 'loud', extra: 1,
+      storage: { sync: 'sometimes', syncIntervalMs: 5, memtableBytes: 10 }, logLevel: 'loud', extra: 1, newMember: 'yes',
     });
     for (const expected of [/^unknown field "extra"/, /^id must match/, /^port must be an integer from 0 to 65535, got 70000/, /^peers\[0\]\.address must be host:port/,
-      /^peers\[1\]\.id "n2" is listed twice/, /^storage\.sync must be 'always', 'batch' or 'none'/, /^storage\.memtableBytes must be an integer from 1024/, /^logLevel must be/]) {
+      /^peers\[1\]\.id "n2" is listed twice/, /^storage\.sync must be 'always', 'batch' or 'none'/, /^storage\.memtableBytes must be an integer from 1024/, /^logLevel must be/, /^newMember must be true or false, got "yes"/]) {
       assert.ok(found.some((p) => expected.test(p)), `${expected} in ${JSON.stringify(found)}`);
     }
   });

@@ -54,6 +54,12 @@ export interface NodeConfig {
   cacheSize?: ConvergenceSettings['cacheSize'];
   indexFields?: ConvergenceSettings['indexFields'];
   globalIndexFields?: ConvergenceSettings['globalIndexFields'];
+  /**
+   * The id was never used in this cluster (a new cluster's nodes, AddNode): no peer can hold ops
+   * of it, so an empty log needs no settling with the peers (replication/own-seq.ts). Absent or
+   * false, a node that opens an empty log learns its taken seqs before its first write.
+   */
+  newMember?: boolean;
 }
 
 /** The partitioning settings with their defaults applied (see the top of this file). */
@@ -127,7 +133,7 @@ export function validateNodeConfig(raw: unknown): NodeConfig {
   const problems: string[] = [];
   if (!isObject(raw)) throw new ConfigError(['the config must be a JSON object']);
   const allowed = new Set(['id', 'dataDir', 'host', 'port', 'tokenFile', 'peers', 'topology', 'storage', 'heartbeatIntervalMs', 'antiEntropyIntervalMs', 'merkleIntervalMs', 'replicationBacklogOps', 'logLevel',
-    'replicationFactor', 'writeQuorum', 'readQuorum', 'enableForwarding', 'loadBalanceReads', 'readBalancing', ...CONVERGENCE_FIELDS]);
+    'replicationFactor', 'writeQuorum', 'readQuorum', 'enableForwarding', 'loadBalanceReads', 'readBalancing', 'newMember', ...CONVERGENCE_FIELDS]);
   for (const k of Object.keys(raw)) if (!allowed.has(k)) problems.push(`unknown field ${JSON.stringify(k)}; accepted: ${[...allowed].join(', ')}`);
   if (!isNodeId(raw.id)) problems.push(`id must match ${NODE_ID_PATTERN} (letters, digits, '_', '.', '-'; at most 64), got ${JSON.stringify(raw.id)}`);
   nonEmptyString(problems, 'dataDir', raw.dataDir);
@@ -175,7 +181,7 @@ function checkPartitioning(problems: string[], raw: Record<string, unknown>): vo
   for (const f of ['writeQuorum', 'readQuorum'] as const) {
     if (typeof raw[f] === 'number' && (raw[f] as number) > n) problems.push(`${f} must be at most replicationFactor (${n}), got ${raw[f] as number}`);
   }
-  for (const f of ['enableForwarding', 'loadBalanceReads'] as const) {
+  for (const f of ['enableForwarding', 'loadBalanceReads', 'newMember'] as const) {
     if (raw[f] !== undefined && typeof raw[f] !== 'boolean') problems.push(`${f} must be true or false, got ${JSON.stringify(raw[f])}`);
   }
   if (raw.readBalancing !== undefined && raw.readBalancing !== 'round-robin' && raw.readBalancing !== 'least-recent') {

@@ -59,6 +59,10 @@ describe('a node that lost its data folder (real processes)', function () {
     const c = await clusterWithLostFolder();
     try {
       await c.restart('n1', { alone: true });
+      // Until the membership comes, it cannot know whether a peer holds its ops.
+      const early = await put(c, 'n1', 'early', 'before the membership').then(() => undefined, (err: ServiceError) => err);
+      assert.equal(early?.code, status.UNAVAILABLE);
+      assert.match(early?.details ?? '', /is waiting for its membership from the controller/);
       await c.introduce('n1', ['n2']);
       assert.equal((await put(c, 'n1', 'fresh', 'after the loss')).opId, 'n1:4');
       await waitFor('n2 has it', async () => (await valueOn(c, 'n2', 'fresh')) === 'after the loss');
@@ -74,7 +78,7 @@ describe('a node that lost its data folder (real processes)', function () {
       await c.restart('n1');
       const refused = await put(c, 'n1', 'fresh', 'too early').then(() => undefined, (err: ServiceError) => err);
       assert.equal(refused?.code, status.UNAVAILABLE);
-      assert.match(refused?.details ?? '', /n1 started with an empty data folder and has not yet heard from any peer \(n2\)/);
+      assert.match(refused?.details ?? '', /n1 started with an empty data folder and is waiting for an answer from a peer \(n2\)/);
       await c.restart('n2');
       let written: { opId: string } | undefined;
       await waitFor('a write on n1 once n2 answered', async () => {

@@ -73,6 +73,7 @@ async function run(): Promise<void> {
     const mode = config.consistencyMode ?? 'lww';
     const crdt = mode === 'crdt' ? new CrdtMode({
       nodeId: config.id, types: parseCrdtConfig(config.crdt), read: (key) => node.observed.get(key), tick: () => node.replica.clock.tick(),
+      ready: () => node.ownSeqsSettled(),
       writeLocal: (key, state) => node.writeLocal([{ key, value: state }]).then(() => undefined),
     }) : undefined;
     if (crdt) node.observed.resolveWith((ops) => crdt.resolve(ops));

@@ -9,15 +9,15 @@ import { PeerState, type NodeStats, type PeerStatus } from '../gen/ringdb/v1/nod
 import { AntiEntropy } from '../replication/anti-entropy';
 import { Backpressure, DEFAULT_BACKPRESSURE, type BackpressureOptions } from '../replication/backpressure';
 import { OpLog } from '../replication/op-log';
-import { settleOwnSeq, type OwnSeqReport } from '../replication/own-seq';
 import { Replica, type LocalWriteResult, type Mutation } from '../replication/replica';
 import { Sender } from '../replication/sender';
 import { readStateFile, writeStateFile, type ReplicationState } from '../replication/state-file';
-import { describeError, UnavailableError } from '../rpc';
+import { describeError } from '../rpc';
 import type { NodeConfig, PeerConfig } from './config';
 import { toProtoSnapshot } from './convert';
 import { ObservedStore } from './convergence/observed-store';
 import type { Logger } from './logger';
+import { OwnSeqGate } from './own-seq-gate';
 import { PeerSet } from './peers';
 
 /** Cursors are saved at most this often: a stale cursor after a crash only means a resend the receiver drops. */
@@ -25,8 +25,6 @@ const STATE_SAVE_INTERVAL_MS = 1000;
 
 /** At least this long a node that started with an empty log waits for its peers to say which of its seqs they hold. */
 const OWN_SEQ_MIN_WAIT_MS = 5_000;
-/** How long a local write waits for that before it is refused. */
-const OWN_SEQ_ADMIT_WAIT_MS = 3_000;
 
 export class RingNode {
   readonly startedAt = Date.now();
@@ -44,8 +42,8 @@ export class RingNode {
   readonly backpressure: Backpressure;
   /** Per destination, the log position before which its backlog is catch-up, not lag (liveBacklog); infinity while it is down. */
   private readonly catchUpEnd = new Map<string, number>();
-  /** Set while a node that started with an empty log learns its own seqs from its peers; local writes wait for it. */
-  private ownSeqSettled: Promise<void> | undefined;
+  /** For a node that opened an empty log: local writes wait until it knows which of its own seqs are taken. */
+  private readonly ownSeqGate: OwnSeqGate | undefined;
 
   private constructor(
     readonly config: NodeConfig,
@@ -59,13 +57,20 @@ export class RingNode {
     private state: ReplicationState,
     private readonly fs: FileSystem,
     private readonly logger: Logger,
-    /** The log held no op when it opened: the node may be one whose folder was lost (own-seq.ts). */
-    private freshLog: boolean,
   ) {
     this.topology = config.topology;
     this.peerConfigs = config.peers;
     const limits: BackpressureOptions = { maxBacklogOps: config.replicationBacklogOps ?? DEFAULT_BACKPRESSURE.maxBacklogOps, maxWaitMs: Math.max(1000, 2 * config.heartbeatIntervalMs) };
     this.backpressure = new Backpressure(() => this.liveBacklog(), limits);
+    this.ownSeqGate = config.newMember ? undefined : OwnSeqGate.forOpenedNode({
+      nodeId: config.id, dataDir: config.dataDir, fs, replica, log, transport: peers, logger,
+      peers: () => (this.closed ? [] : this.peers.ids()),
+      waitMs: Math.max(OWN_SEQ_MIN_WAIT_MS, 10 * config.heartbeatIntervalMs),
+      // What it took back and retired ships to peers that hold it already: catch-up, not lag.
+      onSettled: () => {
+        for (const id of this.senders.keys()) this.catchUpEnd.set(id, this.log.durableLsn);
+      },
+    });
   }
 
   /**
@@ -100,19 +105,17 @@ export class RingNode {
    * Resolves with the release.
    */
   async admitLocal(count: number): Promise<() => void> {
-    if (this.ownSeqSettled) await this.waitForOwnSeqs(this.ownSeqSettled);
+    await this.ownSeqsSettled();
     return this.backpressure.admit(count);
   }
 
-  /** Waits a while for `settled`; a write that would wait longer is refused with what it waits for. */
-  private async waitForOwnSeqs(settled: Promise<void>): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const waited = new Promise<'waited'>((resolve) => void (timer = setTimeout(() => resolve('waited'), OWN_SEQ_ADMIT_WAIT_MS)));
-    const outcome = await Promise.race([settled, waited]);
-    clearTimeout(timer);
-    if (outcome !== 'waited') return;
-    throw new UnavailableError(`${this.config.id} started with an empty data folder and has not yet heard from any peer (${this.peers.ids().join(', ')}) `
-      + 'which of its op ids are taken; it takes writes once one answers: start a peer, or write to another node');
+  /**
+   * Resolves once this node knows which of its own seqs are taken (at once, unless it opened an
+   * empty log); refuses with UNAVAILABLE after a while. Whatever draws from the clock or the seqs
+   * for a local write (vector dots, CRDT timestamps) waits for it first.
+   */
+  ownSeqsSettled(): Promise<void> {
+    return this.ownSeqGate?.ready() ?? Promise.resolve();
   }
 
   /**
@@ -156,7 +159,7 @@ export class RingNode {
       const peers = new PeerSet(config.id, token, config.heartbeatIntervalMs, () => replica.clock.now());
       const antiEntropy = new AntiEntropy(replica, log, peers, () => peers.ids(), config.antiEntropyIntervalMs,
         (peer, err) => logger.debug(`anti-entropy with ${peer} failed: ${describeError(err)}`));
-      return new RingNode(config, store, observed, log, replica, peers, antiEntropy, state, fs, logger, log.nextLsn === 0);
+      return new RingNode(config, store, observed, log, replica, peers, antiEntropy, state, fs, logger);
     } catch (err) {
       await store.close();
       throw err;
@@ -178,7 +181,7 @@ export class RingNode {
     });
     this.peers.start();
     this.syncSenders();
-    this.settleOwnSeqOnce();
+    if (this.peers.ids().length > 0) this.ownSeqGate?.membershipKnown();
     this.antiEntropy.start();
     this.logger.info(`serving on ${address}; peers: ${this.peers.ids().join(', ') || 'none'}; topology: ${this.topology ? JSON.stringify(this.topology) : 'full mesh'}`);
   }
@@ -214,7 +217,7 @@ export class RingNode {
     // The membership is the whole truth: a destination it no longer names (one removed while
     // this node was down) keeps no saved cursor, or the log would be kept for it for ever.
     for (const id of Object.keys(this.state.cursors)) if (!this.senders.has(id)) delete this.state.cursors[id];
-    this.settleOwnSeqOnce();
+    this.ownSeqGate?.membershipKnown();
     void this.antiEntropy.trigger();
     this.logger.info(`membership: ${this.peers.ids().join(', ') || 'none'}; topology: ${topology ? JSON.stringify(topology) : 'full mesh'}`);
   }
@@ -286,41 +289,6 @@ export class RingNode {
   }
 
   /** Stops background work, persists cursors, closes log and store (releasing the folder lock). */
-  /**
-   * Once, for a node that opened an empty log, as soon as it knows a peer: in its config on a
-   * restart, or with the membership the controller sends after a cluster start.
-   */
-  private settleOwnSeqOnce(): void {
-    if (!this.freshLog || this.peers.ids().length === 0) return;
-    this.freshLog = false;
-    this.settleOwnSeq();
-  }
-
-  private settleOwnSeq(): void {
-    const waitMs = Math.max(OWN_SEQ_MIN_WAIT_MS, 10 * this.config.heartbeatIntervalMs);
-    const settled = settleOwnSeq({
-      selfId: this.config.id, replica: this.replica, log: this.log, transport: this.peers,
-      peers: () => (this.closed ? [] : this.peers.ids()), waitMs,
-    }).then((r) => this.reportOwnSeq(r), (err: unknown) => {
-      this.logger.error(`could not learn this node's own seqs from its peers: ${describeError(err)}; local writes go on from seq ${this.log.lastSeen(this.config.id) + 1}`);
-    }).finally(() => {
-      if (this.ownSeqSettled === settled) this.ownSeqSettled = undefined;
-    });
-    this.ownSeqSettled = settled;
-  }
-
-  private reportOwnSeq(r: OwnSeqReport): void {
-    const next = `${this.config.id}:${this.log.lastSeen(this.config.id) + 1}`;
-    if (r.floor > 0) {
-      this.logger.info(`started with an empty replication log, but peers had logged this node's ops up to seq ${r.floor} (its folder was lost or replaced): `
-        + `took back ${r.fetched} of them, retired ${r.retired} seqs no peer retains; the next local write is op ${next}`);
-    }
-    if (r.unheard.length > 0) {
-      this.logger.warn(`started with an empty replication log; ${r.unheard.join(', ')} did not say which of its own seqs they hold, `
-        + `${r.heard.join(', ')} did (next op ${next}): ops of this node that only the silent peers received would collide with new ones`);
-    }
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -328,6 +296,7 @@ export class RingNode {
     this.backpressure.releaseAll();
     // Channels first: calls in flight to a hung peer fail now instead of holding shutdown until their deadline.
     this.peers.close();
+    await this.ownSeqGate?.close();
     await this.antiEntropy.stop();
     await Promise.all([...this.senders.values()].map((s) => s.stop()));
     try {

@@ -15,7 +15,7 @@ function config(dataDir: string): NodeConfig {
   return {
     id: 'n1', dataDir, host: '127.0.0.1', port: 0, tokenFile: path.join(dataDir, 'token'), peers: [], topology: null,
     storage: { sync: 'batch', syncIntervalMs: 5, memtableBytes: 4 * 1024 * 1024 },
-    heartbeatIntervalMs: 1000, antiEntropyIntervalMs: 60_000, logLevel: 'error',
+    heartbeatIntervalMs: 1000, antiEntropyIntervalMs: 60_000, logLevel: 'error', newMember: true,
   };
 }
 

@@ -104,7 +104,7 @@ export class TestCluster {
         const config: NodeConfig = {
           id, dataDir: path.join(dir, id), host: '127.0.0.1', port: 0, tokenFile: path.join(dir, 'token'), peers: [], topology: null,
           storage: options.storage ?? { sync: 'batch', syncIntervalMs: 2, memtableBytes: 4 * 1024 * 1024 },
-          heartbeatIntervalMs: options.heartbeatIntervalMs ?? 100, antiEntropyIntervalMs: options.antiEntropyIntervalMs ?? 500, logLevel: 'info',
+          heartbeatIntervalMs: options.heartbeatIntervalMs ?? 100, antiEntropyIntervalMs: options.antiEntropyIntervalMs ?? 500, logLevel: 'info', newMember: true,
           ...(options.replicationBacklogOps === undefined ? {} : { replicationBacklogOps: options.replicationBacklogOps }),
         };
         cluster.nodes.set(id, await spawnNode(config, cluster.configFile(id)));
@@ -168,7 +168,7 @@ export class TestCluster {
    */
   async restart(id: string, { alone = false } = {}): Promise<TestNode> {
     const old = this.node(id);
-    const restarted = await spawnNode({ ...old.config, port: old.port, ...(alone ? { peers: [] } : {}) }, this.configFile(id));
+    const restarted = await spawnNode({ ...old.config, port: old.port, newMember: false, ...(alone ? { peers: [] } : {}) }, this.configFile(id));
     this.nodes.set(id, restarted);
     return restarted;
   }

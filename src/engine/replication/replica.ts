@@ -232,14 +232,16 @@ export class Replica {
    * nothing, so the next local write gets seq upTo + 1. Returns how many seqs were retired.
    */
   async retireOwnSeqs(upTo: number): Promise<number> {
-    const first = this.log.lastSeen(this.nodeId) + 1;
-    for (let seq = first; seq <= upTo; seq += RETIRE_BATCH_OPS) {
+    let retired = 0;
+    // The next seq is read again for every batch: an own op a peer sends back meanwhile takes one.
+    for (let seq = this.log.lastSeen(this.nodeId) + 1; seq <= upTo; seq = this.log.lastSeen(this.nodeId) + 1) {
       const count = Math.min(RETIRE_BATCH_OPS, upTo - seq + 1);
       const ops: Op[] = new Array(count);
       for (let i = 0; i < count; i++) ops[i] = { origin: this.nodeId, seq: seq + i, ts: this.clock.tick(), key: EMPTY_KEY, value: null };
       await this.persist(ops, true);
+      retired += count;
     }
-    return Math.max(0, upTo - first + 1);
+    return retired;
   }
 
   /**

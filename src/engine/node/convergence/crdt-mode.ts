@@ -29,6 +29,8 @@ export interface CrdtModeDeps {
   read(key: Buffer): Entry | undefined;
   /** The node's Lamport clock: a merged version must beat everything seen. */
   tick(): number;
+  /** Resolves once the node may stamp a local write (RingNode.ownSeqsSettled: after a lost folder it first learns its peers' clocks). */
+  ready(): Promise<void>;
   /** Writes a state as a local op (logged, replicated); resolves once durable. */
   writeLocal(key: Buffer, state: Buffer): Promise<void>;
 }
@@ -55,6 +57,7 @@ export class CrdtMode {
   update(key: Buffer, op: CrdtOp): Promise<CrdtReadResult> {
     const type = this.require(key);
     const run = this.queue.then(async () => {
+      await this.deps.ready();
       const stored = this.deps.read(key);
       const state = applyCrdtOp(type, stored?.value ?? undefined, op.op === 'set' ? { ...op, timestamp: this.deps.tick() } : op, this.deps.nodeId);
       await this.deps.writeLocal(key, state);

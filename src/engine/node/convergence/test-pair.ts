@@ -43,7 +43,7 @@ export async function startPair(contents: Entry[][], settings: Partial<NodeConfi
       const config: NodeConfig = {
         id, dataDir, host: '127.0.0.1', port: 0, tokenFile: path.join(dir, 'token'), peers: [], topology: null,
         storage: { sync: 'batch', syncIntervalMs: 2, memtableBytes: 4 * 1024 * 1024 },
-        heartbeatIntervalMs: 100, logLevel: 'info', ...settings,
+        heartbeatIntervalMs: 100, logLevel: 'info', newMember: true, ...settings,
       };
       const node = await spawnNode(config, path.join(dir, `${id}.json`));
       pair.nodes.push(node);

@@ -150,6 +150,8 @@ export class VectorCoordinator {
         return { dot: { node: res.dotNode, counter: res.dotCounter }, replicas: res.replicas, version: { ts: res.ts, origin: res.dotNode, opId: res.opId }, hinted: {} };
       }
     }
+    // A dot is (node, counter from the clock): after a lost folder the counter must first pass the peers'.
+    await this.node.ownSeqsSettled();
     const { version, delta } = this.mode.newVersion(key, value, context);
     const size = encodeSiblings(addVersion(this.local(key).siblings, version)).length;
     if (size > MAX_VALUE_BYTES) {
@@ -180,6 +182,7 @@ export class VectorCoordinator {
       }
       return { origin: '', firstSeq: 0, firstTs: 0, count: entries.length };
     }
+    await this.node.ownSeqsSettled();
     const made = entries.map((e) => ({ key: e.key, ...this.mode.newVersion(e.key, e.value, VectorClock.EMPTY) }));
     try {
       return await this.node.writeLocal(made.map((m) => ({ key: m.key, value: m.delta })));

@@ -38,7 +38,7 @@ async function restart(pair: Pair, i: number): Promise<void> {
   const old = pair.nodes[i];
   await kill(pair, i);
   old.client.close();
-  pair.nodes[i] = await spawnNode({ ...old.config, port: old.port }, path.join(pair.dir, `${old.id}.json`));
+  pair.nodes[i] = await spawnNode({ ...old.config, port: old.port, newMember: false }, path.join(pair.dir, `${old.id}.json`));
   const peers = pair.nodes.map((n) => ({ id: n.id, address: n.address }));
   const n = pair.nodes[i];
   await unary(n.client, n.client.updateMembership, { peers, topology: {} }, { token: pair.token, timeoutMs: 10_000 });

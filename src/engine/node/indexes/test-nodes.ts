@@ -37,7 +37,7 @@ export class Nodes {
           id, dataDir: path.join(dir, id), host: '127.0.0.1', port: 0, tokenFile: path.join(dir, 'token'), peers: [], topology: null,
           storage: { sync: 'batch', syncIntervalMs: 2, memtableBytes: 4 * 1024 * 1024 },
           // Merkle rounds an hour apart: what converges here, the index maintenance converged.
-          heartbeatIntervalMs: 200, antiEntropyIntervalMs: 3_600_000, logLevel: 'info', readQuorum: 2, writeQuorum: 2, replicationFactor, ...settings,
+          heartbeatIntervalMs: 200, antiEntropyIntervalMs: 3_600_000, logLevel: 'info', readQuorum: 2, writeQuorum: 2, replicationFactor, newMember: true, ...settings,
         });
       }
       const peers = ids.map((id) => ({ id, address: c.node(id).address }));
