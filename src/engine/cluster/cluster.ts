@@ -2,7 +2,7 @@
 // reporting every state change as an event. Operations that change membership run one at a
 // time; Describe and Watch read the state at any moment.
 
-import { mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { ClusterPhase, NodeState, type ClusterDescription, type HintSummary, type NodeInfo } from '../gen/ringdb/v1/control';
 import type * as pb from '../gen/ringdb/v1/node';
@@ -284,7 +284,8 @@ export class Cluster {
         m.newMember = newCluster;
         this.members.set(id, m);
       }
-      this.nextIndex = spec.nodes;
+      // Past every id this folder has seen (a removed node's folder stays as nN.removed-…): ids are never reused.
+      this.nextIndex = Math.max(spec.nodes, highestNodeIndex(this.opts.dataDir));
       this.startedAt = Date.now();
       this.setPhase(ClusterPhase.CLUSTER_PHASE_STARTING, `starting ${spec.nodes} nodes`);
       const results = await Promise.allSettled([...this.members.values()].map((m) => this.spawn(m, spec, 0)));
@@ -446,9 +447,23 @@ export class Cluster {
 
 /** Whether `dataDir` holds a node's folder (n1, n2, …) from an earlier start. */
 function holdsNodeFolders(dataDir: string): boolean {
+  return entries(dataDir).some((e) => e.isDirectory() && NODE_ID_PATTERN.test(e.name));
+}
+
+/** The highest N of a node folder `nN` or a removed node's `nN.removed-…` in `dataDir` (0 = none). */
+function highestNodeIndex(dataDir: string): number {
+  let highest = 0;
+  for (const e of entries(dataDir)) {
+    const id = e.name.split('.')[0];
+    if (e.isDirectory() && NODE_ID_PATTERN.test(id)) highest = Math.max(highest, Number(id.slice(1)));
+  }
+  return highest;
+}
+
+function entries(dir: string): Dirent[] {
   try {
-    return readdirSync(dataDir, { withFileTypes: true }).some((e) => e.isDirectory() && NODE_ID_PATTERN.test(e.name));
+    return readdirSync(dir, { withFileTypes: true });
   } catch {
-    return false;
+    return [];
   }
 }

@@ -283,11 +283,14 @@ describe('controller: a node whose folder is missing when a cluster starts again
     try {
       ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
       await ctl.client.startCluster({ nodes: 2 });
+      const configOf = (id: string): { newMember?: boolean } => JSON.parse(readFileSync(join(data.dir, id, 'node-config.json'), 'utf8')) as { newMember?: boolean };
+      assert.equal(configOf('n1').newMember, true, 'a new cluster\'s nodes are new members');
+      assert.equal(existsSync(join(data.dir, 'n1', 'own-seq-pending')), false, 'and settle nothing');
       const n1 = await ctl.client.nodeClient('n1');
       const first = [];
       for (const k of ['a', 'b', 'c']) first.push((await n1.put(k, k)).opId);
       n1.close();
-      assert.deepEqual(first, ['n1:1', 'n1:2', 'n1:3'], 'a new cluster\'s nodes write at once');
+      assert.deepEqual(first, ['n1:1', 'n1:2', 'n1:3']);
       await eventually('n2 holds n1:3', 20_000, async () => {
         const n2 = await ctl!.client.nodeClient('n2');
         try {
@@ -305,6 +308,16 @@ describe('controller: a node whose folder is missing when a cluster starts again
       // Not only because anti-entropy happened to run first: the node settled before it wrote.
       await eventually('n1 logged that it settled', 10_000, () =>
         (/peers had logged this node's ops up to seq 3/.test(readFileSync(join(data.dir, 'n1', 'node.log'), 'utf8')) ? true : undefined));
+      assert.equal(configOf('n1').newMember, false);
+      assert.equal(configOf('n2').newMember, false, 'n2 restarted');
+
+      // AddNode takes an id this folder has never seen, also after a removal and a restart.
+      assert.equal((await ctl.client.addNode()).id, 'n3');
+      assert.equal(configOf('n3').newMember, true);
+      await ctl.client.removeNode('n3');
+      await ctl.client.stopCluster();
+      await ctl.client.startCluster({ nodes: 2 });
+      assert.equal((await ctl.client.addNode()).id, 'n4', 'n3 lives on in the peers\' version vectors');
     } finally {
       await ctl?.stop();
       data.remove();

@@ -63,6 +63,8 @@ export function writeNodeConfig(input: NodeConfigInput): NodeConfig {
     indexFields: spec.indexFields,
     globalIndexFields: spec.globalIndexFields,
     newMember: input.newMember,
+    // updateMembership (cluster.ts) follows every start.
+    awaitMembership: true,
   });
   writeFileAtomic(input.files.configFile, `${JSON.stringify(config, null, 2)}\n`, 0o600);
   return config;

@@ -60,6 +60,12 @@ export interface NodeConfig {
    * false, a node that opens an empty log learns its taken seqs before its first write.
    */
   newMember?: boolean;
+  /**
+   * A controller sends the membership after the start (UpdateMembership): a node that may have
+   * lost its folder and has no peers in this config waits for it before it writes. Without it the
+   * peers in this config are all it will know.
+   */
+  awaitMembership?: boolean;
 }
 
 /** The partitioning settings with their defaults applied (see the top of this file). */
@@ -133,7 +139,7 @@ export function validateNodeConfig(raw: unknown): NodeConfig {
   const problems: string[] = [];
   if (!isObject(raw)) throw new ConfigError(['the config must be a JSON object']);
   const allowed = new Set(['id', 'dataDir', 'host', 'port', 'tokenFile', 'peers', 'topology', 'storage', 'heartbeatIntervalMs', 'antiEntropyIntervalMs', 'merkleIntervalMs', 'replicationBacklogOps', 'logLevel',
-    'replicationFactor', 'writeQuorum', 'readQuorum', 'enableForwarding', 'loadBalanceReads', 'readBalancing', 'newMember', ...CONVERGENCE_FIELDS]);
+    'replicationFactor', 'writeQuorum', 'readQuorum', 'enableForwarding', 'loadBalanceReads', 'readBalancing', 'newMember', 'awaitMembership', ...CONVERGENCE_FIELDS]);
   for (const k of Object.keys(raw)) if (!allowed.has(k)) problems.push(`unknown field ${JSON.stringify(k)}; accepted: ${[...allowed].join(', ')}`);
   if (!isNodeId(raw.id)) problems.push(`id must match ${NODE_ID_PATTERN} (letters, digits, '_', '.', '-'; at most 64), got ${JSON.stringify(raw.id)}`);
   nonEmptyString(problems, 'dataDir', raw.dataDir);
@@ -181,7 +187,7 @@ function checkPartitioning(problems: string[], raw: Record<string, unknown>): vo
   for (const f of ['writeQuorum', 'readQuorum'] as const) {
     if (typeof raw[f] === 'number' && (raw[f] as number) > n) problems.push(`${f} must be at most replicationFactor (${n}), got ${raw[f] as number}`);
   }
-  for (const f of ['enableForwarding', 'loadBalanceReads', 'newMember'] as const) {
+  for (const f of ['enableForwarding', 'loadBalanceReads', 'newMember', 'awaitMembership'] as const) {
     if (raw[f] !== undefined && typeof raw[f] !== 'boolean') problems.push(`${f} must be true or false, got ${JSON.stringify(raw[f])}`);
   }
   if (raw.readBalancing !== undefined && raw.readBalancing !== 'round-robin' && raw.readBalancing !== 'least-recent') {

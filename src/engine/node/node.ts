@@ -64,7 +64,7 @@ export class RingNode {
     this.backpressure = new Backpressure(() => this.liveBacklog(), limits);
     this.ownSeqGate = config.newMember ? undefined : OwnSeqGate.forOpenedNode({
       nodeId: config.id, dataDir: config.dataDir, fs, replica, log, transport: peers, logger,
-      peers: () => (this.closed ? [] : this.peers.ids()),
+      peers: () => (this.closed ? [] : this.peers.ids()), closing: () => this.closed,
       waitMs: Math.max(OWN_SEQ_MIN_WAIT_MS, 10 * config.heartbeatIntervalMs),
       // What it took back and retired ships to peers that hold it already: catch-up, not lag.
       onSettled: () => {
@@ -181,7 +181,8 @@ export class RingNode {
     });
     this.peers.start();
     this.syncSenders();
-    if (this.peers.ids().length > 0) this.ownSeqGate?.membershipKnown();
+    // A controller sends the membership next; a node started without one has what it will get.
+    if (this.peers.ids().length > 0 || !this.config.awaitMembership) this.ownSeqGate?.membershipKnown();
     this.antiEntropy.start();
     this.logger.info(`serving on ${address}; peers: ${this.peers.ids().join(', ') || 'none'}; topology: ${this.topology ? JSON.stringify(this.topology) : 'full mesh'}`);
   }

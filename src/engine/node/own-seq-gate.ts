@@ -29,6 +29,7 @@ export interface OwnSeqGateDeps {
   transport: ReplicationTransport;
   /** Current peers; empty once the node closes. */
   peers: () => string[];
+  closing: () => boolean;
   /** How long to wait for silent peers once one has answered. */
   waitMs: number;
   logger: Logger;
@@ -102,8 +103,11 @@ export class OwnSeqGate {
         const report = await settleOwnSeq({
           selfId: deps.nodeId, replica: deps.replica, log: deps.log, transport: deps.transport, peers: deps.peers, waitMs: deps.waitMs,
         });
-        if (deps.peers().length === 0) return; // closed half way: the marker stays, the next start settles again
+        if (deps.closing()) return; // closed half way: the marker stays, the next start settles again
         this.report(report);
+        // What it took back must be on disk before the marker goes: else a crash now would
+        // restart it with a log that is not empty and no marker, and its seqs unknown.
+        await deps.log.whenDurable();
         this.finish();
         deps.onSettled();
         return;
@@ -112,6 +116,8 @@ export class OwnSeqGate {
         await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_ERROR_MS));
       }
     }
+    // The membership lost every peer meanwhile: nobody else holds its ops now.
+    if (!deps.closing()) this.finish();
   }
 
   private finish(): void {

@@ -168,7 +168,7 @@ export class TestCluster {
    */
   async restart(id: string, { alone = false } = {}): Promise<TestNode> {
     const old = this.node(id);
-    const restarted = await spawnNode({ ...old.config, port: old.port, newMember: false, ...(alone ? { peers: [] } : {}) }, this.configFile(id));
+    const restarted = await spawnNode({ ...old.config, port: old.port, newMember: false, ...(alone ? { peers: [], awaitMembership: true } : {}) }, this.configFile(id));
     this.nodes.set(id, restarted);
     return restarted;
   }
