@@ -192,6 +192,9 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     await view.locator('.viewport .row:visible', { hasText: 'user:42' }).locator('.ack.none', { hasText: 'received' }).waitFor();
     await view.locator('#node-filter').selectOption('');
     await page.screenshot({ path: join(shots, 'replication-log.png') });
+    // A webview that keeps the focus closes the next quick pick as soon as it opens (it closes on blur).
+    await palette('View: Close All Editors');
+    await page.locator('iframe.webview.ready').waitFor({ state: 'detached' });
   });
 
   await check('Kill Node shows the node down and the status bar warns', async () => {
