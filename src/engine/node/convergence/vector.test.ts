@@ -4,6 +4,7 @@
 // Riak user expects, bad input is rejected and changes nothing, and under a partition map
 // (N=2 of 3 nodes) a node that holds no copy forwards writes and merges R replicas' siblings.
 import assert from 'node:assert/strict';
+import { mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { VectorClock } from '../../clock/vector-clock';
@@ -292,5 +293,35 @@ describe('vector consistency mode and pull sync (real processes, ring n1 -> n2 -
     assert.deepEqual(values(await get(2, 'pulled')), ['from-n3']);
     await rejoin(2);
     await waitFor('n3 has both after pull sync', async () => values(await get(2, 'pulled')).join() === 'from-n1,from-n3');
+  });
+});
+
+describe('vector consistency mode: a node that lost its folder (real processes)', function () {
+  this.timeout(120_000);
+  let pair: Pair;
+  const get = (i: number, key: string) => call(pair, i, (c) => c.vectorGet, { key: b(key), r: 0, direct: false });
+
+  before(async () => {
+    pair = await startPair([[], []], { antiEntropyIntervalMs: 3_600_000, consistencyMode: 'vector' });
+  });
+  after(async () => {
+    if (pair) await stopPair(pair);
+  });
+
+  it('draws its next dots past those its peers saw, so a write after the loss is not ignored as one they have', async () => {
+    for (const v of ['one', 'two', 'three']) await call(pair, 0, (c) => c.vectorPut, put(`lost-${v}`, v));
+    await waitFor('n2 has n1\'s writes', async () => values(await get(1, 'lost-three')).join() === 'three');
+    const old = pair.nodes[0];
+    await kill(pair, 0);
+    old.client.close();
+    rmSync(old.config.dataDir, { recursive: true, force: true });
+    mkdirSync(old.config.dataDir);
+    // As the controller starts it: not a new member, its peers in the membership that follows.
+    pair.nodes[0] = await spawnNode({ ...old.config, port: old.port, newMember: false, awaitMembership: true }, path.join(pair.dir, `${old.id}.json`));
+    const peers = pair.nodes.map((n) => ({ id: n.id, address: n.address }));
+    await unary(pair.nodes[0].client, pair.nodes[0].client.updateMembership, { peers, topology: {} }, { token: pair.token, timeoutMs: 10_000 });
+    // A blind write: concurrent with n1's old version, so both stay as siblings, unless its dot repeats (n1, 1).
+    await call(pair, 0, (c) => c.vectorPut, put('lost-one', 'after'));
+    await waitFor('n2 keeps both siblings', async () => values(await get(1, 'lost-one')).join() === 'after,one');
   });
 });
