@@ -363,6 +363,24 @@ describe('replication log', () => {
     await reopened.close();
   });
 
+  it('counts its index files in its size, as retention bounds it, before and after a reopen', async () => {
+    const fs = new FaultFileSystem();
+    const log = open(fs, { retainBytes: 1 << 30 });
+    for (const b of toOps(Array.from({ length: 40 }, (_, i) => [{ origin: ORIGINS[i % 3], key: new Uint8Array([i + 1]), value: new Uint8Array(50) }]))) await log.append(b).durable;
+    await log.close(); // waits for the index writes
+    const written = log.bytes;
+    const onDisk = (name: string) => fs.readFile(`${DIR}/${name}`).length;
+    const segments = segmentFiles(fs).reduce((n, f) => n + onDisk(f), 0);
+    const indexes = indexFiles(fs).reduce((n, f) => n + onDisk(f), 0);
+    assert.ok(indexFiles(fs).length > 2 && indexes > 0);
+    const reopened = open(fs, { retainBytes: 1 << 30 });
+    // Each index file is its payload in an atomic file's frame (a few bytes of header and checksum).
+    const framing = reopened.bytes - segments;
+    assert.ok(framing > 0.8 * indexes && framing <= indexes, `log size ${reopened.bytes}: segments ${segments}, indexes ${indexes}`);
+    assert.equal(written, reopened.bytes, 'the log that wrote the indexes counted them alike');
+    await reopened.close();
+  });
+
   it('opens from its segment indexes to the state the records give, and writes the indexes a log lacks', async () => {
     await fc.assert(fc.asyncProperty(batchesArb, fc.integer({ min: 0, max: 20 }), async (raw, released) => {
       const fs = new FaultFileSystem();

@@ -39,6 +39,8 @@ interface Segment {
   file: string;
   startLsn: number;
   bytes: number;
+  /** Its index file's payload, once written (or read on open): retention counts it too. */
+  indexBytes: number;
 }
 
 interface Waiter {
@@ -281,8 +283,9 @@ export class OpLog {
   get highestTs(): number {
     return this.maxTs;
   }
+  /** The segments and their index files: what retention bounds. */
   get bytes(): number {
-    return this.segments.reduce((n, s) => n + s.bytes, 0);
+    return this.segments.reduce((n, s) => n + s.bytes + s.indexBytes, 0);
   }
 
   /** Highest seq of `origin` in the log (0 = none): the version vector entry. */
@@ -558,7 +561,7 @@ export class OpLog {
       fs.truncate(full, seg.validBytes);
     }
     if (last) this.cacheTail(origins, sizes, seg.bytes.subarray(0, seg.validBytes));
-    return { file, startLsn, bytes: seg.validBytes };
+    return { file, startLsn, bytes: seg.validBytes, indexBytes: 0 };
   }
 
   /**
@@ -568,8 +571,10 @@ export class OpLog {
   private recoverIndexed(file: string, startLsn: number, first: boolean): Segment | undefined {
     const { fs } = this.opts;
     let index: SegmentIndex | string;
+    let indexBytes = 0;
     try {
       const payload = readAtomicFile(fs, path.join(this.dir, indexName(file)));
+      indexBytes = payload?.length ?? 0;
       index = payload ? decodeSegmentIndex(payload) : 'missing';
     } catch {
       return undefined; // A damaged index costs a scan of its segment, nothing else.
@@ -586,7 +591,7 @@ export class OpLog {
       this.next = startLsn;
     }
     this.trackIndexed(index);
-    return { file, startLsn, bytes };
+    return { file, startLsn, bytes, indexBytes };
   }
 
   /** track() for every op of a validated index, an origin's ops in one copy. */
@@ -625,6 +630,7 @@ export class OpLog {
     }
     const file = path.join(this.dir, indexName(segment.file));
     const writing = writeAtomicFileAsync(this.opts.fs, file, payload).then(() => {
+      segment.indexBytes = payload.length;
       // Released while it was being written (release() found no index to delete).
       if (!this.segments.includes(segment) && this.opts.fs.exists(file)) this.opts.fs.unlink(file);
     }).catch(() => undefined); // Without an index the next open reads the segment's records instead: slower, never wrong.
@@ -664,7 +670,7 @@ export class OpLog {
     this.opts.fs.rename(tmp, full);
     this.opts.fs.fsyncDir(this.dir);
     this.fd = this.opts.fs.open(full, 'a');
-    this.segments.push({ file, startLsn, bytes: header.length });
+    this.segments.push({ file, startLsn, bytes: header.length, indexBytes: 0 });
   }
 
   /**
