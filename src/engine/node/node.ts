@@ -326,7 +326,9 @@ export class RingNode {
         () => this.log.durableLsn, (origin) => this.ships(id, origin), (s) => this.progressed(s),
         undefined, describeError, (message) => {
           this.logger.error(`replication to ${id} is stuck: ${message}. This node's writes no longer wait for ${id}, and the log keeps `
-            + `every op from there on until the segment reads again; ${id} can get those ops only from other nodes that hold them (pull sync, \`ringdb repair\`)`);
+            + `every op from there on until the segment reads again; ${id} can get those ops only from other nodes that hold them (pull sync, \`ringdb repair\`). `
+            + 'To end it: restore the file from a copy, or stop this node, move its folder away and start it again; it comes back empty and takes '
+            + 'the data back from its peers (writes that no other node holds are lost)');
           this.backpressure.recheck();
         });
       this.senders.set(id, sender);
