@@ -23,7 +23,7 @@ import { PeerSet } from './peers';
 /** Cursors are saved at most this often: a stale cursor after a crash only means a resend the receiver drops. */
 const STATE_SAVE_INTERVAL_MS = 1000;
 
-/** At least this long a node that started with an empty log waits for its peers to say which of its seqs they hold. */
+/** Once one peer has answered, how long a node settling its own seqs waits at most for the others (or 10 heartbeats, when longer). */
 const OWN_SEQ_MIN_WAIT_MS = 5_000;
 
 export class RingNode {
@@ -101,7 +101,7 @@ export class RingNode {
 
   /**
    * Admission of `count` local writes: after this node knows which of its own seqs are taken
-   * (settleOwnSeq, only for a node that started with an empty log), then by the backpressure gate.
+   * (OwnSeqGate: only a node that may have lost its folder waits), then by the backpressure gate.
    * Resolves with the release.
    */
   async admitLocal(count: number): Promise<() => void> {
