@@ -277,7 +277,8 @@ export class Cluster {
       this.hints.clear();
       this.members.clear();
       // On a folder that held a cluster, a node whose own folder is missing may be one that lost it.
-      const newCluster = !holdsNodeFolders(this.opts.dataDir);
+      const seen = highestNodeIndex(this.opts.dataDir);
+      const newCluster = seen === 0;
       for (let i = 0; i < spec.nodes; i++) {
         const id = nodeIdOf(i);
         const m = new Member(id, nodeFiles(this.opts.dataDir, id));
@@ -285,7 +286,7 @@ export class Cluster {
         this.members.set(id, m);
       }
       // Past every id this folder has seen (a removed node's folder stays as nN.removed-…): ids are never reused.
-      this.nextIndex = Math.max(spec.nodes, highestNodeIndex(this.opts.dataDir));
+      this.nextIndex = Math.max(spec.nodes, seen);
       this.startedAt = Date.now();
       this.setPhase(ClusterPhase.CLUSTER_PHASE_STARTING, `starting ${spec.nodes} nodes`);
       const results = await Promise.allSettled([...this.members.values()].map((m) => this.spawn(m, spec, 0)));
@@ -445,25 +446,18 @@ export class Cluster {
   }
 }
 
-/** Whether `dataDir` holds a node's folder (n1, n2, …) from an earlier start. */
-function holdsNodeFolders(dataDir: string): boolean {
-  return entries(dataDir).some((e) => e.isDirectory() && NODE_ID_PATTERN.test(e.name));
-}
-
-/** The highest N of a node folder `nN` or a removed node's `nN.removed-…` in `dataDir` (0 = none). */
+/** The highest N of a node folder `nN` or a removed node's `nN.removed-…` in `dataDir` (0 = none: a new cluster's folder). */
 function highestNodeIndex(dataDir: string): number {
+  let names: Dirent[];
+  try {
+    names = readdirSync(dataDir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
   let highest = 0;
-  for (const e of entries(dataDir)) {
+  for (const e of names) {
     const id = e.name.split('.')[0];
     if (e.isDirectory() && NODE_ID_PATTERN.test(id)) highest = Math.max(highest, Number(id.slice(1)));
   }
   return highest;
-}
-
-function entries(dir: string): Dirent[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
 }

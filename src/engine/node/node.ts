@@ -105,7 +105,7 @@ export class RingNode {
    * Resolves with the release.
    */
   async admitLocal(count: number): Promise<() => void> {
-    await this.ownSeqsSettled();
+    if (this.ownSeqGate) await this.ownSeqGate.ready();
     return this.backpressure.admit(count);
   }
 

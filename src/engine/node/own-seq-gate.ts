@@ -7,6 +7,7 @@
 // longer empty.
 
 import * as path from 'node:path';
+import { writeAtomicFile } from '../storage';
 import type { FileSystem } from '../storage/types';
 import { settleOwnSeq, type OwnSeqReport } from '../replication/own-seq';
 import type { OpLog } from '../replication/op-log';
@@ -53,12 +54,7 @@ export class OwnSeqGate {
   static forOpenedNode(deps: OwnSeqGateDeps): OwnSeqGate | undefined {
     const marker = path.join(deps.dataDir, MARKER);
     if (deps.log.nextLsn > 0 && !deps.fs.exists(marker)) return undefined;
-    if (!deps.fs.exists(marker)) {
-      const fd = deps.fs.open(marker, 'w');
-      deps.fs.fsync(fd);
-      deps.fs.close(fd);
-      deps.fs.fsyncDir(deps.dataDir);
-    }
+    if (!deps.fs.exists(marker)) writeAtomicFile(deps.fs, marker, Buffer.alloc(0));
     return new OwnSeqGate(deps);
   }
 

@@ -49,6 +49,34 @@ export function collectUpdates(log: OpLog, lastSeen: Record<string, number>, lim
   return { ops, more };
 }
 
+export interface PullOptions {
+  skipOrigins: readonly string[];
+  pageOps: number;
+  /** Checked before each page: true ends the pull. */
+  done: () => boolean;
+  /** Told how many ops each page applied. */
+  applied?: (count: number) => void;
+}
+
+/**
+ * The asking half of pull sync with one peer: page after page of what `log` lacks (but the ops of
+ * `skipOrigins`), each applied and the peer's clock observed, until the peer has nothing more,
+ * a page applies nothing (all duplicates or held back: asking again would return the same), or
+ * `done()`.
+ */
+export async function pullFrom(
+  { replica, log, transport }: { replica: Replica; log: OpLog; transport: ReplicationTransport }, peer: string, options: PullOptions,
+): Promise<void> {
+  for (let page = 0; page < 1000 && !options.done(); page++) {
+    const { ops, more, clock } = await transport.fetchUpdates(peer, log.versionVector(), options.pageOps, options.skipOrigins);
+    replica.clock.observe(clock);
+    if (ops.length === 0) return;
+    const { applied } = await replica.applyRemote(ops);
+    options.applied?.(applied);
+    if (applied === 0 || !more) return;
+  }
+}
+
 export class AntiEntropy {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -99,17 +127,7 @@ export class AntiEntropy {
     for (const peer of this.peers()) {
       if (this.stopped) return;
       try {
-        for (let page = 0; page < 1000 && !this.stopped; page++) {
-          const { ops, more, clock } = await this.transport.fetchUpdates(peer, this.log.versionVector(), this.pageOps, flowing);
-          this.replica.clock.observe(clock);
-          if (ops.length > 0) {
-            const result = await this.replica.applyRemote(ops);
-            this.fetchedApplied += result.applied;
-            // Nothing applicable (all duplicates or held back): asking again would return the same.
-            if (result.applied === 0) break;
-          }
-          if (!more) break;
-        }
+        await pullFrom({ replica: this.replica, log: this.log, transport: this.transport }, peer, { skipOrigins: flowing, pageOps: this.pageOps, done: () => this.stopped, applied: (n) => void (this.fetchedApplied += n) });
       } catch (err) {
         this.onError(peer, err);
       }

@@ -11,6 +11,7 @@
 // may have lost its folder gets here). One answer settles most of it: only ops that a silent
 // peer alone received could still collide.
 
+import { pullFrom } from './anti-entropy';
 import type { OpLog } from './op-log';
 import type { Replica } from './replica';
 import type { ReplicationTransport } from './transport';
@@ -90,17 +91,12 @@ export async function settleOwnSeq(deps: OwnSeqDeps): Promise<OwnSeqReport> {
 }
 
 /** Asks each peer that answered for this node's own ops it retains, every other origin skipped (anti-entropy brings those). */
-async function takeBackPass({ selfId, replica, log, transport }: OwnSeqDeps, heard: ReadonlyMap<string, Record<string, number>>): Promise<void> {
+async function takeBackPass(deps: OwnSeqDeps, heard: ReadonlyMap<string, Record<string, number>>): Promise<void> {
+  const { selfId, log } = deps;
   for (const [peer, seen] of heard) {
-    const others = Object.keys(seen).filter((o) => o !== selfId);
+    const skipOrigins = Object.keys(seen).filter((o) => o !== selfId);
     try {
-      for (let page = 0; page < 1000 && log.lastSeen(selfId) < (seen[selfId] ?? 0); page++) {
-        const r = await transport.fetchUpdates(peer, log.versionVector(), PAGE_OPS, others);
-        replica.clock.observe(r.clock);
-        if (r.ops.length === 0) break;
-        const { applied } = await replica.applyRemote(r.ops);
-        if (applied === 0 || !r.more) break;
-      }
+      await pullFrom(deps, peer, { skipOrigins, pageOps: PAGE_OPS, done: () => log.lastSeen(selfId) >= (seen[selfId] ?? 0) });
     } catch {
       // What this peer could not give may come from the next one, or is retired.
     }

@@ -3,14 +3,11 @@
 // concurrent ops on one node never lose an update, and anti-entropy merges states that only
 // the stores hold instead of letting one overwrite the other.
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
-import * as path from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { applyCrdtOp } from '../../crdt/registry';
 import { CrdtOpKind, type CrdtUpdateRequest } from '../../gen/ringdb/v1/convergence';
-import { unary } from '../../rpc';
-import { spawnNode, waitFor } from '../test-harness';
-import { call, startPair, stopPair, type Pair } from './test-pair';
+import { waitFor } from '../test-harness';
+import { call, restartWithLostFolder, startPair, stopPair, type Pair } from './test-pair';
 
 const b = (s: string) => Buffer.from(s);
 const op = (key: string, kind: CrdtOpKind, extra: Partial<CrdtUpdateRequest> = {}): CrdtUpdateRequest => ({ key: b(key), op: kind, by: 0, element: Buffer.alloc(0), ...extra });
@@ -92,17 +89,7 @@ describe('crdt consistency mode: a node that lost its folder (real processes)', 
   it('counts an increment made after the loss on top of its own earlier ones', async () => {
     for (let i = 0; i < 5; i++) await call(pair, 0, (c) => c.crdtUpdate, op('c', INCR));
     await waitFor('5 on n2', async () => (await count(1)) === 5);
-    const old = pair.nodes[0];
-    old.client.close();
-    const exited = new Promise((r) => old.proc.once('exit', r));
-    old.proc.kill('SIGKILL');
-    await exited;
-    rmSync(old.config.dataDir, { recursive: true, force: true });
-    mkdirSync(old.config.dataDir);
-    // As the controller starts it: not a new member, its peers in the membership that follows.
-    pair.nodes[0] = await spawnNode({ ...old.config, port: old.port, newMember: false, awaitMembership: true }, path.join(pair.dir, `${old.id}.json`));
-    const peers = pair.nodes.map((n) => ({ id: n.id, address: n.address }));
-    await unary(pair.nodes[0].client, pair.nodes[0].client.updateMembership, { peers, topology: {} }, { token: pair.token, timeoutMs: 10_000 });
+    await restartWithLostFolder(pair, 0);
     // Its own slot was 5 on n2; an increment from an empty state (1) would merge to max(5, 1) = 5.
     await call(pair, 0, (c) => c.crdtUpdate, op('c', INCR));
     await waitFor('6 on both', async () => (await count(0)) === 6 && (await count(1)) === 6);

@@ -76,3 +76,23 @@ export function call<Req, Res>(pair: Pair, i: number, method: (c: ConvergenceSer
   return unary(c, method(c), req, { token: pair.token, timeoutMs: 60_000 });
 }
 
+
+/**
+ * SIGKILLs node `i`, empties its data folder and starts it on the same port as a controller
+ * starts a node that lost its folder: not a new member, its peers in the membership that follows.
+ */
+export async function restartWithLostFolder(pair: Pair, i: number): Promise<void> {
+  const old = pair.nodes[i];
+  old.client.close();
+  if (old.proc.exitCode === null && old.proc.signalCode === null) {
+    const exited = new Promise((r) => old.proc.once('exit', r));
+    old.proc.kill('SIGKILL');
+    await exited;
+  }
+  rmSync(old.config.dataDir, { recursive: true, force: true });
+  mkdirSync(old.config.dataDir);
+  const node = await spawnNode({ ...old.config, port: old.port, newMember: false, awaitMembership: true }, path.join(pair.dir, `${old.id}.json`));
+  pair.nodes[i] = node;
+  const peers = pair.nodes.map((n) => ({ id: n.id, address: n.address }));
+  await unary(node.client, node.client.updateMembership, { peers, topology: {} }, { token: pair.token, timeoutMs: 10_000 });
+}

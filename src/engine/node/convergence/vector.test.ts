@@ -4,7 +4,6 @@
 // Riak user expects, bad input is rejected and changes nothing, and under a partition map
 // (N=2 of 3 nodes) a node that holds no copy forwards writes and merges R replicas' siblings.
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { VectorClock } from '../../clock/vector-clock';
@@ -15,7 +14,7 @@ import { PeerState } from '../../gen/ringdb/v1/node';
 import { unary } from '../../rpc';
 import { partitionMapToProto } from '../../rpc/partition-map-proto';
 import { spawnNode, waitFor } from '../test-harness';
-import { call, startPair, stopPair, type Pair } from './test-pair';
+import { call, restartWithLostFolder, startPair, stopPair, type Pair } from './test-pair';
 
 const b = (s: string) => Buffer.from(s);
 const EMPTY = Buffer.alloc(0);
@@ -311,15 +310,7 @@ describe('vector consistency mode: a node that lost its folder (real processes)'
   it('draws its next dots past those its peers saw, so a write after the loss is not ignored as one they have', async () => {
     for (const v of ['one', 'two', 'three']) await call(pair, 0, (c) => c.vectorPut, put(`lost-${v}`, v));
     await waitFor('n2 has n1\'s writes', async () => values(await get(1, 'lost-three')).join() === 'three');
-    const old = pair.nodes[0];
-    await kill(pair, 0);
-    old.client.close();
-    rmSync(old.config.dataDir, { recursive: true, force: true });
-    mkdirSync(old.config.dataDir);
-    // As the controller starts it: not a new member, its peers in the membership that follows.
-    pair.nodes[0] = await spawnNode({ ...old.config, port: old.port, newMember: false, awaitMembership: true }, path.join(pair.dir, `${old.id}.json`));
-    const peers = pair.nodes.map((n) => ({ id: n.id, address: n.address }));
-    await unary(pair.nodes[0].client, pair.nodes[0].client.updateMembership, { peers, topology: {} }, { token: pair.token, timeoutMs: 10_000 });
+    await restartWithLostFolder(pair, 0);
     // A blind write: concurrent with n1's old version, so both stay as siblings, unless its dot repeats (n1, 1).
     await call(pair, 0, (c) => c.vectorPut, put('lost-one', 'after'));
     await waitFor('n2 keeps both siblings', async () => values(await get(1, 'lost-one')).join() === 'after,one');
