@@ -134,7 +134,7 @@ export function etcdTarget(cluster: EtcdCluster, members: number): Target {
  */
 const WARMUP_MAX_MS = 3_000;
 
-function warmupsFor(workloads: readonly WorkloadSpec[], canBatch: boolean): WorkloadSpec[] {
+export function warmupsFor(workloads: readonly WorkloadSpec[], canBatch: boolean): WorkloadSpec[] {
   const shapes = new Map<string, WorkloadSpec>();
   for (const w of workloads) {
     if (w.kind === 'get' || (w.kind === 'batchPut' && !canBatch) || shapes.has(w.kind)) continue;
