@@ -2,7 +2,7 @@
 // controller that outlives each command, human and --json output, and exit codes.
 
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -32,6 +32,8 @@ describe('ringdb CLI', function () {
       [['put', 'only-a-key'], /`ringdb put` takes <key> <value>, got "only-a-key"/],
       [['start', '--nodes', '0'], /--nodes must be an integer from 1 to 32, got "0"/],
       [['start', '--nodes'], /--nodes needs a value/],
+      // 0 printed the whole log (the protocol's 0 means the default).
+      [['logs', 'n1', '--lines', '0'], /--lines must be an integer from 1 to 10000, got "0"/],
       [['get', 'k', '--colour', 'red'], /unknown option --colour for `ringdb get`; accepted: --clustering, --node, --dir, --json, --help/],
     ];
     for (const [args, message] of cases) {
@@ -93,6 +95,11 @@ describe('ringdb CLI', function () {
     const got = json<{ found: boolean; value: string; node: string; version: { opId: string } }>(read);
     assert.deepEqual([got.found, got.value, got.node, got.version.opId], [true, 'hello world', 'n2', 'n1:1']);
     assert.equal((await ringdb(ws.dir, 'get', 'greeting')).stdout, 'hello world\n');
+    // Into a shell pipe (a 64 KiB buffer) all of a large answer arrives before the CLI exits.
+    assert.equal((await ringdb(ws.dir, 'put', 'big', 'b'.repeat(120_000), '--node', 'n1')).code, 0);
+    const piped = await new Promise<string>((resolve, reject) => execFile('sh', ['-c', '"$0" "$1" get big --node n1 | wc -c', process.execPath, cliPath()],
+      { cwd: ws.dir, timeout: 60_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout.trim()))));
+    assert.equal(piped, '120001');
 
     const del = await ringdb(ws.dir, 'delete', 'greeting', '--node', 'n2');
     assert.equal(del.code, 0, del.stderr);

@@ -52,7 +52,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'logs', args: ['node'], summary: 'print a node\'s log',
     options: [
-      { name: 'lines', kind: 'int', min: 0, max: 10_000, value: 'n', help: 'last lines to print (default 100)' },
+      { name: 'lines', kind: 'int', min: 1, max: 10_000, value: 'n', help: 'last lines to print (default 100)' },
       { name: 'follow', kind: 'flag', help: 'keep printing new lines until interrupted' },
       dirOption,
     ],

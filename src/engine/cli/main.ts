@@ -74,11 +74,23 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => {
+/**
+ * Exits once stdout and stderr have handed everything to the OS: writes to a pipe are
+ * asynchronous, and exiting at once cut `ringdb get big | wc -c` at 64 KiB with exit code 0.
+ * The exit itself is needed: gRPC channels and the SIGINT listener would keep the process alive.
+ */
+function exitWhenFlushed(code: number): void {
   process.exitCode = code;
-  // gRPC channels and the SIGINT listener would keep the process alive.
-  setImmediate(() => process.exit(code));
-}, (err: unknown) => {
+  let pending = 2;
+  // A reader that went away (`| head`) ends the wait too: what it did not read is not lost data.
+  const done = (): void => void (--pending === 0 && process.exit(code));
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', () => undefined);
+    stream.write('', done);
+  }
+}
+
+main(process.argv.slice(2)).then(exitWhenFlushed, (err: unknown) => {
   process.stderr.write(`ringdb: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exit(EXIT.failed);
+  exitWhenFlushed(EXIT.failed);
 });
