@@ -13,6 +13,7 @@ import { ClusterSpecError, parseClusterSpec } from '../spec/index';
 import { expandTopology } from '../spec/topology';
 import { NODE_ID_PATTERN, nodeIdOf, type ClusterSpec } from '../spec/types';
 import { EventHub } from './events';
+import { readMembers, writeMembers } from './members-file';
 import { dialAddress, isPortFree, Member } from './member';
 import { NodeMonitor } from './monitor';
 import { nodeFiles, writeNodeConfig } from './node-config';
@@ -237,10 +238,24 @@ export class Cluster {
     await proc.terminate(this.opts.stopGraceMs);
   }
 
-  /** Tells every running node who its peers are and how ops are forwarded. */
+  /**
+   * The members `members-file.ts` recorded in the data folder, undefined when it records none (a
+   * new folder, or one from before the file existed). A damaged list stops the start: guessing
+   * the members is what lost keys before it existed.
+   */
+  private recordedMembers(spec: ClusterSpec): string[] | undefined {
+    try {
+      return readMembers(this.opts.dataDir);
+    } catch (err) {
+      throw new PreconditionError(`${describeError(err)}. It lists this cluster's members: restore it, or move it away to start n1..n${spec.nodes} as the spec says`);
+    }
+  }
+
+  /** Records the members (but a leaving one) and tells every running node who its peers are and how ops are forwarded. */
   private async updateMembership(spec: ClusterSpec): Promise<void> {
     const live = [...this.members.values()].filter((m) => !m.leaving);
     const ids = live.map((m) => m.id);
+    writeMembers(this.opts.dataDir, ids);
     const expanded = expandTopology(spec.topology, ids) ?? {};
     const topology = Object.fromEntries(Object.entries(expanded).map(([id, to]) => [id, { nodeIds: to }]));
     const failures: string[] = [];
@@ -271,24 +286,28 @@ export class Cluster {
         if (err instanceof ClusterSpecError) throw new RpcError(status.INVALID_ARGUMENT, `spec_json: invalid cluster spec: ${err.message.replace(/\n/g, '; ')}`);
         throw err;
       }
+      // A folder that held a cluster starts the members it last had; the spec's count is for a new one.
+      const recorded = this.recordedMembers(spec);
+      const ids = recorded ?? Array.from({ length: spec.nodes }, (_, i) => nodeIdOf(i));
       // Quorums, strategy and key ranges are checked before any process starts.
-      const placement = PartitionManager.plan(spec, Array.from({ length: spec.nodes }, (_, i) => nodeIdOf(i)));
+      const placement = PartitionManager.plan(spec, ids);
       this.spec = spec;
       this.hints.clear();
       this.members.clear();
       // On a folder that held a cluster, a node whose own folder is missing may be one that lost it.
       const seen = highestNodeIndex(this.opts.dataDir);
       const newCluster = seen === 0;
-      for (let i = 0; i < spec.nodes; i++) {
-        const id = nodeIdOf(i);
+      for (const id of ids) {
         const m = new Member(id, nodeFiles(this.opts.dataDir, id));
         m.newMember = newCluster;
         this.members.set(id, m);
       }
       // Past every id this folder has seen (a removed node's folder stays as nN.removed-…): ids are never reused.
-      this.nextIndex = Math.max(spec.nodes, seen);
+      this.nextIndex = Math.max(spec.nodes, seen, ...ids.map((id) => Number(id.slice(1))));
       this.startedAt = Date.now();
-      this.setPhase(ClusterPhase.CLUSTER_PHASE_STARTING, `starting ${spec.nodes} nodes`);
+      const resumed = recorded && (recorded.length !== spec.nodes || recorded.some((id, i) => id !== nodeIdOf(i)))
+        ? ` (the members this folder had; the spec's "nodes": ${spec.nodes} is for a new folder)` : '';
+      this.setPhase(ClusterPhase.CLUSTER_PHASE_STARTING, `starting ${ids.length} nodes: ${ids.join(', ')}${resumed}`);
       const results = await Promise.allSettled([...this.members.values()].map((m) => this.spawn(m, spec, 0)));
       const failed = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
       if (!failed.length) {
@@ -313,7 +332,7 @@ export class Cluster {
         this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPED, 'start failed');
         throw new UnavailableError(`the cluster did not start: ${failed.join('; ')}`);
       }
-      this.setPhase(ClusterPhase.CLUSTER_PHASE_RUNNING, `${spec.nodes} nodes up`);
+      this.setPhase(ClusterPhase.CLUSTER_PHASE_RUNNING, `${ids.length} nodes up`);
       return this.describe();
     });
   }
@@ -350,6 +369,7 @@ export class Cluster {
       } catch (err) {
         await this.terminate(m);
         this.members.delete(id);
+        writeMembers(this.opts.dataDir, [...this.members.keys()]);
         this.hub.publish({ $case: 'membership', value: { nodeIds: [...this.members.keys()] } });
         throw err;
       }
