@@ -24,7 +24,7 @@ describe('the Hints view', function () {
 
   before(async () => {
     api = await ringDb();
-    const spec = { nodes: 4, replicationFactor: 2, writeQuorum: 1, readQuorum: 1, heartbeatIntervalMs: 200 };
+    const spec = { nodes: 4, dataDir: '.ringdb/data-hints', replicationFactor: 2, writeQuorum: 1, readQuorum: 1, heartbeatIntervalMs: 200 };
     assert.ok(await run(Commands.startCluster, { spec }), `Start Cluster failed: ${api.lastError()}`);
     await waitFor(api, 'four up nodes', () => (api.snapshot().nodes.filter((n) => n.status === 'up').length === 4 ? true : undefined));
   });

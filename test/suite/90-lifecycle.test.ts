@@ -13,7 +13,7 @@ describe('controller lifecycle', function () {
 
   before(async () => {
     api = await ringDb();
-    assert.ok(await vscode.commands.executeCommand(Commands.startCluster, { spec: { nodes: 2, replicationFactor: 2, writeQuorum: 1, readQuorum: 1 } }), `Start Cluster failed: ${api.lastError()}`);
+    assert.ok(await vscode.commands.executeCommand(Commands.startCluster, { spec: { nodes: 2, dataDir: '.ringdb/data-lifecycle', replicationFactor: 2, writeQuorum: 1, readQuorum: 1 } }), `Start Cluster failed: ${api.lastError()}`);
     await waitFor(api, 'two up nodes', () => (api.snapshot().nodes.filter((n) => n.status === 'up').length === 2 ? true : undefined));
   });
 

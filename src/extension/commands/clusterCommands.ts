@@ -77,6 +77,12 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
       return session.start(spec, dataDir);
     });
     log.info(`cluster running: ${cluster.nodes.map((n) => `${n.id}@${n.address}`).join(', ')}`);
+    if (cluster.nodes.length !== spec.nodes) {
+      // The folder's own members came back (the controller records them); the spec's count is for a new folder.
+      const note = `started the ${cluster.nodes.length} nodes this data folder holds (${cluster.nodes.map((n) => n.id).join(', ')}); the spec's "nodes": ${spec.nodes} is for a new data folder. Use "Add Node" to grow this cluster, or another "dataDir" for a new one.`;
+      log.info(note);
+      void vscode.window.showInformationMessage(`RingDB: ${note}`);
+    }
     return { nodes: cluster.nodes.map((n) => n.id), dataDir, specFile: file };
   });
 
