@@ -161,9 +161,11 @@ describe('ringdb CLI', function () {
     for (const pid of [pids.controllerPid, ...pids.nodes.map((n) => n.pid)]) assert.ok(await waitForExit(pid, 10_000), `pid ${pid} exited`);
     assert.equal((await ringdb(ws.dir, 'status')).code, 3);
 
-    // A new cluster in the same folder reopens the nodes' data.
-    const restarted2 = await ringdb(ws.dir, 'start', '--nodes', '2');
+    // The same folder starts the members it holds, whatever --nodes says (that is a new cluster's size), and says so.
+    const restarted2 = await ringdb(ws.dir, 'start', '--nodes', '3');
     assert.equal(restarted2.code, 0, restarted2.stderr);
+    assert.match(restarted2.stdout, /^started 2 nodes in .*\(the members this folder holds; 3 nodes is the size of a new cluster/);
+    assert.doesNotMatch(restarted2.stdout, /^n3/m);
     const kept = await ringdb(ws.dir, 'get', 'persisted', '--node', 'n1');
     assert.deepEqual([kept.code, kept.stdout], [0, 'across restarts\n']);
     assert.equal((await ringdb(ws.dir, 'stop')).code, 0);

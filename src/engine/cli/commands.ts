@@ -152,7 +152,10 @@ async function start(p: Parsed, io: Io): Promise<Result> {
   } finally {
     client.close();
   }
-  return { code: EXIT.ok, human: `started ${cluster.nodes.length} nodes in ${dir}\n${formatStatus(cluster)}`, json: cluster };
+  // The folder's recorded members came back; --nodes / the spec's count is for a new folder.
+  const resumed = cluster.nodes.length === spec.nodes ? ''
+    : ` (the members this folder holds; ${spec.nodes} node${spec.nodes === 1 ? '' : 's'} is the size of a new cluster: grow this one with \`ringdb add-node\`, or use another --dir)`;
+  return { code: EXIT.ok, human: `started ${cluster.nodes.length} nodes in ${dir}${resumed}\n${formatStatus(cluster)}`, json: cluster };
 }
 
 async function stop(p: Parsed, io: Io): Promise<Result> {

@@ -289,8 +289,10 @@ export class Cluster {
       // A folder that held a cluster starts the members it last had; the spec's count is for a new one.
       const recorded = this.recordedMembers(spec);
       const ids = recorded ?? Array.from({ length: spec.nodes }, (_, i) => nodeIdOf(i));
+      // Fewer members than replicas (RemoveNode ran): N, W and R shrink to them, as they did while it ran.
+      const fitted = recorded ? fitQuorumsToMembers(spec, ids.length) : spec;
       // Quorums, strategy and key ranges are checked before any process starts.
-      const placement = PartitionManager.plan(spec, ids);
+      const placement = PartitionManager.plan(fitted, ids);
       this.spec = spec;
       this.hints.clear();
       this.members.clear();
@@ -305,8 +307,9 @@ export class Cluster {
       // Past every id this folder has seen (a removed node's folder stays as nN.removed-…): ids are never reused.
       this.nextIndex = Math.max(spec.nodes, seen, ...ids.map((id) => Number(id.slice(1))));
       this.startedAt = Date.now();
+      const fittedNote = fitted === spec ? '' : `, replicationFactor ${fitted.replicationFactor}, writeQuorum ${fitted.writeQuorum}, readQuorum ${fitted.readQuorum} to fit them`;
       const resumed = recorded && (recorded.length !== spec.nodes || recorded.some((id, i) => id !== nodeIdOf(i)))
-        ? ` (the members this folder had; the spec's "nodes": ${spec.nodes} is for a new folder)` : '';
+        ? ` (the members this folder had; the spec's "nodes": ${spec.nodes} is for a new folder${fittedNote})` : '';
       this.setPhase(ClusterPhase.CLUSTER_PHASE_STARTING, `starting ${ids.length} nodes: ${ids.join(', ')}${resumed}`);
       const results = await Promise.allSettled([...this.members.values()].map((m) => this.spawn(m, spec, 0)));
       const failed = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
@@ -464,6 +467,13 @@ export class Cluster {
     await this.stopRouter();
     await Promise.all([...this.members.values()].map((m) => this.terminate(m)));
   }
+}
+
+/** `spec` with N, W and R at most `members` (the same object when they fit already). */
+function fitQuorumsToMembers(spec: ClusterSpec, members: number): ClusterSpec {
+  if (spec.replicationFactor <= members) return spec;
+  const replicationFactor = members;
+  return { ...spec, replicationFactor, writeQuorum: Math.min(spec.writeQuorum, replicationFactor), readQuorum: Math.min(spec.readQuorum, replicationFactor) };
 }
 
 /** The highest N of a node folder `nN` or a removed node's `nN.removed-…` in `dataDir` (0 = none: a new cluster's folder). */
