@@ -28,6 +28,17 @@ describe('ringdb argument parsing', () => {
     assert.equal(parseArgs(['start', '--nodes', '32'], COMMANDS).options.get('nodes'), 32);
   });
 
+  it('refuses arguments that were not UTF-8 on the command line, which would turn different binary keys into the same text', () => {
+    // What Node makes of the bytes ff fe and fe fd in argv: both become "\uFFFD\uFFFD".
+    const asNodeDecodes = (bytes: number[]): string => Buffer.from(bytes).toString('utf8');
+    assert.equal(asNodeDecodes([0xff, 0xfe]), asNodeDecodes([0xfe, 0xfd]));
+    assert.throws(() => parseArgs(['put', asNodeDecodes([0x6b, 0xff]), 'v'], COMMANDS), (e: unknown) =>
+      e instanceof UsageError && /<key> holds bytes that are not UTF-8/.test(e.message));
+    assert.throws(() => parseArgs(['put', 'k', asNodeDecodes([0xc3])], COMMANDS), /<value> holds bytes that are not UTF-8/);
+    assert.throws(() => parseArgs(['get', 'k', '--node', asNodeDecodes([0x80])], COMMANDS), /--node holds bytes that are not UTF-8/);
+    assert.deepEqual(parseArgs(['put', 'clé', '値'], COMMANDS).args, ['clé', '値'], 'UTF-8 text passes');
+  });
+
   it('names the accepted options and arguments in its errors', () => {
     assert.throws(() => parseArgs(['kill'], COMMANDS), /`ringdb kill` takes <node>, got none/);
     assert.throws(() => parseArgs(['status', 'extra'], COMMANDS), /`ringdb status` takes no arguments, got "extra"/);

@@ -59,6 +59,17 @@ function optionValue(cmd: CommandSpec, opt: OptionSpec, raw: string): string | n
   return raw;
 }
 
+/**
+ * Node decodes the command line as UTF-8 and turns bytes that are not into U+FFFD, so two
+ * different binary keys would arrive as the same text and overwrite each other: refused instead
+ * (a real U+FFFD cannot be told apart and is refused too).
+ */
+function checkUtf8(cmd: CommandSpec, what: string, value: string): void {
+  if (value.includes('\uFFFD')) {
+    throw new UsageError(`${what} holds bytes that are not UTF-8 (they arrive as U+FFFD "\uFFFD"); keys, values and names are UTF-8 text`, cmd.name);
+  }
+}
+
 /** Parses `argv` (without node and the script) against the command table. */
 export function parseArgs(argv: string[], commands: CommandSpec[]): Parsed {
   const [name, ...rest] = argv;
@@ -105,6 +116,8 @@ export function parseArgs(argv: string[], commands: CommandSpec[]): Parsed {
       const expected = cmd.args.map((a) => (a.endsWith('?') ? `[${a.slice(0, -1)}]` : `<${a}>`)).join(' ');
       throw new UsageError(`\`ringdb ${cmd.name}\` takes ${expected || 'no arguments'}, got ${args.length ? args.map((a) => JSON.stringify(a)).join(' ') : 'none'}`, cmd.name);
     }
+    args.forEach((a, i) => checkUtf8(cmd, `<${cmd.args[i].replace(/\?$/, '')}>`, a));
+    for (const [name, value] of options) if (typeof value === 'string') checkUtf8(cmd, `--${name}`, value);
   }
   return { command: cmd.name, args, options, help };
 }

@@ -31,7 +31,7 @@ export interface Io {
 
 const DEFAULT_SPEC_FILE = join('.ringdb', 'cluster.json');
 const dirOption = { name: 'dir', kind: 'string', value: 'folder', help: 'data folder of the cluster (default: the spec\'s dataDir, .ringdb/data)' } as const;
-const nodeOption = { name: 'node', kind: 'string', value: 'id', help: 'node to send the request to (default: the first node that is up)' } as const;
+const nodeOption = { name: 'node', kind: 'string', value: 'id', help: 'node to send the request to (default: a replica of the key, by the partition map)' } as const;
 
 export const COMMANDS: CommandSpec[] = [
   {

@@ -38,6 +38,14 @@ describe('ringdb repair', function () {
     assert.match(r.stderr, /no node "n7" in this cluster; nodes are n1, n2/);
   });
 
+  it('says a peer that is down was skipped and how to bring it back, and exits 1', async () => {
+    assert.equal((await ringdb(ws.dir, 'kill', 'n2')).code, 0);
+    const r = await ringdb(ws.dir, 'repair', 'n1');
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, /n1 <-> n2: skipped: n2 is down; restart it with `ringdb restart n2` and repair again/);
+    assert.equal((await ringdb(ws.dir, 'restart', 'n2')).code, 0);
+  });
+
   it('takes at most one node', async () => {
     const r = await ringdb(ws.dir, 'repair', 'n1', 'n2');
     assert.equal(r.code, 2);

@@ -50,8 +50,11 @@ export function isConvergenceCommand(command: string): boolean {
   return CONVERGENCE_COMMANDS.some((c) => c.name === command);
 }
 
-function describeReport(r: RepairReport): string {
+/** `notUp`: nodes the controller reports not up, whose failures say so instead of the transport's text. */
+function describeReport(r: RepairReport, notUp: ReadonlyMap<string, string>): string {
   const lines = r.peers.map((p) => {
+    const state = notUp.get(p.peer);
+    if (!p.ok && state) return `  ${r.nodeId} <-> ${p.peer}: skipped: ${p.peer} is ${state}; restart it with \`ringdb restart ${p.peer}\` and repair again`;
     if (!p.ok) return `  ${r.nodeId} <-> ${p.peer}: failed: ${p.error}`;
     if (p.rootsMatched) return `  ${r.nodeId} <-> ${p.peer}: in sync (roots match)`;
     const differing = p.partitions.map((q) => q.partitionId).join(', ');
@@ -80,7 +83,8 @@ async function repair(p: Parsed): Promise<Result> {
       }
     }
     const failed = reports.some((r) => r.peers.some((x) => !x.ok));
-    return { code: failed ? EXIT_FAILED : EXIT_OK, human: reports.map(describeReport).join('\n'), json: { reports } };
+    const notUp = new Map(cluster.nodes.filter((n) => n.state !== 'up').map((n) => [n.id, n.state]));
+    return { code: failed ? EXIT_FAILED : EXIT_OK, human: reports.map((r) => describeReport(r, notUp)).join('\n'), json: { reports } };
   } finally {
     controller.close();
   }

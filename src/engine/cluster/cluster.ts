@@ -228,7 +228,7 @@ export class Cluster {
     m.monitor = undefined;
     if (m.expectedExit === 'stop') this.setState(m, NodeState.NODE_STATE_STOPPED, `stopped on request (${how})`);
     else if (m.expectedExit === 'kill') this.setState(m, NodeState.NODE_STATE_DOWN, 'killed by KillNode (SIGKILL)');
-    else this.setState(m, NodeState.NODE_STATE_DOWN, `exited unexpectedly (${how}); restart it with RestartNode`);
+    else this.setState(m, NodeState.NODE_STATE_DOWN, `exited unexpectedly (${how}); restart it (\`ringdb restart ${m.id}\`, or RingDB: Restart Node in VS Code)`);
   }
 
   private async terminate(m: Member): Promise<void> {

@@ -12,12 +12,15 @@ export interface RoutingFlags {
 
 export function mapInfo(map: PartitionMap, quorum: QuorumSettings, flags: RoutingFlags, ops: ReadonlyMap<number, number>): ctl.PartitionMapInfo {
   const rows = ringTable(map);
+  // After RemoveNode a key has fewer replicas than the spec's N, and W and R stop at them (the
+  // coordinator waits for at most every replica): report what is in force, not N=1 W=2.
+  const replicationFactor = Math.min(quorum.replicationFactor, map.nodes.length);
   return {
     version: map.version,
     strategy: map.strategy,
-    replicationFactor: Math.min(quorum.replicationFactor, map.nodes.length),
-    writeQuorum: quorum.writeQuorum,
-    readQuorum: quorum.readQuorum,
+    replicationFactor,
+    writeQuorum: Math.min(quorum.writeQuorum, replicationFactor),
+    readQuorum: Math.min(quorum.readQuorum, replicationFactor),
     enableForwarding: flags.enableForwarding,
     loadBalanceReads: flags.loadBalanceReads,
     nodeIds: [...map.nodes],

@@ -163,7 +163,9 @@ export class Convergence {
           }, this.link(peer), shared);
         } catch (err) {
           const e = err as { details?: string; message?: string };
-          r = { ...emptyPeerResult(peer.id), error: e.details ?? e.message ?? String(err) };
+          // A peer this node's heartbeats see down fails with grpc-js's connection text; say what it means.
+          const error = peer.down ? `${peer.id} is down (its heartbeats stopped); nothing was compared with it` : e.details ?? e.message ?? String(err);
+          r = { ...emptyPeerResult(peer.id), error };
           this.deps.logger.debug(`anti-entropy (merkle) with ${peer.id} failed: ${r.error}`);
         }
       }
