@@ -26,7 +26,7 @@ describe('ringdb CLI: partitioning commands', function () {
     for (const ck of ['c', 'a', 'e', 'b', 'd']) {
       const r = await ringdb(ws.dir, 'put', 'orders', `order ${ck}`, '--clustering', ck);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /^OK op n\d:\d+ ts \d+ on n\d \(replicas /);
+      assert.match(r.stdout, /^OK op n\d:\d+ ts \d+ on n\d \(acknowledged by n\d/);
     }
     const got = await ringdb(ws.dir, 'get', 'orders', '--clustering', 'b', '--json');
     assert.equal(json<{ value: string }>(got).value, 'order b');

@@ -110,7 +110,7 @@ export async function driverData(p: Parsed, c: ControllerClient): Promise<Topolo
     if (p.command === 'put' || p.command === 'delete') {
       const w = p.command === 'put' ? await driver.put(key, p.args[1], { via }) : await driver.delete(key, { via });
       const hinted = Object.entries(w.hinted).map(([r, s]) => `${s} for ${r}`);
-      const human = `${p.command === 'put' ? 'OK' : `deleted ${shown}`} ${formatVersion(w.version)} on ${w.node} (replicas ${w.replicas.join(', ') || w.node}${hinted.length ? `; hints: ${hinted.join(', ')}` : ''})`;
+      const human = `${p.command === 'put' ? 'OK' : `deleted ${shown}`} ${formatVersion(w.version)} on ${w.node} (acknowledged by ${w.replicas.join(', ') || w.node}${hinted.length ? `; hints: ${hinted.join(', ')}` : ''})`;
       return { code: OK, human, json: { ...base, node: w.node, version: w.version, replicas: w.replicas, hinted: w.hinted, mapVersion: w.mapVersion } };
     }
     const r = await driver.get(key, { via });
