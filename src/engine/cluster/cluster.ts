@@ -211,7 +211,7 @@ export class Cluster {
     while (!first) {
       await monitor.poll();
       first = answered();
-      if (!proc.running) throw new UnavailableError(`node ${m.id} exited while starting; see ${m.files.logFile}`);
+      if (!proc.running) throw new UnavailableError(`node ${m.id} exited while starting${saidWhy(proc)}; see ${m.files.logFile}`);
       if (!first && Date.now() > until) {
         proc.kill();
         throw new UnavailableError(`node ${m.id} served but did not answer Stats within ${this.opts.readyTimeoutMs} ms; see ${m.files.logFile}`);
@@ -228,7 +228,10 @@ export class Cluster {
     m.monitor = undefined;
     if (m.expectedExit === 'stop') this.setState(m, NodeState.NODE_STATE_STOPPED, `stopped on request (${how})`);
     else if (m.expectedExit === 'kill') this.setState(m, NodeState.NODE_STATE_DOWN, 'killed by KillNode (SIGKILL)');
-    else this.setState(m, NodeState.NODE_STATE_DOWN, `exited unexpectedly (${how}); restart it (\`ringdb restart ${m.id}\`, or RingDB: Restart Node in VS Code)`);
+    else {
+      // A node that stops itself says why (node/main.ts: a damaged file, with the way out).
+      this.setState(m, NodeState.NODE_STATE_DOWN, `exited unexpectedly (${how})${saidWhy(proc)}; restart it (\`ringdb restart ${m.id}\`, or RingDB: Restart Node in VS Code)`);
+    }
   }
 
   private async terminate(m: Member): Promise<void> {
@@ -467,6 +470,12 @@ export class Cluster {
     await this.stopRouter();
     await Promise.all([...this.members.values()].map((m) => this.terminate(m)));
   }
+}
+
+/** What a node that stopped itself said about why (node/main.ts: a damaged file, with the way out), as ": …"; else empty. */
+function saidWhy(proc: NodeProcess): string {
+  const said = /^node (stopped|failed to start): (.*)$/.exec(proc.lastError);
+  return said ? `: ${said[2]}` : '';
 }
 
 /** `spec` with N, W and R at most `members` (the same object when they fit already). */

@@ -45,6 +45,11 @@ export class NodeProcess extends EventEmitter {
   /** The node's last line on stderr: why it exited, when it failed to start. */
   private lastStderrLine = '';
 
+  /** What the node last said on stderr (why it stopped, when it says so). */
+  get lastError(): string {
+    return this.lastStderrLine;
+  }
+
   constructor(readonly opts: SpawnOptions) {
     super();
     if (existsSync(opts.logFile) && statSync(opts.logFile).size > LOG_ROTATE_BYTES) renameSync(opts.logFile, `${opts.logFile}.1`);

@@ -54,6 +54,16 @@ async function run(): Promise<void> {
     process.exit(EXIT.badConfig);
   }
   const logger: Logger = createLogger(config.id, config.logLevel);
+  // A store that cannot read its own files stops the node, as it stops a start: answering on
+  // would acknowledge writes it cannot store, fail every resend from its peers, and report
+  // Merkle roots over data it cannot read (found with one damaged SSTable block).
+  const stopOnDamage = (err: unknown): void => {
+    if (!(err instanceof CorruptionError)) return;
+    const message = `node stopped: ${damageAdvice(err)}`;
+    logger.error(message);
+    process.stderr.write(`${message}\n`);
+    process.exit(EXIT.failed);
+  };
   // Vector mode merges sibling sets in the store's resolver, installed before the log replays so
   // replayed deltas merge instead of overwriting the stored set.
   let vectorMode: VectorMode | undefined;
@@ -84,6 +94,7 @@ async function run(): Promise<void> {
       versionOf: (crdt && ((e) => crdt.versionOf(e))) ?? (vectorMode && ((e) => (vectorMode as VectorMode).versionOf(e))),
       placement: { map: () => partitioning.partitions.map, partitionOf: (map, key) => partitioning.partitions.partitionOf(map, key) },
       onMapChange: (listener) => partitioning.partitions.onChange(listener),
+      onDamage: stopOnDamage,
     });
     vector = vectorMode && new VectorCoordinator(node, partitioning, vectorMode, logger);
     globalIndex = openGlobalIndex(node, partitioning, convergence, logger);
@@ -98,6 +109,7 @@ async function run(): Promise<void> {
   const hostPart = config.host.includes(':') ? `[${config.host}]` : config.host;
   partitioning.start();
   node.start(`${hostPart}:${server.port}`);
+  node.observed.onDamage(stopOnDamage);
   convergence.start();
   globalIndex.rebuild().catch((err: unknown) => logger.error(`global index rebuild failed: ${(err as Error).message}`));
 
@@ -141,12 +153,12 @@ process.on('unhandledRejection', (err) => {
 });
 
 run().catch((err: unknown) => {
-  process.stderr.write(`node failed to start: ${startFailure(err)}\n`);
+  process.stderr.write(`node failed to start: ${damageAdvice(err)}\n`);
   process.exit(EXIT.failed);
 });
 
 /** Damage on disk does not go away with a retry: the message says what can be done about it. */
-function startFailure(err: unknown): string {
+function damageAdvice(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   if (!(err instanceof CorruptionError)) return message;
   return `${message}. The file is left as it is: restore it from a copy, or move this node's folder away and start it again, `

@@ -12,6 +12,7 @@
 import type { CacheStats } from '../../cache/lru';
 import type { Store } from '../../storage';
 import type { Entry } from '../../storage/types';
+import { CorruptionError } from '../../storage/errors';
 import type { Logger } from '../logger';
 import type { ObservedStore } from './observed-store';
 import { PartitionTrees, type Placement } from './partition-trees';
@@ -42,6 +43,8 @@ export interface ConvergenceDeps {
   placement?: Placement;
   /** Subscribes to new partition maps; returns the unsubscribe. */
   onMapChange?(listener: () => void): () => void;
+  /** Called when building trees finds a damaged file: the store cannot be read (node/main.ts stops the node). */
+  onDamage?(err: CorruptionError): void;
 }
 
 export interface RoundReport {
@@ -86,7 +89,10 @@ export class Convergence {
     const building = this.trees.buildingCount;
     this.trees.initialBuild.then((ms) => {
       if (ms !== undefined) this.deps.logger.info(`merkle trees built on start (${building}; scan ${ms} ms)`);
-    }, (err: unknown) => this.deps.logger.warn(`merkle trees could not be built on start (anti-entropy skips those partitions until a map change or a restart rebuilds them): ${(err as Error).message}`));
+    }, (err: unknown) => {
+      this.deps.logger.warn(`merkle trees could not be built on start (anti-entropy skips those partitions until a map change or a restart rebuilds them): ${(err as Error).message}`);
+      if (err instanceof CorruptionError) this.deps.onDamage?.(err);
+    });
     this.offMap = deps.onMapChange?.(() => {
       const map = placement.map();
       if (!map || map.version === this.trees.mapVersion) return;
@@ -97,7 +103,10 @@ export class Convergence {
       if (c.built.length > 0) {
         c.ready.then((ms) => {
           if (ms !== undefined) this.deps.logger.info(`merkle trees of partition map version ${c.mapVersion} built (${c.built.length}; scan ${ms} ms)`);
-        }, (err: unknown) => this.deps.logger.warn(`merkle trees of partition map version ${c.mapVersion} could not be built (anti-entropy skips those partitions until the next map change or a restart rebuilds them): ${(err as Error).message}`));
+        }, (err: unknown) => {
+          this.deps.logger.warn(`merkle trees of partition map version ${c.mapVersion} could not be built (anti-entropy skips those partitions until the next map change or a restart rebuilds them): ${(err as Error).message}`);
+          if (err instanceof CorruptionError) this.deps.onDamage?.(err);
+        });
       }
     }) ?? (() => undefined);
   }

@@ -4,6 +4,7 @@
 // change a key behind its back.
 
 import type { ChangeReport, Store, WriteOptions } from '../../storage';
+import { CorruptionError } from '../../storage/errors';
 import { PURGE_ORIGIN, type Entry } from '../../storage/types';
 import type { ReplicaStore } from '../../replication/replica';
 import { ReadCache } from '../read-cache';
@@ -29,6 +30,7 @@ export class ObservedStore implements ReplicaStore {
   private readonly writing = new Set<WritingListener>();
   private readonly applied = new Set<AppliedListener>();
   private readonly changed = new Set<ChangeListener>();
+  private readonly damaged = new Set<(err: CorruptionError) => void>();
   private resolver: Resolver | undefined;
   /** Off until enableCache: readers pay nothing for it then. */
   cache = new ReadCache(0);
@@ -57,6 +59,23 @@ export class ObservedStore implements ReplicaStore {
     return () => void this.writing.delete(listener);
   }
 
+  /**
+   * Called when a write finds a damaged file (the Last-Write-Wins lookup reads the tables). The
+   * write fails, but the replication log may already hold it, and every resend would fail the
+   * same way: the node must not go on answering as if it could store (see node/main.ts).
+   */
+  onDamage(listener: (err: CorruptionError) => void): () => void {
+    this.damaged.add(listener);
+    return () => void this.damaged.delete(listener);
+  }
+
+  private watchDamage<T>(work: Promise<T>): Promise<T> {
+    return work.catch((err: unknown) => {
+      if (err instanceof CorruptionError) for (const l of this.damaged) l(err);
+      throw err;
+    });
+  }
+
   onApplied(listener: AppliedListener): () => void {
     this.applied.add(listener);
     return () => void this.applied.delete(listener);
@@ -82,7 +101,7 @@ export class ObservedStore implements ReplicaStore {
     const markers = keys.map((key): Entry => ({ key, value: null, ts: 0, origin: PURGE_ORIGIN }));
     for (const l of this.writing) l(markers);
     const removed = this.store.purge(keys, this.changed.size > 0 ? this.reportChange : undefined);
-    return this.applyPurge(removed);
+    return this.applyPurge(this.watchDamage(removed));
   }
 
   private async applyPurge(purged: Promise<Entry[]>): Promise<number> {
@@ -99,7 +118,7 @@ export class ObservedStore implements ReplicaStore {
     // A resolver stores merged states the replication log does not hold: those need the WAL.
     const options = logged && resolved ? { ...logged, rewritten: true } : logged;
     const writing = ops.length > 0 ? this.store.write(ops, options, this.changed.size > 0 ? this.reportChange : undefined) : undefined;
-    const written = writing ? await writing : [];
+    const written = writing ? await this.watchDamage(writing) : [];
     // Results line up with the input: a dropped op counts as one that lost.
     let next = 0;
     const results = resolved ? resolved.map((op) => (op === undefined ? false : written[next++])) : written;
