@@ -11,6 +11,7 @@ import { isProcessAlive } from '../client/state-file';
 import { UsageError, type CommandSpec, type Parsed } from './args';
 import { formatStatus, formatVersion } from './format';
 import { clusteringOption, driverData, runTopologyCommand, TOPOLOGY_COMMANDS } from './topology-commands';
+import { crdtRead } from './convergence-commands';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, noCluster: 3 } as const;
 
@@ -176,7 +177,17 @@ async function stop(p: Parsed, io: Io): Promise<Result> {
   return { code: EXIT.ok, human: `stopped ${stopped.length ? stopped.join(', ') : 'no running nodes'} and the controller`, json: { stopped, controllerPid: state.pid } };
 }
 
+/** Whether the running cluster's spec names `key` as a CRDT (consistencyMode "crdt"). */
+async function isCrdtKey(c: ControllerClient, key: string): Promise<boolean> {
+  const { specJson } = await c.describe();
+  if (!specJson) return false;
+  const spec = JSON.parse(specJson) as { consistencyMode?: string; crdt?: Record<string, string> | null };
+  return spec.consistencyMode === 'crdt' && spec.crdt != null && Object.prototype.hasOwnProperty.call(spec.crdt, key);
+}
+
 async function data(p: Parsed): Promise<Result> {
+  // A CRDT key's stored value is its encoded state: `get` prints the merged value instead.
+  if (p.command === 'get' && str(p, 'clustering') === undefined && (await withController(p, (c) => isCrdtKey(c, p.args[0])))) return crdtRead(p);
   return withController(p, async (c) => {
     // Without --node the topology-aware driver picks a replica; rows (--clustering) always go through it.
     if (str(p, 'node') === undefined || str(p, 'clustering') !== undefined) return driverData(p, c);

@@ -70,6 +70,9 @@ describe('ringdb repair', function () {
       assert.equal((await ringdb(crdtWs.dir, 'sadd', 'tags', 'red', '--node', 'n1')).stdout, 'red\n');
       assert.equal((await ringdb(crdtWs.dir, 'sadd', 'tags', 'blue', '--node', 'n1')).stdout, 'blue\nred\n');
       assert.equal((await ringdb(crdtWs.dir, 'srem', 'tags', 'red', '--node', 'n1')).stdout, 'blue\n');
+      // get of a CRDT key prints its merged value, not the encoded state it is stored as.
+      assert.equal((await ringdb(crdtWs.dir, 'get', 'likes', '--node', 'n1')).stdout, '5\n');
+      assert.deepEqual(JSON.parse((await ringdb(crdtWs.dir, 'get', 'tags', '--node', 'n1', '--json')).stdout), { key: 'tags', node: 'n1', type: 'orset', elements: ['blue'] });
     });
 
     it('query lists the keys of an indexed field across the nodes, and names the indexed fields otherwise', async () => {

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControllerClient, RingDbError, defaultClusterSpec, loadClusterSpecFile } from '../client';
-import { ConvergenceClient, type RepairReport } from '../client/convergence-client';
+import { ConvergenceClient, type CrdtReading, type RepairReport } from '../client/convergence-client';
 import type { CommandSpec, Parsed } from './args';
 import type { Result } from './commands';
 
@@ -133,6 +133,13 @@ async function query(p: Parsed): Promise<Result> {
   });
 }
 
+function crdtResult(key: string, nodeId: string, r: CrdtReading): Result {
+  const isCounter = r.type === 'gcounter' || r.type === 'pncounter';
+  const elements = r.elements.map((e) => e.toString('utf8')).sort();
+  const human = isCounter ? String(r.count) : elements.length ? elements.join('\n') : '(empty)';
+  return { code: EXIT_OK, human, json: { key, node: nodeId, type: r.type, ...(isCounter ? { count: r.count } : { elements }) } };
+}
+
 async function crdtOp(p: Parsed): Promise<Result> {
   return onNode(p, async (conv, nodeId) => {
     const [key, element] = p.args;
@@ -140,11 +147,13 @@ async function crdtOp(p: Parsed): Promise<Result> {
     const r = p.command === 'incr'
       ? await conv.crdtUpdate(key, 'increment', { by: typeof by === 'number' ? by : undefined })
       : await conv.crdtUpdate(key, p.command === 'sadd' ? 'add' : 'remove', { element });
-    const isCounter = r.type === 'gcounter' || r.type === 'pncounter';
-    const elements = r.elements.map((e) => e.toString('utf8')).sort();
-    const human = isCounter ? String(r.count) : elements.length ? elements.join('\n') : '(empty)';
-    return { code: EXIT_OK, human, json: { key, node: nodeId, type: r.type, ...(isCounter ? { count: r.count } : { elements }) } };
+    return crdtResult(key, nodeId, r);
   });
+}
+
+/** `ringdb get` of a key the spec names as a CRDT: its merged value (the stored bytes are the CRDT's encoded state). */
+export function crdtRead(p: Parsed): Promise<Result> {
+  return onNode(p, async (conv, nodeId) => crdtResult(p.args[0], nodeId, await conv.crdtGet(p.args[0])));
 }
 
 export function runConvergenceCommand(p: Parsed): Promise<Result> {
