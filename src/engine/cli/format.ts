@@ -12,7 +12,9 @@ export function formatDuration(ms: number): string {
 }
 
 export function formatVersion(v: Version | undefined): string {
-  return v ? `op ${v.opId} ts ${v.ts}` : '(no version)';
+  if (!v) return '(no version)';
+  // Vector mode's versions are vector clocks, with no single op id: the timestamp alone then.
+  return v.opId ? `op ${v.opId} ts ${v.ts}` : `ts ${v.ts}`;
 }
 
 export function table(header: string[], rows: string[][]): string {
