@@ -14,8 +14,8 @@
 import {
   type BatchPutResponse, type DeleteRequest, type GetRequest, type GetResponse, type PutRequest, type ScanEntry, type ScanRequest, type ScanResponse, type Version,
 } from '../gen/ringdb/v1/node';
-import { compositeKeyRange, keyAfter } from '../codec/composite-key';
-import { HotspotMetrics, preferenceList, ReadBalancer, readCandidates, sloppyPreferenceList, type PartitionMap, type Placement } from '../partitioning';
+import { compositeKeyRange, encodeCompositeKey, keyAfter, tryDecodeCompositeKey } from '../codec/composite-key';
+import { HotspotMetrics, preferenceList, ReadBalancer, readCandidates, readKeysFor, sloppyPreferenceList, type PartitionMap, type Placement } from '../partitioning';
 import type { LocalWriteResult } from '../replication/replica';
 import { describeError, InvalidFieldError, type ParentCall, unary, UnavailableError } from '../rpc';
 import { NotOwnerError } from '../rpc/not-owner';
@@ -437,6 +437,8 @@ export class Coordinator {
     }
     const n = Math.min(map.replicationFactor, map.nodes.length);
     const r = quorumOverride('r', req.r, this.settings.readQuorum, n);
+    const partitionKeys = readKeysFor(map, ref.partitionKey);
+    if (partitionKeys.length > 1) return this.scanSalted(req, call, map, ref.partitionKey, partitionKeys, limit, r);
     const pid = this.partitions.partitionOf(map, ref.stored);
     const replicas = preferenceList(map, pid);
     if (!replicas.includes(this.self) && (!this.settings.enableForwarding || req.forwarded)) throw this.notOwner(map, pid, replicas);
@@ -451,6 +453,36 @@ export class Coordinator {
     });
     if (pages.length < r) throw new UnavailableError(`r: ${r} answers needed for partition ${pid} but only ${pages.length} arrived; ${failures.join('; ') || 'too few nodes are up'}`);
     return { ...mergePages(pages, limit, req.includeTombstones), replicas: pages.map((p) => p.node) };
+  }
+
+  /**
+   * A hot partition key's rows are spread over its salted variants (writes pick one, as gets
+   * probe all): each variant's clustering range is scanned on R of its replicas (raw scans, as
+   * the variants' keys may not be asked for by name), the rows are renamed to the key itself and
+   * merged newest-first, as one partition's replicas are. Scanning only the key itself lost every
+   * row written after it was marked hot, and served older versions of rows rewritten since.
+   */
+  private async scanSalted(req: ScanRequest, call: ParentCall, map: PartitionMap, partitionKey: Buffer, partitionKeys: readonly Buffer[],
+    limit: number, r: number): Promise<ScanResponse> {
+    const after = req.continuationToken.length > 0 ? tryDecodeCompositeKey(req.continuationToken)?.clusteringKey : undefined;
+    const rename = (key: Buffer): Buffer => encodeCompositeKey(partitionKey, tryDecodeCompositeKey(key)?.clusteringKey);
+    this.counters.coordinatedReads++;
+    const perVariant = await Promise.all(partitionKeys.map(async (pk) => {
+      const range = compositeKeyRange(pk, req.clusteringStart, req.clusteringEnd);
+      const from = after !== undefined ? keyAfter(encodeCompositeKey(pk, after)) : range.start;
+      const pid = this.partitions.partitionOf(map, encodeCompositeKey(pk));
+      const { answers, failures } = await askQuorum(this.readOrder(map, pid, preferenceList(map, pid)), r, async (id): Promise<{ node: string; entries: ScanEntry[]; more: boolean }> => {
+        if (id === this.self) return { node: id, ...this.localScan(from, range.end, limit, true) };
+        const client = this.node.peers.client(id);
+        const raw: ScanRequest = { ...req, partitionKey: undefined, clusteringStart: undefined, clusteringEnd: undefined, start: from, end: range.end, continuationToken: EMPTY, limit, includeTombstones: true, direct: true };
+        const res = await unary(client, client.scan, raw, { token: this.node.peers.callToken, parent: call, timeoutMs: PEER_CALL_MS });
+        return { node: id, entries: res.entries, more: res.continuationToken.length > 0 };
+      });
+      if (answers.length < r) throw new UnavailableError(`r: ${r} answers needed for partition ${pid} (a salted variant of the key) but only ${answers.length} arrived; ${failures.join('; ') || 'too few nodes are up'}`);
+      return answers;
+    }));
+    const pages = perVariant.flat().map((a) => ({ entries: a.entries.map((e) => ({ ...e, key: rename(e.key) })), more: a.more }));
+    return { ...mergePages(pages, limit, req.includeTombstones), replicas: [...new Set(perVariant.flat().map((a) => a.node))] };
   }
 
   private localScan(start: Buffer | undefined, end: Buffer | undefined, limit: number, includeTombstones: boolean): { entries: ScanEntry[]; more: boolean } {
