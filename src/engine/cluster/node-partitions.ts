@@ -158,17 +158,24 @@ export class NodePartitions implements PartitionNodes {
     return res.counts.map((h) => ({ target: h.target, count: h.count, oldestAgeMs: oldest.get(h.target) ?? 0 }));
   }
 
+  /**
+   * Copies the current value of `key` to each salted variant. The key is stored as it was
+   * written: raw (the CLI's and a plain client's keys) or as a partition key without clustering
+   * part; reading only the second form copied nothing for raw keys.
+   */
   async copyRow(map: PartitionMap, key: Buffer, variants: readonly Buffer[]): Promise<number> {
     const up = this.upNodeIds();
     const replicas = preferenceList(map, map.locate(key).id);
     const reader = replicas.find((r) => up.includes(r)) ?? up[0];
     if (reader === undefined) return 0;
     const c = this.client(reader);
-    const got = await unary(c, c.get, { key: Buffer.alloc(0), partitionKey: key }, { token: this.token, timeoutMs: CALL_MS });
+    const asRaw = await unary(c, c.get, { key }, { token: this.token, timeoutMs: CALL_MS });
+    const raw = asRaw.found && asRaw.version !== undefined;
+    const got = raw ? asRaw : await unary(c, c.get, { key: Buffer.alloc(0), partitionKey: key }, { token: this.token, timeoutMs: CALL_MS });
     if (!got.found || !got.version) return 0;
     let copied = 0;
     for (const variant of variants) {
-      const entry: pb.StoredEntry = { key: encodeCompositeKey(variant), value: got.value, deleted: false, version: got.version };
+      const entry: pb.StoredEntry = { key: raw ? variant : encodeCompositeKey(variant), value: got.value, deleted: false, version: got.version };
       const targets = preferenceList(map, map.locate(variant).id).filter((r) => up.includes(r));
       const results = await Promise.allSettled(targets.map((t) => {
         const tc = this.client(t);
