@@ -68,6 +68,15 @@ describe('cluster spec', () => {
     assert.match(issuesOf(overlap)[0], /^keyRanges\[1\]: overlaps keyRanges\[0\]/);
     const gap = { ...ok, keyRanges: [{ start: '', end: 'c', node: 'n1' }, { start: 'm', end: null, node: 'n2' }] };
     assert.match(issuesOf(gap)[0], /leaves a gap/);
+    // One bad entry is reported alone, not with tiling errors its absence would cause.
+    const badNode = { nodes: 3, partitionStrategy: 'range', keyRanges: [{ start: '', end: 'g', node: true }, { start: 'g', end: 'p', node: 'n2' }, { start: 'p', end: null, node: 'n3' }] };
+    assert.deepEqual(issuesOf(badNode), ['keyRanges[0].node: must be a node id such as "n1", or its index in the node list (0 for n1), got true']);
+    // An index into the node list, as the partitioning README's example writes it.
+    assert.deepEqual(issuesOf({ ...badNode, keyRanges: [{ start: '', end: 'm', node: 0 }, { start: 'm', end: null, node: 2 }] }), []);
+    assert.match(issuesOf({ ...badNode, keyRanges: [{ start: '', end: null, node: 5 }] })[0], /^keyRanges\[0\]\.node: must be a node of this cluster \(n1, n2, n3\), got "n6"/);
+    // Tiled by UTF-8 bytes, as keys are placed: U+FFFD (EF BF BD) sorts before U+1F600 (F0 9F 98 80), though not in UTF-16.
+    const utf8 = { nodes: 3, partitionStrategy: 'range', keyRanges: [{ start: '', end: '\uFFFD', node: 'n1' }, { start: '\uFFFD', end: '😀', node: 'n2' }, { start: '😀', end: null, node: 'n3' }] };
+    assert.deepEqual(issuesOf(utf8), []);
   });
 
   it('reports JSON syntax errors with line and column', () => {

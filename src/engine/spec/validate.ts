@@ -177,11 +177,13 @@ function readKeyRanges(r: Reader, v: unknown): KeyRangeSpec[] | null {
     if (o.end !== null && o.end !== undefined) {
       end = r.string(`${f}.end`, o.end, '', 'a string (the first key after the range) or null for the end of the key space', () => true);
     }
-    if (typeof o.node !== 'string') {
-      r.fail(`${f}.node`, 'a node id such as "n1"', o.node);
+    // An index into the node list (0 = n1), as src/engine/partitioning/README.md shows, or an id.
+    const node = typeof o.node === 'number' && Number.isInteger(o.node) && o.node >= 0 && o.node < SPEC_LIMITS.nodes.max ? nodeIdOf(o.node) : o.node;
+    if (typeof node !== 'string') {
+      r.fail(`${f}.node`, 'a node id such as "n1", or its index in the node list (0 for n1)', o.node);
       return;
     }
-    out.push({ start, end, node: o.node });
+    out.push({ start, end, node });
   });
   return out;
 }
@@ -216,18 +218,23 @@ function checkKeyRanges(r: Reader, ranges: KeyRangeSpec[], nodeIds: string[]): v
     r.note('keyRanges', 'must list at least one range when partitionStrategy is "range"');
     return;
   }
+  // A range that could not be read is missing from `ranges`: judging the tiling without it would
+  // add errors that are not there (a first range that "does not start at ''").
+  if (r.issues.some((issue) => issue.field.startsWith('keyRanges['))) return;
+  // Keys are placed by their UTF-8 bytes, not by JavaScript's UTF-16 string order.
+  const order = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
   ranges.forEach((kr, i) => {
     if (!nodeIds.includes(kr.node)) r.fail(`keyRanges[${i}].node`, `a node of this cluster (${nodeIds.join(', ')})`, kr.node);
-    if (kr.end !== null && kr.end <= kr.start) r.note(`keyRanges[${i}]`, `end ${describeValue(kr.end)} must sort after start ${describeValue(kr.start)}`);
+    if (kr.end !== null && order(kr.end, kr.start) <= 0) r.note(`keyRanges[${i}]`, `end ${describeValue(kr.end)} must sort after start ${describeValue(kr.start)} (by UTF-8 bytes)`);
   });
-  const sorted = ranges.map((kr, i) => ({ ...kr, i })).sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  const sorted = ranges.map((kr, i) => ({ ...kr, i })).sort((a, b) => order(a.start, b.start));
   if (sorted[0].start !== '') r.note(`keyRanges[${sorted[0].i}].start`, 'the first range must start at "" so every key has an owner');
   for (let k = 1; k < sorted.length; k++) {
     const prev = sorted[k - 1];
     const cur = sorted[k];
-    if (prev.end === null || prev.end > cur.start) {
+    if (prev.end === null || order(prev.end, cur.start) > 0) {
       r.note(`keyRanges[${cur.i}]`, `overlaps keyRanges[${prev.i}]; ranges must not overlap`);
-    } else if (prev.end < cur.start) {
+    } else if (order(prev.end, cur.start) < 0) {
       r.note(`keyRanges[${cur.i}]`, `leaves a gap after keyRanges[${prev.i}] (${describeValue(prev.end)} to ${describeValue(cur.start)}); ranges must cover every key`);
     }
   }
