@@ -45,4 +45,9 @@ describe('hot-key salting', () => {
     assert.throws(() => unmarkHotKey(map, Buffer.from('k')), /not marked hot/);
     assert.equal(map.saltedKeys.size, 0);
   });
+
+  it('refuses to salt under range partitioning, where every variant would sort into the last range', () => {
+    const ranged = createPartitionMap({ partitionStrategy: 'range', keyRanges: [{ start: '', end: 'm', node: 'n0' }, { start: 'm', end: null, node: 'n1' }] }, ['n0', 'n1']);
+    assert.throws(() => markHotKey(ranged, Buffer.from('a'), 4), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'key' && /split the range/.test(e.message));
+  });
 });

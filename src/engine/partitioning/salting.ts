@@ -48,6 +48,11 @@ function checkKey(key: unknown): asserts key is Buffer {
 /** MarkHotKey: a new map (version + 1) where `key` is spread over `buckets` variants. */
 export function markHotKey(map: PartitionMap, key: Buffer, buckets: number): PartitionMap {
   checkKey(key);
+  // Range placement orders keys by their bytes: every variant (0xff 0x53 …) would sort into the
+  // last range, moving the load instead of spreading it.
+  if (map.strategy === 'range') {
+    throw new InvalidArgumentError('key', 'cannot be salted under range partitioning: its variants start with 0xff 0x53 and would all fall in the last range; split the range that holds it instead (ringdb split <partition> --at <key>)');
+  }
   if (!Number.isSafeInteger(buckets) || buckets < 2 || buckets > MAX_SALT_BUCKETS) {
     throw new InvalidArgumentError('buckets', `an integer from 2 to ${MAX_SALT_BUCKETS}, got ${buckets}`);
   }
