@@ -154,6 +154,22 @@ describe('topology changes', () => {
       }
     });
 
+    it('adding a node after a rebalance leaves every node its fair share (owners no longer follow the tokens)', () => {
+      // The exploratory run that found it: 5 nodes, 8 partitions, 2 tokens each, two splits, a rebalance, n6 added.
+      let map = createPartitionMap({ numPartitions: 8, partitionsPerNode: 2 }, ['n1', 'n2', 'n3', 'n4', 'n5']);
+      map = splitPartition(map, 0).map;
+      map = splitPartition(map, 3).map;
+      map = rebalance(map).map;
+      for (const n of map.nodes) assert.equal(map.partitionsOf(n).length, 2, `${n} after the rebalance`);
+      for (let i = 6; i < 40; i++) {
+        const added = `n${i}`;
+        const { map: next, moves } = addNode(map, added);
+        assert.ok(moves.every((m) => m.to === added));
+        const share = Math.floor(next.partitions.length / next.nodes.length);
+        for (const n of map.nodes) assert.ok(next.partitionsOf(n).length >= share, `adding ${added}: ${n} keeps ${next.partitionsOf(n).length} of at least ${share}`);
+      }
+    });
+
     it('adding a node to a range map gives it its share from the most loaded nodes', () => {
       let map = rangeMap();
       for (const s of [0, 1, 2, 0, 1, 2]) map = splitPartition(map, s, { sampleKeys: sampleKeys(20, String.fromCharCode(97 + s * 8)) }).map;

@@ -165,13 +165,22 @@ export function addNode(map: PartitionMap, nodeId: string): TopologyChange {
   if (map.nodes.includes(nodeId)) throw new InvalidArgumentError('nodeId', `node "${nodeId}" is already in the map (nodes: ${map.nodes.join(', ')})`);
   const nodes = [...map.nodes, nodeId];
   const newOwner = new Map<number, string>();
-  if (map.strategy === 'hash') {
-    const tokens = sortTokens([...map.tokens, ...buildTokens([nodeId], map.tokensPerNode)]);
-    for (const p of map.partitions) if (successorNode(tokens, p.start) === nodeId) newOwner.set(p.id, nodeId);
-    return reassign(map, newOwner, { nodes, tokens });
-  }
   const counts = map.ownershipCounts();
   const share = Math.floor(map.partitions.length / nodes.length);
+  if (map.strategy === 'hash') {
+    // The partitions the new tokens claim, but no owner is left below its fair share: after a
+    // Rebalance owners no longer follow the tokens, and a node whose few partitions the new
+    // tokens happened to claim was stripped of all of them while it ran.
+    const tokens = sortTokens([...map.tokens, ...buildTokens([nodeId], map.tokensPerNode)]);
+    for (const p of map.partitions) {
+      if (successorNode(tokens, p.start) !== nodeId) continue;
+      const left = counts.get(p.owner) ?? 0;
+      if (left <= share) continue;
+      counts.set(p.owner, left - 1);
+      newOwner.set(p.id, nodeId);
+    }
+    return reassign(map, newOwner, { nodes, tokens });
+  }
   const owned = new Map(map.nodes.map((n) => [n, map.partitionsOf(n)]));
   for (let taken = 0; taken < share; taken++) {
     const donor = map.nodes.reduce((best, n) => ((counts.get(n) ?? 0) > (counts.get(best) ?? 0) ? n : best));
