@@ -6,7 +6,7 @@
 import {
   OpKind, type NodeServiceServer, type Op as ProtoOp, type PartitionStats, type StoredEntry,
 } from '../gen/ringdb/v1/node';
-import { InvalidMapError } from '../partitioning';
+import { changedPartitionIds, InvalidMapError } from '../partitioning';
 import type { Op } from '../replication/op-codec';
 import { InvalidFieldError, PreconditionError, toStatus, unaryHandler } from '../rpc';
 import { NodeFileSystem } from '../storage';
@@ -32,6 +32,7 @@ export class PartitionLayer {
   private readonly acks: WriteAcks;
   private readonly handoff: Handoff;
   private offCursor: (() => void) | undefined;
+  private offMap: (() => void) | undefined;
 
   private constructor(
     private readonly node: RingNode,
@@ -59,6 +60,11 @@ export class PartitionLayer {
     // Pulled ops (FetchUpdates) take the same door as pushed ones, so a hinted op becomes a hint.
     this.node.peers.receive = (ops) => this.receive(ops);
     this.offCursor = this.node.onCursor((peer, lsn) => this.acks.onCursor(peer, lsn));
+    let previous = this.partitions.map;
+    this.offMap = this.partitions.onChange((map) => {
+      this.coordinator.metrics.forgetPartitions(changedPartitionIds(previous, map));
+      previous = map;
+    });
     this.handoff.start();
   }
 
@@ -69,6 +75,7 @@ export class PartitionLayer {
 
   async close(): Promise<void> {
     this.offCursor?.();
+    this.offMap?.();
     await this.handoff.stop();
     await this.hints.close();
   }

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { HotspotMetrics, SpaceSaving } from './hotspots';
+import { changedPartitionIds, HotspotMetrics, SpaceSaving } from './hotspots';
 import { createPartitionMap } from './settings';
-import { splitHotPartitions } from './topology';
+import { mergePartitions, splitHotPartitions, splitPartition } from './topology';
 
 /**
  * The plain Space-Saving the typed-array one replaced: counters in an array heap, found through a
@@ -153,5 +153,18 @@ describe('hotspot metrics', () => {
     assert.match(result.skipped[0].reason, /fewer than 2 distinct sample keys/);
     assert.equal(result.map.partitions.length, 3);
     assert.equal(result.map.version, map.version + 1);
+  });
+  it('forgets the counts of partitions a split or merge changed, and keeps the others', () => {
+    const map = createPartitionMap({ partitionStrategy: 'range', keyRanges: [{ start: '', end: 'f', node: 'n1' }, { start: 'f', end: null, node: 'n2' }] }, ['n1', 'n2']);
+    const split = splitPartition(map, 1, { splitKey: Buffer.from('p') }).map;
+    const changed = changedPartitionIds(map, split).sort((a, b) => a - b);
+    assert.deepEqual(changed, [1, split.partitions.find((p) => p.start.equals(Buffer.from('p')))!.id].sort((a, b) => a - b));
+    assert.deepEqual(changedPartitionIds(split, split), []);
+    const merged = mergePartitions(split, 1, changed[1]).map;
+    assert.deepEqual(changedPartitionIds(split, merged).sort((a, b) => a - b), changed);
+    const metrics = new HotspotMetrics();
+    for (const pid of [0, 1, 1, 1]) metrics.record(pid, Buffer.from(`k${pid}`));
+    metrics.forgetPartitions(changed);
+    assert.deepEqual([...metrics.partitionStats()], [[0, 1]]);
   });
 });

@@ -6,6 +6,7 @@
 // listed count overestimates the truth by at most its `error`.
 
 import { fnv1a } from '../codec/fnv1a';
+import type { PartitionMap } from './partition-map';
 
 export interface HotKey {
   readonly key: Buffer;
@@ -236,4 +237,26 @@ export class HotspotMetrics {
     this.partitionOps.clear();
     this.keys.reset();
   }
+
+  /** Drops the operation counts of these partitions (their ranges changed: the counts describe keys they may no longer hold). */
+  forgetPartitions(pids: Iterable<number>): void {
+    for (const pid of pids) this.partitionOps.delete(pid);
+  }
+}
+
+/**
+ * Partitions whose key range is not what it was: new ids, ids gone, and ids a split or merge
+ * kept with another range. Their counts belong to the old ranges: after a split, the half that
+ * kept the id showed all of the traffic and an automatic split picked it over the hot new half.
+ */
+export function changedPartitionIds(before: PartitionMap | undefined, after: PartitionMap): number[] {
+  const old = new Map((before?.partitions ?? []).map((p) => [p.id, p]));
+  const changed: number[] = [];
+  for (const p of after.partitions) {
+    const was = old.get(p.id);
+    old.delete(p.id);
+    const sameEnd = was !== undefined && (was.end === null ? p.end === null : p.end !== null && was.end.equals(p.end));
+    if (!was || !was.start.equals(p.start) || !sameEnd) changed.push(p.id);
+  }
+  return [...changed, ...old.keys()];
 }

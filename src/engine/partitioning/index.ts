@@ -2,7 +2,7 @@
 // the driver and the router import.
 
 export { InvalidArgumentError, InvalidMapError, InvalidSettingError, PartitioningError } from './errors';
-export { type HotKey, type HotPartition, HotspotMetrics, SpaceSaving } from './hotspots';
+export { changedPartitionIds, type HotKey, type HotPartition, HotspotMetrics, SpaceSaving } from './hotspots';
 export { describeRange, hashToken, inRange, ringFraction, type Strategy, STRATEGIES, type VnodeToken } from './keyspace';
 export { MAX_SALT_BUCKETS, type Partition, PartitionMap, type PartitionMapFields, type PartitionMapJson } from './partition-map';
 export { type Placement, preferenceList, readCandidates, replicasOf, ringWalk, sloppyPreferenceList } from './placement';
