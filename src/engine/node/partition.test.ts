@@ -8,7 +8,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { encodeCompositeKey, partitionKeyOf, tryDecodeCompositeKey } from '../codec/composite-key';
 import { placementKeyOf } from '../codec/stored-key';
 import { OpKind, PeerState, type ExportRangeRequest, type NodeServiceClient, type StoredEntry } from '../gen/ringdb/v1/node';
-import { createPartitionMap, markHotKey, preferenceList, removeNode, saltedKey, type PartitionMap } from '../partitioning';
+import { createPartitionMap, markHotKey, preferenceList, removeNode, saltedKey, splitPartition, type PartitionMap } from '../partitioning';
 import { openStream, type UnaryMethod } from '../rpc';
 import { notOwnerOf } from '../rpc/not-owner';
 import { partitionMapToProto } from '../rpc/partition-map-proto';
@@ -263,6 +263,21 @@ describe('partitioned nodes (real processes, 5 nodes, N=3 W=2 R=2)', function ()
     assert.ok(hot.some((h) => h.partitions.length > 0 && h.keys.length > 0));
     for (const id of IDS) await c.call(id, (x) => x.resetMetrics, {});
     for (const id of IDS) assert.equal((await c.call(id, (x) => x.getHotspots, { limit: 0 })).totalOps, 0);
+  });
+
+  it('forgets the hotspot counts of a partition a split changed, and keeps the others', async () => {
+    for (const id of IDS) await c.call(id, (x) => x.resetMetrics, {});
+    const keys = ['hs-a', 'hs-b', 'hs-c', 'hs-d', 'hs-e', 'hs-f'];
+    for (const k of keys) await c.call('n1', (x) => x.put, { key: EMPTY, value: b('v'), partitionKey: b(k) });
+    const counted = new Map((await c.call('n1', (x) => x.getHotspots, { limit: 0 })).partitions.map((p) => [p.id, Number(p.ops)]));
+    assert.ok(counted.size >= 2, `counts on ${counted.size} partitions`);
+    const [target] = [...counted.keys()];
+    const next = splitPartition(map, target).map;
+    for (const id of IDS) assert.equal((await send(next, id)).accepted, true);
+    map = next;
+    const after = new Map((await c.call('n1', (x) => x.getHotspots, { limit: 0 })).partitions.map((p) => [p.id, Number(p.ops)]));
+    assert.equal(after.has(target), false, `partition ${target} was split: its count described its old range`);
+    for (const [pid, ops] of counted) if (pid !== target) assert.equal(after.get(pid), ops, `partition ${pid} kept its count`);
   });
 
   it('scans every row of a hot partition key, written before and after it was marked hot, newest version of each, page by page', async () => {
