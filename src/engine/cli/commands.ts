@@ -186,9 +186,9 @@ async function isCrdtKey(c: ControllerClient, key: string): Promise<boolean> {
 }
 
 async function data(p: Parsed): Promise<Result> {
-  // A CRDT key's stored value is its encoded state: `get` prints the merged value instead.
-  if (p.command === 'get' && str(p, 'clustering') === undefined && (await withController(p, (c) => isCrdtKey(c, p.args[0])))) return crdtRead(p);
   return withController(p, async (c) => {
+    // A CRDT key's stored value is its encoded state: `get` prints the merged value instead.
+    if (p.command === 'get' && str(p, 'clustering') === undefined && (await isCrdtKey(c, p.args[0]))) return crdtRead(p);
     // Without --node the topology-aware driver picks a replica; rows (--clustering) always go through it.
     if (str(p, 'node') === undefined || str(p, 'clustering') !== undefined) return driverData(p, c);
     const nodeId = await pickNode(c, p);

@@ -20,7 +20,7 @@ export {
 } from './launch';
 export { findController, readStateFile, STATE_FILE, TOKEN_FILE, CONTROLLER_LOG, type ControllerState } from './state-file';
 export {
-  defaultClusterSpec, defaultClusterSpecText, parseClusterSpec, validateClusterSpec, checkClusterSpec, loadClusterSpecFile,
+  defaultClusterSpec, defaultClusterSpecText, fitQuorumsToNodes, parseClusterSpec, validateClusterSpec, checkClusterSpec, loadClusterSpecFile,
   ClusterSpecError, DEFAULT_SPEC, SPEC_LIMITS,
   type ClusterSpec, type SpecIssue, type SpecCheck, type StorageSpec, type TopologySpec, type KeyRangeSpec, type RouterSpec,
   type SyncPolicy, type PartitionStrategy, type ConsistencyMode, type CrdtType, type LogLevel,

@@ -9,7 +9,7 @@ import type * as pb from '../gen/ringdb/v1/node';
 import { unary } from '../rpc/client';
 import { describeError, NotFoundError, PreconditionError, RpcError, UnavailableError } from '../rpc/errors';
 import { status } from '@grpc/grpc-js';
-import { ClusterSpecError, parseClusterSpec } from '../spec/index';
+import { ClusterSpecError, fitQuorumsToNodes, parseClusterSpec } from '../spec/index';
 import { expandTopology } from '../spec/topology';
 import { NODE_ID_PATTERN, nodeIdOf, type ClusterSpec } from '../spec/types';
 import { EventHub } from './events';
@@ -293,7 +293,7 @@ export class Cluster {
       const recorded = this.recordedMembers(spec);
       const ids = recorded ?? Array.from({ length: spec.nodes }, (_, i) => nodeIdOf(i));
       // Fewer members than replicas (RemoveNode ran): N, W and R shrink to them, as they did while it ran.
-      const fitted = recorded ? fitQuorumsToMembers(spec, ids.length) : spec;
+      const fitted = recorded ? fitQuorumsToNodes(spec, ids.length) : spec;
       // Quorums, strategy and key ranges are checked before any process starts.
       const placement = PartitionManager.plan(fitted, ids);
       this.spec = spec;
@@ -476,13 +476,6 @@ export class Cluster {
 function saidWhy(proc: NodeProcess): string {
   const said = /^node (stopped|failed to start): (.*)$/.exec(proc.lastError);
   return said ? `: ${said[2]}` : '';
-}
-
-/** `spec` with N, W and R at most `members` (the same object when they fit already). */
-function fitQuorumsToMembers(spec: ClusterSpec, members: number): ClusterSpec {
-  if (spec.replicationFactor <= members) return spec;
-  const replicationFactor = members;
-  return { ...spec, replicationFactor, writeQuorum: Math.min(spec.writeQuorum, replicationFactor), readQuorum: Math.min(spec.readQuorum, replicationFactor) };
 }
 
 /** The highest N of a node folder `nN` or a removed node's `nN.removed-…` in `dataDir` (0 = none: a new cluster's folder). */

@@ -437,52 +437,38 @@ export class Coordinator {
     }
     const n = Math.min(map.replicationFactor, map.nodes.length);
     const r = quorumOverride('r', req.r, this.settings.readQuorum, n);
-    const partitionKeys = readKeysFor(map, ref.partitionKey);
-    if (partitionKeys.length > 1) return this.scanSalted(req, call, map, ref.partitionKey, partitionKeys, limit, r);
     const pid = this.partitions.partitionOf(map, ref.stored);
     const replicas = preferenceList(map, pid);
     if (!replicas.includes(this.self) && (!this.settings.enableForwarding || req.forwarded)) throw this.notOwner(map, pid, replicas);
     this.counters.coordinatedReads++;
     this.metrics.record(pid, ref.partitionKey);
-    const order = this.readOrder(map, pid, replicas);
-    const { answers: pages, failures } = await askQuorum(order, r, async (id): Promise<{ node: string; entries: ScanEntry[]; more: boolean }> => {
-      if (id === this.self) return { node: id, ...this.localScan(from, range.end, limit, true) };
-      const client = this.node.peers.client(id);
-      const res = await unary(client, client.scan, { ...req, limit, direct: true, includeTombstones: true }, { token: this.node.peers.callToken, parent: call, timeoutMs: PEER_CALL_MS });
-      return { node: id, entries: res.entries, more: res.continuationToken.length > 0 };
-    });
-    if (pages.length < r) throw new UnavailableError(`r: ${r} answers needed for partition ${pid} but only ${pages.length} arrived; ${failures.join('; ') || 'too few nodes are up'}`);
-    return { ...mergePages(pages, limit, req.includeTombstones), replicas: pages.map((p) => p.node) };
+    // A hot key's rows are spread over its salted variants (writes pick one, as gets probe all):
+    // each variant's range is scanned on R of its replicas too (raw scans: a variant's key may not
+    // be asked for by name), renamed to the key itself and merged with the rest, newest first, as
+    // one partition's replicas are. Scanning the key alone lost every row written after it was
+    // marked hot, and served older versions of rows rewritten since.
+    const after = req.continuationToken.length > 0 ? tryDecodeCompositeKey(req.continuationToken)?.clusteringKey : undefined;
+    const [own, variants] = await Promise.all([this.scanReplicas(map, pid, r, from, range.end, { ...req, limit, direct: true, includeTombstones: true }, call), Promise.all(readKeysFor(map, ref.partitionKey).filter((pk) => !pk.equals(ref.partitionKey)).map(async (pk) => {
+      const variantRange = compositeKeyRange(pk, req.clusteringStart, req.clusteringEnd);
+      const variantFrom = after !== undefined ? keyAfter(encodeCompositeKey(pk, after)) : variantRange.start;
+      const raw: ScanRequest = { ...req, partitionKey: undefined, clusteringStart: undefined, clusteringEnd: undefined, start: variantFrom, end: variantRange.end, continuationToken: EMPTY, limit, includeTombstones: true, direct: true };
+      const pages = await this.scanReplicas(map, this.partitions.partitionOf(map, encodeCompositeKey(pk)), r, variantFrom, variantRange.end, raw, call);
+      return pages.map((p) => ({ ...p, entries: p.entries.map((e) => ({ ...e, key: encodeCompositeKey(ref.partitionKey, tryDecodeCompositeKey(e.key)?.clusteringKey) })) }));
+    }))]);
+    const pages = [...own, ...variants.flat()];
+    return { ...mergePages(pages, limit, req.includeTombstones), replicas: [...new Set(pages.map((p) => p.node))] };
   }
 
-  /**
-   * A hot partition key's rows are spread over its salted variants (writes pick one, as gets
-   * probe all): each variant's clustering range is scanned on R of its replicas (raw scans, as
-   * the variants' keys may not be asked for by name), the rows are renamed to the key itself and
-   * merged newest-first, as one partition's replicas are. Scanning only the key itself lost every
-   * row written after it was marked hot, and served older versions of rows rewritten since.
-   */
-  private async scanSalted(req: ScanRequest, call: ParentCall, map: PartitionMap, partitionKey: Buffer, partitionKeys: readonly Buffer[],
-    limit: number, r: number): Promise<ScanResponse> {
-    const after = req.continuationToken.length > 0 ? tryDecodeCompositeKey(req.continuationToken)?.clusteringKey : undefined;
-    const rename = (key: Buffer): Buffer => encodeCompositeKey(partitionKey, tryDecodeCompositeKey(key)?.clusteringKey);
-    this.counters.coordinatedReads++;
-    const perVariant = await Promise.all(partitionKeys.map(async (pk) => {
-      const range = compositeKeyRange(pk, req.clusteringStart, req.clusteringEnd);
-      const from = after !== undefined ? keyAfter(encodeCompositeKey(pk, after)) : range.start;
-      const pid = this.partitions.partitionOf(map, encodeCompositeKey(pk));
-      const { answers, failures } = await askQuorum(this.readOrder(map, pid, preferenceList(map, pid)), r, async (id): Promise<{ node: string; entries: ScanEntry[]; more: boolean }> => {
-        if (id === this.self) return { node: id, ...this.localScan(from, range.end, limit, true) };
-        const client = this.node.peers.client(id);
-        const raw: ScanRequest = { ...req, partitionKey: undefined, clusteringStart: undefined, clusteringEnd: undefined, start: from, end: range.end, continuationToken: EMPTY, limit, includeTombstones: true, direct: true };
-        const res = await unary(client, client.scan, raw, { token: this.node.peers.callToken, parent: call, timeoutMs: PEER_CALL_MS });
-        return { node: id, entries: res.entries, more: res.continuationToken.length > 0 };
-      });
-      if (answers.length < r) throw new UnavailableError(`r: ${r} answers needed for partition ${pid} (a salted variant of the key) but only ${answers.length} arrived; ${failures.join('; ') || 'too few nodes are up'}`);
-      return answers;
-    }));
-    const pages = perVariant.flat().map((a) => ({ entries: a.entries.map((e) => ({ ...e, key: rename(e.key) })), more: a.more }));
-    return { ...mergePages(pages, limit, req.includeTombstones), replicas: [...new Set(perVariant.flat().map((a) => a.node))] };
+  /** One page of [from, end) from R of partition `pid`'s replicas: this node's store, the others with `remote`. */
+  private async scanReplicas(map: PartitionMap, pid: number, r: number, from: Buffer, end: Buffer, remote: ScanRequest, call: ParentCall): Promise<{ node: string; entries: ScanEntry[]; more: boolean }[]> {
+    const { answers, failures } = await askQuorum(this.readOrder(map, pid, preferenceList(map, pid)), r, async (id): Promise<{ node: string; entries: ScanEntry[]; more: boolean }> => {
+      if (id === this.self) return { node: id, ...this.localScan(from, end, remote.limit, true) };
+      const client = this.node.peers.client(id);
+      const res = await unary(client, client.scan, remote, { token: this.node.peers.callToken, parent: call, timeoutMs: PEER_CALL_MS });
+      return { node: id, entries: res.entries, more: res.continuationToken.length > 0 };
+    });
+    if (answers.length < r) throw new UnavailableError(`r: ${r} answers needed for partition ${pid} but only ${answers.length} arrived; ${failures.join('; ') || 'too few nodes are up'}`);
+    return answers;
   }
 
   private localScan(start: Buffer | undefined, end: Buffer | undefined, limit: number, includeTombstones: boolean): { entries: ScanEntry[]; more: boolean } {

@@ -59,9 +59,8 @@ async function run(): Promise<void> {
   // Merkle roots over data it cannot read (found with one damaged SSTable block).
   const stopOnDamage = (err: unknown): void => {
     if (!(err instanceof CorruptionError)) return;
-    const message = `node stopped: ${damageAdvice(err)}`;
-    logger.error(message);
-    process.stderr.write(`${message}\n`);
+    // Its own stderr line, unprefixed: the controller quotes it as the reason the node is down.
+    process.stderr.write(`node stopped: ${damageAdvice(err)}\n`);
     process.exit(EXIT.failed);
   };
   // Vector mode merges sibling sets in the store's resolver, installed before the log replays so

@@ -79,3 +79,13 @@ ${schemaLine}  // Number of node processes (1 to 32), named n1, n2, ...
 }
 `;
 }
+
+/**
+ * `spec` with N, W and R at most `nodes` (the same object when they fit already): the defaults
+ * assume 3 nodes, and a cluster started again after RemoveNode may have fewer members than N.
+ */
+export function fitQuorumsToNodes(spec: ClusterSpec, nodes: number): ClusterSpec {
+  if (spec.replicationFactor <= nodes) return spec;
+  const replicationFactor = Math.max(1, nodes);
+  return { ...spec, replicationFactor, writeQuorum: Math.min(spec.writeQuorum, replicationFactor), readQuorum: Math.min(spec.readQuorum, replicationFactor) };
+}

@@ -1,5 +1,5 @@
 export * from './types';
-export { DEFAULT_SPEC, defaultClusterSpec, defaultClusterSpecText } from './defaults';
+export { DEFAULT_SPEC, defaultClusterSpec, defaultClusterSpecText, fitQuorumsToNodes } from './defaults';
 export { ClusterSpecError, checkClusterSpec, validateClusterSpec, type SpecCheck, type SpecIssue } from './validate';
 export { parseClusterSpec, loadClusterSpecFile } from './parse';
 export { checkTopology, expandTopology } from './topology';

@@ -21,7 +21,7 @@ export interface StartResult {
 
 /** The spec to start: the argument's, else the workspace's .ringdb/cluster.json, else the defaults. */
 async function resolveSpec(arg: unknown): Promise<{ spec: ClusterSpec; file: string | undefined }> {
-  const { defaultClusterSpec, parseClusterSpec } = await engineClient();
+  const { defaultClusterSpec, fitQuorumsToNodes, parseClusterSpec } = await engineClient();
   const a = argsOf(arg) as { spec?: unknown; nodes?: number };
   const root = workspaceRoot();
   const file = root ? path.join(root, SPEC_RELATIVE_PATH) : undefined;
@@ -34,14 +34,8 @@ async function resolveSpec(arg: unknown): Promise<{ spec: ClusterSpec; file: str
   } else spec = { ...defaultClusterSpec(), nodes: readSettings().defaultNodeCount };
   if (a.nodes !== undefined) spec = { ...spec, nodes: a.nodes };
   // The defaults assume 3 nodes; with fewer and no spec of the person's own, replicate to all.
-  if (a.spec === undefined && !from) spec = fitQuorumsToNodes(spec);
+  if (a.spec === undefined && !from) spec = fitQuorumsToNodes(spec, Number.isInteger(spec.nodes) && spec.nodes > 0 ? spec.nodes : 1);
   return { spec: parseClusterSpec(JSON.stringify(spec)), file: from };
-}
-
-function fitQuorumsToNodes(spec: ClusterSpec): ClusterSpec {
-  const n = Number.isInteger(spec.nodes) && spec.nodes > 0 ? spec.nodes : 1;
-  const rf = Math.min(spec.replicationFactor, n);
-  return { ...spec, replicationFactor: rf, writeQuorum: Math.min(spec.writeQuorum, rf), readQuorum: Math.min(spec.readQuorum, rf) };
 }
 
 /** Node data goes to the ringdb.dataFolder setting, else the spec's dataDir inside the workspace. */
