@@ -106,7 +106,7 @@ describe('ringdb CLI', function () {
     const gone = await ringdb(ws.dir, 'get', 'greeting', '--node', 'n2');
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /"greeting" not found on n2 \(deleted op n2:1/);
-    assert.equal((await ringdb(ws.dir, 'get', 'greeting', '--node', 'n9')).code, 1);
+    assert.equal((await ringdb(ws.dir, 'get', 'greeting', '--node', 'n9')).code, 2);
     const empty = await ringdb(ws.dir, 'put', '', 'v');
     assert.equal(empty.code, 2);
     assert.match(empty.stderr, /key: must not be empty/);
@@ -129,8 +129,13 @@ describe('ringdb CLI', function () {
     assert.equal(logs.code, 0);
     assert.equal(logs.stdout.trimEnd().split('\n').length, 2);
     const badLogs = await ringdb(ws.dir, 'logs', 'n7');
-    assert.equal(badLogs.code, 1);
+    assert.equal(badLogs.code, 2);
     assert.match(badLogs.stderr, /no node "n7" in this cluster; nodes are n1, n2/);
+    // The user named it, so the message names it, not the RPC field, and no progress line comes first.
+    const badRestart = await ringdb(ws.dir, 'restart', 'n7');
+    assert.equal(badRestart.code, 2);
+    assert.equal(badRestart.stderr, 'ringdb: no node "n7" in this cluster; nodes are n1, n2\n');
+    assert.equal((await ringdb(ws.dir, 'kill', 'n7')).stderr, 'ringdb: no node "n7" in this cluster; nodes are n1, n2\n');
 
     const follow = spawn(process.execPath, [cliPath(), 'logs', 'n2', '--follow', '--lines', '1'], { cwd: ws.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
@@ -151,7 +156,9 @@ describe('ringdb CLI', function () {
     const removed = await ringdb(ws.dir, 'remove-node', 'n3');
     assert.equal(removed.code, 0, removed.stderr);
     assert.match(removed.stdout, /^removed n3 \(\d+ partitions moved, \d+ entries copied to the nodes that took over\)/);
-    assert.equal((await ringdb(ws.dir, 'remove-node', 'n3')).code, 1);
+    const removedAgain = await ringdb(ws.dir, 'remove-node', 'n3');
+    assert.equal(removedAgain.code, 2);
+    assert.equal(removedAgain.stderr, 'ringdb: no node "n3" in this cluster; nodes are n1, n2\n');
 
     assert.equal((await ringdb(ws.dir, 'put', 'persisted', 'across restarts', '--node', 'n1')).code, 0);
     const pids = json<{ nodes: { pid: number }[]; controllerPid: number }>(await ringdb(ws.dir, 'status', '--json'));

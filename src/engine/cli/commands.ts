@@ -225,6 +225,7 @@ async function nodeOp(p: Parsed, io: Io): Promise<Result> {
     let node: NodeInfo;
     if (p.command === 'kill') node = await c.killNode(id);
     else {
+      await c.member(id); // an unknown id fails before the progress line, not after it
       io.progress(`restarting ${id} ...`);
       node = await c.restartNode(id);
     }
@@ -257,6 +258,7 @@ async function maintenance(p: Parsed, io: Io): Promise<Result> {
     }
     const id = p.args[0];
     if (p.command === 'remove-node') {
+      await c.member(id); // an unknown id fails before the progress line, not after it
       io.progress(`handing ${id}'s data over and removing it ...`);
       const r = await c.removeNode(id);
       const moved = r.moves ? `${r.moves.movedPartitions} partitions moved, ${r.moves.entries} entries copied` : `${r.handedOverOps} entries copied`;

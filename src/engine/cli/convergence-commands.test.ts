@@ -32,9 +32,9 @@ describe('ringdb repair', function () {
     assert.match(one.stdout, /^n2: 1 peer in \d+ ms\n {2}n2 <-> n1: /);
   });
 
-  it('names an unknown node and exits 1', async () => {
+  it('names an unknown node and exits 2', async () => {
     const r = await ringdb(ws.dir, 'repair', 'n7');
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /no node "n7" in this cluster; nodes are n1, n2/);
   });
 

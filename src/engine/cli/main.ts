@@ -24,7 +24,9 @@ function failure(err: unknown): { code: number; message: string; kind: string } 
   if (err instanceof ClusterSpecError) return { code: EXIT.usage, message: `invalid cluster spec:\n  ${err.message.split('\n').join('\n  ')}`, kind: 'invalid-spec' };
   if (err instanceof NoClusterError) return { code: EXIT.noCluster, message: err.message, kind: 'no-cluster' };
   if (err instanceof RingDbError) {
-    return { code: err.code === 'invalid-argument' ? EXIT.usage : EXIT.failed, message: err.message, kind: err.code };
+    // NOT_FOUND only ever answers a node or partition the command named: the input was wrong.
+    const badInput = err.code === 'invalid-argument' || err.code === 'not-found';
+    return { code: badInput ? EXIT.usage : EXIT.failed, message: err.message, kind: err.code };
   }
   if (err instanceof LaunchError) return { code: EXIT.failed, message: err.message, kind: 'launch' };
   return { code: EXIT.failed, message: err instanceof Error ? err.message : String(err), kind: 'internal' };

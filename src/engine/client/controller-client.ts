@@ -191,11 +191,17 @@ export class ControllerClient {
     return { split: [...res.split], skipped: res.skipped.map((s) => ({ pid: s.pid, reason: s.reason })), map: mapInfoFromProto(required(res.map, 'CheckHotPartitions')) };
   }
 
-  /** A data-plane client for one node of this cluster (its address comes from Describe). */
-  async nodeClient(nodeId: string): Promise<NodeClient> {
+  /** One member of this cluster as Describe reports it; NOT_FOUND naming the members when there is none. */
+  async member(nodeId: string): Promise<NodeInfo> {
     const cluster = await this.describe();
     const node = cluster.nodes.find((n) => n.id === nodeId);
     if (!node) throw new RingDbError('not-found', `no node "${nodeId}" in this cluster; nodes are ${cluster.nodes.map((n) => n.id).join(', ') || 'none'}`);
+    return node;
+  }
+
+  /** A data-plane client for one node of this cluster (its address comes from Describe). */
+  async nodeClient(nodeId: string): Promise<NodeClient> {
+    const node = await this.member(nodeId);
     if (!node.address || node.state === 'stopped' || node.state === 'down') {
       throw new RingDbError('unavailable', `node ${nodeId} is ${node.state}; restart it first`);
     }

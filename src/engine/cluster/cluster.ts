@@ -141,7 +141,7 @@ export class Cluster {
     const m = this.members.get(id);
     if (!m) {
       const ids = [...this.members.keys()];
-      throw new NotFoundError(`node_id: no node "${id}" in this cluster; nodes are ${ids.length ? ids.join(', ') : 'none (start a cluster first)'}`);
+      throw new NotFoundError(`no node "${id}" in this cluster; nodes are ${ids.length ? ids.join(', ') : 'none (start a cluster first)'}`);
     }
     return m;
   }

@@ -99,10 +99,10 @@ export class Version {
   }
 
   /**
-   * The stored version of `key` in the tables, newest source first: a write only lands when
-   * it beats every stored version, so the first table holding the key holds its winner.
+   * The newest version of `key` in the tables, newest source first: a write only lands when it
+   * beats every stored version, so the first table holding the key holds its winner. With
+   * `skip`, the newest that it does not reject (older levels hold older versions).
    */
-  /** The newest version of `key` in the tables; with `skip`, the newest that it does not reject (older levels hold older versions). */
   get(key: Buffer, counters: StoreCounters, skip?: (e: Entry) => boolean): Entry | undefined {
     const levels = this.levels;
     for (const t of levels[0]) {
