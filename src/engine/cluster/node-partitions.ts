@@ -108,11 +108,12 @@ export class NodePartitions implements PartitionNodes {
     await this.exportRanges(from, ranges, async (entries) => {
       if (entries.length === 0) return true;
       try {
-        await unary(target, target.ingestEntries, { entries }, { token: this.token, timeoutMs: CALL_MS });
+        // Counted as the target applied them: the same entry streamed from a second replica, or
+        // again by the catching-up pass, is not a second entry copied.
+        copied += (await unary(target, target.ingestEntries, { entries }, { token: this.token, timeoutMs: CALL_MS })).applied;
       } catch (err) {
         throw new Error(`IngestEntries on ${to}: ${describeError(err)}`);
       }
-      copied += entries.length;
       return true;
     });
     return copied;
