@@ -125,7 +125,7 @@ function issue3Scenarios(o: Options, withEtcd: boolean): Scenario[] {
 function extendedScenarios(o: Options, withEtcd: boolean): Scenario[] {
   const maxMs = o.seconds * 1000;
   const sync = o.syncs[0];
-  const storage = { sync, syncIntervalMs: 5, memtableBytes: 4 * 1024 * 1024 };
+  const storage = { ...DEFAULT_SPEC.storage, sync, syncIntervalMs: 5, memtableBytes: 4 * 1024 * 1024 };
   const space = 100_000;
   const uniform = { kind: 'uniform', keys: space } as const;
   const zipf = { kind: 'zipf', keys: space, theta: 0.99 } as const;
@@ -175,7 +175,7 @@ function extendedScenarios(o: Options, withEtcd: boolean): Scenario[] {
 function issue4Scenarios(o: Options): Scenario[] {
   const maxMs = o.seconds * 1000;
   const sync = o.syncs[0];
-  const storage = { sync, syncIntervalMs: 5, memtableBytes: 4 * 1024 * 1024 };
+  const storage = { ...DEFAULT_SPEC.storage, sync, syncIntervalMs: 5, memtableBytes: 4 * 1024 * 1024 };
   const space = 100_000;
   const uniform = { kind: 'uniform', keys: space } as const;
   const zipf = { kind: 'zipf', keys: space, theta: 0.99 } as const;

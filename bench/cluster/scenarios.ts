@@ -3,7 +3,7 @@
 // quorum settings, key distributions, an operation during the load) is a new entry in a list
 // built by run.ts; this module only knows how to start each kind of system and drive it.
 
-import type { ClusterSpec, SyncPolicy } from '../../src/engine/client';
+import type { ClusterSpec, StorageSpec } from '../../src/engine/client';
 import { EtcdCluster } from './etcd';
 import { LagTracker } from './lag';
 import { RingCluster } from './ringdb';
@@ -14,7 +14,7 @@ export interface RingScenario {
   id: string;
   description: string;
   /** The cluster spec (dataDir is replaced by a temp folder). */
-  spec: Partial<ClusterSpec> & { nodes: number; storage: { sync: SyncPolicy; syncIntervalMs: number; memtableBytes: number } };
+  spec: Partial<ClusterSpec> & { nodes: number; storage: StorageSpec };
   /** A list, or built from the running cluster when a workload acts on it (`during`). */
   workloads: WorkloadSpec[] | ((cluster: RingCluster) => WorkloadSpec[]);
   /** Keys of the dataset written before the workloads (uniform and Zipf workloads use it). */

@@ -9,7 +9,7 @@ import type { ClientReadableStream } from '@grpc/grpc-js';
 import { build } from 'esbuild';
 import { placementKeyOf } from '../codec/stored-key';
 import * as pb from '../gen/ringdb/v1/node';
-import { clientArgs, openStream } from '../rpc/client';
+import { clientArgs, openStream, unary } from '../rpc/client';
 
 export interface Bundles {
   controller: string;
@@ -88,4 +88,16 @@ export async function storedPartitionKeys(address: string, token: string): Promi
     raw.close();
   }
   return keys;
+}
+
+/** A node's partitioning counters (hints held, delivered, expired ...), read from its Stats. */
+export async function partitionStats(address: string, token: string): Promise<pb.PartitionStats> {
+  const raw = new pb.NodeServiceClient(...clientArgs(address));
+  try {
+    const res = await unary(raw, raw.stats, {}, { token, timeoutMs: 10_000 });
+    if (!res.stats?.partitioning) throw new Error(`${address} answered Stats without partitioning counters`);
+    return res.stats.partitioning;
+  } finally {
+    raw.close();
+  }
 }

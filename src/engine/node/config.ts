@@ -14,6 +14,7 @@
 /** The one line a node prints on stdout once it serves: the prefix, then JSON {id, port, pid}. */
 export const NODE_READY_PREFIX = 'RINGDB_NODE_READY ';
 
+import { DEFAULT_SPEC, SPEC_LIMITS } from '../spec';
 import { checkConvergenceSettings, CONVERGENCE_FIELDS, type ConvergenceSettings } from './convergence/settings';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -34,7 +35,8 @@ export interface NodeConfig {
   peers: PeerConfig[];
   /** node id -> destinations; null = full mesh. */
   topology: Record<string, string[]> | null;
-  storage: { sync: 'always' | 'batch' | 'none'; syncIntervalMs: number; memtableBytes: number };
+  /** tombstoneGraceMs absent: the spec's default (an hour). */
+  storage: { sync: 'always' | 'batch' | 'none'; syncIntervalMs: number; memtableBytes: number; tombstoneGraceMs?: number };
   heartbeatIntervalMs: number;
   antiEntropyIntervalMs: number;
   /** Bound of the unacknowledged replication backlog before local writes wait (replication/backpressure.ts); 0 = off, default 1000. */
@@ -164,6 +166,7 @@ export function validateNodeConfig(raw: unknown): NodeConfig {
     if (s.sync !== 'always' && s.sync !== 'batch' && s.sync !== 'none') problems.push(`storage.sync must be 'always', 'batch' or 'none', got ${JSON.stringify(s.sync)}`);
     intIn(problems, 'storage.syncIntervalMs', s.syncIntervalMs, 0, 60_000);
     intIn(problems, 'storage.memtableBytes', s.memtableBytes, 1024, 1024 * 1024 * 1024);
+    if (s.tombstoneGraceMs !== undefined) intIn(problems, 'storage.tombstoneGraceMs', s.tombstoneGraceMs, SPEC_LIMITS.tombstoneGraceMs.min, SPEC_LIMITS.tombstoneGraceMs.max);
   }
   intIn(problems, 'heartbeatIntervalMs', raw.heartbeatIntervalMs, 10, 60_000);
   intIn(problems, 'antiEntropyIntervalMs', raw.antiEntropyIntervalMs, 50, 3_600_000);
@@ -193,4 +196,9 @@ function checkPartitioning(problems: string[], raw: Record<string, unknown>): vo
   if (raw.readBalancing !== undefined && raw.readBalancing !== 'round-robin' && raw.readBalancing !== 'least-recent') {
     problems.push(`readBalancing must be 'round-robin' or 'least-recent', got ${JSON.stringify(raw.readBalancing)}`);
   }
+}
+
+/** The tombstone grace a node runs with: its config's, else the cluster spec's default. */
+export function tombstoneGraceOf(config: Pick<NodeConfig, 'storage'>): number {
+  return config.storage.tombstoneGraceMs ?? DEFAULT_SPEC.storage.tombstoneGraceMs;
 }

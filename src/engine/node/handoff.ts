@@ -1,6 +1,11 @@
 // Hinted handoff: a background task that hands each hint to its replica once the heartbeat says
 // that replica is up again (IngestEntries: LWW with the original version, so a hint the replica
 // already has through its own replication stream changes nothing), then removes it.
+//
+// A hint older than the tombstone grace is dropped instead (Cassandra's hints live no longer than
+// gc_grace_seconds for the same reason): a delete that followed its write may already have been
+// compacted away on the replica, where the hinted version would then win against nothing and
+// Merkle repair would spread it back to every replica.
 
 import { describeError, unary } from '../rpc';
 import type { HintStore } from './hints';
@@ -9,6 +14,13 @@ import type { RingNode } from './node';
 
 const BATCH = 500;
 const CALL_MS = 10_000;
+/** Hints stop being delivered this long before the grace ends, so none lands after it. */
+const MAX_EXPIRY_MARGIN_MS = 3 * CALL_MS;
+
+/** The age from which a hint is dropped, not delivered: the grace less a margin (0 for no grace). */
+export function hintExpiryMs(tombstoneGraceMs: number): number {
+  return tombstoneGraceMs - Math.min(tombstoneGraceMs / 2, MAX_EXPIRY_MARGIN_MS);
+}
 
 export class Handoff {
   private timer: NodeJS.Timeout | undefined;
@@ -19,6 +31,7 @@ export class Handoff {
     private readonly node: RingNode,
     private readonly hints: HintStore,
     private readonly intervalMs: number,
+    private readonly tombstoneGraceMs: number,
     private readonly logger: Logger,
   ) {}
 
@@ -46,6 +59,12 @@ export class Handoff {
   }
 
   private async round(): Promise<void> {
+    try {
+      await this.expire();
+    } catch (err) {
+      this.logger.warn(`could not drop expired hints, retrying later: ${describeError(err)}`);
+      return;
+    }
     const up = new Set(this.node.upPeers());
     for (const target of this.hints.targets().keys()) {
       if (this.stopped || !up.has(target)) continue;
@@ -62,5 +81,14 @@ export class Handoff {
         this.logger.debug(`handoff to ${target} failed, retrying later: ${describeError(err)}`);
       }
     }
+  }
+
+  private async expire(): Promise<void> {
+    const cutoff = Date.now() - hintExpiryMs(this.tombstoneGraceMs);
+    const expired = this.hints.list().filter((h) => h.createdAt <= cutoff);
+    if (expired.length === 0) return;
+    await this.hints.remove(expired, 'expired');
+    const targets = [...new Set(expired.map((h) => h.target))].sort().join(', ');
+    this.logger.warn(`dropped ${expired.length} hints for ${targets} older than storage.tombstoneGraceMs (${this.tombstoneGraceMs} ms) instead of delivering them; Merkle anti-entropy brings their keys to those replicas`);
   }
 }

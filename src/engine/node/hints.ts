@@ -37,6 +37,7 @@ export class HintStore {
   private queue: Promise<void> = Promise.resolve();
   hintedWrites = 0;
   delivered = 0;
+  expired = 0;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -100,12 +101,15 @@ export class HintStore {
     return this.append(Buffer.concat(records));
   }
 
-  /** Forgets delivered hints (durably, so a restart does not deliver them again, though that would be harmless). */
-  remove(hints: readonly Hint[]): Promise<void> {
+  /**
+   * Forgets hints that were delivered, or expired undelivered (durably, so a restart does not
+   * deliver them again: harmless for a delivered one, not for an expired one).
+   */
+  remove(hints: readonly Hint[], why: 'delivered' | 'expired' = 'delivered'): Promise<void> {
     const gone = hints.filter((h) => this.untrack(h.target, h.opId));
     if (gone.length === 0) return this.queue;
     this.removed += gone.length;
-    this.delivered += gone.length;
+    this[why] += gone.length;
     const done = this.append(Buffer.concat(gone.map((h) => frameRecord(encodeRemove(h.target, h.opId)))));
     if (this.removed > COMPACT_AFTER && this.removed > this.live.size) this.queue = this.queue.then(() => this.rewrite());
     return done;

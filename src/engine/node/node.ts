@@ -13,7 +13,7 @@ import { Replica, type LocalWriteResult, type Mutation } from '../replication/re
 import { Sender } from '../replication/sender';
 import { readStateFile, writeStateFile, type ReplicationState } from '../replication/state-file';
 import { describeError } from '../rpc';
-import type { NodeConfig, PeerConfig } from './config';
+import { tombstoneGraceOf, type NodeConfig, type PeerConfig } from './config';
 import { toProtoSnapshot } from './convert';
 import { ObservedStore } from './convergence/observed-store';
 import type { Logger } from './logger';
@@ -143,6 +143,7 @@ export class RingNode {
       sync: config.storage.sync,
       syncIntervalMs: config.storage.syncIntervalMs,
       memtableBytes: config.storage.memtableBytes,
+      tombstoneGraceMs: tombstoneGraceOf(config),
     });
     try {
       const log = OpLog.open(path.join(config.dataDir, 'replication_log'), { fs, sync: config.storage.sync, syncIntervalMs: config.storage.syncIntervalMs });

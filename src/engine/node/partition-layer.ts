@@ -11,6 +11,7 @@ import type { Op } from '../replication/op-codec';
 import { InvalidFieldError, PreconditionError, toStatus, unaryHandler } from '../rpc';
 import { NodeFileSystem } from '../storage';
 import type { Entry } from '../storage/types';
+import { tombstoneGraceOf } from './config';
 import { fromProtoOp } from './convert';
 import { Coordinator } from './coordinator';
 import { checkIngest, dropRanges, exportFilter, ingestResult, streamExport } from './data-move';
@@ -43,7 +44,7 @@ export class PartitionLayer {
     this.shipping = new PartitionedShipping(partitions);
     this.acks = new WriteAcks((dest) => node.cursorOf(dest));
     this.coordinator = new Coordinator(node, partitions, hints, this.shipping, this.acks, logger);
-    this.handoff = new Handoff(node, hints, Math.max(200, 2 * node.config.heartbeatIntervalMs), logger);
+    this.handoff = new Handoff(node, hints, Math.max(200, 2 * node.config.heartbeatIntervalMs), tombstoneGraceOf(node.config), logger);
   }
 
   static open(node: RingNode, logger: Logger): PartitionLayer {
@@ -111,6 +112,7 @@ export class PartitionLayer {
       forwardedOps: c.forwardedOps,
       notOwnerAnswers: c.notOwnerAnswers,
       hintsDelivered: this.hints.delivered,
+      hintsExpired: this.hints.expired,
       coordinatedWrites: c.coordinatedWrites,
       coordinatedReads: c.coordinatedReads,
     };

@@ -10,7 +10,10 @@ const DEFAULTS: ClusterSpec = {
   // 16 MiB, not LevelDB's 4: three replicas share a small machine's cores, and a quarter of the
   // flushes, L0 tables and compactions gave about 20 % more replicated puts/s
   // (bench/cluster/README.md, "Memtable size").
-  storage: { sync: 'batch', syncIntervalMs: 5, memtableBytes: 16 * 1024 * 1024 },
+  // An hour of tombstone grace: Cassandra's gc_grace_seconds is 10 days for clusters that repair
+  // weekly; here Merkle rounds run every minute and a node is rarely down for long, while a
+  // day-long grace would keep every delete on disk through a whole working session.
+  storage: { sync: 'batch', syncIntervalMs: 5, memtableBytes: 16 * 1024 * 1024, tombstoneGraceMs: 3_600_000 },
   topology: null,
   replicationFactor: 3,
   writeQuorum: 2,
@@ -54,8 +57,9 @@ ${schemaLine}  // Number of node processes (1 to 32), named n1, n2, ...
   "dataDir": ${JSON.stringify(d.dataDir)},
   // Address nodes listen on; keep loopback unless other machines must reach them.
   "host": ${JSON.stringify(d.host)},
-  // fsync policy of each node's write-ahead log: "always", "batch" or "none".
-  "storage": { "sync": ${JSON.stringify(d.storage.sync)}, "syncIntervalMs": ${d.storage.syncIntervalMs}, "memtableBytes": ${d.storage.memtableBytes} },
+  // fsync policy of each node's write-ahead log: "always", "batch" or "none"; how long deletes
+  // are kept (ms) before compaction may drop them, and hints before they expire.
+  "storage": { "sync": ${JSON.stringify(d.storage.sync)}, "syncIntervalMs": ${d.storage.syncIntervalMs}, "memtableBytes": ${d.storage.memtableBytes}, "tombstoneGraceMs": ${d.storage.tombstoneGraceMs} },
   // null (full mesh), "ring", "star", or a map like { "n1": ["n2"], "n2": ["n3"], "n3": ["n1"] }.
   "topology": null,
   // N replicas per key; a write needs W acknowledgements, a read R answers.

@@ -16,6 +16,8 @@ export interface StorageSpec {
   sync: SyncPolicy;
   syncIntervalMs: number;
   memtableBytes: number;
+  /** How long a delete's tombstone outlives compaction, and a hint its write (see storage README). */
+  tombstoneGraceMs: number;
 }
 
 /** One explicit key range of the `range` strategy: keys in [start, end) live on `node`;
@@ -65,6 +67,7 @@ export const SPEC_LIMITS = {
   nodes: { min: 1, max: 32 },
   syncIntervalMs: { min: 1, max: 10_000 },
   memtableBytes: { min: 64 * 1024, max: 1024 * 1024 * 1024 },
+  tombstoneGraceMs: { min: 0, max: 365 * 24 * 3_600_000 },
   partitionsPerNode: { min: 1, max: 1024 },
   numPartitions: { min: 1, max: 65_536 },
   cacheSize: { min: 0, max: 10_000_000 },

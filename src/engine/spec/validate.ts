@@ -131,13 +131,14 @@ class Reader {
 function readStorage(r: Reader, v: unknown): StorageSpec {
   const d = DEFAULT_SPEC.storage;
   if (v === undefined) return { ...d };
-  const o = r.object('storage', v, ['sync', 'syncIntervalMs', 'memtableBytes']);
+  const o = r.object('storage', v, ['sync', 'syncIntervalMs', 'memtableBytes', 'tombstoneGraceMs']);
   if (!o) return { ...d };
   const L = SPEC_LIMITS;
   return {
     sync: r.oneOf('storage.sync', o.sync, d.sync, SYNC_POLICIES),
     syncIntervalMs: r.int('storage.syncIntervalMs', o.syncIntervalMs, d.syncIntervalMs, L.syncIntervalMs.min, L.syncIntervalMs.max),
     memtableBytes: r.int('storage.memtableBytes', o.memtableBytes, d.memtableBytes, L.memtableBytes.min, L.memtableBytes.max),
+    tombstoneGraceMs: r.int('storage.tombstoneGraceMs', o.tombstoneGraceMs, d.tombstoneGraceMs, L.tombstoneGraceMs.min, L.tombstoneGraceMs.max),
   };
 }
 

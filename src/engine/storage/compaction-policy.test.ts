@@ -44,7 +44,7 @@ class Sim {
       entries: contents.size,
       tombstones: [...contents.values()].filter((v) => v.tombstone).length,
       bytes: contents.size * BYTES_PER_ENTRY,
-      bloomBits: contents.size * 10,
+      bloomBits: contents.size * 10, newestWriteMs: 0,
       contents,
     };
   }
@@ -242,7 +242,7 @@ describe('compaction policy (leveled)', () => {
 
   it('prefers the table whose push-down rewrites the fewest bytes below it', () => {
     const info = (id: number, level: number, min: number, max: number, bytes: number): SSTableInfo => ({
-      id, level, file: `${id}`, minKey: keyOf(min), maxKey: keyOf(max), entries: 1, tombstones: 0, bytes, bloomBits: 0,
+      id, level, file: `${id}`, minKey: keyOf(min), maxKey: keyOf(max), entries: 1, tombstones: 0, bytes, bloomBits: 0, newestWriteMs: 0,
     });
     const levels = [[], [info(1, 1, 0, 10, 4000), info(2, 1, 20, 30, 4000)], [info(3, 2, 0, 10, 50_000), info(4, 2, 25, 26, 100)]];
     const task = pickCompaction(levels, small)!;
@@ -251,7 +251,7 @@ describe('compaction policy (leveled)', () => {
 
   it('marks a lone input a trivial move unless it has tombstones it may now drop', () => {
     const info = (id: number, level: number, min: number, max: number, tombstones: number): SSTableInfo => ({
-      id, level, file: `${id}`, minKey: keyOf(min), maxKey: keyOf(max), entries: 10, tombstones, bytes: 6000, bloomBits: 0,
+      id, level, file: `${id}`, minKey: keyOf(min), maxKey: keyOf(max), entries: 10, tombstones, bytes: 6000, bloomBits: 0, newestWriteMs: 0,
     });
     const deeper = [info(5, 3, 0, 100, 0)];
     assert.equal(pickCompaction([[], [info(1, 1, 0, 9, 0)], [], deeper], small)!.trivialMove, true);
@@ -264,7 +264,7 @@ describe('compaction policy (leveled)', () => {
 
   it('keeps tombstones while a deeper level may hold an older version of their keys', () => {
     const info = (id: number, level: number, min: number, max: number, bytes: number): SSTableInfo => ({
-      id, level, file: `${id}`, minKey: keyOf(min), maxKey: keyOf(max), entries: 1, tombstones: 1, bytes, bloomBits: 0,
+      id, level, file: `${id}`, minKey: keyOf(min), maxKey: keyOf(max), entries: 1, tombstones: 1, bytes, bloomBits: 0, newestWriteMs: 0,
     });
     const l0 = [1, 2, 3, 4].map((id) => info(id, 0, 10, 20, 100));
     assert.equal(pickCompaction([l0, [], [info(9, 2, 15, 16, 100)]], small)!.dropTombstones, false);
@@ -273,7 +273,7 @@ describe('compaction policy (leveled)', () => {
   });
 
   it('never compacts the last level by size: it has no budget', () => {
-    const info = (id: number): SSTableInfo => ({ id, level: 3, file: `${id}`, minKey: keyOf(id * 10), maxKey: keyOf(id * 10 + 5), entries: 1, tombstones: 0, bytes: 10 ** 9, bloomBits: 0 });
+    const info = (id: number): SSTableInfo => ({ id, level: 3, file: `${id}`, minKey: keyOf(id * 10), maxKey: keyOf(id * 10 + 5), entries: 1, tombstones: 0, bytes: 10 ** 9, bloomBits: 0, newestWriteMs: 0 });
     assert.equal(pickCompaction([[], [], [], [info(1), info(2)]], small), undefined);
     assert.equal(levelMaxBytes(3, small), Infinity);
     assert.equal(levelMaxBytes(2, small), 50_000);

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { Slices } from '../event-loop';
 import { TableBuilder, type TableBuilderOptions, type TableProperties } from './table-builder';
-import type { EntryIterator, FileSystem } from './types';
+import type { Entry, EntryIterator, FileSystem } from './types';
 
 export const SST_DIR = 'sst';
 
@@ -44,14 +44,14 @@ export function tableFileName(id: number): string {
 }
 
 /**
- * Writes every entry of `source` (from its first) into new tables, skipping tombstones when
- * `dropTombstones`, starting a new table once one reaches `splitBytes` (0: never split).
+ * Writes every entry of `source` (from its first) into new tables, skipping the tombstones
+ * `dropTombstone` accepts, starting a new table once one reaches `splitBytes` (0: never split).
  * Returns the tables in key order, durable under their final names.
  */
 export async function buildTables(
   source: EntryIterator,
   target: BuildTarget,
-  options: { dropTombstones: boolean; splitBytes: number },
+  options: { dropTombstone: ((tombstone: Entry) => boolean) | undefined; splitBytes: number },
 ): Promise<BuiltTable[]> {
   const { fs, dir } = target;
   const built: BuiltTable[] = [];
@@ -71,7 +71,7 @@ export async function buildTables(
     const slices = new Slices(SLICE);
     for (source.seekToFirst(); source.valid(); source.next()) {
       const entry = source.entry();
-      if (options.dropTombstones && entry.value === null) continue;
+      if (entry.value === null && options.dropTombstone?.(entry)) continue;
       if (!builder) {
         id = target.allocateFile();
         builder = new TableBuilder(fs, path.join(dir, tableFileName(id) + '.tmp'), target.table);

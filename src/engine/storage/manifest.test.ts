@@ -11,7 +11,7 @@ const DIR = '/db';
 const FILE = '/db/MANIFEST';
 
 function table(id: number, level = 0): TableRecord {
-  return { id, level, file: `sst/${id}.sst`, minKey: Buffer.from([0, id]), maxKey: Buffer.from([0xff, id]), entries: id, tombstones: 1, bytes: 100 * id, bloomBits: 80 };
+  return { id, level, file: `sst/${id}.sst`, minKey: Buffer.from([0, id]), maxKey: Buffer.from([0xff, id]), entries: id, tombstones: 1, bytes: 100 * id, bloomBits: 80, newestWriteMs: 1_700_000_000_000 + id };
 }
 
 function fresh(): FaultFileSystem {
@@ -39,6 +39,16 @@ describe('Manifest', () => {
     assert.deepEqual([...state.tables.values()], [table(7, 1)]);
     assert.equal(state.nextFile, 8);
     assert.equal(state.logNumber, 6);
+  });
+
+  it('takes a table recorded before newestWriteMs existed as written when the store opened', () => {
+    const fs = fresh();
+    const { newestWriteMs: _, ...old } = table(3);
+    const json = { ...old, minKey: old.minKey.toString('hex'), maxKey: old.maxKey.toString('hex') };
+    setBytes(fs, frameRecord(Buffer.from(JSON.stringify({ add: [json], nextFile: 4 }))));
+    assert.equal(Manifest.open(fs, DIR, 42_000).state.tables.get(3)?.newestWriteMs, 42_000);
+    setBytes(fs, frameRecord(Buffer.from(JSON.stringify({ add: [{ ...json, newestWriteMs: -1 }], nextFile: 4 }))));
+    assert.throws(() => Manifest.open(fs, DIR), (e: unknown) => e instanceof CorruptionError && /adds a malformed table/.test(e.message));
   });
 
   it('drops a torn last edit and keeps the ones before it', async () => {

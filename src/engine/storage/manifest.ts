@@ -56,12 +56,17 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-function decodeTable(t: unknown): TableRecord | undefined {
+/**
+ * A manifest written before tables recorded newestWriteMs: such a table is taken as written at
+ * `openedAtMs`, which keeps its tombstones a whole grace longer rather than dropping them early.
+ */
+function decodeTable(t: unknown, openedAtMs: number): TableRecord | undefined {
   if (typeof t !== 'object' || t === null) return undefined;
   const r = t as Record<string, unknown>;
   const counts = ['id', 'level', 'entries', 'tombstones', 'bytes', 'bloomBits'];
   if (!counts.every((k) => isCount(r[k]))) return undefined;
   if (typeof r.file !== 'string' || typeof r.minKey !== 'string' || typeof r.maxKey !== 'string') return undefined;
+  if (r.newestWriteMs !== undefined && !isCount(r.newestWriteMs)) return undefined;
   return {
     id: r.id as number,
     level: r.level as number,
@@ -72,11 +77,12 @@ function decodeTable(t: unknown): TableRecord | undefined {
     tombstones: r.tombstones as number,
     bytes: r.bytes as number,
     bloomBits: r.bloomBits as number,
+    newestWriteMs: (r.newestWriteMs as number | undefined) ?? openedAtMs,
   };
 }
 
 /** Applies one decoded edit to `state`; a malformed edit is corruption at `offset`. */
-function applyJson(state: ManifestState, payload: Buffer, file: string, offset: number): void {
+function applyJson(state: ManifestState, payload: Buffer, file: string, offset: number, openedAtMs: number): void {
   const fail = (detail: string): never => {
     throw new CorruptionError(file, offset, `manifest edit ${detail}`);
   };
@@ -99,7 +105,7 @@ function applyJson(state: ManifestState, payload: Buffer, file: string, offset: 
     if (!state.tables.delete(id)) fail(`removes table ${id}, which is not live`);
   }
   for (const raw of edit.add ?? []) {
-    const table = decodeTable(raw) ?? fail('adds a malformed table');
+    const table = decodeTable(raw, openedAtMs) ?? fail('adds a malformed table');
     state.tables.set(table.id, table);
   }
 }
@@ -114,6 +120,7 @@ export class Manifest {
     private readonly fs: FileSystem,
     private readonly dir: string,
     readonly state: ManifestState,
+    private readonly openedAtMs: number,
   ) {
     this.logBytes = this.rewrite();
     this.fd = fs.open(this.file, 'a');
@@ -128,15 +135,15 @@ export class Manifest {
    * an append) is dropped; any other damage is a CorruptionError with file and offset. The
    * replayed state is rewritten as a fresh single-edit log, which also discards a torn tail.
    */
-  static open(fs: FileSystem, dir: string): Manifest {
+  static open(fs: FileSystem, dir: string, openedAtMs: number = Date.now()): Manifest {
     const file = path.join(dir, MANIFEST_FILE);
     const state: ManifestState = { nextFile: 1, logNumber: 0, tables: new Map() };
     if (fs.exists(file)) {
       const log = readLog(fs, file);
       if (log.records.length === 0) throw new CorruptionError(file, 0, 'the manifest holds no complete edit');
-      for (const r of log.records) applyJson(state, r.payload, file, r.offset);
+      for (const r of log.records) applyJson(state, r.payload, file, r.offset, openedAtMs);
     }
-    return new Manifest(fs, dir, state);
+    return new Manifest(fs, dir, state, openedAtMs);
   }
 
   /**
@@ -158,7 +165,7 @@ export class Manifest {
     this.fs.write(this.fd, record);
     await this.fs.fsyncAsync(this.fd);
     this.logBytes += record.length;
-    applyJson(this.state, record.subarray(12), this.file, this.logBytes - record.length);
+    applyJson(this.state, record.subarray(12), this.file, this.logBytes - record.length, this.openedAtMs);
     if (this.logBytes > Math.max(MIN_REWRITE_BYTES, REWRITE_FACTOR * this.snapshotBytes())) {
       this.fs.close(this.fd);
       this.logBytes = this.rewrite();

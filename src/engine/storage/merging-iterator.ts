@@ -19,6 +19,8 @@ export class MergingIterator implements EntryIterator {
   /** Valid children, heap-ordered by current key. */
   private readonly heap: EntryIterator[] = [];
   private current: Entry | undefined;
+  /** The child `current` came from. */
+  private currentChild: EntryIterator | undefined;
   /** Scratch stack for walking the subtree of children on the current key. */
   private readonly stack: number[] = [];
 
@@ -37,6 +39,12 @@ export class MergingIterator implements EntryIterator {
   entry(): Entry {
     if (this.current === undefined) throw new RangeError('entry() called on an iterator that is not valid');
     return this.current;
+  }
+
+  /** Which child (its index in the constructor's list) the current entry came from. */
+  source(): number {
+    if (this.currentChild === undefined) throw new RangeError('source() called on an iterator that is not valid');
+    return this.rank.get(this.currentChild) ?? 0;
   }
 
   seekToFirst(): void {
@@ -84,9 +92,11 @@ export class MergingIterator implements EntryIterator {
     const heap = this.heap;
     if (heap.length === 0) {
       this.current = undefined;
+      this.currentChild = undefined;
       return;
     }
-    let best = heap[0].entry();
+    let bestChild = heap[0];
+    let best = bestChild.entry();
     const key = best.key;
     let markerRank = isPurgeMarker(best) ? this.rank.get(heap[0]) ?? 0 : -1;
     const stack = this.stack;
@@ -100,18 +110,22 @@ export class MergingIterator implements EntryIterator {
       if (isPurgeMarker(e)) {
         const r = this.rank.get(heap[i]) ?? 0;
         if (markerRank < 0 || r < markerRank) markerRank = r;
-      } else if (isPurgeMarker(best) || compareVersions(e, best) > 0) best = e;
+      } else if (isPurgeMarker(best) || compareVersions(e, best) > 0) {
+        best = e;
+        bestChild = heap[i];
+      }
       stack.push(2 * i + 1, 2 * i + 2);
     }
-    if (markerRank >= 0) best = this.afterPurge(key, markerRank);
-    this.current = best;
+    if (markerRank >= 0) bestChild = this.afterPurge(key, markerRank);
+    this.currentChild = bestChild;
+    this.current = bestChild.entry();
   }
 
-  /** The newest version of `key` from a source newer than the purge marker of rank `markerRank`, else that marker. */
-  private afterPurge(key: Buffer, markerRank: number): Entry {
+  /** The child with the newest version of `key` from a source newer than the purge marker of rank `markerRank`, else the marker's. */
+  private afterPurge(key: Buffer, markerRank: number): EntryIterator {
     const heap = this.heap;
-    let best: Entry | undefined;
-    let marker: Entry | undefined;
+    let best: EntryIterator | undefined;
+    let marker: EntryIterator | undefined;
     const stack = this.stack;
     stack.length = 0;
     stack.push(0);
@@ -121,11 +135,11 @@ export class MergingIterator implements EntryIterator {
       const e = heap[i].entry();
       if (compareKeys(e.key, key) !== 0) continue;
       const r = this.rank.get(heap[i]) ?? 0;
-      if (r === markerRank) marker = e;
-      else if (r < markerRank && !isPurgeMarker(e) && (!best || compareVersions(e, best) > 0)) best = e;
+      if (r === markerRank) marker = heap[i];
+      else if (r < markerRank && !isPurgeMarker(e) && (!best || compareVersions(e, best.entry()) > 0)) best = heap[i];
       stack.push(2 * i + 1, 2 * i + 2);
     }
-    return best ?? (marker as Entry);
+    return best ?? (marker as EntryIterator);
   }
 
   private siftDown(i: number): void {

@@ -10,6 +10,9 @@ import { DEFAULT_MAX_VALUE_BYTES, MAX_KEY_BYTES, type Entry, type ScanOptions, t
 /** Longest origin (node id) in UTF-8 bytes: its length is one byte in the WAL and tables. */
 export const MAX_ORIGIN_BYTES = 255;
 
+/** A year: longer graces only keep deleted data's space, and the hints for it, for longer. */
+export const MAX_TOMBSTONE_GRACE_MS = 365 * 24 * 3600 * 1000;
+
 export interface StoreOpenOptions extends Partial<StoreOptions> {
   /** Leveled compaction tuning; defaults follow LevelDB. */
   compaction?: Partial<CompactionConfig>;
@@ -28,6 +31,10 @@ export const DEFAULT_STORE_OPTIONS: Readonly<Omit<StoreOptions, 'fs'>> = Object.
   blockCacheBytes: 8 * 1024 * 1024,
   maxValueBytes: DEFAULT_MAX_VALUE_BYTES,
   autoCompact: true,
+  // The store alone has no replica that could send an older version back; a node passes its
+  // cluster's storage.tombstoneGraceMs.
+  tombstoneGraceMs: 0,
+  now: Date.now,
 });
 
 /** `got` describes the rejected input: a size, a type, or show(value). */
@@ -61,6 +68,8 @@ export function resolveOptions(options: StoreOpenOptions): ResolvedOptions {
   int('blockCacheBytes', o.blockCacheBytes, 0, Number.MAX_SAFE_INTEGER);
   int('maxValueBytes', o.maxValueBytes, 0, 512 * 1024 * 1024);
   if (typeof o.autoCompact !== 'boolean') bad('autoCompact', 'true or false', show(o.autoCompact));
+  int('tombstoneGraceMs', o.tombstoneGraceMs, 0, MAX_TOMBSTONE_GRACE_MS);
+  if (typeof o.now !== 'function') bad('now', 'a function returning the time in ms', show(o.now));
   return o;
 }
 

@@ -70,7 +70,7 @@ function replaySegment(fs: FileSystem, file: string, mem: Memtable, newest: bool
   }
 }
 
-export function recover(fs: FileSystem, dir: string, cache: BlockCache | undefined, deleteTable: (file: string) => () => void): Recovered {
+export function recover(fs: FileSystem, dir: string, cache: BlockCache | undefined, deleteTable: (file: string) => () => void, nowMs: number): Recovered {
   const walDir = path.join(dir, WAL_DIR);
   const sstDir = path.join(dir, SST_DIR);
   fs.mkdirp(walDir);
@@ -81,7 +81,7 @@ export function recover(fs: FileSystem, dir: string, cache: BlockCache | undefin
     // Starting empty would delete every table as unlisted: refuse instead.
     throw new CorruptionError(manifestFile, 0, 'the MANIFEST is missing but sst/ holds tables; restore it or move the tables away');
   }
-  const manifest = Manifest.open(fs, dir);
+  const manifest = Manifest.open(fs, dir, nowMs);
   const state = manifest.state;
   const live = new Set([...state.tables.values()].map((t) => t.file));
   const walNumbers = numbered(fs, walDir);

@@ -249,6 +249,36 @@ describe('Store', () => {
     await assert.rejects(s.purge([Buffer.alloc(0)]), InvalidArgumentError);
   });
 
+  it('keeps tombstones through compaction until they are tombstoneGraceMs old, across a reopen, so an older write arriving late still loses', async () => {
+    let now = 1_000_000;
+    const clock = { tombstoneGraceMs: 60_000, now: () => now };
+    let s = await Store.open(dir, clock);
+    await s.put(b('gone'), b('v1'), 1, 'n1');
+    await s.put(b('kept'), b('v'), 2, 'n1');
+    await s.delete(b('gone'), 3, 'n2');
+    await s.compact(); // flushed at 1,000,000
+    const tombstones = () => s.snapshot().sstables.reduce((n, t) => n + t.tombstones, 0);
+    assert.equal(tombstones(), 1, 'a fresh tombstone survives a compaction');
+    assert.deepEqual(s.snapshot().sstables.map((t) => t.newestWriteMs), [1_000_000]);
+    assert.equal(await s.put(b('gone'), b('v1'), 1, 'n1'), false, 'the late older write loses to the kept tombstone');
+
+    now += 59_999;
+    await s.close();
+    s = await Store.open(dir, clock);
+    await s.put(b('late'), b('x'), 4, 'n1');
+    await s.delete(b('late'), 5, 'n1');
+    await s.compact(); // merges the old table with one flushed now
+    assert.equal(tombstones(), 2, 'one ms short of the grace, both tombstones stay');
+    now += 1;
+    await s.compact();
+    assert.equal(tombstones(), 2, 'the merged table is as young as its newest input');
+    now += 60_000;
+    await s.compact();
+    assert.equal(tombstones(), 0, 'past the grace they go');
+    assert.deepEqual(keys(s.scan()), ['kept']);
+    await s.close();
+  });
+
   it('survives close and reopen, with data in the WAL, in SSTables and across levels', async () => {
     let s = await Store.open(dir, { memtableBytes: 4096, compaction: { l0Trigger: 2, baseLevelBytes: 8192, targetFileBytes: 4096 } });
     for (let i = 0; i < 1000; i++) await s.put(b(`key${String(i).padStart(4, '0')}`), Buffer.alloc(30, i), i + 1, 'n1');

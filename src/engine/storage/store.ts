@@ -132,7 +132,7 @@ export class Store {
           // Already gone; the next open removes any table the manifest does not list.
         }
       };
-      const r = recover(fs, dir, cache, deleteTable);
+      const r = recover(fs, dir, cache, deleteTable, opts.now());
       const store = new Store(dir, opts, lock, r.manifest, cache, r.tables, r.memtable, r.walSegments, r.nextFile);
       store.maybeRotate();
       store.scheduleCompaction();
@@ -420,8 +420,9 @@ export class Store {
   }
 
   private async flushOne(imm: Immutable): Promise<void> {
-    const built = await buildTables(imm.mem.iterator(false), this.target, { dropTombstones: false, splitBytes: 0 });
-    const added = this.install(built, 0);
+    const built = await buildTables(imm.mem.iterator(false), this.target, { dropTombstone: undefined, splitBytes: 0 });
+    // Every entry in it was accepted before now.
+    const added = this.install(built, 0, this.opts.now());
     await this.manifest.apply({ add: added.map((t) => t.info), logNumber: imm.nextLog, nextFile: this.nextFile });
     this.replaceVersion(this.version.edit(added, new Set()));
     this.imms.shift();
@@ -474,10 +475,10 @@ export class Store {
     try {
       const source = new MergingIterator(inputs.map((t) => t.reader.iterator()));
       const built = await buildTables(source, this.target, {
-        dropTombstones: task.dropTombstones,
+        dropTombstone: task.dropTombstones ? this.tombstoneDropper(source, inputs) : undefined,
         splitBytes: this.opts.compaction.targetFileBytes,
       });
-      const added = this.install(built, task.outputLevel);
+      const added = this.install(built, task.outputLevel, Math.max(...inputs.map((t) => t.info.newestWriteMs)));
       await this.manifest.apply({ add: added.map((t) => t.info), remove: [...ids], nextFile: this.nextFile });
       this.replaceVersion(this.version.edit(added, ids));
       for (const t of inputs) t.retire();
@@ -489,11 +490,23 @@ export class Store {
     }
   }
 
-  /** Opens freshly built tables as handles at `level`. */
-  private install(built: BuiltTable[], level: number): TableHandle[] {
+  /**
+   * Which tombstones a compaction with nothing deeper under it may drop: purge markers (a local
+   * range drop, no version to resurrect) and tombstones whose table has been past the grace
+   * since its newest write. The age is per input table, so a merge keeps young deletes and drops
+   * old ones; the output takes the newest input's time, which only ever makes it look younger.
+   */
+  private tombstoneDropper(source: MergingIterator, inputs: readonly TableHandle[]): (tombstone: Entry) => boolean {
+    const cutoff = this.opts.now() - this.opts.tombstoneGraceMs;
+    const old = inputs.map((t) => t.info.newestWriteMs <= cutoff);
+    return (tombstone) => isPurgeMarker(tombstone) || old[source.source()];
+  }
+
+  /** Opens freshly built tables as handles at `level`; `newestWriteMs` as SSTableInfo says. */
+  private install(built: BuiltTable[], level: number, newestWriteMs: number): TableHandle[] {
     return built.map((b) => {
       const p = b.properties;
-      const info = { id: b.id, level, file: b.file, minKey: p.minKey, maxKey: p.maxKey, entries: p.entries, tombstones: p.tombstones, bytes: p.bytes, bloomBits: p.bloomBits };
+      const info = { id: b.id, level, file: b.file, minKey: p.minKey, maxKey: p.maxKey, entries: p.entries, tombstones: p.tombstones, bytes: p.bytes, bloomBits: p.bloomBits, newestWriteMs };
       const reader = TableReader.open(this.opts.fs, path.join(this.dir, b.file), this.cache);
       return new TableHandle(info, reader, () => this.removeFile(b.file));
     });

@@ -100,6 +100,14 @@ export interface StoreOptions {
   maxValueBytes: number;
   /** Run flushes and compactions automatically in the background. */
   autoCompact: boolean;
+  /**
+   * How long a tombstone is kept after this store accepted it before compaction may drop it (0:
+   * at once). A replica must still hold a delete when an older version of the key arrives late
+   * (a hint, a repair): without the tombstone that version would win against nothing.
+   */
+  tombstoneGraceMs: number;
+  /** Wall clock for tombstone ages (Date.now unless a test steps its own). */
+  now: () => number;
   fs: FileSystem;
 }
 
@@ -117,6 +125,11 @@ export interface SSTableInfo {
   tombstones: number;
   bytes: number;
   bloomBits: number;
+  /**
+   * Wall-clock ms by which this store had accepted every entry in the table (the flush time, or
+   * the newest of a compaction's inputs): a tombstone in it is at least now - newestWriteMs old.
+   */
+  newestWriteMs: number;
 }
 
 export interface StoreCounters {
