@@ -322,6 +322,7 @@ export class Cluster {
           const stored = await this.nodePartitions.storedMaps(placement.map.nodes);
           this.partitions.install(PartitionManager.resume(placement.map, stored), placement.quorum, spec);
           await this.partitions.propagate(placement.map.nodes);
+          await this.partitions.dropStale(placement.map.nodes);
           if (spec.router) {
             this.router = await startRouter({
               dataDir: this.opts.dataDir, scriptArgs: this.opts.routerScriptArgs, controllerAddress: this.controllerAddress,
@@ -443,6 +444,7 @@ export class Cluster {
       await this.updateMembership(spec);
       // It may have missed map changes while it was down; a newer version always wins on the node.
       await this.partitions.propagate([id]);
+      await this.partitions.dropStale([id]);
       return m.info();
     });
   }

@@ -119,6 +119,31 @@ export class NodePartitions implements PartitionNodes {
     return copied;
   }
 
+  async handOver(from: string, map: PartitionMap, ranges: readonly KeyRange[]): Promise<number> {
+    let applied = 0;
+    await this.exportRanges(from, ranges, async (entries) => {
+      const byReplica = new Map<string, pb.StoredEntry[]>();
+      for (const e of entries) {
+        for (const r of preferenceList(map, map.locate(placementKeyOf(Buffer.from(e.key))).id)) {
+          if (r === from) continue;
+          let list = byReplica.get(r);
+          if (!list) byReplica.set(r, (list = []));
+          list.push(e);
+        }
+      }
+      for (const [to, list] of byReplica) {
+        const target = this.client(to);
+        try {
+          applied += (await unary(target, target.ingestEntries, { entries: list }, { token: this.token, timeoutMs: CALL_MS })).applied;
+        } catch (err) {
+          throw new Error(`IngestEntries on ${to}: ${describeError(err)}`);
+        }
+      }
+      return true;
+    });
+    return applied;
+  }
+
   async dropRanges(node: string, mapVersion: number, ranges: readonly KeyRange[]): Promise<number> {
     const c = this.client(node);
     const res = await unary(c, c.dropRanges, { mapVersion, ranges: ranges.map(positionRange) }, { token: this.token, timeoutMs: 10 * 60_000 });

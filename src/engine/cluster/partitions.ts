@@ -11,6 +11,11 @@
 //   4. drop   once every up node took the new map, each node that stopped replicating a range
 //             purges it (DropRanges: no tombstones, nothing replicated); the node checks the map
 //             version and keeps any key it still replicates.
+// A node that was down during step 4 still holds what it released, and its answers (a local
+// secondary index, an export) would go on showing values the writes no longer reach. When it is
+// back and took the current map, dropStale hands everything it holds outside its partitions to
+// those partitions' replicas (a write acknowledged by that node alone while the others were away
+// must not vanish with the drop), then drops it.
 // Copies keep the original versions and are idempotent (LWW), so repeating a range is harmless.
 // A writer that raced the flip on an old replica sends its write to the new replicas itself
 // (coordinator.ts), so dropping after the catch-up loses nothing that was acknowledged.
@@ -19,7 +24,7 @@ import { status } from '@grpc/grpc-js';
 import type * as ctl from '../gen/ringdb/v1/control';
 import {
   addNode, createPartitionMap, type HotKey, InvalidArgumentError, InvalidSettingError, type KeyRange, markHotKey, mergePartitions,
-  PartitionMap, planTransfers, type QuorumSettings, rebalance, removeNode, resolveQuorum, saltVariants, splitHotPartitions,
+  PartitionMap, planTransfers, preferenceList, type QuorumSettings, rebalance, removeNode, resolveQuorum, saltVariants, splitHotPartitions,
   splitPartition, type TopologyChange, where, type DataRelease,
 } from '../partitioning/index';
 import { NotFoundError, PreconditionError, RpcError, UnavailableError } from '../rpc/errors';
@@ -48,6 +53,11 @@ export interface PartitionNodes {
   samplePartitionKeys(node: string, range: KeyRange, map: PartitionMap, limit: number): Promise<Buffer[]>;
   hotspots(node: string): Promise<NodeHotspots>;
   resetMetrics(node: string): Promise<void>;
+  /**
+   * Copies every entry `from` holds in `ranges` to each replica of the entry's partition under
+   * `map` (original versions, LWW), in one stream; returns the entries the replicas applied.
+   */
+  handOver(from: string, map: PartitionMap, ranges: readonly KeyRange[]): Promise<number>;
   /** Purges `ranges` from `node`, which no longer replicates them under map `mapVersion`; returns the keys dropped. */
   dropRanges(node: string, mapVersion: number, ranges: readonly KeyRange[]): Promise<number>;
   /** Copies the newest row of partition key `key` (no clustering key) to each of `variants`; returns how many got it. */
@@ -146,6 +156,38 @@ export class PartitionManager {
   async propagate(nodeIds: readonly string[]): Promise<void> {
     const failures = await this.nodes.pushMap(this.current('UpdatePartitionMap'), nodeIds);
     if (failures.length) throw new UnavailableError(`could not send partition map version ${this.current().version} to ${failures.join('; ')}`);
+  }
+
+  /**
+   * After `nodeIds` took the current map (a start, a restart): each drops what it holds of
+   * partitions it does not replicate, once that data is on their replicas. A partition with a
+   * replica that is not up is kept, as is everything of a node whose hand-over failed: left
+   * behind, never lost. Reported as progress events; never throws.
+   */
+  async dropStale(nodeIds: readonly string[]): Promise<void> {
+    const map = this.current('DropStale');
+    const up = new Set(this.nodes.upNodeIds());
+    await Promise.all(nodeIds.filter((id) => up.has(id) && map.nodes.includes(id)).map(async (id) => {
+      const ranges: KeyRange[] = [];
+      let kept = 0;
+      for (const p of map.partitions) {
+        const replicas = preferenceList(map, p.id);
+        if (replicas.includes(id)) continue;
+        if (replicas.every((r) => up.has(r))) ranges.push({ start: p.start, end: p.end });
+        else kept++;
+      }
+      if (ranges.length === 0) return;
+      const keptNote = kept ? `; ${kept} partitions with a replica down kept` : '';
+      try {
+        const copied = await this.nodes.handOver(id, map, ranges);
+        const dropped = await this.nodes.dropRanges(id, map.version, ranges);
+        if (copied > 0 || dropped > 0) {
+          this.progress('drop-stale', 'done', 1, 1, dropped, `${id} dropped ${dropped} keys of partitions it no longer replicates (map version ${map.version}) after handing over ${copied} entries the replicas lacked${keptNote}`);
+        }
+      } catch (err) {
+        this.progress('drop-stale', 'failed', 0, 1, 0, `${id} keeps the partitions it no longer replicates: ${(err as Error).message}`);
+      }
+    }));
   }
 
   whereIs(partitionKey: Buffer): ctl.WhereIsResponse {

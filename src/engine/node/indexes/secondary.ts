@@ -4,6 +4,11 @@
 // current by every version ObservedStore applies — puts, deletes, replicated ops, repairs. A
 // value that is not a JSON object, or whose field is not a string, number or boolean, is stored
 // and simply not indexed.
+//
+// The index holds every stored key, but a query answers only keys of partitions the node
+// replicates under its current map: a range the node gave up may still be stored here until it is
+// dropped (a node that was down during the move drops it only once it is back), and its values
+// there stop following the writes that now go to the new replicas.
 
 import type { Store } from '../../storage';
 import type { Entry } from '../../storage/types';
@@ -18,7 +23,12 @@ export class SecondaryIndexes {
   /** key -> field -> value it is indexed under, so a new version can take the old one out. */
   private readonly ofKey = new Map<string, Map<string, string>>();
 
-  constructor(readonly fields: readonly string[], store: Store, observed: ObservedStore) {
+  constructor(
+    readonly fields: readonly string[],
+    store: Store,
+    observed: ObservedStore,
+    private readonly replicates: (storedKey: Buffer) => boolean,
+  ) {
     for (const f of fields) this.byField.set(f, new Map());
     if (fields.length === 0) return;
     let start: Buffer | undefined;
@@ -38,10 +48,16 @@ export class SecondaryIndexes {
     return this.byField.has(field);
   }
 
-  /** Keys whose stored value has `field` equal to `value`, sorted. */
+  /** Keys of partitions this node replicates whose stored value has `field` equal to `value`, sorted. */
   query(field: string, value: string): Buffer[] {
     const keys = this.byField.get(field)?.get(value);
-    return keys ? [...keys].sort().map((id) => Buffer.from(id, 'latin1')) : [];
+    if (!keys) return [];
+    const out: Buffer[] = [];
+    for (const id of [...keys].sort()) {
+      const key = Buffer.from(id, 'latin1');
+      if (this.replicates(key)) out.push(key);
+    }
+    return out;
   }
 
   private update(e: Entry): void {
