@@ -203,5 +203,32 @@ describe('global indexes (real processes)', function () {
       await c.restart(primary);
       await waitFor('the restarted primary answers the same', async () => (await c.keys(primary, 'color', 'olive')).includes(k), CONVERGE_MS);
     });
+
+    // Found by an exploratory test: a kill -9 of the primary during writes lost the entries in its
+    // in-memory outbox, and lookups missed those keys, saying nothing, until it restarted. A frozen
+    // primary that never saw the write is the same case, made deterministic: nobody derived it.
+    it('finds a key whose primary froze before the write reached it, and names that node while it is down', async () => {
+      const k = 'frozen-primary';
+      const [primary, second, third] = preferenceList(c.map, c.map.locate(b(k)).id);
+      const stats = (id: string) => c.call(id, (x) => x.stats, {});
+      await waitFor('every node up', async () => (await stats(second)).stats?.peers.every((p) => p.state === PeerState.PEER_STATE_UP) ?? false, CONVERGE_MS);
+      c.node(primary).proc.kill('SIGSTOP');
+      try {
+        // W=2 on the other two: they store it before the heartbeat says the primary is down, so
+        // neither derives its entry at write time.
+        await c.put(second, k, doc({ color: 'teal' }));
+        await waitFor(`${second} and ${third} see ${primary} down`, async () => {
+          for (const id of [second, third]) if ((await stats(id)).stats?.peers.find((p) => p.id === primary)?.state !== PeerState.PEER_STATE_DOWN) return false;
+          return true;
+        }, CONVERGE_MS);
+        await waitFor(`${k} found under teal with ${primary} down`, async () => (await c.keys(third, 'color', 'teal')).includes(k), CONVERGE_MS);
+        const r = await c.query(second, 'color', 'teal');
+        assert.ok(r.unreachable.some((u) => u.startsWith(`${primary}: down`)), `the answer names ${primary}: ${JSON.stringify(r.unreachable)}`);
+      } finally {
+        c.node(primary).proc.kill('SIGCONT');
+      }
+      await waitFor(`${primary} up again`, async () => (await stats(second)).stats?.peers.find((p) => p.id === primary)?.state === PeerState.PEER_STATE_UP, CONVERGE_MS);
+      assert.deepEqual((await c.query(second, 'color', 'teal')).unreachable, []);
+    });
   });
 });

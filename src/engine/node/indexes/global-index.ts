@@ -21,6 +21,11 @@
 // local writes, replicated ops, pull sync, repairs, handoffs, data moves), comparing it with the
 // stored version it replaces, read synchronously before the store applies the batch. Without a
 // partition map every node derives the facts for every key into its own store.
+// The outbox is in memory: facts a node derived and had not delivered die with it, and facts of
+// writes it alone was expected to derive were never derived elsewhere. When the heartbeat marks
+// a node down, every replica it shares partitions with re-derives the puts of those partitions'
+// keys (takeOver); until then, and for keys only the down node holds, a lookup says it may be
+// incomplete by naming the down node in `unreachable`.
 //
 // Entries go to the replicas of their partition directly with their version (IngestEntries, as
 // read repair and hinted handoff do), not through the replication log, which would give them a
@@ -189,6 +194,30 @@ export class GlobalIndex {
    * same version and the store keeps it as it is.
    */
   async rebuild(): Promise<void> {
+    await this.rederive((key) => this.isPrimary(key), () => this.counters.rebuiltKeys++);
+  }
+
+  /**
+   * `peer` was marked down. Facts it derived may have died in its in-memory outbox, and facts of
+   * writes it alone was expected to derive (this node stood behind it) were never derived here:
+   * re-derives the puts of every live key of the partitions both replicate. Every up replica does
+   * it, because the one that took over maintenance may lack a write the other acknowledged.
+   * One scan of the store, paced by the outbox like the rebuild; duplicates are the same versions.
+   */
+  async takeOver(peer: string): Promise<void> {
+    const map = this.deps.partitions.map;
+    if (!map || peer === this.deps.nodeId || !map.nodes.includes(peer)) return;
+    const started = Date.now();
+    let keys = 0;
+    await this.rederive((key) => {
+      const replicas = preferenceList(map, this.deps.partitions.partitionOf(map, key));
+      return replicas.includes(peer) && replicas.includes(this.deps.nodeId);
+    }, () => keys++);
+    if (keys > 0) this.deps.logger.info(`global index: ${peer} is down; re-derived the entries of ${keys} keys it replicates (${Date.now() - started} ms)`);
+  }
+
+  /** Emits the puts of every live stored key `select` picks, a page at a time. */
+  private async rederive(select: (key: Buffer) => boolean, counted: () => void): Promise<void> {
     if (this.deps.fields.length === 0) return;
     for (const [start, end] of [[undefined, RESERVED_RANGE.start], [RESERVED_RANGE.end, undefined]] as const) {
       let from: Buffer | undefined = start;
@@ -196,8 +225,8 @@ export class GlobalIndex {
         if (this.closed) return;
         const page = this.deps.store.scan({ start: from, end, limit: REBUILD_PAGE });
         for (const e of page) {
-          if (isSaltedKey(e.key) || !this.isPrimary(e.key)) continue;
-          this.counters.rebuiltKeys++;
+          if (isSaltedKey(e.key) || !select(e.key)) continue;
+          counted();
           this.emit(facts(this.deps.fields, e.key, undefined, e, () => this.counters.tooLong++));
         }
         if (page.length < REBUILD_PAGE) break;
@@ -244,6 +273,12 @@ export class GlobalIndex {
     const { answers, failures: unreachable } = await askQuorum(candidates, r, async (id) => ({ node: id, hits: await this.readAll(id, field, value) }));
     if (answers.length === 0) {
       throw new UnavailableError(`global index partition ${pid} of ${field}=${JSON.stringify(value)}: none of its replicas (${replicas.join(', ')}) answered; ${unreachable.join('; ')}`);
+    }
+    // Entries of keys written just before a node went down may have died in its outbox (the
+    // other replicas re-derive them once the heartbeat marks it down: takeOver), and a key only
+    // that node holds is not found at all: the answer says it may be incomplete.
+    for (const id of map?.nodes ?? []) {
+      if (down(id)) unreachable.push(`${id}: down; keys whose only copies are there, or written just before it went down, may be missing`);
     }
     const newest = this.mergeAndRepair(field, value, answers);
     const live = [...newest.values()].filter((h) => !h.deleted);

@@ -1,9 +1,10 @@
 // Wires a node's GlobalIndex to the node's parts: its store, the partition map, the heartbeat's
 // view of peers, IngestEntries to deliver entries, ReadGlobalIndex to read a replica, and the
-// coordinator's quorum read to check hits against the data.
+// coordinator's quorum read to check hits against the data; a peer marked down makes this node
+// re-derive what that peer may have lost (GlobalIndex.takeOver).
 
 import { PeerState, type StoredEntry } from '../../gen/ringdb/v1/node';
-import { unary, UnavailableError } from '../../rpc';
+import { describeError, unary, UnavailableError } from '../../rpc';
 import { quorumSettings } from '../config';
 import type { Convergence } from '../convergence/convergence';
 import type { Logger } from '../logger';
@@ -15,7 +16,7 @@ const PEER_CALL_MS = 10_000;
 
 export function openGlobalIndex(node: RingNode, partitioning: PartitionLayer, convergence: Convergence, logger: Logger): GlobalIndex {
   const peers = node.peers;
-  return new GlobalIndex({
+  const index = new GlobalIndex({
     nodeId: node.config.id,
     fields: node.config.globalIndexFields ?? [],
     store: node.store,
@@ -41,4 +42,8 @@ export function openGlobalIndex(node: RingNode, partitioning: PartitionLayer, co
     },
     logger,
   });
+  peers.onDown((id) => {
+    index.takeOver(id).catch((err: unknown) => logger.error(`global index: re-deriving the entries ${id} may have lost failed: ${describeError(err)}`));
+  });
+  return index;
 }
