@@ -39,5 +39,16 @@ export function formatStatus(c: ClusterDescription): string {
     n.stats ? String(n.stats.storage.sstables.length) : '-',
     n.state === 'up' ? '' : n.reason,
   ]);
-  return `${head}\n${table(['NODE', 'STATE', 'ADDRESS', 'PID', 'UPTIME', 'CLOCK', 'WRITES', 'SSTABLES', 'NOTE'], rows)}`;
+  const lines = [head, table(['NODE', 'STATE', 'ADDRESS', 'PID', 'UPTIME', 'CLOCK', 'WRITES', 'SSTABLES', 'NOTE'], rows)];
+  if (c.routerAddress) lines.push(`router: ${c.routerAddress}`);
+  else if (c.routerNote) lines.push(`router: down: ${c.routerNote}`);
+  const hints = (c.hints ?? []).filter((h) => h.count > 0);
+  if (hints.length > 0) {
+    lines.push('hints (writes held for a replica that was down, handed over when it is back):');
+    for (const h of hints) {
+      const oldest = h.oldestUnixMs > 0 ? `, oldest ${formatDuration(Math.max(0, now - h.oldestUnixMs))} old` : '';
+      lines.push(`  ${h.holder} holds ${h.count} for ${h.target}${oldest}`);
+    }
+  }
+  return lines.join('\n');
 }

@@ -123,6 +123,7 @@ export function clusterFromProto(c: ctl.ClusterDescription | undefined): Cluster
     partitionMap: c?.partitionMap ? mapInfoFromProto(c.partitionMap) : undefined,
     hints: hintsFromProto(c?.hints ?? []),
     routerAddress: c?.routerAddress ?? '',
+    routerNote: c?.routerNote ?? '',
   };
 }
 

@@ -121,6 +121,8 @@ export interface ClusterDescription {
   hints?: HintSummary[];
   /** host:port of the router (spec `router`); "" or undefined when there is none. It serves Put/Get/Delete/Scan/BatchPut: use a NodeClient on it. */
   routerAddress?: string;
+  /** Why the spec'd router is not serving (restarting after an exit, or given up); "" or undefined while it serves. */
+  routerNote?: string;
 }
 
 export interface PeerAck {

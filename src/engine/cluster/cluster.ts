@@ -36,6 +36,11 @@ export interface ClusterOptions {
   stopGraceMs: number;
 }
 
+/** A router that exits on its own is started again after this delay, at most this often per window. */
+const ROUTER_RESTART_DELAY_MS = 500;
+const ROUTER_RESTARTS_PER_WINDOW = 5;
+const ROUTER_RESTART_WINDOW_MS = 60_000;
+
 /** Consecutive failed Stats polls after which a running node is reported suspect. */
 const SUSPECT_AFTER = 2;
 const NODE_CALL_MS = 10_000;
@@ -57,6 +62,10 @@ export class Cluster {
   private readonly hints = new Map<string, { held: number; rows: HintSummary[]; asked: number }>();
   private hintRequests = 0;
   private router: RunningRouter | undefined;
+  /** Why the spec'd router is not serving; '' while it serves. */
+  private routerNote = '';
+  /** When the router was last restarted after exiting on its own, within the window. */
+  private routerRestarts: number[] = [];
 
   constructor(private readonly opts: ClusterOptions) {
     // Suspect nodes count as up here: on a loaded machine a node that missed two Stats polls still takes copies and maps.
@@ -110,6 +119,7 @@ export class Cluster {
       partitionMap: this.partitions.info(),
       hints: [...this.hints.values()].flatMap((h) => h.rows),
       routerAddress: this.router?.process.running ? this.router.address : '',
+      routerNote: this.spec?.router && !this.router?.process.running ? this.routerNote || 'not running' : '',
     };
   }
 
@@ -324,10 +334,8 @@ export class Cluster {
           await this.partitions.propagate(placement.map.nodes);
           await this.partitions.dropStale(placement.map.nodes);
           if (spec.router) {
-            this.router = await startRouter({
-              dataDir: this.opts.dataDir, scriptArgs: this.opts.routerScriptArgs, controllerAddress: this.controllerAddress,
-              tokenFile: this.opts.tokenFile, host: spec.host, port: spec.router.port, readyTimeoutMs: this.opts.readyTimeoutMs,
-            });
+            this.routerRestarts = [];
+            await this.startRouter({ ...spec, router: spec.router });
           }
         } catch (err) {
           failed.push((err as Error).message);
@@ -459,6 +467,50 @@ export class Cluster {
     const node = this.requireUp(this.member(id), 'FlushNode').node;
     const res = await unary(node, node.flush, {}, { token: this.opts.token, timeoutMs: 120_000 });
     return res.snapshot;
+  }
+
+  private async startRouter(spec: ClusterSpec & { router: NonNullable<ClusterSpec['router']> }): Promise<RunningRouter> {
+    const r = await startRouter({
+      dataDir: this.opts.dataDir, scriptArgs: this.opts.routerScriptArgs, controllerAddress: this.controllerAddress,
+      tokenFile: this.opts.tokenFile, host: spec.host, port: spec.router.port, readyTimeoutMs: this.opts.readyTimeoutMs,
+    });
+    this.router = r;
+    this.routerNote = '';
+    void r.process.exited.then((exit) => this.onRouterExit(r, describeExit(exit)));
+    return r;
+  }
+
+  /**
+   * A router that exits on its own (a crash, a kill) is started again, as a supervisor would, so
+   * clients of its fixed port are not left without one until the whole cluster restarts; after
+   * ROUTER_RESTARTS_PER_WINDOW quick exits it stays down, saying so in Describe and the log.
+   */
+  private onRouterExit(r: RunningRouter, how: string): void {
+    if (this.router !== r) return; // stopRouter let go of it first: a stop, not a crash
+    this.router = undefined;
+    const now = Date.now();
+    this.routerRestarts = this.routerRestarts.filter((t) => now - t < ROUTER_RESTART_WINDOW_MS);
+    if (this.routerRestarts.length >= ROUTER_RESTARTS_PER_WINDOW) {
+      this.routerNote = `exited (${how}) ${this.routerRestarts.length + 1} times within a minute and is not restarted again; see ${r.logFile}, then stop and start the cluster`;
+      console.log(`controller: the router ${this.routerNote}`);
+      return;
+    }
+    this.routerRestarts.push(now);
+    this.routerNote = `exited unexpectedly (${how}); restarting it`;
+    console.log(`controller: the router ${this.routerNote}`);
+    setTimeout(() => {
+      void this.exclusive(async () => {
+        const current = this.spec;
+        if (this.phase !== ClusterPhase.CLUSTER_PHASE_RUNNING || !current?.router || this.router) return;
+        try {
+          const restarted = await this.startRouter({ ...current, router: current.router });
+          console.log(`controller: the router serves again on ${restarted.address}`);
+        } catch (err) {
+          this.routerNote = `exited (${how}) and could not be restarted: ${describeError(err)}; stop and start the cluster`;
+          console.log(`controller: the router ${this.routerNote}`);
+        }
+      });
+    }, ROUTER_RESTART_DELAY_MS);
   }
 
   private async stopRouter(): Promise<void> {

@@ -4,9 +4,11 @@
 // moved data can be counted per node.
 
 import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ControllerClient, Driver, NodeClient, RingDbError, launchController, type ClusterEvent, type ControllerHandle, type PartitionMapInfo } from '../client';
 import { PartitionMap } from '../partitioning/index';
-import { engineBundles, storedPartitionKeys, tempDataDir } from './test-support';
+import { engineBundles, eventually, storedPartitionKeys, tempDataDir } from './test-support';
 
 const KEYS = 200;
 const key = (i: number): { partitionKey: string } => ({ partitionKey: `user-${i}` });
@@ -229,6 +231,35 @@ describe('topology operations (real processes)', function () {
       const after = await router.get('raw-7');
       assert.equal(after.value.toString(), 'r7');
       await assert.rejects(router.stats(), (e: unknown) => e instanceof RingDbError && /does not implement/i.test(`${e.code} ${e.message}`));
+    } finally {
+      router.close();
+    }
+  });
+
+  it('starts the router again when it is killed, and says so in Describe meanwhile', async () => {
+    const configFile = join(data.dir, 'router', 'router-config.json');
+    const routerPid = (): number | undefined => {
+      for (const entry of readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+          if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(configFile)) return Number(entry);
+        } catch {
+          // the process ended while we looked
+        }
+      }
+      return undefined;
+    };
+    const first = routerPid();
+    assert.ok(first, 'the router process runs');
+    process.kill(first, 'SIGKILL');
+    const note = await eventually('Describe saying the router is restarting', 10_000, async () => (await client.describe()).routerNote || undefined);
+    assert.match(note, /^exited unexpectedly \(killed by SIGKILL\); restarting it$/);
+    const address = await eventually('the router serving again', 30_000, async () => (await client.describe()).routerAddress || undefined);
+    assert.notEqual(routerPid(), first);
+    assert.equal((await client.describe()).routerNote, '');
+    const router = new NodeClient({ address, token: client.target.token, nodeId: 'router' });
+    try {
+      assert.equal((await router.get('raw-7')).value.toString(), 'r7');
     } finally {
       router.close();
     }
