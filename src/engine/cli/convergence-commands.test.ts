@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliSuite } from './cli-test-support';
+import { ControllerClient, NodeClient, RingDbError } from '../client';
 import type { RepairReport } from '../client/convergence-client';
 
 
@@ -56,7 +57,10 @@ describe('ringdb repair', function () {
     const { ws: crdtWs } = cliSuite();
     before(async () => {
       mkdirSync(join(crdtWs.dir, '.ringdb'), { recursive: true });
-      writeFileSync(join(crdtWs.dir, '.ringdb', 'cluster.json'), JSON.stringify({ nodes: 2, consistencyMode: 'crdt', crdt: { likes: 'gcounter', tags: 'orset' }, indexFields: ['color'], globalIndexFields: ['size'] }));
+      writeFileSync(join(crdtWs.dir, '.ringdb', 'cluster.json'), JSON.stringify({
+        nodes: 2, consistencyMode: 'crdt', crdt: { likes: 'gcounter', tags: 'orset', score: 'pncounter', title: 'lwwregister' },
+        indexFields: ['color'], globalIndexFields: ['size'], router: { port: 0 },
+      }));
       const start = await ringdb(crdtWs.dir, 'start', '--nodes', '2');
       assert.equal(start.code, 0, start.stderr);
     });
@@ -106,7 +110,44 @@ describe('ringdb repair', function () {
     it('names the CRDT keys when the key is not one (exit 2)', async () => {
       const r = await ringdb(crdtWs.dir, 'incr', 'plain');
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /key: "plain" is not a CRDT key; CRDT keys: likes, tags/);
+      assert.match(r.stderr, /key: "plain" is not a CRDT key; CRDT keys: likes, tags, score, title/);
+    });
+
+    it('put of a CRDT key is refused on every path and leaves its value; set and decr do what put cannot', async () => {
+      const before = (await ringdb(crdtWs.dir, 'get', 'likes', '--node', 'n2')).stdout;
+      for (const via of [['--node', 'n1'], ['--node', 'n2'], []]) {
+        const r = await ringdb(crdtWs.dir, 'put', 'likes', '100', ...via);
+        assert.equal(r.code, 2, r.stdout);
+        assert.match(r.stderr, /"likes" is a CRDT key of type gcounter .*nothing was written; change it with `ringdb incr likes \[--by N\]`/);
+      }
+      assert.equal((await ringdb(crdtWs.dir, 'get', 'likes', '--node', 'n1')).stdout, before);
+      assert.equal((await ringdb(crdtWs.dir, 'incr', 'likes', '--node', 'n2')).code, 0);
+
+      assert.match((await ringdb(crdtWs.dir, 'put', 'title', 'hello')).stderr, /type lwwregister .*`ringdb set title <value>`/);
+      assert.equal((await ringdb(crdtWs.dir, 'set', 'title', 'hello', '--node', 'n1')).stdout, 'hello\n');
+      assert.equal((await ringdb(crdtWs.dir, 'set', 'title', 'bye', '--node', 'n2')).stdout, 'bye\n');
+      assert.equal((await ringdb(crdtWs.dir, 'incr', 'score', '--by', '5', '--node', 'n1')).stdout, '5\n');
+      assert.equal((await ringdb(crdtWs.dir, 'decr', 'score', '--by', '7', '--node', 'n1')).stdout, '-2\n');
+      const wrong = await ringdb(crdtWs.dir, 'decr', 'likes');
+      assert.equal(wrong.code, 2);
+      assert.match(wrong.stderr, /gcounter does not support "decrement"/);
+    });
+
+    it('the router refuses a batch naming a CRDT key before sending any of it', async () => {
+      const controller = ControllerClient.fromDataDir(join(crdtWs.dir, '.ringdb', 'data'));
+      const d = await controller.describe();
+      const router = new NodeClient({ address: d.routerAddress as string, token: controller.target.token, nodeId: 'router' });
+      try {
+        // Spread over both nodes' partitions, so the router would send more than one group.
+        const plain = Array.from({ length: 16 }, (_, i) => ({ key: `batch-${i}`, value: 'v' }));
+        await assert.rejects(router.batchPut([...plain, { key: 'tags', value: 'x' }]),
+          (e: unknown) => e instanceof RingDbError && e.code === 'invalid-argument' && /entries\[16\]\.key: "tags" is a CRDT key of type orset/.test(e.message));
+        await assert.rejects(router.put('tags', 'x'), (e: unknown) => e instanceof RingDbError && /type orset .*`ringdb sadd tags <element>`/.test(e.message));
+        for (const e of plain) assert.equal((await router.get(e.key)).found, false, e.key);
+      } finally {
+        router.close();
+        controller.close();
+      }
     });
   });
 });

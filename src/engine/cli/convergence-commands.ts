@@ -1,11 +1,12 @@
 // `ringdb repair [node]`: runs a Merkle anti-entropy round now on one node or on every node that
-// is up, each against all its peers. `incr`, `sadd`, `srem`: CRDT ops on one node (crdt mode).
+// is up, each against all its peers. `incr`, `decr`, `sadd`, `srem`, `set`: CRDT ops on one node
+// (crdt mode); `put` refuses CRDT keys, so these are the only ways to change one.
 // The controller only tells where the nodes are; the work is the nodes' own (ConvergenceService).
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControllerClient, RingDbError, defaultClusterSpec, loadClusterSpecFile } from '../client';
-import { ConvergenceClient, type CrdtReading, type RepairReport } from '../client/convergence-client';
+import { ConvergenceClient, type CrdtOperation, type CrdtReading, type RepairReport } from '../client/convergence-client';
 import type { CommandSpec, Parsed } from './args';
 import type { Result } from './commands';
 
@@ -35,6 +36,12 @@ export const CONVERGENCE_COMMANDS: CommandSpec[] = [
     options: [{ name: 'by', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, value: 'n', help: 'amount (default 1)' }, nodeOption, dirOption],
     details: crdtDetails,
   },
+  {
+    name: 'decr', args: ['key'], summary: 'decrement a CRDT counter (pncounter)',
+    options: [{ name: 'by', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, value: 'n', help: 'amount (default 1)' }, nodeOption, dirOption],
+    details: crdtDetails,
+  },
+  { name: 'set', args: ['key', 'value'], summary: 'set a CRDT register (lwwregister, mvregister)', options: [nodeOption, dirOption], details: crdtDetails },
   { name: 'sadd', args: ['key', 'element'], summary: 'add an element to a CRDT set (orset)', options: [nodeOption, dirOption], details: crdtDetails },
   { name: 'srem', args: ['key', 'element'], summary: 'remove an element from a CRDT set (orset)', options: [nodeOption, dirOption], details: crdtDetails },
   {
@@ -140,13 +147,15 @@ function crdtResult(key: string, nodeId: string, r: CrdtReading): Result {
   return { code: EXIT_OK, human, json: { key, node: nodeId, type: r.type, ...(isCounter ? { count: r.count } : { elements }) } };
 }
 
+const SET_OPS: Record<string, CrdtOperation> = { sadd: 'add', srem: 'remove', set: 'set' };
+
 async function crdtOp(p: Parsed): Promise<Result> {
   return onNode(p, async (conv, nodeId) => {
     const [key, element] = p.args;
     const by = p.options.get('by');
-    const r = p.command === 'incr'
-      ? await conv.crdtUpdate(key, 'increment', { by: typeof by === 'number' ? by : undefined })
-      : await conv.crdtUpdate(key, p.command === 'sadd' ? 'add' : 'remove', { element });
+    const r = p.command === 'incr' || p.command === 'decr'
+      ? await conv.crdtUpdate(key, p.command === 'incr' ? 'increment' : 'decrement', { by: typeof by === 'number' ? by : undefined })
+      : await conv.crdtUpdate(key, SET_OPS[p.command], { element });
     return crdtResult(key, nodeId, r);
   });
 }

@@ -5,6 +5,8 @@
 // controller died) or on SIGTERM.
 
 import { readFileSync } from 'node:fs';
+import { parseCrdtConfig } from '../crdt/registry';
+import type { CrdtName } from '../crdt/types';
 import { readTokenFile } from '../rpc/auth';
 import { ControllerClient } from './controller-client';
 import { Driver } from './driver';
@@ -45,12 +47,19 @@ function readConfig(argv: string[]): RouterConfig {
   return c as RouterConfig;
 }
 
+/** The CRDT keys of a crdt-mode cluster's spec (fixed for the controller's life, as the router's is). */
+async function crdtKeysOf(controller: ControllerClient): Promise<ReadonlyMap<string, CrdtName>> {
+  const { specJson } = await controller.describe();
+  const spec = (specJson ? JSON.parse(specJson) : {}) as { consistencyMode?: string; crdt?: unknown };
+  return spec.consistencyMode === 'crdt' ? parseCrdtConfig(spec.crdt) : new Map();
+}
+
 async function main(): Promise<void> {
   const config = readConfig(process.argv.slice(2));
   const token = readTokenFile(config.tokenFile);
   const controller = new ControllerClient({ address: config.controllerAddress, token });
   const driver = await Driver.connect(controller);
-  const server = await new Router(driver).serve(config.host, config.port);
+  const server = await new Router(driver, await crdtKeysOf(controller)).serve(config.host, config.port);
   let stopping = false;
   const shutdown = (why: string): void => {
     if (stopping) return;

@@ -7,6 +7,8 @@
 import { status, type sendUnaryData, type ServerUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import * as pb from '../gen/ringdb/v1/node';
 import { placementKeyOf } from '../codec/stored-key';
+import { plainWriteRefusal } from '../crdt/plain-writes';
+import type { CrdtName } from '../crdt/types';
 import { unary, type UnaryMethod } from '../rpc/client';
 import { InvalidFieldError, RpcError } from '../rpc/errors';
 import { startServer, type RunningServer } from '../rpc/server';
@@ -53,7 +55,11 @@ function checkKey(req: { key: Buffer; partitionKey?: Buffer }): void {
 }
 
 export class Router {
-  constructor(private readonly driver: Driver) {}
+  /** `crdtKeys`: the spec's crdt setting in crdt mode; a batch naming one is refused before any group is sent. */
+  constructor(
+    private readonly driver: Driver,
+    private readonly crdtKeys: ReadonlyMap<string, CrdtName> = new Map(),
+  ) {}
 
   private forward<Req extends { key: Buffer; partitionKey?: Buffer }, Res>(name: string, method: (c: pb.NodeServiceClient) => UnaryMethod<Req, Res>, req: Req, read: boolean): Promise<Res> {
     checkKey(req);
@@ -88,6 +94,9 @@ export class Router {
     const groups = new Map<string, pb.KeyValue[]>();
     req.entries.forEach((e, i) => {
       if (e.key.length === 0) throw new InvalidFieldError(`entries[${i}].key`, 'must not be empty');
+      // The nodes refuse a CRDT key too, but only in their own group: the other groups would be written.
+      const crdt = this.crdtKeys.get(e.key.toString('utf8'));
+      if (crdt) throw new InvalidFieldError(`entries[${i}].key`, plainWriteRefusal(e.key.toString('utf8'), crdt));
       const first = this.driver.replicasFor(placementKeyOf(e.key), false)[0];
       const group = groups.get(first) ?? [];
       group.push(e);

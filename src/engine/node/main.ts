@@ -98,7 +98,7 @@ async function run(): Promise<void> {
     vector = vectorMode && new VectorCoordinator(node, partitioning, vectorMode, logger);
     globalIndex = openGlobalIndex(node, partitioning, convergence, logger);
     server = await startServer(config.host, config.port, token, [
-      { definition: NodeServiceService, implementation: nodeService(node, logger, partitioning, vector && new VectorDataPlane(vector)), subscriptions: ['watchReplicationLog', 'watchStore'] },
+      { definition: NodeServiceService, implementation: nodeService(node, logger, partitioning, vector && new VectorDataPlane(vector), crdt && ((key) => crdt.typeOf(key))), subscriptions: ['watchReplicationLog', 'watchStore'] },
       { definition: ConvergenceServiceService, implementation: convergenceService(convergence, new CrdtHandlers(crdt, mode), new SecondaryIndexes(config.indexFields ?? [], node.store, node.observed, (key) => partitioning.partitions.replicates(config.id, key)), new VectorHandlers(vector, mode), globalIndex) },
     ]);
   } catch (err) {

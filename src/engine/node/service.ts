@@ -7,6 +7,8 @@ import {
   type ReplicationLogEntry,
   type WatchReplicationLogResponse,
 } from '../gen/ringdb/v1/node';
+import { plainWriteRefusal } from '../crdt/plain-writes';
+import type { CrdtName } from '../crdt/types';
 import { collectUpdates } from '../replication/anti-entropy';
 import { parseOpRecords, type EncodedOps, type LoggedOp, type Op } from '../replication/op-codec';
 import { InvalidFieldError, unaryHandler } from '../rpc';
@@ -15,6 +17,7 @@ import { isReservedKey, RESERVED_PREFIX_TEXT } from './indexes/global-keys';
 import type { Logger } from './logger';
 import type { RingNode } from './node';
 import type { PartitionLayer } from './partition-layer';
+import { keyRef } from './request-keys';
 import type { VectorDataPlane } from './convergence/vector-data-plane';
 import {
   checkKey, checkLimit, checkMembership, checkNodeId, checkOps, checkRecordOps, checkValue, checkVersionVector,
@@ -26,9 +29,17 @@ const MAX_WATCH_ENTRIES_PER_TICK = 500;
 const WATCH_FLUSH_MS = 100;
 
 
-/** `vector`: consistencyMode "vector" serves the data plane as sibling sets (vector-data-plane.ts). */
-export function nodeService(node: RingNode, logger: Logger, layer: PartitionLayer, vector?: VectorDataPlane): NodeServiceServer {
+/**
+ * `vector`: consistencyMode "vector" serves the data plane as sibling sets (vector-data-plane.ts).
+ * `crdtTypeOf`: consistencyMode "crdt" names its CRDT keys, which Put and BatchPut refuse
+ * (crdt/plain-writes.ts); forwarded writes are checked again here, as a router's are.
+ */
+export function nodeService(node: RingNode, logger: Logger, layer: PartitionLayer, vector?: VectorDataPlane, crdtTypeOf?: (stored: Buffer) => CrdtName | undefined): NodeServiceServer {
   const self = node.config.id;
+  const refuseCrdtKey = (field: string, stored: Buffer): void => {
+    const type = crdtTypeOf?.(stored);
+    if (type) throw new InvalidFieldError(field, plainWriteRefusal(stored.toString('utf8'), type));
+  };
   /** A converter to log entries with per-destination acks, taking destinations and cursors once. */
   const logEntries = (): ((op: LoggedOp) => ReplicationLogEntry) => {
     const dests = node.destinations().map((d) => ({ id: d, cursor: node.cursorOf(d) ?? 0 }));
@@ -48,6 +59,7 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
     // N/R/W with one (coordinator.ts).
     put: unaryHandler(async (call) => {
       checkValue('value', call.request.value);
+      if (crdtTypeOf) refuseCrdtKey(call.request.partitionKey !== undefined ? 'partition_key' : 'key', keyRef(call.request).stored);
       return vector ? vector.put(call.request, call) : layer.coordinator.put(call.request, call);
     }),
 
@@ -65,6 +77,8 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
         checkKey(`entries[${i}].key`, e.key);
         if (isReservedKey(e.key)) throw new InvalidFieldError(`entries[${i}].key`, `starts with ${RESERVED_PREFIX_TEXT}, which is reserved for global index entries`);
         checkValue(`entries[${i}].value`, e.value);
+        // Before anything is written: a batch naming a CRDT key is refused whole.
+        refuseCrdtKey(`entries[${i}].key`, e.key);
       });
       if (!vector) return layer.coordinator.batchPut(entries, call.request.forwarded === true, call);
       const r = await vector.writeBatch(entries, call);

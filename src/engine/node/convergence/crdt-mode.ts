@@ -18,6 +18,7 @@
 
 import { hash } from 'node:crypto';
 import { applyCrdtOp, crdtValue, mergeCrdtStates } from '../../crdt/registry';
+import { undecodableStateMessage } from '../../crdt/plain-writes';
 import { CrdtError, type CrdtName, type CrdtOp, type CrdtValue } from '../../crdt/types';
 import { compareVersions, type Entry } from '../../storage/types';
 import { encodeVersion, mergeableVersion } from './tree';
@@ -40,6 +41,14 @@ export interface CrdtReadResult {
   value: CrdtValue;
 }
 
+/** A CRDT key's stored bytes do not decode as its type: the stored data's problem, not the caller's. */
+export class UndecodableStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UndecodableStateError';
+  }
+}
+
 export class CrdtMode {
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -58,8 +67,8 @@ export class CrdtMode {
     const type = this.require(key);
     const run = this.queue.then(async () => {
       await this.deps.ready();
-      const stored = this.deps.read(key);
-      const state = applyCrdtOp(type, stored?.value ?? undefined, op.op === 'set' ? { ...op, timestamp: this.deps.tick() } : op, this.deps.nodeId);
+      const stored = this.deps.read(key)?.value ?? undefined;
+      const state = this.decoding(key, type, stored, () => applyCrdtOp(type, stored, op.op === 'set' ? { ...op, timestamp: this.deps.tick() } : op, this.deps.nodeId));
       await this.deps.writeLocal(key, state);
       return { type, value: crdtValue(type, state) };
     });
@@ -69,8 +78,26 @@ export class CrdtMode {
 
   read(key: Buffer): CrdtReadResult {
     const type = this.require(key);
-    const stored = this.deps.read(key);
-    return { type, value: crdtValue(type, stored?.value ?? undefined) };
+    const stored = this.deps.read(key)?.value ?? undefined;
+    return { type, value: this.decoding(key, type, stored, () => crdtValue(type, stored)) };
+  }
+
+  /**
+   * Runs `work` on a stored state; a CrdtError it throws is the stored state's fault when that
+   * state does not decode (checked only then, so a good state is decoded once).
+   */
+  private decoding<T>(key: Buffer, type: CrdtName, stored: Buffer | undefined, work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      if (!(err instanceof CrdtError) || stored === undefined) throw err;
+      try {
+        crdtValue(type, stored);
+      } catch (bad) {
+        throw new UndecodableStateError(undecodableStateMessage(key.toString('utf8'), type, (bad as Error).message));
+      }
+      throw err;
+    }
   }
 
   private require(key: Buffer): CrdtName {
@@ -98,7 +125,8 @@ export class CrdtMode {
       try {
         merged = mergeCrdtStates(type, base.value, op.value);
       } catch {
-        // Not a state of this type (written before the key was a CRDT key): plain LWW.
+        // Not a state of this type (a plain value stored before the key was named in the crdt
+        // setting, or by a build whose Put took CRDT keys): plain LWW; reads and ops say how to reset it.
         return op;
       }
       if (merged.equals(base.value)) return undefined;

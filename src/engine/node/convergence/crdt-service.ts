@@ -6,7 +6,7 @@ import { CrdtOpKind, type CrdtUpdateRequest, type CrdtValue as WireValue } from 
 import { CrdtError, type CrdtOp, type CrdtValue } from '../../crdt/types';
 import { InvalidFieldError, PreconditionError } from '../../rpc';
 import { checkKey, checkValue } from '../validate';
-import type { CrdtMode, CrdtReadResult } from './crdt-mode';
+import { UndecodableStateError, type CrdtMode, type CrdtReadResult } from './crdt-mode';
 
 function toWireValue(r: CrdtReadResult): WireValue {
   const v: CrdtValue = r.value;
@@ -28,11 +28,15 @@ function toOp(req: CrdtUpdateRequest): CrdtOp {
   }
 }
 
-/** CRDT errors name what was wrong with the key or the op; they travel as INVALID_ARGUMENT. */
+/**
+ * CRDT errors name what was wrong with the key or the op; they travel as INVALID_ARGUMENT. A
+ * stored state that does not decode is no fault of the request: FAILED_PRECONDITION.
+ */
 async function asInvalid<T>(field: string, run: () => T | Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
+    if (err instanceof UndecodableStateError) throw new PreconditionError(err.message);
     if (err instanceof CrdtError) throw new InvalidFieldError(field, err.message);
     throw err;
   }

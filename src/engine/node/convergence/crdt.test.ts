@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { applyCrdtOp } from '../../crdt/registry';
 import { CrdtOpKind, type CrdtUpdateRequest } from '../../gen/ringdb/v1/convergence';
+import { unary } from '../../rpc';
 import { waitFor } from '../test-harness';
 import { call, restartWithLostFolder, startPair, stopPair, type Pair } from './test-pair';
 
@@ -22,9 +23,11 @@ describe('crdt consistency mode (real processes)', function () {
   before(async () => {
     // Only the stores know these: pull sync has no op to send, the Merkle rounds must merge them.
     const seeded = (replica: string, by: number) => ({ key: b('seeded'), value: applyCrdtOp('gcounter', undefined, { op: 'increment', by }, replica), ts: 50, origin: replica });
-    pair = await startPair([[seeded('n1', 5)], [seeded('n2', 7)]], {
+    // `junk`: a plain value stored before the key was named a CRDT (what a Put of one used to leave).
+    const junk = { key: b('junk'), value: b('100'), ts: 40, origin: 'n1' };
+    pair = await startPair([[seeded('n1', 5), junk], [seeded('n2', 7)]], {
       antiEntropyIntervalMs: 300, consistencyMode: 'crdt',
-      crdt: { c: 'gcounter', likes: 'pncounter', tags: 'orset', seeded: 'gcounter' },
+      crdt: { c: 'gcounter', likes: 'pncounter', tags: 'orset', seeded: 'gcounter', junk: 'gcounter', title: 'lwwregister' },
     });
   });
   after(async () => {
@@ -66,11 +69,40 @@ describe('crdt consistency mode (real processes)', function () {
 
   it('rejects keys that are not CRDT keys and ops a type does not take, naming the field', async () => {
     const invalid = (field: string, text: RegExp) => (err: ServiceError) => err.code === status.INVALID_ARGUMENT && err.details.startsWith(`${field}:`) && text.test(err.details);
-    await assert.rejects(call(pair, 0, (c) => c.crdtUpdate, op('plain', INCR)), invalid('key', /"plain" is not a CRDT key; CRDT keys: c, likes, tags, seeded/));
+    await assert.rejects(call(pair, 0, (c) => c.crdtUpdate, op('plain', INCR)), invalid('key', /"plain" is not a CRDT key; CRDT keys: c, likes, tags, seeded, junk, title/));
     await assert.rejects(call(pair, 0, (c) => c.crdtGet, { key: b('plain') }), invalid('key', /not a CRDT key/));
     await assert.rejects(call(pair, 0, (c) => c.crdtUpdate, op('c', DECR)), invalid('op', /gcounter does not support "decrement"/));
     await assert.rejects(call(pair, 0, (c) => c.crdtUpdate, op('c', CrdtOpKind.CRDT_OP_KIND_UNSPECIFIED)), invalid('op', /must be INCREMENT/));
     assert.equal((await value(0, 'c')).count, 3);
+  });
+
+  it('refuses a Put or BatchPut of a CRDT key, naming its type and the ops to use, and stores nothing', async () => {
+    const node = (i: number) => pair.nodes[i].client;
+    const opts = { token: pair.token, timeoutMs: 30_000 };
+    const invalid = (field: string, text: RegExp) => (err: ServiceError) => err.code === status.INVALID_ARGUMENT && err.details.startsWith(`${field}:`) && text.test(err.details);
+    await assert.rejects(unary(node(0), node(0).put, { key: b('c'), value: b('100') }, opts),
+      invalid('key', /"c" is a CRDT key of type gcounter .*nothing was written; change it with `ringdb incr c \[--by N\]` \(client API: crdtUpdate\(key, "increment"\)\), or reset it with `ringdb delete c`/));
+    await assert.rejects(unary(node(1), node(1).put, { key: b('title'), value: b('hello') }, opts), invalid('key', /"title" is a CRDT key of type lwwregister .*`ringdb set title <value>`/));
+    await assert.rejects(unary(node(1), node(1).put, { key: b('likes'), value: b('1') }, opts), invalid('key', /type pncounter .*`ringdb decr likes \[--by N\]`/));
+    // The whole batch is refused: its plain entry is not written either.
+    await assert.rejects(unary(node(0), node(0).batchPut, { entries: [{ key: b('plain-1'), value: b('v') }, { key: b('tags'), value: b('x') }] }, opts),
+      invalid('entries[1].key', /"tags" is a CRDT key of type orset .*`ringdb sadd tags <element>`/));
+    assert.equal((await unary(node(0), node(0).get, { key: b('plain-1') }, opts)).found, false);
+    assert.equal((await value(0, 'c')).count, 3);
+    assert.equal((await value(1, 'c')).count, 3);
+    // Delete stays allowed: it resets the key.
+    await unary(node(0), node(0).delete, { key: b('c') }, opts);
+    await call(pair, 0, (c) => c.crdtUpdate, op('c', INCR, { by: 4 }));
+    await waitFor('4 on both after the reset', async () => (await value(0, 'c')).count === 4 && (await value(1, 'c')).count === 4);
+  });
+
+  it('says a stored value that is no state of the key\'s type is damaged and how to reset it (FAILED_PRECONDITION)', async () => {
+    const damaged = (err: ServiceError) => err.code === status.FAILED_PRECONDITION
+      && /the stored value of "junk" is not a gcounter state \(.*format version 49.*\); .*`ringdb delete junk` resets it/.test(err.details);
+    await assert.rejects(call(pair, 0, (c) => c.crdtGet, { key: b('junk') }), damaged);
+    await assert.rejects(call(pair, 0, (c) => c.crdtUpdate, op('junk', INCR)), damaged);
+    await unary(pair.nodes[0].client, pair.nodes[0].client.delete, { key: b('junk') }, { token: pair.token, timeoutMs: 30_000 });
+    assert.equal((await call(pair, 0, (c) => c.crdtUpdate, op('junk', INCR))).value?.count, 1);
   });
 });
 
