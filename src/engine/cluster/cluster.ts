@@ -14,6 +14,7 @@ import { expandTopology } from '../spec/topology';
 import { NODE_ID_PATTERN, nodeIdOf, type ClusterSpec } from '../spec/types';
 import { EventHub } from './events';
 import { readMembers, writeMembers } from './members-file';
+import { readMode, writeMode } from './mode-file';
 import { dialAddress, isPortFree, Member } from './member';
 import { NodeMonitor } from './monitor';
 import { nodeFiles, writeNodeConfig } from './node-config';
@@ -264,6 +265,22 @@ export class Cluster {
     }
   }
 
+  /**
+   * Refuses a spec whose consistencyMode is not the one the folder's values are stored in
+   * (mode-file.ts): switching is not supported, and the keys would read as not found.
+   */
+  private checkRecordedMode(spec: ClusterSpec): void {
+    let recorded;
+    try {
+      recorded = readMode(this.opts.dataDir);
+    } catch (err) {
+      throw new PreconditionError(`${describeError(err)}. It records the consistency mode this folder's values are stored in: restore it, or move it away if the spec's consistencyMode "${spec.consistencyMode}" is the one the folder was started with`);
+    }
+    if (recorded === undefined || recorded === spec.consistencyMode) return;
+    throw new PreconditionError(`${this.opts.dataDir} holds a cluster whose values are stored in consistencyMode "${recorded}", and the spec asks for "${spec.consistencyMode}"; `
+      + `an existing folder cannot switch modes (its keys would read as not found). Start it with consistencyMode "${recorded}", or use a new data folder (--dir) for a "${spec.consistencyMode}" cluster; nothing was started`);
+  }
+
   /** Records the members (but a leaving one) and tells every running node who its peers are and how ops are forwarded. */
   private async updateMembership(spec: ClusterSpec): Promise<void> {
     const live = [...this.members.values()].filter((m) => !m.leaving);
@@ -299,6 +316,7 @@ export class Cluster {
         if (err instanceof ClusterSpecError) throw new RpcError(status.INVALID_ARGUMENT, `spec_json: invalid cluster spec: ${err.message.replace(/\n/g, '; ')}`);
         throw err;
       }
+      this.checkRecordedMode(spec);
       // A folder that held a cluster starts the members it last had; the spec's count is for a new one.
       const recorded = this.recordedMembers(spec);
       const ids = recorded ?? Array.from({ length: spec.nodes }, (_, i) => nodeIdOf(i));
@@ -328,6 +346,8 @@ export class Cluster {
       const failed = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
       if (!failed.length) {
         try {
+          // Once the nodes run they store values in this mode (a folder from before the record gets it now).
+          writeMode(this.opts.dataDir, spec.consistencyMode);
           await this.updateMembership(spec);
           const stored = await this.nodePartitions.storedMaps(placement.map.nodes);
           this.partitions.install(PartitionManager.resume(placement.map, stored), placement.quorum, spec);

@@ -366,6 +366,43 @@ describe('controller: a node whose folder is missing when a cluster starts again
   });
 });
 
+describe('controller: a folder started again with another consistency mode (real processes)', function () {
+  this.timeout(120_000);
+
+  it('is refused, naming both modes and the ways out, and starts nothing; the recorded mode starts, as does a folder without the record', async () => {
+    const bundles = await engineBundles();
+    const data = tempDataDir();
+    let ctl: ControllerHandle | undefined;
+    try {
+      ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
+      await ctl.client.startCluster({ nodes: 2, indexFields: ['c'] });
+      const n1 = await ctl.client.nodeClient('n1');
+      await n1.put('k', '{"c":"v"}');
+      n1.close();
+      await ctl.client.stopCluster();
+
+      await assert.rejects(ctl.client.startCluster({ nodes: 2, consistencyMode: 'vector', indexFields: ['c'] }), (e: unknown) => e instanceof RingDbError
+        && e.code === 'failed-precondition'
+        && /holds a cluster whose values are stored in consistencyMode "lww", and the spec asks for "vector"; .*Start it with consistencyMode "lww", or use a new data folder \(--dir\) for a "vector" cluster; nothing was started/.test(e.message));
+      const d = await ctl.client.describe();
+      assert.notEqual(d.phase, 'running');
+      assert.equal(d.nodes.filter((n) => n.state === 'up' || n.state === 'starting').length, 0, 'no node was started');
+
+      // A folder from before the record: it starts, and gets the record.
+      rmSync(join(data.dir, 'cluster-mode'));
+      await ctl.client.startCluster({ nodes: 2, indexFields: ['c'] });
+      const again = await ctl.client.nodeClient('n2');
+      assert.equal((await again.get('k')).value.toString(), '{"c":"v"}');
+      again.close();
+      await ctl.client.stopCluster();
+      await assert.rejects(ctl.client.startCluster({ nodes: 2, consistencyMode: 'crdt' }), /consistencyMode "lww", and the spec asks for "crdt"/);
+    } finally {
+      await ctl?.stop();
+      data.remove();
+    }
+  });
+});
+
 describe('controller lifetime (real processes)', function () {
   this.timeout(120_000);
 
