@@ -381,7 +381,7 @@ describe('controller: a folder started again with another consistency mode (real
       n1.close();
       await ctl.client.stopCluster();
 
-      await assert.rejects(ctl.client.startCluster({ nodes: 2, consistencyMode: 'vector', indexFields: ['c'] }), (e: unknown) => e instanceof RingDbError
+      await assert.rejects(ctl.client.startCluster({ nodes: 2, consistencyMode: 'vector' }), (e: unknown) => e instanceof RingDbError
         && e.code === 'failed-precondition'
         && /holds a cluster whose values are stored in consistencyMode "lww", and the spec asks for "vector"; .*Start it with consistencyMode "lww", or use a new data folder \(--dir\) for a "vector" cluster; nothing was started/.test(e.message));
       const d = await ctl.client.describe();

@@ -41,6 +41,18 @@ describe('cluster spec', () => {
     assert.deepEqual(issues.map((i) => i.split(':')[0]), ['nodes', 'heartbeatIntervalMs', 'logLevel']);
   });
 
+  it('refuses settings the consistency mode would silently ignore, saying why', () => {
+    assert.deepEqual(issuesOf({ consistencyMode: 'vector', indexFields: ['color'], globalIndexFields: ['name'] }), [
+      'indexFields: must be empty in consistencyMode "vector": its values are sibling sets, not JSON, so no index can read them (a query would find nothing); use consistencyMode "lww" or "crdt" to index, or remove indexFields',
+      'globalIndexFields: must be empty in consistencyMode "vector": its values are sibling sets, not JSON, so no index can read them (a query would find nothing); use consistencyMode "lww" or "crdt" to index, or remove globalIndexFields',
+    ]);
+    assert.deepEqual(issuesOf({ consistencyMode: 'lww', crdt: { x: 'gcounter' } }), [
+      'crdt: names CRDT keys (x) but consistencyMode is "lww", where they would be plain keys; set consistencyMode to "crdt", or remove crdt',
+    ]);
+    assert.match(issuesOf({ crdt: { x: 'gcounter' } })[0], /consistencyMode is "lww"/);
+    assert.deepEqual(issuesOf({ consistencyMode: 'vector', crdt: {}, indexFields: [] }), []);
+  });
+
   it('caps quorum defaults by the node count', () => {
     const one = validateClusterSpec({ nodes: 1 });
     assert.deepEqual([one.replicationFactor, one.writeQuorum, one.readQuorum], [1, 1, 1]);
@@ -93,6 +105,7 @@ describe('cluster spec', () => {
       {}, { ...DEFAULT_SPEC }, { $schema: './cluster.schema.json', nodes: 32 }, { topology: 'ring' },
       { nodes: 2, partitionStrategy: 'range', keyRanges: [{ start: '', end: 'm', node: 'n1' }, { start: 'm', end: null, node: 'n2' }] },
       { consistencyMode: 'crdt', crdt: { likes: 'gcounter', tags: 'orset' } }, { router: { port: 0 } }, { indexFields: ['color'] },
+      { consistencyMode: 'vector', indexFields: [], crdt: {} }, { consistencyMode: 'crdt', indexFields: ['color'], globalIndexFields: ['size'] },
       { indexFields: ['color'], globalIndexFields: ['color', 'size'] },
     ];
     const invalidForBoth: unknown[] = [
@@ -101,6 +114,8 @@ describe('cluster spec', () => {
       { globalIndexFields: ['a', 'a'] }, { globalIndexFields: [''] }, { globalIndexFields: 'color' },
       { router: { port: 70000 } }, { dataDir: '' }, { dataDir: '   ' }, { host: 'bad host' }, { cacheSize: -1 },
       { antiEntropyIntervalMs: 3_600_001 }, { enableForwarding: 'yes' }, { keyRanges: [{ start: '' }] }, [], 'nodes: 3', null,
+      { consistencyMode: 'vector', indexFields: ['color'] }, { consistencyMode: 'vector', globalIndexFields: ['name'] },
+      { consistencyMode: 'lww', crdt: { x: 'gcounter' } }, { crdt: { x: 'gcounter' } }, { consistencyMode: 'vector', crdt: { x: 'orset' } },
     ];
     // Rules that relate fields to each other, which a JSON schema cannot express: only the validator rejects these.
     const crossField: unknown[] = [
@@ -134,6 +149,7 @@ describe('cluster spec', () => {
         crdt: field(fc.dictionary(fc.string({ minLength: 1, maxLength: 4 }), fc.constantFrom('gcounter', 'pncounter', 'orset', 'lwwregister', 'mvregister')),
           fc.dictionary(fc.string({ minLength: 1, maxLength: 4 }), fc.constantFrom('set', 1), { minKeys: 1 })),
         indexFields: field(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 8 }), { maxLength: 3 }), fc.constant(['x', 'x'])),
+        globalIndexFields: field(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 8 }), { maxLength: 2 }), fc.constant('x')),
         heartbeatIntervalMs: field(fc.integer({ min: 50, max: 60_000 }), fc.integer({ min: 0, max: 49 })),
         merkleIntervalMs: field(fc.integer({ min: 50, max: 86_400_000 }), fc.oneof(fc.integer({ min: 0, max: 49 }), fc.integer({ min: 86_400_001, max: 99_999_999 }))),
         replicationBacklogOps: field(fc.integer({ min: 0, max: 10_000_000 }), fc.oneof(fc.integer({ min: -9, max: -1 }), fc.constant(1.5))),

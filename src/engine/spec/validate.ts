@@ -5,7 +5,7 @@
 import {
   CONSISTENCY_MODES, CRDT_TYPES, LOG_LEVELS, PARTITION_STRATEGIES, SPEC_LIMITS, SYNC_POLICIES,
   TOPOLOGY_PRESETS, nodeIdOf,
-  type ClusterSpec, type CrdtType, type KeyRangeSpec, type RouterSpec, type StorageSpec, type TopologySpec,
+  type ClusterSpec, type ConsistencyMode, type CrdtType, type KeyRangeSpec, type RouterSpec, type StorageSpec, type TopologySpec,
 } from './types';
 import { DEFAULT_SPEC } from './defaults';
 import { checkTopology } from './topology';
@@ -299,6 +299,20 @@ export function checkClusterSpec(obj: unknown): SpecCheck {
     else checkKeyRanges(r, spec.keyRanges, nodeIds);
   } else if (spec.keyRanges !== null) {
     r.note('keyRanges', 'is only used with partitionStrategy "range"; set it to null or change the strategy');
+  }
+  // A setting another mode would silently ignore is refused: the cluster would start and never use it.
+  if (o.consistencyMode === undefined || CONSISTENCY_MODES.includes(o.consistencyMode as ConsistencyMode)) {
+    if (spec.consistencyMode === 'vector') {
+      for (const field of ['indexFields', 'globalIndexFields'] as const) {
+        if (spec[field].length > 0) {
+          r.note(field, `must be empty in consistencyMode "vector": its values are sibling sets, not JSON, so no index can read them (a query would find nothing); use consistencyMode "lww" or "crdt" to index, or remove ${field}`);
+        }
+      }
+    }
+    const crdtKeys = Object.keys(spec.crdt);
+    if (spec.consistencyMode !== 'crdt' && crdtKeys.length > 0) {
+      r.note('crdt', `names CRDT keys (${crdtKeys.join(', ')}) but consistencyMode is "${spec.consistencyMode}", where they would be plain keys; set consistencyMode to "crdt", or remove crdt`);
+    }
   }
   return r.issues.length ? { ok: false, issues: r.issues } : { ok: true, spec };
 }
