@@ -2,6 +2,12 @@
 // string, number or boolean are indexed (numbers and booleans by their JSON text, so "42" finds
 // {"n": 42}). Anything else — a value that is not JSON, an array, a nested object — is stored and
 // simply not indexed. Shared by the secondary (per node) and the global indexes.
+//
+// Nor is a value no query could name: one longer than a query's value may be (an entry nobody can
+// find), or a number JSON has no text for (1e400 parses as Infinity, whose JSON text is "null").
+
+/** The longest value, in UTF-16 code units as JavaScript counts a string, that is indexed and that a query may ask for. */
+export const MAX_INDEXED_VALUE_CHARS = 4096;
 
 /** Cheap pre-check before JSON.parse: the first non-blank byte is '{'. */
 function looksLikeObject(v: Buffer): boolean {
@@ -14,8 +20,9 @@ function looksLikeObject(v: Buffer): boolean {
 
 /** The indexed form of a field's value: strings as they are, numbers and booleans as JSON. */
 function indexable(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return JSON.stringify(v);
+  if (typeof v === 'string') return v.length <= MAX_INDEXED_VALUE_CHARS ? v : undefined;
+  if (typeof v === 'number') return Number.isFinite(v) ? JSON.stringify(v) : undefined;
+  if (typeof v === 'boolean') return JSON.stringify(v);
   return undefined;
 }
 

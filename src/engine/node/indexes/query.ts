@@ -9,9 +9,8 @@ import { IndexKind, type QueryIndexRequest, type QueryIndexResponse } from '../.
 import { describeError, InvalidFieldError, type ParentCall } from '../../rpc';
 import type { PeerLink } from '../convergence/peer-link';
 import type { GlobalIndex } from './global-index';
+import { MAX_INDEXED_VALUE_CHARS } from './json-fields';
 import type { SecondaryIndexes } from './secondary';
-
-const MAX_VALUE_CHARS = 4096;
 
 function indexedFields(indexes: SecondaryIndexes, global: GlobalIndex): string {
   const list = (fields: readonly string[]) => (fields.length ? fields.join(', ') : 'none');
@@ -19,7 +18,7 @@ function indexedFields(indexes: SecondaryIndexes, global: GlobalIndex): string {
 }
 
 function checkValue(req: QueryIndexRequest, kind: IndexKind): IndexKind {
-  if (req.value.length > MAX_VALUE_CHARS) throw new InvalidFieldError('value', `must be at most ${MAX_VALUE_CHARS} characters, got ${req.value.length}`);
+  if (req.value.length > MAX_INDEXED_VALUE_CHARS) throw new InvalidFieldError('value', `must be at most ${MAX_INDEXED_VALUE_CHARS} characters (longer field values are not indexed), got ${req.value.length}`);
   return kind;
 }
 
