@@ -133,6 +133,18 @@ describe('ringdb repair', function () {
       assert.match(wrong.stderr, /gcounter does not support "decrement"/);
     });
 
+    it('query names a node that is down as repair does, not with the transport\'s text', async () => {
+      assert.equal((await ringdb(crdtWs.dir, 'kill', 'n2')).code, 0);
+      try {
+        const r = await ringdb(crdtWs.dir, 'query', 'color', 'red', '--node', 'n1');
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /\n\(missing: n2 is down; restart it with `ringdb restart n2`\)\n$/);
+        assert.doesNotMatch(r.stdout, /UNAVAILABLE/);
+      } finally {
+        assert.equal((await ringdb(crdtWs.dir, 'restart', 'n2')).code, 0);
+      }
+    });
+
     it('the router refuses a batch naming a CRDT key before sending any of it', async () => {
       const controller = ControllerClient.fromDataDir(join(crdtWs.dir, '.ringdb', 'data'));
       const d = await controller.describe();

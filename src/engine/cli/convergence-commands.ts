@@ -5,7 +5,7 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ControllerClient, RingDbError, defaultClusterSpec, loadClusterSpecFile } from '../client';
+import { ControllerClient, RingDbError, defaultClusterSpec, loadClusterSpecFile, type ClusterDescription } from '../client';
 import { ConvergenceClient, type CrdtOperation, type CrdtReading, type RepairReport } from '../client/convergence-client';
 import type { CommandSpec, Parsed } from './args';
 import type { Result } from './commands';
@@ -57,11 +57,21 @@ export function isConvergenceCommand(command: string): boolean {
   return CONVERGENCE_COMMANDS.some((c) => c.name === command);
 }
 
+/** What to say of a node the controller reports not up, instead of the transport's text about it. */
+function notUpAdvice(id: string, state: string): string {
+  return `${id} is ${state}; restart it with \`ringdb restart ${id}\``;
+}
+
+/** The cluster's nodes that are not up, by id, with their state. */
+function nodesNotUp(cluster: ClusterDescription): Map<string, string> {
+  return new Map(cluster.nodes.filter((n) => n.state !== 'up').map((n) => [n.id, n.state]));
+}
+
 /** `notUp`: nodes the controller reports not up, whose failures say so instead of the transport's text. */
 function describeReport(r: RepairReport, notUp: ReadonlyMap<string, string>): string {
   const lines = r.peers.map((p) => {
     const state = notUp.get(p.peer);
-    if (!p.ok && state) return `  ${r.nodeId} <-> ${p.peer}: skipped: ${p.peer} is ${state}; restart it with \`ringdb restart ${p.peer}\` and repair again`;
+    if (!p.ok && state) return `  ${r.nodeId} <-> ${p.peer}: skipped: ${notUpAdvice(p.peer, state)} and repair again`;
     if (!p.ok) return `  ${r.nodeId} <-> ${p.peer}: failed: ${p.error}`;
     if (p.rootsMatched) return `  ${r.nodeId} <-> ${p.peer}: in sync (roots match)`;
     const differing = p.partitions.map((q) => q.partitionId).join(', ');
@@ -90,7 +100,7 @@ async function repair(p: Parsed): Promise<Result> {
       }
     }
     const failed = reports.some((r) => r.peers.some((x) => !x.ok));
-    const notUp = new Map(cluster.nodes.filter((n) => n.state !== 'up').map((n) => [n.id, n.state]));
+    const notUp = nodesNotUp(cluster);
     return { code: failed ? EXIT_FAILED : EXIT_OK, human: reports.map((r) => describeReport(r, notUp)).join('\n'), json: { reports } };
   } finally {
     controller.close();
@@ -107,7 +117,7 @@ async function pickNode(controller: ControllerClient, p: Parsed): Promise<string
 }
 
 /** Runs `work` against the ConvergenceService of --node (or the first node up). */
-export async function onNode(p: Parsed, work: (conv: ConvergenceClient, nodeId: string) => Promise<Result>): Promise<Result> {
+export async function onNode(p: Parsed, work: (conv: ConvergenceClient, nodeId: string, controller: ControllerClient) => Promise<Result>): Promise<Result> {
   const controller = ControllerClient.fromDataDir(dataDir(p));
   try {
     const nodeId = await pickNode(controller, p);
@@ -115,7 +125,7 @@ export async function onNode(p: Parsed, work: (conv: ConvergenceClient, nodeId: 
     node.close();
     const conv = new ConvergenceClient(node.target);
     try {
-      return await work(conv, nodeId);
+      return await work(conv, nodeId, controller);
     } finally {
       conv.close();
     }
@@ -124,15 +134,25 @@ export async function onNode(p: Parsed, work: (conv: ConvergenceClient, nodeId: 
   }
 }
 
+/** A query's unreachable entries ("n3: UNAVAILABLE: ..."), those of nodes that are not up said as repair says them. */
+async function explainUnreachable(controller: ControllerClient, unreachable: readonly string[]): Promise<string[]> {
+  const notUp = nodesNotUp(await controller.describe());
+  return unreachable.map((u) => {
+    const id = /^(n\d+): /.exec(u)?.[1];
+    const state = id === undefined ? undefined : notUp.get(id);
+    return id !== undefined && state !== undefined ? notUpAdvice(id, state) : u;
+  });
+}
+
 async function query(p: Parsed): Promise<Result> {
-  return onNode(p, async (conv, nodeId) => {
+  return onNode(p, async (conv, nodeId, controller) => {
     const [field, value] = p.args;
     const r = await conv.queryIndex(field, value);
     const keys = r.keys.map((k) => k.toString('utf8'));
     const source = r.kind === 'global'
       ? `(global index: partition ${r.partitionId}, read from ${r.nodes.join(', ')}${r.staleDropped ? `; ${r.staleDropped} stale entries removed` : ''})`
       : `(secondary index: ${r.nodes.join(', ')})`;
-    const missing = r.unreachable.length ? `\n(missing: ${r.unreachable.join('; ')})` : '';
+    const missing = r.unreachable.length ? `\n(missing: ${(await explainUnreachable(controller, r.unreachable)).join('; ')})` : '';
     return {
       code: EXIT_OK, human: `${keys.length ? keys.join('\n') : '(no keys)'}\n${source}${missing}`,
       json: { field, value, node: nodeId, index: r.kind, keys, nodes: r.nodes, unreachable: r.unreachable, ...(r.kind === 'global' ? { partitionId: r.partitionId, staleDropped: r.staleDropped } : {}) },
