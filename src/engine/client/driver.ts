@@ -1,14 +1,15 @@
 // The topology-aware driver: keeps the controller's partition map, sends each request straight to
 // a replica of its key's partition, and when a node answers NotOwner (a partition moved, forwarding
 // off) or is unreachable, refreshes the map and retries elsewhere. Map changes also arrive through
-// the controller's Watch stream, so a driver usually knows about a move before it hits it.
+// the controller's Watch stream, so a driver usually knows about a move before it hits it. Any
+// other answer a node gives (even UNAVAILABLE: a quorum it could not get) goes back to the caller.
 // Requests travel as the generated NodeService messages, so the router relays them unchanged.
 
 import * as pb from '../gen/ringdb/v1/node';
 import { placementKeyOf } from '../codec/stored-key';
 import { PartitionMap, preferenceList, ReadBalancer } from '../partitioning/index';
 import { clientArgs, unary, type UnaryMethod } from '../rpc/client';
-import { isTransient } from '../rpc/errors';
+import { answeredByServer, isTransient } from '../rpc/errors';
 import { notOwnerOf } from '../rpc/not-owner';
 import type { ControllerClient } from './controller-client';
 import { fromGrpcError, RingDbError } from './errors';
@@ -204,6 +205,11 @@ export class Driver {
   /**
    * Sends a request to a replica of `placementKey`'s partition, following NotOwner answers and
    * skipping unreachable replicas. `send` gets the node's generated client.
+   *
+   * Any other answer a node gives is final, whatever its status: a quorum refusal or timeout
+   * comes from a live coordinator that may already have written, so sending the request to
+   * another coordinator would write it again and bury the answer under a worse one. Only a
+   * failure to reach the node (no connection, the deadline passing with no answer) moves on.
    */
   async route<Res>(
     name: string,
@@ -213,7 +219,8 @@ export class Driver {
     via?: string,
   ): Promise<Routed<Res>> {
     if (this.closed) throw new RingDbError('cancelled', 'the driver is closed');
-    let last: unknown;
+    let unreached: unknown;
+    let redirected: unknown;
     let redirect: { id: string; address: string } | undefined;
     if (via !== undefined) {
       const h = this.nodes.get(via);
@@ -239,22 +246,26 @@ export class Driver {
         const result = await send(h.client, h.id);
         return { result, node: h.id, mapVersion: this.map.version, attempts: attempt };
       } catch (err) {
-        last = err;
         const notOwner = notOwnerOf(err);
         if (notOwner) {
+          redirected = err;
           // The node knows a newer map: fetch it; meanwhile go where the node says the owner is.
           if (notOwner.mapVersion > this.map.version) await this.refresh();
           if (notOwner.ownerId && notOwner.ownerAddress && !tried.has(notOwner.ownerId)) redirect = { id: notOwner.ownerId, address: notOwner.ownerAddress };
           continue;
         }
-        if (isTransient(err)) {
+        if (isTransient(err) && !answeredByServer(err)) {
+          unreached = err;
           this.down.add(target.id);
           continue;
         }
         throw fromGrpcError(err, `${name} on node ${target.id}`);
       }
     }
-    throw fromGrpcError(last, `${name} (after ${MAX_ATTEMPTS} attempts on ${[...tried].join(', ')})`);
+    // A node's NotOwner answer says more (where the partition lives) than a connection failure.
+    const what = `${name} (after ${MAX_ATTEMPTS} attempts on ${[...tried].join(', ')})`;
+    const e = fromGrpcError(redirected ?? unreached, what);
+    throw redirected !== undefined && e instanceof RingDbError ? new RingDbError(e.code, `${what}: ${e.message}`) : e;
   }
 
   /** A unary NodeService call routed by its key (the request is sent as given). */

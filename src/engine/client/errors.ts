@@ -2,6 +2,7 @@
 // and whose message (the server's) a person can read; gRPC types stay inside the client.
 
 import { status, type ServiceError } from '@grpc/grpc-js';
+import { answeredByServer } from '../rpc/errors';
 
 export type RingDbErrorCode =
   | 'invalid-argument' | 'not-found' | 'failed-precondition' | 'unavailable' | 'deadline-exceeded'
@@ -54,11 +55,13 @@ function isServiceError(err: unknown): err is ServiceError {
   return typeof err === 'object' && err !== null && typeof (err as ServiceError).code === 'number' && 'details' in err;
 }
 
-/** Turns a gRPC failure into a RingDbError; `what` names the call for unreachable servers. */
+/** Turns a gRPC failure into a RingDbError; `what` names the call when the server did not answer. */
 export function fromGrpcError(err: unknown, what: string): Error {
   if (!isServiceError(err)) return err instanceof Error ? err : new Error(String(err));
   const code = CODES[err.code] ?? 'internal';
   const details = err.details || err.message;
+  // The server's own words, even for UNAVAILABLE or DEADLINE_EXCEEDED (a quorum it could not get).
+  if (answeredByServer(err)) return new RingDbError(code, details);
   if (code === 'unavailable' && /connect|No connection|ECONNREFUSED/i.test(details)) {
     return new RingDbError(code, `${what}: cannot reach the server (${details}); is it running?`);
   }

@@ -10,7 +10,7 @@ import { placementKeyOf } from '../codec/stored-key';
 import { plainWriteRefusal } from '../crdt/plain-writes';
 import type { CrdtName } from '../crdt/types';
 import { unary, type UnaryMethod } from '../rpc/client';
-import { InvalidFieldError, RpcError } from '../rpc/errors';
+import { answeredMetadata, InvalidFieldError, RpcError } from '../rpc/errors';
 import { startServer, type RunningServer } from '../rpc/server';
 import type { Driver } from './driver';
 import { RingDbError } from './errors';
@@ -36,11 +36,16 @@ const CODES: Record<string, status> = {
   internal: status.INTERNAL,
 };
 
-/** A relay failure as the status the router's caller gets (the node's own status and message). */
+/**
+ * A relay failure as the status the router's caller gets (the node's own status and message).
+ * It carries the answered marker: the router did answer, so a client must not send the request
+ * to another router as if this one were unreachable.
+ */
 function statusOf(err: unknown): Partial<ServiceError> {
-  if (err instanceof RpcError) return { code: err.code, details: err.message };
-  if (err instanceof RingDbError) return { code: CODES[err.code] ?? status.INTERNAL, details: err.message };
-  return { code: status.INTERNAL, details: `router: ${err instanceof Error ? err.message : String(err)}` };
+  const metadata = answeredMetadata();
+  if (err instanceof RpcError) return { code: err.code, details: err.message, metadata };
+  if (err instanceof RingDbError) return { code: CODES[err.code] ?? status.INTERNAL, details: err.message, metadata };
+  return { code: status.INTERNAL, details: `router: ${err instanceof Error ? err.message : String(err)}`, metadata };
 }
 
 function relay<Req, Res>(run: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>) {

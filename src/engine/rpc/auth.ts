@@ -10,6 +10,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { TOKEN_METADATA_KEY } from './channel';
+import { answeredMetadata } from './errors';
 
 /** Tokens are printable, without spaces, so they travel as ASCII metadata and sit in a one-line file. */
 const TOKEN_PATTERN = /^[\x21-\x7e]{16,512}$/;
@@ -53,7 +54,7 @@ interface AuthCall {
   metadata: Metadata;
   emit(event: 'error', err: unknown): boolean;
 }
-type UnaryCallback = (err: { code: status; details: string } | null) => void;
+type UnaryCallback = (err: { code: status; details: string; metadata: Metadata } | null) => void;
 
 /**
  * Wraps every handler of `impl` so a call whose token is missing or wrong is answered with
@@ -70,7 +71,7 @@ export function withAuth<T extends object>(definition: ServiceDefinition, impl: 
     wrapped[name] = ((call: AuthCall, callback?: UnaryCallback) => {
       const problem = checkToken(call.metadata, token);
       if (problem === undefined) return (handler as (c: AuthCall, cb?: UnaryCallback) => void)(call, callback);
-      const err = { code: status.UNAUTHENTICATED, details: problem };
+      const err = { code: status.UNAUTHENTICATED, details: problem, metadata: answeredMetadata() };
       if (responds && callback) callback(err);
       else call.emit('error', err);
     }) as UntypedHandleCall;

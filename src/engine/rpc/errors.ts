@@ -1,7 +1,7 @@
 // Typed errors for the RPC edge and their mapping onto gRPC status codes. Handlers throw these
 // (or storage's typed errors); `toStatus` turns any of them into the status a client receives,
 // so a caller can branch on the code and a person can read the message.
-import { type Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { ClosedError, CorruptionError, InvalidArgumentError, LockedError } from '../storage/errors';
 
 /** An error with the gRPC status code it should travel as. */
@@ -50,15 +50,42 @@ export class UnauthenticatedError extends RpcError {
   }
 }
 
+/**
+ * Trailing metadata on every error a RingDB server sends, so a client can tell the server's own
+ * answer (a quorum refusal, a quorum timeout, any status) from a failure to reach it: both can be
+ * UNAVAILABLE or DEADLINE_EXCEEDED, and only the second means the request may go to another node.
+ */
+export const ANSWERED_METADATA_KEY = 'ringdb-answered';
+
+/** Metadata holding the answered marker, plus whatever `extra` carries (NotOwner). */
+export function answeredMetadata(extra?: Metadata): Metadata {
+  const md = extra ? extra.clone() : new Metadata();
+  md.set(ANSWERED_METADATA_KEY, '1');
+  return md;
+}
+
+/** True when a failed call was answered by a RingDB server (it carries the marker), not lost on the way. */
+export function answeredByServer(err: unknown): boolean {
+  const md = (err as Partial<ServiceError> | null)?.metadata;
+  return md instanceof Metadata && md.get(ANSWERED_METADATA_KEY).length > 0;
+}
+
 /** The status object a server callback (or a stream's 'error' event) should carry for `err`. */
 export function toStatus(err: unknown): Partial<StatusObject> {
+  // A store closing under the request means the node is going away and the request was not
+  // served: without the marker the client treats it as unreachable and asks another node.
+  if (err instanceof ClosedError) return { code: status.UNAVAILABLE, details: `${err.message}; the node is shutting down` };
+  const s = statusOf(err);
+  return { ...s, metadata: answeredMetadata(s.metadata) };
+}
+
+function statusOf(err: unknown): Partial<StatusObject> {
   if (err instanceof RpcError) {
     // Some errors carry a machine-readable detail for the client (NotOwner) as trailing metadata.
     const { metadata } = err as RpcError & { metadata?: Metadata };
     return metadata ? { code: err.code, details: err.message, metadata } : { code: err.code, details: err.message };
   }
   if (err instanceof InvalidArgumentError) return { code: status.INVALID_ARGUMENT, details: err.message };
-  if (err instanceof ClosedError) return { code: status.UNAVAILABLE, details: `${err.message}; the node is shutting down` };
   if (err instanceof LockedError) return { code: status.FAILED_PRECONDITION, details: err.message };
   if (err instanceof CorruptionError) return { code: status.DATA_LOSS, details: err.message };
   const message = err instanceof Error ? err.message : String(err);

@@ -6,7 +6,9 @@ import { type ClientReadableStream, status, type ServiceError, type UntypedHandl
 import { NodeServiceClient, NodeServiceService, type NodeServiceServer } from '../gen/ringdb/v1/node';
 import { InvalidArgumentError } from '../storage/errors';
 import { MAX_MESSAGE_BYTES } from './channel';
-import { clientArgs, InvalidFieldError, openStream, readTokenFile, startServer, toStatus, unary, type RunningServer } from './index';
+import {
+  answeredByServer, clientArgs, InvalidFieldError, openStream, readTokenFile, RpcError, startServer, toStatus, unary, unaryHandler, UnavailableError, type RunningServer,
+} from './index';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -23,6 +25,13 @@ describe('rpc plumbing', () => {
       pings += 1;
       cb(null, { nodeId: 'n1', clock: call.request.clock + 1 });
     };
+    impl.stats = unaryHandler(() => {
+      throw new UnavailableError('w: only 2 of 3 nodes acknowledged n1:1 in time');
+    });
+    impl.get = unaryHandler(() => {
+      throw new RpcError(status.DEADLINE_EXCEEDED, 'r: the quorum wait ended');
+    });
+    impl.flush = unaryHandler(() => new Promise((resolve) => setTimeout(() => resolve({ snapshot: undefined }), 500)));
     server = await startServer('127.0.0.1', 0, TOKEN, [{ definition: NodeServiceService, implementation: impl }]);
     client = new NodeServiceClient(...clientArgs(`127.0.0.1:${server.port}`));
   });
@@ -79,8 +88,29 @@ describe('rpc plumbing', () => {
     });
   });
 
+  it('tells a server\'s own error answer from a call that got no answer, whatever the status', async () => {
+    const answered = async (call: Promise<unknown>, code: status): Promise<boolean> => {
+      const err = await call.then(() => assert.fail('the call was expected to fail'), (e: ServiceError) => e);
+      assert.equal(err.code, code, err.details);
+      return answeredByServer(err);
+    };
+    assert.equal(await answered(unary(client, client.stats, {}, { token: TOKEN }), status.UNAVAILABLE), true);
+    assert.equal(await answered(unary(client, client.get, { key: Buffer.from('k') }, { token: TOKEN }), status.DEADLINE_EXCEEDED), true);
+    assert.equal(await answered(unary(client, client.ping, { sender: 't', clock: 1 }, { token: 'wrong-token-0123456789abcdef' }), status.UNAUTHENTICATED), true);
+    assert.equal(await answered(unary(client, client.flush, {}, { token: TOKEN, timeoutMs: 100 }), status.DEADLINE_EXCEEDED), false);
+    const nowhere = await startServer('127.0.0.1', 0, TOKEN, []);
+    await nowhere.stop();
+    const unreachable = new NodeServiceClient(...clientArgs(`127.0.0.1:${nowhere.port}`));
+    try {
+      assert.equal(await answered(unary(unreachable, unreachable.ping, { sender: 't', clock: 1 }, { token: TOKEN }), status.UNAVAILABLE), false);
+    } finally {
+      unreachable.close();
+    }
+  });
+
   it('maps typed errors to status codes with the message kept', () => {
-    assert.deepEqual(toStatus(new InvalidFieldError('key', 'must not be empty')), { code: status.INVALID_ARGUMENT, details: 'key: must not be empty' });
+    const invalid = toStatus(new InvalidFieldError('key', 'must not be empty'));
+    assert.deepEqual([invalid.code, invalid.details], [status.INVALID_ARGUMENT, 'key: must not be empty']);
     assert.equal(toStatus(new InvalidArgumentError('value too large')).code, status.INVALID_ARGUMENT);
     assert.equal(toStatus(new Error('boom')).code, status.INTERNAL);
   });
