@@ -132,8 +132,9 @@ export class Coordinator {
     const pid = this.partitions.partitionOf(map, stored);
     const replicas = preferenceList(map, pid);
     if (!replicas.includes(this.self)) {
+      if (!this.settings.enableForwarding || req.forwarded) throw this.notOwner(map, pid, replicas);
       const to = replicas.find((r) => this.isUp(r));
-      if (!this.settings.enableForwarding || req.forwarded || to === undefined) throw this.notOwner(map, pid, replicas);
+      if (to === undefined) throw this.replicasDown(pid, replicas, '');
       this.counters.forwardedOps++;
       return forward(to, stored);
     }
@@ -244,8 +245,9 @@ export class Coordinator {
         this.metrics.record(plan.pid, ref.partitionKey);
         return;
       }
+      if (!this.settings.enableForwarding || forwardedHere) throw this.notOwner(map, plan.pid, plan.replicas);
       const to = plan.replicas.find((r) => this.isUp(r));
-      if (!this.settings.enableForwarding || forwardedHere || to === undefined) throw this.notOwner(map, plan.pid, plan.replicas);
+      if (to === undefined) throw this.replicasDown(plan.pid, plan.replicas, `entries[${i}]: `);
       remote.push({ stored, value: e.value, to });
     });
     // One forwarded batch per receiving replica, its entries under the stored keys resolved here.
@@ -316,6 +318,15 @@ export class Coordinator {
     this.counters.notOwnerAnswers++;
     const owner = map.partition(pid).owner;
     return new NotOwnerError({ partitionId: pid, ownerId: owner, ownerAddress: this.partitions.addressOf(owner), mapVersion: map.version, replicas });
+  }
+
+  /**
+   * A non-replica that would forward finds every replica down: NotOwner would send the client
+   * to a dead owner, so it says what is wrong and what brings the partition back.
+   */
+  private replicasDown(pid: number, replicas: string[], prefix: string): UnavailableError {
+    return new UnavailableError(`${prefix}all ${replicas.length} replicas of partition ${pid} (${replicas.join(', ')}) are down or unreachable from ${this.self}; ` +
+      `nothing was written; restart one of them (ringdb restart ${replicas[0]}) and retry`);
   }
 
   // ---- reads ----------------------------------------------------------------------------
