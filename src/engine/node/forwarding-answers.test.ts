@@ -1,6 +1,7 @@
 // What a non-replica coordinator (forwarding on) answers when it cannot forward a write as asked
 // (real processes, 5 nodes, N=3 W=2 R=2): with every replica of the key's partition down it
-// says so, instead of a NotOwner that sends the client to a dead owner.
+// says so, instead of a NotOwner that sends the client to a dead owner; and a forwarded write's
+// refusal by the replica reaches the client as the replica worded it.
 
 import { strict as assert } from 'node:assert';
 import { ControllerClient, Driver, RingDbError, launchController, type ControllerHandle } from '../client/index';
@@ -48,5 +49,23 @@ describe('a non-replica coordinator that cannot forward (real processes, 5 nodes
     } finally {
       node.close();
     }
+  });
+
+  it('passes the replica\'s own answer to a forwarded write on as it is', async () => {
+    const [via, replica] = others;
+    // A key whose only live replica is `replica`: `via` forwards it there, and the replica cannot place W=3.
+    const key = Array.from({ length: 500 }, (_, i) => `fw${i}`).find((k) => {
+      const r = driver.replicasFor(Buffer.from(k), false);
+      return r.includes(replica) && !r.includes(via);
+    });
+    assert.ok(key, `a key replicated on ${replica} and not on ${via}`);
+    const e = await eventually('the forwarded W refusal', 30_000, async () => {
+      const err = await driver.put(key, 'v', { via, w: 3 }).then(() => assert.fail('the write was expected to fail'), (x: unknown) => x);
+      assert.ok(err instanceof RingDbError, String(err));
+      assert.doesNotMatch(err.message, /internal error/, err.message);
+      return /^w: 3 acknowledgements needed/.test(err.message) ? err : undefined;
+    });
+    assert.equal(e.code, 'unavailable');
+    assert.match(e.message, /^w: 3 acknowledgements needed but only 2 of the nodes for partition \d+ are up \(.*\); nothing was written$/, e.message);
   });
 });

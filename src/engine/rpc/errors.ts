@@ -70,6 +70,17 @@ export function answeredByServer(err: unknown): boolean {
   return md instanceof Metadata && md.get(ANSWERED_METADATA_KEY).length > 0;
 }
 
+/** Only RingDB's own keys of a peer's trailers (NotOwner): gRPC's transport keys are not ours to resend. */
+function ringdbMetadata(from: Metadata): Metadata {
+  const md = new Metadata();
+  for (const [key, value] of Object.entries(from.getMap())) if (key.startsWith('ringdb-')) md.set(key, value);
+  return md;
+}
+
+function isServiceError(err: unknown): err is ServiceError {
+  return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number' && 'details' in err;
+}
+
 /** The status object a server callback (or a stream's 'error' event) should carry for `err`. */
 export function toStatus(err: unknown): Partial<StatusObject> {
   // A store closing under the request means the node is going away and the request was not
@@ -88,6 +99,12 @@ function statusOf(err: unknown): Partial<StatusObject> {
   if (err instanceof InvalidArgumentError) return { code: status.INVALID_ARGUMENT, details: err.message };
   if (err instanceof LockedError) return { code: status.FAILED_PRECONDITION, details: err.message };
   if (err instanceof CorruptionError) return { code: status.DATA_LOSS, details: err.message };
+  if (isServiceError(err)) {
+    // A call this server made to a peer (a forwarded write) failed: the peer's own answer is
+    // passed on as it is; a peer that could not be reached is this server's answer.
+    if (answeredByServer(err)) return { code: err.code, details: err.details, metadata: ringdbMetadata(err.metadata) };
+    return { code: status.UNAVAILABLE, details: `a call to another node failed: ${describeError(err)}` };
+  }
   const message = err instanceof Error ? err.message : String(err);
   return { code: status.INTERNAL, details: `internal error: ${message}` };
 }
