@@ -87,7 +87,7 @@ describe('ringdb CLI', function () {
 
     const put = await ringdb(ws.dir, 'put', 'greeting', 'hello world', '--node', 'n1');
     assert.equal(put.code, 0, put.stderr);
-    assert.match(put.stdout, /^OK op n1:1 ts \d+ on n1$/m);
+    assert.match(put.stdout, /^OK op n1:1 ts \d+ on n1 \(acknowledged by n1(, n2)?\)$/m);
     const read = await eventually('greeting on n2', 15_000, async () => {
       const r = await ringdb(ws.dir, 'get', 'greeting', '--node', 'n2', '--json');
       return r.code === 0 ? r : undefined;
@@ -105,7 +105,7 @@ describe('ringdb CLI', function () {
     assert.equal(del.code, 0, del.stderr);
     const gone = await ringdb(ws.dir, 'get', 'greeting', '--node', 'n2');
     assert.equal(gone.code, 1);
-    assert.match(gone.stderr, /"greeting" not found on n2 \(deleted op n2:1/);
+    assert.match(gone.stderr, /"greeting" not found \(deleted op n2:1 ts \d+; coordinated by n2, answered by n\d(, n\d)?\)/);
     assert.equal((await ringdb(ws.dir, 'get', 'greeting', '--node', 'n9')).code, 2);
     const empty = await ringdb(ws.dir, 'put', '', 'v');
     assert.equal(empty.code, 2);

@@ -9,7 +9,7 @@ import {
 } from '../client';
 import { isProcessAlive } from '../client/state-file';
 import { UsageError, type CommandSpec, type Parsed } from './args';
-import { formatStatus, formatVersion } from './format';
+import { formatNotFound, formatStatus, formatWrite } from './format';
 import { clusteringOption, driverData, runTopologyCommand, TOPOLOGY_COMMANDS } from './topology-commands';
 import { crdtRead } from './convergence-commands';
 
@@ -195,23 +195,17 @@ async function data(p: Parsed): Promise<Result> {
     const node = await c.nodeClient(nodeId);
     try {
       const key = p.args[0];
-      if (p.command === 'put') {
-        const v = await node.put(key, p.args[1]);
-        return { code: EXIT.ok, human: `OK ${formatVersion(v)} on ${nodeId}`, json: { key, node: nodeId, version: v } };
-      }
-      if (p.command === 'delete') {
-        const v = await node.delete(key);
-        return { code: EXIT.ok, human: `deleted ${JSON.stringify(key)} ${formatVersion(v)} on ${nodeId}`, json: { key, node: nodeId, version: v } };
+      if (p.command === 'put' || p.command === 'delete') {
+        const w = p.command === 'put' ? await node.putAcked(key, p.args[1]) : await node.deleteAcked(key);
+        const human = formatWrite(p.command === 'put' ? 'OK' : `deleted ${JSON.stringify(key)}`, w);
+        return { code: EXIT.ok, human, json: { key, node: nodeId, version: w.version, replicas: w.replicas, hinted: w.hinted } };
       }
       const r = await node.get(key);
       const text = r.value.toString('utf8');
       const isText = Buffer.from(text, 'utf8').equals(r.value);
-      const json = { key, node: nodeId, found: r.found, deleted: r.deleted, value: r.found && isText ? text : null,
+      const json = { key, node: nodeId, replicas: r.replicas, found: r.found, deleted: r.deleted, value: r.found && isText ? text : null,
         valueBase64: r.found && !isText ? r.value.toString('base64') : null, version: versionJson(r.version) };
-      if (!r.found) {
-        const why = r.deleted ? `deleted ${formatVersion(r.version)}` : 'never written';
-        return { code: EXIT.failed, human: `${JSON.stringify(key)} not found on ${nodeId} (${why})`, json };
-      }
+      if (!r.found) return { code: EXIT.failed, human: formatNotFound(JSON.stringify(key), { ...r, node: nodeId }), json };
       return { code: EXIT.ok, human: isText ? text : `base64:${r.value.toString('base64')}`, json };
     } finally {
       node.close();

@@ -1,7 +1,7 @@
 // Human output of the CLI: aligned tables and short durations, nothing a script should parse
 // (scripts use --json).
 
-import type { ClusterDescription, Version } from '../client';
+import type { ClusterDescription, NodeWriteResult, Version } from '../client';
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`;
@@ -15,6 +15,21 @@ export function formatVersion(v: Version | undefined): string {
   if (!v) return '(no version)';
   // Vector mode's versions are vector clocks, with no single op id: the timestamp alone then.
   return v.opId ? `op ${v.opId} ts ${v.ts}` : `ts ${v.ts}`;
+}
+
+/** A write's line, the same with or without --node: where it was coordinated, who acknowledged it, and hints. */
+export function formatWrite(done: string, w: NodeWriteResult): string {
+  const hinted = Object.entries(w.hinted).map(([replica, substitute]) => `${substitute} for ${replica}`);
+  return `${done} ${formatVersion(w.version)} on ${w.node} (acknowledged by ${w.replicas.join(', ') || w.node}${hinted.length ? `; hints: ${hinted.join(', ')}` : ''})`;
+}
+
+/**
+ * A read that found nothing. It names the nodes whose answers it rests on: the coordinator may
+ * not have asked its own copy (it is not a replica, or R other replicas answered first).
+ */
+export function formatNotFound(shown: string, r: { deleted: boolean; version: Version | undefined; node: string; replicas: string[] }): string {
+  const why = r.deleted ? `deleted ${formatVersion(r.version)}` : 'never written';
+  return `${shown} not found (${why}; coordinated by ${r.node}, answered by ${r.replicas.join(', ') || r.node})`;
 }
 
 export function table(header: string[], rows: string[][]): string {

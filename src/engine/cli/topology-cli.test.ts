@@ -45,6 +45,25 @@ describe('ringdb CLI: partitioning commands', function () {
     assert.match(gone.stderr, /"orders"\/"a" not found \(deleted op /);
   });
 
+  it('says who acknowledged a write and whose answers a read rests on, with --node as without it', async () => {
+    const put = await ringdb(ws.dir, 'put', 'acked', 'v', '--node', 'n2');
+    assert.equal(put.code, 0, put.stderr);
+    assert.match(put.stdout, /^OK op n2:\d+ ts \d+ on n2 \(acknowledged by n2(, n\d)+\)$/m);
+    const putJson = json<{ replicas: string[]; hinted: Record<string, string> }>(await ringdb(ws.dir, 'put', 'acked', 'w', '--node', 'n2', '--json'));
+    assert.equal(putJson.replicas[0], 'n2');
+    assert.deepEqual(putJson.hinted, {});
+
+    const missing = await ringdb(ws.dir, 'get', 'never-put', '--node', 'n3');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^ringdb: "never-put" not found \(never written; coordinated by n3, answered by n\d, n\d\)$/m);
+    const viaDriver = await ringdb(ws.dir, 'get', 'never-put');
+    assert.equal(viaDriver.code, 1);
+    assert.match(viaDriver.stderr, /^ringdb: "never-put" not found \(never written; coordinated by n\d, answered by n\d, n\d\)$/m);
+    const getJson = json<{ node: string; replicas: string[] }>(await ringdb(ws.dir, 'get', 'never-put', '--node', 'n3', '--json'));
+    assert.equal(getJson.node, 'n3');
+    assert.equal(getJson.replicas.length, 2, 'R=2 answers');
+  });
+
   it('shows the ring and where a key lives', async () => {
     const ring = await ringdb(ws.dir, 'ring');
     assert.equal(ring.code, 0, ring.stderr);

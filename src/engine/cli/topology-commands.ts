@@ -4,7 +4,7 @@
 
 import { Driver, RingDbError, type ControllerClient, type KeyRef, type PartitionMapInfo, type Version } from '../client';
 import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
-import { formatVersion, table } from './format';
+import { formatNotFound, formatVersion, formatWrite, table } from './format';
 
 const OK = 0;
 const FAILED = 1;
@@ -109,8 +109,7 @@ export async function driverData(p: Parsed, c: ControllerClient): Promise<Topolo
     const base = { key: name, clusteringKey: clustering ?? null };
     if (p.command === 'put' || p.command === 'delete') {
       const w = p.command === 'put' ? await driver.put(key, p.args[1], { via }) : await driver.delete(key, { via });
-      const hinted = Object.entries(w.hinted).map(([r, s]) => `${s} for ${r}`);
-      const human = `${p.command === 'put' ? 'OK' : `deleted ${shown}`} ${formatVersion(w.version)} on ${w.node} (acknowledged by ${w.replicas.join(', ') || w.node}${hinted.length ? `; hints: ${hinted.join(', ')}` : ''})`;
+      const human = formatWrite(p.command === 'put' ? 'OK' : `deleted ${shown}`, w);
       return { code: OK, human, json: { ...base, node: w.node, version: w.version, replicas: w.replicas, hinted: w.hinted, mapVersion: w.mapVersion } };
     }
     const r = await driver.get(key, { via });
@@ -120,7 +119,7 @@ export async function driverData(p: Parsed, c: ControllerClient): Promise<Topolo
       value: r.found && isText ? r.value.toString('utf8') : null, valueBase64: r.found && !isText ? r.value.toString('base64') : null,
       version: versionJson(r.version), mapVersion: r.mapVersion,
     };
-    if (!r.found) return { code: FAILED, human: `${shown} not found (${r.deleted ? `deleted ${formatVersion(r.version)}` : 'never written'}; asked ${r.node})`, json };
+    if (!r.found) return { code: FAILED, human: formatNotFound(shown, r), json };
     return { code: OK, human: isText ? r.value.toString('utf8') : `base64:${r.value.toString('base64')}`, json };
   } finally {
     driver.close();

@@ -147,7 +147,7 @@ export function eventFromProto(r: ctl.WatchResponse): ClusterEvent | undefined {
 }
 
 export function getResultFromProto(r: pb.GetResponse): GetResult {
-  return { found: r.found, value: Buffer.from(r.value), deleted: r.deleted, version: versionFromProto(r.version) };
+  return { found: r.found, value: Buffer.from(r.value), deleted: r.deleted, version: versionFromProto(r.version), replicas: [...r.replicas] };
 }
 
 export function scanEntryFromProto(e: pb.ScanEntry): ScanEntry {

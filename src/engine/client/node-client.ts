@@ -9,7 +9,7 @@ import {
 } from './convert';
 import { fromGrpcError, RingDbError } from './errors';
 import type {
-  AppliedMarksPage, CallOptions, GetResult, NodeStats, ReplicationLogPage, ScanOptions, ScanResult, SSTableInfo, StoreSnapshot, Version,
+  AppliedMarksPage, CallOptions, GetResult, NodeStats, NodeWriteResult, ReplicationLogPage, ScanOptions, ScanResult, SSTableInfo, StoreSnapshot, Version,
 } from './types';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -56,6 +56,22 @@ export class NodeClient {
   async put(key: Bytes, value: Bytes, opts: CallOptions = {}): Promise<Version> {
     const res = await this.call('Put', this.client.put, { key: bytes('key', key, false), value: bytes('value', value, true) }, opts);
     return required(res.version, 'Put');
+  }
+
+  /** A put that also says who acknowledged it within W and which substitutes keep hints for down replicas. */
+  async putAcked(key: Bytes, value: Bytes, opts: CallOptions = {}): Promise<NodeWriteResult> {
+    const res = await this.call('Put', this.client.put, { key: bytes('key', key, false), value: bytes('value', value, true) }, opts);
+    return this.written(res, 'Put');
+  }
+
+  /** A delete that also says who acknowledged it within W and which substitutes keep hints. */
+  async deleteAcked(key: Bytes, opts: CallOptions = {}): Promise<NodeWriteResult> {
+    const res = await this.call('Delete', this.client.delete, { key: bytes('key', key, false) }, opts);
+    return this.written(res, 'Delete');
+  }
+
+  private written(res: pb.PutResponse | pb.DeleteResponse, call: string): NodeWriteResult {
+    return { version: required(res.version, call), node: this.target.nodeId ?? this.target.address, replicas: res.replicas, hinted: { ...res.hinted } };
   }
 
   async get(key: Bytes, opts: CallOptions = {}): Promise<GetResult> {

@@ -191,6 +191,8 @@ export interface GetResult {
   value: Buffer;
   deleted: boolean;
   version: Version | undefined;
+  /** Nodes whose answers made up the result (the coordinator's own copy only if it is among them); empty without a partition map. */
+  replicas: string[];
 }
 
 export interface ScanOptions {
@@ -408,6 +410,9 @@ export interface WriteResult {
   hinted: Record<string, string>;
   mapVersion: number;
 }
+
+/** A write sent to one node (NodeClient): who acknowledged it, as the driver's WriteResult says. */
+export type NodeWriteResult = Omit<WriteResult, 'mapVersion'>;
 
 export interface RowScanOptions extends ReadOptions {
   /** Clustering key to start at (inclusive); omitted = the first row. */
