@@ -5,11 +5,10 @@
 // the spec's mode with this record; a folder from before the record existed has none and starts.
 
 import { join } from 'node:path';
-import { readAtomicFile, writeAtomicFile } from '../storage/atomic-file';
-import { CorruptionError } from '../storage/errors';
 import { NodeFileSystem } from '../storage/node-fs';
 import type { FileSystem } from '../storage/types';
 import { CONSISTENCY_MODES, type ConsistencyMode } from '../spec/types';
+import { damagedRecord, readFolderRecord, writeFolderRecord } from './folder-record';
 
 export const MODE_FILE = 'cluster-mode';
 
@@ -18,22 +17,16 @@ const realFs = new NodeFileSystem();
 /** The mode recorded in `dataDir`; undefined when none is (a new folder, or one from before the record). */
 export function readMode(dataDir: string, fs: FileSystem = realFs): ConsistencyMode | undefined {
   const file = join(dataDir, MODE_FILE);
-  const payload = readAtomicFile(fs, file);
-  if (payload === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(payload.toString('utf8'));
-  } catch {
-    throw new CorruptionError(file, 16, 'the consistency mode record is not valid JSON');
-  }
-  const mode = (parsed as { consistencyMode?: unknown }).consistencyMode;
+  const record = readFolderRecord(fs, file, 'consistency mode record');
+  if (record === undefined) return undefined;
+  const mode = record.consistencyMode;
   if (!CONSISTENCY_MODES.includes(mode as ConsistencyMode)) {
-    throw new CorruptionError(file, 16, `the consistency mode record holds ${JSON.stringify(mode)}, not one of ${CONSISTENCY_MODES.join(', ')}`);
+    throw damagedRecord(file, `the consistency mode record holds ${JSON.stringify(mode)}, not one of ${CONSISTENCY_MODES.join(', ')}`);
   }
   return mode as ConsistencyMode;
 }
 
 /** Durable once it returns. */
 export function writeMode(dataDir: string, mode: ConsistencyMode, fs: FileSystem = realFs): void {
-  writeAtomicFile(fs, join(dataDir, MODE_FILE), Buffer.from(JSON.stringify({ consistencyMode: mode }), 'utf8'));
+  writeFolderRecord(fs, join(dataDir, MODE_FILE), { consistencyMode: mode });
 }
