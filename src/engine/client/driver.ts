@@ -264,6 +264,15 @@ export class Driver {
     }
     // A node's NotOwner answer says more (where the partition lives) than a connection failure.
     const what = `${name} (after ${MAX_ATTEMPTS} attempts on ${[...tried].join(', ')})`;
+    if (redirected === undefined && unreached !== undefined && tried.size > 0) {
+      const nodes = [...tried];
+      // A replica that took the request and hung may still apply it; one never reached cannot.
+      const last = fromGrpcError(unreached, name);
+      const hung = last instanceof RingDbError && last.code === 'deadline-exceeded';
+      const why = hung ? 'none answered before the deadline of the replicas tried' : 'none could be reached of the replicas tried';
+      const after = hung ? 'a write may still be applied by one that answers late' : 'nothing was written';
+      throw new RingDbError('unavailable', `${name}: ${why} (${nodes.join(', ')}); ${after}. Restart one of them (\`ringdb restart ${nodes[0]}\`, or RingDB: Restart Node) and retry`);
+    }
     const e = fromGrpcError(redirected ?? unreached, what);
     throw redirected !== undefined && e instanceof RingDbError ? new RingDbError(e.code, `${what}: ${e.message}`) : e;
   }

@@ -82,6 +82,24 @@ describe('quorum answers through the driver and the router (real processes, 3 no
     }
   });
 
+  it('the router fails over from a hung owner within the caller\'s deadline, and passes the next coordinator\'s answer on', async () => {
+    const driver = await Driver.connect(client);
+    try {
+      const [owner, next] = driver.replicasFor(Buffer.from('h'), false);
+      stopped = pids.get(owner) as number;
+      process.kill(stopped, 'SIGSTOP');
+      // The client's 10 s deadline: each relay attempt gets half of what is left, not a fixed 15 s.
+      const e = await rejection(router.put('h', 'H1'));
+      assert.equal(e.code, 'unavailable', e.message);
+      // The next coordinator times out on the owner, or by then knows it is down and refuses up front.
+      assert.match(e.message, new RegExp(`^w: (only 2 of 3 nodes acknowledged ${next}:\\d+ in time|3 acknowledgements needed but only 2 of the nodes)`), e.message);
+    } finally {
+      if (stopped !== undefined) process.kill(stopped, 'SIGCONT');
+      stopped = undefined;
+      driver.close();
+    }
+  });
+
   it('a W refusal is passed on, not replaced by the connection failure of the dead owner', async () => {
     const driver = await Driver.connect(client);
     try {

@@ -16,7 +16,23 @@ import type { Driver } from './driver';
 import { RingDbError } from './errors';
 
 const RELAY_MS = 15_000;
+/** The shortest relay attempt: below this a node's answer cannot arrive even on loopback under load. */
+const MIN_ATTEMPT_MS = 200;
 const MAX_BATCH = 10_000;
+
+/**
+ * How long one relay attempt may take: half of what is left of the caller's deadline (calls on a
+ * client's behalf inherit its deadline), so a replica that hangs (SIGSTOP, a long GC) leaves time
+ * to fail over to the next one before the client gives up; RELAY_MS when the caller set none.
+ * With a fixed 15 s a client's 10 s deadline passed during the first attempt, and the write it
+ * was told had failed was applied later.
+ */
+function attemptMs(call: ServerUnaryCall<unknown, unknown>): number {
+  const deadline = call.getDeadline();
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (!Number.isFinite(at)) return RELAY_MS;
+  return Math.max(MIN_ATTEMPT_MS, Math.min(RELAY_MS, Math.floor((at - Date.now()) / 2)));
+}
 
 const ROUTED = ['ping', 'put', 'get', 'delete', 'scan', 'batchPut'] as const;
 
@@ -66,26 +82,29 @@ export class Router {
     private readonly crdtKeys: ReadonlyMap<string, CrdtName> = new Map(),
   ) {}
 
-  private forward<Req extends { key: Buffer; partitionKey?: Buffer }, Res>(name: string, method: (c: pb.NodeServiceClient) => UnaryMethod<Req, Res>, req: Req, read: boolean): Promise<Res> {
+  private forward<Req extends { key: Buffer; partitionKey?: Buffer }, Res>(
+    name: string, method: (c: pb.NodeServiceClient) => UnaryMethod<Req, Res>, req: Req, read: boolean, call: ServerUnaryCall<Req, Res>,
+  ): Promise<Res> {
     checkKey(req);
-    return this.driver.call(name, method, req, read, { timeoutMs: RELAY_MS }).then((r) => r.result);
+    return this.driver.call(name, method, req, read, { timeoutMs: attemptMs(call) }).then((r) => r.result);
   }
 
   implementation(): Pick<pb.NodeServiceServer, (typeof ROUTED)[number]> {
     return {
       ping: relay<pb.PingRequest, pb.PingResponse>(async () => ({ nodeId: 'router', clock: 0 })),
-      put: relay<pb.PutRequest, pb.PutResponse>((req) => this.forward('Put', (c) => c.put, req, false)),
-      delete: relay<pb.DeleteRequest, pb.DeleteResponse>((req) => this.forward('Delete', (c) => c.delete, req, false)),
-      get: relay<pb.GetRequest, pb.GetResponse>((req) => this.forward('Get', (c) => c.get, req, true)),
-      scan: relay<pb.ScanRequest, pb.ScanResponse>(async (req) => {
+      put: relay<pb.PutRequest, pb.PutResponse>((req, call) => this.forward('Put', (c) => c.put, req, false, call)),
+      delete: relay<pb.DeleteRequest, pb.DeleteResponse>((req, call) => this.forward('Delete', (c) => c.delete, req, false, call)),
+      get: relay<pb.GetRequest, pb.GetResponse>((req, call) => this.forward('Get', (c) => c.get, req, true, call)),
+      scan: relay<pb.ScanRequest, pb.ScanResponse>(async (req, call) => {
         const pk = req.partitionKey;
         if (pk === undefined || pk.length === 0) {
           throw new InvalidFieldError('partition_key', 'the router scans one partition at a time: set partition_key (raw key ranges span every node)');
         }
-        const r = await this.driver.route('Scan', pk, true, (c) => unary(c, c.scan, req, { token: this.driver.token, timeoutMs: RELAY_MS }));
+        const timeoutMs = attemptMs(call);
+        const r = await this.driver.route('Scan', pk, true, (c) => unary(c, c.scan, req, { token: this.driver.token, timeoutMs }));
         return r.result;
       }),
-      batchPut: relay<pb.BatchPutRequest, pb.BatchPutResponse>((req) => this.batchPut(req)),
+      batchPut: relay<pb.BatchPutRequest, pb.BatchPutResponse>((req, call) => this.batchPut(req, attemptMs(call))),
     };
   }
 
@@ -94,7 +113,7 @@ export class Router {
    * BatchPut. With a single group the node's answer is returned as is; with several, `origin` is
    * empty (the entries got op ids from several nodes) and `count` is the total.
    */
-  private async batchPut(req: pb.BatchPutRequest): Promise<pb.BatchPutResponse> {
+  private async batchPut(req: pb.BatchPutRequest, timeoutMs: number): Promise<pb.BatchPutResponse> {
     if (req.entries.length === 0 || req.entries.length > MAX_BATCH) throw new InvalidFieldError('entries', `must hold 1 to ${MAX_BATCH} entries, got ${req.entries.length}`);
     const groups = new Map<string, pb.KeyValue[]>();
     req.entries.forEach((e, i) => {
@@ -108,7 +127,7 @@ export class Router {
       groups.set(first, group);
     });
     const answers = await Promise.all([...groups.values()].map((entries) =>
-      this.driver.route('BatchPut', placementKeyOf(entries[0].key), false, (c) => unary(c, c.batchPut, { entries }, { token: this.driver.token, timeoutMs: RELAY_MS }))));
+      this.driver.route('BatchPut', placementKeyOf(entries[0].key), false, (c) => unary(c, c.batchPut, { entries }, { token: this.driver.token, timeoutMs }))));
     if (answers.length === 1) return answers[0].result;
     return { origin: '', firstSeq: 0, firstTs: 0, count: answers.reduce((n, a) => n + a.result.count, 0) };
   }

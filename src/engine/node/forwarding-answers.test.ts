@@ -51,6 +51,14 @@ describe('a non-replica coordinator that cannot forward (real processes, 5 nodes
     }
   });
 
+  it('the driver, which tries the replicas themselves, names them and the way out, not a raw connection error', async () => {
+    const e = await driver.put('rk1', 'x').then(() => assert.fail('the write was expected to fail'), (x: unknown) => x);
+    assert.ok(e instanceof RingDbError, String(e));
+    assert.equal(e.code, 'unavailable');
+    assert.match(e.message, new RegExp(`^Put: none could be reached of the replicas tried \\(${replicas.join(', ')}\\); nothing was written\\. Restart one of them \\(\`ringdb restart ${replicas[0]}\``), e.message);
+    assert.doesNotMatch(e.message, /ECONNREFUSED|is it running/);
+  });
+
   it('passes the replica\'s own answer to a forwarded write on as it is', async () => {
     const [via, replica] = others;
     // A key whose only live replica is `replica`: `via` forwards it there, and the replica cannot place W=3.

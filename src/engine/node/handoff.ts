@@ -17,8 +17,13 @@ const CALL_MS = 10_000;
 /** Hints stop being delivered this long before the grace ends, so none lands after it. */
 const MAX_EXPIRY_MARGIN_MS = 3 * CALL_MS;
 
-/** The age from which a hint is dropped, not delivered: the grace less a margin (0 for no grace). */
+/**
+ * The age from which a hint is dropped, not delivered: the grace less a margin. A grace of 0
+ * asks for no protection at all (tombstones go at once), so hints then never expire: dropping
+ * them at once would also throw away the copy a sloppy write counted toward W.
+ */
 export function hintExpiryMs(tombstoneGraceMs: number): number {
+  if (tombstoneGraceMs === 0) return Number.POSITIVE_INFINITY;
   return tombstoneGraceMs - Math.min(tombstoneGraceMs / 2, MAX_EXPIRY_MARGIN_MS);
 }
 
