@@ -66,3 +66,57 @@ export function note(text: string): void {
 
 export const label = (item: vscode.TreeItem): string =>
   typeof item.label === 'string' ? item.label : item.label?.label ?? '';
+
+/** One notification, quick pick or input box the extension showed while a recorder was on. */
+export interface Shown {
+  readonly kind: 'info' | 'warning' | 'error' | 'quickPick' | 'inputBox';
+  readonly text: string;
+  /** Message buttons, or quick-pick item labels. */
+  readonly items: readonly string[];
+}
+
+type Answer = (shown: Shown) => string | undefined;
+
+/**
+ * Records what the extension shows a person (it shares this `vscode` API object with the suite,
+ * which is compiled inside the extension's folder). Quick picks and input boxes are answered by
+ * `answer` (undefined = dismissed) instead of waiting for a person; messages still show, unless
+ * `answer` clicks one of their buttons. restore() puts the real functions back.
+ */
+export function recordUi(answer: Answer = () => undefined): { shown: Shown[]; restore(): void } {
+  const w = vscode.window as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const saved = new Map<string, (...a: unknown[]) => unknown>();
+  const shown: Shown[] = [];
+  const replace = (name: string, fn: (...a: unknown[]) => unknown): void => {
+    saved.set(name, w[name]);
+    w[name] = fn;
+  };
+  for (const [name, kind] of [['showInformationMessage', 'info'], ['showWarningMessage', 'warning'], ['showErrorMessage', 'error']] as const) {
+    const real = w[name];
+    replace(name, (...a: unknown[]) => {
+      const items = a.slice(1).filter((x): x is string => typeof x === 'string');
+      const s: Shown = { kind, text: String(a[0]), items };
+      shown.push(s);
+      const chosen = answer(s);
+      return chosen !== undefined ? Promise.resolve(chosen) : real.apply(vscode.window, a);
+    });
+  }
+  replace('showQuickPick', async (items: unknown, options: unknown) => {
+    const list = (await items) as vscode.QuickPickItem[];
+    const s: Shown = { kind: 'quickPick', text: (options as vscode.QuickPickOptions | undefined)?.title ?? '', items: list.map((i) => i.label) };
+    shown.push(s);
+    const chosen = answer(s);
+    return list.find((i) => i.label === chosen);
+  });
+  replace('showInputBox', (options: unknown) => {
+    const s: Shown = { kind: 'inputBox', text: (options as vscode.InputBoxOptions | undefined)?.prompt ?? '', items: [] };
+    shown.push(s);
+    return Promise.resolve(answer(s));
+  });
+  return {
+    shown,
+    restore() {
+      for (const [name, fn] of saved) w[name] = fn;
+    },
+  };
+}

@@ -3,6 +3,7 @@
 // and brings the cluster back with the same spec if the controller had to be restarted.
 import * as vscode from 'vscode';
 import { engineClient, type ClusterDescription, type ClusterEvent, type ClusterSpec, type ControllerClient, type EventStream, type NodeClient } from '../engineClient';
+import { Commands } from '../common/commandIds';
 import { Disposable, toDisposable } from '../common/lifecycle';
 import { describeError, type Log } from '../common/log';
 import type { ClusterModel } from '../model/clusterModel';
@@ -11,6 +12,7 @@ import type { ControllerHost } from './controllerHost';
 import { applyEvent } from './eventMapper';
 
 const RESUBSCRIBE_MS = 500;
+const START_CLUSTER = 'Start Cluster';
 
 /** A user-facing failure: `message` says what went wrong, `next` what to do about it. */
 export class UserError extends Error {
@@ -42,6 +44,7 @@ export class ClusterSession extends Disposable {
         this.model.setPhase(e.retryInMs === undefined ? 'stopped' : 'starting', e.detail);
       }
       if (e.kind === 'stopped') this.model.clear();
+      if (e.kind === 'stoppedOutside') this.onStoppedOutside(e.detail);
     }));
     this._register(toDisposable(() => this.closeStreams()));
   }
@@ -119,6 +122,8 @@ export class ClusterSession extends Disposable {
         for await (const event of stream) {
           this.log.debug(`event ${event.seq} ${event.type}`);
           applyEvent(this.model, this.replicationLog, event);
+          if (event.type === 'phase') this.host.noteClusterStopped(event.phase === 'stopped');
+          if (event.type === 'snapshot') this.host.noteClusterStopped(event.cluster.phase === 'stopped');
           this._onDidReceiveEvent.fire(event);
         }
       } catch (err) {
@@ -144,6 +149,23 @@ export class ClusterSession extends Disposable {
       void vscode.window.showErrorMessage('RingDB: the controller restarted but the cluster did not come back.', 'Show Output')
         .then((a) => { if (a) this.log.show(); });
     }
+  }
+
+  /** The controller was stopped from outside (`ringdb stop`): nothing runs, so nothing is shown running. */
+  private onStoppedOutside(detail: string): void {
+    const spec = this.lastSpec;
+    const dataDir = this.model.snapshot.dataDir;
+    this.lastSpec = undefined;
+    this.closeStreams();
+    this.replicationLog.clear();
+    this.model.clear(`${detail}.`);
+    const where = dataDir ? ` in ${dataDir}` : '';
+    void vscode.window.showInformationMessage(
+      `RingDB: the cluster${where} was stopped outside VS Code (for example by "ringdb stop"); its controller and nodes no longer run.`,
+      START_CLUSTER,
+    ).then((a) => {
+      if (a === START_CLUSTER) void vscode.commands.executeCommand(Commands.startCluster, spec ? { spec } : undefined);
+    });
   }
 
   private closeStreams(): void {

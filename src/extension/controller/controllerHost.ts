@@ -1,6 +1,7 @@
 // The controller process, owned like a language server: launched on demand from the bundled
-// dist/engine/controller.js, restarted with back-off when it dies unasked, stopped (and with it
-// every node) when the owner is disposed. Its output goes to the RingDB channel.
+// dist/engine/controller.js, restarted with back-off when it crashes, stopped (and with it every
+// node) when the owner is disposed. A controller stopped from outside (`ringdb stop`) exits
+// cleanly and stays stopped. Its output goes to the RingDB channel.
 import * as vscode from 'vscode';
 import { engineClient, type ControllerHandle } from '../engineClient';
 import { Disposable } from '../common/lifecycle';
@@ -15,6 +16,8 @@ const STOP_GRACE_MS = 10_000;
 export type HostEvent =
   | { readonly kind: 'started'; readonly handle: ControllerHandle; readonly restart: boolean }
   | { readonly kind: 'crashed'; readonly detail: string; readonly retryInMs: number | undefined }
+  /** It exited cleanly without being asked by this window: someone stopped it (`ringdb stop`). */
+  | { readonly kind: 'stoppedOutside'; readonly detail: string }
   | { readonly kind: 'stopped' };
 
 export class ControllerHost extends Disposable {
@@ -24,6 +27,7 @@ export class ControllerHost extends Disposable {
   private dataDir: string | undefined;
   private attempts = 0;
   private restartTimer: NodeJS.Timeout | undefined;
+  private clusterStopped = false;
   private readonly _onDidChange = this._register(new vscode.EventEmitter<HostEvent>());
   readonly onDidChange = this._onDidChange.event;
 
@@ -33,6 +37,14 @@ export class ControllerHost extends Disposable {
 
   get current(): ControllerHandle | undefined {
     return this.handle;
+  }
+
+  /**
+   * What the controller's Watch stream last said about the cluster: once it reported "stopped", an
+   * exit is the end of a stop (whatever its exit code), not a crash to recover from.
+   */
+  noteClusterStopped(stopped: boolean): void {
+    this.clusterStopped = stopped;
   }
 
   /** The running controller for `dataDir`, launching it if needed (a different folder replaces it). */
@@ -60,12 +72,21 @@ export class ControllerHost extends Disposable {
       throw new Error('the extension was shut down while the controller started');
     }
     this.handle = handle;
+    this.clusterStopped = false;
     const startedAt = Date.now();
     this.log.info(`controller pid ${handle.pid} serves ${handle.address}`);
     void handle.exited.then((exit) => {
       if (this.handle !== handle) return; // stopped on purpose, or replaced
       this.handle = undefined;
       if (Date.now() - startedAt > HEALTHY_AFTER_MS) this.attempts = 0;
+      // The controller exits 0 only when told to stop (SIGTERM, SIGINT): a crash never does.
+      if (exit.code === 0 || this.clusterStopped) {
+        const detail = `the controller (pid ${handle.pid}) was stopped outside VS Code (${exit.signal ?? `code ${exit.code}`})`;
+        this.log.info(`${detail}; not restarting it`);
+        this.attempts = 0;
+        this._onDidChange.fire({ kind: 'stoppedOutside', detail });
+        return;
+      }
       this.onCrash(`the controller (pid ${handle.pid}) exited unexpectedly (${exit.signal ?? `code ${exit.code}`})`);
     });
     this._onDidChange.fire({ kind: 'started', handle, restart });

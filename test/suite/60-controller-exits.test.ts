@@ -1,0 +1,65 @@
+// How the extension takes a controller that ends without being asked from this window: stopped
+// from outside (`ringdb stop` on the folder) it stays stopped and says so; crashing for good it
+// gives up, says so, and shows nothing as running.
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import * as vscode from 'vscode';
+import type { RingDbApi } from '../../src/extension/api';
+import { Commands } from '../../src/extension/common/commandIds';
+import { EXTENSION_ID, isAlive, recordUi, ringDb, waitFor } from './helpers';
+
+const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The `ringdb` CLI, as a person would run it in a terminal beside VS Code. */
+async function ringdbCli(...args: string[]): Promise<string> {
+  const root = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'src/engine/bin/ringdb.js'), ...args],
+    { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+  return stdout;
+}
+
+describe('a controller that ends without this window asking', function () {
+  this.timeout(180_000);
+  let api: RingDbApi;
+  let ui: ReturnType<typeof recordUi>;
+
+  before(async () => {
+    api = await ringDb();
+  });
+
+  beforeEach(() => {
+    ui = recordUi();
+  });
+
+  afterEach(async () => {
+    ui.restore();
+    if (api.snapshot().phase !== 'none') await run(Commands.stopCluster);
+  });
+
+  const start = async (dataDir: string): Promise<void> => {
+    const spec = { nodes: 2, dataDir, replicationFactor: 2, writeQuorum: 1, readQuorum: 1 };
+    assert.ok(await run(Commands.startCluster, { spec }), `Start Cluster failed: ${api.lastError()}`);
+    await waitFor(api, 'two up nodes', () => (api.snapshot().nodes.filter((n) => n.status === 'up').length === 2 ? true : undefined));
+  };
+
+  it('`ringdb stop` from a terminal leaves the cluster stopped, says so, and offers Start Cluster', async () => {
+    await start('.ringdb/data-stopped-outside');
+    const dataDir = api.snapshot().dataDir;
+    const before = api.processIds();
+    const out = await ringdbCli('stop', '--dir', dataDir);
+    assert.match(out, /stopped n1, n2 and the controller/);
+    const message = await waitFor(api, 'a notification that the cluster was stopped outside VS Code',
+      () => ui.shown.find((s) => s.kind === 'info' && /stopped outside VS Code/.test(s.text)));
+    assert.deepEqual(message.items, ['Start Cluster']);
+    // Longer than the first restart delay (500 ms) and a launch: a restart would have happened by now.
+    await sleep(4_000);
+    assert.equal(api.processIds().controller, undefined, 'the extension launched the controller again');
+    for (const pid of [before.controller!, ...before.nodes]) assert.equal(isAlive(pid), false, `pid ${pid} still runs`);
+    assert.equal(api.snapshot().nodes.length, 0, 'the Nodes view still lists nodes');
+    assert.equal(api.statusBarText(), '$(database) RingDB: stopped');
+    assert.equal(ui.shown.filter((s) => s.kind === 'error').length, 0, ui.shown.map((s) => s.text).join('\n'));
+  });
+});
