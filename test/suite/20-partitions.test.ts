@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
 import { Commands } from '../../src/extension/common/commandIds';
-import { label, ringDb, waitFor } from './helpers';
+import { label, recordUi, ringDb, waitFor } from './helpers';
 
 const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
 
@@ -51,5 +51,31 @@ describe('partitions', function () {
     assert.ok(merged, `Merge failed: ${api.lastError()}`);
     await waitFor(api, 'the merged map in the view', async () =>
       ((await api.treeItems('partitions')).length === before.length ? true : undefined));
+  });
+
+  it('Merge Partitions from a row asks for the second partition among its neighbours', async () => {
+    const rows = await api.treeItems('partitions');
+    const order = api.snapshot().partitions.map((p) => p.id);
+    const row = rows.find((r) => label(r) === order[1])!;
+    // The person picks the first neighbour offered.
+    const ui = recordUi((s) => (s.kind === 'quickPick' ? s.items[0] : undefined));
+    let merged: { pid: number } | undefined;
+    try {
+      merged = await run<{ pid: number }>(Commands.mergePartitions, row);
+    } finally {
+      ui.restore();
+    }
+    const picks = ui.shown.filter((s) => s.kind === 'quickPick');
+    assert.equal(picks.length, 1, `quick picks shown: ${JSON.stringify(ui.shown)}`);
+    assert.deepEqual(picks[0].items, [order[0], order[2]], 'the neighbours of the row, and not the row itself');
+    assert.ok(merged, `Merge failed: ${api.lastError()}`);
+    await waitFor(api, 'the merged map in the view', async () =>
+      ((await api.treeItems('partitions')).length === rows.length - 1 ? true : undefined));
+  });
+
+  it('a failed merge names partitions, not the request fields', async () => {
+    const first = api.snapshot().partitions[0].id;
+    assert.equal(await run(Commands.mergePartitions, { partition: first, other: first }), undefined);
+    assert.equal(api.lastError(), `Merge Partitions failed: cannot merge partition ${first} with itself`);
   });
 });

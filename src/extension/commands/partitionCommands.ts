@@ -7,7 +7,8 @@ import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { MergeResult, MoveSummary, PartitionMapInfo, RebalanceResult, SplitResult } from '../engineClient';
 import type { ClusterModel } from '../model/clusterModel';
-import { partitionDescription } from '../views/partitionsView';
+import type { PartitionView } from '../model/types';
+import { PartitionItem, partitionDescription } from '../views/partitionsView';
 import { argsOf, askText, checked, validateKey } from './inputs';
 import { cancellationArg, runReported, withCancellableProgress } from './run';
 
@@ -20,11 +21,15 @@ const movePlan = (arg: unknown, what: string): { state: string; also: vscode.Can
 const moved = (m: MoveSummary): string =>
   `${plural(m.movedPartitions, 'partition')} moved, ${plural(m.entries, 'entry', 'entries')} copied`;
 
-/** The partition an argument names: a Partitions-view row, `{ partition }`, or a number. */
+/**
+ * The partition an argument names: a Partitions-view row (for `partition` only: a row names one
+ * partition, and Merge asks for the other), `{ [field]: id }`, or a number.
+ */
 function partitionArg(arg: unknown, field = 'partition'): number | undefined {
-  const fromItem = (arg as { partition?: { id?: unknown } } | undefined)?.partition;
+  const fromItem = arg instanceof PartitionItem ? arg.partition : undefined;
+  if (fromItem && field !== 'partition') return undefined;
   const raw = typeof arg === 'number' ? arg
-    : fromItem && typeof fromItem === 'object' ? fromItem.id
+    : fromItem ? fromItem.id
       : (argsOf(arg) as Record<string, unknown>)[field];
   if (raw === undefined) return undefined;
   const n = Number(raw);
@@ -39,14 +44,22 @@ export function registerPartitionCommands(session: ClusterSession, model: Cluste
     }
   };
 
-  const pickPartition = async (arg: unknown, title: string, field = 'partition', exclude?: number): Promise<number | undefined> => {
+  /** The partition from the argument, else a quick pick over `choices` (every partition by default). */
+  const pickPartition = async (arg: unknown, title: string, field = 'partition', choices = model.snapshot.partitions): Promise<number | undefined> => {
     const given = partitionArg(arg, field);
     if (given !== undefined) return given;
     const pick = await vscode.window.showQuickPick(
-      model.snapshot.partitions.filter((p) => Number(p.id) !== exclude).map((p) => ({ label: p.id, description: partitionDescription(p), detail: `${p.ops} ops · replicas ${p.replicas.join(', ')}` })),
+      choices.map((p) => ({ label: p.id, description: partitionDescription(p), detail: `${p.ops} ops · replicas ${p.replicas.join(', ')}` })),
       { title: `RingDB: ${title}`, placeHolder: 'Pick a partition' },
     );
     return pick ? Number(pick.label) : undefined;
+  };
+
+  /** Only neighbouring ranges merge: the partitions just before and after `pid` in the map. */
+  const neighbours = (pid: number): PartitionView[] => {
+    const all = model.snapshot.partitions;
+    const i = all.findIndex((p) => Number(p.id) === pid);
+    return i < 0 ? [] : [all[i - 1], all[i + 1]].filter((p): p is PartitionView => p !== undefined);
   };
 
   const split = (arg?: unknown): Promise<SplitResult | undefined> => runReported(log, 'Split Partition', async () => {
@@ -66,7 +79,11 @@ export function registerPartitionCommands(session: ClusterSession, model: Cluste
     requireMap();
     const first = await pickPartition(arg, 'Merge Partitions');
     if (first === undefined) return undefined;
-    const second = await pickPartition(arg, `Merge partition ${first} with`, 'other', first);
+    const choices = neighbours(first);
+    if (!choices.length && partitionArg(arg, 'other') === undefined) {
+      throw new UserError(`Partition ${first} has no neighbour to merge with.`, 'Only neighbouring ranges merge; the Partitions view lists the map in order.');
+    }
+    const second = await pickPartition(arg, `Merge partition ${first} with (its neighbours)`, 'other', choices);
     if (second === undefined) return undefined;
     const r = await withCancellableProgress(`Merging partitions ${first} and ${second}…`, movePlan(arg, `the merge of partitions ${first} and ${second}`), () => session.client.mergePartitions(first, second));
     log.info(`merged partitions ${first} and ${second} into ${r.pid}: ${moved(r.moves)}`);

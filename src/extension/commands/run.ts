@@ -27,9 +27,18 @@ export function explain(err: unknown): { message: string; next: string } {
       unauthenticated: 'The cluster token does not match: stop and start the cluster again.',
       'data-loss': 'A file on disk is damaged: see the RingDB output for the file and offset.',
     };
-    return { message: err.message, next: next[err.code] ?? 'See the RingDB output for details.' };
+    return { message: withoutRpcField(err.message), next: next[err.code] ?? 'See the RingDB output for details.' };
   }
   return { message: err instanceof Error ? err.message : String(err), next: 'See the RingDB output for details.' };
+}
+
+/**
+ * The controller prefixes a message with the request field it is about (`pid2: cannot merge …`,
+ * `node_id: …`). A person picked partitions and nodes, not fields: an id field goes, since the
+ * message names the partition or node itself; another field reads as words (`split key: …`).
+ */
+export function withoutRpcField(message: string): string {
+  return message.replace(/^(?:pid[12]?|node_id): /, '').replace(/^([a-z]+(?:_[a-z]+)+): /, (_, f: string) => `${f.replace(/_/g, ' ')}: `);
 }
 
 /**
