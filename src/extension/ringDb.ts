@@ -98,6 +98,7 @@ export class RingDb extends Disposable {
         const provider = providers[view] as vscode.TreeDataProvider<vscode.TreeItem>;
         return (await provider.getChildren(parent)) ?? [];
       },
+      viewMessage: (view: 'partitions' | 'hints') => providers[view].message,
       statusBarText: () => this.statusBar.text,
       replicationLog: () => this.replicationLog.all(),
       replicationLogPanel: () => ReplicationLogPanel.current,

@@ -49,3 +49,36 @@ describe('the Hints view', function () {
       ((await hintRows(api)).some((row) => row.endsWith('for n4')) ? undefined : true), 90_000);
   });
 });
+
+describe('the Hints view when no node can stand in', function () {
+  this.timeout(120_000);
+  let api: RingDbApi;
+
+  before(async () => {
+    api = await ringDb();
+    const spec = { nodes: 3, dataDir: '.ringdb/data-hints-rf3', replicationFactor: 3, writeQuorum: 2, readQuorum: 2, heartbeatIntervalMs: 200 };
+    assert.ok(await run(Commands.startCluster, { spec }), `Start Cluster failed: ${api.lastError()}`);
+    await waitFor(api, 'three up nodes', () => (api.snapshot().nodes.filter((n) => n.status === 'up').length === 3 ? true : undefined));
+  });
+
+  after(async () => {
+    if (api.snapshot().phase !== 'none') await run(Commands.stopCluster);
+  });
+
+  it('names the down node and says why nothing is hinted, instead of "every node is reachable"', async () => {
+    assert.equal(api.viewMessage('hints'), 'No hints held: every node is up.');
+    await run(Commands.killNode, { node: 'n3' });
+    await waitFor(api, 'n3 to be down', () => (api.snapshot().nodes.find((n) => n.id === 'n3')?.status === 'down' ? true : undefined));
+    assert.ok(await run(Commands.put, { key: 'unhinted', value: 'x', node: 'n1' }), `Put failed: ${api.lastError()}`);
+    assert.equal(await hintRows(api).then((r) => r.length), 0);
+    assert.equal(api.viewMessage('hints'), 'No hints held. n3 is down, but replicationFactor 3 on 3 nodes makes every node a replica of every key: '
+      + 'no node outside the replicas can stand in, so no write is hinted; it catches up from its peers when back.');
+    await run(Commands.killNode, { node: 'n2' });
+    const two = await waitFor(api, 'the message to name n2 and n3', () => {
+      const m = api.viewMessage('hints');
+      return m?.includes('n2 and n3 are not up') ? m : undefined;
+    });
+    assert.match(two, /With 1 of 3 nodes up a write cannot get the 2 acknowledgements it needs \(writeQuorum\), so it fails\.$/);
+  });
+});
+

@@ -9,7 +9,7 @@ import { describeError, type Log } from '../common/log';
 import type { ClusterModel } from '../model/clusterModel';
 import type { ReplicationLogStore } from '../model/replicationLog';
 import type { ControllerHost } from './controllerHost';
-import { applyEvent } from './eventMapper';
+import { applyEvent, specView } from './eventMapper';
 
 const RESUBSCRIBE_MS = 500;
 const START_CLUSTER = 'Start Cluster';
@@ -70,7 +70,9 @@ export class ClusterSession extends Disposable {
     this.follow(handle.client);
     this.model.setPhase('starting', '');
     try {
-      return await handle.client.startCluster(spec);
+      const cluster = await handle.client.startCluster(spec);
+      this.model.setSpec(specView(cluster.specJson));
+      return cluster;
     } catch (err) {
       this.model.setPhase('none', '');
       throw err;
@@ -142,7 +144,8 @@ export class ClusterSession extends Disposable {
     if (!handle || !this.lastSpec) return;
     this.follow(handle.client);
     try {
-      await handle.client.startCluster(this.lastSpec);
+      const cluster = await handle.client.startCluster(this.lastSpec);
+      this.model.setSpec(specView(cluster.specJson));
       this.log.info('the cluster was started again after the controller restart');
     } catch (err) {
       this.log.error('the cluster could not be started again after the controller restart', err);

@@ -82,7 +82,8 @@ export function hintViews(hints: readonly HintSummary[]): HintView[] {
   return hints.map((h) => ({ holder: h.holder, target: h.target, count: h.count, oldestUnixMs: h.oldestUnixMs }));
 }
 
-function parseSpec(json: string): Record<string, unknown> | undefined {
+/** The spec a ClusterDescription carries (JSON), as the model keeps it. */
+export function specView(json: string): Record<string, unknown> | undefined {
   if (!json) return undefined;
   try {
     const v: unknown = JSON.parse(json);
@@ -99,7 +100,7 @@ export function snapshotView(c: ClusterDescription): ClusterSnapshot {
     controllerPid: c.controllerPid,
     controllerAddress: c.controllerAddress,
     dataDir: c.dataDir,
-    spec: parseSpec(c.specJson),
+    spec: specView(c.specJson),
     nodes: c.nodes.map(nodeView).sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true })),
     partitions: c.partitionMap ? partitionViews(c.partitionMap) : [],
     hints: hintViews(c.hints ?? []),

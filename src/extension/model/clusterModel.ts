@@ -36,6 +36,15 @@ export class ClusterModel extends Disposable {
     this._onDidChange.fire({ kind: 'reset' });
   }
 
+  /**
+   * The spec the cluster runs with. Watch's first snapshot comes before StartCluster has a spec to
+   * report, and no later event carries it: the start's answer does.
+   */
+  setSpec(spec: ClusterSnapshot['spec']): void {
+    this._snapshot = { ...this._snapshot, spec };
+    this._onDidChange.fire({ kind: 'phase' });
+  }
+
   setPhase(phase: ClusterPhase, reason: string): void {
     if (phase === this._snapshot.phase && reason === this._snapshot.phaseReason) return;
     this._snapshot = { ...this._snapshot, phase, phaseReason: reason };
