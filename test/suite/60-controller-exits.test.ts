@@ -62,4 +62,34 @@ describe('a controller that ends without this window asking', function () {
     assert.equal(api.statusBarText(), '$(database) RingDB: stopped');
     assert.equal(ui.shown.filter((s) => s.kind === 'error').length, 0, ui.shown.map((s) => s.text).join('\n'));
   });
+
+  it('a controller that keeps crashing is given up on: no node is listed, an error says so, and Start Cluster starts afresh', async () => {
+    await start('.ringdb/data-gives-up');
+    // The host restarts it 5 times (0.5 to 8 s apart); the 6th crash is the last.
+    for (let i = 1; i <= 6; i++) {
+      const pid = api.processIds().controller!;
+      process.kill(pid, 'SIGKILL');
+      if (i === 6) break;
+      await waitFor(api, `controller restart ${i} with the cluster back`, () => {
+        const p = api.processIds().controller;
+        return p && p !== pid && api.snapshot().phase === 'running' && api.snapshot().nodes.filter((n) => n.status === 'up').length === 2 ? true : undefined;
+      }, 60_000);
+    }
+    const error = await waitFor(api, 'an error that the controller is not restarted any more',
+      () => ui.shown.find((s) => s.kind === 'error' && /not restarted any more/.test(s.text)), 30_000);
+    assert.deepEqual(error.items, ['Show Output', 'Start Cluster']);
+    assert.equal(api.snapshot().nodes.length, 0, `the views still list ${api.snapshot().nodes.map((n) => `${n.id}:${n.status}`).join(', ')}`);
+    assert.equal(api.statusBarText(), '$(database) RingDB: stopped');
+    assert.equal(await run(Commands.put, { key: 'k', value: 'v', node: 'n1' }), undefined);
+    assert.equal(api.lastError(), 'Put failed: No RingDB cluster is running in this window.');
+    // Starting again is a fresh start: one crash later it is restarted, not given up at once.
+    await start('.ringdb/data-gives-up');
+    const pid = api.processIds().controller!;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(api, 'the restarted cluster to be restarted after a crash', () => {
+      const p = api.processIds().controller;
+      return p && p !== pid && api.snapshot().nodes.filter((n) => n.status === 'up').length === 2 ? true : undefined;
+    }, 60_000);
+  });
 });
+

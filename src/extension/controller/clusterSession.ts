@@ -13,6 +13,7 @@ import { applyEvent, specView } from './eventMapper';
 
 const RESUBSCRIBE_MS = 500;
 const START_CLUSTER = 'Start Cluster';
+const SHOW_OUTPUT = 'Show Output';
 
 /** A user-facing failure: `message` says what went wrong, `next` what to do about it. */
 export class UserError extends Error {
@@ -41,7 +42,8 @@ export class ClusterSession extends Disposable {
       if (e.kind === 'started' && e.restart) void this.recover();
       if (e.kind === 'crashed') {
         this.closeStreams();
-        this.model.setPhase(e.retryInMs === undefined ? 'stopped' : 'starting', e.detail);
+        if (e.retryInMs === undefined) this.onGaveUp(e.detail);
+        else this.model.setPhase('starting', e.detail);
       }
       if (e.kind === 'stopped') this.model.clear();
       if (e.kind === 'stoppedOutside') this.onStoppedOutside(e.detail);
@@ -98,9 +100,10 @@ export class ClusterSession extends Disposable {
 
   /** A data-plane client for `nodeId`, reused while the node keeps its address. */
   async nodeClient(nodeId: string): Promise<NodeClient> {
-    const node = this.model.node(nodeId);
     const handle = this.host.current;
-    if (!node || !handle) {
+    if (!handle) throw new UserError('No RingDB cluster is running in this window.', 'Run "RingDB: Start Cluster" first.');
+    const node = this.model.node(nodeId);
+    if (!node) {
       throw new UserError(`There is no node "${nodeId}" in the running cluster.`, `Pick one of: ${this.model.snapshot.nodes.map((n) => n.id).join(', ') || 'none (start a cluster)'}.`);
     }
     if (node.status !== 'up' && node.status !== 'suspect') {
@@ -149,9 +152,24 @@ export class ClusterSession extends Disposable {
       this.log.info('the cluster was started again after the controller restart');
     } catch (err) {
       this.log.error('the cluster could not be started again after the controller restart', err);
-      void vscode.window.showErrorMessage('RingDB: the controller restarted but the cluster did not come back.', 'Show Output')
+      void vscode.window.showErrorMessage('RingDB: the controller restarted but the cluster did not come back.', SHOW_OUTPUT)
         .then((a) => { if (a) this.log.show(); });
     }
+  }
+
+  /** The controller kept crashing and the host stopped restarting it: nothing runs, and the person must know. */
+  private onGaveUp(detail: string): void {
+    const spec = this.lastSpec;
+    this.lastSpec = undefined;
+    this.replicationLog.clear();
+    this.model.clear(`${detail}; not restarted again.`);
+    void vscode.window.showErrorMessage(
+      `RingDB: the controller kept crashing, so it is not restarted any more (last: ${detail}). No node runs now; the data folder keeps what was written.`,
+      SHOW_OUTPUT, START_CLUSTER,
+    ).then((a) => {
+      if (a === SHOW_OUTPUT) this.log.show();
+      if (a === START_CLUSTER) void vscode.commands.executeCommand(Commands.startCluster, spec ? { spec } : undefined);
+    });
   }
 
   /** The controller was stopped from outside (`ringdb stop`): nothing runs, so nothing is shown running. */

@@ -53,6 +53,8 @@ export class ControllerHost extends Disposable {
     if (this.handle && this.dataDir === dataDir) return this.handle;
     if (this.handle) await this.stop();
     this.dataDir = dataDir;
+    // A start asked for by the person: the back-off of an earlier controller that gave up is over.
+    if (!this.launching) this.attempts = 0;
     this.launching ??= this.launch(false).finally(() => (this.launching = undefined));
     return this.launching;
   }
