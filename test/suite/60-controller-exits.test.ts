@@ -2,24 +2,13 @@
 // from outside (`ringdb stop` on the folder) it stays stopped and says so; crashing for good it
 // gives up, says so, and shows nothing as running.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import * as path from 'node:path';
-import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
 import { Commands } from '../../src/extension/common/commandIds';
-import { EXTENSION_ID, isAlive, recordUi, ringDb, waitFor } from './helpers';
+import { isAlive, recordUi, ringdbCli, ringDb, waitFor } from './helpers';
 
 const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** The `ringdb` CLI, as a person would run it in a terminal beside VS Code. */
-async function ringdbCli(...args: string[]): Promise<string> {
-  const root = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'src/engine/bin/ringdb.js'), ...args],
-    { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
-  return stdout;
-}
 
 describe('a controller that ends without this window asking', function () {
   this.timeout(180_000);

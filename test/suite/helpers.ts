@@ -1,5 +1,8 @@
 // Shared helpers of the extension tests: the extension's API, waiting on real events, notes.
-import { appendFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { appendFileSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
 
@@ -47,12 +50,18 @@ function describe(api: RingDbApi): string {
   return `${s.phase} [${s.nodes.map((n) => `${n.id}:${n.status}`).join(', ')}]${api.lastError() ? `; last error: ${api.lastError()}` : ''}`;
 }
 
+/** Whether `pid` runs; a zombie (a detached controller whose adopter never reaps it) does not. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 
@@ -119,4 +128,12 @@ export function recordUi(answer: Answer = () => undefined): { shown: Shown[]; re
       for (const [name, fn] of saved) w[name] = fn;
     },
   };
+}
+
+/** The `ringdb` CLI, as a person would run it in a terminal beside VS Code; rejects on a non-zero exit. */
+export async function ringdbCli(...args: string[]): Promise<string> {
+  const root = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'src/engine/bin/ringdb.js'), ...args],
+    { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+  return stdout;
 }

@@ -4,10 +4,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  ControllerClient, LaunchError, NoClusterError, RingDbError, defaultClusterSpec, launchController, loadClusterSpecFile,
-  readStateFile, validateClusterSpec, type ClusterDescription, type ClusterSpec, type NodeInfo, type Version,
+  ControllerClient, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
+  stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type NodeInfo, type Version,
 } from '../client';
-import { isProcessAlive } from '../client/state-file';
 import { UsageError, type CommandSpec, type Parsed } from './args';
 import { formatNotFound, formatStatus, formatWrite } from './format';
 import { clusteringOption, driverData, runTopologyCommand, TOPOLOGY_COMMANDS } from './topology-commands';
@@ -160,21 +159,11 @@ async function start(p: Parsed, io: Io): Promise<Result> {
 }
 
 async function stop(p: Parsed, io: Io): Promise<Result> {
-  const dir = dataDir(p);
-  const c = ControllerClient.fromDataDir(dir);
-  const state = readStateFile(resolve(dir));
+  const dir = resolve(dataDir(p));
+  findController(dir); // no cluster there: say so before the progress line
   io.progress('stopping every node ...');
-  let stopped: string[];
-  try {
-    stopped = await c.stopCluster();
-  } finally {
-    c.close();
-  }
-  process.kill(state.pid, 'SIGTERM');
-  const until = Date.now() + 15_000;
-  while (isProcessAlive(state.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  if (isProcessAlive(state.pid)) throw new LaunchError(`the controller (pid ${state.pid}) did not exit after SIGTERM`);
-  return { code: EXIT.ok, human: `stopped ${stopped.length ? stopped.join(', ') : 'no running nodes'} and the controller`, json: { stopped, controllerPid: state.pid } };
+  const { stopped, controllerPid } = await stopController(dir);
+  return { code: EXIT.ok, human: `stopped ${stopped.length ? stopped.join(', ') : 'no running nodes'} and the controller`, json: { stopped, controllerPid } };
 }
 
 /** Whether the running cluster's spec names `key` as a CRDT (consistencyMode "crdt"). */

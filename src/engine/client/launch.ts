@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { readTokenFile } from '../rpc/auth';
 import { ControllerClient } from './controller-client';
 import { LaunchError } from './errors';
-import { CONTROLLER_LOG, isProcessAlive, readStateFile, TOKEN_FILE } from './state-file';
+import { CONTROLLER_LOG, findController, isProcessAlive, readStateFile, TOKEN_FILE } from './state-file';
 
 export const CONTROLLER_READY = 'RINGDB_CONTROLLER_READY';
 
@@ -202,3 +202,25 @@ async function launchDetached(dataDir: string, args: string[], timeoutMs: number
   };
   return handle(dataDir, state.address, pid, exited, signal, () => signal('SIGTERM'));
 }
+
+/**
+ * Stops the controller that serves `dataDir`, whoever launched it (`ringdb stop`, or the editor
+ * taking over a folder a CLI cluster serves): StopCluster stops its nodes, then SIGTERM ends it.
+ * Resolves with the nodes it stopped once the process is gone; NoClusterError when none serves.
+ */
+export async function stopController(dataDir: string, graceMs = 15_000): Promise<{ stopped: string[]; controllerPid: number }> {
+  const { state, token } = findController(dataDir);
+  const c = new ControllerClient({ address: state.address, token });
+  let stopped: string[];
+  try {
+    stopped = await c.stopCluster();
+  } finally {
+    c.close();
+  }
+  if (isProcessAlive(state.pid)) process.kill(state.pid, 'SIGTERM');
+  const until = Date.now() + graceMs;
+  while (isProcessAlive(state.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  if (isProcessAlive(state.pid)) throw new LaunchError(`the controller (pid ${state.pid}) did not exit after SIGTERM`);
+  return { stopped, controllerPid: state.pid };
+}
+

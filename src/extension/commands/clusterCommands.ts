@@ -9,9 +9,11 @@ import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
 import { argsOf } from './inputs';
-import { cancellationArg, runReported, withCancellableProgress, withProgress } from './run';
+import { outsideController, stopOutsideController } from '../controller/outsideController';
+import { cancellationArg, explain, runReported, withCancellableProgress, withProgress } from './run';
 
 export const SPEC_RELATIVE_PATH = path.join('.ringdb', 'cluster.json');
+const STOP_AND_START = 'Stop It and Start';
 
 export interface StartResult {
   nodes: string[];
@@ -60,6 +62,14 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
     }
     const { spec, file } = await resolveSpec(arg);
     const dataDir = resolveDataDir(spec);
+    const other = await outsideController(dataDir, session.controllerPid);
+    if (other) {
+      throw new UserError(
+        `${dataDir} is already served by a controller this window did not start (pid ${other.pid} at ${other.address}${other.detached ? ', started by "ringdb start"' : ''}).`,
+        `Stop it ("ringdb stop --dir ${dataDir}", or "Stop It and Start" here: its nodes stop too, the data stays), or use another data folder.`,
+        [{ title: STOP_AND_START, run: () => stopAndStart(dataDir, arg) }],
+      );
+    }
     log.info(`starting a ${spec.nodes}-node cluster from ${file ?? 'the default spec'} with data in ${dataDir}`);
     // Cancelling a start that is half done stops what it launched: a cluster is up or nothing runs.
     const cluster = await withCancellableProgress(`Starting a ${spec.nodes}-node cluster…`, {
@@ -68,7 +78,11 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
       also: cancellationArg(arg),
     }, async (progress) => {
       progress.report({ message: 'launching the controller and waiting for every node to answer' });
-      return session.start(spec, dataDir);
+      try {
+        return await session.start(spec, dataDir);
+      } catch (err) {
+        throw await startFailed(err);
+      }
     });
     log.info(`cluster running: ${cluster.nodes.map((n) => `${n.id}@${n.address}`).join(', ')}`);
     if (cluster.nodes.length !== spec.nodes) {
@@ -79,6 +93,26 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
     }
     return { nodes: cluster.nodes.map((n) => n.id), dataDir, specFile: file };
   });
+
+  /**
+   * A start that failed half-way stops what it launched, as a cancelled one does: a cluster is up
+   * or nothing runs. The engine's message often says what to do (a damaged file: restore it, or
+   * move the node's folder away), so the advice added here only says what state things are in.
+   */
+  const startFailed = async (err: unknown): Promise<unknown> => {
+    const { RingDbError } = await engineClient();
+    if (!(err instanceof RingDbError)) return err;
+    log.error('the cluster did not start; stopping the controller and any node it had started', err);
+    await session.stop();
+    return new UserError(explain(err).message, 'Nothing of this cluster runs now (the controller and the nodes it had started were stopped); start it again once the cause above is dealt with.');
+  };
+
+  const stopAndStart = async (dataDir: string, arg: unknown): Promise<void> => {
+    const stopped = await runReported(log, 'Stop It and Start', async () => withProgress(`Stopping the controller that serves ${dataDir}…`, () => stopOutsideController(dataDir)));
+    if (!stopped) return;
+    log.info(`stopped the outside controller of ${dataDir} (${stopped.length ? stopped.join(', ') : 'no running nodes'})`);
+    await vscode.commands.executeCommand(Commands.startCluster, arg);
+  };
 
   const stop = (): Promise<boolean | undefined> => runReported(log, 'Stop Cluster', async () => {
     await withProgress('Stopping the cluster…', () => session.stop());

@@ -64,8 +64,11 @@ export async function runReported<T>(log: Log, title: string, body: () => Promis
     }
     const { message, next } = explain(err);
     log.error(`${title} failed: ${message}`, err instanceof UserError ? undefined : err);
-    void vscode.window.showErrorMessage(`RingDB ${title}: ${message} ${next}`, 'Show Output').then((choice) => {
-      if (choice) log.show();
+    const actions = err instanceof UserError ? err.actions : [];
+    void vscode.window.showErrorMessage(`RingDB ${title}: ${message} ${next}`, ...actions.map((a) => a.title), 'Show Output').then((choice) => {
+      const action = actions.find((a) => a.title === choice);
+      if (action) void action.run();
+      else if (choice) log.show();
     });
     return undefined;
   }

@@ -15,9 +15,15 @@ const RESUBSCRIBE_MS = 500;
 const START_CLUSTER = 'Start Cluster';
 const SHOW_OUTPUT = 'Show Output';
 
+/** A button on a failure's message that does the way out for the person. */
+export interface UserAction {
+  readonly title: string;
+  run(): unknown;
+}
+
 /** A user-facing failure: `message` says what went wrong, `next` what to do about it. */
 export class UserError extends Error {
-  constructor(message: string, readonly next: string) {
+  constructor(message: string, readonly next: string, readonly actions: readonly UserAction[] = []) {
     super(message);
     this.name = 'UserError';
   }
@@ -58,6 +64,11 @@ export class ClusterSession extends Disposable {
       throw new UserError('No RingDB cluster is running in this window.', 'Run "RingDB: Start Cluster" first.');
     }
     return handle.client;
+  }
+
+  /** The pid of the controller this window launched, if one runs. */
+  get controllerPid(): number | undefined {
+    return this.host.current?.pid;
   }
 
   /** The spec of the running (or starting) cluster, as it was passed to Start Cluster. */

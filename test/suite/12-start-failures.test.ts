@@ -1,0 +1,76 @@
+// Start Cluster when it cannot simply start: a folder another controller serves, and a node whose
+// SSTable is damaged. The message must say what is true and what to do, and nothing half-started
+// may stay behind.
+import { strict as assert } from 'node:assert';
+import { openSync, readdirSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { RingDbApi } from '../../src/extension/api';
+import { Commands } from '../../src/extension/common/commandIds';
+import { isAlive, recordUi, ringdbCli, ringDb, waitFor } from './helpers';
+
+const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
+const inWorkspace = (rel: string): string => path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, rel);
+
+describe('Start Cluster when it cannot simply start', function () {
+  this.timeout(180_000);
+  let api: RingDbApi;
+  let ui: ReturnType<typeof recordUi> | undefined;
+
+  before(async () => {
+    api = await ringDb();
+  });
+
+  afterEach(async () => {
+    ui?.restore();
+    ui = undefined;
+    if (api.snapshot().phase !== 'none') await run(Commands.stopCluster);
+  });
+
+  it('on a folder a CLI cluster serves, says so and offers to stop it, then starts', async () => {
+    const rel = '.ringdb/data-cli';
+    await ringdbCli('start', '--dir', inWorkspace(rel), '--nodes', '2');
+    const cliPid = (JSON.parse(readFileSync(inWorkspace(`${rel}/cluster-state.json`), 'utf8')) as { pid: number }).pid;
+    try {
+      ui = recordUi((s) => (s.kind === 'error' && s.items.includes('Stop It and Start') ? 'Stop It and Start' : undefined));
+      const spec = { nodes: 2, dataDir: rel, replicationFactor: 2, writeQuorum: 1, readQuorum: 1 };
+      assert.equal(await run(Commands.startCluster, { spec }), undefined, 'the first start must not take the folder over silently');
+      const error = ui.shown.find((s) => s.kind === 'error')!;
+      assert.match(error.text, new RegExp(`already served by a controller this window did not start \\(pid ${cliPid} at 127\\.0\\.0\\.1:\\d+, started by "ringdb start"\\)`));
+      assert.match(error.text, /"ringdb stop --dir [^"]*data-cli"/);
+      assert.doesNotMatch(error.text, /npm run build|StopCluster/);
+      assert.deepEqual(error.items, ['Stop It and Start', 'Show Output']);
+      // The button stops the CLI's controller and its nodes, then starts the cluster here.
+      await waitFor(api, 'the cluster started by this window after the button', () => {
+        const p = api.processIds().controller;
+        return p && p !== cliPid && api.snapshot().nodes.filter((n) => n.status === 'up').length === 2 ? true : undefined;
+      }, 60_000);
+      assert.equal(isAlive(cliPid), false, 'the CLI controller still runs');
+    } finally {
+      if (isAlive(cliPid)) await ringdbCli('stop', '--dir', inWorkspace(rel)).catch(() => undefined);
+    }
+  });
+
+  it('with a damaged SSTable, shows the engine\'s advice without contradicting it, and leaves nothing running', async () => {
+    const spec = { nodes: 3, dataDir: '.ringdb/data-damaged', replicationFactor: 3, writeQuorum: 3, readQuorum: 1 };
+    assert.ok(await run(Commands.startCluster, { spec }), `Start Cluster failed: ${api.lastError()}`);
+    for (let i = 0; i < 30; i++) assert.ok(await run(Commands.put, { key: `d${i}`, value: `value ${i} `.repeat(20), node: 'n1' }), `Put failed: ${api.lastError()}`);
+    assert.ok(await run(Commands.compactNode, { node: 'n2' }), `Compact failed: ${api.lastError()}`);
+    await run(Commands.stopCluster);
+    const sst = inWorkspace('.ringdb/data-damaged/n2/store/sst');
+    const file = readdirSync(sst).find((f) => f.endsWith('.sst'));
+    assert.ok(file, 'n2 wrote no SSTable');
+    const fd = openSync(path.join(sst, file), 'r+');
+    writeSync(fd, Buffer.from('GARBAGEGARBAGEGARBAGE'), 0, 21, 40);
+    closeSync(fd);
+
+    ui = recordUi();
+    assert.equal(await run(Commands.startCluster, { spec }), undefined);
+    const error = ui.shown.find((s) => s.kind === 'error')!;
+    assert.match(error.text, /corruption in \S+\.sst .*restore it from a copy, or move this node's folder away/);
+    assert.doesNotMatch(error.text, /restart the node|start the cluster again\.$/, 'advice that contradicts the engine\'s');
+    assert.match(error.text, /Nothing of this cluster runs now/);
+    assert.equal(api.processIds().controller, undefined, 'the controller of the failed start still runs');
+    assert.deepEqual(api.snapshot().nodes, [], 'the views keep rows of the failed start');
+  });
+});
