@@ -119,6 +119,15 @@ describe('a 3-node cluster driven through the commands', function () {
     assert.equal(api.statusBarText(), '$(database) RingDB 3/3 up');
   });
 
+  it('two Restart Node at once on one node: one restarts it, the other says it is under way', async () => {
+    await run(Commands.killNode, { node: 'n3' });
+    await waitFor(api, 'n3 to be down', async () => ((await nodeRows(api)).get('n3')?.contextValue === 'node.down' ? true : undefined));
+    const answers = await Promise.all([run<{ pid: number }>(Commands.restartNode, { node: 'n3' }), run<{ pid: number }>(Commands.restartNode, { node: 'n3' })]);
+    assert.equal(answers.filter((a) => a).length, 1, `both restarts ran: pids ${answers.map((a) => a?.pid).join(', ')}`);
+    assert.equal(api.lastError(), 'Restart Node failed: n3 is already being restarted.');
+    await waitFor(api, 'n3 to be up again', async () => ((await nodeRows(api)).get('n3')?.contextValue === 'node.up' ? true : undefined));
+  });
+
   it('the replication-log webview receives the log entries', async () => {
     await run(Commands.openReplicationLog);
     const panel = api.replicationLogPanel();

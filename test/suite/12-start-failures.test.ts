@@ -27,6 +27,16 @@ describe('Start Cluster when it cannot simply start', function () {
     if (api.snapshot().phase !== 'none') await run(Commands.stopCluster);
   });
 
+  it('a double Start Cluster starts one cluster; the second says one is starting', async () => {
+    ui = recordUi();
+    const spec = { nodes: 2, dataDir: '.ringdb/data-double', replicationFactor: 2, writeQuorum: 1, readQuorum: 1 };
+    const [a, b] = await Promise.all([run(Commands.startCluster, { spec }), run(Commands.startCluster, { spec })]);
+    assert.ok(a, `the first start failed: ${api.lastError()}`);
+    assert.equal(b, undefined);
+    const errors = ui.shown.filter((s) => s.kind === 'error').map((s) => s.text);
+    assert.deepEqual(errors, ['RingDB Start Cluster: A cluster is already starting in this window. Wait for it; the status bar shows when it runs.']);
+  });
+
   it('on a folder a CLI cluster serves, says so and offers to stop it, then starts', async () => {
     const rel = '.ringdb/data-cli';
     await ringdbCli('start', '--dir', inWorkspace(rel), '--nodes', '2');

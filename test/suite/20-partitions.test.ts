@@ -78,4 +78,16 @@ describe('partitions', function () {
     assert.equal(await run(Commands.mergePartitions, { partition: first, other: first }), undefined);
     assert.equal(api.lastError(), `Merge Partitions failed: cannot merge partition ${first} with itself`);
   });
+
+  it('Split Partition of a partition that is not there fails before asking for the split key', async () => {
+    const ui = recordUi();
+    try {
+      assert.equal(await run(Commands.splitPartition, { partition: 999 }), undefined);
+    } finally {
+      ui.restore();
+    }
+    assert.deepEqual(ui.shown.filter((s) => s.kind === 'inputBox'), [], 'a split key was asked for');
+    assert.match(api.lastError() ?? '', /^Split Partition failed: There is no partition 999\.$/);
+  });
 });
+

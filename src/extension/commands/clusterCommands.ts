@@ -56,10 +56,22 @@ function resolveDataDir(spec: ClusterSpec): string {
 }
 
 export function registerClusterCommands(session: ClusterSession, model: ClusterModel, log: Log): vscode.Disposable[] {
+  // Set before the first await: a double click's second start must see the first one.
+  let starting = false;
   const start = (arg?: unknown): Promise<StartResult | undefined> => runReported(log, 'Start Cluster', async () => {
+    if (starting) throw new UserError('A cluster is already starting in this window.', 'Wait for it; the status bar shows when it runs.');
     if (model.snapshot.phase === 'running' || model.snapshot.phase === 'starting') {
       throw new UserError('A cluster is already running in this window.', 'Stop it first ("RingDB: Stop Cluster").');
     }
+    starting = true;
+    try {
+      return await startNow(arg);
+    } finally {
+      starting = false;
+    }
+  });
+
+  const startNow = async (arg: unknown): Promise<StartResult> => {
     const { spec, file } = await resolveSpec(arg);
     const dataDir = resolveDataDir(spec);
     const other = await outsideController(dataDir, session.controllerPid);
@@ -92,7 +104,7 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
       void vscode.window.showInformationMessage(`RingDB: ${note}`);
     }
     return { nodes: cluster.nodes.map((n) => n.id), dataDir, specFile: file };
-  });
+  };
 
   /**
    * A start that failed half-way stops what it launched, as a cancelled one does: a cluster is up

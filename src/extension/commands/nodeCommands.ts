@@ -5,7 +5,7 @@ import type { NodeInfo, StoreSnapshot } from '../engineClient';
 import { Commands } from '../common/commandIds';
 import { formatBytes, plural } from '../common/format';
 import type { Log } from '../common/log';
-import type { ClusterSession } from '../controller/clusterSession';
+import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
 import { pickNode } from './inputs';
 import { cancellationArg, runReported, withCancellableProgress } from './run';
@@ -39,15 +39,29 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
     return node;
   });
 
+  // One restart per node at a time: two would each start a process for the same node.
+  const restarting = new Set<string>();
   const restartNode = (arg?: unknown): Promise<NodeInfo | undefined> => runReported(log, 'Restart Node', async () => {
     const id = await pickNode(model, arg, 'Restart Node', ['down', 'stopped', 'suspect', 'up']);
     if (!id) return undefined;
-    const node = await withCancellableProgress(`Restarting ${id} (recovering from its WAL and SSTables)…`, {
-      state: `${id} goes on recovering; the Nodes view shows it up when its recovery ends.`,
-      also: cancellationArg(arg),
-    }, () => session.client.restartNode(id));
-    log.info(`restarted ${id}: pid ${node.pid} at ${node.address}`);
-    return node;
+    if (restarting.has(id)) throw new UserError(`${id} is already being restarted.`, 'Wait for it; the Nodes view shows it up when its recovery ends.');
+    restarting.add(id);
+    // Cancelling stops the wait, not the restart: the guard lasts as long as the controller's call.
+    let sent = false;
+    try {
+      const node = await withCancellableProgress(`Restarting ${id} (recovering from its WAL and SSTables)…`, {
+        state: `${id} goes on recovering; the Nodes view shows it up when its recovery ends.`,
+        also: cancellationArg(arg),
+      }, () => {
+        const call = session.client.restartNode(id);
+        sent = true;
+        return call.finally(() => restarting.delete(id));
+      });
+      log.info(`restarted ${id}: pid ${node.pid} at ${node.address}`);
+      return node;
+    } finally {
+      if (!sent) restarting.delete(id);
+    }
   });
 
   const compactNode = (arg?: unknown): Promise<StoreSnapshot | undefined> => runReported(log, 'Compact Node', async () => {

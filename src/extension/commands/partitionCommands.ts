@@ -47,6 +47,10 @@ export function registerPartitionCommands(session: ClusterSession, model: Cluste
   /** The partition from the argument, else a quick pick over `choices` (every partition by default). */
   const pickPartition = async (arg: unknown, title: string, field = 'partition', choices = model.snapshot.partitions): Promise<number | undefined> => {
     const given = partitionArg(arg, field);
+    // Checked before anything else is asked: a split key typed for a partition that is not there is wasted.
+    if (given !== undefined && !model.snapshot.partitions.some((p) => Number(p.id) === given)) {
+      throw new UserError(`There is no partition ${given}.`, `Partitions are: ${model.snapshot.partitions.map((p) => p.id).join(', ') || 'none'}.`);
+    }
     if (given !== undefined) return given;
     const pick = await vscode.window.showQuickPick(
       choices.map((p) => ({ label: p.id, description: partitionDescription(p), detail: `${p.ops} ops · replicas ${p.replicas.join(', ')}` })),
