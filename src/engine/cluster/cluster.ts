@@ -14,7 +14,7 @@ import { expandTopology } from '../spec/topology';
 import { NODE_ID_PATTERN, nodeIdOf, type ClusterSpec } from '../spec/types';
 import { EventHub } from './events';
 import { readMembers, writeMembers } from './members-file';
-import { readMode, writeMode } from './mode-file';
+import { changedCrdtKeys, readMode, writeMode } from './mode-file';
 import { dialAddress, isPortFree, Member } from './member';
 import { NodeMonitor } from './monitor';
 import { nodeFiles, writeNodeConfig } from './node-config';
@@ -267,7 +267,9 @@ export class Cluster {
 
   /**
    * Refuses a spec whose consistencyMode is not the one the folder's values are stored in
-   * (mode-file.ts): switching is not supported, and the keys would read as not found.
+   * (mode-file.ts): switching is not supported, and the keys would read as not found. Likewise a
+   * spec that retypes or drops a recorded CRDT key: its state would fail every read as the new
+   * type, or read as raw encoded bytes.
    */
   private checkRecordedMode(spec: ClusterSpec): void {
     let recorded;
@@ -276,9 +278,16 @@ export class Cluster {
     } catch (err) {
       throw new PreconditionError(`${describeError(err)}. It records the consistency mode this folder's values are stored in: restore it, or move it away if the spec's consistencyMode "${spec.consistencyMode}" is the one the folder was started with`);
     }
-    if (recorded === undefined || recorded === spec.consistencyMode) return;
-    throw new PreconditionError(`${this.opts.dataDir} holds a cluster whose values are stored in consistencyMode "${recorded}", and the spec asks for "${spec.consistencyMode}"; `
-      + `an existing folder cannot switch modes (its keys would read as not found). Start it with consistencyMode "${recorded}", or use a new data folder (--dir) for a "${spec.consistencyMode}" cluster; nothing was started`);
+    if (recorded === undefined) return;
+    const mode = recorded.consistencyMode;
+    if (mode !== spec.consistencyMode) {
+      throw new PreconditionError(`${this.opts.dataDir} holds a cluster whose values are stored in consistencyMode "${mode}", and the spec asks for "${spec.consistencyMode}"; `
+        + `an existing folder cannot switch modes (its keys would read as not found). Start it with consistencyMode "${mode}", or use a new data folder (--dir) for a "${spec.consistencyMode}" cluster; nothing was started`);
+    }
+    const changed = changedCrdtKeys(recorded.crdt ?? {}, spec.crdt);
+    if (!changed.length) return;
+    throw new PreconditionError(`${this.opts.dataDir} holds CRDT states the spec's crdt setting would read as another type or as plain values: ${changed.join('; ')}. `
+      + `A recorded CRDT key keeps its type (its stored state is that type's); keep these keys with their recorded types in crdt (new keys may be added), or use a new data folder (--dir) for the new types; nothing was started`);
   }
 
   /** Records the members (but a leaving one) and tells every running node who its peers are and how ops are forwarded. */
@@ -347,7 +356,7 @@ export class Cluster {
       if (!failed.length) {
         try {
           // Once the nodes run they store values in this mode (a folder from before the record gets it now).
-          writeMode(this.opts.dataDir, spec.consistencyMode);
+          writeMode(this.opts.dataDir, { consistencyMode: spec.consistencyMode, crdt: spec.crdt });
           await this.updateMembership(spec);
           const stored = await this.nodePartitions.storedMaps(placement.map.nodes);
           this.partitions.install(PartitionManager.resume(placement.map, stored), placement.quorum, spec);

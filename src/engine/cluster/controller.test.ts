@@ -8,7 +8,7 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { ControlServiceClient } from '../gen/ringdb/v1/control';
 import { clientArgs } from '../rpc/client';
 import {
-  ControllerClient, NodeClient, RingDbError, launchController, readStateFile, type ClusterEvent, type ControllerHandle, type EventStream,
+  ControllerClient, ConvergenceClient, NodeClient, RingDbError, launchController, readStateFile, type ClusterEvent, type ControllerHandle, type EventStream,
 } from '../client';
 import { engineBundles, eventually, tempDataDir, waitForExit } from './test-support';
 
@@ -396,6 +396,63 @@ describe('controller: a folder started again with another consistency mode (real
       again.close();
       await ctl.client.stopCluster();
       await assert.rejects(ctl.client.startCluster({ nodes: 2, consistencyMode: 'crdt' }), /consistencyMode "lww", and the spec asks for "crdt"/);
+    } finally {
+      await ctl?.stop();
+      data.remove();
+    }
+  });
+});
+
+describe('controller: a crdt folder started again with other CRDT key types (real processes)', function () {
+  this.timeout(120_000);
+
+  it('refuses a retyped or dropped CRDT key, naming each with both types and the ways out; accepts and records an added key', async () => {
+    const bundles = await engineBundles();
+    const data = tempDataDir();
+    let ctl: ControllerHandle | undefined;
+    const crdt = { likes: 'gcounter', bal: 'pncounter', tags: 'orset', name: 'lwwregister', mv: 'mvregister' } as const;
+    const counter = async (key: string): Promise<number> => {
+      const node = (await ctl!.client.describe()).nodes[0];
+      const conv = new ConvergenceClient({ address: node.address, token: ctl!.client.target.token, nodeId: node.id });
+      try {
+        return (await conv.crdtGet(key)).count;
+      } finally {
+        conv.close();
+      }
+    };
+    try {
+      ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
+      await ctl.client.startCluster({ nodes: 2, consistencyMode: 'crdt', crdt });
+      const n1 = await ctl.client.describe().then((d) => d.nodes[0]);
+      const conv = new ConvergenceClient({ address: n1.address, token: ctl.client.target.token, nodeId: n1.id });
+      await conv.crdtUpdate('likes', 'increment', { by: 3 });
+      await conv.crdtUpdate('tags', 'add', { element: 'a' });
+      conv.close();
+      await ctl.client.stopCluster();
+
+      const refused = (e: unknown): boolean => e instanceof RingDbError && e.code === 'failed-precondition' && /nothing was started/.test(e.message)
+        && /keep these keys with their recorded types in crdt \(new keys may be added\), or use a new data folder \(--dir\)/.test(e.message);
+      // The tester's start: two keys retyped, three dropped.
+      await assert.rejects(ctl.client.startCluster({ nodes: 2, consistencyMode: 'crdt', crdt: { likes: 'pncounter', bal: 'gcounter', name: 'orset' } }), (e: unknown) => refused(e)
+        && /"likes": recorded gcounter, requested pncounter/.test((e as Error).message)
+        && /"bal": recorded pncounter, requested gcounter/.test((e as Error).message)
+        && /"name": recorded lwwregister, requested orset/.test((e as Error).message)
+        && /"tags": recorded orset, requested none \(dropped from crdt/.test((e as Error).message)
+        && /"mv": recorded mvregister, requested none/.test((e as Error).message));
+      // One key dropped, the rest as recorded.
+      const { mv: _dropped, ...withoutMv } = crdt;
+      await assert.rejects(ctl.client.startCluster({ nodes: 2, consistencyMode: 'crdt', crdt: withoutMv }), (e: unknown) => refused(e)
+        && /"mv": recorded mvregister, requested none/.test((e as Error).message) && !/"likes"/.test((e as Error).message));
+      const d = await ctl.client.describe();
+      assert.notEqual(d.phase, 'running');
+      assert.equal(d.nodes.filter((n) => n.state === 'up' || n.state === 'starting').length, 0, 'no node was started');
+
+      // An added key starts, the old states read as before, and the record now holds the new key too.
+      await ctl.client.startCluster({ nodes: 2, consistencyMode: 'crdt', crdt: { ...crdt, views: 'gcounter' } });
+      assert.equal(await counter('likes'), 3);
+      await ctl.client.stopCluster();
+      await assert.rejects(ctl.client.startCluster({ nodes: 2, consistencyMode: 'crdt', crdt }), (e: unknown) => refused(e)
+        && /"views": recorded gcounter, requested none/.test((e as Error).message));
     } finally {
       await ctl?.stop();
       data.remove();
