@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { cliSuite } from './cli-test-support';
 import { ControllerClient, NodeClient, RingDbError } from '../client';
 import type { RepairReport } from '../client/convergence-client';
+import { eventually } from '../cluster/test-support';
 
 
 describe('ringdb repair', function () {
@@ -142,6 +143,8 @@ describe('ringdb repair', function () {
         assert.doesNotMatch(r.stdout, /UNAVAILABLE/);
       } finally {
         assert.equal((await ringdb(crdtWs.dir, 'restart', 'n2')).code, 0);
+        // Restarted is not yet heard by n1: reads that need both nodes wait for its heartbeat.
+        await eventually('n1 hearing n2 again', 30_000, async () => ((await ringdb(crdtWs.dir, 'get', 'never-written-probe', '--node', 'n1')).stderr.includes('answered by') ? true : undefined));
       }
     });
 
