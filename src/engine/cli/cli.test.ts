@@ -172,6 +172,8 @@ describe('ringdb CLI', function () {
     const restarted2 = await ringdb(ws.dir, 'start', '--nodes', '3');
     assert.equal(restarted2.code, 0, restarted2.stderr);
     assert.match(restarted2.stdout, /^started 2 nodes in .*\(the members this folder holds; 3 nodes is the size of a new cluster/);
+    assert.match(restarted2.stderr, /^starting the nodes this folder holds \.\.\.$/m);
+    assert.doesNotMatch(restarted2.stderr, /starting 3 nodes/);
     assert.doesNotMatch(restarted2.stdout, /^n3/m);
     const kept = await ringdb(ws.dir, 'get', 'persisted', '--node', 'n1');
     assert.deepEqual([kept.code, kept.stdout], [0, 'across restarts\n']);

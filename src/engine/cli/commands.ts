@@ -7,6 +7,7 @@ import {
   ControllerClient, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
   stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type NodeInfo, type Version,
 } from '../client';
+import { MEMBERS_FILE } from '../cluster/members-file';
 import { UsageError, type CommandSpec, type Parsed } from './args';
 import { formatNotFound, formatStatus, formatWrite } from './format';
 import { clusteringOption, driverData, runTopologyCommand, TOPOLOGY_COMMANDS } from './topology-commands';
@@ -142,7 +143,8 @@ async function start(p: Parsed, io: Io): Promise<Result> {
     launched = await launchController({ dataDir: dir, detached: true });
     client = launched.client;
   }
-  io.progress(`starting ${spec.nodes} node${spec.nodes === 1 ? '' : 's'} ...`);
+  // A folder that has run a cluster starts the members it recorded, whatever the spec's count.
+  io.progress(existsSync(join(dir, MEMBERS_FILE)) ? 'starting the nodes this folder holds ...' : `starting ${spec.nodes} node${spec.nodes === 1 ? '' : 's'} ...`);
   let cluster: ClusterDescription;
   try {
     cluster = await client.startCluster(spec);

@@ -530,9 +530,13 @@ export class Cluster {
     setTimeout(() => {
       void this.exclusive(async () => {
         const current = this.spec;
-        if (this.phase !== ClusterPhase.CLUSTER_PHASE_RUNNING || !current?.router || this.router) return;
+        const router = current?.router;
+        if (this.phase !== ClusterPhase.CLUSTER_PHASE_RUNNING || !current || !router || this.router) return;
+        // On the port it had, so clients holding its address find it again (a spec port of 0 let the OS pick).
+        const port = Number(r.address.slice(r.address.lastIndexOf(':') + 1));
         try {
-          const restarted = await this.startRouter({ ...current, router: current.router });
+          const restarted = await this.startRouter({ ...current, router: { ...router, port } })
+            .catch(() => this.startRouter({ ...current, router }));
           console.log(`controller: the router serves again on ${restarted.address}`);
         } catch (err) {
           this.routerNote = `exited (${how}) and could not be restarted: ${describeError(err)}; stop and start the cluster`;

@@ -249,6 +249,7 @@ describe('topology operations (real processes)', function () {
       }
       return undefined;
     };
+    const before = (await client.describe()).routerAddress;
     const first = routerPid();
     assert.ok(first, 'the router process runs');
     process.kill(first, 'SIGKILL');
@@ -256,6 +257,7 @@ describe('topology operations (real processes)', function () {
     assert.match(note, /^exited unexpectedly \(killed by SIGKILL\); restarting it$/);
     const address = await eventually('the router serving again', 30_000, async () => (await client.describe()).routerAddress || undefined);
     assert.notEqual(routerPid(), first);
+    assert.equal(address, before, 'back on the port it had, though the spec let the OS pick it');
     assert.equal((await client.describe()).routerNote, '');
     const router = new NodeClient({ address, token: client.target.token, nodeId: 'router' });
     try {
