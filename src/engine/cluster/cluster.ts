@@ -176,7 +176,10 @@ export class Cluster {
   private async spawn(m: Member, spec: ClusterSpec, port: number): Promise<void> {
     mkdirSync(m.files.dir, { recursive: true, mode: 0o700 });
     const peers = [...this.members.values()].filter((p) => p !== m && !p.leaving && p.address).map((p) => ({ id: p.id, address: p.address }));
-    const ids = [m.id, ...peers.map((p) => p.id)];
+    // In member order, as updateMembership lays it: ring and star presets follow the order, and a
+    // restarted node listed first took itself for the star's hub or the ring's start, resending
+    // its log to nodes that are not its destinations until the membership push corrected it.
+    const ids = [...this.members.values()].filter((p) => p === m || (!p.leaving && p.address)).map((p) => p.id);
     writeNodeConfig({ spec, id: m.id, files: m.files, port, tokenFile: this.opts.tokenFile, peers, topology: expandTopology(spec.topology, ids), newMember: m.newMember });
     m.newMember = false;
     const proc = new NodeProcess({
@@ -400,6 +403,10 @@ export class Cluster {
       const spec = this.requireRunning('AddNode');
       if (typeof spec.topology === 'object' && spec.topology !== null) {
         throw new PreconditionError('AddNode: the spec names an explicit topology map, which does not say where a new node goes; use null, "mesh", "ring" or "star"');
+      }
+      if (spec.topology === 'ring' || spec.topology === 'star') {
+        // Every node of a ring or star must replicate every key (spec validate.ts); the map's N stays.
+        throw new PreconditionError(`AddNode: a ${spec.topology} needs every node to hold every key, and a new node would leave ${spec.replicationFactor} replicas for ${this.members.size + 1} nodes, so writes would skip the replicas past a hop that is not one; start a new cluster with "nodes": ${this.members.size + 1} in another data folder, or use the full mesh (topology null) to grow`);
       }
       // Ids are never reused: op ids "<node>:<seq>" of a removed node live on in other nodes' version vectors.
       let id = nodeIdOf(this.nextIndex++);

@@ -66,6 +66,18 @@ describe('cluster spec', () => {
     assert.deepEqual(issuesOf({ nodes: 3, topology: { n1: ['n2'], n2: ['n3'], n3: ['n1'] } }), []);
   });
 
+  it('makes every node a replica under a ring, star or map, and caps W at a node and its destinations', () => {
+    const ring = validateClusterSpec({ nodes: 5, topology: 'ring' });
+    assert.deepEqual([ring.replicationFactor, ring.writeQuorum, ring.readQuorum], [5, 2, 2], 'N defaults to the node count');
+    assert.match(issuesOf({ nodes: 4, topology: 'ring', replicationFactor: 3 })[0],
+      /^replicationFactor: must be nodes \(4\) with topology "ring": a node that is not a replica of a key forwards only a skip/);
+    assert.match(issuesOf({ nodes: 5, topology: 'ring', replicationFactor: 5, writeQuorum: 3 })[0],
+      /^writeQuorum: must be at most 2 with topology "ring": a write is acknowledged by its node and that node's destinations only \(n1 forwards to 1\), got 3/);
+    assert.deepEqual(issuesOf({ nodes: 5, topology: 'star', writeQuorum: 2, readQuorum: 5 }), [], 'a leaf and the hub make 2');
+    assert.match(issuesOf({ nodes: 3, topology: { n1: ['n2', 'n3'], n2: ['n3'], n3: ['n1'] }, writeQuorum: 3 })[0], /^writeQuorum: must be at most 2 with a topology map: .*\(n2 forwards to 1\)/);
+    assert.deepEqual(issuesOf({ nodes: 5, topology: null, replicationFactor: 3, writeQuorum: 3 }), [], 'the mesh is not limited');
+  });
+
   it('expands ring and star presets over the node ids', () => {
     assert.deepEqual(expandTopology('ring', ['n1', 'n2', 'n3']), { n1: ['n2'], n2: ['n3'], n3: ['n1'] });
     assert.deepEqual(expandTopology('star', ['n1', 'n2', 'n3']), { n1: ['n2', 'n3'], n2: ['n1'], n3: ['n1'] });
@@ -121,6 +133,7 @@ describe('cluster spec', () => {
     const crossField: unknown[] = [
       { replicationFactor: 2, writeQuorum: 3 }, { nodes: 2, replicationFactor: 3 }, { topology: { n9: ['n1'] } },
       { topology: { n1: ['n2'], n2: ['n1'] } }, { partitionStrategy: 'range' }, { keyRanges: [{ start: '', end: null, node: 'n1' }] },
+      { nodes: 4, topology: 'star', replicationFactor: 3 }, { nodes: 3, topology: 'ring', writeQuorum: 3 },
     ];
 
     for (const v of valid) it(`accepts ${JSON.stringify(v)}`, () => {

@@ -8,7 +8,7 @@ import {
   type ClusterSpec, type ConsistencyMode, type CrdtType, type KeyRangeSpec, type RouterSpec, type StorageSpec, type TopologySpec,
 } from './types';
 import { DEFAULT_SPEC } from './defaults';
-import { checkTopology } from './topology';
+import { checkTopology, expandTopology } from './topology';
 
 export interface SpecIssue {
   /** Dotted path of the field, e.g. "storage.sync" or "keyRanges[1].end"; "" for the whole spec. */
@@ -254,7 +254,11 @@ export function checkClusterSpec(obj: unknown): SpecCheck {
 
   const nodes = r.int('nodes', o.nodes, d.nodes, L.nodes.min, L.nodes.max);
   const nodeIds = Array.from({ length: nodes }, (_, i) => nodeIdOf(i));
-  const n = Math.min(d.replicationFactor, nodes);
+  const topology = readTopology(r, o.topology);
+  // Ops travel a ring or star hop by hop, and a hop that is not a replica of a key forwards only a
+  // skip: every node must hold every key, so N defaults to the node count there.
+  const forwarded = topology !== null && topology !== 'mesh';
+  const n = forwarded ? nodes : Math.min(d.replicationFactor, nodes);
   const replicationFactor = r.int('replicationFactor', o.replicationFactor, n, 1, L.nodes.max);
   const q = Math.min(d.writeQuorum, replicationFactor);
   const spec: ClusterSpec = {
@@ -262,7 +266,7 @@ export function checkClusterSpec(obj: unknown): SpecCheck {
     dataDir: r.string('dataDir', o.dataDir, d.dataDir, 'a non-empty folder path', (s) => s.trim().length > 0 && !s.includes('\0')),
     host: r.string('host', o.host, d.host, 'a host name or IP address such as "127.0.0.1"', (s) => HOST_PATTERN.test(s)),
     storage: readStorage(r, o.storage),
-    topology: readTopology(r, o.topology),
+    topology,
     replicationFactor,
     writeQuorum: r.int('writeQuorum', o.writeQuorum, q, 1, L.nodes.max),
     readQuorum: r.int('readQuorum', o.readQuorum, q, 1, L.nodes.max),
@@ -291,9 +295,9 @@ export function checkClusterSpec(obj: unknown): SpecCheck {
   }
   if (spec.writeQuorum > spec.replicationFactor) r.note('writeQuorum', `must be at most replicationFactor (${spec.replicationFactor}), got ${spec.writeQuorum}`);
   if (spec.readQuorum > spec.replicationFactor) r.note('readQuorum', `must be at most replicationFactor (${spec.replicationFactor}), got ${spec.readQuorum}`);
-  if (typeof spec.topology === 'object' && spec.topology !== null) {
-    for (const problem of checkTopology(spec.topology, nodeIds)) r.note(problem.field, problem.message);
-  }
+  const topologyProblems = typeof spec.topology === 'object' && spec.topology !== null ? checkTopology(spec.topology, nodeIds) : [];
+  for (const problem of topologyProblems) r.note(problem.field, problem.message);
+  if (forwarded && nodes > 1) checkForwardedQuorums(r, spec, nodeIds, topologyProblems.length > 0);
   if (spec.partitionStrategy === 'range') {
     if (spec.keyRanges === null) r.note('keyRanges', 'must list the key ranges when partitionStrategy is "range", e.g. [{"start": "", "end": null, "node": "n1"}]');
     else checkKeyRanges(r, spec.keyRanges, nodeIds);
@@ -322,4 +326,28 @@ export function validateClusterSpec(obj: unknown): ClusterSpec {
   const c = checkClusterSpec(obj);
   if (!c.ok) throw new ClusterSpecError(c.issues);
   return c.spec;
+}
+
+/**
+ * A ring, star or map forwards ops hop by hop: a node that is not a replica of a key forwards only
+ * a skip, so every node must replicate every key (acknowledged writes were missing from their
+ * replicas for up to a Merkle round); and a write is acknowledged by its node and the node's own
+ * destinations only, so W above that could never be met (every write failed on a healthy ring).
+ */
+function checkForwardedQuorums(r: Reader, spec: ClusterSpec, nodeIds: readonly string[], mapInvalid: boolean): void {
+  const what = typeof spec.topology === 'string' ? `topology "${spec.topology}"` : 'a topology map';
+  if (spec.replicationFactor < spec.nodes) {
+    r.note('replicationFactor', `must be nodes (${spec.nodes}) with ${what}: a node that is not a replica of a key forwards only a skip of it, so the replicas past it would miss the write; use topology null (the full mesh) to partition, got ${spec.replicationFactor}`);
+  }
+  if (mapInvalid) return;
+  const expanded = expandTopology(spec.topology, nodeIds) ?? {};
+  let fewest = Number.POSITIVE_INFINITY;
+  let where = '';
+  for (const [id, to] of Object.entries(expanded)) {
+    if (to.length < fewest) [fewest, where] = [to.length, id];
+  }
+  const maxW = 1 + fewest;
+  if (spec.writeQuorum > maxW) {
+    r.note('writeQuorum', `must be at most ${maxW} with ${what}: a write is acknowledged by its node and that node's destinations only (${where} forwards to ${fewest}), got ${spec.writeQuorum}`);
+  }
 }

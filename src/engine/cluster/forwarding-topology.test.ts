@@ -1,0 +1,48 @@
+// A cluster whose ops travel a star hop by hop (real processes): every node is a replica of every
+// key by default, a restarted node starts with the star the others have (it took itself for the
+// hub before the membership push corrected it, resending its log to the other leaves), and
+// AddNode is refused because a new node would leave a hop that replicates nothing.
+
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Driver, launchController, RingDbError, type ControllerHandle } from '../client';
+import { engineBundles, tempDataDir } from './test-support';
+
+describe('a star topology (real processes)', function () {
+  this.timeout(120_000);
+  let data: ReturnType<typeof tempDataDir>;
+  let ctl: ControllerHandle;
+
+  before(async () => {
+    const bundles = await engineBundles();
+    data = tempDataDir();
+    ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
+  });
+
+  after(async () => {
+    await ctl?.stop();
+    data?.remove();
+  });
+
+  it('replicates every key on every node, restarts a leaf as a leaf, and refuses AddNode', async () => {
+    const client = ctl.client;
+    const started = await client.startCluster({ nodes: 4, topology: 'star' });
+    assert.equal(JSON.parse(started.specJson).replicationFactor, 4, 'N is the node count');
+    const driver = await Driver.connect(client);
+    try {
+      const w = await driver.put('k', 'v', { via: 'n3' });
+      assert.equal(w.replicas.length, 2, 'the leaf and the hub acknowledge it');
+    } finally {
+      driver.close();
+    }
+
+    await client.restartNode('n3');
+    const served = readFileSync(join(data.dir, 'n3', 'node.log'), 'utf8').split('\n').filter((l) => l.includes('serving on')).pop() ?? '';
+    assert.match(served, /topology: \{"n1":\["n2","n3","n4"\],"n2":\["n1"\],"n3":\["n1"\],"n4":\["n1"\]\}/, served);
+
+    await assert.rejects(client.addNode(), (e: unknown) => e instanceof RingDbError && e.code === 'failed-precondition'
+      && /^AddNode: a star needs every node to hold every key, and a new node would leave 4 replicas for 5 nodes/.test(e.message));
+    assert.deepEqual((await client.describe()).nodes.map((n) => n.id), ['n1', 'n2', 'n3', 'n4']);
+  });
+});
