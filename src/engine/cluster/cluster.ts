@@ -10,7 +10,7 @@ import { unary } from '../rpc/client';
 import { describeError, NotFoundError, PreconditionError, RpcError, UnavailableError } from '../rpc/errors';
 import { status } from '@grpc/grpc-js';
 import { ClusterSpecError, fitQuorumsToNodes, parseClusterSpec } from '../spec/index';
-import { expandTopology } from '../spec/topology';
+import { checkTopology, expandTopology } from '../spec/topology';
 import { NODE_ID_PATTERN, nodeIdOf, type ClusterSpec } from '../spec/types';
 import { EventHub } from './events';
 import { readMembers, writeMembers } from './members-file';
@@ -332,6 +332,13 @@ export class Cluster {
       // A folder that held a cluster starts the members it last had; the spec's count is for a new one.
       const recorded = this.recordedMembers(spec);
       const ids = recorded ?? Array.from({ length: spec.nodes }, (_, i) => nodeIdOf(i));
+      if (recorded && typeof spec.topology === 'object' && spec.topology !== null) {
+        // The spec checked its map against n1..nN; the folder brings back the members it recorded.
+        const problems = checkTopology(spec.topology, ids);
+        if (problems.length > 0) {
+          throw new PreconditionError(`the spec's topology map does not fit this folder's members (${ids.join(', ')}): ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}; write the map over these members, or use a new data folder (--dir); nothing was started`);
+        }
+      }
       // Fewer members than replicas (RemoveNode ran): N, W and R shrink to them, as they did while it ran.
       const fitted = recorded ? fitQuorumsToNodes(spec, ids.length) : spec;
       // Quorums, strategy and key ranges are checked before any process starts.

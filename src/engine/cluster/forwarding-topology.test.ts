@@ -45,4 +45,16 @@ describe('a star topology (real processes)', function () {
       && /^AddNode: a star needs every node to hold every key, and a new node would leave 4 replicas for 5 nodes/.test(e.message));
     assert.deepEqual((await client.describe()).nodes.map((n) => n.id), ['n1', 'n2', 'n3', 'n4']);
   });
+
+  it('refuses a topology map that does not fit the members the folder brings back', async () => {
+    const client = ctl.client;
+    await client.removeNode('n4');
+    await client.stopCluster();
+    const map = { n1: ['n2'], n2: ['n3'], n3: ['n4'], n4: ['n1'] };
+    await assert.rejects(client.startCluster({ nodes: 4, topology: map }), (e: unknown) => e instanceof RingDbError && e.code === 'failed-precondition'
+      && /^the spec's topology map does not fit this folder's members \(n1, n2, n3\): topology\.n3\[0\]: must be .*"n4"/.test(e.message));
+    assert.deepEqual((await client.describe()).nodes.filter((n) => n.state === 'up'), []);
+    const fits = await client.startCluster({ nodes: 3, topology: { n1: ['n2'], n2: ['n3'], n3: ['n1'] } });
+    assert.deepEqual(fits.nodes.map((n) => [n.id, n.state]), [['n1', 'up'], ['n2', 'up'], ['n3', 'up']]);
+  });
 });
