@@ -167,6 +167,12 @@ describe('ringdb CLI', function () {
     assert.deepEqual(json<{ stopped: string[] }>(stop).stopped.sort(), ['n1', 'n2']);
     for (const pid of [pids.controllerPid, ...pids.nodes.map((n) => n.pid)]) assert.ok(await waitForExit(pid, 10_000), `pid ${pid} exited`);
     assert.equal((await ringdb(ws.dir, 'status')).code, 3);
+    // With no cluster running a node's log is read from its file (it is wanted most then).
+    const stoppedLogs = await ringdb(ws.dir, 'logs', 'n1', '--lines', '2');
+    assert.equal(stoppedLogs.code, 0, stoppedLogs.stderr);
+    assert.equal(stoppedLogs.stdout.trimEnd().split('\n').length, 2);
+    assert.match(stoppedLogs.stderr, /^no cluster is running in .*; n1's log as its file holds it \(.*node\.log\)$/m);
+    assert.equal((await ringdb(ws.dir, 'logs', 'n9')).code, 3, 'no file: no cluster, as before');
 
     // The same folder starts the members it holds, whatever --nodes says (that is a new cluster's size), and says so.
     const restarted2 = await ringdb(ws.dir, 'start', '--nodes', '3');

@@ -1,13 +1,15 @@
 // The `ringdb` commands. Each one talks to the cluster only through the client API, returns what
 // to print (human text and a JSON value) and its exit code; main.ts does the printing.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   ControllerClient, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
   stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type NodeInfo, type Version,
 } from '../client';
 import { MEMBERS_FILE } from '../cluster/members-file';
+import { NODE_LOG_FILE } from '../cluster/node-config';
+import { NODE_ID_PATTERN } from '../spec/types';
 import { UsageError, type CommandSpec, type Parsed } from './args';
 import { formatNotFound, formatStatus, formatWrite } from './format';
 import { clusteringOption, driverData, runTopologyCommand, TOPOLOGY_COMMANDS } from './topology-commands';
@@ -51,7 +53,7 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'kill', args: ['node'], summary: 'SIGKILL a node: a real crash, for fault injection', options: [dirOption] },
   { name: 'restart', args: ['node'], summary: 'start a killed or stopped node again (same data and port)', options: [dirOption] },
   {
-    name: 'logs', args: ['node'], summary: 'print a node\'s log',
+    name: 'logs', args: ['node'], summary: 'print a node\'s log (from its file when no cluster runs)',
     options: [
       { name: 'lines', kind: 'int', min: 1, max: 10_000, value: 'n', help: 'last lines to print (default 100)' },
       { name: 'follow', kind: 'flag', help: 'keep printing new lines until interrupted' },
@@ -219,7 +221,34 @@ async function nodeOp(p: Parsed, io: Io): Promise<Result> {
   });
 }
 
+/**
+ * A node's log read from its file: after `ringdb stop`, or a controller that died, is when a log is
+ * most wanted, and no controller is there to serve it. Undefined when the file is not there.
+ */
+function logFromDisk(p: Parsed, io: Io): Result | undefined {
+  const id = p.args[0];
+  const file = join(dataDir(p), id, NODE_LOG_FILE);
+  if (!NODE_ID_PATTERN.test(id) || !existsSync(file)) return undefined;
+  const tail = p.options.get('lines');
+  const all = readFileSync(file, 'utf8').split('\n');
+  if (all[all.length - 1] === '') all.pop();
+  const lines = all.slice(-(typeof tail === 'number' ? tail : 100));
+  io.progress(`no cluster is running in ${dataDir(p)}; ${id}'s log as its file holds it (${file})${p.options.get('follow') === true ? ', so there is nothing to follow' : ''}`);
+  for (const line of lines) io.line(line, { node: id, line });
+  return { code: EXIT.ok, human: '', json: { node: id, lines: lines.length, file } };
+}
+
 async function logs(p: Parsed, io: Io): Promise<Result> {
+  try {
+    return await followLogs(p, io);
+  } catch (err) {
+    const fromDisk = err instanceof NoClusterError ? logFromDisk(p, io) : undefined;
+    if (fromDisk) return fromDisk;
+    throw err;
+  }
+}
+
+async function followLogs(p: Parsed, io: Io): Promise<Result> {
   return withController(p, async (c) => {
     const tail = p.options.get('lines');
     const lines = c.followNodeLogs(p.args[0], typeof tail === 'number' ? tail : 100, p.options.get('follow') === true);
