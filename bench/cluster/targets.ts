@@ -15,12 +15,15 @@ interface Check {
 }
 
 function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
-  return a === null || a === undefined || b === null || b === undefined || b === 0 ? null : round2(a / b);
+  return a === null || a === undefined || b === null || b === undefined || b === 0 ? null : a / b;
 }
 
+/** Met on the exact ratio, shown rounded: rounded first, 0.497 read as 0.5 and met a 0.5 target. */
 function atLeast(value: number | null, min: number): Check {
-  return { value, target: `>= ${min}`, met: value === null ? null : value >= min };
+  return { value: value === null ? null : round2(value), target: `>= ${min}`, met: value === null ? null : value >= min };
 }
+
+const shown = (value: number | null): number | null => (value === null ? null : round2(value));
 
 function below(value: number | null, max: number): Check {
   return { value, target: `< ${max}`, met: value === null ? null : value < max };
@@ -69,8 +72,8 @@ export function evaluateTargets(results: ScenarioResult[]): Record<string, Recor
         replicatedVsSingle: atLeast(ratio(r.opsPerSecReplicated, s?.opsPerSec), 0.5),
         replicatedVsEtcd: atLeast(ratio(r.opsPerSecReplicated, etcdUnary?.opsPerSec), 10),
         replicationLagP99Ms: below(r.replicationLag?.p99Ms ?? null, 100),
-        ackedVsSingle: ratio(r.opsPerSec, s?.opsPerSec),
-        ackedVsEtcd: ratio(r.opsPerSec, etcdUnary?.opsPerSec),
+        ackedVsSingle: shown(ratio(r.opsPerSec, s?.opsPerSec)),
+        ackedVsEtcd: shown(ratio(r.opsPerSec, etcdUnary?.opsPerSec)),
       };
     }
     out[`sync=${sync}`] = perClient;
