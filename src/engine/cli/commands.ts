@@ -1,13 +1,14 @@
 // The `ringdb` commands. Each one talks to the cluster only through the client API, returns what
 // to print (human text and a JSON value) and its exit code; main.ts does the printing.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   ControllerClient, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
   stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type NodeInfo, type Version,
 } from '../client';
 import { MEMBERS_FILE } from '../cluster/members-file';
+import { tailLines } from '../cluster/logs';
 import { NODE_LOG_FILE } from '../cluster/node-config';
 import { NODE_ID_PATTERN } from '../spec/types';
 import { UsageError, type CommandSpec, type Parsed } from './args';
@@ -230,9 +231,7 @@ function logFromDisk(p: Parsed, io: Io): Result | undefined {
   const file = join(dataDir(p), id, NODE_LOG_FILE);
   if (!NODE_ID_PATTERN.test(id) || !existsSync(file)) return undefined;
   const tail = p.options.get('lines');
-  const all = readFileSync(file, 'utf8').split('\n');
-  if (all[all.length - 1] === '') all.pop();
-  const lines = all.slice(-(typeof tail === 'number' ? tail : 100));
+  const lines = tailLines(file, typeof tail === 'number' ? tail : 100);
   io.progress(`no cluster is running in ${dataDir(p)}; ${id}'s log as its file holds it (${file})${p.options.get('follow') === true ? ', so there is nothing to follow' : ''}`);
   for (const line of lines) io.line(line, { node: id, line });
   return { code: EXIT.ok, human: '', json: { node: id, lines: lines.length, file } };

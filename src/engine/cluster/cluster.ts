@@ -374,7 +374,7 @@ export class Cluster {
           await this.partitions.dropStale(placement.map.nodes);
           if (spec.router) {
             this.routerRestarts = [];
-            await this.startRouter({ ...spec, router: spec.router });
+            await this.startRouter(spec, spec.router.port);
           }
         } catch (err) {
           failed.push((err as Error).message);
@@ -512,10 +512,10 @@ export class Cluster {
     return res.snapshot;
   }
 
-  private async startRouter(spec: ClusterSpec & { router: NonNullable<ClusterSpec['router']> }): Promise<RunningRouter> {
+  private async startRouter(spec: ClusterSpec, port: number): Promise<RunningRouter> {
     const r = await startRouter({
       dataDir: this.opts.dataDir, scriptArgs: this.opts.routerScriptArgs, controllerAddress: this.controllerAddress,
-      tokenFile: this.opts.tokenFile, host: spec.host, port: spec.router.port, readyTimeoutMs: this.opts.readyTimeoutMs,
+      tokenFile: this.opts.tokenFile, host: spec.host, port, readyTimeoutMs: this.opts.readyTimeoutMs,
     });
     this.router = r;
     this.routerNote = '';
@@ -549,8 +549,7 @@ export class Cluster {
         // On the port it had, so clients holding its address find it again (a spec port of 0 let the OS pick).
         const port = Number(r.address.slice(r.address.lastIndexOf(':') + 1));
         try {
-          const restarted = await this.startRouter({ ...current, router: { ...router, port } })
-            .catch(() => this.startRouter({ ...current, router }));
+          const restarted = await this.startRouter(current, port).catch(() => this.startRouter(current, router.port));
           console.log(`controller: the router serves again on ${restarted.address}`);
         } catch (err) {
           this.routerNote = `exited (${how}) and could not be restarted: ${describeError(err)}; stop and start the cluster`;
