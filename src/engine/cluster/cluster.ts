@@ -201,7 +201,7 @@ export class Cluster {
     try {
       ready = await proc.ready;
     } catch (err) {
-      proc.kill();
+      proc.kill(`it did not start: ${(err as Error).message}`);
       throw new UnavailableError((err as Error).message);
     }
     m.port = ready.port;
@@ -227,7 +227,7 @@ export class Cluster {
       first = answered();
       if (!proc.running) throw new UnavailableError(`node ${m.id} exited while starting${saidWhy(proc)}; see ${m.files.logFile}`);
       if (!first && Date.now() > until) {
-        proc.kill();
+        proc.kill(`it served but did not answer Stats within ${this.opts.readyTimeoutMs} ms`);
         throw new UnavailableError(`node ${m.id} served but did not answer Stats within ${this.opts.readyTimeoutMs} ms; see ${m.files.logFile}`);
       }
       if (!first) await new Promise((r) => setTimeout(r, 100));
@@ -479,7 +479,7 @@ export class Cluster {
       const proc = m.process;
       if (!proc?.running) throw new PreconditionError(`KillNode: node ${id} has no running process (it is ${m.reason})`);
       m.expectedExit = 'kill';
-      await proc.kill();
+      await proc.kill('KillNode (fault injection: SIGKILL, nothing flushed)');
       return m.info();
     });
   }

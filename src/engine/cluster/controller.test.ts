@@ -133,6 +133,9 @@ describe('controller (real processes)', function () {
       assert.match(killed.reason, /KillNode/);
       assert.ok(await waitForExit(before.pid, 5000), 'the killed process is gone');
       await rec.waitFor('n2 down', nodeStateIs('n2', 'down'));
+      const logged = readFileSync(join(data.dir, 'n2', 'node.log'), 'utf8').trimEnd().split('\n');
+      assert.match(logged[logged.length - 1], new RegExp(`^\\[controller\\] node n2 \\(pid ${before.pid}\\) ended, killed by SIGKILL: KillNode`),
+        'the node\'s own log says why it stopped');
       await assert.rejects(client.killNode('n2'), (e: unknown) => e instanceof RingDbError && e.code === 'failed-precondition');
       await assert.rejects(client.nodeClient('n2'), (e: unknown) => e instanceof RingDbError && e.code === 'unavailable' && /n2 is down/.test(e.message));
       const stale = new NodeClient({ address: before.address, token: ctl.token, nodeId: 'n2' });

@@ -44,6 +44,8 @@ export class NodeProcess extends EventEmitter {
   private logFailed = false;
   /** The node's last line on stderr: why it exited, when it failed to start. */
   private lastStderrLine = '';
+  /** Why the controller ended the process, if it did: written to the log with the exit. */
+  private endedBy: string | undefined;
 
   /** What the node last said on stderr (why it stopped, when it says so). */
   get lastError(): string {
@@ -67,6 +69,9 @@ export class NodeProcess extends EventEmitter {
         this.exit = e;
         // Let readline deliver the last lines before the log closes.
         setImmediate(() => {
+          // A SIGKILLed node cannot say so itself: without this line its log just stops.
+          const why = this.endedBy ?? (e.code === 0 ? 'on its own' : 'not asked to stop: it crashed or was killed from outside');
+          if (e.code !== -1) this.logLine(`[controller] node ${opts.id} (pid ${this.pid}) ended, ${describeExit(e)}: ${why}`);
           this.logOpen = false;
           closeSync(this.logFd);
           this.emit('exit', e);
@@ -138,17 +143,24 @@ export class NodeProcess extends EventEmitter {
     return this.exit === undefined;
   }
 
-  /** SIGKILL: a real crash. */
-  kill(): Promise<NodeExit> {
-    if (this.running) this.child.kill('SIGKILL');
+  /** SIGKILL: a real crash. `why` goes to the node's log with its exit. */
+  kill(why = 'the controller killed it'): Promise<NodeExit> {
+    if (this.running) {
+      this.endedBy ??= why;
+      this.child.kill('SIGKILL');
+    }
     return this.exited;
   }
 
   /** SIGTERM (the node flushes and closes), then SIGKILL after `graceMs`. */
   async terminate(graceMs: number): Promise<NodeExit> {
     if (!this.running) return this.exited;
+    this.endedBy ??= 'the controller stopped it (SIGTERM)';
     this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    const timer = setTimeout(() => {
+      this.endedBy = `the controller stopped it (SIGTERM, then SIGKILL after ${graceMs} ms)`;
+      this.child.kill('SIGKILL');
+    }, graceMs);
     try {
       return await this.exited;
     } finally {
