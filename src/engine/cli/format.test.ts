@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import type { ClusterDescription, NodeInfo } from '../client';
+import type { ClusterDescription, NodeInfo, NodeStats, PeerStatus } from '../client';
 import { formatStatus, formatVersion } from './format';
 
 describe('CLI formatting', () => {
@@ -27,5 +27,27 @@ describe('CLI formatting', () => {
       { holder: 'n3', target: 'n2', count: 0, oldestUnixMs: 0 },
     ] });
     assert.match(status, /\nhints \(writes held for a replica that was down, handed over when it is back\):\n {2}n1 holds 3 for n2, oldest 1m\d*s? old$/);
+  });
+
+  it('shows the replication backlog of each up node per destination, and nothing when every peer has acknowledged', () => {
+    const peer = (id: string, state: PeerStatus['state'], pendingOps: number, destination = true): PeerStatus =>
+      ({ id, address: '', state, lastHeardUnixMs: 0, destination, ackedLsn: 0, pendingOps, lastError: '' });
+    const stats = (id: string, peers: PeerStatus[]): NodeStats => ({
+      nodeId: id, address: '', pid: 1, uptimeMs: 0, clock: 0, seq: 0, versionVector: {}, peers, logFirstLsn: 0, logNextLsn: 0,
+      counters: {} as NodeStats['counters'], storage: { sstables: [] } as unknown as NodeStats['storage'],
+    });
+    const node = (id: string, state: NodeInfo['state'], s: NodeStats | undefined): NodeInfo => ({
+      id, address: '127.0.0.1:4000', pid: 10, state, startedAtUnixMs: 0, stateSinceUnixMs: 0, dataDir: '', logFile: '', reason: '', stats: s,
+    });
+    const desc = (nodes: NodeInfo[]): ClusterDescription => ({
+      phase: 'running', specJson: '{}', dataDir: '/d', controllerAddress: '127.0.0.1:1', controllerPid: 1, startedAtUnixMs: 0, nodes,
+    });
+    const status = formatStatus(desc([
+      node('n1', 'up', stats('n1', [peer('n2', 'down', 20), peer('n3', 'up', 0)])),
+      node('n2', 'down', stats('n2', [peer('n1', 'up', 7)])),
+      node('n3', 'up', stats('n3', [peer('n1', 'up', 35), peer('n2', 'suspect', 0), peer('n4', 'up', 9, false)])),
+    ]));
+    assert.match(status, /\nreplication backlog \(logged ops a peer has not acknowledged yet, resent until it does\):\n {2}n1 -> n2: up to 20 ops \(n2 is down\)\n {2}n3 -> n1: up to 35 ops$/);
+    assert.doesNotMatch(formatStatus(desc([node('n1', 'up', stats('n1', [peer('n2', 'up', 0)]))])), /backlog/);
   });
 });

@@ -57,6 +57,16 @@ export function formatStatus(c: ClusterDescription): string {
   const lines = [head, table(['NODE', 'STATE', 'ADDRESS', 'PID', 'UPTIME', 'CLOCK', 'WRITES', 'SSTABLES', 'NOTE'], rows)];
   if (c.routerAddress) lines.push(`router: ${c.routerAddress}`);
   else if (c.routerNote) lines.push(`router: down: ${c.routerNote}`);
+  const backlog = c.nodes.flatMap((n) => (n.state === 'up' && n.stats ? n.stats.peers : [])
+    .filter((p) => p.destination && p.pendingOps > 0).map((p) => ({ holder: n.id, peer: p })));
+  if (backlog.length > 0) {
+    // pendingOps counts log entries from the peer's cursor, some of which may not be bound for it: an upper bound.
+    lines.push('replication backlog (logged ops a peer has not acknowledged yet, resent until it does):');
+    for (const { holder, peer } of backlog) {
+      const state = peer.state === 'up' ? '' : ` (${peer.id} is ${peer.state})`;
+      lines.push(`  ${holder} -> ${peer.id}: up to ${peer.pendingOps} ops${state}`);
+    }
+  }
   const hints = (c.hints ?? []).filter((h) => h.count > 0);
   if (hints.length > 0) {
     lines.push('hints (writes held for a replica that was down, handed over when it is back):');
