@@ -43,8 +43,12 @@ export interface CrdtType<S, V extends CrdtValue> {
   decode(bytes: Buffer): S;
 }
 
+/** The ringdb CLI command of each op: users meet the ops as commands, clients as op names. */
+const COMMAND_OF: Readonly<Record<CrdtOpKind, string>> = { increment: 'incr', decrement: 'decr', add: 'sadd', remove: 'srem', set: 'set' };
+
 export function unsupported(type: CrdtName, accepts: readonly CrdtOpKind[], op: CrdtOp): CrdtError {
-  return new CrdtError(`${type} does not support "${op.op}"; accepted: ${accepts.join(', ')}`);
+  const named = (kind: CrdtOpKind): string => `${kind} (ringdb ${COMMAND_OF[kind]})`;
+  return new CrdtError(`${type} does not support "${op.op}" (ringdb ${COMMAND_OF[op.op]}); accepted: ${accepts.map(named).join(', ')}`);
 }
 
 /** The amount of an increment/decrement: a positive safe integer, 1 when omitted. */
