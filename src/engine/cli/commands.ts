@@ -5,14 +5,14 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   ControllerClient, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
-  stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type NodeInfo, type Version,
+  stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type GetResult, type NodeInfo, type Version,
 } from '../client';
 import { MEMBERS_FILE } from '../cluster/members-file';
 import { tailLines } from '../cluster/logs';
 import { NODE_LOG_FILE } from '../cluster/node-config';
 import { NODE_ID_PATTERN } from '../spec/types';
 import { UsageError, type CommandSpec, type Parsed } from './args';
-import { formatNotFound, formatStatus, formatWrite } from './format';
+import { formatNotFound, formatNotFoundInOwnCopy, formatStatus, formatWrite } from './format';
 import { clusteringOption, driverData, runTopologyCommand, TOPOLOGY_COMMANDS } from './topology-commands';
 import { crdtRead } from './convergence-commands';
 
@@ -37,6 +37,8 @@ const DEFAULT_SPEC_FILE = join('.ringdb', 'cluster.json');
 const dirOption = { name: 'dir', kind: 'string', value: 'folder', help: 'data folder of the cluster (default: the spec\'s dataDir, .ringdb/data)' } as const;
 const nodeOption = { name: 'node', kind: 'string', value: 'id', help: 'node to send the request to (default: a replica of the key, by the partition map)' } as const;
 
+const localOption = { name: 'local', kind: 'flag', help: 'with --node: that node\'s own copy only, without a quorum' } as const;
+
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'start', args: [], summary: 'start a local cluster in the background',
@@ -49,7 +51,10 @@ export const COMMANDS: CommandSpec[] = [
   },
   { name: 'status', args: [], summary: 'show the cluster\'s nodes and their state', options: [dirOption] },
   { name: 'put', args: ['key', 'value'], summary: 'write a key', options: [clusteringOption, nodeOption, dirOption] },
-  { name: 'get', args: ['key'], summary: 'read a key (exit code 1 when it does not exist)', options: [clusteringOption, nodeOption, dirOption] },
+  {
+    name: 'get', args: ['key'], summary: 'read a key (exit code 1 when it does not exist)', options: [clusteringOption, nodeOption, localOption, dirOption],
+    details: ['With --local --node n2, n2 answers from its own copy alone (no quorum, no read repair): replicas may differ until replication and repair catch up.'],
+  },
   { name: 'delete', args: ['key'], summary: 'delete a key (a tombstone that replicates)', options: [clusteringOption, nodeOption, dirOption] },
   { name: 'kill', args: ['node'], summary: 'SIGKILL a node: a real crash, for fault injection', options: [dirOption] },
   { name: 'restart', args: ['node'], summary: 'start a killed or stopped node again (same data and port)', options: [dirOption] },
@@ -181,6 +186,7 @@ async function isCrdtKey(c: ControllerClient, key: string): Promise<boolean> {
 
 async function data(p: Parsed): Promise<Result> {
   return withController(p, async (c) => {
+    if (p.options.get('local') === true) return ownCopy(p, c);
     // A CRDT key's stored value is its encoded state: `get` prints the merged value instead.
     if (p.command === 'get' && str(p, 'clustering') === undefined && (await isCrdtKey(c, p.args[0]))) return crdtRead(p);
     // Without --node the topology-aware driver picks a replica; rows (--clustering) always go through it.
@@ -194,17 +200,38 @@ async function data(p: Parsed): Promise<Result> {
         const human = formatWrite(p.command === 'put' ? 'OK' : `deleted ${JSON.stringify(key)}`, w);
         return { code: EXIT.ok, human, json: { key, node: nodeId, version: w.version, replicas: w.replicas, hinted: w.hinted } };
       }
-      const r = await node.get(key);
-      const text = r.value.toString('utf8');
-      const isText = Buffer.from(text, 'utf8').equals(r.value);
-      const json = { key, node: nodeId, replicas: r.replicas, found: r.found, deleted: r.deleted, value: r.found && isText ? text : null,
-        valueBase64: r.found && !isText ? r.value.toString('base64') : null, version: versionJson(r.version) };
-      if (!r.found) return { code: EXIT.failed, human: formatNotFound(JSON.stringify(key), { ...r, node: nodeId }), json };
-      return { code: EXIT.ok, human: isText ? text : `base64:${r.value.toString('base64')}`, json };
+      return readResult(key, nodeId, await node.get(key));
     } finally {
       node.close();
     }
   });
+}
+
+function readResult(key: string, nodeId: string, r: GetResult, ownCopy = false): Result {
+  const text = r.value.toString('utf8');
+  const isText = Buffer.from(text, 'utf8').equals(r.value);
+  const json = { key, node: nodeId, replicas: r.replicas, found: r.found, deleted: r.deleted, value: r.found && isText ? text : null,
+    valueBase64: r.found && !isText ? r.value.toString('base64') : null, version: versionJson(r.version), ...(ownCopy ? { ownCopy } : {}) };
+  if (!r.found) {
+    const human = ownCopy ? formatNotFoundInOwnCopy(JSON.stringify(key), nodeId, r) : formatNotFound(JSON.stringify(key), { ...r, node: nodeId });
+    return { code: EXIT.failed, human, json };
+  }
+  return { code: EXIT.ok, human: isText ? text : `base64:${r.value.toString('base64')}`, json };
+}
+
+/** `get --local`: one node's own copy, to see how replicas differ before they converge. */
+async function ownCopy(p: Parsed, c: ControllerClient): Promise<Result> {
+  const key = p.args[0];
+  if (str(p, 'node') === undefined) throw new UsageError('--local reads one node\'s own copy: name the node with --node <id>', p.command);
+  if (str(p, 'clustering') !== undefined) throw new UsageError('--local reads a plain key; a row (--clustering) is read through its partition\'s replicas', p.command);
+  if (await isCrdtKey(c, key)) throw new UsageError(`--local reads plain keys; ${JSON.stringify(key)} is a CRDT key, whose merged value \`ringdb get ${key}\` prints`, p.command);
+  const nodeId = await pickNode(c, p);
+  const node = await c.nodeClient(nodeId);
+  try {
+    return readResult(key, nodeId, await node.getOwnCopy(key), true);
+  } finally {
+    node.close();
+  }
 }
 
 async function nodeOp(p: Parsed, io: Io): Promise<Result> {

@@ -32,6 +32,12 @@ export function formatNotFound(shown: string, r: { deleted: boolean; version: Ve
   return `${shown} not found (${why}; coordinated by ${r.node}, answered by ${r.replicas.join(', ') || r.node})`;
 }
 
+/** A key one node's own copy lacks (`get --local`): other replicas may hold it. */
+export function formatNotFoundInOwnCopy(shown: string, node: string, r: { deleted: boolean; version: Version | undefined }): string {
+  const why = r.deleted ? `deleted ${formatVersion(r.version)}` : 'never written there';
+  return `${shown} not found in ${node}'s own copy (${why}; other replicas may differ until they converge)`;
+}
+
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();

@@ -116,4 +116,32 @@ describe('ringdb CLI: partitioning commands', function () {
     assert.equal(reset.code, 0, reset.stderr);
     assert.equal(json<{ totalOps: number }>(await ringdb(ws.dir, 'hot', '--json')).totalOps, 0);
   });
+
+  it('get --local answers from one node\'s own copy: a non-replica lacks the key its quorum read finds', async () => {
+    const added = await ringdb(ws.dir, 'add-node');
+    assert.equal(added.code, 0, added.stderr);
+    const key = 'local-copy';
+    assert.equal((await ringdb(ws.dir, 'put', key, 'here')).code, 0);
+    const where = json<{ replicas: string[] }>(await ringdb(ws.dir, 'where', key, '--json'));
+    const outsider = ['n1', 'n2', 'n3', 'n4'].find((id) => !where.replicas.includes(id));
+    assert.ok(outsider, `N=3 of 4 nodes leaves one node without ${key} (replicas ${where.replicas.join(', ')})`);
+
+    const quorum = await ringdb(ws.dir, 'get', key, '--node', outsider);
+    assert.deepEqual([quorum.code, quorum.stdout], [0, 'here\n'], 'a quorum read coordinated by the outsider finds it');
+    const own = await ringdb(ws.dir, 'get', key, '--node', outsider, '--local');
+    assert.equal(own.code, 1);
+    assert.match(own.stderr, new RegExp(`^ringdb: "${key}" not found in ${outsider}'s own copy \\(never written there; other replicas may differ until they converge\\)$`, 'm'));
+    const replica = json<{ value: string; ownCopy: boolean; replicas: string[]; version: { opId: string } }>(
+      await ringdb(ws.dir, 'get', key, '--node', where.replicas[0], '--local', '--json'));
+    assert.deepEqual([replica.value, replica.ownCopy, replica.replicas], ['here', true, [where.replicas[0]]]);
+
+    const noNode = await ringdb(ws.dir, 'get', key, '--local');
+    assert.equal(noNode.code, 2);
+    assert.match(noNode.stderr, /--local reads one node's own copy: name the node with --node <id>/);
+    const row = await ringdb(ws.dir, 'get', 'orders', '--clustering', 'b', '--node', 'n1', '--local');
+    assert.equal(row.code, 2);
+    assert.match(row.stderr, /--local reads a plain key/);
+    const onPut = await ringdb(ws.dir, 'put', key, 'x', '--local');
+    assert.equal(onPut.code, 2, 'put has no --local');
+  });
 });

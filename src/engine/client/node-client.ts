@@ -78,6 +78,14 @@ export class NodeClient {
     return getResultFromProto(await this.call('Get', this.client.get, { key: bytes('key', key, false) }, opts));
   }
 
+  /**
+   * This node's own copy of `key`, without a quorum: its store, or a newer hint it holds for a
+   * replica that was down. Replicas may differ until replication and repair catch up; this shows how.
+   */
+  async getOwnCopy(key: Bytes, opts: CallOptions = {}): Promise<GetResult> {
+    return getResultFromProto(await this.call('Get', this.client.get, { key: bytes('key', key, false), direct: true }, opts));
+  }
+
   async delete(key: Bytes, opts: CallOptions = {}): Promise<Version> {
     const res = await this.call('Delete', this.client.delete, { key: bytes('key', key, false) }, opts);
     return required(res.version, 'Delete');
