@@ -4,6 +4,7 @@
 import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
+import type { GetSummary } from '../../src/extension/commands/dataCommands';
 import { Commands } from '../../src/extension/common/commandIds';
 import { label, ringDb, waitFor } from './helpers';
 
@@ -31,6 +32,25 @@ describe('the Hints view', function () {
 
   after(async () => {
     if (api.snapshot().phase !== 'none') await run(Commands.stopCluster);
+  });
+
+  it('Get shows each node\'s own copy: the key\'s two replicas hold it, the other two nodes nothing', async () => {
+    assert.ok(await run(Commands.put, { key: 'placed', value: 'p', node: 'n1' }), `Put failed: ${api.lastError()}`);
+    // W=1: the second replica may get the write a moment later. A quorum read coordinated by
+    // each node (what Get asked before) finds the key on all four.
+    const got = await waitFor(api, 'both replicas to hold the write', async () => {
+      const g = await run<GetSummary>(Commands.get, { key: 'placed', quiet: true });
+      return g && g.replicas.filter((r) => r.found).length === 2 ? g : undefined;
+    });
+    const placement = got.placement ?? [];
+    assert.equal(placement.length, 2, `the key's replicas by the map: ${placement.join(', ')}`);
+    assert.deepEqual(got.replicas.filter((r) => r.found).map((r) => r.node).sort(), [...placement].sort());
+    const others = got.replicas.filter((r) => !placement.includes(r.node));
+    assert.equal(others.length, 2);
+    assert.ok(others.every((r) => !r.found && r.version === undefined), JSON.stringify(others));
+    await run(Commands.get, { key: 'placed' });
+    const doc = vscode.window.activeTextEditor?.document.getText() ?? '';
+    for (const r of others) assert.match(doc, new RegExp(`\\| ${r.node} \\| nothing \\| — \\| — \\| not a replica \\|`), doc);
   });
 
   it('fills with hints for a killed node and empties when it is restarted', async () => {

@@ -1,5 +1,7 @@
 // Data commands: Put, Get, Delete, Scan Partition, Where Is Key. Get and Where Is Key ask every
-// node that is up, so a person sees which replicas have which version of the key.
+// node that is up for its own copy (no quorum, no read repair: a quorum read coordinated by each
+// node would show every node holding what any two hold), so a person sees which replicas have
+// which version of the key, and watches them converge.
 import * as vscode from 'vscode';
 import type { GetResult, ScanEntry, Version } from '../engineClient';
 import { Commands } from '../common/commandIds';
@@ -27,6 +29,8 @@ export interface GetSummary {
   /** The newest version among the replicas' answers (LWW: timestamp, then origin). */
   version: Version | undefined;
   replicas: ReplicaAnswer[];
+  /** The key's replicas by the partition map, owner first; undefined without a map. */
+  placement: string[] | undefined;
 }
 
 const newer = (a: Version | undefined, b: Version | undefined): boolean =>
@@ -40,13 +44,13 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     return given !== undefined ? checked(given, validateKey, 'key') : askText(prompt, validateKey);
   };
 
-  /** Every node that is up answers for `k`; failures are answers too (shown, not thrown). */
+  /** Every node that is up answers for `k` from its own copy; failures are answers too (shown, not thrown). */
   const askReplicas = async (k: string): Promise<ReplicaAnswer[]> => {
     const up = model.snapshot.nodes.filter((n) => n.status === 'up');
     if (!up.length) throw new UserError('No node is up to read from.', 'Restart a node or start the cluster.');
     return Promise.all(up.map(async (n): Promise<ReplicaAnswer> => {
       try {
-        const r: GetResult = await (await session.nodeClient(n.id)).get(k);
+        const r: GetResult = await (await session.nodeClient(n.id)).getOwnCopy(k);
         return { node: n.id, found: r.found, deleted: r.deleted, version: r.version, value: r.found ? valueText(r.value) : undefined, error: undefined };
       } catch (err) {
         return { node: n.id, found: false, deleted: false, version: undefined, value: undefined, error: explain(err).message };
@@ -80,10 +84,10 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
   const get = (arg?: unknown): Promise<GetSummary | undefined> => runReported(log, 'Get', async () => {
     const k = await key(arg, 'Key to read');
     if (k === undefined) return undefined;
-    const replicas = await askReplicas(k);
+    const [replicas, loc] = await Promise.all([askReplicas(k), model.snapshot.reportsPartitions ? session.client.whereIs(k) : undefined]);
     let best: ReplicaAnswer | undefined;
     for (const r of replicas) if (newer(r.version, best?.version)) best = r;
-    const summary: GetSummary = { key: k, found: !!best?.found, value: best?.found ? best.value : undefined, version: best?.version, replicas };
+    const summary: GetSummary = { key: k, found: !!best?.found, value: best?.found ? best.value : undefined, version: best?.version, replicas, placement: loc?.replicas };
     if (!argsOf(arg).quiet) await results.show(`get ${k}`, renderGet(summary));
     return summary;
   });
@@ -144,6 +148,12 @@ function renderGet(s: GetSummary): string {
     ? [`# \`${s.key}\``, '', codeBlock(s.value ?? ''), '', `- version: **${s.version?.opId}** (origin ${s.version?.origin})`,
       `- Lamport timestamp: ${s.version?.ts}`, `- size: ${formatBytes(Buffer.byteLength(s.value ?? '', 'utf8'))}`]
     : [`# \`${s.key}\``, '', s.version ? `Deleted (tombstone **${s.version.opId}**, timestamp ${s.version.ts}).` : 'Not found on any replica that answered.'];
-  const rows = s.replicas.map((r) => `| ${r.node} | ${r.error ? `error: ${escapeCell(r.error)}` : r.found ? 'value' : r.deleted ? 'tombstone' : 'nothing'} | ${r.version?.opId ?? '—'} | ${r.version?.ts ?? '—'} | ${r.version && s.version && r.version.opId === s.version.opId ? '✓ newest' : r.error ? '' : 'stale'} |`);
-  return [...head, '', '## Replicas that answered', '', '| node | answer | version | timestamp | |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
+  const verdict = (r: ReplicaAnswer): string => {
+    if (r.error) return '';
+    if (r.version && s.version && r.version.opId === s.version.opId) return '✓ newest';
+    if (s.placement && !s.placement.includes(r.node)) return 'not a replica';
+    return r.version ? 'stale' : s.version ? 'missing' : '';
+  };
+  const rows = s.replicas.map((r) => `| ${r.node} | ${r.error ? `error: ${escapeCell(r.error)}` : r.found ? 'value' : r.deleted ? 'tombstone' : 'nothing'} | ${r.version?.opId ?? '—'} | ${r.version?.ts ?? '—'} | ${verdict(r)} |`);
+  return [...head, '', '## Each node\'s own copy', '', '| node | holds | version | timestamp | |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
 }
