@@ -144,8 +144,13 @@ describe('controller (real processes)', function () {
       stale.close();
 
       const logs = client.followNodeLogs('n2', 0, true);
+      // The tail holds the killed process's lines; the new process's come live.
+      const followed: string[] = [];
       const sawReady = (async () => {
-        for await (const line of logs) if (line.startsWith('RINGDB_NODE_READY')) return true;
+        for await (const line of logs) {
+          followed.push(line);
+          if (line.startsWith('RINGDB_NODE_READY') && !line.includes(`"pid":${before.pid}`)) return true;
+        }
         return false;
       })();
       const mark = rec.events.length;
@@ -156,6 +161,9 @@ describe('controller (real processes)', function () {
       await rec.waitFor('n2 starting', nodeStateIs('n2', 'starting'), mark);
       await rec.waitFor('n2 up', nodeStateIs('n2', 'up'), mark);
       assert.equal(await sawReady, true, 'NodeLogs --follow delivered the new process\'s ready line');
+      const started = followed.indexOf(`[controller] started node n2 (pid ${restarted.pid})`);
+      assert.ok(started >= 0 && started < followed.length - 1, `the controller's start line, live and before the ready line:\n${followed.join('\n')}`);
+      assert.equal(followed[followed.length - 1].includes(`"pid":${restarted.pid}`), true);
       logs.close();
       assert.equal(await valueOn('n2', 'colour'), 'blue');
     } finally {

@@ -87,7 +87,10 @@ export class NodeProcess extends EventEmitter {
     this.pid = this.child.pid ?? 0;
     this.child.stdin?.on('error', () => undefined);
     this.ready = this.watchReady();
-    this.logLine(`[controller] started node ${opts.id} (pid ${this.pid})`);
+    // Next tick: the creator attaches its 'line' listener after this constructor returns, and a
+    // follower (`ringdb logs --follow`) would otherwise miss this line; the node's own output
+    // arrives through I/O callbacks, after it.
+    process.nextTick(() => this.logLine(`[controller] started node ${opts.id} (pid ${this.pid})`));
   }
 
   private watchReady(): Promise<NodeReady> {
