@@ -14,7 +14,7 @@ export function activate(context: vscode.ExtensionContext): RingDbApi {
   return ringDb.api(performance.now() - started);
 }
 
-/** VS Code awaits this: the controller and every node are stopped before the host goes away. */
+/** VS Code awaits this: the controller this window started, and every node, are stopped before the host goes away. */
 export function deactivate(): Promise<void> | undefined {
   const r = ringDb;
   ringDb = undefined;

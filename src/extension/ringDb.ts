@@ -76,11 +76,11 @@ export class RingDb extends Disposable {
     return ReplicationLogPanel.show(this.context.extensionUri, this.replicationLog, this.model);
   }
 
-  /** Stops the cluster and the controller, then disposes everything; what deactivate awaits. */
+  /** Stops the cluster and the controller this window started (one it attached to keeps running), then disposes everything; what deactivate awaits. */
   shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
       try {
-        await this.host.stop();
+        await this.host.shutdown();
       } catch (err) {
         this.log.error('stopping the controller failed', err);
       }

@@ -6,6 +6,9 @@ import { openSync, readdirSync, readFileSync, writeSync, closeSync } from 'node:
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
+import type { GetSummary } from '../../src/extension/commands/dataCommands';
+import { Log } from '../../src/extension/common/log';
+import { ControllerHost } from '../../src/extension/controller/controllerHost';
 import { Commands } from '../../src/extension/common/commandIds';
 import { isAlive, recordUi, ringdbCli, ringDb, waitFor } from './helpers';
 
@@ -49,7 +52,7 @@ describe('Start Cluster when it cannot simply start', function () {
       assert.match(error.text, new RegExp(`already served by a controller this window did not start \\(pid ${cliPid} at 127\\.0\\.0\\.1:\\d+, started by "ringdb start"\\)`));
       assert.match(error.text, /"ringdb stop --dir [^"]*data-cli"/);
       assert.doesNotMatch(error.text, /npm run build|StopCluster/);
-      assert.deepEqual(error.items, ['Stop It and Start', 'Show Output']);
+      assert.deepEqual(error.items, ['Show It Here', 'Stop It and Start', 'Show Output']);
       // The button stops the CLI's controller and its nodes, then starts the cluster here.
       await waitFor(api, 'the cluster started by this window after the button', () => {
         const p = api.processIds().controller;
@@ -58,6 +61,71 @@ describe('Start Cluster when it cannot simply start', function () {
       assert.equal(isAlive(cliPid), false, 'the CLI controller still runs');
     } finally {
       if (isAlive(cliPid)) await ringdbCli('stop', '--dir', inWorkspace(rel)).catch(() => undefined);
+    }
+  });
+
+  it('on a folder a CLI cluster serves, "Show It Here" follows that cluster; Stop Cluster stops it', async () => {
+    const rel = '.ringdb/data-attach';
+    await ringdbCli('start', '--dir', inWorkspace(rel), '--nodes', '2');
+    const cliPid = (JSON.parse(readFileSync(inWorkspace(`${rel}/cluster-state.json`), 'utf8')) as { pid: number }).pid;
+    try {
+      ui = recordUi((s) => (s.kind === 'error' && s.items.includes('Show It Here') ? 'Show It Here' : undefined));
+      const spec = { nodes: 2, dataDir: rel, replicationFactor: 2, writeQuorum: 1, readQuorum: 1 };
+      assert.equal(await run(Commands.startCluster, { spec }), undefined);
+      const shown = ui.shown;
+      await waitFor(api, 'the CLI cluster shown in this window, and the message that says so', () =>
+        (api.processIds().controller === cliPid && api.snapshot().nodes.filter((n) => n.status === 'up').length === 2
+          && shown.some((m) => m.kind === 'info' && /showing the cluster that runs in .*data-attach \(2 nodes\)\. This window did not start it/.test(m.text)) ? true : undefined), 30_000);
+      // Commands go to the CLI's nodes, and a write made in the terminal shows here.
+      assert.ok(await run(Commands.put, { key: 'attached', value: 'from VS Code', node: 'n1' }), `Put failed: ${api.lastError()}`);
+      assert.equal((await ringdbCli('get', 'attached', '--dir', inWorkspace(rel))).trim(), 'from VS Code');
+      await ringdbCli('put', 'typed', 'in a terminal', '--dir', inWorkspace(rel));
+      const got = await run<GetSummary>(Commands.get, { key: 'typed', quiet: true });
+      assert.equal(got?.value, 'in a terminal');
+
+      await run(Commands.stopCluster);
+      await waitFor(api, 'the CLI controller to exit', () => (isAlive(cliPid) ? undefined : true), 30_000);
+      assert.equal(api.snapshot().phase, 'none');
+    } finally {
+      if (isAlive(cliPid)) await ringdbCli('stop', '--dir', inWorkspace(rel)).catch(() => undefined);
+    }
+  });
+
+  it('Show Running Cluster attaches to the folder\'s CLI cluster, says so when none runs, and a window going away leaves it running', async () => {
+    const rel = '.ringdb/data-show';
+    const config = vscode.workspace.getConfiguration('ringdb');
+    await config.update('dataFolder', rel, vscode.ConfigurationTarget.Workspace);
+    try {
+      ui = recordUi();
+      assert.equal(await run(Commands.showRunningCluster), undefined);
+      assert.match(ui.shown.find((m) => m.kind === 'error')?.text ?? '', /No RingDB cluster runs in \S*data-show\. Start one: "RingDB: Start Cluster", or "ringdb start --dir /);
+
+      await ringdbCli('start', '--dir', inWorkspace(rel), '--nodes', '1');
+      const cliPid = (JSON.parse(readFileSync(inWorkspace(`${rel}/cluster-state.json`), 'utf8')) as { pid: number }).pid;
+      try {
+        const shown = await run<{ nodes: string[] }>(Commands.showRunningCluster);
+        assert.deepEqual(shown?.nodes, ['n1'], `Show Running Cluster failed: ${api.lastError()}`);
+        await waitFor(api, 'n1 up in this window', () => (api.snapshot().nodes.find((n) => n.id === 'n1')?.status === 'up' ? true : undefined));
+        // What the window does when it goes away, on a second host attached to the same controller.
+        const log = new Log('info');
+        const host = new ControllerHost('unused: this host only attaches', log);
+        const handle = await host.attach(inWorkspace(rel));
+        assert.equal(handle.pid, cliPid);
+        await host.shutdown();
+        host.dispose();
+        log.dispose();
+        await new Promise((r) => setTimeout(r, 500));
+        assert.ok(isAlive(cliPid), 'a window that attached stopped the CLI controller on its way out');
+        assert.equal(api.snapshot().nodes.find((n) => n.id === 'n1')?.status, 'up');
+        // The terminal stops it: this window says so and shows nothing running.
+        await ringdbCli('stop', '--dir', inWorkspace(rel));
+        await waitFor(api, 'the window to show the cluster stopped', () => (api.snapshot().phase === 'none' ? true : undefined), 30_000);
+        assert.ok(ui.shown.some((m) => m.kind === 'info' && /was stopped outside VS Code/.test(m.text)), JSON.stringify(ui.shown));
+      } finally {
+        if (isAlive(cliPid)) await ringdbCli('stop', '--dir', inWorkspace(rel)).catch(() => undefined);
+      }
+    } finally {
+      await config.update('dataFolder', undefined, vscode.ConfigurationTarget.Workspace);
     }
   });
 

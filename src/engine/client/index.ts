@@ -15,7 +15,7 @@ export { Driver, type DriverOptions, type Routed, type RoutedGet } from './drive
 export { Session, compareVersions, type SessionGet, type SessionReadOptions } from './session';
 export { RingDbError, NoClusterError, LaunchError, type RingDbErrorCode } from './errors';
 export {
-  launchController, stopController, defaultControllerScript, CONTROLLER_READY,
+  launchController, connectController, stopController, defaultControllerScript, CONTROLLER_READY,
   type LaunchOptions, type ControllerHandle, type ControllerExit,
 } from './launch';
 export { findController, readStateFile, STATE_FILE, TOKEN_FILE, CONTROLLER_LOG, type ControllerState } from './state-file';

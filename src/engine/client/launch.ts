@@ -44,6 +44,11 @@ export interface ControllerHandle {
   client: ControllerClient;
   /** Resolves when the controller process has exited. */
   exited: Promise<ControllerExit>;
+  /**
+   * False for a controller someone else launched (`connectController`): its owner decides when it
+   * ends, so a client that goes away only closes its connection (stop() still stops it).
+   */
+  launched: boolean;
   /** Stops the controller and with it every node; SIGKILL after `graceMs` (default 15 s). */
   stop(graceMs?: number): Promise<ControllerExit>;
 }
@@ -96,12 +101,12 @@ async function waitFor<T>(what: string, timeoutMs: number, step: () => T | undef
 }
 
 function handle(dataDir: string, address: string, pid: number, exited: Promise<ControllerExit>, kill: (signal: NodeJS.Signals) => void,
-  politeStop: () => void): ControllerHandle {
+  politeStop: () => void, launched = true): ControllerHandle {
   const token = readTokenFile(join(dataDir, TOKEN_FILE));
   const client = new ControllerClient({ address, token });
   const port = Number(address.slice(address.lastIndexOf(':') + 1));
   return {
-    address, port, pid, dataDir, token, client, exited,
+    address, port, pid, dataDir, token, client, exited, launched,
     async stop(graceMs = 15_000) {
       client.close();
       politeStop();
@@ -163,6 +168,33 @@ async function launchAttached(dataDir: string, args: string[], timeoutMs: number
   }
 }
 
+/** Resolves once `pid` is gone: a process that is not our child has no exit event to wait on. */
+function exitOfPid(pid: number, exitOf: () => ControllerExit = () => ({ code: null, signal: null })): Promise<ControllerExit> {
+  return new Promise<ControllerExit>((res) => {
+    const poll = setInterval(() => {
+      if (!isProcessAlive(pid)) {
+        clearInterval(poll);
+        res(exitOf());
+      }
+    }, 100);
+    poll.unref();
+  });
+}
+
+/**
+ * A handle on the controller already serving `dataDir` (`ringdb start`, another editor window),
+ * from its state and token files: the same client API as a launched one. NoClusterError when
+ * none serves. Its exit code is unknown (it is not our child): `exited` gives nulls.
+ */
+export function connectController(dataDir: string): ControllerHandle {
+  const dir = resolve(dataDir);
+  const { state } = findController(dir);
+  const signal = (s: NodeJS.Signals): void => {
+    if (isProcessAlive(state.pid)) process.kill(state.pid, s);
+  };
+  return handle(dir, state.address, state.pid, exitOfPid(state.pid), signal, () => signal('SIGTERM'), false);
+}
+
 async function launchDetached(dataDir: string, args: string[], timeoutMs: number): Promise<ControllerHandle> {
   const logFd = openSync(join(dataDir, CONTROLLER_LOG), 'a', 0o600);
   let child: ChildProcess;
@@ -176,15 +208,7 @@ async function launchDetached(dataDir: string, args: string[], timeoutMs: number
   let spawnError: Error | undefined;
   child.once('error', (err) => (spawnError = err));
   if (pid === undefined) throw new LaunchError('cannot start the controller process');
-  const exited = new Promise<ControllerExit>((res) => {
-    const poll = setInterval(() => {
-      if (!isProcessAlive(pid)) {
-        clearInterval(poll);
-        res({ code: child.exitCode, signal: child.signalCode });
-      }
-    }, 100);
-    poll.unref();
-  });
+  const exited = exitOfPid(pid, () => ({ code: child.exitCode, signal: child.signalCode }));
   const state = await waitFor('the controller state file', timeoutMs, () => {
     try {
       const s = readStateFile(dataDir);

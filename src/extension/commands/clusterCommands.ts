@@ -1,4 +1,5 @@
-// Cluster lifecycle commands: Start, Stop, Create Cluster Spec, and the explorer shortcut.
+// Cluster lifecycle commands: Start, Stop, Show Running Cluster (attach to one `ringdb start`
+// runs), Create Cluster Spec, and the explorer shortcut.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -14,6 +15,7 @@ import { cancellationArg, explain, runReported, withCancellableProgress, withPro
 
 export const SPEC_RELATIVE_PATH = path.join('.ringdb', 'cluster.json');
 const STOP_AND_START = 'Stop It and Start';
+const SHOW_IT_HERE = 'Show It Here';
 
 export interface StartResult {
   nodes: string[];
@@ -78,8 +80,9 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
     if (other) {
       throw new UserError(
         `${dataDir} is already served by a controller this window did not start (pid ${other.pid} at ${other.address}${other.detached ? ', started by "ringdb start"' : ''}).`,
-        `Stop it ("ringdb stop --dir ${dataDir}", or "Stop It and Start" here: its nodes stop too, the data stays), or use another data folder.`,
-        [{ title: STOP_AND_START, run: () => stopAndStart(dataDir, arg) }],
+        `"Show It Here" follows that cluster in this window (closing the window leaves it running); or stop it ("ringdb stop --dir ${dataDir}", `
+          + `or "Stop It and Start" here: its nodes stop too, the data stays); or use another data folder.`,
+        [{ title: SHOW_IT_HERE, run: () => showHere(dataDir) }, { title: STOP_AND_START, run: () => stopAndStart(dataDir, arg) }],
       );
     }
     log.info(`starting a ${spec.nodes}-node cluster from ${file ?? 'the default spec'} with data in ${dataDir}`);
@@ -119,6 +122,29 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
     return new UserError(explain(err).message, 'Nothing of this cluster runs now (the controller and the nodes it had started were stopped); start it again once the cause above is dealt with.');
   };
 
+  const attachNow = async (dataDir: string): Promise<StartResult> => {
+    const cluster = await withProgress(`Connecting to the cluster in ${dataDir}…`, () => session.attach(dataDir));
+    const nodes = cluster.nodes.map((n) => n.id);
+    log.info(`showing the cluster of ${dataDir}: ${cluster.nodes.map((n) => `${n.id}@${n.address || '-'} ${n.state}`).join(', ') || 'no nodes'}`);
+    void vscode.window.showInformationMessage(`RingDB: showing the cluster that runs in ${dataDir} (${nodes.length} node${nodes.length === 1 ? '' : 's'}). `
+      + 'This window did not start it: closing the window leaves it running; "Stop Cluster" stops it.');
+    return { nodes, dataDir, specFile: undefined };
+  };
+
+  const showHere = (dataDir: string): Promise<StartResult | undefined> => runReported(log, SHOW_IT_HERE, () => attachNow(dataDir));
+
+  /** Show Running Cluster: the cluster `ringdb start` (or another window) runs in this workspace's data folder. */
+  const showRunning = (arg?: unknown): Promise<StartResult | undefined> => runReported(log, 'Show Running Cluster', async () => {
+    if (model.snapshot.phase === 'running' || model.snapshot.phase === 'starting') {
+      throw new UserError('A cluster is already shown in this window.', 'Stop it first ("RingDB: Stop Cluster"), or open another window.');
+    }
+    const dataDir = resolveDataDir((await resolveSpec(arg)).spec);
+    if (!(await outsideController(dataDir, undefined))) {
+      throw new UserError(`No RingDB cluster runs in ${dataDir}.`, `Start one: "RingDB: Start Cluster", or "ringdb start --dir ${dataDir}" in a terminal.`);
+    }
+    return attachNow(dataDir);
+  });
+
   const stopAndStart = async (dataDir: string, arg: unknown): Promise<void> => {
     const stopped = await runReported(log, 'Stop It and Start', async () => withProgress(`Stopping the controller that serves ${dataDir}…`, () => stopOutsideController(dataDir)));
     if (!stopped) return;
@@ -150,6 +176,7 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
   return [
     vscode.commands.registerCommand(Commands.startCluster, start),
     vscode.commands.registerCommand(Commands.stopCluster, stop),
+    vscode.commands.registerCommand(Commands.showRunningCluster, showRunning),
     vscode.commands.registerCommand(Commands.createClusterSpec, createSpec),
     vscode.commands.registerCommand(Commands.showExplorer, () =>
       vscode.commands.executeCommand(`workbench.view.extension.${Views.container}`)),

@@ -2,6 +2,7 @@
 export const Commands = {
   startCluster: 'ringdb.startCluster',
   stopCluster: 'ringdb.stopCluster',
+  showRunningCluster: 'ringdb.showRunningCluster',
   createClusterSpec: 'ringdb.createClusterSpec',
   put: 'ringdb.put',
   get: 'ringdb.get',

@@ -92,6 +92,19 @@ export class ClusterSession extends Disposable {
     }
   }
 
+  /**
+   * Shows the cluster that a controller this window did not start serves in `dataDir` (`ringdb
+   * start`): follows its events; launches nothing. Stop Cluster stops it; closing the window does not.
+   */
+  async attach(dataDir: string): Promise<ClusterDescription> {
+    const handle = await this.host.attach(dataDir);
+    this.lastSpec = undefined;
+    this.follow(handle.client);
+    const cluster = await handle.client.describe();
+    if (cluster.specJson) this.model.setSpec(specView(cluster.specJson));
+    return cluster;
+  }
+
   /** Stops every node and the controller process. */
   async stop(): Promise<void> {
     const handle = this.host.current;

@@ -1,7 +1,9 @@
 // The controller process, owned like a language server: launched on demand from the bundled
 // dist/engine/controller.js, restarted with back-off when it crashes, stopped (and with it every
 // node) when the owner is disposed. A controller stopped from outside (`ringdb stop`) exits
-// cleanly and stays stopped. Its output goes to the RingDB channel.
+// cleanly and stays stopped. Its output goes to the RingDB channel. A controller someone else
+// launched (`ringdb start`) can be attached to instead: followed, stopped only when asked, never
+// restarted, and left running when the window goes away.
 import * as vscode from 'vscode';
 import { engineClient, type ControllerHandle } from '../engineClient';
 import { Disposable } from '../common/lifecycle';
@@ -45,6 +47,31 @@ export class ControllerHost extends Disposable {
    */
   noteClusterStopped(stopped: boolean): void {
     this.clusterStopped = stopped;
+  }
+
+  /**
+   * Follows the controller already serving `dataDir` (NoClusterError when none does). It is not
+   * this window's: when it exits, that is reported as a stop from outside, never restarted.
+   */
+  async attach(dataDir: string): Promise<ControllerHandle> {
+    if (this.stopping) await this.stopping;
+    if (this.handle) await this.stop();
+    const { connectController } = await engineClient();
+    const handle = connectController(dataDir);
+    this.handle = handle;
+    this.dataDir = dataDir;
+    this.attempts = 0;
+    this.clusterStopped = false;
+    this.log.info(`attached to the controller pid ${handle.pid} at ${handle.address}, which serves ${dataDir} (this window did not start it)`);
+    void handle.exited.then(() => {
+      if (this.handle !== handle) return;
+      this.handle = undefined;
+      const detail = `the controller (pid ${handle.pid}) this window attached to has exited`;
+      this.log.info(`${detail}; it is not this window's to restart`);
+      this._onDidChange.fire({ kind: 'stoppedOutside', detail });
+    });
+    this._onDidChange.fire({ kind: 'started', handle, restart: false });
+    return handle;
   }
 
   /** The running controller for `dataDir`, launching it if needed (a different folder replaces it). */
@@ -129,8 +156,18 @@ export class ControllerHost extends Disposable {
     return this.stopping;
   }
 
+  /** When the window goes away: stops the controller it launched; one it attached to keeps running. */
+  shutdown(): Promise<void> {
+    const handle = this.handle;
+    if (!handle || handle.launched) return this.stop();
+    this.handle = undefined;
+    handle.client.close();
+    this.log.info(`leaving the controller (pid ${handle.pid}) running: this window attached to it and did not start it`);
+    return Promise.resolve();
+  }
+
   override dispose(): void {
-    void this.stop();
+    void this.shutdown();
     super.dispose();
   }
 }
