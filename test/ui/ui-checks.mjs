@@ -115,12 +115,12 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     await page.locator('.statusbar-item', { hasText: 'wrote "user:42"' }).waitFor();
   });
 
-  await check('Get opens the value with its version and the replicas that answered', async () => {
+  await check('Get opens the value with its version and each node\'s own copy', async () => {
     await palette('RingDB: Get');
     await quickInput.fill('user:42');
     await quickInput.press('Enter');
     const editor = page.locator('.editor-instance .view-lines');
-    await editor.filter({ hasText: 'Replicas that answered' }).waitFor();
+    await editor.filter({ hasText: 'Each node\'s own copy' }).waitFor();
     await editor.filter({ hasText: 'Grace' }).waitFor();
   });
 
