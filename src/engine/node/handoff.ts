@@ -90,7 +90,7 @@ export class Handoff {
 
   private async expire(): Promise<void> {
     const cutoff = Date.now() - hintExpiryMs(this.tombstoneGraceMs);
-    const expired = this.hints.list().filter((h) => h.createdAt <= cutoff);
+    const expired = this.hints.createdBy(cutoff);
     if (expired.length === 0) return;
     await this.hints.remove(expired, 'expired');
     const targets = [...new Set(expired.map((h) => h.target))].sort().join(', ');

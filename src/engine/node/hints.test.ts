@@ -36,6 +36,27 @@ describe('hint store', () => {
     await s.close();
   });
 
+  it('finds the hints created by a cutoff, also after the oldest was removed and across a reopen', async () => {
+    let s = HintStore.open(fs, dir);
+    const ids = (hs: Hint[]): string[] => hs.map((h) => h.opId).sort();
+    assert.deepEqual(s.createdBy(Number.MAX_SAFE_INTEGER), []);
+    await s.add([hint('n2', 5), hint('n2', 2), hint('n3', 9)]);
+    assert.deepEqual(ids(s.createdBy(1001)), []);
+    assert.deepEqual(ids(s.createdBy(1002)), ['n1:2']);
+    assert.deepEqual(ids(s.createdBy(1005)), ['n1:2', 'n1:5']);
+    await s.remove([hint('n2', 2)], 'expired');
+    assert.deepEqual(ids(s.createdBy(1004)), [], 'the removed oldest no longer counts');
+    assert.deepEqual(ids(s.createdBy(1005)), ['n1:5']);
+    await s.add([hint('n2', 1)]);
+    assert.deepEqual(ids(s.createdBy(1001)), ['n1:1'], 'an added hint older than the rest counts at once');
+    assert.equal(s.expired, 1);
+    await s.close();
+    s = HintStore.open(fs, dir);
+    assert.deepEqual(ids(s.createdBy(1009)), ['n1:1', 'n1:5', 'n1:9']);
+    assert.deepEqual(ids(s.createdBy(1004)), ['n1:1']);
+    await s.close();
+  });
+
   it('cuts off a torn last append and reports a damaged record with file and offset', async () => {
     const s = HintStore.open(fs, dir);
     await s.add([hint('n2', 1)]);

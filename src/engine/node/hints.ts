@@ -34,6 +34,8 @@ export class HintStore {
   private readonly byKey = new Map<string, Set<string>>();
   private fd: number;
   private removed = 0;
+  /** The oldest live hint's createdAt; undefined once it was removed, until createdBy scans again. */
+  private oldest: number | undefined = Number.POSITIVE_INFINITY;
   private queue: Promise<void> = Promise.resolve();
   hintedWrites = 0;
   delivered = 0;
@@ -59,6 +61,22 @@ export class HintStore {
   /** Every hint, oldest first. */
   list(): Hint[] {
     return [...this.live.values()].sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /**
+   * Live hints created at or before `cutoff`, unsorted. Hint expiry asks this every handoff
+   * round: while no hint is that old it answers from the oldest one's time, without a scan.
+   */
+  createdBy(cutoff: number): Hint[] {
+    if (this.oldest === undefined) {
+      let min = Number.POSITIVE_INFINITY;
+      for (const h of this.live.values()) if (h.createdAt < min) min = h.createdAt;
+      this.oldest = min;
+    }
+    if (this.oldest > cutoff) return [];
+    const out: Hint[] = [];
+    for (const h of this.live.values()) if (h.createdAt <= cutoff) out.push(h);
+    return out;
   }
 
   forTarget(target: string, limit: number): Hint[] {
@@ -125,6 +143,7 @@ export class HintStore {
   private track(h: Hint): void {
     const id = idOf(h.target, h.opId);
     this.live.set(id, h);
+    if (this.oldest !== undefined && h.createdAt < this.oldest) this.oldest = h.createdAt;
     const k = h.entry.key.toString('latin1');
     let ids = this.byKey.get(k);
     if (!ids) this.byKey.set(k, (ids = new Set()));
@@ -136,6 +155,7 @@ export class HintStore {
     const h = this.live.get(id);
     if (!h) return false;
     this.live.delete(id);
+    if (h.createdAt === this.oldest) this.oldest = undefined;
     const k = h.entry.key.toString('latin1');
     const ids = this.byKey.get(k);
     ids?.delete(id);
