@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { ClusterDescription, NodeInfo, NodeStats, PeerStatus } from '../client';
 import { formatStatus, formatVersion } from './format';
+import { formatOwnCopies } from './own-copies';
 
 describe('CLI formatting', () => {
   it('prints a version with its op id, and without an empty one (vector mode has none)', () => {
@@ -29,6 +30,26 @@ describe('CLI formatting', () => {
     assert.match(status, /\nhints \(writes held for a replica that was down, handed over when it is back\):\n {2}n1 holds 3 for n2, oldest 1m\d*s? old$/);
   });
 
+  it('marks each replica\'s own copy newest, stale or missing, and says when none holds the plain key', () => {
+    const v = (ts: number, seq: number) => ({ ts, origin: 'n1', opId: `n1:${seq}` });
+    const text = formatOwnCopies('k', [
+      { node: 'n1', holds: 'value', version: v(9, 4), newest: true },
+      { node: 'n2', holds: 'value', version: v(5, 2), newest: false },
+      { node: 'n3', holds: 'nothing', version: undefined, newest: false },
+      { node: 'n4', holds: 'down', version: undefined, newest: false },
+    ]);
+    assert.equal(text, [
+      'each replica\'s own copy (no quorum, no read repair):',
+      '  REPLICA  HOLDS    VERSION       ',
+      '  n1       value    op n1:4 ts 9  newest',
+      '  n2       value    op n1:2 ts 5  stale',
+      '  n3       nothing  -             missing',
+      '  n4       down     -',
+    ].map((l) => l.trimEnd()).join('\n'));
+    assert.equal(formatOwnCopies('orders', [{ node: 'n1', holds: 'nothing', version: undefined, newest: false }]),
+      'no replica holds "orders" as a plain key (rows written with --clustering live under it: `ringdb scan orders`)');
+  });
+
   it('shows the replication backlog of each up node per destination, and nothing when every peer has acknowledged', () => {
     const peer = (id: string, state: PeerStatus['state'], pendingOps: number, destination = true): PeerStatus =>
       ({ id, address: '', state, lastHeardUnixMs: 0, destination, ackedLsn: 0, pendingOps, lastError: '' });
@@ -48,6 +69,9 @@ describe('CLI formatting', () => {
       node('n3', 'up', stats('n3', [peer('n1', 'up', 35), peer('n2', 'suspect', 0), peer('n4', 'up', 9, false)])),
     ]));
     assert.match(status, /\nreplication backlog \(logged ops a peer has not acknowledged yet, resent until it does\):\n {2}n1 -> n2: up to 20 ops \(n2 is down\)\n {2}n3 -> n1: up to 35 ops$/);
-    assert.doesNotMatch(formatStatus(desc([node('n1', 'up', stats('n1', [peer('n2', 'up', 0)]))])), /backlog/);
+    assert.doesNotMatch(formatStatus(desc([node('n1', 'up', stats('n1', [peer('n2', 'up', 0)]))])), /backlog|hints/);
+    const expired = formatStatus(desc([node('n1', 'up', { ...stats('n1', []), hints: { held: 0, hinted: 9, delivered: 5, expired: 4 } }),
+      node('n2', 'up', { ...stats('n2', []), hints: { held: 0, hinted: 0, delivered: 0, expired: 0 } })]));
+    assert.match(expired, /\nhints \(writes held for a replica that was down, handed over when it is back\):\n {2}n1 dropped 4 undelivered, older than storage\.tombstoneGraceMs \(Merkle repair brings their keys\)$/);
   });
 });

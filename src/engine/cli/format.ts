@@ -74,11 +74,15 @@ export function formatStatus(c: ClusterDescription): string {
     }
   }
   const hints = (c.hints ?? []).filter((h) => h.count > 0);
-  if (hints.length > 0) {
+  const expired = c.nodes.filter((n) => (n.stats?.hints?.expired ?? 0) > 0);
+  if (hints.length > 0 || expired.length > 0) {
     lines.push('hints (writes held for a replica that was down, handed over when it is back):');
     for (const h of hints) {
       const oldest = h.oldestUnixMs > 0 ? `, oldest ${formatDuration(Math.max(0, now - h.oldestUnixMs))} old` : '';
       lines.push(`  ${h.holder} holds ${h.count} for ${h.target}${oldest}`);
+    }
+    for (const n of expired) {
+      lines.push(`  ${n.id} dropped ${n.stats?.hints?.expired} undelivered, older than storage.tombstoneGraceMs (Merkle repair brings their keys)`);
     }
   }
   return lines.join('\n');

@@ -3,6 +3,7 @@
 // human and --json output and the usual exit codes (1 failed, 2 bad usage).
 
 import { strict as assert } from 'node:assert';
+import { eventually } from '../cluster/test-support';
 import { cliSuite, json } from './cli-test-support';
 
 
@@ -143,5 +144,20 @@ describe('ringdb CLI: partitioning commands', function () {
     assert.match(row.stderr, /--local reads a plain key/);
     const onPut = await ringdb(ws.dir, 'put', key, 'x', '--local');
     assert.equal(onPut.code, 2, 'put has no --local');
+
+    // where: each replica's own copy, and a down one shown as down, not waited for.
+    const copies = async () => json<{ copies: { node: string; holds: string; newest: boolean }[] }>(await ringdb(ws.dir, 'where', key, '--json')).copies;
+    await eventually('every replica holding the write', 20_000, async () => ((await copies()).every((c) => c.holds === 'value' && c.newest) ? true : undefined));
+    assert.deepEqual((await copies()).map((c) => c.node), where.replicas);
+    assert.equal((await ringdb(ws.dir, 'kill', where.replicas[2])).code, 0);
+    try {
+      const human = await ringdb(ws.dir, 'where', key);
+      assert.equal(human.code, 0, human.stderr);
+      assert.match(human.stdout, new RegExp(`\\neach replica's own copy \\(no quorum, no read repair\\):\\n {2}REPLICA +HOLDS +VERSION\\n {2}${where.replicas[0]} +value +op n\\d:\\d+ ts \\d+ +newest\\n`));
+      assert.match(human.stdout, new RegExp(`\\n {2}${where.replicas[2]} +down +-$`, 'm'));
+    } finally {
+      assert.equal((await ringdb(ws.dir, 'restart', where.replicas[2])).code, 0);
+    }
+    assert.match((await ringdb(ws.dir, 'where', 'orders')).stdout, /\nno replica holds "orders" as a plain key \(rows written with --clustering live under it: `ringdb scan orders`\)$/m);
   });
 });

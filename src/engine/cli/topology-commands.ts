@@ -5,6 +5,7 @@
 import { Driver, RingDbError, type ControllerClient, type KeyRef, type PartitionMapInfo, type Version } from '../client';
 import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
 import { formatNotFound, formatVersion, formatWrite, table } from './format';
+import { formatOwnCopies, ownCopies } from './own-copies';
 
 const OK = 0;
 const FAILED = 1;
@@ -56,7 +57,10 @@ export const TOPOLOGY_COMMANDS: CommandSpec[] = [
     ],
   },
   { name: 'ring', args: [], summary: 'show the partition map: ranges, owners, replicas', options: [dirOption] },
-  { name: 'where', args: ['key'], summary: 'show where a partition key lives: partition, replicas, salted variants', options: [dirOption] },
+  {
+    name: 'where', args: ['key'], summary: 'show where a partition key lives: partition, replicas, salted variants, and what each replica holds',
+    options: [dirOption],
+  },
 ];
 
 function str(p: Parsed, name: string): string | undefined {
@@ -189,7 +193,10 @@ export async function runTopologyCommand(p: Parsed, c: ControllerClient): Promis
       const w = await c.whereIs(p.args[0]);
       const salted = w.saltBuckets ? `\nsalted over ${w.saltBuckets} buckets: ${w.variants.map((v, i) => `#${i} -> partition ${v.partitionId}`).join(', ')}` : '';
       const human = `${JSON.stringify(p.args[0])}: partition ${w.partitionId} ${w.range}, replicas ${w.replicas.join(', ')} (owner ${w.replicas[0]}); position ${w.positionHex}; map version ${w.mapVersion}${salted}`;
-      return { code: OK, human, json: { key: p.args[0], ...w } };
+      // A salted key's writes go to its variants' partitions: the plain key's replicas hold none of them.
+      if (w.saltBuckets) return { code: OK, human, json: { key: p.args[0], ...w } };
+      const copies = await ownCopies(c, p.args[0], w.replicas);
+      return { code: OK, human: `${human}\n${formatOwnCopies(p.args[0], copies)}`, json: { key: p.args[0], ...w, copies } };
     }
     case 'split': {
       const r = await c.splitPartition(pidArg(p, 0, 'pid'), str(p, 'at'));

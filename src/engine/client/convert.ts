@@ -90,6 +90,9 @@ export function statsFromProto(s: pb.NodeStats): NodeStats {
     storage: snapshotFromProto(s.storage),
     logFirstLsn: s.logFirstLsn,
     logNextLsn: s.logNextLsn,
+    ...(s.partitioning ? {
+      hints: { held: s.partitioning.hintsHeld, hinted: s.partitioning.hintedWrites, delivered: s.partitioning.hintsDelivered, expired: s.partitioning.hintsExpired },
+    } : {}),
   };
 }
 

@@ -87,6 +87,18 @@ export interface NodeStats {
   storage: StoreSnapshot;
   logFirstLsn: number;
   logNextLsn: number;
+  /** Hinted handoff on this node (undefined before its partitioning layer reports). */
+  hints?: HintCounters;
+}
+
+export interface HintCounters {
+  /** Held now for replicas that were down. */
+  held: number;
+  /** Accepted as hints since the node started. */
+  hinted: number;
+  delivered: number;
+  /** Dropped undelivered: older than storage.tombstoneGraceMs (Merkle repair brings their keys). */
+  expired: number;
 }
 
 export interface NodeInfo {

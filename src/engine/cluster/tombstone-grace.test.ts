@@ -115,6 +115,9 @@ describe('tombstone grace and hint expiry (real processes)', function () {
     await eventually('the expired hint dropped', 30_000, async () => ((await countersOf(standIn)).hintsExpired >= 1 ? true : undefined));
     const counters = await countersOf(standIn);
     assert.deepEqual([counters.hintsHeld, counters.hintsDelivered], [0, 0]);
+    // The controller's view (what `ringdb status` prints) carries the count too, with its next stats.
+    await eventually('the expired count in Describe', 10_000, async () =>
+      ((await client.describe()).nodes.find((n) => n.id === standIn)?.stats?.hints?.expired === 1 ? true : undefined));
     const log = readFileSync(join(data.dir, standIn, 'node.log'), 'utf8');
     assert.match(log, new RegExp(`dropped 1 hints for ${b} older than storage\\.tombstoneGraceMs \\(${graceMs} ms\\)`));
 
