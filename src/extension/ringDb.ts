@@ -62,14 +62,20 @@ export class RingDb extends Disposable {
     ]) this._register(d);
   }
 
-  /** ringdb.autoStart: start the workspace's cluster once the window is up (never during activate). */
+  /**
+   * Once the window is up (never during activate): shows the cluster `ringdb start` runs in the
+   * workspace's data folder if there is one, else with ringdb.autoStart starts the workspace's.
+   */
   maybeAutoStart(): void {
-    const root = workspaceRoot();
-    if (!readSettings().autoStart || !root) return;
-    void vscode.workspace.fs.stat(vscode.Uri.file(`${root}/${SPEC_RELATIVE_PATH}`)).then(
-      () => vscode.commands.executeCommand(Commands.startCluster),
-      () => undefined,
-    );
+    void (async () => {
+      if (await vscode.commands.executeCommand(Commands.showRunningCluster, { ifRunning: true })) return;
+      const root = workspaceRoot();
+      if (!readSettings().autoStart || !root) return;
+      await vscode.workspace.fs.stat(vscode.Uri.file(`${root}/${SPEC_RELATIVE_PATH}`)).then(
+        () => vscode.commands.executeCommand(Commands.startCluster),
+        () => undefined,
+      );
+    })();
   }
 
   private openReplicationLog(): ReplicationLogPanel {

@@ -9,8 +9,9 @@ import type { RingDbApi } from '../../src/extension/api';
 import type { GetSummary } from '../../src/extension/commands/dataCommands';
 import { Log } from '../../src/extension/common/log';
 import { ControllerHost } from '../../src/extension/controller/controllerHost';
+import { engineClient } from '../../src/extension/engineClient';
 import { Commands } from '../../src/extension/common/commandIds';
-import { isAlive, recordUi, ringdbCli, ringDb, waitFor } from './helpers';
+import { EXTENSION_ID, isAlive, recordUi, ringdbCli, ringDb, waitFor } from './helpers';
 
 const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
 const inWorkspace = (rel: string): string => path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, rel);
@@ -121,6 +122,40 @@ describe('Start Cluster when it cannot simply start', function () {
         await ringdbCli('stop', '--dir', inWorkspace(rel));
         await waitFor(api, 'the window to show the cluster stopped', () => (api.snapshot().phase === 'none' ? true : undefined), 30_000);
         assert.ok(ui.shown.some((m) => m.kind === 'info' && /was stopped outside VS Code/.test(m.text)), JSON.stringify(ui.shown));
+      } finally {
+        if (isAlive(cliPid)) await ringdbCli('stop', '--dir', inWorkspace(rel)).catch(() => undefined);
+      }
+    } finally {
+      await config.update('dataFolder', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  it('on activation (Show Running Cluster with ifRunning) shows what `ringdb start` runs, and silently nothing else', async () => {
+    const rel = '.ringdb/data-activate';
+    const config = vscode.workspace.getConfiguration('ringdb');
+    await config.update('dataFolder', rel, vscode.ConfigurationTarget.Workspace);
+    try {
+      ui = recordUi();
+      assert.equal(await run(Commands.showRunningCluster, { ifRunning: true }), undefined);
+      // A controller another window launched (not detached) is that window's to show.
+      const { launchController } = await engineClient();
+      const script = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist/engine/controller.js');
+      const other = await launchController({ dataDir: inWorkspace(rel), controllerScript: script });
+      try {
+        assert.equal(await run(Commands.showRunningCluster, { ifRunning: true }), undefined);
+      } finally {
+        await other.stop(5000);
+      }
+      assert.deepEqual(ui.shown, [], 'nothing to show is no message');
+
+      await ringdbCli('start', '--dir', inWorkspace(rel), '--nodes', '1');
+      const cliPid = (JSON.parse(readFileSync(inWorkspace(`${rel}/cluster-state.json`), 'utf8')) as { pid: number }).pid;
+      try {
+        const shown = await run<{ nodes: string[] }>(Commands.showRunningCluster, { ifRunning: true });
+        assert.deepEqual(shown?.nodes, ['n1'], `not shown: ${api.lastError()}`);
+        assert.equal(api.processIds().controller, cliPid);
+        await run(Commands.stopCluster);
+        await waitFor(api, 'the CLI controller to exit', () => (isAlive(cliPid) ? undefined : true), 30_000);
       } finally {
         if (isAlive(cliPid)) await ringdbCli('stop', '--dir', inWorkspace(rel)).catch(() => undefined);
       }

@@ -57,6 +57,22 @@ function resolveDataDir(spec: ClusterSpec): string {
   return path.join(root, spec.dataDir);
 }
 
+/** What the engine names the controller's state file in a data folder (the client's STATE_FILE). */
+const CONTROLLER_STATE_FILE = 'cluster-state.json';
+
+/**
+ * Whether the data folder of ringdb.dataFolder, or else the default one, holds a controller's
+ * state file: checked before anything loads the engine client (gRPC, 300+ ms), so activating
+ * the extension stays cheap when no cluster runs. A spec's own dataDir is not looked at here
+ * (parsing it needs the engine); Show Running Cluster finds such a cluster when asked.
+ */
+function stateFileLikely(): boolean {
+  const root = workspaceRoot();
+  const setting = readSettings().dataFolder;
+  const dir = setting && path.isAbsolute(setting) ? setting : root && path.join(root, setting || path.join('.ringdb', 'data'));
+  return !!dir && existsSync(path.join(dir, CONTROLLER_STATE_FILE));
+}
+
 export function registerClusterCommands(session: ClusterSession, model: ClusterModel, log: Log): vscode.Disposable[] {
   // Set before the first await: a double click's second start must see the first one.
   let starting = false;
@@ -134,16 +150,38 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
   const showHere = (dataDir: string): Promise<StartResult | undefined> => runReported(log, SHOW_IT_HERE, () => attachNow(dataDir));
 
   /** Show Running Cluster: the cluster `ringdb start` (or another window) runs in this workspace's data folder. */
-  const showRunning = (arg?: unknown): Promise<StartResult | undefined> => runReported(log, 'Show Running Cluster', async () => {
-    if (model.snapshot.phase === 'running' || model.snapshot.phase === 'starting') {
-      throw new UserError('A cluster is already shown in this window.', 'Stop it first ("RingDB: Stop Cluster"), or open another window.');
+  const showRunning = (arg?: unknown): Promise<StartResult | undefined> => {
+    if (argsOf(arg).ifRunning) return showIfRunning();
+    return runReported(log, 'Show Running Cluster', async () => {
+      if (model.snapshot.phase === 'running' || model.snapshot.phase === 'starting') {
+        throw new UserError('A cluster is already shown in this window.', 'Stop it first ("RingDB: Stop Cluster"), or open another window.');
+      }
+      const dataDir = resolveDataDir((await resolveSpec(arg)).spec);
+      if (!(await outsideController(dataDir, undefined))) {
+        throw new UserError(`No RingDB cluster runs in ${dataDir}.`, `Start one: "RingDB: Start Cluster", or "ringdb start --dir ${dataDir}" in a terminal.`);
+      }
+      return attachNow(dataDir);
+    });
+  };
+
+  /**
+   * On activation: a cluster `ringdb start` runs in the workspace's data folder is shown at once.
+   * Nothing to show is not an error here (no message); nor is a spec that does not parse: Start
+   * Cluster reports that when asked. Another window's controller is left to that window.
+   */
+  const showIfRunning = async (): Promise<StartResult | undefined> => {
+    if (model.snapshot.phase !== 'none' || !stateFileLikely()) return undefined;
+    let dataDir: string;
+    try {
+      dataDir = resolveDataDir((await resolveSpec(undefined)).spec);
+    } catch (err) {
+      log.debug(`no running cluster looked for: ${String(err)}`);
+      return undefined;
     }
-    const dataDir = resolveDataDir((await resolveSpec(arg)).spec);
-    if (!(await outsideController(dataDir, undefined))) {
-      throw new UserError(`No RingDB cluster runs in ${dataDir}.`, `Start one: "RingDB: Start Cluster", or "ringdb start --dir ${dataDir}" in a terminal.`);
-    }
-    return attachNow(dataDir);
-  });
+    const other = await outsideController(dataDir, undefined).catch(() => undefined);
+    if (!other?.detached) return undefined;
+    return runReported(log, 'Show Running Cluster', () => attachNow(dataDir));
+  };
 
   const stopAndStart = async (dataDir: string, arg: unknown): Promise<void> => {
     const stopped = await runReported(log, 'Stop It and Start', async () => withProgress(`Stopping the controller that serves ${dataDir}…`, () => stopOutsideController(dataDir)));

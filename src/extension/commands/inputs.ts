@@ -24,6 +24,11 @@ export interface CommandArgs {
   quiet?: boolean;
   /** Query Index: the indexed JSON field and the value to match. */
   field?: string;
+  /**
+   * Show Running Cluster: only if a controller `ringdb start` launched serves the folder, and
+   * silently nothing otherwise (what the extension asks when it activates).
+   */
+  ifRunning?: boolean;
   /** Cancels the command's wait like the Cancel button of its progress notification. */
   cancellation?: vscode.CancellationToken;
 }
