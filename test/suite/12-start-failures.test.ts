@@ -16,6 +16,17 @@ import { EXTENSION_ID, isAlive, recordUi, ringdbCli, ringDb, waitFor } from './h
 const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
 const inWorkspace = (rel: string): string => path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, rel);
 
+/** `ringdb start` in a folder of the workspace, as a person in a terminal; the CLI controller's pid. */
+async function cliCluster(rel: string, nodes: number): Promise<number> {
+  await ringdbCli('start', '--dir', inWorkspace(rel), '--nodes', String(nodes));
+  return (JSON.parse(readFileSync(inWorkspace(`${rel}/cluster-state.json`), 'utf8')) as { pid: number }).pid;
+}
+
+/** What a test leaves behind: the CLI cluster stopped, if it still runs. */
+async function stopCli(rel: string, pid: number): Promise<void> {
+  if (isAlive(pid)) await ringdbCli('stop', '--dir', inWorkspace(rel)).catch(() => undefined);
+}
+
 describe('Start Cluster when it cannot simply start', function () {
   this.timeout(180_000);
   let api: RingDbApi;
@@ -43,8 +54,7 @@ describe('Start Cluster when it cannot simply start', function () {
 
   it('on a folder a CLI cluster serves, says so and offers to stop it, then starts', async () => {
     const rel = '.ringdb/data-cli';
-    await ringdbCli('start', '--dir', inWorkspace(rel), '--nodes', '2');
-    const cliPid = (JSON.parse(readFileSync(inWorkspace(`${rel}/cluster-state.json`), 'utf8')) as { pid: number }).pid;
+    const cliPid = await cliCluster(rel, 2);
     try {
       ui = recordUi((s) => (s.kind === 'error' && s.items.includes('Stop It and Start') ? 'Stop It and Start' : undefined));
       const spec = { nodes: 2, dataDir: rel, replicationFactor: 2, writeQuorum: 1, readQuorum: 1 };
@@ -61,14 +71,13 @@ describe('Start Cluster when it cannot simply start', function () {
       }, 60_000);
       assert.equal(isAlive(cliPid), false, 'the CLI controller still runs');
     } finally {
-      if (isAlive(cliPid)) await ringdbCli('stop', '--dir', inWorkspace(rel)).catch(() => undefined);
+      await stopCli(rel, cliPid);
     }
   });
 
   it('on a folder a CLI cluster serves, "Show It Here" follows that cluster; Stop Cluster stops it', async () => {
     const rel = '.ringdb/data-attach';
-    await ringdbCli('start', '--dir', inWorkspace(rel), '--nodes', '2');
-    const cliPid = (JSON.parse(readFileSync(inWorkspace(`${rel}/cluster-state.json`), 'utf8')) as { pid: number }).pid;
+    const cliPid = await cliCluster(rel, 2);
     try {
       ui = recordUi((s) => (s.kind === 'error' && s.items.includes('Show It Here') ? 'Show It Here' : undefined));
       const spec = { nodes: 2, dataDir: rel, replicationFactor: 2, writeQuorum: 1, readQuorum: 1 };
@@ -88,7 +97,7 @@ describe('Start Cluster when it cannot simply start', function () {
       await waitFor(api, 'the CLI controller to exit', () => (isAlive(cliPid) ? undefined : true), 30_000);
       assert.equal(api.snapshot().phase, 'none');
     } finally {
-      if (isAlive(cliPid)) await ringdbCli('stop', '--dir', inWorkspace(rel)).catch(() => undefined);
+      await stopCli(rel, cliPid);
     }
   });
 
@@ -101,8 +110,7 @@ describe('Start Cluster when it cannot simply start', function () {
       assert.equal(await run(Commands.showRunningCluster), undefined);
       assert.match(ui.shown.find((m) => m.kind === 'error')?.text ?? '', /No RingDB cluster runs in \S*data-show\. Start one: "RingDB: Start Cluster", or "ringdb start --dir /);
 
-      await ringdbCli('start', '--dir', inWorkspace(rel), '--nodes', '1');
-      const cliPid = (JSON.parse(readFileSync(inWorkspace(`${rel}/cluster-state.json`), 'utf8')) as { pid: number }).pid;
+      const cliPid = await cliCluster(rel, 1);
       try {
         const shown = await run<{ nodes: string[] }>(Commands.showRunningCluster);
         assert.deepEqual(shown?.nodes, ['n1'], `Show Running Cluster failed: ${api.lastError()}`);
@@ -123,7 +131,7 @@ describe('Start Cluster when it cannot simply start', function () {
         await waitFor(api, 'the window to show the cluster stopped', () => (api.snapshot().phase === 'none' ? true : undefined), 30_000);
         assert.ok(ui.shown.some((m) => m.kind === 'info' && /was stopped outside VS Code/.test(m.text)), JSON.stringify(ui.shown));
       } finally {
-        if (isAlive(cliPid)) await ringdbCli('stop', '--dir', inWorkspace(rel)).catch(() => undefined);
+        await stopCli(rel, cliPid);
       }
     } finally {
       await config.update('dataFolder', undefined, vscode.ConfigurationTarget.Workspace);
@@ -148,8 +156,7 @@ describe('Start Cluster when it cannot simply start', function () {
       }
       assert.deepEqual(ui.shown, [], 'nothing to show is no message');
 
-      await ringdbCli('start', '--dir', inWorkspace(rel), '--nodes', '1');
-      const cliPid = (JSON.parse(readFileSync(inWorkspace(`${rel}/cluster-state.json`), 'utf8')) as { pid: number }).pid;
+      const cliPid = await cliCluster(rel, 1);
       try {
         const shown = await run<{ nodes: string[] }>(Commands.showRunningCluster, { ifRunning: true });
         assert.deepEqual(shown?.nodes, ['n1'], `not shown: ${api.lastError()}`);
@@ -157,7 +164,7 @@ describe('Start Cluster when it cannot simply start', function () {
         await run(Commands.stopCluster);
         await waitFor(api, 'the CLI controller to exit', () => (isAlive(cliPid) ? undefined : true), 30_000);
       } finally {
-        if (isAlive(cliPid)) await ringdbCli('stop', '--dir', inWorkspace(rel)).catch(() => undefined);
+        await stopCli(rel, cliPid);
       }
     } finally {
       await config.update('dataFolder', undefined, vscode.ConfigurationTarget.Workspace);
