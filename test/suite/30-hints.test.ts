@@ -53,6 +53,38 @@ describe('the Hints view', function () {
     for (const r of others) assert.match(doc, new RegExp(`\\| ${r.node} \\| nothing \\| — \\| — \\| not a replica \\|`), doc);
   });
 
+  it('the replication log shows a skip (an op bound for other replicas) as a skip, never as a delete', async () => {
+    for (let i = 0; i < 8; i++) assert.ok(await run(Commands.put, { key: `skipped:${i}`, value: 'v', node: 'n1' }), `Put failed: ${api.lastError()}`);
+    const entries = await waitFor(api, 'skips in the replication log', () => {
+      const e = api.replicationLog();
+      return e.some((x) => x.kind === 'skip') ? e : undefined;
+    });
+    assert.deepEqual(entries.filter((e) => e.kind === 'delete').map((e) => e.key), [], 'no delete was written');
+    assert.ok(entries.filter((e) => e.kind === 'skip').every((e) => e.key === ''), 'a skip carries no key');
+  });
+
+  it('Get names the replicas it did not hear from, and does not call a key missing when none of them answered', async () => {
+    assert.ok(await run(Commands.put, { key: 'unheard', value: 'u', node: 'n1' }), `Put failed: ${api.lastError()}`);
+    const placement = (await waitFor(api, 'both replicas to hold it', async () => {
+      const g = await run<GetSummary>(Commands.get, { key: 'unheard', quiet: true });
+      return g && g.replicas.filter((r) => r.found).length === 2 ? g : undefined;
+    })).placement ?? [];
+    for (const id of placement) await run(Commands.killNode, { node: id });
+    try {
+      await waitFor(api, 'both replicas down', () => (placement.every((id) => api.snapshot().nodes.find((n) => n.id === id)?.status === 'down') ? true : undefined));
+      const got = await run<GetSummary>(Commands.get, { key: 'unheard', quiet: true });
+      assert.equal(got?.found, false);
+      assert.deepEqual(got.replicas.filter((r) => r.notAsked === 'down').map((r) => r.node).sort(), [...placement].sort());
+      await run(Commands.get, { key: 'unheard' });
+      const doc = vscode.window.activeTextEditor?.document.getText() ?? '';
+      assert.match(doc, new RegExp(`None of the key's replicas \\(${placement.join(', ')}\\) answered, so whether it exists is not known here\\.`), doc);
+      assert.match(doc, new RegExp(`Not heard from: ${placement.map((id) => `${id} \\(down\\)`).join(', ')}`), doc);
+      for (const id of placement) assert.match(doc, new RegExp(`\\| ${id} \\| \\(down, not asked\\) \\|`));
+    } finally {
+      for (const id of placement) await run(Commands.restartNode, { node: id });
+    }
+  });
+
   it('fills with hints for a killed node and empties when it is restarted', async () => {
     await run(Commands.killNode, { node: 'n4' });
     await waitFor(api, 'n4 to be down', () => (api.snapshot().nodes.find((n) => n.id === 'n4')?.status === 'down' ? true : undefined));

@@ -99,7 +99,7 @@ export function statsFromProto(s: pb.NodeStats): NodeStats {
 export function logEntryFromProto(e: pb.ReplicationLogEntry): ReplicationLogEntry {
   return {
     lsn: e.lsn, opId: e.opId, origin: e.origin, key: text(e.key), ts: e.ts,
-    kind: e.kind === pb.OpKind.OP_KIND_DELETE ? 'delete' : 'put',
+    kind: e.kind === pb.OpKind.OP_KIND_DELETE ? 'delete' : e.kind === pb.OpKind.OP_KIND_SKIP ? 'skip' : 'put',
     valueBytes: e.valueBytes, acks: e.acks.map((a) => ({ peerId: a.peerId, acked: a.acked })),
   };
 }

@@ -4,7 +4,8 @@
 export type NodeState = 'starting' | 'up' | 'suspect' | 'down' | 'stopped';
 export type ClusterPhase = 'empty' | 'starting' | 'running' | 'stopping' | 'stopped';
 export type PeerState = 'up' | 'suspect' | 'down' | 'unknown';
-export type OpKind = 'put' | 'delete';
+/** `skip`: an op this node logs without its key (it went to the key's replicas), keeping its origin's seqs gap-free. */
+export type OpKind = 'put' | 'delete' | 'skip';
 
 export interface PeerStatus {
   id: string;

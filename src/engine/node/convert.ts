@@ -64,7 +64,8 @@ export function toLogEntry(op: LoggedOp, acks: { peerId: string; acked: boolean 
     origin: op.origin,
     key: op.key,
     ts: op.ts,
-    kind: op.value === null ? OpKind.OP_KIND_DELETE : OpKind.OP_KIND_PUT,
+    // A skip (a seq of an op bound elsewhere) is no delete, though it too has no value.
+    kind: isSkip(op) ? OpKind.OP_KIND_SKIP : op.value === null ? OpKind.OP_KIND_DELETE : OpKind.OP_KIND_PUT,
     valueBytes: op.value?.length ?? 0,
     acks,
   };

@@ -76,8 +76,10 @@ function stateFileLikely(): boolean {
 export function registerClusterCommands(session: ClusterSession, model: ClusterModel, log: Log): vscode.Disposable[] {
   // Set before the first await: a double click's second start must see the first one.
   let starting = false;
+  // The same for attaching to a running cluster (Show It Here, Show Running Cluster).
+  let attaching = false;
   const start = (arg?: unknown): Promise<StartResult | undefined> => runReported(log, 'Start Cluster', async () => {
-    if (starting) throw new UserError('A cluster is already starting in this window.', 'Wait for it; the status bar shows when it runs.');
+    if (starting || attaching) throw new UserError('A cluster is already starting in this window.', 'Wait for it; the status bar shows when it runs.');
     if (model.snapshot.phase === 'running' || model.snapshot.phase === 'starting') {
       throw new UserError('A cluster is already running in this window.', 'Stop it first ("RingDB: Stop Cluster").');
     }
@@ -139,7 +141,14 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
   };
 
   const attachNow = async (dataDir: string): Promise<StartResult> => {
-    const cluster = await withProgress(`Connecting to the cluster in ${dataDir}…`, () => session.attach(dataDir));
+    if (attaching || starting) throw new UserError('RingDB is already connecting to or starting a cluster in this window.', 'Wait for it; the status bar shows when it runs.');
+    attaching = true;
+    let cluster;
+    try {
+      cluster = await withProgress(`Connecting to the cluster in ${dataDir}…`, () => session.attach(dataDir));
+    } finally {
+      attaching = false;
+    }
     const nodes = cluster.nodes.map((n) => n.id);
     log.info(`showing the cluster of ${dataDir}: ${cluster.nodes.map((n) => `${n.id}@${n.address || '-'} ${n.state}`).join(', ') || 'no nodes'}`);
     void vscode.window.showInformationMessage(`RingDB: showing the cluster that runs in ${dataDir} (${nodes.length} node${nodes.length === 1 ? '' : 's'}). `
@@ -158,7 +167,8 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
       }
       const dataDir = resolveDataDir((await resolveSpec(arg)).spec);
       if (!(await outsideController(dataDir, undefined))) {
-        throw new UserError(`No RingDB cluster runs in ${dataDir}.`, `Start one: "RingDB: Start Cluster", or "ringdb start --dir ${dataDir}" in a terminal.`);
+        const chosen = readSettings().dataFolder ? ' (the folder the "ringdb.dataFolder" setting names)' : '';
+        throw new UserError(`No RingDB cluster runs in ${dataDir}${chosen}.`, `Start one: "RingDB: Start Cluster", or "ringdb start --dir ${dataDir}" in a terminal.`);
       }
       return attachNow(dataDir);
     });
@@ -170,7 +180,7 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
    * Cluster reports that when asked. Another window's controller is left to that window.
    */
   const showIfRunning = async (): Promise<StartResult | undefined> => {
-    if (model.snapshot.phase !== 'none' || !stateFileLikely()) return undefined;
+    if (model.snapshot.phase !== 'none' || attaching || starting || !stateFileLikely()) return undefined;
     let dataDir: string;
     try {
       dataDir = resolveDataDir((await resolveSpec(undefined)).spec);

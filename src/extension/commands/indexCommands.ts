@@ -47,9 +47,14 @@ export function validateIndexValue(value: string): string | undefined {
 }
 
 export function registerIndexCommands(session: ClusterSession, model: ClusterModel, log: Log, results: ResultDocuments): vscode.Disposable[] {
+  // The spec the controller runs (its Watch snapshot), also for a cluster this window attached to.
+  const specList = (name: string): string[] => {
+    const v = model.snapshot.spec?.[name];
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  };
   const indexedFields = (): { field: string; kind: string }[] => [
-    ...(session.spec?.indexFields ?? []).map((field) => ({ field, kind: 'secondary index' })),
-    ...(session.spec?.globalIndexFields ?? []).map((field) => ({ field, kind: 'global index' })),
+    ...specList('indexFields').map((field) => ({ field, kind: 'secondary index' })),
+    ...specList('globalIndexFields').map((field) => ({ field, kind: 'global index' })),
   ];
 
   const pickField = async (arg: unknown): Promise<string | undefined> => {

@@ -52,7 +52,7 @@ export class ClusterSession extends Disposable {
         else this.model.setPhase('starting', e.detail);
       }
       if (e.kind === 'stopped') this.model.clear();
-      if (e.kind === 'stoppedOutside') this.onStoppedOutside(e.detail);
+      if (e.kind === 'stoppedOutside') this.onStoppedOutside(e.detail, e.crashed);
     }));
     this._register(toDisposable(() => this.closeStreams()));
   }
@@ -69,11 +69,6 @@ export class ClusterSession extends Disposable {
   /** The pid of the controller this window launched, if one runs. */
   get controllerPid(): number | undefined {
     return this.host.current?.pid;
-  }
-
-  /** The spec of the running (or starting) cluster, as it was passed to Start Cluster. */
-  get spec(): Partial<ClusterSpec> | undefined {
-    return this.lastSpec;
   }
 
   /** Starts the cluster of `spec` with its data in `dataDir`; resolves once every node answers. */
@@ -196,8 +191,11 @@ export class ClusterSession extends Disposable {
     });
   }
 
-  /** The controller was stopped from outside (`ringdb stop`): nothing runs, so nothing is shown running. */
-  private onStoppedOutside(detail: string): void {
+  /**
+   * The controller was stopped from outside (`ringdb stop`), or one this window attached to
+   * ended without a stop (`crashed`): nothing runs, so nothing is shown running.
+   */
+  private onStoppedOutside(detail: string, crashed: boolean): void {
     const spec = this.lastSpec;
     const dataDir = this.model.snapshot.dataDir;
     this.lastSpec = undefined;
@@ -205,10 +203,10 @@ export class ClusterSession extends Disposable {
     this.replicationLog.clear();
     this.model.clear(`${detail}.`);
     const where = dataDir ? ` in ${dataDir}` : '';
-    void vscode.window.showInformationMessage(
-      `RingDB: the cluster${where} was stopped outside VS Code (for example by "ringdb stop"); its controller and nodes no longer run.`,
-      START_CLUSTER,
-    ).then((a) => {
+    const what = crashed
+      ? `RingDB: the controller of the cluster${where}, which this window showed but did not start, exited without a stop: it crashed or was killed. Its nodes stopped with it; the data folder keeps what was written.`
+      : `RingDB: the cluster${where} was stopped outside VS Code (for example by "ringdb stop"); its controller and nodes no longer run.`;
+    void (crashed ? vscode.window.showWarningMessage(what, START_CLUSTER) : vscode.window.showInformationMessage(what, START_CLUSTER)).then((a) => {
       if (a === START_CLUSTER) void vscode.commands.executeCommand(Commands.startCluster, spec ? { spec } : undefined);
     });
   }

@@ -19,7 +19,7 @@ export type HostEvent =
   | { readonly kind: 'started'; readonly handle: ControllerHandle; readonly restart: boolean }
   | { readonly kind: 'crashed'; readonly detail: string; readonly retryInMs: number | undefined }
   /** It exited cleanly without being asked by this window: someone stopped it (`ringdb stop`). */
-  | { readonly kind: 'stoppedOutside'; readonly detail: string }
+  | { readonly kind: 'stoppedOutside'; readonly detail: string; readonly crashed: boolean }
   | { readonly kind: 'stopped' };
 
 export class ControllerHost extends Disposable {
@@ -56,7 +56,7 @@ export class ControllerHost extends Disposable {
   async attach(dataDir: string): Promise<ControllerHandle> {
     if (this.stopping) await this.stopping;
     if (this.handle) await this.stop();
-    const { connectController } = await engineClient();
+    const { connectController, readStateFile } = await engineClient();
     const handle = connectController(dataDir);
     this.handle = handle;
     this.dataDir = dataDir;
@@ -66,9 +66,16 @@ export class ControllerHost extends Disposable {
     void handle.exited.then(() => {
       if (this.handle !== handle) return;
       this.handle = undefined;
-      const detail = `the controller (pid ${handle.pid}) this window attached to has exited`;
+      // A stopped controller removes its state file; one that crashed or was killed leaves it.
+      let crashed = false;
+      try {
+        crashed = readStateFile(dataDir).pid === handle.pid;
+      } catch {
+        crashed = false;
+      }
+      const detail = `the controller (pid ${handle.pid}) this window attached to has exited${crashed ? ' without a stop (it crashed or was killed)' : ''}`;
       this.log.info(`${detail}; it is not this window's to restart`);
-      this._onDidChange.fire({ kind: 'stoppedOutside', detail });
+      this._onDidChange.fire({ kind: 'stoppedOutside', detail, crashed });
     });
     this._onDidChange.fire({ kind: 'started', handle, restart: false });
     return handle;
@@ -113,7 +120,7 @@ export class ControllerHost extends Disposable {
         const detail = `the controller (pid ${handle.pid}) was stopped outside VS Code (${exit.signal ?? `code ${exit.code}`})`;
         this.log.info(`${detail}; not restarting it`);
         this.attempts = 0;
-        this._onDidChange.fire({ kind: 'stoppedOutside', detail });
+        this._onDidChange.fire({ kind: 'stoppedOutside', detail, crashed: false });
         return;
       }
       this.onCrash(`the controller (pid ${handle.pid}) exited unexpectedly (${exit.signal ?? `code ${exit.code}`})`);

@@ -111,7 +111,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = Object.freeze({
   reportsHints: false,
 });
 
-export type ReplicationKind = 'put' | 'delete' | 'hint' | 'repair';
+export type ReplicationKind = 'put' | 'delete' | 'skip' | 'hint' | 'repair';
 
 export interface ReplicationEntryView {
   /** The node whose log holds the entry. */

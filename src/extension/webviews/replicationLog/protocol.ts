@@ -2,7 +2,7 @@
 // (media/replicationLog.js, which imports these types through JSDoc). Both sides validate what
 // they receive; nothing is posted to the webview before it says `ready`.
 
-export type EntryKind = 'put' | 'delete' | 'hint' | 'repair';
+export type EntryKind = 'put' | 'delete' | 'skip' | 'hint' | 'repair';
 
 /** One log entry, as compact as the table needs it. */
 export interface LogRow {
