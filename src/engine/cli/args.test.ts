@@ -16,6 +16,13 @@ describe('ringdb argument parsing', () => {
     }));
   });
 
+  it('says a value is missing when the next option would be taken for it, and takes other values that start with --', () => {
+    assert.throws(() => parseArgs(['get', 'k', '--node', '--local'], COMMANDS), (e: unknown) =>
+      e instanceof UsageError && e.message === '--node needs a value (id) before --local');
+    assert.throws(() => parseArgs(['get', 'k', '--node', '--dir=x'], COMMANDS), /--node needs a value \(id\) before --dir=x/);
+    assert.equal(parseArgs(['get', 'k', '--dir', '--odd-folder'], COMMANDS).options.get('dir'), '--odd-folder');
+  });
+
   it('takes values that look like options after --', () => {
     assert.deepEqual(parseArgs(['put', '--', '--key', '-1'], COMMANDS).args, ['--key', '-1']);
   });

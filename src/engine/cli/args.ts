@@ -107,6 +107,10 @@ export function parseArgs(argv: string[], commands: CommandSpec[]): Parsed {
     }
     const raw = eq >= 0 ? token.slice(eq + 1) : rest[++i];
     if (raw === undefined) throw new UsageError(`--${opt.name} needs a value (${opt.value ?? opt.kind})`, cmd.name);
+    // `--node --local`: the value was forgotten, and the next option would be taken for it.
+    if (eq < 0 && raw.startsWith('--') && all.some((o) => raw === `--${o.name}` || raw.startsWith(`--${o.name}=`))) {
+      throw new UsageError(`--${opt.name} needs a value (${opt.value ?? opt.kind}) before ${raw}`, cmd.name);
+    }
     options.set(opt.name, optionValue(cmd, opt, raw));
   }
   const help = options.get('help') === true;

@@ -13,6 +13,7 @@ import { NODE_LOG_FILE } from '../cluster/node-config';
 import { NODE_ID_PATTERN } from '../spec/types';
 import { UsageError, type CommandSpec, type Parsed } from './args';
 import { formatNotFound, formatNotFoundInOwnCopy, formatStatus, formatWrite } from './format';
+import { OWN_COPY_ASK_MS } from './own-copies';
 import { clusteringOption, driverData, runTopologyCommand, TOPOLOGY_COMMANDS } from './topology-commands';
 import { crdtRead } from './convergence-commands';
 
@@ -224,11 +225,27 @@ async function ownCopy(p: Parsed, c: ControllerClient): Promise<Result> {
   const key = p.args[0];
   if (str(p, 'node') === undefined) throw new UsageError('--local reads one node\'s own copy: name the node with --node <id>', p.command);
   if (str(p, 'clustering') !== undefined) throw new UsageError('--local reads a plain key; a row (--clustering) is read through its partition\'s replicas', p.command);
-  if (await isCrdtKey(c, key)) throw new UsageError(`--local reads plain keys; ${JSON.stringify(key)} is a CRDT key, whose merged value \`ringdb get ${key}\` prints`, p.command);
+  if (await isCrdtKey(c, key)) {
+    throw new UsageError(`--local reads plain keys; ${JSON.stringify(key)} is a CRDT key: \`ringdb get ${key} --node ${str(p, 'node')}\` prints that node's merged value`, p.command);
+  }
   const nodeId = await pickNode(c, p);
+  // Without a partition map (a topology cluster) every node holds every key and nothing is salted.
+  const placed = await c.whereIs(key).catch((err: unknown) => {
+    if (err instanceof RingDbError && err.code === 'failed-precondition') return undefined;
+    throw err;
+  });
+  if (placed?.saltBuckets) {
+    throw new UsageError(`--local reads a plain key's own copy; ${JSON.stringify(key)} is salted over ${placed.saltBuckets} buckets, whose values live under its variants: \`ringdb get ${key}\` reads them`, p.command);
+  }
   const node = await c.nodeClient(nodeId);
   try {
-    return readResult(key, nodeId, await node.getOwnCopy(key), true);
+    const result = readResult(key, nodeId, await node.getOwnCopy(key, { timeoutMs: OWN_COPY_ASK_MS }), true);
+    if (!placed || placed.replicas.includes(nodeId)) return result;
+    // Not a replica: what it holds is a hint for a replica that was down, or nothing it will ever converge on.
+    const outside = `${nodeId} is not a replica of ${JSON.stringify(key)} (replicas ${placed.replicas.join(', ')})`;
+    return result.code === EXIT.ok
+      ? { ...result, human: `${result.human}\n(${outside}: this is a hint it holds for a replica that was down)` }
+      : { ...result, human: `${JSON.stringify(key)} not in ${nodeId}'s own copy: ${outside}` };
   } finally {
     node.close();
   }

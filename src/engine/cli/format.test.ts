@@ -32,21 +32,31 @@ describe('CLI formatting', () => {
 
   it('marks each replica\'s own copy newest, stale or missing, and says when none holds the plain key', () => {
     const v = (ts: number, seq: number) => ({ ts, origin: 'n1', opId: `n1:${seq}` });
-    const text = formatOwnCopies('k', [
+    const copies = [
       { node: 'n1', holds: 'value', version: v(9, 4), newest: true },
       { node: 'n2', holds: 'value', version: v(5, 2), newest: false },
       { node: 'n3', holds: 'nothing', version: undefined, newest: false },
-      { node: 'n4', holds: 'down', version: undefined, newest: false },
-    ]);
-    assert.equal(text, [
+    ];
+    const lines = (ls: string[]) => ls.map((l) => l.trimEnd()).join('\n');
+    assert.equal(formatOwnCopies('k', { copies, crdtType: undefined }), lines([
       'each replica\'s own copy (no quorum, no read repair):',
       '  REPLICA  HOLDS    VERSION       ',
       '  n1       value    op n1:4 ts 9  newest',
       '  n2       value    op n1:2 ts 5  stale',
       '  n3       nothing  -             missing',
-      '  n4       down     -',
-    ].map((l) => l.trimEnd()).join('\n'));
-    assert.equal(formatOwnCopies('orders', [{ node: 'n1', holds: 'nothing', version: undefined, newest: false }]),
+    ]));
+    // A replica that did not answer may hold something newer.
+    const unheard = formatOwnCopies('k', { copies: [...copies, { node: 'n4', holds: 'down', version: undefined, newest: false },
+      { node: 'n5', holds: 'error', error: 'Get on node n5: no answer before the deadline', version: undefined, newest: false }], crdtType: undefined });
+    assert.match(unheard, /\n {2}n1 +value +op n1:4 ts 9 +newest heard\n/);
+    assert.match(unheard, /\n {2}n4 +down +-\n {2}n5 +error: Get on node n5: no answer before the deadline +-$/);
+    // CRDT states merge: no replica is stale by its version.
+    const crdt = formatOwnCopies('likes', { copies, crdtType: 'gcounter' });
+    assert.doesNotMatch(crdt, /newest|stale|missing/);
+    assert.match(crdt, /likes is a CRDT \(gcounter\): replicas merge states, so their versions do not say which is ahead; `ringdb get likes --node <id>` reads a node's merged value$/);
+    const siblings = formatOwnCopies('cart', { copies: [{ node: 'n1', holds: 'siblings', version: undefined, newest: false }], crdtType: undefined });
+    assert.match(siblings, /\n {2}n1 +siblings +-\n {2}siblings: concurrent versions \(consistencyMode "vector"\); `ringdb siblings cart` reads them$/);
+    assert.equal(formatOwnCopies('orders', { copies: [{ node: 'n1', holds: 'nothing', version: undefined, newest: false }], crdtType: undefined }),
       'no replica holds "orders" as a plain key (rows written with --clustering live under it: `ringdb scan orders`)');
   });
 
@@ -68,7 +78,7 @@ describe('CLI formatting', () => {
       node('n2', 'down', stats('n2', [peer('n1', 'up', 7)])),
       node('n3', 'up', stats('n3', [peer('n1', 'up', 35), peer('n2', 'suspect', 0), peer('n4', 'up', 9, false)])),
     ]));
-    assert.match(status, /\nreplication backlog \(logged ops a peer has not acknowledged yet, resent until it does\):\n {2}n1 -> n2: up to 20 ops \(n2 is down\)\n {2}n3 -> n1: up to 35 ops$/);
+    assert.match(status, /\nreplication backlog \(logged ops a peer has not acknowledged yet, resent until it does\):\n {2}n1 -> n2: up to 20 ops \(n1 sees n2 down\)\n {2}n3 -> n1: up to 35 ops$/);
     assert.doesNotMatch(formatStatus(desc([node('n1', 'up', stats('n1', [peer('n2', 'up', 0)]))])), /backlog|hints/);
     const expired = formatStatus(desc([node('n1', 'up', { ...stats('n1', []), hints: { held: 0, hinted: 9, delivered: 5, expired: 4 } }),
       node('n2', 'up', { ...stats('n2', []), hints: { held: 0, hinted: 0, delivered: 0, expired: 0 } })]));

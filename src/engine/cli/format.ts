@@ -69,8 +69,9 @@ export function formatStatus(c: ClusterDescription): string {
     // pendingOps counts log entries from the peer's cursor, some of which may not be bound for it: an upper bound.
     lines.push('replication backlog (logged ops a peer has not acknowledged yet, resent until it does):');
     for (const { holder, peer } of backlog) {
-      const state = peer.state === 'up' ? '' : ` (${peer.id} is ${peer.state})`;
-      lines.push(`  ${holder} -> ${peer.id}: up to ${peer.pendingOps} ops${state}`);
+      // The holder's own view of its peer (heartbeats), which can lag the controller's table above.
+      const state = peer.state === 'up' ? '' : ` (${holder} sees ${peer.id} ${peer.state})`;
+      lines.push(`  ${holder} -> ${peer.id}: up to ${peer.pendingOps} op${peer.pendingOps === 1 ? '' : 's'}${state}`);
     }
   }
   const hints = (c.hints ?? []).filter((h) => h.count > 0);

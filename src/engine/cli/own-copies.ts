@@ -1,55 +1,84 @@
 // What each replica of a key holds in its own copy (no quorum, no read repair), for `ringdb
 // where`: the placement says where a key belongs, the copies show whether replication got there.
 
-import { compareVersions, type ControllerClient, type Version } from '../client';
+import { compareVersions, RingDbError, type ControllerClient, type Version } from '../client';
 import { formatVersion, table } from './format';
 
 /** A replica's own copy only waits this long: a hung node is shown as such, not waited for. */
-const ASK_MS = 3_000;
+export const OWN_COPY_ASK_MS = 3_000;
 
 export interface OwnCopy {
   node: string;
-  /** 'value' | 'tombstone' | 'nothing', or why it was not read ('down', 'error: …'). */
+  /** 'value' | 'tombstone' | 'nothing' | 'siblings' (vector mode), or why it was not read: the node's state, or 'error'. */
   holds: string;
   version: Version | undefined;
-  /** Holds the newest version any replica has. */
+  /** What went wrong when holds is 'error'. */
+  error?: string;
+  /** Holds the newest version any replica that answered has. */
   newest: boolean;
 }
 
-export async function ownCopies(c: ControllerClient, key: string, replicas: readonly string[]): Promise<OwnCopy[]> {
-  const states = new Map((await c.describe()).nodes.map((n) => [n.id, n.state]));
+export interface OwnCopies {
+  copies: OwnCopy[];
+  /** A CRDT key's replicas merge states: their LWW versions do not say which is ahead. */
+  crdtType: string | undefined;
+}
+
+interface SpecModes {
+  consistencyMode?: string;
+  crdt?: Record<string, string> | null;
+}
+
+export async function ownCopies(c: ControllerClient, key: string, replicas: readonly string[]): Promise<OwnCopies> {
+  const described = await c.describe();
+  const states = new Map(described.nodes.map((n) => [n.id, n.state]));
+  const spec = (described.specJson ? JSON.parse(described.specJson) : {}) as SpecModes;
+  const crdtType = spec.consistencyMode === 'crdt' && spec.crdt && Object.prototype.hasOwnProperty.call(spec.crdt, key) ? spec.crdt[key] : undefined;
   const copies = await Promise.all(replicas.map(async (node): Promise<OwnCopy> => {
     const state = states.get(node) ?? 'unknown';
     if (state !== 'up' && state !== 'suspect') return { node, holds: state, version: undefined, newest: false };
     try {
       const client = await c.nodeClient(node);
       try {
-        const r = await client.getOwnCopy(key, { timeoutMs: ASK_MS });
+        const r = await client.getOwnCopy(key, { timeoutMs: OWN_COPY_ASK_MS });
         return { node, holds: r.found ? 'value' : r.deleted ? 'tombstone' : 'nothing', version: r.version, newest: false };
       } finally {
         client.close();
       }
     } catch (err) {
-      return { node, holds: `error: ${(err as Error).message}`, version: undefined, newest: false };
+      // Vector mode refuses a one-value read of a key with siblings: an answer, not a failure.
+      if (spec.consistencyMode === 'vector' && err instanceof RingDbError && err.code === 'failed-precondition') {
+        return { node, holds: 'siblings', version: undefined, newest: false };
+      }
+      return { node, holds: 'error', error: (err as Error).message, version: undefined, newest: false };
     }
   }));
   let best: Version | undefined;
   for (const copy of copies) if (copy.version && (!best || compareVersions(copy.version, best) > 0)) best = copy.version;
   for (const copy of copies) copy.newest = best !== undefined && copy.version !== undefined && compareVersions(copy.version, best) === 0;
-  return copies;
+  return { copies, crdtType };
 }
 
-/** The copies as rows under a heading; a replica behind the newest is marked stale, one without it missing. */
-export function formatOwnCopies(key: string, copies: readonly OwnCopy[]): string {
+const ANSWERS = new Set(['value', 'tombstone', 'nothing']);
+
+/**
+ * The copies as rows under a heading; a replica behind the newest is marked stale, one without it
+ * missing, and "newest" is only "newest heard" while a replica did not answer.
+ */
+export function formatOwnCopies(key: string, { copies, crdtType }: OwnCopies): string {
   const anyVersion = copies.some((c) => c.newest);
   if (!anyVersion && copies.every((c) => c.holds === 'nothing')) {
     return `no replica holds ${JSON.stringify(key)} as a plain key (rows written with --clustering live under it: \`ringdb scan ${key}\`)`;
   }
+  const allHeard = copies.every((c) => ANSWERS.has(c.holds));
   const verdict = (c: OwnCopy): string => {
-    if (!anyVersion || (c.version === undefined && c.holds !== 'nothing')) return '';
-    if (c.newest) return 'newest';
+    if (crdtType || !anyVersion || !ANSWERS.has(c.holds)) return '';
+    if (c.newest) return allHeard ? 'newest' : 'newest heard';
     return c.version ? 'stale' : 'missing';
   };
-  const rows = copies.map((c) => [c.node, c.holds, c.version ? formatVersion(c.version) : '-', verdict(c)]);
-  return `each replica's own copy (no quorum, no read repair):\n${table(['REPLICA', 'HOLDS', 'VERSION', ''], rows).replace(/^/gm, '  ')}`;
+  const rows = copies.map((c) => [c.node, c.holds === 'error' ? `error: ${c.error ?? ''}` : c.holds, c.version ? formatVersion(c.version) : '-', verdict(c)]);
+  const note = crdtType
+    ? `\n  ${key} is a CRDT (${crdtType}): replicas merge states, so their versions do not say which is ahead; \`ringdb get ${key} --node <id>\` reads a node's merged value`
+    : copies.some((c) => c.holds === 'siblings') ? `\n  siblings: concurrent versions (consistencyMode "vector"); \`ringdb siblings ${key}\` reads them` : '';
+  return `each replica's own copy (no quorum, no read repair):\n${table(['REPLICA', 'HOLDS', 'VERSION', ''], rows).replace(/^/gm, '  ')}${note}`;
 }

@@ -131,7 +131,11 @@ describe('ringdb CLI: partitioning commands', function () {
     assert.deepEqual([quorum.code, quorum.stdout], [0, 'here\n'], 'a quorum read coordinated by the outsider finds it');
     const own = await ringdb(ws.dir, 'get', key, '--node', outsider, '--local');
     assert.equal(own.code, 1);
-    assert.match(own.stderr, new RegExp(`^ringdb: "${key}" not found in ${outsider}'s own copy \\(never written there; other replicas may differ until they converge\\)$`, 'm'));
+    assert.match(own.stderr, new RegExp(`^ringdb: "${key}" not in ${outsider}'s own copy: ${outsider} is not a replica of "${key}" \\(replicas ${where.replicas.join(', ')}\\)$`, 'm'));
+    const salted = await ringdb(ws.dir, 'get', 'hot-key', '--node', 'n1', '--local');
+    assert.equal(salted.code, 2);
+    assert.match(salted.stderr, /"hot-key" is salted over 3 buckets, whose values live under its variants: `ringdb get hot-key` reads them/);
+    assert.match((await ringdb(ws.dir, 'where', 'hot-key')).stdout, /\n\(each replica's own copy is not shown for a salted key: its values live under the variants\)$/m);
     const replica = json<{ value: string; ownCopy: boolean; replicas: string[]; version: { opId: string } }>(
       await ringdb(ws.dir, 'get', key, '--node', where.replicas[0], '--local', '--json'));
     assert.deepEqual([replica.value, replica.ownCopy, replica.replicas], ['here', true, [where.replicas[0]]]);
@@ -153,7 +157,7 @@ describe('ringdb CLI: partitioning commands', function () {
     try {
       const human = await ringdb(ws.dir, 'where', key);
       assert.equal(human.code, 0, human.stderr);
-      assert.match(human.stdout, new RegExp(`\\neach replica's own copy \\(no quorum, no read repair\\):\\n {2}REPLICA +HOLDS +VERSION\\n {2}${where.replicas[0]} +value +op n\\d:\\d+ ts \\d+ +newest\\n`));
+      assert.match(human.stdout, new RegExp(`\\neach replica's own copy \\(no quorum, no read repair\\):\\n {2}REPLICA +HOLDS +VERSION\\n {2}${where.replicas[0]} +value +op n\\d:\\d+ ts \\d+ +newest heard\\n`));
       assert.match(human.stdout, new RegExp(`\\n {2}${where.replicas[2]} +down +-$`, 'm'));
     } finally {
       assert.equal((await ringdb(ws.dir, 'restart', where.replicas[2])).code, 0);

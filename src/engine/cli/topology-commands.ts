@@ -193,10 +193,10 @@ export async function runTopologyCommand(p: Parsed, c: ControllerClient): Promis
       const w = await c.whereIs(p.args[0]);
       const salted = w.saltBuckets ? `\nsalted over ${w.saltBuckets} buckets: ${w.variants.map((v, i) => `#${i} -> partition ${v.partitionId}`).join(', ')}` : '';
       const human = `${JSON.stringify(p.args[0])}: partition ${w.partitionId} ${w.range}, replicas ${w.replicas.join(', ')} (owner ${w.replicas[0]}); position ${w.positionHex}; map version ${w.mapVersion}${salted}`;
-      // A salted key's writes go to its variants' partitions: the plain key's replicas hold none of them.
-      if (w.saltBuckets) return { code: OK, human, json: { key: p.args[0], ...w } };
+      // A salted key's writes go to its variants' partitions; the plain key's copy is from before the salting.
+      if (w.saltBuckets) return { code: OK, human: `${human}\n(each replica's own copy is not shown for a salted key: its values live under the variants)`, json: { key: p.args[0], ...w } };
       const copies = await ownCopies(c, p.args[0], w.replicas);
-      return { code: OK, human: `${human}\n${formatOwnCopies(p.args[0], copies)}`, json: { key: p.args[0], ...w, copies } };
+      return { code: OK, human: `${human}\n${formatOwnCopies(p.args[0], copies)}`, json: { key: p.args[0], ...w, copies: copies.copies, crdtType: copies.crdtType ?? null } };
     }
     case 'split': {
       const r = await c.splitPartition(pidArg(p, 0, 'pid'), str(p, 'at'));

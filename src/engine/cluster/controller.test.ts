@@ -486,6 +486,11 @@ describe('controller lifetime (real processes)', function () {
       process.kill(ctl.pid, 'SIGKILL');
       await ctl.exited;
       for (const pid of pids) assert.ok(await waitForExit(pid, 10_000), `node pid ${pid} exited with its controller`);
+      // Nothing writes a node's log once its controller is gone: the node says why it stopped there itself.
+      for (const id of ['n1', 'n2', 'n3']) {
+        const lines = readFileSync(join(data.dir, id, 'node.log'), 'utf8').trimEnd().split('\n');
+        assert.match(lines[lines.length - 1], new RegExp(`WARN  \\[${id}\\] the controller is gone \\(stdin closed\\): shutting down; the lines after this one are not recorded$`));
+      }
     } finally {
       await ctl?.stop(1000);
       data.remove();
@@ -505,6 +510,7 @@ describe('controller lifetime (real processes)', function () {
         assert.deepEqual(exit, { code: 0, signal: null });
         for (const pid of pids) assert.ok(await waitForExit(pid, 10_000), `node pid ${pid} exited`);
         assert.equal(existsSync(join(data.dir, 'cluster-state.json')), false);
+        assert.doesNotMatch(readFileSync(join(data.dir, 'n1', 'node.log'), 'utf8'), /the controller is gone/, 'a stop is not a lost controller');
       } finally {
         await ctl?.stop(1000);
         data.remove();

@@ -3,12 +3,12 @@
 // between spec and node shows up as a controller error naming the field, not as a dead node.
 
 import { join } from 'node:path';
-import { validateNodeConfig, type NodeConfig, type PeerConfig } from '../node/config';
+import { NODE_LOG_FILE, validateNodeConfig, type NodeConfig, type PeerConfig } from '../node/config';
 import { writeFileAtomic } from '../client/state-file';
 import type { ClusterSpec } from '../spec/types';
 
 export const NODE_CONFIG_FILE = 'node-config.json';
-export const NODE_LOG_FILE = 'node.log';
+export { NODE_LOG_FILE };
 
 export interface NodeFiles {
   dir: string;

@@ -70,7 +70,9 @@ export class NodeProcess extends EventEmitter {
         // Let readline deliver the last lines before the log closes.
         setImmediate(() => {
           // A SIGKILLed node cannot say so itself: without this line its log just stops.
-          const why = this.endedBy ?? (e.code === 0 ? 'on its own' : 'not asked to stop: it crashed or was killed from outside');
+          // A node exits 0 only from its graceful shutdown: a signal, or its stdin closing.
+          const why = this.endedBy ?? (e.code === 0 ? 'not asked to stop by the controller: it was sent SIGTERM or SIGINT from outside'
+            : 'not asked to stop: it crashed or was killed from outside');
           if (e.code !== -1) this.logLine(`[controller] node ${opts.id} (pid ${this.pid}) ended, ${describeExit(e)}: ${why}`);
           this.logOpen = false;
           closeSync(this.logFd);

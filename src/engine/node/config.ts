@@ -13,6 +13,8 @@
 
 /** The one line a node prints on stdout once it serves: the prefix, then JSON {id, port, pid}. */
 export const NODE_READY_PREFIX = 'RINGDB_NODE_READY ';
+/** The node's log in its data folder: the controller writes the node's output there. */
+export const NODE_LOG_FILE = 'node.log';
 
 import { DEFAULT_SPEC, SPEC_LIMITS } from '../spec';
 import { checkConvergenceSettings, CONVERGENCE_FIELDS, type ConvergenceSettings } from './convergence/settings';

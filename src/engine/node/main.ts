@@ -3,11 +3,12 @@
 // ready line on stdout, and shuts down gracefully on SIGTERM/SIGINT or when stdin closes (the
 // controller holds the other end, so a node never outlives a killed controller).
 
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConvergenceServiceService } from '../gen/ringdb/v1/convergence';
 import { NodeServiceService, PeerState } from '../gen/ringdb/v1/node';
 import { readTokenFile, startServer, type RunningServer } from '../rpc';
-import { ConfigError, NODE_READY_PREFIX, validateNodeConfig, type NodeConfig } from './config';
+import { ConfigError, NODE_LOG_FILE, NODE_READY_PREFIX, validateNodeConfig, type NodeConfig } from './config';
 import { parseCrdtConfig } from '../crdt/registry';
 import { Convergence } from './convergence/convergence';
 import { CrdtMode } from './convergence/crdt-mode';
@@ -135,8 +136,14 @@ async function run(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  process.stdin.on('end', () => shutdown('stdin closed (controller gone)'));
-  process.stdin.on('error', () => shutdown('stdin failed (controller gone)'));
+  // The controller writes this node's output to its log; once the controller is gone, nothing
+  // does, so the node says in the file itself why it stops (a stop already under way is logged).
+  const controllerGone = (why: string): void => {
+    if (!stopping) noteInOwnLog(config, `the controller is gone (${why}): shutting down; the lines after this one are not recorded`);
+    shutdown(`${why} (controller gone)`);
+  };
+  process.stdin.on('end', () => controllerGone('stdin closed'));
+  process.stdin.on('error', () => controllerGone('stdin failed'));
   process.stdin.resume();
 
   process.stdout.write(`${NODE_READY_PREFIX}${JSON.stringify({ id: config.id, port: server.port, pid: process.pid })}\n`);
@@ -155,6 +162,15 @@ run().catch((err: unknown) => {
   process.stderr.write(`node failed to start: ${damageAdvice(err)}\n`);
   process.exit(EXIT.failed);
 });
+
+/** Appends one line to the node's log file directly, in the logger's format; best effort. */
+function noteInOwnLog(config: NodeConfig, message: string): void {
+  try {
+    appendFileSync(join(config.dataDir, NODE_LOG_FILE), `${new Date().toISOString()} WARN  [${config.id}] ${message}\n`);
+  } catch {
+    // Nothing else can be done: the controller that would show an error is gone too.
+  }
+}
 
 /** Damage on disk does not go away with a retry: the message says what can be done about it. */
 function damageAdvice(err: unknown): string {
