@@ -8,6 +8,7 @@ import {
   stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type GetResult, type NodeInfo, type Version,
 } from '../client';
 import { MEMBERS_FILE } from '../cluster/members-file';
+import { readRecordedSpec } from '../cluster/spec-record';
 import { tailLines } from '../cluster/logs';
 import { NODE_LOG_FILE } from '../cluster/node-config';
 import { NODE_ID_PATTERN } from '../spec/types';
@@ -84,11 +85,23 @@ function str(p: Parsed, name: string): string | undefined {
 
 /** The spec of this folder: --spec, else .ringdb/cluster.json when present, else the defaults. */
 function loadSpec(p: Parsed): ClusterSpec {
-  const file = str(p, 'spec') ?? (existsSync(DEFAULT_SPEC_FILE) ? DEFAULT_SPEC_FILE : undefined);
-  const spec = file ? loadClusterSpecFile(file) : defaultClusterSpec();
+  return withNodes(p, specFile(p));
+}
+
+function specFile(p: Parsed): string | undefined {
+  return str(p, 'spec') ?? (existsSync(DEFAULT_SPEC_FILE) ? DEFAULT_SPEC_FILE : undefined);
+}
+
+/** The spec's file (or the defaults, or `recorded`), with --nodes applied. */
+function withNodes(p: Parsed, file: string | undefined, recorded?: ClusterSpec): ClusterSpec {
+  const spec = file ? loadClusterSpecFile(file) : recorded ?? defaultClusterSpec();
   const nodes = p.options.get('nodes');
   // Re-validated so that --nodes is held to the same rules as the spec (quorums, topology).
-  return typeof nodes === 'number' ? validateClusterSpec({ ...spec, nodes, ...quorumsFor(spec, nodes, file !== undefined) }) : spec;
+  return typeof nodes === 'number' ? validateClusterSpec({ ...spec, nodes, ...quorumsFor(spec, nodes, file !== undefined || recorded !== undefined) }) : spec;
+}
+
+function specSummary(s: ClusterSpec): string {
+  return `replicationFactor ${s.replicationFactor}, writeQuorum ${s.writeQuorum}, readQuorum ${s.readQuorum}, consistencyMode ${s.consistencyMode}`;
 }
 
 /** With --nodes below the spec's N, default quorums shrink with it as they would in a fresh spec. */
@@ -127,8 +140,16 @@ async function pickNode(c: ControllerClient, p: Parsed): Promise<string> {
 const versionJson = (v: Version | undefined): unknown => v ?? null;
 
 async function start(p: Parsed, io: Io): Promise<Result> {
-  const spec = loadSpec(p);
-  const dir = str(p, 'dir') ?? spec.dataDir;
+  const file = specFile(p);
+  const dir = str(p, 'dir') ?? loadSpec(p).dataDir;
+  // Without a spec of its own, a folder starts again as it last ran, not with the defaults.
+  const recorded = readRecordedSpec(resolve(dir));
+  const spec = withNodes(p, file, recorded);
+  if (!file && recorded) io.progress(`using the spec ${dir} last started with (${specSummary(recorded)}); --spec to start it with another`);
+  const changedN = file && recorded && recorded.replicationFactor !== spec.replicationFactor
+    ? `replicationFactor ${recorded.replicationFactor} -> ${spec.replicationFactor} for this folder: keys get other replicas, which receive their values from anti-entropy (Merkle rounds), or at once with \`ringdb repair\``
+    : undefined;
+  if (changedN) io.progress(changedN);
   // A controller left serving this folder without a running cluster (e.g. after a failed start) is reused.
   let client: ControllerClient | undefined;
   try {
@@ -166,7 +187,7 @@ async function start(p: Parsed, io: Io): Promise<Result> {
   // The folder's recorded members came back; --nodes / the spec's count is for a new folder.
   const resumed = cluster.nodes.length === spec.nodes ? ''
     : ` (the members this folder holds; ${spec.nodes} node${spec.nodes === 1 ? '' : 's'} is the size of a new cluster: grow this one with \`ringdb add-node\`, or use another --dir)`;
-  return { code: EXIT.ok, human: `started ${cluster.nodes.length} nodes in ${dir}${resumed}\n${formatStatus(cluster)}`, json: cluster };
+  return { code: EXIT.ok, human: `started ${cluster.nodes.length} nodes in ${dir}${resumed}${changedN ? `\nnote: ${changedN}` : ''}\n${formatStatus(cluster)}`, json: cluster };
 }
 
 async function stop(p: Parsed, io: Io): Promise<Result> {

@@ -15,6 +15,7 @@ import { NODE_ID_PATTERN, nodeIdOf, type ClusterSpec } from '../spec/types';
 import { EventHub } from './events';
 import { readMembers, writeMembers } from './members-file';
 import { changedCrdtKeys, readMode, writeMode } from './mode-file';
+import { writeRecordedSpec } from './spec-record';
 import { dialAddress, isPortFree, Member } from './member';
 import { NodeMonitor } from './monitor';
 import { nodeFiles, writeNodeConfig } from './node-config';
@@ -367,6 +368,7 @@ export class Cluster {
         try {
           // Once the nodes run they store values in this mode (a folder from before the record gets it now).
           writeMode(this.opts.dataDir, { consistencyMode: spec.consistencyMode, crdt: spec.crdt });
+          writeRecordedSpec(this.opts.dataDir, spec);
           await this.updateMembership(spec);
           const stored = await this.nodePartitions.storedMaps(placement.map.nodes);
           this.partitions.install(PartitionManager.resume(placement.map, stored), placement.quorum, spec);
@@ -492,10 +494,22 @@ export class Cluster {
       const host = spec.host;
       const port = m.port && (await isPortFree(host, m.port)) ? m.port : 0;
       await this.spawn(m, spec, port);
-      await this.updateMembership(spec);
+      // A peer that does not answer (hung, or dying) must not keep the restarted node from its
+      // map and its stale ranges: the restart finishes, then says which peer missed the update.
+      let unreached: UnavailableError | undefined;
+      try {
+        await this.updateMembership(spec);
+      } catch (err) {
+        if (!(err instanceof UnavailableError)) throw err;
+        unreached = err;
+      }
       // It may have missed map changes while it was down; a newer version always wins on the node.
       await this.partitions.propagate([id]);
       await this.partitions.dropStale([id]);
+      if (unreached) {
+        throw new UnavailableError(`${id} restarted (pid ${m.process?.pid ?? '?'}, serving on ${m.address}), but ${unreached.message}; `
+          + 'a node that missed it keeps its earlier list of peers (restart it if it stays behind)');
+      }
       return m.info();
     });
   }

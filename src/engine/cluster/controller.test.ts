@@ -471,6 +471,32 @@ describe('controller: a crdt folder started again with other CRDT key types (rea
   });
 });
 
+describe('controller: RestartNode while another node hangs (real processes)', function () {
+  this.timeout(120_000);
+
+  it('finishes the restart and says which peer missed the membership update, instead of failing as if nothing restarted', async () => {
+    const bundles = await engineBundles();
+    const data = tempDataDir();
+    const ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller, statsIntervalMs: 200 });
+    let hung = 0;
+    try {
+      const started = await ctl.client.startCluster({ nodes: 3 });
+      const before = started.nodes.find((n) => n.id === 'n1')!;
+      hung = started.nodes.find((n) => n.id === 'n3')!.pid;
+      process.kill(hung, 'SIGSTOP');
+      await assert.rejects(ctl.client.restartNode('n1'), (e: unknown) => e instanceof RingDbError && e.code === 'unavailable'
+        && /^n1 restarted \(pid \d+, serving on 127\.0\.0\.1:\d+\), but could not update the membership of n3: .*; a node that missed it keeps its earlier list of peers/.test(e.message));
+      const n1 = (await ctl.client.describe()).nodes.find((n) => n.id === 'n1')!;
+      assert.equal(n1.state, 'up');
+      assert.notEqual(n1.pid, before.pid);
+    } finally {
+      if (hung) process.kill(hung, 'SIGCONT');
+      await ctl.stop();
+      data.remove();
+    }
+  });
+});
+
 describe('controller lifetime (real processes)', function () {
   this.timeout(120_000);
 
