@@ -61,7 +61,11 @@ export class CrdtHandlers {
     const op = toOp(req);
     const key = Buffer.from(req.key);
     if (!crdt.typeOf(key)) await asInvalid('key', () => crdt.read(key));
-    return { value: toWireValue(await asInvalid('op', () => crdt.update(key, op))) };
+    return { value: toWireValue(await asInvalid('op', () => crdt.update(key, op).catch((err: unknown) => {
+      // The type's message names the op and what is accepted; the key it was sent for is only known here.
+      if (err instanceof CrdtError) throw new CrdtError(`${JSON.stringify(key.toString('utf8'))}: ${err.message}`);
+      throw err;
+    }))) };
   }
 
   async get(key: Buffer): Promise<{ value: WireValue }> {
