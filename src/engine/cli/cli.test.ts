@@ -172,7 +172,9 @@ describe('ringdb CLI', function () {
     assert.equal(stoppedLogs.code, 0, stoppedLogs.stderr);
     assert.equal(stoppedLogs.stdout.trimEnd().split('\n').length, 2);
     assert.match(stoppedLogs.stderr, /^no cluster is running in .*; n1's log as its file holds it \(.*node\.log\)$/m);
-    assert.equal((await ringdb(ws.dir, 'logs', 'n9')).code, 3, 'no file: no cluster, as before');
+    const unknown = await ringdb(ws.dir, 'logs', 'n9');
+    assert.equal(unknown.code, 2, 'a node the stopped folder does not hold is bad input');
+    assert.match(unknown.stderr, /no node "n9" in .* \(no cluster is running there\); its nodes are n1, n2/);
 
     // The same folder starts the members it holds, whatever --nodes says (that is a new cluster's size), and says so.
     const restarted2 = await ringdb(ws.dir, 'start', '--nodes', '3');

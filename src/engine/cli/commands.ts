@@ -7,7 +7,7 @@ import {
   ControllerClient, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
   stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type GetResult, type NodeInfo, type Version,
 } from '../client';
-import { MEMBERS_FILE } from '../cluster/members-file';
+import { MEMBERS_FILE, readMembers } from '../cluster/members-file';
 import { readRecordedSpec } from '../cluster/spec-record';
 import { tailLines } from '../cluster/logs';
 import { NODE_LOG_FILE } from '../cluster/node-config';
@@ -294,7 +294,14 @@ async function nodeOp(p: Parsed, io: Io): Promise<Result> {
 function logFromDisk(p: Parsed, io: Io): Result | undefined {
   const id = p.args[0];
   const file = join(dataDir(p), id, NODE_LOG_FILE);
-  if (!NODE_ID_PATTERN.test(id) || !existsSync(file)) return undefined;
+  if (!NODE_ID_PATTERN.test(id) || !existsSync(file)) {
+    // A stopped cluster's folder names its nodes: an id it does not hold is bad input, not "no cluster".
+    const members = readMembers(resolve(dataDir(p)));
+    if (members && !members.includes(id)) {
+      throw new RingDbError('invalid-argument', `no node ${JSON.stringify(id)} in ${dataDir(p)} (no cluster is running there); its nodes are ${members.join(', ')}`);
+    }
+    return undefined;
+  }
   const tail = p.options.get('lines');
   const lines = tailLines(file, typeof tail === 'number' ? tail : 100);
   io.progress(`no cluster is running in ${dataDir(p)}; ${id}'s log as its file holds it (${file})${p.options.get('follow') === true ? ', so there is nothing to follow' : ''}`);
