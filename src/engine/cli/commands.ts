@@ -92,12 +92,26 @@ function specFile(p: Parsed): string | undefined {
   return str(p, 'spec') ?? (existsSync(DEFAULT_SPEC_FILE) ? DEFAULT_SPEC_FILE : undefined);
 }
 
-/** The spec's file (or the defaults, or `recorded`), with --nodes applied. */
-function withNodes(p: Parsed, file: string | undefined, recorded?: ClusterSpec): ClusterSpec {
-  const spec = file ? loadClusterSpecFile(file) : recorded ?? defaultClusterSpec();
+/** The spec's file (or the defaults), with --nodes applied. */
+function withNodes(p: Parsed, file: string | undefined): ClusterSpec {
+  const spec = file ? loadClusterSpecFile(file) : defaultClusterSpec();
   const nodes = p.options.get('nodes');
   // Re-validated so that --nodes is held to the same rules as the spec (quorums, topology).
-  return typeof nodes === 'number' ? validateClusterSpec({ ...spec, nodes, ...quorumsFor(spec, nodes, file !== undefined || recorded !== undefined) }) : spec;
+  return typeof nodes === 'number' ? validateClusterSpec({ ...spec, nodes, ...quorumsFor(spec, nodes, file !== undefined) }) : spec;
+}
+
+/**
+ * The spec `dir` last started with. A damaged record stops a start that would use it, saying how
+ * to go on; a start with a spec of its own only reads it for the note on a changed N, and goes on.
+ */
+function recordedSpec(dir: string, specGiven: boolean): ClusterSpec | undefined {
+  try {
+    return readRecordedSpec(resolve(dir));
+  } catch (err) {
+    if (specGiven) return undefined;
+    throw new RingDbError('failed-precondition', `${(err as Error).message}. It records the spec this folder last started with: `
+      + 'restore it, or start with a spec of your own (--spec, or .ringdb/cluster.json), which replaces it');
+  }
 }
 
 function specSummary(s: ClusterSpec): string {
@@ -142,14 +156,16 @@ const versionJson = (v: Version | undefined): unknown => v ?? null;
 async function start(p: Parsed, io: Io): Promise<Result> {
   const file = specFile(p);
   const dir = str(p, 'dir') ?? loadSpec(p).dataDir;
-  // Without a spec of its own, a folder starts again as it last ran, not with the defaults.
-  const recorded = readRecordedSpec(resolve(dir));
-  const spec = withNodes(p, file, recorded);
+  // Without a spec of its own, a folder starts again as it last ran, not with the defaults; its
+  // members decide its size, so --nodes changes nothing there (it would only shrink N and W).
+  const recorded = recordedSpec(dir, file !== undefined);
+  const spec = !file && recorded ? recorded : withNodes(p, file);
   if (!file && recorded) io.progress(`using the spec ${dir} last started with (${specSummary(recorded)}); --spec to start it with another`);
   const changedN = file && recorded && recorded.replicationFactor !== spec.replicationFactor
-    ? `replicationFactor ${recorded.replicationFactor} -> ${spec.replicationFactor} for this folder: keys get other replicas, which receive their values from anti-entropy (Merkle rounds), or at once with \`ringdb repair\``
+    ? `replicationFactor ${recorded.replicationFactor} -> ${spec.replicationFactor} for this folder: ${spec.replicationFactor > recorded.replicationFactor
+      ? 'keys get more replicas, which receive their values from anti-entropy (Merkle rounds), or at once with `ringdb repair`'
+      : 'keys keep fewer replicas; a node drops what it no longer replicates when it starts'}`
     : undefined;
-  if (changedN) io.progress(changedN);
   // A controller left serving this folder without a running cluster (e.g. after a failed start) is reused.
   let client: ControllerClient | undefined;
   try {
@@ -260,8 +276,10 @@ async function ownCopy(p: Parsed, c: ControllerClient): Promise<Result> {
   }
   const node = await c.nodeClient(nodeId);
   try {
-    const result = readResult(key, nodeId, await node.getOwnCopy(key, { timeoutMs: OWN_COPY_ASK_MS }), true);
-    if (!placed || placed.replicas.includes(nodeId)) return result;
+    const own = readResult(key, nodeId, await node.getOwnCopy(key, { timeoutMs: OWN_COPY_ASK_MS }), true);
+    const replica = !placed || placed.replicas.includes(nodeId);
+    const result = { ...own, json: { ...(own.json as object), replica } };
+    if (!placed || replica) return result;
     // Not a replica: what it holds is a hint for a replica that was down, or nothing it will ever converge on.
     const outside = `${nodeId} is not a replica of ${JSON.stringify(key)} (replicas ${placed.replicas.join(', ')})`;
     return result.code === EXIT.ok

@@ -107,20 +107,35 @@ async function repair(p: Parsed): Promise<Result> {
   }
 }
 
-/** The node named by --node, else the first one that is up. */
-async function pickNode(controller: ControllerClient, p: Parsed): Promise<string> {
+/** The replicas of `key` by the partition map, owner first; undefined without a map. */
+async function replicasOf(controller: ControllerClient, key: string): Promise<string[] | undefined> {
+  try {
+    return (await controller.whereIs(key)).replicas;
+  } catch (err) {
+    if (err instanceof RingDbError && err.code === 'failed-precondition') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The node named by --node, else the first one up among `key`'s replicas (a CRDT op or read on
+ * a node that is not one works on that node's own partial state), else the first one up.
+ */
+async function pickNode(controller: ControllerClient, p: Parsed, key?: string): Promise<string> {
   const wanted = p.options.get('node');
   if (typeof wanted === 'string') return wanted;
-  const up = (await controller.describe()).nodes.find((n) => n.state === 'up');
+  const nodes = (await controller.describe()).nodes.filter((n) => n.state === 'up');
+  const replicas = key === undefined ? undefined : await replicasOf(controller, key);
+  const up = (replicas && nodes.find((n) => replicas.includes(n.id))) ?? nodes[0];
   if (!up) throw new RingDbError('unavailable', 'no node is up; restart one with `ringdb restart <node>`');
   return up.id;
 }
 
-/** Runs `work` against the ConvergenceService of --node (or the first node up). */
-export async function onNode(p: Parsed, work: (conv: ConvergenceClient, nodeId: string, controller: ControllerClient) => Promise<Result>): Promise<Result> {
+/** Runs `work` against the ConvergenceService of --node (or a node up, a replica of `key` if given). */
+export async function onNode(p: Parsed, work: (conv: ConvergenceClient, nodeId: string, controller: ControllerClient) => Promise<Result>, key?: string): Promise<Result> {
   const controller = ControllerClient.fromDataDir(dataDir(p));
   try {
-    const nodeId = await pickNode(controller, p);
+    const nodeId = await pickNode(controller, p, key);
     const node = await controller.nodeClient(nodeId);
     node.close();
     const conv = new ConvergenceClient(node.target);
@@ -170,19 +185,28 @@ function crdtResult(key: string, nodeId: string, r: CrdtReading): Result {
 const SET_OPS: Record<string, CrdtOperation> = { sadd: 'add', srem: 'remove', set: 'set' };
 
 async function crdtOp(p: Parsed): Promise<Result> {
+  const [key, element] = p.args;
   return onNode(p, async (conv, nodeId) => {
-    const [key, element] = p.args;
     const by = p.options.get('by');
     const r = p.command === 'incr' || p.command === 'decr'
       ? await conv.crdtUpdate(key, p.command === 'incr' ? 'increment' : 'decrement', { by: typeof by === 'number' ? by : undefined })
       : await conv.crdtUpdate(key, SET_OPS[p.command], { element });
     return crdtResult(key, nodeId, r);
-  });
+  }, key);
 }
 
-/** `ringdb get` of a key the spec names as a CRDT: its merged value (the stored bytes are the CRDT's encoded state). */
+/**
+ * `ringdb get` of a key the spec names as a CRDT: its merged value on one node (the stored bytes
+ * are the CRDT's encoded state). A node named with --node that is not a replica is said to be one.
+ */
 export function crdtRead(p: Parsed): Promise<Result> {
-  return onNode(p, async (conv, nodeId) => crdtResult(p.args[0], nodeId, await conv.crdtGet(p.args[0])));
+  const key = p.args[0];
+  return onNode(p, async (conv, nodeId, controller) => {
+    const result = crdtResult(key, nodeId, await conv.crdtGet(key));
+    const replicas = await replicasOf(controller, key);
+    if (!replicas || replicas.includes(nodeId)) return result;
+    return { ...result, human: `${result.human}\n(${nodeId} is not a replica of ${JSON.stringify(key)} (replicas ${replicas.join(', ')}): this is only what it holds itself)` };
+  }, key);
 }
 
 export function runConvergenceCommand(p: Parsed): Promise<Result> {

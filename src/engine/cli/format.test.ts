@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { ClusterDescription, NodeInfo, NodeStats, PeerStatus } from '../client';
 import { formatStatus, formatVersion } from './format';
-import { formatOwnCopies } from './own-copies';
+import { formatOwnCopies, judged, type OwnCopy } from './own-copies';
 
 describe('CLI formatting', () => {
   it('prints a version with its op id, and without an empty one (vector mode has none)', () => {
@@ -32,13 +32,13 @@ describe('CLI formatting', () => {
 
   it('marks each replica\'s own copy newest, stale or missing, and says when none holds the plain key', () => {
     const v = (ts: number, seq: number) => ({ ts, origin: 'n1', opId: `n1:${seq}` });
-    const copies = [
-      { node: 'n1', holds: 'value', version: v(9, 4), newest: true },
-      { node: 'n2', holds: 'value', version: v(5, 2), newest: false },
-      { node: 'n3', holds: 'nothing', version: undefined, newest: false },
-    ];
+    const copy = (node: string, holds: string, version?: ReturnType<typeof v>, error?: string): OwnCopy =>
+      ({ node, holds, version, newest: false, verdict: '', ...(error ? { error } : {}) });
+    const copies = () => [copy('n1', 'value', v(9, 4)), copy('n2', 'value', v(5, 2)), copy('n3', 'nothing')];
+    const all = judged({ copies: copies(), crdtType: undefined });
+    assert.deepEqual(all.copies.map((c) => c.verdict), ['newest', 'stale', 'missing'], 'the JSON carries what the table says');
     const lines = (ls: string[]) => ls.map((l) => l.trimEnd()).join('\n');
-    assert.equal(formatOwnCopies('k', { copies, crdtType: undefined }), lines([
+    assert.equal(formatOwnCopies('k', all), lines([
       'each replica\'s own copy (no quorum, no read repair):',
       '  REPLICA  HOLDS    VERSION       ',
       '  n1       value    op n1:4 ts 9  newest',
@@ -46,17 +46,16 @@ describe('CLI formatting', () => {
       '  n3       nothing  -             missing',
     ]));
     // A replica that did not answer may hold something newer.
-    const unheard = formatOwnCopies('k', { copies: [...copies, { node: 'n4', holds: 'down', version: undefined, newest: false },
-      { node: 'n5', holds: 'error', error: 'Get on node n5: no answer before the deadline', version: undefined, newest: false }], crdtType: undefined });
-    assert.match(unheard, /\n {2}n1 +value +op n1:4 ts 9 +newest heard\n/);
-    assert.match(unheard, /\n {2}n4 +down +-\n {2}n5 +error: Get on node n5: no answer before the deadline +-$/);
+    const unheard = judged({ copies: [...copies(), copy('n4', 'down'), copy('n5', 'error', undefined, 'Get on node n5: no answer before the deadline')], crdtType: undefined });
+    assert.deepEqual(unheard.copies.map((c) => c.verdict), ['newest heard', 'stale', 'missing', '', '']);
+    assert.match(formatOwnCopies('k', unheard), /\n {2}n4 +down +-\n {2}n5 +error: Get on node n5: no answer before the deadline +-$/);
     // CRDT states merge: no replica is stale by its version.
-    const crdt = formatOwnCopies('likes', { copies, crdtType: 'gcounter' });
-    assert.doesNotMatch(crdt, /newest|stale|missing/);
-    assert.match(crdt, /likes is a CRDT \(gcounter\): replicas merge states, so their versions do not say which is ahead; `ringdb get likes --node <id>` reads a node's merged value$/);
-    const siblings = formatOwnCopies('cart', { copies: [{ node: 'n1', holds: 'siblings', version: undefined, newest: false }], crdtType: undefined });
-    assert.match(siblings, /\n {2}n1 +siblings +-\n {2}siblings: concurrent versions \(consistencyMode "vector"\); `ringdb siblings cart` reads them$/);
-    assert.equal(formatOwnCopies('orders', { copies: [{ node: 'n1', holds: 'nothing', version: undefined, newest: false }], crdtType: undefined }),
+    const crdt = judged({ copies: copies(), crdtType: 'gcounter' });
+    assert.deepEqual(crdt.copies.map((c) => c.verdict), ['', '', '']);
+    assert.match(formatOwnCopies('likes', crdt), /likes is a CRDT \(gcounter\): replicas merge states, so their versions do not say which is ahead; `ringdb get likes --node <id>` reads a node's merged value$/);
+    const siblings = judged({ copies: [copy('n1', 'siblings')], crdtType: undefined });
+    assert.match(formatOwnCopies('cart', siblings), /\n {2}n1 +siblings +-\n {2}siblings: concurrent versions \(consistencyMode "vector"\); `ringdb siblings cart` reads them$/);
+    assert.equal(formatOwnCopies('orders', judged({ copies: [copy('n1', 'nothing')], crdtType: undefined })),
       'no replica holds "orders" as a plain key (rows written with --clustering live under it: `ringdb scan orders`)');
   });
 

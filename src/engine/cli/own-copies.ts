@@ -16,6 +16,11 @@ export interface OwnCopy {
   error?: string;
   /** Holds the newest version any replica that answered has. */
   newest: boolean;
+  /**
+   * 'newest' | 'newest heard' (a replica did not answer) | 'stale' | 'missing', or '' when
+   * versions say nothing (not read, no version anywhere, or a CRDT, whose states merge).
+   */
+  verdict: string;
 }
 
 export interface OwnCopies {
@@ -23,6 +28,8 @@ export interface OwnCopies {
   /** A CRDT key's replicas merge states: their LWW versions do not say which is ahead. */
   crdtType: string | undefined;
 }
+
+const ANSWERS = new Set(['value', 'tombstone', 'nothing']);
 
 interface SpecModes {
   consistencyMode?: string;
@@ -36,30 +43,43 @@ export async function ownCopies(c: ControllerClient, key: string, replicas: read
   const crdtType = spec.consistencyMode === 'crdt' && spec.crdt && Object.prototype.hasOwnProperty.call(spec.crdt, key) ? spec.crdt[key] : undefined;
   const copies = await Promise.all(replicas.map(async (node): Promise<OwnCopy> => {
     const state = states.get(node) ?? 'unknown';
-    if (state !== 'up' && state !== 'suspect') return { node, holds: state, version: undefined, newest: false };
+    if (state !== 'up' && state !== 'suspect') return { node, holds: state, version: undefined, newest: false, verdict: '' };
     try {
       const client = await c.nodeClient(node);
       try {
         const r = await client.getOwnCopy(key, { timeoutMs: OWN_COPY_ASK_MS });
-        return { node, holds: r.found ? 'value' : r.deleted ? 'tombstone' : 'nothing', version: r.version, newest: false };
+        return { node, holds: r.found ? 'value' : r.deleted ? 'tombstone' : 'nothing', version: r.version, newest: false, verdict: '' };
       } finally {
         client.close();
       }
     } catch (err) {
       // Vector mode refuses a one-value read of a key with siblings: an answer, not a failure.
       if (spec.consistencyMode === 'vector' && err instanceof RingDbError && err.code === 'failed-precondition') {
-        return { node, holds: 'siblings', version: undefined, newest: false };
+        return { node, holds: 'siblings', version: undefined, newest: false, verdict: '' };
       }
-      return { node, holds: 'error', error: (err as Error).message, version: undefined, newest: false };
+      return { node, holds: 'error', error: (err as Error).message, version: undefined, newest: false, verdict: '' };
     }
   }));
+  return judged({ copies, crdtType });
+}
+
+/** Sets each copy's newest and verdict from the versions and answers of all of them. */
+export function judged(own: OwnCopies): OwnCopies {
+  const { copies, crdtType } = own;
   let best: Version | undefined;
   for (const copy of copies) if (copy.version && (!best || compareVersions(copy.version, best) > 0)) best = copy.version;
   for (const copy of copies) copy.newest = best !== undefined && copy.version !== undefined && compareVersions(copy.version, best) === 0;
-  return { copies, crdtType };
+  const allHeard = copies.every((c) => ANSWERS.has(c.holds));
+  for (const copy of copies) copy.verdict = verdictOf(copy, best !== undefined && crdtType === undefined, allHeard);
+  return own;
 }
 
-const ANSWERS = new Set(['value', 'tombstone', 'nothing']);
+/** A copy's place among the answers; `ordered`: some answer has a version, and versions order them (not a CRDT). */
+function verdictOf(c: OwnCopy, ordered: boolean, allHeard: boolean): string {
+  if (!ordered || !ANSWERS.has(c.holds)) return '';
+  if (c.newest) return allHeard ? 'newest' : 'newest heard';
+  return c.version ? 'stale' : 'missing';
+}
 
 /**
  * The copies as rows under a heading; a replica behind the newest is marked stale, one without it
@@ -68,15 +88,10 @@ const ANSWERS = new Set(['value', 'tombstone', 'nothing']);
 export function formatOwnCopies(key: string, { copies, crdtType }: OwnCopies): string {
   const anyVersion = copies.some((c) => c.newest);
   if (!anyVersion && copies.every((c) => c.holds === 'nothing')) {
+    if (crdtType) return `no replica holds ${JSON.stringify(key)} yet (a CRDT: ${crdtType})`;
     return `no replica holds ${JSON.stringify(key)} as a plain key (rows written with --clustering live under it: \`ringdb scan ${key}\`)`;
   }
-  const allHeard = copies.every((c) => ANSWERS.has(c.holds));
-  const verdict = (c: OwnCopy): string => {
-    if (crdtType || !anyVersion || !ANSWERS.has(c.holds)) return '';
-    if (c.newest) return allHeard ? 'newest' : 'newest heard';
-    return c.version ? 'stale' : 'missing';
-  };
-  const rows = copies.map((c) => [c.node, c.holds === 'error' ? `error: ${c.error ?? ''}` : c.holds, c.version ? formatVersion(c.version) : '-', verdict(c)]);
+  const rows = copies.map((c) => [c.node, c.holds === 'error' ? `error: ${c.error ?? ''}` : c.holds, c.version ? formatVersion(c.version) : '-', c.verdict]);
   const note = crdtType
     ? `\n  ${key} is a CRDT (${crdtType}): replicas merge states, so their versions do not say which is ahead; \`ringdb get ${key} --node <id>\` reads a node's merged value`
     : copies.some((c) => c.holds === 'siblings') ? `\n  siblings: concurrent versions (consistencyMode "vector"); \`ringdb siblings ${key}\` reads them` : '';

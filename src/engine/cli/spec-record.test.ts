@@ -2,7 +2,7 @@
 // (N, W, R), not the defaults; with a spec that changes N, a note on where the data comes from.
 
 import { strict as assert } from 'node:assert';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliSuite, json } from './cli-test-support';
 
@@ -31,7 +31,27 @@ describe('ringdb start on a folder that has run a cluster (real processes)', fun
     writeFileSync(file, JSON.stringify({ nodes: 4, replicationFactor: 3, writeQuorum: 2, readQuorum: 2 }));
     const changed = await ringdb(ws.dir, 'start', '--spec', file);
     assert.equal(changed.code, 0, changed.stderr);
-    assert.match(changed.stdout, /\nnote: replicationFactor 2 -> 3 for this folder: keys get other replicas, which receive their values from anti-entropy \(Merkle rounds\), or at once with `ringdb repair`\n/);
+    assert.match(changed.stdout, /\nnote: replicationFactor 2 -> 3 for this folder: keys get more replicas, which receive their values from anti-entropy \(Merkle rounds\), or at once with `ringdb repair`\n/);
     assert.equal((await specOf()).replicationFactor, 3);
+    assert.equal((await ringdb(ws.dir, 'stop')).code, 0);
+
+    // --nodes does not reshape a folder that has run: its members decide its size, its record N, W, R.
+    const sized = await ringdb(ws.dir, 'start', '--nodes', '1');
+    assert.equal(sized.code, 0, sized.stderr);
+    const kept = await specOf();
+    assert.deepEqual([kept.replicationFactor, kept.writeQuorum], [3, 2]);
+    assert.equal((await ringdb(ws.dir, 'stop')).code, 0);
+
+    // A damaged record stops a start that would use it, saying how to go on; a spec of one's own replaces it.
+    const record = join(ws.dir, '.ringdb', 'data', 'cluster-spec');
+    const bytes = readFileSync(record);
+    bytes[bytes.length - 2] ^= 0xff;
+    writeFileSync(record, bytes);
+    const damaged = await ringdb(ws.dir, 'start');
+    assert.equal(damaged.code, 1);
+    assert.match(damaged.stderr, /cluster-spec .*It records the spec this folder last started with: restore it, or start with a spec of your own \(--spec, or \.ringdb\/cluster\.json\), which replaces it/);
+    assert.equal((await ringdb(ws.dir, 'start', '--spec', file)).code, 0, 'a spec of its own starts it');
+    assert.equal((await ringdb(ws.dir, 'stop')).code, 0);
+    assert.match((await ringdb(ws.dir, 'start')).stderr, /using the spec \.ringdb\/data last started with \(replicationFactor 3/);
   });
 });

@@ -136,9 +136,10 @@ describe('ringdb CLI: partitioning commands', function () {
     assert.equal(salted.code, 2);
     assert.match(salted.stderr, /"hot-key" is salted over 3 buckets, whose values live under its variants: `ringdb get hot-key` reads them/);
     assert.match((await ringdb(ws.dir, 'where', 'hot-key')).stdout, /\n\(each replica's own copy is not shown for a salted key: its values live under the variants\)$/m);
-    const replica = json<{ value: string; ownCopy: boolean; replicas: string[]; version: { opId: string } }>(
+    const replica = json<{ value: string; ownCopy: boolean; replicas: string[]; replica: boolean; version: { opId: string } }>(
       await ringdb(ws.dir, 'get', key, '--node', where.replicas[0], '--local', '--json'));
-    assert.deepEqual([replica.value, replica.ownCopy, replica.replicas], ['here', true, [where.replicas[0]]]);
+    assert.deepEqual([replica.value, replica.ownCopy, replica.replicas, replica.replica], ['here', true, [where.replicas[0]], true]);
+    assert.equal(json<{ replica: boolean }>(await ringdb(ws.dir, 'get', key, '--node', outsider, '--local', '--json')).replica, false);
 
     const noNode = await ringdb(ws.dir, 'get', key, '--local');
     assert.equal(noNode.code, 2);

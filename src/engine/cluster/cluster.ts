@@ -368,7 +368,6 @@ export class Cluster {
         try {
           // Once the nodes run they store values in this mode (a folder from before the record gets it now).
           writeMode(this.opts.dataDir, { consistencyMode: spec.consistencyMode, crdt: spec.crdt });
-          writeRecordedSpec(this.opts.dataDir, spec);
           await this.updateMembership(spec);
           const stored = await this.nodePartitions.storedMaps(placement.map.nodes);
           this.partitions.install(PartitionManager.resume(placement.map, stored), placement.quorum, spec);
@@ -388,6 +387,8 @@ export class Cluster {
         this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPED, 'start failed');
         throw new UnavailableError(`the cluster did not start: ${failed.join('; ')}`);
       }
+      // Only a start that got all the way is what this folder "last started with".
+      writeRecordedSpec(this.opts.dataDir, spec);
       this.setPhase(ClusterPhase.CLUSTER_PHASE_RUNNING, `${ids.length} nodes up`);
       return this.describe();
     });
