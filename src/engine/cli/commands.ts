@@ -201,9 +201,12 @@ async function start(p: Parsed, io: Io): Promise<Result> {
     client.close();
   }
   // The folder's recorded members came back; --nodes / the spec's count is for a new folder.
-  const resumed = cluster.nodes.length === spec.nodes ? ''
-    : ` (the members this folder holds; ${spec.nodes} node${spec.nodes === 1 ? '' : 's'} is the size of a new cluster: grow this one with \`ringdb add-node\`, or use another --dir)`;
-  return { code: EXIT.ok, human: `started ${cluster.nodes.length} nodes in ${dir}${resumed}${changedN ? `\nnote: ${changedN}` : ''}\n${formatStatus(cluster)}`, json: cluster };
+  // A count the person gave (--nodes, a spec file) that the folder's members override is said so; the recorded spec's is not theirs.
+  const nodesOption = p.options.get('nodes');
+  const asked = typeof nodesOption === 'number' ? nodesOption : file || !recorded ? spec.nodes : undefined;
+  const resumed = asked === undefined || cluster.nodes.length === asked ? ''
+    : ` (the members this folder holds; ${asked} node${asked === 1 ? '' : 's'} is the size of a new cluster: grow this one with \`ringdb add-node\`, or use another --dir)`;
+  return { code: EXIT.ok, human: `started ${cluster.nodes.length} node${cluster.nodes.length === 1 ? '' : 's'} in ${dir}${resumed}${changedN ? `\nnote: ${changedN}` : ''}\n${formatStatus(cluster)}`, json: cluster };
 }
 
 async function stop(p: Parsed, io: Io): Promise<Result> {
