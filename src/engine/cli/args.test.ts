@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { commandHelp, parseArgs, UsageError } from './args';
 import { COMMANDS } from './commands';
+import { CONVERGENCE_COMMANDS } from './convergence-commands';
 
 describe('ringdb argument parsing', () => {
   it('reads positionals and options in any order, as --opt value or --opt=value', () => {
@@ -21,6 +22,12 @@ describe('ringdb argument parsing', () => {
       e instanceof UsageError && e.message === '--node needs a value (id) before --local');
     assert.throws(() => parseArgs(['get', 'k', '--node', '--dir=x'], COMMANDS), /--node needs a value \(id\) before --dir=x/);
     assert.equal(parseArgs(['get', 'k', '--dir', '--odd-folder'], COMMANDS).options.get('dir'), '--odd-folder');
+  });
+
+  it('says where an extra number goes when the command has one integer option', () => {
+    assert.throws(() => parseArgs(['incr', 'likes', '5'], CONVERGENCE_COMMANDS), (e: unknown) => e instanceof UsageError
+      && e.message === '`ringdb incr` takes <key>, got "likes" "5" (a number goes with --by: `ringdb incr likes --by 5`)');
+    assert.throws(() => parseArgs(['get', 'k', '5'], COMMANDS), (e: unknown) => e instanceof UsageError && !/a number goes/.test(e.message));
   });
 
   it('takes values that look like options after --', () => {

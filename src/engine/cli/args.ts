@@ -118,7 +118,12 @@ export function parseArgs(argv: string[], commands: CommandSpec[]): Parsed {
     const required = cmd.args.filter((a) => !a.endsWith('?')).length;
     if (args.length < required || args.length > cmd.args.length) {
       const expected = cmd.args.map((a) => (a.endsWith('?') ? `[${a.slice(0, -1)}]` : `<${a}>`)).join(' ');
-      throw new UsageError(`\`ringdb ${cmd.name}\` takes ${expected || 'no arguments'}, got ${args.length ? args.map((a) => JSON.stringify(a)).join(' ') : 'none'}`, cmd.name);
+      // `incr likes 5`: the extra number is meant for the command's only integer option (--by).
+      const intOpts = cmd.options.filter((o) => o.kind === 'int');
+      const extra = args[cmd.args.length];
+      const hint = args.length === cmd.args.length + 1 && intOpts.length === 1 && /^\d+$/.test(extra)
+        ? ` (a number goes with --${intOpts[0].name}: \`ringdb ${cmd.name} ${args.slice(0, -1).join(' ')} --${intOpts[0].name} ${extra}\`)` : '';
+      throw new UsageError(`\`ringdb ${cmd.name}\` takes ${expected || 'no arguments'}, got ${args.length ? args.map((a) => JSON.stringify(a)).join(' ') : 'none'}${hint}`, cmd.name);
     }
     args.forEach((a, i) => checkUtf8(cmd, `<${cmd.args[i].replace(/\?$/, '')}>`, a));
     for (const [name, value] of options) if (typeof value === 'string') checkUtf8(cmd, `--${name}`, value);

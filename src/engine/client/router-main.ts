@@ -78,6 +78,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`router: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  // The stack for the log, then the message last: the controller reports the last line it saw.
+  if (err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  process.stderr.write(`router failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -3,6 +3,7 @@
 
 import { strict as assert } from 'node:assert';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { ControlServiceClient } from '../gen/ringdb/v1/control';
@@ -491,6 +492,32 @@ describe('controller: RestartNode while another node hangs (real processes)', fu
       assert.notEqual(n1.pid, before.pid);
     } finally {
       if (hung) process.kill(hung, 'SIGCONT');
+      await ctl.stop();
+      data.remove();
+    }
+  });
+});
+
+describe('controller: a router that cannot start (real processes)', function () {
+  this.timeout(120_000);
+
+  it('says why in one line, not with a line of its stack, and starts nothing', async () => {
+    const bundles = await engineBundles();
+    const data = tempDataDir();
+    const ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      await assert.rejects(ctl.client.startCluster({ nodes: 1, router: { port } }), (e: unknown) => {
+        assert.ok(e instanceof RingDbError, String(e));
+        assert.match(e.message, /router failed to start: .*EADDRINUSE/);
+        assert.doesNotMatch(e.message, /\n|\bat async\b|\.js:\d+:\d+/);
+        return true;
+      });
+      assert.equal((await ctl.client.describe()).phase, 'stopped');
+    } finally {
+      taken.close();
       await ctl.stop();
       data.remove();
     }
