@@ -226,6 +226,16 @@ async function isCrdtKey(c: ControllerClient, key: string): Promise<boolean> {
 }
 
 async function data(p: Parsed): Promise<Result> {
+  const result = await dataOp(p);
+  if (p.command !== 'delete' || result.code !== EXIT.ok || str(p, 'clustering') !== undefined) return result;
+  // A delete without context in vector mode is one more sibling, not the end of the others.
+  const { specJson } = await withController(p, (c) => c.describe());
+  if ((specJson ? (JSON.parse(specJson) as { consistencyMode?: string }).consistencyMode : undefined) !== 'vector') return result;
+  const key = p.args[0];
+  return { ...result, human: `${result.human}\n(consistencyMode "vector": without a context this adds a tombstone beside the key's other siblings; \`ringdb siblings ${key}\` shows them, \`ringdb vput ${key} --delete --context <token>\` replaces them)` };
+}
+
+async function dataOp(p: Parsed): Promise<Result> {
   return withController(p, async (c) => {
     if (p.options.get('local') === true) return ownCopy(p, c);
     // A CRDT key's stored value is its encoded state: `get` prints the merged value instead.

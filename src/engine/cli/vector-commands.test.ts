@@ -57,6 +57,10 @@ describe('ringdb siblings / vput (vector mode)', function () {
     assert.match(lines[2], new RegExp(`^pear +\\{n2:${c2}\\}$`));
     assert.equal(lines[3], `context: ${both.context}`);
 
+    const blind = await ringdb(ws.dir, 'delete', 'other', '--node', 'n1');
+    assert.equal(blind.code, 0, blind.stderr);
+    assert.match(blind.stdout, /\n\(consistencyMode "vector": without a context this adds a tombstone beside the key's other siblings; `ringdb siblings other` shows them, `ringdb vput other --delete --context <token>` replaces them\)\n$/);
+
     const get = await ringdb(ws.dir, 'get', 'k');
     assert.equal(get.code, 1);
     assert.match(get.stderr, /key has 2 siblings .*ringdb siblings <key>/);
