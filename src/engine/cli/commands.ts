@@ -10,10 +10,11 @@ import {
 import { MEMBERS_FILE, readMembers } from '../cluster/members-file';
 import { readRecordedSpec } from '../cluster/spec-record';
 import { tailLines } from '../cluster/logs';
-import { NODE_LOG_FILE } from '../cluster/node-config';
+import { NODE_LOG_FILE } from '../node/config';
 import { NODE_ID_PATTERN } from '../spec/types';
 import { UsageError, type CommandSpec, type Parsed } from './args';
 import { formatNotFound, formatNotFoundInOwnCopy, formatStatus, formatWrite } from './format';
+import { placementOf, specModes } from './cluster-facts';
 import { OWN_COPY_ASK_MS } from './own-copies';
 import { clusteringOption, driverData, runTopologyCommand, TOPOLOGY_COMMANDS } from './topology-commands';
 import { crdtRead } from './convergence-commands';
@@ -155,11 +156,12 @@ const versionJson = (v: Version | undefined): unknown => v ?? null;
 
 async function start(p: Parsed, io: Io): Promise<Result> {
   const file = specFile(p);
-  const dir = str(p, 'dir') ?? loadSpec(p).dataDir;
+  const given = withNodes(p, file);
+  const dir = str(p, 'dir') ?? given.dataDir;
   // Without a spec of its own, a folder starts again as it last ran, not with the defaults; its
   // members decide its size, so --nodes changes nothing there (it would only shrink N and W).
   const recorded = recordedSpec(dir, file !== undefined);
-  const spec = !file && recorded ? recorded : withNodes(p, file);
+  const spec = !file && recorded ? recorded : given;
   if (!file && recorded) io.progress(`using the spec ${dir} last started with (${specSummary(recorded)}); --spec to start it with another`);
   const changedN = file && recorded && recorded.replicationFactor !== spec.replicationFactor
     ? `replicationFactor ${recorded.replicationFactor} -> ${spec.replicationFactor} for this folder: ${spec.replicationFactor > recorded.replicationFactor
@@ -219,43 +221,39 @@ async function stop(p: Parsed, io: Io): Promise<Result> {
 
 /** Whether the running cluster's spec names `key` as a CRDT (consistencyMode "crdt"). */
 async function isCrdtKey(c: ControllerClient, key: string): Promise<boolean> {
-  const { specJson } = await c.describe();
-  if (!specJson) return false;
-  const spec = JSON.parse(specJson) as { consistencyMode?: string; crdt?: Record<string, string> | null };
-  return spec.consistencyMode === 'crdt' && spec.crdt != null && Object.prototype.hasOwnProperty.call(spec.crdt, key);
+  return specModes(await c.describe()).crdtTypeOf(key) !== undefined;
 }
 
 async function data(p: Parsed): Promise<Result> {
-  const result = await dataOp(p);
-  if (p.command !== 'delete' || result.code !== EXIT.ok || str(p, 'clustering') !== undefined) return result;
-  // A delete without context in vector mode is one more sibling, not the end of the others.
-  const { specJson } = await withController(p, (c) => c.describe());
-  if ((specJson ? (JSON.parse(specJson) as { consistencyMode?: string }).consistencyMode : undefined) !== 'vector') return result;
-  const key = p.args[0];
-  return { ...result, human: `${result.human}\n(consistencyMode "vector": without a context this adds a tombstone beside the key's other siblings; \`ringdb siblings ${key}\` shows them, \`ringdb vput ${key} --delete --context <token>\` replaces them)` };
+  return withController(p, async (c) => {
+    const result = await dataOp(p, c);
+    if (p.command !== 'delete' || result.code !== EXIT.ok || str(p, 'clustering') !== undefined) return result;
+    // A delete without context in vector mode is one more sibling, not the end of the others.
+    if (specModes(await c.describe()).consistencyMode !== 'vector') return result;
+    const key = p.args[0];
+    return { ...result, human: `${result.human}\n(consistencyMode "vector": without a context this adds a tombstone beside the key's other siblings; \`ringdb siblings ${key}\` shows them, \`ringdb vput ${key} --delete --context <token>\` replaces them)` };
+  });
 }
 
-async function dataOp(p: Parsed): Promise<Result> {
-  return withController(p, async (c) => {
-    if (p.options.get('local') === true) return ownCopy(p, c);
-    // A CRDT key's stored value is its encoded state: `get` prints the merged value instead.
-    if (p.command === 'get' && str(p, 'clustering') === undefined && (await isCrdtKey(c, p.args[0]))) return crdtRead(p);
-    // Without --node the topology-aware driver picks a replica; rows (--clustering) always go through it.
-    if (str(p, 'node') === undefined || str(p, 'clustering') !== undefined) return driverData(p, c);
-    const nodeId = await pickNode(c, p);
-    const node = await c.nodeClient(nodeId);
-    try {
-      const key = p.args[0];
-      if (p.command === 'put' || p.command === 'delete') {
-        const w = p.command === 'put' ? await node.putAcked(key, p.args[1]) : await node.deleteAcked(key);
-        const human = formatWrite(p.command === 'put' ? 'OK' : `deleted ${JSON.stringify(key)}`, w);
-        return { code: EXIT.ok, human, json: { key, node: nodeId, version: w.version, replicas: w.replicas, hinted: w.hinted } };
-      }
-      return readResult(key, nodeId, await node.get(key));
-    } finally {
-      node.close();
+async function dataOp(p: Parsed, c: ControllerClient): Promise<Result> {
+  if (p.options.get('local') === true) return ownCopy(p, c);
+  // A CRDT key's stored value is its encoded state: `get` prints the merged value instead.
+  if (p.command === 'get' && str(p, 'clustering') === undefined && (await isCrdtKey(c, p.args[0]))) return crdtRead(p);
+  // Without --node the topology-aware driver picks a replica; rows (--clustering) always go through it.
+  if (str(p, 'node') === undefined || str(p, 'clustering') !== undefined) return driverData(p, c);
+  const nodeId = await pickNode(c, p);
+  const node = await c.nodeClient(nodeId);
+  try {
+    const key = p.args[0];
+    if (p.command === 'put' || p.command === 'delete') {
+      const w = p.command === 'put' ? await node.putAcked(key, p.args[1]) : await node.deleteAcked(key);
+      const human = formatWrite(p.command === 'put' ? 'OK' : `deleted ${JSON.stringify(key)}`, w);
+      return { code: EXIT.ok, human, json: { key, node: nodeId, version: w.version, replicas: w.replicas, hinted: w.hinted } };
     }
-  });
+    return readResult(key, nodeId, await node.get(key));
+  } finally {
+    node.close();
+  }
 }
 
 function readResult(key: string, nodeId: string, r: GetResult, ownCopy = false): Result {
@@ -279,11 +277,7 @@ async function ownCopy(p: Parsed, c: ControllerClient): Promise<Result> {
     throw new UsageError(`--local reads plain keys; ${JSON.stringify(key)} is a CRDT key: \`ringdb get ${key} --node ${str(p, 'node')}\` prints that node's merged value`, p.command);
   }
   const nodeId = await pickNode(c, p);
-  // Without a partition map (a topology cluster) every node holds every key and nothing is salted.
-  const placed = await c.whereIs(key).catch((err: unknown) => {
-    if (err instanceof RingDbError && err.code === 'failed-precondition') return undefined;
-    throw err;
-  });
+  const placed = await placementOf(c, key);
   if (placed?.saltBuckets) {
     throw new UsageError(`--local reads a plain key's own copy; ${JSON.stringify(key)} is salted over ${placed.saltBuckets} buckets, whose values live under its variants: \`ringdb get ${key}\` reads them`, p.command);
   }

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControllerClient, RingDbError, defaultClusterSpec, loadClusterSpecFile, type ClusterDescription } from '../client';
 import { ConvergenceClient, type CrdtOperation, type CrdtReading, type RepairReport } from '../client/convergence-client';
+import { placementOf } from './cluster-facts';
 import type { CommandSpec, Parsed } from './args';
 import type { Result } from './commands';
 
@@ -107,16 +108,6 @@ async function repair(p: Parsed): Promise<Result> {
   }
 }
 
-/** The replicas of `key` by the partition map, owner first; undefined without a map. */
-async function replicasOf(controller: ControllerClient, key: string): Promise<string[] | undefined> {
-  try {
-    return (await controller.whereIs(key)).replicas;
-  } catch (err) {
-    if (err instanceof RingDbError && err.code === 'failed-precondition') return undefined;
-    throw err;
-  }
-}
-
 /**
  * The node named by --node, else the first one up among `key`'s replicas (a CRDT op or read on
  * a node that is not one works on that node's own partial state), else the first one up.
@@ -125,7 +116,7 @@ async function pickNode(controller: ControllerClient, p: Parsed, key?: string): 
   const wanted = p.options.get('node');
   if (typeof wanted === 'string') return wanted;
   const nodes = (await controller.describe()).nodes.filter((n) => n.state === 'up');
-  const replicas = key === undefined ? undefined : await replicasOf(controller, key);
+  const replicas = key === undefined ? undefined : (await placementOf(controller, key))?.replicas;
   const up = (replicas && nodes.find((n) => replicas.includes(n.id))) ?? nodes[0];
   if (!up) throw new RingDbError('unavailable', 'no node is up; restart one with `ringdb restart <node>`');
   return up.id;
@@ -203,7 +194,7 @@ export function crdtRead(p: Parsed): Promise<Result> {
   const key = p.args[0];
   return onNode(p, async (conv, nodeId, controller) => {
     const result = crdtResult(key, nodeId, await conv.crdtGet(key));
-    const replicas = await replicasOf(controller, key);
+    const replicas = (await placementOf(controller, key))?.replicas;
     if (!replicas || replicas.includes(nodeId)) return result;
     return { ...result, human: `${result.human}\n(${nodeId} is not a replica of ${JSON.stringify(key)} (replicas ${replicas.join(', ')}): this is only what it holds itself)` };
   }, key);

@@ -2,6 +2,7 @@
 // where`: the placement says where a key belongs, the copies show whether replication got there.
 
 import { compareVersions, RingDbError, type ControllerClient, type Version } from '../client';
+import { specModes } from './cluster-facts';
 import { formatVersion, table } from './format';
 
 /** A replica's own copy only waits this long: a hung node is shown as such, not waited for. */
@@ -31,16 +32,11 @@ export interface OwnCopies {
 
 const ANSWERS = new Set(['value', 'tombstone', 'nothing']);
 
-interface SpecModes {
-  consistencyMode?: string;
-  crdt?: Record<string, string> | null;
-}
-
 export async function ownCopies(c: ControllerClient, key: string, replicas: readonly string[]): Promise<OwnCopies> {
   const described = await c.describe();
   const states = new Map(described.nodes.map((n) => [n.id, n.state]));
-  const spec = (described.specJson ? JSON.parse(described.specJson) : {}) as SpecModes;
-  const crdtType = spec.consistencyMode === 'crdt' && spec.crdt && Object.prototype.hasOwnProperty.call(spec.crdt, key) ? spec.crdt[key] : undefined;
+  const spec = specModes(described);
+  const crdtType = spec.crdtTypeOf(key);
   const copies = await Promise.all(replicas.map(async (node): Promise<OwnCopy> => {
     const state = states.get(node) ?? 'unknown';
     if (state !== 'up' && state !== 'suspect') return { node, holds: state, version: undefined, newest: false, verdict: '' };

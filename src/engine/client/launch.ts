@@ -247,4 +247,3 @@ export async function stopController(dataDir: string, graceMs = 15_000): Promise
   if (isProcessAlive(state.pid)) throw new LaunchError(`the controller (pid ${state.pid}) did not exit after SIGTERM`);
   return { stopped, controllerPid: state.pid };
 }
-

@@ -8,7 +8,6 @@ import { writeFileAtomic } from '../client/state-file';
 import type { ClusterSpec } from '../spec/types';
 
 export const NODE_CONFIG_FILE = 'node-config.json';
-export { NODE_LOG_FILE };
 
 export interface NodeFiles {
   dir: string;

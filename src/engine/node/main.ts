@@ -163,10 +163,10 @@ run().catch((err: unknown) => {
   process.exit(EXIT.failed);
 });
 
-/** Appends one line to the node's log file directly, in the logger's format; best effort. */
+/** Appends one warning to the node's log file directly, as the logger writes it; best effort. */
 function noteInOwnLog(config: NodeConfig, message: string): void {
   try {
-    appendFileSync(join(config.dataDir, NODE_LOG_FILE), `${new Date().toISOString()} WARN  [${config.id}] ${message}\n`);
+    createLogger(config.id, 'warn', (line) => appendFileSync(join(config.dataDir, NODE_LOG_FILE), line)).warn(message);
   } catch {
     // Nothing else can be done: the controller that would show an error is gone too.
   }

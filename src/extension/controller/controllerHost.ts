@@ -18,7 +18,10 @@ const STOP_GRACE_MS = 10_000;
 export type HostEvent =
   | { readonly kind: 'started'; readonly handle: ControllerHandle; readonly restart: boolean }
   | { readonly kind: 'crashed'; readonly detail: string; readonly retryInMs: number | undefined }
-  /** It exited cleanly without being asked by this window: someone stopped it (`ringdb stop`). */
+  /**
+   * It ended without this window asking: a launched one exited cleanly (`ringdb stop`), or one
+   * this window attached to exited (`crashed` when it left its state file behind).
+   */
   | { readonly kind: 'stoppedOutside'; readonly detail: string; readonly crashed: boolean }
   | { readonly kind: 'stopped' };
 
