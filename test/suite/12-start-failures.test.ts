@@ -2,7 +2,7 @@
 // SSTable is damaged. The message must say what is true and what to do, and nothing half-started
 // may stay behind.
 import { strict as assert } from 'node:assert';
-import { openSync, readdirSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
@@ -172,6 +172,37 @@ describe('Start Cluster when it cannot simply start', function () {
         await stopCli(rel, cliPid);
       }
     } finally {
+      await config.update('dataFolder', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  it('a data folder starts again with the spec it last ran with, saying so; a spec given replaces it, noting a changed replicationFactor', async () => {
+    const rel = '.ringdb/data-recorded';
+    const config = vscode.workspace.getConfiguration('ringdb');
+    await config.update('dataFolder', rel, vscode.ConfigurationTarget.Workspace);
+    // Without a workspace spec, Start Cluster would start the defaults (nodes 3, replicationFactor 3).
+    const workspaceSpec = inWorkspace('.ringdb/cluster.json');
+    const setAside = existsSync(workspaceSpec) ? `${workspaceSpec}.aside` : undefined;
+    if (setAside) renameSync(workspaceSpec, setAside);
+    try {
+      // The CLI's defaults shrunk to 2 nodes: replicationFactor 2, both quorums 2.
+      await stopCli(rel, await cliCluster(rel, 2));
+      ui = recordUi();
+      const started = await run<{ nodes: string[] }>(Commands.startCluster);
+      assert.deepEqual(started?.nodes, ['n1', 'n2'], `Start Cluster failed: ${api.lastError()}`);
+      assert.equal(api.snapshot().spec?.replicationFactor, 2, 'the folder came back with the defaults');
+      assert.ok(ui.shown.some((m) => m.kind === 'info' && /using the spec \S*data-recorded last started with \(replicationFactor 2, writeQuorum 2, readQuorum 2, consistencyMode lww\)/.test(m.text)),
+        `not told: ${JSON.stringify(ui.shown)}`);
+      assert.ok(!ui.shown.some((m) => /is for a new data folder/.test(m.text)), 'the recorded spec\'s own count is not the person\'s to be corrected');
+      await run(Commands.stopCluster);
+
+      ui.restore();
+      ui = recordUi();
+      assert.ok(await run(Commands.startCluster, { spec: { nodes: 2, replicationFactor: 1, writeQuorum: 1, readQuorum: 1 } }), `Start Cluster failed: ${api.lastError()}`);
+      assert.equal(api.snapshot().spec?.replicationFactor, 1);
+      assert.ok(ui.shown.some((m) => m.kind === 'info' && /replicationFactor 2 -> 1 for this folder: keys keep fewer replicas/.test(m.text)), `not told: ${JSON.stringify(ui.shown)}`);
+    } finally {
+      if (setAside) renameSync(setAside, workspaceSpec);
       await config.update('dataFolder', undefined, vscode.ConfigurationTarget.Workspace);
     }
   });

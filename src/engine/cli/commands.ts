@@ -8,7 +8,7 @@ import {
   stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type GetResult, type NodeInfo, type Version,
 } from '../client';
 import { MEMBERS_FILE, readMembers } from '../cluster/members-file';
-import { readRecordedSpec } from '../cluster/spec-record';
+import { readRecordedSpec, recordedSpecSummary, replicationFactorChange } from '../cluster/spec-record';
 import { tailLines } from '../cluster/logs';
 import { NODE_LOG_FILE } from '../node/config';
 import { NODE_ID_PATTERN } from '../spec/types';
@@ -115,10 +115,6 @@ function recordedSpec(dir: string, specGiven: boolean): ClusterSpec | undefined 
   }
 }
 
-function specSummary(s: ClusterSpec): string {
-  return `replicationFactor ${s.replicationFactor}, writeQuorum ${s.writeQuorum}, readQuorum ${s.readQuorum}, consistencyMode ${s.consistencyMode}`;
-}
-
 /** With --nodes below the spec's N, default quorums shrink with it as they would in a fresh spec. */
 function quorumsFor(spec: ClusterSpec, nodes: number, fromFile: boolean): Partial<ClusterSpec> {
   if (fromFile && spec.replicationFactor <= nodes) return {};
@@ -162,12 +158,8 @@ async function start(p: Parsed, io: Io): Promise<Result> {
   // members decide its size, so --nodes changes nothing there (it would only shrink N and W).
   const recorded = recordedSpec(dir, file !== undefined);
   const spec = !file && recorded ? recorded : given;
-  if (!file && recorded) io.progress(`using the spec ${dir} last started with (${specSummary(recorded)}); --spec to start it with another`);
-  const changedN = file && recorded && recorded.replicationFactor !== spec.replicationFactor
-    ? `replicationFactor ${recorded.replicationFactor} -> ${spec.replicationFactor} for this folder: ${spec.replicationFactor > recorded.replicationFactor
-      ? 'keys get more replicas, which receive their values from anti-entropy (Merkle rounds), or at once with `ringdb repair`'
-      : 'keys keep fewer replicas; a node drops what it no longer replicates when it starts'}`
-    : undefined;
+  if (!file && recorded) io.progress(`using the spec ${dir} last started with (${recordedSpecSummary(recorded)}); --spec to start it with another`);
+  const changedN = file && recorded ? replicationFactorChange(recorded, spec) : undefined;
   // A controller left serving this folder without a running cluster (e.g. after a failed start) is reused.
   let client: ControllerClient | undefined;
   try {

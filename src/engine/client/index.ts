@@ -18,6 +18,7 @@ export {
   launchController, connectController, stopController, defaultControllerScript, CONTROLLER_READY,
   type LaunchOptions, type ControllerHandle, type ControllerExit,
 } from './launch';
+export { readRecordedSpec, recordedSpecSummary, replicationFactorChange, SPEC_RECORD_FILE } from '../cluster/spec-record';
 export { findController, readStateFile, STATE_FILE, TOKEN_FILE, CONTROLLER_LOG, type ControllerState } from './state-file';
 export {
   defaultClusterSpec, defaultClusterSpecText, fitQuorumsToNodes, parseClusterSpec, validateClusterSpec, checkClusterSpec, loadClusterSpecFile,

@@ -30,3 +30,19 @@ export function readRecordedSpec(dataDir: string, fs: FileSystem = realFs): Clus
 export function writeRecordedSpec(dataDir: string, spec: ClusterSpec, fs: FileSystem = realFs): void {
   writeFolderRecord(fs, join(dataDir, SPEC_RECORD_FILE), { spec });
 }
+
+/** The recorded spec's shape in one line, for the note that a start is using it. */
+export function recordedSpecSummary(s: ClusterSpec): string {
+  return `replicationFactor ${s.replicationFactor}, writeQuorum ${s.writeQuorum}, readQuorum ${s.readQuorum}, consistencyMode ${s.consistencyMode}`;
+}
+
+/**
+ * What changes for the folder's keys when a start's spec has another replicationFactor than the
+ * one the folder last ran with (undefined when it is the same): said before the change surprises.
+ */
+export function replicationFactorChange(recorded: ClusterSpec, next: ClusterSpec): string | undefined {
+  if (recorded.replicationFactor === next.replicationFactor) return undefined;
+  return `replicationFactor ${recorded.replicationFactor} -> ${next.replicationFactor} for this folder: ${next.replicationFactor > recorded.replicationFactor
+    ? 'keys get more replicas, which receive their values from anti-entropy (Merkle rounds), or at once with `ringdb repair`'
+    : 'keys keep fewer replicas; a node drops what it no longer replicates when it starts'}`;
+}

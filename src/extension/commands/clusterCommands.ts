@@ -23,8 +23,11 @@ export interface StartResult {
   specFile: string | undefined;
 }
 
-/** The spec to start: the argument's, else the workspace's .ringdb/cluster.json, else the defaults. */
-async function resolveSpec(arg: unknown): Promise<{ spec: ClusterSpec; file: string | undefined }> {
+/**
+ * The spec to start: the argument's, else the workspace's .ringdb/cluster.json, else the
+ * defaults (`fromDefaults`: the data folder's recorded spec, if it has one, replaces them).
+ */
+async function resolveSpec(arg: unknown): Promise<{ spec: ClusterSpec; file: string | undefined; fromDefaults: boolean }> {
   const { defaultClusterSpec, fitQuorumsToNodes, parseClusterSpec } = await engineClient();
   const a = argsOf(arg) as { spec?: unknown; nodes?: number };
   const root = workspaceRoot();
@@ -39,7 +42,26 @@ async function resolveSpec(arg: unknown): Promise<{ spec: ClusterSpec; file: str
   if (a.nodes !== undefined) spec = { ...spec, nodes: a.nodes };
   // The defaults assume 3 nodes; with fewer and no spec of the person's own, replicate to all.
   if (a.spec === undefined && !from) spec = fitQuorumsToNodes(spec, Number.isInteger(spec.nodes) && spec.nodes > 0 ? spec.nodes : 1);
-  return { spec: parseClusterSpec(JSON.stringify(spec)), file: from };
+  return { spec: parseClusterSpec(JSON.stringify(spec)), file: from, fromDefaults: a.spec === undefined && !from };
+}
+
+/**
+ * A data folder starts again with the spec it last ran with unless the person gave one (as
+ * `ringdb start` does): with the defaults, a folder run with replicationFactor 2 came back with
+ * 3, its keys missing on their new replicas until a repair. Returns the spec and what to tell.
+ */
+async function withFolderRecord(spec: ClusterSpec, fromDefaults: boolean, dataDir: string): Promise<{ spec: ClusterSpec; note: string | undefined }> {
+  const { readRecordedSpec, recordedSpecSummary, replicationFactorChange } = await engineClient();
+  let recorded: ClusterSpec | undefined;
+  try {
+    recorded = readRecordedSpec(dataDir);
+  } catch (err) {
+    if (!fromDefaults) return { spec, note: undefined };
+    throw new UserError(`${(err as Error).message}.`, `It records the spec this folder last started with: restore it, or start with a spec of your own (${SPEC_RELATIVE_PATH} in the workspace, "RingDB: Create Cluster Spec"), which replaces it.`);
+  }
+  if (!recorded) return { spec, note: undefined };
+  if (fromDefaults) return { spec: recorded, note: `using the spec ${dataDir} last started with (${recordedSpecSummary(recorded)}); a ${SPEC_RELATIVE_PATH} in the workspace starts it with another.` };
+  return { spec, note: replicationFactorChange(recorded, spec) };
 }
 
 /** Node data goes to the ringdb.dataFolder setting, else the spec's dataDir inside the workspace. */
@@ -92,8 +114,9 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
   });
 
   const startNow = async (arg: unknown): Promise<StartResult> => {
-    const { spec, file } = await resolveSpec(arg);
-    const dataDir = resolveDataDir(spec);
+    const resolved = await resolveSpec(arg);
+    const dataDir = resolveDataDir(resolved.spec);
+    const { file } = resolved;
     const other = await outsideController(dataDir, session.controllerPid);
     if (other) {
       throw new UserError(
@@ -103,7 +126,13 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
         [{ title: SHOW_IT_HERE, run: () => showHere(dataDir) }, { title: STOP_AND_START, run: () => stopAndStart(dataDir, arg) }],
       );
     }
-    log.info(`starting a ${spec.nodes}-node cluster from ${file ?? 'the default spec'} with data in ${dataDir}`);
+    const { spec, note: specNote } = await withFolderRecord(resolved.spec, resolved.fromDefaults, dataDir);
+    const specSource = file ?? (spec === resolved.spec ? 'the default spec' : 'the spec the data folder recorded');
+    log.info(`starting a ${spec.nodes}-node cluster from ${specSource} with data in ${dataDir}`);
+    if (specNote) {
+      log.info(specNote);
+      void vscode.window.showInformationMessage(`RingDB: ${specNote}`);
+    }
     // Cancelling a start that is half done stops what it launched: a cluster is up or nothing runs.
     const cluster = await withCancellableProgress(`Starting a ${spec.nodes}-node cluster…`, {
       state: 'Nothing runs: the controller and every node it had launched were stopped; the data folder keeps what was written.',
@@ -118,7 +147,7 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
       }
     });
     log.info(`cluster running: ${cluster.nodes.map((n) => `${n.id}@${n.address}`).join(', ')}`);
-    if (cluster.nodes.length !== spec.nodes) {
+    if (cluster.nodes.length !== spec.nodes && spec === resolved.spec) {
       // The folder's own members came back (the controller records them); the spec's count is for a new folder.
       const note = `started the ${cluster.nodes.length} nodes this data folder holds (${cluster.nodes.map((n) => n.id).join(', ')}); the spec's "nodes": ${spec.nodes} is for a new data folder. Use "Add Node" to grow this cluster, or another "dataDir" for a new one.`;
       log.info(note);
