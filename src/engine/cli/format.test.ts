@@ -79,8 +79,10 @@ describe('CLI formatting', () => {
     ]));
     assert.match(status, /\nreplication backlog \(logged ops a peer has not acknowledged yet, resent until it does\):\n {2}n1 -> n2: up to 20 ops \(n1 sees n2 down\)\n {2}n3 -> n1: up to 35 ops$/);
     assert.doesNotMatch(formatStatus(desc([node('n1', 'up', stats('n1', [peer('n2', 'up', 0)]))])), /backlog|hints/);
-    const expired = formatStatus(desc([node('n1', 'up', { ...stats('n1', []), hints: { held: 0, hinted: 9, delivered: 5, expired: 4 } }),
-      node('n2', 'up', { ...stats('n2', []), hints: { held: 0, hinted: 0, delivered: 0, expired: 0 } })]));
-    assert.match(expired, /\nhints \(writes held for a replica that was down, handed over when it is back\):\n {2}n1 dropped 4 undelivered, older than storage\.tombstoneGraceMs \(Merkle repair brings their keys\)$/);
+    const expired = formatStatus(desc([node('n1', 'up', { ...stats('n1', []), hints: { held: 0, hinted: 9, delivered: 5, expired: 4, expiredFor: { n3: 1, n2: 3 } } }),
+      node('n2', 'up', { ...stats('n2', []), hints: { held: 0, hinted: 2, delivered: 0, expired: 2, expiredFor: { n3: 2 } } }),
+      node('n3', 'up', { ...stats('n3', []), hints: { held: 0, hinted: 0, delivered: 0, expired: 0, expiredFor: {} } })]));
+    assert.match(expired, /\nhints \(writes held for a replica that was down, handed over when it is back\):\n {2}n1 dropped 4 undelivered \(3 for n2, 1 for n3\), older than storage\.tombstoneGraceMs \(Merkle repair brings their keys\)\n {2}n2 dropped 2 undelivered for n3, older than/);
+    assert.doesNotMatch(expired, /n3 dropped/);
   });
 });

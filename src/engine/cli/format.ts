@@ -83,7 +83,10 @@ export function formatStatus(c: ClusterDescription): string {
       lines.push(`  ${h.holder} holds ${h.count} for ${h.target}${oldest}`);
     }
     for (const n of expired) {
-      lines.push(`  ${n.id} dropped ${n.stats?.hints?.expired} undelivered, older than storage.tombstoneGraceMs (Merkle repair brings their keys)`);
+      const { expired: count, expiredFor } = n.stats!.hints!;
+      const targets = Object.entries(expiredFor).sort((a, b) => b[1] - a[1]);
+      const forWhom = targets.length === 1 ? ` for ${targets[0][0]}` : targets.length > 1 ? ` (${targets.map(([t, c]) => `${c} for ${t}`).join(', ')})` : '';
+      lines.push(`  ${n.id} dropped ${count} undelivered${forWhom}, older than storage.tombstoneGraceMs (Merkle repair brings their keys)`);
     }
   }
   return lines.join('\n');

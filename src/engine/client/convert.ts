@@ -91,7 +91,7 @@ export function statsFromProto(s: pb.NodeStats): NodeStats {
     logFirstLsn: s.logFirstLsn,
     logNextLsn: s.logNextLsn,
     ...(s.partitioning ? {
-      hints: { held: s.partitioning.hintsHeld, hinted: s.partitioning.hintedWrites, delivered: s.partitioning.hintsDelivered, expired: s.partitioning.hintsExpired },
+      hints: { held: s.partitioning.hintsHeld, hinted: s.partitioning.hintedWrites, delivered: s.partitioning.hintsDelivered, expired: s.partitioning.hintsExpired, expiredFor: { ...s.partitioning.hintsExpiredByTarget } },
     } : {}),
   };
 }

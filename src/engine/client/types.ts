@@ -100,6 +100,8 @@ export interface HintCounters {
   delivered: number;
   /** Dropped undelivered: older than storage.tombstoneGraceMs (Merkle repair brings their keys). */
   expired: number;
+  /** `expired` by the replica the hints were held for. */
+  expiredFor: Record<string, number>;
 }
 
 export interface NodeInfo {

@@ -118,6 +118,7 @@ describe('tombstone grace and hint expiry (real processes)', function () {
     // The controller's view (what `ringdb status` prints) carries the count too, with its next stats.
     await eventually('the expired count in Describe', 10_000, async () =>
       ((await client.describe()).nodes.find((n) => n.id === standIn)?.stats?.hints?.expired === 1 ? true : undefined));
+    assert.deepEqual((await client.describe()).nodes.find((n) => n.id === standIn)?.stats?.hints?.expiredFor, { [b]: 1 }, 'the replica the dropped hint was for');
     const log = readFileSync(join(data.dir, standIn, 'node.log'), 'utf8');
     assert.match(log, new RegExp(`dropped 1 hints for ${b} older than storage\\.tombstoneGraceMs \\(${graceMs} ms\\)`));
 

@@ -40,6 +40,8 @@ export class HintStore {
   hintedWrites = 0;
   delivered = 0;
   expired = 0;
+  /** `expired` by the replica the hints were held for. */
+  readonly expiredFor = new Map<string, number>();
 
   private constructor(
     private readonly fs: FileSystem,
@@ -128,6 +130,7 @@ export class HintStore {
     if (gone.length === 0) return this.queue;
     this.removed += gone.length;
     this[why] += gone.length;
+    if (why === 'expired') for (const h of gone) this.expiredFor.set(h.target, (this.expiredFor.get(h.target) ?? 0) + 1);
     const done = this.append(Buffer.concat(gone.map((h) => frameRecord(encodeRemove(h.target, h.opId)))));
     if (this.removed > COMPACT_AFTER && this.removed > this.live.size) this.queue = this.queue.then(() => this.rewrite());
     return done;

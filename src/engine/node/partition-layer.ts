@@ -113,6 +113,7 @@ export class PartitionLayer {
       notOwnerAnswers: c.notOwnerAnswers,
       hintsDelivered: this.hints.delivered,
       hintsExpired: this.hints.expired,
+      hintsExpiredByTarget: Object.fromEntries(this.hints.expiredFor),
       coordinatedWrites: c.coordinatedWrites,
       coordinatedReads: c.coordinatedReads,
     };
