@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   ControllerClient, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
-  stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type GetResult, type NodeInfo, type Version,
+  stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type GetResult, type RestartedNode, type Version,
 } from '../client';
 import { MEMBERS_FILE, readMembers } from '../cluster/members-file';
 import { readRecordedSpec, recordedSpecSummary, replicationFactorChange } from '../cluster/spec-record';
@@ -292,7 +292,7 @@ async function ownCopy(p: Parsed, c: ControllerClient): Promise<Result> {
 async function nodeOp(p: Parsed, io: Io): Promise<Result> {
   return withController(p, async (c) => {
     const id = p.args[0];
-    let node: NodeInfo;
+    let node: RestartedNode;
     if (p.command === 'kill') node = await c.killNode(id);
     else {
       await c.member(id); // an unknown id fails before the progress line, not after it
@@ -300,7 +300,8 @@ async function nodeOp(p: Parsed, io: Io): Promise<Result> {
       node = await c.restartNode(id);
     }
     const human = p.command === 'kill' ? `killed ${id} (it is now ${node.state})` : `restarted ${id}: ${node.state} on ${node.address} (pid ${node.pid})`;
-    return { code: EXIT.ok, human, json: node };
+    // The node runs: exit 0, with what did not follow the restart said beside it.
+    return { code: EXIT.ok, human: node.warning ? `${human}\nwarning: ${node.warning}` : human, json: node };
   });
 }
 

@@ -13,7 +13,7 @@ import { EventStream } from './stream';
 import { hotKeyFromProto, locationFromProto, mapInfoFromProto, movesFromProto } from './partition-convert';
 import type {
   CallOptions, CheckHotResult, ClusterDescription, ClusterEvent, HotKeyInfo, HotPartitionInfo, KeyLocation, MergeResult, MoveSummary,
-  NodeInfo, PartitionMapInfo, RebalanceResult, RemoveNodeResult, SplitResult, StoreSnapshot,
+  NodeInfo, PartitionMapInfo, RestartedNode, RebalanceResult, RemoveNodeResult, SplitResult, StoreSnapshot,
 } from './types';
 
 /** Starting nodes, handing data over and stopping can take a while; everything else is quick. */
@@ -84,9 +84,10 @@ export class ControllerClient {
     return nodeFromProto(required(res.node, 'KillNode'));
   }
 
-  async restartNode(nodeId: string, opts: CallOptions = {}): Promise<NodeInfo> {
+  /** The restarted node; `warning` is set (not thrown) when a peer missed its membership update. */
+  async restartNode(nodeId: string, opts: CallOptions = {}): Promise<RestartedNode> {
     const res = await this.call('RestartNode', this.client.restartNode, { nodeId }, opts.timeoutMs ?? SLOW_CALL_MS);
-    return nodeFromProto(required(res.node, 'RestartNode'));
+    return { ...nodeFromProto(required(res.node, 'RestartNode')), ...(res.warning ? { warning: res.warning } : {}) };
   }
 
   async compactNode(nodeId: string, opts: CallOptions = {}): Promise<StoreSnapshot> {

@@ -121,6 +121,15 @@ export interface NodeInfo {
   stats: NodeStats | undefined;
 }
 
+/** RestartNode's answer: the node, and what did not follow its restart. */
+export interface RestartedNode extends NodeInfo {
+  /**
+   * Set when the node restarted but a peer did not take its membership update (hung or dying):
+   * which peer, and what follows. The restart itself succeeded.
+   */
+  warning?: string;
+}
+
 export interface ClusterDescription {
   phase: ClusterPhase;
   /** The validated spec with defaults filled in, as JSON; "" when no cluster was started. */

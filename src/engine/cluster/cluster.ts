@@ -487,7 +487,8 @@ export class Cluster {
     });
   }
 
-  restartNode(id: string): Promise<NodeInfo> {
+  /** The restarted node, and a warning naming the peers that missed its membership update (hung or dying). */
+  restartNode(id: string): Promise<{ node: NodeInfo; warning: string }> {
     return this.exclusive(async () => {
       const spec = this.requireRunning('RestartNode');
       const m = this.member(id);
@@ -507,11 +508,10 @@ export class Cluster {
       // It may have missed map changes while it was down; a newer version always wins on the node.
       await this.partitions.propagate([id]);
       await this.partitions.dropStale([id]);
-      if (unreached) {
-        throw new UnavailableError(`${id} restarted (pid ${m.process?.pid ?? '?'}, serving on ${m.address}), but ${unreached.message}; `
-          + 'a node that missed it keeps its earlier list of peers (restart it if it stays behind)');
-      }
-      return m.info();
+      const warning = unreached
+        ? `${unreached.message}; a node that missed it keeps its earlier list of peers (restart it if it stays behind)`
+        : '';
+      return { node: m.info(), warning };
     });
   }
 

@@ -485,8 +485,9 @@ describe('controller: RestartNode while another node hangs (real processes)', fu
       const before = started.nodes.find((n) => n.id === 'n1')!;
       hung = started.nodes.find((n) => n.id === 'n3')!.pid;
       process.kill(hung, 'SIGSTOP');
-      await assert.rejects(ctl.client.restartNode('n1'), (e: unknown) => e instanceof RingDbError && e.code === 'unavailable'
-        && /^n1 restarted \(pid \d+, serving on 127\.0\.0\.1:\d+\), but could not update the membership of n3: .*; a node that missed it keeps its earlier list of peers/.test(e.message));
+      const restarted = await ctl.client.restartNode('n1');
+      assert.equal(restarted.state, 'up');
+      assert.match(restarted.warning ?? '', /^could not update the membership of n3: .*; a node that missed it keeps its earlier list of peers/);
       const n1 = (await ctl.client.describe()).nodes.find((n) => n.id === 'n1')!;
       assert.equal(n1.state, 'up');
       assert.notEqual(n1.pid, before.pid);

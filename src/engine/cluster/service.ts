@@ -49,7 +49,7 @@ export class ControlServiceImpl {
       addNode: unaryHandler<ctl.AddNodeRequest, ctl.AddNodeResponse>(async () => ({ ...(await c.addNode()), map: c.partitions.info() })),
       removeNode: unaryHandler<ctl.RemoveNodeRequest, ctl.RemoveNodeResponse>(async (req) => ({ ...(await c.removeNode(nodeId(req.nodeId))), map: c.partitions.info() })),
       killNode: unaryHandler<ctl.KillNodeRequest, ctl.KillNodeResponse>(async (req) => ({ node: await c.killNode(nodeId(req.nodeId)) })),
-      restartNode: unaryHandler<ctl.RestartNodeRequest, ctl.RestartNodeResponse>(async (req) => ({ node: await c.restartNode(nodeId(req.nodeId)) })),
+      restartNode: unaryHandler<ctl.RestartNodeRequest, ctl.RestartNodeResponse>(async (req) => c.restartNode(nodeId(req.nodeId))),
       compactNode: unaryHandler<ctl.CompactNodeRequest, ctl.CompactNodeResponse>(async (req) => ({ snapshot: await c.compactNode(nodeId(req.nodeId)) })),
       flushNode: unaryHandler<ctl.FlushNodeRequest, ctl.FlushNodeResponse>(async (req) => ({ snapshot: await c.flushNode(nodeId(req.nodeId)) })),
       describe: unaryHandler<ctl.DescribeRequest, ctl.DescribeResponse>(async () => ({ cluster: c.describe() })),

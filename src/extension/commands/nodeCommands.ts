@@ -58,6 +58,10 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
         return call.finally(() => restarting.delete(id));
       });
       log.info(`restarted ${id}: pid ${node.pid} at ${node.address}`);
+      if (node.warning) {
+        log.warn(`${id} restarted, but ${node.warning}`);
+        void vscode.window.showWarningMessage(`RingDB: ${id} restarted, but ${node.warning}.`);
+      }
       return node;
     } finally {
       if (!sent) restarting.delete(id);
