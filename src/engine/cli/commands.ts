@@ -216,9 +216,25 @@ async function isCrdtKey(c: ControllerClient, key: string): Promise<boolean> {
   return specModes(await c.describe()).crdtTypeOf(key) !== undefined;
 }
 
+/**
+ * A vector-mode key with siblings has no one value to get: the engine says so generically; the
+ * person is told which key, and the commands that show its siblings (with --local, that node's own).
+ */
+function siblingsRefusal(p: Parsed, err: unknown): unknown {
+  const count = err instanceof RingDbError && err.code === 'failed-precondition' ? /^key has (\d+) siblings \(concurrent writes/.exec(err.message)?.[1] : undefined;
+  if (p.command !== 'get' || count === undefined) return err;
+  const key = p.args[0];
+  const node = str(p, 'node');
+  const own = p.options.get('local') === true && node ? `; \`ringdb siblings ${key} --node ${node} --local\` shows ${node}'s own` : '';
+  return new RingDbError('failed-precondition', `${JSON.stringify(key)} has ${count} siblings (concurrent writes, consistencyMode "vector"), so no one value: `
+    + `\`ringdb siblings ${key}\` reads them all, with the context that resolves them (\`ringdb vput ${key} <value> --context <token>\`)${own}`);
+}
+
 async function data(p: Parsed): Promise<Result> {
   return withController(p, async (c) => {
-    const result = await dataOp(p, c);
+    const result = await dataOp(p, c).catch((err: unknown) => {
+      throw siblingsRefusal(p, err);
+    });
     if (p.command !== 'delete' || result.code !== EXIT.ok || str(p, 'clustering') !== undefined) return result;
     // A delete without context in vector mode is one more sibling, not the end of the others.
     if (specModes(await c.describe()).consistencyMode !== 'vector') return result;

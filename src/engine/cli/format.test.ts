@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { ClusterDescription, NodeInfo, NodeStats, PeerStatus } from '../client';
 import { formatStatus, formatVersion } from './format';
-import { formatOwnCopies, judged, type OwnCopy } from './own-copies';
+import { formatOwnCopies, judged, type OwnCopy, type OwnSibling } from './own-copies';
 
 describe('CLI formatting', () => {
   it('prints a version with its op id, and without an empty one (vector mode has none)', () => {
@@ -30,6 +30,32 @@ describe('CLI formatting', () => {
     assert.match(status, /\nhints \(writes held for a replica that was down, handed over when it is back\):\n {2}n1 holds 3 for n2, oldest 1m\d*s? old$/);
   });
 
+  it('in vector mode, lists each replica\'s own siblings with clocks; newest holds exactly the siblings no other covers', () => {
+    const sib = (value: string | null, dot: string, clock: Record<string, number>): OwnSibling => ({ value, dot, clock });
+    const apple = sib('apple', 'n1:1', { n1: 1 });
+    const pear = sib('pear', 'n2:1', { n2: 1 });
+    const both = sib('fruit salad', 'n1:2', { n1: 2, n2: 1 });
+    const vcopy = (node: string, siblings: OwnSibling[] | undefined, holds = siblings === undefined ? 'down' : siblings.length > 1 ? 'siblings' : siblings.length === 1 ? 'value' : 'nothing'): OwnCopy =>
+      ({ node, holds, version: undefined, newest: false, verdict: '', ...(siblings ? { siblings } : {}) });
+    // n1 and n2 wrote concurrently; n3 has only n1's write: the two siblings are current.
+    const split = judged({ copies: [vcopy('n1', [apple, pear]), vcopy('n2', [pear, apple]), vcopy('n3', [apple])], crdtType: undefined });
+    assert.deepEqual(split.copies.map((c) => c.verdict), ['newest', 'newest', 'stale']);
+    // A write that read both supersedes them: the replicas still holding both are stale, one without anything missing.
+    const resolved = judged({ copies: [vcopy('n1', [both]), vcopy('n2', [apple, pear]), vcopy('n3', []), vcopy('n4', undefined)], crdtType: undefined });
+    assert.deepEqual(resolved.copies.map((c) => c.verdict), ['newest heard', 'stale', 'missing', '']);
+    const lines = (ls: string[]) => ls.map((l) => l.trimEnd()).join('\n');
+    assert.equal(formatOwnCopies('cart', split), lines([
+      'each replica\'s own siblings (no quorum, no read repair; consistencyMode "vector"):',
+      '  REPLICA  HOLDS     SIBLINGS (VALUE CLOCK)            ',
+      '  n1       siblings  "apple" {n1:1}, "pear" {n2:1}  newest',
+      '  n2       siblings  "pear" {n2:1}, "apple" {n1:1}  newest',
+      '  n3       value     "apple" {n1:1}                 stale',
+      '  `ringdb siblings cart` merges R replicas\' siblings and prints the context that replaces them',
+    ]));
+    assert.match(formatOwnCopies('cart', judged({ copies: [vcopy('n1', [sib(null, 'n1:3', { n1: 3 })], 'tombstone')], crdtType: undefined })), /n1 +tombstone +tombstone \{n1:3\} +newest/);
+    assert.equal(formatOwnCopies('cart', judged({ copies: [vcopy('n1', []), vcopy('n2', [])], crdtType: undefined })), 'no replica holds "cart" yet');
+  });
+
   it('marks each replica\'s own copy newest, stale or missing, and says when none holds the plain key', () => {
     const v = (ts: number, seq: number) => ({ ts, origin: 'n1', opId: `n1:${seq}` });
     const copy = (node: string, holds: string, version?: ReturnType<typeof v>, error?: string): OwnCopy =>
@@ -53,8 +79,6 @@ describe('CLI formatting', () => {
     const crdt = judged({ copies: copies(), crdtType: 'gcounter' });
     assert.deepEqual(crdt.copies.map((c) => c.verdict), ['', '', '']);
     assert.match(formatOwnCopies('likes', crdt), /likes is a CRDT \(gcounter\): replicas merge states, so their versions do not say which is ahead; `ringdb get likes --node <id>` reads a node's merged value$/);
-    const siblings = judged({ copies: [copy('n1', 'siblings')], crdtType: undefined });
-    assert.match(formatOwnCopies('cart', siblings), /\n {2}n1 +siblings +-\n {2}siblings: concurrent versions \(consistencyMode "vector"\); `ringdb siblings cart` reads them$/);
     assert.equal(formatOwnCopies('orders', judged({ copies: [copy('n1', 'nothing')], crdtType: undefined })),
       'no replica holds "orders" as a plain key (rows written with --clustering live under it: `ringdb scan orders`)');
   });

@@ -1,7 +1,7 @@
 // What each replica of a key holds in its own copy (no quorum, no read repair), for `ringdb
 // where`: the placement says where a key belongs, the copies show whether replication got there.
 
-import { compareVersions, RingDbError, type ControllerClient, type Version } from '../client';
+import { compareVersions, ConvergenceClient, type ControllerClient, type Version, type VectorSibling } from '../client';
 import { specModes } from './cluster-facts';
 import { formatVersion, table } from './format';
 
@@ -10,12 +10,14 @@ export const OWN_COPY_ASK_MS = 3_000;
 
 export interface OwnCopy {
   node: string;
-  /** 'value' | 'tombstone' | 'nothing' | 'siblings' (vector mode), or why it was not read: the node's state, or 'error'. */
+  /** 'value' | 'tombstone' | 'nothing' | 'siblings' (vector mode: several), or why it was not read: the node's state, or 'error'. */
   holds: string;
   version: Version | undefined;
   /** What went wrong when holds is 'error'. */
   error?: string;
-  /** Holds the newest version any replica that answered has. */
+  /** Vector mode: the replica's own siblings (a value, a tombstone, or concurrent versions), each with its clock. */
+  siblings?: OwnSibling[];
+  /** Holds the newest version any replica that answered has (vector mode: exactly the siblings no answer supersedes). */
   newest: boolean;
   /**
    * 'newest' | 'newest heard' (a replica did not answer) | 'stale' | 'missing', or '' when
@@ -23,6 +25,16 @@ export interface OwnCopy {
    */
   verdict: string;
 }
+
+export interface OwnSibling {
+  /** null: a tombstone. */
+  value: string | null;
+  clock: Record<string, number>;
+  /** The event that made it, "<node>:<counter>". */
+  dot: string;
+}
+
+export const clockText = (clock: Record<string, number>): string => `{${Object.keys(clock).sort().map((n) => `${n}:${clock[n]}`).join(', ')}}`;
 
 export interface OwnCopies {
   copies: OwnCopy[];
@@ -40,6 +52,7 @@ export async function ownCopies(c: ControllerClient, key: string, replicas: read
   const copies = await Promise.all(replicas.map(async (node): Promise<OwnCopy> => {
     const state = states.get(node) ?? 'unknown';
     if (state !== 'up' && state !== 'suspect') return { node, holds: state, version: undefined, newest: false, verdict: '' };
+    if (spec.consistencyMode === 'vector') return ownSiblings(c, node, key);
     try {
       const client = await c.nodeClient(node);
       try {
@@ -49,19 +62,61 @@ export async function ownCopies(c: ControllerClient, key: string, replicas: read
         client.close();
       }
     } catch (err) {
-      // Vector mode refuses a one-value read of a key with siblings: an answer, not a failure.
-      if (spec.consistencyMode === 'vector' && err instanceof RingDbError && err.code === 'failed-precondition') {
-        return { node, holds: 'siblings', version: undefined, newest: false, verdict: '' };
-      }
       return { node, holds: 'error', error: (err as Error).message, version: undefined, newest: false, verdict: '' };
     }
   }));
   return judged({ copies, crdtType });
 }
 
+/** A replica's own siblings (vector mode): a direct read of its store, no quorum. */
+async function ownSiblings(c: ControllerClient, node: string, key: string): Promise<OwnCopy> {
+  try {
+    const client = await c.nodeClient(node);
+    client.close();
+    const conv = new ConvergenceClient(client.target);
+    try {
+      const read = await conv.siblings(key, { direct: true, timeoutMs: OWN_COPY_ASK_MS });
+      const siblings = read.siblings.map(ownSibling);
+      const holds = siblings.length === 0 ? 'nothing' : siblings.length > 1 ? 'siblings' : siblings[0].value === null ? 'tombstone' : 'value';
+      return { node, holds, siblings, version: undefined, newest: false, verdict: '' };
+    } finally {
+      conv.close();
+    }
+  } catch (err) {
+    return { node, holds: 'error', error: (err as Error).message, version: undefined, newest: false, verdict: '' };
+  }
+}
+
+const ownSibling = (s: VectorSibling): OwnSibling => ({ value: s.value === null ? null : s.value.toString('utf8'), clock: s.clock, dot: `${s.dot.node}:${s.dot.counter}` });
+
+/** Whether clock `a` has seen everything `b` has (every counter at least as high). */
+function covers(a: Record<string, number>, b: Record<string, number>): boolean {
+  return Object.keys(b).every((n) => (a[n] ?? 0) >= b[n]);
+}
+
+/**
+ * Vector mode: the current siblings are those of every answer that no other sibling's clock
+ * covers; a copy holding exactly them is newest, one holding others (or fewer) stale.
+ */
+function judgedSiblings(copies: OwnCopy[]): void {
+  const all = new Map<string, OwnSibling>();
+  for (const c of copies) for (const s of c.siblings ?? []) all.set(s.dot, s);
+  const current = [...all.values()].filter((s) => ![...all.values()].some((o) => o.dot !== s.dot && covers(o.clock, s.clock))).map((s) => s.dot).sort().join();
+  const allHeard = copies.every((c) => ANSWERS.has(c.holds) || c.holds === 'siblings');
+  for (const c of copies) {
+    if (!c.siblings || all.size === 0) continue;
+    c.newest = c.siblings.map((s) => s.dot).sort().join() === current;
+    c.verdict = c.newest ? (allHeard ? 'newest' : 'newest heard') : c.siblings.length === 0 ? 'missing' : 'stale';
+  }
+}
+
 /** Sets each copy's newest and verdict from the versions and answers of all of them. */
 export function judged(own: OwnCopies): OwnCopies {
   const { copies, crdtType } = own;
+  if (copies.some((c) => c.siblings)) {
+    judgedSiblings(copies);
+    return own;
+  }
   let best: Version | undefined;
   for (const copy of copies) if (copy.version && (!best || compareVersions(copy.version, best) > 0)) best = copy.version;
   for (const copy of copies) copy.newest = best !== undefined && copy.version !== undefined && compareVersions(copy.version, best) === 0;
@@ -81,15 +136,28 @@ function verdictOf(c: OwnCopy, ordered: boolean, allHeard: boolean): string {
  * The copies as rows under a heading; a replica behind the newest is marked stale, one without it
  * missing, and "newest" is only "newest heard" while a replica did not answer.
  */
+/** A copy's siblings on one line: each value (or "tombstone") and its clock. */
+function siblingsText(siblings: readonly OwnSibling[]): string {
+  if (siblings.length === 0) return '-';
+  const shown = (v: string | null): string => (v === null ? 'tombstone' : JSON.stringify(v.length > 24 ? `${v.slice(0, 23)}…` : v));
+  return siblings.map((s) => `${shown(s.value)} ${clockText(s.clock)}`).join(', ');
+}
+
 export function formatOwnCopies(key: string, { copies, crdtType }: OwnCopies): string {
+  const vector = copies.some((c) => c.siblings);
+  if (vector && copies.every((c) => c.holds === 'nothing')) return `no replica holds ${JSON.stringify(key)} yet`;
   const anyVersion = copies.some((c) => c.newest);
   if (!anyVersion && copies.every((c) => c.holds === 'nothing')) {
     if (crdtType) return `no replica holds ${JSON.stringify(key)} yet (a CRDT: ${crdtType})`;
     return `no replica holds ${JSON.stringify(key)} as a plain key (rows written with --clustering live under it: \`ringdb scan ${key}\`)`;
   }
-  const rows = copies.map((c) => [c.node, c.holds === 'error' ? `error: ${c.error ?? ''}` : c.holds, c.version ? formatVersion(c.version) : '-', c.verdict]);
+  const rows = copies.map((c) => [c.node, c.holds === 'error' ? `error: ${c.error ?? ''}` : c.holds, c.siblings ? siblingsText(c.siblings) : c.version ? formatVersion(c.version) : '-', c.verdict]);
+  if (vector) {
+    return `each replica's own siblings (no quorum, no read repair; consistencyMode "vector"):\n${table(['REPLICA', 'HOLDS', 'SIBLINGS (VALUE CLOCK)', ''], rows).replace(/^/gm, '  ')}`
+      + `\n  \`ringdb siblings ${key}\` merges R replicas' siblings and prints the context that replaces them`;
+  }
   const note = crdtType
     ? `\n  ${key} is a CRDT (${crdtType}): replicas merge states, so their versions do not say which is ahead; \`ringdb get ${key} --node <id>\` reads a node's merged value`
-    : copies.some((c) => c.holds === 'siblings') ? `\n  siblings: concurrent versions (consistencyMode "vector"); \`ringdb siblings ${key}\` reads them` : '';
+    : '';
   return `each replica's own copy (no quorum, no read repair):\n${table(['REPLICA', 'HOLDS', 'VERSION', ''], rows).replace(/^/gm, '  ')}${note}`;
 }

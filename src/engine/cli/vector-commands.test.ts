@@ -63,7 +63,9 @@ describe('ringdb siblings / vput (vector mode)', function () {
 
     const get = await ringdb(ws.dir, 'get', 'k');
     assert.equal(get.code, 1);
-    assert.match(get.stderr, /key has 2 siblings .*ringdb siblings <key>/);
+    assert.equal(get.stderr, 'ringdb: "k" has 2 siblings (concurrent writes, consistencyMode "vector"), so no one value: `ringdb siblings k` reads them all, '
+      + 'with the context that resolves them (`ringdb vput k <value> --context <token>`)\n');
+    assert.match((await ringdb(ws.dir, 'get', 'k', '--node', 'n2', '--local')).stderr, /so no one value: .*; `ringdb siblings k --node n2 --local` shows n2's own\n$/);
 
     const w = await ringdb(ws.dir, 'vput', 'k', 'apple+pear', '--context', both.context, '--node', 'n2');
     assert.equal(w.code, 0, w.stderr);
@@ -80,6 +82,39 @@ describe('ringdb siblings / vput (vector mode)', function () {
     await waitSiblings(['<deleted>']);
     const row = (await ringdb(ws.dir, 'siblings', 'k', '--node', 'n2')).stdout.split('\n')[1];
     assert.match(row, new RegExp(`^- +\\{n1:\\d+, n2:${written[1]}\\} +yes$`));
+  });
+
+  it('shows each replica\'s own siblings with their clocks: siblings --local, and where', async () => {
+    assert.equal((await ringdb(ws.dir, 'kill', 'n2')).code, 0);
+    try {
+      const w = await ringdb(ws.dir, 'vput', 'solo', 'only-n1', '--w', '1', '--node', 'n1');
+      assert.equal(w.code, 0, w.stderr);
+      const counter = /version n1:(\d+)/.exec(w.stdout)?.[1];
+      const own = await ringdb(ws.dir, 'siblings', 'solo', '--node', 'n1', '--local', '--json');
+      assert.equal(own.code, 0, own.stderr);
+      const read = json<SiblingsJson & { local: boolean; replica: boolean }>(own);
+      assert.deepEqual([read.local, read.replica, read.siblings.map((s) => [s.value, s.clock])], [true, true, [['only-n1', { n1: Number(counter) }]]]);
+      const where = await ringdb(ws.dir, 'where', 'solo');
+      assert.equal(where.code, 0, where.stderr);
+      assert.match(where.stdout, new RegExp(`each replica's own siblings \\(no quorum, no read repair; consistencyMode "vector"\\):\n(  .*\n)*  n2 +down +-\n(  .*\n)*`));
+      assert.match(where.stdout, new RegExp(`\n  n1 +value +"only-n1" \\{n1:${counter}\\} +newest heard\n`));
+      const noNode = await ringdb(ws.dir, 'siblings', 'solo', '--local');
+      assert.equal(noNode.code, 2);
+      assert.match(noNode.stderr, /--local reads one node's own siblings: name the node with --node <id>/);
+    } finally {
+      assert.equal((await ringdb(ws.dir, 'restart', 'n2')).code, 0);
+    }
+    // Caught up: both replicas hold the one sibling; the JSON carries each copy's siblings and verdict.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const copies = json<{ copies: { node: string; verdict: string; siblings: { value: string; dot: string }[] }[] }>(await ringdb(ws.dir, 'where', 'solo', '--json')).copies;
+      if (copies.every((c) => c.verdict === 'newest')) {
+        assert.deepEqual(copies.map((c) => c.siblings.map((s) => s.value)), [['only-n1'], ['only-n1']]);
+        break;
+      }
+      assert.ok(Date.now() < deadline, `n2 did not catch up: ${JSON.stringify(copies)}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
   });
 
   it('rejects a context that is not a token and a vput without a value, exit 2, and changes nothing', async () => {

@@ -3,9 +3,11 @@
 // --delete, deletes) naming that context, so one write resolves the siblings it read.
 
 import { UsageError, type CommandSpec, type Parsed } from './args';
+import { placementOf } from './cluster-facts';
 import type { Result } from './commands';
 import { dirOption, nodeOption, onNode } from './convergence-commands';
 import { table } from './format';
+import { OWN_COPY_ASK_MS, clockText } from './own-copies';
 
 const EXIT_OK = 0;
 const vectorDetails = ['The cluster spec\'s consistencyMode must be "vector". Any node answers: it merges the siblings of R replicas.'];
@@ -13,8 +15,15 @@ const vectorDetails = ['The cluster spec\'s consistencyMode must be "vector". An
 export const VECTOR_COMMANDS: CommandSpec[] = [
   {
     name: 'siblings', args: ['key'], summary: 'every sibling of a key with its vector clock, and the context to write with (vector mode)',
-    options: [{ name: 'r', kind: 'int', min: 1, max: 1024, value: 'n', help: 'replicas to merge (default: the cluster\'s readQuorum)' }, nodeOption, dirOption],
-    details: [...vectorDetails, 'Pass the printed context to `ringdb vput --context` to replace every sibling shown.'],
+    options: [
+      { name: 'r', kind: 'int', min: 1, max: 1024, value: 'n', help: 'replicas to merge (default: the cluster\'s readQuorum)' },
+      { name: 'local', kind: 'flag', help: 'with --node: that node\'s own siblings only, without a quorum' },
+      nodeOption, dirOption,
+    ],
+    details: [
+      ...vectorDetails, 'Pass the printed context to `ringdb vput --context` to replace every sibling shown.',
+      'With --local --node n2, n2 answers from its own store alone: replicas may hold different siblings until replication and repair catch up (`ringdb where <key>` shows every replica\'s).',
+    ],
   },
   {
     name: 'vput', args: ['key', 'value?'], summary: 'write a key naming the causal context it read (vector mode)',
@@ -32,19 +41,23 @@ export function isVectorCommand(command: string): boolean {
   return VECTOR_COMMANDS.some((c) => c.name === command);
 }
 
-const clockText = (clock: Record<string, number>): string => `{${Object.keys(clock).sort().map((n) => `${n}:${clock[n]}`).join(', ')}}`;
-
 async function siblings(p: Parsed): Promise<Result> {
   const [key] = p.args;
   const r = p.options.get('r');
-  return onNode(p, async (conv, nodeId) => {
-    const read = await conv.siblings(key, { r: typeof r === 'number' ? r : undefined });
+  const local = p.options.get('local') === true;
+  if (local && p.options.get('node') === undefined) throw new UsageError('--local reads one node\'s own siblings: name the node with --node <id>', 'siblings');
+  if (local && r !== undefined) throw new UsageError('--local reads one node\'s own siblings; --r merges several replicas\': give one or the other', 'siblings');
+  return onNode(p, async (conv, nodeId, controller) => {
+    const read = await conv.siblings(key, local ? { direct: true, timeoutMs: OWN_COPY_ASK_MS } : { r: typeof r === 'number' ? r : undefined });
     const rows = read.siblings.map((s) => [s.value === null ? '-' : s.value.toString('utf8'), clockText(s.clock), s.value === null ? 'yes' : '']);
+    const placed = local ? await placementOf(controller, key) : undefined;
+    const replica = !placed || placed.replicas.includes(nodeId);
+    const outside = replica ? '' : `\n(${nodeId} is not a replica of ${JSON.stringify(key)} (replicas ${placed!.replicas.join(', ')}): what it holds is a hint for a replica that was down)`;
     const human = read.siblings.length === 0
-      ? '(no siblings: the key was never written)'
-      : `${table(['VALUE', 'CLOCK', 'TOMBSTONE'], rows)}\ncontext: ${read.context}`;
+      ? local ? `(no siblings in ${nodeId}'s own copy)${outside}` : '(no siblings: the key was never written)'
+      : `${table(['VALUE', 'CLOCK', 'TOMBSTONE'], rows)}\ncontext: ${read.context}${local ? `\n(${nodeId}'s own siblings; the context covers only them)` : ''}${outside}`;
     const json = {
-      key, node: nodeId, context: read.context, replicas: read.replicas,
+      key, node: nodeId, context: read.context, replicas: read.replicas, ...(local ? { local: true, replica } : {}),
       siblings: read.siblings.map((s) => ({ value: s.value === null ? null : s.value.toString('utf8'), deleted: s.value === null, clock: s.clock, dot: s.dot })),
     };
     return { code: EXIT_OK, human, json };

@@ -233,8 +233,9 @@ export class ConvergenceClient {
   }
 
   /** consistencyMode "vector": every sibling of `key` (deletes included) with its clock, and the context to write with. */
-  async siblings(key: string | Uint8Array, opts: CallOptions & { r?: number } = {}): Promise<SiblingsReading> {
-    const res = await this.call('VectorGet', this.client.vectorGet, { key: Buffer.from(key), r: opts.r ?? 0, direct: false }, opts);
+  /** `direct`: this node's own siblings only (its store and the hints it holds), no quorum. */
+  async siblings(key: string | Uint8Array, opts: CallOptions & { r?: number; direct?: boolean } = {}): Promise<SiblingsReading> {
+    const res = await this.call('VectorGet', this.client.vectorGet, { key: Buffer.from(key), r: opts.r ?? 0, direct: opts.direct ?? false }, opts);
     return {
       siblings: res.siblings.map((s) => ({ value: s.deleted ? null : Buffer.from(s.value), clock: { ...s.clock }, dot: { node: s.dotNode, counter: s.dotCounter } })),
       context: Buffer.from(res.context).toString('base64url'),
