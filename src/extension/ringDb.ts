@@ -15,6 +15,7 @@ import { ResultDocuments } from './commands/resultDocuments';
 import { ClusterSession } from './controller/clusterSession';
 import { ControllerHost } from './controller/controllerHost';
 import { NodeLogFollower } from './controller/nodeLogFollower';
+import { PartitionOpsRefresher } from './controller/partitionOps';
 import { ClusterModel } from './model/clusterModel';
 import { ReplicationLogStore } from './model/replicationLog';
 import { ClusterViews } from './views/registerViews';
@@ -41,6 +42,7 @@ export class RingDb extends Disposable {
     this.session = this._register(new ClusterSession(this.host, this.model, this.replicationLog, this.log));
     this._register(new NodeLogFollower(this.model, () => this.host.current?.client, this.log));
     this.views = this._register(new ClusterViews(this.model));
+    this._register(new PartitionOpsRefresher(this.model, () => this.host.current?.client, () => this.views.partitionsView.visible, this.log));
     this.statusBar = this._register(new ClusterStatusBar(this.model));
     const results = this._register(new ResultDocuments());
     for (const d of [

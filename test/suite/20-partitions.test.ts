@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
-import { Commands } from '../../src/extension/common/commandIds';
+import { Commands, Views } from '../../src/extension/common/commandIds';
 import { label, recordUi, ringDb, waitFor } from './helpers';
 
 const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
@@ -44,9 +44,13 @@ describe('partitions', function () {
     const before = api.snapshot().partitions.map((p) => p.id);
     const split = await run<{ newPid: number }>(Commands.splitPartition, { partition: before[0], key: '' });
     assert.ok(split, `Split failed: ${api.lastError()}`);
-    await waitFor(api, 'the new partition in the view', async () =>
-      ((await api.treeItems('partitions')).some((i) => label(i) === String(split.newPid)) ? true : undefined));
+    const rows = await waitFor(api, 'the new partition in the view', async () => {
+      const items = await api.treeItems('partitions');
+      return items.some((i) => label(i) === String(split.newPid)) ? items : undefined;
+    });
     assert.equal(api.snapshot().partitions.length, before.length + 1);
+    // Listed in ring order: the new partition right after the one it was split from, not last by id.
+    assert.deepEqual(rows.map(label).slice(0, 2), [before[0], String(split.newPid)]);
     const merged = await run(Commands.mergePartitions, { partition: before[0], other: split.newPid });
     assert.ok(merged, `Merge failed: ${api.lastError()}`);
     await waitFor(api, 'the merged map in the view', async () =>
@@ -71,6 +75,37 @@ describe('partitions', function () {
     assert.ok(merged, `Merge failed: ${api.lastError()}`);
     await waitFor(api, 'the merged map in the view', async () =>
       ((await api.treeItems('partitions')).length === rows.length - 1 ? true : undefined));
+  });
+
+  it('the Partitions view\'s op counts follow the writes without a change of the map', async () => {
+    await run(`${Views.partitions}.focus`);
+    await run(Commands.whereIsKey, { key: 'counted:1' });
+    const pid = /Partition \*\*(\d+)\*\*/.exec(vscode.window.activeTextEditor?.document.getText() ?? '')?.[1];
+    assert.ok(pid, 'Where Is Key named no partition');
+    await run(`${Views.partitions}.focus`);
+    const version = api.snapshot().partitions[0].mapVersion;
+    const before = api.snapshot().partitions.find((p) => p.id === pid)!.ops;
+    for (let i = 0; i < 5; i++) assert.ok(await run(Commands.put, { key: 'counted:1', value: `v${i}` }), `Put failed: ${api.lastError()}`);
+    await waitFor(api, `partition ${pid}'s op count to grow by 5`, async () => {
+      const row = (await api.treeItems('partitions')).find((i) => label(i) === pid);
+      return row && new RegExp(`\\b${before + 5} ops?\\b`).test(`${String(row.description)} ${String(row.tooltip instanceof vscode.MarkdownString ? row.tooltip.value : row.tooltip)}`) ? true : undefined;
+    }, 15_000);
+    assert.equal(api.snapshot().partitions[0].mapVersion, version, 'the map changed: the counts could have come with it');
+  });
+
+  it('Get and Where Is Key of a key marked hot read its value through its salted variants', async () => {
+    assert.ok(await run(Commands.put, { key: 'hot:1', value: 'before' }), `Put failed: ${api.lastError()}`);
+    assert.ok(await run(Commands.markHotKey, { key: 'hot:1', buckets: 4 }), `Mark Hot Key failed: ${api.lastError()}`);
+    assert.ok(await run(Commands.put, { key: 'hot:1', value: 'after' }), `Put failed: ${api.lastError()}`);
+    const got = await run<{ found: boolean; value: string }>(Commands.get, { key: 'hot:1' });
+    assert.deepEqual([got?.found, got?.value], [true, 'after'], `Get failed or read the plain key's old copy: ${api.lastError()}`);
+    const doc = vscode.window.activeTextEditor?.document.getText() ?? '';
+    assert.match(doc, /is marked hot: salted over 4 buckets/);
+    assert.doesNotMatch(doc, /before/);
+    await run(Commands.whereIsKey, { key: 'hot:1' });
+    const where = vscode.window.activeTextEditor?.document.getText() ?? '';
+    assert.match(where, /is marked hot: salted over 4 buckets[^]*Its variants live in partitions? \d+/);
+    assert.doesNotMatch(where, /\| node \| holds/, 'a per-node table of the plain key');
   });
 
   it('a failed merge names partitions, not the request fields', async () => {

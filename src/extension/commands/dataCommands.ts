@@ -8,7 +8,7 @@ import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
 import { argsOf, askText, checked, coordinatorFor, pickNode, validateKey, validateValue } from './inputs';
-import { askOwnCopies, crdtTypeOf, escapeCell, readCrdt, renderCopies, renderCrdt, renderGet, summarize, type GetSummary, type ReplicaAnswer } from './ownCopies';
+import { askOwnCopies, crdtTypeOf, escapeCell, readCrdt, readSalted, renderCopies, renderCrdt, renderGet, saltedNote, summarize, type GetSummary, type ReplicaAnswer } from './ownCopies';
 import type { ResultDocuments } from './resultDocuments';
 import { cancellationArg, runReported, withCancellableProgress } from './run';
 
@@ -53,8 +53,10 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
       const first = answers.find((a) => a.value !== undefined);
       return { key: k, found: first !== undefined, value: first?.value, version: undefined, replicas: [], placement: undefined };
     }
-    const [replicas, loc] = await Promise.all([askOwnCopies(session, model, k), model.snapshot.reportsPartitions ? session.client.whereIs(k) : undefined]);
-    const summary = summarize(k, replicas, loc?.replicas);
+    const loc = model.snapshot.reportsPartitions ? await session.client.whereIs(k) : undefined;
+    const summary = loc?.saltBuckets
+      ? await readSalted(session, k, loc.saltBuckets, coordinatorFor(model, arg), loc.replicas)
+      : summarize(k, await askOwnCopies(session, model, k), loc?.replicas);
     if (!argsOf(arg).quiet) await results.show(`get ${k}`, renderGet(summary));
     return summary;
   });
@@ -63,11 +65,17 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     const k = await key(arg, 'Key to locate');
     if (k === undefined) return undefined;
     // With a partition map, the controller says where the key belongs; the nodes say what they hold.
-    const [replicas, loc] = await Promise.all([askOwnCopies(session, model, k), model.snapshot.reportsPartitions ? session.client.whereIs(k) : undefined]);
+    const loc = model.snapshot.reportsPartitions ? await session.client.whereIs(k) : undefined;
     const placement = loc
-      ? [`Partition **${loc.partitionId}** ${loc.range} (map version ${loc.mapVersion}); replicas, owner first: **${loc.replicas.join(', ')}**`
-        + (loc.saltBuckets ? `; salted over ${loc.saltBuckets} buckets` : ''), '']
+      ? [`Partition **${loc.partitionId}** ${loc.range} (map version ${loc.mapVersion}); replicas, owner first: **${loc.replicas.join(', ')}**`, '']
       : [];
+    if (loc?.saltBuckets) {
+      const partitions = [...new Set(loc.variants.map((v) => v.partitionId))].sort((a, b) => a - b);
+      await results.show(`where ${k}`, [`# Where is \`${k}\``, '', ...placement, saltedNote(k, loc.saltBuckets), '',
+        `Its variants live in partition${partitions.length === 1 ? '' : 's'} ${partitions.join(', ')}.`].join('\n'));
+      return [];
+    }
+    const replicas = await askOwnCopies(session, model, k);
     await results.show(`where ${k}`, [`# Where is \`${k}\``, '', ...placement, ...renderCopies(summarize(k, replicas, loc?.replicas))].join('\n'));
     return replicas;
   });

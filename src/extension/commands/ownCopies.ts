@@ -35,6 +35,11 @@ export interface GetSummary {
   replicas: ReplicaAnswer[];
   /** The key's replicas by the partition map, owner first; undefined without a map. */
   placement: string[] | undefined;
+  /**
+   * A key marked hot: its writes go to `buckets` salted variants in other partitions, so no
+   * node's own copy of the plain key is its value; `via` read it, merging the variants.
+   */
+  salted?: { buckets: number; via: string };
 }
 
 const newer = (a: Version | undefined, b: Version | undefined): boolean =>
@@ -92,7 +97,26 @@ export function renderCopies(s: GetSummary): string[] {
   return ['## Each node\'s own copy', '', '| node | holds | version | timestamp | |', '| --- | --- | --- | --- | --- |', ...rows];
 }
 
+/** A salted key's value as a node's coordinated read gives it: the newest of its variants. */
+export async function readSalted(session: ClusterSession, k: string, buckets: number, via: string, placement: string[]): Promise<GetSummary> {
+  const r = await (await session.nodeClient(via)).get(k);
+  return { key: k, found: r.found, value: r.found ? r.value.toString('utf8') : undefined, version: r.version, replicas: [], placement, salted: { buckets, via } };
+}
+
+/** Why a salted key shows no per-node table: its value is spread over variants. */
+export function saltedNote(k: string, buckets: number): string {
+  return `\`${k}\` is marked hot: salted over ${buckets} buckets, its writes go to ${buckets} variant keys in other partitions, `
+    + 'and a read merges them (newest wins). No node\'s own copy of the plain key is its value, so no per-node copies are shown; '
+    + `\`ringdb where ${k}\` in a terminal lists the variants and their partitions.`;
+}
+
 export function renderGet(s: GetSummary): string {
+  if (s.salted) {
+    const head = s.found
+      ? [codeBlock(s.value ?? ''), '', `- version: **${s.version?.opId || '—'}** (origin ${s.version?.origin}, timestamp ${s.version?.ts})`, `- read through ${s.salted.via}`]
+      : [s.version ? `Deleted (tombstone, timestamp ${s.version.ts}; read through ${s.salted.via}).` : `Not found (read through ${s.salted.via}).`];
+    return [`# \`${s.key}\``, '', ...head, '', saltedNote(s.key, s.salted.buckets)].join('\n');
+  }
   const missing = unheard(s);
   const unheardNote = missing.length
     ? [`Not heard from: ${missing.map((r) => `${r.node} (${r.notAsked ?? 'error'})`).join(', ')}; a newer version may be there.`]

@@ -76,6 +76,7 @@ export function registerPartitionCommands(session: ClusterSession, model: Cluste
     if (key === undefined) return undefined;
     const r = await withCancellableProgress(`Splitting partition ${pid}…`, movePlan(arg, `the split of partition ${pid}`), () => session.client.splitPartition(pid, key || undefined));
     log.info(`split partition ${pid}: new partition ${r.newPid}, map version ${r.map.version}`);
+    void vscode.window.setStatusBarMessage(`RingDB: split partition ${pid}; new partition ${r.newPid} (map version ${r.map.version})`, 5000);
     return r;
   });
 
@@ -91,6 +92,7 @@ export function registerPartitionCommands(session: ClusterSession, model: Cluste
     if (second === undefined) return undefined;
     const r = await withCancellableProgress(`Merging partitions ${first} and ${second}…`, movePlan(arg, `the merge of partitions ${first} and ${second}`), () => session.client.mergePartitions(first, second));
     log.info(`merged partitions ${first} and ${second} into ${r.pid}: ${moved(r.moves)}`);
+    void vscode.window.setStatusBarMessage(`RingDB: merged partitions ${first} and ${second} into ${r.pid}, ${moved(r.moves)}`, 5000);
     return r;
   });
 
@@ -111,6 +113,7 @@ export function registerPartitionCommands(session: ClusterSession, model: Cluste
     if (!Number.isInteger(buckets) || buckets < 2 || buckets > 1024) throw new UserError(`Invalid buckets ${String(a.buckets)}.`, 'Use a whole number from 2 to 1024.');
     const r = await withCancellableProgress(`Marking "${key}" hot…`, movePlan(arg, `spreading "${key}" over its salted variants`), () => session.client.markHotKey(key, buckets, true));
     log.info(`marked ${key} hot with ${buckets} buckets; ${r.migrated} values migrated`);
+    void vscode.window.setStatusBarMessage(`RingDB: "${key}" is spread over ${buckets} salted variants (${r.migrated} values migrated)`, 5000);
     return r;
   });
 

@@ -64,9 +64,7 @@ export function nodeView(n: NodeInfo): NodeView {
  * the partitions that had any (the engine's own threshold-based detection drives splits).
  */
 export function partitionViews(map: PartitionMapInfo): PartitionView[] {
-  const busy = map.partitions.filter((p) => p.ops > 0);
-  const mean = busy.length ? busy.reduce((n, p) => n + p.ops, 0) / busy.length : 0;
-  return map.partitions.map((p) => ({
+  return markedHot(map.partitions.map((p) => ({
     id: String(p.id),
     range: p.range,
     owner: p.owner,
@@ -74,8 +72,19 @@ export function partitionViews(map: PartitionMapInfo): PartitionView[] {
     share: map.strategy === 'hash' ? p.share : undefined,
     mapVersion: map.version,
     ops: p.ops,
-    hot: busy.length > 1 && p.ops > 2 * mean,
-  }));
+    hot: false,
+  })));
+}
+
+/** The rows with fresh op counts (partition id -> ops; absent: none), hot marks recomputed. */
+export function withOps(partitions: readonly PartitionView[], ops: ReadonlyMap<string, number>): PartitionView[] {
+  return markedHot(partitions.map((p) => ({ ...p, ops: ops.get(p.id) ?? 0 })));
+}
+
+function markedHot(rows: PartitionView[]): PartitionView[] {
+  const busy = rows.filter((p) => p.ops > 0);
+  const mean = busy.length ? busy.reduce((n, p) => n + p.ops, 0) / busy.length : 0;
+  return rows.map((p) => ({ ...p, hot: busy.length > 1 && p.ops > 2 * mean }));
 }
 
 export function hintViews(hints: readonly HintSummary[]): HintView[] {

@@ -65,8 +65,7 @@ export class PartitionsProvider extends Disposable implements vscode.TreeDataPro
 
   getChildren(element?: PartitionItem): PartitionItem[] {
     if (element) return [];
-    return [...this.model.snapshot.partitions]
-      .sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }))
-      .map((p) => new PartitionItem(p));
+    // In the map's order, which is the ring's: a split's new partition sits beside its parent, and neighbours merge.
+    return this.model.snapshot.partitions.map((p) => new PartitionItem(p));
   }
 }

@@ -15,6 +15,7 @@ export class ClusterViews extends Disposable {
   readonly sstables: SSTablesProvider;
   readonly hints: HintsProvider;
   readonly nodesView: vscode.TreeView<unknown>;
+  readonly partitionsView: vscode.TreeView<unknown>;
 
   constructor(model: ClusterModel) {
     super();
@@ -25,6 +26,7 @@ export class ClusterViews extends Disposable {
     this.nodesView = this._register(vscode.window.createTreeView(Views.nodes, { treeDataProvider: this.nodes, showCollapseAll: true }));
     this._register(vscode.window.createTreeView(Views.sstables, { treeDataProvider: this.sstables, showCollapseAll: true }));
     const partitionsView = this._register(vscode.window.createTreeView(Views.partitions, { treeDataProvider: this.partitions }));
+    this.partitionsView = partitionsView;
     const hintsView = this._register(vscode.window.createTreeView(Views.hints, { treeDataProvider: this.hints }));
     const context = new Map<string, boolean>();
     const setContext = (key: string, value: boolean): void => {
