@@ -436,7 +436,14 @@ export class Cluster {
       }
       // The node is a member now; if moving partitions to it fails it stays, owning nothing, and a
       // later Rebalance can give it its share.
-      const moves = await this.partitions.addNode(id);
+      let moves: MoveSummary;
+      try {
+        moves = await this.partitions.addNode(id);
+      } catch (err) {
+        if (!(err instanceof UnavailableError)) throw err;
+        throw new UnavailableError(`${err.message}; ${id} runs as a member that owns no partition: `
+          + `\`ringdb rebalance\` gives it its share, \`ringdb remove-node ${id}\` removes it`);
+      }
       return { node: m.info(), moves };
     });
   }

@@ -279,6 +279,8 @@ export class PartitionManager {
   /** A node leaves: everything it holds moves to the remaining replicas before it is stopped. */
   removeNode(id: string): Promise<MoveSummary> {
     const map = this.current('RemoveNode');
+    // A node whose AddNode failed to move its partitions is a member owning nothing: nothing to hand over.
+    if (!map.nodes.includes(id)) return Promise.resolve(NO_MOVES);
     let change: TopologyChange;
     try {
       change = removeNode(map, id);

@@ -17,6 +17,14 @@ import { checkKey, checkLimit, checkNodeId, checkValue } from './validate';
 
 export const MAX_INGEST_ENTRIES = 100_000;
 const DEFAULT_EXPORT_BATCH = 1000;
+/**
+ * A message of the export stream (and the IngestEntries the controller makes of it) stays under
+ * this many bytes of keys and values, or holds one entry: batched by count alone, a few values of
+ * several MiB went past the gRPC message limit (17 MiB) and failed the whole AddNode.
+ */
+export const EXPORT_BATCH_BYTES = 4 * 1024 * 1024;
+/** Per entry besides key and value: version (ts, origin), flags, framing. */
+const ENTRY_OVERHEAD_BYTES = 64;
 
 /** Checks an export request against the node's map; returns the key filter it describes. */
 export function exportFilter(map: PartitionMap | undefined, req: ExportRangeRequest): { filter: (key: Buffer) => boolean; batch: number } {
@@ -89,6 +97,7 @@ export async function streamExport(
   toStored: (e: Entry) => StoredEntry,
 ): Promise<number> {
   let batch: StoredEntry[] = [];
+  let bytes = 0;
   let sent = 0;
   let cancelled = false;
   call.on('cancelled', () => void (cancelled = true));
@@ -97,6 +106,7 @@ export async function streamExport(
     const ok = call.write({ entries: batch });
     sent += batch.length;
     batch = [];
+    bytes = 0;
     if (!ok) await new Promise<void>((resolve) => call.once('drain', resolve));
   };
   // Most keys may fail the filter (one partition of many): without slices the scan ran on until
@@ -106,7 +116,10 @@ export async function streamExport(
     if (slices.due()) await slices.next();
     if (cancelled) return sent;
     if (!filter(e.key)) continue;
+    const size = e.key.length + (e.value?.length ?? 0) + ENTRY_OVERHEAD_BYTES;
+    if (batch.length > 0 && bytes + size > EXPORT_BATCH_BYTES) await flush();
     batch.push(toStored(e));
+    bytes += size;
     if (batch.length >= batchSize) await flush();
   }
   await flush();
