@@ -113,6 +113,11 @@ describe('ringdb CLI: partitioning commands', function () {
     assert.deepEqual([where.saltBuckets, where.variants.length], [3, 3]);
     assert.equal((await ringdb(ws.dir, 'put', 'hot-key', 'newest')).code, 0);
     assert.equal((await ringdb(ws.dir, 'get', 'hot-key')).stdout, 'newest\n');
+    // Fewer buckets would hide the values written to the others: refused, and the newest still reads.
+    const shrink = await ringdb(ws.dir, 'mark-hot', 'hot-key', '--buckets', '2');
+    assert.equal(shrink.code, 2, shrink.stderr);
+    assert.match(shrink.stderr, /buckets: the key is salted over 3 buckets and can only get more/);
+    assert.equal((await ringdb(ws.dir, 'get', 'hot-key')).stdout, 'newest\n');
     const reset = await ringdb(ws.dir, 'hot', '--reset');
     assert.equal(reset.code, 0, reset.stderr);
     assert.equal(json<{ totalOps: number }>(await ringdb(ws.dir, 'hot', '--json')).totalOps, 0);

@@ -117,6 +117,13 @@ describe('ringdb siblings / vput (vector mode)', function () {
     }
   });
 
+  it('refuses to salt a key: its siblings are read from the key itself, not from variants', async () => {
+    const r = await ringdb(ws.dir, 'mark-hot', 'k', '--buckets', '2');
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /key: cannot be salted in consistencyMode "vector": reads merge the siblings of the key itself/);
+    assert.equal(json<{ saltBuckets: number }>(await ringdb(ws.dir, 'where', 'k', '--json')).saltBuckets, 0);
+  });
+
   it('rejects a context that is not a token and a vput without a value, exit 2, and changes nothing', async () => {
     const before = await siblings('n1');
     const bad = await ringdb(ws.dir, 'vput', 'k', 'x', '--context', 'AAAA');

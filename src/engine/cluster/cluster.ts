@@ -85,11 +85,8 @@ export class Cluster {
   }
 
   /** Runs a topology operation (split, merge, ...) after the membership changes queued before it. */
-  topology<T>(op: () => Promise<T>): Promise<T> {
-    return this.exclusive(async () => {
-      this.requireRunning('this topology operation');
-      return op();
-    });
+  topology<T>(op: (spec: ClusterSpec) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => op(this.requireRunning('this topology operation')));
   }
 
   /** Runs membership changes one after another. */

@@ -4,6 +4,7 @@
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type * as ctl from '../gen/ringdb/v1/control';
 import { InvalidFieldError, toStatus } from '../rpc/errors';
+import type { ClusterSpec } from '../spec/types';
 import type { Cluster } from './cluster';
 
 /** Same bound as a node's keys: a partition key travels inside a stored key. */
@@ -27,6 +28,21 @@ type TopologyHandlers = Pick<
   ctl.ControlServiceServer,
   'getPartitionMap' | 'whereIs' | 'splitPartition' | 'mergePartitions' | 'rebalance' | 'markHotKey' | 'getHotPartitions' | 'getHotKeys' | 'resetMetrics' | 'checkHotPartitions'
 >;
+
+/**
+ * Salting spreads a key's LWW writes over variants and reads back the newest of them; a key whose
+ * versions merge (vector siblings, a CRDT's state) would be read from the key itself and miss
+ * every write made to its variants.
+ */
+function refuseUnsaltable(spec: ClusterSpec, key: Buffer): void {
+  const name = JSON.stringify(key.toString('utf8'));
+  if (spec.consistencyMode === 'vector') {
+    throw new InvalidFieldError('key', `cannot be salted in consistencyMode "vector": reads merge the siblings of the key itself, not of salted variants, so writes to them would not be read; ${name} stays as it is`);
+  }
+  if (spec.consistencyMode === 'crdt' && Object.hasOwn(spec.crdt, key.toString('utf8'))) {
+    throw new InvalidFieldError('key', `${name} is a CRDT (${spec.crdt[key.toString('utf8')]}) and cannot be salted: its state merges on the key itself, and increments to variants would not be counted`);
+  }
+}
 
 export function topologyHandlers(c: Cluster): TopologyHandlers {
   const p = c.partitions;
@@ -53,7 +69,10 @@ export function topologyHandlers(c: Cluster): TopologyHandlers {
     markHotKey: handler<ctl.MarkHotKeyRequest, ctl.MarkHotKeyResponse>(async (req) => {
       const key = partitionKey('key', req.key);
       if (req.buckets < 2 || req.buckets > 1024) throw new InvalidFieldError('buckets', `must be an integer from 2 to 1024, got ${req.buckets}`);
-      const { migrated } = await c.topology(() => p.markHotKey(key, req.buckets, req.migrate));
+      const { migrated } = await c.topology((spec) => {
+        refuseUnsaltable(spec, key);
+        return p.markHotKey(key, req.buckets, req.migrate);
+      });
       return { map: map(), migrated };
     }),
     getHotPartitions: handler<ctl.GetHotPartitionsRequest, ctl.GetHotPartitionsResponse>(async (req) => p.hotPartitions(req.threshold)),

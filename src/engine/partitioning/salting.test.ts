@@ -44,6 +44,10 @@ describe('hot-key salting', () => {
     assert.throws(() => markHotKey(map, saltVariants(Buffer.from('k'), 2)[0], 4), isArg('key'));
     assert.throws(() => unmarkHotKey(map, Buffer.from('k')), /not marked hot/);
     assert.equal(map.saltedKeys.size, 0);
+    // Fewer buckets would stop reads from looking at the variants past the new count.
+    const hot = markHotKey(map, Buffer.from('k'), 16);
+    assert.throws(() => markHotKey(hot, Buffer.from('k'), 2), (e: unknown) => isArg('buckets')(e) && /salted over 16 buckets and can only get more/.test((e as Error).message));
+    assert.equal(markHotKey(hot, Buffer.from('k'), 32).saltedKeys.get(Buffer.from('k').toString('hex')), 32);
   });
 
   it('refuses to salt under range partitioning, where every variant would sort into the last range', () => {

@@ -56,6 +56,10 @@ export function markHotKey(map: PartitionMap, key: Buffer, buckets: number): Par
   if (!Number.isSafeInteger(buckets) || buckets < 2 || buckets > MAX_SALT_BUCKETS) {
     throw new InvalidArgumentError('buckets', `an integer from 2 to ${MAX_SALT_BUCKETS}, got ${buckets}`);
   }
+  const before = map.saltedKeys.get(key.toString('hex'));
+  if (before !== undefined && buckets < before) {
+    throw new InvalidArgumentError('buckets', `the key is salted over ${before} buckets and can only get more: with ${buckets}, reads would stop looking at variants ${buckets} to ${before - 1} and the values written there; give ${before} or more, got ${buckets}`);
+  }
   const saltedKeys = new Map(map.saltedKeys).set(key.toString('hex'), buckets);
   return map.next({ saltedKeys });
 }
