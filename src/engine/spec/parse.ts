@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 // The ESM build: esbuild cannot follow the UMD build's dynamic requires, and would bundle a
 // CLI and controller that fail on start.
-import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser/lib/esm/main.js';
+import { parse, printParseErrorCode, visit, type ParseError } from 'jsonc-parser/lib/esm/main.js';
 import { ClusterSpecError, validateClusterSpec } from './validate';
 import { defaultClusterSpec } from './defaults';
 import type { ClusterSpec } from './types';
@@ -31,7 +31,24 @@ export function parseClusterSpec(text: string): ClusterSpec {
       message: `JSON syntax error at ${lineAndColumn(text, e.offset)}: ${printParseErrorCode(e.error)}`,
     })));
   }
+  refuseProtoKeys(text);
   return value === undefined ? defaultClusterSpec() : validateClusterSpec(value);
+}
+
+/**
+ * The parser assigns properties one by one, so a "__proto__" key replaced the object's prototype
+ * instead of becoming a field: the validator never saw it, and it was dropped without a word.
+ */
+function refuseProtoKeys(text: string): void {
+  const found: string[] = [];
+  visit(text, {
+    onObjectProperty: (property, _offset, _length, _line, _character, pathSupplier) => {
+      if (property === '__proto__') found.push([...pathSupplier(), property].join('.'));
+    },
+  }, { allowTrailingComma: true });
+  if (found.length) {
+    throw new ClusterSpecError(found.map((field) => ({ field, message: 'unknown field: "__proto__" is not a spec field, nor accepted as a key name (CRDT key, topology node)' })));
+  }
 }
 
 /** Reads a spec file; errors are prefixed with the file name so a person knows which file to fix. */

@@ -112,6 +112,15 @@ describe('cluster spec', () => {
     assert.equal(parseClusterSpec('{ /* five */ "nodes": 5, }').nodes, 5);
   });
 
+  it('refuses "__proto__" as a field, a CRDT key or an indexed field, where it was dropped without a word', () => {
+    const refused = (text: string, field: string) => assert.throws(() => parseClusterSpec(text), (e: unknown) =>
+      e instanceof ClusterSpecError && e.issues.some((i) => i.field === field), text);
+    refused('{ "nodes": 3, "__proto__": { "nodes": 5 } }', '__proto__');
+    refused('{ "consistencyMode": "crdt", "crdt": { "__proto__": "gcounter", "likes": "gcounter" } }', 'crdt.__proto__');
+    refused('{ "indexFields": ["__proto__"] }', 'indexFields[0]');
+    assert.throws(() => validateClusterSpec(JSON.parse('{ "__proto__": { "nodes": 5 } }')), /__proto__: unknown field/);
+  });
+
   describe('the JSON schema agrees with the validator', () => {
     const valid: unknown[] = [
       {}, { ...DEFAULT_SPEC }, { $schema: './cluster.schema.json', nodes: 32 }, { topology: 'ring' },

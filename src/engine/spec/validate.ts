@@ -118,6 +118,9 @@ class Reader {
     v.forEach((name, i) => {
       if (typeof name !== 'string' || name.length === 0 || name.length > FIELD_NAME_MAX) {
         this.fail(`${field}[${i}]`, `a non-empty string of at most ${FIELD_NAME_MAX} characters`, name);
+      } else if (name === '__proto__') {
+        // A document's "__proto__" is its prototype to JavaScript, never a field an index could read.
+        this.note(`${field}[${i}]`, '"__proto__" cannot be indexed; name a field of your JSON values');
       } else if (out.includes(name)) {
         this.note(`${field}[${i}]`, `"${name}" is listed twice; list each field once`);
       } else {
