@@ -235,11 +235,14 @@ async function data(p: Parsed): Promise<Result> {
     const result = await dataOp(p, c).catch((err: unknown) => {
       throw siblingsRefusal(p, err);
     });
-    if (p.command !== 'delete' || result.code !== EXIT.ok || str(p, 'clustering') !== undefined) return result;
-    // A delete without context in vector mode is one more sibling, not the end of the others.
+    if (p.command === 'get' || result.code !== EXIT.ok || str(p, 'clustering') !== undefined) return result;
+    // A put or delete without context in vector mode is one more sibling, not the end of the others.
     if (specModes(await c.describe()).consistencyMode !== 'vector') return result;
     const key = p.args[0];
-    return { ...result, human: `${result.human}\n(consistencyMode "vector": without a context this adds a tombstone beside the key's other siblings; \`ringdb siblings ${key}\` shows them, \`ringdb vput ${key} --delete --context <token>\` replaces them)` };
+    const note = p.command === 'delete'
+      ? `without a context this adds a tombstone beside the key's other siblings; \`ringdb siblings ${key}\` shows them, \`ringdb vput ${key} --delete --context <token>\` replaces them`
+      : `without a context this adds a sibling beside any the key has (concurrent writes are all kept); \`ringdb siblings ${key}\` shows them, \`ringdb vput ${key} <value> --context <token>\` replaces them`;
+    return { ...result, human: `${result.human}\n(consistencyMode "vector": ${note})` };
   });
 }
 

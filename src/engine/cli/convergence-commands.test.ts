@@ -90,6 +90,11 @@ describe('ringdb repair', function () {
       const bad = await ringdb(crdtWs.dir, 'query', 'weight', '3');
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /field: "weight" is not indexed; indexFields: color; globalIndexFields: size/);
+      // A row's key is its two keys, not its NUL-separated stored encoding.
+      assert.equal((await ringdb(crdtWs.dir, 'put', 'o1', '{"color":"green"}', '--clustering', 'c1', '--node', 'n1')).code, 0);
+      const rows = await ringdb(crdtWs.dir, 'query', 'color', 'green');
+      assert.equal(rows.stdout.split('\n')[0], 'o1 / c1');
+      assert.deepEqual(JSON.parse((await ringdb(crdtWs.dir, 'query', 'color', 'green', '--json')).stdout).keys, [{ partitionKey: 'o1', clusteringKey: 'c1' }]);
     });
 
     it('query answers a field of globalIndexFields from its global index and says so', async () => {

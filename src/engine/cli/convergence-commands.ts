@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControllerClient, RingDbError, defaultClusterSpec, loadClusterSpecFile, type ClusterDescription } from '../client';
 import { ConvergenceClient, type CrdtOperation, type CrdtReading, type RepairReport } from '../client/convergence-client';
+import { tryDecodeCompositeKey } from '../codec/composite-key';
 import { placementOf } from './cluster-facts';
 import type { CommandSpec, Parsed } from './args';
 import type { Result } from './commands';
@@ -154,14 +155,23 @@ async function query(p: Parsed): Promise<Result> {
   return onNode(p, async (conv, nodeId, controller) => {
     const [field, value] = p.args;
     const r = await conv.queryIndex(field, value);
-    const keys = r.keys.map((k) => k.toString('utf8'));
+    // A row's key is stored composite-encoded (NUL-separated components): shown as its two keys.
+    const rows = r.keys.map((k) => tryDecodeCompositeKey(k));
+    const keys = r.keys.map((k, i) => {
+      const row = rows[i];
+      return row ? `${row.partitionKey.toString('utf8')} / ${row.clusteringKey?.toString('utf8') ?? ''}` : k.toString('utf8');
+    });
+    const keysJson = r.keys.map((k, i) => {
+      const row = rows[i];
+      return row ? { partitionKey: row.partitionKey.toString('utf8'), clusteringKey: row.clusteringKey?.toString('utf8') ?? null } : k.toString('utf8');
+    });
     const source = r.kind === 'global'
       ? `(global index: partition ${r.partitionId}, read from ${r.nodes.join(', ')}${r.staleDropped ? `; ${r.staleDropped} stale entries removed` : ''})`
       : `(secondary index: ${r.nodes.join(', ')})`;
     const missing = r.unreachable.length ? `\n(missing: ${(await explainUnreachable(controller, r.unreachable)).join('; ')})` : '';
     return {
       code: EXIT_OK, human: `${keys.length ? keys.join('\n') : '(no keys)'}\n${source}${missing}`,
-      json: { field, value, node: nodeId, index: r.kind, keys, nodes: r.nodes, unreachable: r.unreachable, ...(r.kind === 'global' ? { partitionId: r.partitionId, staleDropped: r.staleDropped } : {}) },
+      json: { field, value, node: nodeId, index: r.kind, keys: keysJson, nodes: r.nodes, unreachable: r.unreachable, ...(r.kind === 'global' ? { partitionId: r.partitionId, staleDropped: r.staleDropped } : {}) },
     };
   });
 }

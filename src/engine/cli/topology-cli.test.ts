@@ -2,6 +2,8 @@
 // paged scan, the ring and where views, split/merge/rebalance, hot counters and salting, with
 // human and --json output and the usual exit codes (1 failed, 2 bad usage).
 
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { strict as assert } from 'node:assert';
 import { eventually } from '../cluster/test-support';
 import { cliSuite, json } from './cli-test-support';
@@ -169,5 +171,26 @@ describe('ringdb CLI: partitioning commands', function () {
       assert.equal((await ringdb(ws.dir, 'restart', where.replicas[2])).code, 0);
     }
     assert.match((await ringdb(ws.dir, 'where', 'orders')).stdout, /\nno replica holds "orders" as a plain key \(rows written with --clustering live under it: `ringdb scan orders`\)$/m);
+  });
+});
+
+describe('ringdb hot --split on a range map (real processes)', function () {
+  this.timeout(180_000);
+  const { ws, ringdb } = cliSuite();
+
+  it('fails, naming how to split, when a hot partition has no median to split at', async () => {
+    const spec = join(ws.dir, 'range.json');
+    writeFileSync(spec, JSON.stringify({ nodes: 2, replicationFactor: 2, writeQuorum: 1, readQuorum: 1, partitionStrategy: 'range',
+      keyRanges: [{ start: '', end: 'm', node: 'n1' }, { start: 'm', end: null, node: 'n2' }] }));
+    assert.equal((await ringdb(ws.dir, 'start', '--spec', spec)).code, 0);
+    try {
+      // One key makes all the load: its partition has one distinct key, so no median.
+      for (let i = 0; i < 6; i++) assert.equal((await ringdb(ws.dir, 'put', 'ha', `v${i}`)).code, 0);
+      const r = await ringdb(ws.dir, 'hot', '--split', '4');
+      assert.equal(r.code, 1, `${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /^ringdb: no partition split\n {2}\d+: not split: .*no median.*\nsplit it at a key of your choice \(`ringdb split <pid> --at <key>`\), or, when one key makes the load, spread that key \(`ringdb mark-hot <key>`/);
+    } finally {
+      await ringdb(ws.dir, 'stop');
+    }
   });
 });

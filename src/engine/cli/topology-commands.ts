@@ -156,7 +156,7 @@ async function scan(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
 }
 
 function moved(m: { movedPartitions: number; transfers: number; entries: number }): string {
-  return `${m.movedPartitions} partitions changed owner, ${m.transfers} range copies, ${m.entries} entries copied`;
+  return `${m.movedPartitions} partition${m.movedPartitions === 1 ? '' : 's'} changed owner, ${m.transfers} range cop${m.transfers === 1 ? 'y' : 'ies'}, ${m.entries} entr${m.entries === 1 ? 'y' : 'ies'} copied`;
 }
 
 async function hot(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
@@ -167,9 +167,13 @@ async function hot(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
   const splitAbove = int(p, 'split');
   if (splitAbove !== undefined) {
     const r = await c.checkHotPartitions(splitAbove);
-    const skipped = r.skipped.map((s) => `\n  ${s.pid}: ${s.reason}`).join('');
-    const human = r.split.length ? `split ${r.split.join(', ')} (map version ${r.map.version})${skipped}` : `no partition has more than ${splitAbove} operations${skipped}`;
-    return { code: OK, human, json: r };
+    // A partition that could not be split at its median is hot all the same: say how to split it, and fail.
+    const skipped = r.skipped.map((s) => `\n  ${s.pid}: not split: ${s.reason}`).join('');
+    const advice = r.skipped.length
+      ? `\nsplit ${r.skipped.length === 1 ? 'it' : 'them'} at a key of your choice (\`ringdb split <pid> --at <key>\`), or, when one key makes the load, spread that key (\`ringdb mark-hot <key>\`; \`ringdb hot\` lists the hot keys)`
+      : '';
+    const human = r.split.length ? `split ${r.split.join(', ')} (map version ${r.map.version})${skipped}${advice}` : `no partition split${r.skipped.length ? '' : `: none has more than ${splitAbove} operations`}${skipped}${advice}`;
+    return { code: r.skipped.length ? FAILED : OK, human, json: r };
   }
   const [parts, keys] = await Promise.all([c.getHotPartitions(int(p, 'threshold') ?? 0), c.getHotKeys(int(p, 'keys') ?? 10)]);
   const human = [
@@ -185,6 +189,8 @@ export async function runTopologyCommand(p: Parsed, c: ControllerClient): Promis
   switch (p.command) {
     case 'scan': return scan(p, c);
     case 'ring': {
+      // The map's op counts are summed from the nodes when hot partitions are asked for, not as they grow.
+      await c.getHotPartitions(0);
       const map = await c.getPartitionMap();
       return { code: OK, human: formatRing(map), json: map };
     }

@@ -43,7 +43,9 @@ describe('ringdb siblings / vput (vector mode)', function () {
 
   it('shows both siblings of writes made on two nodes, and vput with their context leaves one', async () => {
     assert.equal((await ringdb(ws.dir, 'put', 'k', 'apple', '--node', 'n1')).code, 0);
-    assert.equal((await ringdb(ws.dir, 'put', 'k', 'pear', '--node', 'n2')).code, 0);
+    const pear = await ringdb(ws.dir, 'put', 'k', 'pear', '--node', 'n2');
+    assert.equal(pear.code, 0, pear.stderr);
+    assert.match(pear.stdout, /\n\(consistencyMode "vector": without a context this adds a sibling beside any the key has \(concurrent writes are all kept\); `ringdb siblings k` shows them, `ringdb vput k <value> --context <token>` replaces them\)\n$/);
     const both = await waitSiblings(['apple', 'pear']);
     // Each sibling's clock is its own dot (counters come from the writer's Lamport clock).
     assert.deepEqual(both.siblings.map((s) => [s.value, Object.keys(s.clock)]), [['apple', ['n1']], ['pear', ['n2']]]);

@@ -270,8 +270,9 @@ export class Driver {
       const last = fromGrpcError(unreached, name);
       const hung = last instanceof RingDbError && last.code === 'deadline-exceeded';
       const why = hung ? 'none answered before the deadline of the replicas tried' : 'none could be reached of the replicas tried';
-      const after = hung ? 'a write may still be applied by one that answers late' : 'nothing was written';
-      throw new RingDbError('unavailable', `${name}: ${why} (${nodes.join(', ')}); ${after}. Restart one of them (\`ringdb restart ${nodes[0]}\`, or RingDB: Restart Node) and retry`);
+      const reads = /^(Get|Scan|VectorGet)\b/.test(name);
+      const after = reads ? '' : hung ? '; a write may still be applied by one that answers late' : '; nothing was written';
+      throw new RingDbError('unavailable', `${name}: ${why} (${nodes.join(', ')})${after}. Restart one of them (\`ringdb restart ${nodes[0]}\`, or RingDB: Restart Node) and retry`);
     }
     const e = fromGrpcError(redirected ?? unreached, what);
     throw redirected !== undefined && e instanceof RingDbError ? new RingDbError(e.code, `${what}: ${e.message}`) : e;

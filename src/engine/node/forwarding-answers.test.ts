@@ -57,6 +57,10 @@ describe('a non-replica coordinator that cannot forward (real processes, 5 nodes
     assert.equal(e.code, 'unavailable');
     assert.match(e.message, new RegExp(`^Put: none could be reached of the replicas tried \\(${replicas.join(', ')}\\); nothing was written\\. Restart one of them \\(\`ringdb restart ${replicas[0]}\``), e.message);
     assert.doesNotMatch(e.message, /ECONNREFUSED|is it running/);
+    // A read says the same without the write's clause.
+    const r = await driver.get('rk1').then(() => assert.fail('the read was expected to fail'), (x: unknown) => x);
+    assert.ok(r instanceof RingDbError, String(r));
+    assert.match(r.message, new RegExp(`^Get: none could be reached of the replicas tried \\(${replicas.join(', ')}\\)\\. Restart one of them`), r.message);
   });
 
   it('passes the replica\'s own answer to a forwarded write on as it is', async () => {
