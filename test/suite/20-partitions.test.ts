@@ -108,6 +108,26 @@ describe('partitions', function () {
     assert.doesNotMatch(where, /\| node \| holds/, 'a per-node table of the plain key');
   });
 
+  it('Scan Partition from a partition\'s row lists that partition\'s keys, and no other\'s', async () => {
+    const partitionOf = new Map<string, string>();
+    for (let i = 0; i < 12; i++) {
+      const key = `scan:${i}`;
+      assert.ok(await run(Commands.put, { key, value: `v${i}` }), `Put failed: ${api.lastError()}`);
+      await run(Commands.whereIsKey, { key });
+      partitionOf.set(key, /Partition \*\*(\d+)\*\*/.exec(vscode.window.activeTextEditor?.document.getText() ?? '')?.[1] ?? '?');
+    }
+    const pid = partitionOf.get('scan:0')!;
+    const row = (await api.treeItems('partitions')).find((i) => label(i) === pid);
+    assert.ok(row, `no row for partition ${pid}`);
+    const entries = await run<{ key: Buffer }[]>(Commands.scanPartition, row);
+    assert.ok(entries, `Scan Partition failed: ${api.lastError()}`);
+    const scanned = new Set(entries.map((e) => e.key.toString('utf8')));
+    const mine = [...partitionOf].filter(([k]) => scanned.has(k) || partitionOf.get(k) === pid);
+    assert.deepEqual(mine.filter(([k]) => !scanned.has(k)).map(([k]) => k), [], 'keys of the partition missing from its scan');
+    assert.deepEqual(mine.filter(([, p]) => p !== pid).map(([k]) => k), [], 'keys of other partitions in its scan');
+    assert.match(vscode.window.activeTextEditor?.document.getText() ?? '', new RegExp(`^# Partition ${pid} on n\\d`));
+  });
+
   it('a failed merge names partitions, not the request fields', async () => {
     const first = api.snapshot().partitions[0].id;
     assert.equal(await run(Commands.mergePartitions, { partition: first, other: first }), undefined);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ControllerClient, RingDbError, defaultClusterSpec, loadClusterSpecFile, type ClusterDescription } from '../client';
 import { ConvergenceClient, type CrdtOperation, type CrdtReading, type RepairReport } from '../client/convergence-client';
 import { tryDecodeCompositeKey } from '../codec/composite-key';
+import { storedKeyText } from '../client/key-text';
 import { placementOf } from './cluster-facts';
 import type { CommandSpec, Parsed } from './args';
 import type { Result } from './commands';
@@ -157,10 +158,7 @@ async function query(p: Parsed): Promise<Result> {
     const r = await conv.queryIndex(field, value);
     // A row's key is stored composite-encoded (NUL-separated components): shown as its two keys.
     const rows = r.keys.map((k) => tryDecodeCompositeKey(k));
-    const keys = r.keys.map((k, i) => {
-      const row = rows[i];
-      return row ? `${row.partitionKey.toString('utf8')} / ${row.clusteringKey?.toString('utf8') ?? ''}` : k.toString('utf8');
-    });
+    const keys = r.keys.map(storedKeyText);
     const keysJson = r.keys.map((k, i) => {
       const row = rows[i];
       return row ? { partitionKey: row.partitionKey.toString('utf8'), clusteringKey: row.clusteringKey?.toString('utf8') ?? null } : k.toString('utf8');

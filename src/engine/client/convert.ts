@@ -1,6 +1,7 @@
 // Generated protobuf messages -> the client API's plain types (and back for the few enums the
 // controller sets). One place, so the wire shape can change without the extension noticing.
 
+import { storedKeyText } from './key-text';
 import * as ctl from '../gen/ringdb/v1/control';
 import * as pb from '../gen/ringdb/v1/node';
 import type {
@@ -44,7 +45,6 @@ function peerState(s: pb.PeerState): PeerState {
   }
 }
 
-const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
 
 export function versionFromProto(v: pb.Version | undefined): Version | undefined {
   return v ? { ts: v.ts, origin: v.origin, opId: v.opId } : undefined;
@@ -52,7 +52,7 @@ export function versionFromProto(v: pb.Version | undefined): Version | undefined
 
 export function sstable(t: pb.SSTableInfo): SSTableInfo {
   return {
-    id: t.id, level: t.level, file: t.file, minKey: text(t.minKey), maxKey: text(t.maxKey),
+    id: t.id, level: t.level, file: t.file, minKey: storedKeyText(t.minKey), maxKey: storedKeyText(t.maxKey),
     entries: t.entries, tombstones: t.tombstones, sizeBytes: t.sizeBytes, bloomBits: t.bloomBits,
   };
 }
@@ -98,7 +98,7 @@ export function statsFromProto(s: pb.NodeStats): NodeStats {
 
 export function logEntryFromProto(e: pb.ReplicationLogEntry): ReplicationLogEntry {
   return {
-    lsn: e.lsn, opId: e.opId, origin: e.origin, key: text(e.key), ts: e.ts,
+    lsn: e.lsn, opId: e.opId, origin: e.origin, key: storedKeyText(e.key), ts: e.ts,
     kind: e.kind === pb.OpKind.OP_KIND_DELETE ? 'delete' : e.kind === pb.OpKind.OP_KIND_SKIP ? 'skip' : 'put',
     valueBytes: e.valueBytes, acks: e.acks.map((a) => ({ peerId: a.peerId, acked: a.acked })),
   };

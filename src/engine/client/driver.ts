@@ -193,6 +193,11 @@ export class Driver {
     return this.refreshing;
   }
 
+  /** The partition a stored key (as a node's scan returns it: raw, a row, a salted variant) lives in under the driver's map. */
+  partitionOf(storedKey: Buffer): number {
+    return this.map.locate(placementKeyOf(storedKey)).id;
+  }
+
   /** Replicas of a placement key in the order to try them: owner first (or balanced reads), down nodes last. */
   replicasFor(placementKey: Buffer, read: boolean): string[] {
     const replicas = preferenceList(this.map, this.map.locate(placementKey).id);

@@ -41,6 +41,7 @@ export interface SSTableInfo {
   id: number;
   level: number;
   file: string;
+  /** The table's smallest and largest keys as a person reads them (storedKeyText: rows, salted variants). */
   minKey: string;
   maxKey: string;
   entries: number;
@@ -158,6 +159,7 @@ export interface ReplicationLogEntry {
   lsn: number;
   opId: string;
   origin: string;
+  /** As a person reads it (storedKeyText): a row as "partition / clustering", a salted variant with its bucket. */
   key: string;
   ts: number;
   kind: OpKind;

@@ -2,7 +2,9 @@
 // node's own copy of the key (ownCopies.ts), so a person sees which replicas have which version,
 // and watches them converge.
 import * as vscode from 'vscode';
-import type { ScanEntry, Version } from '../engineClient';
+import { engineClient, type ScanEntry, type Version } from '../engineClient';
+import type { PartitionView } from '../model/types';
+import { PartitionItem } from '../views/partitionsView';
 import { Commands } from '../common/commandIds';
 import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
@@ -13,6 +15,10 @@ import type { ResultDocuments } from './resultDocuments';
 import { cancellationArg, runReported, withCancellableProgress } from './run';
 
 export type { GetSummary, ReplicaAnswer } from './ownCopies';
+
+/** A partition's scan shows at most this many rows, and reads at most this many keys of the node. */
+const PARTITION_SCAN_ROWS = 1000;
+const PARTITION_SCAN_KEYS = 200_000;
 
 export function registerDataCommands(session: ClusterSession, model: ClusterModel, log: Log, results: ResultDocuments): vscode.Disposable[] {
   const key = async (arg: unknown, prompt: string): Promise<string | undefined> => {
@@ -80,8 +86,48 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     return replicas;
   });
 
+  /**
+   * The keys one partition holds, from its first replica that is up: a node stores keys in its
+   * own order, not by partition, so its scan is filtered by the partition the map places each in.
+   */
+  const scanOnePartition = async (p: PartitionView, arg: unknown): Promise<ScanEntry[]> => {
+    const up = new Set(model.snapshot.nodes.filter((n) => n.status === 'up').map((n) => n.id));
+    const node = p.replicas.find((r) => up.has(r));
+    if (!node) throw new UserError(`No replica of partition ${p.id} is up (${p.replicas.join(', ')}).`, `Restart one ("RingDB: Restart Node") and scan again.`);
+    const { Driver, storedKeyText } = await engineClient();
+    const driver = await Driver.connect(session.client);
+    const client = await session.nodeClient(node);
+    const pid = Number(p.id);
+    const found: ScanEntry[] = [];
+    let scanned = 0;
+    let token: Buffer | undefined;
+    try {
+      await withCancellableProgress(`Scanning partition ${p.id} on ${node}…`, { state: 'Nothing was changed; the scan\'s result is dropped.', also: cancellationArg(arg) }, async (progress) => {
+        do {
+          const page = await client.scan({ limit: 1000, includeTombstones: true, continuationToken: token });
+          scanned += page.entries.length;
+          for (const e of page.entries) if (found.length < PARTITION_SCAN_ROWS && driver.partitionOf(e.key) === pid) found.push(e);
+          token = page.continuationToken;
+          progress.report({ message: `${scanned} keys of ${node} read, ${found.length} in partition ${p.id}` });
+        } while (token && found.length < PARTITION_SCAN_ROWS && scanned < PARTITION_SCAN_KEYS);
+      });
+    } finally {
+      driver.close();
+    }
+    const cut = found.length >= PARTITION_SCAN_ROWS ? ` (the first ${PARTITION_SCAN_ROWS} shown)` : token ? ` (stopped after reading ${scanned} keys of ${node})` : '';
+    const rows = found.map((e) => `| \`${escapeCell(storedKeyText(e.key))}\` | ${e.deleted ? '*(tombstone)*' : escapeCell(e.value.toString('utf8'))} | ${e.version?.opId ?? '—'} | ${e.version?.ts ?? '—'} |`);
+    await results.show(`scan partition ${p.id}`, [`# Partition ${p.id} on ${node}`, '', `Range \`${p.range}\`; replicas ${p.replicas.join(', ')} (map version ${p.mapVersion}).`, '',
+      `${found.length} entries${cut}, tombstones included; ${scanned} keys of ${node} read.`, '',
+      '| key | value | version | timestamp |', '| --- | --- | --- | --- |', ...rows].join('\n'));
+    return found;
+  };
+
   const scan = (arg?: unknown): Promise<ScanEntry[] | undefined> => runReported(log, 'Scan Partition', async () => {
     const a = argsOf(arg);
+    const partition = arg instanceof PartitionItem ? arg.partition
+      : a.partition !== undefined ? model.snapshot.partitions.find((p) => p.id === String(a.partition)) : undefined;
+    if (a.partition !== undefined && !partition) throw new UserError(`There is no partition ${String(a.partition)}.`, `Partitions are: ${model.snapshot.partitions.map((p) => p.id).join(', ') || 'none'}.`);
+    if (partition) return scanOnePartition(partition, arg);
     const node = await pickNode(model, arg, 'Scan Partition', ['up']);
     if (!node) return undefined;
     const start = a.start ?? await askText('First key (inclusive; empty = from the first key)', () => undefined);

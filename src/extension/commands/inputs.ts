@@ -20,6 +20,8 @@ export interface CommandArgs {
   end?: string;
   limit?: number;
   nodes?: number;
+  /** Scan Partition: one partition's keys (as from its row in the Partitions view). */
+  partition?: number | string;
   /** Return the result without opening a document (scripts and tests). */
   quiet?: boolean;
   /** Query Index: the indexed JSON field and the value to match. */

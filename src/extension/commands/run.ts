@@ -65,7 +65,9 @@ export async function runReported<T>(log: Log, title: string, body: () => Promis
     const { message, next } = explain(err);
     log.error(`${title} failed: ${message}`, err instanceof UserError ? undefined : err);
     const actions = err instanceof UserError ? err.actions : [];
-    void vscode.window.showErrorMessage(`RingDB ${title}: ${message} ${next}`, ...actions.map((a) => a.title), 'Show Output').then((choice) => {
+    // Engine messages end without a full stop; the next step must not run on from their last word.
+    const ended = /[.!?)]$/.test(message.trim()) ? message.trim() : `${message.trim()}.`;
+    void vscode.window.showErrorMessage(`RingDB ${title}: ${ended} ${next}`, ...actions.map((a) => a.title), 'Show Output').then((choice) => {
       const action = actions.find((a) => a.title === choice);
       if (action) void action.run();
       else if (choice) log.show();

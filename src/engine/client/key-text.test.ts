@@ -1,0 +1,16 @@
+import { strict as assert } from 'node:assert';
+import { encodeCompositeKey } from '../codec/composite-key';
+import { saltedKey } from '../partitioning/salting';
+import { storedKeyText } from './key-text';
+
+describe('storedKeyText', () => {
+  it('shows rows as their two keys and salted variants with their bucket, plain keys as they are', () => {
+    const b = (s: string) => Buffer.from(s);
+    assert.equal(storedKeyText(b('user:1')), 'user:1');
+    assert.equal(storedKeyText(encodeCompositeKey(b('o1'), b('c1'))), 'o1 / c1');
+    assert.equal(storedKeyText(saltedKey(b('user:3'), 2)), 'user:3 (salt #2)');
+    assert.equal(storedKeyText(encodeCompositeKey(saltedKey(b('o1'), 7), b('c1'))), 'o1 (salt #7) / c1');
+    // A plain key holding a NUL that no encoder made stays as it is.
+    assert.equal(storedKeyText(b('a\u0000b')), 'a\u0000b');
+  });
+});

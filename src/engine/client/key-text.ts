@@ -1,0 +1,17 @@
+// A stored key as a person reads it. Rows are stored composite-encoded (NUL-separated
+// components) and a hot key's writes under salted variants (0xff 0x53, a bucket, the key):
+// printed as bytes, both showed control characters and replacement marks.
+
+import { tryDecodeCompositeKey } from '../codec/composite-key';
+import { unsaltKey } from '../partitioning/salting';
+
+/** "key", "key (salt #2)", "partition / clustering", or "partition (salt #2) / clustering". */
+export function storedKeyText(stored: Uint8Array): string {
+  const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
+  // Every composite key holds a 0x00 (its terminator): without one there is nothing to decode.
+  const row = bytes.indexOf(0) >= 0 ? tryDecodeCompositeKey(bytes) : undefined;
+  const partitionKey = row ? row.partitionKey : bytes;
+  const salted = unsaltKey(partitionKey);
+  const named = salted ? `${salted.key.toString('utf8')} (salt #${salted.bucket})` : partitionKey.toString('utf8');
+  return row ? `${named} / ${row.clusteringKey?.toString('utf8') ?? ''}` : named;
+}
