@@ -230,12 +230,14 @@ export class Cluster {
       }
       if (!first) await new Promise((r) => setTimeout(r, 100));
     }
-    monitor.start(first.logNextLsn);
+    // A log that lost an unsynced tail to a crash starts lower: never ask past its end.
+    monitor.start(m.logResumeLsn === undefined ? first.logNextLsn : Math.min(m.logResumeLsn, first.logNextLsn));
     this.setState(m, NodeState.NODE_STATE_UP, `serving on ${m.address}`);
   }
 
   private onExit(m: Member, proc: NodeProcess, how: string): void {
     if (m.process !== proc) return;
+    if (m.monitor) m.logResumeLsn = m.monitor.nextLsn;
     m.monitor?.stop();
     m.monitor = undefined;
     if (m.expectedExit === 'stop') this.setState(m, NodeState.NODE_STATE_STOPPED, `stopped on request (${how})`);

@@ -276,6 +276,30 @@ describe('controller (real processes)', function () {
     }
   });
 
+  it('Watch sends every log entry a restarted node appends while catching up, without a gap', async () => {
+    const rec = new Recorder(client.watch());
+    try {
+      await rec.waitFor('snapshot', (e) => e.type === 'snapshot');
+      await client.killNode('n3');
+      const n1 = await client.nodeClient('n1');
+      // Fewer than a watch sends a tick (500: above that it sends the newest), taken before the controller first asks its Stats.
+      await n1.batchPut(Array.from({ length: 400 }, (_, i) => ({ key: `down-${i}`, value: 'x'.repeat(100) })));
+      const missed = await n1.put('while-n3-down', 'x');
+      n1.close();
+      const restartFrom = rec.events.length;
+      await client.restartNode('n3');
+      // n3 takes the write from its peers after it serves: its log gets an entry for it.
+      const got = await rec.waitFor('n3 appending the write it missed', (e) =>
+        e.type === 'replicationAppended' && e.nodeId === 'n3' && e.entries.some((x) => x.opId === missed.opId), restartFrom);
+      assert.ok(got);
+      const lsns = rec.events.flatMap((e) => (e.type === 'replicationAppended' && e.nodeId === 'n3' ? e.entries.map((x) => x.lsn) : []));
+      const gaps = lsns.slice(1).flatMap((l, i) => (l === lsns[i] + 1 ? [] : [`${lsns[i]} -> ${l}`]));
+      assert.deepEqual(gaps, [], `n3's ${lsns.length} entries from ${lsns[0]} to ${lsns.at(-1)} skip`);
+    } finally {
+      await rec.close();
+    }
+  });
+
   it('adds a node that catches up, and removes it after handing its writes over', async () => {
     const rec = new Recorder(client.watch());
     try {

@@ -20,6 +20,11 @@ export class Member {
   startedAt = 0;
   process: NodeProcess | undefined;
   monitor: NodeMonitor | undefined;
+  /**
+   * Where the last process's log stream stopped: the next process's stream resumes there, so the
+   * entries it appends while catching up, before its first Stats, are not skipped.
+   */
+  logResumeLsn: number | undefined;
   stats: pb.NodeStats | undefined;
   /** Why the current process is expected to exit, so its exit is reported as asked for. */
   expectedExit: 'stop' | 'kill' | undefined;

@@ -44,6 +44,11 @@ export class NodeMonitor {
     this.client = new pb.NodeServiceClient(...clientArgs(address));
   }
 
+  /** The first log entry not yet sent on (or, while no one watches, the node's log end at the last Stats). */
+  get nextLsn(): number {
+    return this.logNext;
+  }
+
   /** The node client this monitor uses; the controller reuses it for its own calls to the node. */
   get node(): pb.NodeServiceClient {
     return this.client;
