@@ -20,6 +20,8 @@ export interface RingDbApi {
   /** The controller process and every node process the extension knows of. */
   processIds(): { controller: number | undefined; nodes: number[] };
   lastError(): string | undefined;
+  /** The RingDB output channel's last lines (up to 5,000). */
+  outputLines(): readonly string[];
   /** Exactly what deactivate() does: stop the cluster and the controller, dispose everything. */
   shutdown(): Promise<void>;
   /** Milliseconds activate() took. */

@@ -115,6 +115,7 @@ export class RingDb extends Disposable {
         nodes: this.model.snapshot.nodes.map((n) => n.pid).filter((p) => p > 0),
       }),
       lastError: () => this.log.lastError,
+      outputLines: () => this.log.recentLines(),
       shutdown: () => this.shutdown(),
       activationMs,
     };

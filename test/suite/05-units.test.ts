@@ -7,9 +7,9 @@ import { parseFromWebview } from '../../src/extension/webviews/replicationLog/pr
 
 describe('extension units', () => {
   it('reads the level and message of a node log line, and keeps foreign lines whole', () => {
-    assert.deepEqual(parseNodeLine('2026-11-26T01:00:00.000Z WARN  [n2] peer n3 missed 3 heartbeats'), { level: 'warn', message: 'peer n3 missed 3 heartbeats' });
-    assert.deepEqual(parseNodeLine('2026-11-26T01:00:00.000Z ERROR [n1] disk full'), { level: 'error', message: 'disk full' });
-    assert.deepEqual(parseNodeLine('Error: boom'), { level: 'info', message: 'Error: boom' });
+    assert.deepEqual(parseNodeLine('2026-11-26T01:00:00.000Z WARN  [n2] peer n3 missed 3 heartbeats'), { at: '2026-11-26T01:00:00.000Z', level: 'warn', message: 'peer n3 missed 3 heartbeats' });
+    assert.deepEqual(parseNodeLine('2026-11-26T01:00:00.000Z ERROR [n1] disk full'), { at: '2026-11-26T01:00:00.000Z', level: 'error', message: 'disk full' });
+    assert.deepEqual(parseNodeLine('Error: boom'), { at: undefined, level: 'info', message: 'Error: boom' });
   });
 
   it('validates keys and values with messages that say what is accepted', () => {

@@ -104,6 +104,9 @@ describe('a 3-node cluster driven through the commands', function () {
     await waitFor(api, 'n3 to be shown down', async () => ((await nodeRows(api)).get('n3')?.contextValue === 'node.down' ? true : undefined));
     assert.equal(isAlive(victim.pid), false, 'the killed node process still runs');
     assert.equal(api.statusBarText(), '$(warning) RingDB 2/3 up');
+    // The output channel says so when it happens (it used to come with the restart, its lines replayed).
+    await waitFor(api, 'the kill in the output channel', () =>
+      (api.outputLines().some((l) => new RegExp(`\\[n3\\] \\[controller\\] node n3 \\(pid ${victim.pid}\\) ended, killed by SIGKILL`).test(l)) ? true : undefined), 10_000);
     // A write while n3 is down: n3 must get it after its restart.
     const w = await run(Commands.put, { key: 'while-down', value: 'missed by n3', node: 'n1' });
     assert.ok(w, `Put failed: ${api.lastError()}`);
@@ -117,6 +120,11 @@ describe('a 3-node cluster driven through the commands', function () {
       return g?.replicas.find((r) => r.node === 'n3')?.value === 'missed by n3' ? true : undefined;
     });
     assert.equal(api.statusBarText(), '$(database) RingDB 3/3 up');
+    // Each line of n3's log is in the channel once, under the time n3 wrote it.
+    const n3 = api.outputLines().filter((l) => / \[n3\] /.test(l));
+    const repeated = n3.filter((l, i) => n3.indexOf(l) !== i);
+    assert.deepEqual(repeated, [], 'lines of n3 shown twice');
+    assert.equal(n3.filter((l) => /\[controller\] node n3 \(pid \d+\) ended, killed by SIGKILL/.test(l)).length, 1);
   });
 
   it('two Restart Node at once on one node: one restarts it, the other says it is under way', async () => {

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { Disposable } from './lifecycle';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+const RECENT_LINES = 5_000;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export class Log extends Disposable {
@@ -11,6 +12,8 @@ export class Log extends Disposable {
   private level: LogLevel;
   /** The last error logged, whatever the level filter (the test API reads it). */
   lastError: string | undefined;
+  /** The channel's last lines, for the test API (an output channel cannot be read back). */
+  private readonly recent: string[] = [];
 
   constructor(initialLevel: LogLevel) {
     super();
@@ -32,17 +35,25 @@ export class Log extends Disposable {
   debug(message: string): void { this.write('debug', message); }
 
   /** Lines from a process (controller or node), already carrying their own level. */
-  processLine(source: string, line: string, level: LogLevel = 'info'): void {
-    this.write(level, `[${source}] ${line}`);
+  processLine(source: string, line: string, level: LogLevel = 'info', at?: string): void {
+    this.write(level, `[${source}] ${line}`, at);
   }
 
   show(): void {
     this.channel.show(true);
   }
 
-  private write(level: LogLevel, message: string): void {
+  /** `at`: when the process wrote the line (its own timestamp), else now. */
+  private write(level: LogLevel, message: string, at = new Date().toISOString()): void {
     if (LOG_LEVELS.indexOf(level) > LOG_LEVELS.indexOf(this.level)) return;
-    this.channel.appendLine(`${new Date().toISOString()} ${level.padEnd(5)} ${message}`);
+    const line = `${at} ${level.padEnd(5)} ${message}`;
+    this.channel.appendLine(line);
+    this.recent.push(line);
+    if (this.recent.length > RECENT_LINES * 2) this.recent.splice(0, this.recent.length - RECENT_LINES);
+  }
+
+  recentLines(): readonly string[] {
+    return this.recent.slice(-RECENT_LINES);
   }
 }
 
