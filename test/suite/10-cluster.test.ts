@@ -162,6 +162,11 @@ describe('a 3-node cluster driven through the commands', function () {
     assert.match(text, /^\/\/ RingDB cluster spec/);
     assert.match(text, /"nodes": 3/);
     assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, file);
+    // JSON with comments: as plain JSON, each of its comment lines was an error in the Problems panel.
+    assert.equal(vscode.window.activeTextEditor?.document.languageId, 'jsonc');
+    await new Promise((r) => setTimeout(r, 2000));
+    const problems = vscode.languages.getDiagnostics(vscode.Uri.file(file));
+    assert.deepEqual(problems.map((d) => d.message), [], 'the generated spec has problems');
     // Run again, it keeps the person's file as it is.
     writeFileSync(file, `${text}\n// edited\n`);
     await run(Commands.createClusterSpec);
