@@ -15,6 +15,8 @@ describe('extension units', () => {
   it('validates keys and values with messages that say what is accepted', () => {
     assert.equal(validateKey('user:1'), undefined);
     assert.match(validateKey('') ?? '', /required \(1 to 64 KiB/);
+    assert.match(validateKey('   ') ?? '', /only spaces would be invisible/);
+    assert.equal(validateKey(' padded '), undefined);
     assert.match(validateKey('k'.repeat(64 * 1024 + 1)) ?? '', /65537 bytes; at most 65536/);
     assert.equal(validateKey('é'.repeat(32 * 1024)), undefined, 'the limit is in UTF-8 bytes');
     assert.match(validateValue('v'.repeat(1024 * 1024 + 1)) ?? '', /at most 1048576/);

@@ -128,6 +128,17 @@ describe('partitions', function () {
     assert.match(vscode.window.activeTextEditor?.document.getText() ?? '', new RegExp(`^# Partition ${pid} on n\\d`));
   });
 
+  it('Query Index on a cluster that indexes nothing says so before asking for a field', async () => {
+    const ui = recordUi();
+    try {
+      assert.equal(await run(Commands.queryIndex), undefined);
+    } finally {
+      ui.restore();
+    }
+    assert.deepEqual(ui.shown.filter((s) => s.kind === 'inputBox' || s.kind === 'quickPick'), [], 'a field was asked for');
+    assert.match(api.lastError() ?? '', /^Query Index failed: This cluster indexes no field: its spec has neither "indexFields" nor "globalIndexFields"\.$/);
+  });
+
   it('a failed merge names partitions, not the request fields', async () => {
     const first = api.snapshot().partitions[0].id;
     assert.equal(await run(Commands.mergePartitions, { partition: first, other: first }), undefined);

@@ -61,10 +61,12 @@ export function registerIndexCommands(session: ClusterSession, model: ClusterMod
     const given = argsOf(arg).field;
     if (given !== undefined) return checked(given, validateField, 'field');
     const fields = indexedFields();
-    if (!fields.length) {
-      // The spec names no index: a query can only fail, but the node's answer says so best.
-      return askText('JSON field to query (the cluster spec lists no "indexFields", so none is known to be indexed)', validateField);
+    if (!fields.length && model.snapshot.spec) {
+      // The running spec names no index: every query would fail, so nothing is asked for.
+      throw new UserError('This cluster indexes no field: its spec has neither "indexFields" nor "globalIndexFields".',
+        'Add the JSON fields to query, e.g. "indexFields": ["color"], to .ringdb/cluster.json and start the cluster again (indexes are built from the stored values).');
     }
+    if (!fields.length) return askText('JSON field to query (the cluster\'s spec is not known here)', validateField);
     const pick = await vscode.window.showQuickPick(fields.map((f) => ({ label: f.field, description: f.kind })), {
       title: 'RingDB: Query Index', placeHolder: 'Pick an indexed JSON field',
     });

@@ -53,6 +53,8 @@ export function argsOf(arg: unknown): CommandArgs {
 
 export function validateKey(key: string): string | undefined {
   if (!key) return 'A key is required (1 to 64 KiB of text).';
+  // Valid bytes to the engine, but a key no one can see in a view or type again the same way.
+  if (!key.trim()) return 'A key of only spaces would be invisible in the views; use at least one visible character.';
   const n = Buffer.byteLength(key, 'utf8');
   if (n > MAX_KEY_BYTES) return `The key is ${n} bytes; at most ${MAX_KEY_BYTES} are accepted.`;
   return undefined;
