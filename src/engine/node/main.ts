@@ -110,6 +110,17 @@ async function run(): Promise<void> {
   partitioning.start();
   node.start(`${hostPart}:${server.port}`);
   node.observed.onDamage(stopOnDamage);
+  // A store that failed in the background refuses every write from then on: answering on as "up"
+  // would only fail each write and each peer's resend, with nothing said (found with a folder made
+  // read-only under a running node). Its data is on disk and in the replication log; a restart,
+  // once the cause is fixed, recovers it.
+  node.store.onFailure((err) => {
+    if (err instanceof CorruptionError) return stopOnDamage(err);
+    logger.error(`the store failed in the background: ${err.message}`);
+    process.stderr.write(`node stopped: its store failed in the background and takes no more writes: ${err.message}; `
+      + 'what it acknowledged is in its replication log and files: fix the cause (permissions, free space) and restart it\n');
+    process.exit(EXIT.failed);
+  });
   convergence.start();
   globalIndex.rebuild().catch((err: unknown) => logger.error(`global index rebuild failed: ${(err as Error).message}`));
 

@@ -163,6 +163,27 @@ describe('Store', () => {
     await openStore();
   });
 
+  it('tells its owner once when a background flush fails, and refuses writes from then on', async () => {
+    // A file system whose new SSTables cannot be created (a folder made read-only under a running node).
+    class NoNewTables extends NodeFileSystem {
+      denied = false;
+      override open(p: string, flags: 'r' | 'r+' | 'w' | 'wx' | 'a'): number {
+        if (this.denied && p.includes('.sst') && flags !== 'r') throw Object.assign(new Error(`EACCES: permission denied, open '${p}'`), { code: 'EACCES' });
+        return super.open(p, flags);
+      }
+    }
+    const nfs = new NoNewTables();
+    const s = await openStore({ fs: nfs });
+    const failures: string[] = [];
+    s.onFailure((err) => failures.push(err.message));
+    await s.write([{ key: Buffer.from('a'), value: Buffer.from('1'), ts: 1, origin: 'n1' }]);
+    nfs.denied = true;
+    await assert.rejects(s.flush(), /EACCES/);
+    assert.deepEqual(failures.map((m) => /EACCES/.test(m)), [true], 'told once, with the cause');
+    await assert.rejects(s.write([{ key: Buffer.from('b'), value: Buffer.from('2'), ts: 2, origin: 'n1' }]), /stopped accepting writes after a background failure: EACCES/);
+    assert.equal(failures.length, 1);
+  });
+
   it('rejects every call after close with ClosedError', async () => {
     const s = await Store.open(dir);
     await s.close();

@@ -83,6 +83,7 @@ export class Store {
   private compactionQueued = false;
   /** A background flush or compaction failed: writes stop, since memtables can no longer drain. */
   private failure: Error | undefined;
+  private readonly failureListeners = new Set<(err: Error) => void>();
   private readonly target: BuildTarget;
   private readonly wal: WalWriter;
 
@@ -376,7 +377,7 @@ export class Store {
       this.opts.fs.fsyncDir(path.join(this.dir, WAL_DIR));
     } catch (err) {
       // The new segment may not be durable: accepting more writes could lose acknowledged ones.
-      this.failure = err as Error;
+      this.fail(err as Error);
       throw err;
     }
     this.mem.freeze();
@@ -412,7 +413,7 @@ export class Store {
       try {
         await this.flushOne(this.imms[0]);
       } catch (err) {
-        if (!(err instanceof BuildCancelledError) && !this.closed) this.failure = err as Error;
+        if (!(err instanceof BuildCancelledError) && !this.closed) this.fail(err as Error);
         return;
       }
     }
@@ -446,7 +447,7 @@ export class Store {
         await this.runCompaction(task);
       }
     }).catch((err: Error) => {
-      if (!(err instanceof BuildCancelledError) && !this.closed) this.failure = err;
+      if (!(err instanceof BuildCancelledError) && !this.closed) this.fail(err);
     });
   }
 
@@ -553,6 +554,21 @@ export class Store {
         blockCacheMisses: this.cache?.misses ?? 0,
       },
     };
+  }
+
+  /**
+   * Calls `listener` once when a background flush, compaction or WAL rotation fails and the
+   * store stops taking writes (the owner decides what that means for its process).
+   */
+  onFailure(listener: (err: Error) => void): () => void {
+    this.failureListeners.add(listener);
+    return () => void this.failureListeners.delete(listener);
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const listener of this.failureListeners) listener(err);
   }
 
   /** Calls `listener` with a fresh snapshot whenever the set of SSTables changes; returns the unsubscribe. */
