@@ -248,6 +248,13 @@ export class Cluster {
     }
   }
 
+  /** Why members stopped themselves, giving an exit under way a moment to finish. */
+  private async selfStopped(): Promise<string[]> {
+    const procs = [...this.members.values()].flatMap((m) => (m.process ? [{ id: m.id, proc: m.process }] : []));
+    await Promise.all(procs.map(({ proc }) => Promise.race([proc.exited, new Promise((r) => setTimeout(r, SELF_STOP_WAIT_MS))])));
+    return procs.flatMap(({ id, proc }) => (!proc.running && saidWhy(proc) ? [`node ${id} stopped${saidWhy(proc)}`] : []));
+  }
+
   private async terminate(m: Member): Promise<void> {
     const proc = m.process;
     if (!proc?.running) return;
@@ -377,7 +384,10 @@ export class Cluster {
             await this.startRouter(spec, spec.router.port);
           }
         } catch (err) {
-          failed.push((err as Error).message);
+          // A node that stopped itself just after serving (a damaged file its first scan read)
+          // fails a later step with "not running" or a dropped connection: its own reason first.
+          const own = await this.selfStopped();
+          failed.push(own.length ? `${own.join('; ')} (then: ${(err as Error).message})` : (err as Error).message);
         }
       }
       if (failed.length) {
@@ -594,6 +604,9 @@ export class Cluster {
 }
 
 /** What a node that stopped itself said about why (node/main.ts: a damaged file, with the way out), as ": …"; else empty. */
+/** How long a failed start waits for a node that is exiting to finish, to give its reason. */
+const SELF_STOP_WAIT_MS = 1_000;
+
 function saidWhy(proc: NodeProcess): string {
   const said = /^node (stopped|failed to start): (.*)$/.exec(proc.lastError);
   return said ? `: ${said[2]}` : '';

@@ -496,6 +496,40 @@ describe('controller: a crdt folder started again with other CRDT key types (rea
   });
 });
 
+describe('controller: a start whose node finds a damaged SSTable just after it serves (real processes)', function () {
+  this.timeout(180_000);
+
+  it('fails naming the node, the file and the way out, and the node\'s log says it stopped itself', async () => {
+    const bundles = await engineBundles();
+    const data = tempDataDir();
+    const ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller, statsIntervalMs: 200 });
+    try {
+      await ctl.client.startCluster({ nodes: 3 });
+      const n2 = await ctl.client.nodeClient('n2');
+      await n2.batchPut(Array.from({ length: 3000 }, (_, i) => ({ key: `sst-${String(i).padStart(5, '0')}`, value: 'v'.repeat(200) })));
+      n2.close();
+      await ctl.client.flushNode('n2');
+      await ctl.client.stopCluster();
+      const sstDir = join(data.dir, 'n2', 'store', 'sst');
+      const table = join(sstDir, readdirSync(sstDir).filter((f) => f.endsWith('.sst')).sort().pop() as string);
+      const damaged = readFileSync(table);
+      // A block in the middle: what opening reads (the first block, the index) stays whole.
+      damaged[Math.floor(damaged.length / 2)] ^= 0xff;
+      writeFileSync(table, damaged);
+      // Opening reads no data block: n2 serves, then its Merkle scan finds the damage and it stops,
+      // before the controller's first Stats of it or (the case this is for) during a later step of
+      // the start, which then failed with "n2 is not running" or a dropped connection.
+      await assert.rejects(ctl.client.startCluster({ nodes: 3 }), (e: unknown) => e instanceof RingDbError
+        && /^the cluster did not start: node n2 (stopped|exited while starting|exited \(exit code 1\) before it served): (node stopped: )?corruption in \S+\.sst .*move this node's folder away/.test(e.message));
+      const log = readFileSync(join(data.dir, 'n2', 'node.log'), 'utf8').trimEnd().split('\n');
+      assert.match(log.at(-1) ?? '', /\[controller\] node n2 \(pid \d+\) ended, exit code 1: it stopped itself, saying why just above$/);
+    } finally {
+      await ctl.stop();
+      data.remove();
+    }
+  });
+});
+
 describe('controller: RestartNode while another node hangs (real processes)', function () {
   this.timeout(120_000);
 

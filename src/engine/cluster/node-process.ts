@@ -71,7 +71,10 @@ export class NodeProcess extends EventEmitter {
         setImmediate(() => {
           // A SIGKILLed node cannot say so itself: without this line its log just stops.
           // A node exits 0 only from its graceful shutdown: a signal, or its stdin closing.
-          const why = this.endedBy ?? (e.code === 0 ? 'not asked to stop by the controller: it was sent SIGTERM or SIGINT from outside'
+          // A node that stops itself (a damaged file) says why on stderr, just above in its log; the
+          // controller may be stopping it at that moment too, as part of the failed start.
+          const itself = e.code !== 0 && /^node (stopped|failed to start): /.test(this.lastStderrLine) ? 'it stopped itself, saying why just above' : undefined;
+          const why = itself ?? this.endedBy ?? (e.code === 0 ? 'not asked to stop by the controller: it was sent SIGTERM or SIGINT from outside'
             : 'not asked to stop: it crashed or was killed from outside');
           if (e.code !== -1) this.logLine(`[controller] node ${opts.id} (pid ${this.pid}) ended, ${describeExit(e)}: ${why}`);
           this.logOpen = false;
