@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  ControllerClient, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
+  ControllerClient, DEFAULT_SPEC, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
   stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type GetResult, type RestartedNode, type Version,
 } from '../client';
 import { MEMBERS_FILE, readMembers } from '../cluster/members-file';
@@ -160,6 +160,10 @@ async function start(p: Parsed, io: Io): Promise<Result> {
   const spec = !file && recorded ? recorded : given;
   if (!file && recorded) io.progress(`using the spec ${dir} last started with (${recordedSpecSummary(recorded)}); --spec to start it with another`);
   const changedN = file && recorded ? replicationFactorChange(recorded, spec) : undefined;
+  // The validator makes every node a replica under a ring, star or map (forwarding needs it): say so, the default N is 3.
+  const topologyN = spec.topology !== null && spec.topology !== 'mesh' && spec.replicationFactor !== DEFAULT_SPEC.replicationFactor
+    ? `topology ${typeof spec.topology === 'string' ? `"${spec.topology}"` : 'map'}: every node holds every key, so replicationFactor is ${spec.replicationFactor} (the node count)`
+    : undefined;
   // A controller left serving this folder without a running cluster (e.g. after a failed start) is reused.
   let client: ControllerClient | undefined;
   try {
@@ -200,7 +204,8 @@ async function start(p: Parsed, io: Io): Promise<Result> {
   const asked = typeof nodesOption === 'number' ? nodesOption : file || !recorded ? spec.nodes : undefined;
   const resumed = asked === undefined || cluster.nodes.length === asked ? ''
     : ` (the members this folder holds; ${asked} node${asked === 1 ? '' : 's'} is the size of a new cluster: grow this one with \`ringdb add-node\`, or use another --dir)`;
-  return { code: EXIT.ok, human: `started ${cluster.nodes.length} node${cluster.nodes.length === 1 ? '' : 's'} in ${dir}${resumed}${changedN ? `\nnote: ${changedN}` : ''}\n${formatStatus(cluster)}`, json: cluster };
+  const notes = [changedN, topologyN].filter((n) => n !== undefined).map((n) => `\nnote: ${n}`).join('');
+  return { code: EXIT.ok, human: `started ${cluster.nodes.length} node${cluster.nodes.length === 1 ? '' : 's'} in ${dir}${resumed}${notes}\n${formatStatus(cluster)}`, json: cluster };
 }
 
 async function stop(p: Parsed, io: Io): Promise<Result> {

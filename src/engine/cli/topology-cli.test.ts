@@ -178,6 +178,18 @@ describe('ringdb hot --split on a range map (real processes)', function () {
   this.timeout(180_000);
   const { ws, ringdb } = cliSuite();
 
+  it('says that a ring makes every node a replica (replicationFactor is the node count, not the default 3)', async () => {
+    const spec = join(ws.dir, 'ring.json');
+    writeFileSync(spec, JSON.stringify({ nodes: 4, topology: 'ring' }));
+    const r = await ringdb(ws.dir, 'start', '--spec', spec, '--dir', 'ring-data');
+    try {
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /\nnote: topology "ring": every node holds every key, so replicationFactor is 4 \(the node count\)\n/);
+    } finally {
+      await ringdb(ws.dir, 'stop', '--dir', 'ring-data');
+    }
+  });
+
   it('fails, naming how to split, when a hot partition has no median to split at', async () => {
     const spec = join(ws.dir, 'range.json');
     writeFileSync(spec, JSON.stringify({ nodes: 2, replicationFactor: 2, writeQuorum: 1, readQuorum: 1, partitionStrategy: 'range',

@@ -17,7 +17,7 @@ export class NotOwnerError extends RpcError {
     super(
       status.FAILED_PRECONDITION,
       `not a replica of partition ${detail.partitionId} (map version ${detail.mapVersion}); its owner is ${detail.ownerId}` +
-        `${detail.ownerAddress ? ` at ${detail.ownerAddress}` : ''}, replicas ${detail.replicas.join(', ')}; retry there (details in ${NOT_OWNER_METADATA_KEY})`,
+        `${detail.ownerAddress ? ` at ${detail.ownerAddress}` : ''}, replicas ${detail.replicas.join(', ')}; retry there`,
     );
     this.metadata = new Metadata();
     this.metadata.set(NOT_OWNER_METADATA_KEY, Buffer.from(NotOwner.encode(detail).finish()));

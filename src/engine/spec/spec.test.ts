@@ -97,7 +97,9 @@ describe('cluster spec', () => {
     assert.deepEqual(issuesOf(badNode), ['keyRanges[0].node: must be a node id such as "n1", or its index in the node list (0 for n1), got true']);
     // An index into the node list, as the partitioning README's example writes it.
     assert.deepEqual(issuesOf({ ...badNode, keyRanges: [{ start: '', end: 'm', node: 0 }, { start: 'm', end: null, node: 2 }] }), []);
-    assert.match(issuesOf({ ...badNode, keyRanges: [{ start: '', end: null, node: 5 }] })[0], /^keyRanges\[0\]\.node: must be a node of this cluster \(n1, n2, n3\), got "n6"/);
+    // The message names the index the person wrote, not only the id it stands for.
+    assert.equal(issuesOf({ ...badNode, keyRanges: [{ start: '', end: null, node: 5 }] })[0], 'keyRanges[0].node: must be a node of this cluster (n1, n2, n3, or their indexes 0 to 2), got 5 (index 5 is "n6")');
+    assert.match(issuesOf({ ...badNode, keyRanges: [{ start: '', end: null, node: 'n7' }] })[0], /^keyRanges\[0\]\.node: must be a node of this cluster \(n1, n2, n3\), got "n7"$/);
     // Tiled by UTF-8 bytes, as keys are placed: U+FFFD (EF BF BD) sorts before U+1F600 (F0 9F 98 80), though not in UTF-16.
     const utf8 = { nodes: 3, partitionStrategy: 'range', keyRanges: [{ start: '', end: '\uFFFD', node: 'n1' }, { start: '\uFFFD', end: '😀', node: 'n2' }, { start: '😀', end: null, node: 'n3' }] };
     assert.deepEqual(issuesOf(utf8), []);

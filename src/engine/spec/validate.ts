@@ -182,15 +182,21 @@ function readKeyRanges(r: Reader, v: unknown): KeyRangeSpec[] | null {
       end = r.string(`${f}.end`, o.end, '', 'a string (the first key after the range) or null for the end of the key space', () => true);
     }
     // An index into the node list (0 = n1), as src/engine/partitioning/README.md shows, or an id.
-    const node = typeof o.node === 'number' && Number.isInteger(o.node) && o.node >= 0 && o.node < SPEC_LIMITS.nodes.max ? nodeIdOf(o.node) : o.node;
+    const index = typeof o.node === 'number' && Number.isInteger(o.node) && o.node >= 0 && o.node < SPEC_LIMITS.nodes.max ? o.node : undefined;
+    const node = index !== undefined ? nodeIdOf(index) : o.node;
     if (typeof node !== 'string') {
       r.fail(`${f}.node`, 'a node id such as "n1", or its index in the node list (0 for n1)', o.node);
       return;
     }
-    out.push({ start, end, node });
+    const range = { start, end, node };
+    if (index !== undefined) givenIndex.set(range, index);
+    out.push(range);
   });
   return out;
 }
+
+/** Ranges whose node was given as an index into the node list, with that index. */
+const givenIndex = new WeakMap<KeyRangeSpec, number>();
 
 function readCrdt(r: Reader, v: unknown): Record<string, CrdtType> {
   if (v === undefined || v === null) return {};
@@ -228,7 +234,12 @@ function checkKeyRanges(r: Reader, ranges: KeyRangeSpec[], nodeIds: string[]): v
   // Keys are placed by their UTF-8 bytes, not by JavaScript's UTF-16 string order.
   const order = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
   ranges.forEach((kr, i) => {
-    if (!nodeIds.includes(kr.node)) r.fail(`keyRanges[${i}].node`, `a node of this cluster (${nodeIds.join(', ')})`, kr.node);
+    if (!nodeIds.includes(kr.node)) {
+      const index = givenIndex.get(kr);
+      // An index is what the person wrote: name it, and the id it stands for.
+      if (index === undefined) r.fail(`keyRanges[${i}].node`, `a node of this cluster (${nodeIds.join(', ')})`, kr.node);
+      else r.note(`keyRanges[${i}].node`, `must be a node of this cluster (${nodeIds.join(', ')}, or their indexes 0 to ${nodeIds.length - 1}), got ${index} (index ${index} is "${kr.node}")`);
+    }
     if (kr.end !== null && order(kr.end, kr.start) <= 0) r.note(`keyRanges[${i}]`, `end ${describeValue(kr.end)} must sort after start ${describeValue(kr.start)} (by UTF-8 bytes)`);
   });
   const sorted = ranges.map((kr, i) => ({ ...kr, i })).sort((a, b) => order(a.start, b.start));
