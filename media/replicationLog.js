@@ -145,17 +145,26 @@
     lag.replaceChildren(...rowsOfLag.map((l) => {
       const card = document.createElement('span');
       card.className = 'lag-card';
+      // A card is one node's log and who lacks what of it: "n1 ... 1 behind" read as n1 lagging.
       const behind = Object.entries(l.behind);
-      const worst = behind.reduce((m, [, n]) => Math.max(m, n), 0);
+      const lacking = behind.filter(([, n]) => n > 0);
       const name = document.createElement('strong');
-      name.textContent = l.node;
+      name.textContent = `${l.node}'s log`;
       const detail = document.createElement('span');
-      detail.className = worst ? 'behind' : 'caught-up';
-      detail.textContent = behind.length
-        ? ` ${worst ? `${worst} behind` : 'caught up'} (${behind.map(([p, n]) => `${p}: ${n}`).join(', ')})`
-        : ' no peers';
-      card.title = `${l.node} has written ${l.nextLsn} log entries`;
+      detail.className = lacking.length ? 'behind' : 'caught-up';
+      detail.textContent = !behind.length
+        ? ': no acknowledgement heard yet'
+        : lacking.length
+          ? `: ${lacking.map(([p, n]) => `${p} lacks ${n}`).join(', ')}`
+          : ': every peer has it';
+      card.title = `${l.node} has written ${l.nextLsn} log entries; per peer, entries of it not acknowledged yet: ${behind.map(([p, n]) => `${p} ${n}`).join(', ') || 'none heard'}`;
       card.append(name, detail);
+      if (l.state) {
+        const state = document.createElement('span');
+        state.className = 'node-state';
+        state.textContent = ` (${l.node} ${l.state})`;
+        card.append(state);
+      }
       return card;
     }));
   }

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { tailLines } from '../cluster/logs';
 import { readTokenFile } from '../rpc/auth';
 import { ControllerClient } from './controller-client';
 import { LaunchError } from './errors';
@@ -218,7 +219,11 @@ async function launchDetached(dataDir: string, args: string[], timeoutMs: number
     }
   }, () => {
     if (spawnError) return `cannot start the controller: ${spawnError.message}`;
-    if (!isProcessAlive(pid) || child.exitCode !== null) return `the controller exited before serving; see ${join(dataDir, CONTROLLER_LOG)}`;
+    if (!isProcessAlive(pid) || child.exitCode !== null) {
+      // Its last line says why (another start won the race for the folder, a bad argument …).
+      const [last] = tailLines(join(dataDir, CONTROLLER_LOG), 1);
+      return `the controller exited before serving${last ? `: ${last.trim()}` : ''}; see ${join(dataDir, CONTROLLER_LOG)}`;
+    }
     return undefined;
   });
   const signal = (s: NodeJS.Signals): void => {

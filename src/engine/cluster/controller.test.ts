@@ -335,6 +335,9 @@ describe('controller (real processes)', function () {
   it('refuses a second controller on the same folder', async () => {
     const bundles = await engineBundles();
     await assert.rejects(launchController({ dataDir: data.dir, controllerScript: bundles.controller }), /already served by the controller/);
+    // Detached (as `ringdb start` launches it), its reason is in its log: the error quotes it.
+    await assert.rejects(launchController({ dataDir: data.dir, controllerScript: bundles.controller, detached: true }),
+      /^LaunchError: the controller exited before serving: .*already served by the controller at 127\.0\.0\.1:\d+ \(pid \d+\).*; see \S+controller\.log$/);
   });
 
   it('stops every node on StopCluster, and removes its state file when stopped', async () => {

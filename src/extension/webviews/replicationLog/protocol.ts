@@ -19,11 +19,14 @@ export interface LogRow {
   acks: [string, boolean][];
 }
 
+/** One node's log: how far each current peer has acknowledged it. */
 export interface LagRow {
   node: string;
   nextLsn: number;
-  /** Peer -> entries not yet acknowledged. */
+  /** Peer -> entries of this node's log it has not acknowledged yet (members only). */
   behind: Record<string, number>;
+  /** The node's own state when it is not up (down, stopped, …): its log cannot move meanwhile. */
+  state: string | undefined;
 }
 
 /** What the webview keeps across hide/show and window reloads (vscode.setState). */

@@ -7,7 +7,7 @@ import { Disposable } from '../../common/lifecycle';
 import type { ClusterModel } from '../../model/clusterModel';
 import type { ReplicationLogStore } from '../../model/replicationLog';
 import type { ReplicationEntryView } from '../../model/types';
-import { parseFromWebview, type LogRow, type ToWebview } from './protocol';
+import { parseFromWebview, type LagRow, type LogRow, type ToWebview } from './protocol';
 
 export const VIEW_TYPE = 'ringdb.replicationLog';
 const FLUSH_MS = 100;
@@ -92,7 +92,7 @@ export class ReplicationLogPanel extends Disposable {
     const rows = this.store.all().map(row);
     const cursors: Record<string, Record<string, number>> = {};
     for (const n of this.model.snapshot.nodes) cursors[n.id] = this.cursorsOf(n.id);
-    this.post({ type: 'init', rows: rows.slice(0, INIT_CHUNK), nodes: this.nodeIds(), lag: this.store.lag(), cursors });
+    this.post({ type: 'init', rows: rows.slice(0, INIT_CHUNK), nodes: this.nodeIds(), lag: this.lagRows(), cursors });
     for (let i = INIT_CHUNK; i < rows.length; i += INIT_CHUNK) this.post({ type: 'append', rows: rows.slice(i, i + INIT_CHUNK) });
   }
 
@@ -100,6 +100,20 @@ export class ReplicationLogPanel extends Disposable {
     const out: Record<string, number> = {};
     for (const l of this.store.lag()) if (l.node === node) for (const [peer, behind] of Object.entries(l.behind)) out[peer] = l.nextLsn - behind;
     return out;
+  }
+
+  /**
+   * Each member's log and what each current member peer lacks of it: a removed node is neither
+   * a card nor a peer (it was counted forever), and a node not up says so.
+   */
+  private lagRows(): LagRow[] {
+    const states = new Map(this.model.snapshot.nodes.map((n) => [n.id, n.status]));
+    return this.store.lag().filter((l) => states.has(l.node)).map((l) => ({
+      node: l.node,
+      nextLsn: l.nextLsn,
+      behind: Object.fromEntries(Object.entries(l.behind).filter(([peer]) => states.has(peer))),
+      state: states.get(l.node) === 'up' ? undefined : states.get(l.node),
+    }));
   }
 
   private nodeIds(): string[] {
@@ -110,7 +124,7 @@ export class ReplicationLogPanel extends Disposable {
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
       if (this.pending.length) this.post({ type: 'append', rows: this.pending.splice(0) });
-      this.post({ type: 'lag', lag: this.store.lag(), nodes: this.nodeIds() });
+      this.post({ type: 'lag', lag: this.lagRows(), nodes: this.nodeIds() });
     }, FLUSH_MS);
   }
 
