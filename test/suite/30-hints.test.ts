@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
 import type { GetSummary } from '../../src/extension/commands/dataCommands';
 import { Commands } from '../../src/extension/common/commandIds';
-import { label, ringDb, waitFor } from './helpers';
+import { label, recordUi, ringDb, waitFor } from './helpers';
 
 const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
 
@@ -99,6 +99,24 @@ describe('the Hints view', function () {
     await run(Commands.restartNode, { node: 'n4' });
     await waitFor(api, 'the hints for n4 to be delivered and the view to empty', async () =>
       ((await hintRows(api)).some((row) => row.endsWith('for n4')) ? undefined : true), 90_000);
+  });
+
+  it('Remove Node of a node that is down asks, then removes it as dead: its partitions rebuilt from their other replicas', async () => {
+    await run(Commands.killNode, { node: 'n3' });
+    await waitFor(api, 'n3 to be down', () => (api.snapshot().nodes.find((n) => n.id === 'n3')?.status === 'down' ? true : undefined));
+    const ui = recordUi((s) => (s.kind === 'warning' ? 'Remove as Dead' : undefined));
+    let removed: string | undefined;
+    try {
+      removed = await run<string>(Commands.removeNode, { node: 'n3' });
+    } finally {
+      ui.restore();
+    }
+    assert.ok(ui.shown.some((s) => s.kind === 'warning' && /^n3 is down, so it cannot hand its data over\. Remove it as dead\?/.test(s.text)), JSON.stringify(ui.shown));
+    assert.equal(removed, 'n3', `Remove Node failed: ${api.lastError()}`);
+    await waitFor(api, 'n3 gone from the Nodes view', () => (api.snapshot().nodes.some((n) => n.id === 'n3') ? undefined : true));
+    // Every key written earlier is still readable from its (new) replicas.
+    const got = await run<GetSummary>(Commands.get, { key: 'placed', quiet: true });
+    assert.ok(got?.found && got.value === 'p', `placed after n3's removal: ${JSON.stringify(got)}`);
   });
 });
 

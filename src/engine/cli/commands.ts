@@ -71,8 +71,12 @@ export const COMMANDS: CommandSpec[] = [
   },
   { name: 'add-node', args: [], summary: 'start one more node and add it to the cluster', options: [dirOption] },
   {
-    name: 'remove-node', args: ['node'], summary: 'hand a node\'s data over to the others, then stop and remove it', options: [dirOption],
-    details: ['The node must be up, so that its data can be handed over; its folder is kept as <id>.removed-<time>.'],
+    name: 'remove-node', args: ['node'], summary: 'hand a node\'s data over to the others, then stop and remove it',
+    options: [{ name: 'dead', kind: 'flag', help: 'the node is down for good: rebuild its partitions from their other replicas (writes only it held are lost)' }, dirOption],
+    details: [
+      'The node must be up, so that its data can be handed over; its folder is kept as <id>.removed-<time>.',
+      'With --dead (a failed machine, as Cassandra\'s removenode): the node must be down; the nodes that take its partitions copy them from the other replicas.',
+    ],
   },
   { name: 'compact', args: ['node'], summary: 'flush a node\'s memtable and compact its SSTables', options: [dirOption] },
   ...TOPOLOGY_COMMANDS,
@@ -386,10 +390,11 @@ async function maintenance(p: Parsed, io: Io): Promise<Result> {
     const id = p.args[0];
     if (p.command === 'remove-node') {
       await c.member(id); // an unknown id fails before the progress line, not after it
-      io.progress(`handing ${id}'s data over and removing it ...`);
-      const r = await c.removeNode(id);
+      const dead = p.options.get('dead') === true;
+      io.progress(dead ? `rebuilding ${id}'s partitions from their other replicas and removing it ...` : `handing ${id}'s data over and removing it ...`);
+      const r = await c.removeNode(id, { dead });
       const moved = r.moves ? `${r.moves.movedPartitions} partitions moved, ${r.moves.entries} entries copied` : `${r.handedOverOps} entries copied`;
-      return { code: EXIT.ok, human: `removed ${r.nodeId} (${moved} to the nodes that took over)`, json: r };
+      return { code: EXIT.ok, human: `removed ${r.nodeId} (${moved} to the nodes that took over${dead ? ', from the other replicas' : ''})`, json: r };
     }
     const before = (await c.describe()).nodes.find((n) => n.id === id)?.stats?.storage.sstables.length;
     const s = await c.compactNode(id);

@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { strict as assert } from 'node:assert';
+import { ControllerClient, Driver } from '../client';
 import { eventually } from '../cluster/test-support';
 import { cliSuite, json } from './cli-test-support';
 
@@ -202,6 +203,44 @@ describe('ringdb hot --split on a range map (real processes)', function () {
       assert.equal(r.code, 1, `${r.stdout}${r.stderr}`);
       assert.match(r.stderr, /^ringdb: no partition split\n {2}\d+: not split: .*no median.*\nsplit it at a key of your choice \(`ringdb split <pid> --at <key>`\), or, when one key makes the load, spread that key \(`ringdb mark-hot <key>`/);
     } finally {
+      await ringdb(ws.dir, 'stop');
+    }
+  });
+});
+
+describe('ringdb remove-node --dead (real processes)', function () {
+  this.timeout(240_000);
+  const { ws, ringdb } = cliSuite();
+
+  it('rebuilds a dead node\'s partitions from their other replicas, and refuses it for a node that runs', async () => {
+    const spec = join(ws.dir, 'four.json');
+    writeFileSync(spec, JSON.stringify({ nodes: 4, replicationFactor: 2, writeQuorum: 2, readQuorum: 1 }));
+    assert.equal((await ringdb(ws.dir, 'start', '--spec', spec)).code, 0);
+    const controller = ControllerClient.fromDataDir(join(ws.dir, '.ringdb', 'data'));
+    const driver = await Driver.connect(controller);
+    try {
+      // W=2: every key is on both its replicas before n4 dies.
+      for (let i = 0; i < 200; i++) await driver.put(`dead-${i}`, `v${i}`);
+      const running = await ringdb(ws.dir, 'remove-node', 'n3', '--dead');
+      assert.equal(running.code, 1, running.stderr);
+      assert.match(running.stderr, /n3 is running \(up\); remove it without "dead", which hands its data over/);
+      assert.equal((await ringdb(ws.dir, 'kill', 'n4')).code, 0);
+      const refused = await ringdb(ws.dir, 'remove-node', 'n4');
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /node n4 is down; it must be up\. Restart it, or, if it is gone for good, remove it as dead \(`ringdb remove-node n4 --dead`\)/);
+      const removed = await ringdb(ws.dir, 'remove-node', 'n4', '--dead');
+      assert.equal(removed.code, 0, removed.stderr);
+      assert.match(removed.stdout, /^removed n4 \(\d+ partitions moved, \d+ entries copied to the nodes that took over, from the other replicas\)/);
+      const status = json<{ nodes: { id: string }[] }>(await ringdb(ws.dir, 'status', '--json'));
+      assert.deepEqual(status.nodes.map((n) => n.id), ['n1', 'n2', 'n3']);
+      // Every key is on two of the three remaining nodes, each one's own copy: none was lost.
+      for (let i = 0; i < 200; i += 7) {
+        const where = json<{ copies: { node: string; holds: string }[] }>(await ringdb(ws.dir, 'where', `dead-${i}`, '--json'));
+        assert.deepEqual(where.copies.map((c) => c.holds), ['value', 'value'], `dead-${i}: ${JSON.stringify(where.copies)}`);
+      }
+    } finally {
+      driver.close();
+      controller.close();
       await ringdb(ws.dir, 'stop');
     }
   });

@@ -74,8 +74,9 @@ export class ControllerClient {
     return nodeFromProto(required(res.node, 'AddNode'));
   }
 
-  async removeNode(nodeId: string, opts: CallOptions = {}): Promise<RemoveNodeResult> {
-    const res = await this.call('RemoveNode', this.client.removeNode, { nodeId }, opts.timeoutMs ?? SLOW_CALL_MS);
+  /** `dead`: a node that is down for good; its partitions are rebuilt from their other replicas. */
+  async removeNode(nodeId: string, opts: CallOptions & { dead?: boolean } = {}): Promise<RemoveNodeResult> {
+    const res = await this.call('RemoveNode', this.client.removeNode, { nodeId, dead: opts.dead ?? false }, opts.timeoutMs ?? SLOW_CALL_MS);
     return { nodeId: res.nodeId, handedOverOps: res.handedOverOps, moves: movesFromProto(res.moves) };
   }
 

@@ -457,7 +457,11 @@ export class Cluster {
     });
   }
 
-  removeNode(id: string): Promise<{ nodeId: string; handedOverOps: number; moves: MoveSummary }> {
+  /**
+   * Removes `id`: its data handed over from it (it must be up), or with `dead` (it is down for
+   * good) rebuilt on the nodes that take its partitions from their other replicas.
+   */
+  removeNode(id: string, dead = false): Promise<{ nodeId: string; handedOverOps: number; moves: MoveSummary }> {
     return this.exclusive(async () => {
       const spec = this.requireRunning('RemoveNode');
       const m = this.member(id);
@@ -465,7 +469,13 @@ export class Cluster {
         throw new PreconditionError('RemoveNode: the spec names an explicit topology map; removing a node could cut the forwarding paths. Use null, "mesh", "ring" or "star"');
       }
       if (this.members.size === 1) throw new PreconditionError(`RemoveNode: ${id} is the last node; stop the cluster instead`);
-      this.requireUp(m, 'RemoveNode (its data must be handed over)');
+      if (dead && m.running) {
+        throw new PreconditionError(`RemoveNode: ${id} is running (${NodeState[m.state].replace('NODE_STATE_', '').toLowerCase()}); remove it without "dead", which hands its data over, or kill it first if it is to be treated as lost`);
+      }
+      if (!dead && (m.state !== NodeState.NODE_STATE_UP || !m.monitor)) {
+        throw new PreconditionError(`RemoveNode (its data must be handed over): node ${id} is ${NodeState[m.state].replace('NODE_STATE_', '').toLowerCase()}; it must be up. `
+          + `Restart it, or, if it is gone for good, remove it as dead (\`ringdb remove-node ${id} --dead\`): its partitions are rebuilt from their other replicas, and writes only it held are lost`);
+      }
       const others = [...this.members.values()].filter((o) => o !== m && o.monitor && o.state === NodeState.NODE_STATE_UP);
       if (others.length === 0) throw new PreconditionError(`RemoveNode: no other node is up to take over ${id}'s data`);
       let moves: MoveSummary;
@@ -476,7 +486,7 @@ export class Cluster {
         await this.updateMembership(spec);
       } catch (err) {
         m.leaving = false;
-        throw new UnavailableError(`RemoveNode ${id}: handover failed, the node stays in the cluster: ${describeError(err)}`);
+        throw new UnavailableError(`RemoveNode ${id}: ${dead ? 'rebuilding its partitions from their other replicas' : 'handover'} failed, the node stays in the cluster: ${describeError(err)}`);
       }
       await this.terminate(m);
       this.members.delete(id);

@@ -47,7 +47,7 @@ export class ControlServiceImpl {
       }),
       stopCluster: unaryHandler<ctl.StopClusterRequest, ctl.StopClusterResponse>(async () => ({ stoppedNodeIds: await c.stop() })),
       addNode: unaryHandler<ctl.AddNodeRequest, ctl.AddNodeResponse>(async () => ({ ...(await c.addNode()), map: c.partitions.info() })),
-      removeNode: unaryHandler<ctl.RemoveNodeRequest, ctl.RemoveNodeResponse>(async (req) => ({ ...(await c.removeNode(nodeId(req.nodeId))), map: c.partitions.info() })),
+      removeNode: unaryHandler<ctl.RemoveNodeRequest, ctl.RemoveNodeResponse>(async (req) => ({ ...(await c.removeNode(nodeId(req.nodeId), req.dead)), map: c.partitions.info() })),
       killNode: unaryHandler<ctl.KillNodeRequest, ctl.KillNodeResponse>(async (req) => ({ node: await c.killNode(nodeId(req.nodeId)) })),
       restartNode: unaryHandler<ctl.RestartNodeRequest, ctl.RestartNodeResponse>(async (req) => c.restartNode(nodeId(req.nodeId))),
       compactNode: unaryHandler<ctl.CompactNodeRequest, ctl.CompactNodeResponse>(async (req) => ({ snapshot: await c.compactNode(nodeId(req.nodeId)) })),

@@ -20,6 +20,8 @@ export interface CommandArgs {
   end?: string;
   limit?: number;
   nodes?: number;
+  /** Remove Node: the node is down for good; remove it without asking (scripts and tests). */
+  dead?: boolean;
   /** Scan Partition: one partition's keys (as from its row in the Partitions view). */
   partition?: number | string;
   /** Return the result without opening a document (scripts and tests). */

@@ -7,7 +7,7 @@ import { formatBytes, plural } from '../common/format';
 import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
-import { pickNode } from './inputs';
+import { argsOf, pickNode } from './inputs';
 import { cancellationArg, runReported, withCancellableProgress } from './run';
 
 export function registerNodeCommands(session: ClusterSession, model: ClusterModel, log: Log): vscode.Disposable[] {
@@ -23,11 +23,22 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
   const removeNode = (arg?: unknown): Promise<string | undefined> => runReported(log, 'Remove Node', async () => {
     const id = await pickNode(model, arg, 'Remove Node');
     if (!id) return undefined;
-    const r = await withCancellableProgress(`Removing ${id} (handing its data over)…`, {
-      state: `The controller goes on handing ${id}'s data over and removing it; the Nodes view shows when it is gone.`,
+    // A node that is down cannot hand its data over: removing it as dead (a failed machine)
+    // rebuilds its partitions from their other replicas, and loses what only it held.
+    const status = model.snapshot.nodes.find((n) => n.id === id)?.status;
+    const dead = status === 'down' || status === 'stopped';
+    if (dead) {
+      const REMOVE = 'Remove as Dead';
+      const answer = argsOf(arg).dead === true ? REMOVE : await vscode.window.showWarningMessage(
+        `${id} is ${status}, so it cannot hand its data over. Remove it as dead? The nodes that take its partitions copy them from their other replicas; writes only ${id} held are lost.`,
+        { modal: true }, REMOVE);
+      if (answer !== REMOVE) return undefined;
+    }
+    const r = await withCancellableProgress(dead ? `Removing ${id} (rebuilding its partitions from their other replicas)…` : `Removing ${id} (handing its data over)…`, {
+      state: `The controller goes on ${dead ? 'rebuilding' : `handing ${id}'s data over`} and removing it; the Nodes view shows when it is gone.`,
       also: cancellationArg(arg),
-    }, () => session.client.removeNode(id));
-    log.info(`removed ${r.nodeId}; ${r.handedOverOps} ops handed over`);
+    }, () => session.client.removeNode(id, { dead }));
+    log.info(`removed ${r.nodeId}${dead ? ' as dead' : ''}; ${r.moves?.entries ?? r.handedOverOps} entries copied`);
     return r.nodeId;
   });
 
