@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  ControllerClient, DEFAULT_SPEC, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
+  ControllerClient, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
   stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type GetResult, type RestartedNode, type Version,
 } from '../client';
 import { MEMBERS_FILE, readMembers } from '../cluster/members-file';
@@ -165,7 +165,7 @@ async function start(p: Parsed, io: Io): Promise<Result> {
   if (!file && recorded) io.progress(`using the spec ${dir} last started with (${recordedSpecSummary(recorded)}); --spec to start it with another`);
   const changedN = file && recorded ? replicationFactorChange(recorded, spec) : undefined;
   // The validator makes every node a replica under a ring, star or map (forwarding needs it): say so, the default N is 3.
-  const topologyN = spec.topology !== null && spec.topology !== 'mesh' && spec.replicationFactor !== DEFAULT_SPEC.replicationFactor
+  const topologyN = spec.topology !== null && spec.topology !== 'mesh'
     ? `topology ${typeof spec.topology === 'string' ? `"${spec.topology}"` : 'map'}: every node holds every key, so replicationFactor is ${spec.replicationFactor} (the node count)`
     : undefined;
   // A controller left serving this folder without a running cluster (e.g. after a failed start) is reused.

@@ -94,7 +94,8 @@ describe('ringdb repair', function () {
       assert.equal((await ringdb(crdtWs.dir, 'put', 'o1', '{"color":"green"}', '--clustering', 'c1', '--node', 'n1')).code, 0);
       const rows = await ringdb(crdtWs.dir, 'query', 'color', 'green');
       assert.equal(rows.stdout.split('\n')[0], 'o1 / c1');
-      assert.deepEqual(JSON.parse((await ringdb(crdtWs.dir, 'query', 'color', 'green', '--json')).stdout).keys, [{ partitionKey: 'o1', clusteringKey: 'c1' }]);
+      const green = JSON.parse((await ringdb(crdtWs.dir, 'query', 'color', 'green', '--json')).stdout) as { keys: string[]; rows: unknown[] };
+      assert.deepEqual([green.keys, green.rows], [['o1 / c1'], [{ partitionKey: 'o1', clusteringKey: 'c1' }]]);
     });
 
     it('query answers a field of globalIndexFields from its global index and says so', async () => {

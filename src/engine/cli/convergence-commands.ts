@@ -159,17 +159,15 @@ async function query(p: Parsed): Promise<Result> {
     // A row's key is stored composite-encoded (NUL-separated components): shown as its two keys.
     const rows = r.keys.map((k) => tryDecodeCompositeKey(k));
     const keys = r.keys.map(storedKeyText);
-    const keysJson = r.keys.map((k, i) => {
-      const row = rows[i];
-      return row ? { partitionKey: row.partitionKey.toString('utf8'), clusteringKey: row.clusteringKey?.toString('utf8') ?? null } : k.toString('utf8');
-    });
+    // `keys` stays a list of strings for scripts; the rows among them also come as their two keys.
+    const rowsJson = rows.flatMap((row) => (row ? [{ partitionKey: row.partitionKey.toString('utf8'), clusteringKey: row.clusteringKey?.toString('utf8') ?? null }] : []));
     const source = r.kind === 'global'
       ? `(global index: partition ${r.partitionId}, read from ${r.nodes.join(', ')}${r.staleDropped ? `; ${r.staleDropped} stale entries removed` : ''})`
       : `(secondary index: ${r.nodes.join(', ')})`;
     const missing = r.unreachable.length ? `\n(missing: ${(await explainUnreachable(controller, r.unreachable)).join('; ')})` : '';
     return {
       code: EXIT_OK, human: `${keys.length ? keys.join('\n') : '(no keys)'}\n${source}${missing}`,
-      json: { field, value, node: nodeId, index: r.kind, keys: keysJson, nodes: r.nodes, unreachable: r.unreachable, ...(r.kind === 'global' ? { partitionId: r.partitionId, staleDropped: r.staleDropped } : {}) },
+      json: { field, value, node: nodeId, index: r.kind, keys, rows: rowsJson, nodes: r.nodes, unreachable: r.unreachable, ...(r.kind === 'global' ? { partitionId: r.partitionId, staleDropped: r.staleDropped } : {}) },
     };
   });
 }

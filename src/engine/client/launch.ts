@@ -3,10 +3,9 @@
 // detached so it outlives the CLI. Node processes always die with their controller.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { tailLines } from '../cluster/logs';
 import { readTokenFile } from '../rpc/auth';
 import { ControllerClient } from './controller-client';
 import { LaunchError } from './errors';
@@ -196,8 +195,27 @@ export function connectController(dataDir: string): ControllerHandle {
   return handle(dir, state.address, state.pid, exitOfPid(state.pid), signal, () => signal('SIGTERM'), false);
 }
 
+/** The text a file gained past `offset` (at most 64 KiB of it). */
+function appendedSince(file: string, offset: number): string {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const length = Math.min(64 * 1024, Math.max(0, fstatSync(fd).size - offset));
+      const buf = Buffer.alloc(length);
+      readSync(fd, buf, 0, length, offset);
+      return buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
 async function launchDetached(dataDir: string, args: string[], timeoutMs: number): Promise<ControllerHandle> {
   const logFd = openSync(join(dataDir, CONTROLLER_LOG), 'a', 0o600);
+  // Earlier runs' lines stay in the log: only what this one appends can say why it exited.
+  const logStart = fstatSync(logFd).size;
   let child: ChildProcess;
   try {
     child = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd], detached: true, windowsHide: true, env: nodeEnv() });
@@ -221,8 +239,9 @@ async function launchDetached(dataDir: string, args: string[], timeoutMs: number
     if (spawnError) return `cannot start the controller: ${spawnError.message}`;
     if (!isProcessAlive(pid) || child.exitCode !== null) {
       // Its last line says why (another start won the race for the folder, a bad argument …).
-      const [last] = tailLines(join(dataDir, CONTROLLER_LOG), 1);
-      return `the controller exited before serving${last ? `: ${last.trim()}` : ''}; see ${join(dataDir, CONTROLLER_LOG)}`;
+      const said = appendedSince(join(dataDir, CONTROLLER_LOG), logStart).split('\n').map((l) => l.trim()).filter(Boolean);
+      const why = said.find((l) => l.startsWith('controller: ')) ?? said[0];
+      return `the controller exited before serving${why ? `: ${why}` : ''}; see ${join(dataDir, CONTROLLER_LOG)}`;
     }
     return undefined;
   });

@@ -232,12 +232,14 @@ export class Cluster {
     }
     // A log that lost an unsynced tail to a crash starts lower: never ask past its end.
     monitor.start(m.logResumeLsn === undefined ? first.logNextLsn : Math.min(m.logResumeLsn, first.logNextLsn));
+    m.logResumeLsn = undefined;
     this.setState(m, NodeState.NODE_STATE_UP, `serving on ${m.address}`);
   }
 
   private onExit(m: Member, proc: NodeProcess, how: string): void {
     if (m.process !== proc) return;
-    if (m.monitor) m.logResumeLsn = m.monitor.nextLsn;
+    // Only a monitor that started streams has a place to resume from (one that never did is at 0).
+    if (m.monitor?.started) m.logResumeLsn = m.monitor.nextLsn;
     m.monitor?.stop();
     m.monitor = undefined;
     if (m.expectedExit === 'stop') this.setState(m, NodeState.NODE_STATE_STOPPED, `stopped on request (${how})`);

@@ -54,6 +54,11 @@ export class NodeMonitor {
     return this.client;
   }
 
+  /** Whether start() ran: only then does nextLsn say where its log stream is. */
+  get started(): boolean {
+    return this.timer !== undefined;
+  }
+
   start(fromLsn: number): void {
     this.logNext = fromLsn;
     this.timer = setInterval(() => void this.poll(), this.intervalMs);

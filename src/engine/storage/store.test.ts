@@ -182,6 +182,9 @@ describe('Store', () => {
     assert.deepEqual(failures.map((m) => /EACCES/.test(m)), [true], 'told once, with the cause');
     await assert.rejects(s.write([{ key: Buffer.from('b'), value: Buffer.from('2'), ts: 2, origin: 'n1' }]), /stopped accepting writes after a background failure: EACCES/);
     assert.equal(failures.length, 1);
+    // An owner that listens only after the failure (it happened while the owner was starting) is told too.
+    const late = await new Promise<string>((resolve) => s.onFailure((err) => resolve(err.message)));
+    assert.match(late, /EACCES/);
   });
 
   it('rejects every call after close with ClosedError', async () => {

@@ -561,6 +561,12 @@ export class Store {
    * store stops taking writes (the owner decides what that means for its process).
    */
   onFailure(listener: (err: Error) => void): () => void {
+    // A failure before the owner listened (during its start) is told at once.
+    if (this.failure) {
+      const failed = this.failure;
+      queueMicrotask(() => listener(failed));
+      return () => undefined;
+    }
     this.failureListeners.add(listener);
     return () => void this.failureListeners.delete(listener);
   }

@@ -95,8 +95,9 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     const node = p.replicas.find((r) => up.has(r));
     if (!node) throw new UserError(`No replica of partition ${p.id} is up (${p.replicas.join(', ')}).`, `Restart one ("RingDB: Restart Node") and scan again.`);
     const { Driver, storedKeyText } = await engineClient();
-    const driver = await Driver.connect(session.client);
     const client = await session.nodeClient(node);
+    // Only the map of now is needed to place each key: no Watch stream to follow changes.
+    const driver = await Driver.connect(session.client, { watch: false });
     const pid = Number(p.id);
     const found: ScanEntry[] = [];
     let scanned = 0;

@@ -94,7 +94,7 @@ export function registerIndexCommands(session: ClusterSession, model: ClusterMod
     if (value === undefined) return undefined;
     const node = coordinatorFor(model, arg);
     const nodeClient = await session.nodeClient(node);
-    const { ConvergenceClient } = await engineClient();
+    const { ConvergenceClient, storedKeyText } = await engineClient();
     const conv = new ConvergenceClient(nodeClient.target);
     const summary = await withCancellableProgress(`Querying ${field} = ${value}…`, {
       state: 'Nothing was changed; the answer is dropped.', also: cancellationArg(arg),
@@ -102,12 +102,13 @@ export function registerIndexCommands(session: ClusterSession, model: ClusterMod
       const r = await conv.queryIndex(field, value)
         .catch((err: unknown) => { throw notIndexed(err, field); })
         .finally(() => conv.close());
-      const keys = r.keys.map((k) => k.toString('utf8'));
-      progress.report({ message: `${keys.length} keys; reading their values on ${node}` });
-      const matches = await Promise.all(keys.map(async (key, i): Promise<IndexMatch> => {
+      progress.report({ message: `${r.keys.length} keys; reading their values on ${node}` });
+      // Shown as a person reads them (a row as "o1 / c1"), read by their stored bytes.
+      const matches = await Promise.all(r.keys.map(async (stored, i): Promise<IndexMatch> => {
+        const key = storedKeyText(stored);
         if (i >= MAX_VALUES_READ) return { key, value: undefined, version: undefined, error: undefined };
         try {
-          const g = await nodeClient.get(key);
+          const g = await nodeClient.get(stored);
           return { key, value: g.found ? g.value.toString('utf8') : undefined, version: g.version, error: g.found ? undefined : g.deleted ? 'deleted since it was indexed' : 'not found' };
         } catch (err) {
           return { key, value: undefined, version: undefined, error: explain(err).message };
