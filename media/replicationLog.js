@@ -61,7 +61,10 @@
     cells[2].textContent = r.opId;
     cells[3].textContent = r.origin;
     cells[4].textContent = r.key;
-    cells[4].title = r.key;
+    cells[4].title = r.getKey ? `${r.key}: click to read it with Get` : r.key;
+    cells[4].classList.toggle('key', r.getKey !== undefined);
+    if (r.getKey) el.dataset.getKey = r.getKey;
+    else delete el.dataset.getKey;
     cells[5].textContent = String(r.ts);
     cells[6].textContent = r.kind;
     cells[6].className = `kind-${r.kind}`;
@@ -98,7 +101,8 @@
       el.appendChild(c);
     }
     el.children[4].addEventListener('click', () => {
-      const key = el.children[4].textContent;
+      // The shown text is for reading (a row, a salted variant): Get is given the key it names.
+      const key = el.dataset.getKey;
       if (key) send({ type: 'openKey', key });
     });
     return el;

@@ -193,6 +193,9 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     await view.locator('.viewport .row:visible', { hasText: 'user:42' }).locator('.ack.none', { hasText: 'received' }).waitFor();
     await view.locator('#node-filter').selectOption('');
     await page.screenshot({ path: join(shots, 'replication-log.png') });
+    // A key reads itself with Get (by the key Get names, not the text shown).
+    await view.locator('.viewport .row:visible span.key', { hasText: 'user:42' }).first().click();
+    await page.locator('.tab', { hasText: 'get user_42' }).first().waitFor();
     // A webview that keeps the focus closes the next quick pick as soon as it opens (it closes on blur).
     await palette('View: Close All Editors');
     await page.locator('iframe.webview.ready').waitFor({ state: 'detached' });

@@ -1,7 +1,7 @@
 // Generated protobuf messages -> the client API's plain types (and back for the few enums the
 // controller sets). One place, so the wire shape can change without the extension noticing.
 
-import { storedKeyText } from './key-text';
+import { getKeyOf, storedKeyText } from './key-text';
 import * as ctl from '../gen/ringdb/v1/control';
 import * as pb from '../gen/ringdb/v1/node';
 import type {
@@ -98,7 +98,7 @@ export function statsFromProto(s: pb.NodeStats): NodeStats {
 
 export function logEntryFromProto(e: pb.ReplicationLogEntry): ReplicationLogEntry {
   return {
-    lsn: e.lsn, opId: e.opId, origin: e.origin, key: storedKeyText(e.key), ts: e.ts,
+    lsn: e.lsn, opId: e.opId, origin: e.origin, key: storedKeyText(e.key), getKey: getKeyOf(e.key), ts: e.ts,
     kind: e.kind === pb.OpKind.OP_KIND_DELETE ? 'delete' : e.kind === pb.OpKind.OP_KIND_SKIP ? 'skip' : 'put',
     valueBytes: e.valueBytes, acks: e.acks.map((a) => ({ peerId: a.peerId, acked: a.acked })),
   };

@@ -19,7 +19,7 @@ export {
   type LaunchOptions, type ControllerHandle, type ControllerExit,
 } from './launch';
 export { readRecordedSpec, recordedSpecSummary, replicationFactorChange, SPEC_RECORD_FILE } from '../cluster/spec-record';
-export { storedKeyText } from './key-text';
+export { getKeyOf, storedKeyText } from './key-text';
 export { findController, readStateFile, STATE_FILE, TOKEN_FILE, CONTROLLER_LOG, type ControllerState } from './state-file';
 export {
   defaultClusterSpec, defaultClusterSpecText, fitQuorumsToNodes, parseClusterSpec, validateClusterSpec, checkClusterSpec, loadClusterSpecFile,

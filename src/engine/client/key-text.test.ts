@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { encodeCompositeKey } from '../codec/composite-key';
 import { saltedKey } from '../partitioning/salting';
-import { storedKeyText } from './key-text';
+import { getKeyOf, storedKeyText } from './key-text';
 
 describe('storedKeyText', () => {
   it('shows rows as their two keys and salted variants with their bucket, plain keys as they are', () => {
@@ -12,5 +12,13 @@ describe('storedKeyText', () => {
     assert.equal(storedKeyText(encodeCompositeKey(saltedKey(b('o1'), 7), b('c1'))), 'o1 (salt #7) / c1');
     // A plain key holding a NUL that no encoder made stays as it is.
     assert.equal(storedKeyText(b('a\u0000b')), 'a\u0000b');
+  });
+
+  it('names the key a Get reads: a salted variant\'s original key, nothing for a row', () => {
+    const b = (s: string) => Buffer.from(s);
+    assert.equal(getKeyOf(b('user:1')), 'user:1');
+    assert.equal(getKeyOf(saltedKey(b('user:3'), 2)), 'user:3');
+    assert.equal(getKeyOf(encodeCompositeKey(b('o1'), b('c1'))), undefined);
+    assert.equal(getKeyOf(Buffer.alloc(0)), undefined, 'a skip has no key');
   });
 });

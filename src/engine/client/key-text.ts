@@ -5,6 +5,16 @@
 import { tryDecodeCompositeKey } from '../codec/composite-key';
 import { unsaltKey } from '../partitioning/salting';
 
+/**
+ * The key a Get of this stored key names: a plain key, or a salted variant's original key (a Get
+ * of it reads every variant); undefined for a row, which is read with its clustering key.
+ */
+export function getKeyOf(stored: Uint8Array): string | undefined {
+  const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
+  if (bytes.length === 0 || (bytes.indexOf(0) >= 0 && tryDecodeCompositeKey(bytes))) return undefined;
+  return (unsaltKey(bytes)?.key ?? bytes).toString('utf8');
+}
+
 /** "key", "key (salt #2)", "partition / clustering", or "partition (salt #2) / clustering". */
 export function storedKeyText(stored: Uint8Array): string {
   const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);

@@ -161,6 +161,8 @@ export interface ReplicationLogEntry {
   origin: string;
   /** As a person reads it (storedKeyText): a row as "partition / clustering", a salted variant with its bucket. */
   key: string;
+  /** The key a Get of this entry's key names (getKeyOf); undefined for a row, or a skip. */
+  getKey: string | undefined;
   ts: number;
   kind: OpKind;
   valueBytes: number;

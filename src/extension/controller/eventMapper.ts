@@ -121,7 +121,7 @@ export function snapshotView(c: ClusterDescription): ClusterSnapshot {
 export function entryView(node: string, e: ReplicationLogEntry): ReplicationEntryView {
   const acks: Record<string, boolean> = {};
   for (const a of e.acks) acks[a.peerId] = a.acked;
-  return { node, lsn: e.lsn, opId: e.opId, origin: e.origin, key: e.key, ts: e.ts, kind: e.kind, valueBytes: e.valueBytes, acks };
+  return { node, lsn: e.lsn, opId: e.opId, origin: e.origin, key: e.key, getKey: e.getKey, ts: e.ts, kind: e.kind, valueBytes: e.valueBytes, acks };
 }
 
 /** Applies one Watch event to the model and the replication log. */

@@ -120,6 +120,8 @@ export interface ReplicationEntryView {
   readonly opId: string;
   readonly origin: string;
   readonly key: string;
+  /** What Get names to read it (a salted variant's original key); undefined for a row. */
+  readonly getKey: string | undefined;
   readonly ts: number;
   readonly kind: ReplicationKind;
   readonly valueBytes: number;

@@ -12,6 +12,8 @@ export interface LogRow {
   opId: string;
   origin: string;
   key: string;
+  /** The key a click reads with Get; absent for a row or a skip. */
+  getKey?: string;
   ts: number;
   kind: EntryKind;
   bytes: number;

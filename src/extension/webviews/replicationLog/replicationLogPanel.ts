@@ -15,7 +15,7 @@ const FLUSH_MS = 100;
 const INIT_CHUNK = 20_000;
 
 const row = (e: ReplicationEntryView): LogRow => ({
-  n: e.node, lsn: e.lsn, opId: e.opId, origin: e.origin, key: e.key, ts: e.ts, kind: e.kind, bytes: e.valueBytes,
+  n: e.node, lsn: e.lsn, opId: e.opId, origin: e.origin, key: e.key, ...(e.getKey ? { getKey: e.getKey } : {}), ts: e.ts, kind: e.kind, bytes: e.valueBytes,
   acks: Object.entries(e.acks),
 });
 
