@@ -10,7 +10,7 @@ import { ConvergenceClient, type CrdtOperation, type CrdtReading, type RepairRep
 import { tryDecodeCompositeKey } from '../codec/composite-key';
 import { storedKeyText } from '../client/key-text';
 import { placementOf } from './cluster-facts';
-import type { CommandSpec, Parsed } from './args';
+import { UsageError, type CommandSpec, type Parsed } from './args';
 import type { Result } from './commands';
 
 const EXIT_OK = 0;
@@ -183,7 +183,14 @@ const SET_OPS: Record<string, CrdtOperation> = { sadd: 'add', srem: 'remove', se
 
 async function crdtOp(p: Parsed): Promise<Result> {
   const [key, element] = p.args;
-  return onNode(p, async (conv, nodeId) => {
+  return onNode(p, async (conv, nodeId, controller) => {
+    // On a node that is not a replica the op reached the replicas, but the value printed was that
+    // node's own copy, which their later updates never reach: a count that stays behind.
+    const replicas = (await placementOf(controller, key))?.replicas;
+    if (replicas && !replicas.includes(nodeId)) {
+      throw new UsageError(`${nodeId} is not a replica of ${JSON.stringify(key)} (replicas ${replicas.join(', ')}): its own copy would not follow the replicas' updates; `
+        + `use --node ${replicas[0]}, or leave --node out (a replica is picked)`, p.command);
+    }
     const by = p.options.get('by');
     const r = p.command === 'incr' || p.command === 'decr'
       ? await conv.crdtUpdate(key, p.command === 'incr' ? 'increment' : 'decrement', { by: typeof by === 'number' ? by : undefined })

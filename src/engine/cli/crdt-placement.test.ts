@@ -30,5 +30,10 @@ describe('ringdb CRDT commands on a partitioned cluster (real processes)', funct
     const outside = await ringdb(ws.dir, 'get', 'c2', '--node', outsider);
     assert.equal(outside.code, 0, outside.stderr);
     assert.match(outside.stdout, new RegExp(`\\n\\(${outsider} is not a replica of "c2" \\(replicas ${replicas.join(', ')}\\): this is only what it holds itself\\)\\n$`));
+    // An update there would print that node's own count, which the replicas' updates never reach.
+    const refused = await ringdb(ws.dir, 'incr', 'c2', '--node', outsider);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`${outsider} is not a replica of "c2" \\(replicas ${replicas.join(', ')}\\): its own copy would not follow the replicas' updates; use --node ${replicas[0]}`));
+    assert.equal(json<{ count: number }>(await ringdb(ws.dir, 'get', 'c2', '--json')).count, 107, 'the refused increment changed nothing');
   });
 });

@@ -94,7 +94,7 @@ export function renderCopies(s: GetSummary): string[] {
     return r.version ? 'stale' : s.version ? 'missing' : '';
   };
   const rows = s.replicas.map((r) => `| ${r.node} | ${holds(r)} | ${r.version?.opId || '—'} | ${r.version?.ts ?? '—'} | ${verdict(r)} |`);
-  return ['## Each node\'s own copy', '', '| node | holds | version | timestamp | |', '| --- | --- | --- | --- | --- |', ...rows];
+  return ['## Each node\'s own copy', '', '| node | holds | version | timestamp | verdict |', '| --- | --- | --- | --- | --- |', ...rows];
 }
 
 /** A salted key's value as a node's coordinated read gives it: the newest of its variants. */
