@@ -175,6 +175,10 @@
 
   /** @param {string[]} nodes */
   function setNodes(nodes) {
+    // Without nodes no cluster runs: "write a key with Put" would name a command that is disabled.
+    empty.textContent = nodes.length
+      ? 'No replication entries yet: write a key with "RingDB: Put".'
+      : 'No cluster runs: start one with "RingDB: Start Cluster"; its nodes\' replication logs show here.';
     const current = state.nodeFilter;
     const names = Array.from(new Set([...nodes, ...(current ? [current] : [])]));
     nodeSelect.replaceChildren(new Option('all nodes', ''), ...names.map((n) => new Option(n, n)));

@@ -210,9 +210,17 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
   });
 
   await check('Stop Cluster brings back the welcome view', async () => {
-    await palette('RingDB: Stop Cluster');
+    // With the replication log open: once stopped, its empty table says how to get a cluster,
+    // not to use Put (disabled while none runs). Stopped from the Nodes view's title button: a
+    // webview with the focus closes a quick pick as it opens.
+    await palette('RingDB: Open Replication Log');
+    const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await view.locator('#lag .lag-card').first().waitFor();
+    await pane('Nodes').hover();
+    await pane('Nodes').locator('.action-label[aria-label^="Stop Cluster"]').click();
     await page.getByRole('button', { name: 'Start Local Cluster' }).waitFor();
     await page.locator('.statusbar-item', { hasText: 'RingDB: stopped' }).waitFor();
+    await view.locator('#empty', { hasText: 'No cluster runs: start one with "RingDB: Start Cluster"' }).waitFor();
   });
 
   await check('the webview table stays virtualised with 100,000 entries', async () => {
