@@ -5,15 +5,18 @@ import { RingDbError, type ClusterDescription, type ControllerClient, type KeyLo
 
 export interface SpecModes {
   consistencyMode: string | undefined;
+  /** Entries of each node's read cache (0: off). */
+  cacheSize: number;
   /** The key's CRDT type when the spec runs in consistencyMode "crdt" and names it. */
   crdtTypeOf(key: string): string | undefined;
 }
 
 /** The modes of a described cluster's spec (none when it runs no spec). */
 export function specModes(described: Pick<ClusterDescription, 'specJson'>): SpecModes {
-  const spec = (described.specJson ? JSON.parse(described.specJson) : {}) as { consistencyMode?: string; crdt?: Record<string, string> | null };
+  const spec = (described.specJson ? JSON.parse(described.specJson) : {}) as { consistencyMode?: string; crdt?: Record<string, string> | null; cacheSize?: number };
   return {
     consistencyMode: spec.consistencyMode,
+    cacheSize: spec.cacheSize ?? 0,
     crdtTypeOf: (key) => (spec.consistencyMode === 'crdt' && spec.crdt && Object.prototype.hasOwnProperty.call(spec.crdt, key) ? spec.crdt[key] : undefined),
   };
 }

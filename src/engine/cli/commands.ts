@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  ControllerClient, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
+  ControllerClient, ConvergenceClient, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
   stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type GetResult, type RestartedNode, type Version,
 } from '../client';
 import { MEMBERS_FILE, readMembers } from '../cluster/members-file';
@@ -13,7 +13,7 @@ import { tailLines } from '../cluster/logs';
 import { NODE_LOG_FILE } from '../node/config';
 import { NODE_ID_PATTERN } from '../spec/types';
 import { UsageError, type CommandSpec, type Parsed } from './args';
-import { formatNotFound, formatNotFoundInOwnCopy, formatStatus, formatWrite } from './format';
+import { formatNotFound, formatNotFoundInOwnCopy, formatReadCache, formatStatus, formatWrite, type ReadCacheCounts } from './format';
 import { placementOf, specModes } from './cluster-facts';
 import { OWN_COPY_ASK_MS } from './own-copies';
 import { clusteringOption, driverData, runTopologyCommand, TOPOLOGY_COMMANDS } from './topology-commands';
@@ -405,13 +405,38 @@ async function maintenance(p: Parsed, io: Io): Promise<Result> {
   });
 }
 
+/** Each up node's read-cache counters, when the spec turns the cache on (a node that does not answer at once is left out). */
+async function readCacheOf(c: ControllerClient, cluster: ClusterDescription): Promise<Record<string, ReadCacheCounts> | undefined> {
+  if (specModes(cluster).cacheSize <= 0) return undefined;
+  const out: Record<string, ReadCacheCounts> = {};
+  await Promise.all(cluster.nodes.filter((n) => n.state === 'up').map(async (n) => {
+    const node = await c.nodeClient(n.id);
+    node.close();
+    const conv = new ConvergenceClient(node.target);
+    try {
+      const s = await conv.stats({ timeoutMs: 2_000 });
+      out[n.id] = { hits: s.cacheHits, misses: s.cacheMisses, entries: s.cacheEntries };
+    } catch {
+      // Status must not wait on a hung node: the table above already says how it is.
+    } finally {
+      conv.close();
+    }
+  }));
+  return out;
+}
+
 export async function runCommand(p: Parsed, io: Io): Promise<Result> {
   switch (p.command) {
     case 'start': return start(p, io);
     case 'stop': return stop(p, io);
     case 'status': return withController(p, async (c) => {
       const cluster = await c.describe();
-      return { code: EXIT.ok, human: formatStatus(cluster), json: cluster };
+      const readCache = await readCacheOf(c, cluster);
+      return {
+        code: EXIT.ok,
+        human: `${formatStatus(cluster)}${readCache ? `\n${formatReadCache(specModes(cluster).cacheSize, readCache)}` : ''}`,
+        json: readCache ? { ...cluster, readCache } : cluster,
+      };
     });
     case 'put': case 'get': case 'delete': return data(p);
     case 'kill': case 'restart': return nodeOp(p, io);

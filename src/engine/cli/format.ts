@@ -44,6 +44,22 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
+export interface ReadCacheCounts {
+  hits: number;
+  misses: number;
+  entries: number;
+}
+
+/** The read cache per node: hits of the reads it answered since the node started. */
+export function formatReadCache(cacheSize: number, perNode: Readonly<Record<string, ReadCacheCounts>>): string {
+  const rows = Object.keys(perNode).sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).map((id) => {
+    const { hits, misses, entries } = perNode[id];
+    const reads = hits + misses;
+    return `  ${id}: ${hits} hit${hits === 1 ? '' : 's'} of ${reads} read${reads === 1 ? '' : 's'}${reads ? ` (${Math.round((hits / reads) * 100)} %)` : ''}, ${entries} entr${entries === 1 ? 'y' : 'ies'} cached`;
+  });
+  return [`read cache (cacheSize ${cacheSize} per node, since each node started):`, ...(rows.length ? rows : ['  no node answered'])].join('\n');
+}
+
 export function formatStatus(c: ClusterDescription): string {
   const up = c.nodes.filter((n) => n.state === 'up').length;
   const head = `cluster in ${c.dataDir}: ${c.phase}, ${up}/${c.nodes.length} nodes up (controller ${c.controllerAddress}, pid ${c.controllerPid})`;

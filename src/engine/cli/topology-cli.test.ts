@@ -245,3 +245,26 @@ describe('ringdb remove-node --dead (real processes)', function () {
     }
   });
 });
+
+describe('ringdb status with the read cache on (real processes)', function () {
+  this.timeout(180_000);
+  const { ws, ringdb } = cliSuite();
+
+  it('shows each node\'s read-cache hits and misses', async () => {
+    const spec = join(ws.dir, 'cached.json');
+    writeFileSync(spec, JSON.stringify({ nodes: 2, cacheSize: 100 }));
+    assert.equal((await ringdb(ws.dir, 'start', '--spec', spec)).code, 0);
+    try {
+      assert.equal((await ringdb(ws.dir, 'put', 'cached', 'v', '--node', 'n1')).code, 0);
+      for (let i = 0; i < 3; i++) assert.equal((await ringdb(ws.dir, 'get', 'cached', '--node', 'n1')).code, 0);
+      const status = await ringdb(ws.dir, 'status');
+      assert.match(status.stdout, /\nread cache \(cacheSize 100 per node, since each node started\):\n {2}n1: \d+ hits? of \d+ reads?( \(\d+ %\))?, \d+ entr(y|ies) cached\n {2}n2: /);
+      const json = JSON.parse((await ringdb(ws.dir, 'status', '--json')).stdout) as { readCache: Record<string, { hits: number; misses: number }> };
+      assert.deepEqual(Object.keys(json.readCache).sort(), ['n1', 'n2']);
+      const reads = Object.values(json.readCache).reduce((n, c) => n + c.hits + c.misses, 0);
+      assert.ok(reads >= 3, `three gets and no read through a cache: ${JSON.stringify(json.readCache)}`);
+    } finally {
+      await ringdb(ws.dir, 'stop');
+    }
+  });
+});

@@ -73,6 +73,10 @@ export interface ConvergenceStats {
   treesBuilding: number;
   /** Versions from peers dropped because this node does not replicate their key. */
   keysRefused: number;
+  /** The read cache (cacheSize; all 0 when it is off). */
+  cacheHits: number;
+  cacheMisses: number;
+  cacheEntries: number;
   /** globalIndexFields on this node (all 0 when none). */
   globalIndex: GlobalIndexStats;
 }
