@@ -31,10 +31,10 @@ describe('CLI formatting', () => {
   });
 
   it('in vector mode, lists each replica\'s own siblings with clocks; newest holds exactly the siblings no other covers', () => {
-    const sib = (value: string | null, dot: string, clock: Record<string, number>): OwnSibling => ({ value, dot, clock });
+    const sib = (value: string | null, dot: string, clock: Record<string, number>, context: Record<string, number> = {}): OwnSibling => ({ value, dot, clock, context });
     const apple = sib('apple', 'n1:1', { n1: 1 });
     const pear = sib('pear', 'n2:1', { n2: 1 });
-    const both = sib('fruit salad', 'n1:2', { n1: 2, n2: 1 });
+    const both = sib('fruit salad', 'n1:2', { n1: 2, n2: 1 }, { n1: 1, n2: 1 });
     const vcopy = (node: string, siblings: OwnSibling[] | undefined, holds = siblings === undefined ? 'down' : siblings.length > 1 ? 'siblings' : siblings.length === 1 ? 'value' : 'nothing'): OwnCopy =>
       ({ node, holds, version: undefined, newest: false, verdict: '', ...(siblings ? { siblings } : {}) });
     // n1 and n2 wrote concurrently; n3 has only n1's write: the two siblings are current.
@@ -43,6 +43,10 @@ describe('CLI formatting', () => {
     // A write that read both supersedes them: the replicas still holding both are stale, one without anything missing.
     const resolved = judged({ copies: [vcopy('n1', [both]), vcopy('n2', [apple, pear]), vcopy('n3', []), vcopy('n4', undefined)], crdtType: undefined });
     assert.deepEqual(resolved.copies.map((c) => c.verdict), ['newest heard', 'stale', 'missing', '']);
+    // A second blind write on n1 read nothing: its higher clock does not supersede the first, both stay.
+    const blind = sib('pear', 'n1:2', { n1: 2 });
+    const blindWrites = judged({ copies: [vcopy('n1', [apple, blind]), vcopy('n2', [blind])], crdtType: undefined });
+    assert.deepEqual(blindWrites.copies.map((c) => c.verdict), ['newest', 'stale']);
     const lines = (ls: string[]) => ls.map((l) => l.trimEnd()).join('\n');
     assert.equal(formatOwnCopies('cart', split), lines([
       'each replica\'s own siblings (no quorum, no read repair; consistencyMode "vector"):',

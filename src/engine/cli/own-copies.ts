@@ -2,6 +2,8 @@
 // where`: the placement says where a key belongs, the copies show whether replication got there.
 
 import { compareVersions, ConvergenceClient, type ControllerClient, type Version, type VectorSibling } from '../client';
+import { VectorClock } from '../clock/vector-clock';
+import { mergeSiblings, type Version as SiblingVersion } from '../clock/vector-clock-siblings';
 import { specModes } from './cluster-facts';
 import { formatVersion, table } from './format';
 
@@ -32,6 +34,8 @@ export interface OwnSibling {
   clock: Record<string, number>;
   /** The event that made it, "<node>:<counter>". */
   dot: string;
+  /** What its writer had read: it supersedes the siblings whose dots this covers. */
+  context: Record<string, number>;
 }
 
 export const clockText = (clock: Record<string, number>): string => `{${Object.keys(clock).sort().map((n) => `${n}:${clock[n]}`).join(', ')}}`;
@@ -87,24 +91,27 @@ async function ownSiblings(c: ControllerClient, node: string, key: string): Prom
   }
 }
 
-const ownSibling = (s: VectorSibling): OwnSibling => ({ value: s.value === null ? null : s.value.toString('utf8'), clock: s.clock, dot: `${s.dot.node}:${s.dot.counter}` });
+const ownSibling = (s: VectorSibling): OwnSibling => ({
+  value: s.value === null ? null : s.value.toString('utf8'), clock: s.clock, dot: `${s.dot.node}:${s.dot.counter}`, context: s.context,
+});
 
-/** Whether clock `a` has seen everything `b` has (every counter at least as high). */
-function covers(a: Record<string, number>, b: Record<string, number>): boolean {
-  return Object.keys(b).every((n) => (a[n] ?? 0) >= b[n]);
+/** A sibling as the store's merge takes it (only its dot and context decide what it supersedes). */
+function asVersion(s: OwnSibling): SiblingVersion<string> {
+  const at = s.dot.lastIndexOf(':');
+  return { value: s.dot, dot: { node: s.dot.slice(0, at), counter: Number(s.dot.slice(at + 1)) }, context: VectorClock.from(s.context) };
 }
 
 /**
- * Vector mode: the current siblings are those of every answer that no other sibling's clock
- * covers; a copy holding exactly them is newest, one holding others (or fewer) stale.
+ * Vector mode: the current siblings are what the replicas' sets merge to, by the store's own
+ * rule (a sibling goes when another's context covers its dot: two blind writes of one node both
+ * stay, though the later clock is higher); a copy holding exactly them is newest.
  */
 function judgedSiblings(copies: OwnCopy[]): void {
-  const all = new Map<string, OwnSibling>();
-  for (const c of copies) for (const s of c.siblings ?? []) all.set(s.dot, s);
-  const current = [...all.values()].filter((s) => ![...all.values()].some((o) => o.dot !== s.dot && covers(o.clock, s.clock))).map((s) => s.dot).sort().join();
+  const merged = copies.reduce<SiblingVersion<string>[]>((acc, c) => mergeSiblings(acc, (c.siblings ?? []).map(asVersion)), []);
+  const current = merged.map((v) => v.value).sort().join();
   const allHeard = copies.every((c) => ANSWERS.has(c.holds) || c.holds === 'siblings');
   for (const c of copies) {
-    if (!c.siblings || all.size === 0) continue;
+    if (!c.siblings || merged.length === 0) continue;
     c.newest = c.siblings.map((s) => s.dot).sort().join() === current;
     c.verdict = c.newest ? (allHeard ? 'newest' : 'newest heard') : c.siblings.length === 0 ? 'missing' : 'stale';
   }

@@ -152,6 +152,8 @@ export interface VectorSibling {
   clock: Record<string, number>;
   /** The event that created it: the coordinating node and its counter. */
   dot: { node: string; counter: number };
+  /** What its writer had read (the clock without the dot): the siblings it superseded. */
+  context: Record<string, number>;
 }
 
 /** Every sibling of a key and the causal context that supersedes them all. */
@@ -241,7 +243,7 @@ export class ConvergenceClient {
   async siblings(key: string | Uint8Array, opts: CallOptions & { r?: number; direct?: boolean } = {}): Promise<SiblingsReading> {
     const res = await this.call('VectorGet', this.client.vectorGet, { key: Buffer.from(key), r: opts.r ?? 0, direct: opts.direct ?? false }, opts);
     return {
-      siblings: res.siblings.map((s) => ({ value: s.deleted ? null : Buffer.from(s.value), clock: { ...s.clock }, dot: { node: s.dotNode, counter: s.dotCounter } })),
+      siblings: res.siblings.map((s) => ({ value: s.deleted ? null : Buffer.from(s.value), clock: { ...s.clock }, dot: { node: s.dotNode, counter: s.dotCounter }, context: { ...s.context } })),
       context: Buffer.from(res.context).toString('base64url'),
       replicas: res.replicas,
     };
