@@ -2,6 +2,8 @@
 // naming the field, calls without the right token are UNAUTHENTICATED, and neither changes
 // anything; the process exits when its stdin closes and shuts down cleanly on SIGTERM.
 import assert from 'node:assert/strict';
+import { appendFileSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { OpKind, type NodeServiceClient, type WatchReplicationLogResponse, type WatchStoreResponse } from '../gen/ringdb/v1/node';
 import type { UnaryMethod } from '../rpc';
@@ -142,6 +144,19 @@ describe('node edges (real process)', function () {
     const s = (await c.call('n1', (x) => x.stats, {})).stats!;
     assert.equal(s.seq, 27, 'the op counter survived both restarts');
     assert.ok(s.clock >= 27, 'the Lamport clock restarted past every logged timestamp');
+  });
+
+  it('says at start that it cut a torn record off its replication log, and keeps every write before it', async () => {
+    await c.call('n1', (x) => x.put, { key: b('before-crash'), value: b('v') });
+    await c.kill('n1');
+    const logDir = path.join(c.dir, 'n1', 'replication_log');
+    const last = readdirSync(logDir).filter((f) => f.endsWith('.log')).sort().pop() as string;
+    // Five bytes of a record header: an append a crash interrupted.
+    appendFileSync(path.join(logDir, last), Buffer.from([40, 0, 0, 0, 7]));
+    const restarted = await c.restart('n1');
+    assert.equal((await c.call('n1', (x) => x.get, { key: b('before-crash') })).value.toString(), 'v');
+    assert.match(restarted.output.join(''),
+      new RegExp(`WARN .*replication log: cut a torn last record \\(5 bytes at offset \\d+\\) off replication_log/${last.replace('.', '\\.')}: a crash interrupted that write; with storage.sync "batch" it was never acknowledged`));
   });
 
   it('refuses to start on a bad config, naming the field', async () => {

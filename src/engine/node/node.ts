@@ -4,7 +4,7 @@
 
 import * as path from 'node:path';
 import { NodeFileSystem, Store } from '../storage';
-import type { FileSystem } from '../storage/types';
+import type { CutTail, FileSystem, SyncPolicy } from '../storage/types';
 import { PeerState, type NodeStats, type PeerStatus } from '../gen/ringdb/v1/node';
 import { AntiEntropy } from '../replication/anti-entropy';
 import { Backpressure, DEFAULT_BACKPRESSURE, type BackpressureOptions } from '../replication/backpressure';
@@ -147,10 +147,12 @@ export class RingNode {
     });
     try {
       const log = OpLog.open(path.join(config.dataDir, 'replication_log'), { fs, sync: config.storage.sync, syncIntervalMs: config.storage.syncIntervalMs });
-      const { indexedSegments, scannedSegments } = log.recovery;
+      const { indexedSegments, scannedSegments, cutTail } = log.recovery;
       if (indexedSegments + scannedSegments > 0) {
         logger.info(`replication log: ${log.nextLsn - log.firstLsn} ops retained; ${indexedSegments} closed segments opened from their indexes, ${scannedSegments} read record by record`);
       }
+      if (cutTail) logger.warn(describeCutTail('replication log', cutTail, config.dataDir, config.storage.sync));
+      if (store.cutTail) logger.warn(describeCutTail('store WAL', store.cutTail, config.dataDir, config.storage.sync));
       const state = readStateFile(fs, path.join(config.dataDir, 'replication_state'));
       const observed = new ObservedStore(store);
       const replica = new Replica(config.id, observed, log, () => store.flushedLogMark);
@@ -376,4 +378,13 @@ export class RingNode {
     await writeStateFile(this.fs, path.join(this.config.dataDir, 'replication_state'), this.state);
     this.log.release(Math.min(storeReplayLsn, ...Object.values(cursors)));
   }
+}
+
+/** The start-up warning for a torn record cut off a log (an append a crash interrupted). */
+export function describeCutTail(what: string, cut: CutTail, dataDir: string, sync: SyncPolicy): string {
+  const file = path.relative(dataDir, cut.file) || cut.file;
+  const acked = sync === 'none'
+    ? 'with storage.sync "none" it may have been acknowledged, and anti-entropy brings back what the peers hold of it'
+    : `with storage.sync "${sync}" it was never acknowledged, so no acknowledged write is lost`;
+  return `${what}: cut a torn last record (${cut.cutBytes} bytes at offset ${cut.keptBytes}) off ${file}: a crash interrupted that write; ${acked}`;
 }

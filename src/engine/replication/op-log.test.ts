@@ -277,7 +277,13 @@ describe('replication log', () => {
     fs.truncate(last, lastBytes.length - 3);
     const reopened = open(fs);
     assert.equal(reopened.nextLsn, 3, 'only the torn op is gone');
+    const cut = reopened.recovery.cutTail;
+    assert.equal(cut?.file, last);
+    assert.equal((cut?.keptBytes ?? 0) + (cut?.cutBytes ?? 0), lastBytes.length - 3, 'kept and cut bytes make up the file as it was found');
+    assert.ok((cut?.cutBytes ?? 0) > 0 && (cut?.keptBytes ?? 0) > 0);
+    assert.equal(fs.readFile(last).length, cut?.keptBytes, 'the file is cut where the torn record began');
     await reopened.close();
+    assert.equal(open(fs).recovery.cutTail, undefined, 'an open that cut nothing reports nothing');
 
     const first = `${DIR}/${files[0]}`;
     const bytes = Buffer.from(fs.readFile(first));
@@ -402,12 +408,12 @@ describe('replication log', () => {
         };
       };
       const fromIndexes = open(fs);
-      assert.deepEqual(fromIndexes.recovery, { indexedSegments: closed, scannedSegments: 0 });
+      assert.deepEqual(fromIndexes.recovery, { indexedSegments: closed, scannedSegments: 0, cutTail: undefined });
       const expected = state(fromIndexes);
       await fromIndexes.close();
       for (const f of indexFiles(fs)) fs.unlink(`${DIR}/${f}`);
       const fromRecords = open(fs);
-      assert.deepEqual(fromRecords.recovery, { indexedSegments: 0, scannedSegments: closed });
+      assert.deepEqual(fromRecords.recovery, { indexedSegments: 0, scannedSegments: closed, cutTail: undefined });
       assert.deepEqual(state(fromRecords), expected);
       await fromRecords.close();
       assert.equal(indexFiles(fs).length, closed, 'a scanned closed segment gets its index back');
@@ -428,7 +434,7 @@ describe('replication log', () => {
     const expected = plain(batches.flat());
     const reopen = async (indexed: number, scanned: number) => {
       const l = open(fs);
-      assert.deepEqual(l.recovery, { indexedSegments: indexed, scannedSegments: scanned });
+      assert.deepEqual(l.recovery, { indexedSegments: indexed, scannedSegments: scanned, cutTail: undefined });
       assert.deepEqual(plain(readAll(l)), expected);
       assert.deepEqual(l.versionVector(), { n1: 10, n2: 10, 'node-three': 10 });
       await l.close();
@@ -494,7 +500,7 @@ describe('replication log', () => {
       index.runs[0].firstSeq += 1;
       writeAtomicFile(fs, file, encodeSegmentIndex(index));
       const log = open(fs);
-      assert.deepEqual(log.recovery, { indexedSegments: indexes.length - 1, scannedSegments: 1 });
+      assert.deepEqual(log.recovery, { indexedSegments: indexes.length - 1, scannedSegments: 1, cutTail: undefined });
       assert.deepEqual(log.versionVector(), { n1: 10, n2: 10, 'node-three': 10 });
       assert.equal(log.lsnOf('n1', 10), 27);
       await log.close();

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Interner } from '../codec/interner';
 import { readAtomicFile, writeAtomicFileAsync } from '../storage/atomic-file';
 import { CorruptionError } from '../storage/errors';
-import type { FileSystem, SyncPolicy } from '../storage/types';
+import type { CutTail, FileSystem, SyncPolicy } from '../storage/types';
 import { decodeLoggedOp, encodeHeader, measureOps, scanSegment, writeOps, type EncodedOps, type LoggedOp, type Op, type SegmentHeader } from './op-codec';
 import { OriginIndex } from './origin-index';
 import { decodeSegmentIndex, encodeSegmentIndex, type OriginRun, type SegmentIndex } from './segment-index';
@@ -254,8 +254,11 @@ export class OpLog {
   private activeHeader: HeaderState = { maxTs: 0, lastSeen: {} };
   /** Index files being written; close() waits for them. */
   private readonly indexWrites = new Set<Promise<void>>();
-  /** How the closed segments were recovered on open: from their index files, or by reading every record. */
-  readonly recovery = { indexedSegments: 0, scannedSegments: 0 };
+  /**
+   * How the closed segments were recovered on open (from their index files, or by reading every
+   * record), and the torn record cut off the last segment, if there was one.
+   */
+  readonly recovery: { indexedSegments: number; scannedSegments: number; cutTail: CutTail | undefined } = { indexedSegments: 0, scannedSegments: 0, cutTail: undefined };
 
   private constructor(
     private readonly dir: string,
@@ -557,8 +560,9 @@ export class OpLog {
     });
     if (seg.tornTail) {
       if (!last) throw new CorruptionError(full, seg.validBytes, 'a closed segment ends in a torn record');
-      // An append the crash interrupted: it was never acknowledged, so it is cut off.
+      // An append a crash interrupted (with sync batch or always, never acknowledged): cut off.
       fs.truncate(full, seg.validBytes);
+      this.recovery.cutTail = { file: full, keptBytes: seg.validBytes, cutBytes: seg.bytes.length - seg.validBytes };
     }
     if (last) this.cacheTail(origins, sizes, seg.bytes.subarray(0, seg.validBytes));
     return { file, startLsn, bytes: seg.validBytes, indexBytes: 0 };

@@ -11,7 +11,7 @@ import { Memtable } from './memtable';
 import { TableHandle } from './version';
 import { TableReader } from './table-reader';
 import type { BlockCache } from './block-cache';
-import type { FileSystem } from './types';
+import type { CutTail, FileSystem } from './types';
 import { decodeEntries, readLog } from './wal-format';
 
 export const WAL_DIR = 'wal';
@@ -29,6 +29,8 @@ export interface Recovered {
   /** Segments the memtable came from, oldest first (the last is appended to next). */
   walSegments: number[];
   nextFile: number;
+  /** The torn record cut off the newest WAL segment, if there was one. */
+  cutTail: CutTail | undefined;
 }
 
 function numbered(fs: FileSystem, dir: string): number[] {
@@ -54,12 +56,12 @@ function removeTemporaries(fs: FileSystem, dirs: string[]): void {
 }
 
 /** Replays one WAL segment into `mem`, cutting a torn last record off the newest segment. */
-function replaySegment(fs: FileSystem, file: string, mem: Memtable, newest: boolean): void {
+function replaySegment(fs: FileSystem, file: string, mem: Memtable, newest: boolean): CutTail | undefined {
   const log = readLog(fs, file);
   for (const r of log.records) {
     for (const e of decodeEntries(r.payload, file, r.offset + 12)) mem.put(e);
   }
-  if (!log.tornTail) return;
+  if (!log.tornTail) return undefined;
   if (!newest) throw new CorruptionError(file, log.validBytes, 'incomplete record in a WAL segment that is not the newest (it was fsynced whole)');
   fs.truncate(file, log.validBytes);
   const fd = fs.open(file, 'r+');
@@ -68,6 +70,7 @@ function replaySegment(fs: FileSystem, file: string, mem: Memtable, newest: bool
   } finally {
     fs.close(fd);
   }
+  return { file, keptBytes: log.validBytes, cutBytes: log.bytes.length - log.validBytes };
 }
 
 export function recover(fs: FileSystem, dir: string, cache: BlockCache | undefined, deleteTable: (file: string) => () => void, nowMs: number): Recovered {
@@ -107,7 +110,10 @@ export function recover(fs: FileSystem, dir: string, cache: BlockCache | undefin
       tables.push(new TableHandle(info, reader, deleteTable(info.file)));
     }
     const memtable = new Memtable();
-    walSegments.forEach((n, i) => replaySegment(fs, path.join(dir, walFileName(n)), memtable, i === walSegments.length - 1));
+    let cutTail: CutTail | undefined;
+    walSegments.forEach((n, i) => {
+      cutTail = replaySegment(fs, path.join(dir, walFileName(n)), memtable, i === walSegments.length - 1) ?? cutTail;
+    });
     if (walSegments.length === 0) {
       const n = nextFile++;
       const fd = fs.open(path.join(dir, walFileName(n)), 'w');
@@ -115,7 +121,7 @@ export function recover(fs: FileSystem, dir: string, cache: BlockCache | undefin
       fs.fsyncDir(walDir);
       walSegments.push(n);
     }
-    return { manifest, tables, memtable, walSegments, nextFile };
+    return { manifest, tables, memtable, walSegments, nextFile, cutTail };
   } catch (err) {
     for (const t of tables) t.close();
     manifest.close();

@@ -92,11 +92,13 @@ describe('Store corruption handling', () => {
     let store = await Store.open(dir);
     assert.equal(store.scan().length, 29);
     assert.equal(store.get(Buffer.from('key00029')), undefined);
+    assert.deepEqual(store.cutTail, { file: wal, keptBytes: offsets[29], cutBytes: size - 7 - offsets[29] }, 'the cut is reported, for the node to warn of');
     await store.put(Buffer.from('later'), Buffer.from('x'), 1000, 'n1');
     await store.close();
     assert.equal(recordOffsets(wal).length, 30, 'the torn record was cut at its start and the new write appended');
     assert.equal(recordOffsets(wal)[29], offsets[29]);
     store = await Store.open(dir);
+    assert.equal(store.cutTail, undefined, 'an open that cut nothing reports nothing');
     assert.equal(store.get(Buffer.from('later'))?.value?.toString(), 'x');
     await store.close();
   });

@@ -18,7 +18,7 @@ import { entriesInRange, rangeCursor } from './store-read';
 import { checkBatch, checkEntry, checkKey, checkScan, resolveOptions, type ResolvedOptions, type StoreOpenOptions } from './store-input';
 import { recover, WAL_DIR, walFileName } from './store-recovery';
 import { TableReader } from './table-reader';
-import { compareVersions, isPurgeMarker, PURGE_ORIGIN, zeroCounters, type Entry, type ScanOptions, type StoreCounters, type StoreSnapshot } from './types';
+import { compareVersions, isPurgeMarker, PURGE_ORIGIN, zeroCounters, type CutTail, type Entry, type ScanOptions, type StoreCounters, type StoreSnapshot } from './types';
 import { TableHandle, Version } from './version';
 import { WalWriter } from './wal';
 
@@ -97,6 +97,8 @@ export class Store {
     memtable: Memtable,
     segments: number[],
     private nextFile: number,
+    /** The torn record recovery cut off the WAL on open, if any. */
+    readonly cutTail: CutTail | undefined,
   ) {
     this.version = Version.of(tables);
     this.version.ref();
@@ -134,7 +136,7 @@ export class Store {
         }
       };
       const r = recover(fs, dir, cache, deleteTable, opts.now());
-      const store = new Store(dir, opts, lock, r.manifest, cache, r.tables, r.memtable, r.walSegments, r.nextFile);
+      const store = new Store(dir, opts, lock, r.manifest, cache, r.tables, r.memtable, r.walSegments, r.nextFile, r.cutTail);
       store.maybeRotate();
       store.scheduleCompaction();
       return store;

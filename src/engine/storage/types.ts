@@ -51,6 +51,17 @@ export interface EntryIterator {
 }
 
 /**
+ * A torn last record cut off a log on open: an append a crash interrupted before it was durable
+ * (with sync batch or always, before it was acknowledged). Reported so the node can say so.
+ */
+export interface CutTail {
+  file: string;
+  /** The file's length after the cut: the offset where the torn record began. */
+  keptBytes: number;
+  cutBytes: number;
+}
+
+/**
  * The file-system port. Everything storage does to disk goes through it, so a
  * fault-injecting implementation can drop unsynced writes to simulate a crash
  * deterministically. Calls are synchronous except `fsyncAsync` and `fsyncDirAsync`, which let
