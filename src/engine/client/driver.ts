@@ -7,7 +7,7 @@
 
 import * as pb from '../gen/ringdb/v1/node';
 import { placementKeyOf } from '../codec/stored-key';
-import { PartitionMap, preferenceList, ReadBalancer } from '../partitioning/index';
+import { PartitionMap, preferenceList, ReadBalancer, ringWalk } from '../partitioning/index';
 import { clientArgs, unary, type UnaryMethod } from '../rpc/client';
 import { answeredByServer, isTransient } from '../rpc/errors';
 import { notOwnerOf } from '../rpc/not-owner';
@@ -208,6 +208,18 @@ export class Driver {
   }
 
   /**
+   * Nodes to send a request for `placementKey` to, in order: the replicas that are up, then the
+   * other nodes in ring order (with every replica down, one of them coordinates the write as a
+   * sloppy quorum, with hints, or the read from its hints), then the replicas that are down.
+   */
+  private candidatesFor(placementKey: Buffer, read: boolean): string[] {
+    const replicas = this.replicasFor(placementKey, read);
+    const others = ringWalk(this.map, this.map.locate(placementKey).id).filter((id) => !replicas.includes(id));
+    const upReplicas = replicas.filter((r) => !this.down.has(r));
+    return [...upReplicas, ...others.filter((id) => !this.down.has(id)), ...replicas.filter((r) => this.down.has(r)), ...others.filter((id) => this.down.has(id))];
+  }
+
+  /**
    * Sends a request to a replica of `placementKey`'s partition, following NotOwner answers and
    * skipping unreachable replicas. `send` gets the node's generated client.
    *
@@ -234,7 +246,7 @@ export class Driver {
     }
     const tried = new Set<string>();
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const candidates = this.replicasFor(placementKey, read);
+      const candidates = this.candidatesFor(placementKey, read);
       const target = redirect ?? (() => {
         const id = candidates.find((c) => !tried.has(c)) ?? candidates[0];
         const h = this.nodes.get(id);
@@ -274,7 +286,7 @@ export class Driver {
       // A replica that took the request and hung may still apply it; one never reached cannot.
       const last = fromGrpcError(unreached, name);
       const hung = last instanceof RingDbError && last.code === 'deadline-exceeded';
-      const why = hung ? 'none answered before the deadline of the replicas tried' : 'none could be reached of the replicas tried';
+      const why = hung ? 'none answered before the deadline of the nodes tried' : 'none could be reached of the nodes tried';
       const reads = /^(Get|Scan|VectorGet)\b/.test(name);
       const after = reads ? '' : hung ? '; a write may still be applied by one that answers late' : '; nothing was written';
       throw new RingDbError('unavailable', `${name}: ${why} (${nodes.join(', ')})${after}. Restart one of them (\`ringdb restart ${nodes[0]}\`, or RingDB: Restart Node) and retry`);

@@ -5,6 +5,8 @@
 //    logs the op, picks its placements (sloppyPreferenceList: a down replica's place goes to the
 //    next healthy node, tagged hintedFor), and waits until W-1 of them acknowledged the op
 //    through the ordinary replication stream (shipping.ts), so W counts the local durable write.
+//    With every replica down, the non-replica coordinates it itself, as hints kept by the
+//    substitutes (substitute-writes.ts).
 //  - reads: any node coordinates. It asks R nodes in readCandidates order (replicas first; with
 //    loadBalanceReads the first replica rotates) and more as asked ones fail, keeps the newest
 //    version (LWW), and sends it in the background to every asked replica that answered older
@@ -30,6 +32,7 @@ import type { RingNode } from './node';
 import type { PartitionState } from './partition-state';
 import { keyRef, quorumOverride, readKeysOf, writeKeyOf, type KeyFields } from './request-keys';
 import type { PartitionedShipping, WriteAcks } from './shipping';
+import { type OrphanWrite, SubstituteWrites } from './substitute-writes';
 import { checkKey, checkLimit, DEFAULT_SCAN_LIMIT, MAX_SCAN_LIMIT } from './validate';
 
 /** A write waits this long for W at most (less when the caller's deadline is nearer). */
@@ -71,6 +74,7 @@ export class Coordinator {
   readonly counters = { readRepairs: 0, forwardedOps: 0, notOwnerAnswers: 0, coordinatedWrites: 0, coordinatedReads: 0 };
   readonly metrics = new HotspotMetrics();
   private readonly balancer: ReadBalancer;
+  private readonly substitutes: SubstituteWrites;
   private readonly settings;
   private pick = 0;
 
@@ -84,6 +88,7 @@ export class Coordinator {
   ) {
     this.settings = quorumSettings(node.config);
     this.balancer = new ReadBalancer(this.settings.readBalancing);
+    this.substitutes = new SubstituteWrites(node, hints, this.isUp);
   }
 
   private get self(): string {
@@ -132,9 +137,14 @@ export class Coordinator {
     const pid = this.partitions.partitionOf(map, stored);
     const replicas = preferenceList(map, pid);
     if (!replicas.includes(this.self)) {
-      if (!this.settings.enableForwarding || req.forwarded) throw this.notOwner(map, pid, replicas);
       const to = replicas.find((r) => this.isUp(r));
-      if (to === undefined) throw this.replicasDown(pid, replicas, '');
+      // A forwarded request came from a node that saw a replica up: it is not taken over here.
+      if (to === undefined && !req.forwarded) {
+        const placements = this.substitutes.place(map, pid, w);
+        const [written] = await this.substitutes.write([{ stored, value, pid }], [placements], w, call, this.waitBudget(call));
+        return { version: written.version, replicas: written.holders, hinted: written.hinted };
+      }
+      if (!this.settings.enableForwarding || req.forwarded || to === undefined) throw this.notOwner(map, pid, replicas);
       this.counters.forwardedOps++;
       return forward(to, stored);
     }
@@ -235,6 +245,8 @@ export class Coordinator {
     };
     const local: { stored: Buffer; value: Buffer; plan: PartitionPlan }[] = [];
     const remote: { stored: Buffer; value: Buffer; to: string }[] = [];
+    const orphans: OrphanWrite[] = [];
+    const orphanPlacements: Placement[][] = [];
     entries.forEach((e, i) => {
       const ref = keyRef({ key: e.key });
       const stored = writeKeyOf(map, ref, this.pick++);
@@ -245,9 +257,13 @@ export class Coordinator {
         this.metrics.record(plan.pid, ref.partitionKey);
         return;
       }
-      if (!this.settings.enableForwarding || forwardedHere) throw this.notOwner(map, plan.pid, plan.replicas);
       const to = plan.replicas.find((r) => this.isUp(r));
-      if (to === undefined) throw this.replicasDown(plan.pid, plan.replicas, `entries[${i}]: `);
+      if (to === undefined && !forwardedHere) {
+        orphanPlacements.push(this.substitutes.place(map, plan.pid, w, `entries[${i}]: `));
+        orphans.push({ stored, value: e.value, pid: plan.pid });
+        return;
+      }
+      if (!this.settings.enableForwarding || forwardedHere || to === undefined) throw this.notOwner(map, plan.pid, plan.replicas);
       remote.push({ stored, value: e.value, to });
     });
     // One forwarded batch per receiving replica, its entries under the stored keys resolved here.
@@ -264,6 +280,8 @@ export class Coordinator {
     }));
     // Awaited only after the local entries: a rejection meanwhile must not count as unhandled.
     forwarded.catch(() => undefined);
+    const substituted = orphans.length === 0 ? undefined : this.substitutes.write(orphans, orphanPlacements, w, call, this.waitBudget(call));
+    substituted?.catch(() => undefined);
     let r: LocalWriteResult | undefined;
     if (local.length > 0) {
       this.counters.coordinatedWrites += local.length;
@@ -302,7 +320,14 @@ export class Coordinator {
       }
     }
     await forwarded;
-    if (remote.length === 0 && r) return { origin: r.origin, firstSeq: r.firstSeq, firstTs: r.firstTs, count: r.count };
+    if (substituted) {
+      const written = await substituted;
+      if (remote.length === 0 && local.length === 0) {
+        const first = written[0].version;
+        return { origin: first.origin, firstSeq: written[0].seq, firstTs: first.ts, count: written.length };
+      }
+    }
+    if (remote.length === 0 && orphans.length === 0 && r) return { origin: r.origin, firstSeq: r.firstSeq, firstTs: r.firstTs, count: r.count };
     // Entries got op ids on several nodes: no single origin and seq range describes them.
     return { origin: '', firstSeq: 0, firstTs: 0, count: entries.length };
   }
@@ -318,15 +343,6 @@ export class Coordinator {
     this.counters.notOwnerAnswers++;
     const owner = map.partition(pid).owner;
     return new NotOwnerError({ partitionId: pid, ownerId: owner, ownerAddress: this.partitions.addressOf(owner), mapVersion: map.version, replicas });
-  }
-
-  /**
-   * A non-replica that would forward finds every replica down: NotOwner would send the client
-   * to a dead owner, so it says what is wrong and what brings the partition back.
-   */
-  private replicasDown(pid: number, replicas: string[], prefix: string): UnavailableError {
-    return new UnavailableError(`${prefix}all ${replicas.length} replicas of partition ${pid} (${replicas.join(', ')}) are down or unreachable from ${this.self}; ` +
-      `nothing was written; restart one of them (ringdb restart ${replicas[0]}) and retry`);
   }
 
   // ---- reads ----------------------------------------------------------------------------

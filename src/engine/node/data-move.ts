@@ -131,17 +131,19 @@ export function checkIngest(entries: readonly StoredEntry[]): Entry[] {
   if (entries.length === 0 || entries.length > MAX_INGEST_ENTRIES) {
     throw new InvalidFieldError('entries', `must hold 1 to ${MAX_INGEST_ENTRIES} entries, got ${entries.length}`);
   }
-  return entries.map((e, i) => {
-    const at = `entries[${i}]`;
-    checkKey(`${at}.key`, e.key);
-    checkValue(`${at}.value`, e.value);
-    if (e.deleted && e.value.length > 0) throw new InvalidFieldError(`${at}.value`, 'must be empty when deleted is set');
-    const v = e.version;
-    if (!v) throw new InvalidFieldError(`${at}.version`, 'is required: ingested entries keep their original ts and origin');
-    if (!Number.isSafeInteger(v.ts) || v.ts < 1) throw new InvalidFieldError(`${at}.version.ts`, `must be an integer from 1 to 2^53-1, got ${v.ts}`);
-    checkNodeId(`${at}.version.origin`, v.origin);
-    return { key: e.key, value: e.deleted ? null : e.value, ts: v.ts, origin: v.origin };
-  });
+  return entries.map((e, i) => checkStoredEntry(e, `entries[${i}]`));
+}
+
+/** One stored entry as a request carries it (`at` names it in errors), as the store takes it. */
+export function checkStoredEntry(e: StoredEntry, at: string): Entry {
+  checkKey(`${at}.key`, e.key);
+  checkValue(`${at}.value`, e.value);
+  if (e.deleted && e.value.length > 0) throw new InvalidFieldError(`${at}.value`, 'must be empty when deleted is set');
+  const v = e.version;
+  if (!v) throw new InvalidFieldError(`${at}.version`, 'is required: ingested entries keep their original ts and origin');
+  if (!Number.isSafeInteger(v.ts) || v.ts < 1) throw new InvalidFieldError(`${at}.version.ts`, `must be an integer from 1 to 2^53-1, got ${v.ts}`);
+  checkNodeId(`${at}.version.origin`, v.origin);
+  return { key: e.key, value: e.deleted ? null : e.value, ts: v.ts, origin: v.origin };
 }
 
 export function ingestResult(applied: boolean[]): IngestEntriesResponse {

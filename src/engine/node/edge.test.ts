@@ -69,6 +69,16 @@ describe('node edges (real process)', function () {
     await rejects((x) => x.replicationLog, { fromLsn: 0, limit: 10_001 }, 'limit');
     await rejects((x) => x.appliedMarks, { origin: '', afterSeq: 0, limit: 0 }, 'origin');
     await rejects((x) => x.appliedMarks, { origin: 'n2', afterSeq: 0, limit: 10_001 }, 'limit');
+    const hinted = { key: b('h'), value: b('v'), deleted: false, version: { ts: 5, origin: 'n9', opId: 'n9:1' } };
+    await rejects((x) => x.storeHints, { hints: [] }, 'hints');
+    await rejects((x) => x.storeHints, { hints: [{ target: 'n2', opId: 'n9:1', entry: undefined }] }, 'hints[0].entry');
+    // One bad hint refuses them all: the good one before it is not kept either.
+    await rejects((x) => x.storeHints, { hints: [{ target: 'n2', opId: 'n9:1', entry: hinted }, { target: 'n1', opId: 'n9:2', entry: hinted }] }, 'hints[1].target');
+    await rejects((x) => x.storeHints, { hints: [{ target: 'bad id!', opId: 'n9:1', entry: hinted }] }, 'hints[0].target');
+    await rejects((x) => x.storeHints, { hints: [{ target: 'n2', opId: 'n8:1', entry: hinted }] }, 'hints[0].op_id');
+    await rejects((x) => x.storeHints, { hints: [{ target: 'n2', opId: 'n9:0', entry: hinted }] }, 'hints[0].op_id');
+    await rejects((x) => x.storeHints, { hints: [{ target: 'n2', opId: 'n9:1', entry: { ...hinted, key: EMPTY } }] }, 'hints[0].entry.key');
+    assert.equal((await c.call('n1', (x) => x.listHints, { limit: 0 })).total, 0, 'no hint was kept');
     assert.equal(await observable(), before);
     const stats = (await c.call('n1', (x) => x.stats, {})).stats!;
     assert.equal(stats.peers.length, 0, 'a rejected membership update left the membership alone');

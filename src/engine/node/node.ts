@@ -118,6 +118,16 @@ export class RingNode {
     return this.ownSeqGate?.ready() ?? Promise.resolve();
   }
 
+  /** Own seqs and timestamps for writes kept only as hints here (Replica.reserveOwnSeqs), once admitted. */
+  async reserveOwnSeqs(count: number): Promise<LocalWriteResult> {
+    const release = await this.admitLocal(count);
+    try {
+      return await this.replica.reserveOwnSeqs(count);
+    } finally {
+      release();
+    }
+  }
+
   /**
    * Writes mutations made on this node once the backpressure gate admits them. Callers that
    * must know the op's seq before the write (hint placement) call `admitLocal` themselves

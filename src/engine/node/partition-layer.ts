@@ -21,10 +21,11 @@ import type { Logger } from './logger';
 import type { RingNode } from './node';
 import { PartitionState } from './partition-state';
 import { PartitionedShipping, skipOf, WriteAcks } from './shipping';
+import { checkHintsToStore } from './substitute-writes';
 import { checkLimit } from './validate';
 
 type PartitionHandlers = Pick<NodeServiceServer,
-  'updatePartitionMap' | 'getPartitionMap' | 'listHints' | 'exportRange' | 'ingestEntries' | 'dropRanges' | 'getHotspots' | 'resetMetrics'>;
+  'updatePartitionMap' | 'getPartitionMap' | 'listHints' | 'exportRange' | 'ingestEntries' | 'storeHints' | 'dropRanges' | 'getHotspots' | 'resetMetrics'>;
 
 
 export class PartitionLayer {
@@ -173,6 +174,14 @@ export class PartitionLayer {
         // Later local writes must win over what arrives here: the clock moves past every ts.
         for (const e of entries) node.replica.clock.observe(e.ts);
         return ingestResult(await node.observed.write(entries));
+      }),
+
+      storeHints: unaryHandler(async (call) => {
+        const hints = checkHintsToStore(call.request.hints, node.config.id, Date.now());
+        // Later local writes must win over a hinted version, as over an ingested one.
+        for (const h of hints) node.replica.clock.observe(h.entry.version?.ts ?? 0);
+        await this.hints.add(hints);
+        return { stored: hints.length };
       }),
 
       dropRanges: unaryHandler(async (call) => {

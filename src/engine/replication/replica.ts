@@ -227,6 +227,24 @@ export class Replica {
   }
 
   /**
+   * Logs skips for `count` new own seqs and returns the first seq and timestamp (the others follow
+   * one by one): op ids and versions for writes this node coordinates but may not store, because
+   * it keeps them only as hints for replicas that are all down (node/substitute-writes.ts).
+   */
+  async reserveOwnSeqs(count: number): Promise<LocalWriteResult> {
+    const firstSeq = this.log.lastSeen(this.nodeId) + 1;
+    const ops: Op[] = new Array(count);
+    let firstTs = 0;
+    for (let i = 0; i < count; i++) {
+      const ts = this.clock.tick();
+      if (i === 0) firstTs = ts;
+      ops[i] = { origin: this.nodeId, seq: firstSeq + i, ts, key: EMPTY_KEY, value: null };
+    }
+    await this.persist(ops, true);
+    return { origin: this.nodeId, firstSeq, firstTs, count };
+  }
+
+  /**
    * Logs skips for this node's own seqs up to `upTo`: seqs its peers saw it use but whose ops it
    * no longer has and cannot get back (own-seq.ts). Skips advance the version vector and store
    * nothing, so the next local write gets seq upTo + 1. Returns how many seqs were retired.

@@ -141,6 +141,12 @@ export class VectorCoordinator {
       const replicas = preferenceList(map, pid);
       if (!replicas.includes(this.self)) {
         const to = replicas.find((id) => this.isUp(id));
+        if (to === undefined && !forwarded) {
+          // Only a replica may hand out the write's dot (it must know the key's siblings), so the
+          // LWW path's substitute coordination (substitute-writes.ts) has no counterpart here.
+          throw new UnavailableError(`all ${replicas.length} replicas of partition ${pid} (${replicas.join(', ')}) are down, and in vector mode only a replica can give a write its dot; ` +
+            `nothing was written; restart one of them (ringdb restart ${replicas[0]}) and retry`);
+        }
         if (!this.settings.enableForwarding || forwarded || to === undefined) throw this.notOwner(map, pid, replicas);
         this.layer.coordinator.counters.forwardedOps++;
         const client = this.client(to);

@@ -262,6 +262,18 @@ describe('vector consistency mode under a partition map (real processes, 3 nodes
     const n3 = pair.nodes[outsider];
     await waitFor('the hint handed off', async () => (await unary(n3.client, n3.client.listHints, { limit: 0 }, { token: pair.token })).total === 0);
   });
+
+  it('refuses a write whose replicas are all down, naming them, and keeps no hint (only a replica gives a dot)', async () => {
+    const n3 = pair.nodes[outsider];
+    for (const i of [0, 1]) await kill(pair, i);
+    await waitFor('n3 sees both replicas down', async () => {
+      const s = await unary(n3.client, n3.client.stats, {}, { token: pair.token });
+      return ['n1', 'n2'].every((id) => s.stats?.peers.find((p) => p.id === id)?.state === PeerState.PEER_STATE_DOWN);
+    });
+    await assert.rejects(call(pair, outsider, (c) => c.vectorPut, put(key, 'nobody')),
+      isCode(status.UNAVAILABLE, undefined, /^all 2 replicas of partition \d+ \((n1, n2|n2, n1)\) are down, and in vector mode only a replica can give a write its dot; nothing was written; restart one of them \(ringdb restart n[12]\) and retry$/));
+    assert.equal((await unary(n3.client, n3.client.listHints, { limit: 0 }, { token: pair.token })).total, 0);
+  });
 });
 
 describe('vector consistency mode and pull sync (real processes, ring n1 -> n2 -> n3 -> n1)', function () {

@@ -1,0 +1,144 @@
+// Sloppy quorum when every replica of a key is down (the seed: "other healthy nodes are selected
+// to complete the quorum"). An ordinary write is coordinated by a replica, which logs it and ships
+// it to its placements. With no replica up there is nobody to forward to, so the healthy node the
+// client reached coordinates instead:
+//  - it takes op ids and timestamps of its own, logged as skips: its store must not hold keys of
+//    partitions it does not replicate, and its peers' version vectors stay gap-free;
+//  - each substitute of the sloppy preference list keeps the write as a hint for the replica it
+//    stands in for (this node in its hint store, the others through StoreHints), and W counts the
+//    substitutes whose hint is durable;
+//  - handoff (handoff.ts) delivers each hint once its replica answers, and the replicas'
+//    anti-entropy brings the write to any replica that had no substitute.
+
+import type { HintToStore, Version } from '../gen/ringdb/v1/node';
+import { preferenceList, sloppyPreferenceList, type PartitionMap, type Placement } from '../partitioning';
+import { describeError, InvalidFieldError, type ParentCall, unary, UnavailableError } from '../rpc';
+import { version } from './convert';
+import { checkStoredEntry } from './data-move';
+import type { Hint, HintStore } from './hints';
+import type { RingNode } from './node';
+import { checkNodeId } from './validate';
+
+/** StoreHints takes at most this many hints per call. */
+export const MAX_STORE_HINTS = 10_000;
+const EMPTY = Buffer.alloc(0);
+const OP_ID = /^(.+):([1-9]\d*)$/;
+
+/** A write none of whose replicas is up: its stored key, value (null = delete) and partition. */
+export interface OrphanWrite {
+  stored: Buffer;
+  value: Buffer | null;
+  pid: number;
+}
+
+export interface SubstituteResult {
+  version: Version;
+  /** This node's seq in the op id. */
+  seq: number;
+  /** Substitutes whose hint is durable. */
+  holders: string[];
+  /** Down replica -> the substitute keeping its hint. */
+  hinted: Record<string, string>;
+}
+
+export class SubstituteWrites {
+  constructor(
+    private readonly node: RingNode,
+    private readonly hints: HintStore,
+    private readonly isUp: (id: string) => boolean,
+  ) {}
+
+  private get self(): string {
+    return this.node.config.id;
+  }
+
+  /**
+   * Where an orphan's hints go, checked before anything is written: each down replica's
+   * substitute from the sloppy preference list, and this node for any replica left without one
+   * (so every replica gets the write by handoff, not only by the next Merkle round). Refuses
+   * (UNAVAILABLE) when fewer than `w` nodes would keep a hint. `at` prefixes the message (a batch
+   * names its entry).
+   */
+  place(map: PartitionMap, pid: number, w: number, at = ''): Placement[] {
+    const placements = sloppyPreferenceList(map, pid, this.isUp).filter((p) => p.hintedFor !== undefined);
+    const replicas = preferenceList(map, pid);
+    const covered = new Set(placements.map((p) => p.hintedFor));
+    for (const r of replicas) if (!covered.has(r)) placements.push({ node: this.self, hintedFor: r });
+    const holders = [...new Set(placements.map((p) => p.node))];
+    if (holders.length < w) {
+      throw new UnavailableError(`${at}w: ${w} acknowledgements needed, but all ${replicas.length} replicas of partition ${pid} (${replicas.join(', ')}) are down and only ` +
+        `${holders.length} node${holders.length === 1 ? ' is' : 's are'} up to keep hints (${holders.join(', ')}); nothing was written; restart one of them (ringdb restart ${replicas[0]}) or write with a lower w`);
+    }
+    return placements;
+  }
+
+  /**
+   * Writes `orphans` as hints on their placements (from `place`) and waits up to `budgetMs` for
+   * them to be durable. Throws UNAVAILABLE naming the writes that fewer than `w` substitutes
+   * keep; those kept anywhere are still handed off later.
+   */
+  async write(orphans: readonly OrphanWrite[], placements: readonly Placement[][], w: number, call: ParentCall, budgetMs: number): Promise<SubstituteResult[]> {
+    const r = await this.node.reserveOwnSeqs(orphans.length);
+    const now = Date.now();
+    const versions = orphans.map((_, i) => version(r.firstTs + i, this.self, r.firstSeq + i));
+    const byHolder = new Map<string, Hint[]>();
+    orphans.forEach((o, i) => {
+      const entry = { key: o.stored, value: o.value ?? EMPTY, deleted: o.value === null, version: versions[i] };
+      for (const p of placements[i]) {
+        const list = byHolder.get(p.node) ?? [];
+        if (list.length === 0) byHolder.set(p.node, list);
+        list.push({ target: p.hintedFor as string, opId: versions[i].opId, createdAt: now, entry });
+      }
+    });
+    const failures = new Map<string, string>();
+    await Promise.all([...byHolder].map(async ([holder, hints]) => {
+      try {
+        if (holder === this.self) {
+          await this.hints.add(hints);
+          return;
+        }
+        const client = this.node.peers.client(holder);
+        for (let i = 0; i < hints.length; i += MAX_STORE_HINTS) {
+          const chunk = hints.slice(i, i + MAX_STORE_HINTS).map((h): HintToStore => ({ target: h.target, opId: h.opId, entry: h.entry }));
+          await unary(client, client.storeHints, { hints: chunk }, { token: this.node.peers.callToken, parent: call, timeoutMs: budgetMs });
+        }
+      } catch (err) {
+        failures.set(holder, describeError(err));
+      }
+    }));
+    const results = orphans.map((_, i): SubstituteResult => {
+      const kept = placements[i].filter((p) => !failures.has(p.node));
+      return {
+        version: versions[i],
+        seq: r.firstSeq + i,
+        holders: [...new Set(kept.map((p) => p.node))],
+        hinted: Object.fromEntries(kept.map((p) => [p.hintedFor as string, p.node])),
+      };
+    });
+    const short = results.filter((res) => res.holders.length < w);
+    if (short.length > 0) {
+      const ids = short.slice(0, 5).map((res) => res.version.opId).join(', ') + (short.length > 5 ? ', …' : '');
+      const why = [...failures].map(([holder, err]) => `${holder}: ${err}`).join('; ');
+      throw new UnavailableError(`w: ${short.length} of ${orphans.length} writes whose replicas are all down were kept as hints by fewer than ${w} nodes (${ids}; ${why}); ` +
+        'the hints that were stored are handed off when a replica returns, so a retry may find them');
+    }
+    return results;
+  }
+}
+
+/** StoreHints' request checked field by field; each hint as the hint store keeps it. */
+export function checkHintsToStore(hints: readonly HintToStore[], self: string, now: number): Hint[] {
+  if (hints.length === 0 || hints.length > MAX_STORE_HINTS) throw new InvalidFieldError('hints', `must hold 1 to ${MAX_STORE_HINTS} hints, got ${hints.length}`);
+  return hints.map((h, i) => {
+    const at = `hints[${i}]`;
+    if (!h.entry) throw new InvalidFieldError(`${at}.entry`, 'is required');
+    const { origin } = checkStoredEntry(h.entry, `${at}.entry`);
+    checkNodeId(`${at}.target`, h.target);
+    if (h.target === self) throw new InvalidFieldError(`${at}.target`, `is this node (${self}); a node keeps hints only for other nodes`);
+    const m = OP_ID.exec(h.opId);
+    if (!m || m[1] !== origin) {
+      throw new InvalidFieldError(`${at}.op_id`, `must be "<origin>:<seq>" with the origin of entry.version ("${origin}") and a seq from 1, got "${h.opId}"`);
+    }
+    return { target: h.target, opId: h.opId, createdAt: now, entry: { ...h.entry, version: { ...(h.entry.version as Version), opId: h.opId } } };
+  });
+}
