@@ -405,6 +405,11 @@ export class Coordinator {
     }
     let newest = answers[0];
     for (const a of answers) if (a.version && (!newest.version || compareVersions(a.version, newest.version) > 0)) newest = a;
+    if (!newest.version && !answers.some((a) => replicas.includes(a.node))) {
+      // Substitutes answer from their hints: without one, "not found" would only mean no write came while the replicas were down.
+      throw new UnavailableError(`r: no replica of partition ${pid} (${replicas.join(', ')}) answered, and the nodes that did (${answers.map((a) => a.node).join(', ')}) hold no hint of the key, ` +
+        `so whether it exists is not known; restart one of the replicas (ringdb restart ${replicas[0]}) and retry`);
+    }
     if (newest.version) this.repair(stored, newest, answers.filter((a) => replicas.includes(a.node) && a !== newest && (!a.version || compareVersions(a.version, newest.version as Version) < 0)));
     return { newest, nodes: answers.map((a) => a.node) };
   }

@@ -16,6 +16,7 @@ describe('a non-replica coordinator with every replica of a key down (real proce
   let driver: Driver;
   let replicas: string[];
   let others: string[];
+  let oldKey: string;
   const opened: NodeClient[] = [];
   const nodeClient = async (id: string): Promise<NodeClient> => {
     const c = await client.nodeClient(id);
@@ -29,8 +30,13 @@ describe('a non-replica coordinator with every replica of a key down (real proce
     ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
     client = ctl.client;
     const cluster = await client.startCluster({ nodes: 5, replicationFactor: 3, writeQuorum: 2, readQuorum: 2, numPartitions: 64, heartbeatIntervalMs: 100 });
-    replicas = (await Driver.connect(client, { watch: false })).replicasFor(Buffer.from('rk1'), false);
+    const before = await Driver.connect(client, { watch: false });
+    replicas = before.replicasFor(Buffer.from('rk1'), false);
     others = cluster.nodes.map((n) => n.id).filter((id) => !replicas.includes(id));
+    // Written while the replicas are up: only they hold it.
+    oldKey = Array.from({ length: 2000 }, (_, i) => `old${i}`).find((k) => before.replicasFor(Buffer.from(k), false).join() === replicas.join()) as string;
+    await before.put(oldKey, 'from before');
+    before.close();
     for (const id of replicas) await client.killNode(id);
     // Connected after the kills, so the driver knows from the start which nodes are down.
     driver = await Driver.connect(client, { watch: false });
@@ -68,6 +74,15 @@ describe('a non-replica coordinator with every replica of a key down (real proce
     assert.match(e.message, new RegExp(`^w: 3 acknowledgements needed, but all 3 replicas of partition \\d+ \\(${replicas.join(', ')}\\) are down and only 2 nodes are up to keep hints \\((${others.join(', ')}|${[...others].reverse().join(', ')})\\); ` +
       `nothing was written; restart one of them \\(ringdb restart ${replicas[0]}\\) or write with a lower w$`), e.message);
     assert.equal((await node.get('rk1')).value.toString(), 'x', 'the refused write left no version behind');
+  });
+
+  it('does not call a key written before the replicas went down "not found": no node that is up knows', async () => {
+    await eventually('the nodes see the replicas down', 30_000, async () => (await driver.put('probe', 'p').catch(() => undefined)) && true);
+    const e = await driver.get(oldKey).then(() => assert.fail('the read was expected to fail'), (x: unknown) => x);
+    assert.ok(e instanceof RingDbError, String(e));
+    assert.equal(e.code, 'unavailable');
+    assert.match(e.message, new RegExp(`r: no replica of partition \\d+ \\(${replicas.join(', ')}\\) answered, and the nodes that did \\(.+\\) hold no hint of the key, so whether it exists is not known; ` +
+      `restart one of the replicas \\(ringdb restart ${replicas[0]}\\) and retry`), e.message);
   });
 
   it('the driver goes to a node that is up when every replica is down: a batch, a put and a delete succeed as hints', async () => {
