@@ -91,7 +91,7 @@ export class Router {
 
   implementation(): Pick<pb.NodeServiceServer, (typeof ROUTED)[number]> {
     return {
-      ping: relay<pb.PingRequest, pb.PingResponse>(async () => ({ nodeId: 'router', clock: 0 })),
+      ping: relay<pb.PingRequest, pb.PingResponse>(async () => ({ nodeId: 'router', clock: 0, seenOfSender: 0 })),
       put: relay<pb.PutRequest, pb.PutResponse>((req, call) => this.forward('Put', (c) => c.put, req, false, call)),
       delete: relay<pb.DeleteRequest, pb.DeleteResponse>((req, call) => this.forward('Delete', (c) => c.delete, req, false, call)),
       get: relay<pb.GetRequest, pb.GetResponse>((req, call) => this.forward('Get', (c) => c.get, req, true, call)),

@@ -33,6 +33,9 @@ describe('a star topology (real processes)', function () {
     try {
       const w = await driver.put('k', 'v', { via: 'n3' });
       assert.equal(w.replicas.length, 2, 'the leaf and the hub acknowledge it');
+      // The other leaves get it through the hub; their heartbeat answers tell n3 they hold it.
+      const all = await driver.put('k-all', 'v', { via: 'n3', w: 4 });
+      assert.deepEqual([...all.replicas].sort(), ['n1', 'n2', 'n3', 'n4'], 'W=4 from a leaf counts the leaves it does not send to');
     } finally {
       driver.close();
     }

@@ -168,7 +168,7 @@ export class Coordinator {
     }
     const lsn = this.node.log.lsnOf(this.self, r.firstSeq) ?? this.node.log.nextLsn;
     const dests = placements.map((p) => p.node).filter((id) => id !== this.self);
-    const acked = await this.acks.wait({ lsn }, dests, w - 1, this.waitBudget(call));
+    const acked = await this.acks.wait({ lsn, seq: r.firstSeq }, dests, w - 1, this.waitBudget(call));
     const result = {
       version: version(r.firstTs, this.self, r.firstSeq),
       replicas: [this.self, ...acked],
@@ -306,8 +306,9 @@ export class Coordinator {
         group.entries.push(i);
       });
       const short = await Promise.all([...byDests.values()].map(async ({ dests, entries: idx }) => {
-        const lsn = this.node.log.lsnOf(this.self, written.firstSeq + idx[idx.length - 1]) ?? this.node.log.nextLsn;
-        const acked = await this.acks.wait({ lsn }, dests, w - 1, budget);
+        const seq = written.firstSeq + idx[idx.length - 1];
+        const lsn = this.node.log.lsnOf(this.self, seq) ?? this.node.log.nextLsn;
+        const acked = await this.acks.wait({ lsn, seq }, dests, w - 1, budget);
         // Only a map installed since the batch was placed can have given its keys new replicas.
         if (this.partitions.map !== map) {
           await Promise.all(idx.map((i) => this.reachNewReplicas(map, local[i].stored, local[i].value, version(written.firstTs + i, this.self, written.firstSeq + i), local[i].plan.placements?.map((p) => p.node) ?? [])));

@@ -34,6 +34,7 @@ export class PartitionLayer {
   private readonly acks: WriteAcks;
   private readonly handoff: Handoff;
   private offCursor: (() => void) | undefined;
+  private offSeen: (() => void) | undefined;
   private offMap: (() => void) | undefined;
 
   private constructor(
@@ -62,6 +63,7 @@ export class PartitionLayer {
     // Pulled ops (FetchUpdates) take the same door as pushed ones, so a hinted op becomes a hint.
     this.node.peers.receive = (ops) => this.receive(ops);
     this.offCursor = this.node.onCursor((peer, lsn) => this.acks.onCursor(peer, lsn));
+    this.offSeen = this.node.peers.onSeen((peer, seq) => this.acks.onSeen(peer, seq));
     let previous = this.partitions.map;
     this.offMap = this.partitions.onChange((map) => {
       this.coordinator.metrics.forgetPartitions(changedPartitionIds(previous, map));
@@ -77,6 +79,7 @@ export class PartitionLayer {
 
   async close(): Promise<void> {
     this.offCursor?.();
+    this.offSeen?.();
     this.offMap?.();
     await this.handoff.stop();
     await this.hints.close();

@@ -36,6 +36,7 @@ export class PeerSet implements ReplicationTransport {
   private timer: NodeJS.Timeout | undefined;
   private readonly upListeners = new Set<(id: string) => void>();
   private readonly downListeners = new Set<(id: string) => void>();
+  private readonly seenListeners = new Set<(id: string, seq: number) => void>();
   private readonly encoder: BatchEncoder;
   /** Peers that ignored `records`; retried once they come back up (maybe upgraded). */
   private readonly opsOnly = new Set<string>();
@@ -66,6 +67,15 @@ export class PeerSet implements ReplicationTransport {
   /** Called when a peer goes from suspect/down to up (its sender should retry now). */
   onUp(listener: (id: string) => void): void {
     this.upListeners.add(listener);
+  }
+
+  /**
+   * Called with each heartbeat answer: the highest of this node's own seqs the peer holds
+   * durably, every earlier one included (what W counts for a peer this node does not send to).
+   */
+  onSeen(listener: (id: string, seq: number) => void): () => void {
+    this.seenListeners.add(listener);
+    return () => this.seenListeners.delete(listener);
   }
 
   /** Called when a peer is declared down (writers held back for it may go on). */
@@ -162,7 +172,8 @@ export class PeerSet implements ReplicationTransport {
 
   private async ping(p: PeerEntry): Promise<void> {
     try {
-      await this.track(p, unary(p.client, p.client.ping, { sender: this.selfId, clock: this.clock() }, { token: this.token, timeoutMs: Math.max(2 * this.heartbeatMs, 500) }));
+      const res = await this.track(p, unary(p.client, p.client.ping, { sender: this.selfId, clock: this.clock() }, { token: this.token, timeoutMs: Math.max(2 * this.heartbeatMs, 500) }));
+      for (const l of this.seenListeners) l(p.id, res.seenOfSender);
     } catch {
       // Recorded by track(); the state machine below turns repeated failures into suspect/down.
     }

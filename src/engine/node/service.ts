@@ -52,7 +52,7 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
 
     ping: unaryHandler((call) => {
       node.replica.clock.observe(call.request.clock);
-      return { nodeId: self, clock: node.replica.clock.now() };
+      return { nodeId: self, clock: node.replica.clock.now(), seenOfSender: node.replica.durableLastSeen(call.request.sender) };
     }),
 
     // The data plane goes through the coordinator: local as in issue 3 without a partition map,

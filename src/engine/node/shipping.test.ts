@@ -13,7 +13,7 @@ import { isSkip } from '../replication/op-codec';
 import { partitionMapToProto } from '../rpc/partition-map-proto';
 import { NodeFileSystem } from '../storage/node-fs';
 import { PartitionState } from './partition-state';
-import { PartitionedShipping, type ShippedOp } from './shipping';
+import { PartitionedShipping, type ShippedOp, WriteAcks } from './shipping';
 
 function window(count: number): Op[] {
   return Array.from({ length: count }, (_, i) => ({ origin: 'n1', seq: i + 1, ts: i + 1, key: Buffer.from(`key-${i}`), value: Buffer.from('v') }));
@@ -75,5 +75,23 @@ describe('partitioned shipping', () => {
     const toN3 = shipping.batchFor('n3', ops) as readonly ShippedOp[];
     assert.notEqual(toN3, ops);
     toN3.forEach((op, i) => assert.equal(op.hintedFor, i === 3 ? 'n2' : undefined));
+  });
+});
+
+describe('write acknowledgements', () => {
+  it('count a destination once its sender cursor passes the op or its heartbeat says it holds the seq, and answer with fewer at the deadline', async () => {
+    const cursors = new Map<string, number>([['n2', 11]]);
+    const acks = new WriteAcks((dest) => cursors.get(dest));
+    // n2's cursor is already past LSN 10: acknowledged at once.
+    assert.deepEqual(await acks.wait({ lsn: 10, seq: 5 }, ['n2'], 1, 1000), ['n2']);
+    const waiting = acks.wait({ lsn: 20, seq: 7 }, ['n2', 'n3', 'n4'], 2, 5000);
+    acks.onSeen('n3', 6); // holds seq 6, not 7
+    acks.onCursor('n2', 20); // not past LSN 20
+    acks.onSeen('n3', 7);
+    acks.onCursor('n4', 21);
+    assert.deepEqual(await waiting, ['n3', 'n4']);
+    // What a heartbeat said is kept: a later wait for an older seq is answered at once.
+    assert.deepEqual(await acks.wait({ lsn: 15, seq: 7 }, ['n3'], 1, 1000), ['n3']);
+    assert.deepEqual(await acks.wait({ lsn: 30, seq: 9 }, ['n2', 'n3'], 2, 50), [], 'nobody holds seq 9: fewer than asked at the deadline');
   });
 });

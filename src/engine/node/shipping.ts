@@ -8,7 +8,7 @@
 // cursor passed the op's LSN (the receiver's durable last_seen covers it), so the W-1 peer
 // acknowledgements come from the same batched stream as all other replication.
 
-import { isSkip, type LoggedOp, type Op } from '../replication/op-codec';
+import { isSkip, type Op } from '../replication/op-codec';
 import type { PartitionState } from './partition-state';
 
 /** An op as shipped to one destination: maybe a hint for another node. */
@@ -69,6 +69,8 @@ export function skipOf(op: Op): Op {
 
 interface AckWaiter {
   lsn: number;
+  /** The op's seq among this node's own: a peer that holds it acknowledged it, whoever sent it there. */
+  seq: number;
   pending: Set<string>;
   acked: string[];
   need: number;
@@ -76,33 +78,50 @@ interface AckWaiter {
   timer: NodeJS.Timeout;
 }
 
-/** Waits for destinations to acknowledge a logged op (their sender cursor moved past it). */
+/**
+ * Waits for destinations to acknowledge one of this node's logged ops: their sender cursor moved
+ * past it, or (a destination it reaches only through others, in a ring or star) their heartbeat
+ * answer says they hold its seq.
+ */
 export class WriteAcks {
   private readonly waiters = new Set<AckWaiter>();
+  /** Peer -> the highest own seq its last heartbeat answer said it holds. */
+  private readonly seen = new Map<string, number>();
 
   constructor(private readonly cursorOf: (dest: string) => number | undefined) {}
 
   /** Feed from RingNode.onCursor. */
   onCursor(peerId: string, ackedLsn: number): void {
-    for (const w of this.waiters) {
-      if (ackedLsn > w.lsn && w.pending.delete(peerId)) {
-        w.acked.push(peerId);
-        if (w.acked.length >= w.need) this.finish(w);
-      }
-    }
+    this.settle(peerId, (w) => ackedLsn > w.lsn);
+  }
+
+  /** Feed from PeerSet.onSeen. */
+  onSeen(peerId: string, seq: number): void {
+    if (seq <= (this.seen.get(peerId) ?? 0)) return;
+    this.seen.set(peerId, seq);
+    this.settle(peerId, (w) => seq >= w.seq);
   }
 
   /** Resolves with the destinations that acknowledged `op` once `need` did, or at the deadline with fewer. */
-  wait(op: LoggedOp | { lsn: number }, dests: readonly string[], need: number, timeoutMs: number): Promise<string[]> {
-    const acked = dests.filter((d) => (this.cursorOf(d) ?? 0) > op.lsn);
+  wait(op: { lsn: number; seq: number }, dests: readonly string[], need: number, timeoutMs: number): Promise<string[]> {
+    const acked = dests.filter((d) => (this.cursorOf(d) ?? 0) > op.lsn || (this.seen.get(d) ?? 0) >= op.seq);
     if (acked.length >= need) return Promise.resolve(acked.slice(0, Math.max(need, acked.length)));
     return new Promise((resolve) => {
       const w: AckWaiter = {
-        lsn: op.lsn, pending: new Set(dests.filter((d) => !acked.includes(d))), acked, need, resolve,
+        lsn: op.lsn, seq: op.seq, pending: new Set(dests.filter((d) => !acked.includes(d))), acked, need, resolve,
         timer: setTimeout(() => this.finish(w), timeoutMs),
       };
       this.waiters.add(w);
     });
+  }
+
+  private settle(peerId: string, holds: (w: AckWaiter) => boolean): void {
+    for (const w of this.waiters) {
+      if (holds(w) && w.pending.delete(peerId)) {
+        w.acked.push(peerId);
+        if (w.acked.length >= w.need) this.finish(w);
+      }
+    }
   }
 
   private finish(w: AckWaiter): void {

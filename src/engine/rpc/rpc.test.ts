@@ -23,7 +23,7 @@ describe('rpc plumbing', () => {
     const impl = Object.fromEntries(Object.keys(NodeServiceService).map((k) => [k, unimplemented])) as unknown as NodeServiceServer;
     impl.ping = (call, cb) => {
       pings += 1;
-      cb(null, { nodeId: 'n1', clock: call.request.clock + 1 });
+      cb(null, { nodeId: 'n1', clock: call.request.clock + 1, seenOfSender: 0 });
     };
     impl.stats = unaryHandler(() => {
       throw new UnavailableError('w: only 2 of 3 nodes acknowledged n1:1 in time');
