@@ -48,6 +48,43 @@ export interface OwnCopies {
 
 const ANSWERS = new Set(['value', 'tombstone', 'nothing']);
 
+/** A hint some node keeps of the key, for a replica that was down when it was written. */
+export interface KeyHint {
+  holder: string;
+  target: string;
+  version: Version | undefined;
+  deleted: boolean;
+}
+
+/**
+ * The hints every node that is up keeps of `key` (plain key bytes): where a write went that a
+ * replica missed, until handoff gives it to that replica. Nodes that cannot be asked are skipped.
+ */
+export async function hintsOfKey(c: ControllerClient, key: string): Promise<KeyHint[]> {
+  const wanted = Buffer.from(key, 'utf8');
+  const up = (await c.describe()).nodes.filter((n) => n.state === 'up' || n.state === 'suspect').map((n) => n.id);
+  const perNode = await Promise.all(up.map(async (holder): Promise<KeyHint[]> => {
+    try {
+      const client = await c.nodeClient(holder);
+      try {
+        const hints = await client.listHints(10_000, { timeoutMs: OWN_COPY_ASK_MS });
+        return hints.filter((h) => h.key.equals(wanted)).map((h) => ({ holder, target: h.target, version: h.version, deleted: h.deleted }));
+      } finally {
+        client.close();
+      }
+    } catch {
+      return [];
+    }
+  }));
+  return perNode.flat();
+}
+
+export function formatKeyHints(hints: readonly KeyHint[]): string {
+  if (hints.length === 0) return '';
+  const rows = hints.map((h) => [h.holder, h.target, h.version ? formatVersion(h.version) : '-', h.deleted ? 'tombstone' : 'value']);
+  return `\nhints of it (kept for a replica that was down, handed over when it is back):\n${table(['HOLDER', 'FOR', 'VERSION', 'HOLDS'], rows).replace(/^/gm, '  ')}`;
+}
+
 export async function ownCopies(c: ControllerClient, key: string, replicas: readonly string[]): Promise<OwnCopies> {
   const described = await c.describe();
   const states = new Map(described.nodes.map((n) => [n.id, n.state]));

@@ -246,6 +246,42 @@ describe('ringdb remove-node --dead (real processes)', function () {
   });
 });
 
+describe('ringdb put with every replica of the key down (real processes, 5 nodes, N=3)', function () {
+  this.timeout(180_000);
+  const { ws, ringdb } = cliSuite();
+
+  it('keeps the write as hints on the nodes that are up, says so, and where shows who holds them until the replicas are back', async () => {
+    assert.equal((await ringdb(ws.dir, 'start', '--nodes', '5')).code, 0);
+    try {
+      const { replicas } = json<{ replicas: string[] }>(await ringdb(ws.dir, 'where', 'sloppy', '--json'));
+      for (const id of replicas) assert.equal((await ringdb(ws.dir, 'kill', id)).code, 0);
+      const others = ['n1', 'n2', 'n3', 'n4', 'n5'].filter((id) => !replicas.includes(id));
+      const put = await eventually('the write kept as hints', 30_000, async () => {
+        const r = await ringdb(ws.dir, 'put', 'sloppy', 'while-down');
+        return r.code === 0 ? r : undefined;
+      });
+      assert.match(put.stdout, /^OK op n\d:\d+ ts \d+ on n\d \(acknowledged by n\d, n\d; hints: .+\)$/m);
+      for (const id of replicas) assert.match(put.stdout, new RegExp(`n\\d for ${id}\\b`), `a hint for ${id}`);
+      assert.equal((await ringdb(ws.dir, 'get', 'sloppy')).stdout, 'while-down\n');
+
+      const where = await ringdb(ws.dir, 'where', 'sloppy');
+      assert.equal(where.code, 0, where.stderr);
+      assert.match(where.stdout, /\nhints of it \(kept for a replica that was down, handed over when it is back\):\n {2}HOLDER +FOR +VERSION +HOLDS\n/);
+      for (const id of replicas) assert.match(where.stdout, new RegExp(`\\n {2}(${others.join('|')}) +${id} +op n\\d:\\d+ ts \\d+ +value`), `the hint for ${id}`);
+
+      for (const id of replicas) assert.equal((await ringdb(ws.dir, 'restart', id)).code, 0);
+      const after = await eventually('the hints handed over', 60_000, async () => {
+        const w = json<{ copies: { holds: string }[]; hints: unknown[] }>(await ringdb(ws.dir, 'where', 'sloppy', '--json'));
+        return w.hints.length === 0 && w.copies.every((c) => c.holds === 'value') ? w : undefined;
+      });
+      assert.equal(after.copies.length, 3);
+      assert.doesNotMatch((await ringdb(ws.dir, 'where', 'sloppy')).stdout, /hints of it/);
+    } finally {
+      await ringdb(ws.dir, 'stop');
+    }
+  });
+});
+
 describe('ringdb status with the read cache on (real processes)', function () {
   this.timeout(180_000);
   const { ws, ringdb } = cliSuite();

@@ -5,7 +5,7 @@
 import { Driver, RingDbError, type ControllerClient, type KeyRef, type PartitionMapInfo, type Version } from '../client';
 import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
 import { formatNotFound, formatVersion, formatWrite, table } from './format';
-import { formatOwnCopies, ownCopies } from './own-copies';
+import { formatKeyHints, formatOwnCopies, hintsOfKey, ownCopies } from './own-copies';
 
 const OK = 0;
 const FAILED = 1;
@@ -202,8 +202,12 @@ export async function runTopologyCommand(p: Parsed, c: ControllerClient): Promis
       const human = `${JSON.stringify(p.args[0])}: partition ${w.partitionId} ${w.range}, replicas ${w.replicas.join(', ')} (owner ${w.replicas[0]}); position ${w.positionHex}; map version ${w.mapVersion}${salted}`;
       // A salted key's writes go to its variants' partitions; the plain key's copy is from before the salting.
       if (w.saltBuckets) return { code: OK, human: `${human}\n(each replica's own copy is not shown for a salted key: its values live under the variants)`, json: { key: p.args[0], ...w } };
-      const copies = await ownCopies(c, p.args[0], w.replicas);
-      return { code: OK, human: `${human}\n${formatOwnCopies(p.args[0], copies)}`, json: { key: p.args[0], ...w, copies: copies.copies, crdtType: copies.crdtType ?? null } };
+      const [copies, hints] = await Promise.all([ownCopies(c, p.args[0], w.replicas), hintsOfKey(c, p.args[0])]);
+      return {
+        code: OK,
+        human: `${human}\n${formatOwnCopies(p.args[0], copies)}${formatKeyHints(hints)}`,
+        json: { key: p.args[0], ...w, copies: copies.copies, crdtType: copies.crdtType ?? null, hints },
+      };
     }
     case 'split': {
       const r = await c.splitPartition(pidArg(p, 0, 'pid'), str(p, 'at'));

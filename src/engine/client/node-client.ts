@@ -9,7 +9,7 @@ import {
 } from './convert';
 import { fromGrpcError, RingDbError } from './errors';
 import type {
-  AppliedMarksPage, CallOptions, GetResult, NodeStats, NodeWriteResult, ReplicationLogPage, ScanOptions, ScanResult, SSTableInfo, StoreSnapshot, Version,
+  AppliedMarksPage, CallOptions, GetResult, HeldHint, NodeStats, NodeWriteResult, ReplicationLogPage, ScanOptions, ScanResult, SSTableInfo, StoreSnapshot, Version,
 } from './types';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -146,6 +146,12 @@ export class NodeClient {
 
   async flush(opts: CallOptions = {}): Promise<StoreSnapshot> {
     return snapshotFromProto((await this.call('Flush', this.client.flush, {}, opts)).snapshot);
+  }
+
+  /** The hints this node keeps for replicas that were down, oldest first (at most `limit`, 1..10000). */
+  async listHints(limit = 10_000, opts: CallOptions = {}): Promise<HeldHint[]> {
+    const res = await this.call('ListHints', this.client.listHints, { limit }, opts);
+    return res.hints.map((h) => ({ target: h.target, key: h.key, opId: h.opId, ageMs: h.ageMs, version: versionFromProto(h.version), deleted: h.deleted }));
   }
 
   close(): void {

@@ -213,6 +213,16 @@ export interface Version {
   opId: string;
 }
 
+/** A hint a node keeps: a write for `target`, a replica that was down, handed over once it is back. */
+export interface HeldHint {
+  target: string;
+  key: Buffer;
+  opId: string;
+  ageMs: number;
+  version: Version | undefined;
+  deleted: boolean;
+}
+
 export interface GetResult {
   /** False when the key was never written or its newest version is a delete. */
   found: boolean;
