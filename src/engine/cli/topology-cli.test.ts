@@ -225,6 +225,16 @@ describe('ringdb remove-node --dead (real processes)', function () {
       assert.equal(running.code, 1, running.stderr);
       assert.match(running.stderr, /n3 is running \(up\); remove it without "dead", which hands its data over/);
       assert.equal((await ringdb(ws.dir, 'kill', 'n4')).code, 0);
+      // Writes while n4 is down leave hints for it on the nodes that stand in.
+      const hintedForN4: string[] = [];
+      await eventually('writes hinted for n4', 30_000, async () => {
+        for (let i = hintedForN4.length; i < 400 && hintedForN4.length < 10; i++) {
+          const key = `hinted-${i}-${Date.now()}`;
+          const w = await driver.put(key, 'while n4 was down').catch(() => undefined);
+          if (w && w.hinted.n4) hintedForN4.push(key);
+        }
+        return hintedForN4.length >= 10 || undefined;
+      });
       const refused = await ringdb(ws.dir, 'remove-node', 'n4');
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, /node n4 is down; it must be up\. Restart it, or, if it is gone for good, remove it as dead \(`ringdb remove-node n4 --dead`\)/);
@@ -237,6 +247,16 @@ describe('ringdb remove-node --dead (real processes)', function () {
       for (let i = 0; i < 200; i += 7) {
         const where = json<{ copies: { node: string; holds: string }[] }>(await ringdb(ws.dir, 'where', `dead-${i}`, '--json'));
         assert.deepEqual(where.copies.map((c) => c.holds), ['value', 'value'], `dead-${i}: ${JSON.stringify(where.copies)}`);
+      }
+      // The hints for n4 cannot reach it any more: they go to their keys' current replicas, not on waiting forever.
+      await eventually('no hint left for n4', 30_000, async () => {
+        const s = json<{ hints?: { target: string; count: number }[] }>(await ringdb(ws.dir, 'status', '--json'));
+        return (s.hints ?? []).every((h) => h.target !== 'n4' || h.count === 0) || undefined;
+      });
+      assert.doesNotMatch((await ringdb(ws.dir, 'status')).stdout, /for n4/);
+      for (const key of hintedForN4) {
+        const where = json<{ copies: { holds: string }[] }>(await ringdb(ws.dir, 'where', key, '--json'));
+        assert.deepEqual(where.copies.map((c) => c.holds), ['value', 'value'], `${key}: ${JSON.stringify(where.copies)}`);
       }
     } finally {
       driver.close();

@@ -6,11 +6,17 @@
 // gc_grace_seconds for the same reason): a delete that followed its write may already have been
 // compacted away on the replica, where the hinted version would then win against nothing and
 // Merkle repair would spread it back to every replica.
+//
+// A hint for a node that left the partition map (removed, even as dead) can never reach it: it
+// goes to the current replicas of its key instead, each of which must take it before it is
+// removed (for a write made while every replica was down it may be the only copy).
 
+import { preferenceList } from '../partitioning';
 import { describeError, unary } from '../rpc';
-import type { HintStore } from './hints';
+import type { Hint, HintStore } from './hints';
 import type { Logger } from './logger';
 import type { RingNode } from './node';
+import type { PartitionState } from './partition-state';
 
 const BATCH = 500;
 const CALL_MS = 10_000;
@@ -35,6 +41,7 @@ export class Handoff {
   constructor(
     private readonly node: RingNode,
     private readonly hints: HintStore,
+    private readonly partitions: PartitionState,
     private readonly intervalMs: number,
     private readonly tombstoneGraceMs: number,
     private readonly logger: Logger,
@@ -71,8 +78,14 @@ export class Handoff {
       return;
     }
     const up = new Set(this.node.upPeers());
+    const members = this.partitions.map?.nodes;
     for (const target of this.hints.targets().keys()) {
-      if (this.stopped || !up.has(target)) continue;
+      if (this.stopped) break;
+      if (members && !members.includes(target)) {
+        await this.rehome(target, up);
+        continue;
+      }
+      if (!up.has(target)) continue;
       try {
         for (;;) {
           const batch = this.hints.forTarget(target, BATCH);
@@ -86,6 +99,46 @@ export class Handoff {
         this.logger.debug(`handoff to ${target} failed, retrying later: ${describeError(err)}`);
       }
     }
+  }
+
+  /** Hands the hints for `gone` (no longer in the map) to their keys' current replicas; a hint stays while one of those cannot take it. */
+  private async rehome(gone: string, up: ReadonlySet<string>): Promise<void> {
+    const map = this.partitions.map;
+    if (!map) return;
+    const self = this.node.config.id;
+    const hints = this.hints.forTarget(gone, Number.MAX_SAFE_INTEGER);
+    const byReplica = new Map<string, Hint[]>();
+    for (const h of hints) {
+      for (const r of preferenceList(map, this.partitions.partitionOf(map, h.entry.key))) {
+        const list = byReplica.get(r) ?? [];
+        if (list.length === 0) byReplica.set(r, list);
+        list.push(h);
+      }
+    }
+    const undelivered = new Set<Hint>();
+    for (const [replica, list] of byReplica) {
+      try {
+        if (replica !== self && !up.has(replica)) throw new Error(`${replica} is not up`);
+        for (let i = 0; i < list.length; i += BATCH) await this.deliver(replica, list.slice(i, i + BATCH));
+      } catch (err) {
+        for (const h of list) undelivered.add(h);
+        this.logger.debug(`handing hints for removed ${gone} to ${replica} failed, retrying later: ${describeError(err)}`);
+      }
+    }
+    const delivered = hints.filter((h) => !undelivered.has(h));
+    if (delivered.length === 0) return;
+    await this.hints.remove(delivered);
+    this.logger.info(`handed ${delivered.length} hints for ${gone}, which left the partition map, to the current replicas of their keys`);
+  }
+
+  private async deliver(replica: string, hints: readonly Hint[]): Promise<void> {
+    if (replica === this.node.config.id) {
+      for (const h of hints) this.node.replica.clock.observe(h.entry.version?.ts ?? 0);
+      await this.node.observed.write(hints.map((h) => ({ key: h.entry.key, value: h.entry.deleted ? null : h.entry.value, ts: h.entry.version?.ts ?? 0, origin: h.entry.version?.origin ?? '' })));
+      return;
+    }
+    const client = this.node.peers.client(replica);
+    await unary(client, client.ingestEntries, { entries: hints.map((h) => h.entry) }, { token: this.node.peers.callToken, timeoutMs: CALL_MS });
   }
 
   private async expire(): Promise<void> {

@@ -46,7 +46,7 @@ export class PartitionLayer {
     this.shipping = new PartitionedShipping(partitions);
     this.acks = new WriteAcks((dest) => node.cursorOf(dest));
     this.coordinator = new Coordinator(node, partitions, hints, this.shipping, this.acks, logger);
-    this.handoff = new Handoff(node, hints, Math.max(200, 2 * node.config.heartbeatIntervalMs), tombstoneGraceOf(node.config), logger);
+    this.handoff = new Handoff(node, hints, this.partitions, Math.max(200, 2 * node.config.heartbeatIntervalMs), tombstoneGraceOf(node.config), logger);
   }
 
   static open(node: RingNode, logger: Logger): PartitionLayer {
