@@ -1,5 +1,6 @@
 // Split and Merge through the commands change the Partitions view (the partitioning layer).
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
 import { Commands, Views } from '../../src/extension/common/commandIds';
@@ -55,6 +56,31 @@ describe('partitions', function () {
     assert.ok(merged, `Merge failed: ${api.lastError()}`);
     await waitFor(api, 'the merged map in the view', async () =>
       ((await api.treeItems('partitions')).length === before.length ? true : undefined));
+  });
+
+  it('Split Partition checks the split key as it is typed, naming the partition\'s range', async () => {
+    const first = api.snapshot().partitions[0];
+    // The first of the equal hash slices starts at token 0; its end is the range's second token.
+    const end = /, token ([0-9a-f]{12})…\)$/.exec(first.range)?.[1];
+    assert.ok(end, first.range);
+    const token = (k: string): string => createHash('sha1').update(k).digest('hex').slice(0, 12);
+    const keys = Array.from({ length: 200 }, (_, i) => `split:${i}`);
+    const inside = keys.find((k) => token(k) < end)!;
+    const outside = keys.find((k) => token(k) > end)!;
+    const checks: (string | undefined)[] = [];
+    const ui = recordUi((s) => {
+      if (s.kind === 'inputBox') for (const v of [outside, inside, '']) checks.push(s.validate?.(v) as string | undefined);
+      return undefined;
+    });
+    try {
+      assert.equal(await run(Commands.splitPartition, { partition: first.id }), undefined, 'cancelled, nothing split');
+    } finally {
+      ui.restore();
+    }
+    assert.equal(checks.length, 3, JSON.stringify(ui.shown));
+    assert.equal(checks[0], `"${outside}" hashes to token ${token(outside)}…, outside partition ${first.id}. A split key must fall after its start and before its end: ${first.range}.`);
+    assert.deepEqual(checks.slice(1), [undefined, undefined], 'a key inside, and empty (the median), are accepted');
+    assert.equal(api.snapshot().partitions.length, 8);
   });
 
   it('Merge Partitions from a row asks for the second partition among its neighbours', async () => {
