@@ -42,7 +42,7 @@ export class RingDb extends Disposable {
     this.session = this._register(new ClusterSession(this.host, this.model, this.replicationLog, this.log));
     this._register(new NodeLogFollower(this.model, () => this.host.current?.client, this.log));
     this.views = this._register(new ClusterViews(this.model));
-    this._register(new PartitionOpsRefresher(this.model, () => this.host.current?.client, () => this.views.partitionsView.visible, this.log));
+    this._register(new PartitionOpsRefresher(this.model, () => this.host.current?.client, this.views.partitionsView, this.log));
     this.statusBar = this._register(new ClusterStatusBar(this.model));
     const results = this._register(new ResultDocuments());
     for (const d of [
@@ -106,6 +106,7 @@ export class RingDb extends Disposable {
         const provider = providers[view] as vscode.TreeDataProvider<vscode.TreeItem>;
         return (await provider.getChildren(parent)) ?? [];
       },
+      treeRefreshes: (view: ViewName) => providers[view].onDidChangeTreeData,
       viewMessage: (view: 'partitions' | 'hints') => providers[view].message,
       statusBarText: () => this.statusBar.text,
       replicationLog: () => this.replicationLog.all(),
