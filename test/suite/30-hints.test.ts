@@ -63,7 +63,7 @@ describe('the Hints view', function () {
     assert.equal(others.length, 2);
     assert.ok(others.every((r) => !r.found && r.version === undefined), JSON.stringify(others));
     await run(Commands.get, { key: 'placed' });
-    const doc = vscode.window.activeTextEditor?.document.getText() ?? '';
+    const doc = api.lastResult()?.markdown ?? '';
     for (const r of others) assert.match(doc, new RegExp(`\\| ${r.node} \\| nothing \\| — \\| — \\| not a replica \\|`), doc);
   });
 
@@ -90,7 +90,7 @@ describe('the Hints view', function () {
       assert.equal(got?.found, false);
       assert.deepEqual(got.replicas.filter((r) => r.notAsked === 'down').map((r) => r.node).sort(), [...placement].sort());
       await run(Commands.get, { key: 'unheard' });
-      const doc = vscode.window.activeTextEditor?.document.getText() ?? '';
+      const doc = api.lastResult()?.markdown ?? '';
       assert.match(doc, new RegExp(`None of the key's replicas \\(${placement.join(', ')}\\) answered, so whether it exists is not known here\\.`), doc);
       assert.match(doc, new RegExp(`Not heard from: ${placement.map((id) => `${id} \\(down\\)`).join(', ')}`), doc);
       for (const id of placement) assert.match(doc, new RegExp(`\\| ${id} \\| \\(down, not asked\\) \\|`));
