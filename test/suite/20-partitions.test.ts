@@ -68,6 +68,7 @@ describe('partitions', function () {
   });
 
   it('Split Partition checks the split key as it is typed, naming the partition\'s range', async () => {
+    const count = api.snapshot().partitions.length;
     const first = api.snapshot().partitions[0];
     // The first of the equal hash slices starts at token 0; its end is the range's second token.
     const end = /, token ([0-9a-f]{12})…\)$/.exec(first.range)?.[1];
@@ -89,7 +90,7 @@ describe('partitions', function () {
     assert.equal(checks.length, 3, JSON.stringify(ui.shown));
     assert.equal(checks[0], `"${outside}" hashes to token ${token(outside)}…, outside partition ${first.id}. A split key must fall after its start and before its end: ${first.range}.`);
     assert.deepEqual(checks.slice(1), [undefined, undefined], 'a key inside, and empty (the median), are accepted');
-    assert.equal(api.snapshot().partitions.length, 8);
+    assert.equal(api.snapshot().partitions.length, count);
   });
 
   it('Merge Partitions from a row asks for the second partition among its neighbours', async () => {
