@@ -1,6 +1,7 @@
 // What activate() returns: a small read-mostly API for the extension's tests (and for other
 // extensions that want to observe the cluster). State is read, never changed, through it.
 import type * as vscode from 'vscode';
+import type { ShownResult } from './commands/resultDocuments';
 import type { ClusterChange, ClusterSnapshot, ReplicationEntryView } from './model/types';
 
 export type ViewName = 'nodes' | 'partitions' | 'sstables' | 'hints';
@@ -11,9 +12,13 @@ export interface RingDbApi {
   readonly onDidChange: vscode.Event<ClusterChange>;
   /** Rows of a tree view as its provider renders them (children of `parent` when given). */
   treeItems(view: ViewName, parent?: vscode.TreeItem): Promise<vscode.TreeItem[]>;
+  /** Fires each time a tree view's rows are rendered again (on model changes, and on its own timer if it has one). */
+  treeRefreshes(view: ViewName): vscode.Event<void>;
   /** The message the Partitions or Hints view shows above its rows (why it is empty), if any. */
   viewMessage(view: 'partitions' | 'hints'): string | undefined;
   statusBarText(): string;
+  /** The last result Get, Where Is Key, Scan or Query Index showed (rendered, so not readable from an editor). */
+  lastResult(): ShownResult | undefined;
   replicationLog(): readonly ReplicationEntryView[];
   /** The replication-log panel's last report from its webview, if the panel is open. */
   replicationLogPanel(): { readonly lastRender: { total: number; shown: number }; readonly onDidRender: vscode.Event<{ total: number; shown: number }> } | undefined;

@@ -30,6 +30,7 @@ export class RingDb extends Disposable {
   private readonly session: ClusterSession;
   private readonly views: ClusterViews;
   private readonly statusBar: ClusterStatusBar;
+  private readonly results: ResultDocuments;
   private shuttingDown: Promise<void> | undefined;
 
   constructor(private readonly context: vscode.ExtensionContext) {
@@ -42,14 +43,14 @@ export class RingDb extends Disposable {
     this.session = this._register(new ClusterSession(this.host, this.model, this.replicationLog, this.log));
     this._register(new NodeLogFollower(this.model, () => this.host.current?.client, this.log));
     this.views = this._register(new ClusterViews(this.model));
-    this._register(new PartitionOpsRefresher(this.model, () => this.host.current?.client, () => this.views.partitionsView.visible, this.log));
+    this._register(new PartitionOpsRefresher(this.model, () => this.host.current?.client, this.views.partitionsView, this.log));
     this.statusBar = this._register(new ClusterStatusBar(this.model));
-    const results = this._register(new ResultDocuments());
+    this.results = this._register(new ResultDocuments());
     for (const d of [
       ...registerClusterCommands(this.session, this.model, this.log),
       ...registerNodeCommands(this.session, this.model, this.log),
-      ...registerDataCommands(this.session, this.model, this.log, results),
-      ...registerIndexCommands(this.session, this.model, this.log, results),
+      ...registerDataCommands(this.session, this.model, this.log, this.results),
+      ...registerIndexCommands(this.session, this.model, this.log, this.results),
       ...registerPartitionCommands(this.session, this.model, this.log),
       vscode.commands.registerCommand(Commands.openReplicationLog, () => this.openReplicationLog()),
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
@@ -106,8 +107,10 @@ export class RingDb extends Disposable {
         const provider = providers[view] as vscode.TreeDataProvider<vscode.TreeItem>;
         return (await provider.getChildren(parent)) ?? [];
       },
+      treeRefreshes: (view: ViewName) => providers[view].onDidChangeTreeData,
       viewMessage: (view: 'partitions' | 'hints') => providers[view].message,
       statusBarText: () => this.statusBar.text,
+      lastResult: () => this.results.last,
       replicationLog: () => this.replicationLog.all(),
       replicationLogPanel: () => ReplicationLogPanel.current,
       processIds: () => ({

@@ -1,5 +1,6 @@
 // Split and Merge through the commands change the Partitions view (the partitioning layer).
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
 import { Commands, Views } from '../../src/extension/common/commandIds';
@@ -36,8 +37,17 @@ describe('partitions', function () {
     await run(Commands.put, { key: 'where:1', value: 'x' });
     const answers = await run<{ node: string }[]>(Commands.whereIsKey, { key: 'where:1' });
     assert.ok(answers?.length, `Where Is Key failed: ${api.lastError()}`);
-    const doc = vscode.window.activeTextEditor?.document.getText() ?? '';
+    const doc = api.lastResult()?.markdown ?? '';
     assert.match(doc, /Partition \*\*\d+\*\* .*replicas, owner first: \*\*n\d(, n\d)*\*\*/);
+    // Shown rendered: the built-in Markdown preview is the result's editor.
+    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+    assert.ok(input instanceof vscode.TabInputCustom, `the active tab shows ${JSON.stringify(input)}`);
+    assert.equal(input.viewType, 'vscode.markdown.preview.editor');
+    assert.equal(input.uri.toString(), api.lastResult()?.uri.toString());
+    // Its "Open Source" button opens the Markdown text.
+    await run('markdown.showSource');
+    assert.equal(vscode.window.activeTextEditor?.document.uri.toString(), input.uri.toString());
+    assert.equal(vscode.window.activeTextEditor?.document.getText(), doc);
   });
 
   it('Split Partition adds a partition and Merge Partitions takes it away again', async () => {
@@ -55,6 +65,32 @@ describe('partitions', function () {
     assert.ok(merged, `Merge failed: ${api.lastError()}`);
     await waitFor(api, 'the merged map in the view', async () =>
       ((await api.treeItems('partitions')).length === before.length ? true : undefined));
+  });
+
+  it('Split Partition checks the split key as it is typed, naming the partition\'s range', async () => {
+    const count = api.snapshot().partitions.length;
+    const first = api.snapshot().partitions[0];
+    // The first of the equal hash slices starts at token 0; its end is the range's second token.
+    const end = /, token ([0-9a-f]{12})…\)$/.exec(first.range)?.[1];
+    assert.ok(end, first.range);
+    const token = (k: string): string => createHash('sha1').update(k).digest('hex').slice(0, 12);
+    const keys = Array.from({ length: 200 }, (_, i) => `split:${i}`);
+    const inside = keys.find((k) => token(k) < end)!;
+    const outside = keys.find((k) => token(k) > end)!;
+    const checks: (string | undefined)[] = [];
+    const ui = recordUi((s) => {
+      if (s.kind === 'inputBox') for (const v of [outside, inside, '']) checks.push(s.validate?.(v) as string | undefined);
+      return undefined;
+    });
+    try {
+      assert.equal(await run(Commands.splitPartition, { partition: first.id }), undefined, 'cancelled, nothing split');
+    } finally {
+      ui.restore();
+    }
+    assert.equal(checks.length, 3, JSON.stringify(ui.shown));
+    assert.equal(checks[0], `"${outside}" hashes to token ${token(outside)}…, outside partition ${first.id}. A split key must fall after its start and before its end: ${first.range}.`);
+    assert.deepEqual(checks.slice(1), [undefined, undefined], 'a key inside, and empty (the median), are accepted');
+    assert.equal(api.snapshot().partitions.length, count);
   });
 
   it('Merge Partitions from a row asks for the second partition among its neighbours', async () => {
@@ -80,7 +116,7 @@ describe('partitions', function () {
   it('the Partitions view\'s op counts follow the writes without a change of the map', async () => {
     await run(`${Views.partitions}.focus`);
     await run(Commands.whereIsKey, { key: 'counted:1' });
-    const pid = /Partition \*\*(\d+)\*\*/.exec(vscode.window.activeTextEditor?.document.getText() ?? '')?.[1];
+    const pid = /Partition \*\*(\d+)\*\*/.exec(api.lastResult()?.markdown ?? '')?.[1];
     assert.ok(pid, 'Where Is Key named no partition');
     await run(`${Views.partitions}.focus`);
     const version = api.snapshot().partitions[0].mapVersion;
@@ -99,11 +135,11 @@ describe('partitions', function () {
     assert.ok(await run(Commands.put, { key: 'hot:1', value: 'after' }), `Put failed: ${api.lastError()}`);
     const got = await run<{ found: boolean; value: string }>(Commands.get, { key: 'hot:1' });
     assert.deepEqual([got?.found, got?.value], [true, 'after'], `Get failed or read the plain key's old copy: ${api.lastError()}`);
-    const doc = vscode.window.activeTextEditor?.document.getText() ?? '';
+    const doc = api.lastResult()?.markdown ?? '';
     assert.match(doc, /is marked hot: salted over 4 buckets/);
     assert.doesNotMatch(doc, /before/);
     await run(Commands.whereIsKey, { key: 'hot:1' });
-    const where = vscode.window.activeTextEditor?.document.getText() ?? '';
+    const where = api.lastResult()?.markdown ?? '';
     assert.match(where, /is marked hot: salted over 4 buckets[^]*Its variants live in partitions? \d+/);
     assert.doesNotMatch(where, /\| node \| holds/, 'a per-node table of the plain key');
   });
@@ -114,7 +150,7 @@ describe('partitions', function () {
       const key = `scan:${i}`;
       assert.ok(await run(Commands.put, { key, value: `v${i}` }), `Put failed: ${api.lastError()}`);
       await run(Commands.whereIsKey, { key });
-      partitionOf.set(key, /Partition \*\*(\d+)\*\*/.exec(vscode.window.activeTextEditor?.document.getText() ?? '')?.[1] ?? '?');
+      partitionOf.set(key, /Partition \*\*(\d+)\*\*/.exec(api.lastResult()?.markdown ?? '')?.[1] ?? '?');
     }
     const pid = partitionOf.get('scan:0')!;
     const row = (await api.treeItems('partitions')).find((i) => label(i) === pid);
@@ -125,7 +161,7 @@ describe('partitions', function () {
     const mine = [...partitionOf].filter(([k]) => scanned.has(k) || partitionOf.get(k) === pid);
     assert.deepEqual(mine.filter(([k]) => !scanned.has(k)).map(([k]) => k), [], 'keys of the partition missing from its scan');
     assert.deepEqual(mine.filter(([, p]) => p !== pid).map(([k]) => k), [], 'keys of other partitions in its scan');
-    assert.match(vscode.window.activeTextEditor?.document.getText() ?? '', new RegExp(`^# Partition ${pid} on n\\d`));
+    assert.match(api.lastResult()?.markdown ?? '', new RegExp(`^# Partition ${pid} on n\\d`));
   });
 
   it('Query Index on a cluster that indexes nothing says so before asking for a field', async () => {

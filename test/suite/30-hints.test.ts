@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
 import type { GetSummary } from '../../src/extension/commands/dataCommands';
-import { Commands } from '../../src/extension/common/commandIds';
+import { Commands, Views } from '../../src/extension/common/commandIds';
 import { label, recordUi, ringDb, waitFor } from './helpers';
 
 const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
@@ -17,6 +17,20 @@ async function hintRows(api: RingDbApi): Promise<string[]> {
     for (const t of await api.treeItems('hints', holder)) rows.push(`${label(holder)} ${label(t)}`);
   }
   return rows;
+}
+
+/** Renders of the Hints view over `ms` that no change of the model's hints caused: those of its own timer. */
+async function ownRenders(api: RingDbApi, ms: number): Promise<number> {
+  let renders = 0;
+  const subs = [
+    api.treeRefreshes('hints')(() => renders++),
+    api.onDidChange((c) => {
+      if (c.kind === 'reset' || c.kind === 'hints') renders--;
+    }),
+  ];
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  for (const s of subs) s.dispose();
+  return renders;
 }
 
 describe('the Hints view', function () {
@@ -49,7 +63,7 @@ describe('the Hints view', function () {
     assert.equal(others.length, 2);
     assert.ok(others.every((r) => !r.found && r.version === undefined), JSON.stringify(others));
     await run(Commands.get, { key: 'placed' });
-    const doc = vscode.window.activeTextEditor?.document.getText() ?? '';
+    const doc = api.lastResult()?.markdown ?? '';
     for (const r of others) assert.match(doc, new RegExp(`\\| ${r.node} \\| nothing \\| — \\| — \\| not a replica \\|`), doc);
   });
 
@@ -76,7 +90,7 @@ describe('the Hints view', function () {
       assert.equal(got?.found, false);
       assert.deepEqual(got.replicas.filter((r) => r.notAsked === 'down').map((r) => r.node).sort(), [...placement].sort());
       await run(Commands.get, { key: 'unheard' });
-      const doc = vscode.window.activeTextEditor?.document.getText() ?? '';
+      const doc = api.lastResult()?.markdown ?? '';
       assert.match(doc, new RegExp(`None of the key's replicas \\(${placement.join(', ')}\\) answered, so whether it exists is not known here\\.`), doc);
       assert.match(doc, new RegExp(`Not heard from: ${placement.map((id) => `${id} \\(down\\)`).join(', ')}`), doc);
       for (const id of placement) assert.match(doc, new RegExp(`\\| ${id} \\| \\(down, not asked\\) \\|`));
@@ -96,9 +110,20 @@ describe('the Hints view', function () {
       return r.length > 0 ? r : undefined;
     }, 90_000);
     assert.ok(rows.every((row) => !row.startsWith('n4 ')), `the down node cannot hold hints: ${rows.join(', ')}`);
+    // "oldest N s" grows with no event: while shown the rows are rendered again every second, and not when hidden.
+    const holder = (await api.treeItems('hints'))[0];
+    assert.match(String((await api.treeItems('hints', holder))[0].description), /· oldest \d/);
+    await run(`${Views.hints}.focus`);
+    const shown = await ownRenders(api, 3_500);
+    assert.ok(shown >= 2 && shown <= 5, `renders of its own while shown with hints in 3.5 s: ${shown}`);
+    await run('workbench.view.explorer');
+    assert.equal(await ownRenders(api, 2_500), 0, 'renders while hidden');
     await run(Commands.restartNode, { node: 'n4' });
     await waitFor(api, 'the hints for n4 to be delivered and the view to empty', async () =>
       ((await hintRows(api)).some((row) => row.endsWith('for n4')) ? undefined : true), 90_000);
+    await waitFor(api, 'no hints held at all', async () => ((await hintRows(api)).length ? undefined : true), 60_000);
+    await run(`${Views.hints}.focus`);
+    assert.equal(await ownRenders(api, 2_500), 0, 'renders while shown with no hints');
   });
 
   it('Remove Node of a node that is down asks, then removes it as dead: its partitions rebuilt from their other replicas', async () => {

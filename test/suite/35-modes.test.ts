@@ -10,7 +10,9 @@ import { ringdbCli, ringDb, waitFor } from './helpers';
 
 const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
 const inWorkspace = (rel: string): string => path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, rel);
-const shownText = (): string => vscode.window.activeTextEditor?.document.getText() ?? '';
+
+/** The Markdown of the last result a command showed. */
+const shownText = (api: RingDbApi): string => api.lastResult()?.markdown ?? '';
 
 describe('Get in vector and CRDT modes', function () {
   this.timeout(120_000);
@@ -36,8 +38,8 @@ describe('Get in vector and CRDT modes', function () {
     });
     assert.equal(got.found, false);
     await run(Commands.get, { key: 'cart' });
-    assert.match(shownText(), /`cart` has concurrent versions \(siblings\) on n1, n2, n3: .*\n\nRead them all with `ringdb siblings cart`/);
-    assert.doesNotMatch(shownText(), /Not found|error:/);
+    assert.match(shownText(api), /`cart` has concurrent versions \(siblings\) on n1, n2, n3: .*\n\nRead them all with `ringdb siblings cart`/);
+    assert.doesNotMatch(shownText(api), /Not found|error:/);
   });
 
   it('CRDT mode: shows each node\'s merged value, not the stored state bytes', async () => {
@@ -48,10 +50,10 @@ describe('Get in vector and CRDT modes', function () {
     await ringdbCli('decr', 'cnt', '--dir', inWorkspace(rel));
     await waitFor(api, 'every node to count 4', async () => {
       await run(Commands.get, { key: 'cnt' });
-      const doc = shownText();
+      const doc = shownText(api);
       return ['n1', 'n2', 'n3'].every((n) => new RegExp(`\\| ${n} \\| \`4\` \\|`).test(doc)) ? doc : undefined;
     });
-    assert.match(shownText(), /^# `cnt` \(pncounter\)/);
+    assert.match(shownText(api), /^# `cnt` \(pncounter\)/);
     assert.equal((await run<GetSummary>(Commands.get, { key: 'cnt', quiet: true }))?.value, '4');
   });
 });

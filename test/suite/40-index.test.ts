@@ -78,10 +78,10 @@ describe('cancelling Start Cluster, then Query Index', function () {
     // Numbers match by their JSON text; a document opens when not quiet.
     const small = await run<QueryIndexSummary>(Commands.queryIndex, { field: 'size', value: '1' });
     assert.deepEqual(small?.matches.map((m) => m.key), ['fruit:cherry']);
-    const doc = vscode.window.activeTextEditor?.document;
+    const doc = api.lastResult();
     assert.equal(doc?.uri.scheme, 'ringdb-result');
-    assert.match(doc.getText(), /# Query Index: `size` = `1`/);
-    assert.match(doc.getText(), /\| `fruit:cherry` \| \{"color":"red","size":1\} \| n2:\d+ \|/);
+    assert.match(doc.markdown, /# Query Index: `size` = `1`/);
+    assert.match(doc.markdown, /\| `fruit:cherry` \| \{"color":"red","size":1\} \| n2:\d+ \|/);
     const none = await run<QueryIndexSummary>(Commands.queryIndex, { field: 'color', value: 'blue', quiet: true });
     assert.deepEqual(none?.matches, []);
   });

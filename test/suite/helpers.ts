@@ -82,6 +82,8 @@ export interface Shown {
   readonly text: string;
   /** Message buttons, or quick-pick item labels. */
   readonly items: readonly string[];
+  /** An input box's check as the person types. */
+  readonly validate?: vscode.InputBoxOptions['validateInput'];
 }
 
 type Answer = (shown: Shown) => string | undefined;
@@ -118,7 +120,8 @@ export function recordUi(answer: Answer = () => undefined): { shown: Shown[]; re
     return list.find((i) => i.label === chosen);
   });
   replace('showInputBox', (options: unknown) => {
-    const s: Shown = { kind: 'inputBox', text: (options as vscode.InputBoxOptions | undefined)?.prompt ?? '', items: [] };
+    const o = options as vscode.InputBoxOptions | undefined;
+    const s: Shown = { kind: 'inputBox', text: o?.prompt ?? '', items: [], validate: o?.validateInput };
     shown.push(s);
     return Promise.resolve(answer(s));
   });

@@ -51,12 +51,17 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
   const palette = async (command) => {
     await page.keyboard.press('F1');
     const input = page.locator('.quick-input-widget input');
+    // Seen once in four runs since results open in the Markdown preview (a webview): the first F1
+    // did not open the palette. A second press does; a person would press it again too.
+    await input.waitFor({ timeout: 5_000 }).catch(() => page.keyboard.press('F1'));
     await input.waitFor();
     await input.fill(`>${command}`);
     // Click the command's own row: Enter would run whichever row is focused while the list filters.
     await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().click();
   };
   const quickInput = page.locator('.quick-input-widget input');
+  /** The document inside the webview shown now (a result's preview and the replication log are both webviews). */
+  const webview = () => page.frameLocator('iframe.webview.ready >> visible=true').frameLocator('#active-frame');
   // By keyboard, not by a click: a click waits for the row to hold still, and once, on a loaded CI
   // machine, the Kill Node pick's row did not within the timeout. Filtering leaves the one node,
   // which the list focuses; Enter takes the focused row.
@@ -119,9 +124,9 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     await palette('RingDB: Get');
     await quickInput.fill('user:42');
     await quickInput.press('Enter');
-    const editor = page.locator('.editor-instance .view-lines');
-    await editor.filter({ hasText: 'Each node\'s own copy' }).waitFor();
-    await editor.filter({ hasText: 'Grace' }).waitFor();
+    // Rendered by the Markdown preview: headings and tables, not their source.
+    await webview().locator('h2', { hasText: 'Each node\'s own copy' }).waitFor();
+    await webview().locator('pre', { hasText: 'Grace' }).first().waitFor();
   });
 
   await check('Query Index offers the indexed fields, asks for the value and lists the matching keys', async () => {
@@ -130,9 +135,8 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     await page.locator('.quick-input-widget', { hasText: 'Value of "name" to match' }).waitFor();
     await quickInput.fill('Grace');
     await quickInput.press('Enter');
-    const editor = page.locator('.editor-instance .view-lines');
-    await editor.filter({ hasText: 'Query Index: `name` = `Grace`' }).waitFor();
-    await editor.filter({ hasText: '`user:42`' }).waitFor();
+    await webview().locator('h1', { hasText: 'Query Index: name = Grace' }).waitFor();
+    await webview().locator('table td code', { hasText: 'user:42' }).first().waitFor();
     await page.mouse.move(900, 700);
     await page.screenshot({ path: join(shots, 'query-index.png') });
   });
@@ -177,7 +181,7 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
 
   await check('the replication-log webview shows the written key in its table', async () => {
     await palette('RingDB: Open Replication Log');
-    const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    const view = webview();
     await view.locator('.viewport .row', { hasText: 'user:42' }).first().waitFor();
     // A card is a node's log and who lacks what of it, not "n1 1 behind" (read as n1 lagging).
     await view.locator('#lag .lag-card', { hasText: /^n1's log: (every peer has it|(n\d lacks \d+(, )?)+|no acknowledgement heard yet)/ }).first().waitFor();
@@ -198,7 +202,7 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     await page.locator('.tab', { hasText: 'get user_42' }).first().waitFor();
     // A webview that keeps the focus closes the next quick pick as soon as it opens (it closes on blur).
     await palette('View: Close All Editors');
-    await page.locator('iframe.webview.ready').waitFor({ state: 'detached' });
+    await page.locator('iframe.webview.ready').first().waitFor({ state: 'detached' });
   });
 
   await check('Kill Node shows the node down and the status bar warns', async () => {
@@ -214,7 +218,7 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     // not to use Put (disabled while none runs). Stopped from the Nodes view's title button: a
     // webview with the focus closes a quick pick as it opens.
     await palette('RingDB: Open Replication Log');
-    const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    const view = webview();
     await view.locator('#lag .lag-card').first().waitFor();
     await pane('Nodes').hover();
     await pane('Nodes').locator('.action-label[aria-label^="Stop Cluster"]').click();

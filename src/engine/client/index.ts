@@ -20,6 +20,7 @@ export {
 } from './launch';
 export { readRecordedSpec, recordedSpecSummary, replicationFactorChange, SPEC_RECORD_FILE } from '../cluster/spec-record';
 export { getKeyOf, storedKeyText } from './key-text';
+export { splitKeyPosition } from './split-key';
 export { findController, readStateFile, STATE_FILE, TOKEN_FILE, CONTROLLER_LOG, type ControllerState } from './state-file';
 export {
   defaultClusterSpec, defaultClusterSpecText, fitQuorumsToNodes, parseClusterSpec, validateClusterSpec, checkClusterSpec, loadClusterSpecFile,

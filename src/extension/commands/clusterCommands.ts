@@ -79,6 +79,13 @@ function resolveDataDir(spec: ClusterSpec): string {
   return path.join(root, spec.dataDir);
 }
 
+/** A data folder as a person knows it: relative to the workspace when inside it (a notification is short). */
+function shortPath(dir: string): string {
+  const root = workspaceRoot();
+  const rel = root ? path.relative(root, dir) : '';
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : dir;
+}
+
 /** What the engine names the controller's state file in a data folder (the client's STATE_FILE). */
 const CONTROLLER_STATE_FILE = 'cluster-state.json';
 
@@ -120,10 +127,15 @@ export function registerClusterCommands(session: ClusterSession, model: ClusterM
     const other = await outsideController(dataDir, session.controllerPid);
     if (other) {
       throw new UserError(
-        `${dataDir} is already served by a controller this window did not start (pid ${other.pid} at ${other.address}${other.detached ? ', started by "ringdb start"' : ''}).`,
-        `"Show It Here" follows that cluster in this window (closing the window leaves it running); or stop it ("ringdb stop --dir ${dataDir}", `
-          + `or "Stop It and Start" here: its nodes stop too, the data stays); or use another data folder.`,
+        `A cluster started outside this window already runs in ${shortPath(dataDir)}.`,
+        `"${SHOW_IT_HERE}" follows it; "${STOP_AND_START}" replaces it.`,
         [{ title: SHOW_IT_HERE, run: () => showHere(dataDir) }, { title: STOP_AND_START, run: () => stopAndStart(dataDir, arg) }],
+        [
+          `${dataDir} is served by the controller pid ${other.pid} at ${other.address}, ${other.detached ? 'started by "ringdb start"' : 'started by another VS Code window or a script'}.`,
+          `"${SHOW_IT_HERE}" follows that cluster in this window; closing the window leaves it running.`,
+          `"${STOP_AND_START}" stops that controller and its nodes (the data stays), then starts the cluster here; "ringdb stop --dir ${dataDir}" in a terminal stops it the same way.`,
+          'Or start with another data folder (the "ringdb.dataFolder" setting, or "dataDir" in the spec).',
+        ].join('\n'),
       );
     }
     const { spec, note: specNote } = await withFolderRecord(resolved.spec, resolved.fromDefaults, dataDir);

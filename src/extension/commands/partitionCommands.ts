@@ -5,7 +5,7 @@ import { Commands } from '../common/commandIds';
 import { plural } from '../common/format';
 import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
-import type { MergeResult, MoveSummary, PartitionMapInfo, RebalanceResult, SplitResult } from '../engineClient';
+import { engineClient, type MergeResult, type MoveSummary, type PartitionMapInfo, type RebalanceResult, type SplitResult } from '../engineClient';
 import type { ClusterModel } from '../model/clusterModel';
 import type { PartitionView } from '../model/types';
 import { PartitionItem, partitionDescription } from '../views/partitionsView';
@@ -66,13 +66,32 @@ export function registerPartitionCommands(session: ClusterSession, model: Cluste
     return i < 0 ? [] : [all[i - 1], all[i + 1]].filter((p): p is PartitionView => p !== undefined);
   };
 
+  /**
+   * The split key check of the input box: a key must fall inside the partition, which a person
+   * cannot see for a hash map, so the message names the partition's range (and the key's token).
+   */
+  const splitKeyCheck = async (pid: number): Promise<(v: string) => string | undefined> => {
+    const [{ splitKeyPosition }, map] = await Promise.all([engineClient(), session.client.getPartitionMap()]);
+    const p = map.partitions.find((x) => x.id === pid);
+    return (v) => {
+      if (!v) return undefined;
+      const problem = validateKey(v);
+      if (problem || !p) return problem;
+      const { positionHex, inside } = splitKeyPosition(map.strategy, p, v);
+      if (inside) return undefined;
+      const shown = v.length > 40 ? `${JSON.stringify(v.slice(0, 40)).slice(0, -1)}…"` : JSON.stringify(v);
+      const where = map.strategy === 'hash' ? `${shown} hashes to token ${positionHex.slice(0, 12)}…, outside` : `${shown} is not inside`;
+      return `${where} partition ${pid}. A split key must fall after its start and before its end: ${p.range}.`;
+    };
+  };
+
   const split = (arg?: unknown): Promise<SplitResult | undefined> => runReported(log, 'Split Partition', async () => {
     requireMap();
     const pid = await pickPartition(arg, 'Split Partition');
     if (pid === undefined) return undefined;
     const a = argsOf(arg);
     const key = a.key !== undefined ? (a.key && checked(a.key, validateKey, 'split key'))
-      : await askText(`Split partition ${pid} at key (empty = the median of its keys)`, (v) => (v ? validateKey(v) : undefined));
+      : await askText(`Split partition ${pid} at key (empty = the median of its keys)`, await splitKeyCheck(pid));
     if (key === undefined) return undefined;
     const r = await withCancellableProgress(`Splitting partition ${pid}…`, movePlan(arg, `the split of partition ${pid}`), () => session.client.splitPartition(pid, key || undefined));
     log.info(`split partition ${pid}: new partition ${r.newPid}, map version ${r.map.version}`);

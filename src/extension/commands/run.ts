@@ -63,7 +63,7 @@ export async function runReported<T>(log: Log, title: string, body: () => Promis
       return undefined;
     }
     const { message, next } = explain(err);
-    log.error(`${title} failed: ${message}`, err instanceof UserError ? undefined : err);
+    log.error(`${title} failed: ${message}`, err instanceof UserError ? err.details : err);
     const actions = err instanceof UserError ? err.actions : [];
     // Engine messages end without a full stop; the next step must not run on from their last word.
     const ended = /[.!?)]$/.test(message.trim()) ? message.trim() : `${message.trim()}.`;

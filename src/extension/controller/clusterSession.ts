@@ -21,9 +21,12 @@ export interface UserAction {
   run(): unknown;
 }
 
-/** A user-facing failure: `message` says what went wrong, `next` what to do about it. */
+/**
+ * A user-facing failure: `message` says what went wrong, `next` what to do about it; `details`,
+ * too long for a notification, go to the output channel only.
+ */
 export class UserError extends Error {
-  constructor(message: string, readonly next: string, readonly actions: readonly UserAction[] = []) {
+  constructor(message: string, readonly next: string, readonly actions: readonly UserAction[] = [], readonly details?: string) {
     super(message);
     this.name = 'UserError';
   }

@@ -1,9 +1,11 @@
 // The Partitions view's op counts: the controller counts them only when asked (GetHotPartitions)
 // and sends the map again only when it changes, so counts shown from map events froze at the
 // last split or rebalance. While the view is visible and a cluster runs, they are asked for.
+import type * as vscode from 'vscode';
 import type { ControllerClient } from '../engineClient';
-import { Disposable, toDisposable } from '../common/lifecycle';
+import { Disposable } from '../common/lifecycle';
 import type { Log } from '../common/log';
+import { Ticker } from '../common/ticker';
 import type { ClusterModel } from '../model/clusterModel';
 import { withOps } from './eventMapper';
 
@@ -15,19 +17,22 @@ export class PartitionOpsRefresher extends Disposable {
   constructor(
     private readonly model: ClusterModel,
     private readonly client: () => ControllerClient | undefined,
-    private readonly visible: () => boolean,
+    private readonly view: Pick<vscode.TreeView<unknown>, 'visible' | 'onDidChangeVisibility'>,
     private readonly log: Log,
   ) {
     super();
-    const timer = setInterval(() => void this.refresh(), REFRESH_MS);
-    this._register(toDisposable(() => clearInterval(timer)));
+    this._register(new Ticker(REFRESH_MS, () => this.shown(), () => void this.refresh(), [view.onDidChangeVisibility, model.onDidChange]));
+  }
+
+  private shown(): boolean {
+    const s = this.model.snapshot;
+    return this.view.visible && s.phase === 'running' && s.reportsPartitions;
   }
 
   /** Asks once (skipped while an answer is awaited, or when nothing would show it). */
-  async refresh(): Promise<void> {
-    const s = this.model.snapshot;
+  private async refresh(): Promise<void> {
     const client = this.client();
-    if (this.asking || !client || !this.visible() || s.phase !== 'running' || !s.reportsPartitions) return;
+    if (this.asking || !client || !this.shown()) return;
     this.asking = true;
     try {
       const { partitions } = await client.getHotPartitions(0, { timeoutMs: REFRESH_MS });

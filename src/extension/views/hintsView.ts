@@ -65,6 +65,17 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
     }));
   }
 
+  /** Whether a row shows an age, which goes stale as time passes. */
+  get showsAges(): boolean {
+    const s = this.model.snapshot;
+    return s.phase === 'running' && s.hints.some((h) => h.count > 0 && h.oldestUnixMs > 0);
+  }
+
+  /** Renders the rows again (their ages from now). */
+  refresh(): void {
+    this._onDidChangeTreeData.fire();
+  }
+
   get message(): string | undefined {
     const s = this.model.snapshot;
     if (s.phase !== 'running') return undefined;

@@ -3,11 +3,14 @@
 import * as vscode from 'vscode';
 import { ContextKeys, Views } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
+import { Ticker } from '../common/ticker';
 import type { ClusterModel } from '../model/clusterModel';
 import { HintsProvider } from './hintsView';
 import { NodesProvider } from './nodesView';
 import { PartitionsProvider } from './partitionsView';
 import { SSTablesProvider } from './sstablesView';
+
+const HINT_AGE_TICK_MS = 1_000;
 
 export class ClusterViews extends Disposable {
   readonly nodes: NodesProvider;
@@ -28,6 +31,8 @@ export class ClusterViews extends Disposable {
     const partitionsView = this._register(vscode.window.createTreeView(Views.partitions, { treeDataProvider: this.partitions }));
     this.partitionsView = partitionsView;
     const hintsView = this._register(vscode.window.createTreeView(Views.hints, { treeDataProvider: this.hints }));
+    // Hint ages ("oldest 12 s") grow with no event from the controller: re-rendered each second while shown.
+    this._register(new Ticker(HINT_AGE_TICK_MS, () => hintsView.visible && this.hints.showsAges, () => this.hints.refresh(), [hintsView.onDidChangeVisibility, model.onDidChange]));
     const context = new Map<string, boolean>();
     const setContext = (key: string, value: boolean): void => {
       if (context.get(key) === value) return;
