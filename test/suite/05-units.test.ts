@@ -4,8 +4,23 @@ import { parseNodeLine } from '../../src/extension/controller/nodeLogFollower';
 import { validateKey, validateValue } from '../../src/extension/commands/inputs';
 import { formatBytes, formatDuration, formatVector } from '../../src/extension/common/format';
 import { parseFromWebview } from '../../src/extension/webviews/replicationLog/protocol';
+import MarkdownIt from 'markdown-it';
+import { code, literal } from '../../src/extension/commands/markdown';
 
 describe('extension units', () => {
+  it('puts keys, values and messages into a rendered result as they are, whatever Markdown or HTML they hold', () => {
+    // The renderer VS Code's Markdown preview uses, with its HTML on as there.
+    const md = new MarkdownIt({ html: true });
+    const inline = (text: string) => md.renderInline(text);
+    assert.equal(inline(code('a`b')), '<code>a`b</code>');
+    assert.equal(inline(code('`edge`')), '<code>`edge`</code>');
+    assert.equal(inline(code('<img src=x onerror=alert(1)>')), '<code>&lt;img src=x onerror=alert(1)&gt;</code>');
+    assert.equal(inline(literal('*bold* _it_ [link](http://x) <b>b</b> # 1. a|b \\')), '*bold* _it_ [link](http://x) &lt;b&gt;b&lt;/b&gt; # 1. a|b \\');
+    assert.equal(code(''), '*(empty)*');
+    const table = md.render(['| key | value |', '| --- | --- |', `| ${code('k|1', true)} | ${code('x | y', true)} |`].join('\n'));
+    assert.match(table, /<td><code>k\|1<\/code><\/td>\s*<td><code>x \| y<\/code><\/td>/, 'a pipe in a cell stays in its cell');
+  });
+
   it('reads the level and message of a node log line, and keeps foreign lines whole', () => {
     assert.deepEqual(parseNodeLine('2026-11-26T01:00:00.000Z WARN  [n2] peer n3 missed 3 heartbeats'), { at: '2026-11-26T01:00:00.000Z', level: 'warn', message: 'peer n3 missed 3 heartbeats' });
     assert.deepEqual(parseNodeLine('2026-11-26T01:00:00.000Z ERROR [n1] disk full'), { at: '2026-11-26T01:00:00.000Z', level: 'error', message: 'disk full' });

@@ -81,7 +81,7 @@ describe('cancelling Start Cluster, then Query Index', function () {
     const doc = api.lastResult();
     assert.equal(doc?.uri.scheme, 'ringdb-result');
     assert.match(doc.markdown, /# Query Index: `size` = `1`/);
-    assert.match(doc.markdown, /\| `fruit:cherry` \| \{"color":"red","size":1\} \| n2:\d+ \|/);
+    assert.match(doc.markdown, /\| `fruit:cherry` \| `\{"color":"red","size":1\}` \| n2:\d+ \|/, 'the value shows as a code span: as it is, not read as Markdown');
     const none = await run<QueryIndexSummary>(Commands.queryIndex, { field: 'color', value: 'blue', quiet: true });
     assert.deepEqual(none?.matches, []);
   });

@@ -10,7 +10,8 @@ import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
 import { argsOf, askText, checked, coordinatorFor, pickNode, validateKey, validateValue } from './inputs';
-import { askOwnCopies, crdtTypeOf, escapeCell, readCrdt, readSalted, renderCopies, renderCrdt, renderGet, saltedNote, summarize, type GetSummary, type ReplicaAnswer } from './ownCopies';
+import { askOwnCopies, crdtTypeOf, readCrdt, readSalted, renderCopies, renderCrdt, renderGet, saltedNote, summarize, type GetSummary, type ReplicaAnswer } from './ownCopies';
+import { clip, code } from './markdown';
 import type { ResultDocuments } from './resultDocuments';
 import { cancellationArg, runReported, withCancellableProgress } from './run';
 
@@ -77,12 +78,12 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
       : [];
     if (loc?.saltBuckets) {
       const partitions = [...new Set(loc.variants.map((v) => v.partitionId))].sort((a, b) => a - b);
-      await results.show(`where ${k}`, [`# Where is \`${k}\``, '', ...placement, saltedNote(k, loc.saltBuckets), '',
+      await results.show(`where ${k}`, [`# Where is ${code(k)}`, '', ...placement, saltedNote(k, loc.saltBuckets), '',
         `Its variants live in partition${partitions.length === 1 ? '' : 's'} ${partitions.join(', ')}.`].join('\n'));
       return [];
     }
     const replicas = await askOwnCopies(session, model, k);
-    await results.show(`where ${k}`, [`# Where is \`${k}\``, '', ...placement, ...renderCopies(summarize(k, replicas, loc?.replicas))].join('\n'));
+    await results.show(`where ${k}`, [`# Where is ${code(k)}`, '', ...placement, ...renderCopies(summarize(k, replicas, loc?.replicas))].join('\n'));
     return replicas;
   });
 
@@ -116,8 +117,8 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
       driver.close();
     }
     const cut = found.length >= PARTITION_SCAN_ROWS ? ` (the first ${PARTITION_SCAN_ROWS} shown)` : token ? ` (stopped after reading ${scanned} keys of ${node})` : '';
-    const rows = found.map((e) => `| \`${escapeCell(storedKeyText(e.key))}\` | ${e.deleted ? '*(tombstone)*' : escapeCell(e.value.toString('utf8'))} | ${e.version?.opId ?? '—'} | ${e.version?.ts ?? '—'} |`);
-    await results.show(`scan partition ${p.id}`, [`# Partition ${p.id} on ${node}`, '', `Range \`${p.range}\`; replicas ${p.replicas.join(', ')} (map version ${p.mapVersion}).`, '',
+    const rows = found.map((e) => `| ${code(clip(storedKeyText(e.key)), true)} | ${e.deleted ? '*(tombstone)*' : code(clip(e.value.toString('utf8')), true)} | ${e.version?.opId ?? '—'} | ${e.version?.ts ?? '—'} |`);
+    await results.show(`scan partition ${p.id}`, [`# Partition ${p.id} on ${node}`, '', `Range ${code(p.range)}; replicas ${p.replicas.join(', ')} (map version ${p.mapVersion}).`, '',
       `${found.length} entries${cut}, tombstones included; ${scanned} keys of ${node} read.`, '',
       '| key | value | version | timestamp |', '| --- | --- | --- | --- |', ...rows].join('\n'));
     return found;
@@ -138,10 +139,11 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     const limit = a.limit ?? 1000;
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UserError(`Invalid limit ${limit}.`, 'Use a whole number from 1 to 10000.');
     const client = await session.nodeClient(node);
+    const { storedKeyText } = await engineClient();
     const r = await withCancellableProgress(`Scanning ${node}…`, { state: 'Nothing was changed; the scan\'s result is dropped.', also: cancellationArg(arg) },
       () => client.scan({ start: start || undefined, end: end || undefined, limit, includeTombstones: true }));
-    const rows = r.entries.map((e) => `| \`${e.key.toString('utf8')}\` | ${e.deleted ? '*(tombstone)*' : escapeCell(e.value.toString('utf8'))} | ${e.version?.opId ?? '—'} | ${e.version?.ts ?? '—'} |`);
-    await results.show(`scan ${node}`, [`# Scan of ${node}: [${start || '−∞'}, ${end || '+∞'})`, '',
+    const rows = r.entries.map((e) => `| ${code(clip(storedKeyText(e.key)), true)} | ${e.deleted ? '*(tombstone)*' : code(clip(e.value.toString('utf8')), true)} | ${e.version?.opId ?? '—'} | ${e.version?.ts ?? '—'} |`);
+    await results.show(`scan ${node}`, [`# Scan of ${node}: from ${start ? code(start) : '−∞'} to ${end ? code(end) : '+∞'}`, '',
       `${r.entries.length} entries${r.continuationToken ? ` (limit ${limit} reached; more follow)` : ''}`, '',
       '| key | value | version | timestamp |', '| --- | --- | --- | --- |', ...rows].join('\n'));
     return r.entries;

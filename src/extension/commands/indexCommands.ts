@@ -9,6 +9,7 @@ import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
 import { argsOf, askText, checked, coordinatorFor } from './inputs';
+import { clip, code, literal } from './markdown';
 import type { ResultDocuments } from './resultDocuments';
 import { cancellationArg, explain, runReported, withCancellableProgress } from './run';
 
@@ -125,17 +126,12 @@ export function registerIndexCommands(session: ClusterSession, model: ClusterMod
   return [vscode.commands.registerCommand(Commands.queryIndex, query)];
 }
 
-function cell(text: string): string {
-  const one = text.length > 80 ? `${text.slice(0, 80)}…` : text;
-  return one.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
-
 export function renderQuery(s: QueryIndexSummary): string {
-  const head = [`# Query Index: \`${cell(s.field)}\` = \`${cell(s.value)}\``, '',
+  const head = [`# Query Index: ${code(s.field)} = ${code(s.value)}`, '',
     `- **${s.matches.length}** matching key${s.matches.length === 1 ? '' : 's'}; asked **${s.node}**, which merged the indexes of: ${s.nodes.join(', ')}`,
-    ...(s.unreachable.length ? [`- not reached (their keys may be missing): ${s.unreachable.map(cell).join('; ')}`] : []),
+    ...(s.unreachable.length ? [`- not reached (their keys may be missing): ${s.unreachable.map((u) => literal(u)).join('; ')}`] : []),
     `- values and versions as ${s.node} reads them${s.matches.length > MAX_VALUES_READ ? ` (the first ${MAX_VALUES_READ} keys)` : ''}`, ''];
   if (!s.matches.length) return [...head, 'No key has this value (indexes are eventually consistent: a write that just happened may still be on its way).'].join('\n');
-  const rows = s.matches.map((m) => `| \`${cell(m.key)}\` | ${m.value !== undefined ? cell(m.value) : m.error ? `*(${cell(m.error)})*` : '—'} | ${m.version?.opId ?? '—'} | ${m.version?.ts ?? '—'} |`);
+  const rows = s.matches.map((m) => `| ${code(clip(m.key), true)} | ${m.value !== undefined ? code(clip(m.value), true) : m.error ? `*(${literal(clip(m.error))})*` : '—'} | ${m.version?.opId ?? '—'} | ${m.version?.ts ?? '—'} |`);
   return [...head, '| key | value | version | timestamp |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }

@@ -6,6 +6,7 @@
 import { engineClient, loadedEngineClient, type Version } from '../engineClient';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
+import { clip, code, literal } from './markdown';
 import { codeBlock } from './resultDocuments';
 import { explain } from './run';
 import { formatBytes } from '../common/format';
@@ -105,9 +106,9 @@ export async function readSalted(session: ClusterSession, k: string, buckets: nu
 
 /** Why a salted key shows no per-node table: its value is spread over variants. */
 export function saltedNote(k: string, buckets: number): string {
-  return `\`${k}\` is marked hot: salted over ${buckets} buckets, its writes go to ${buckets} variant keys in other partitions, `
+  return `${code(k)} is marked hot: salted over ${buckets} buckets, its writes go to ${buckets} variant keys in other partitions, `
     + 'and a read merges them (newest wins). No node\'s own copy of the plain key is its value, so no per-node copies are shown; '
-    + `\`ringdb where ${k}\` in a terminal lists the variants and their partitions.`;
+    + `${code(`ringdb where ${k}`)} in a terminal lists the variants and their partitions.`;
 }
 
 export function renderGet(s: GetSummary): string {
@@ -115,7 +116,7 @@ export function renderGet(s: GetSummary): string {
     const head = s.found
       ? [codeBlock(s.value ?? ''), '', `- version: **${s.version?.opId || '—'}** (origin ${s.version?.origin}, timestamp ${s.version?.ts})`, `- read through ${s.salted.via}`]
       : [s.version ? `Deleted (tombstone, timestamp ${s.version.ts}; read through ${s.salted.via}).` : `Not found (read through ${s.salted.via}).`];
-    return [`# \`${s.key}\``, '', ...head, '', saltedNote(s.key, s.salted.buckets)].join('\n');
+    return [`# ${code(s.key)}`, '', ...head, '', saltedNote(s.key, s.salted.buckets)].join('\n');
   }
   const missing = unheard(s);
   const unheardNote = missing.length
@@ -124,8 +125,8 @@ export function renderGet(s: GetSummary): string {
   const withSiblings = s.replicas.filter((r) => r.siblings).map((r) => r.node);
   let head: string[];
   if (withSiblings.length) {
-    head = [`\`${s.key}\` has concurrent versions (siblings) on ${withSiblings.join(', ')}: consistencyMode "vector" keeps each until a write that saw them resolves them.`,
-      '', `Read them all with \`ringdb siblings ${s.key}\` in a terminal.`];
+    head = [`${code(s.key)} has concurrent versions (siblings) on ${withSiblings.join(', ')}: consistencyMode "vector" keeps each until a write that saw them resolves them.`,
+      '', `Read them all with ${code(`ringdb siblings ${s.key}`)} in a terminal.`];
   } else if (s.found) {
     head = [codeBlock(s.value ?? ''), '', `- version: **${s.version?.opId}** (origin ${s.version?.origin})`,
       `- Lamport timestamp: ${s.version?.ts}`, `- size: ${formatBytes(Buffer.byteLength(s.value ?? '', 'utf8'))}`];
@@ -136,7 +137,7 @@ export function renderGet(s: GetSummary): string {
   } else {
     head = ['Not found on any node that answered.'];
   }
-  return [`# \`${s.key}\``, '', ...head, ...(unheardNote.length ? ['', ...unheardNote] : []), '', ...renderCopies(s)].join('\n');
+  return [`# ${code(s.key)}`, '', ...head, ...(unheardNote.length ? ['', ...unheardNote] : []), '', ...renderCopies(s)].join('\n');
 }
 
 /** The CRDT type of `k` when the running cluster's spec names it (consistencyMode "crdt"). */
@@ -175,12 +176,12 @@ export async function readCrdt(session: ClusterSession, model: ClusterModel, k: 
 }
 
 export function renderCrdt(k: string, type: string, answers: readonly CrdtAnswer[]): string {
-  const rows = answers.map((a) => `| ${a.node} | ${a.error ? `error: ${escapeCell(a.error)}` : `\`${escapeCell(a.value ?? '')}\``} |`);
-  return [`# \`${k}\` (${type})`, '', 'A CRDT: each node merges what it has heard; the values agree once the nodes have exchanged their states.', '',
+  const rows = answers.map((a) => `| ${a.node} | ${a.error ? `error: ${escapeCell(a.error)}` : code(clip(a.value ?? ''), true)} |`);
+  return [`# ${code(k)} (${type})`, '', 'A CRDT: each node merges what it has heard; the values agree once the nodes have exchanged their states.', '',
     '| node | merged value |', '| --- | --- |', ...rows].join('\n');
 }
 
+/** A message or value as literal text in a table cell, clipped. */
 export function escapeCell(text: string): string {
-  const one = text.length > 80 ? `${text.slice(0, 80)}…` : text;
-  return one.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return literal(clip(text));
 }
