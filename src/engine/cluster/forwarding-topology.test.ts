@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Driver, launchController, RingDbError, type ControllerHandle } from '../client';
-import { engineBundles, tempDataDir } from './test-support';
+import { engineBundles, eventually, tempDataDir } from './test-support';
 
 describe('a star topology (real processes)', function () {
   this.timeout(120_000);
@@ -59,5 +59,46 @@ describe('a star topology (real processes)', function () {
     assert.deepEqual((await client.describe()).nodes.filter((n) => n.state === 'up'), []);
     const fits = await client.startCluster({ nodes: 3, topology: { n1: ['n2'], n2: ['n3'], n3: ['n1'] } });
     assert.deepEqual(fits.nodes.map((n) => [n.id, n.state]), [['n1', 'up'], ['n2', 'up'], ['n3', 'up']]);
+  });
+
+  it('routes around a dead hop of the ring: the node before it reaches the node after it, W=2 holds, and the hop gets everything back', async () => {
+    const client = ctl.client;
+    await client.killNode('n2');
+    const driver = await Driver.connect(client);
+    const own = async (node: string, key: string) => {
+      const c = await client.nodeClient(node);
+      try {
+        return await c.getOwnCopy(key);
+      } finally {
+        c.close();
+      }
+    };
+    try {
+      // Until n1's heartbeat declares n2 down, its op waits for n2 and W=2 can time out.
+      const w = await eventually('a W=2 write from n1 with n2 dead', 30_000, async () => driver.put('around', 'v', { via: 'n1', w: 2 }).catch(() => undefined));
+      assert.deepEqual([...w.replicas].sort(), ['n1', 'n3'], 'n3 took it from n1 directly');
+      assert.equal((await own('n3', 'around')).value.toString(), 'v');
+      const n1 = await client.nodeClient('n1');
+      try {
+        const dests = (await n1.stats()).peers.filter((p) => p.destination).map((p) => p.id).sort();
+        assert.deepEqual(dests, ['n2', 'n3'], 'n1 sends to n3 while n2 is down, and keeps n2\'s ops for its return');
+      } finally {
+        n1.close();
+      }
+      await client.restartNode('n2');
+      await eventually('n2 has the write made while it was down', 30_000, async () => ((await own('n2', 'around')).found ? true : undefined));
+      // Back to the ring: n1 sends to n2 alone again.
+      const after = await client.nodeClient('n1');
+      try {
+        await eventually('n1 sends only to n2 again', 30_000, async () => {
+          const peers = (await after.stats()).peers;
+          return peers.filter((p) => p.destination).map((p) => p.id).join() === 'n2' ? true : undefined;
+        });
+      } finally {
+        after.close();
+      }
+    } finally {
+      driver.close();
+    }
   });
 });

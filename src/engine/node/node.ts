@@ -184,11 +184,16 @@ export class RingNode {
     this.address = address;
     this.peers.update(this.peerConfigs);
     this.peers.onUp((id) => {
+      if (this.topology !== null) this.syncSenders();
       this.senders.get(id)?.wake();
       void this.antiEntropy.trigger();
     });
     // A peer that goes down stops counting towards the backlog: writers waiting for it go on now.
-    this.peers.onDown(() => this.backpressure.recheck());
+    // In a ring or star its destinations become this node's until it is back.
+    this.peers.onDown(() => {
+      if (this.topology !== null) this.syncSenders();
+      this.backpressure.recheck();
+    });
     this.log.onDurable(() => {
       for (const s of this.senders.values()) s.wake();
     });
@@ -200,12 +205,26 @@ export class RingNode {
     this.logger.info(`serving on ${address}; peers: ${this.peers.ids().join(', ') || 'none'}; topology: ${this.topology ? JSON.stringify(this.topology) : 'full mesh'}`);
   }
 
-  /** Destinations this node replicates to: every peer in a full mesh, else its topology entry. */
+  /**
+   * Destinations this node replicates to: every peer in a full mesh, else its topology entry,
+   * where a destination the heartbeat declared down is joined by its own destinations (and so on
+   * past those that are down too), so a ring or star routes around a dead hop instead of holding
+   * every op until it is back.
+   */
   destinations(): string[] {
     const ids = this.peers.ids();
     if (this.topology === null) return ids;
-    const mine = this.topology[this.config.id] ?? [];
-    return mine.filter((d) => ids.includes(d));
+    const topology = this.topology;
+    const out: string[] = [];
+    const seen = new Set([this.config.id]);
+    const visit = (d: string): void => {
+      if (seen.has(d) || !ids.includes(d)) return;
+      seen.add(d);
+      out.push(d);
+      if (!this.peers.isUp(d)) for (const next of topology[d] ?? []) visit(next);
+    };
+    for (const d of topology[this.config.id] ?? []) visit(d);
+    return out;
   }
 
   /** Whether the ops of `origin` travel to `dest`: never back to their origin; in a full mesh only local ops travel. */
@@ -333,9 +352,13 @@ export class RingNode {
         delete this.state.cursors[id];
       }
     }
+    // A destination that stands in for a dead hop starts where the hop's own cursor is: what the
+    // hop acknowledged it forwards itself once back.
+    const downCursors = [...this.senders].filter(([id]) => !this.peers.isUp(id)).map(([, s]) => s.cursor);
+    const detourFrom = downCursors.length > 0 ? Math.min(...downCursors) : this.log.firstLsn;
     for (const id of dests) {
       if (this.senders.has(id)) continue;
-      const sender = new Sender(id, this.state.cursors[id] ?? this.log.firstLsn, this.log, this.peers,
+      const sender = new Sender(id, this.state.cursors[id] ?? detourFrom, this.log, this.peers,
         () => this.log.durableLsn, (origin) => this.ships(id, origin), (s) => this.progressed(s),
         undefined, describeError, (message) => {
           this.logger.error(`replication to ${id} is stuck: ${message}. This node's writes no longer wait for ${id}, and the log keeps `
