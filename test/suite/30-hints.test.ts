@@ -110,6 +110,8 @@ describe('the Hints view', function () {
       return r.length > 0 ? r : undefined;
     }, 90_000);
     assert.ok(rows.every((row) => !row.startsWith('n4 ')), `the down node cannot hold hints: ${rows.join(', ')}`);
+    // Put says where such a write went.
+    assert.ok(api.outputLines().some((l) => /put hinted:\d+ on n1: n1:\d+ at ts \d+; hints: n[123] for n4/.test(l)), api.outputLines().slice(-10).join('\n'));
     // "oldest N s" grows with no event: while shown the rows are rendered again every second, and not when hidden.
     const holder = (await api.treeItems('hints'))[0];
     assert.match(String((await api.treeItems('hints', holder))[0].description), /· oldest \d/);

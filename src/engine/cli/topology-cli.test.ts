@@ -94,6 +94,7 @@ describe('ringdb CLI: partitioning commands', function () {
     const cases: [string[], number, RegExp][] = [
       [['split', 'abc'], 2, /<pid> must be a partition id \(an integer from 0, see `ringdb ring`\), got "abc"/],
       [['split', '999'], 2, /pid: no partition 999 in map version \d+/],
+      [['split', '0', '--at', 'k'.repeat(70_000)], 2, /--at must be a partition key of 1 to 65536 bytes, got 70000/],
       [['merge', '1', '9'], 1, /pid2: partition 9 is not adjacent to partition 1/],
       [['mark-hot', 'k', '--buckets', '1'], 2, /--buckets must be an integer from 2 to 1024, got "1"/],
     ];

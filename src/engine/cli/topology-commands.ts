@@ -19,6 +19,8 @@ export interface TopologyResult {
 const dirOption: OptionSpec = { name: 'dir', kind: 'string', value: 'folder', help: 'data folder of the cluster (default: the spec\'s dataDir, .ringdb/data)' };
 export const clusteringOption: OptionSpec = { name: 'clustering', kind: 'string', value: 'ck', help: 'clustering key: address a row of the partition key instead of a plain key' };
 const MAX_SCAN_ROWS = 1_000_000;
+/** A partition key's limit, as the controller checks it (a longer --at was refused naming the request field split_key). */
+const MAX_SPLIT_KEY_BYTES = 64 * 1024;
 
 export const TOPOLOGY_COMMANDS: CommandSpec[] = [
   {
@@ -210,7 +212,10 @@ export async function runTopologyCommand(p: Parsed, c: ControllerClient): Promis
       };
     }
     case 'split': {
-      const r = await c.splitPartition(pidArg(p, 0, 'pid'), str(p, 'at'));
+      const at = str(p, 'at');
+      const atBytes = at === undefined ? 0 : Buffer.byteLength(at, 'utf8');
+      if (atBytes > MAX_SPLIT_KEY_BYTES) throw new UsageError(`--at must be a partition key of 1 to ${MAX_SPLIT_KEY_BYTES} bytes, got ${atBytes}`, p.command);
+      const r = await c.splitPartition(pidArg(p, 0, 'pid'), at);
       const upper = r.map.partitions.find((x) => x.id === r.newPid);
       return { code: OK, human: `split partition ${p.args[0]}: new partition ${r.newPid} ${upper?.range ?? ''} on ${upper?.owner ?? '?'} (map version ${r.map.version})`, json: r };
     }

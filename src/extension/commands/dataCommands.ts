@@ -34,9 +34,11 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     const v = given !== undefined ? checked(given, validateValue, 'value') : await askText(`Value for "${k}"`, validateValue);
     if (v === undefined) return undefined;
     const node = coordinatorFor(model, arg);
-    const version = await (await session.nodeClient(node)).put(k, v);
-    log.info(`put ${k} on ${node}: ${version.opId} at ts ${version.ts}`);
-    void vscode.window.setStatusBarMessage(`RingDB: wrote "${k}" on ${node} (${version.opId}, ts ${version.ts})`, 5000);
+    const { version, hinted } = await (await session.nodeClient(node)).putAcked(k, v);
+    // A write whose replicas were down is held as hints elsewhere: say where, or it seems lost.
+    const hints = Object.entries(hinted).map(([replica, holder]) => `${holder} for ${replica}`).join(', ');
+    log.info(`put ${k} on ${node}: ${version.opId} at ts ${version.ts}${hints ? `; hints: ${hints}` : ''}`);
+    void vscode.window.setStatusBarMessage(`RingDB: wrote "${k}" on ${node} (${version.opId}, ts ${version.ts})${hints ? `; replica down, hints: ${hints}` : ''}`, 5000);
     return { node, version };
   });
 

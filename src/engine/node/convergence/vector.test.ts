@@ -298,6 +298,9 @@ describe('vector consistency mode and pull sync (real processes, ring n1 -> n2 -
 
   it('n3 pulls n1\'s sibling from n1 while n2, its only path, is down, and keeps its own', async () => {
     await kill(pair, 1);
+    // n1 would send around the dead hop straight to n3 (node.ts, destinations): told of n2 alone, it cannot.
+    const n1 = pair.nodes[0];
+    await unary(n1.client, n1.client.updateMembership, { peers: [0, 1].map((i) => ({ id: pair.nodes[i].id, address: pair.nodes[i].address })), topology: { n1: { nodeIds: ['n2'] }, n2: { nodeIds: ['n1'] } } }, { token: pair.token, timeoutMs: 10_000 });
     await call(pair, 0, (c) => c.vectorPut, put('pulled', 'from-n1'));
     await call(pair, 2, (c) => c.vectorPut, put('pulled', 'from-n3'));
     await waitFor('n1 has both (n3 ships to n1)', async () => values(await get(0, 'pulled')).join() === 'from-n1,from-n3');
