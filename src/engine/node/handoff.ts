@@ -82,7 +82,12 @@ export class Handoff {
     for (const target of this.hints.targets().keys()) {
       if (this.stopped) break;
       if (members && !members.includes(target)) {
-        await this.rehome(target, up);
+        try {
+          await this.rehome(target, up);
+        } catch (err) {
+          // Like a failed handoff: retried next round, never an unhandled rejection (which ends the node).
+          this.logger.warn(`could not hand the hints for ${target}, which left the partition map, to their keys' replicas; retrying later: ${describeError(err)}`);
+        }
         continue;
       }
       if (!up.has(target)) continue;
