@@ -130,3 +130,51 @@ describe('a non-replica coordinator with every replica of a key down (real proce
     await eventually('every hint delivered', 60_000, async () => ((await client.describe()).hints ?? []).every((h) => h.count === 0) || undefined);
   });
 });
+
+describe('a write kept only as hints, with a short tombstone grace (real processes, 5 nodes, N=3 W=2)', function () {
+  this.timeout(120_000);
+  let data: ReturnType<typeof tempDataDir>;
+  let ctl: ControllerHandle;
+
+  before(async () => {
+    const bundles = await engineBundles();
+    data = tempDataDir();
+    ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
+    // Ordinary hints expire after about half of the grace (handoff.ts, hintExpiryMs).
+    await ctl.client.startCluster({ nodes: 5, replicationFactor: 3, writeQuorum: 2, readQuorum: 2, numPartitions: 64, heartbeatIntervalMs: 100, storage: { sync: 'batch', syncIntervalMs: 5, memtableBytes: 16 * 1024 * 1024, tombstoneGraceMs: 2000 } });
+  });
+
+  after(async () => {
+    await ctl?.stop();
+    data?.remove();
+  });
+
+  it('does not expire: it is the only copy, and the replicas get it however late they come back', async () => {
+    const client = ctl.client;
+    const driver = await Driver.connect(client, { watch: false });
+    try {
+      const replicas = driver.replicasFor(Buffer.from('only-hints'), false);
+      for (const id of replicas) await client.killNode(id);
+      const up = (await client.describe()).nodes.map((n) => n.id).filter((id) => !replicas.includes(id));
+      const node = await client.nodeClient(up[0]);
+      try {
+        await eventually('a write kept as hints', 30_000, async () => node.putAcked('only-hints', 'kept').catch(() => undefined));
+      } finally {
+        node.close();
+      }
+      // Four times the ordinary hints' expiry, with several handoff rounds.
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      for (const id of replicas) await client.restartNode(id);
+      for (const id of replicas) {
+        const replica = await client.nodeClient(id);
+        try {
+          await eventually(`${id} holds the write`, 30_000, async () => ((await replica.getOwnCopy('only-hints')).found ? true : undefined));
+        } finally {
+          replica.close();
+        }
+      }
+    } finally {
+      driver.close();
+    }
+  });
+});

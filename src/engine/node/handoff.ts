@@ -106,6 +106,14 @@ export class Handoff {
     }
   }
 
+  /** Whether the hinted write's coordinator is not a replica of its key: it was made while every replica was down. */
+  private onlyCopy(h: Hint): boolean {
+    const map = this.partitions.map;
+    const origin = h.entry.version?.origin;
+    if (!map || origin === undefined) return false;
+    return !preferenceList(map, this.partitions.partitionOf(map, h.entry.key)).includes(origin);
+  }
+
   /** Hands the hints for `gone` (no longer in the map) to their keys' current replicas; a hint stays while one of those cannot take it. */
   private async rehome(gone: string, up: ReadonlySet<string>): Promise<void> {
     const map = this.partitions.map;
@@ -148,7 +156,10 @@ export class Handoff {
 
   private async expire(): Promise<void> {
     const cutoff = Date.now() - hintExpiryMs(this.tombstoneGraceMs);
-    const expired = this.hints.createdBy(cutoff);
+    // A write made while every replica was down lives only in hints (substitute-writes.ts):
+    // dropping them loses it, so they wait for their replicas however long it takes (the risk
+    // the expiry guards against, a delete purged meanwhile, needs a replica up to take the delete).
+    const expired = this.hints.createdBy(cutoff).filter((h) => !this.onlyCopy(h));
     if (expired.length === 0) return;
     await this.hints.remove(expired, 'expired');
     const targets = [...new Set(expired.map((h) => h.target))].sort().join(', ');
