@@ -35,9 +35,11 @@ export function collectUpdates(log: OpLog, lastSeen: Record<string, number>, lim
       lsn = op.lsn + 1;
       const want = from.get(op.origin);
       if (want === undefined || op.seq < want) continue;
-      if (isSkip(op)) {
+      if (isSkip(op) && op.value === null) {
         // This node only holds a placeholder: serving it would let the asker skip an op it may
-        // replicate. The asker gets the rest of this origin from the origin or a replica.
+        // replicate. The asker gets the rest of this origin from the origin or a replica. A
+        // reserved seq's skip (empty value: Replica.reserveOwnSeqs) has no op behind it anywhere,
+        // so it is served; otherwise nobody could serve that origin past it.
         from.delete(op.origin);
         continue;
       }

@@ -134,3 +134,25 @@ describe('settleOwnSeq (a node that starts with an empty log)', () => {
     assert.deepEqual(report, { heard: [], unheard: [], floor: 0, fetched: 0, retired: 0 });
   });
 });
+
+describe('pull sync past a reserved seq', () => {
+  it('serves a seq reserved for a write kept only as hints, so the origin\'s later ops can be pulled; a retired seq still stops the answer', async () => {
+    const x = await open('x');
+    await x.replica.writeLocal([{ key: Buffer.from('a'), value: Buffer.from('1') }]);
+    await x.replica.reserveOwnSeqs(1);
+    await x.replica.writeLocal([{ key: Buffer.from('b'), value: Buffer.from('2') }]);
+    const served = collectUpdates(x.log, {}, 100, x.replica.storeDurableLsn);
+    assert.deepEqual(served.ops.map((op) => [op.seq, isSkip(op)]), [[1, false], [2, true], [3, false]]);
+    const asker = await open('y');
+    await asker.replica.applyRemote(served.ops);
+    assert.equal(asker.log.lastSeen('x'), 3, 'the asker holds x:3 and everything before it');
+    assert.equal(asker.store.get(Buffer.from('b'))?.value?.toString(), '2');
+
+    // A retired seq (its op lost here, maybe held by a silent peer) still ends the answer there.
+    const z = await open('z');
+    await z.replica.writeLocal([{ key: Buffer.from('c'), value: Buffer.from('3') }]);
+    await z.replica.retireOwnSeqs(2);
+    await z.replica.writeLocal([{ key: Buffer.from('d'), value: Buffer.from('4') }]);
+    assert.deepEqual(collectUpdates(z.log, {}, 100, z.replica.storeDurableLsn).ops.map((op) => op.seq), [1]);
+  });
+});

@@ -27,6 +27,11 @@ const REMOTE_SLICE_FACTOR = 4;
 const RETIRE_BATCH_OPS = 4096;
 /** A skip's key: empty (op-codec's isSkip). */
 const EMPTY_KEY = Buffer.alloc(0);
+/**
+ * A reserved seq's skip carries an empty value instead of none (anti-entropy.ts, isReservedSkip):
+ * no op exists anywhere behind it, so pull sync may serve it, unlike a retired seq's skip.
+ */
+const RESERVED = Buffer.alloc(0);
 
 export interface Mutation {
   key: Buffer;
@@ -238,7 +243,7 @@ export class Replica {
     for (let i = 0; i < count; i++) {
       const ts = this.clock.tick();
       if (i === 0) firstTs = ts;
-      ops[i] = { origin: this.nodeId, seq: firstSeq + i, ts, key: EMPTY_KEY, value: null };
+      ops[i] = { origin: this.nodeId, seq: firstSeq + i, ts, key: EMPTY_KEY, value: RESERVED };
     }
     await this.persist(ops, true);
     return { origin: this.nodeId, firstSeq, firstTs, count };
