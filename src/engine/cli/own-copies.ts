@@ -1,7 +1,7 @@
 // What each replica of a key holds in its own copy (no quorum, no read repair), for `ringdb
 // where`: the placement says where a key belongs, the copies show whether replication got there.
 
-import { compareVersions, ConvergenceClient, type ControllerClient, type Version, type VectorSibling } from '../client';
+import { compareVersions, ConvergenceClient, type ClusterDescription, type ControllerClient, type Version, type VectorSibling } from '../client';
 import { VectorClock } from '../clock/vector-clock';
 import { mergeSiblings, type Version as SiblingVersion } from '../clock/vector-clock-siblings';
 import { specModes } from './cluster-facts';
@@ -60,9 +60,9 @@ export interface KeyHint {
  * The hints every node that is up keeps of `key` (plain key bytes): where a write went that a
  * replica missed, until handoff gives it to that replica. Nodes that cannot be asked are skipped.
  */
-export async function hintsOfKey(c: ControllerClient, key: string): Promise<KeyHint[]> {
+export async function hintsOfKey(c: ControllerClient, described: ClusterDescription, key: string): Promise<KeyHint[]> {
   const wanted = Buffer.from(key, 'utf8');
-  const up = (await c.describe()).nodes.filter((n) => n.state === 'up' || n.state === 'suspect').map((n) => n.id);
+  const up = described.nodes.filter((n) => n.state === 'up' || n.state === 'suspect').map((n) => n.id);
   const perNode = await Promise.all(up.map(async (holder): Promise<KeyHint[]> => {
     try {
       const client = await c.nodeClient(holder);
@@ -85,8 +85,7 @@ export function formatKeyHints(hints: readonly KeyHint[]): string {
   return `\nhints of it (kept for a replica that was down, handed over when it is back):\n${table(['HOLDER', 'FOR', 'VERSION', 'HOLDS'], rows).replace(/^/gm, '  ')}`;
 }
 
-export async function ownCopies(c: ControllerClient, key: string, replicas: readonly string[]): Promise<OwnCopies> {
-  const described = await c.describe();
+export async function ownCopies(c: ControllerClient, described: ClusterDescription, key: string, replicas: readonly string[]): Promise<OwnCopies> {
   const states = new Map(described.nodes.map((n) => [n.id, n.state]));
   const spec = specModes(described);
   const crdtType = spec.crdtTypeOf(key);

@@ -204,7 +204,9 @@ export async function runTopologyCommand(p: Parsed, c: ControllerClient): Promis
       const human = `${JSON.stringify(p.args[0])}: partition ${w.partitionId} ${w.range}, replicas ${w.replicas.join(', ')} (owner ${w.replicas[0]}); position ${w.positionHex}; map version ${w.mapVersion}${salted}`;
       // A salted key's writes go to its variants' partitions; the plain key's copy is from before the salting.
       if (w.saltBuckets) return { code: OK, human: `${human}\n(each replica's own copy is not shown for a salted key: its values live under the variants)`, json: { key: p.args[0], ...w } };
-      const [copies, hints] = await Promise.all([ownCopies(c, p.args[0], w.replicas), hintsOfKey(c, p.args[0])]);
+      // One Describe for both: which nodes are up, and the spec's modes.
+      const described = await c.describe();
+      const [copies, hints] = await Promise.all([ownCopies(c, described, p.args[0], w.replicas), hintsOfKey(c, described, p.args[0])]);
       return {
         code: OK,
         human: `${human}\n${formatOwnCopies(p.args[0], copies)}${formatKeyHints(hints)}`,

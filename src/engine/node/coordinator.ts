@@ -247,6 +247,8 @@ export class Coordinator {
     const remote: { stored: Buffer; value: Buffer; to: string }[] = [];
     const orphans: OrphanWrite[] = [];
     const orphanPlacements: Placement[][] = [];
+    // Like the plans: a partition's substitutes are worked out once per batch.
+    const orphanPlans = new Map<number, Placement[]>();
     entries.forEach((e, i) => {
       const ref = keyRef({ key: e.key });
       const stored = writeKeyOf(map, ref, this.pick++);
@@ -259,7 +261,9 @@ export class Coordinator {
       }
       const to = plan.replicas.find((r) => this.isUp(r));
       if (to === undefined && !forwardedHere) {
-        orphanPlacements.push(this.substitutes.place(map, plan.pid, w, `entries[${i}]: `));
+        let placed = orphanPlans.get(plan.pid);
+        if (!placed) orphanPlans.set(plan.pid, (placed = this.substitutes.place(map, plan.pid, w, `entries[${i}]: `)));
+        orphanPlacements.push(placed);
         orphans.push({ stored, value: e.value, pid: plan.pid });
         return;
       }

@@ -6,8 +6,7 @@
 import { engineClient, loadedEngineClient, type Version } from '../engineClient';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
-import { clip, code, literal } from './markdown';
-import { codeBlock } from './resultDocuments';
+import { clip, code, codeBlock, literal } from './markdown';
 import { explain } from './run';
 import { formatBytes } from '../common/format';
 

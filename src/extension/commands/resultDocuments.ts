@@ -58,10 +58,3 @@ export class ResultDocuments extends Disposable implements vscode.TextDocumentCo
     return uri;
   }
 }
-
-/** A Markdown code block that survives any content (backtick fences longer than any run inside). */
-export function codeBlock(text: string, lang = ''): string {
-  const longest = Math.max(2, ...(text.match(/`+/g) ?? []).map((r) => r.length));
-  const fence = '`'.repeat(longest + 1);
-  return `${fence}${lang}\n${text}\n${fence}`;
-}
