@@ -4,7 +4,7 @@
 
 import { strict as assert } from 'node:assert';
 import { ControllerClient, Driver, NodeClient, launchController, type ControllerHandle } from './index';
-import { engineBundles, tempDataDir } from '../cluster/test-support';
+import { engineBundles, eventually, tempDataDir } from '../cluster/test-support';
 
 const READS = 30;
 
@@ -67,6 +67,53 @@ describe('driver read balancing (real processes, 3 nodes, N=3 R=1)', function ()
     } finally {
       plain.close();
       balanced.close();
+    }
+  });
+});
+
+describe('driver with N=5 when every replica of a key went down unseen (real processes, 7 nodes)', function () {
+  this.timeout(180_000);
+  let data: ReturnType<typeof tempDataDir>;
+  let ctl: ControllerHandle;
+  let client: ControllerClient;
+
+  before(async () => {
+    const bundles = await engineBundles();
+    data = tempDataDir();
+    ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
+    client = ctl.client;
+    await client.startCluster({ nodes: 7, replicationFactor: 5, writeQuorum: 2, readQuorum: 2, numPartitions: 16, heartbeatIntervalMs: 100 });
+  });
+
+  after(async () => {
+    await ctl?.stop();
+    data?.remove();
+  });
+
+  it('tries the nodes that are up after the five replicas, and the write is kept as hints there', async () => {
+    // Connected before the kills and not watching: it still takes every replica for up.
+    const stale = await Driver.connect(client, { watch: false });
+    try {
+      const replicas = stale.replicasFor(Buffer.from('n5key'), false);
+      assert.equal(replicas.length, 5);
+      const others = (await client.describe()).nodes.map((n) => n.id).filter((id) => !replicas.includes(id));
+      for (const id of replicas) await client.killNode(id);
+      for (const id of others) {
+        const node = await client.nodeClient(id);
+        try {
+          await eventually(`${id} sees every replica down`, 30_000, async () => {
+            const peers = (await node.stats()).peers;
+            return replicas.every((r) => peers.find((p) => p.id === r)?.state === 'down') || undefined;
+          });
+        } finally {
+          node.close();
+        }
+      }
+      const w = await stale.put('n5key', 'kept as hints');
+      assert.ok(others.includes(w.node), `coordinated by ${w.node}, one of the nodes that are up (${others.join(', ')})`);
+      assert.deepEqual(Object.keys(w.hinted).sort(), [...replicas].sort(), 'a hint is kept for every replica');
+    } finally {
+      stale.close();
     }
   });
 });

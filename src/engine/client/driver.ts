@@ -23,8 +23,12 @@ import type {
   CallOptions, ClusterEvent, GetResult, KeyRef, PartitionMapInfo, ReadOptions, RowScanOptions, RowScanResult, Version, WriteOptions, WriteResult,
 } from './types';
 
-/** Attempts per request: enough to follow a move (NotOwner -> refresh) and skip a dead replica. */
-const MAX_ATTEMPTS = 5;
+/**
+ * Attempts per request beyond one per known node: enough to follow a move (NotOwner -> refresh).
+ * Every node gets its turn, so a driver that has not yet seen N >= 5 replicas go down still
+ * reaches a node that can coordinate the write as a sloppy quorum.
+ */
+const REDIRECT_ATTEMPTS = 3;
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 export interface DriverOptions {
@@ -245,7 +249,9 @@ export class Driver {
       redirect = { id: via, address: h.address };
     }
     const tried = new Set<string>();
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const maxAttempts = Math.max(this.nodes.size, preferenceList(this.map, this.map.locate(placementKey).id).length) + REDIRECT_ATTEMPTS;
+    let attempt = 0;
+    while (++attempt <= maxAttempts) {
       const candidates = this.candidatesFor(placementKey, read);
       const target = redirect ?? (() => {
         const id = candidates.find((c) => !tried.has(c)) ?? candidates[0];
@@ -280,7 +286,7 @@ export class Driver {
       }
     }
     // A node's NotOwner answer says more (where the partition lives) than a connection failure.
-    const what = `${name} (after ${MAX_ATTEMPTS} attempts on ${[...tried].join(', ')})`;
+    const what = `${name} (after ${attempt - 1} attempts on ${[...tried].join(', ')})`;
     if (redirected === undefined && unreached !== undefined && tried.size > 0) {
       const nodes = [...tried];
       // A replica that took the request and hung may still apply it; one never reached cannot.
