@@ -199,6 +199,7 @@ export class Cluster {
     try {
       ready = await proc.ready;
     } catch (err) {
+      if (m.process === proc && m.expectedExit === 'kill') throw killedWhileStarting(m);
       proc.kill(`it did not start: ${(err as Error).message}`);
       throw new UnavailableError((err as Error).message);
     }
@@ -223,7 +224,10 @@ export class Cluster {
     while (!first) {
       await monitor.poll();
       first = answered();
-      if (!proc.running) throw new UnavailableError(`node ${m.id} exited while starting${saidWhy(proc)}; see ${m.files.logFile}`);
+      if (!proc.running) {
+        if (m.process === proc && m.expectedExit === 'kill') throw killedWhileStarting(m);
+        throw new UnavailableError(`node ${m.id} exited while starting${saidWhy(proc)}; see ${m.files.logFile}`);
+      }
       if (!first && Date.now() > until) {
         proc.kill(`it served but did not answer Stats within ${this.opts.readyTimeoutMs} ms`);
         throw new UnavailableError(`node ${m.id} served but did not answer Stats within ${this.opts.readyTimeoutMs} ms; see ${m.files.logFile}`);
@@ -620,6 +624,11 @@ export class Cluster {
 /** What a node that stopped itself said about why (node/main.ts: a damaged file, with the way out), as ": …"; else empty. */
 /** How long a failed start waits for a node that is exiting to finish, to give its reason. */
 const SELF_STOP_WAIT_MS = 1_000;
+
+/** A start cut short by fault injection says so, not that the node failed on its own. */
+function killedWhileStarting(m: Member): UnavailableError {
+  return new UnavailableError(`node ${m.id} was killed by KillNode while it was starting; restart it (\`ringdb restart ${m.id}\`, or RingDB: Restart Node in VS Code)`);
+}
 
 function saidWhy(proc: NodeProcess): string {
   const said = /^node (stopped|failed to start): (.*)$/.exec(proc.lastError);

@@ -43,3 +43,38 @@ describe('KillNode during another operation (real processes)', function () {
     assert.match(nodes[1].reason, /killed by KillNode/);
   });
 });
+
+describe('KillNode of a node that is starting (real processes)', function () {
+  this.timeout(120_000);
+  let data: ReturnType<typeof tempDataDir>;
+  let ctl: ControllerHandle;
+
+  before(async () => {
+    const bundles = await engineBundles();
+    data = tempDataDir();
+    ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
+    await ctl.client.startCluster({ nodes: 3 });
+  });
+
+  after(async () => {
+    await ctl?.stop();
+    data?.remove();
+  });
+
+  it('ends the restart with a message naming KillNode, and the node is down until restarted', async () => {
+    const restart = ctl.client.restartNode('n2').then(() => undefined, (e: unknown) => e);
+    const deadline = Date.now() + 30_000;
+    while ((await ctl.client.describe()).nodes[1].state !== 'starting') {
+      assert.ok(Date.now() < deadline, 'n2 never reported starting');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await ctl.client.killNode('n2');
+    const e = await restart;
+    assert.ok(e instanceof Error, 'the restart was expected to fail');
+    assert.match(e.message, /node n2 was killed by KillNode while it was starting; restart it \(`ringdb restart n2`/);
+    const n2 = (await ctl.client.describe()).nodes[1];
+    assert.equal(n2.state, 'down');
+    assert.match(n2.reason, /killed by KillNode/);
+    assert.equal((await ctl.client.restartNode('n2')).state, 'up');
+  });
+});
