@@ -6,6 +6,7 @@ import { formatBytes, formatDuration, formatVector } from '../../src/extension/c
 import { parseFromWebview } from '../../src/extension/webviews/replicationLog/protocol';
 import MarkdownIt from 'markdown-it';
 import { code, literal } from '../../src/extension/commands/markdown';
+import { renderCopies, summarize, type ReplicaAnswer } from '../../src/extension/commands/ownCopies';
 
 describe('extension units', () => {
   it('puts keys, values and messages into a rendered result as they are, whatever Markdown or HTML they hold', () => {
@@ -19,6 +20,19 @@ describe('extension units', () => {
     assert.equal(code(''), '*(empty)*');
     const table = md.render(['| key | value |', '| --- | --- |', `| ${code('k|1', true)} | ${code('x | y', true)} |`].join('\n'));
     assert.match(table, /<td><code>k\|1<\/code><\/td>\s*<td><code>x \| y<\/code><\/td>/, 'a pipe in a cell stays in its cell');
+  });
+
+  it('judges each node\'s own copy as `ringdb where` does: newest only "heard" while a replica is silent', async () => {
+    const v = (ts: number, origin: string) => ({ ts, origin, opId: `${origin}:${ts}` });
+    const row = (node: string, version: ReturnType<typeof v> | undefined, notAsked?: string): ReplicaAnswer =>
+      ({ node, notAsked, found: version !== undefined, deleted: false, version, value: version ? 'x' : undefined, error: undefined, siblings: false });
+    const cells = (lines: string[]) => lines.slice(4).map((l) => l.split('|').map((c) => c.trim()).filter(Boolean));
+    const withDown = await summarize('k', [row('n1', v(5, 'n2')), row('n2', v(3, 'n1')), row('n3', undefined, 'down'), row('n4', undefined)], ['n1', 'n2', 'n3']);
+    assert.equal(withDown.version?.opId, 'n2:5');
+    assert.deepEqual(cells(renderCopies(withDown)).map((c) => [c[0], c[c.length - 1]]),
+      [['n1', '✓ newest heard'], ['n2', 'stale'], ['n3', '—'], ['n4', 'not a replica']]);
+    const allUp = await summarize('k', [row('n1', v(5, 'n2')), row('n2', undefined), row('n3', v(5, 'n2'))], ['n1', 'n2', 'n3']);
+    assert.deepEqual(cells(renderCopies(allUp)).map((c) => c[c.length - 1]), ['✓ newest', 'missing', '✓ newest']);
   });
 
   it('reads the level and message of a node log line, and keeps foreign lines whole', () => {

@@ -1,7 +1,7 @@
 // What each replica of a key holds in its own copy (no quorum, no read repair), for `ringdb
 // where`: the placement says where a key belongs, the copies show whether replication got there.
 
-import { compareVersions, ConvergenceClient, type ClusterDescription, type ControllerClient, type Version, type VectorSibling } from '../client';
+import { ConvergenceClient, copyVerdicts, type ClusterDescription, type ControllerClient, type Version, type VectorSibling } from '../client';
 import { VectorClock } from '../clock/vector-clock';
 import { mergeSiblings, type Version as SiblingVersion } from '../clock/vector-clock-siblings';
 import { specModes } from './cluster-facts';
@@ -160,19 +160,14 @@ export function judged(own: OwnCopies): OwnCopies {
     judgedSiblings(copies);
     return own;
   }
-  let best: Version | undefined;
-  for (const copy of copies) if (copy.version && (!best || compareVersions(copy.version, best) > 0)) best = copy.version;
-  for (const copy of copies) copy.newest = best !== undefined && copy.version !== undefined && compareVersions(copy.version, best) === 0;
-  const allHeard = copies.every((c) => ANSWERS.has(c.holds));
-  for (const copy of copies) copy.verdict = verdictOf(copy, best !== undefined && crdtType === undefined, allHeard);
+  const answers = copies.map((c) => ({ answered: ANSWERS.has(c.holds), version: c.version }));
+  const { verdicts } = copyVerdicts(answers, answers.every((a) => a.answered));
+  copies.forEach((copy, i) => {
+    copy.newest = verdicts[i] === 'newest' || verdicts[i] === 'newest heard';
+    // A CRDT's replicas merge states: their LWW versions do not say which is ahead.
+    copy.verdict = crdtType === undefined ? verdicts[i] : '';
+  });
   return own;
-}
-
-/** A copy's place among the answers; `ordered`: some answer has a version, and versions order them (not a CRDT). */
-function verdictOf(c: OwnCopy, ordered: boolean, allHeard: boolean): string {
-  if (!ordered || !ANSWERS.has(c.holds)) return '';
-  if (c.newest) return allHeard ? 'newest' : 'newest heard';
-  return c.version ? 'stale' : 'missing';
 }
 
 /**

@@ -12,7 +12,8 @@ export {
   type VectorSibling, type SiblingsReading, type VectorWriteResult,
 } from './convergence-client';
 export { Driver, type DriverOptions, type Routed, type RoutedGet } from './driver';
-export { Session, compareVersions, type SessionGet, type SessionReadOptions } from './session';
+export { Session, type SessionGet, type SessionReadOptions } from './session';
+export { compareVersions, copyVerdicts, type CopyAnswer, type CopyVerdict, type CopyVerdicts } from './copy-verdicts';
 export { RingDbError, NoClusterError, LaunchError, type RingDbErrorCode } from './errors';
 export {
   launchController, connectController, stopController, defaultControllerScript, CONTROLLER_READY,

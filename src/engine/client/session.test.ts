@@ -4,7 +4,8 @@
 
 import { strict as assert } from 'node:assert';
 import type { Driver, RoutedGet } from './driver';
-import { compareVersions, Session } from './session';
+import { Session } from './session';
+import { compareVersions } from './copy-verdicts';
 import type { KeyRef, ReadOptions, Version, WriteResult } from './types';
 
 const v = (ts: number, origin = 'n1'): Version => ({ ts, origin, opId: `${origin}:${ts}` });

@@ -5,6 +5,7 @@
 
 import type { Driver, RoutedGet } from './driver';
 import { keyFields } from './driver';
+import { compareVersions } from './copy-verdicts';
 import type { Bytes } from './node-client';
 import type { KeyRef, ReadOptions, Version, WriteOptions, WriteResult } from './types';
 
@@ -23,10 +24,6 @@ export interface SessionGet extends RoutedGet {
   reads: number;
 }
 
-/** LWW order: timestamp, then origin (as the nodes compare versions). */
-export function compareVersions(a: Version, b: Version): number {
-  return a.ts - b.ts || (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0);
-}
 
 function identity(key: KeyRef): string {
   const f = keyFields(key);

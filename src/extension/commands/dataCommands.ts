@@ -60,12 +60,12 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
       const answers = await readCrdt(session, model, k, crdt);
       if (!argsOf(arg).quiet) await results.show(`get ${k}`, renderCrdt(k, crdt, answers));
       const first = answers.find((a) => a.value !== undefined);
-      return { key: k, found: first !== undefined, value: first?.value, version: undefined, replicas: [], placement: undefined };
+      return { key: k, found: first !== undefined, value: first?.value, version: undefined, replicas: [], placement: undefined, verdicts: [] };
     }
     const loc = model.snapshot.reportsPartitions ? await session.client.whereIs(k) : undefined;
     const summary = loc?.saltBuckets
       ? await readSalted(session, k, loc.saltBuckets, coordinatorFor(model, arg), loc.replicas)
-      : summarize(k, await askOwnCopies(session, model, k), loc?.replicas);
+      : await summarize(k, await askOwnCopies(session, model, k), loc?.replicas);
     if (!argsOf(arg).quiet) await results.show(`get ${k}`, renderGet(summary));
     return summary;
   });
@@ -85,7 +85,7 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
       return [];
     }
     const replicas = await askOwnCopies(session, model, k);
-    await results.show(`where ${k}`, [`# Where is ${code(k)}`, '', ...placement, ...renderCopies(summarize(k, replicas, loc?.replicas))].join('\n'));
+    await results.show(`where ${k}`, [`# Where is ${code(k)}`, '', ...placement, ...renderCopies(await summarize(k, replicas, loc?.replicas))].join('\n'));
     return replicas;
   });
 

@@ -40,10 +40,9 @@ export interface GetSummary {
    * node's own copy of the plain key is its value; `via` read it, merging the variants.
    */
   salted?: { buckets: number; via: string };
+  /** Each row's verdict, as \`ringdb where\` judges: ✓ newest, ✓ newest heard (a replica gave no answer), stale, missing, not a replica, or ''. */
+  verdicts: string[];
 }
-
-const newer = (a: Version | undefined, b: Version | undefined): boolean =>
-  !!a && (!b || a.ts > b.ts || (a.ts === b.ts && a.origin > b.origin));
 
 const answered = (r: ReplicaAnswer): boolean => r.notAsked === undefined && r.error === undefined && !r.siblings;
 
@@ -67,11 +66,21 @@ export async function askOwnCopies(session: ClusterSession, model: ClusterModel,
   }));
 }
 
-export function summarize(key: string, replicas: ReplicaAnswer[], placement: string[] | undefined): GetSummary {
-  let best: ReplicaAnswer | undefined;
-  for (const r of replicas) if (answered(r) && newer(r.version, best?.version)) best = r;
-  return { key, found: !!best?.found, value: best?.found ? best.value : undefined, version: best?.version, replicas, placement };
+export async function summarize(key: string, replicas: ReplicaAnswer[], placement: string[] | undefined): Promise<GetSummary> {
+  const { copyVerdicts } = await engineClient();
+  const silent = replicas.some((r) => (!placement || placement.includes(r.node)) && !answered(r) && !r.siblings);
+  const { newest, verdicts } = copyVerdicts(replicas.map(asCopy), !silent);
+  const best = newest && replicas.find((r) => answered(r) && r.version?.opId === newest.opId && r.version.ts === newest.ts);
+  const verdict = (r: ReplicaAnswer, i: number): string => {
+    const v = verdicts[i];
+    if (v === 'newest' || v === 'newest heard') return `✓ ${v}`;
+    if (answered(r) && placement && !placement.includes(r.node)) return 'not a replica';
+    return v;
+  };
+  return { key, found: !!best?.found, value: best?.found ? best.value : undefined, version: best?.version, replicas, placement, verdicts: replicas.map(verdict) };
 }
+
+const asCopy = (r: ReplicaAnswer) => ({ answered: answered(r), version: r.version });
 
 /** The key's replicas (all nodes without a map) that gave no answer, with why. */
 function unheard(s: GetSummary): ReplicaAnswer[] {
@@ -87,20 +96,14 @@ function holds(r: ReplicaAnswer): string {
 
 /** The table of every node's own copy, newest / stale / missing / not a replica. */
 export function renderCopies(s: GetSummary): string[] {
-  const verdict = (r: ReplicaAnswer): string => {
-    if (!answered(r)) return '';
-    if (r.version && s.version && r.version.opId === s.version.opId && r.version.ts === s.version.ts) return '✓ newest';
-    if (s.placement && !s.placement.includes(r.node)) return 'not a replica';
-    return r.version ? 'stale' : s.version ? 'missing' : '';
-  };
-  const rows = s.replicas.map((r) => `| ${r.node} | ${holds(r)} | ${r.version?.opId || '—'} | ${r.version?.ts ?? '—'} | ${verdict(r)} |`);
+  const rows = s.replicas.map((r, i) => `| ${r.node} | ${holds(r)} | ${r.version?.opId || '—'} | ${r.version?.ts ?? '—'} | ${s.verdicts[i] ?? ''} |`);
   return ['## Each node\'s own copy', '', '| node | holds | version | timestamp | verdict |', '| --- | --- | --- | --- | --- |', ...rows];
 }
 
 /** A salted key's value as a node's coordinated read gives it: the newest of its variants. */
 export async function readSalted(session: ClusterSession, k: string, buckets: number, via: string, placement: string[]): Promise<GetSummary> {
   const r = await (await session.nodeClient(via)).get(k);
-  return { key: k, found: r.found, value: r.found ? r.value.toString('utf8') : undefined, version: r.version, replicas: [], placement, salted: { buckets, via } };
+  return { key: k, found: r.found, value: r.found ? r.value.toString('utf8') : undefined, version: r.version, replicas: [], placement, salted: { buckets, via }, verdicts: [] };
 }
 
 /** Why a salted key shows no per-node table: its value is spread over variants. */
