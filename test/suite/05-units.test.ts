@@ -6,7 +6,7 @@ import { formatBytes, formatDuration, formatVector } from '../../src/extension/c
 import { parseFromWebview } from '../../src/extension/webviews/replicationLog/protocol';
 import MarkdownIt from 'markdown-it';
 import { code, literal } from '../../src/extension/commands/markdown';
-import { renderCopies, summarize, type ReplicaAnswer } from '../../src/extension/commands/ownCopies';
+import { renderCopies, renderGet, summarize, type ReplicaAnswer } from '../../src/extension/commands/ownCopies';
 
 describe('extension units', () => {
   it('puts keys, values and messages into a rendered result as they are, whatever Markdown or HTML they hold', () => {
@@ -27,10 +27,15 @@ describe('extension units', () => {
     const row = (node: string, version: ReturnType<typeof v> | undefined, notAsked?: string): ReplicaAnswer =>
       ({ node, notAsked, found: version !== undefined, deleted: false, version, value: version ? 'x' : undefined, error: undefined, siblings: false });
     const cells = (lines: string[]) => lines.slice(4).map((l) => l.split('|').map((c) => c.trim()).filter(Boolean));
-    const withDown = await summarize('k', [row('n1', v(5, 'n2')), row('n2', v(3, 'n1')), row('n3', undefined, 'down'), row('n4', undefined)], ['n1', 'n2', 'n3']);
+    // n4 keeps a newer write as a hint for the down n3: it is no replica, and its version is not the key's.
+    const hint = { holder: 'n4', target: 'n3', version: v(9, 'n4'), deleted: false };
+    const older = { ...hint, version: v(8, 'n4') };
+    const withDown = await summarize('k', [row('n1', v(5, 'n2')), row('n2', v(3, 'n1')), row('n3', undefined, 'down'), row('n4', v(9, 'n4')), row('n5', undefined)],
+      ['n1', 'n2', 'n3'], [older, hint]);
     assert.equal(withDown.version?.opId, 'n2:5');
     assert.deepEqual(cells(renderCopies(withDown)).map((c) => [c[0], c[c.length - 1]]),
-      [['n1', '✓ newest heard'], ['n2', 'stale'], ['n3', '—'], ['n4', 'not a replica']]);
+      [['n1', '✓ newest heard'], ['n2', 'stale'], ['n3', '—'], ['n4', 'not a replica; hint for n3'], ['n5', 'not a replica']]);
+    assert.match(renderGet(withDown), /## Hints of it[\s\S]*\| n4 \| n3 \| n4:9 \| 9 \| value \| 2 \|$/, 'one row per holder and replica, with the newest hint');
     const allUp = await summarize('k', [row('n1', v(5, 'n2')), row('n2', undefined), row('n3', v(5, 'n2'))], ['n1', 'n2', 'n3']);
     assert.deepEqual(cells(renderCopies(allUp)).map((c) => c[c.length - 1]), ['✓ newest', 'missing', '✓ newest']);
   });

@@ -111,7 +111,14 @@ describe('the Hints view', function () {
     }, 90_000);
     assert.ok(rows.every((row) => !row.startsWith('n4 ')), `the down node cannot hold hints: ${rows.join(', ')}`);
     // Put says where such a write went.
-    assert.ok(api.outputLines().some((l) => /put hinted:\d+ on n1: n1:\d+ at ts \d+; hints: n[123] for n4/.test(l)), api.outputLines().slice(-10).join('\n'));
+    const putLine = api.outputLines().map((l) => /put (hinted:\d+) on n1: n1:\d+ at ts \d+; hints: (n[123]) for n4/.exec(l)).find((m) => m !== null);
+    assert.ok(putLine, api.outputLines().slice(-10).join('\n'));
+    // Get lists the hint, and calls its holder no replica, however new the version it holds.
+    const [, hintedKey, holderOfHint] = putLine;
+    await run(Commands.get, { key: hintedKey });
+    const getDoc = api.lastResult()?.markdown ?? '';
+    assert.match(getDoc, new RegExp(`## Hints of it[\\s\\S]*\\| ${holderOfHint} \\| n4 \\| n1:\\d+ \\| \\d+ \\| value \\| \\d+ \\|`), getDoc);
+    assert.match(getDoc, new RegExp(`\\| ${holderOfHint} \\| value \\| n1:\\d+ \\| \\d+ \\| not a replica; hint for n4 \\|`), getDoc);
     // "oldest N s" grows with no event: while shown the rows are rendered again every second, and not when hidden.
     const holder = (await api.treeItems('hints'))[0];
     assert.match(String((await api.treeItems('hints', holder))[0].description), /· oldest \d/);

@@ -10,7 +10,7 @@ import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
 import { argsOf, askText, checked, coordinatorFor, pickNode, validateKey, validateValue } from './inputs';
-import { askOwnCopies, crdtTypeOf, readCrdt, readSalted, renderCopies, renderCrdt, renderGet, saltedNote, summarize, type GetSummary, type ReplicaAnswer } from './ownCopies';
+import { askHints, askOwnCopies, crdtTypeOf, readCrdt, readSalted, renderCopies, renderCrdt, renderGet, renderHints, saltedNote, summarize, type GetSummary, type ReplicaAnswer } from './ownCopies';
 import { clip, code } from './markdown';
 import type { ResultDocuments } from './resultDocuments';
 import { cancellationArg, runReported, withCancellableProgress } from './run';
@@ -60,12 +60,14 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
       const answers = await readCrdt(session, model, k, crdt);
       if (!argsOf(arg).quiet) await results.show(`get ${k}`, renderCrdt(k, crdt, answers));
       const first = answers.find((a) => a.value !== undefined);
-      return { key: k, found: first !== undefined, value: first?.value, version: undefined, replicas: [], placement: undefined, verdicts: [] };
+      return { key: k, found: first !== undefined, value: first?.value, version: undefined, replicas: [], placement: undefined, verdicts: [], hints: [] };
     }
     const loc = model.snapshot.reportsPartitions ? await session.client.whereIs(k) : undefined;
-    const summary = loc?.saltBuckets
-      ? await readSalted(session, k, loc.saltBuckets, coordinatorFor(model, arg), loc.replicas)
-      : await summarize(k, await askOwnCopies(session, model, k), loc?.replicas);
+    const ownCopiesOf = async (): Promise<GetSummary> => {
+      const [replicas, hints] = await Promise.all([askOwnCopies(session, model, k), askHints(session, model, k)]);
+      return summarize(k, replicas, loc?.replicas, hints);
+    };
+    const summary = loc?.saltBuckets ? await readSalted(session, k, loc.saltBuckets, coordinatorFor(model, arg), loc.replicas) : await ownCopiesOf();
     if (!argsOf(arg).quiet) await results.show(`get ${k}`, renderGet(summary));
     return summary;
   });
@@ -84,8 +86,9 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
         `Its variants live in partition${partitions.length === 1 ? '' : 's'} ${partitions.join(', ')}.`].join('\n'));
       return [];
     }
-    const replicas = await askOwnCopies(session, model, k);
-    await results.show(`where ${k}`, [`# Where is ${code(k)}`, '', ...placement, ...renderCopies(await summarize(k, replicas, loc?.replicas))].join('\n'));
+    const [replicas, hints] = await Promise.all([askOwnCopies(session, model, k), askHints(session, model, k)]);
+    const summary = await summarize(k, replicas, loc?.replicas, hints);
+    await results.show(`where ${k}`, [`# Where is ${code(k)}`, '', ...placement, ...renderCopies(summary), ...renderHints(hints)].join('\n'));
     return replicas;
   });
 

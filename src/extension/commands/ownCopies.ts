@@ -42,6 +42,16 @@ export interface GetSummary {
   salted?: { buckets: number; via: string };
   /** Each row's verdict, as \`ringdb where\` judges: ✓ newest, ✓ newest heard (a replica gave no answer), stale, missing, not a replica, or ''. */
   verdicts: string[];
+  /** Hints of the key that nodes keep for replicas that were down (sloppy quorum), until handoff. */
+  hints: KeyHint[];
+}
+
+/** A hint of one key: `holder` keeps the write for `target`, a replica that was down. */
+export interface KeyHint {
+  holder: string;
+  target: string;
+  version: Version | undefined;
+  deleted: boolean;
 }
 
 const answered = (r: ReplicaAnswer): boolean => r.notAsked === undefined && r.error === undefined && !r.siblings;
@@ -66,21 +76,67 @@ export async function askOwnCopies(session: ClusterSession, model: ClusterModel,
   }));
 }
 
-export async function summarize(key: string, replicas: ReplicaAnswer[], placement: string[] | undefined): Promise<GetSummary> {
-  const { copyVerdicts } = await engineClient();
-  const silent = replicas.some((r) => (!placement || placement.includes(r.node)) && !answered(r) && !r.siblings);
-  const { newest, verdicts } = copyVerdicts(replicas.map(asCopy), !silent);
-  const best = newest && replicas.find((r) => answered(r) && r.version?.opId === newest.opId && r.version.ts === newest.ts);
-  const verdict = (r: ReplicaAnswer, i: number): string => {
-    const v = verdicts[i];
-    if (v === 'newest' || v === 'newest heard') return `✓ ${v}`;
-    if (answered(r) && placement && !placement.includes(r.node)) return 'not a replica';
-    return v;
-  };
-  return { key, found: !!best?.found, value: best?.found ? best.value : undefined, version: best?.version, replicas, placement, verdicts: replicas.map(verdict) };
+/** The hints of `k` every node that is up keeps (nodes that cannot be asked are left out, as by \`ringdb where\`). */
+export async function askHints(session: ClusterSession, model: ClusterModel, k: string): Promise<KeyHint[]> {
+  const wanted = Buffer.from(k, 'utf8');
+  const up = model.snapshot.nodes.filter((n) => n.status === 'up' || n.status === 'suspect');
+  const perNode = await Promise.all(up.map(async (n): Promise<KeyHint[]> => {
+    try {
+      const hints = await (await session.nodeClient(n.id)).listHints(10_000, { timeoutMs: ASK_MS });
+      return hints.filter((h) => h.key.equals(wanted)).map((h) => ({ holder: n.id, target: h.target, version: h.version, deleted: h.deleted }));
+    } catch {
+      return [];
+    }
+  }));
+  return perNode.flat();
 }
 
-const asCopy = (r: ReplicaAnswer) => ({ answered: answered(r), version: r.version });
+/**
+ * The key's value by its replicas' own copies, and each row's verdict. Only replicas are judged:
+ * a node outside the placement may hold the write as a hint for a replica that was down, which
+ * makes it no replica, however new the version.
+ */
+export async function summarize(key: string, replicas: ReplicaAnswer[], placement: string[] | undefined, hints: KeyHint[] = []): Promise<GetSummary> {
+  const { copyVerdicts } = await engineClient();
+  const isReplica = (r: ReplicaAnswer): boolean => !placement || placement.includes(r.node);
+  const silent = replicas.some((r) => isReplica(r) && !answered(r) && !r.siblings);
+  const { newest, verdicts } = copyVerdicts(replicas.map((r) => ({ answered: isReplica(r) && answered(r), version: r.version })), !silent);
+  const best = newest && replicas.find((r) => isReplica(r) && answered(r) && r.version?.opId === newest.opId && r.version.ts === newest.ts);
+  const verdict = (r: ReplicaAnswer, i: number): string => {
+    if (!isReplica(r)) {
+      if (!answered(r)) return '';
+      const kept = [...new Set(hints.filter((h) => h.holder === r.node).map((h) => h.target))];
+      return kept.length ? `not a replica; hint for ${kept.join(', ')}` : 'not a replica';
+    }
+    const v = verdicts[i];
+    return v === 'newest' || v === 'newest heard' ? `✓ ${v}` : v;
+  };
+  return {
+    key, found: !!best?.found, value: best?.found ? best.value : undefined, version: best?.version, replicas, placement, verdicts: replicas.map(verdict), hints,
+  };
+}
+
+/**
+ * The hints of the key, one row per holder and replica: a hint is kept per write, so a key
+ * written many times while its replica was down has many, and the newest is what the replica gets last.
+ */
+export function renderHints(hints: readonly KeyHint[]): string[] {
+  if (hints.length === 0) return [];
+  const groups = new Map<string, { newest: KeyHint; count: number }>();
+  for (const h of hints) {
+    const id = `${h.holder}\u0000${h.target}`;
+    const g = groups.get(id);
+    if (!g) groups.set(id, { newest: h, count: 1 });
+    else {
+      g.count++;
+      if (h.version && (!g.newest.version || h.version.ts > g.newest.version.ts || (h.version.ts === g.newest.version.ts && h.version.origin > g.newest.version.origin))) g.newest = h;
+    }
+  }
+  const rows = [...groups.values()].map(({ newest: h, count }) =>
+    `| ${h.holder} | ${h.target} | ${h.version?.opId || '—'} | ${h.version?.ts ?? '—'} | ${h.deleted ? 'tombstone' : 'value'} | ${count} |`);
+  return ['', '## Hints of it', '', 'Kept for a replica that was down; handed over when it is back.', '',
+    '| held by | for | newest version | timestamp | holds | hints |', '| --- | --- | --- | --- | --- | --- |', ...rows];
+}
 
 /** The key's replicas (all nodes without a map) that gave no answer, with why. */
 function unheard(s: GetSummary): ReplicaAnswer[] {
@@ -103,7 +159,7 @@ export function renderCopies(s: GetSummary): string[] {
 /** A salted key's value as a node's coordinated read gives it: the newest of its variants. */
 export async function readSalted(session: ClusterSession, k: string, buckets: number, via: string, placement: string[]): Promise<GetSummary> {
   const r = await (await session.nodeClient(via)).get(k);
-  return { key: k, found: r.found, value: r.found ? r.value.toString('utf8') : undefined, version: r.version, replicas: [], placement, salted: { buckets, via }, verdicts: [] };
+  return { key: k, found: r.found, value: r.found ? r.value.toString('utf8') : undefined, version: r.version, replicas: [], placement, salted: { buckets, via }, verdicts: [], hints: [] };
 }
 
 /** Why a salted key shows no per-node table: its value is spread over variants. */
@@ -134,12 +190,15 @@ export function renderGet(s: GetSummary): string {
       `- Lamport timestamp: ${s.version?.ts}`, `- size: ${formatBytes(Buffer.byteLength(s.value ?? '', 'utf8'))}`];
   } else if (s.version) {
     head = [`Deleted (tombstone **${s.version.opId}**, timestamp ${s.version.ts}).`];
+  } else if (s.hints.length > 0) {
+    const targets = [...new Set(s.hints.map((h) => h.target))];
+    head = [`No replica that answered holds it: it is kept as hints for ${targets.join(', ')} (below), handed over once ${targets.length === 1 ? 'that replica is' : 'they are'} back.`];
   } else if (s.placement && s.placement.every((id) => missing.some((r) => r.node === id))) {
     head = [`None of the key's replicas (${s.placement.join(', ')}) answered, so whether it exists is not known here.`];
   } else {
     head = ['Not found on any node that answered.'];
   }
-  return [`# ${code(s.key)}`, '', ...head, ...(unheardNote.length ? ['', ...unheardNote] : []), '', ...renderCopies(s)].join('\n');
+  return [`# ${code(s.key)}`, '', ...head, ...(unheardNote.length ? ['', ...unheardNote] : []), '', ...renderCopies(s), ...renderHints(s.hints)].join('\n');
 }
 
 /** The CRDT type of `k` when the running cluster's spec names it (consistencyMode "crdt"). */
