@@ -496,15 +496,36 @@ export class Coordinator {
     return { ...mergePages(pages, limit, req.includeTombstones), replicas: [...new Set(pages.map((p) => p.node))] };
   }
 
-  /** One page of [from, end) from R of partition `pid`'s replicas: this node's store, the others with `remote`. */
+  /**
+   * One page of [from, end) from R of partition `pid`'s replicas: this node's store, the others
+   * with `remote`. Only replicas are asked: a substitute's store holds none of the partition's
+   * rows (a write it stands in for is a hint, not a row), so its empty page would pass a
+   * partition whose replicas are all down off as empty. A read of one key can still be answered
+   * by substitutes (a hint of that key, or UNAVAILABLE without one); a range cannot, since no
+   * substitute knows which rows existed before the replicas went down.
+   */
   private async scanReplicas(map: PartitionMap, pid: number, r: number, from: Buffer, end: Buffer, remote: ScanRequest, call: ParentCall): Promise<{ node: string; entries: ScanEntry[]; more: boolean }[]> {
-    const { answers, failures } = await askQuorum(this.readOrder(map, pid, preferenceList(map, pid)), r, async (id): Promise<{ node: string; entries: ScanEntry[]; more: boolean }> => {
-      if (id === this.self) return { node: id, ...this.localScan(from, end, remote.limit, true) };
-      const client = this.node.peers.client(id);
-      const res = await unary(client, client.scan, remote, { token: this.node.peers.callToken, parent: call, timeoutMs: PEER_CALL_MS });
-      return { node: id, entries: res.entries, more: res.continuationToken.length > 0 };
+    const replicas = preferenceList(map, pid);
+    const why = new Map<string, string>();
+    const { answers } = await askQuorum(this.readOrder(map, pid, replicas).filter((id) => replicas.includes(id)), r, async (id): Promise<{ node: string; entries: ScanEntry[]; more: boolean }> => {
+      try {
+        if (id === this.self) return { node: id, ...this.localScan(from, end, remote.limit, true) };
+        const client = this.node.peers.client(id);
+        const res = await unary(client, client.scan, remote, { token: this.node.peers.callToken, parent: call, timeoutMs: PEER_CALL_MS });
+        return { node: id, entries: res.entries, more: res.continuationToken.length > 0 };
+      } catch (err) {
+        why.set(id, describeError(err));
+        throw err;
+      }
     });
-    if (answers.length < r) throw new UnavailableError(`r: ${r} answers needed for partition ${pid} but only ${answers.length} arrived; ${failures.join('; ') || 'too few nodes are up'}`);
+    if (answers.length < r) {
+      const answered = answers.map((a) => a.node);
+      const silent = replicas.filter((id) => !answered.includes(id));
+      const reasons = silent.map((id) => `${id}: ${why.get(id) ?? 'down'}`).join('; ');
+      throw new UnavailableError(`r: a scan of partition ${pid} needs ${r} of its replicas (${replicas.join(', ')}) but only ${answered.length} answered (${answered.join(', ') || 'none'}); ` +
+        `no answer from ${reasons}. Other nodes hold none of the partition's rows, so a page without ${r} replicas could miss rows that exist; ` +
+        `restart ${silent.join(', ')} (ringdb restart ${silent[0]}) and retry, or scan with a lower r`);
+    }
     return answers;
   }
 
