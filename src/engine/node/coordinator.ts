@@ -32,7 +32,7 @@ import type { RingNode } from './node';
 import type { PartitionState } from './partition-state';
 import { keyRef, quorumOverride, readKeysOf, writeKeyOf, type KeyFields } from './request-keys';
 import type { PartitionedShipping, WriteAcks } from './shipping';
-import { type OrphanWrite, SubstituteWrites } from './substitute-writes';
+import { type OrphanWrite, type SubstituteResult, SubstituteWrites } from './substitute-writes';
 import { checkKey, checkLimit, DEFAULT_SCAN_LIMIT, MAX_SCAN_LIMIT } from './validate';
 
 /** A write waits this long for W at most (less when the caller's deadline is nearer). */
@@ -246,6 +246,8 @@ export class Coordinator {
     const local: { stored: Buffer; value: Buffer; plan: PartitionPlan }[] = [];
     const remote: { stored: Buffer; value: Buffer; to: string }[] = [];
     const orphans: OrphanWrite[] = [];
+    /** Each orphan's index in `entries`, for an error that tells the client which ones to retry. */
+    const orphanAt: number[] = [];
     const orphanPlacements: Placement[][] = [];
     // Like the plans: a partition's substitutes are worked out once per batch.
     const orphanPlans = new Map<number, Placement[]>();
@@ -265,6 +267,7 @@ export class Coordinator {
         if (!placed) orphanPlans.set(plan.pid, (placed = this.substitutes.place(map, plan.pid, w, `entries[${i}]: `)));
         orphanPlacements.push(placed);
         orphans.push({ stored, value: e.value, pid: plan.pid });
+        orphanAt.push(i);
         return;
       }
       if (!this.settings.enableForwarding || forwardedHere || to === undefined) throw this.notOwner(map, plan.pid, plan.replicas);
@@ -321,7 +324,10 @@ export class Coordinator {
       }));
       const missing = short.flat();
       if (missing.length > 0) {
-        throw new UnavailableError(`w: ${missing.length} of ${local.length} entries written here did not reach ${w} nodes in time (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}); they are durable here and keep replicating, so a retry may find them`);
+        const here = `w: ${missing.length} of ${local.length} entries written here did not reach ${w} nodes in time (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}); they are durable here and keep replicating, so a retry may find them`;
+        // The client sees one error for the whole batch: without the hinted entries' fate it
+        // cannot tell whether retrying them is needed.
+        throw new UnavailableError(substituted ? `${here}. ${await this.hintedOutcome(map, substituted, orphans, orphanAt)}` : here);
       }
     }
     await forwarded;
@@ -335,6 +341,20 @@ export class Coordinator {
     if (remote.length === 0 && orphans.length === 0 && r) return { origin: r.origin, firstSeq: r.firstSeq, firstTs: r.firstTs, count: r.count };
     // Entries got op ids on several nodes: no single origin and seq range describes them.
     return { origin: '', firstSeq: 0, firstTs: 0, count: entries.length };
+  }
+
+  /** What became of a batch's entries kept as hints, for an error that is about its other entries. */
+  private async hintedOutcome(map: PartitionMap, substituted: Promise<SubstituteResult[]>, orphans: readonly OrphanWrite[], at: readonly number[]): Promise<string> {
+    const which = `${orphans.length} entr${orphans.length === 1 ? 'y' : 'ies'} of partitions whose replicas are all down (${listed(at.map((i) => `entries[${i}]`))})`;
+    try {
+      const written = await substituted;
+      const holders = [...new Set(written.flatMap((r) => r.holders))].sort();
+      const replicas = [...new Set(orphans.map((o) => o.pid))].sort((a, b) => a - b).map((pid) => `partition ${pid}: ${preferenceList(map, pid).join(', ')}`);
+      return `The ${which} ${orphans.length === 1 ? 'was' : 'were'} kept as hints (${listed(written.map((r) => r.version.opId))}), durable on ${holders.join(', ')}, which hand them over when the replicas ` +
+        `(${replicas.join('; ')}) are back: they need no retry`;
+    } catch (err) {
+      return `Of the ${which}: ${describeError(err)}`;
+    }
   }
 
   private waitBudget(call: ParentCall): number {
@@ -553,6 +573,11 @@ export class Coordinator {
     const page = scanAroundReserved(from, end.length > 0 ? end : undefined, limit, (a, b, n) => this.localScan(a, b, n, includeTombstones));
     return { entries: page.entries, continuationToken: page.more ? page.entries[page.entries.length - 1].key : EMPTY, replicas: [] };
   }
+}
+
+/** The first five of `items`, an ellipsis for the rest. */
+function listed(items: readonly string[]): string {
+  return items.slice(0, 5).join(', ') + (items.length > 5 ? ', …' : '');
 }
 
 /**
