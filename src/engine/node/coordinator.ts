@@ -332,7 +332,16 @@ export class Coordinator {
     }
     await forwarded;
     if (substituted) {
-      const written = await substituted;
+      let written: SubstituteResult[];
+      try {
+        written = await substituted;
+      } catch (err) {
+        // As above, the other way round: the entries that reached W must not look failed too.
+        const others = local.length + remote.length;
+        if (others === 0 || !(err instanceof UnavailableError)) throw err;
+        const how = [local.length > 0 ? `${local.length} written here` : '', remote.length > 0 ? `${remote.length} forwarded to ${[...groups.keys()].join(', ')}` : ''].filter(Boolean).join(', ');
+        throw new UnavailableError(`${err.message}. The other ${others} entr${others === 1 ? 'y' : 'ies'} of the batch (${how}) reached W: ${others === 1 ? 'it needs' : 'they need'} no retry`);
+      }
       if (remote.length === 0 && local.length === 0) {
         const first = written[0].version;
         return { origin: first.origin, firstSeq: written[0].seq, firstTs: first.ts, count: written.length };
