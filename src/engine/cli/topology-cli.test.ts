@@ -271,7 +271,7 @@ describe('ringdb put with every replica of the key down (real processes, 5 nodes
   this.timeout(180_000);
   const { ws, ringdb } = cliSuite();
 
-  it('keeps the write as hints on the nodes that are up, says so, and where shows who holds them until the replicas are back', async () => {
+  it('keeps the write as hints on the nodes that are up, says so, where shows who holds them until the replicas are back, and scan refuses to list the partition until then', async () => {
     assert.equal((await ringdb(ws.dir, 'start', '--nodes', '5')).code, 0);
     try {
       const { replicas } = json<{ replicas: string[] }>(await ringdb(ws.dir, 'where', 'sloppy', '--json'));
@@ -284,6 +284,9 @@ describe('ringdb put with every replica of the key down (real processes, 5 nodes
       assert.match(put.stdout, /^OK op n\d:\d+ ts \d+ on n\d \(acknowledged by n\d, n\d; hints: .+\)$/m);
       for (const id of replicas) assert.match(put.stdout, new RegExp(`n\\d for ${id}\\b`), `a hint for ${id}`);
       assert.equal((await ringdb(ws.dir, 'get', 'sloppy')).stdout, 'while-down\n');
+      const scan = await ringdb(ws.dir, 'scan', 'sloppy');
+      assert.equal(scan.code, 1, 'no replica can list the partition, so the scan fails rather than list it empty');
+      assert.match(scan.stderr, new RegExp(`r: a scan of partition \\d+ needs 2 of its replicas \\(${replicas.join(', ')}\\) but only 0 answered \\(none\\); .*ringdb restart ${replicas[0]}`), scan.stderr);
 
       const where = await ringdb(ws.dir, 'where', 'sloppy');
       assert.equal(where.code, 0, where.stderr);
@@ -296,6 +299,7 @@ describe('ringdb put with every replica of the key down (real processes, 5 nodes
         return w.hints.length === 0 && w.copies.every((c) => c.holds === 'value') ? w : undefined;
       });
       assert.equal(after.copies.length, 3);
+      assert.equal((await ringdb(ws.dir, 'scan', 'sloppy', '--r', '3')).code, 0, 'all three replicas answer --r 3');
       assert.doesNotMatch((await ringdb(ws.dir, 'where', 'sloppy')).stdout, /hints of it/);
     } finally {
       await ringdb(ws.dir, 'stop');

@@ -30,9 +30,14 @@ export const TOPOLOGY_COMMANDS: CommandSpec[] = [
       { name: 'to', kind: 'string', value: 'ck', help: 'clustering key to stop before (exclusive)' },
       { name: 'limit', kind: 'int', min: 1, max: MAX_SCAN_ROWS, value: 'n', help: 'rows to print at most (default 100)' },
       { name: 'page', kind: 'int', min: 1, max: 10_000, value: 'n', help: 'rows per request (default 1000); pages follow the continuation token' },
+      { name: 'r', kind: 'int', min: 1, max: 1024, value: 'n', help: 'replicas of the partition that must answer (default: the cluster\'s readQuorum)' },
       dirOption,
     ],
-    details: ['Rows are written with `ringdb put <partitionKey> <value> --clustering <ck>`.'],
+    details: [
+      'Rows are written with `ringdb put <partitionKey> <value> --clustering <ck>`.',
+      'Only the partition\'s replicas answer a scan: with fewer than --r of them up it fails (exit code 1) naming the ones that did not answer,',
+      'rather than list a partial partition. A row written while every replica was down is listed once its hints reach the replicas (handoff, soon after they are back).',
+    ],
   },
   {
     name: 'split', args: ['pid'], summary: 'split a partition in two (at the median key unless --at)',
@@ -142,7 +147,7 @@ async function scan(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
   let more = false;
   try {
     do {
-      const r = await driver.scan(p.args[0], { from: str(p, 'from'), to: str(p, 'to'), limit: Math.min(page, limit - rows.length), continuationToken: token });
+      const r = await driver.scan(p.args[0], { from: str(p, 'from'), to: str(p, 'to'), limit: Math.min(page, limit - rows.length), continuationToken: token, r: int(p, 'r') });
       pages++;
       for (const row of r.rows) rows.push({ clusteringKey: row.clusteringKey ? text(row.clusteringKey) : null, value: text(row.value), version: versionJson(row.version) });
       token = r.continuationToken;

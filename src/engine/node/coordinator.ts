@@ -32,7 +32,7 @@ import type { RingNode } from './node';
 import type { PartitionState } from './partition-state';
 import { keyRef, quorumOverride, readKeysOf, writeKeyOf, type KeyFields } from './request-keys';
 import type { PartitionedShipping, WriteAcks } from './shipping';
-import { type OrphanWrite, SubstituteWrites } from './substitute-writes';
+import { type OrphanWrite, type SubstituteResult, SubstituteWrites } from './substitute-writes';
 import { checkKey, checkLimit, DEFAULT_SCAN_LIMIT, MAX_SCAN_LIMIT } from './validate';
 
 /** A write waits this long for W at most (less when the caller's deadline is nearer). */
@@ -246,6 +246,8 @@ export class Coordinator {
     const local: { stored: Buffer; value: Buffer; plan: PartitionPlan }[] = [];
     const remote: { stored: Buffer; value: Buffer; to: string }[] = [];
     const orphans: OrphanWrite[] = [];
+    /** Each orphan's index in `entries`, for an error that tells the client which ones to retry. */
+    const orphanAt: number[] = [];
     const orphanPlacements: Placement[][] = [];
     // Like the plans: a partition's substitutes are worked out once per batch.
     const orphanPlans = new Map<number, Placement[]>();
@@ -265,6 +267,7 @@ export class Coordinator {
         if (!placed) orphanPlans.set(plan.pid, (placed = this.substitutes.place(map, plan.pid, w, `entries[${i}]: `)));
         orphanPlacements.push(placed);
         orphans.push({ stored, value: e.value, pid: plan.pid });
+        orphanAt.push(i);
         return;
       }
       if (!this.settings.enableForwarding || forwardedHere || to === undefined) throw this.notOwner(map, plan.pid, plan.replicas);
@@ -321,12 +324,24 @@ export class Coordinator {
       }));
       const missing = short.flat();
       if (missing.length > 0) {
-        throw new UnavailableError(`w: ${missing.length} of ${local.length} entries written here did not reach ${w} nodes in time (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}); they are durable here and keep replicating, so a retry may find them`);
+        const here = `w: ${missing.length} of ${local.length} entries written here did not reach ${w} nodes in time (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}); they are durable here and keep replicating, so a retry may find them`;
+        // The client sees one error for the whole batch: without the hinted entries' fate it
+        // cannot tell whether retrying them is needed.
+        throw new UnavailableError(substituted ? `${here}. ${await this.hintedOutcome(map, substituted, orphans, orphanAt)}` : here);
       }
     }
     await forwarded;
     if (substituted) {
-      const written = await substituted;
+      let written: SubstituteResult[];
+      try {
+        written = await substituted;
+      } catch (err) {
+        // As above, the other way round: the entries that reached W must not look failed too.
+        const others = local.length + remote.length;
+        if (others === 0 || !(err instanceof UnavailableError)) throw err;
+        const how = [local.length > 0 ? `${local.length} written here` : '', remote.length > 0 ? `${remote.length} forwarded to ${[...groups.keys()].join(', ')}` : ''].filter(Boolean).join(', ');
+        throw new UnavailableError(`${err.message}. The other ${others} entr${others === 1 ? 'y' : 'ies'} of the batch (${how}) reached W: ${others === 1 ? 'it needs' : 'they need'} no retry`);
+      }
       if (remote.length === 0 && local.length === 0) {
         const first = written[0].version;
         return { origin: first.origin, firstSeq: written[0].seq, firstTs: first.ts, count: written.length };
@@ -335,6 +350,20 @@ export class Coordinator {
     if (remote.length === 0 && orphans.length === 0 && r) return { origin: r.origin, firstSeq: r.firstSeq, firstTs: r.firstTs, count: r.count };
     // Entries got op ids on several nodes: no single origin and seq range describes them.
     return { origin: '', firstSeq: 0, firstTs: 0, count: entries.length };
+  }
+
+  /** What became of a batch's entries kept as hints, for an error that is about its other entries. */
+  private async hintedOutcome(map: PartitionMap, substituted: Promise<SubstituteResult[]>, orphans: readonly OrphanWrite[], at: readonly number[]): Promise<string> {
+    const which = `${orphans.length} entr${orphans.length === 1 ? 'y' : 'ies'} of partitions whose replicas are all down (${listed(at.map((i) => `entries[${i}]`))})`;
+    try {
+      const written = await substituted;
+      const holders = [...new Set(written.flatMap((r) => r.holders))].sort();
+      const replicas = [...new Set(orphans.map((o) => o.pid))].sort((a, b) => a - b).map((pid) => `partition ${pid}: ${preferenceList(map, pid).join(', ')}`);
+      return `The ${which} ${orphans.length === 1 ? 'was' : 'were'} kept as hints (${listed(written.map((r) => r.version.opId))}), durable on ${holders.join(', ')}, which hand them over when the replicas ` +
+        `(${replicas.join('; ')}) are back: they need no retry`;
+    } catch (err) {
+      return `Of the ${which}: ${describeError(err)}`;
+    }
   }
 
   private waitBudget(call: ParentCall): number {
@@ -496,15 +525,36 @@ export class Coordinator {
     return { ...mergePages(pages, limit, req.includeTombstones), replicas: [...new Set(pages.map((p) => p.node))] };
   }
 
-  /** One page of [from, end) from R of partition `pid`'s replicas: this node's store, the others with `remote`. */
+  /**
+   * One page of [from, end) from R of partition `pid`'s replicas: this node's store, the others
+   * with `remote`. Only replicas are asked: a substitute's store holds none of the partition's
+   * rows (a write it stands in for is a hint, not a row), so its empty page would pass a
+   * partition whose replicas are all down off as empty. A read of one key can still be answered
+   * by substitutes (a hint of that key, or UNAVAILABLE without one); a range cannot, since no
+   * substitute knows which rows existed before the replicas went down.
+   */
   private async scanReplicas(map: PartitionMap, pid: number, r: number, from: Buffer, end: Buffer, remote: ScanRequest, call: ParentCall): Promise<{ node: string; entries: ScanEntry[]; more: boolean }[]> {
-    const { answers, failures } = await askQuorum(this.readOrder(map, pid, preferenceList(map, pid)), r, async (id): Promise<{ node: string; entries: ScanEntry[]; more: boolean }> => {
-      if (id === this.self) return { node: id, ...this.localScan(from, end, remote.limit, true) };
-      const client = this.node.peers.client(id);
-      const res = await unary(client, client.scan, remote, { token: this.node.peers.callToken, parent: call, timeoutMs: PEER_CALL_MS });
-      return { node: id, entries: res.entries, more: res.continuationToken.length > 0 };
+    const replicas = preferenceList(map, pid);
+    const why = new Map<string, string>();
+    const { answers } = await askQuorum(this.readOrder(map, pid, replicas).filter((id) => replicas.includes(id)), r, async (id): Promise<{ node: string; entries: ScanEntry[]; more: boolean }> => {
+      try {
+        if (id === this.self) return { node: id, ...this.localScan(from, end, remote.limit, true) };
+        const client = this.node.peers.client(id);
+        const res = await unary(client, client.scan, remote, { token: this.node.peers.callToken, parent: call, timeoutMs: PEER_CALL_MS });
+        return { node: id, entries: res.entries, more: res.continuationToken.length > 0 };
+      } catch (err) {
+        why.set(id, describeError(err));
+        throw err;
+      }
     });
-    if (answers.length < r) throw new UnavailableError(`r: ${r} answers needed for partition ${pid} but only ${answers.length} arrived; ${failures.join('; ') || 'too few nodes are up'}`);
+    if (answers.length < r) {
+      const answered = answers.map((a) => a.node);
+      const silent = replicas.filter((id) => !answered.includes(id));
+      const reasons = silent.map((id) => `${id}: ${why.get(id) ?? 'down'}`).join('; ');
+      throw new UnavailableError(`r: a scan of partition ${pid} needs ${r} of its replicas (${replicas.join(', ')}) but only ${answered.length} answered (${answered.join(', ') || 'none'}); ` +
+        `no answer from ${reasons}. Other nodes hold none of the partition's rows, so a page without ${r} replicas could miss rows that exist; ` +
+        `restart ${silent.join(', ')} (ringdb restart ${silent[0]}) and retry, or scan with a lower r`);
+    }
     return answers;
   }
 
@@ -532,6 +582,11 @@ export class Coordinator {
     const page = scanAroundReserved(from, end.length > 0 ? end : undefined, limit, (a, b, n) => this.localScan(a, b, n, includeTombstones));
     return { entries: page.entries, continuationToken: page.more ? page.entries[page.entries.length - 1].key : EMPTY, replicas: [] };
   }
+}
+
+/** The first five of `items`, an ellipsis for the rest. */
+function listed(items: readonly string[]): string {
+  return items.slice(0, 5).join(', ') + (items.length > 5 ? ', …' : '');
 }
 
 /**

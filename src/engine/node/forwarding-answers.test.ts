@@ -36,6 +36,7 @@ describe('a non-replica coordinator with every replica of a key down (real proce
     // Written while the replicas are up: only they hold it.
     oldKey = Array.from({ length: 2000 }, (_, i) => `old${i}`).find((k) => before.replicasFor(Buffer.from(k), false).join() === replicas.join()) as string;
     await before.put(oldKey, 'from before');
+    await before.put({ partitionKey: oldKey, clusteringKey: 'a-before' }, 'row from before');
     before.close();
     for (const id of replicas) await client.killNode(id);
     // Connected after the kills, so the driver knows from the start which nodes are down.
@@ -85,6 +86,17 @@ describe('a non-replica coordinator with every replica of a key down (real proce
       `restart one of the replicas \\(ringdb restart ${replicas[0]}\\) and retry`), e.message);
   });
 
+  it('refuses to scan a partition none of whose replicas answers, instead of listing it as empty', async () => {
+    await eventually('the nodes see the replicas down', 30_000, async () => (await driver.put('probe', 'p').catch(() => undefined)) && true);
+    await driver.put({ partitionKey: oldKey, clusteringKey: 'b-during' }, 'row kept as hints');
+    const e = await driver.scan(oldKey).then((page) => assert.fail(`the scan was expected to fail, got ${page.rows.length} rows`), (x: unknown) => x);
+    assert.ok(e instanceof RingDbError, String(e));
+    assert.equal(e.code, 'unavailable');
+    const silent = replicas.map((id) => `${id}: [^;]+`).join('; ');
+    assert.match(e.message, new RegExp(`r: a scan of partition \\d+ needs 2 of its replicas \\(${replicas.join(', ')}\\) but only 0 answered \\(none\\); no answer from ${silent}\\. ` +
+      `Other nodes hold none of the partition's rows, so a page without 2 replicas could miss rows that exist; restart ${replicas.join(', ')} \\(ringdb restart ${replicas[0]}\\) and retry, or scan with a lower r$`), e.message);
+  });
+
   it('the driver goes to a node that is up when every replica is down: a batch, a put and a delete succeed as hints', async () => {
     const put = await driver.put('rk2', 'y');
     assert.ok(others.includes(put.node), `coordinated by ${put.node}, a node that is up`);
@@ -128,6 +140,19 @@ describe('a non-replica coordinator with every replica of a key down (real proce
       assert.equal(own.version?.opId?.split(':')[0], others[0], 'the version the coordinator gave it');
     }
     await eventually('every hint delivered', 60_000, async () => ((await client.describe()).hints ?? []).every((h) => h.count === 0) || undefined);
+    const page = await driver.scan(oldKey);
+    assert.deepEqual(page.rows.map((row) => `${Buffer.from(row.clusteringKey ?? []).toString()}=${Buffer.from(row.value).toString()}`), ['a-before=row from before', 'b-during=row kept as hints'],
+      'the replicas serve the scan again, with the row that was kept as hints');
+  });
+
+  it('refuses a scan that fewer than r replicas answer, though substitutes are up', async () => {
+    await client.killNode(replicas[0]);
+    const e = await driver.scan(oldKey, { r: 3 }).then((page) => assert.fail(`the scan was expected to fail, got ${page.rows.length} rows`), (x: unknown) => x);
+    assert.ok(e instanceof RingDbError, String(e));
+    assert.equal(e.code, 'unavailable');
+    assert.match(e.message, new RegExp(`r: a scan of partition \\d+ needs 3 of its replicas \\(${replicas.join(', ')}\\) but only 2 answered \\((${replicas[1]}, ${replicas[2]}|${replicas[2]}, ${replicas[1]})\\); ` +
+      `no answer from ${replicas[0]}: [^;]+\\. .*restart ${replicas[0]} \\(ringdb restart ${replicas[0]}\\) and retry, or scan with a lower r$`), e.message);
+    assert.equal((await driver.scan(oldKey, { r: 2 })).rows.length, 2, 'two replicas still serve r: 2');
   });
 });
 

@@ -10,17 +10,27 @@
 //  - handoff (handoff.ts) delivers each hint once its replica answers, and the replicas'
 //    anti-entropy brings the write to any replica that had no substitute.
 
-import type { HintToStore, Version } from '../gen/ringdb/v1/node';
+import { status } from '@grpc/grpc-js';
+import type { HintToStore, NodeServiceClient, Version } from '../gen/ringdb/v1/node';
 import { preferenceList, sloppyPreferenceList, type PartitionMap, type Placement } from '../partitioning';
 import { describeError, InvalidFieldError, type ParentCall, unary, UnavailableError } from '../rpc';
+import { answeredByServer } from '../rpc/errors';
 import { version } from './convert';
 import { checkStoredEntry } from './data-move';
 import type { Hint, HintStore } from './hints';
-import type { RingNode } from './node';
 import { checkNodeId } from './validate';
+
+/** What substitute writes need of the node (a RingNode): its id, own op ids, and its peers' channels. */
+export interface SubstituteHost {
+  readonly config: { readonly id: string };
+  reserveOwnSeqs(count: number): Promise<{ firstSeq: number; firstTs: number }>;
+  readonly peers: { client(id: string): NodeServiceClient; readonly callToken: string };
+}
 
 /** StoreHints takes at most this many hints per call. */
 export const MAX_STORE_HINTS = 10_000;
+/** Of a write's wait, the part kept for resending a StoreHints whose answer never came (at most). */
+const RESEND_RESERVE_MS = 1000;
 const EMPTY = Buffer.alloc(0);
 const OP_ID = /^(.+):([1-9]\d*)$/;
 
@@ -43,7 +53,7 @@ export interface SubstituteResult {
 
 export class SubstituteWrites {
   constructor(
-    private readonly node: RingNode,
+    private readonly node: SubstituteHost,
     private readonly hints: HintStore,
     private readonly isUp: (id: string) => boolean,
   ) {}
@@ -90,20 +100,15 @@ export class SubstituteWrites {
         list.push({ target: p.hintedFor as string, opId: versions[i].opId, createdAt: now, entry });
       }
     });
+    /** Holder -> why it is not counted: "refused: …" or "outcome unknown …". */
     const failures = new Map<string, string>();
+    const deadline = Date.now() + budgetMs;
     await Promise.all([...byHolder].map(async ([holder, hints]) => {
       try {
-        if (holder === this.self) {
-          await this.hints.add(hints);
-          return;
-        }
-        const client = this.node.peers.client(holder);
-        for (let i = 0; i < hints.length; i += MAX_STORE_HINTS) {
-          const chunk = hints.slice(i, i + MAX_STORE_HINTS).map((h): HintToStore => ({ target: h.target, opId: h.opId, entry: h.entry }));
-          await unary(client, client.storeHints, { hints: chunk }, { token: this.node.peers.callToken, parent: call, timeoutMs: budgetMs });
-        }
+        if (holder === this.self) await this.hints.add(hints);
+        else await this.storeOn(holder, hints, call, deadline);
       } catch (err) {
-        failures.set(holder, describeError(err));
+        failures.set(holder, err instanceof OutcomeUnknown ? err.message : `refused: ${describeError(err)}`);
       }
     }));
     const results = orphans.map((_, i): SubstituteResult => {
@@ -119,10 +124,53 @@ export class SubstituteWrites {
     if (short.length > 0) {
       const ids = short.slice(0, 5).map((res) => res.version.opId).join(', ') + (short.length > 5 ? ', …' : '');
       const why = [...failures].map(([holder, err]) => `${holder}: ${err}`).join('; ');
-      throw new UnavailableError(`w: ${short.length} of ${orphans.length} writes whose replicas are all down were kept as hints by fewer than ${w} nodes (${ids}; ${why}); ` +
+      throw new UnavailableError(`w: ${short.length} of ${orphans.length} writes whose replicas are all down were kept as hints by fewer than ${w} nodes known to hold them (${ids}; ${why}); ` +
         'the hints that were stored are handed off when a replica returns, so a retry may find them');
     }
     return results;
+  }
+
+  /**
+   * StoreHints to `holder` by `deadline`. A call that ended without the holder's answer (deadline,
+   * connection lost) may still have stored the hints, so it is neither a failure nor a success:
+   * it is sent again with the time kept for that, which the holder answers at once if it has
+   * them (a hint it holds is not added twice), and only then counts. Throws OutcomeUnknown when
+   * that cannot be settled in time.
+   */
+  private async storeOn(holder: string, hints: readonly Hint[], call: ParentCall, deadline: number): Promise<void> {
+    const client = this.node.peers.client(holder);
+    const settings = (ms: number) => ({ token: this.node.peers.callToken, parent: call, timeoutMs: Math.max(1, ms) });
+    const reserve = Math.max(0, Math.min(RESEND_RESERVE_MS, (deadline - Date.now()) / 4));
+    for (let i = 0; i < hints.length; i += MAX_STORE_HINTS) {
+      const chunk = { hints: hints.slice(i, i + MAX_STORE_HINTS).map((h): HintToStore => ({ target: h.target, opId: h.opId, entry: h.entry })) };
+      try {
+        await unary(client, client.storeHints, chunk, settings(deadline - Date.now() - reserve));
+      } catch (first) {
+        if (!unanswered(first)) throw first;
+        const left = deadline - Date.now();
+        if (left <= 0) throw new OutcomeUnknown(holder, first, undefined);
+        try {
+          await unary(client, client.storeHints, chunk, settings(left));
+        } catch (again) {
+          throw new OutcomeUnknown(holder, first, again);
+        }
+      }
+    }
+  }
+}
+
+/** A StoreHints call that ended without the holder's own answer: whether it stored the hints is not known. */
+function unanswered(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (code === status.DEADLINE_EXCEEDED || code === status.UNAVAILABLE || code === status.CANCELLED) && !answeredByServer(err);
+}
+
+class OutcomeUnknown extends Error {
+  constructor(holder: string, first: unknown, resend: unknown) {
+    const tried = resend === undefined ? 'no time was left to ask again' : `asking again failed too (${describeError(resend)})`;
+    super(`outcome unknown: StoreHints ended without ${holder}'s answer (${describeError(first)}) and ${tried}; ` +
+      `${holder} may hold the hints, and then hands them over when a replica returns`);
+    this.name = 'OutcomeUnknown';
   }
 }
 

@@ -1,0 +1,111 @@
+// Writes kept only as hints, against a substitute served over real gRPC in this process: a
+// StoreHints call that ends without the substitute's answer may have stored the hints, so it is
+// resent (a hint the substitute holds is not added twice) and counts once that is answered; when
+// it cannot be settled in time the error says the outcome on that node is unknown, not that it
+// failed. A refusal the substitute answered is a failure and is not resent.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { status, type ServiceError, type UntypedHandleCall } from '@grpc/grpc-js';
+import { NodeServiceClient, NodeServiceService, type NodeServiceServer } from '../gen/ringdb/v1/node';
+import { clientArgs, InvalidFieldError, startServer, unaryHandler, type RunningServer } from '../rpc';
+import { NodeFileSystem } from '../storage';
+import { HintStore } from './hints';
+import { SubstituteWrites, type SubstituteHost } from './substitute-writes';
+
+const TOKEN = 'test-token-0123456789abcdef';
+const NO_DEADLINE = { getDeadline: () => Number.POSITIVE_INFINITY };
+
+describe('substitute writes: StoreHints outcomes (gRPC substitute in process)', () => {
+  let server: RunningServer;
+  let client: NodeServiceClient;
+  let dir: string;
+  let hints: HintStore;
+  /** How the substitute n2 answers StoreHints: late for new hints, never, or with a refusal. */
+  let mode: 'late' | 'silent' | 'refuse';
+  const held = new Set<string>();
+  let calls = 0;
+  const pending: NodeJS.Timeout[] = [];
+  let seq = 0;
+
+  const host: SubstituteHost = {
+    config: { id: 'n1' },
+    reserveOwnSeqs: async (count) => {
+      seq += count;
+      return { firstSeq: seq - count + 1, firstTs: 1000 + seq };
+    },
+    peers: { client: () => client, callToken: TOKEN },
+  };
+  const write = (budgetMs: number) => new SubstituteWrites(host, hints, () => true)
+    .write([{ stored: Buffer.from('k'), value: Buffer.from('v'), pid: 3 }], [[{ node: 'n2', hintedFor: 'n9' }]], 1, NO_DEADLINE, budgetMs);
+
+  before(async () => {
+    const unimplemented: UntypedHandleCall = (_call: unknown, cb: (e: { code: status }) => void) => cb({ code: status.UNIMPLEMENTED });
+    const impl = Object.fromEntries(Object.keys(NodeServiceService).map((k) => [k, unimplemented])) as unknown as NodeServiceServer;
+    impl.storeHints = (call, cb) => {
+      calls++;
+      const ids = call.request.hints.map((h) => h.opId);
+      // A hung substitute answers nothing, not even a resend of hints it holds.
+      if (mode === 'silent') {
+        for (const id of ids) held.add(id);
+        return;
+      }
+      if (ids.every((id) => held.has(id))) {
+        cb(null, { stored: 0 });
+        return;
+      }
+      if (mode === 'refuse') {
+        unaryHandler(() => {
+          throw new InvalidFieldError('hints', 'refused by this test');
+        })(call, cb);
+        return;
+      }
+      for (const id of ids) held.add(id);
+      // Stored, then answered too late.
+      pending.push(setTimeout(() => cb(null, { stored: ids.length }), 3000));
+    };
+    server = await startServer('127.0.0.1', 0, TOKEN, [{ definition: NodeServiceService, implementation: impl }]);
+    client = new NodeServiceClient(...clientArgs(`127.0.0.1:${server.port}`));
+    dir = mkdtempSync(path.join(tmpdir(), 'ringdb-substitute-'));
+    hints = HintStore.open(new NodeFileSystem(), dir);
+  });
+
+  beforeEach(() => {
+    calls = 0;
+    held.clear();
+  });
+
+  after(async () => {
+    for (const t of pending) clearTimeout(t);
+    client.close();
+    await server.stop(100);
+    await hints.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('counts a substitute whose answer came too late once a resend finds the hint stored', async () => {
+    mode = 'late';
+    const [written] = await write(1000);
+    assert.deepEqual(written.holders, ['n2']);
+    assert.deepEqual(written.hinted, { n9: 'n2' });
+    assert.equal(calls, 2, 'the first call, then the resend the substitute answered at once');
+  });
+
+  it('says the outcome on a substitute that never answers is unknown, not that it failed', async () => {
+    mode = 'silent';
+    const err = await write(600).then(() => assert.fail('the write was expected to be UNAVAILABLE'), (e: ServiceError) => e);
+    assert.equal(err.code, status.UNAVAILABLE);
+    assert.match(err.message, /^w: 1 of 1 writes whose replicas are all down were kept as hints by fewer than 1 nodes known to hold them \(n1:\d+; /, err.message);
+    assert.match(err.message, /n2: outcome unknown: StoreHints ended without n2's answer \(DEADLINE_EXCEEDED: [^)]*\) and asking again failed too \(DEADLINE_EXCEEDED: [^)]*\); n2 may hold the hints, and then hands them over when a replica returns\)/, err.message);
+    assert.equal(calls, 2);
+    assert.ok(held.size === 1, 'the substitute did store it');
+  });
+
+  it('reports a refusal the substitute answered as such, without resending', async () => {
+    mode = 'refuse';
+    const err = await write(1000).then(() => assert.fail('the write was expected to be UNAVAILABLE'), (e: ServiceError) => e);
+    assert.match(err.message, /n2: refused: INVALID_ARGUMENT: hints: refused by this test/, err.message);
+    assert.equal(calls, 1);
+  });
+});
