@@ -65,6 +65,14 @@ describe('the Hints view', function () {
     await run(Commands.get, { key: 'placed' });
     const doc = api.lastResult()?.markdown ?? '';
     for (const r of others) assert.match(doc, new RegExp(`\\| ${r.node} \\| nothing \\| — \\| — \\| not a replica \\|`), doc);
+
+    // Sent to a node that is no replica, the write is forwarded: Put names the replica that took it.
+    const outsider = others[0].node;
+    assert.ok(await run(Commands.put, { key: 'placed', value: 'p2', node: outsider }), `Put failed: ${api.lastError()}`);
+    const line = api.outputLines().map((l) => new RegExp(`put placed on ${outsider}: (n\\d):\\d+ at ts \\d+; coordinated by (n\\d) \\(sent to ${outsider}, which forwarded it\\), acknowledged by n\\d`).exec(l)).find((m) => m !== null);
+    assert.ok(line, api.outputLines().slice(-5).join('\n'));
+    assert.equal(line[1], line[2], 'the op id is the coordinator\'s');
+    assert.ok(placement.includes(line[2]), `${line[2]} is a replica of the key (${placement.join(', ')})`);
   });
 
   it('the replication log shows a skip (an op bound for other replicas) as a skip, never as a delete', async () => {

@@ -34,11 +34,11 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     const v = given !== undefined ? checked(given, validateValue, 'value') : await askText(`Value for "${k}"`, validateValue);
     if (v === undefined) return undefined;
     const node = coordinatorFor(model, arg);
-    const { version, hinted } = await (await session.nodeClient(node)).putAcked(k, v);
+    const { version, hinted, replicas } = await (await session.nodeClient(node)).putAcked(k, v);
     // A write whose replicas were down is held as hints elsewhere: say where, or it seems lost.
     const hints = Object.entries(hinted).map(([replica, holder]) => `${holder} for ${replica}`).join(', ');
-    log.info(`put ${k} on ${node}: ${version.opId} at ts ${version.ts}${hints ? `; hints: ${hints}` : ''}`);
-    void vscode.window.setStatusBarMessage(`RingDB: wrote "${k}" on ${node} (${version.opId}, ts ${version.ts})${hints ? `; replica down, hints: ${hints}` : ''}`, 5000);
+    log.info(`put ${k} on ${node}: ${version.opId} at ts ${version.ts}${hints ? `; hints: ${hints}` : ''}; ${coordination(node, version, replicas)}`);
+    void vscode.window.setStatusBarMessage(`RingDB: wrote "${k}" as ${version.opId} (ts ${version.ts}), ${coordination(node, version, replicas)}${hints ? `; replica down, hints: ${hints}` : ''}`, 5000);
     return { node, version };
   });
 
@@ -46,9 +46,10 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     const k = await key(arg, 'Key to delete');
     if (k === undefined) return undefined;
     const node = coordinatorFor(model, arg);
-    const version = await (await session.nodeClient(node)).delete(k);
-    log.info(`deleted ${k} on ${node}: tombstone ${version.opId} at ts ${version.ts}`);
-    void vscode.window.setStatusBarMessage(`RingDB: deleted "${k}" on ${node} (${version.opId})`, 5000);
+    const { version, hinted, replicas } = await (await session.nodeClient(node)).deleteAcked(k);
+    const hints = Object.entries(hinted).map(([replica, holder]) => `${holder} for ${replica}`).join(', ');
+    log.info(`deleted ${k} on ${node}: tombstone ${version.opId} at ts ${version.ts}${hints ? `; hints: ${hints}` : ''}; ${coordination(node, version, replicas)}`);
+    void vscode.window.setStatusBarMessage(`RingDB: deleted "${k}" as tombstone ${version.opId}, ${coordination(node, version, replicas)}${hints ? `; replica down, hints: ${hints}` : ''}`, 5000);
     return { node, version };
   });
 
@@ -161,4 +162,13 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     vscode.commands.registerCommand(Commands.scanPartition, scan),
     vscode.commands.registerCommand(Commands.whereIsKey, whereIsKey),
   ];
+}
+
+/**
+ * Who took a write: the op id's origin coordinated it, which is not the node it was sent to when
+ * that node forwarded it to a replica; and who acknowledged it within W.
+ */
+function coordination(sentTo: string, version: Version, acked: readonly string[]): string {
+  const by = version.origin === sentTo ? `coordinated by ${sentTo}` : `coordinated by ${version.origin} (sent to ${sentTo}, which forwarded it)`;
+  return `${by}, acknowledged by ${acked.join(', ') || version.origin}`;
 }
