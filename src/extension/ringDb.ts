@@ -12,6 +12,7 @@ import { registerIndexCommands } from './commands/indexCommands';
 import { registerNodeCommands } from './commands/nodeCommands';
 import { registerPartitionCommands } from './commands/partitionCommands';
 import { ResultDocuments } from './commands/resultDocuments';
+import { SpecDiagnostics } from './editor/specDiagnostics';
 import { ClusterSession } from './controller/clusterSession';
 import { ControllerHost } from './controller/controllerHost';
 import { NodeLogFollower } from './controller/nodeLogFollower';
@@ -46,6 +47,7 @@ export class RingDb extends Disposable {
     this._register(new PartitionOpsRefresher(this.model, () => this.host.current?.client, this.views.partitionsView, this.log));
     this.statusBar = this._register(new ClusterStatusBar(this.model));
     this.results = this._register(new ResultDocuments());
+    this._register(new SpecDiagnostics(this.log));
     for (const d of [
       ...registerClusterCommands(this.session, this.model, this.log),
       ...registerNodeCommands(this.session, this.model, this.log),

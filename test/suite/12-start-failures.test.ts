@@ -2,7 +2,7 @@
 // SSTable is damaged. The message must say what is true and what to do, and nothing half-started
 // may stay behind.
 import { strict as assert } from 'node:assert';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
@@ -175,6 +175,37 @@ describe('Start Cluster when it cannot simply start', function () {
       }
     } finally {
       await config.update('dataFolder', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  it('underlines what the engine refuses in .ringdb/cluster.json as it is typed, and Start Cluster offers the file', async () => {
+    const workspaceSpec = inWorkspace('.ringdb/cluster.json');
+    const setAside = existsSync(workspaceSpec) ? `${workspaceSpec}.aside` : undefined;
+    if (setAside) renameSync(workspaceSpec, setAside);
+    const uri = vscode.Uri.file(workspaceSpec);
+    try {
+      // Valid for the JSON schema (each number in range); only the engine's check across fields refuses it.
+      writeFileSync(workspaceSpec, '{\n  "nodes": 3,\n  "writeQuorum": 4\n}\n');
+      const doc = await vscode.workspace.openTextDocument(uri);
+      const editor = await vscode.window.showTextDocument(doc);
+      const ours = () => vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'RingDB');
+      const [problem] = await waitFor(api, 'the spec problem underlined', () => (ours().length ? ours() : undefined));
+      assert.match(problem.message, /^writeQuorum: must be at most replicationFactor \(3\), got 4/);
+      assert.equal(doc.getText(problem.range), '"writeQuorum": 4');
+
+      ui = recordUi();
+      assert.equal(await run(Commands.startCluster), undefined);
+      const error = ui.shown.find((m) => m.kind === 'error');
+      assert.match(error?.text ?? '', /The cluster spec is not valid: writeQuorum: must be at most replicationFactor \(3\), got 4\. Fix \.ringdb\/cluster\.json \(its problems are underlined there\) and try again\./);
+      assert.deepEqual(error?.items, ['Open cluster.json', 'Show Output']);
+
+      // Fixed as typed: the underline goes.
+      await editor.edit((e) => e.replace(problem.range, '"writeQuorum": 2'));
+      await waitFor(api, 'the underline gone', () => (ours().length === 0 ? true : undefined));
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    } finally {
+      rmSync(workspaceSpec, { force: true });
+      if (setAside) renameSync(setAside, workspaceSpec);
     }
   });
 

@@ -24,8 +24,8 @@ export { getKeyOf, storedKeyText } from './key-text';
 export { splitKeyPosition } from './split-key';
 export { findController, readStateFile, STATE_FILE, TOKEN_FILE, CONTROLLER_LOG, type ControllerState } from './state-file';
 export {
-  defaultClusterSpec, defaultClusterSpecText, fitQuorumsToNodes, parseClusterSpec, validateClusterSpec, checkClusterSpec, loadClusterSpecFile,
+  defaultClusterSpec, defaultClusterSpecText, fitQuorumsToNodes, parseClusterSpec, validateClusterSpec, checkClusterSpec, loadClusterSpecFile, locateSpecIssues,
   ClusterSpecError, DEFAULT_SPEC, SPEC_LIMITS,
-  type ClusterSpec, type SpecIssue, type SpecCheck, type StorageSpec, type TopologySpec, type KeyRangeSpec, type RouterSpec,
+  type ClusterSpec, type SpecIssue, type LocatedSpecIssue, type SpecCheck, type StorageSpec, type TopologySpec, type KeyRangeSpec, type RouterSpec,
   type SyncPolicy, type PartitionStrategy, type ConsistencyMode, type CrdtType, type LogLevel,
 } from '../spec';

@@ -28,7 +28,7 @@ export interface StartResult {
  * defaults (`fromDefaults`: the data folder's recorded spec, if it has one, replaces them).
  */
 async function resolveSpec(arg: unknown): Promise<{ spec: ClusterSpec; file: string | undefined; fromDefaults: boolean }> {
-  const { defaultClusterSpec, fitQuorumsToNodes, parseClusterSpec } = await engineClient();
+  const { ClusterSpecError, defaultClusterSpec, fitQuorumsToNodes, parseClusterSpec } = await engineClient();
   const a = argsOf(arg) as { spec?: unknown; nodes?: number };
   const root = workspaceRoot();
   const file = root ? path.join(root, SPEC_RELATIVE_PATH) : undefined;
@@ -36,7 +36,13 @@ async function resolveSpec(arg: unknown): Promise<{ spec: ClusterSpec; file: str
   let from: string | undefined;
   if (a.spec !== undefined) spec = parseClusterSpec(typeof a.spec === 'string' ? a.spec : JSON.stringify(a.spec));
   else if (file && existsSync(file)) {
-    spec = parseClusterSpec(readFileSync(file, 'utf8'));
+    try {
+      spec = parseClusterSpec(readFileSync(file, 'utf8'));
+    } catch (err) {
+      if (!(err instanceof ClusterSpecError)) throw err;
+      throw new UserError(explain(err).message, `Fix ${SPEC_RELATIVE_PATH} (its problems are underlined there) and try again.`,
+        [{ title: 'Open cluster.json', run: () => vscode.window.showTextDocument(vscode.Uri.file(file)) }]);
+    }
     from = file;
   } else spec = { ...defaultClusterSpec(), nodes: readSettings().defaultNodeCount };
   if (a.nodes !== undefined) spec = { ...spec, nodes: a.nodes };

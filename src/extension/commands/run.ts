@@ -12,7 +12,7 @@ export function explain(err: unknown): { message: string; next: string } {
   if (!client) return { message: err instanceof Error ? err.message : String(err), next: 'See the RingDB output for details.' };
   const { ClusterSpecError, LaunchError, RingDbError } = client;
   if (err instanceof ClusterSpecError) {
-    return { message: `The cluster spec is not valid: ${err.message}`, next: 'Fix .ringdb/cluster.json (problems are underlined there) and try again.' };
+    return { message: `The cluster spec is not valid: ${err.message}`, next: 'Fix the spec and try again.' };
   }
   if (err instanceof LaunchError) {
     return { message: `The RingDB controller did not start: ${err.message}`, next: 'Check the RingDB output for its last lines; rebuild with "npm run build" if dist/engine is missing.' };
