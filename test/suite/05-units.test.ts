@@ -7,6 +7,8 @@ import { parseFromWebview } from '../../src/extension/webviews/replicationLog/pr
 import MarkdownIt from 'markdown-it';
 import { code, literal } from '../../src/extension/commands/markdown';
 import { renderCopies, renderGet, summarize, type ReplicaAnswer } from '../../src/extension/commands/ownCopies';
+import { explain } from '../../src/extension/commands/run';
+import { engineClient } from '../../src/extension/engineClient';
 
 describe('extension units', () => {
   it('puts keys, values and messages into a rendered result as they are, whatever Markdown or HTML they hold', () => {
@@ -38,6 +40,14 @@ describe('extension units', () => {
     assert.match(renderGet(withDown), /## Hints of it[\s\S]*\| n4 \| n3 \| n4:9 \| 9 \| value \| 2 \|$/, 'one row per holder and replica, with the newest hint');
     const allUp = await summarize('k', [row('n1', v(5, 'n2')), row('n2', undefined), row('n3', v(5, 'n2'))], ['n1', 'n2', 'n3']);
     assert.deepEqual(cells(renderCopies(allUp)).map((c) => c[c.length - 1]), ['✓ newest', 'missing', '✓ newest']);
+  });
+
+  it('does not call a node unreachable when its own refusal already names what to restart', async () => {
+    const { RingDbError } = await engineClient();
+    const refused = explain(new RingDbError('unavailable', 'w: only 1 of 2 replicas acknowledged n1:7 in time (n3 is down); nothing was written; restart it (ringdb restart n3) or write with a lower w'));
+    assert.equal(refused.next, 'The Nodes view shows which nodes are down.');
+    const unreached = explain(new RingDbError('unavailable', 'Put: none could be reached of the nodes tried (n1)'));
+    assert.match(unreached.next, /^The node or controller is not reachable/);
   });
 
   it('reads the level and message of a node log line, and keeps foreign lines whole', () => {

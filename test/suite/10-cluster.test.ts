@@ -7,7 +7,7 @@ import type { RingDbApi } from '../../src/extension/api';
 import { Commands } from '../../src/extension/common/commandIds';
 import type { GetSummary } from '../../src/extension/commands/dataCommands';
 import type { StartResult } from '../../src/extension/commands/clusterCommands';
-import { isAlive, label, note, ringDb, waitFor } from './helpers';
+import { EXTENSION_ID, isAlive, label, note, recordUi, ringDb, waitFor } from './helpers';
 
 const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
 
@@ -79,6 +79,42 @@ describe('a 3-node cluster driven through the commands', function () {
     });
     const missing = await run<GetSummary>(Commands.get, { key: 'no-such-key', quiet: true });
     assert.equal(missing?.found, false);
+  });
+
+  it('Put from a node\'s context menu writes on that node', async () => {
+    const menu = (vscode.extensions.getExtension(EXTENSION_ID)?.packageJSON as { contributes: { menus: Record<string, { command: string; when: string }[]> } }).contributes.menus['view/item/context'];
+    for (const command of [Commands.put, Commands.delete]) {
+      assert.ok(menu.some((m) => m.command === command && m.when === 'view == ringdb.nodes && viewItem == node.up'), `${command} in an up node's context menu`);
+    }
+    const n2 = (await api.treeItems('nodes')).find((i) => label(i) === 'n2');
+    assert.ok(n2);
+    const ui = recordUi((s) => (s.kind !== 'inputBox' ? undefined : s.text.startsWith('Key') ? 'from-menu' : 'on n2'));
+    try {
+      // A tree item as argument, as VS Code passes it from the menu: key and value are asked for.
+      const put = await run<{ node: string; version: { opId: string; origin: string } }>(Commands.put, n2);
+      assert.ok(put, `Put failed: ${api.lastError()}`);
+      assert.equal(put.node, 'n2');
+      assert.equal(put.version.origin, 'n2', 'every node replicates every key here, so n2 coordinates it');
+      assert.deepEqual(ui.shown.filter((s) => s.kind === 'inputBox').map((s) => s.text), ['Key to write', 'Value for "from-menu"']);
+    } finally {
+      ui.restore();
+    }
+  });
+
+  it('Remove Node of a running node picked from its menu asks first, and a dismissed question removes nothing', async () => {
+    const n3 = (await api.treeItems('nodes')).find((i) => label(i) === 'n3');
+    assert.ok(n3);
+    const ui = recordUi((s) => (s.kind === 'warning' ? 'Cancel' : undefined));
+    try {
+      assert.equal(await run(Commands.removeNode, n3), undefined);
+      const asked = ui.shown.filter((s) => s.kind === 'warning');
+      assert.equal(asked.length, 1, JSON.stringify(ui.shown));
+      assert.match(asked[0].text, /^Remove n3 from the cluster\? It hands its data over to the nodes that take its partitions, then stops/);
+      assert.deepEqual(asked[0].items, ['Remove']);
+    } finally {
+      ui.restore();
+    }
+    assert.deepEqual(api.snapshot().nodes.map((n) => [n.id, n.status]), [['n1', 'up'], ['n2', 'up'], ['n3', 'up']]);
   });
 
   it('rejects a bad key argument with a message that says what is accepted', async () => {

@@ -17,6 +17,7 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
       also: cancellationArg(arg),
     }, () => session.client.addNode());
     log.info(`added ${node.id} at ${node.address}`);
+    void vscode.window.setStatusBarMessage(`RingDB: added ${node.id} at ${node.address}`, 5000);
     return node;
   });
 
@@ -33,12 +34,20 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
         `${id} is ${status}, so it cannot hand its data over. Remove it as dead? The nodes that take its partitions copy them from their other replicas; writes only ${id} held are lost.`,
         { modal: true }, REMOVE);
       if (answer !== REMOVE) return undefined;
+    } else if (argsOf(arg).node === undefined) {
+      // Picked from a menu or the palette, not named by a script: removing is not undone by a click.
+      const REMOVE = 'Remove';
+      const answer = await vscode.window.showWarningMessage(
+        `Remove ${id} from the cluster? It hands its data over to the nodes that take its partitions, then stops; its folder is kept. Add Node adds a new node, not ${id} back.`,
+        { modal: true }, REMOVE);
+      if (answer !== REMOVE) return undefined;
     }
     const r = await withCancellableProgress(dead ? `Removing ${id} (rebuilding its partitions from their other replicas)…` : `Removing ${id} (handing its data over)…`, {
       state: `The controller goes on ${dead ? 'rebuilding' : `handing ${id}'s data over`} and removing it; the Nodes view shows when it is gone.`,
       also: cancellationArg(arg),
     }, () => session.client.removeNode(id, { dead }));
     log.info(`removed ${r.nodeId}${dead ? ' as dead' : ''}; ${r.moves?.entries ?? r.handedOverOps} entries copied`);
+    void vscode.window.setStatusBarMessage(`RingDB: removed ${r.nodeId}${dead ? ' as dead' : ''}; ${r.moves?.entries ?? r.handedOverOps} entries copied`, 5000);
     return r.nodeId;
   });
 
@@ -47,6 +56,7 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
     if (!id) return undefined;
     const node = await session.client.killNode(id);
     log.info(`killed ${id} (SIGKILL): ${node.reason || node.state}`);
+    void vscode.window.setStatusBarMessage(`RingDB: killed ${id} (SIGKILL, nothing flushed)`, 5000);
     return node;
   });
 
@@ -69,6 +79,7 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
         return call.finally(() => restarting.delete(id));
       });
       log.info(`restarted ${id}: pid ${node.pid} at ${node.address}`);
+      void vscode.window.setStatusBarMessage(`RingDB: restarted ${id} (pid ${node.pid})`, 5000);
       if (node.warning) {
         log.warn(`${id} restarted, but ${node.warning}`);
         void vscode.window.showWarningMessage(`RingDB: ${id} restarted, but ${node.warning}.`);
@@ -88,6 +99,7 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
     }, () => session.client.compactNode(id));
     const bytes = snap.sstables.reduce((n, t) => n + t.sizeBytes, 0);
     log.info(`compacted ${id}: ${plural(snap.sstables.length, 'SSTable')}, ${formatBytes(bytes)}`);
+    void vscode.window.setStatusBarMessage(`RingDB: compacted ${id} to ${plural(snap.sstables.length, 'SSTable')}, ${formatBytes(bytes)}`, 5000);
     return snap;
   });
 

@@ -27,7 +27,9 @@ export function explain(err: unknown): { message: string; next: string } {
       unauthenticated: 'The cluster token does not match: stop and start the cluster again.',
       'data-loss': 'A file on disk is damaged: see the RingDB output for the file and offset.',
     };
-    return { message: withoutRpcField(err.message), next: next[err.code] ?? 'See the RingDB output for details.' };
+    // A quorum refusal comes from a node that answered, and names the nodes to restart itself.
+    const saysWhatToDo = err.code === 'unavailable' && /\brestart\b|\bretry\b/i.test(err.message);
+    return { message: withoutRpcField(err.message), next: saysWhatToDo ? 'The Nodes view shows which nodes are down.' : next[err.code] ?? 'See the RingDB output for details.' };
   }
   return { message: err instanceof Error ? err.message : String(err), next: 'See the RingDB output for details.' };
 }
