@@ -38,6 +38,9 @@ describe('extension units', () => {
     assert.deepEqual(cells(renderCopies(withDown)).map((c) => [c[0], c[c.length - 1]]),
       [['n1', '✓ newest heard'], ['n2', 'stale'], ['n3', '—'], ['n4', 'not a replica; hint for n3'], ['n5', 'not a replica']]);
     assert.match(renderGet(withDown), /## Hints of it[\s\S]*\| n4 \| n3 \| n4:9 \| 9 \| value \| 2 \|$/, 'one row per holder and replica, with the newest hint');
+    assert.doesNotMatch(renderGet(withDown), /quorum read/, 'no R known, nothing said');
+    assert.match(renderGet({ ...withDown, readQuorum: 3 }), /A quorum read \(R=3\) would fail now: 2 of the key's 3 replicas answered/);
+    assert.doesNotMatch(renderGet({ ...withDown, readQuorum: 2 }), /quorum read/, 'two replicas answered: R=2 is met');
     const allUp = await summarize('k', [row('n1', v(5, 'n2')), row('n2', undefined), row('n3', v(5, 'n2'))], ['n1', 'n2', 'n3']);
     assert.deepEqual(cells(renderCopies(allUp)).map((c) => c[c.length - 1]), ['✓ newest', 'missing', '✓ newest']);
   });

@@ -162,6 +162,20 @@ describe('partitions', function () {
     assert.deepEqual(mine.filter(([k]) => !scanned.has(k)).map(([k]) => k), [], 'keys of the partition missing from its scan');
     assert.deepEqual(mine.filter(([, p]) => p !== pid).map(([k]) => k), [], 'keys of other partitions in its scan');
     assert.match(api.lastResult()?.markdown ?? '', new RegExp(`^# Partition ${pid} on n\\d`));
+
+    // From the palette it asks which partition first (a node's key range is the other choice).
+    const ui = recordUi((q) => (q.kind === 'quickPick' ? `partition ${pid}` : undefined));
+    try {
+      const picked = await run<{ key: Buffer }[]>(Commands.scanPartition);
+      assert.ok(picked, `Scan Partition failed: ${api.lastError()}`);
+      const asked = ui.shown.find((q) => q.kind === 'quickPick');
+      assert.equal(asked?.text, 'Scan Partition');
+      assert.equal(asked?.items[0], '$(server) A node\'s key range…');
+      assert.ok(asked?.items.includes(`partition ${pid}`));
+      assert.deepEqual(picked.map((e) => e.key.toString('utf8')).sort(), [...scanned].sort());
+    } finally {
+      ui.restore();
+    }
   });
 
   it('Query Index on a cluster that indexes nothing says so before asking for a field', async () => {

@@ -101,6 +101,7 @@ describe('the Hints view', function () {
       const doc = api.lastResult()?.markdown ?? '';
       assert.match(doc, new RegExp(`None of the key's replicas \\(${placement.join(', ')}\\) answered, so whether it exists is not known here\\.`), doc);
       assert.match(doc, new RegExp(`Not heard from: ${placement.map((id) => `${id} \\(down\\)`).join(', ')}`), doc);
+      assert.match(doc, /A quorum read \(R=1\) would fail now: 0 of the key's 2 replicas answered/, doc);
       for (const id of placement) assert.match(doc, new RegExp(`\\| ${id} \\| \\(down, not asked\\) \\|`));
     } finally {
       for (const id of placement) await run(Commands.restartNode, { node: id });

@@ -9,7 +9,7 @@ import { Commands } from '../common/commandIds';
 import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
-import { argsOf, askText, checked, coordinatorFor, pickNode, validateKey, validateValue } from './inputs';
+import { argsOf, askText, checked, coordinatorFor, nodeArg, pickNode, validateKey, validateValue } from './inputs';
 import { askHints, askOwnCopies, crdtTypeOf, readCrdt, readSalted, renderCopies, renderCrdt, renderGet, renderHints, saltedNote, summarize, type GetSummary, type ReplicaAnswer } from './ownCopies';
 import { clip, code } from './markdown';
 import type { ResultDocuments } from './resultDocuments';
@@ -66,7 +66,8 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     const loc = model.snapshot.reportsPartitions ? await session.client.whereIs(k) : undefined;
     const ownCopiesOf = async (): Promise<GetSummary> => {
       const [replicas, hints] = await Promise.all([askOwnCopies(session, model, k), askHints(session, model, k)]);
-      return summarize(k, replicas, loc?.replicas, hints);
+      const readQuorum = model.snapshot.spec?.readQuorum;
+      return { ...await summarize(k, replicas, loc?.replicas, hints), readQuorum: typeof readQuorum === 'number' ? readQuorum : undefined };
     };
     const summary = loc?.saltBuckets ? await readSalted(session, k, loc.saltBuckets, coordinatorFor(model, arg), loc.replicas) : await ownCopiesOf();
     if (!argsOf(arg).quiet) await results.show(`get ${k}`, renderGet(summary));
@@ -136,7 +137,14 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
       : a.partition !== undefined ? model.snapshot.partitions.find((p) => p.id === String(a.partition)) : undefined;
     if (a.partition !== undefined && !partition) throw new UserError(`There is no partition ${String(a.partition)}.`, `Partitions are: ${model.snapshot.partitions.map((p) => p.id).join(', ') || 'none'}.`);
     if (partition) return scanOnePartition(partition, arg);
-    const node = await pickNode(model, arg, 'Scan Partition', ['up']);
+    // From the palette, the command is about partitions: ask which, with a node's key range as
+    // the one other choice. From a node's menu (or naming a node) it scans that node's range.
+    if (nodeArg(arg) === undefined && a.start === undefined && a.end === undefined && model.snapshot.partitions.length > 0) {
+      const picked = await pickPartition(model.snapshot.partitions);
+      if (picked === undefined) return undefined;
+      if (picked !== 'node-range') return scanOnePartition(picked, arg);
+    }
+    const node = await pickNode(model, arg, 'Scan a Node\'s Key Range', ['up']);
     if (!node) return undefined;
     const start = a.start ?? await askText('First key (inclusive; empty = from the first key)', () => undefined);
     if (start === undefined) return undefined;
@@ -150,7 +158,7 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
       () => client.scan({ start: start || undefined, end: end || undefined, limit, includeTombstones: true }));
     const rows = r.entries.map((e) => `| ${code(clip(storedKeyText(e.key)), true)} | ${e.deleted ? '*(tombstone)*' : code(clip(e.value.toString('utf8')), true)} | ${e.version?.opId ?? '—'} | ${e.version?.ts ?? '—'} |`);
     await results.show(`scan ${node}`, [`# Scan of ${node}: from ${start ? code(start) : '−∞'} to ${end ? code(end) : '+∞'}`, '',
-      `${r.entries.length} entries${r.continuationToken ? ` (limit ${limit} reached; more follow)` : ''}`, '',
+      `${r.entries.length === 1 ? '1 entry' : `${r.entries.length} entries`}${r.continuationToken ? ` (limit ${limit} reached; more follow)` : ''}`, '',
       '| key | value | version | timestamp |', '| --- | --- | --- | --- |', ...rows].join('\n'));
     return r.entries;
   });
@@ -171,4 +179,17 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
 function coordination(sentTo: string, version: Version, acked: readonly string[]): string {
   const by = version.origin === sentTo ? `coordinated by ${sentTo}` : `coordinated by ${version.origin} (sent to ${sentTo}, which forwarded it)`;
   return `${by}, acknowledged by ${acked.join(', ') || version.origin}`;
+}
+
+/** A partition to scan, or 'node-range' for one node's keys in a key range; undefined if dismissed. */
+async function pickPartition(partitions: readonly PartitionView[]): Promise<PartitionView | 'node-range' | undefined> {
+  type Item = vscode.QuickPickItem & { partition?: PartitionView };
+  const items: Item[] = [
+    { label: '$(server) A node\'s key range…', description: 'the keys one node holds from a first key to an end key, whatever their partitions' },
+    { label: 'Partitions', kind: vscode.QuickPickItemKind.Separator },
+    ...partitions.map((p): Item => ({ label: `partition ${p.id}`, description: p.range, detail: `owner ${p.owner} · replicas ${p.replicas.join(', ')}`, partition: p })),
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title: 'Scan Partition', placeHolder: 'Type a partition id, or pick a node\'s key range', matchOnDescription: true });
+  if (!picked) return undefined;
+  return picked.partition ?? 'node-range';
 }

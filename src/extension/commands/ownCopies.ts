@@ -44,6 +44,8 @@ export interface GetSummary {
   verdicts: string[];
   /** Hints of the key that nodes keep for replicas that were down (sloppy quorum), until handoff. */
   hints: KeyHint[];
+  /** The cluster's R: with fewer replicas answering, a quorum read (\`ringdb get\`) fails. */
+  readQuorum?: number;
 }
 
 /** A hint of one key: `holder` keeps the write for `target`, a replica that was down. */
@@ -198,7 +200,16 @@ export function renderGet(s: GetSummary): string {
   } else {
     head = ['Not found on any node that answered.'];
   }
-  return [`# ${code(s.key)}`, '', ...head, ...(unheardNote.length ? ['', ...unheardNote] : []), '', ...renderCopies(s), ...renderHints(s.hints)].join('\n');
+  return [`# ${code(s.key)}`, '', ...head, ...(unheardNote.length ? ['', ...unheardNote] : []), ...quorumNote(s), '', ...renderCopies(s), ...renderHints(s.hints)].join('\n');
+}
+
+/** These are each node's own copies, not a quorum read: say when a quorum read would fail now. */
+function quorumNote(s: GetSummary): string[] {
+  if (!s.placement || s.readQuorum === undefined) return [];
+  const r = Math.min(s.readQuorum, s.placement.length);
+  const heard = s.replicas.filter((x) => s.placement?.includes(x.node) && answered(x)).length;
+  if (heard >= r) return [];
+  return ['', `A quorum read (R=${r}) would fail now: ${heard} of the key's ${s.placement.length} replicas answered (${code(`ringdb get ${s.key}`)} reads with a quorum).`];
 }
 
 /** The CRDT type of `k` when the running cluster's spec names it (consistencyMode "crdt"). */
