@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { parseNodeLine } from '../../src/extension/controller/nodeLogFollower';
 import { validateKey, validateValue } from '../../src/extension/commands/inputs';
-import { formatBytes, formatDuration, formatVector } from '../../src/extension/common/format';
+import { formatBytes, formatDuration, formatVector, shorten } from '../../src/extension/common/format';
 import { parseFromWebview } from '../../src/extension/webviews/replicationLog/protocol';
 import MarkdownIt from 'markdown-it';
 import { code, literal } from '../../src/extension/commands/markdown';
@@ -86,5 +86,8 @@ describe('extension units', () => {
     assert.equal(formatDuration(2 * 3_600_000 + 5 * 60_000), '2 h 5 min');
     assert.equal(formatVector({ n10: 1, n2: 7, n1: 3 }), 'n1:3, n2:7, n10:1');
     assert.equal(formatVector({}), '—');
+    assert.equal(shorten('user:000123456789', 12), 'user:…56789');
+    assert.equal(shorten('h:3 (salt #3)', 12), 'h:3 (salt #3)', 'a salted key keeps its note whole');
+    assert.equal(shorten('customer:0042:orders (salt #12)', 16), 'cu…rs (salt #12)');
   });
 });

@@ -38,6 +38,10 @@ export function formatVector(v: Readonly<Record<string, number>>): string {
 /** A string shortened in the middle, for keys in descriptions. */
 export function shorten(text: string, max = 24): string {
   if (text.length <= max) return text;
+  // A stored key's note ("(salt #3)") says what the key is: cut the key, keep the note whole,
+  // even a few characters past `max` (cut in the middle, "h:3 (…t #3)" said nothing).
+  const note = /\s\([^()]{1,16}\)$/.exec(text)?.[0];
+  if (note) return `${shorten(text.slice(0, -note.length), Math.max(5, max - note.length))}${note}`;
   const half = Math.floor((max - 1) / 2);
   return `${text.slice(0, half)}…${text.slice(text.length - half)}`;
 }
