@@ -29,6 +29,8 @@ export interface RingDbApi {
   outputLines(): readonly string[];
   /** Exactly what deactivate() does: stop the cluster and the controller, dispose everything. */
   shutdown(): Promise<void>;
+  /** What the next window is told of the cluster shutdown() stopped (workspace state), if any. */
+  stoppedWithWindow(): unknown;
   /** Milliseconds activate() took. */
   readonly activationMs: number;
 }

@@ -17,6 +17,7 @@ import { ClusterSession } from './controller/clusterSession';
 import { ControllerHost } from './controller/controllerHost';
 import { NodeLogFollower } from './controller/nodeLogFollower';
 import { PartitionOpsRefresher } from './controller/partitionOps';
+import { isStoppedWithWindow, STOPPED_WITH_WINDOW_KEY, stoppedNote } from './controller/stoppedWithWindow';
 import { ClusterModel } from './model/clusterModel';
 import { ReplicationLogStore } from './model/replicationLog';
 import { ClusterViews } from './views/registerViews';
@@ -72,14 +73,20 @@ export class RingDb extends Disposable {
    * workspace's data folder if there is one, else with ringdb.autoStart starts the workspace's.
    */
   maybeAutoStart(): void {
+    const stopped = this.context.workspaceState.get<unknown>(STOPPED_WITH_WINDOW_KEY);
+    if (stopped !== undefined) void this.context.workspaceState.update(STOPPED_WITH_WINDOW_KEY, undefined);
     void (async () => {
       if (await vscode.commands.executeCommand(Commands.showRunningCluster, { ifRunning: true })) return;
       const root = workspaceRoot();
-      if (!readSettings().autoStart || !root) return;
-      await vscode.workspace.fs.stat(vscode.Uri.file(`${root}/${SPEC_RELATIVE_PATH}`)).then(
-        () => vscode.commands.executeCommand(Commands.startCluster),
-        () => undefined,
-      );
+      const autoStart = readSettings().autoStart && root !== undefined
+        && await vscode.workspace.fs.stat(vscode.Uri.file(`${root}/${SPEC_RELATIVE_PATH}`)).then(() => true, () => false);
+      if (autoStart) {
+        await vscode.commands.executeCommand(Commands.startCluster);
+        return;
+      }
+      if (!isStoppedWithWindow(stopped)) return;
+      const START = 'Start Cluster';
+      if (await vscode.window.showInformationMessage(stoppedNote(stopped, Date.now()), START) === START) await vscode.commands.executeCommand(Commands.startCluster);
     })();
   }
 
@@ -90,6 +97,12 @@ export class RingDb extends Disposable {
   /** Stops the cluster and the controller this window started (one it attached to keeps running), then disposes everything; what deactivate awaits. */
   shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
+      const s = this.model.snapshot;
+      // Starting (or starting again after a controller restart) counts: it stops all the same.
+      if (this.host.current?.launched && (s.phase === 'running' || s.phase === 'starting') && s.nodes.length > 0) {
+        await Promise.resolve(this.context.workspaceState.update(STOPPED_WITH_WINDOW_KEY, { dataDir: s.dataDir, nodes: s.nodes.length, atUnixMs: Date.now() }))
+          .catch((err: unknown) => this.log.error('could not note the cluster stopped with the window', err));
+      }
       try {
         await this.host.shutdown();
       } catch (err) {
@@ -122,6 +135,7 @@ export class RingDb extends Disposable {
       lastError: () => this.log.lastError,
       outputLines: () => this.log.recentLines(),
       shutdown: () => this.shutdown(),
+      stoppedWithWindow: () => this.context.workspaceState.get<unknown>(STOPPED_WITH_WINDOW_KEY),
       activationMs,
     };
   }

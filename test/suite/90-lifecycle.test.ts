@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
 import { Commands } from '../../src/extension/common/commandIds';
 import type { GetSummary } from '../../src/extension/commands/dataCommands';
+import { isStoppedWithWindow, stoppedNote } from '../../src/extension/controller/stoppedWithWindow';
 import { isAlive, ringDb, waitFor } from './helpers';
 
 describe('controller lifecycle', function () {
@@ -38,6 +39,12 @@ describe('controller lifecycle', function () {
     assert.equal(all.length, 3);
     await api.shutdown();
     await waitFor(api, 'every process to exit', () => (all.every((pid) => !isAlive(pid)) ? true : undefined), 20_000);
+    // The next window (a reload) says the cluster stopped with this one, and how to get it back.
+    const noted = api.stoppedWithWindow();
+    assert.ok(isStoppedWithWindow(noted), JSON.stringify(noted));
+    assert.equal(noted.nodes, 2);
+    assert.match(noted.dataDir, /data-lifecycle$/);
+    assert.match(stoppedNote(noted, noted.atUnixMs + 90_000), /^RingDB: the 2-node cluster in \S*data-lifecycle was stopped when the window that ran it closed or reloaded \(1 min ago\); its data is kept, and Start Cluster starts it again with that data\.$/);
     const commands = await vscode.commands.getCommands(true);
     assert.ok(!commands.includes(Commands.startCluster), 'commands are still registered after shutdown');
   });
