@@ -107,7 +107,7 @@ export class RingDb extends Disposable {
         const provider = providers[view] as vscode.TreeDataProvider<vscode.TreeItem>;
         return (await provider.getChildren(parent)) ?? [];
       },
-      treeRefreshes: (view: ViewName) => providers[view].onDidChangeTreeData,
+      treeRefreshes: (view: ViewName): vscode.Event<unknown> => providers[view].onDidChangeTreeData,
       viewMessage: (view: 'partitions' | 'hints') => providers[view].message,
       statusBarText: () => this.statusBar.text,
       lastResult: () => this.results.last,
