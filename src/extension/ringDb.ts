@@ -18,6 +18,7 @@ import { NodeLogFollower } from './controller/nodeLogFollower';
 import { PartitionOpsRefresher } from './controller/partitionOps';
 import { ClusterModel } from './model/clusterModel';
 import { ReplicationLogStore } from './model/replicationLog';
+import { NodeDownNotifier } from './views/nodeDownNotifier';
 import { ClusterViews } from './views/registerViews';
 import { ClusterStatusBar } from './views/statusBar';
 import { ReplicationLogPanel, VIEW_TYPE } from './webviews/replicationLog/replicationLogPanel';
@@ -45,6 +46,7 @@ export class RingDb extends Disposable {
     this.views = this._register(new ClusterViews(this.model));
     this._register(new PartitionOpsRefresher(this.model, () => this.host.current?.client, this.views.partitionsView, this.log));
     this.statusBar = this._register(new ClusterStatusBar(this.model));
+    this._register(new NodeDownNotifier(this.model));
     this.results = this._register(new ResultDocuments());
     for (const d of [
       ...registerClusterCommands(this.session, this.model, this.log),

@@ -87,4 +87,17 @@ describe('the views of a running cluster', function () {
     }, 15_000);
     assert.match(String(peer.description), /^down · up to [1-9]\d* ops? pending$/);
   });
+
+  it('a node that crashes gets one warning with Restart Node and Show Node Logs, and its reason in its row', async () => {
+    const n2 = api.snapshot().nodes.find((n) => n.id === 'n2');
+    assert.ok(n2?.pid);
+    process.kill(n2.pid, 'SIGKILL');
+    const warning = await waitFor(api, 'a warning about n2', () => ui.shown.find((s) => s.kind === 'warning' && /\bn2\b/.test(s.text)), 15_000);
+    assert.match(warning.text, /n2 exited unexpectedly \(killed by SIGKILL\)/);
+    assert.deepEqual(warning.items, ['Restart Node', 'Show Node Logs']);
+    const desc = String((await row(api, 'nodes', 'n2'))?.description);
+    assert.match(desc, /^down · exited unexpectedly \(killed by SIGKILL\)/);
+    await sleep(3_000); // later stats, state and snapshot events must not repeat it
+    assert.equal(ui.shown.filter((s) => s.kind === 'warning' && /\bn2\b/.test(s.text)).length, 1);
+  });
 });
