@@ -153,6 +153,13 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     await n1.click();
     if ((await n1.getAttribute('aria-expanded')) === 'false') await n1.click();
     await pane('Nodes').locator('.monaco-list-row[role="treeitem"]', { hasText: 'storage' }).first().waitFor();
+    // A node's tooltip stays open while the cluster is idle: each stats report (every second per
+    // node) used to re-render the whole tree and close it before it could be read.
+    await pane('Nodes').locator('.monaco-list-row[role="treeitem"][aria-level="1"]', { hasText: 'n2' }).first().hover();
+    const tooltip = page.locator('.monaco-hover', { hasText: 'Lamport clock' }).first();
+    await tooltip.waitFor();
+    await page.waitForTimeout(3_000);
+    if (!(await tooltip.isVisible())) throw new Error('the Nodes tooltip of n2 closed by itself within 3 s');
     await page.mouse.move(900, 700); // no hover tooltip over the rows in the picture
     await page.screenshot({ path: join(shots, 'explorer.png') });
   });
