@@ -150,6 +150,8 @@
       const card = document.createElement('span');
       card.className = 'lag-card';
       // A card is one node's log and who lacks what of it: "n1 ... 1 behind" read as n1 lagging.
+      // The counts run from a peer's cursor to the log's end, entries not for that peer included
+      // (its own writes): "up to", as `ringdb status` says.
       const behind = Object.entries(l.behind);
       const lacking = behind.filter(([, n]) => n > 0);
       const name = document.createElement('strong');
@@ -159,9 +161,9 @@
       detail.textContent = !behind.length
         ? ': no acknowledgement heard yet'
         : lacking.length
-          ? `: ${lacking.map(([p, n]) => `${p} lacks ${n}`).join(', ')}`
+          ? `: ${lacking.map(([p, n]) => `${p} lacks up to ${n}`).join(', ')}`
           : ': every peer has it';
-      card.title = `${l.node} has written ${l.nextLsn} log entries; per peer, entries of it not acknowledged yet: ${behind.map(([p, n]) => `${p} ${n}`).join(', ') || 'none heard'}`;
+      card.title = `${l.node} has written ${l.nextLsn} log entries; per peer, entries after its acknowledgement cursor (at most this many are owed to it): ${behind.map(([p, n]) => `${p} ${n}`).join(', ') || 'none heard'}`;
       card.append(name, detail);
       if (l.state) {
         const state = document.createElement('span');

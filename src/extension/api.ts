@@ -12,8 +12,11 @@ export interface RingDbApi {
   readonly onDidChange: vscode.Event<ClusterChange>;
   /** Rows of a tree view as its provider renders them (children of `parent` when given). */
   treeItems(view: ViewName, parent?: vscode.TreeItem): Promise<vscode.TreeItem[]>;
-  /** Fires each time a tree view's rows are rendered again (on model changes, and on its own timer if it has one). */
-  treeRefreshes(view: ViewName): vscode.Event<void>;
+  /**
+   * Fires each time a tree view's rows are rendered again (on model changes, and on its own timer
+   * if it has one), with the row refreshed (it and its children), or undefined for the whole tree.
+   */
+  treeRefreshes(view: ViewName): vscode.Event<unknown>;
   /** The message the Partitions or Hints view shows above its rows (why it is empty), if any. */
   viewMessage(view: 'partitions' | 'hints'): string | undefined;
   statusBarText(): string;

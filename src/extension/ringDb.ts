@@ -20,6 +20,7 @@ import { PartitionOpsRefresher } from './controller/partitionOps';
 import { isStoppedWithWindow, STOPPED_WITH_WINDOW_KEY, stoppedNote } from './controller/stoppedWithWindow';
 import { ClusterModel } from './model/clusterModel';
 import { ReplicationLogStore } from './model/replicationLog';
+import { NodeDownNotifier } from './views/nodeDownNotifier';
 import { ClusterViews } from './views/registerViews';
 import { ClusterStatusBar } from './views/statusBar';
 import { ReplicationLogPanel, VIEW_TYPE } from './webviews/replicationLog/replicationLogPanel';
@@ -47,6 +48,7 @@ export class RingDb extends Disposable {
     this.views = this._register(new ClusterViews(this.model));
     this._register(new PartitionOpsRefresher(this.model, () => this.host.current?.client, this.views.partitionsView, this.log));
     this.statusBar = this._register(new ClusterStatusBar(this.model));
+    this._register(new NodeDownNotifier(this.model));
     this.results = this._register(new ResultDocuments());
     this._register(new SpecDiagnostics(this.log));
     for (const d of [
@@ -122,7 +124,7 @@ export class RingDb extends Disposable {
         const provider = providers[view] as vscode.TreeDataProvider<vscode.TreeItem>;
         return (await provider.getChildren(parent)) ?? [];
       },
-      treeRefreshes: (view: ViewName) => providers[view].onDidChangeTreeData,
+      treeRefreshes: (view: ViewName): vscode.Event<unknown> => providers[view].onDidChangeTreeData,
       viewMessage: (view: 'partitions' | 'hints') => providers[view].message,
       statusBarText: () => this.statusBar.text,
       lastResult: () => this.results.last,

@@ -9,6 +9,8 @@ import { code, literal } from '../../src/extension/commands/markdown';
 import { renderCopies, renderGet, summarize, type ReplicaAnswer } from '../../src/extension/commands/ownCopies';
 import { explain } from '../../src/extension/commands/run';
 import { engineClient } from '../../src/extension/engineClient';
+import { sameShown } from '../../src/extension/model/clusterModel';
+import type { NodeView } from '../../src/extension/model/types';
 
 describe('extension units', () => {
   it('puts keys, values and messages into a rendered result as they are, whatever Markdown or HTML they hold', () => {
@@ -76,6 +78,21 @@ describe('extension units', () => {
     assert.equal(parseFromWebview({ type: 'openKey', key: '' }), undefined);
     assert.equal(parseFromWebview({ type: 'runCommand', command: 'rm -rf' }), undefined);
     assert.equal(parseFromWebview('ready'), undefined);
+  });
+
+  it('calls a node report unchanged when only a peer\'s last-heard time moved (each report has a new one)', () => {
+    const peer = { id: 'n2', address: '127.0.0.1:2', status: 'up' as const, lastHeardUnixMs: 1_000, destination: true, ackedLsn: 4, pendingOps: 0 };
+    const store = { memtableBytes: 116, memtableEntries: 1, immutableMemtables: 0, walBytes: 200, sstables: [], flushes: 0, compactions: 0 };
+    const node: NodeView = {
+      id: 'n1', address: '127.0.0.1:1', pid: 10, status: 'up', reason: 'serving', startedAtUnixMs: 1, statusSinceUnixMs: 1, dataDir: 'd', logFile: 'l',
+      clock: 7, versionVector: { n1: 3 }, peers: [peer], store, logNextLsn: 5,
+    };
+    const report = (patch: Partial<NodeView>): NodeView => ({ ...node, ...patch });
+    assert.ok(sameShown(node, report({ peers: [{ ...peer, lastHeardUnixMs: 2_000 }], store: { ...store }, versionVector: { n1: 3 } })));
+    assert.ok(!sameShown(node, report({ peers: [{ ...peer, pendingOps: 1 }] })));
+    assert.ok(!sameShown(node, report({ store: { ...store, memtableEntries: 2 } })));
+    assert.ok(!sameShown(node, report({ versionVector: { n1: 3, n2: 1 } })));
+    assert.ok(!sameShown(node, report({ status: 'down', reason: 'exited unexpectedly (killed by SIGKILL)' })));
   });
 
   it('formats sizes, durations and version vectors for people', () => {

@@ -153,6 +153,13 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     await n1.click();
     if ((await n1.getAttribute('aria-expanded')) === 'false') await n1.click();
     await pane('Nodes').locator('.monaco-list-row[role="treeitem"]', { hasText: 'storage' }).first().waitFor();
+    // A node's tooltip stays open while the cluster is idle: each stats report (every second per
+    // node) used to re-render the whole tree and close it before it could be read.
+    await pane('Nodes').locator('.monaco-list-row[role="treeitem"][aria-level="1"]', { hasText: 'n2' }).first().hover();
+    const tooltip = page.locator('.monaco-hover', { hasText: 'Lamport clock' }).first();
+    await tooltip.waitFor();
+    await page.waitForTimeout(3_000);
+    if (!(await tooltip.isVisible())) throw new Error('the Nodes tooltip of n2 closed by itself within 3 s');
     await page.mouse.move(900, 700); // no hover tooltip over the rows in the picture
     await page.screenshot({ path: join(shots, 'explorer.png') });
   });
@@ -184,7 +191,7 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     const view = webview();
     await view.locator('.viewport .row', { hasText: 'user:42' }).first().waitFor();
     // A card is a node's log and who lacks what of it, not "n1 1 behind" (read as n1 lagging).
-    await view.locator('#lag .lag-card', { hasText: /^n1's log: (every peer has it|(n\d lacks \d+(, )?)+|no acknowledgement heard yet)/ }).first().waitFor();
+    await view.locator('#lag .lag-card', { hasText: /^n1's log: (every peer has it|(n\d lacks up to \d+(, )?)+|no acknowledgement heard yet)/ }).first().waitFor();
     await view.locator('#key-filter').fill('no-such-key');
     await view.locator('#counts', { hasText: /^0 of \d+ entries/ }).waitFor();
     await view.locator('#key-filter').fill('');
@@ -233,8 +240,33 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     console.log(`        100,000 entries: first render ${renderMs.toFixed(0)} ms, key filter ${filterMs.toFixed(0)} ms, ${rows} row elements`);
   });
 
+  await check('the webview\'s lag cards give a peer\'s backlog as an upper bound', async () => {
+    const text = await lagCardText(context, root, [{ node: 'n2', nextLsn: 40, behind: { n1: 0, n3: 25 }, state: '' }]);
+    // n2 may owe n3 a single op of those 25 entries (the rest its own writes or n3's): "lacks 25" overstated it.
+    if (text !== "n2's log: n3 lacks up to 25") throw new Error(`the lag card reads "${text}"`);
+  });
+
   await context.close();
   return counts;
+}
+
+/** The text of the webview script's first lag card, on its own page, for the given lag rows. */
+export async function lagCardText(context, root, lag) {
+  const page = await context.newPage();
+  await page.setContent(`<html><body>
+    <header class="toolbar"><select id="node-filter"></select><input id="key-filter"><button id="follow"></button><span id="counts"></span></header>
+    <section id="lag"></section><div class="table"><div id="viewport" class="viewport"><div id="spacer"></div></div></div>
+    <p id="empty"></p></body></html>`);
+  await page.evaluate(() => {
+    window.acquireVsCodeApi = () => ({ postMessage: () => undefined, getState: () => undefined, setState: () => undefined });
+  });
+  await page.addScriptTag({ path: join(root, 'media/replicationLog.js') });
+  const text = await page.evaluate((rows) => {
+    window.dispatchEvent(new MessageEvent('message', { data: { type: 'lag', lag: rows, nodes: ['n1', 'n2', 'n3'] } }));
+    return document.querySelector('#lag .lag-card')?.textContent ?? '';
+  }, lag);
+  await page.close();
+  return text;
 }
 
 /**

@@ -60,24 +60,37 @@ export class ClusterModel extends Disposable {
       nodes.sort(byNodeId);
     } else {
       const old = nodes[i];
-      nodes[i] = {
+      const merged: NodeView = {
         ...node,
         clock: node.clock ?? old.clock,
         store: node.store ?? old.store,
         peers: node.peers.length ? node.peers : old.peers,
         versionVector: Object.keys(node.versionVector).length ? node.versionVector : old.versionVector,
       };
+      nodes[i] = merged;
+      this._snapshot = { ...this._snapshot, nodes };
+      if (!sameShown(old, merged)) this._onDidChange.fire({ kind: 'nodes', nodeId: node.id });
+      return;
     }
     this._snapshot = { ...this._snapshot, nodes };
     this._onDidChange.fire({ kind: 'nodes' });
   }
 
-  /** Applies a stats report to a known node; reports about unknown nodes are ignored. */
+  /**
+   * Applies a stats report to a known node; reports about unknown nodes are ignored. Every node
+   * reports each second and a peer's last-heard time moves each time: the new report is kept (a
+   * tooltip reads it when shown) but announced only when something a view renders changed, since
+   * each announcement re-renders rows and closes the tooltip a person is reading.
+   */
   updateNode(id: string, patch: Partial<Omit<NodeView, 'id'>>): void {
-    const nodes = this._snapshot.nodes.map((n) => (n.id === id ? { ...n, ...patch } : n));
-    if (nodes.every((n, i) => n === this._snapshot.nodes[i])) return;
+    const i = this._snapshot.nodes.findIndex((n) => n.id === id);
+    if (i < 0) return;
+    const old = this._snapshot.nodes[i];
+    const next: NodeView = { ...old, ...patch };
+    const nodes = [...this._snapshot.nodes];
+    nodes[i] = next;
     this._snapshot = { ...this._snapshot, nodes };
-    this._onDidChange.fire({ kind: 'nodes' });
+    if (!sameShown(old, next)) this._onDidChange.fire({ kind: 'nodes', nodeId: id });
   }
 
   setStore(id: string, store: StoreView): void {
@@ -109,6 +122,30 @@ export class ClusterModel extends Disposable {
     this._snapshot = { ...this._snapshot, hints, reportsHints: true };
     this._onDidChange.fire({ kind: 'hints' });
   }
+}
+
+/**
+ * Whether two reports of a node render alike. Peers' last-heard times are left out: they change
+ * with every heartbeat and are only read when a tooltip is resolved.
+ */
+export function sameShown(a: NodeView, b: NodeView): boolean {
+  return a === b || deepEqual(shownPart(a), shownPart(b));
+}
+
+function shownPart(n: NodeView): unknown {
+  return { ...n, peers: n.peers.map((p) => ({ ...p, lastHeardUnixMs: 0 })) };
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(rb, k) && deepEqual(ra[k], rb[k]));
 }
 
 const byNodeId = (a: NodeView, b: NodeView): number =>

@@ -133,7 +133,8 @@ export interface ReplicationEntryView {
 export type ClusterChange =
   | { readonly kind: 'reset' }
   | { readonly kind: 'phase' }
-  | { readonly kind: 'nodes' }
+  /** With `nodeId` when only that node changed; without, the list itself changed (added, removed). */
+  | { readonly kind: 'nodes'; readonly nodeId?: string }
   | { readonly kind: 'store'; readonly nodeId: string }
   | { readonly kind: 'partitions' }
   | { readonly kind: 'hints' };

@@ -20,26 +20,65 @@ export function nodeDataBytes(n: NodeView): number {
   return n.store.memtableBytes + n.store.walBytes + n.store.sstables.reduce((s, t) => s + t.sizeBytes, 0);
 }
 
+/**
+ * The reason of a node that is not up, short enough for a row ("exited unexpectedly (killed by
+ * SIGKILL)", "killed by KillNode (SIGKILL)", "stopped on request (SIGTERM)"); the advice after
+ * the ';' is for the CLI, and VS Code offers Restart Node instead.
+ */
+export function shortReason(node: NodeView, max = 60): string {
+  if (node.status === 'up' || !node.reason) return '';
+  const first = node.reason.split(';')[0].trim();
+  return first.length > max ? `${first.slice(0, max - 1)}…` : first;
+}
+
+/** A node whose process is not known to run: what it reported last is history, not its state. */
+export function reportsAreHistory(node: NodeView): boolean {
+  return node.status !== 'up' && node.status !== 'suspect';
+}
+
 export class NodeItem extends vscode.TreeItem {
-  constructor(readonly node: NodeView, now: number) {
+  node: NodeView;
+
+  constructor(node: NodeView) {
     super(node.id, vscode.TreeItemCollapsibleState.Collapsed);
     this.id = `node/${node.id}`;
+    this.node = node;
+    this.render(node);
+  }
+
+  /**
+   * Re-renders this same object: a refresh of one row must name an element the tree already
+   * holds. No time-dependent text here (an uptime would need a re-render every second).
+   */
+  render(node: NodeView): void {
+    this.node = node;
     this.contextValue = `node.${node.status}`;
     this.iconPath = STATUS_ICON[node.status];
-    const up = node.status === 'up' && node.startedAtUnixMs ? ` · up ${formatDuration(now - node.startedAtUnixMs)}` : '';
-    this.description = `${node.status}${node.address ? ` · ${node.address}` : ''}${up}`;
+    const why = shortReason(node);
+    this.description = node.status === 'up'
+      ? `up${node.address ? ` · ${node.address}` : ''}`
+      : `${node.status}${why ? ` · ${why}` : node.address ? ` · ${node.address}` : ''}`;
+    // Built when shown (resolveTreeItem), with the times as of then.
+    this.tooltip = undefined;
+  }
+
+  tooltipNow(now: number): vscode.MarkdownString {
+    const node = this.node;
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${node.id}** — ${node.status}${node.reason ? ` (${node.reason})` : ''}\n\n`);
+    const since = node.statusSinceUnixMs ? `${new Date(node.statusSinceUnixMs).toLocaleTimeString()} (${formatDuration(now - node.statusSinceUnixMs)} ago)` : '—';
     md.appendMarkdown([
       `- address: \`${node.address || '—'}\``,
       `- pid: ${node.pid || '—'}`,
+      ...(node.status === 'up' && node.startedAtUnixMs ? [`- up for: ${formatDuration(now - node.startedAtUnixMs)}`] : []),
       `- Lamport clock: ${node.clock ?? '—'}`,
       `- version vector: ${formatVector(node.versionVector)}`,
-      `- data: ${formatBytes(nodeDataBytes(node))}`,
-      `- since: ${node.statusSinceUnixMs ? new Date(node.statusSinceUnixMs).toLocaleTimeString() : '—'}`,
+      `- data: ${formatBytes(nodeDataBytes(node))}${reportsAreHistory(node) && node.store ? ' (last report)' : ''}`,
+      `- ${node.status} since: ${since}`,
       `- folder: \`${node.dataDir || '—'}\``,
     ].join('\n'));
-    this.tooltip = md;
+    if (reportsAreHistory(node)) md.appendMarkdown(`\n\nIts peers are not listed: what ${node.id} saw of them ended with its process.`);
+    return md;
   }
 }
 
@@ -49,11 +88,19 @@ export class PeerItem extends vscode.TreeItem {
     this.id = `node/${nodeId}/peer/${peer.id}`;
     this.contextValue = `peer.${peer.status}`;
     this.iconPath = STATUS_ICON[peer.status];
-    const pending = peer.destination ? ` · ${plural(peer.pendingOps, 'op')} pending` : ' · not a destination';
+    // The engine counts log entries from the peer's cursor to the log's end, some of which are not
+    // for the peer (its own writes, for one): an upper bound, as `ringdb status` says.
+    const pending = !peer.destination ? ' · not a destination'
+      : peer.pendingOps ? ` · up to ${plural(peer.pendingOps, 'op')} pending` : ' · nothing pending';
     this.description = `${peer.status}${pending}`;
-    this.tooltip = `${nodeId} sees ${peer.id} (${peer.address || 'no address'}) as ${peer.status}; `
-      + `acknowledged up to log position ${peer.ackedLsn}`
-      + (peer.lastHeardUnixMs ? `; last heard ${new Date(peer.lastHeardUnixMs).toLocaleTimeString()}` : '');
+  }
+
+  tooltipNow(now: number, current: PeerView): string {
+    const p = current;
+    return `${this.nodeId} sees ${p.id} (${p.address || 'no address'}) as ${p.status}; `
+      + `acknowledged up to log position ${p.ackedLsn}`
+      + (p.destination ? `; up to ${plural(p.pendingOps, 'logged op')} not acknowledged yet (some may not be for ${p.id})` : '')
+      + (p.lastHeardUnixMs ? `; last heard ${new Date(p.lastHeardUnixMs).toLocaleTimeString()} (${formatDuration(now - p.lastHeardUnixMs)} ago)` : '');
   }
 }
 
@@ -61,9 +108,19 @@ export class StorageSummaryItem extends vscode.TreeItem {
   constructor(readonly node: NodeView) {
     super('storage', vscode.TreeItemCollapsibleState.None);
     this.id = `node/${node.id}/storage`;
+    const s = node.store;
+    if (s && reportsAreHistory(node)) {
+      // The SSTables and the WAL are files and outlive the process; the memtable died with it
+      // (the WAL rebuilds it at restart), so it is left out rather than shown as held.
+      this.contextValue = 'node.storage.lastReport';
+      this.iconPath = new vscode.ThemeIcon('history', new vscode.ThemeColor('disabledForeground'));
+      this.description = `last report: ${plural(s.sstables.length, 'SSTable')} · WAL ${formatBytes(s.walBytes)}`;
+      this.tooltip = `As ${node.id} last reported it before it went ${node.status}: its SSTable files and WAL stay on disk; `
+        + `its memtable ended with the process and is rebuilt from the WAL when it restarts.`;
+      return;
+    }
     this.contextValue = 'node.storage';
     this.iconPath = new vscode.ThemeIcon('database');
-    const s = node.store;
     this.description = s
       ? `${plural(s.sstables.length, 'SSTable')} · memtable ${formatBytes(s.memtableBytes)} · WAL ${formatBytes(s.walBytes)}`
       : 'no report yet';
@@ -74,26 +131,66 @@ export class StorageSummaryItem extends vscode.TreeItem {
 type NodesElement = NodeItem | PeerItem | StorageSummaryItem;
 
 export class NodesProvider extends Disposable implements vscode.TreeDataProvider<NodesElement> {
-  private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
+  private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<NodesElement | undefined>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  /** The root rows as the tree holds them, so one node's change refreshes that row alone. */
+  private readonly items = new Map<string, NodeItem>();
 
   constructor(private readonly model: ClusterModel) {
     super();
     this._register(model.onDidChange((c) => {
-      if (c.kind === 'reset' || c.kind === 'nodes' || c.kind === 'store' || c.kind === 'phase') this._onDidChangeTreeData.fire();
+      if ((c.kind === 'nodes' || c.kind === 'store') && c.nodeId !== undefined) this.refreshNode(c.nodeId);
+      else if (c.kind === 'reset' || c.kind === 'nodes' || c.kind === 'phase') this._onDidChangeTreeData.fire(undefined);
     }));
+  }
+
+  private refreshNode(id: string): void {
+    const item = this.items.get(id);
+    const node = this.model.node(id);
+    if (!item || !node) {
+      this._onDidChangeTreeData.fire(undefined);
+      return;
+    }
+    item.render(node);
+    this._onDidChangeTreeData.fire(item);
   }
 
   getTreeItem(element: NodesElement): vscode.TreeItem {
     return element;
   }
 
-  getChildren(element?: NodesElement): NodesElement[] {
+  resolveTreeItem(item: vscode.TreeItem, element: NodesElement): vscode.TreeItem {
     const now = Date.now();
-    if (!element) return this.model.snapshot.nodes.map((n) => new NodeItem(n, now));
+    if (element instanceof NodeItem) {
+      element.render(this.model.node(element.node.id) ?? element.node);
+      item.tooltip = element.tooltipNow(now);
+    } else if (element instanceof PeerItem) {
+      const current = this.model.node(element.nodeId)?.peers.find((p) => p.id === element.peer.id) ?? element.peer;
+      item.tooltip = element.tooltipNow(now, current);
+    }
+    return item;
+  }
+
+  getChildren(element?: NodesElement): NodesElement[] {
+    if (!element) {
+      const nodes = this.model.snapshot.nodes;
+      const ids = new Set(nodes.map((n) => n.id));
+      for (const id of this.items.keys()) if (!ids.has(id)) this.items.delete(id);
+      return nodes.map((n) => {
+        const item = this.items.get(n.id);
+        if (!item) {
+          const created = new NodeItem(n);
+          this.items.set(n.id, created);
+          return created;
+        }
+        item.render(n);
+        return item;
+      });
+    }
     if (element instanceof NodeItem) {
       const node = this.model.node(element.node.id) ?? element.node;
-      return [...node.peers.map((p) => new PeerItem(node.id, p)), new StorageSummaryItem(node)];
+      const peers = reportsAreHistory(node) ? [] : node.peers.map((p) => new PeerItem(node.id, p));
+      return [...peers, new StorageSummaryItem(node)];
     }
     return [];
   }
@@ -101,7 +198,6 @@ export class NodesProvider extends Disposable implements vscode.TreeDataProvider
   getParent(element: NodesElement): NodesElement | undefined {
     if (element instanceof NodeItem) return undefined;
     const id = element instanceof PeerItem ? element.nodeId : element.node.id;
-    const node = this.model.node(id);
-    return node ? new NodeItem(node, Date.now()) : undefined;
+    return this.items.get(id);
   }
 }

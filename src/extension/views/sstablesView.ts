@@ -4,19 +4,38 @@ import * as vscode from 'vscode';
 import { Disposable } from '../common/lifecycle';
 import { formatBytes, plural, shorten } from '../common/format';
 import type { ClusterModel } from '../model/clusterModel';
+import { reportsAreHistory } from './nodesView';
 import type { NodeView, SSTableView, StoreView } from '../model/types';
 
 export class StorageNodeItem extends vscode.TreeItem {
-  constructor(readonly node: NodeView) {
+  node: NodeView;
+
+  constructor(node: NodeView) {
     super(node.id, vscode.TreeItemCollapsibleState.Expanded);
     this.id = `sst/${node.id}`;
+    this.node = node;
+    this.render(node);
+  }
+
+  /** Re-renders this same object: a refresh of one row must name an element the tree already holds. */
+  render(node: NodeView): void {
+    this.node = node;
     this.contextValue = node.status === 'up' ? 'storage.node' : 'storage.node.offline';
-    this.iconPath = new vscode.ThemeIcon('server-process');
     const s = node.store;
+    const history = reportsAreHistory(node);
+    this.iconPath = history
+      ? new vscode.ThemeIcon('history', new vscode.ThemeColor('disabledForeground'))
+      : new vscode.ThemeIcon('server-process');
+    const files = s ? `${plural(s.sstables.length, 'SSTable')} · ${formatBytes(s.sstables.reduce((n, t) => n + t.sizeBytes, 0))}` : '';
     this.description = s
-      ? `${plural(s.sstables.length, 'SSTable')} · ${formatBytes(s.sstables.reduce((n, t) => n + t.sizeBytes, 0))}`
+      ? history ? `${node.status} · last report: ${files}` : files
       : node.status === 'up' ? 'waiting for the first report' : node.status;
-    this.tooltip = s ? `${s.flushes} flushes, ${s.compactions} compactions since start` : undefined;
+    this.tooltip = s
+      ? history
+        ? `What ${node.id} last reported before it went ${node.status}: its SSTable files and WAL are on disk as listed then; `
+          + `its memtable ended with the process (the WAL rebuilds it at restart).`
+        : `${s.flushes} flushes, ${s.compactions} compactions since start`
+      : undefined;
   }
 }
 
@@ -32,28 +51,28 @@ export class MemtableItem extends vscode.TreeItem {
 }
 
 export class WalItem extends vscode.TreeItem {
-  constructor(readonly nodeId: string, store: StoreView) {
+  constructor(readonly nodeId: string, store: StoreView, lastReport: boolean) {
     super('WAL', vscode.TreeItemCollapsibleState.None);
     this.id = `sst/${nodeId}/wal`;
     this.contextValue = 'storage.wal';
     this.iconPath = new vscode.ThemeIcon('history');
-    this.description = formatBytes(store.walBytes);
+    this.description = `${formatBytes(store.walBytes)}${lastReport ? ' (last report)' : ''}`;
     this.tooltip = 'Write-ahead log: writes not yet flushed to an SSTable';
   }
 }
 
 export class LevelItem extends vscode.TreeItem {
-  constructor(readonly nodeId: string, readonly level: number, readonly tables: readonly SSTableView[]) {
+  constructor(readonly nodeId: string, readonly level: number, readonly tables: readonly SSTableView[], readonly lastReport: boolean) {
     super(`L${level}`, vscode.TreeItemCollapsibleState.Expanded);
     this.id = `sst/${nodeId}/L${level}`;
     this.contextValue = 'storage.level';
     this.iconPath = new vscode.ThemeIcon('layers');
-    this.description = `${plural(tables.length, 'file')} · ${formatBytes(tables.reduce((n, t) => n + t.sizeBytes, 0))}`;
+    this.description = `${plural(tables.length, 'file')} · ${formatBytes(tables.reduce((n, t) => n + t.sizeBytes, 0))}${lastReport ? ' (last report)' : ''}`;
   }
 }
 
 export class SSTableItem extends vscode.TreeItem {
-  constructor(readonly nodeId: string, readonly table: SSTableView) {
+  constructor(readonly nodeId: string, readonly table: SSTableView, lastReport: boolean) {
     super(table.file.split('/').pop() ?? table.file, vscode.TreeItemCollapsibleState.None);
     this.id = `sst/${nodeId}/table/${table.id}`;
     this.contextValue = 'storage.sstable';
@@ -66,6 +85,7 @@ export class SSTableItem extends vscode.TreeItem {
       `- keys: \`${table.minKey}\` … \`${table.maxKey}\``,
       `- entries: ${table.entries}, tombstones: ${table.tombstones}`,
       `- size: ${formatBytes(table.sizeBytes)}`,
+      ...(lastReport ? ['', `As ${nodeId} last reported it before it went down; the file stays on disk.`] : []),
     ].join('\n'));
   }
 }
@@ -73,15 +93,33 @@ export class SSTableItem extends vscode.TreeItem {
 type SSTablesElement = StorageNodeItem | MemtableItem | WalItem | LevelItem | SSTableItem;
 
 export class SSTablesProvider extends Disposable implements vscode.TreeDataProvider<SSTablesElement> {
-  private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
+  private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<SSTablesElement | undefined>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  /** The root rows as the tree holds them, with what each was rendered from. */
+  private readonly items = new Map<string, StorageNodeItem>();
 
   constructor(private readonly model: ClusterModel) {
     super();
     this._register(model.onDidChange((c) => {
-      // Stats events also carry store snapshots; 'nodes' covers those, 'store' flush/compaction.
-      if (c.kind === 'reset' || c.kind === 'store' || c.kind === 'nodes') this._onDidChangeTreeData.fire();
+      // Stats events also carry store snapshots ('nodes' with the node), 'store' flush/compaction.
+      if ((c.kind === 'nodes' || c.kind === 'store') && c.nodeId !== undefined) this.refreshNode(c.nodeId);
+      else if (c.kind === 'reset' || c.kind === 'nodes') this._onDidChangeTreeData.fire(undefined);
     }));
+  }
+
+  /** Refreshes one node's rows if what they show changed (a node's other fields change too: peers, clock). */
+  private refreshNode(id: string): void {
+    const item = this.items.get(id);
+    const node = this.model.node(id);
+    if (!item || !node) {
+      this._onDidChangeTreeData.fire(undefined);
+      return;
+    }
+    const shown = item.node;
+    item.node = node;
+    if (shown.status === node.status && !storeChanged(shown.store, node.store)) return;
+    item.render(node);
+    this._onDidChangeTreeData.fire(item);
   }
 
   getTreeItem(element: SSTablesElement): vscode.TreeItem {
@@ -89,22 +127,42 @@ export class SSTablesProvider extends Disposable implements vscode.TreeDataProvi
   }
 
   getChildren(element?: SSTablesElement): SSTablesElement[] {
-    if (!element) return this.model.snapshot.nodes.map((n) => new StorageNodeItem(n));
+    if (!element) {
+      const nodes = this.model.snapshot.nodes;
+      const ids = new Set(nodes.map((n) => n.id));
+      for (const id of this.items.keys()) if (!ids.has(id)) this.items.delete(id);
+      return nodes.map((n) => {
+        const item = this.items.get(n.id);
+        if (!item) {
+          const created = new StorageNodeItem(n);
+          this.items.set(n.id, created);
+          return created;
+        }
+        item.render(n);
+        return item;
+      });
+    }
     if (element instanceof StorageNodeItem) {
       const node = this.model.node(element.node.id);
       const store = node?.store;
       if (!node || !store) return [];
+      const history = reportsAreHistory(node);
       const levels = new Map<number, SSTableView[]>();
       for (const t of store.sstables) levels.set(t.level, [...(levels.get(t.level) ?? []), t]);
       return [
-        new MemtableItem(node.id, store),
-        new WalItem(node.id, store),
-        ...[...levels.keys()].sort((a, b) => a - b).map((l) => new LevelItem(node.id, l, levels.get(l) ?? [])),
+        // The memtable of a process that is gone is not anywhere any more.
+        ...(history ? [] : [new MemtableItem(node.id, store)]),
+        new WalItem(node.id, store, history),
+        ...[...levels.keys()].sort((a, b) => a - b).map((l) => new LevelItem(node.id, l, levels.get(l) ?? [], history)),
       ];
     }
     if (element instanceof LevelItem) {
-      return [...element.tables].sort((a, b) => a.minKey.localeCompare(b.minKey)).map((t) => new SSTableItem(element.nodeId, t));
+      return [...element.tables].sort((a, b) => a.minKey.localeCompare(b.minKey)).map((t) => new SSTableItem(element.nodeId, t, element.lastReport));
     }
     return [];
   }
+}
+
+function storeChanged(a: StoreView | undefined, b: StoreView | undefined): boolean {
+  return a !== b && JSON.stringify(a) !== JSON.stringify(b);
 }

@@ -1,0 +1,103 @@
+// What the Nodes and SSTables views show of a running cluster beyond the happy path: they stay
+// still while nothing changes (a re-render closes the tooltip a person is reading), a node that is
+// down shows its last report as such, backlogs are upper bounds, and a crash is announced.
+import { strict as assert } from 'node:assert';
+import * as vscode from 'vscode';
+import type { RingDbApi, ViewName } from '../../src/extension/api';
+import { Commands } from '../../src/extension/common/commandIds';
+import { label, note, recordUi, ringDb, waitFor } from './helpers';
+
+const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Re-renders of each view over `ms`. */
+async function refreshesOver(api: RingDbApi, views: readonly ViewName[], ms: number): Promise<Record<string, number>> {
+  const counts: Record<string, number> = Object.fromEntries(views.map((v) => [v, 0]));
+  const subs = views.map((v) => api.treeRefreshes(v)(() => counts[v]++));
+  await sleep(ms);
+  for (const s of subs) s.dispose();
+  return counts;
+}
+
+async function row(api: RingDbApi, view: ViewName, id: string, parent?: vscode.TreeItem): Promise<vscode.TreeItem | undefined> {
+  return (await api.treeItems(view, parent)).find((i) => label(i) === id);
+}
+
+describe('the views of a running cluster', function () {
+  this.timeout(180_000);
+  let api: RingDbApi;
+  let ui: ReturnType<typeof recordUi>;
+
+  before(async () => {
+    api = await ringDb();
+    ui = recordUi();
+    const spec = { nodes: 3, dataDir: '.ringdb/data-views', replicationFactor: 3, writeQuorum: 1, readQuorum: 1 };
+    assert.ok(await run(Commands.startCluster, { spec }), `Start Cluster failed: ${api.lastError()}`);
+    await waitFor(api, 'three up nodes with their first stats', () =>
+      (api.snapshot().nodes.filter((n) => n.status === 'up' && n.store && n.peers.length).length === 3 ? true : undefined));
+  });
+
+  after(async () => {
+    ui.restore();
+    if (api.snapshot().phase !== 'none') await run(Commands.stopCluster);
+  });
+
+  it('Nodes and SSTables do not re-render while the cluster is idle', async () => {
+    assert.ok(await run(Commands.put, { key: 'views:1', value: 'v', node: 'n1' }), `Put failed: ${api.lastError()}`);
+    await sleep(2_000); // the write's own reports (replication, acknowledgements) settle
+    // Each node reports stats every second; before, each report re-rendered both whole trees.
+    const idle = await refreshesOver(api, ['nodes', 'sstables'], 4_000);
+    note(`re-renders over 4 idle seconds of a 3-node cluster: Nodes ${idle.nodes}, SSTables ${idle.sstables}`);
+    assert.ok(idle.nodes <= 1 && idle.sstables <= 1, `re-renders over 4 idle seconds: ${JSON.stringify(idle)}`);
+  });
+
+  it('Kill Node re-renders; the node then shows its storage as its last report, no memtable and no peers', async () => {
+    const killed = refreshesOver(api, ['nodes', 'sstables'], 3_000);
+    await run(Commands.killNode, { node: 'n3' });
+    const after = await killed;
+    assert.ok(after.nodes >= 1 && after.sstables >= 1, `no re-render for a node going down: ${JSON.stringify(after)}`);
+    await waitFor(api, 'n3 down', () => (api.snapshot().nodes.find((n) => n.id === 'n3')?.status === 'down' ? true : undefined));
+    const sst = await row(api, 'sstables', 'n3');
+    assert.ok(sst, 'n3 is not in the SSTables view');
+    assert.match(String(sst.description), /last report/);
+    const parts = await api.treeItems('sstables', sst);
+    assert.ok(!parts.some((p) => p.contextValue === 'storage.memtable'), 'the memtable of a killed process is shown');
+    const node = await row(api, 'nodes', 'n3');
+    assert.ok(node, 'n3 is not in the Nodes view');
+    const children = await api.treeItems('nodes', node);
+    assert.deepEqual(children.filter((c) => String(c.contextValue).startsWith('peer.')).map(label), [], 'peers of a down node are shown as live');
+    const storage = children.find((c) => label(c) === 'storage');
+    assert.match(String(storage?.description), /last report/);
+    assert.doesNotMatch(String(storage?.description), /memtable/);
+  });
+
+  it('a node killed from VS Code says so in its row, with no crash notification', async () => {
+    const n3 = await row(api, 'nodes', 'n3');
+    assert.match(String(n3?.description), /^down · killed by KillNode/);
+    assert.deepEqual(ui.shown.filter((s) => s.kind === 'warning').map((s) => s.text), []);
+  });
+
+  it('the backlog a peer is owed reads as an upper bound', async () => {
+    for (let i = 0; i < 3; i++) assert.ok(await run(Commands.put, { key: `views:pending:${i}`, value: 'v', node: 'n1' }), `Put failed: ${api.lastError()}`);
+    const n1 = await row(api, 'nodes', 'n1');
+    assert.ok(n1);
+    const peer = await waitFor(api, 'n1 to report a backlog for n3', async () => {
+      const p = await row(api, 'nodes', 'n3', n1);
+      return p && /\d+ ops? pending/.test(String(p.description)) && !/ 0 ops pending/.test(String(p.description)) ? p : undefined;
+    }, 15_000);
+    assert.match(String(peer.description), /^down · up to [1-9]\d* ops? pending$/);
+  });
+
+  it('a node that crashes gets one warning with Restart Node and Show Node Logs, and its reason in its row', async () => {
+    const n2 = api.snapshot().nodes.find((n) => n.id === 'n2');
+    assert.ok(n2?.pid);
+    process.kill(n2.pid, 'SIGKILL');
+    const warning = await waitFor(api, 'a warning about n2', () => ui.shown.find((s) => s.kind === 'warning' && /\bn2\b/.test(s.text)), 15_000);
+    assert.match(warning.text, /n2 exited unexpectedly \(killed by SIGKILL\)/);
+    assert.deepEqual(warning.items, ['Restart Node', 'Show Node Logs']);
+    const desc = String((await row(api, 'nodes', 'n2'))?.description);
+    assert.match(desc, /^down · exited unexpectedly \(killed by SIGKILL\)/);
+    await sleep(3_000); // later stats, state and snapshot events must not repeat it
+    assert.equal(ui.shown.filter((s) => s.kind === 'warning' && /\bn2\b/.test(s.text)).length, 1);
+  });
+});
