@@ -11,6 +11,7 @@ import { registerDataCommands } from './commands/dataCommands';
 import { registerIndexCommands } from './commands/indexCommands';
 import { registerNodeCommands } from './commands/nodeCommands';
 import { registerPartitionCommands } from './commands/partitionCommands';
+import { registerRepairCommands } from './commands/repairCommands';
 import { ResultDocuments } from './commands/resultDocuments';
 import { SpecDiagnostics } from './editor/specDiagnostics';
 import { ClusterSession } from './controller/clusterSession';
@@ -57,6 +58,7 @@ export class RingDb extends Disposable {
       ...registerDataCommands(this.session, this.model, this.log, this.results),
       ...registerIndexCommands(this.session, this.model, this.log, this.results),
       ...registerPartitionCommands(this.session, this.model, this.log),
+      ...registerRepairCommands(this.session, this.model, this.log, this.results),
       vscode.commands.registerCommand(Commands.openReplicationLog, () => this.openReplicationLog()),
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
         deserializeWebviewPanel: async (panel) => {

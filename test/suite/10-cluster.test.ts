@@ -117,6 +117,22 @@ describe('a 3-node cluster driven through the commands', function () {
     assert.deepEqual(api.snapshot().nodes.map((n) => [n.id, n.status]), [['n1', 'up'], ['n2', 'up'], ['n3', 'up']]);
   });
 
+  it('Repair Now runs a Merkle round on every node that is up, or on the node picked, and reports each pair', async () => {
+    type Report = { nodeId: string; peers: { peer: string; ok: boolean; rootsMatched: boolean; partitionsCompared: number }[] };
+    const all = await run<Report[]>(Commands.repair);
+    assert.ok(all, `Repair Now failed: ${api.lastError()}`);
+    assert.deepEqual(all.map((r) => r.nodeId), ['n1', 'n2', 'n3']);
+    for (const r of all) {
+      assert.deepEqual(r.peers.map((p) => p.peer).sort(), ['n1', 'n2', 'n3'].filter((id) => id !== r.nodeId));
+      assert.ok(r.peers.every((p) => p.ok && p.partitionsCompared > 0), JSON.stringify(r));
+    }
+    const doc = api.lastResult()?.markdown ?? '';
+    assert.match(doc, /^# Repair \(Merkle anti-entropy\)/);
+    assert.match(doc, /## n2 \(\d+ ms\)[^]*\| n1 \| (in sync \(roots match\)|repaired) \| \d+ of \d+/);
+    const one = await run<Report[]>(Commands.repair, { node: 'n2', quiet: true });
+    assert.deepEqual(one?.map((r) => r.nodeId), ['n2']);
+  });
+
   it('rejects a bad key argument with a message that says what is accepted', async () => {
     const r = await run(Commands.put, { key: '', value: 'x' });
     assert.equal(r, undefined);

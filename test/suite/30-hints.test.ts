@@ -102,6 +102,13 @@ describe('the Hints view', function () {
       assert.match(doc, new RegExp(`None of the key's replicas \\(${placement.join(', ')}\\) answered, so whether it exists is not known here\\.`), doc);
       assert.match(doc, new RegExp(`Not heard from: ${placement.map((id) => `${id} \\(down\\)`).join(', ')}`), doc);
       assert.match(doc, /A quorum read \(R=1\) would fail now: 0 of the key's 2 replicas answered/, doc);
+      // The Partitions view marks the key's partition: no replica of it can answer.
+      await run(Commands.whereIsKey, { key: 'unheard' });
+      const pid = /Partition \*\*(\d+)\*\*/.exec(api.lastResult()?.markdown ?? '')?.[1];
+      const rows = await api.treeItems('partitions');
+      const row = rows.find((i) => label(i) === pid);
+      assert.match(String(row?.description), /^n\d · every replica down · /, String(row?.description));
+      assert.ok(rows.some((i) => /^n\d · n\d down · /.test(String(i.description))), 'a partition with one of its two replicas down says which');
       for (const id of placement) assert.match(doc, new RegExp(`\\| ${id} \\| \\(down, not asked\\) \\|`));
     } finally {
       for (const id of placement) await run(Commands.restartNode, { node: id });

@@ -280,8 +280,11 @@ describe('controller (real processes)', function () {
     const rec = new Recorder(client.watch());
     try {
       await rec.waitFor('snapshot', (e) => e.type === 'snapshot');
-      await client.killNode('n3');
       const n1 = await client.nodeClient('n1');
+      // n2 came back from an empty folder in an earlier test: the batch's W=2 rests on it alone
+      // once n3 is down, so it must have caught up with n1's log first (under load that took longer than W's wait).
+      await eventually('n2 caught up with n1', 60_000, async () => ((await n1.stats()).peers.find((p) => p.id === 'n2')?.pendingOps === 0 ? true : undefined));
+      await client.killNode('n3');
       // Fewer than a watch sends a tick (500: above that it sends the newest), taken before the controller first asks its Stats.
       await n1.batchPut(Array.from({ length: 400 }, (_, i) => ({ key: `down-${i}`, value: 'x'.repeat(100) })));
       const missed = await n1.put('while-n3-down', 'x');

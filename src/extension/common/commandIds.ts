@@ -18,6 +18,7 @@ export const Commands = {
   killNode: 'ringdb.killNode',
   restartNode: 'ringdb.restartNode',
   compactNode: 'ringdb.compactNode',
+  repair: 'ringdb.repair',
   whereIsKey: 'ringdb.whereIsKey',
   openReplicationLog: 'ringdb.openReplicationLog',
   showNodeLogs: 'ringdb.showNodeLogs',

@@ -10,8 +10,11 @@ import type { PartitionView } from '../model/types';
  * Owner first: a sidebar of the default width cuts a row off after about 40 characters, and a
  * hash range's two tokens alone take more than that.
  */
-export function partitionDescription(p: PartitionView): string {
+export function partitionDescription(p: PartitionView, notUp: readonly string[] = []): string {
   const parts = [p.owner];
+  // What a person scanning 128 rows for trouble looks for first: replicas that cannot answer.
+  if (notUp.length === p.replicas.length && notUp.length > 0) parts.push('every replica down');
+  else if (notUp.length > 0) parts.push(`${notUp.join(', ')} down`);
   if (p.share !== undefined) parts.push(formatShare(p.share));
   if (p.ops > 0) parts.push(plural(p.ops, 'op'));
   if (p.hot) parts.push('hot');
@@ -20,14 +23,17 @@ export function partitionDescription(p: PartitionView): string {
 }
 
 export class PartitionItem extends vscode.TreeItem {
-  constructor(readonly partition: PartitionView) {
+  /** `notUp`: its replicas that are not up (down, stopped, starting), which cannot answer for it now. */
+  constructor(readonly partition: PartitionView, notUp: readonly string[] = []) {
     super(partition.id, vscode.TreeItemCollapsibleState.None);
     this.id = `partition/${partition.id}`;
     this.contextValue = partition.hot ? 'partition.hot' : 'partition';
-    this.iconPath = partition.hot
-      ? new vscode.ThemeIcon('flame', new vscode.ThemeColor('list.warningForeground'))
-      : new vscode.ThemeIcon('symbol-namespace');
-    this.description = partitionDescription(partition);
+    const unserved = notUp.length > 0 && notUp.length === partition.replicas.length;
+    this.iconPath = unserved ? new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'))
+      : notUp.length > 0 ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
+        : partition.hot ? new vscode.ThemeIcon('flame', new vscode.ThemeColor('list.warningForeground'))
+          : new vscode.ThemeIcon('symbol-namespace');
+    this.description = partitionDescription(partition, notUp);
     this.tooltip = new vscode.MarkdownString([
       `**partition ${partition.id}**${partition.hot ? ' (hot)' : ''}`,
       '',
@@ -35,6 +41,7 @@ export class PartitionItem extends vscode.TreeItem {
       `- owner: ${partition.owner}`,
       ...(partition.share === undefined ? [] : [`- share of the hash ring: ${formatShare(partition.share)}`]),
       `- replicas: ${partition.replicas.join(', ') || '—'}`,
+      ...(notUp.length ? [`- not up: ${notUp.join(', ')}${unserved ? ' (every replica: reads and writes of its keys go to hints, or fail)' : ''}`] : []),
       `- map version: ${partition.mapVersion}`,
       `- ops: ${partition.ops}`,
     ].join('\n'));
@@ -49,6 +56,8 @@ export class PartitionsProvider extends Disposable implements vscode.TreeDataPro
     super();
     this._register(model.onDidChange((c) => {
       if (c.kind === 'reset' || c.kind === 'partitions') this._onDidChangeTreeData.fire();
+      // A node's state marks its partitions' rows; the model announces a node only when that changed.
+      else if (c.kind === 'nodes' && this.upNodes() !== this.lastUp) this._onDidChangeTreeData.fire();
     }));
   }
 
@@ -63,9 +72,27 @@ export class PartitionsProvider extends Disposable implements vscode.TreeDataPro
     return element;
   }
 
+  /** One line a view's header can show: how many partitions, and how many have a replica that is not up. */
+  get summary(): string | undefined {
+    const parts = this.model.snapshot.partitions;
+    if (parts.length === 0) return undefined;
+    const up = new Set(this.upNodes().split(','));
+    const degraded = parts.filter((p) => p.replicas.some((r) => !up.has(r))).length;
+    return `${parts.length} · map v${parts[0].mapVersion}${degraded ? ` · ${degraded} with a replica down` : ''}`;
+  }
+
   getChildren(element?: PartitionItem): PartitionItem[] {
     if (element) return [];
+    this.lastUp = this.upNodes();
+    const up = new Set(this.lastUp.split(','));
     // In the map's order, which is the ring's: a split's new partition sits beside its parent, and neighbours merge.
-    return this.model.snapshot.partitions.map((p) => new PartitionItem(p));
+    return this.model.snapshot.partitions.map((p) => new PartitionItem(p, p.replicas.filter((r) => !up.has(r))));
+  }
+
+  private lastUp = '';
+
+  /** The nodes that are up (or suspect: still answering), as one comparable string. */
+  private upNodes(): string {
+    return this.model.snapshot.nodes.filter((n) => n.status === 'up' || n.status === 'suspect').map((n) => n.id).join(',');
   }
 }

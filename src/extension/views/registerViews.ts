@@ -41,6 +41,7 @@ export class ClusterViews extends Disposable {
     };
     const sync = (): void => {
       partitionsView.message = this.partitions.message;
+      partitionsView.description = this.partitions.summary;
       hintsView.message = this.hints.message;
       const s = model.snapshot;
       const down = s.nodes.filter((n) => n.status === 'down').length;

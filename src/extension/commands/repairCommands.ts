@@ -1,0 +1,65 @@
+// Repair Now: a Merkle anti-entropy round at once (`ringdb repair`), on one node or on every node
+// that is up, so a person can watch divergence found and mended instead of waiting for the
+// periodic round. The result document says, per pair, what the trees compared and what moved.
+import * as vscode from 'vscode';
+import { engineClient, type RepairReport } from '../engineClient';
+import { Commands } from '../common/commandIds';
+import { formatBytes } from '../common/format';
+import type { Log } from '../common/log';
+import { UserError, type ClusterSession } from '../controller/clusterSession';
+import type { ClusterModel } from '../model/clusterModel';
+import { argsOf, nodeArg } from './inputs';
+import { escapeCell } from './ownCopies';
+import type { ResultDocuments } from './resultDocuments';
+import { cancellationArg, runReported, withCancellableProgress } from './run';
+
+export function registerRepairCommands(session: ClusterSession, model: ClusterModel, log: Log, results: ResultDocuments): vscode.Disposable[] {
+  const repair = (arg?: unknown): Promise<RepairReport[] | undefined> => runReported(log, 'Repair Now', async () => {
+    const named = nodeArg(arg);
+    if (named !== undefined && !model.node(named)) throw new UserError(`There is no node "${named}".`, `Nodes are: ${model.snapshot.nodes.map((n) => n.id).join(', ')}.`);
+    const ids = named !== undefined ? [named] : model.snapshot.nodes.filter((n) => n.status === 'up').map((n) => n.id);
+    if (ids.length === 0) throw new UserError('No node is up to repair from.', 'Restart a node ("RingDB: Restart Node") and repair again.');
+    const { ConvergenceClient } = await engineClient();
+    const reports = await withCancellableProgress(`Repairing (Merkle anti-entropy) from ${ids.join(', ')}…`, {
+      state: 'A round under way on a node finishes there; what it exchanged stays exchanged.',
+      also: cancellationArg(arg),
+    }, async (progress) => {
+      const out: RepairReport[] = [];
+      for (const id of ids) {
+        progress.report({ message: `${id} compares its trees with its peers` });
+        const conv = new ConvergenceClient((await session.nodeClient(id)).target);
+        try {
+          out.push(await conv.repair());
+        } finally {
+          conv.close();
+        }
+      }
+      return out;
+    });
+    const moved = reports.reduce((n, r) => n + r.peers.reduce((m, p) => m + p.keysSent + p.keysReceived, 0), 0);
+    const failed = reports.flatMap((r) => r.peers.filter((p) => !p.ok).map((p) => `${r.nodeId} ↔ ${p.peer}`));
+    log.info(`repair from ${ids.join(', ')}: ${moved} keys exchanged${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);
+    void vscode.window.setStatusBarMessage(`RingDB: repair ${moved ? `exchanged ${moved} keys` : 'found every pair in sync'}${failed.length ? `; ${failed.length} pair(s) failed` : ''}`, 5000);
+    if (!argsOf(arg).quiet) await results.show('repair', renderRepair(reports, model));
+    return reports;
+  });
+  return [vscode.commands.registerCommand(Commands.repair, repair)];
+}
+
+export function renderRepair(reports: readonly RepairReport[], model: ClusterModel): string {
+  const state = new Map(model.snapshot.nodes.map((n) => [n.id, n.status]));
+  const sections = reports.map((r) => {
+    const rows = r.peers.map((p) => {
+      const peerState = state.get(p.peer);
+      const result = p.ok ? (p.rootsMatched ? 'in sync (roots match)' : 'repaired')
+        : peerState && peerState !== 'up' && peerState !== 'suspect' ? `skipped: ${p.peer} is ${peerState}` : `failed: ${escapeCell(p.error)}`;
+      const differing = p.partitions.map((q) => q.partitionId).join(', ');
+      return `| ${p.peer} | ${result} | ${p.ok ? `${p.partitionsDiffering} of ${p.partitionsCompared}${differing ? ` (${differing})` : ''}` : '—'} | ${p.ok ? p.bucketsCompared : '—'} | ${p.ok ? p.keysSent : '—'} | ${p.ok ? p.keysReceived : '—'} | ${p.ok ? formatBytes(p.bytesSent + p.bytesReceived) : '—'} |`;
+    });
+    return [`## ${r.nodeId} (${r.durationMs} ms)`, '', '| peer | result | partitions differing | buckets compared | keys sent | keys received | bytes |',
+      '| --- | --- | --- | --- | --- | --- | --- |', ...rows].join('\n');
+  });
+  return ['# Repair (Merkle anti-entropy)', '',
+    'Each node compares the Merkle tree of every partition it shares with each peer; where the roots differ it walks down to the differing buckets and the two exchange only those keys (newest version wins).',
+    '', ...sections.flatMap((s) => [s, ''])].join('\n');
+}
