@@ -38,7 +38,12 @@ describe('Get in vector and CRDT modes', function () {
     });
     assert.equal(got.found, false);
     await run(Commands.get, { key: 'cart' });
-    assert.match(shownText(api), /`cart` has concurrent versions \(siblings\) on n1, n2, n3: .*\n\nRead them all with `ringdb siblings cart`/);
+    assert.match(shownText(api), /`cart` has concurrent versions \(siblings\) on n1, n2, n3: .*\n\n\| node \| sibling \| clock \| made by \|/);
+    // Each node's own siblings, both values on each.
+    for (const id of ['n1', 'n2', 'n3']) {
+      for (const v of ['apple', 'pear']) assert.match(shownText(api), new RegExp(`\\| ${id} \\| \`${v}\` \\| \`\\{[^}]*\\}\` \\| n\\d:\\d+ \\|`), `${id} shows ${v}`);
+    }
+    assert.match(shownText(api), /`ringdb siblings cart` in a terminal merges R replicas' siblings/);
     assert.doesNotMatch(shownText(api), /Not found|error:/);
   });
 

@@ -24,6 +24,15 @@ export interface ReplicaAnswer {
   error: string | undefined;
   /** Vector mode: the node holds concurrent versions (siblings), so there is no one value. */
   siblings: boolean;
+  /** Vector mode, when `siblings`: each of them as the node holds it (a direct read, no quorum). */
+  siblingSet?: SiblingCopy[];
+}
+
+/** One concurrent version a node holds: its value (null: a tombstone), its clock and the event that made it. */
+export interface SiblingCopy {
+  value: string | null;
+  clock: Record<string, number>;
+  dot: string;
 }
 
 export interface GetSummary {
@@ -73,7 +82,8 @@ export async function askOwnCopies(session: ClusterSession, model: ClusterModel,
     } catch (err) {
       // Vector mode refuses a one-value read of a key with siblings; that is an answer, not a failure.
       const siblings = vector && err instanceof (loadedEngineClient()?.RingDbError ?? Error) && (err as { code?: string }).code === 'failed-precondition';
-      return { ...none, node: n.id, notAsked: undefined, error: siblings ? undefined : explain(err).message, siblings };
+      if (!siblings) return { ...none, node: n.id, notAsked: undefined, error: explain(err).message, siblings };
+      return { ...none, node: n.id, notAsked: undefined, siblings, siblingSet: await ownSiblings(session, n.id, k) };
     }
   }));
 }
@@ -98,6 +108,20 @@ export async function askHints(session: ClusterSession, model: ClusterModel, k: 
  * a node outside the placement may hold the write as a hint for a replica that was down, which
  * makes it no replica, however new the version.
  */
+/** A node's own siblings of `k` (a direct read of its store); undefined when it cannot be read now. */
+async function ownSiblings(session: ClusterSession, node: string, k: string): Promise<SiblingCopy[] | undefined> {
+  const { ConvergenceClient } = await engineClient();
+  const conv = new ConvergenceClient((await session.nodeClient(node)).target);
+  try {
+    const read = await conv.siblings(k, { direct: true, timeoutMs: ASK_MS });
+    return read.siblings.map((x) => ({ value: x.value === null ? null : x.value.toString('utf8'), clock: x.clock, dot: `${x.dot.node}:${x.dot.counter}` }));
+  } catch {
+    return undefined;
+  } finally {
+    conv.close();
+  }
+}
+
 export async function summarize(key: string, replicas: ReplicaAnswer[], placement: string[] | undefined, hints: KeyHint[] = []): Promise<GetSummary> {
   const { copyVerdicts } = await engineClient();
   const isReplica = (r: ReplicaAnswer): boolean => !placement || placement.includes(r.node);
@@ -138,6 +162,13 @@ export function renderHints(hints: readonly KeyHint[]): string[] {
     `| ${h.holder} | ${h.target} | ${h.version?.opId || '—'} | ${h.version?.ts ?? '—'} | ${h.deleted ? 'tombstone' : 'value'} | ${count} |`);
   return ['', '## Hints of it', '', 'Kept for a replica that was down; handed over when it is back.', '',
     '| held by | for | newest version | timestamp | holds | hints |', '| --- | --- | --- | --- | --- | --- |', ...rows];
+}
+
+/** Each node's siblings: one row per sibling, its value, clock and dot. */
+function renderSiblings(replicas: readonly ReplicaAnswer[]): string[] {
+  const rows = replicas.filter((r) => r.siblingSet).flatMap((r) => (r.siblingSet ?? []).map((x) =>
+    `| ${r.node} | ${x.value === null ? '*(tombstone)*' : code(clip(x.value), true)} | ${code(`{${Object.keys(x.clock).sort().map((id) => `${id}:${x.clock[id]}`).join(', ')}}`, true)} | ${x.dot} |`));
+  return rows.length ? ['| node | sibling | clock | made by |', '| --- | --- | --- | --- |', ...rows] : [];
 }
 
 /** The key's replicas (all nodes without a map) that gave no answer, with why. */
@@ -186,7 +217,8 @@ export function renderGet(s: GetSummary): string {
   let head: string[];
   if (withSiblings.length) {
     head = [`${code(s.key)} has concurrent versions (siblings) on ${withSiblings.join(', ')}: consistencyMode "vector" keeps each until a write that saw them resolves them.`,
-      '', `Read them all with ${code(`ringdb siblings ${s.key}`)} in a terminal.`];
+      '', ...renderSiblings(s.replicas),
+      '', `${code(`ringdb siblings ${s.key}`)} in a terminal merges R replicas' siblings and prints the context a write needs to replace them (${code('ringdb vput')}).`];
   } else if (s.found) {
     head = [codeBlock(s.value ?? ''), '', `- version: **${s.version?.opId}** (origin ${s.version?.origin})`,
       `- Lamport timestamp: ${s.version?.ts}`, `- size: ${formatBytes(Buffer.byteLength(s.value ?? '', 'utf8'))}`];
