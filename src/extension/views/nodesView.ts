@@ -4,6 +4,7 @@ import { Disposable } from '../common/lifecycle';
 import { formatBytes, formatDuration, formatVector, plural } from '../common/format';
 import type { ClusterModel } from '../model/clusterModel';
 import type { NodeStatus, NodeView, PeerStatus, PeerView } from '../model/types';
+import { NodeRows } from './nodeRows';
 
 const STATUS_ICON: Record<NodeStatus | PeerStatus, vscode.ThemeIcon> = {
   up: new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed')),
@@ -134,7 +135,7 @@ export class NodesProvider extends Disposable implements vscode.TreeDataProvider
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<NodesElement | undefined>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
   /** The root rows as the tree holds them, so one node's change refreshes that row alone. */
-  private readonly items = new Map<string, NodeItem>();
+  private readonly items = new NodeRows((n) => new NodeItem(n));
 
   constructor(private readonly model: ClusterModel) {
     super();
@@ -173,19 +174,7 @@ export class NodesProvider extends Disposable implements vscode.TreeDataProvider
 
   getChildren(element?: NodesElement): NodesElement[] {
     if (!element) {
-      const nodes = this.model.snapshot.nodes;
-      const ids = new Set(nodes.map((n) => n.id));
-      for (const id of this.items.keys()) if (!ids.has(id)) this.items.delete(id);
-      return nodes.map((n) => {
-        const item = this.items.get(n.id);
-        if (!item) {
-          const created = new NodeItem(n);
-          this.items.set(n.id, created);
-          return created;
-        }
-        item.render(n);
-        return item;
-      });
+      return this.items.rows(this.model.snapshot.nodes);
     }
     if (element instanceof NodeItem) {
       const node = this.model.node(element.node.id) ?? element.node;

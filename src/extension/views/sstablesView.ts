@@ -6,6 +6,7 @@ import { formatBytes, plural, shorten } from '../common/format';
 import type { ClusterModel } from '../model/clusterModel';
 import { reportsAreHistory } from './nodesView';
 import type { NodeView, SSTableView, StoreView } from '../model/types';
+import { NodeRows } from './nodeRows';
 
 export class StorageNodeItem extends vscode.TreeItem {
   node: NodeView;
@@ -96,7 +97,7 @@ export class SSTablesProvider extends Disposable implements vscode.TreeDataProvi
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<SSTablesElement | undefined>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
   /** The root rows as the tree holds them, with what each was rendered from. */
-  private readonly items = new Map<string, StorageNodeItem>();
+  private readonly items = new NodeRows((n) => new StorageNodeItem(n));
 
   constructor(private readonly model: ClusterModel) {
     super();
@@ -128,19 +129,7 @@ export class SSTablesProvider extends Disposable implements vscode.TreeDataProvi
 
   getChildren(element?: SSTablesElement): SSTablesElement[] {
     if (!element) {
-      const nodes = this.model.snapshot.nodes;
-      const ids = new Set(nodes.map((n) => n.id));
-      for (const id of this.items.keys()) if (!ids.has(id)) this.items.delete(id);
-      return nodes.map((n) => {
-        const item = this.items.get(n.id);
-        if (!item) {
-          const created = new StorageNodeItem(n);
-          this.items.set(n.id, created);
-          return created;
-        }
-        item.render(n);
-        return item;
-      });
+      return this.items.rows(this.model.snapshot.nodes);
     }
     if (element instanceof StorageNodeItem) {
       const node = this.model.node(element.node.id);
