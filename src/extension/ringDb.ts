@@ -18,7 +18,7 @@ import { ClusterSession } from './controller/clusterSession';
 import { ControllerHost } from './controller/controllerHost';
 import { NodeLogFollower } from './controller/nodeLogFollower';
 import { PartitionOpsRefresher } from './controller/partitionOps';
-import { isStoppedWithWindow, STOPPED_WITH_WINDOW_KEY, stoppedNote } from './controller/stoppedWithWindow';
+import { isStoppedWithWindow, STOPPED_WITH_WINDOW_KEY, StoppedWithWindowRecord, stoppedNote } from './controller/stoppedWithWindow';
 import { ClusterModel } from './model/clusterModel';
 import { ReplicationLogStore } from './model/replicationLog';
 import { NodeDownNotifier } from './views/nodeDownNotifier';
@@ -36,6 +36,8 @@ export class RingDb extends Disposable {
   private readonly statusBar: ClusterStatusBar;
   private readonly results: ResultDocuments;
   private shuttingDown: Promise<void> | undefined;
+  /** Set before anything stops: what stops from here on stops with the window. */
+  private closing = false;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     super();
@@ -52,6 +54,7 @@ export class RingDb extends Disposable {
     this._register(new NodeDownNotifier(this.model));
     this.results = this._register(new ResultDocuments());
     this._register(new SpecDiagnostics(this.log));
+    this._register(new StoppedWithWindowRecord(context.workspaceState, this.model, () => this.host.current?.launched === true, () => this.closing, this.log));
     for (const d of [
       ...registerClusterCommands(this.session, this.model, this.log),
       ...registerNodeCommands(this.session, this.model, this.log),
@@ -90,7 +93,7 @@ export class RingDb extends Disposable {
       }
       if (!isStoppedWithWindow(stopped)) return;
       const START = 'Start Cluster';
-      if (await vscode.window.showInformationMessage(stoppedNote(stopped, Date.now()), START) === START) await vscode.commands.executeCommand(Commands.startCluster);
+      if (await vscode.window.showInformationMessage(stoppedNote(stopped), START) === START) await vscode.commands.executeCommand(Commands.startCluster);
     })();
   }
 
@@ -100,13 +103,8 @@ export class RingDb extends Disposable {
 
   /** Stops the cluster and the controller this window started (one it attached to keeps running), then disposes everything; what deactivate awaits. */
   shutdown(): Promise<void> {
+    this.closing = true;
     this.shuttingDown ??= (async () => {
-      const s = this.model.snapshot;
-      // Starting (or starting again after a controller restart) counts: it stops all the same.
-      if (this.host.current?.launched && (s.phase === 'running' || s.phase === 'starting') && s.nodes.length > 0) {
-        await Promise.resolve(this.context.workspaceState.update(STOPPED_WITH_WINDOW_KEY, { dataDir: s.dataDir, nodes: s.nodes.length, atUnixMs: Date.now() }))
-          .catch((err: unknown) => this.log.error('could not note the cluster stopped with the window', err));
-      }
       try {
         await this.host.shutdown();
       } catch (err) {

@@ -41,8 +41,10 @@ describe('extension units', () => {
       [['n1', '✓ newest heard'], ['n2', 'stale'], ['n3', '—'], ['n4', 'not a replica; hint for n3'], ['n5', 'not a replica']]);
     assert.match(renderGet(withDown), /## Hints of it[\s\S]*\| n4 \| n3 \| n4:9 \| 9 \| value \| 2 \|$/, 'one row per holder and replica, with the newest hint');
     assert.doesNotMatch(renderGet(withDown), /quorum read/, 'no R known, nothing said');
-    assert.match(renderGet({ ...withDown, readQuorum: 3 }), /A quorum read \(R=3\) would fail now: 2 of the key's 3 replicas answered/);
-    assert.doesNotMatch(renderGet({ ...withDown, readQuorum: 2 }), /quorum read/, 'two replicas answered: R=2 is met');
+    // A coordinator counts any node's answer toward R (replicas first): four nodes answer here.
+    assert.doesNotMatch(renderGet({ ...withDown, readQuorum: 3 }), /quorum read/, 'R=3 is met by n1, n2 and a non-replica');
+    const lonely = await summarize('k', [row('n1', v(5, 'n2')), row('n2', undefined, 'down'), row('n3', undefined, 'down')], ['n1', 'n2', 'n3']);
+    assert.match(renderGet({ ...lonely, readQuorum: 2 }), /A quorum read \(R=2\) would fail now: only 1 node answered/);
     const allUp = await summarize('k', [row('n1', v(5, 'n2')), row('n2', undefined), row('n3', v(5, 'n2'))], ['n1', 'n2', 'n3']);
     assert.deepEqual(cells(renderCopies(allUp)).map((c) => c[c.length - 1]), ['✓ newest', 'missing', '✓ newest']);
   });

@@ -201,8 +201,10 @@ describe('a 3-node cluster driven through the commands', function () {
   it('Stop Cluster ends the controller and every node', async () => {
     const pids = api.processIds();
     const all = [pids.controller!, ...pids.nodes];
+    assert.ok(api.stoppedWithWindow(), 'a running cluster this window launched is recorded, for a note if the window closes');
     await run(Commands.stopCluster);
     assert.equal(api.snapshot().phase, 'none');
+    await waitFor(api, 'the record cleared: a cluster stopped on purpose needs no note', () => (api.stoppedWithWindow() === undefined ? true : undefined));
     await waitFor(api, 'every process to exit', () => (all.every((p) => !isAlive(p)) ? true : undefined), 20_000);
     assert.match(api.statusBarText(), /stopped/);
   });

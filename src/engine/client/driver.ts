@@ -253,6 +253,8 @@ export class Driver {
     let attempt = 0;
     while (++attempt <= maxAttempts) {
       const candidates = this.candidatesFor(placementKey, read);
+      // Every node had its turn and none redirected: another round would only wait on them again.
+      if (redirect === undefined && redirected === undefined && candidates.every((c) => tried.has(c))) break;
       const target = redirect ?? (() => {
         const id = candidates.find((c) => !tried.has(c)) ?? candidates[0];
         const h = this.nodes.get(id);

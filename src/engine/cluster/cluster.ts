@@ -529,7 +529,12 @@ export class Cluster {
       await this.terminate(m);
       const host = spec.host;
       const port = m.port && (await isPortFree(host, m.port)) ? m.port : 0;
-      await this.spawn(m, spec, port);
+      try {
+        await this.spawn(m, spec, port);
+      } catch (err) {
+        if (err instanceof KilledWhileStarting) throw new UnavailableError(`${err.message}; restart it (\`ringdb restart ${id}\`, or RingDB: Restart Node in VS Code)`);
+        throw err;
+      }
       // A peer that does not answer (hung, or dying) must not keep the restarted node from its
       // map and its stale ranges: the restart finishes, then says which peer missed the update.
       let unreached: UnavailableError | undefined;
@@ -625,9 +630,19 @@ export class Cluster {
 /** How long a failed start waits for a node that is exiting to finish, to give its reason. */
 const SELF_STOP_WAIT_MS = 1_000;
 
-/** A start cut short by fault injection says so, not that the node failed on its own. */
+/**
+ * A start cut short by fault injection says so, not that the node failed on its own. The way on
+ * depends on the operation (RestartNode adds it): a failed StartCluster stops the cluster and a
+ * failed AddNode drops the member, so "restart it" would be refused there.
+ */
+class KilledWhileStarting extends UnavailableError {
+  constructor(readonly nodeId: string) {
+    super(`node ${nodeId} was killed by KillNode while it was starting`);
+  }
+}
+
 function killedWhileStarting(m: Member): UnavailableError {
-  return new UnavailableError(`node ${m.id} was killed by KillNode while it was starting; restart it (\`ringdb restart ${m.id}\`, or RingDB: Restart Node in VS Code)`);
+  return new KilledWhileStarting(m.id);
 }
 
 function saidWhy(proc: NodeProcess): string {

@@ -79,12 +79,14 @@ export class Handoff {
     }
     const up = new Set(this.node.upPeers());
     const members = this.partitions.map?.nodes;
-    // Gone means out of the map and out of the membership: AddNode introduces a node before any
-    // map names it, so a hint for it can reach a node whose map is older than the AddNode.
+    // Gone: out of the map, and either named by an earlier map (RemoveNode flips the map before
+    // the membership drops the node, which then still answers but owns nothing) or out of the
+    // membership too. A member no map has named yet is joining: AddNode introduces a node before
+    // any map names it, so its hints can reach a node whose map is older than the AddNode.
     const peers = new Set(this.node.peers.ids());
     for (const target of this.hints.targets().keys()) {
       if (this.stopped) break;
-      if (members && !members.includes(target) && !peers.has(target)) {
+      if (members && !members.includes(target) && (this.partitions.named(target) || !peers.has(target))) {
         try {
           await this.rehome(target, up);
         } catch (err) {

@@ -24,6 +24,8 @@ export class PartitionState {
   private replicaSets = new Map<number, ReadonlySet<string>>();
   /** node -> whether it replicates every partition of the current map. */
   private replicatesEvery = new Map<string, boolean>();
+  /** Every node a map this process held named (see `named`). */
+  private readonly everNamed = new Set<string>();
 
   private constructor(
     private readonly fs: FileSystem,
@@ -38,12 +40,21 @@ export class PartitionState {
       try {
         message = ProtoPartitionMap.decode(payload);
         state.current = partitionMapFromProto(message);
+        for (const id of state.current.nodes) state.everNamed.add(id);
       } catch (err) {
         throw new CorruptionError(state.file, 16, `stored partition map is invalid: ${(err as Error).message}`);
       }
       state.addresses = addressesOf(message);
     }
     return state;
+  }
+
+  /**
+   * Whether a map this process held named `id`: out of the current map, such a node has left (or
+   * is leaving), where one never named is joining (AddNode introduces it before any map names it).
+   */
+  named(id: string): boolean {
+    return this.everNamed.has(id);
   }
 
   get map(): PartitionMap | undefined {
@@ -76,6 +87,7 @@ export class PartitionState {
     const stored = partitionMapToProto(map, [...addresses].map(([id, address]) => ({ id, address })));
     writeAtomicFile(this.fs, this.file, Buffer.from(ProtoPartitionMap.encode(stored).finish()));
     this.current = map;
+    for (const id of map.nodes) this.everNamed.add(id);
     this.addresses = addresses;
     this.pids.clear();
     this.replicaSets = new Map();

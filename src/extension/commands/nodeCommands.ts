@@ -7,7 +7,7 @@ import { formatBytes, plural } from '../common/format';
 import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
-import { argsOf, pickNode } from './inputs';
+import { argsOf, nodeArg, pickNode } from './inputs';
 import { cancellationArg, runReported, withCancellableProgress } from './run';
 
 export function registerNodeCommands(session: ClusterSession, model: ClusterModel, log: Log): vscode.Disposable[] {
@@ -34,7 +34,7 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
         `${id} is ${status}, so it cannot hand its data over. Remove it as dead? The nodes that take its partitions copy them from their other replicas; writes only ${id} held are lost.`,
         { modal: true }, REMOVE);
       if (answer !== REMOVE) return undefined;
-    } else if (argsOf(arg).node === undefined) {
+    } else if (nodeArg(arg) === undefined || arg instanceof vscode.TreeItem) {
       // Picked from a menu or the palette, not named by a script: removing is not undone by a click.
       const REMOVE = 'Remove';
       const answer = await vscode.window.showWarningMessage(

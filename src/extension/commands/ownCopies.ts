@@ -103,25 +103,26 @@ export async function askHints(session: ClusterSession, model: ClusterModel, k: 
   return perNode.flat();
 }
 
-/**
- * The key's value by its replicas' own copies, and each row's verdict. Only replicas are judged:
- * a node outside the placement may hold the write as a hint for a replica that was down, which
- * makes it no replica, however new the version.
- */
 /** A node's own siblings of `k` (a direct read of its store); undefined when it cannot be read now. */
 async function ownSiblings(session: ClusterSession, node: string, k: string): Promise<SiblingCopy[] | undefined> {
   const { ConvergenceClient } = await engineClient();
-  const conv = new ConvergenceClient((await session.nodeClient(node)).target);
+  let conv: InstanceType<typeof ConvergenceClient> | undefined;
   try {
+    conv = new ConvergenceClient((await session.nodeClient(node)).target);
     const read = await conv.siblings(k, { direct: true, timeoutMs: ASK_MS });
     return read.siblings.map((x) => ({ value: x.value === null ? null : x.value.toString('utf8'), clock: x.clock, dot: `${x.dot.node}:${x.dot.counter}` }));
   } catch {
     return undefined;
   } finally {
-    conv.close();
+    conv?.close();
   }
 }
 
+/**
+ * The key's value by its replicas' own copies, and each row's verdict. Only replicas are judged:
+ * a node outside the placement may hold the write as a hint for a replica that was down, which
+ * makes it no replica, however new the version.
+ */
 export async function summarize(key: string, replicas: ReplicaAnswer[], placement: string[] | undefined, hints: KeyHint[] = []): Promise<GetSummary> {
   const { copyVerdicts } = await engineClient();
   const isReplica = (r: ReplicaAnswer): boolean => !placement || placement.includes(r.node);
@@ -235,13 +236,18 @@ export function renderGet(s: GetSummary): string {
   return [`# ${code(s.key)}`, '', ...head, ...(unheardNote.length ? ['', ...unheardNote] : []), ...quorumNote(s), '', ...renderCopies(s), ...renderHints(s.hints)].join('\n');
 }
 
-/** These are each node's own copies, not a quorum read: say when a quorum read would fail now. */
+/**
+ * These are each node's own copies, not a quorum read: say when a quorum read would fail now. A
+ * coordinator asks the nodes that are up, replicas first, until R answer (non-replicas count,
+ * answering from hints or with nothing), so it fails when fewer than R nodes answer; with no
+ * replica answering and no hint it cannot say whether the key exists, which the head says.
+ */
 function quorumNote(s: GetSummary): string[] {
-  if (!s.placement || s.readQuorum === undefined) return [];
-  const r = Math.min(s.readQuorum, s.placement.length);
-  const heard = s.replicas.filter((x) => s.placement?.includes(x.node) && answered(x)).length;
+  if (s.readQuorum === undefined) return [];
+  const r = Math.min(s.readQuorum, s.placement?.length ?? s.replicas.length);
+  const heard = s.replicas.filter((x) => answered(x) || x.siblings).length;
   if (heard >= r) return [];
-  return ['', `A quorum read (R=${r}) would fail now: ${heard} of the key's ${s.placement.length} replicas answered (${code(`ringdb get ${s.key}`)} reads with a quorum).`];
+  return ['', `A quorum read (R=${r}) would fail now: only ${heard} node${heard === 1 ? '' : 's'} answered (${code(`ringdb get ${s.key}`)} reads with a quorum).`];
 }
 
 /** The CRDT type of `k` when the running cluster's spec names it (consistencyMode "crdt"). */

@@ -1,7 +1,7 @@
 // The Nodes view: one row per node (state, address), children for its peers and storage.
 import * as vscode from 'vscode';
 import { Disposable } from '../common/lifecycle';
-import { formatBytes, formatDuration, formatVector, plural } from '../common/format';
+import { formatBytes, formatVector, plural } from '../common/format';
 import type { ClusterModel } from '../model/clusterModel';
 import type { NodeStatus, NodeView, PeerStatus, PeerView } from '../model/types';
 import { NodeRows } from './nodeRows';
@@ -59,19 +59,20 @@ export class NodeItem extends vscode.TreeItem {
     this.description = node.status === 'up'
       ? `up${node.address ? ` · ${node.address}` : ''}`
       : `${node.status}${why ? ` · ${why}` : node.address ? ` · ${node.address}` : ''}`;
-    // Built when shown (resolveTreeItem), with the times as of then.
+    // Built when shown (resolveTreeItem). VS Code resolves an element once until it is refreshed,
+    // and an idle node's row is not: times are clock times, which a later hover does not make wrong.
     this.tooltip = undefined;
   }
 
-  tooltipNow(now: number): vscode.MarkdownString {
+  tooltipNow(): vscode.MarkdownString {
     const node = this.node;
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${node.id}** — ${node.status}${node.reason ? ` (${node.reason})` : ''}\n\n`);
-    const since = node.statusSinceUnixMs ? `${new Date(node.statusSinceUnixMs).toLocaleTimeString()} (${formatDuration(now - node.statusSinceUnixMs)} ago)` : '—';
+    const since = node.statusSinceUnixMs ? new Date(node.statusSinceUnixMs).toLocaleTimeString() : '—';
     md.appendMarkdown([
       `- address: \`${node.address || '—'}\``,
       `- pid: ${node.pid || '—'}`,
-      ...(node.status === 'up' && node.startedAtUnixMs ? [`- up for: ${formatDuration(now - node.startedAtUnixMs)}`] : []),
+      ...(node.status === 'up' && node.startedAtUnixMs ? [`- process started: ${new Date(node.startedAtUnixMs).toLocaleTimeString()}`] : []),
       `- Lamport clock: ${node.clock ?? '—'}`,
       `- version vector: ${formatVector(node.versionVector)}`,
       `- data: ${formatBytes(nodeDataBytes(node))}${reportsAreHistory(node) && node.store ? ' (last report)' : ''}`,
@@ -96,12 +97,12 @@ export class PeerItem extends vscode.TreeItem {
     this.description = `${peer.status}${pending}`;
   }
 
-  tooltipNow(now: number, current: PeerView): string {
+  tooltipNow(current: PeerView): string {
     const p = current;
     return `${this.nodeId} sees ${p.id} (${p.address || 'no address'}) as ${p.status}; `
       + `acknowledged up to log position ${p.ackedLsn}`
       + (p.destination ? `; up to ${plural(p.pendingOps, 'logged op')} not acknowledged yet (some may not be for ${p.id})` : '')
-      + (p.lastHeardUnixMs ? `; last heard ${new Date(p.lastHeardUnixMs).toLocaleTimeString()} (${formatDuration(now - p.lastHeardUnixMs)} ago)` : '');
+      + (p.lastHeardUnixMs ? `; last heard at ${new Date(p.lastHeardUnixMs).toLocaleTimeString()} (when this tooltip was made)` : '');
   }
 }
 
@@ -161,13 +162,12 @@ export class NodesProvider extends Disposable implements vscode.TreeDataProvider
   }
 
   resolveTreeItem(item: vscode.TreeItem, element: NodesElement): vscode.TreeItem {
-    const now = Date.now();
     if (element instanceof NodeItem) {
       element.render(this.model.node(element.node.id) ?? element.node);
-      item.tooltip = element.tooltipNow(now);
+      item.tooltip = element.tooltipNow();
     } else if (element instanceof PeerItem) {
       const current = this.model.node(element.nodeId)?.peers.find((p) => p.id === element.peer.id) ?? element.peer;
-      item.tooltip = element.tooltipNow(now, current);
+      item.tooltip = element.tooltipNow(current);
     }
     return item;
   }
