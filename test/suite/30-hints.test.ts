@@ -107,8 +107,8 @@ describe('the Hints view', function () {
       const pid = /Partition \*\*(\d+)\*\*/.exec(api.lastResult()?.markdown ?? '')?.[1];
       const rows = await api.treeItems('partitions');
       const row = rows.find((i) => label(i) === pid);
-      assert.match(String(row?.description), /^n\d · every replica down · /, String(row?.description));
-      assert.ok(rows.some((i) => /^n\d · n\d down · /.test(String(i.description))), 'a partition with one of its two replicas down says which');
+      assert.match(String(row?.description), /^n\d · no replica up · /, String(row?.description));
+      assert.ok(rows.some((i) => /^n\d · n\d not up · /.test(String(i.description))), 'a partition with one of its two replicas down says which');
       for (const id of placement) assert.match(doc, new RegExp(`\\| ${id} \\| \\(down, not asked\\) \\|`));
     } finally {
       for (const id of placement) await run(Commands.restartNode, { node: id });

@@ -11,10 +11,13 @@ import type { ClusterModel } from '../model/clusterModel';
 import { argsOf, nodeArg } from './inputs';
 import { escapeCell } from './ownCopies';
 import type { ResultDocuments } from './resultDocuments';
-import { cancellationArg, runReported, withCancellableProgress } from './run';
+import { cancellationArg, explain, runReported, withCancellableProgress } from './run';
+
+/** A node's round, or why it could not run there. */
+export type NodeRepair = RepairReport & { failed?: string };
 
 export function registerRepairCommands(session: ClusterSession, model: ClusterModel, log: Log, results: ResultDocuments): vscode.Disposable[] {
-  const repair = (arg?: unknown): Promise<RepairReport[] | undefined> => runReported(log, 'Repair Now', async () => {
+  const repair = (arg?: unknown): Promise<NodeRepair[] | undefined> => runReported(log, 'Repair Now', async () => {
     const named = nodeArg(arg);
     if (named !== undefined && !model.node(named)) throw new UserError(`There is no node "${named}".`, `Nodes are: ${model.snapshot.nodes.map((n) => n.id).join(', ')}.`);
     const ids = named !== undefined ? [named] : model.snapshot.nodes.filter((n) => n.status === 'up').map((n) => n.id);
@@ -24,20 +27,24 @@ export function registerRepairCommands(session: ClusterSession, model: ClusterMo
       state: 'A round under way on a node finishes there; what it exchanged stays exchanged.',
       also: cancellationArg(arg),
     }, async (progress) => {
-      const out: RepairReport[] = [];
+      const out: NodeRepair[] = [];
       for (const id of ids) {
         progress.report({ message: `${id} compares its trees with its peers` });
-        const conv = new ConvergenceClient((await session.nodeClient(id)).target);
+        // One node failing (down since it was picked, say) must not drop the others' reports.
+        let conv: InstanceType<typeof ConvergenceClient> | undefined;
         try {
+          conv = new ConvergenceClient((await session.nodeClient(id)).target);
           out.push(await conv.repair());
+        } catch (err) {
+          out.push({ nodeId: id, peers: [], durationMs: 0, failed: explain(err).message });
         } finally {
-          conv.close();
+          conv?.close();
         }
       }
       return out;
     });
     const moved = reports.reduce((n, r) => n + r.peers.reduce((m, p) => m + p.keysSent + p.keysReceived, 0), 0);
-    const failed = reports.flatMap((r) => r.peers.filter((p) => !p.ok).map((p) => `${r.nodeId} ↔ ${p.peer}`));
+    const failed = reports.flatMap((r) => (r.failed !== undefined ? [r.nodeId] : r.peers.filter((p) => !p.ok).map((p) => `${r.nodeId} ↔ ${p.peer}`)));
     log.info(`repair from ${ids.join(', ')}: ${moved} keys exchanged${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);
     void vscode.window.setStatusBarMessage(`RingDB: repair ${moved ? `exchanged ${moved} keys` : 'found every pair in sync'}${failed.length ? `; ${failed.length} pair(s) failed` : ''}`, 5000);
     if (!argsOf(arg).quiet) await results.show('repair', renderRepair(reports, model));
@@ -46,9 +53,10 @@ export function registerRepairCommands(session: ClusterSession, model: ClusterMo
   return [vscode.commands.registerCommand(Commands.repair, repair)];
 }
 
-export function renderRepair(reports: readonly RepairReport[], model: ClusterModel): string {
+export function renderRepair(reports: readonly NodeRepair[], model: ClusterModel): string {
   const state = new Map(model.snapshot.nodes.map((n) => [n.id, n.status]));
   const sections = reports.map((r) => {
+    if (r.failed !== undefined) return `## ${r.nodeId}\n\nThe round could not run: ${escapeCell(r.failed)}`;
     const rows = r.peers.map((p) => {
       const peerState = state.get(p.peer);
       const result = p.ok ? (p.rootsMatched ? 'in sync (roots match)' : 'repaired')

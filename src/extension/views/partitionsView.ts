@@ -13,8 +13,8 @@ import type { PartitionView } from '../model/types';
 export function partitionDescription(p: PartitionView, notUp: readonly string[] = []): string {
   const parts = [p.owner];
   // What a person scanning 128 rows for trouble looks for first: replicas that cannot answer.
-  if (notUp.length === p.replicas.length && notUp.length > 0) parts.push('every replica down');
-  else if (notUp.length > 0) parts.push(`${notUp.join(', ')} down`);
+  if (notUp.length === p.replicas.length && notUp.length > 0) parts.push('no replica up');
+  else if (notUp.length > 0) parts.push(`${notUp.join(', ')} not up`);
   if (p.share !== undefined) parts.push(formatShare(p.share));
   if (p.ops > 0) parts.push(plural(p.ops, 'op'));
   if (p.hot) parts.push('hot');
@@ -78,7 +78,7 @@ export class PartitionsProvider extends Disposable implements vscode.TreeDataPro
     if (parts.length === 0) return undefined;
     const up = new Set(this.upNodes().split(','));
     const degraded = parts.filter((p) => p.replicas.some((r) => !up.has(r))).length;
-    return `${parts.length} · map v${parts[0].mapVersion}${degraded ? ` · ${degraded} with a replica down` : ''}`;
+    return `${parts.length} · map v${parts[0].mapVersion}${degraded ? ` · ${degraded} with a replica not up` : ''}`;
   }
 
   getChildren(element?: PartitionItem): PartitionItem[] {
