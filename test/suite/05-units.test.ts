@@ -45,6 +45,10 @@ describe('extension units', () => {
     assert.doesNotMatch(renderGet({ ...withDown, readQuorum: 3 }), /quorum read/, 'R=3 is met by n1, n2 and a non-replica');
     const lonely = await summarize('k', [row('n1', v(5, 'n2')), row('n2', undefined, 'down'), row('n3', undefined, 'down')], ['n1', 'n2', 'n3']);
     assert.match(renderGet({ ...lonely, readQuorum: 2 }), /A quorum read \(R=2\) would fail now: only 1 node answered/);
+    const onlyHints = await summarize('gone', [row('n1', undefined), row('n2', undefined)], ['n1', 'n2'], [{ holder: 'n3', target: 'n1', version: v(4, 'n3'), deleted: false }, { holder: 'n3', target: 'n1', version: v(6, 'n3'), deleted: true }]);
+    assert.match(renderGet(onlyHints), /No replica that answered holds it: its newest write, a delete, is kept as hints for n1/);
+    const crdtKey = await summarize('k', [row('n1', v(5, 'n2')), row('n2', v(3, 'n1'))], ['n1', 'n2'], [], true);
+    assert.deepEqual(crdtKey.verdicts, ['', ''], 'a CRDT key\'s replicas merge states: no LWW verdict, as ringdb where');
     const allUp = await summarize('k', [row('n1', v(5, 'n2')), row('n2', undefined), row('n3', v(5, 'n2'))], ['n1', 'n2', 'n3']);
     assert.deepEqual(cells(renderCopies(allUp)).map((c) => c[c.length - 1]), ['✓ newest', 'missing', '✓ newest']);
   });

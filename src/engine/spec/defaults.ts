@@ -64,7 +64,8 @@ ${schemaLine}  // Number of node processes (1 to 32), named n1, n2, ...
   "topology": null,
   // N replicas per key; a write needs W acknowledgements, a read R answers.
   "replicationFactor": ${d.replicationFactor}, "writeQuorum": ${d.writeQuorum}, "readQuorum": ${d.readQuorum},
-  // "hash" (consistent hashing with virtual nodes) or "range" (explicit keyRanges).
+  // "hash": the ring is cut into numPartitions equal partitions, each owned by the node whose
+  // virtual node (partitionsPerNode of them per node) comes next on the ring; or "range": keyRanges.
   "partitionStrategy": ${JSON.stringify(d.partitionStrategy)}, "partitionsPerNode": ${d.partitionsPerNode}, "numPartitions": ${d.numPartitions}, "keyRanges": null,
   "enableForwarding": ${d.enableForwarding}, "loadBalanceReads": ${d.loadBalanceReads},
   // "lww" (last write wins), "vector" (version vectors) or "crdt"; crdt maps keys to CRDT types.

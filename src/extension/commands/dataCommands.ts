@@ -89,7 +89,7 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
       return [];
     }
     const [replicas, hints] = await Promise.all([askOwnCopies(session, model, k), askHints(session, model, k)]);
-    const summary = await summarize(k, replicas, loc?.replicas, hints);
+    const summary = await summarize(k, replicas, loc?.replicas, hints, crdtTypeOf(model, k) !== undefined);
     await results.show(`where ${k}`, [`# Where is ${code(k)}`, '', ...placement, ...renderCopies(summary), ...renderHints(hints)].join('\n'));
     return replicas;
   });

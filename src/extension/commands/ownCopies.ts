@@ -123,7 +123,7 @@ async function ownSiblings(session: ClusterSession, node: string, k: string): Pr
  * a node outside the placement may hold the write as a hint for a replica that was down, which
  * makes it no replica, however new the version.
  */
-export async function summarize(key: string, replicas: ReplicaAnswer[], placement: string[] | undefined, hints: KeyHint[] = []): Promise<GetSummary> {
+export async function summarize(key: string, replicas: ReplicaAnswer[], placement: string[] | undefined, hints: KeyHint[] = [], crdt = false): Promise<GetSummary> {
   const { copyVerdicts } = await engineClient();
   const isReplica = (r: ReplicaAnswer): boolean => !placement || placement.includes(r.node);
   const silent = replicas.some((r) => isReplica(r) && !answered(r) && !r.siblings);
@@ -135,7 +135,8 @@ export async function summarize(key: string, replicas: ReplicaAnswer[], placemen
       const kept = [...new Set(hints.filter((h) => h.holder === r.node).map((h) => h.target))];
       return kept.length ? `not a replica; hint for ${kept.join(', ')}` : 'not a replica';
     }
-    const v = verdicts[i];
+    // A CRDT's replicas merge states: their LWW versions do not say which is ahead (as \`ringdb where\`).
+    const v = crdt ? '' : verdicts[i];
     return v === 'newest' || v === 'newest heard' ? `✓ ${v}` : v;
   };
   return {
@@ -227,7 +228,9 @@ export function renderGet(s: GetSummary): string {
     head = [`Deleted (tombstone **${s.version.opId}**, timestamp ${s.version.ts}).`];
   } else if (s.hints.length > 0) {
     const targets = [...new Set(s.hints.map((h) => h.target))];
-    head = [`No replica that answered holds it: it is kept as hints for ${targets.join(', ')} (below), handed over once ${targets.length === 1 ? 'that replica is' : 'they are'} back.`];
+    const newest = s.hints.reduce((a, b) => ((b.version?.ts ?? 0) > (a.version?.ts ?? 0) ? b : a));
+    const what = newest.deleted ? 'its newest write, a delete, is' : 'it is';
+    head = [`No replica that answered holds it: ${what} kept as hints for ${targets.join(', ')} (below), handed over once ${targets.length === 1 ? 'that replica is' : 'they are'} back.`];
   } else if (s.placement && s.placement.every((id) => missing.some((r) => r.node === id))) {
     head = [`None of the key's replicas (${s.placement.join(', ')}) answered, so whether it exists is not known here.`];
   } else {
