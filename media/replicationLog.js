@@ -60,8 +60,12 @@
     cells[1].textContent = String(r.lsn);
     cells[2].textContent = r.opId;
     cells[3].textContent = r.origin;
-    cells[4].textContent = r.key;
-    cells[4].title = r.getKey ? `${r.key}: click to read it with Get` : r.key;
+    // A skip holds an op id for a node that does not replicate the op's partition: it has no key.
+    const skip = r.kind === 'skip' && r.key === '';
+    cells[4].textContent = skip ? '(no key: a skip)' : r.key;
+    cells[4].title = r.getKey ? `${r.key}: click to read it with Get`
+      : skip ? 'A skip: this op id went to a node that does not replicate its partition, so its version vector stays gap-free; it carries no key or value' : r.key;
+    cells[4].classList.toggle('skip-key', skip);
     cells[4].classList.toggle('key', r.getKey !== undefined);
     if (r.getKey) el.dataset.getKey = r.getKey;
     else delete el.dataset.getKey;

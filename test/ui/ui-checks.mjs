@@ -246,6 +246,28 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     if (text !== "n2's log: n3 lacks up to 25") throw new Error(`the lag card reads "${text}"`);
   });
 
+  await check('the webview names a skip\'s empty key as a skip', async () => {
+    const page = await context.newPage();
+    await page.setContent(`<html><body>
+      <header class="toolbar"><select id="node-filter"></select><input id="key-filter"><button id="follow"></button><span id="counts"></span></header>
+      <section id="lag"></section><div class="table"><div id="viewport" class="viewport" style="height:300px;overflow:auto;position:relative"><div id="spacer"></div></div></div>
+      <p id="empty"></p></body></html>`);
+    await page.evaluate(() => {
+      window.acquireVsCodeApi = () => ({ postMessage: () => undefined, getState: () => undefined, setState: () => undefined });
+    });
+    await page.addScriptTag({ path: join(root, 'media/replicationLog.js') });
+    const keys = await page.evaluate(() => {
+      const rows = [
+        { n: 'n1', lsn: 1, opId: 'n1:1', origin: 'n1', key: 'user:1', getKey: 'user:1', ts: 1, kind: 'put', bytes: 16, acks: [['n2', true]] },
+        { n: 'n1', lsn: 2, opId: 'n1:2', origin: 'n1', key: '', ts: 2, kind: 'skip', bytes: 8, acks: [['n2', true]] },
+      ];
+      window.dispatchEvent(new MessageEvent('message', { data: { type: 'init', rows, nodes: ['n1', 'n2'], lag: [], cursors: {} } }));
+      return [...document.querySelectorAll('#viewport .row')].map((r) => r.children[4].textContent);
+    });
+    await page.close();
+    if (!keys.includes('user:1') || !keys.includes('(no key: a skip)')) throw new Error(`key cells: ${JSON.stringify(keys)}`);
+  });
+
   await context.close();
   return counts;
 }
