@@ -249,7 +249,7 @@ export class Driver {
       redirect = { id: via, address: h.address };
     }
     const tried = new Set<string>();
-    const maxAttempts = Math.max(this.nodes.size, preferenceList(this.map, this.map.locate(placementKey).id).length) + REDIRECT_ATTEMPTS;
+    const maxAttempts = Math.max(this.nodes.size, this.map.nodes.length) + REDIRECT_ATTEMPTS;
     let attempt = 0;
     while (++attempt <= maxAttempts) {
       const candidates = this.candidatesFor(placementKey, read);

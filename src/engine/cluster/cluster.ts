@@ -199,7 +199,7 @@ export class Cluster {
     try {
       ready = await proc.ready;
     } catch (err) {
-      if (m.process === proc && m.expectedExit === 'kill') throw killedWhileStarting(m);
+      if (m.process === proc && m.expectedExit === 'kill') throw new KilledWhileStarting(m.id);
       proc.kill(`it did not start: ${(err as Error).message}`);
       throw new UnavailableError((err as Error).message);
     }
@@ -225,7 +225,7 @@ export class Cluster {
       await monitor.poll();
       first = answered();
       if (!proc.running) {
-        if (m.process === proc && m.expectedExit === 'kill') throw killedWhileStarting(m);
+        if (m.process === proc && m.expectedExit === 'kill') throw new KilledWhileStarting(m.id);
         throw new UnavailableError(`node ${m.id} exited while starting${saidWhy(proc)}; see ${m.files.logFile}`);
       }
       if (!first && Date.now() > until) {
@@ -639,10 +639,6 @@ class KilledWhileStarting extends UnavailableError {
   constructor(readonly nodeId: string) {
     super(`node ${nodeId} was killed by KillNode while it was starting`);
   }
-}
-
-function killedWhileStarting(m: Member): UnavailableError {
-  return new KilledWhileStarting(m.id);
 }
 
 function saidWhy(proc: NodeProcess): string {

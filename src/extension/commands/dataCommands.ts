@@ -90,7 +90,7 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     }
     const [replicas, hints] = await Promise.all([askOwnCopies(session, model, k), askHints(session, model, k)]);
     const summary = await summarize(k, replicas, loc?.replicas, hints, crdtTypeOf(model, k) !== undefined);
-    await results.show(`where ${k}`, [`# Where is ${code(k)}`, '', ...placement, ...renderCopies(summary), ...renderHints(hints)].join('\n'));
+    await results.show(`where ${k}`, [`# Where is ${code(k)}`, '', ...placement, ...renderCopies(summary), ...renderHints(summary.hints)].join('\n'));
     return replicas;
   });
 

@@ -51,8 +51,8 @@ export interface GetSummary {
   salted?: { buckets: number; via: string };
   /** Each row's verdict, as \`ringdb where\` judges: ✓ newest, ✓ newest heard (a replica gave no answer), stale, missing, not a replica, or ''. */
   verdicts: string[];
-  /** Hints of the key that nodes keep for replicas that were down (sloppy quorum), until handoff. */
-  hints: KeyHint[];
+  /** Hints of the key that nodes keep for replicas that were down (sloppy quorum), until handoff: newest first. */
+  hints: HintGroup[];
   /** The cluster's R: with fewer replicas answering, a quorum read (\`ringdb get\`) fails. */
   readQuorum?: number;
 }
@@ -63,6 +63,15 @@ export interface KeyHint {
   target: string;
   version: Version | undefined;
   deleted: boolean;
+}
+
+/**
+ * A key's hints one node keeps for one replica: a hint is kept per write, so a key written many
+ * times while its replica was down has many; the newest is what the replica ends up with.
+ */
+export interface HintGroup {
+  newest: KeyHint;
+  count: number;
 }
 
 const answered = (r: ReplicaAnswer): boolean => r.notAsked === undefined && r.error === undefined && !r.siblings;
@@ -124,7 +133,18 @@ async function ownSiblings(session: ClusterSession, node: string, k: string): Pr
  * makes it no replica, however new the version.
  */
 export async function summarize(key: string, replicas: ReplicaAnswer[], placement: string[] | undefined, hints: KeyHint[] = [], crdt = false): Promise<GetSummary> {
-  const { copyVerdicts } = await engineClient();
+  const { compareVersions, copyVerdicts } = await engineClient();
+  const newer = (a: KeyHint, b: KeyHint): number => (a.version && b.version ? compareVersions(a.version, b.version) : a.version ? 1 : b.version ? -1 : 0);
+  const groups = new Map<string, HintGroup>();
+  for (const h of hints) {
+    const g = groups.get(`${h.holder}\u0000${h.target}`);
+    if (!g) groups.set(`${h.holder}\u0000${h.target}`, { newest: h, count: 1 });
+    else {
+      g.count++;
+      if (newer(h, g.newest) > 0) g.newest = h;
+    }
+  }
+  const hintGroups = [...groups.values()].sort((a, b) => newer(b.newest, a.newest));
   const isReplica = (r: ReplicaAnswer): boolean => !placement || placement.includes(r.node);
   const silent = replicas.some((r) => isReplica(r) && !answered(r) && !r.siblings);
   const { newest, verdicts } = copyVerdicts(replicas.map((r) => ({ answered: isReplica(r) && answered(r), version: r.version })), !silent);
@@ -132,7 +152,7 @@ export async function summarize(key: string, replicas: ReplicaAnswer[], placemen
   const verdict = (r: ReplicaAnswer, i: number): string => {
     if (!isReplica(r)) {
       if (!answered(r)) return '';
-      const kept = [...new Set(hints.filter((h) => h.holder === r.node).map((h) => h.target))];
+      const kept = hintGroups.filter((g) => g.newest.holder === r.node).map((g) => g.newest.target);
       return kept.length ? `not a replica; hint for ${kept.join(', ')}` : 'not a replica';
     }
     // A CRDT's replicas merge states: their LWW versions do not say which is ahead (as \`ringdb where\`).
@@ -140,27 +160,14 @@ export async function summarize(key: string, replicas: ReplicaAnswer[], placemen
     return v === 'newest' || v === 'newest heard' ? `✓ ${v}` : v;
   };
   return {
-    key, found: !!best?.found, value: best?.found ? best.value : undefined, version: best?.version, replicas, placement, verdicts: replicas.map(verdict), hints,
+    key, found: !!best?.found, value: best?.found ? best.value : undefined, version: best?.version, replicas, placement, verdicts: replicas.map(verdict), hints: hintGroups,
   };
 }
 
-/**
- * The hints of the key, one row per holder and replica: a hint is kept per write, so a key
- * written many times while its replica was down has many, and the newest is what the replica gets last.
- */
-export function renderHints(hints: readonly KeyHint[]): string[] {
-  if (hints.length === 0) return [];
-  const groups = new Map<string, { newest: KeyHint; count: number }>();
-  for (const h of hints) {
-    const id = `${h.holder}\u0000${h.target}`;
-    const g = groups.get(id);
-    if (!g) groups.set(id, { newest: h, count: 1 });
-    else {
-      g.count++;
-      if (h.version && (!g.newest.version || h.version.ts > g.newest.version.ts || (h.version.ts === g.newest.version.ts && h.version.origin > g.newest.version.origin))) g.newest = h;
-    }
-  }
-  const rows = [...groups.values()].map(({ newest: h, count }) =>
+/** The hints of the key, one row per holder and replica, newest first. */
+export function renderHints(groups: readonly HintGroup[]): string[] {
+  if (groups.length === 0) return [];
+  const rows = groups.map(({ newest: h, count }) =>
     `| ${h.holder} | ${h.target} | ${h.version?.opId || '—'} | ${h.version?.ts ?? '—'} | ${h.deleted ? 'tombstone' : 'value'} | ${count} |`);
   return ['', '## Hints of it', '', 'Kept for a replica that was down; handed over when it is back.', '',
     '| held by | for | newest version | timestamp | holds | hints |', '| --- | --- | --- | --- | --- | --- |', ...rows];
@@ -227,9 +234,8 @@ export function renderGet(s: GetSummary): string {
   } else if (s.version) {
     head = [`Deleted (tombstone **${s.version.opId}**, timestamp ${s.version.ts}).`];
   } else if (s.hints.length > 0) {
-    const targets = [...new Set(s.hints.map((h) => h.target))];
-    const newest = s.hints.reduce((a, b) => ((b.version?.ts ?? 0) > (a.version?.ts ?? 0) ? b : a));
-    const what = newest.deleted ? 'its newest write, a delete, is' : 'it is';
+    const targets = [...new Set(s.hints.map((g) => g.newest.target))];
+    const what = s.hints[0].newest.deleted ? 'its newest write, a delete, is' : 'it is';
     head = [`No replica that answered holds it: ${what} kept as hints for ${targets.join(', ')} (below), handed over once ${targets.length === 1 ? 'that replica is' : 'they are'} back.`];
   } else if (s.placement && s.placement.every((id) => missing.some((r) => r.node === id))) {
     head = [`None of the key's replicas (${s.placement.join(', ')}) answered, so whether it exists is not known here.`];
