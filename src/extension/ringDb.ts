@@ -10,6 +10,7 @@ import { registerClusterCommands, SPEC_RELATIVE_PATH } from './commands/clusterC
 import { registerDataCommands } from './commands/dataCommands';
 import { registerIndexCommands } from './commands/indexCommands';
 import { registerNodeCommands } from './commands/nodeCommands';
+import { registerHotspotCommands } from './commands/hotspotCommands';
 import { registerPartitionCommands } from './commands/partitionCommands';
 import { registerRepairCommands } from './commands/repairCommands';
 import { ResultDocuments } from './commands/resultDocuments';
@@ -61,6 +62,7 @@ export class RingDb extends Disposable {
       ...registerDataCommands(this.session, this.model, this.log, this.results),
       ...registerIndexCommands(this.session, this.model, this.log, this.results),
       ...registerPartitionCommands(this.session, this.model, this.log),
+      ...registerHotspotCommands(this.session, this.model, this.log, this.results),
       ...registerRepairCommands(this.session, this.model, this.log, this.results),
       vscode.commands.registerCommand(Commands.openReplicationLog, () => this.openReplicationLog()),
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {

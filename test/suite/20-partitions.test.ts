@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
+import { hotThreshold, type Hotspots } from '../../src/extension/commands/hotspotCommands';
 import { Commands, Views } from '../../src/extension/common/commandIds';
 import { label, recordUi, ringDb, waitFor } from './helpers';
 
@@ -204,6 +205,61 @@ describe('partitions', function () {
     }
     assert.deepEqual(ui.shown.filter((s) => s.kind === 'inputBox'), [], 'a split key was asked for');
     assert.match(api.lastError() ?? '', /^Split Partition failed: There is no partition 999\.$/);
+  });
+
+  it('Show Hotspots lists the busiest partitions and keys, and tells a one-key hotspot from a many-key one', async () => {
+    assert.equal(await run(Commands.resetHotspotCounters), true, `Reset Hotspot Counters failed: ${api.lastError()}`);
+    for (let i = 0; i < 40; i++) assert.ok(await run(Commands.put, { key: 'solo:1', value: `v${i}` }), `Put failed: ${api.lastError()}`);
+    for (let i = 0; i < 30; i++) assert.ok(await run(Commands.put, { key: `many:${i}`, value: 'x' }), `Put failed: ${api.lastError()}`);
+    const h = await run<Hotspots>(Commands.showHotspots);
+    assert.ok(h, `Show Hotspots failed: ${api.lastError()}`);
+    assert.equal(h.totalOps, 70, 'the counters were reset, then 70 puts coordinated');
+    assert.equal(h.keys[0].key, 'solo:1');
+    assert.ok(h.keys[0].count - h.keys[0].error >= 40, JSON.stringify(h.keys[0]));
+    const solo = h.keys[0].location?.partitionId;
+    assert.equal(h.partitions[0].pid, solo, 'the partition of the key written 40 times is the busiest');
+    const doc = api.lastResult()?.markdown ?? '';
+    assert.match(doc, new RegExp(`\\| ${solo} 🔥 hot \\| ${h.partitions[0].ops} \\|.*\\| one key, "solo:1", makes at least \\d+\\.\\d+% of it: a split cannot divide a key; Mark Hot Key spreads it \\|`));
+    assert.match(doc, /^\| "solo:1" \| 40 \| \d+ \|/m);
+    // Thirty keys of one write each make no partition hot by themselves.
+    for (const p of h.partitions.slice(1)) {
+      if (p.ops > hotThreshold(h.partitions)) assert.match(doc, new RegExp(`\\| ${p.pid} 🔥 hot \\|.*many keys: Split Partition`));
+      else assert.match(doc, new RegExp(`^\\| ${p.pid} \\| ${p.ops} \\|.*\\|  \\|$`, 'm'));
+    }
+  });
+
+  it('Split Hot Partitions suggests twice the mean and splits the partitions above the threshold given', async () => {
+    const { partitions } = (await run<Hotspots>(Commands.showHotspots, { quiet: true }))!;
+    const count = api.snapshot().partitions.length;
+    // Only the busiest partition is above the second busiest's count.
+    const threshold = partitions[1].ops;
+    const ui = recordUi((s) => (s.kind === 'inputBox' ? String(threshold) : undefined));
+    let r: { split: number[]; skipped: { pid: number; reason: string }[] } | undefined;
+    try {
+      r = await run(Commands.splitHotPartitions);
+    } finally {
+      ui.restore();
+    }
+    const asked = ui.shown.filter((s) => s.kind === 'inputBox');
+    assert.equal(asked.length, 1, JSON.stringify(ui.shown));
+    assert.equal(asked[0].value, String(Math.floor(hotThreshold(partitions))));
+    assert.match(asked[0].text, new RegExp(`busiest: partition ${partitions[0].pid} with ${partitions[0].ops}`));
+    assert.deepEqual([asked[0].validate?.('0'), asked[0].validate?.('ten'), asked[0].validate?.('12')], ['A whole number of operations, 1 or more', 'A whole number of operations, 1 or more', undefined]);
+    assert.ok(r, `Split Hot Partitions failed: ${api.lastError()}`);
+    assert.deepEqual([...r.split, ...r.skipped.map((s) => s.pid)], [partitions[0].pid]);
+    if (r.split.length) {
+      await waitFor(api, 'the split partition in the view', async () => (api.snapshot().partitions.length === count + 1 ? true : undefined));
+    } else {
+      // A partition left whole says why, and what spreads its load instead.
+      assert.match(ui.shown.find((s) => s.kind === 'warning')?.text ?? '', new RegExp(`Not split: partition ${partitions[0].pid}: `));
+    }
+  });
+
+  it('Reset Hotspot Counters starts the counts from zero, and Show Hotspots then says nothing was counted', async () => {
+    assert.equal(await run(Commands.resetHotspotCounters), true, `Reset Hotspot Counters failed: ${api.lastError()}`);
+    const h = await run<Hotspots>(Commands.showHotspots);
+    assert.deepEqual([h?.totalOps, h?.partitions.length], [0, 0]);
+    assert.match(api.lastResult()?.markdown ?? '', /No operation has been counted since the counters were last reset/);
   });
 });
 

@@ -84,6 +84,8 @@ export interface Shown {
   readonly items: readonly string[];
   /** An input box's check as the person types. */
   readonly validate?: vscode.InputBoxOptions['validateInput'];
+  /** An input box's text as it opens. */
+  readonly value?: string;
 }
 
 type Answer = (shown: Shown) => string | undefined;
@@ -121,7 +123,7 @@ export function recordUi(answer: Answer = () => undefined): { shown: Shown[]; re
   });
   replace('showInputBox', (options: unknown) => {
     const o = options as vscode.InputBoxOptions | undefined;
-    const s: Shown = { kind: 'inputBox', text: o?.prompt ?? '', items: [], validate: o?.validateInput };
+    const s: Shown = { kind: 'inputBox', text: o?.prompt ?? '', items: [], validate: o?.validateInput, value: o?.value };
     shown.push(s);
     return Promise.resolve(answer(s));
   });

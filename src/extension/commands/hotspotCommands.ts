@@ -1,0 +1,155 @@
+// Hotspots, as `ringdb hot` shows them: the busiest partitions and the most frequent keys since
+// the counters were last reset, with what would spread each hot partition's load (a split for
+// many keys, salting for one); Split Hot Partitions (the controller's threshold-based splits) and
+// Reset Hotspot Counters, to watch a new workload from zero.
+import * as vscode from 'vscode';
+import { Commands } from '../common/commandIds';
+import { formatShare, plural } from '../common/format';
+import type { Log } from '../common/log';
+import { UserError, type ClusterSession } from '../controller/clusterSession';
+import type { CheckHotResult, HotKeyInfo, HotPartitionInfo, KeyLocation } from '../engineClient';
+import type { ClusterModel } from '../model/clusterModel';
+import type { PartitionView } from '../model/types';
+import { argsOf } from './inputs';
+import { escapeCell } from './ownCopies';
+import type { ResultDocuments } from './resultDocuments';
+import { cancellationArg, runReported, withCancellableProgress } from './run';
+
+/** Keys listed, and located one WhereIs each to tell a one-key hotspot from a many-key one. */
+const HOT_KEYS = 20;
+/** Partitions listed; the Partitions view has every partition's count. */
+const BUSIEST_PARTITIONS = 20;
+/** A key making at least this share of its partition's operations is what makes it hot. */
+const ONE_KEY_SHARE = 0.5;
+
+export interface Hotspots {
+  totalOps: number;
+  partitions: HotPartitionInfo[];
+  keys: (HotKeyInfo & { location?: KeyLocation })[];
+}
+
+/** The threshold the Partitions view marks "hot" above: twice the mean of the partitions that had operations. */
+export function hotThreshold(partitions: readonly { ops: number }[]): number {
+  const busy = partitions.filter((p) => p.ops > 0);
+  return busy.length ? (2 * busy.reduce((n, p) => n + p.ops, 0)) / busy.length : 0;
+}
+
+export function registerHotspotCommands(session: ClusterSession, model: ClusterModel, log: Log, results: ResultDocuments): vscode.Disposable[] {
+  const requireMap = (): void => {
+    if (!model.snapshot.reportsPartitions) throw new UserError('This cluster reports no partition map, so it counts no hotspots.', 'Start a cluster whose engine supports partitioning.');
+  };
+
+  const showHotspots = (arg?: unknown): Promise<Hotspots | undefined> => runReported(log, 'Show Hotspots', async () => {
+    requireMap();
+    const [{ partitions, totalOps }, keys] = await Promise.all([session.client.getHotPartitions(0), session.client.getHotKeys(HOT_KEYS)]);
+    // A key whose partition cannot be found now (a map change under way) is listed without one.
+    const located = await Promise.all(keys.map(async (k) => ({
+      ...k,
+      location: await session.client.whereIs(Buffer.from(k.keyHex, 'hex')).catch((err: unknown) => {
+        log.warn(`Show Hotspots: where is ${JSON.stringify(k.key)}: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+      }),
+    })));
+    const hotspots: Hotspots = { totalOps, partitions, keys: located };
+    if (!argsOf(arg).quiet) await results.show('hotspots', renderHotspots(hotspots, model.snapshot.partitions));
+    return hotspots;
+  });
+
+  const splitHotPartitions = (arg?: unknown): Promise<CheckHotResult | undefined> => runReported(log, 'Split Hot Partitions', async () => {
+    requireMap();
+    const given = (argsOf(arg) as { threshold?: unknown }).threshold;
+    let threshold: number;
+    if (given !== undefined) {
+      threshold = Number(given);
+      if (!Number.isInteger(threshold) || threshold < 1) throw new UserError(`Invalid threshold ${JSON.stringify(given)}.`, 'Pass a whole number of operations, 1 or more.');
+    } else {
+      const { partitions } = await session.client.getHotPartitions(0);
+      if (partitions.length === 0) throw new UserError('No partition has counted an operation since the counters were last reset.', 'Put or get some keys, then split the partitions that took most of them.');
+      const suggested = Math.max(1, Math.floor(hotThreshold(partitions)));
+      const busiest = partitions[0];
+      const typed = await vscode.window.showInputBox({
+        title: 'RingDB: Split Hot Partitions',
+        prompt: `Split, at the median of its keys, every partition with more operations than this since the last reset (busiest: partition ${busiest.pid} with ${busiest.ops}; twice the mean: ${suggested})`,
+        value: String(suggested),
+        ignoreFocusOut: true,
+        validateInput: (v) => (/^[1-9]\d*$/.test(v.trim()) ? undefined : 'A whole number of operations, 1 or more'),
+      });
+      if (typed === undefined) return undefined;
+      threshold = Number(typed.trim());
+    }
+    const r = await withCancellableProgress(`Splitting partitions with more than ${threshold} operations…`, {
+      state: 'The controller goes on with the splits it began; the Partitions view shows the new map when they are done.',
+      also: cancellationArg(arg),
+    }, () => session.client.checkHotPartitions(threshold));
+    const skipped = r.skipped.map((s) => `partition ${s.pid}: ${s.reason}`);
+    log.info(`split hot partitions above ${threshold}: ${r.split.length ? r.split.join(', ') : 'none'} (map version ${r.map.version})${skipped.length ? `; not split: ${skipped.join('; ')}` : ''}`);
+    const done = r.split.length ? `split ${plural(r.split.length, 'partition')} (${r.split.join(', ')}), map version ${r.map.version}` : `no partition has more than ${threshold} operations`;
+    if (skipped.length) {
+      // A hot partition left whole is still hot: say why, and what spreads it instead.
+      void vscode.window.showWarningMessage(`RingDB: ${done}. Not split: ${skipped.join('; ')}.`, {
+        detail: 'Split it at a key of your choice (Split Partition), or, when one key makes its load, spread that key (Mark Hot Key; Show Hotspots lists the hot keys).',
+      });
+    } else {
+      void vscode.window.setStatusBarMessage(`RingDB: ${done}`, 5000);
+    }
+    return r;
+  });
+
+  const resetHotspotCounters = (): Promise<boolean | undefined> => runReported(log, 'Reset Hotspot Counters', async () => {
+    requireMap();
+    await session.client.resetMetrics();
+    log.info('reset the hotspot counters of every up node');
+    void vscode.window.setStatusBarMessage('RingDB: hotspot counters reset on every node that is up', 5000);
+    return true;
+  });
+
+  return [
+    vscode.commands.registerCommand(Commands.showHotspots, showHotspots),
+    vscode.commands.registerCommand(Commands.splitHotPartitions, splitHotPartitions),
+    vscode.commands.registerCommand(Commands.resetHotspotCounters, resetHotspotCounters),
+  ];
+}
+
+/** What spreads a hot partition's load: salting when one key makes most of it, else a split. */
+function remedy(p: HotPartitionInfo, keys: Hotspots['keys']): string {
+  const top = keys.find((k) => k.location?.partitionId === p.pid && k.location.saltBuckets === 0 && k.count - k.error >= ONE_KEY_SHARE * p.ops);
+  if (top) return `one key, ${escapeCell(JSON.stringify(top.key))}, makes at least ${formatShare((top.count - top.error) / p.ops)} of it: a split cannot divide a key; Mark Hot Key spreads it`;
+  return 'many keys: Split Partition (at the median of its keys)';
+}
+
+export function renderHotspots(h: Hotspots, rows: readonly PartitionView[]): string {
+  const lines = ['# Hotspots', ''];
+  if (h.totalOps === 0) {
+    lines.push('No operation has been counted since the counters were last reset. Each node counts the requests it coordinates; put or get some keys and show the hotspots again.');
+    return lines.join('\n');
+  }
+  const threshold = hotThreshold(h.partitions);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  lines.push(
+    `${h.totalOps.toLocaleString('en-US')} operations since the counters were last reset, counted by the node that coordinated each request and summed over the nodes that are up. ` +
+    `"Hot" marks a partition with more than twice the mean of the partitions that had any (${Math.floor(threshold).toLocaleString('en-US')}), as the Partitions view does.`,
+    '', '## Busiest partitions', '',
+    '| partition | operations | share | owner | replicas | range | load |',
+    '| --- | ---: | ---: | --- | --- | --- | --- |',
+  );
+  for (const p of h.partitions.slice(0, BUSIEST_PARTITIONS)) {
+    const row = byId.get(String(p.pid));
+    const hot = h.partitions.length > 1 && p.ops > threshold;
+    lines.push(`| ${p.pid}${hot ? ' 🔥 hot' : ''} | ${p.ops.toLocaleString('en-US')} | ${formatShare(p.ops / h.totalOps)} | ${p.owner} | ${row ? row.replicas.join(', ') : '—'} | ${row ? escapeCell(row.range) : '—'} | ${hot ? remedy(p, h.keys) : ''} |`);
+  }
+  if (h.partitions.length > BUSIEST_PARTITIONS) lines.push('', `… and ${plural(h.partitions.length - BUSIEST_PARTITIONS, 'more partition')} with operations; the Partitions view lists every count.`);
+  lines.push('', '## Most frequent keys', '',
+    'Counted approximately (a space-saving sketch per node): a key made at least the lower bound and at most the upper.', '',
+    '| key | operations | partition | note |', '| --- | ---: | --- | --- |');
+  for (const k of h.keys) {
+    const range = k.error > 0 ? `${(k.count - k.error).toLocaleString('en-US')}–${k.count.toLocaleString('en-US')}` : k.count.toLocaleString('en-US');
+    const where = k.location ? String(k.location.partitionId) : '—';
+    const note = k.location?.saltBuckets ? `salted over ${k.location.saltBuckets} buckets (partitions ${[...new Set(k.location.variants.map((v) => v.partitionId))].join(', ')})` : '';
+    lines.push(`| ${escapeCell(JSON.stringify(k.key))} | ${range} | ${where} | ${note} |`);
+  }
+  lines.push('', '## What spreads the load', '',
+    '- **A partition hot from many keys**: *Split Partition* from its row in the Partitions view splits it at the median of its keys; *Split Hot Partitions* splits every partition above a number of operations.',
+    '- **A partition hot from one key**: a split cannot divide a key. *Mark Hot Key* spreads that key\'s writes over salted variants in other partitions; reads ask every variant for the newest.',
+    '- *Reset Hotspot Counters* starts the counts from zero, to watch a new workload.');
+  return lines.join('\n');
+}
