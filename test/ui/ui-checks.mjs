@@ -194,6 +194,17 @@ export async function runUiChecks({ browser, server, paths, root, screenshots })
     for (const other of ['Nodes', 'SSTables', 'Hints']) await setPaneExpanded(other, true);
   });
 
+  await check('Show Hotspots from the Partitions view\'s title lists the busiest partitions and keys', async () => {
+    const header = page.locator('.pane-header', { hasText: 'Partitions' }).first();
+    await header.hover(); // a view's title actions show while it is hovered
+    await header.locator('.action-label[aria-label="Show Hotspots"]').click();
+    await webview().locator('h2', { hasText: 'Busiest partitions' }).waitFor();
+    await webview().locator('table td', { hasText: '"user:42"' }).first().waitFor();
+    await page.mouse.move(900, 700);
+    await page.screenshot({ path: join(shots, 'hotspots.png') });
+    await closeWebviews();
+  });
+
   await check('the replication-log webview shows the written key in its table', async () => {
     await palette('RingDB: Open Replication Log');
     const view = webview();
