@@ -207,6 +207,30 @@ describe('partitions', function () {
     assert.match(api.lastError() ?? '', /^Split Partition failed: There is no partition 999\.$/);
   });
 
+  it('Group Partitions by Owner lists each node with the partitions it owns; Show Partitions in Ring Order puts the ring back', async () => {
+    const ring = (await api.treeItems('partitions')).map(label);
+    await run(Commands.groupPartitionsByOwner);
+    try {
+      const groups = await api.treeItems('partitions');
+      assert.deepEqual(groups.map(label), api.snapshot().nodes.map((n) => n.id));
+      let rows = 0;
+      for (const g of groups) {
+        const owned = api.snapshot().partitions.filter((p) => p.owner === label(g));
+        const children = await api.treeItems('partitions', g);
+        assert.deepEqual(children.map(label), owned.map((p) => p.id), `${label(g)}'s rows: the partitions it owns, in ring order`);
+        const share = owned.reduce((n, p) => n + (p.share ?? 0), 0);
+        assert.match(String(g.description), owned.length
+          ? new RegExp(`^owns ${owned.length} partitions? · ${(share * 100).toFixed(2)}% of the ring`)
+          : /^owns no partition/);
+        rows += children.length;
+      }
+      assert.equal(rows, ring.length, 'every partition is under its owner once');
+    } finally {
+      await run(Commands.showPartitionsInRingOrder);
+    }
+    assert.deepEqual((await api.treeItems('partitions')).map(label), ring);
+  });
+
   it('Show Hotspots lists the busiest partitions and keys, and tells a one-key hotspot from a many-key one', async () => {
     assert.equal(await run(Commands.resetHotspotCounters), true, `Reset Hotspot Counters failed: ${api.lastError()}`);
     for (let i = 0; i < 40; i++) assert.ok(await run(Commands.put, { key: 'solo:1', value: `v${i}` }), `Put failed: ${api.lastError()}`);

@@ -26,6 +26,8 @@ export const Commands = {
   openReplicationLog: 'ringdb.openReplicationLog',
   showNodeLogs: 'ringdb.showNodeLogs',
   showExplorer: 'ringdb.showExplorer',
+  groupPartitionsByOwner: 'ringdb.groupPartitionsByOwner',
+  showPartitionsInRingOrder: 'ringdb.showPartitionsInRingOrder',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -43,4 +45,5 @@ export const Views = {
 export const ContextKeys = {
   clusterRunning: 'ringdb.clusterRunning',
   clusterStarting: 'ringdb.clusterStarting',
+  partitionsByOwner: 'ringdb.partitionsByOwner',
 } as const;

@@ -1,10 +1,11 @@
 // The Partitions view: one row per partition with its range, owner and replicas, ops and a hot
-// marker. Filled once the engine reports its partition map (the partitioning layer).
+// marker, in ring order or grouped by owner. Filled once the engine reports its partition map
+// (the partitioning layer).
 import * as vscode from 'vscode';
 import { formatShare, plural } from '../common/format';
 import { Disposable } from '../common/lifecycle';
 import type { ClusterModel } from '../model/clusterModel';
-import type { PartitionView } from '../model/types';
+import type { NodeStatus, PartitionView } from '../model/types';
 
 /**
  * Owner first: a sidebar of the default width cuts a row off after about 40 characters, and a
@@ -48,9 +49,40 @@ export class PartitionItem extends vscode.TreeItem {
   }
 }
 
-export class PartitionsProvider extends Disposable implements vscode.TreeDataProvider<PartitionItem> {
+/** A node's partitions, when the view groups by owner: what a node carries, and whether it is up. */
+export class OwnerItem extends vscode.TreeItem {
+  constructor(readonly nodeId: string, readonly owned: readonly PartitionView[], replicaOnly: number, state: NodeStatus | undefined) {
+    super(nodeId, owned.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    this.id = `owner/${nodeId}`;
+    this.contextValue = 'partitionOwner';
+    const up = state === 'up' || state === 'suspect';
+    this.iconPath = new vscode.ThemeIcon(up ? 'server' : 'debug-disconnect', up ? undefined : new vscode.ThemeColor('list.warningForeground'));
+    const ops = owned.reduce((n, p) => n + p.ops, 0);
+    const hot = owned.filter((p) => p.hot).length;
+    // Hash maps only: a range map's ranges have no size to add up.
+    const share = owned.every((p) => p.share !== undefined) && owned.length ? formatShare(owned.reduce((n, p) => n + (p.share ?? 0), 0)) : undefined;
+    const parts = [owned.length ? `owns ${plural(owned.length, 'partition')}` : 'owns no partition'];
+    if (!up) parts.push(state ?? 'not a running node');
+    if (share) parts.push(`${share} of the ring`);
+    if (ops > 0) parts.push(plural(ops, 'op'));
+    if (hot) parts.push(`${hot} hot`);
+    this.description = parts.join(' · ');
+    this.tooltip = new vscode.MarkdownString([
+      `**${nodeId}**${up ? '' : ` (${state ?? 'not a running node'})`}`,
+      '',
+      `- owner (first replica) of ${plural(owned.length, 'partition')}${share ? `, ${share} of the hash ring` : ''}`,
+      `- replica, not owner, of ${plural(replicaOnly, 'more partition')}`,
+      `- ops of its partitions since the last reset: ${ops}${hot ? ` (${hot} hot)` : ''}`,
+    ].join('\n'));
+  }
+}
+
+export type PartitionsGrouping = 'ring' | 'owner';
+
+export class PartitionsProvider extends Disposable implements vscode.TreeDataProvider<PartitionItem | OwnerItem> {
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  private _grouping: PartitionsGrouping = 'ring';
 
   constructor(private readonly model: ClusterModel) {
     super();
@@ -68,8 +100,18 @@ export class PartitionsProvider extends Disposable implements vscode.TreeDataPro
     return 'This cluster reports no partition map: every node holds every key (full replication).';
   }
 
-  getTreeItem(element: PartitionItem): vscode.TreeItem {
+  getTreeItem(element: PartitionItem | OwnerItem): vscode.TreeItem {
     return element;
+  }
+
+  get grouping(): PartitionsGrouping {
+    return this._grouping;
+  }
+
+  set grouping(g: PartitionsGrouping) {
+    if (g === this._grouping) return;
+    this._grouping = g;
+    this._onDidChangeTreeData.fire();
   }
 
   /** One line a view's header can show: how many partitions, and how many have a replica that is not up. */
@@ -81,12 +123,19 @@ export class PartitionsProvider extends Disposable implements vscode.TreeDataPro
     return `${parts.length} · map v${parts[0].mapVersion}${degraded ? ` · ${degraded} with a replica not up` : ''}`;
   }
 
-  getChildren(element?: PartitionItem): PartitionItem[] {
-    if (element) return [];
+  getChildren(element?: PartitionItem | OwnerItem): (PartitionItem | OwnerItem)[] {
+    if (element instanceof PartitionItem) return [];
     this.lastUp = this.upNodes();
     const up = new Set(this.lastUp.split(','));
+    const row = (p: PartitionView): PartitionItem => new PartitionItem(p, p.replicas.filter((r) => !up.has(r)));
     // In the map's order, which is the ring's: a split's new partition sits beside its parent, and neighbours merge.
-    return this.model.snapshot.partitions.map((p) => new PartitionItem(p, p.replicas.filter((r) => !up.has(r))));
+    if (element) return element.owned.map(row);
+    const partitions = this.model.snapshot.partitions;
+    if (this._grouping === 'ring') return partitions.map(row);
+    // Every member, owning something or not (a node just added owns nothing until a rebalance), then any other owner the map names.
+    const states = new Map(this.model.snapshot.nodes.map((n) => [n.id, n.status]));
+    const ids = [...states.keys(), ...new Set(partitions.map((p) => p.owner).filter((o) => !states.has(o)))];
+    return ids.map((id) => new OwnerItem(id, partitions.filter((p) => p.owner === id), partitions.filter((p) => p.owner !== id && p.replicas.includes(id)).length, states.get(id)));
   }
 
   private lastUp = '';

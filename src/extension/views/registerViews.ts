@@ -1,16 +1,18 @@
 // Creates the four tree views of the RingDB container over the one shared model, keeps their
 // messages current, and mirrors the cluster phase into the when-clause context keys.
 import * as vscode from 'vscode';
-import { ContextKeys, Views } from '../common/commandIds';
+import { Commands, ContextKeys, Views } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
 import { Ticker } from '../common/ticker';
 import type { ClusterModel } from '../model/clusterModel';
 import { HintsProvider } from './hintsView';
 import { NodesProvider } from './nodesView';
-import { PartitionsProvider } from './partitionsView';
+import { PartitionsProvider, type PartitionsGrouping } from './partitionsView';
 import { SSTablesProvider } from './sstablesView';
 
 const HINT_AGE_TICK_MS = 1_000;
+/** Workspace state: how the Partitions view was last arranged, kept across windows. */
+const PARTITIONS_GROUPING_KEY = 'ringdb.partitionsGrouping';
 
 export class ClusterViews extends Disposable {
   readonly nodes: NodesProvider;
@@ -20,7 +22,7 @@ export class ClusterViews extends Disposable {
   readonly nodesView: vscode.TreeView<unknown>;
   readonly partitionsView: vscode.TreeView<unknown>;
 
-  constructor(model: ClusterModel) {
+  constructor(model: ClusterModel, state: vscode.Memento) {
     super();
     this.nodes = this._register(new NodesProvider(model));
     this.partitions = this._register(new PartitionsProvider(model));
@@ -51,5 +53,13 @@ export class ClusterViews extends Disposable {
     };
     this._register(model.onDidChange(sync));
     sync();
+    const group = (g: PartitionsGrouping): void => {
+      this.partitions.grouping = g;
+      setContext(ContextKeys.partitionsByOwner, g === 'owner');
+      void state.update(PARTITIONS_GROUPING_KEY, g);
+    };
+    group(state.get<PartitionsGrouping>(PARTITIONS_GROUPING_KEY) === 'owner' ? 'owner' : 'ring');
+    this._register(vscode.commands.registerCommand(Commands.groupPartitionsByOwner, () => group('owner')));
+    this._register(vscode.commands.registerCommand(Commands.showPartitionsInRingOrder, () => group('ring')));
   }
 }
