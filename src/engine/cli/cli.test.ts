@@ -34,7 +34,7 @@ describe('ringdb CLI', function () {
       [['start', '--nodes'], /--nodes needs a value/],
       // 0 printed the whole log (the protocol's 0 means the default).
       [['logs', 'n1', '--lines', '0'], /--lines must be an integer from 1 to 10000, got "0"/],
-      [['get', 'k', '--colour', 'red'], /unknown option --colour for `ringdb get`; accepted: --clustering, --node, --local, --dir, --json, --help/],
+      [['get', 'k', '--colour', 'red'], /unknown option --colour for `ringdb get`; accepted: --clustering, --node, --r, --local, --dir, --json, --help/],
     ];
     for (const [args, message] of cases) {
       const r = await ringdb(ws.dir, ...args);

@@ -13,7 +13,7 @@ import { tailLines } from '../cluster/logs';
 import { NODE_LOG_FILE } from '../node/config';
 import { NODE_ID_PATTERN } from '../spec/types';
 import { UsageError, type CommandSpec, type Parsed } from './args';
-import { formatNotFound, formatNotFoundInOwnCopy, formatReadCache, formatStatus, formatWrite, type ReadCacheCounts } from './format';
+import { formatNotFound, formatNotFoundInOwnCopy, formatReadCache, formatStatus, formatWrite, type ReadCacheAnswer } from './format';
 import { placementOf, specModes } from './cluster-facts';
 import { OWN_COPY_ASK_MS } from './own-copies';
 import { clusteringOption, driverData, runTopologyCommand, TOPOLOGY_COMMANDS } from './topology-commands';
@@ -41,6 +41,9 @@ const dirOption = { name: 'dir', kind: 'string', value: 'folder', help: 'data fo
 const nodeOption = { name: 'node', kind: 'string', value: 'id', help: 'node to send the request to (default: a replica of the key, by the partition map)' } as const;
 
 const localOption = { name: 'local', kind: 'flag', help: 'with --node: that node\'s own copy only, without a quorum' } as const;
+const writeQuorumOption = { name: 'w', kind: 'int', min: 1, max: 1024, value: 'n', help: 'replicas that must acknowledge this write, 1..N (default: the cluster\'s writeQuorum)' } as const;
+const readQuorumOption = { name: 'r', kind: 'int', min: 1, max: 1024, value: 'n', help: 'replicas that must answer this read, 1..N (default: the cluster\'s readQuorum)' } as const;
+const quorumDetails = 'W + R > N makes a read see the newest acknowledged write; --w 1 or --r 1 trades that for availability while replicas are down.';
 
 export const COMMANDS: CommandSpec[] = [
   {
@@ -53,12 +56,12 @@ export const COMMANDS: CommandSpec[] = [
     details: ['The controller keeps running after this command returns; `ringdb stop` ends it and every node.'],
   },
   { name: 'status', args: [], summary: 'show the cluster\'s nodes and their state', options: [dirOption] },
-  { name: 'put', args: ['key', 'value'], summary: 'write a key', options: [clusteringOption, nodeOption, dirOption] },
+  { name: 'put', args: ['key', 'value'], summary: 'write a key', options: [clusteringOption, nodeOption, writeQuorumOption, dirOption], details: [quorumDetails] },
   {
-    name: 'get', args: ['key'], summary: 'read a key (exit code 1 when it does not exist)', options: [clusteringOption, nodeOption, localOption, dirOption],
-    details: ['With --local --node n2, n2 answers from its own copy alone (no quorum, no read repair): replicas may differ until replication and repair catch up.'],
+    name: 'get', args: ['key'], summary: 'read a key (exit code 1 when it does not exist)', options: [clusteringOption, nodeOption, readQuorumOption, localOption, dirOption],
+    details: ['With --local --node n2, n2 answers from its own copy alone (no quorum, no read repair): replicas may differ until replication and repair catch up.', quorumDetails],
   },
-  { name: 'delete', args: ['key'], summary: 'delete a key (a tombstone that replicates)', options: [clusteringOption, nodeOption, dirOption] },
+  { name: 'delete', args: ['key'], summary: 'delete a key (a tombstone that replicates)', options: [clusteringOption, nodeOption, writeQuorumOption, dirOption], details: [quorumDetails] },
   { name: 'kill', args: ['node'], summary: 'SIGKILL a node: a real crash, for fault injection', options: [dirOption] },
   { name: 'restart', args: ['node'], summary: 'start a killed or stopped node again (same data and port)', options: [dirOption] },
   {
@@ -259,8 +262,9 @@ async function dataOp(p: Parsed, c: ControllerClient): Promise<Result> {
   if (p.options.get('local') === true) return ownCopy(p, c);
   // A CRDT key's stored value is its encoded state: `get` prints the merged value instead.
   if (p.command === 'get' && str(p, 'clustering') === undefined && (await isCrdtKey(c, p.args[0]))) return crdtRead(p);
-  // Without --node the topology-aware driver picks a replica; rows (--clustering) always go through it.
-  if (str(p, 'node') === undefined || str(p, 'clustering') !== undefined) return driverData(p, c);
+  // Without --node the topology-aware driver picks a replica; rows (--clustering) and a W or R of
+  // this request's own always go through it (with --node as the node to send to).
+  if (str(p, 'node') === undefined || str(p, 'clustering') !== undefined || p.options.has('w') || p.options.has('r')) return driverData(p, c);
   const nodeId = await pickNode(c, p);
   const node = await c.nodeClient(nodeId);
   try {
@@ -405,19 +409,23 @@ async function maintenance(p: Parsed, io: Io): Promise<Result> {
   });
 }
 
-/** Each up node's read-cache counters, when the spec turns the cache on (a node that does not answer at once is left out). */
-async function readCacheOf(c: ControllerClient, cluster: ClusterDescription): Promise<Record<string, ReadCacheCounts> | undefined> {
+/** How long status waits for a node's counters: a new process's first call also opens the channel. */
+const READ_CACHE_ASK_MS = 3_000;
+
+/** Each up node's read-cache counters, when the spec turns the cache on (a node that does not answer at once says so). */
+async function readCacheOf(c: ControllerClient, cluster: ClusterDescription): Promise<Record<string, ReadCacheAnswer> | undefined> {
   if (specModes(cluster).cacheSize <= 0) return undefined;
-  const out: Record<string, ReadCacheCounts> = {};
+  const out: Record<string, ReadCacheAnswer> = {};
   await Promise.all(cluster.nodes.filter((n) => n.state === 'up').map(async (n) => {
     const node = await c.nodeClient(n.id);
     node.close();
     const conv = new ConvergenceClient(node.target);
     try {
-      const s = await conv.stats({ timeoutMs: 2_000 });
+      const s = await conv.stats({ timeoutMs: READ_CACHE_ASK_MS });
       out[n.id] = { hits: s.cacheHits, misses: s.cacheMisses, entries: s.cacheEntries };
-    } catch {
-      // Status must not wait on a hung node: the table above already says how it is.
+    } catch (err) {
+      // Status must not wait on a hung node; it says which node stayed silent, and why, not "no node".
+      out[n.id] = { unanswered: `no counters: ${err instanceof Error ? err.message : String(err)} (a busy or hung node; \`ringdb status\` asks again)` };
     } finally {
       conv.close();
     }

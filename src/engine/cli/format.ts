@@ -50,14 +50,19 @@ export interface ReadCacheCounts {
   entries: number;
 }
 
+/** A node's counters, or why it gave none (it did not answer in time). */
+export type ReadCacheAnswer = ReadCacheCounts | { unanswered: string };
+
 /** The read cache per node: hits of the reads it answered since the node started. */
-export function formatReadCache(cacheSize: number, perNode: Readonly<Record<string, ReadCacheCounts>>): string {
+export function formatReadCache(cacheSize: number, perNode: Readonly<Record<string, ReadCacheAnswer>>): string {
   const rows = Object.keys(perNode).sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).map((id) => {
-    const { hits, misses, entries } = perNode[id];
+    const answer = perNode[id];
+    if ('unanswered' in answer) return `  ${id}: ${answer.unanswered}`;
+    const { hits, misses, entries } = answer;
     const reads = hits + misses;
     return `  ${id}: ${hits} hit${hits === 1 ? '' : 's'} of ${reads} read${reads === 1 ? '' : 's'}${reads ? ` (${Math.round((hits / reads) * 100)} %)` : ''}, ${entries} entr${entries === 1 ? 'y' : 'ies'} cached`;
   });
-  return [`read cache (cacheSize ${cacheSize} per node, since each node started):`, ...(rows.length ? rows : ['  no node answered'])].join('\n');
+  return [`read cache (cacheSize ${cacheSize} per node, since each node started):`, ...(rows.length ? rows : ['  no node is up'])].join('\n');
 }
 
 export function formatStatus(c: ClusterDescription): string {

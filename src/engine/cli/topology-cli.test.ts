@@ -68,6 +68,24 @@ describe('ringdb CLI: partitioning commands', function () {
     assert.equal(getJson.replicas.length, 2, 'R=2 answers');
   });
 
+  it('takes W and R for one request with --w and --r, through --node too, and refuses one above N', async () => {
+    const all = await ringdb(ws.dir, 'put', 'per-request', 'v', '--w', '3', '--node', 'n1');
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stdout, /^OK op n1:\d+ ts \d+ on n1 \(acknowledged by n1, n\d, n\d\)$/m, 'W=3: every replica acknowledged, not the configured 2');
+    const readAll = json<{ replicas: string[]; value: string }>(await ringdb(ws.dir, 'get', 'per-request', '--r', '3', '--json'));
+    assert.deepEqual([readAll.value, readAll.replicas.length], ['v', 3]);
+    const readOne = json<{ replicas: string[] }>(await ringdb(ws.dir, 'get', 'per-request', '--r', '1', '--node', 'n2', '--json'));
+    assert.equal(readOne.replicas.length, 1);
+    const del = json<{ replicas: string[] }>(await ringdb(ws.dir, 'delete', 'per-request', '--w', '3', '--json'));
+    assert.equal(del.replicas.length, 3);
+    const above = await ringdb(ws.dir, 'put', 'per-request', 'v', '--w', '4');
+    assert.equal(above.code, 2);
+    assert.match(above.stderr, /w: must be 1 to 3 \(the replication factor\), or unset for the configured 2; got 4/);
+    const zero = await ringdb(ws.dir, 'get', 'per-request', '--r', '0');
+    assert.equal(zero.code, 2);
+    assert.match(zero.stderr, /--r must be an integer from 1 to 1024, got "0"/);
+  });
+
   it('shows the ring and where a key lives', async () => {
     const ring = await ringdb(ws.dir, 'ring');
     assert.equal(ring.code, 0, ring.stderr);
@@ -325,6 +343,16 @@ describe('ringdb status with the read cache on (real processes)', function () {
       assert.deepEqual(Object.keys(json.readCache).sort(), ['n1', 'n2']);
       const reads = Object.values(json.readCache).reduce((n, c) => n + c.hits + c.misses, 0);
       assert.ok(reads >= 3, `three gets and no read through a cache: ${JSON.stringify(json.readCache)}`);
+      // A node that does not answer is named, with why, instead of being left out of the list.
+      const n2 = (JSON.parse((await ringdb(ws.dir, 'status', '--json')).stdout) as { nodes: { id: string; pid: number }[] }).nodes.find((n) => n.id === 'n2')!;
+      process.kill(n2.pid, 'SIGSTOP');
+      try {
+        const hung = await ringdb(ws.dir, 'status');
+        assert.equal(hung.code, 0, hung.stderr);
+        assert.match(hung.stdout, /\n {2}n1: \d+ hits? of \d+ reads?.*\n {2}n2: no counters: .*deadline.* \(a busy or hung node; `ringdb status` asks again\)/i);
+      } finally {
+        process.kill(n2.pid, 'SIGCONT');
+      }
     } finally {
       await ringdb(ws.dir, 'stop');
     }

@@ -119,11 +119,12 @@ export async function driverData(p: Parsed, c: ControllerClient): Promise<Topolo
   try {
     const base = { key: name, clusteringKey: clustering ?? null };
     if (p.command === 'put' || p.command === 'delete') {
-      const w = p.command === 'put' ? await driver.put(key, p.args[1], { via }) : await driver.delete(key, { via });
+      const opts = { via, w: int(p, 'w') };
+      const w = p.command === 'put' ? await driver.put(key, p.args[1], opts) : await driver.delete(key, opts);
       const human = formatWrite(p.command === 'put' ? 'OK' : `deleted ${shown}`, w);
       return { code: OK, human, json: { ...base, node: w.node, version: w.version, replicas: w.replicas, hinted: w.hinted, mapVersion: w.mapVersion } };
     }
-    const r = await driver.get(key, { via });
+    const r = await driver.get(key, { via, r: int(p, 'r') });
     const isText = Buffer.from(r.value.toString('utf8'), 'utf8').equals(r.value);
     const json = {
       ...base, node: r.node, replicas: r.replicas, found: r.found, deleted: r.deleted,

@@ -69,6 +69,6 @@ export function readKeysOf(map: PartitionMap | undefined, ref: KeyRef): Buffer[]
 /** A consistency override (w or r): unset or 0 = the configured value; else 1..n. */
 export function quorumOverride(field: string, v: number | undefined, configured: number, n: number): number {
   if (v === undefined || v === 0) return Math.min(configured, n);
-  if (v > n) throw new InvalidFieldError(field, `must be 0 (the configured ${Math.min(configured, n)}) to ${n} (the replication factor), got ${v}`);
+  if (v > n) throw new InvalidFieldError(field, `must be 1 to ${n} (the replication factor), or unset for the configured ${Math.min(configured, n)}; got ${v}`);
   return v;
 }
