@@ -7,6 +7,7 @@ import { readSettings, workspaceRoot } from './common/config';
 import { Disposable, toDisposable } from './common/lifecycle';
 import { Log } from './common/log';
 import { registerClusterCommands, SPEC_RELATIVE_PATH } from './commands/clusterCommands';
+import { Consistency, registerConsistencyCommand } from './commands/consistency';
 import { registerDataCommands } from './commands/dataCommands';
 import { registerIndexCommands } from './commands/indexCommands';
 import { registerNodeCommands } from './commands/nodeCommands';
@@ -51,7 +52,8 @@ export class RingDb extends Disposable {
     this._register(new NodeLogFollower(this.model, () => this.host.current?.client, this.log));
     this.views = this._register(new ClusterViews(this.model, context.workspaceState));
     this._register(new PartitionOpsRefresher(this.model, () => this.host.current?.client, this.views.partitionsView, this.log));
-    this.statusBar = this._register(new ClusterStatusBar(this.model));
+    const consistency = this._register(new Consistency(context.workspaceState));
+    this.statusBar = this._register(new ClusterStatusBar(this.model, consistency));
     this._register(new NodeDownNotifier(this.model));
     this.results = this._register(new ResultDocuments());
     this._register(new SpecDiagnostics(this.log));
@@ -59,7 +61,8 @@ export class RingDb extends Disposable {
     for (const d of [
       ...registerClusterCommands(this.session, this.model, this.log),
       ...registerNodeCommands(this.session, this.model, this.log),
-      ...registerDataCommands(this.session, this.model, this.log, this.results),
+      ...registerDataCommands(this.session, this.model, this.log, this.results, consistency),
+      ...registerConsistencyCommand(consistency, this.model, this.log),
       ...registerIndexCommands(this.session, this.model, this.log, this.results),
       ...registerPartitionCommands(this.session, this.model, this.log),
       ...registerHotspotCommands(this.session, this.model, this.log, this.results),

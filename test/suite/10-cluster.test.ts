@@ -164,6 +164,33 @@ describe('a 3-node cluster driven through the commands', function () {
     assert.ok(w, `Put failed: ${api.lastError()}`);
   });
 
+  it('Set Consistency Level: with n3 down, W=ALL fails, W=ONE writes, R=ALL says a read would fail, and the status bar shows the levels', async () => {
+    // Picked as a person does: writes first, then reads.
+    const ui = recordUi((s) => (s.kind === 'quickPick' ? 'ALL' : undefined));
+    try {
+      assert.deepEqual(await run(Commands.setConsistency), { write: 'all', read: 'all' }, api.lastError());
+    } finally {
+      ui.restore();
+    }
+    const picks = ui.shown.filter((s) => s.kind === 'quickPick');
+    assert.deepEqual(picks.map((p) => p.text), ['RingDB: Consistency Level for writes (W)', 'RingDB: Consistency Level for reads (R)']);
+    assert.deepEqual(picks[0].items, ['cluster default', 'ONE', 'QUORUM', 'ALL']);
+    try {
+      assert.equal(api.statusBarText(), '$(warning) RingDB 2/3 up · W=ALL R=ALL');
+      assert.equal(await run(Commands.put, { key: 'at-all', value: 'v', node: 'n1' }), undefined, 'W=3 with a replica down must fail');
+      assert.match(api.lastError() ?? '', /^Put failed: .*only 2 of 3 nodes acknowledged/);
+      assert.deepEqual(await run(Commands.setConsistency, { write: 'one' }), { write: 'one', read: 'all' });
+      assert.ok(await run(Commands.put, { key: 'at-one', value: 'v', node: 'n1' }), `W=1 with a replica down failed: ${api.lastError()}`);
+      await run(Commands.get, { key: 'at-one' });
+      assert.match(api.lastResult()?.markdown ?? '', /A quorum read \(R=3, ALL\) would fail now: only 2 nodes answered \(`ringdb get at-one --r 3` reads with a quorum\)/);
+    } finally {
+      await run(Commands.setConsistency, { write: 'default', read: 'default' });
+    }
+    assert.equal(api.statusBarText(), '$(warning) RingDB 2/3 up');
+    assert.equal(await run(Commands.setConsistency, { write: 'most' }), undefined);
+    assert.equal(api.lastError(), 'Set Consistency Level failed: Invalid write level "most".');
+  });
+
   it('Restart Node brings the node back with what it missed', async () => {
     await run(Commands.restartNode, { node: 'n3' });
     await waitFor(api, 'n3 to be up again', async () => ((await nodeRows(api)).get('n3')?.contextValue === 'node.up' ? true : undefined));

@@ -59,14 +59,14 @@ export class NodeClient {
   }
 
   /** A put that also says who acknowledged it within W and which substitutes keep hints for down replicas. */
-  async putAcked(key: Bytes, value: Bytes, opts: CallOptions = {}): Promise<NodeWriteResult> {
-    const res = await this.call('Put', this.client.put, { key: bytes('key', key, false), value: bytes('value', value, true) }, opts);
+  async putAcked(key: Bytes, value: Bytes, opts: CallOptions & { w?: number } = {}): Promise<NodeWriteResult> {
+    const res = await this.call('Put', this.client.put, { key: bytes('key', key, false), value: bytes('value', value, true), w: opts.w }, opts);
     return this.written(res, 'Put');
   }
 
   /** A delete that also says who acknowledged it within W and which substitutes keep hints. */
-  async deleteAcked(key: Bytes, opts: CallOptions = {}): Promise<NodeWriteResult> {
-    const res = await this.call('Delete', this.client.delete, { key: bytes('key', key, false) }, opts);
+  async deleteAcked(key: Bytes, opts: CallOptions & { w?: number } = {}): Promise<NodeWriteResult> {
+    const res = await this.call('Delete', this.client.delete, { key: bytes('key', key, false), w: opts.w }, opts);
     return this.written(res, 'Delete');
   }
 

@@ -9,6 +9,7 @@ import { Commands } from '../common/commandIds';
 import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
+import { levelName, replicasFor, type Consistency, type ConsistencyLevel } from './consistency';
 import { argsOf, askText, checked, coordinatorFor, nodeArg, pickNode, validateKey, validateValue } from './inputs';
 import { askHints, askOwnCopies, crdtTypeOf, readCrdt, readSalted, renderCopies, renderCrdt, renderGet, renderHints, saltedNote, summarize, type GetSummary, type ReplicaAnswer } from './ownCopies';
 import { clip, code } from './markdown';
@@ -21,7 +22,17 @@ export type { GetSummary, ReplicaAnswer } from './ownCopies';
 const PARTITION_SCAN_ROWS = 1000;
 const PARTITION_SCAN_KEYS = 200_000;
 
-export function registerDataCommands(session: ClusterSession, model: ClusterModel, log: Log, results: ResultDocuments): vscode.Disposable[] {
+export function registerDataCommands(session: ClusterSession, model: ClusterModel, log: Log, results: ResultDocuments, consistency: Consistency): vscode.Disposable[] {
+  /** W or R of a level for key `k`: its replicas by the map (N of that key), else every node (full replication). */
+  const replicasOf = async (level: ConsistencyLevel, k: string): Promise<number | undefined> => {
+    if (level === 'default') return undefined;
+    const n = model.snapshot.reportsPartitions ? (await session.client.whereIs(k)).replicas.length : model.snapshot.nodes.length;
+    return replicasFor(level, n);
+  };
+  /** ", W=ALL (3)" for a level that is not the cluster's own. */
+  const levelNote = (letter: 'W' | 'R', level: ConsistencyLevel, n: number | undefined): string =>
+    (n === undefined ? '' : `, ${letter}=${levelName(level)} (${n})`);
+
   const key = async (arg: unknown, prompt: string): Promise<string | undefined> => {
     const given = argsOf(arg).key;
     return given !== undefined ? checked(given, validateKey, 'key') : askText(prompt, validateKey);
@@ -34,11 +45,13 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     const v = given !== undefined ? checked(given, validateValue, 'value') : await askText(`Value for "${k}"`, validateValue);
     if (v === undefined) return undefined;
     const node = coordinatorFor(model, arg);
-    const { version, hinted, replicas } = await (await session.nodeClient(node)).putAcked(k, v);
+    const level = consistency.levels.write;
+    const w = await replicasOf(level, k);
+    const { version, hinted, replicas } = await (await session.nodeClient(node)).putAcked(k, v, { w });
     // A write whose replicas were down is held as hints elsewhere: say where, or it seems lost.
     const hints = Object.entries(hinted).map(([replica, holder]) => `${holder} for ${replica}`).join(', ');
     log.info(`put ${k} on ${node}: ${version.opId} at ts ${version.ts}${hints ? `; hints: ${hints}` : ''}; ${coordination(node, version, replicas)}`);
-    void vscode.window.setStatusBarMessage(`RingDB: wrote "${k}" as ${version.opId} (ts ${version.ts}), ${coordination(node, version, replicas)}${hints ? `; replica down, hints: ${hints}` : ''}`, 5000);
+    void vscode.window.setStatusBarMessage(`RingDB: wrote "${k}" as ${version.opId} (ts ${version.ts}), ${coordination(node, version, replicas)}${levelNote('W', level, w)}${hints ? `; replica down, hints: ${hints}` : ''}`, 5000);
     return { node, version };
   });
 
@@ -46,10 +59,12 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     const k = await key(arg, 'Key to delete');
     if (k === undefined) return undefined;
     const node = coordinatorFor(model, arg);
-    const { version, hinted, replicas } = await (await session.nodeClient(node)).deleteAcked(k);
+    const level = consistency.levels.write;
+    const w = await replicasOf(level, k);
+    const { version, hinted, replicas } = await (await session.nodeClient(node)).deleteAcked(k, { w });
     const hints = Object.entries(hinted).map(([replica, holder]) => `${holder} for ${replica}`).join(', ');
     log.info(`deleted ${k} on ${node}: tombstone ${version.opId} at ts ${version.ts}${hints ? `; hints: ${hints}` : ''}; ${coordination(node, version, replicas)}`);
-    void vscode.window.setStatusBarMessage(`RingDB: deleted "${k}" as tombstone ${version.opId}, ${coordination(node, version, replicas)}${hints ? `; replica down, hints: ${hints}` : ''}`, 5000);
+    void vscode.window.setStatusBarMessage(`RingDB: deleted "${k}" as tombstone ${version.opId}, ${coordination(node, version, replicas)}${levelNote('W', level, w)}${hints ? `; replica down, hints: ${hints}` : ''}`, 5000);
     return { node, version };
   });
 
@@ -66,8 +81,10 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     const loc = model.snapshot.reportsPartitions ? await session.client.whereIs(k) : undefined;
     const ownCopiesOf = async (): Promise<GetSummary> => {
       const [replicas, hints] = await Promise.all([askOwnCopies(session, model, k), askHints(session, model, k)]);
-      const readQuorum = model.snapshot.spec?.readQuorum;
-      return { ...await summarize(k, replicas, loc?.replicas, hints), readQuorum: typeof readQuorum === 'number' ? readQuorum : undefined };
+      const level = consistency.levels.read;
+      const configured = model.snapshot.spec?.readQuorum;
+      const r = level === 'default' ? (typeof configured === 'number' ? configured : undefined) : replicasFor(level, loc?.replicas.length ?? model.snapshot.nodes.length);
+      return { ...await summarize(k, replicas, loc?.replicas, hints), readQuorum: r, readLevel: level === 'default' ? undefined : levelName(level) };
     };
     const summary = loc?.saltBuckets ? await readSalted(session, k, loc.saltBuckets, coordinatorFor(model, arg), loc.replicas) : await ownCopiesOf();
     if (!argsOf(arg).quiet) await results.show(`get ${k}`, renderGet(summary));

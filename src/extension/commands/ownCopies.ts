@@ -55,6 +55,8 @@ export interface GetSummary {
   hints: HintGroup[];
   /** The cluster's R: with fewer replicas answering, a quorum read (\`ringdb get\`) fails. */
   readQuorum?: number;
+  /** The window's read level when it is not the cluster's own ("ALL"), which set readQuorum. */
+  readLevel?: string;
 }
 
 /** A hint of one key: `holder` keeps the write for `target`, a replica that was down. */
@@ -256,7 +258,8 @@ function quorumNote(s: GetSummary): string[] {
   const r = Math.min(s.readQuorum, s.placement?.length ?? s.replicas.length);
   const heard = s.replicas.filter((x) => answered(x) || x.siblings).length;
   if (heard >= r) return [];
-  return ['', `A quorum read (R=${r}) would fail now: only ${heard} node${heard === 1 ? '' : 's'} answered (${code(`ringdb get ${s.key}`)} reads with a quorum).`];
+  const cli = s.readLevel ? `ringdb get ${s.key} --r ${r}` : `ringdb get ${s.key}`;
+  return ['', `A quorum read (R=${r}${s.readLevel ? `, ${s.readLevel}` : ''}) would fail now: only ${heard} node${heard === 1 ? '' : 's'} answered (${code(cli)} reads with a quorum).`];
 }
 
 /** The CRDT type of `k` when the running cluster's spec names it (consistencyMode "crdt"). */

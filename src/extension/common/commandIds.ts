@@ -14,6 +14,7 @@ export const Commands = {
   rebalance: 'ringdb.rebalance',
   markHotKey: 'ringdb.markHotKey',
   showHotspots: 'ringdb.showHotspots',
+  setConsistency: 'ringdb.setConsistency',
   splitHotPartitions: 'ringdb.splitHotPartitions',
   resetHotspotCounters: 'ringdb.resetHotspotCounters',
   addNode: 'ringdb.addNode',

@@ -2,17 +2,19 @@
 import * as vscode from 'vscode';
 import { Commands } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
+import type { Consistency } from '../commands/consistency';
 import type { ClusterModel } from '../model/clusterModel';
 import { upCount } from '../model/types';
 
 export class ClusterStatusBar extends Disposable {
   private readonly item = this._register(vscode.window.createStatusBarItem('ringdb.status', vscode.StatusBarAlignment.Left, 10));
 
-  constructor(private readonly model: ClusterModel) {
+  constructor(private readonly model: ClusterModel, private readonly consistency: Consistency) {
     super();
     this.item.name = 'RingDB cluster';
     this.item.command = Commands.showExplorer;
     this._register(model.onDidChange(() => this.update()));
+    this._register(consistency.onDidChange(() => this.update()));
     this.update();
   }
 
@@ -41,9 +43,11 @@ export class ClusterStatusBar extends Disposable {
         break;
       case 'running': {
         warning = up < total;
-        this.item.text = `${warning ? '$(warning)' : '$(database)'} RingDB ${up}/${total} up`;
+        // Levels other than the cluster's own change what every Put, Delete and Get does: always in sight.
+        const levels = this.consistency.shortLabel;
+        this.item.text = `${warning ? '$(warning)' : '$(database)'} RingDB ${up}/${total} up${levels ? ` · ${levels}` : ''}`;
         const down = s.nodes.filter((n) => n.status !== 'up').map((n) => `${n.id} ${n.status}`);
-        this.item.tooltip = `${up} of ${total} nodes up${down.length ? ` (${down.join(', ')})` : ''}. Click to open the RingDB explorer.`;
+        this.item.tooltip = `${up} of ${total} nodes up${down.length ? ` (${down.join(', ')})` : ''}.${levels ? ` This window's requests: ${levels} ("RingDB: Set Consistency Level" changes it).` : ''} Click to open the RingDB explorer.`;
         break;
       }
     }
