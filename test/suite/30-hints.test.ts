@@ -1,11 +1,14 @@
 // Hinted handoff as the Hints view shows it: on a 4-node cluster with N=2, a write whose replica
 // is down goes to a substitute that holds a hint for it; the view lists the hints and empties once
-// the replica is back and the hints are delivered.
+// the replica is back and the hints are delivered. Get finds a key's hint on a node keeping more
+// than 10,000 hints of other keys (it asks each node for the key's hints, not for a capped list).
 import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
 import type { GetSummary } from '../../src/extension/commands/dataCommands';
 import { Commands, Views } from '../../src/extension/common/commandIds';
+import { engineClient } from '../../src/extension/engineClient';
 import { label, recordUi, ringDb, waitFor } from './helpers';
 
 const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
@@ -33,13 +36,15 @@ async function ownRenders(api: RingDbApi, ms: number): Promise<number> {
   return renders;
 }
 
+const DATA_DIR = '.ringdb/data-hints';
+
 describe('the Hints view', function () {
   this.timeout(180_000);
   let api: RingDbApi;
 
   before(async () => {
     api = await ringDb();
-    const spec = { nodes: 4, dataDir: '.ringdb/data-hints', replicationFactor: 2, writeQuorum: 1, readQuorum: 1, heartbeatIntervalMs: 200 };
+    const spec = { nodes: 4, dataDir: DATA_DIR, replicationFactor: 2, writeQuorum: 1, readQuorum: 1, heartbeatIntervalMs: 200 };
     assert.ok(await run(Commands.startCluster, { spec }), `Start Cluster failed: ${api.lastError()}`);
     await waitFor(api, 'four up nodes', () => (api.snapshot().nodes.filter((n) => n.status === 'up').length === 4 ? true : undefined));
   });
@@ -149,6 +154,38 @@ describe('the Hints view', function () {
     await waitFor(api, 'no hints held at all', async () => ((await hintRows(api)).length ? undefined : true), 60_000);
     await run(`${Views.hints}.focus`);
     assert.equal(await ownRenders(api, 2_500), 0, 'renders while shown with no hints');
+  });
+
+  it('Get lists a key\'s hint held by a node that keeps over 10,000 hints of other keys', async () => {
+    // Rows of a partition key live in its partition: their hints for n4, and the key's own, all go to one substitute.
+    let key = '';
+    for (let i = 0; !key; i++) {
+      const g = await run<GetSummary>(Commands.get, { key: `crowded:${i}`, quiet: true });
+      if (g?.placement?.includes('n4')) key = `crowded:${i}`;
+    }
+    await run(Commands.killNode, { node: 'n4' });
+    await waitFor(api, 'n4 to be down', () => (api.snapshot().nodes.find((n) => n.id === 'n4')?.status === 'down' ? true : undefined));
+    const { ControllerClient, Driver } = await engineClient();
+    const controller = ControllerClient.fromDataDir(path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, DATA_DIR));
+    const driver = await Driver.connect(controller);
+    let holder = '';
+    try {
+      // Older than the key's hint, more of them than one listing of 10,000 (oldest first) returns.
+      let held = 0;
+      for (let row = 0; held <= 10_000; row += 200) {
+        const done = await Promise.all(Array.from({ length: 200 }, (_, i) => driver.put({ partitionKey: key, clusteringKey: String(row + i) }, 'filler')));
+        for (const w of done) if (w.hinted.n4) [held, holder] = [held + 1, w.hinted.n4];
+      }
+    } finally {
+      driver.close();
+      controller.close();
+    }
+    assert.ok(await run(Commands.put, { key, value: 'after the crowd', node: 'n1' }), `Put failed: ${api.lastError()}`);
+    assert.ok(api.outputLines().some((l) => l.includes(`put ${key} on n1: `) && l.includes(`hints: ${holder} for n4`)), api.outputLines().slice(-5).join('\n'));
+    const got = await run<GetSummary>(Commands.get, { key, quiet: true });
+    assert.deepEqual(got.hints.map((g) => [g.newest.holder, g.newest.target, g.count]), [[holder, 'n4', 1]], JSON.stringify(got.hints));
+    await run(Commands.restartNode, { node: 'n4' });
+    await waitFor(api, 'no hints held at all', async () => ((await hintRows(api)).length ? undefined : true), 120_000);
   });
 
   it('Remove Node of a node that is down asks, then removes it as dead: its partitions rebuilt from their other replicas', async () => {

@@ -67,7 +67,9 @@ export async function hintsOfKey(c: ControllerClient, described: ClusterDescript
     try {
       const client = await c.nodeClient(holder);
       try {
-        const hints = await client.listHints(10_000, { timeoutMs: OWN_COPY_ASK_MS });
+        // Asked by key, so the key's hints are found however many other hints a node keeps; the
+        // filter stays for a node of an earlier build, which ignores the key and lists them all.
+        const hints = await client.listHints({ key: wanted }, { timeoutMs: OWN_COPY_ASK_MS });
         return hints.filter((h) => h.key.equals(wanted)).map((h) => ({ holder, target: h.target, version: h.version, deleted: h.deleted }));
       } finally {
         client.close();

@@ -38,6 +38,14 @@ function required(v: pb.Version | undefined, call: string): Version {
   return version;
 }
 
+/** Which hints `listHints` asks a node for. */
+export interface HintQuery {
+  /** Only the hints of this stored key. */
+  key?: Bytes;
+  /** 1..10000; default 10000. */
+  limit?: number;
+}
+
 export class NodeClient {
   private readonly client: pb.NodeServiceClient;
 
@@ -148,9 +156,13 @@ export class NodeClient {
     return snapshotFromProto((await this.call('Flush', this.client.flush, {}, opts)).snapshot);
   }
 
-  /** The hints this node keeps for replicas that were down, oldest first (at most `limit`, 1..10000). */
-  async listHints(limit = 10_000, opts: CallOptions = {}): Promise<HeldHint[]> {
-    const res = await this.call('ListHints', this.client.listHints, { limit }, opts);
+  /**
+   * The hints this node keeps for replicas that were down, oldest first (at most `limit`,
+   * 1..10000); with `key` (a stored key), only that key's, however many other hints it keeps.
+   */
+  async listHints(query: HintQuery = {}, opts: CallOptions = {}): Promise<HeldHint[]> {
+    const req = { limit: query.limit ?? 10_000, key: query.key === undefined ? undefined : bytes('key', query.key, false) };
+    const res = await this.call('ListHints', this.client.listHints, req, opts);
     return res.hints.map((h) => ({ target: h.target, key: h.key, opId: h.opId, ageMs: h.ageMs, version: versionFromProto(h.version), deleted: h.deleted }));
   }
 

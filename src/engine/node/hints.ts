@@ -92,9 +92,14 @@ export class HintStore {
   }
 
   targets(): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const h of this.live.values()) counts.set(h.target, (counts.get(h.target) ?? 0) + 1);
-    return counts;
+    return countByTarget(this.live.values());
+  }
+
+  /** The live hints of a stored key, oldest first: from the key's index, whatever the number of other hints. */
+  ofKey(key: Buffer): Hint[] {
+    const ids = this.byKey.get(key.toString('latin1'));
+    if (!ids) return [];
+    return [...ids].map((id) => this.live.get(id) as Hint).sort((a, b) => a.createdAt - b.createdAt);
   }
 
   /** The newest hinted version of a stored key (a substitute answers reads from its hints too). */
@@ -206,6 +211,13 @@ export class HintStore {
     }
     this.fd = this.fs.open(file, 'a');
   }
+}
+
+/** Hints per target. */
+export function countByTarget(hints: Iterable<Hint>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const h of hints) counts.set(h.target, (counts.get(h.target) ?? 0) + 1);
+  return counts;
 }
 
 function header(type: number, target: string, extra: number): { buf: Buffer; at: number } {

@@ -16,13 +16,13 @@ import { fromProtoOp } from './convert';
 import { Coordinator } from './coordinator';
 import { checkIngest, dropRanges, exportFilter, ingestResult, streamExport } from './data-move';
 import { Handoff } from './handoff';
-import { type Hint, HintStore } from './hints';
+import { countByTarget, type Hint, HintStore } from './hints';
 import type { Logger } from './logger';
 import type { RingNode } from './node';
 import { PartitionState } from './partition-state';
 import { PartitionedShipping, skipOf, WriteAcks } from './shipping';
 import { checkHintsToStore } from './substitute-writes';
-import { checkLimit } from './validate';
+import { checkKey, checkLimit } from './validate';
 
 type PartitionHandlers = Pick<NodeServiceServer,
   'updatePartitionMap' | 'getPartitionMap' | 'listHints' | 'exportRange' | 'ingestEntries' | 'storeHints' | 'dropRanges' | 'getHotspots' | 'resetMetrics'>;
@@ -147,13 +147,18 @@ export class PartitionLayer {
 
       listHints: unaryHandler((call) => {
         const limit = checkLimit('limit', call.request.limit, 10_000, 1000);
+        const { key } = call.request;
+        if (key !== undefined) checkKey('key', key);
         const now = Date.now();
-        const all = this.hints.list();
+        // A key's hints come from the store's per-key index: a key asked for is found however
+        // many hints of other keys the node holds (a listing capped at `limit` missed it).
+        const all = key === undefined ? this.hints.list() : this.hints.ofKey(key);
+        const counts = key === undefined ? this.hints.targets() : countByTarget(all);
         return {
           hints: all.slice(0, limit).map((h) => ({
             target: h.target, key: h.entry.key, opId: h.opId, ageMs: Math.max(0, now - h.createdAt), version: h.entry.version, deleted: h.entry.deleted,
           })),
-          counts: [...this.hints.targets()].map(([target, count]) => ({ target, count })),
+          counts: [...counts].map(([target, count]) => ({ target, count })),
           total: all.length,
         };
       }),

@@ -2,9 +2,12 @@
 // StoreHints call that ends without the substitute's answer may have stored the hints, so it is
 // resent (a hint the substitute holds is not added twice) and counts once that is answered; when
 // it cannot be settled in time the error says the outcome on that node is unknown, not that it
-// failed. A refusal the substitute answered is a failure and is not resent.
+// failed. A refusal the substitute answered is a failure and is not resent, and so is a call to a
+// substitute that could not be reached (nothing listens on its port): it never left, so nothing
+// was stored.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { status, type ServiceError, type UntypedHandleCall } from '@grpc/grpc-js';
@@ -35,10 +38,13 @@ describe('substitute writes: StoreHints outcomes (gRPC substitute in process)', 
       seq += count;
       return { firstSeq: seq - count + 1, firstTs: 1000 + seq };
     },
-    peers: { client: () => client, callToken: TOKEN },
+    peers: { client: (id) => (id === 'n3' ? unreachable : client), callToken: TOKEN },
   };
-  const write = (budgetMs: number) => new SubstituteWrites(host, hints, () => true)
-    .write([{ stored: Buffer.from('k'), value: Buffer.from('v'), pid: 3 }], [[{ node: 'n2', hintedFor: 'n9' }]], 1, NO_DEADLINE, budgetMs);
+  /** n3: a client of a port nothing listens on, new for each test (a channel's failed connection is remembered). */
+  let unreachable: NodeServiceClient;
+  let closedPort = 0;
+  const write = (budgetMs: number, holder = 'n2') => new SubstituteWrites(host, hints, () => true)
+    .write([{ stored: Buffer.from('k'), value: Buffer.from('v'), pid: 3 }], [[{ node: holder, hintedFor: 'n9' }]], 1, NO_DEADLINE, budgetMs);
 
   before(async () => {
     const unimplemented: UntypedHandleCall = (_call: unknown, cb: (e: { code: status }) => void) => cb({ code: status.UNIMPLEMENTED });
@@ -69,11 +75,20 @@ describe('substitute writes: StoreHints outcomes (gRPC substitute in process)', 
     client = new NodeServiceClient(...clientArgs(`127.0.0.1:${server.port}`));
     dir = mkdtempSync(path.join(tmpdir(), 'ringdb-substitute-'));
     hints = HintStore.open(new NodeFileSystem(), dir);
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    closedPort = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
   });
 
   beforeEach(() => {
     calls = 0;
     held.clear();
+    unreachable = new NodeServiceClient(...clientArgs(`127.0.0.1:${closedPort}`));
+  });
+
+  afterEach(() => {
+    unreachable.close();
   });
 
   after(async () => {
@@ -100,6 +115,23 @@ describe('substitute writes: StoreHints outcomes (gRPC substitute in process)', 
     assert.match(err.message, /n2: outcome unknown: StoreHints ended without n2's answer \(DEADLINE_EXCEEDED: [^)]*\) and asking again failed too \(DEADLINE_EXCEEDED: [^)]*\); n2 may hold the hints, and then hands them over when a replica returns\)/, err.message);
     assert.equal(calls, 2);
     assert.ok(held.size === 1, 'the substitute did store it');
+  });
+
+  it('says a substitute that could not be reached did not store the hints, and does not ask it again', async () => {
+    const err = await write(1000, 'n3').then(() => assert.fail('the write was expected to be UNAVAILABLE'), (e: ServiceError) => e);
+    assert.equal(err.code, status.UNAVAILABLE);
+    // grpc-js fails a call it could not connect for with UNAVAILABLE "No connection established. Last error: … ECONNREFUSED …".
+    assert.match(err.message, /\(n1:\d+; n3: not stored: n3 could not be reached \(UNAVAILABLE: No connection established\. Last error: [^;]*ECONNREFUSED[^;]*\)\); /, err.message);
+    assert.doesNotMatch(err.message, /outcome unknown|asking again/);
+  });
+
+  it('says the same when the wait ran out before a connection was made', async () => {
+    // 1 ms: gone before the new channel connects, so grpc-js reports the deadline while "waiting
+    // for name resolution" or "Waiting for LB pick" (or, had the refusal come first, the same
+    // UNAVAILABLE as above): the call never left.
+    const err = await write(1, 'n3').then(() => assert.fail('the write was expected to be UNAVAILABLE'), (e: ServiceError) => e);
+    assert.match(err.message, /n3: not stored: n3 could not be reached \((DEADLINE_EXCEEDED: Deadline exceeded after [^)]*(?:Waiting for LB pick|waiting for name resolution)|UNAVAILABLE: No connection established[^;]*)\)\); /, err.message);
+    assert.doesNotMatch(err.message, /outcome unknown/);
   });
 
   it('reports a refusal the substitute answered as such, without resending', async () => {

@@ -14,7 +14,7 @@ import { status } from '@grpc/grpc-js';
 import type { HintToStore, NodeServiceClient, Version } from '../gen/ringdb/v1/node';
 import { preferenceList, sloppyPreferenceList, type PartitionMap, type Placement } from '../partitioning';
 import { describeError, InvalidFieldError, type ParentCall, unary, UnavailableError } from '../rpc';
-import { answeredByServer } from '../rpc/errors';
+import { answeredByServer, neverSent } from '../rpc/errors';
 import { version } from './convert';
 import { checkStoredEntry } from './data-move';
 import type { Hint, HintStore } from './hints';
@@ -100,7 +100,7 @@ export class SubstituteWrites {
         list.push({ target: p.hintedFor as string, opId: versions[i].opId, createdAt: now, entry });
       }
     });
-    /** Holder -> why it is not counted: "refused: …" or "outcome unknown …". */
+    /** Holder -> why it is not counted: "refused: …", "not stored: … could not be reached …" or "outcome unknown …". */
     const failures = new Map<string, string>();
     const deadline = Date.now() + budgetMs;
     await Promise.all([...byHolder].map(async ([holder, hints]) => {
@@ -108,7 +108,7 @@ export class SubstituteWrites {
         if (holder === this.self) await this.hints.add(hints);
         else await this.storeOn(holder, hints, call, deadline);
       } catch (err) {
-        failures.set(holder, err instanceof OutcomeUnknown ? err.message : `refused: ${describeError(err)}`);
+        failures.set(holder, err instanceof OutcomeUnknown || err instanceof NotReached ? err.message : `refused: ${describeError(err)}`);
       }
     }));
     const results = orphans.map((_, i): SubstituteResult => {
@@ -135,7 +135,8 @@ export class SubstituteWrites {
    * connection lost) may still have stored the hints, so it is neither a failure nor a success:
    * it is sent again with the time kept for that, which the holder answers at once if it has
    * them (a hint it holds is not added twice), and only then counts. Throws OutcomeUnknown when
-   * that cannot be settled in time.
+   * that cannot be settled in time. A call that never left (no connection could be made) stored
+   * nothing: NotReached, a failure, with nothing to settle by resending.
    */
   private async storeOn(holder: string, hints: readonly Hint[], call: ParentCall, deadline: number): Promise<void> {
     const client = this.node.peers.client(holder);
@@ -146,6 +147,7 @@ export class SubstituteWrites {
       try {
         await unary(client, client.storeHints, chunk, settings(deadline - Date.now() - reserve));
       } catch (first) {
+        if (neverSent(first)) throw new NotReached(holder, first);
         if (!unanswered(first)) throw first;
         const left = deadline - Date.now();
         if (left <= 0) throw new OutcomeUnknown(holder, first, undefined);
@@ -171,6 +173,14 @@ class OutcomeUnknown extends Error {
     super(`outcome unknown: StoreHints ended without ${holder}'s answer (${describeError(first)}) and ${tried}; ` +
       `${holder} may hold the hints, and then hands them over when a replica returns`);
     this.name = 'OutcomeUnknown';
+  }
+}
+
+/** A StoreHints call that failed before it was sent: the holder stored nothing of it. */
+class NotReached extends Error {
+  constructor(holder: string, err: unknown) {
+    super(`not stored: ${holder} could not be reached (${describeError(err)})`);
+    this.name = 'NotReached';
   }
 }
 

@@ -70,6 +70,20 @@ export function answeredByServer(err: unknown): boolean {
   return md instanceof Metadata && md.get(ANSWERED_METADATA_KEY).length > 0;
 }
 
+/**
+ * True when grpc-js failed a call before sending it, so the server cannot have acted on it: no
+ * connection could be made (UNAVAILABLE "No connection established. Last error: … ECONNREFUSED
+ * …"), or the deadline passed while the call still waited for one ("Deadline exceeded after …,
+ * waiting for name resolution" or "…, Waiting for LB pick"). grpc-js says so only in the details
+ * (its call's `progress` stays inside); checked with grpc-js 1.14 against a port nothing listens on.
+ */
+export function neverSent(err: unknown): boolean {
+  const e = err as Partial<ServiceError> | null;
+  const details = typeof e?.details === 'string' ? e.details : '';
+  if (e?.code === status.UNAVAILABLE) return details.startsWith('No connection established');
+  return e?.code === status.DEADLINE_EXCEEDED && /(?:^|,)(?:Waiting for LB pick|waiting for name resolution|waiting for metadata filters)$/.test(details);
+}
+
 /** Only RingDB's own keys of a peer's trailers (NotOwner): gRPC's transport keys are not ours to resend. */
 function ringdbMetadata(from: Metadata): Metadata {
   const md = new Metadata();

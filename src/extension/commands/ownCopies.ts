@@ -105,7 +105,8 @@ export async function askHints(session: ClusterSession, model: ClusterModel, k: 
   const up = model.snapshot.nodes.filter((n) => n.status === 'up' || n.status === 'suspect');
   const perNode = await Promise.all(up.map(async (n): Promise<KeyHint[]> => {
     try {
-      const hints = await (await session.nodeClient(n.id)).listHints(10_000, { timeoutMs: ASK_MS });
+      // By key: found however many other hints the node keeps (the filter is for a node of an earlier build, which lists them all).
+      const hints = await (await session.nodeClient(n.id)).listHints({ key: wanted }, { timeoutMs: ASK_MS });
       return hints.filter((h) => h.key.equals(wanted)).map((h) => ({ holder: n.id, target: h.target, version: h.version, deleted: h.deleted }));
     } catch {
       return [];
