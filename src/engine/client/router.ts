@@ -16,22 +16,25 @@ import type { Driver } from './driver';
 import { RingDbError } from './errors';
 
 const RELAY_MS = 15_000;
-/** The shortest relay attempt: below this a node's answer cannot arrive even on loopback under load. */
-const MIN_ATTEMPT_MS = 200;
+/** The shortest relay: below this a node's answer cannot arrive even on loopback under load. */
+const MIN_RELAY_MS = 200;
+/** Time kept back from the caller's deadline for the router's answer to reach the caller. */
+const ANSWER_MARGIN_MS = 100;
 const MAX_BATCH = 10_000;
 
 /**
- * How long one relay attempt may take: half of what is left of the caller's deadline (calls on a
- * client's behalf inherit its deadline), so a replica that hangs (SIGSTOP, a long GC) leaves time
- * to fail over to the next one before the client gives up; RELAY_MS when the caller set none.
- * With a fixed 15 s a client's 10 s deadline passed during the first attempt, and the write it
- * was told had failed was applied later.
+ * How long a relay may take: what is left of the caller's deadline (calls on a client's behalf
+ * inherit its deadline) less a margin for the answer to travel back, so the caller gets the
+ * driver's account of the nodes it tried rather than its own bare timeout. The driver shares it
+ * among its attempts, so a replica that hangs (SIGSTOP, a long GC) leaves time to fail over to
+ * the next one. RELAY_MS when the caller set none. With a fixed 15 s a client's 10 s deadline
+ * passed during the first attempt, and the write it was told had failed was applied later.
  */
-function attemptMs(call: ServerUnaryCall<unknown, unknown>): number {
+function relayMs(call: ServerUnaryCall<unknown, unknown>): number {
   const deadline = call.getDeadline();
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
   if (!Number.isFinite(at)) return RELAY_MS;
-  return Math.max(MIN_ATTEMPT_MS, Math.min(RELAY_MS, Math.floor((at - Date.now()) / 2)));
+  return Math.max(MIN_RELAY_MS, Math.min(RELAY_MS, at - Date.now() - ANSWER_MARGIN_MS));
 }
 
 const ROUTED = ['ping', 'put', 'get', 'delete', 'scan', 'batchPut'] as const;
@@ -86,7 +89,7 @@ export class Router {
     name: string, method: (c: pb.NodeServiceClient) => UnaryMethod<Req, Res>, req: Req, read: boolean, call: ServerUnaryCall<Req, Res>,
   ): Promise<Res> {
     checkKey(req);
-    return this.driver.call(name, method, req, read, { timeoutMs: attemptMs(call) }).then((r) => r.result);
+    return this.driver.call(name, method, req, read, { timeoutMs: relayMs(call) }).then((r) => r.result);
   }
 
   implementation(): Pick<pb.NodeServiceServer, (typeof ROUTED)[number]> {
@@ -100,11 +103,10 @@ export class Router {
         if (pk === undefined || pk.length === 0) {
           throw new InvalidFieldError('partition_key', 'the router scans one partition at a time: set partition_key (raw key ranges span every node)');
         }
-        const timeoutMs = attemptMs(call);
-        const r = await this.driver.route('Scan', pk, true, (c) => unary(c, c.scan, req, { token: this.driver.token, timeoutMs }));
+        const r = await this.driver.route('Scan', pk, true, (c, _node, timeoutMs) => unary(c, c.scan, req, { token: this.driver.token, timeoutMs }), { timeoutMs: relayMs(call) });
         return r.result;
       }),
-      batchPut: relay<pb.BatchPutRequest, pb.BatchPutResponse>((req, call) => this.batchPut(req, attemptMs(call))),
+      batchPut: relay<pb.BatchPutRequest, pb.BatchPutResponse>((req, call) => this.batchPut(req, relayMs(call))),
     };
   }
 
@@ -127,7 +129,7 @@ export class Router {
       groups.set(first, group);
     });
     const answers = await Promise.all([...groups.values()].map((entries) =>
-      this.driver.route('BatchPut', placementKeyOf(entries[0].key), false, (c) => unary(c, c.batchPut, { entries }, { token: this.driver.token, timeoutMs }))));
+      this.driver.route('BatchPut', placementKeyOf(entries[0].key), false, (c, _node, attemptMs) => unary(c, c.batchPut, { entries }, { token: this.driver.token, timeoutMs: attemptMs }), { timeoutMs })));
     if (answers.length === 1) return answers[0].result;
     return { origin: '', firstSeq: 0, firstTs: 0, count: answers.reduce((n, a) => n + a.result.count, 0) };
   }
