@@ -5,11 +5,12 @@
 // other answer a node gives (even UNAVAILABLE: a quorum it could not get) goes back to the caller.
 // Requests travel as the generated NodeService messages, so the router relays them unchanged.
 
+import { status } from '@grpc/grpc-js';
 import * as pb from '../gen/ringdb/v1/node';
 import { placementKeyOf } from '../codec/stored-key';
 import { PartitionMap, preferenceList, ReadBalancer, ringWalk } from '../partitioning/index';
 import { clientArgs, unary, type UnaryMethod } from '../rpc/client';
-import { answeredByServer, isTransient } from '../rpc/errors';
+import { answeredByServer, describeError, isTransient } from '../rpc/errors';
 import { notOwnerOf } from '../rpc/not-owner';
 import type { ControllerClient } from './controller-client';
 import { fromGrpcError, RingDbError } from './errors';
@@ -30,6 +31,8 @@ import type {
  */
 const REDIRECT_ATTEMPTS = 3;
 const DEFAULT_TIMEOUT_MS = 10_000;
+/** The shortest attempt while other nodes remain: below this a node's answer cannot arrive even on loopback under load. */
+const MIN_ATTEMPT_MS = 200;
 
 export interface DriverOptions {
   /** Spread reads over a partition's replicas instead of always asking the owner (default: the cluster's loadBalanceReads). */
@@ -90,6 +93,41 @@ export function keyFields(key: KeyRef): { key: Buffer; partitionKey?: Buffer; cl
 
 function clusteringOf(stored: Buffer): Buffer | undefined {
   return tryDecodeCompositeKey(stored)?.clusteringKey;
+}
+
+/** What one node answered a routed request (a failure the driver moved on from). */
+interface Attempt {
+  node: string;
+  answer: string;
+  /** It took the time it was given and did not answer: it may be hung, and may still apply a write. */
+  hung?: boolean;
+}
+
+/** Why a node was not reached, short: gRPC's connection details carry a resolution note. */
+function notReached(err: unknown): string {
+  const connect = /connect (E[A-Z]+ \S+?)\.?(?:\s|$)/.exec(describeError(err));
+  return `not reached (${connect ? `connect ${connect[1]}` : describeError(err)})`;
+}
+
+/**
+ * No node answered: how long the call waited, what each node tried answered, which were left
+ * untried when the deadline passed, and what to do. A node that took the request and never
+ * answered may be stopped or paused (SIGSTOP, a debugger, a long GC) rather than dead, which
+ * `ringdb status` shows as up until its heartbeats stop.
+ */
+function deadlineError(name: string, read: boolean, timeoutMs: number, waitedMs: number, answers: readonly Attempt[], untried: readonly string[]): RingDbError {
+  const tried = answers.length === 0 ? 'no node was tried' : `tried ${answers.map((a) => `${a.node}: ${a.answer}`).join('; ')}`;
+  const left = untried.length > 0 ? `; not tried: ${untried.join(', ')}` : '';
+  const what = untried.length > 0 || waitedMs >= timeoutMs
+    ? `no answer within the call's ${timeoutMs} ms deadline (waited ${waitedMs} ms; ${tried}${left})`
+    : `none of the nodes tried answered (waited ${waitedMs} ms of the call's ${timeoutMs} ms deadline; ${tried})`;
+  const hung = [...new Set(answers.filter((a) => a.hung).map((a) => a.node))];
+  const next = hung.length > 0
+    ? `${hung.length === 1 ? `Node ${hung[0]} took the request and did not answer: it may be hung` : `Nodes ${hung.join(', ')} took the request and did not answer: they may be hung`} (stopped, paused or overloaded). ` +
+      `Check \`ringdb status\`, restart ${hung.length === 1 ? 'it' : 'them'} (\`ringdb restart ${hung[0]}\`, or RingDB: Restart Node) and retry, or retry with a longer timeout`
+    : 'Retry with a longer timeout';
+  const late = read || hung.length === 0 ? '' : '; the write may still be applied by a node that answers late';
+  return new RingDbError('deadline-exceeded', `${name}: ${what}${late}. ${next}`);
 }
 
 function required(v: pb.Version | undefined, call: string): Version {
@@ -225,34 +263,45 @@ export class Driver {
 
   /**
    * Sends a request to a replica of `placementKey`'s partition, following NotOwner answers and
-   * skipping unreachable replicas. `send` gets the node's generated client.
+   * skipping unreachable replicas. `send` gets the node's generated client and how long this
+   * attempt may take.
    *
    * Any other answer a node gives is final, whatever its status: a quorum refusal or timeout
    * comes from a live coordinator that may already have written, so sending the request to
    * another coordinator would write it again and bury the answer under a worse one. Only a
    * failure to reach the node (no connection, the deadline passing with no answer) moves on.
+   *
+   * The attempts share one deadline (`timeoutMs`): each gets half of what is left while other
+   * nodes remain to try, the last one all of it. With a fixed timeout per attempt, every hung
+   * node (SIGSTOPped, paused) cost a full timeout, and a call that met two took three.
    */
   async route<Res>(
     name: string,
     placementKey: Buffer,
     read: boolean,
-    send: (client: pb.NodeServiceClient, node: string) => Promise<Res>,
-    via?: string,
+    send: (client: pb.NodeServiceClient, node: string, timeoutMs: number) => Promise<Res>,
+    opts: RouteOptions = {},
   ): Promise<Routed<Res>> {
     if (this.closed) throw new RingDbError('cancelled', 'the driver is closed');
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    const answers: Attempt[] = [];
     let unreached: unknown;
     let redirected: unknown;
     let redirect: { id: string; address: string } | undefined;
-    if (via !== undefined) {
-      const h = this.nodes.get(via);
-      if (!h) throw new RingDbError('not-found', `no node "${via}" with a known address; nodes are ${[...this.nodes.keys()].join(', ') || 'none'}`);
-      redirect = { id: via, address: h.address };
+    if (opts.via !== undefined) {
+      const h = this.nodes.get(opts.via);
+      if (!h) throw new RingDbError('not-found', `no node "${opts.via}" with a known address; nodes are ${[...this.nodes.keys()].join(', ') || 'none'}`);
+      redirect = { id: opts.via, address: h.address };
     }
     const tried = new Set<string>();
     const maxAttempts = Math.max(this.nodes.size, this.map.nodes.length) + REDIRECT_ATTEMPTS;
     let attempt = 0;
     while (++attempt <= maxAttempts) {
+      const left = deadline - Date.now();
       const candidates = this.candidatesFor(placementKey, read);
+      if (left <= 0) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, candidates.filter((c) => !tried.has(c)));
       // Every node had its turn and none redirected: another round would only wait on them again.
       if (redirect === undefined && redirected === undefined && candidates.every((c) => tried.has(c))) break;
       const target = redirect ?? (() => {
@@ -266,14 +315,18 @@ export class Driver {
         continue;
       }
       tried.add(target.id);
+      const untried = candidates.filter((c) => !tried.has(c)).length;
+      const attemptMs = untried > 0 ? Math.max(Math.min(MIN_ATTEMPT_MS, left), Math.floor(left / 2)) : left;
       const h = this.handle(target.id, target.address);
+      const sent = Date.now();
       try {
-        const result = await send(h.client, h.id);
+        const result = await send(h.client, h.id, attemptMs);
         return { result, node: h.id, mapVersion: this.map.version, attempts: attempt };
       } catch (err) {
         const notOwner = notOwnerOf(err);
         if (notOwner) {
           redirected = err;
+          answers.push({ node: target.id, answer: `NotOwner (partition ${notOwner.partitionId}${notOwner.ownerId ? ` is on ${notOwner.ownerId}` : ''})` });
           // The node knows a newer map: fetch it; meanwhile go where the node says the owner is.
           if (notOwner.mapVersion > this.map.version) await this.refresh();
           if (notOwner.ownerId && notOwner.ownerAddress && !tried.has(notOwner.ownerId)) redirect = { id: notOwner.ownerId, address: notOwner.ownerAddress };
@@ -281,6 +334,8 @@ export class Driver {
         }
         if (isTransient(err) && !answeredByServer(err)) {
           unreached = err;
+          const hung = (err as { code?: unknown }).code === status.DEADLINE_EXCEEDED;
+          answers.push({ node: target.id, answer: hung ? `no answer in ${Date.now() - sent} ms` : notReached(err), hung });
           this.down.add(target.id);
           continue;
         }
@@ -290,14 +345,11 @@ export class Driver {
     // A node's NotOwner answer says more (where the partition lives) than a connection failure.
     const what = `${name} (after ${attempt - 1} attempts on ${[...tried].join(', ')})`;
     if (redirected === undefined && unreached !== undefined && tried.size > 0) {
-      const nodes = [...tried];
       // A replica that took the request and hung may still apply it; one never reached cannot.
-      const last = fromGrpcError(unreached, name);
-      const hung = last instanceof RingDbError && last.code === 'deadline-exceeded';
-      const why = hung ? 'none answered before the deadline of the nodes tried' : 'none could be reached of the nodes tried';
-      const reads = /^(Get|Scan|VectorGet)\b/.test(name);
-      const after = reads ? '' : hung ? '; a write may still be applied by one that answers late' : '; nothing was written';
-      throw new RingDbError('unavailable', `${name}: ${why} (${nodes.join(', ')})${after}. Restart one of them (\`ringdb restart ${nodes[0]}\`, or RingDB: Restart Node) and retry`);
+      if (answers.some((a) => a.hung)) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, []);
+      const nodes = [...tried];
+      const after = read ? '' : '; nothing was written';
+      throw new RingDbError('unavailable', `${name}: none could be reached of the nodes tried (${nodes.join(', ')})${after}. Restart one of them (\`ringdb restart ${nodes[0]}\`, or RingDB: Restart Node) and retry`);
     }
     const e = fromGrpcError(redirected ?? unreached, what);
     throw redirected !== undefined && e instanceof RingDbError ? new RingDbError(e.code, `${what}: ${e.message}`) : e;
@@ -311,7 +363,7 @@ export class Driver {
     read: boolean,
     opts: RouteOptions = {},
   ): Promise<Routed<Res>> {
-    return this.route(name, placementOf(req), read, (c) => unary(c, method(c), req, { token: this.token, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS }), opts.via);
+    return this.route(name, placementOf(req), read, (c, _node, timeoutMs) => unary(c, method(c), req, { token: this.token, timeoutMs }), opts);
   }
 
   // ---------------------------------------------------------------- data plane
@@ -348,7 +400,7 @@ export class Driver {
       clusteringEnd: opts.to === undefined ? undefined : bytes('to', opts.to, true),
       r: opts.r,
     };
-    const r = await this.route('Scan', pk, true, (c) => unary(c, c.scan, req, { token: this.token, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS }), opts.via);
+    const r = await this.route('Scan', pk, true, (c, _node, timeoutMs) => unary(c, c.scan, req, { token: this.token, timeoutMs }), opts);
     return {
       rows: r.result.entries.map((e) => ({ ...scanEntryFromProto(e), clusteringKey: clusteringOf(Buffer.from(e.key)) })),
       continuationToken: r.result.continuationToken.length ? Buffer.from(r.result.continuationToken) : undefined,

@@ -14,24 +14,28 @@ import { answeredMetadata, InvalidFieldError, RpcError } from '../rpc/errors';
 import { startServer, type RunningServer } from '../rpc/server';
 import type { Driver } from './driver';
 import { RingDbError } from './errors';
+import { count, entriesText } from '../node/batch-parts';
 
 const RELAY_MS = 15_000;
-/** The shortest relay attempt: below this a node's answer cannot arrive even on loopback under load. */
-const MIN_ATTEMPT_MS = 200;
+/** The shortest relay: below this a node's answer cannot arrive even on loopback under load. */
+const MIN_RELAY_MS = 200;
+/** Time kept back from the caller's deadline for the router's answer to reach the caller. */
+const ANSWER_MARGIN_MS = 100;
 const MAX_BATCH = 10_000;
 
 /**
- * How long one relay attempt may take: half of what is left of the caller's deadline (calls on a
- * client's behalf inherit its deadline), so a replica that hangs (SIGSTOP, a long GC) leaves time
- * to fail over to the next one before the client gives up; RELAY_MS when the caller set none.
- * With a fixed 15 s a client's 10 s deadline passed during the first attempt, and the write it
- * was told had failed was applied later.
+ * How long a relay may take: what is left of the caller's deadline (calls on a client's behalf
+ * inherit its deadline) less a margin for the answer to travel back, so the caller gets the
+ * driver's account of the nodes it tried rather than its own bare timeout. The driver shares it
+ * among its attempts, so a replica that hangs (SIGSTOP, a long GC) leaves time to fail over to
+ * the next one. RELAY_MS when the caller set none. With a fixed 15 s a client's 10 s deadline
+ * passed during the first attempt, and the write it was told had failed was applied later.
  */
-function attemptMs(call: ServerUnaryCall<unknown, unknown>): number {
+function relayMs(call: ServerUnaryCall<unknown, unknown>): number {
   const deadline = call.getDeadline();
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
   if (!Number.isFinite(at)) return RELAY_MS;
-  return Math.max(MIN_ATTEMPT_MS, Math.min(RELAY_MS, Math.floor((at - Date.now()) / 2)));
+  return Math.max(MIN_RELAY_MS, Math.min(RELAY_MS, at - Date.now() - ANSWER_MARGIN_MS));
 }
 
 const ROUTED = ['ping', 'put', 'get', 'delete', 'scan', 'batchPut'] as const;
@@ -86,7 +90,7 @@ export class Router {
     name: string, method: (c: pb.NodeServiceClient) => UnaryMethod<Req, Res>, req: Req, read: boolean, call: ServerUnaryCall<Req, Res>,
   ): Promise<Res> {
     checkKey(req);
-    return this.driver.call(name, method, req, read, { timeoutMs: attemptMs(call) }).then((r) => r.result);
+    return this.driver.call(name, method, req, read, { timeoutMs: relayMs(call) }).then((r) => r.result);
   }
 
   implementation(): Pick<pb.NodeServiceServer, (typeof ROUTED)[number]> {
@@ -100,36 +104,54 @@ export class Router {
         if (pk === undefined || pk.length === 0) {
           throw new InvalidFieldError('partition_key', 'the router scans one partition at a time: set partition_key (raw key ranges span every node)');
         }
-        const timeoutMs = attemptMs(call);
-        const r = await this.driver.route('Scan', pk, true, (c) => unary(c, c.scan, req, { token: this.driver.token, timeoutMs }));
+        const r = await this.driver.route('Scan', pk, true, (c, _node, timeoutMs) => unary(c, c.scan, req, { token: this.driver.token, timeoutMs }), { timeoutMs: relayMs(call) });
         return r.result;
       }),
-      batchPut: relay<pb.BatchPutRequest, pb.BatchPutResponse>((req, call) => this.batchPut(req, attemptMs(call))),
+      batchPut: relay<pb.BatchPutRequest, pb.BatchPutResponse>((req, call) => this.batchPut(req, relayMs(call))),
     };
   }
 
   /**
    * Splits the batch by the first replica of each entry's partition and sends each group as one
    * BatchPut. With a single group the node's answer is returned as is; with several, `origin` is
-   * empty (the entries got op ids from several nodes) and `count` is the total.
+   * empty (the entries got op ids from several nodes) and `count` is the total. When a group is
+   * not acknowledged, the error says for every group which entries were acknowledged and which
+   * were not, with the answer its coordinator gave: one failed group used to hide the others.
    */
   private async batchPut(req: pb.BatchPutRequest, timeoutMs: number): Promise<pb.BatchPutResponse> {
     if (req.entries.length === 0 || req.entries.length > MAX_BATCH) throw new InvalidFieldError('entries', `must hold 1 to ${MAX_BATCH} entries, got ${req.entries.length}`);
-    const groups = new Map<string, pb.KeyValue[]>();
+    const groups = new Map<string, { entries: pb.KeyValue[]; at: number[] }>();
     req.entries.forEach((e, i) => {
       if (e.key.length === 0) throw new InvalidFieldError(`entries[${i}].key`, 'must not be empty');
       // The nodes refuse a CRDT key too, but only in their own group: the other groups would be written.
       const crdt = this.crdtKeys.get(e.key.toString('utf8'));
       if (crdt) throw new InvalidFieldError(`entries[${i}].key`, plainWriteRefusal(e.key.toString('utf8'), crdt));
       const first = this.driver.replicasFor(placementKeyOf(e.key), false)[0];
-      const group = groups.get(first) ?? [];
-      group.push(e);
-      groups.set(first, group);
+      let group = groups.get(first);
+      if (!group) groups.set(first, (group = { entries: [], at: [] }));
+      group.entries.push(e);
+      group.at.push(i);
     });
-    const answers = await Promise.all([...groups.values()].map((entries) =>
-      this.driver.route('BatchPut', placementKeyOf(entries[0].key), false, (c) => unary(c, c.batchPut, { entries }, { token: this.driver.token, timeoutMs }))));
-    if (answers.length === 1) return answers[0].result;
-    return { origin: '', firstSeq: 0, firstTs: 0, count: answers.reduce((n, a) => n + a.result.count, 0) };
+    const sends = [...groups.values()].map(({ entries }) =>
+      this.driver.route('BatchPut', placementKeyOf(entries[0].key), false, (c, _node, attemptMs) => unary(c, c.batchPut, { entries }, { token: this.driver.token, timeoutMs: attemptMs }), { timeoutMs }));
+    if (sends.length === 1) return (await sends[0]).result;
+    const settled = await Promise.allSettled(sends);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (!failed) return { origin: '', firstSeq: 0, firstTs: 0, count: settled.reduce((n, s) => n + (s.status === 'fulfilled' ? s.value.result.count : 0), 0) };
+    const parts = [...groups].map(([first, { at }], i) => {
+      const s = settled[i];
+      const which = `${count(at.length)} (${entriesText(at, req.entries)})`;
+      if (s.status === 'fulfilled') {
+        const r = s.value.result;
+        const ids = r.origin ? ` (${r.origin}:${r.firstSeq}${r.count > 1 ? ` to ${r.origin}:${r.firstSeq + r.count - 1}` : ''})` : '';
+        return `The ${which} sent to ${s.value.node} ${at.length === 1 ? 'was' : 'were'} written${ids} and acknowledged by W nodes: ${at.length === 1 ? 'it needs' : 'they need'} no retry`;
+      }
+      const why = s.reason instanceof Error ? s.reason.message : String(s.reason);
+      // The coordinator got the group as a batch of its own: its entries[i] are the group's, its keys the same.
+      return `The ${which} for ${first}'s partitions ${at.length === 1 ? 'was' : 'were'} not acknowledged; the answer, which numbers the group's entries from 0: ${why.replace(/\.$/, '')}`;
+    });
+    const code = failed.reason instanceof RingDbError ? failed.reason.code : 'internal';
+    throw new RingDbError(code, `BatchPut through the router: ${parts.join('. ')}`);
   }
 
   serve(host: string, port: number): Promise<RunningServer> {

@@ -19,7 +19,8 @@ import {
 import { compositeKeyRange, encodeCompositeKey, keyAfter, tryDecodeCompositeKey } from '../codec/composite-key';
 import { HotspotMetrics, preferenceList, ReadBalancer, readCandidates, readKeysFor, sloppyPreferenceList, type PartitionMap, type Placement } from '../partitioning';
 import type { LocalWriteResult } from '../replication/replica';
-import { describeError, InvalidFieldError, type ParentCall, unary, UnavailableError } from '../rpc';
+import { answeredByServer, describeError, InvalidFieldError, type ParentCall, unary, UnavailableError } from '../rpc';
+import { count, entriesText, entryText, forwardedOutcome, settleWithin, type ForwardedPart } from './batch-parts';
 import { NotOwnerError } from '../rpc/not-owner';
 import { scanAroundReserved } from './indexes/global-keys';
 import { compareVersions, type Entry } from '../storage/types';
@@ -243,8 +244,9 @@ export class Coordinator {
       plans.set(pid, plan);
       return plan;
     };
-    const local: { stored: Buffer; value: Buffer; plan: PartitionPlan }[] = [];
-    const remote: { stored: Buffer; value: Buffer; to: string }[] = [];
+    // `at`: the entry's index in the client's batch, for an error that says which ones to retry.
+    const local: { stored: Buffer; value: Buffer; plan: PartitionPlan; at: number }[] = [];
+    const remote: { stored: Buffer; value: Buffer; to: string; at: number }[] = [];
     const orphans: OrphanWrite[] = [];
     /** Each orphan's index in `entries`, for an error that tells the client which ones to retry. */
     const orphanAt: number[] = [];
@@ -257,7 +259,7 @@ export class Coordinator {
       const plan = planOf(this.partitions.partitionOf(map, stored));
       if (plan.placements) {
         if (plan.placements.length < w) throw new UnavailableError(`entries[${i}]: w: ${w} acknowledgements needed but only ${plan.placements.length} of the nodes for partition ${plan.pid} are up; nothing was written`);
-        local.push({ stored, value: e.value, plan });
+        local.push({ stored, value: e.value, plan, at: i });
         this.metrics.record(plan.pid, ref.partitionKey);
         return;
       }
@@ -271,22 +273,25 @@ export class Coordinator {
         return;
       }
       if (!this.settings.enableForwarding || forwardedHere || to === undefined) throw this.notOwner(map, plan.pid, plan.replicas);
-      remote.push({ stored, value: e.value, to });
+      remote.push({ stored, value: e.value, to, at: i });
     });
     // One forwarded batch per receiving replica, its entries under the stored keys resolved here.
-    const groups = new Map<string, { key: Buffer; value: Buffer }[]>();
+    const groups = new Map<string, { entries: { key: Buffer; value: Buffer }[]; part: ForwardedPart }>();
     for (const e of remote) {
-      const group = groups.get(e.to) ?? [];
-      if (group.length === 0) groups.set(e.to, group);
-      group.push({ key: e.stored, value: e.value });
+      let group = groups.get(e.to);
+      if (!group) groups.set(e.to, (group = { entries: [], part: { to: e.to, at: [] } }));
+      group.entries.push({ key: e.stored, value: e.value });
+      group.part.at.push(e.at);
     }
-    const forwarded = Promise.all([...groups].map(([to, group]) => {
-      this.counters.forwardedOps += group.length;
+    const sends = [...groups].map(([to, group]) => {
+      this.counters.forwardedOps += group.entries.length;
       const client = this.node.peers.client(to);
-      return unary(client, client.batchPut, { entries: group, forwarded: true }, this.forwardSettings(call));
-    }));
-    // Awaited only after the local entries: a rejection meanwhile must not count as unhandled.
-    forwarded.catch(() => undefined);
+      return unary(client, client.batchPut, { entries: group.entries, forwarded: true }, this.forwardSettings(call));
+    });
+    const forwardedParts = [...groups.values()].map((g) => g.part);
+    // Settled from now (no rejection goes unhandled while the local entries are written), and
+    // only until this node must answer: a part with no answer by then has an unknown outcome.
+    const forwarded = settleWithin(sends, this.answerBudget(call));
     const substituted = orphans.length === 0 ? undefined : this.substitutes.write(orphans, orphanPlacements, w, call, this.waitBudget(call));
     substituted?.catch(() => undefined);
     let r: LocalWriteResult | undefined;
@@ -320,17 +325,34 @@ export class Coordinator {
         if (this.partitions.map !== map) {
           await Promise.all(idx.map((i) => this.reachNewReplicas(map, local[i].stored, local[i].value, version(written.firstTs + i, this.self, written.firstSeq + i), local[i].plan.placements?.map((p) => p.node) ?? [])));
         }
-        return acked.length < w - 1 ? idx.map((i) => `${this.self}:${written.firstSeq + i}`) : [];
+        // A forwarded batch's indices are not the client's: its keys alone name the entries.
+        const what = (i: number) => (forwardedHere ? JSON.stringify(local[i].stored.toString('utf8')) : entryText(local[i].at, entries));
+        return acked.length < w - 1 ? idx.map((i) => `${this.self}:${written.firstSeq + i} for ${what(i)}`) : [];
       }));
       const missing = short.flat();
       if (missing.length > 0) {
-        const here = `w: ${missing.length} of ${local.length} entries written here did not reach ${w} nodes in time (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}); they are durable here and keep replicating, so a retry may find them`;
-        // The client sees one error for the whole batch: without the hinted entries' fate it
-        // cannot tell whether retrying them is needed.
-        throw new UnavailableError(substituted ? `${here}. ${await this.hintedOutcome(map, substituted, orphans, orphanAt)}` : here);
+        const here = `w: ${missing.length} of ${local.length} entries written here did not reach ${w} nodes in time (${listed(missing)}); they are durable here and keep replicating, so a retry may find them`;
+        // The client sees one error for the whole batch: without the other parts' fate (hinted,
+        // forwarded) it cannot tell whether retrying them is needed.
+        const others = [
+          ...(substituted ? [await this.hintedOutcome(map, substituted, orphans, orphanAt)] : []),
+          ...(sends.length > 0 ? [forwardedOutcome(forwardedParts, await forwarded, entries).text] : []),
+        ];
+        throw new UnavailableError([here, ...others].join('. '));
       }
     }
-    await forwarded;
+    if (sends.length > 0) {
+      const settled = await forwarded;
+      const outcome = forwardedOutcome(forwardedParts, settled, entries);
+      if (!outcome.allAcknowledged) {
+        // The whole batch went to one replica that answered: its own words cover every entry (a NotOwner keeps its detail).
+        const only = settled[0];
+        if (local.length === 0 && orphans.length === 0 && sends.length === 1 && only?.status === 'rejected' && answeredByServer(only.reason)) throw only.reason;
+        const here = local.length === 0 ? [] : [`The ${count(local.length)} written here (${entriesText(local.map((e) => e.at), entries)}) reached W: ${local.length === 1 ? 'it needs' : 'they need'} no retry`];
+        const hinted = substituted ? [await this.hintedOutcome(map, substituted, orphans, orphanAt)] : [];
+        throw new UnavailableError([outcome.text, ...here, ...hinted].join('. '));
+      }
+    }
     if (substituted) {
       let written: SubstituteResult[];
       try {
@@ -366,11 +388,15 @@ export class Coordinator {
     }
   }
 
-  private waitBudget(call: ParentCall): number {
+  /** How long this node may wait before answering the call (undefined: it has no deadline). */
+  private answerBudget(call: ParentCall): number | undefined {
     const d = call.getDeadline();
     const ms = d instanceof Date ? d.getTime() : d;
-    const left = Number.isFinite(ms) ? ms - Date.now() - 50 : WRITE_QUORUM_WAIT_MS;
-    return Math.max(0, Math.min(WRITE_QUORUM_WAIT_MS, left));
+    return Number.isFinite(ms) ? Math.max(0, ms - Date.now() - 50) : undefined;
+  }
+
+  private waitBudget(call: ParentCall): number {
+    return Math.min(WRITE_QUORUM_WAIT_MS, this.answerBudget(call) ?? WRITE_QUORUM_WAIT_MS);
   }
 
   private notOwner(map: PartitionMap, pid: number, replicas: string[]): NotOwnerError {

@@ -67,7 +67,7 @@ describe('a BatchPut with entries coordinated here and entries kept only as hint
     stop(silent);
     const err = await batch();
     const holders = [...new Set(substitutes)].sort();
-    assert.match(err.details, new RegExp(`^w: 1 of 1 entries written here did not reach 2 nodes in time \\(${coordinator}:\\d+\\); they are durable here and keep replicating, so a retry may find them\\. ` +
+    assert.match(err.details, new RegExp(`^w: 1 of 1 entries written here did not reach 2 nodes in time \\(${coordinator}:\\d+ for entries\\[0\\] "${roles.local}"\\); they are durable here and keep replicating, so a retry may find them\\. ` +
       `The 1 entry of partitions whose replicas are all down \\(entries\\[1\\]\\) was kept as hints \\(${coordinator}:\\d+\\), durable on ${esc(holders.join(', '))}, ` +
       `which hand them over when the replicas \\(partition \\d+: ${dead.join(', ')}\\) are back: they need no retry$`), err.details);
     const opId = /was kept as hints \((\S+)\)/.exec(err.details)?.[1];

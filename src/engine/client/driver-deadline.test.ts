@@ -1,0 +1,96 @@
+// The driver's one deadline per call (real processes, 3 nodes, N=3 W=3 R=1): two replicas of a
+// key are SIGSTOPped, so they take the connection and never answer. The attempts share the
+// caller's timeoutMs, so the call ends within about that time, by the live replica's answer or
+// with an error naming the hung nodes; with a full timeout per attempt it took one per hung node.
+
+import { strict as assert } from 'node:assert';
+import { ControllerClient, Driver, RingDbError, launchController, type ControllerHandle } from './index';
+import { engineBundles, tempDataDir } from '../cluster/test-support';
+
+const T = 4000;
+/** About T: the deadline plus room for a loaded machine, short of the 2 x T two hung attempts took. */
+const BOUND_MS = T + T / 2 + 1000;
+
+describe('driver deadline shared by its attempts (real processes, 3 nodes, two SIGSTOPped)', function () {
+  this.timeout(120_000);
+  let data: ReturnType<typeof tempDataDir>;
+  let ctl: ControllerHandle;
+  let client: ControllerClient;
+  const pids = new Map<string, number>();
+  const stopped: number[] = [];
+  let hung: string[];
+  let live: string;
+
+  before(async () => {
+    const bundles = await engineBundles();
+    data = tempDataDir();
+    ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
+    client = ctl.client;
+    const cluster = await client.startCluster({ nodes: 3, replicationFactor: 3, writeQuorum: 3, readQuorum: 1, numPartitions: 8, loadBalanceReads: false });
+    for (const n of cluster.nodes) pids.set(n.id, n.pid);
+  });
+
+  after(async () => {
+    for (const pid of stopped) process.kill(pid, 'SIGCONT');
+    await ctl?.stop();
+    data?.remove();
+  });
+
+  function stop(id: string): void {
+    const pid = pids.get(id) as number;
+    process.kill(pid, 'SIGSTOP');
+    stopped.push(pid);
+  }
+
+  async function timed<R>(p: Promise<R>): Promise<{ took: number; result?: R; error?: RingDbError }> {
+    const started = Date.now();
+    try {
+      const result = await p;
+      return { took: Date.now() - started, result };
+    } catch (e) {
+      assert.ok(e instanceof RingDbError, `a RingDbError, got ${String(e)}`);
+      return { took: Date.now() - started, error: e };
+    }
+  }
+
+  it('reaches the live replica after two hung ones within the caller\'s timeout', async () => {
+    // Not watching: the driver takes every node for up, as one that has not heard of the hang yet.
+    const driver = await Driver.connect(client, { watch: false });
+    try {
+      await driver.put('h', 'v');
+      const replicas = driver.replicasFor(Buffer.from('h'), true);
+      hung = replicas.slice(0, 2);
+      live = replicas[2];
+      for (const id of hung) stop(id);
+      const r = await timed(driver.get('h', { timeoutMs: T }));
+      assert.equal(r.error, undefined, r.error?.message);
+      assert.equal(r.result?.node, live);
+      assert.equal(r.result?.value.toString(), 'v');
+      assert.ok(r.took < BOUND_MS, `answered in ${r.took} ms with timeoutMs ${T} (each hung node used to cost all of it)`);
+    } finally {
+      driver.close();
+    }
+  });
+
+  it('fails within the caller\'s timeout with an error naming the hung nodes, after a fast failure on a dead one', async () => {
+    await client.killNode(live);
+    const driver = await Driver.connect(client, { watch: false });
+    try {
+      // Every node for up again, so the hung ones are tried first as a fresh driver would.
+      for (const id of [...hung, live]) driver.markUp(id);
+      const r = await timed(driver.put('h', 'w', { timeoutMs: T }));
+      const e = r.error;
+      assert.ok(e, 'the put was expected to fail');
+      assert.equal(e.code, 'deadline-exceeded', e.message);
+      assert.ok(r.took < BOUND_MS, `failed after ${r.took} ms with timeoutMs ${T}: ${e.message}`);
+      assert.match(e.message, new RegExp(`^Put: none of the nodes tried answered \\(waited \\d+ ms of the call's ${T} ms deadline; tried `), e.message);
+      for (const id of hung) assert.match(e.message, new RegExp(`${id}: no answer in \\d+ ms`), e.message);
+      assert.match(e.message, new RegExp(`${live}: not reached \\(connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+\\)\\)`), e.message);
+      assert.match(e.message, new RegExp(`Nodes ${hung.join(', ')} took the request and did not answer: they may be hung`), e.message);
+      assert.match(e.message, /the write may still be applied by a node that answers late/);
+      assert.match(e.message, new RegExp(`Check \`ringdb status\`, restart them \\(\`ringdb restart ${hung[0]}\``), e.message);
+    } finally {
+      driver.close();
+    }
+  });
+});
