@@ -160,6 +160,13 @@ describe('ringdb CLI', function () {
     const added = await ringdb(ws.dir, 'add-node', '--json');
     assert.equal(added.code, 0, added.stderr);
     assert.deepEqual([json<{ id: string }>(added).id, json<{ state: string }>(added).state], ['n3', 'up']);
+    // n3 replicates about two thirds of the keys (N=2 of 3 nodes): some of twenty land in its memtable.
+    for (let i = 0; i < 20; i++) assert.equal((await ringdb(ws.dir, 'put', `to-flush:${i}`, 'v', '--node', 'n3')).code, 0);
+    const flushed = await ringdb(ws.dir, 'flush', 'n3');
+    assert.equal(flushed.code, 0, flushed.stderr);
+    assert.match(flushed.stdout, /^flushed n3: \d{6}\.sst \(L0, [1-9]\d* entries\) written; (\d+) -> \d+ SSTables \(L0: \d+/);
+    const flushedAgain = await ringdb(ws.dir, 'flush', 'n3');
+    assert.match(flushedAgain.stdout, /^flushed n3: the memtable was empty, nothing written; (\d+) -> \1 SSTables/);
     const compacted = await ringdb(ws.dir, 'compact', 'n3');
     assert.equal(compacted.code, 0, compacted.stderr);
     assert.match(compacted.stdout, /^compacted n3: \d+ -> \d+ SSTables/);

@@ -2,7 +2,7 @@
 // to print (human text and a JSON value) and its exit code; main.ts does the printing.
 
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import {
   ControllerClient, ConvergenceClient, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
   stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type GetResult, type RestartedNode, type Version,
@@ -81,6 +81,7 @@ export const COMMANDS: CommandSpec[] = [
       'With --dead (a failed machine, as Cassandra\'s removenode): the node must be down; the nodes that take its partitions copy them from the other replicas.',
     ],
   },
+  { name: 'flush', args: ['node'], summary: 'write a node\'s memtable out as a new L0 SSTable (no compaction)', options: [dirOption] },
   { name: 'compact', args: ['node'], summary: 'flush a node\'s memtable and compact its SSTables', options: [dirOption] },
   ...TOPOLOGY_COMMANDS,
   { name: 'stop', args: [], summary: 'stop every node and the controller', options: [dirOption] },
@@ -400,11 +401,19 @@ async function maintenance(p: Parsed, io: Io): Promise<Result> {
       const moved = r.moves ? `${r.moves.movedPartitions} partitions moved, ${r.moves.entries} entries copied` : `${r.handedOverOps} entries copied`;
       return { code: EXIT.ok, human: `removed ${r.nodeId} (${moved} to the nodes that took over${dead ? ', from the other replicas' : ''})`, json: r };
     }
-    const before = (await c.describe()).nodes.find((n) => n.id === id)?.stats?.storage.sstables.length;
-    const s = await c.compactNode(id);
+    await c.member(id); // an unknown id is refused naming the members
+    // Asked of the node itself: the controller's last report may be a second old.
+    const node = await c.nodeClient(id);
+    const before = await node.listSSTables().finally(() => node.close());
+    const s = p.command === 'flush' ? await c.flushNode(id) : await c.compactNode(id);
     const levels = [...new Set(s.sstables.map((t) => t.level))].sort((a, b) => a - b)
       .map((l) => `L${l}: ${s.sstables.filter((t) => t.level === l).length}`).join(', ');
-    const human = `compacted ${id}: ${before ?? '?'} -> ${s.sstables.length} SSTables${levels ? ` (${levels})` : ''}`;
+    const tables = `${before.length} -> ${s.sstables.length} SSTables${levels ? ` (${levels})` : ''}`;
+    const known = new Set(before.map((t) => t.file));
+    const written = s.sstables.filter((t) => !known.has(t.file));
+    const human = p.command !== 'flush' ? `compacted ${id}: ${tables}`
+      : written.length === 0 ? `flushed ${id}: the memtable was empty, nothing written; ${tables}`
+        : `flushed ${id}: ${written.map((t) => `${basename(t.file)} (L${t.level}, ${t.entries} entries)`).join(', ')} written; ${tables}`;
     return { code: EXIT.ok, human, json: { node: id, snapshot: s } };
   });
 }
@@ -449,7 +458,7 @@ export async function runCommand(p: Parsed, io: Io): Promise<Result> {
     case 'put': case 'get': case 'delete': return data(p);
     case 'kill': case 'restart': return nodeOp(p, io);
     case 'logs': return logs(p, io);
-    case 'add-node': case 'remove-node': case 'compact': return maintenance(p, io);
+    case 'add-node': case 'remove-node': case 'flush': case 'compact': return maintenance(p, io);
     default:
       if (TOPOLOGY_COMMANDS.some((t) => t.name === p.command)) return withController(p, (c) => runTopologyCommand(p, c));
       throw new UsageError(`unknown command ${JSON.stringify(p.command)}`);

@@ -1,4 +1,4 @@
-// Node commands: Add, Remove, Kill (a real SIGKILL), Restart, Compact, Show Node Logs. Each takes
+// Node commands: Add, Remove, Kill (a real SIGKILL), Restart, Flush, Compact, Show Node Logs. Each takes
 // a node from the selected tree item or an argument, else asks.
 import * as vscode from 'vscode';
 import type { NodeInfo, StoreSnapshot } from '../engineClient';
@@ -103,6 +103,25 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
     return snap;
   });
 
+  /** The memtable out as a new L0 SSTable, without compaction: an LSM's first step, to watch on its own. */
+  const flushNode = (arg?: unknown): Promise<StoreSnapshot | undefined> => runReported(log, 'Flush Memtable', async () => {
+    const id = await pickNode(model, arg, 'Flush Memtable', ['up']);
+    if (!id) return undefined;
+    // Asked of the node: the model's tables may be a report old, and a table would pass for new.
+    const before = new Set((await (await session.nodeClient(id)).listSSTables()).map((t) => t.file));
+    const snap = await withCancellableProgress(`Flushing ${id}'s memtable…`, {
+      state: `The flush goes on inside ${id}; the SSTables view shows the new L0 table when it ends.`,
+      also: cancellationArg(arg),
+    }, () => session.client.flushNode(id));
+    const written = snap.sstables.filter((t) => !before.has(t.file));
+    const what = written.length
+      ? `wrote ${written.map((t) => `${t.file.split('/').pop()} (L${t.level}, ${plural(t.entries, 'entry', 'entries')})`).join(', ')}`
+      : 'found its memtable empty: nothing written';
+    log.info(`flushed ${id}: ${what}; ${plural(snap.sstables.length, 'SSTable')}`);
+    void vscode.window.setStatusBarMessage(`RingDB: ${id} ${what}`, 5000);
+    return snap;
+  });
+
   const showNodeLogs = (arg?: unknown): Promise<number | undefined> => runReported(log, 'Show Node Logs', async () => {
     const id = await pickNode(model, arg, 'Show Node Logs');
     if (!id) return undefined;
@@ -118,6 +137,7 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
     vscode.commands.registerCommand(Commands.removeNode, removeNode),
     vscode.commands.registerCommand(Commands.killNode, killNode),
     vscode.commands.registerCommand(Commands.restartNode, restartNode),
+    vscode.commands.registerCommand(Commands.flushNode, flushNode),
     vscode.commands.registerCommand(Commands.compactNode, compactNode),
     vscode.commands.registerCommand(Commands.showNodeLogs, showNodeLogs),
   ];

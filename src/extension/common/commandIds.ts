@@ -22,6 +22,7 @@ export const Commands = {
   killNode: 'ringdb.killNode',
   restartNode: 'ringdb.restartNode',
   compactNode: 'ringdb.compactNode',
+  flushNode: 'ringdb.flushNode',
   repair: 'ringdb.repair',
   whereIsKey: 'ringdb.whereIsKey',
   openReplicationLog: 'ringdb.openReplicationLog',
