@@ -12,6 +12,7 @@ import { registerIndexCommands } from './commands/indexCommands';
 import { registerNodeCommands } from './commands/nodeCommands';
 import { registerPartitionCommands } from './commands/partitionCommands';
 import { registerRepairCommands } from './commands/repairCommands';
+import { registerSSTableCommands } from './commands/sstableCommands';
 import { ResultDocuments } from './commands/resultDocuments';
 import { SpecDiagnostics } from './editor/specDiagnostics';
 import { ClusterSession } from './controller/clusterSession';
@@ -62,6 +63,7 @@ export class RingDb extends Disposable {
       ...registerIndexCommands(this.session, this.model, this.log, this.results),
       ...registerPartitionCommands(this.session, this.model, this.log),
       ...registerRepairCommands(this.session, this.model, this.log, this.results),
+      ...registerSSTableCommands(this.session, this.model, this.log, this.results),
       vscode.commands.registerCommand(Commands.openReplicationLog, () => this.openReplicationLog()),
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
         deserializeWebviewPanel: async (panel) => {

@@ -18,6 +18,7 @@ export const Commands = {
   killNode: 'ringdb.killNode',
   restartNode: 'ringdb.restartNode',
   compactNode: 'ringdb.compactNode',
+  showSSTableDetails: 'ringdb.showSSTableDetails',
   repair: 'ringdb.repair',
   whereIsKey: 'ringdb.whereIsKey',
   openReplicationLog: 'ringdb.openReplicationLog',

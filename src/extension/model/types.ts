@@ -26,6 +26,13 @@ export interface SSTableView {
   readonly entries: number;
   readonly tombstones: number;
   readonly sizeBytes: number;
+  /** 0: the table has no bloom filter. */
+  readonly bloomBits: number;
+  /** When the node had accepted every entry in it (its flush, or the newest input of the compaction that made it). */
+  readonly newestWriteUnixMs: number;
+  /** Lamport timestamps of its oldest and newest versions. */
+  readonly minTs: number;
+  readonly maxTs: number;
 }
 
 export interface StoreView {
