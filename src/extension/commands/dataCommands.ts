@@ -9,7 +9,7 @@ import { Commands } from '../common/commandIds';
 import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
-import { argsOf, askText, checked, coordinatorFor, nodeArg, pickNode, validateKey, validateValue } from './inputs';
+import { argsOf, askText, checked, coordinatorFor, nodeArg, pickNode, treeKeyArg, validateKey, validateValue } from './inputs';
 import { askHints, askOwnCopies, crdtTypeOf, readCrdt, readSalted, renderCopies, renderCrdt, renderGet, renderHints, saltedNote, summarize, type GetSummary, type ReplicaAnswer } from './ownCopies';
 import { clip, code } from './markdown';
 import type { ResultDocuments } from './resultDocuments';
@@ -23,7 +23,7 @@ const PARTITION_SCAN_KEYS = 200_000;
 
 export function registerDataCommands(session: ClusterSession, model: ClusterModel, log: Log, results: ResultDocuments): vscode.Disposable[] {
   const key = async (arg: unknown, prompt: string): Promise<string | undefined> => {
-    const given = argsOf(arg).key;
+    const given = argsOf(arg).key ?? treeKeyArg(arg);
     return given !== undefined ? checked(given, validateKey, 'key') : askText(prompt, validateKey);
   };
 

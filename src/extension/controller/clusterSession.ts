@@ -7,11 +7,14 @@ import { Commands } from '../common/commandIds';
 import { Disposable, toDisposable } from '../common/lifecycle';
 import { describeError, type Log } from '../common/log';
 import type { ClusterModel } from '../model/clusterModel';
+import type { HeldHintView } from '../model/types';
 import type { ReplicationLogStore } from '../model/replicationLog';
 import type { ControllerHost } from './controllerHost';
 import { applyEvent, specView } from './eventMapper';
 
 const RESUBSCRIBE_MS = 500;
+/** Hints asked of a holder for the Hints view: the most ListHints returns. */
+const HELD_HINTS_LISTED = 10_000;
 const START_CLUSTER = 'Start Cluster';
 const SHOW_OUTPUT = 'Show Output';
 
@@ -138,6 +141,15 @@ export class ClusterSession extends Disposable {
     const client = new NodeClient({ address: node.address, token: handle.token, nodeId });
     this.nodeClients.set(nodeId, client);
     return client;
+  }
+
+  /** The hints `holder` keeps, as the Hints view lists their keys (the node's order: oldest first). */
+  async heldHints(holder: string): Promise<HeldHintView[]> {
+    const { getKeyOf, storedKeyText } = await engineClient();
+    const hints = await (await this.nodeClient(holder)).listHints(HELD_HINTS_LISTED);
+    return hints.map((h) => ({
+      target: h.target, key: storedKeyText(h.key), getKey: getKeyOf(h.key), opId: h.opId, ts: h.version?.ts, deleted: h.deleted, ageMs: h.ageMs,
+    }));
   }
 
   private follow(client: ControllerClient): void {

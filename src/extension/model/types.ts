@@ -88,6 +88,21 @@ export interface HintView {
   readonly oldestUnixMs: number;
 }
 
+/** One hint a holder keeps, as the Hints view lists it under its group. */
+export interface HeldHintView {
+  /** The down replica it is for. */
+  readonly target: string;
+  /** The stored key as a person reads it (rows and salted variants decoded). */
+  readonly key: string;
+  /** What Get names to read it; undefined for a row. */
+  readonly getKey: string | undefined;
+  readonly opId: string;
+  /** The version's Lamport timestamp, if the hint carries a version. */
+  readonly ts: number | undefined;
+  readonly deleted: boolean;
+  readonly ageMs: number;
+}
+
 export interface ClusterSnapshot {
   readonly phase: ClusterPhase;
   readonly phaseReason: string;
