@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { engineClient, type ClusterDescription, type ClusterEvent, type ClusterSpec, type ControllerClient, type EventStream, type NodeClient } from '../engineClient';
 import { Commands } from '../common/commandIds';
 import { Disposable, toDisposable } from '../common/lifecycle';
+import { plural } from '../common/format';
 import { describeError, type Log } from '../common/log';
 import type { ClusterModel } from '../model/clusterModel';
 import type { HeldHintView } from '../model/types';
@@ -39,6 +40,10 @@ export class ClusterSession extends Disposable {
   private watch: EventStream<ClusterEvent> | undefined;
   private lastSpec: Partial<ClusterSpec> | undefined;
   private readonly nodeClients = new Map<string, NodeClient>();
+  /** How the controller process last ended unexpectedly ("pid 12, SIGKILL"), for the notice once it is back. */
+  private lastCrash: string | undefined;
+  /** The restart notice on screen, if any: a controller crashing again meanwhile adds no second one. */
+  private restartNoticeOpen = false;
   private readonly _onDidReceiveEvent = this._register(new vscode.EventEmitter<ClusterEvent>());
   /** Every Watch event after it was applied to the model (tests and the webview wait on these). */
   readonly onDidReceiveEvent = this._onDidReceiveEvent.event;
@@ -53,6 +58,7 @@ export class ClusterSession extends Disposable {
     this._register(host.onDidChange((e) => {
       if (e.kind === 'started' && e.restart) void this.recover();
       if (e.kind === 'crashed') {
+        this.lastCrash = e.exit ?? this.lastCrash;
         this.closeStreams();
         if (e.retryInMs === undefined) this.onGaveUp(e.detail);
         else this.model.setPhase('starting', e.detail);
@@ -184,11 +190,34 @@ export class ClusterSession extends Disposable {
       const cluster = await handle.client.startCluster(this.lastSpec);
       this.model.setSpec(specView(cluster.specJson));
       this.log.info('the cluster was started again after the controller restart');
+      this.announceRestart(cluster);
     } catch (err) {
       this.log.error('the cluster could not be started again after the controller restart', err);
-      void vscode.window.showErrorMessage('RingDB: the controller restarted but the cluster did not come back.', SHOW_OUTPUT)
-        .then((a) => { if (a) this.log.show(); });
+      const spec = this.lastSpec;
+      void vscode.window.showErrorMessage(
+        `RingDB: the controller stopped unexpectedly and was restarted, but the cluster did not come back: ${describeError(err)}. The data folder keeps what was written; Start Cluster tries again.`,
+        SHOW_OUTPUT, START_CLUSTER,
+      ).then((a) => {
+        if (a === SHOW_OUTPUT) this.log.show();
+        if (a === START_CLUSTER) void vscode.commands.executeCommand(Commands.startCluster, spec ? { spec } : undefined);
+      });
     }
+  }
+
+  /** Tells the person once that the controller crashed and was restarted, and what came back (the output channel alone went unseen). */
+  private announceRestart(cluster: ClusterDescription): void {
+    if (this.restartNoticeOpen) return;
+    const up = cluster.nodes.filter((n) => n.state === 'up');
+    const notUp = cluster.nodes.filter((n) => n.state !== 'up').map((n) => `${n.id} ${n.state}`);
+    const back = notUp.length
+      ? `The cluster is partly back: ${up.length} of ${cluster.nodes.length} nodes up (${notUp.join(', ')}); the Nodes view shows them.`
+      : `The cluster is back: ${plural(up.length, 'node')} up, recovered from ${up.length === 1 ? 'its' : 'their'} WAL and SSTables.`;
+    const why = this.lastCrash ? ` (${this.lastCrash})` : '';
+    this.restartNoticeOpen = true;
+    void vscode.window.showWarningMessage(`RingDB: the controller stopped unexpectedly${why} and was restarted. ${back}`, SHOW_OUTPUT).then((a) => {
+      this.restartNoticeOpen = false;
+      if (a === SHOW_OUTPUT) this.log.show();
+    });
   }
 
   /** The controller kept crashing and the host stopped restarting it: nothing runs, and the person must know. */
