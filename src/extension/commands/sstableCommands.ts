@@ -60,7 +60,7 @@ export function registerSSTableCommands(session: ClusterSession, model: ClusterM
 }
 
 function lastReportNote(node: NodeView): string {
-  return `${node.id} is ${node.status}: this is the table as it last reported it; the file stays on disk until the node compacts it after a restart.`;
+  return `${node.id} is ${node.status}: this is the table as it last reported it, and the file stays on disk as it was.`;
 }
 
 /** About the false-positive rate of a filter of `bits` for `keys` keys with the probes the engine picks for that density. */
