@@ -14,6 +14,8 @@ import type { ControllerHost } from './controllerHost';
 import { applyEvent, specView } from './eventMapper';
 
 const RESUBSCRIBE_MS = 500;
+/** Restarts this soon after an announced one are not announced again (the output channel has each). */
+const RESTART_NOTICE_QUIET_MS = 60_000;
 /** Hints asked of a holder for the Hints view: the most ListHints returns. */
 const HELD_HINTS_LISTED = 10_000;
 const START_CLUSTER = 'Start Cluster';
@@ -42,8 +44,8 @@ export class ClusterSession extends Disposable {
   private readonly nodeClients = new Map<string, NodeClient>();
   /** How the controller process last ended unexpectedly ("pid 12, SIGKILL"), for the notice once it is back. */
   private lastCrash: string | undefined;
-  /** The restart notice on screen, if any: a controller crashing again meanwhile adds no second one. */
-  private restartNoticeOpen = false;
+  /** When the last restart notice was shown: a controller that crashes again soon after adds no second one. */
+  private restartNoticeAt = 0;
   private readonly _onDidReceiveEvent = this._register(new vscode.EventEmitter<ClusterEvent>());
   /** Every Watch event after it was applied to the model (tests and the webview wait on these). */
   readonly onDidReceiveEvent = this._onDidReceiveEvent.event;
@@ -87,6 +89,7 @@ export class ClusterSession extends Disposable {
   async start(spec: Partial<ClusterSpec>, dataDir: string): Promise<ClusterDescription> {
     const handle = await this.host.ensure(dataDir);
     this.lastSpec = spec;
+    this.restartNoticeAt = 0;
     this.follow(handle.client);
     this.model.setPhase('starting', '');
     try {
@@ -206,16 +209,15 @@ export class ClusterSession extends Disposable {
 
   /** Tells the person once that the controller crashed and was restarted, and what came back (the output channel alone went unseen). */
   private announceRestart(cluster: ClusterDescription): void {
-    if (this.restartNoticeOpen) return;
+    if (Date.now() - this.restartNoticeAt < RESTART_NOTICE_QUIET_MS) return;
     const up = cluster.nodes.filter((n) => n.state === 'up');
     const notUp = cluster.nodes.filter((n) => n.state !== 'up').map((n) => `${n.id} ${n.state}`);
     const back = notUp.length
       ? `The cluster is partly back: ${up.length} of ${cluster.nodes.length} nodes up (${notUp.join(', ')}); the Nodes view shows them.`
       : `The cluster is back: ${plural(up.length, 'node')} up, recovered from ${up.length === 1 ? 'its' : 'their'} WAL and SSTables.`;
     const why = this.lastCrash ? ` (${this.lastCrash})` : '';
-    this.restartNoticeOpen = true;
+    this.restartNoticeAt = Date.now();
     void vscode.window.showWarningMessage(`RingDB: the controller stopped unexpectedly${why} and was restarted. ${back}`, SHOW_OUTPUT).then((a) => {
-      this.restartNoticeOpen = false;
       if (a === SHOW_OUTPUT) this.log.show();
     });
   }
