@@ -71,7 +71,7 @@ function falsePositiveRate(bits: number, keys: number): number {
 }
 
 function percent(p: number): string {
-  return p >= 0.001 ? `${(p * 100).toFixed(1)}%` : 'under 0.1%';
+  return p >= 0.001 ? `about ${(p * 100).toFixed(1)}%` : 'under 0.1%';
 }
 
 export function renderSSTable(node: NodeView, t: SSTableView, note: string | undefined, fileWrittenMs: number | undefined): string {
@@ -81,7 +81,7 @@ export function renderSSTable(node: NodeView, t: SSTableView, note: string | und
     ? 'a memtable flushed to disk; L0 tables may overlap in keys, so a read checks each of them.'
     : `made by compaction; the tables of L${t.level} never overlap in keys, so a read checks at most one of them.`;
   const bloom = t.bloomBits > 0
-    ? `${t.bloomBits.toLocaleString('en-US')} bits, about ${(t.bloomBits / Math.max(1, t.entries)).toFixed(1)} per key, about ${percent(falsePositiveRate(t.bloomBits, Math.max(1, t.entries)))} false positives. `
+    ? `${t.bloomBits.toLocaleString('en-US')} bits, about ${(t.bloomBits / Math.max(1, t.entries)).toFixed(1)} per key, ${percent(falsePositiveRate(t.bloomBits, Math.max(1, t.entries)))} false positives. `
       + 'A read of a key the table lacks skips it without reading a block, unless the filter wrongly answers "maybe".'
     : 'none: a read of a key inside the key range reads a block of this table to find out.';
   return [
