@@ -20,7 +20,7 @@ export interface RingDbApi {
   /** The message the Partitions or Hints view shows above its rows (why it is empty), if any. */
   viewMessage(view: 'partitions' | 'hints'): string | undefined;
   statusBarText(): string;
-  /** The last result Get, Where Is Key, Scan or Query Index showed (rendered, so not readable from an editor). */
+  /** The last result Get, Where Is Key, Scan, Query Index or Show SSTable Details showed (rendered, so not readable from an editor). */
   lastResult(): ShownResult | undefined;
   replicationLog(): readonly ReplicationEntryView[];
   /** The replication-log panel's last report from its webview, if the panel is open. */

@@ -14,6 +14,7 @@ import { registerNodeCommands } from './commands/nodeCommands';
 import { registerHotspotCommands } from './commands/hotspotCommands';
 import { registerPartitionCommands } from './commands/partitionCommands';
 import { registerRepairCommands } from './commands/repairCommands';
+import { registerSSTableCommands } from './commands/sstableCommands';
 import { ResultDocuments } from './commands/resultDocuments';
 import { SpecDiagnostics } from './editor/specDiagnostics';
 import { ClusterSession } from './controller/clusterSession';
@@ -50,7 +51,7 @@ export class RingDb extends Disposable {
     this.host = this._register(new ControllerHost(context.asAbsolutePath('dist/engine/controller.js'), this.log));
     this.session = this._register(new ClusterSession(this.host, this.model, this.replicationLog, this.log));
     this._register(new NodeLogFollower(this.model, () => this.host.current?.client, this.log));
-    this.views = this._register(new ClusterViews(this.model, context.workspaceState));
+    this.views = this._register(new ClusterViews(this.model, context.workspaceState, (holder) => this.session.heldHints(holder)));
     this._register(new PartitionOpsRefresher(this.model, () => this.host.current?.client, this.views.partitionsView, this.log));
     const consistency = this._register(new Consistency(context.workspaceState));
     this.statusBar = this._register(new ClusterStatusBar(this.model, consistency));
@@ -67,6 +68,7 @@ export class RingDb extends Disposable {
       ...registerPartitionCommands(this.session, this.model, this.log),
       ...registerHotspotCommands(this.session, this.model, this.log, this.results),
       ...registerRepairCommands(this.session, this.model, this.log, this.results),
+      ...registerSSTableCommands(this.session, this.model, this.log, this.results),
       vscode.commands.registerCommand(Commands.openReplicationLog, () => this.openReplicationLog()),
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
         deserializeWebviewPanel: async (panel) => {

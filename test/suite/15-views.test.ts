@@ -4,6 +4,8 @@
 import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
 import type { RingDbApi, ViewName } from '../../src/extension/api';
+import type { StoreSnapshot } from '../../src/extension/engineClient';
+import type { SSTableDetails } from '../../src/extension/commands/sstableCommands';
 import { Commands } from '../../src/extension/common/commandIds';
 import { label, note, recordUi, ringDb, waitFor } from './helpers';
 
@@ -49,6 +51,52 @@ describe('the views of a running cluster', function () {
     const idle = await refreshesOver(api, ['nodes', 'sstables'], 4_000);
     note(`re-renders over 4 idle seconds of a 3-node cluster: Nodes ${idle.nodes}, SSTables ${idle.sstables}`);
     assert.ok(idle.nodes <= 1 && idle.sstables <= 1, `re-renders over 4 idle seconds: ${JSON.stringify(idle)}`);
+  });
+
+  it('clicking an SSTable opens its details; a table compaction replaced meanwhile gets a message, not an error', async () => {
+    // A key with a control character: the document must show it, not drop it.
+    for (const k of ['\u0001sst', 'sst:b', 'sst:c']) assert.ok(await run(Commands.put, { key: k, value: 'v', node: 'n1' }), `Put failed: ${api.lastError()}`);
+    const compacted = await run<StoreSnapshot>(Commands.compactNode, { node: 'n1' });
+    assert.equal(compacted?.sstables.length, 1, `Compact Node: ${api.lastError()}`);
+    const tableRow = await waitFor(api, 'the compacted SSTable\'s row under n1', async () => {
+      const n1 = await row(api, 'sstables', 'n1');
+      const levels = n1 ? (await api.treeItems('sstables', n1)).filter((i) => i.contextValue === 'storage.level') : [];
+      for (const level of levels) {
+        const found = (await api.treeItems('sstables', level)).find((i) => i.id === `sst/n1/table/${compacted.sstables[0].id}`);
+        if (found) return found;
+      }
+      return undefined;
+    });
+    assert.equal(tableRow.command?.command, Commands.showSSTableDetails, 'a click on the row runs nothing');
+    const click = (): Thenable<SSTableDetails | undefined> => vscode.commands.executeCommand(tableRow.command!.command, ...(tableRow.command!.arguments ?? []));
+    const shown = await click();
+    assert.ok(shown && 'table' in shown, `Show SSTable Details failed: ${api.lastError()}`);
+    const doc = api.lastResult()?.markdown ?? '';
+    const t = shown.table;
+    assert.match(doc, new RegExp(`^# SSTable \`${label(tableRow)}\` of n1$`, 'm'), doc);
+    assert.match(doc, /^- \*\*Node:\*\* n1 \(up\)\./m, doc);
+    assert.match(doc, new RegExp(`^- \\*\\*Level:\\*\\* L${t.level}: `, 'm'), doc);
+    assert.ok(doc.includes(`- **File:** \`${label(tableRow)}\` in \``), doc);
+    assert.match(doc, /^- \*\*Size:\*\* [\d.]+ (B|KiB) \([\d,]+ bytes\)/m, doc);
+    assert.match(doc, new RegExp(`^- \\*\\*Entries:\\*\\* ${t.entries}, of which \\d+ tombstones?\\.`, 'm'), doc);
+    assert.ok(doc.includes('- **Key range:** `\\x01sst` to `'), doc);
+    assert.match(doc, /^- \*\*Versions:\*\* Lamport timestamps [1-9]\d* to [1-9]\d*\./m, doc);
+    assert.match(doc, /^- \*\*Bloom filter:\*\* [\d,]+ bits, about [\d.]+ per key/m, doc);
+    assert.match(doc, /^- \*\*Newest write:\*\* .*\d{4}-\d\d-\d\dT/m, doc);
+    assert.match(doc, /^- \*\*File written:\*\* .*\d{4}-\d\d-\d\dT/m, doc);
+    // The context menu passes the row itself.
+    const again = await run<SSTableDetails>(Commands.showSSTableDetails, tableRow);
+    assert.ok(again && 'table' in again && again.table.id === t.id, JSON.stringify(again));
+
+    // A new write and a compaction rewrite n1's tables: the row clicked before names a table that is gone.
+    assert.ok(await run(Commands.put, { key: 'sst:d', value: 'v', node: 'n1' }), `Put failed: ${api.lastError()}`);
+    assert.ok(await run(Commands.compactNode, { node: 'n1' }), `Compact Node failed: ${api.lastError()}`);
+    const errorsBefore = ui.shown.filter((s) => s.kind === 'error').length;
+    const gone = await click();
+    assert.ok(gone && 'gone' in gone, JSON.stringify(gone));
+    const info = ui.shown.filter((s) => s.kind === 'info').pop();
+    assert.match(info?.text ?? '', new RegExp(`^RingDB: SSTable ${t.id} of n1 no longer exists: a compaction merged it into other tables after the view listed it\\. The SSTables view shows n1's tables as they are now`));
+    assert.equal(ui.shown.filter((s) => s.kind === 'error').length, errorsBefore, 'an error was shown');
   });
 
   it('Kill Node re-renders; the node then shows its storage as its last report, no memtable and no peers', async () => {

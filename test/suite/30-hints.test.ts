@@ -9,9 +9,11 @@ import type { RingDbApi } from '../../src/extension/api';
 import type { GetSummary } from '../../src/extension/commands/dataCommands';
 import { Commands, Views } from '../../src/extension/common/commandIds';
 import { engineClient } from '../../src/extension/engineClient';
+import { HINT_KEYS_SHOWN } from '../../src/extension/views/hintsView';
 import { label, recordUi, ringDb, waitFor } from './helpers';
 
 const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `holder -> "for <target>"` rows of the Hints view. */
 async function hintRows(api: RingDbApi): Promise<string[]> {
@@ -125,11 +127,16 @@ describe('the Hints view', function () {
     await waitFor(api, 'n4 to be down', () => (api.snapshot().nodes.find((n) => n.id === 'n4')?.status === 'down' ? true : undefined));
     // With N=2 of 4 nodes about half the keys have n4 as a replica; writes wait until a
     // coordinator's heartbeats see n4 down, then go to a substitute with a hint.
-    const rows = await waitFor(api, 'the Hints view to list hints for n4', async () => {
-      for (let i = 0; i < 20; i++) await run(Commands.put, { key: `hinted:${i}`, value: `v${i}`, node: 'n1' });
-      const r = (await hintRows(api)).filter((row) => row.endsWith('for n4'));
-      return r.length > 0 ? r : undefined;
-    }, 90_000);
+    // One put at a time, not from a waitFor probe: that runs again on every model change, and its
+    // puts went on after it resolved, newer than anything written later.
+    const forN4 = async (): Promise<string[]> => (await hintRows(api)).filter((row) => row.endsWith('for n4'));
+    let next = 0;
+    let rows: string[] = [];
+    for (const deadline = Date.now() + 90_000; !rows.length; rows = await forN4()) {
+      assert.ok(Date.now() < deadline, `no hint for n4 after ${next} puts`);
+      for (const end = next + 20; next < end; next++) await run(Commands.put, { key: `hinted:${next}`, value: `v${next}`, node: 'n1' });
+      await sleep(1_000); // the holders' next stats
+    }
     assert.ok(rows.every((row) => !row.startsWith('n4 ')), `the down node cannot hold hints: ${rows.join(', ')}`);
     // Put says where such a write went.
     const putLine = api.outputLines().map((l) => /put (hinted:\d+) on n1: n1:\d+ at ts \d+; hints: (n[123]) for n4/.exec(l)).find((m) => m !== null);
@@ -140,6 +147,47 @@ describe('the Hints view', function () {
     const getDoc = api.lastResult()?.markdown ?? '';
     assert.match(getDoc, new RegExp(`## Hints of it[\\s\\S]*\\| ${holderOfHint} \\| n4 \\| n1:\\d+ \\| \\d+ \\| value \\| \\d+ \\|`), getDoc);
     assert.match(getDoc, new RegExp(`\\| ${holderOfHint} \\| value \\| n1:\\d+ \\| \\d+ \\| not a replica; hint for n4 \\|`), getDoc);
+    // A group expands to its keys, newest first, at most HINT_KEYS_SHOWN, then a row counting the rest.
+    const groupOf = (holder: string) => api.snapshot().hints.find((h) => h.holder === holder && h.target === 'n4');
+    // Written one at a time: the order written is the order held.
+    while ((groupOf(holderOfHint)?.count ?? 0) <= HINT_KEYS_SHOWN) {
+      assert.ok(next < 1_000, `${holderOfHint} holds only ${groupOf(holderOfHint)?.count} hints for n4 after ${next} puts`);
+      for (const end = next + 40; next < end; next++) await run(Commands.put, { key: `hinted:${next}`, value: `v${next}`, node: 'n1' });
+      await sleep(1_500); // the holders' next stats
+    }
+    // A delete of a key hinted to that holder goes to it as a hint too, and is its newest.
+    assert.ok(await run(Commands.delete, { key: hintedKey, node: 'n1' }), `Delete failed: ${api.lastError()}`);
+    const countBefore = groupOf(holderOfHint)!.count;
+    let seen = '';
+    const keys = await waitFor(api, `the delete of ${hintedKey} listed first under ${holderOfHint}'s group for n4`, async () => {
+      seen = `count ${groupOf(holderOfHint)?.count}`;
+      if ((groupOf(holderOfHint)?.count ?? 0) <= countBefore) return undefined;
+      const holderRow = (await api.treeItems('hints')).find((i) => label(i) === holderOfHint);
+      const group = holderRow && (await api.treeItems('hints', holderRow)).find((i) => label(i) === 'for n4');
+      assert.equal(group?.collapsibleState, vscode.TreeItemCollapsibleState.Collapsed, 'a hint group cannot be expanded');
+      const rows = await api.treeItems('hints', group);
+      seen = rows.slice(0, 3).map((r) => `${label(r)} ${String(r.description)}`).join(' | ');
+      return rows[0] && label(rows[0]) === hintedKey && /^delete · /.test(String(rows[0].description)) ? rows : undefined;
+    }, 30_000).catch((e: Error) => {
+      throw new Error(`${e.message}; ${api.outputLines().filter((l) => l.includes(`deleted ${hintedKey}`)).join('; ')}; ${countBefore} before; seen: ${seen}`);
+    });
+    const count = groupOf(holderOfHint)!.count;
+    assert.equal(keys.length, HINT_KEYS_SHOWN + 1, keys.map(label).join(', '));
+    for (const k of keys.slice(0, -1)) {
+      assert.match(label(k), /^hinted:\d+$/);
+      assert.match(String(k.description), /^(put|delete) · n\d:\d+ · ts \d+$/);
+    }
+    assert.equal(label(keys[HINT_KEYS_SHOWN]), `… and ${count - HINT_KEYS_SHOWN} more`);
+    // The puts went out in order from one client: the newest listed are the last keys written.
+    const written = keys.slice(1, -1).map((k) => Number(label(k).split(':')[1]));
+    assert.deepEqual(written, [...written].sort((a, b) => b - a), `not newest first: ${written.join(', ')}`);
+    // A key row's click (and its inline action) is Get of that key.
+    const put = keys[1];
+    assert.equal(put.command?.command, Commands.get);
+    await vscode.commands.executeCommand(put.command.command, ...(put.command.arguments ?? []));
+    assert.match(api.lastResult()?.markdown ?? '', new RegExp(`\`${label(put)}\``));
+    await run(Commands.get, keys[0]);
+    assert.match(api.lastResult()?.markdown ?? '', new RegExp(`\`${hintedKey}\``));
     // "oldest N s" grows with no event: while shown the rows are rendered again every second, and not when hidden.
     const holder = (await api.treeItems('hints'))[0];
     assert.match(String((await api.treeItems('hints', holder))[0].description), /· oldest \d/);

@@ -67,6 +67,8 @@ describe('a controller that ends without this window asking', function () {
     const error = await waitFor(api, 'an error that the controller is not restarted any more',
       () => ui.shown.find((s) => s.kind === 'error' && /not restarted any more/.test(s.text)), 30_000);
     assert.deepEqual(error.items, ['Show Output', 'Start Cluster']);
+    // Five restarts a few seconds apart: the first is announced, the rest only in the output channel.
+    assert.equal(ui.shown.filter((s) => /controller stopped unexpectedly .* and was restarted/.test(s.text)).length, 1, ui.shown.map((s) => s.text).join('\n'));
     assert.equal(api.snapshot().nodes.length, 0, `the views still list ${api.snapshot().nodes.map((n) => `${n.id}:${n.status}`).join(', ')}`);
     assert.equal(api.statusBarText(), '$(database) RingDB: stopped');
     assert.equal(await run(Commands.put, { key: 'k', value: 'v', node: 'n1' }), undefined);

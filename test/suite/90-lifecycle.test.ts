@@ -6,7 +6,7 @@ import type { RingDbApi } from '../../src/extension/api';
 import { Commands } from '../../src/extension/common/commandIds';
 import type { GetSummary } from '../../src/extension/commands/dataCommands';
 import { isStoppedWithWindow, stoppedNote } from '../../src/extension/controller/stoppedWithWindow';
-import { isAlive, ringDb, waitFor } from './helpers';
+import { isAlive, recordUi, ringDb, waitFor } from './helpers';
 
 describe('controller lifecycle', function () {
   this.timeout(120_000);
@@ -18,15 +18,27 @@ describe('controller lifecycle', function () {
     await waitFor(api, 'two up nodes', () => (api.snapshot().nodes.filter((n) => n.status === 'up').length === 2 ? true : undefined));
   });
 
-  it('restarts a controller that died and brings the cluster back from disk', async () => {
+  it('restarts a controller that died, brings the cluster back from disk, and says so once', async () => {
     await vscode.commands.executeCommand(Commands.put, { key: 'survives', value: 'a controller crash', node: 'n1' });
     const old = api.processIds();
-    process.kill(old.controller!, 'SIGKILL');
-    const back = await waitFor(api, 'a new controller with two up nodes', () => {
-      const p = api.processIds();
-      const up = api.snapshot().nodes.filter((n) => n.status === 'up' && !old.nodes.includes(n.pid));
-      return p.controller && p.controller !== old.controller && up.length === 2 ? p : undefined;
-    }, 60_000);
+    const ui = recordUi();
+    let back: { controller: number | undefined };
+    try {
+      process.kill(old.controller!, 'SIGKILL');
+      back = await waitFor(api, 'a new controller with two up nodes', () => {
+        const p = api.processIds();
+        const up = api.snapshot().nodes.filter((n) => n.status === 'up' && !old.nodes.includes(n.pid));
+        return p.controller && p.controller !== old.controller && up.length === 2 ? p : undefined;
+      }, 60_000);
+      const notice = await waitFor(api, 'a notice that the controller was restarted', () => ui.shown.find((s) => /controller stopped unexpectedly/.test(s.text)), 10_000);
+      assert.equal(notice.kind, 'warning');
+      assert.equal(notice.text, `RingDB: the controller stopped unexpectedly (pid ${old.controller}, SIGKILL) and was restarted. The cluster is back: 2 nodes up, recovered from their WAL and SSTables.`);
+      assert.deepEqual(notice.items, ['Show Output']);
+      await new Promise((r) => setTimeout(r, 2_000)); // later events must not repeat it
+      assert.equal(ui.shown.length, 1, ui.shown.map((x) => x.text).join('\n'));
+    } finally {
+      ui.restore();
+    }
     assert.ok(isAlive(back.controller!));
     for (const pid of old.nodes) await waitFor(api, `old node ${pid} to exit with its controller`, () => (isAlive(pid) ? undefined : true));
     const got = await vscode.commands.executeCommand<GetSummary>(Commands.get, { key: 'survives', quiet: true });

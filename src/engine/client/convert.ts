@@ -54,6 +54,7 @@ export function sstable(t: pb.SSTableInfo): SSTableInfo {
   return {
     id: t.id, level: t.level, file: t.file, minKey: storedKeyText(t.minKey), maxKey: storedKeyText(t.maxKey),
     entries: t.entries, tombstones: t.tombstones, sizeBytes: t.sizeBytes, bloomBits: t.bloomBits,
+    newestWriteUnixMs: t.newestWriteUnixMs, minTs: t.minTs, maxTs: t.maxTs,
   };
 }
 

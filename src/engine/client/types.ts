@@ -47,7 +47,13 @@ export interface SSTableInfo {
   entries: number;
   tombstones: number;
   sizeBytes: number;
+  /** Bits in the table's bloom filter; 0: it has none. */
   bloomBits: number;
+  /** Wall-clock ms by which the node had accepted every entry in it: its flush, or the newest of a compaction's inputs. */
+  newestWriteUnixMs: number;
+  /** The Lamport timestamps (a version's `ts`) of the oldest and newest versions it holds. */
+  minTs: number;
+  maxTs: number;
 }
 
 export interface StoreCounters {

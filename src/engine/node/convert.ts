@@ -51,6 +51,9 @@ export function toProtoSnapshot(s: StorageSnapshot): StoreSnapshot {
       tombstones: t.tombstones,
       sizeBytes: t.bytes,
       bloomBits: t.bloomBits,
+      newestWriteUnixMs: t.newestWriteMs,
+      minTs: t.minTs,
+      maxTs: t.maxTs,
     })),
     counters: { ...s.counters },
   };

@@ -322,7 +322,7 @@ describe('Store', () => {
     const seen: StoreSnapshot[] = [];
     const stop = s.onChange((snap) => seen.push(snap));
     await s.put(b('a'), b('1'), 1, 'n1');
-    await s.delete(b('b'), 1, 'n1');
+    await s.delete(b('b'), 2, 'n1');
     let snap = s.snapshot();
     assert.equal(snap.memtableEntries, 2);
     assert.ok(snap.memtableBytes > 0 && snap.walBytes > 0);
@@ -335,6 +335,7 @@ describe('Store', () => {
     const t = snap.sstables[0];
     assert.deepEqual([t.level, t.entries, t.tombstones, t.minKey.toString(), t.maxKey.toString()], [0, 2, 1, 'a', 'b']);
     assert.ok(t.bytes > 0 && t.bloomBits > 0 && fs.existsSync(t.file));
+    assert.deepEqual([t.minTs, t.maxTs], [1, 2], 'the versions\' timestamp range, from the file');
     assert.equal(snap.counters.flushes, 1);
     assert.equal(snap.counters.puts, 1);
     assert.equal(snap.counters.deletes, 1);

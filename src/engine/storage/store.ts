@@ -549,7 +549,9 @@ export class Store {
       memtableEntries: this.mem.size,
       immutableMemtables: this.imms.length,
       walBytes,
-      sstables: this.version.infos().flatMap((level) => level.map((t) => ({ ...t, file: path.join(this.dir, t.file) }))),
+      sstables: this.version.tables().map(({ info, reader }) => ({
+        ...info, file: path.join(this.dir, info.file), minTs: reader.properties.minTs, maxTs: reader.properties.maxTs,
+      })),
       counters: {
         ...this.counters,
         blockCacheHits: this.cache?.hits ?? 0,

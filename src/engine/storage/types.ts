@@ -175,12 +175,18 @@ export function zeroCounters(): StoreCounters {
 }
 
 /** An immutable picture of the store for introspection. */
+/** A table as a snapshot reports it: with the timestamp range its file records (not kept in the manifest). */
+export interface SSTableSnapshot extends SSTableInfo {
+  minTs: number;
+  maxTs: number;
+}
+
 export interface StoreSnapshot {
   memtableBytes: number;
   memtableEntries: number;
   immutableMemtables: number;
   walBytes: number;
-  sstables: SSTableInfo[];
+  sstables: SSTableSnapshot[];
   counters: StoreCounters;
 }
 

@@ -10,7 +10,7 @@ import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
 import { levelName, replicasFor, type Consistency, type ConsistencyLevel } from './consistency';
-import { argsOf, askText, checked, coordinatorFor, nodeArg, pickNode, validateKey, validateValue } from './inputs';
+import { argsOf, askText, checked, coordinatorFor, nodeArg, pickNode, treeKeyArg, validateKey, validateValue } from './inputs';
 import { askHints, askOwnCopies, crdtTypeOf, readCrdt, readSalted, renderCopies, renderCrdt, renderGet, renderHints, saltedNote, summarize, type GetSummary, type ReplicaAnswer } from './ownCopies';
 import { clip, code } from './markdown';
 import type { ResultDocuments } from './resultDocuments';
@@ -34,7 +34,7 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     (n === undefined ? '' : `, ${letter}=${levelName(level)} (${n})`);
 
   const key = async (arg: unknown, prompt: string): Promise<string | undefined> => {
-    const given = argsOf(arg).key;
+    const given = argsOf(arg).key ?? treeKeyArg(arg);
     return given !== undefined ? checked(given, validateKey, 'key') : askText(prompt, validateKey);
   };
 

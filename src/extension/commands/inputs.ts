@@ -53,6 +53,12 @@ export function argsOf(arg: unknown): CommandArgs {
   return arg && typeof arg === 'object' && !(arg instanceof vscode.TreeItem) ? (arg as CommandArgs) : {};
 }
 
+/** The key a tree row stands for (a hint's key in the Hints view), by its `getKey`. */
+export function treeKeyArg(arg: unknown): string | undefined {
+  const k = arg instanceof vscode.TreeItem ? (arg as { getKey?: unknown }).getKey : undefined;
+  return typeof k === 'string' ? k : undefined;
+}
+
 export function validateKey(key: string): string | undefined {
   if (!key) return 'A key is required (1 to 64 KiB of text).';
   // Valid bytes to the engine, but a key no one can see in a view or type again the same way.

@@ -1,4 +1,4 @@
-// Results of Get, Where Is Key, Scan and Query Index, shown rendered in the built-in Markdown
+// Results of Get, Where Is Key, Scan, Query Index and SSTable details, shown rendered in the built-in Markdown
 // preview over read-only documents of their own scheme (no "save?" prompt on close, unlike
 // untitled files). The preview's "Open Source" button opens the Markdown text. The last
 // KEPT_RESULTS contents are kept.

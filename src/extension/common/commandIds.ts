@@ -23,6 +23,7 @@ export const Commands = {
   restartNode: 'ringdb.restartNode',
   compactNode: 'ringdb.compactNode',
   flushNode: 'ringdb.flushNode',
+  showSSTableDetails: 'ringdb.showSSTableDetails',
   repair: 'ringdb.repair',
   whereIsKey: 'ringdb.whereIsKey',
   openReplicationLog: 'ringdb.openReplicationLog',

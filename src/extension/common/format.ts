@@ -45,3 +45,11 @@ export function shorten(text: string, max = 24): string {
   const half = Math.floor((max - 1) / 2);
   return `${text.slice(0, half)}…${text.slice(text.length - half)}`;
 }
+
+/**
+ * A key as text a person can read and copy: control characters (a key is bytes) are written as
+ * \xNN, since a label or code span would show them as nothing or break the line.
+ */
+export function readableKey(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

@@ -5,13 +5,19 @@ import * as vscode from 'vscode';
 import { engineClient, type ClusterDescription, type ClusterEvent, type ClusterSpec, type ControllerClient, type EventStream, type NodeClient } from '../engineClient';
 import { Commands } from '../common/commandIds';
 import { Disposable, toDisposable } from '../common/lifecycle';
+import { plural } from '../common/format';
 import { describeError, type Log } from '../common/log';
 import type { ClusterModel } from '../model/clusterModel';
+import type { HeldHintView } from '../model/types';
 import type { ReplicationLogStore } from '../model/replicationLog';
 import type { ControllerHost } from './controllerHost';
 import { applyEvent, specView } from './eventMapper';
 
 const RESUBSCRIBE_MS = 500;
+/** Restarts this soon after an announced one are not announced again (the output channel has each). */
+const RESTART_NOTICE_QUIET_MS = 60_000;
+/** Hints asked of a holder for the Hints view: the most ListHints returns. */
+const HELD_HINTS_LISTED = 10_000;
 const START_CLUSTER = 'Start Cluster';
 const SHOW_OUTPUT = 'Show Output';
 
@@ -36,6 +42,10 @@ export class ClusterSession extends Disposable {
   private watch: EventStream<ClusterEvent> | undefined;
   private lastSpec: Partial<ClusterSpec> | undefined;
   private readonly nodeClients = new Map<string, NodeClient>();
+  /** How the controller process last ended unexpectedly ("pid 12, SIGKILL"), for the notice once it is back. */
+  private lastCrash: string | undefined;
+  /** When the last restart notice was shown: a controller that crashes again soon after adds no second one. */
+  private restartNoticeAt = 0;
   private readonly _onDidReceiveEvent = this._register(new vscode.EventEmitter<ClusterEvent>());
   /** Every Watch event after it was applied to the model (tests and the webview wait on these). */
   readonly onDidReceiveEvent = this._onDidReceiveEvent.event;
@@ -50,6 +60,7 @@ export class ClusterSession extends Disposable {
     this._register(host.onDidChange((e) => {
       if (e.kind === 'started' && e.restart) void this.recover();
       if (e.kind === 'crashed') {
+        this.lastCrash = e.exit ?? this.lastCrash;
         this.closeStreams();
         if (e.retryInMs === undefined) this.onGaveUp(e.detail);
         else this.model.setPhase('starting', e.detail);
@@ -78,6 +89,7 @@ export class ClusterSession extends Disposable {
   async start(spec: Partial<ClusterSpec>, dataDir: string): Promise<ClusterDescription> {
     const handle = await this.host.ensure(dataDir);
     this.lastSpec = spec;
+    this.restartNoticeAt = 0;
     this.follow(handle.client);
     this.model.setPhase('starting', '');
     try {
@@ -140,6 +152,15 @@ export class ClusterSession extends Disposable {
     return client;
   }
 
+  /** The hints `holder` keeps, as the Hints view lists their keys (the node's order: oldest first). */
+  async heldHints(holder: string): Promise<HeldHintView[]> {
+    const { getKeyOf, storedKeyText } = await engineClient();
+    const hints = await (await this.nodeClient(holder)).listHints({ limit: HELD_HINTS_LISTED });
+    return hints.map((h) => ({
+      target: h.target, key: storedKeyText(h.key), getKey: getKeyOf(h.key), opId: h.opId, ts: h.version?.ts, deleted: h.deleted, ageMs: h.ageMs,
+    }));
+  }
+
   private follow(client: ControllerClient): void {
     this.watch?.close();
     const stream = client.watch();
@@ -172,11 +193,33 @@ export class ClusterSession extends Disposable {
       const cluster = await handle.client.startCluster(this.lastSpec);
       this.model.setSpec(specView(cluster.specJson));
       this.log.info('the cluster was started again after the controller restart');
+      this.announceRestart(cluster);
     } catch (err) {
       this.log.error('the cluster could not be started again after the controller restart', err);
-      void vscode.window.showErrorMessage('RingDB: the controller restarted but the cluster did not come back.', SHOW_OUTPUT)
-        .then((a) => { if (a) this.log.show(); });
+      const spec = this.lastSpec;
+      void vscode.window.showErrorMessage(
+        `RingDB: the controller stopped unexpectedly and was restarted, but the cluster did not come back: ${describeError(err)}. The data folder keeps what was written; Start Cluster tries again.`,
+        SHOW_OUTPUT, START_CLUSTER,
+      ).then((a) => {
+        if (a === SHOW_OUTPUT) this.log.show();
+        if (a === START_CLUSTER) void vscode.commands.executeCommand(Commands.startCluster, spec ? { spec } : undefined);
+      });
     }
+  }
+
+  /** Tells the person once that the controller crashed and was restarted, and what came back (the output channel alone went unseen). */
+  private announceRestart(cluster: ClusterDescription): void {
+    if (Date.now() - this.restartNoticeAt < RESTART_NOTICE_QUIET_MS) return;
+    const up = cluster.nodes.filter((n) => n.state === 'up');
+    const notUp = cluster.nodes.filter((n) => n.state !== 'up').map((n) => `${n.id} ${n.state}`);
+    const back = notUp.length
+      ? `The cluster is partly back: ${up.length} of ${cluster.nodes.length} nodes up (${notUp.join(', ')}); the Nodes view shows them.`
+      : `The cluster is back: ${plural(up.length, 'node')} up, recovered from ${up.length === 1 ? 'its' : 'their'} WAL and SSTables.`;
+    const why = this.lastCrash ? ` (${this.lastCrash})` : '';
+    this.restartNoticeAt = Date.now();
+    void vscode.window.showWarningMessage(`RingDB: the controller stopped unexpectedly${why} and was restarted. ${back}`, SHOW_OUTPUT).then((a) => {
+      if (a === SHOW_OUTPUT) this.log.show();
+    });
   }
 
   /** The controller kept crashing and the host stopped restarting it: nothing runs, and the person must know. */

@@ -17,7 +17,8 @@ const STOP_GRACE_MS = 10_000;
 
 export type HostEvent =
   | { readonly kind: 'started'; readonly handle: ControllerHandle; readonly restart: boolean }
-  | { readonly kind: 'crashed'; readonly detail: string; readonly retryInMs: number | undefined }
+  /** `exit`: the process and how it ended ("pid 12, SIGKILL"), when a process ended (not a launch that failed). */
+  | { readonly kind: 'crashed'; readonly detail: string; readonly retryInMs: number | undefined; readonly exit?: string }
   /**
    * It ended without this window asking: a launched one exited cleanly (`ringdb stop`), or one
    * this window attached to exited (`crashed` when it left its state file behind).
@@ -126,17 +127,17 @@ export class ControllerHost extends Disposable {
         this._onDidChange.fire({ kind: 'stoppedOutside', detail, crashed: false });
         return;
       }
-      this.onCrash(`the controller (pid ${handle.pid}) exited unexpectedly (${exit.signal ?? `code ${exit.code}`})`);
+      this.onCrash(`the controller (pid ${handle.pid}) exited unexpectedly (${exit.signal ?? `code ${exit.code}`})`, `pid ${handle.pid}, ${exit.signal ?? `exit code ${exit.code}`}`);
     });
     this._onDidChange.fire({ kind: 'started', handle, restart });
     return handle;
   }
 
-  private onCrash(detail: string): void {
+  private onCrash(detail: string, exit?: string): void {
     if (this.isDisposed || this.stopping) return;
     const delay = BACKOFF_MS[this.attempts];
     this.log.error(delay === undefined ? `${detail}; giving up after ${this.attempts} restarts` : `${detail}; restarting in ${delay} ms`);
-    this._onDidChange.fire({ kind: 'crashed', detail, retryInMs: delay });
+    this._onDidChange.fire({ kind: 'crashed', detail, retryInMs: delay, exit });
     if (delay === undefined) return;
     this.attempts++;
     this.restartTimer = setTimeout(() => {

@@ -1,14 +1,21 @@
 // Controller events (the client API's plain types) -> the extension's model. The only place that
 // knows both shapes, so a change of the engine's API touches one file.
 import type {
-  ClusterDescription, ClusterEvent, HintSummary, NodeInfo, NodeStats, PartitionMapInfo, ReplicationLogEntry, StoreSnapshot,
+  ClusterDescription, ClusterEvent, HintSummary, NodeInfo, NodeStats, PartitionMapInfo, ReplicationLogEntry, SSTableInfo, StoreSnapshot,
 } from '../engineClient';
 import type { ClusterModel } from '../model/clusterModel';
 import type { ReplicationLogStore } from '../model/replicationLog';
-import type { ClusterPhase, ClusterSnapshot, HintView, NodeView, PartitionView, ReplicationEntryView, StoreView } from '../model/types';
+import type { ClusterPhase, ClusterSnapshot, HintView, NodeView, PartitionView, ReplicationEntryView, SSTableView, StoreView } from '../model/types';
 
 export function phaseView(p: ClusterDescription['phase']): ClusterPhase {
   return p === 'empty' ? 'none' : p;
+}
+
+export function sstableView(t: SSTableInfo): SSTableView {
+  return {
+    id: t.id, level: t.level, file: t.file, minKey: t.minKey, maxKey: t.maxKey, entries: t.entries, tombstones: t.tombstones,
+    sizeBytes: t.sizeBytes, bloomBits: t.bloomBits, newestWriteUnixMs: t.newestWriteUnixMs, minTs: t.minTs, maxTs: t.maxTs,
+  };
 }
 
 export function storeView(s: StoreSnapshot): StoreView {
@@ -17,10 +24,7 @@ export function storeView(s: StoreSnapshot): StoreView {
     memtableEntries: s.memtableEntries,
     immutableMemtables: s.immutableMemtables,
     walBytes: s.walBytes,
-    sstables: s.sstables.map((t) => ({
-      id: t.id, level: t.level, file: t.file, minKey: t.minKey, maxKey: t.maxKey,
-      entries: t.entries, tombstones: t.tombstones, sizeBytes: t.sizeBytes,
-    })),
+    sstables: s.sstables.map(sstableView),
     flushes: s.counters.flushes,
     compactions: s.counters.compactions,
   };

@@ -26,6 +26,13 @@ export interface SSTableView {
   readonly entries: number;
   readonly tombstones: number;
   readonly sizeBytes: number;
+  /** 0: the table has no bloom filter. */
+  readonly bloomBits: number;
+  /** When the node had accepted every entry in it (its flush, or the newest input of the compaction that made it). */
+  readonly newestWriteUnixMs: number;
+  /** Lamport timestamps of its oldest and newest versions. */
+  readonly minTs: number;
+  readonly maxTs: number;
 }
 
 export interface StoreView {
@@ -79,6 +86,21 @@ export interface HintView {
   readonly target: string;
   readonly count: number;
   readonly oldestUnixMs: number;
+}
+
+/** One hint a holder keeps, as the Hints view lists it under its group. */
+export interface HeldHintView {
+  /** The down replica it is for. */
+  readonly target: string;
+  /** The stored key as a person reads it (rows and salted variants decoded). */
+  readonly key: string;
+  /** What Get names to read it; undefined for a row. */
+  readonly getKey: string | undefined;
+  readonly opId: string;
+  /** The version's Lamport timestamp, if the hint carries a version. */
+  readonly ts: number | undefined;
+  readonly deleted: boolean;
+  readonly ageMs: number;
 }
 
 export interface ClusterSnapshot {

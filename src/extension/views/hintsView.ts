@@ -1,10 +1,18 @@
-// The Hints view: per node, the hints it holds for each down target (count, oldest age).
+// The Hints view: per node, the hints it holds for each down target (count, oldest age), and
+// under each such group the keys they are for, newest first, asked of the holder when expanded.
 // Empties as the hints are delivered; when empty, its message says why (and names down nodes).
 import * as vscode from 'vscode';
+import { Commands } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
-import { formatDuration, plural } from '../common/format';
+import { formatDuration, plural, readableKey } from '../common/format';
 import type { ClusterModel } from '../model/clusterModel';
-import type { ClusterSnapshot, HintView } from '../model/types';
+import type { ClusterSnapshot, HeldHintView, HintView } from '../model/types';
+
+/** Key rows listed under a hint group; the rest are counted in a last row. */
+export const HINT_KEYS_SHOWN = 50;
+
+/** The hints a holder keeps, asked of the node itself (the controller reports counts only). */
+export type HeldHintsSource = (holder: string) => Promise<readonly HeldHintView[]>;
 
 export class HintHolderItem extends vscode.TreeItem {
   constructor(readonly holder: string, readonly hints: readonly HintView[]) {
@@ -18,17 +26,49 @@ export class HintHolderItem extends vscode.TreeItem {
 
 export class HintItem extends vscode.TreeItem {
   constructor(readonly hint: HintView, now: number) {
-    super(`for ${hint.target}`, vscode.TreeItemCollapsibleState.None);
+    super(`for ${hint.target}`, vscode.TreeItemCollapsibleState.Collapsed);
     this.id = `hints/${hint.holder}/${hint.target}`;
     this.contextValue = 'hints.target';
     this.iconPath = new vscode.ThemeIcon('mail');
     const age = hint.oldestUnixMs ? ` · oldest ${formatDuration(now - hint.oldestUnixMs)}` : '';
     this.description = `${plural(hint.count, 'hint')}${age}`;
-    this.tooltip = `${hint.holder} keeps ${plural(hint.count, 'write')} for ${hint.target} until it is reachable again`;
+    this.tooltip = `${hint.holder} keeps ${plural(hint.count, 'write')} for ${hint.target} until it is reachable again; expand to list their keys`;
   }
 }
 
-type HintsElement = HintHolderItem | HintItem;
+/** One hinted write: its key, op and whether it is a delete; clicking it runs Get on the key. */
+export class HintKeyItem extends vscode.TreeItem {
+  /** What Get names (treeKeyArg reads it); undefined for a row, which Get cannot name by one key. */
+  readonly getKey: string | undefined;
+
+  constructor(group: HintView, h: HeldHintView, index: number) {
+    super(readableKey(h.key), vscode.TreeItemCollapsibleState.None);
+    // An op id names one hint per target; the index keeps ids unique whatever the node sends.
+    this.id = `hints/${group.holder}/${group.target}/${h.opId}/${index}`;
+    this.getKey = h.getKey;
+    this.contextValue = h.getKey !== undefined ? 'hints.key' : 'hints.row';
+    this.iconPath = new vscode.ThemeIcon(h.deleted ? 'trash' : 'key');
+    const ts = h.ts !== undefined ? ` · ts ${h.ts}` : '';
+    this.description = `${h.deleted ? 'delete' : 'put'} · ${h.opId}${ts}`;
+    this.tooltip = `${h.deleted ? 'A delete' : 'A write'} of ${readableKey(h.key)} (op ${h.opId}${ts}) that ${group.holder} keeps for ${group.target}; `
+      + `held ${formatDuration(h.ageMs)} when listed. `
+      + (h.getKey !== undefined ? 'Click to Get the key from every node.' : 'A row: Get reads a key, not a row.');
+    if (h.getKey !== undefined) this.command = { command: Commands.get, title: 'Get', arguments: [{ key: h.getKey }] };
+  }
+}
+
+/** The last row of a group listed in part, or why its keys are not listed. */
+export class HintNoteItem extends vscode.TreeItem {
+  constructor(id: string, text: string, icon: string, tooltip: string) {
+    super(text, vscode.TreeItemCollapsibleState.None);
+    this.id = id;
+    this.contextValue = 'hints.note';
+    this.iconPath = new vscode.ThemeIcon(icon);
+    this.tooltip = tooltip;
+  }
+}
+
+type HintsElement = HintHolderItem | HintItem | HintKeyItem | HintNoteItem;
 
 const names = (ids: readonly string[]): string => (ids.length > 1 ? `${ids.slice(0, -1).join(', ')} and ${ids[ids.length - 1]}` : ids[0]);
 
@@ -58,9 +98,16 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
 
-  constructor(private readonly model: ClusterModel) {
+  /**
+   * Each holder's hints as last asked, with the counts they were asked at: the age ticker renders
+   * the tree every second, and a holder is asked again only when its counts changed.
+   */
+  private readonly listed = new Map<string, { readonly stamp: string; readonly hints: Promise<readonly HeldHintView[]> }>();
+
+  constructor(private readonly model: ClusterModel, private readonly heldHints: HeldHintsSource) {
     super();
     this._register(model.onDidChange((c) => {
+      if (c.kind === 'reset') this.listed.clear();
       if (c.kind === 'reset' || c.kind === 'hints') this._onDidChangeTreeData.fire();
     }));
   }
@@ -87,7 +134,7 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
     return element;
   }
 
-  getChildren(element?: HintsElement): HintsElement[] {
+  async getChildren(element?: HintsElement): Promise<HintsElement[]> {
     const hints = this.model.snapshot.hints.filter((h) => h.count > 0);
     if (!element) {
       const holders = [...new Set(hints.map((h) => h.holder))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
@@ -97,6 +144,45 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
       const now = Date.now();
       return hints.filter((h) => h.holder === element.holder).map((h) => new HintItem(h, now));
     }
+    if (element instanceof HintItem) return this.keyRows(element.hint, hints.filter((h) => h.holder === element.hint.holder));
     return [];
+  }
+
+  /** The group's keys, newest first, at most HINT_KEYS_SHOWN, then a row counting the rest. */
+  private async keyRows(group: HintView, holderGroups: readonly HintView[]): Promise<HintsElement[]> {
+    const base = `hints/${group.holder}/${group.target}`;
+    let held: readonly HeldHintView[];
+    try {
+      held = await this.listedBy(group.holder, holderGroups);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      return [new HintNoteItem(`${base}/error`, `keys not listed: ${why}`, 'warning', `${group.holder} could not be asked for its hints: ${why}`)];
+    }
+    // The node lists in the order it took them (oldest first): the newest are the last ones.
+    const newest = held.filter((h) => h.target === group.target).map((h, i) => ({ h, i }))
+      .sort((a, b) => a.h.ageMs - b.h.ageMs || b.i - a.i).map(({ h }) => h);
+    if (!newest.length) {
+      return [new HintNoteItem(`${base}/none`, `none held now`, 'info', `${group.holder} holds no hint for ${group.target} any more: they were delivered (or dropped) since the count was reported.`)];
+    }
+    const shown = newest.slice(0, HINT_KEYS_SHOWN);
+    const rows: HintsElement[] = shown.map((h, i) => new HintKeyItem(group, h, i));
+    const more = Math.max(group.count, newest.length) - shown.length;
+    if (more > 0) {
+      rows.push(new HintNoteItem(`${base}/more`, `… and ${more} more`, 'ellipsis',
+        `${group.holder} keeps ${plural(Math.max(group.count, newest.length), 'hint')} for ${group.target}; the newest ${shown.length} are listed. Get reads any key by name.`));
+    }
+    return rows;
+  }
+
+  private listedBy(holder: string, groups: readonly HintView[]): Promise<readonly HeldHintView[]> {
+    const stamp = groups.map((g) => `${g.target}:${g.count}:${g.oldestUnixMs}`).join(',');
+    const cached = this.listed.get(holder);
+    if (cached?.stamp === stamp) return cached.hints;
+    const hints = this.heldHints(holder);
+    const entry = { stamp, hints };
+    this.listed.set(holder, entry);
+    // A failure (the holder went down) is not kept: the next render asks again.
+    hints.catch(() => { if (this.listed.get(holder) === entry) this.listed.delete(holder); });
+    return hints;
   }
 }

@@ -5,7 +5,7 @@ import { Commands, ContextKeys, Views } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
 import { Ticker } from '../common/ticker';
 import type { ClusterModel } from '../model/clusterModel';
-import { HintsProvider } from './hintsView';
+import { HintsProvider, type HeldHintsSource } from './hintsView';
 import { NodesProvider } from './nodesView';
 import { PartitionsProvider, type PartitionsGrouping } from './partitionsView';
 import { SSTablesProvider } from './sstablesView';
@@ -22,12 +22,12 @@ export class ClusterViews extends Disposable {
   readonly nodesView: vscode.TreeView<unknown>;
   readonly partitionsView: vscode.TreeView<unknown>;
 
-  constructor(model: ClusterModel, state: vscode.Memento) {
+  constructor(model: ClusterModel, state: vscode.Memento, heldHints: HeldHintsSource) {
     super();
     this.nodes = this._register(new NodesProvider(model));
     this.partitions = this._register(new PartitionsProvider(model));
     this.sstables = this._register(new SSTablesProvider(model));
-    this.hints = this._register(new HintsProvider(model));
+    this.hints = this._register(new HintsProvider(model, heldHints));
     this.nodesView = this._register(vscode.window.createTreeView(Views.nodes, { treeDataProvider: this.nodes, showCollapseAll: true }));
     this._register(vscode.window.createTreeView(Views.sstables, { treeDataProvider: this.sstables, showCollapseAll: true }));
     const partitionsView = this._register(vscode.window.createTreeView(Views.partitions, { treeDataProvider: this.partitions }));

@@ -1,6 +1,7 @@
 // The SSTables view: per node, its memtable and WAL, then its SSTables grouped by level.
 // Refreshes on store events (flush, compaction), not on timers.
 import * as vscode from 'vscode';
+import { Commands } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
 import { formatBytes, plural, shorten } from '../common/format';
 import type { ClusterModel } from '../model/clusterModel';
@@ -78,6 +79,7 @@ export class SSTableItem extends vscode.TreeItem {
     this.id = `sst/${nodeId}/table/${table.id}`;
     this.contextValue = 'storage.sstable';
     this.iconPath = new vscode.ThemeIcon('file-binary');
+    this.command = { command: Commands.showSSTableDetails, title: 'Show SSTable Details', arguments: [{ node: nodeId, table: table.id }] };
     const tomb = table.tombstones ? ` · ${plural(table.tombstones, 'tombstone')}` : '';
     this.description = `${shorten(table.minKey, 12)} … ${shorten(table.maxKey, 12)} · ${plural(table.entries, 'entry', 'entries')}${tomb} · ${formatBytes(table.sizeBytes)}`;
     this.tooltip = new vscode.MarkdownString([
