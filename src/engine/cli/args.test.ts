@@ -24,7 +24,7 @@ describe('ringdb argument parsing', () => {
     assert.equal(parseArgs(['get', 'k', '--dir', '--odd-folder'], COMMANDS).options.get('dir'), '--odd-folder');
   });
 
-  it('says where an extra number goes when the command has one integer option', () => {
+  it('says where an extra number goes when the command names an option for it, and not for get\'s --r', () => {
     assert.throws(() => parseArgs(['incr', 'likes', '5'], CONVERGENCE_COMMANDS), (e: unknown) => e instanceof UsageError
       && e.message === '`ringdb incr` takes <key>, got "likes" "5" (a number goes with --by: `ringdb incr likes --by 5`)');
     assert.throws(() => parseArgs(['get', 'k', '5'], COMMANDS), (e: unknown) => e instanceof UsageError && !/a number goes/.test(e.message));

@@ -21,6 +21,8 @@ export interface OptionSpec {
   /** Shown in help: what the value is. */
   value?: string;
   help: string;
+  /** A bare number after the arguments is meant for this option (`incr likes 5` for --by 5), and the usage error says so. */
+  takesStrayNumber?: true;
 }
 
 export interface CommandSpec {
@@ -118,11 +120,11 @@ export function parseArgs(argv: string[], commands: CommandSpec[]): Parsed {
     const required = cmd.args.filter((a) => !a.endsWith('?')).length;
     if (args.length < required || args.length > cmd.args.length) {
       const expected = cmd.args.map((a) => (a.endsWith('?') ? `[${a.slice(0, -1)}]` : `<${a}>`)).join(' ');
-      // `incr likes 5`: the extra number is meant for the command's only integer option (--by).
-      const intOpts = cmd.options.filter((o) => o.kind === 'int');
+      // `incr likes 5`: the extra number is meant for --by. Not so for `get k 5` (a value's last word, more likely than an R).
+      const meant = cmd.options.find((o) => o.takesStrayNumber);
       const extra = args[cmd.args.length];
-      const hint = args.length === cmd.args.length + 1 && intOpts.length === 1 && /^\d+$/.test(extra)
-        ? ` (a number goes with --${intOpts[0].name}: \`ringdb ${cmd.name} ${args.slice(0, -1).join(' ')} --${intOpts[0].name} ${extra}\`)` : '';
+      const hint = meant && args.length === cmd.args.length + 1 && /^\d+$/.test(extra)
+        ? ` (a number goes with --${meant.name}: \`ringdb ${cmd.name} ${args.slice(0, -1).join(' ')} --${meant.name} ${extra}\`)` : '';
       throw new UsageError(`\`ringdb ${cmd.name}\` takes ${expected || 'no arguments'}, got ${args.length ? args.map((a) => JSON.stringify(a)).join(' ') : 'none'}${hint}`, cmd.name);
     }
     args.forEach((a, i) => checkUtf8(cmd, `<${cmd.args[i].replace(/\?$/, '')}>`, a));

@@ -36,12 +36,12 @@ export const CONVERGENCE_COMMANDS: CommandSpec[] = [
   },
   {
     name: 'incr', args: ['key'], summary: 'increment a CRDT counter (gcounter, pncounter)',
-    options: [{ name: 'by', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, value: 'n', help: 'amount (default 1)' }, nodeOption, dirOption],
+    options: [{ name: 'by', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, value: 'n', help: 'amount (default 1)', takesStrayNumber: true }, nodeOption, dirOption],
     details: crdtDetails,
   },
   {
     name: 'decr', args: ['key'], summary: 'decrement a CRDT counter (pncounter)',
-    options: [{ name: 'by', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, value: 'n', help: 'amount (default 1)' }, nodeOption, dirOption],
+    options: [{ name: 'by', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, value: 'n', help: 'amount (default 1)', takesStrayNumber: true }, nodeOption, dirOption],
     details: crdtDetails,
   },
   { name: 'set', args: ['key', 'value'], summary: 'set a CRDT register (lwwregister, mvregister)', options: [nodeOption, dirOption], details: crdtDetails },
