@@ -246,7 +246,8 @@ describe('partitions', function () {
     assert.match(doc, new RegExp(`\\| ${solo} 🔥 hot \\| ${h.partitions[0].ops} \\|.*\\| one key, "solo:1", makes at least \\d+\\.\\d+% of it: a split cannot divide a key; Mark Hot Key spreads it \\|`));
     assert.match(doc, /^\| "solo:1" \| 40 \| \d+ \|/m);
     // Thirty keys of one write each make no partition hot by themselves.
-    for (const p of h.partitions.slice(1)) {
+    if (h.partitions.length > 20) assert.match(doc, new RegExp(`… and ${h.partitions.length - 20} more partitions? with operations`));
+    for (const p of h.partitions.slice(1, 20)) { // the document lists the 20 busiest
       if (p.ops > hotThreshold(h.partitions)) assert.match(doc, new RegExp(`\\| ${p.pid} 🔥 hot \\|.*many keys: Split Partition`));
       else assert.match(doc, new RegExp(`^\\| ${p.pid} \\| ${p.ops} \\|.*\\|  \\|$`, 'm'));
     }
