@@ -85,6 +85,10 @@ The CLI cluster in .ringdb/data keeps running. Try:
   npx ringdb put <key> <value>      write (any node: --node n3)
   npx ringdb get <key> --node n3    read from another node
   npx ringdb kill n2 / restart n2   crash a node and watch it catch up
+  npx ringdb put <key> <v> --w 3    wait for every replica (fails while one is down; --w 1 does not)
+  npx ringdb where <key>            its partition, replicas, each replica's copy, hints of it
+  npx ringdb flush n1 / compact n1  the memtable out to L0, then compaction
+  npx ringdb hot                    busiest partitions and keys
 
 Stop everything (code-server, the clusters it started, the CLI cluster):  npm run stop
 `);
