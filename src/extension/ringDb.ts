@@ -51,7 +51,7 @@ export class RingDb extends Disposable {
     this.host = this._register(new ControllerHost(context.asAbsolutePath('dist/engine/controller.js'), this.log));
     this.session = this._register(new ClusterSession(this.host, this.model, this.replicationLog, this.log));
     this._register(new NodeLogFollower(this.model, () => this.host.current?.client, this.log));
-    this.views = this._register(new ClusterViews(this.model, context.workspaceState, (holder) => this.session.heldHints(holder)));
+    this.views = this._register(new ClusterViews(this.model, context.workspaceState, (holder, target, limit) => this.session.heldHints(holder, target, limit)));
     this._register(new PartitionOpsRefresher(this.model, () => this.host.current?.client, this.views.partitionsView, this.log));
     const consistency = this._register(new Consistency(context.workspaceState));
     this.statusBar = this._register(new ClusterStatusBar(this.model, consistency));

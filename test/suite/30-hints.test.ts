@@ -232,6 +232,19 @@ describe('the Hints view', function () {
     assert.ok(api.outputLines().some((l) => l.includes(`put ${key} on n1: `) && l.includes(`hints: ${holder} for n4`)), api.outputLines().slice(-5).join('\n'));
     const got = await run<GetSummary>(Commands.get, { key, quiet: true });
     assert.deepEqual(got.hints.map((g) => [g.newest.holder, g.newest.target, g.count]), [[holder, 'n4', 1]], JSON.stringify(got.hints));
+    // The Hints view lists the group's newest keys: the key's hint, though over 10,000 are older
+    // (a listing of every hint, oldest first, stopped before it).
+    let seen = '';
+    await waitFor(api, `${key}'s hint first under ${holder}'s group for n4`, async () => {
+      const holderRow = (await api.treeItems('hints')).find((i) => label(i) === holder);
+      const group = holderRow && (await api.treeItems('hints', holderRow)).find((i) => label(i) === 'for n4');
+      if (!group || (api.snapshot().hints.find((h) => h.holder === holder && h.target === 'n4')?.count ?? 0) <= 10_000) return undefined;
+      const rows = await api.treeItems('hints', group);
+      seen = rows.slice(0, 2).map((r) => `${label(r)} ${String(r.description)}`).join(' | ');
+      return rows.length === HINT_KEYS_SHOWN + 1 && label(rows[0]) === key && /^put · n\d+:\d+ · ts \d+$/.test(String(rows[0].description)) ? true : undefined;
+    }, 30_000).catch((e: Error) => {
+      throw new Error(`${e.message}; seen: ${seen}`);
+    });
     await run(Commands.restartNode, { node: 'n4' });
     await waitFor(api, 'no hints held at all', async () => ((await hintRows(api)).length ? undefined : true), 120_000);
   });

@@ -298,6 +298,7 @@ async function ownCopy(p: Parsed, c: ControllerClient): Promise<Result> {
   const key = p.args[0];
   if (str(p, 'node') === undefined) throw new UsageError('--local reads one node\'s own copy: name the node with --node <id>', p.command);
   if (str(p, 'clustering') !== undefined) throw new UsageError('--local reads a plain key; a row (--clustering) is read through its partition\'s replicas', p.command);
+  if (p.options.has('r')) throw new UsageError(`--local reads one node's own copy, without a quorum, so it takes no --r; drop --local to read with R=${String(p.options.get('r'))}`, p.command);
   if (await isCrdtKey(c, key)) {
     throw new UsageError(`--local reads plain keys; ${JSON.stringify(key)} is a CRDT key: \`ringdb get ${key} --node ${str(p, 'node')}\` prints that node's merged value`, p.command);
   }

@@ -84,6 +84,10 @@ describe('ringdb CLI: partitioning commands', function () {
     const zero = await ringdb(ws.dir, 'get', 'per-request', '--r', '0');
     assert.equal(zero.code, 2);
     assert.match(zero.stderr, /--r must be an integer from 1 to 1024, got "0"/);
+    // --local answers from one node's copy with no quorum: an R there would be ignored, not applied.
+    const local = await ringdb(ws.dir, 'get', 'per-request', '--r', '3', '--node', 'n1', '--local');
+    assert.equal(local.code, 2, local.stdout);
+    assert.match(local.stderr, /--local reads one node's own copy, without a quorum, so it takes no --r; drop --local to read with R=3/);
   });
 
   it('shows the ring and where a key lives', async () => {

@@ -10,7 +10,7 @@ import * as pb from '../gen/ringdb/v1/node';
 import { placementKeyOf } from '../codec/stored-key';
 import { PartitionMap, preferenceList, ReadBalancer, ringWalk } from '../partitioning/index';
 import { clientArgs, unary, type UnaryMethod } from '../rpc/client';
-import { answeredByServer, describeError, isTransient } from '../rpc/errors';
+import { answeredByServer, describeError, isTransient, neverSent } from '../rpc/errors';
 import { notOwnerOf } from '../rpc/not-owner';
 import type { ControllerClient } from './controller-client';
 import { fromGrpcError, RingDbError } from './errors';
@@ -101,12 +101,26 @@ interface Attempt {
   answer: string;
   /** It took the time it was given and did not answer: it may be hung, and may still apply a write. */
   hung?: boolean;
+  /** It took the request and its connection dropped before the answer: it may have applied a write. */
+  dropped?: boolean;
 }
 
 /** Why a node was not reached, short: gRPC's connection details carry a resolution note. */
 function notReached(err: unknown): string {
   const connect = /connect (E[A-Z]+ \S+?)\.?(?:\s|$)/.exec(describeError(err));
   return `not reached (${connect ? `connect ${connect[1]}` : describeError(err)})`;
+}
+
+/** A failed attempt that got no answer: not reached, sent and dropped, or sent and not answered in time. */
+function unanswered(node: string, err: unknown, tookMs: number): Attempt {
+  const code = (err as { code?: unknown }).code;
+  if (code === status.DEADLINE_EXCEEDED) return { node, answer: `no answer in ${tookMs} ms`, hung: true };
+  // A connection lost mid-call ("Connection dropped", "read ECONNRESET": a crash or kill) may
+  // have come after the node read the request and acted on it.
+  if (code === status.UNAVAILABLE && !neverSent(err) && !/connect E[A-Z]+/.test(describeError(err))) {
+    return { node, answer: `took the request and lost the connection (${describeError(err)})`, dropped: true };
+  }
+  return { node, answer: notReached(err) };
 }
 
 /**
@@ -334,8 +348,7 @@ export class Driver {
         }
         if (isTransient(err) && !answeredByServer(err)) {
           unreached = err;
-          const hung = (err as { code?: unknown }).code === status.DEADLINE_EXCEEDED;
-          answers.push({ node: target.id, answer: hung ? `no answer in ${Date.now() - sent} ms` : notReached(err), hung });
+          answers.push(unanswered(target.id, err, Date.now() - sent));
           this.down.add(target.id);
           continue;
         }
@@ -348,6 +361,12 @@ export class Driver {
       // A replica that took the request and hung may still apply it; one never reached cannot.
       if (answers.some((a) => a.hung)) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, []);
       const nodes = [...tried];
+      const dropped = answers.filter((a) => a.dropped);
+      if (dropped.length > 0) {
+        const who = dropped.map((a) => a.node).join(', ');
+        const after = read ? '' : `; it may have been written by ${who}: read it back or retry (a retry writes the same value again)`;
+        throw new RingDbError('unavailable', `${name}: no node answered (${answers.map((a) => `${a.node}: ${a.answer}`).join('; ')})${after}. Restart them (\`ringdb restart ${nodes[0]}\`, or RingDB: Restart Node) and retry`);
+      }
       const after = read ? '' : '; nothing was written';
       throw new RingDbError('unavailable', `${name}: none could be reached of the nodes tried (${nodes.join(', ')})${after}. Restart one of them (\`ringdb restart ${nodes[0]}\`, or RingDB: Restart Node) and retry`);
     }

@@ -42,6 +42,10 @@ function required(v: pb.Version | undefined, call: string): Version {
 export interface HintQuery {
   /** Only the hints of this stored key. */
   key?: Bytes;
+  /** Only the hints held for this target node. */
+  target?: string;
+  /** Newest first, so `limit` keeps the newest (default: oldest first). */
+  newestFirst?: boolean;
   /** 1..10000; default 10000. */
   limit?: number;
 }
@@ -158,10 +162,13 @@ export class NodeClient {
 
   /**
    * The hints this node keeps for replicas that were down, oldest first (at most `limit`,
-   * 1..10000); with `key` (a stored key), only that key's, however many other hints it keeps.
+   * 1..10000); with `key` (a stored key), only that key's, however many other hints it keeps;
+   * with `target`, only those for that node; with `newestFirst`, the newest at the head.
    */
   async listHints(query: HintQuery = {}, opts: CallOptions = {}): Promise<HeldHint[]> {
-    const req = { limit: query.limit ?? 10_000, key: query.key === undefined ? undefined : bytes('key', query.key, false) };
+    const req = {
+      limit: query.limit ?? 10_000, key: query.key === undefined ? undefined : bytes('key', query.key, false), target: query.target, newestFirst: query.newestFirst,
+    };
     const res = await this.call('ListHints', this.client.listHints, req, opts);
     return res.hints.map((h) => ({ target: h.target, key: h.key, opId: h.opId, ageMs: h.ageMs, version: versionFromProto(h.version), deleted: h.deleted }));
   }

@@ -2,9 +2,8 @@
 // and the ones it forwarded, one batch per receiving replica. The client gets one error for the
 // whole batch; without each part's fate it cannot tell which entries to retry.
 
-import { status } from '@grpc/grpc-js';
 import type { BatchPutResponse } from '../gen/ringdb/v1/node';
-import { answeredByServer, describeError } from '../rpc/errors';
+import { answeredByServer, describeError, neverSent } from '../rpc/errors';
 import { notOwnerOf } from '../rpc/not-owner';
 
 /** A forwarded part: its receiver and the entries' indices in the client's batch. */
@@ -48,8 +47,9 @@ function fateOf(to: string, settled: Settled): { fate: Fate; why: string } {
   const notOwner = notOwnerOf(err);
   if (notOwner) return { fate: 'failed', why: `${to} does not replicate partition ${notOwner.partitionId} under its map (version ${notOwner.mapVersion}), so nothing of them was written` };
   if (answeredByServer(err)) return { fate: 'failed', why: `${to} answered ${describeError(err)}` };
-  const code = (err as { code?: unknown }).code;
-  if (code === status.UNAVAILABLE && /No connection established|ECONNREFUSED|connect/i.test(describeError(err))) {
+  // Only a call that never left wrote nothing: one whose connection dropped mid-call
+  // ("Connection dropped", after the receiver read it) may have been written.
+  if (neverSent(err)) {
     return { fate: 'failed', why: `${to} could not be reached (${describeError(err)}), so nothing of them was written` };
   }
   return { fate: 'unknown', why: `the call to ${to} ended without its answer (${describeError(err)})` };

@@ -90,4 +90,21 @@ describe('a BatchPut with entries written by the coordinator and entries forward
       'it may be written: read it back or retry \\(a retry writes the same value again\\)\\. ' +
       `The 1 entry written here \\(entries\\[0\\] "${local}"\\) reached W: it needs no retry$`), err.details);
   });
+
+  // Last: the target is killed. A call that reached it and lost its connection ("Connection
+  // dropped": it had read the request and waited on its replica) may have been written; only a
+  // call that never got a connection wrote nothing.
+  it('says a forwarded entry whose receiver died while writing it has an unknown outcome, not "nothing written"', async () => {
+    const { remote, target, second } = roles;
+    // The target takes the entry and waits for its replica's acknowledgement: it dies mid-call.
+    stop(second);
+    const pending = batch();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await c.kill(target);
+    const err = await pending;
+    process.kill(stopped as number, 'SIGCONT');
+    stopped = undefined;
+    assert.match(err.details, new RegExp(`^The 1 entry forwarded to ${target} \\(entries\\[1\\] "${remote}"\\) has an unknown outcome: the call to ${target} ended without its answer \\(UNAVAILABLE: .*\\); ` +
+      'it may be written: read it back or retry'), err.details);
+  });
 });

@@ -54,6 +54,27 @@ describe('ListHints by key (real processes, a node holding over 10,000 hints)', 
     }
   });
 
+  it('lists a target\'s newest hints first, however many older ones it keeps (the Hints view\'s key rows)', async () => {
+    const res = await c.call('n1', (x) => x.listHints, { limit: 3, target: 'n2', newestFirst: true });
+    assert.deepEqual(res.hints.map((h) => h.opId), [`n1:${OTHERS + 2}`, `n1:${OTHERS + 1}`, `n1:${OTHERS}`]);
+    assert.equal(res.total, OTHERS + 2);
+    assert.deepEqual(res.counts, [{ target: 'n2', count: OTHERS + 2 }]);
+    const none = await c.call('n1', (x) => x.listHints, { limit: 3, target: 'n9', newestFirst: true });
+    assert.deepEqual([none.hints.length, none.total, none.counts], [0, 0, []]);
+    await assert.rejects(c.call('n1', (x) => x.listHints, { limit: 1, target: 'not a node' }), (err: ServiceError) => {
+      assert.equal(err.code, status.INVALID_ARGUMENT, `${err.code}: ${err.details}`);
+      assert.match(err.details, /^target: must be a node id matching .*, got "not a node"$/);
+      return true;
+    });
+    const { address } = c.node('n1');
+    const client = new NodeClient({ address, token: c.token, nodeId: 'n1' });
+    try {
+      assert.deepEqual((await client.listHints({ target: 'n2', newestFirst: true, limit: 2 })).map((h) => h.key.toString()), ['crowded', 'crowded']);
+    } finally {
+      client.close();
+    }
+  });
+
   it('refuses an empty or oversized key, saying what is accepted', async () => {
     for (const [key, got] of [[Buffer.alloc(0), 'an empty key'], [Buffer.alloc(65_537, 1), '65537']] as const) {
       await assert.rejects(c.call('n1', (x) => x.listHints, { limit: 0, key }), (err: ServiceError) => {

@@ -22,7 +22,7 @@ import type { RingNode } from './node';
 import { PartitionState } from './partition-state';
 import { PartitionedShipping, skipOf, WriteAcks } from './shipping';
 import { checkHintsToStore } from './substitute-writes';
-import { checkKey, checkLimit } from './validate';
+import { checkKey, checkLimit, checkNodeId } from './validate';
 
 type PartitionHandlers = Pick<NodeServiceServer,
   'updatePartitionMap' | 'getPartitionMap' | 'listHints' | 'exportRange' | 'ingestEntries' | 'storeHints' | 'dropRanges' | 'getHotspots' | 'resetMetrics'>;
@@ -147,13 +147,17 @@ export class PartitionLayer {
 
       listHints: unaryHandler((call) => {
         const limit = checkLimit('limit', call.request.limit, 10_000, 1000);
-        const { key } = call.request;
+        const { key, target, newestFirst } = call.request;
         if (key !== undefined) checkKey('key', key);
+        if (target !== undefined) checkNodeId('target', target);
         const now = Date.now();
         // A key's hints come from the store's per-key index: a key asked for is found however
         // many hints of other keys the node holds (a listing capped at `limit` missed it).
-        const all = key === undefined ? this.hints.list() : this.hints.ofKey(key);
-        const counts = key === undefined ? this.hints.targets() : countByTarget(all);
+        const hints = key === undefined ? this.hints.list() : this.hints.ofKey(key);
+        // A target's newest hints are found however many older ones, or ones for other targets, it keeps.
+        const ofTarget = target === undefined ? hints : hints.filter((h) => h.target === target);
+        const all = newestFirst ? ofTarget.reverse() : ofTarget;
+        const counts = key === undefined && target === undefined ? this.hints.targets() : countByTarget(all);
         return {
           hints: all.slice(0, limit).map((h) => ({
             target: h.target, key: h.entry.key, opId: h.opId, ageMs: Math.max(0, now - h.createdAt), version: h.entry.version, deleted: h.entry.deleted,

@@ -16,8 +16,6 @@ import { applyEvent, specView } from './eventMapper';
 const RESUBSCRIBE_MS = 500;
 /** Restarts this soon after an announced one are not announced again (the output channel has each). */
 const RESTART_NOTICE_QUIET_MS = 60_000;
-/** Hints asked of a holder for the Hints view: the most ListHints returns. */
-const HELD_HINTS_LISTED = 10_000;
 const START_CLUSTER = 'Start Cluster';
 const SHOW_OUTPUT = 'Show Output';
 
@@ -152,10 +150,12 @@ export class ClusterSession extends Disposable {
     return client;
   }
 
-  /** The hints `holder` keeps, as the Hints view lists their keys (the node's order: oldest first). */
-  async heldHints(holder: string): Promise<HeldHintView[]> {
+  /** The newest `limit` hints `holder` keeps for `target`, newest first, as the Hints view lists their keys. */
+  async heldHints(holder: string, target: string, limit: number): Promise<HeldHintView[]> {
     const { getKeyOf, storedKeyText } = await engineClient();
-    const hints = await (await this.nodeClient(holder)).listHints({ limit: HELD_HINTS_LISTED });
+    // Asked by target, newest first: a listing of every hint, oldest first, stopped at 10,000
+    // before the newest (or before any for this target) when the holder kept more.
+    const hints = await (await this.nodeClient(holder)).listHints({ target, newestFirst: true, limit });
     return hints.map((h) => ({
       target: h.target, key: storedKeyText(h.key), getKey: getKeyOf(h.key), opId: h.opId, ts: h.version?.ts, deleted: h.deleted, ageMs: h.ageMs,
     }));

@@ -11,8 +11,8 @@ import type { ClusterSnapshot, HeldHintView, HintView } from '../model/types';
 /** Key rows listed under a hint group; the rest are counted in a last row. */
 export const HINT_KEYS_SHOWN = 50;
 
-/** The hints a holder keeps, asked of the node itself (the controller reports counts only). */
-export type HeldHintsSource = (holder: string) => Promise<readonly HeldHintView[]>;
+/** The newest `limit` hints a holder keeps for a target, newest first, asked of the node itself (the controller reports counts only). */
+export type HeldHintsSource = (holder: string, target: string, limit: number) => Promise<readonly HeldHintView[]>;
 
 export class HintHolderItem extends vscode.TreeItem {
   constructor(readonly holder: string, readonly hints: readonly HintView[]) {
@@ -99,8 +99,8 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
 
   /**
-   * Each holder's hints as last asked, with the counts they were asked at: the age ticker renders
-   * the tree every second, and a holder is asked again only when its counts changed.
+   * Each group's hints as last asked, with the count they were asked at: the age ticker renders
+   * the tree every second, and a holder is asked again only when the group's count changed.
    */
   private readonly listed = new Map<string, { readonly stamp: string; readonly hints: Promise<readonly HeldHintView[]> }>();
 
@@ -144,23 +144,20 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
       const now = Date.now();
       return hints.filter((h) => h.holder === element.holder).map((h) => new HintItem(h, now));
     }
-    if (element instanceof HintItem) return this.keyRows(element.hint, hints.filter((h) => h.holder === element.hint.holder));
+    if (element instanceof HintItem) return this.keyRows(element.hint);
     return [];
   }
 
   /** The group's keys, newest first, at most HINT_KEYS_SHOWN, then a row counting the rest. */
-  private async keyRows(group: HintView, holderGroups: readonly HintView[]): Promise<HintsElement[]> {
+  private async keyRows(group: HintView): Promise<HintsElement[]> {
     const base = `hints/${group.holder}/${group.target}`;
-    let held: readonly HeldHintView[];
+    let newest: readonly HeldHintView[];
     try {
-      held = await this.listedBy(group.holder, holderGroups);
+      newest = await this.listedBy(group);
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       return [new HintNoteItem(`${base}/error`, `keys not listed: ${why}`, 'warning', `${group.holder} could not be asked for its hints: ${why}`)];
     }
-    // The node lists in the order it took them (oldest first): the newest are the last ones.
-    const newest = held.filter((h) => h.target === group.target).map((h, i) => ({ h, i }))
-      .sort((a, b) => a.h.ageMs - b.h.ageMs || b.i - a.i).map(({ h }) => h);
     if (!newest.length) {
       return [new HintNoteItem(`${base}/none`, `none held now`, 'info', `${group.holder} holds no hint for ${group.target} any more: they were delivered (or dropped) since the count was reported.`)];
     }
@@ -174,15 +171,16 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
     return rows;
   }
 
-  private listedBy(holder: string, groups: readonly HintView[]): Promise<readonly HeldHintView[]> {
-    const stamp = groups.map((g) => `${g.target}:${g.count}:${g.oldestUnixMs}`).join(',');
-    const cached = this.listed.get(holder);
+  private listedBy(group: HintView): Promise<readonly HeldHintView[]> {
+    const id = `${group.holder}/${group.target}`;
+    const stamp = `${group.count}:${group.oldestUnixMs}`;
+    const cached = this.listed.get(id);
     if (cached?.stamp === stamp) return cached.hints;
-    const hints = this.heldHints(holder);
+    const hints = this.heldHints(group.holder, group.target, HINT_KEYS_SHOWN);
     const entry = { stamp, hints };
-    this.listed.set(holder, entry);
+    this.listed.set(id, entry);
     // A failure (the holder went down) is not kept: the next render asks again.
-    hints.catch(() => { if (this.listed.get(holder) === entry) this.listed.delete(holder); });
+    hints.catch(() => { if (this.listed.get(id) === entry) this.listed.delete(id); });
     return hints;
   }
 }
