@@ -1,4 +1,4 @@
-// Consistency levels for this window's requests, as cqlsh's CONSISTENCY sets them for a session:
+// Consistency levels for this workspace's requests (kept across reloads, shown in the status bar), as cqlsh's CONSISTENCY sets them for a session:
 // ONE, QUORUM or ALL of a key's N replicas, or the cluster's configured W and R. Put and Delete
 // send the W they give; Get judges the replicas' answers against the R they give. Kept as level
 // names, not numbers, so they mean the same on a cluster with another replication factor.
@@ -92,7 +92,7 @@ export function registerConsistencyCommand(consistency: Consistency, model: Clus
     };
     const pick = await vscode.window.showQuickPick(
       LEVELS.map((l) => ({ label: levelName(l), level: l, description: `${describe(l)}${l === current ? ' · current' : ''}`, detail: detail[l] })),
-      { title: `RingDB: Consistency Level for ${what} (${letter})`, placeHolder: `${letter} for this window's ${what === 'writes' ? 'Put and Delete' : 'Get'}` },
+      { title: `RingDB: Consistency Level for ${what} (${letter})`, placeHolder: `${letter} for this workspace's ${what === 'writes' ? 'Put and Delete' : 'Get'}` },
     );
     return pick?.level;
   };

@@ -47,7 +47,7 @@ export class ClusterStatusBar extends Disposable {
         const levels = this.consistency.shortLabel;
         this.item.text = `${warning ? '$(warning)' : '$(database)'} RingDB ${up}/${total} up${levels ? ` · ${levels}` : ''}`;
         const down = s.nodes.filter((n) => n.status !== 'up').map((n) => `${n.id} ${n.status}`);
-        this.item.tooltip = `${up} of ${total} nodes up${down.length ? ` (${down.join(', ')})` : ''}.${levels ? ` This window's requests: ${levels} ("RingDB: Set Consistency Level" changes it).` : ''} Click to open the RingDB explorer.`;
+        this.item.tooltip = `${up} of ${total} nodes up${down.length ? ` (${down.join(', ')})` : ''}.${levels ? ` This workspace's requests: ${levels} ("RingDB: Set Consistency Level" changes it).` : ''} Click to open the RingDB explorer.`;
         break;
       }
     }
