@@ -7,6 +7,7 @@ import { Commands } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
 import type { Log } from '../common/log';
 import { UserError } from '../controller/clusterSession';
+import { loadedEngineClient } from '../engineClient';
 import type { ClusterModel } from '../model/clusterModel';
 import { argsOf } from './inputs';
 import { runReported } from './run';
@@ -59,6 +60,19 @@ export class Consistency extends Disposable {
     if (write === 'default' && read === 'default') return undefined;
     return [write !== 'default' ? `W=${levelName(write)}` : '', read !== 'default' ? `R=${levelName(read)}` : ''].filter(Boolean).join(' ');
   }
+}
+
+/**
+ * A write this window's level made stricter than the cluster's, refused because too few replicas
+ * are up: says it was the level, and offers to change it. The general "not reachable" next step
+ * sent a person to the Nodes view and a cluster restart for a refusal their own choice caused.
+ */
+export function refusedAtLevel(err: unknown, level: ConsistencyLevel, w: number | undefined): unknown {
+  const RingDbError = loadedEngineClient()?.RingDbError;
+  if (level === 'default' || w === undefined || !RingDbError || !(err instanceof RingDbError) || err.code !== 'unavailable') return err;
+  return new UserError(err.message,
+    `This window writes with W=${levelName(level)} (${w} acknowledgements): restart the nodes that are down, or lower the level with "RingDB: Set Consistency Level".`,
+    [{ title: 'Set Consistency Level', run: () => vscode.commands.executeCommand(Commands.setConsistency) }]);
 }
 
 /** The configured W or R with N, as the running spec gives them (the nodes cap both at the node count). */
