@@ -218,6 +218,8 @@ describe('partitions', function () {
         const owned = api.snapshot().partitions.filter((p) => p.owner === label(g));
         const children = await api.treeItems('partitions', g);
         assert.deepEqual(children.map(label), owned.map((p) => p.id), `${label(g)}'s rows: the partitions it owns, in ring order`);
+        // The owner is the group's row: its children's descriptions do not spend width repeating it.
+        for (const c of children) assert.doesNotMatch(String(c.description), new RegExp(`^${label(g)} · `), `partition ${label(c)} under ${label(g)}: "${c.description}"`);
         const share = owned.reduce((n, p) => n + (p.share ?? 0), 0);
         assert.match(String(g.description), owned.length
           ? new RegExp(`^owns ${owned.length} partitions? · ${(share * 100).toFixed(2)}% of the ring`)
