@@ -287,6 +287,15 @@ describe('partitions', function () {
     const h = await run<Hotspots>(Commands.showHotspots);
     assert.deepEqual([h?.totalOps, h?.partitions.length], [0, 0]);
     assert.match(api.lastResult()?.markdown ?? '', /No operation has been counted since the counters were last reset/);
+    // With nothing counted, Split Hot Partitions has nothing to split: it says so as information, not as a failure, and asks nothing.
+    const ui = recordUi();
+    try {
+      assert.equal(await run(Commands.splitHotPartitions), undefined);
+    } finally {
+      ui.restore();
+    }
+    assert.deepEqual(ui.shown.map((s) => s.kind), ['info'], JSON.stringify(ui.shown));
+    assert.match(ui.shown[0].text, /^RingDB: no partition has counted an operation since the counters were last reset, so none is hot\. Put or get some keys/);
   });
 });
 
