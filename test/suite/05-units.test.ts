@@ -11,6 +11,7 @@ import { explain } from '../../src/extension/commands/run';
 import { engineClient } from '../../src/extension/engineClient';
 import { sameShown } from '../../src/extension/model/clusterModel';
 import type { NodeView } from '../../src/extension/model/types';
+import { HintItem } from '../../src/extension/views/hintsView';
 
 describe('extension units', () => {
   it('puts keys, values and messages into a rendered result as they are, whatever Markdown or HTML they hold', () => {
@@ -112,5 +113,11 @@ describe('extension units', () => {
     assert.equal(shorten('user:000123456789', 12), 'user:…56789');
     assert.equal(shorten('h:3 (salt #3)', 12), 'h:3 (salt #3)', 'a salted key keeps its note whole');
     assert.equal(shorten('customer:0042:orders (salt #12)', 16), 'cu…rs (salt #12)');
+  });
+
+  it('a hint group\'s tooltip speaks of one write\'s key, or several writes\' keys', () => {
+    const group = (count: number) => String(new HintItem({ holder: 'n2', target: 'n3', count, oldestUnixMs: 0 }, 0).tooltip);
+    assert.equal(group(1), 'n2 keeps 1 write for n3 until it is reachable again; expand to see its key');
+    assert.equal(group(5), 'n2 keeps 5 writes for n3 until it is reachable again; expand to list their keys');
   });
 });

@@ -189,7 +189,17 @@ describe('a 3-node cluster driven through the commands', function () {
     assert.deepEqual(picks[0].items, ['cluster default', 'ONE', 'QUORUM', 'ALL']);
     try {
       assert.equal(api.statusBarText(), '$(warning) RingDB 2/3 up · W=ALL R=ALL');
-      assert.equal(await run(Commands.put, { key: 'at-all', value: 'v', node: 'n1' }), undefined, 'W=3 with a replica down must fail');
+      const errors = recordUi(() => undefined);
+      try {
+        assert.equal(await run(Commands.put, { key: 'at-all', value: 'v', node: 'n1' }), undefined, 'W=3 with a replica down must fail');
+      } finally {
+        errors.restore();
+      }
+      // The refusal is the window's level: the message says so and offers to change it, instead of calling a node unreachable.
+      const shown = errors.shown.find((s) => s.kind === 'error');
+      assert.match(shown?.text ?? '', /This window writes with W=ALL \(3 acknowledgements\): restart the nodes that are down, or lower the level with "RingDB: Set Consistency Level"\.$/);
+      assert.doesNotMatch(shown?.text ?? '', /not reachable/);
+      assert.deepEqual(shown?.items, ['Set Consistency Level', 'Show Output']);
       // Refused before writing once n1 has marked n3 down; until then, written on two and not acknowledged by three.
       assert.match(api.lastError() ?? '', /^Put failed: w: (3 acknowledgements needed but only 2 of the nodes for partition \d+ are up \(n1, n2\); nothing was written|only 2 of 3 nodes acknowledged)/);
       assert.deepEqual(await run(Commands.setConsistency, { write: 'one' }), { write: 'one', read: 'all' });

@@ -218,6 +218,8 @@ describe('partitions', function () {
         const owned = api.snapshot().partitions.filter((p) => p.owner === label(g));
         const children = await api.treeItems('partitions', g);
         assert.deepEqual(children.map(label), owned.map((p) => p.id), `${label(g)}'s rows: the partitions it owns, in ring order`);
+        // The owner is the group's row: its children's descriptions do not spend width repeating it.
+        for (const c of children) assert.doesNotMatch(String(c.description), new RegExp(`^${label(g)} · `), `partition ${label(c)} under ${label(g)}: "${c.description}"`);
         const share = owned.reduce((n, p) => n + (p.share ?? 0), 0);
         assert.match(String(g.description), owned.length
           ? new RegExp(`^owns ${owned.length} partitions? · ${(share * 100).toFixed(2)}% of the ring`)
@@ -285,6 +287,15 @@ describe('partitions', function () {
     const h = await run<Hotspots>(Commands.showHotspots);
     assert.deepEqual([h?.totalOps, h?.partitions.length], [0, 0]);
     assert.match(api.lastResult()?.markdown ?? '', /No operation has been counted since the counters were last reset/);
+    // With nothing counted, Split Hot Partitions has nothing to split: it says so as information, not as a failure, and asks nothing.
+    const ui = recordUi();
+    try {
+      assert.equal(await run(Commands.splitHotPartitions), undefined);
+    } finally {
+      ui.restore();
+    }
+    assert.deepEqual(ui.shown.map((s) => s.kind), ['info'], JSON.stringify(ui.shown));
+    assert.match(ui.shown[0].text, /^RingDB: no partition has counted an operation since the counters were last reset, so none is hot\. Put or get some keys/);
   });
 });
 

@@ -122,6 +122,18 @@ describe('the Hints view', function () {
     }
   });
 
+  it('Set Consistency Level does not promise that W=ALL fails with a replica down when a hint holder can acknowledge for it', async () => {
+    const ui = recordUi(() => undefined);
+    try {
+      await run(Commands.setConsistency);
+    } finally {
+      ui.restore();
+    }
+    const writes = ui.shown.find((s) => s.kind === 'quickPick');
+    const all = writes?.details?.[writes.items.indexOf('ALL')] ?? '';
+    assert.equal(all, 'All 2 acknowledge; a node outside the key\'s replicas keeping a hint for a down one counts for it, so it fails only with fewer than 2 nodes up.');
+  });
+
   it('fills with hints for a killed node and empties when it is restarted', async () => {
     await run(Commands.killNode, { node: 'n4' });
     await waitFor(api, 'n4 to be down', () => (api.snapshot().nodes.find((n) => n.id === 'n4')?.status === 'down' ? true : undefined));

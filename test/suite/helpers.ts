@@ -86,6 +86,8 @@ export interface Shown {
   readonly validate?: vscode.InputBoxOptions['validateInput'];
   /** An input box's text as it opens. */
   readonly value?: string;
+  /** Quick-pick items' details (the line under each label). */
+  readonly details?: readonly string[];
 }
 
 type Answer = (shown: Shown) => string | undefined;
@@ -116,7 +118,7 @@ export function recordUi(answer: Answer = () => undefined): { shown: Shown[]; re
   }
   replace('showQuickPick', async (items: unknown, options: unknown) => {
     const list = (await items) as vscode.QuickPickItem[];
-    const s: Shown = { kind: 'quickPick', text: (options as vscode.QuickPickOptions | undefined)?.title ?? '', items: list.map((i) => i.label) };
+    const s: Shown = { kind: 'quickPick', text: (options as vscode.QuickPickOptions | undefined)?.title ?? '', items: list.map((i) => i.label), details: list.map((i) => i.detail ?? '') };
     shown.push(s);
     const chosen = answer(s);
     return list.find((i) => i.label === chosen);

@@ -7,6 +7,7 @@ import { Commands } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
 import type { Log } from '../common/log';
 import { UserError } from '../controller/clusterSession';
+import { loadedEngineClient } from '../engineClient';
 import type { ClusterModel } from '../model/clusterModel';
 import { argsOf } from './inputs';
 import { runReported } from './run';
@@ -61,8 +62,21 @@ export class Consistency extends Disposable {
   }
 }
 
+/**
+ * A write this window's level made stricter than the cluster's, refused because too few replicas
+ * are up: says it was the level, and offers to change it. The general "not reachable" next step
+ * sent a person to the Nodes view and a cluster restart for a refusal their own choice caused.
+ */
+export function refusedAtLevel(err: unknown, level: ConsistencyLevel, w: number | undefined): unknown {
+  const RingDbError = loadedEngineClient()?.RingDbError;
+  if (level === 'default' || w === undefined || !RingDbError || !(err instanceof RingDbError) || err.code !== 'unavailable') return err;
+  return new UserError(err.message,
+    `This window writes with W=${levelName(level)} (${w} acknowledgements): restart the nodes that are down, or lower the level with "RingDB: Set Consistency Level".`,
+    [{ title: 'Set Consistency Level', run: () => vscode.commands.executeCommand(Commands.setConsistency) }]);
+}
+
 /** The configured W or R with N, as the running spec gives them (the nodes cap both at the node count). */
-function configured(model: ClusterModel): { w: number; r: number; n: number } | undefined {
+function configured(model: ClusterModel): { w: number; r: number; n: number; nodes: number } | undefined {
   const spec = model.snapshot.spec;
   const nodes = model.snapshot.nodes.length;
   const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
@@ -71,7 +85,7 @@ function configured(model: ClusterModel): { w: number; r: number; n: number } | 
   const r = num(spec?.readQuorum);
   if (rf === undefined || w === undefined || r === undefined || nodes === 0) return undefined;
   const n = Math.min(rf, nodes);
-  return { w: Math.min(w, n), r: Math.min(r, n), n };
+  return { w: Math.min(w, n), r: Math.min(r, n), n, nodes };
 }
 
 export function registerConsistencyCommand(consistency: Consistency, model: ClusterModel, log: Log): vscode.Disposable[] {
@@ -88,7 +102,10 @@ export function registerConsistencyCommand(consistency: Consistency, model: Clus
       default: 'What the cluster spec configures.',
       one: what === 'writes' ? 'Acknowledged by one replica: stays available with replicas down; a read may miss it.' : 'One replica\'s answer: fast and available, possibly stale.',
       quorum: what === 'writes' ? 'A majority acknowledges: with QUORUM reads, a read sees it (W + R > N).' : 'A majority answers: with QUORUM writes, sees the newest acknowledged write.',
-      all: what === 'writes' ? 'Every replica acknowledges: fails while one is down.' : 'Every replica answers: fails while one is down.',
+      // With more nodes than N a write to a down replica is hinted to another node, whose acknowledgement counts for it (sloppy quorum).
+      all: what === 'writes'
+        ? (c && c.nodes > c.n ? `All ${c.n} acknowledge; a node outside the key's replicas keeping a hint for a down one counts for it, so it fails only with fewer than ${c.n} nodes up.` : 'Every replica acknowledges: fails while one is down.')
+        : 'Every replica answers: fails while one is down.',
     };
     const pick = await vscode.window.showQuickPick(
       LEVELS.map((l) => ({ label: levelName(l), level: l, description: `${describe(l)}${l === current ? ' · current' : ''}`, detail: detail[l] })),

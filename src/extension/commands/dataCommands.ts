@@ -9,7 +9,7 @@ import { Commands } from '../common/commandIds';
 import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
-import { levelName, replicasFor, type Consistency, type ConsistencyLevel } from './consistency';
+import { levelName, refusedAtLevel, replicasFor, type Consistency, type ConsistencyLevel } from './consistency';
 import { argsOf, askText, checked, coordinatorFor, nodeArg, pickNode, treeKeyArg, validateKey, validateValue } from './inputs';
 import { askHints, askOwnCopies, crdtTypeOf, readCrdt, readSalted, renderCopies, renderCrdt, renderGet, renderHints, saltedNote, summarize, type GetSummary, type ReplicaAnswer } from './ownCopies';
 import { clip, code } from './markdown';
@@ -47,7 +47,7 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     const node = coordinatorFor(model, arg);
     const level = consistency.levels.write;
     const w = await replicasOf(level, k);
-    const { version, hinted, replicas } = await (await session.nodeClient(node)).putAcked(k, v, { w });
+    const { version, hinted, replicas } = await (await session.nodeClient(node)).putAcked(k, v, { w }).catch((err: unknown) => { throw refusedAtLevel(err, level, w); });
     // A write whose replicas were down is held as hints elsewhere: say where, or it seems lost.
     const hints = Object.entries(hinted).map(([replica, holder]) => `${holder} for ${replica}`).join(', ');
     log.info(`put ${k} on ${node}: ${version.opId} at ts ${version.ts}${hints ? `; hints: ${hints}` : ''}; ${coordination(node, version, replicas)}`);
@@ -61,7 +61,7 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     const node = coordinatorFor(model, arg);
     const level = consistency.levels.write;
     const w = await replicasOf(level, k);
-    const { version, hinted, replicas } = await (await session.nodeClient(node)).deleteAcked(k, { w });
+    const { version, hinted, replicas } = await (await session.nodeClient(node)).deleteAcked(k, { w }).catch((err: unknown) => { throw refusedAtLevel(err, level, w); });
     const hints = Object.entries(hinted).map(([replica, holder]) => `${holder} for ${replica}`).join(', ');
     log.info(`deleted ${k} on ${node}: tombstone ${version.opId} at ts ${version.ts}${hints ? `; hints: ${hints}` : ''}; ${coordination(node, version, replicas)}`);
     void vscode.window.setStatusBarMessage(`RingDB: deleted "${k}" as tombstone ${version.opId}, ${coordination(node, version, replicas)}${levelNote('W', level, w)}${hints ? `; replica down, hints: ${hints}` : ''}`, 5000);

@@ -64,7 +64,11 @@ export function registerHotspotCommands(session: ClusterSession, model: ClusterM
       if (!Number.isInteger(threshold) || threshold < 1) throw new UserError(`Invalid threshold ${JSON.stringify(given)}.`, 'Pass a whole number of operations, 1 or more.');
     } else {
       const { partitions } = await session.client.getHotPartitions(0);
-      if (partitions.length === 0) throw new UserError('No partition has counted an operation since the counters were last reset.', 'Put or get some keys, then split the partitions that took most of them.');
+      if (partitions.length === 0) {
+        // Nothing is hot, which is no failure: an error's red icon told a person something broke.
+        void vscode.window.showInformationMessage('RingDB: no partition has counted an operation since the counters were last reset, so none is hot. Put or get some keys, then split the partitions that took most of them.');
+        return undefined;
+      }
       const suggested = Math.max(1, Math.floor(hotThreshold(partitions)));
       const busiest = partitions[0];
       const typed = await vscode.window.showInputBox({

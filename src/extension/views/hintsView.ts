@@ -32,7 +32,7 @@ export class HintItem extends vscode.TreeItem {
     this.iconPath = new vscode.ThemeIcon('mail');
     const age = hint.oldestUnixMs ? ` · oldest ${formatDuration(now - hint.oldestUnixMs)}` : '';
     this.description = `${plural(hint.count, 'hint')}${age}`;
-    this.tooltip = `${hint.holder} keeps ${plural(hint.count, 'write')} for ${hint.target} until it is reachable again; expand to list their keys`;
+    this.tooltip = `${hint.holder} keeps ${plural(hint.count, 'write')} for ${hint.target} until it is reachable again; expand to ${hint.count === 1 ? 'see its key' : 'list their keys'}`;
   }
 }
 

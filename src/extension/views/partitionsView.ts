@@ -11,8 +11,9 @@ import type { NodeStatus, PartitionView } from '../model/types';
  * Owner first: a sidebar of the default width cuts a row off after about 40 characters, and a
  * hash range's two tokens alone take more than that.
  */
-export function partitionDescription(p: PartitionView, notUp: readonly string[] = []): string {
-  const parts = [p.owner];
+export function partitionDescription(p: PartitionView, notUp: readonly string[] = [], underOwner = false): string {
+  // Under its owner's row the owner goes: repeated on every row it took width the range needed.
+  const parts = underOwner ? [] : [p.owner];
   // What a person scanning 128 rows for trouble looks for first: replicas that cannot answer.
   if (notUp.length === p.replicas.length && notUp.length > 0) parts.push('no replica up');
   else if (notUp.length > 0) parts.push(`${notUp.join(', ')} not up`);
@@ -24,8 +25,8 @@ export function partitionDescription(p: PartitionView, notUp: readonly string[] 
 }
 
 export class PartitionItem extends vscode.TreeItem {
-  /** `notUp`: its replicas that are not up (down, stopped, starting), which cannot answer for it now. */
-  constructor(readonly partition: PartitionView, notUp: readonly string[] = []) {
+  /** `notUp`: its replicas that are not up (down, stopped, starting), which cannot answer for it now. `underOwner`: a child of its owner's row. */
+  constructor(readonly partition: PartitionView, notUp: readonly string[] = [], underOwner = false) {
     super(partition.id, vscode.TreeItemCollapsibleState.None);
     this.id = `partition/${partition.id}`;
     this.contextValue = partition.hot ? 'partition.hot' : 'partition';
@@ -34,7 +35,7 @@ export class PartitionItem extends vscode.TreeItem {
       : notUp.length > 0 ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
         : partition.hot ? new vscode.ThemeIcon('flame', new vscode.ThemeColor('list.warningForeground'))
           : new vscode.ThemeIcon('symbol-namespace');
-    this.description = partitionDescription(partition, notUp);
+    this.description = partitionDescription(partition, notUp, underOwner);
     this.tooltip = new vscode.MarkdownString([
       `**partition ${partition.id}**${partition.hot ? ' (hot)' : ''}`,
       '',
@@ -127,7 +128,7 @@ export class PartitionsProvider extends Disposable implements vscode.TreeDataPro
     if (element instanceof PartitionItem) return [];
     this.lastUp = this.upNodes();
     const up = new Set(this.lastUp.split(','));
-    const row = (p: PartitionView): PartitionItem => new PartitionItem(p, p.replicas.filter((r) => !up.has(r)));
+    const row = (p: PartitionView): PartitionItem => new PartitionItem(p, p.replicas.filter((r) => !up.has(r)), element !== undefined);
     // In the map's order, which is the ring's: a split's new partition sits beside its parent, and neighbours merge.
     if (element) return element.owned.map(row);
     const partitions = this.model.snapshot.partitions;
