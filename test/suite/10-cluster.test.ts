@@ -197,7 +197,7 @@ describe('a 3-node cluster driven through the commands', function () {
       }
       // The refusal is the window's level: the message says so and offers to change it, instead of calling a node unreachable.
       const shown = errors.shown.find((s) => s.kind === 'error');
-      assert.match(shown?.text ?? '', /This window writes with W=ALL \(3 acknowledgements\): restart the nodes that are down, or lower the level with "RingDB: Set Consistency Level"\.$/);
+      assert.match(shown?.text ?? '', /This workspace writes with W=ALL \(3 acknowledgements\): restart the nodes that are down, or lower the level with "RingDB: Set Consistency Level"\.$/);
       assert.doesNotMatch(shown?.text ?? '', /not reachable/);
       assert.deepEqual(shown?.items, ['Set Consistency Level', 'Show Output']);
       // Refused before writing once n1 has marked n3 down; until then, written on two and not acknowledged by three.

@@ -71,7 +71,7 @@ export function refusedAtLevel(err: unknown, level: ConsistencyLevel, w: number 
   const RingDbError = loadedEngineClient()?.RingDbError;
   if (level === 'default' || w === undefined || !RingDbError || !(err instanceof RingDbError) || err.code !== 'unavailable') return err;
   return new UserError(err.message,
-    `This window writes with W=${levelName(level)} (${w} acknowledgements): restart the nodes that are down, or lower the level with "RingDB: Set Consistency Level".`,
+    `This workspace writes with W=${levelName(level)} (${w} acknowledgements): restart the nodes that are down, or lower the level with "RingDB: Set Consistency Level".`,
     [{ title: 'Set Consistency Level', run: () => vscode.commands.executeCommand(Commands.setConsistency) }]);
 }
 
