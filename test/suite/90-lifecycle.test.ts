@@ -32,7 +32,7 @@ describe('controller lifecycle', function () {
       }, 60_000);
       const notice = await waitFor(api, 'a notice that the controller was restarted', () => ui.shown.find((s) => /controller stopped unexpectedly/.test(s.text)), 10_000);
       assert.equal(notice.kind, 'warning');
-      assert.equal(notice.text, `RingDB: the controller stopped unexpectedly (pid ${old.controller}, SIGKILL) and was restarted. The cluster is back: 2 nodes up, recovered from their WAL and SSTables.`);
+      assert.equal(notice.text, `RingDB: the controller stopped unexpectedly (pid ${old.controller}, SIGKILL) and was restarted. The cluster is back: 2 nodes up, recovered from their logs and SSTables.`);
       assert.deepEqual(notice.items, ['Show Output']);
       await new Promise((r) => setTimeout(r, 2_000)); // later events must not repeat it
       assert.equal(ui.shown.length, 1, ui.shown.map((x) => x.text).join('\n'));

@@ -165,6 +165,10 @@ describe('ringdb CLI', function () {
     const flushed = await ringdb(ws.dir, 'flush', 'n3');
     assert.equal(flushed.code, 0, flushed.stderr);
     assert.match(flushed.stdout, /^flushed n3: \d{6}\.sst \(L0, [1-9]\d* entries\) written; (\d+) -> \d+ SSTables \(L0: \d+/);
+    for (let i = 20; i < 40; i++) assert.equal((await ringdb(ws.dir, 'put', `to-flush:${i}`, 'v', '--node', 'n3')).code, 0);
+    const flushedJson = json<{ written: string[] }>(await ringdb(ws.dir, 'flush', 'n3', '--json'));
+    assert.equal(flushedJson.written.length, 1, JSON.stringify(flushedJson.written));
+    assert.match(flushedJson.written[0], /\/n3\/.*\d{6}\.sst$/);
     const flushedAgain = await ringdb(ws.dir, 'flush', 'n3');
     assert.match(flushedAgain.stdout, /^flushed n3: the memtable was empty, nothing written; (\d+) -> \1 SSTables/);
     const compacted = await ringdb(ws.dir, 'compact', 'n3');

@@ -415,7 +415,7 @@ async function maintenance(p: Parsed, io: Io): Promise<Result> {
     const human = p.command !== 'flush' ? `compacted ${id}: ${tables}`
       : written.length === 0 ? `flushed ${id}: the memtable was empty, nothing written; ${tables}`
         : `flushed ${id}: ${written.map((t) => `${basename(t.file)} (L${t.level}, ${t.entries} entries)`).join(', ')} written; ${tables}`;
-    return { code: EXIT.ok, human, json: { node: id, snapshot: s } };
+    return { code: EXIT.ok, human, json: { node: id, snapshot: s, ...(p.command === 'flush' ? { written: written.map((t) => t.file) } : {}) } };
   });
 }
 

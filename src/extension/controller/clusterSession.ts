@@ -214,7 +214,7 @@ export class ClusterSession extends Disposable {
     const notUp = cluster.nodes.filter((n) => n.state !== 'up').map((n) => `${n.id} ${n.state}`);
     const back = notUp.length
       ? `The cluster is partly back: ${up.length} of ${cluster.nodes.length} nodes up (${notUp.join(', ')}); the Nodes view shows them.`
-      : `The cluster is back: ${plural(up.length, 'node')} up, recovered from ${up.length === 1 ? 'its' : 'their'} WAL and SSTables.`;
+      : `The cluster is back: ${plural(up.length, 'node')} up, recovered from ${up.length === 1 ? 'its' : 'their'} logs and SSTables.`;
     const why = this.lastCrash ? ` (${this.lastCrash})` : '';
     this.restartNoticeAt = Date.now();
     void vscode.window.showWarningMessage(`RingDB: the controller stopped unexpectedly${why} and was restarted. ${back}`, SHOW_OUTPUT).then((a) => {

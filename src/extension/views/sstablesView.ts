@@ -35,7 +35,7 @@ export class StorageNodeItem extends vscode.TreeItem {
     this.tooltip = s
       ? history
         ? `What ${node.id} last reported before it went ${node.status}: its SSTable files and WAL are on disk as listed then; `
-          + `its memtable ended with the process (the WAL rebuilds it at restart).`
+          + `its memtable ended with the process (its replication log and WAL rebuild it at restart).`
         : `${s.flushes} flushes, ${s.compactions} compactions since start`
       : undefined;
   }
@@ -59,7 +59,9 @@ export class WalItem extends vscode.TreeItem {
     this.contextValue = 'storage.wal';
     this.iconPath = new vscode.ThemeIcon('history');
     this.description = `${formatBytes(store.walBytes)}${lastReport ? ' (last report)' : ''}`;
-    this.tooltip = 'Write-ahead log: writes not yet flushed to an SSTable';
+    // On a cluster node most writes never reach this file: the replication log is their WAL.
+    this.tooltip = 'The store\'s own write-ahead log, for writes that are not in the replication log (data moves, repairs) until they are in an SSTable. '
+      + 'Puts and replicated writes are logged once, in the node\'s replication log, which rebuilds the memtable at restart; so this often reads 0 B while the memtable holds entries.';
   }
 }
 
