@@ -262,7 +262,11 @@ async function data(p: Parsed): Promise<Result> {
 async function dataOp(p: Parsed, c: ControllerClient): Promise<Result> {
   if (p.options.get('local') === true) return ownCopy(p, c);
   // A CRDT key's stored value is its encoded state: `get` prints the merged value instead.
-  if (p.command === 'get' && str(p, 'clustering') === undefined && (await isCrdtKey(c, p.args[0]))) return crdtRead(p);
+  if (p.command === 'get' && str(p, 'clustering') === undefined && (await isCrdtKey(c, p.args[0]))) {
+    // One node's merged state is the answer; an R would be silently ignored.
+    if (p.options.has('r')) throw new UsageError(`--r does not apply to ${JSON.stringify(p.args[0])}, a CRDT key: \`ringdb get ${p.args[0]}\` prints one node's merged value (replicas converge by merging, not by a read quorum)`, p.command);
+    return crdtRead(p);
+  }
   // Without --node the topology-aware driver picks a replica; rows (--clustering) and a W or R of
   // this request's own always go through it (with --node as the node to send to).
   if (str(p, 'node') === undefined || str(p, 'clustering') !== undefined || p.options.has('w') || p.options.has('r')) return driverData(p, c);

@@ -78,6 +78,10 @@ describe('ringdb repair', function () {
       // get of a CRDT key prints its merged value, not the encoded state it is stored as.
       assert.equal((await ringdb(crdtWs.dir, 'get', 'likes', '--node', 'n1')).stdout, '5\n');
       assert.deepEqual(JSON.parse((await ringdb(crdtWs.dir, 'get', 'tags', '--node', 'n1', '--json')).stdout), { key: 'tags', node: 'n1', type: 'orset', elements: ['blue'] });
+      // A read quorum means nothing for one node's merged state: refused, not ignored.
+      const withR = await ringdb(crdtWs.dir, 'get', 'likes', '--r', '2');
+      assert.equal(withR.code, 2);
+      assert.match(withR.stderr, /--r does not apply to "likes", a CRDT key: `ringdb get likes` prints one node's merged value/);
     });
 
     it('query lists the keys of an indexed field across the nodes, and names the indexed fields otherwise', async () => {
