@@ -3,7 +3,8 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
-import { hotThreshold, type Hotspots } from '../../src/extension/commands/hotspotCommands';
+import type { Hotspots } from '../../src/extension/commands/hotspotCommands';
+import { hotThreshold } from '../../src/extension/controller/eventMapper';
 import { Commands, Views } from '../../src/extension/common/commandIds';
 import { label, recordUi, ringDb, waitFor } from './helpers';
 

@@ -406,8 +406,7 @@ async function maintenance(p: Parsed, io: Io): Promise<Result> {
       const moved = r.moves ? `${r.moves.movedPartitions} partitions moved, ${r.moves.entries} entries copied` : `${r.handedOverOps} entries copied`;
       return { code: EXIT.ok, human: `removed ${r.nodeId} (${moved} to the nodes that took over${dead ? ', from the other replicas' : ''})`, json: r };
     }
-    await c.member(id); // an unknown id is refused naming the members
-    // Asked of the node itself: the controller's last report may be a second old.
+    // Asked of the node itself (the controller's last report may be a second old); an unknown id is refused naming the members.
     const node = await c.nodeClient(id);
     const before = await node.listSSTables().finally(() => node.close());
     const s = p.command === 'flush' ? await c.flushNode(id) : await c.compactNode(id);

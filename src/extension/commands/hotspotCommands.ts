@@ -7,6 +7,7 @@ import { Commands } from '../common/commandIds';
 import { formatShare, plural } from '../common/format';
 import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
+import { hotThreshold } from '../controller/eventMapper';
 import type { CheckHotResult, HotKeyInfo, HotPartitionInfo, KeyLocation } from '../engineClient';
 import type { ClusterModel } from '../model/clusterModel';
 import type { PartitionView } from '../model/types';
@@ -26,12 +27,6 @@ export interface Hotspots {
   totalOps: number;
   partitions: HotPartitionInfo[];
   keys: (HotKeyInfo & { location?: KeyLocation })[];
-}
-
-/** The threshold the Partitions view marks "hot" above: twice the mean of the partitions that had operations. */
-export function hotThreshold(partitions: readonly { ops: number }[]): number {
-  const busy = partitions.filter((p) => p.ops > 0);
-  return busy.length ? (2 * busy.reduce((n, p) => n + p.ops, 0)) / busy.length : 0;
 }
 
 export function registerHotspotCommands(session: ClusterSession, model: ClusterModel, log: Log, results: ResultDocuments): vscode.Disposable[] {

@@ -85,10 +85,16 @@ export function withOps(partitions: readonly PartitionView[], ops: ReadonlyMap<s
   return markedHot(partitions.map((p) => ({ ...p, ops: ops.get(p.id) ?? 0 })));
 }
 
+/** The count a partition is "hot" above: twice the mean of the partitions that had operations (with two or more of them). */
+export function hotThreshold(partitions: readonly { ops: number }[]): number {
+  const busy = partitions.filter((p) => p.ops > 0);
+  return busy.length ? (2 * busy.reduce((n, p) => n + p.ops, 0)) / busy.length : 0;
+}
+
 function markedHot(rows: PartitionView[]): PartitionView[] {
-  const busy = rows.filter((p) => p.ops > 0);
-  const mean = busy.length ? busy.reduce((n, p) => n + p.ops, 0) / busy.length : 0;
-  return rows.map((p) => ({ ...p, hot: busy.length > 1 && p.ops > 2 * mean }));
+  const threshold = hotThreshold(rows);
+  const busy = rows.filter((p) => p.ops > 0).length;
+  return rows.map((p) => ({ ...p, hot: busy > 1 && p.ops > threshold }));
 }
 
 export function hintViews(hints: readonly HintSummary[]): HintView[] {
