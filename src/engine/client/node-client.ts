@@ -86,8 +86,9 @@ export class NodeClient {
     return { version: required(res.version, call), node: this.target.nodeId ?? this.target.address, replicas: res.replicas, hinted: { ...res.hinted } };
   }
 
-  async get(key: Bytes, opts: CallOptions = {}): Promise<GetResult> {
-    return getResultFromProto(await this.call('Get', this.client.get, { key: bytes('key', key, false) }, opts));
+  /** A coordinated read; `r` overrides the cluster's R for it (1..N; a hot key's salted variants are each read with it). */
+  async get(key: Bytes, opts: CallOptions & { r?: number } = {}): Promise<GetResult> {
+    return getResultFromProto(await this.call('Get', this.client.get, { key: bytes('key', key, false), r: opts.r }, opts));
   }
 
   /**

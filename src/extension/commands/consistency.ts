@@ -63,15 +63,16 @@ export class Consistency extends Disposable {
 }
 
 /**
- * A write this window's level made stricter than the cluster's, refused because too few replicas
+ * A request this window's level made stricter than the cluster's, refused because too few replicas
  * are up: says it was the level, and offers to change it. The general "not reachable" next step
  * sent a person to the Nodes view and a cluster restart for a refusal their own choice caused.
  */
-export function refusedAtLevel(err: unknown, level: ConsistencyLevel, w: number | undefined): unknown {
+export function refusedAtLevel(err: unknown, level: ConsistencyLevel, n: number | undefined, what: 'writes' | 'reads' = 'writes'): unknown {
   const RingDbError = loadedEngineClient()?.RingDbError;
-  if (level === 'default' || w === undefined || !RingDbError || !(err instanceof RingDbError) || err.code !== 'unavailable') return err;
+  if (level === 'default' || n === undefined || !RingDbError || !(err instanceof RingDbError) || err.code !== 'unavailable') return err;
+  const needs = what === 'writes' ? `W=${levelName(level)} (${n} acknowledgement${n === 1 ? '' : 's'})` : `R=${levelName(level)} (${n} answer${n === 1 ? '' : 's'})`;
   return new UserError(err.message,
-    `This workspace writes with W=${levelName(level)} (${w} acknowledgements): restart the nodes that are down, or lower the level with "RingDB: Set Consistency Level".`,
+    `This workspace ${what} with ${needs}: restart the nodes that are down, or lower the level with "RingDB: Set Consistency Level".`,
     [{ title: 'Set Consistency Level', run: () => vscode.commands.executeCommand(Commands.setConsistency) }]);
 }
 

@@ -86,7 +86,14 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
       const r = level === 'default' ? (typeof configured === 'number' ? configured : undefined) : replicasFor(level, loc?.replicas.length ?? model.snapshot.nodes.length);
       return { ...await summarize(k, replicas, loc?.replicas, hints), readQuorum: r, readLevel: level === 'default' ? undefined : levelName(level) };
     };
-    const summary = loc?.saltBuckets ? await readSalted(session, k, loc.saltBuckets, coordinatorFor(model, arg), loc.replicas) : await ownCopiesOf();
+    // A hot key's read is a coordinated one (its variants are merged), so the node judges R itself: the level's R is sent with it.
+    const salted = async (buckets: number, replicas: string[]): Promise<GetSummary> => {
+      const level = consistency.levels.read;
+      const r = replicasFor(level, replicas.length);
+      const read = await readSalted(session, k, buckets, coordinatorFor(model, arg), replicas, r).catch((err: unknown) => { throw refusedAtLevel(err, level, r, 'reads'); });
+      return { ...read, readLevel: level === 'default' ? undefined : levelName(level) };
+    };
+    const summary = loc?.saltBuckets ? await salted(loc.saltBuckets, loc.replicas) : await ownCopiesOf();
     if (!argsOf(arg).quiet) await results.show(`get ${k}`, renderGet(summary));
     return summary;
   });

@@ -48,7 +48,7 @@ export interface GetSummary {
    * A key marked hot: its writes go to `buckets` salted variants in other partitions, so no
    * node's own copy of the plain key is its value; `via` read it, merging the variants.
    */
-  salted?: { buckets: number; via: string };
+  salted?: { buckets: number; via: string; answeredBy: string[] };
   /** Each row's verdict, as \`ringdb where\` judges: ✓ newest, ✓ newest heard (a replica gave no answer), stale, missing, not a replica, or ''. */
   verdicts: string[];
   /** Hints of the key that nodes keep for replicas that were down (sloppy quorum), until handoff: newest first. */
@@ -201,10 +201,13 @@ export function renderCopies(s: GetSummary): string[] {
   return ['## Each node\'s own copy', '', '| node | holds | version | timestamp | verdict |', '| --- | --- | --- | --- | --- |', ...rows];
 }
 
-/** A salted key's value as a node's coordinated read gives it: the newest of its variants. */
-export async function readSalted(session: ClusterSession, k: string, buckets: number, via: string, placement: string[]): Promise<GetSummary> {
-  const r = await (await session.nodeClient(via)).get(k);
-  return { key: k, found: r.found, value: r.found ? r.value.toString('utf8') : undefined, version: r.version, replicas: [], placement, salted: { buckets, via }, verdicts: [], hints: [] };
+/** A salted key's value as a node's coordinated read with R `r` (the cluster's when undefined) gives it: the newest of its variants. */
+export async function readSalted(session: ClusterSession, k: string, buckets: number, via: string, placement: string[], r?: number): Promise<GetSummary> {
+  const got = await (await session.nodeClient(via)).get(k, { r });
+  return {
+    key: k, found: got.found, value: got.found ? got.value.toString('utf8') : undefined, version: got.version, replicas: [], placement, salted: { buckets, via, answeredBy: got.replicas },
+    verdicts: [], hints: [], readQuorum: r,
+  };
 }
 
 /** Why a salted key shows no per-node table: its value is spread over variants. */
@@ -216,9 +219,11 @@ export function saltedNote(k: string, buckets: number): string {
 
 export function renderGet(s: GetSummary): string {
   if (s.salted) {
+    const quorum = s.readLevel ? `R=${s.readLevel} (${s.readQuorum})` : 'the cluster\'s R';
+    const answered = s.salted.answeredBy.length ? `, answered by ${s.salted.answeredBy.join(', ')}` : '';
     const head = s.found
-      ? [codeBlock(s.value ?? ''), '', `- version: **${s.version?.opId || '—'}** (origin ${s.version?.origin}, timestamp ${s.version?.ts})`, `- read through ${s.salted.via}`]
-      : [s.version ? `Deleted (tombstone, timestamp ${s.version.ts}; read through ${s.salted.via}).` : `Not found (read through ${s.salted.via}).`];
+      ? [codeBlock(s.value ?? ''), '', `- version: **${s.version?.opId || '—'}** (origin ${s.version?.origin}, timestamp ${s.version?.ts})`, `- read through ${s.salted.via} with ${quorum}${answered}`]
+      : [s.version ? `Deleted (tombstone, timestamp ${s.version.ts}; read through ${s.salted.via} with ${quorum}${answered}).` : `Not found (read through ${s.salted.via} with ${quorum}${answered}).`];
     return [`# ${code(s.key)}`, '', ...head, '', saltedNote(s.key, s.salted.buckets)].join('\n');
   }
   const missing = unheard(s);
