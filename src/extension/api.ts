@@ -19,6 +19,8 @@ export interface RingDbApi {
   treeRefreshes(view: ViewName): vscode.Event<unknown>;
   /** The message the Partitions or Hints view shows above its rows (why it is empty), if any. */
   viewMessage(view: 'partitions' | 'hints'): string | undefined;
+  /** The Partitions view's header text beside its title (what a narrow sidebar shows of it). */
+  viewDescription(view: 'partitions'): string | undefined;
   statusBarText(): string;
   /** The last result Get, Where Is Key, Scan, Query Index or Show SSTable Details showed (rendered, so not readable from an editor). */
   lastResult(): ShownResult | undefined;

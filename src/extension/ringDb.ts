@@ -133,6 +133,7 @@ export class RingDb extends Disposable {
       },
       treeRefreshes: (view: ViewName): vscode.Event<unknown> => providers[view].onDidChangeTreeData,
       viewMessage: (view: 'partitions' | 'hints') => providers[view].message,
+      viewDescription: () => this.views.partitionsView.description,
       statusBarText: () => this.statusBar.text,
       lastResult: () => this.results.last,
       replicationLog: () => this.replicationLog.all(),

@@ -214,6 +214,52 @@ describe('a 3-node cluster driven through the commands', function () {
     assert.equal(api.lastError(), 'Set Consistency Level failed: Invalid write level "most".');
   });
 
+  it('Get of a key marked hot reads with the workspace\'s R: R=ALL with n3 down is refused naming the level, R=ONE reads', async () => {
+    assert.ok(api.snapshot().reportsPartitions, 'the cluster reports no partition map: no key can be marked hot');
+    assert.ok(await run(Commands.markHotKey, { key: 'hot-read', buckets: 2 }), `Mark Hot Key failed: ${api.lastError()}`);
+    assert.ok(await run(Commands.put, { key: 'hot-read', value: 'salted', node: 'n1' }), `Put failed: ${api.lastError()}`);
+    await run(Commands.setConsistency, { read: 'all' });
+    try {
+      const errors = recordUi(() => undefined);
+      try {
+        assert.equal(await run(Commands.get, { key: 'hot-read', node: 'n1' }), undefined, 'R=3 with a replica down must fail, as the node judges it');
+      } finally {
+        errors.restore();
+      }
+      const shown = errors.shown.find((s) => s.kind === 'error');
+      assert.match(shown?.text ?? '', /This workspace reads with R=ALL \(3 answers\): restart the nodes that are down, or lower the level with "RingDB: Set Consistency Level"\.$/);
+      assert.deepEqual(shown?.items, ['Set Consistency Level', 'Show Output']);
+      await run(Commands.setConsistency, { read: 'one' });
+      const got = await run<GetSummary>(Commands.get, { key: 'hot-read', node: 'n1' });
+      assert.equal(got?.value, 'salted', `Get at R=ONE failed: ${api.lastError()}`);
+      assert.match(api.lastResult()?.markdown ?? '', /- read through n1 with R=ONE \(1\), answered by n\d/);
+    } finally {
+      await run(Commands.setConsistency, { write: 'default', read: 'default' });
+    }
+  });
+
+  it('the Partitions view\'s header, with n3 down, gives the count and the worst problem; its first row has the rest', async () => {
+    const count = api.snapshot().partitions.length;
+    assert.ok(count > 0, 'no partitions reported');
+    const header = await waitFor(api, 'the header to count the partitions n3 leaves short', () => {
+      const d = api.viewDescription('partitions');
+      return d && d !== String(count) ? d : undefined;
+    }, 10_000);
+    const degraded = new RegExp(`^${count} · (\\d+) degraded$`).exec(header);
+    assert.ok(degraded, `header "${header}"`);
+    assert.ok(header.length <= 20, `"${header}" is cut off in a narrow sidebar`);
+    const [top] = await api.treeItems('partitions');
+    assert.equal(top.contextValue, 'partitions.summary');
+    assert.equal(label(top), `${degraded[1]} partitions degraded`);
+    const tip = top.tooltip instanceof vscode.MarkdownString ? top.tooltip.value : String(top.tooltip);
+    assert.match(tip, new RegExp(`^\\*\\*${count} partitions\\*\\*, map version \\d+`));
+    assert.match(tip, new RegExp(`- ${degraded[1]} with a replica not up: `));
+    assert.match(tip, /- n3 is down: replica of \d+ partitions?, owner of \d+/);
+    const nodes = await api.treeItems('partitions', top);
+    assert.deepEqual(nodes.map(label), ['n3']);
+    assert.match(String(nodes[0].description), /^down · replica of \d+ partitions?, owner of \d+$/);
+  });
+
   it('Restart Node brings the node back with what it missed', async () => {
     await run(Commands.restartNode, { node: 'n3' });
     await waitFor(api, 'n3 to be up again', async () => ((await nodeRows(api)).get('n3')?.contextValue === 'node.up' ? true : undefined));
@@ -222,6 +268,10 @@ describe('a 3-node cluster driven through the commands', function () {
       return g?.replicas.find((r) => r.node === 'n3')?.value === 'missed by n3' ? true : undefined;
     });
     assert.equal(api.statusBarText(), '$(database) RingDB 3/3 up');
+    // With every replica up the header is the count alone, and the summary row goes.
+    const count = api.snapshot().partitions.length;
+    await waitFor(api, 'the Partitions header to be the count alone', () => (api.viewDescription('partitions') === String(count) ? true : undefined), 10_000);
+    assert.notEqual((await api.treeItems('partitions'))[0]?.contextValue, 'partitions.summary');
     // Each line of n3's log is in the channel once, under the time n3 wrote it.
     const n3 = api.outputLines().filter((l) => / \[n3\] /.test(l));
     const repeated = n3.filter((l, i) => n3.indexOf(l) !== i);

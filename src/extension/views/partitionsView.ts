@@ -78,9 +78,56 @@ export class OwnerItem extends vscode.TreeItem {
   }
 }
 
+/** What the header cuts off: the map version, each kind of problem, and the nodes causing them. */
+export interface PartitionsHealth {
+  readonly count: number;
+  readonly mapVersion: number;
+  /** Partitions none of whose replicas is up. */
+  readonly unserved: number;
+  /** Partitions with some, not all, replicas not up. */
+  readonly degraded: number;
+  readonly notUp: readonly { readonly id: string; readonly status: NodeStatus; readonly replicaOf: number; readonly owns: number }[];
+}
+
+/** The first row while a partition lacks a replica: what the header has no room for. */
+export class PartitionsSummaryItem extends vscode.TreeItem {
+  constructor(readonly health: PartitionsHealth) {
+    const h = health;
+    super(h.unserved ? `${plural(h.unserved, 'partition')} down` : `${plural(h.degraded, 'partition')} degraded`, vscode.TreeItemCollapsibleState.Collapsed);
+    this.id = 'partitions/summary';
+    this.contextValue = 'partitions.summary';
+    this.iconPath = new vscode.ThemeIcon(h.unserved ? 'error' : 'warning', new vscode.ThemeColor(h.unserved ? 'list.errorForeground' : 'list.warningForeground'));
+    const who = h.notUp.map((n) => n.id).join(', ');
+    this.description = `of ${h.count} · map v${h.mapVersion}${who ? ` · ${who} not up` : ''}`;
+    this.tooltip = new vscode.MarkdownString([
+      `**${plural(h.count, 'partition')}**, map version ${h.mapVersion}`,
+      '',
+      ...(h.unserved ? [`- ${h.unserved} with no replica up: reads of their keys fail, writes go to hints or fail`] : []),
+      ...(h.degraded ? [`- ${h.degraded} with a replica not up: writes reach fewer replicas, or go to hints`] : []),
+      ...h.notUp.map((n) => `- ${n.id} is ${n.status}: replica of ${plural(n.replicaOf, 'partition')}, owner of ${n.owns}`),
+      '',
+      'Restart the nodes that are not up ("RingDB: Restart Node"); expand this row to list them.',
+    ].join('\n'));
+  }
+}
+
+/** A node that is not up, under the summary row: which partitions it leaves short. */
+export class NotUpItem extends vscode.TreeItem {
+  constructor(n: PartitionsHealth['notUp'][number]) {
+    super(n.id, vscode.TreeItemCollapsibleState.None);
+    this.id = `partitions/summary/${n.id}`;
+    this.contextValue = 'partitions.notUp';
+    this.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('list.warningForeground'));
+    this.description = `${n.status} · replica of ${plural(n.replicaOf, 'partition')}, owner of ${n.owns}`;
+    this.tooltip = `${n.id} is ${n.status}: ${plural(n.replicaOf, 'partition')} it replicates have a replica fewer. Restart it with "RingDB: Restart Node".`;
+  }
+}
+
+type PartitionsElement = PartitionItem | OwnerItem | PartitionsSummaryItem | NotUpItem;
+
 export type PartitionsGrouping = 'ring' | 'owner';
 
-export class PartitionsProvider extends Disposable implements vscode.TreeDataProvider<PartitionItem | OwnerItem> {
+export class PartitionsProvider extends Disposable implements vscode.TreeDataProvider<PartitionsElement> {
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
   private _grouping: PartitionsGrouping = 'ring';
@@ -101,7 +148,7 @@ export class PartitionsProvider extends Disposable implements vscode.TreeDataPro
     return 'This cluster reports no partition map: every node holds every key (full replication).';
   }
 
-  getTreeItem(element: PartitionItem | OwnerItem): vscode.TreeItem {
+  getTreeItem(element: PartitionsElement): vscode.TreeItem {
     return element;
   }
 
@@ -115,28 +162,50 @@ export class PartitionsProvider extends Disposable implements vscode.TreeDataPro
     this._onDidChangeTreeData.fire();
   }
 
-  /** One line a view's header can show: how many partitions, and how many have a replica that is not up. */
+  /**
+   * The view's header: the count, then the worst problem. A narrow sidebar cuts the header off
+   * after about 20 characters; the rest (map version, every problem, the nodes) is in the
+   * summary row, which shows while there is a problem.
+   */
   get summary(): string | undefined {
+    const h = this.health();
+    if (!h) return undefined;
+    if (h.unserved) return `${h.count} · ${h.unserved} down`;
+    if (h.degraded) return `${h.count} · ${h.degraded} degraded`;
+    return String(h.count);
+  }
+
+  private health(): PartitionsHealth | undefined {
     const parts = this.model.snapshot.partitions;
     if (parts.length === 0) return undefined;
     const up = new Set(this.upNodes().split(','));
-    const degraded = parts.filter((p) => p.replicas.some((r) => !up.has(r))).length;
-    return `${parts.length} · map v${parts[0].mapVersion}${degraded ? ` · ${degraded} with a replica not up` : ''}`;
+    const notUp = this.model.snapshot.nodes.filter((n) => !up.has(n.id));
+    const missing = (p: PartitionView): number => p.replicas.filter((r) => !up.has(r)).length;
+    return {
+      count: parts.length,
+      mapVersion: parts[0].mapVersion,
+      unserved: parts.filter((p) => p.replicas.length > 0 && missing(p) === p.replicas.length).length,
+      degraded: parts.filter((p) => missing(p) > 0 && missing(p) < p.replicas.length).length,
+      notUp: notUp.map((n) => ({ id: n.id, status: n.status, replicaOf: parts.filter((p) => p.replicas.includes(n.id)).length, owns: parts.filter((p) => p.owner === n.id).length })),
+    };
   }
 
-  getChildren(element?: PartitionItem | OwnerItem): (PartitionItem | OwnerItem)[] {
-    if (element instanceof PartitionItem) return [];
+  getChildren(element?: PartitionsElement): PartitionsElement[] {
+    if (element instanceof PartitionItem || element instanceof NotUpItem) return [];
+    if (element instanceof PartitionsSummaryItem) return element.health.notUp.map((n) => new NotUpItem(n));
     this.lastUp = this.upNodes();
+    const h = element ? undefined : this.health();
+    const summary = h && (h.unserved || h.degraded) ? [new PartitionsSummaryItem(h)] : [];
     const up = new Set(this.lastUp.split(','));
     const row = (p: PartitionView): PartitionItem => new PartitionItem(p, p.replicas.filter((r) => !up.has(r)), element !== undefined);
     // In the map's order, which is the ring's: a split's new partition sits beside its parent, and neighbours merge.
     if (element) return element.owned.map(row);
     const partitions = this.model.snapshot.partitions;
-    if (this._grouping === 'ring') return partitions.map(row);
+    if (this._grouping === 'ring') return [...summary, ...partitions.map(row)];
     // Every member, owning something or not (a node just added owns nothing until a rebalance), then any other owner the map names.
     const states = new Map(this.model.snapshot.nodes.map((n) => [n.id, n.status]));
     const ids = [...states.keys(), ...new Set(partitions.map((p) => p.owner).filter((o) => !states.has(o)))];
-    return ids.map((id) => new OwnerItem(id, partitions.filter((p) => p.owner === id), partitions.filter((p) => p.owner !== id && p.replicas.includes(id)).length, states.get(id)));
+    return [...summary, ...ids.map((id) => new OwnerItem(id, partitions.filter((p) => p.owner === id), partitions.filter((p) => p.owner !== id && p.replicas.includes(id)).length, states.get(id)))];
   }
 
   private lastUp = '';
