@@ -80,13 +80,31 @@ export function registerHotspotCommands(session: ClusterSession, model: ClusterM
       state: 'The controller goes on with the splits it began; the Partitions view shows the new map when they are done.',
       also: cancellationArg(arg),
     }, () => session.client.checkHotPartitions(threshold));
-    const skipped = r.skipped.map((s) => `partition ${s.pid}: ${s.reason}`);
-    log.info(`split hot partitions above ${threshold}: ${r.split.length ? r.split.join(', ') : 'none'} (map version ${r.map.version})${skipped.length ? `; not split: ${skipped.join('; ')}` : ''}`);
+    log.info(`split hot partitions above ${threshold}: ${r.split.length ? r.split.join(', ') : 'none'} (map version ${r.map.version})${r.skipped.length ? `; not split: ${r.skipped.map((s) => `partition ${s.pid}: ${s.reason}`).join('; ')}` : ''}`);
     const done = r.split.length ? `split ${plural(r.split.length, 'partition')} (${r.split.join(', ')}), map version ${r.map.version}` : `no partition has more than ${threshold} operations`;
-    if (skipped.length) {
-      // A hot partition left whole is still hot: say why, and what spreads it instead.
-      void vscode.window.showWarningMessage(`RingDB: ${done}. Not split: ${skipped.join('; ')}.`, {
-        detail: 'Split it at a key of your choice (Split Partition), or, when one key makes its load, spread that key (Mark Hot Key; Show Hotspots lists the hot keys).',
+    if (r.skipped.length) {
+      // A hot partition left whole is still hot: say why, and what spreads it instead. The
+      // splitter's reason for one whose owner is down ("fewer than 2 distinct sample keys") hid
+      // that the owner, which the split key is sampled from, could not be asked.
+      const owners = new Map(model.snapshot.partitions.map((p) => [p.id, p.owner]));
+      const states = new Map(model.snapshot.nodes.map((n) => [n.id, n.status]));
+      const ownerDown = (pid: number): string | undefined => {
+        const owner = owners.get(String(pid));
+        return owner !== undefined && states.get(owner) !== 'up' && states.get(owner) !== 'suspect' ? owner : undefined;
+      };
+      const down = [...new Set(r.skipped.map((s) => ownerDown(s.pid)).filter((o): o is string => o !== undefined))];
+      const why = r.skipped.map((s) => {
+        const owner = ownerDown(s.pid);
+        return `partition ${s.pid}: ${owner ? `its owner ${owner} is ${states.get(owner) ?? 'not running'}, so no key could be sampled from it to split at` : s.reason}`;
+      });
+      const restart = down.map((id) => ({ title: `Restart ${id}`, id }));
+      const detail = down.length
+        ? `Restart ${down.join(', ')} (or click below), then run Split Hot Partitions again; or split at a key of your choice (Split Partition).`
+        : 'Split it at a key of your choice (Split Partition), or, when one key makes its load, spread that key (Mark Hot Key; Show Hotspots lists the hot keys).';
+      // "No partition has more than N operations" was wrong beside a hot partition left whole.
+      void vscode.window.showWarningMessage(`RingDB: ${r.split.length ? `${done}. ` : ''}Not split: ${why.join('; ')}.`, { detail }, ...restart.map((b) => b.title)).then((choice) => {
+        const picked = restart.find((b) => b.title === choice);
+        if (picked) void vscode.commands.executeCommand(Commands.restartNode, { node: picked.id });
       });
     } else {
       void vscode.window.setStatusBarMessage(`RingDB: ${done}`, 5000);
