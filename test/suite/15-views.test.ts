@@ -84,6 +84,18 @@ describe('the views of a running cluster', function () {
     assert.match(doc, /^- \*\*Bloom filter:\*\* [\d,]+ bits, about [\d.]+ per key/m, doc);
     assert.match(doc, /^- \*\*Newest write:\*\* .*\d{4}-\d\d-\d\dT/m, doc);
     assert.match(doc, /^- \*\*File written:\*\* .*\d{4}-\d\d-\d\dT/m, doc);
+    // A tab restored after a reload asks for a document this window never filled (same saved
+    // state, another counter): it is rendered again from the node, table and file, not blank.
+    const restoredUri = (uri: vscode.Uri): vscode.Uri => {
+      const q = new URLSearchParams(uri.query);
+      q.set('r', `restored-${Date.now()}`);
+      return uri.with({ query: q.toString() });
+    };
+    const shownUri = api.lastResult()!.uri;
+    const restored = (await vscode.workspace.openTextDocument(restoredUri(shownUri))).getText();
+    assert.match(restored, new RegExp(`^# SSTable \`${label(tableRow)}\` of n1$`, 'm'), restored);
+    assert.match(restored, /^- \*\*Node:\*\* n1 \(up\)\./m, restored);
+    assert.match(restored, new RegExp(`^- \\*\\*Entries:\\*\\* ${t.entries}, `, 'm'), restored);
     // The context menu passes the row itself.
     const again = await run<SSTableDetails>(Commands.showSSTableDetails, tableRow);
     assert.ok(again && 'table' in again && again.table.id === t.id, JSON.stringify(again));
@@ -97,6 +109,12 @@ describe('the views of a running cluster', function () {
     const info = ui.shown.filter((s) => s.kind === 'info').pop();
     assert.match(info?.text ?? '', new RegExp(`^RingDB: SSTable ${t.id} of n1 no longer exists: a compaction merged it into other tables after the view listed it\\. The SSTables view shows n1's tables as they are now`));
     assert.equal(ui.shown.filter((s) => s.kind === 'error').length, errorsBefore, 'an error was shown');
+    // Restored after the compaction, the tab says the table is gone, as the command does.
+    const after = (await vscode.workspace.openTextDocument(restoredUri(shownUri))).getText();
+    assert.match(after, new RegExp(`SSTable ${t.id} of n1 no longer exists: a compaction merged it into other tables after the view listed it\\. The SSTables view shows n1's tables as they are now`), after);
+    // Another result restored after a reload says it was not kept, instead of reading empty.
+    const other = (await vscode.workspace.openTextDocument(vscode.Uri.from({ scheme: 'ringdb-result', path: '/get x.md', query: 'r=restored' }))).getText();
+    assert.match(other, /^This result was shown before the window reloaded .*run its command again\.$/, other);
   });
 
   it('Kill Node re-renders; the node then shows its storage as its last report, no memtable and no peers', async () => {

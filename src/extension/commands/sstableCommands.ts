@@ -28,6 +28,28 @@ function tableArg(arg: unknown): number | undefined {
   return undefined;
 }
 
+/** A table as the node reports it now (or last reported it, when it is not up), or why there is none. */
+type Lookup =
+  | { readonly node: NodeView; readonly table: SSTableView; readonly live: boolean; readonly written: number | undefined }
+  | { readonly node: NodeView; readonly gone: string };
+
+async function lookUp(session: ClusterSession, node: NodeView, id: number): Promise<Lookup> {
+  const live = node.status === 'up' || node.status === 'suspect';
+  const tables = live
+    ? (await (await session.nodeClient(node.id)).listSSTables()).map(sstableView)
+    : node.store?.sstables ?? [];
+  const table = tables.find((t) => t.id === id);
+  // Its file may be deleted between the listing and the stat too: a compaction that just ended.
+  const written = table && await vscode.workspace.fs.stat(vscode.Uri.file(table.file)).then((s) => s.mtime, () => undefined);
+  if (!table || (live && written === undefined)) {
+    const gone = live
+      ? `SSTable ${id} of ${node.id} no longer exists: a compaction merged it into other tables after the view listed it.`
+      : `SSTable ${id} is not in what ${node.id} last reported.`;
+    return { node, gone };
+  }
+  return { node, table, live, written };
+}
+
 export function registerSSTableCommands(session: ClusterSession, model: ClusterModel, log: Log, results: ResultDocuments): vscode.Disposable[] {
   const show = (arg?: unknown): Promise<SSTableDetails | undefined> => runReported(log, 'Show SSTable Details', async () => {
     const nodeId = nodeArg(arg);
@@ -37,27 +59,55 @@ export function registerSSTableCommands(session: ClusterSession, model: ClusterM
     }
     const node = model.node(nodeId);
     if (!node) throw new UserError(`There is no node "${nodeId}" in the running cluster.`, 'The SSTables view lists the nodes and their tables.');
-    const live = node.status === 'up' || node.status === 'suspect';
-    const tables = live
-      ? (await (await session.nodeClient(nodeId)).listSSTables()).map(sstableView)
-      : node.store?.sstables ?? [];
-    const table = tables.find((t) => t.id === id);
-    // Its file may be deleted between the listing and the stat too: a compaction that just ended.
-    const written = table && await vscode.workspace.fs.stat(vscode.Uri.file(table.file)).then((s) => s.mtime, () => undefined);
-    if (!table || (live && written === undefined)) {
-      const gone = live
-        ? `SSTable ${id} of ${nodeId} no longer exists: a compaction merged it into other tables after the view listed it.`
-        : `SSTable ${id} is not in what ${nodeId} last reported.`;
-      log.info(`Show SSTable Details: ${gone}`);
-      void vscode.window.showInformationMessage(`RingDB: ${gone} The SSTables view shows ${nodeId}'s tables as they are now; click one of those.`);
-      return { node: nodeId, gone };
+    const found = await lookUp(session, node, id);
+    if ('gone' in found) {
+      log.info(`Show SSTable Details: ${found.gone}`);
+      void vscode.window.showInformationMessage(`RingDB: ${found.gone} The SSTables view shows ${nodeId}'s tables as they are now; click one of those.`);
+      return { node: nodeId, gone: found.gone };
     }
-    await results.show(`sstable ${nodeId} ${path.basename(table.file)}`, renderSSTable(node, table, live ? undefined : lastReportNote(node), written));
+    const { table, live, written } = found;
+    await results.show(`sstable ${nodeId} ${path.basename(table.file)}`, renderSSTable(node, table, live ? undefined : lastReportNote(node), written),
+      { kind: SAVED_KIND, node: nodeId, table: String(id), file: table.file });
     return { node: nodeId, table, lastReport: !live };
   });
 
-  return [vscode.commands.registerCommand(Commands.showSSTableDetails, show)];
+  // A details tab restored after a reload asks for its document again: rendered from the node,
+  // table and file its URI saved, as the command would; until then it names what it waits for.
+  const restored = new Set<string>();
+  const restore = async (saved: URLSearchParams, uri: vscode.Uri): Promise<string> => {
+    const nodeId = saved.get('node') ?? '';
+    const id = Number(saved.get('table'));
+    const file = saved.get('file') ?? '';
+    const name = path.basename(file) || `table ${id}`;
+    const head = `# SSTable ${code(name)} of ${nodeId}
+
+`;
+    const node = model.node(nodeId);
+    if (node && model.snapshot.phase === 'running' && node.status !== 'starting') {
+      restored.delete(uri.toString());
+      const found = await lookUp(session, node, id).catch((err: unknown) => ({ node, gone: `${nodeId} could not be asked for its tables: ${err instanceof Error ? err.message : String(err)}.` }));
+      if ('gone' in found) return `${head}${found.gone} The SSTables view shows ${nodeId}'s tables as they are now; click one of those.`;
+      return renderSSTable(node, found.table, found.live ? undefined : lastReportNote(node), found.written);
+    }
+    // Asked again once a cluster runs (the window stopped its cluster when it reloaded).
+    restored.add(uri.toString());
+    const onDisk = await vscode.workspace.fs.stat(vscode.Uri.file(file)).then(() => true, () => false);
+    if (!onDisk) return `${head}SSTable ${code(name)} of ${nodeId} no longer exists: a compaction merged it into other tables since this tab was opened.`;
+    return `${head}No cluster with ${nodeId} runs in this window now, so ${nodeId} cannot be asked about this table; its file is still on disk (${code(file)}). `
+      + 'Start the cluster ("RingDB: Start Cluster") and this tab shows the table again.';
+  };
+
+  return [
+    vscode.commands.registerCommand(Commands.showSSTableDetails, show),
+    results.registerRestorer(SAVED_KIND, restore),
+    model.onDidChange((c) => {
+      if ((c.kind === 'phase' || c.kind === 'reset' || c.kind === 'nodes') && model.snapshot.phase === 'running') for (const u of restored) results.refresh(vscode.Uri.parse(u));
+    }),
+  ];
 }
+
+/** The kind of result a restored SSTable-details tab names in its URI. */
+const SAVED_KIND = 'sstable';
 
 function lastReportNote(node: NodeView): string {
   return `${node.id} is ${node.status}: this is the table as it last reported it, and the file stays on disk as it was.`;
