@@ -116,7 +116,7 @@ describe('extension units', () => {
   });
 
   it('a hint group\'s tooltip speaks of one write\'s key, or several writes\' keys', () => {
-    const group = (count: number) => String(new HintItem({ holder: 'n2', target: 'n3', count, oldestUnixMs: 0 }, 0).tooltip);
+    const group = (count: number) => String(new HintItem({ holder: 'n2', target: 'n3', count, oldestUnixMs: 0, changes: 0 }, 0).tooltip);
     assert.equal(group(1), 'n2 keeps 1 write for n3 until it is reachable again; expand to see its key');
     assert.equal(group(5), 'n2 keeps 5 writes for n3 until it is reachable again; expand to list their keys');
   });

@@ -24,8 +24,8 @@ describe('CLI formatting', () => {
     assert.match(formatStatus({ ...base, routerAddress: '', routerNote: 'exited unexpectedly (killed by SIGKILL); restarting it' }),
       /\nrouter: down: exited unexpectedly \(killed by SIGKILL\); restarting it$/);
     const status = formatStatus({ ...base, hints: [
-      { holder: 'n1', target: 'n2', count: 3, oldestUnixMs: Date.now() - 65_000 },
-      { holder: 'n3', target: 'n2', count: 0, oldestUnixMs: 0 },
+      { holder: 'n1', target: 'n2', count: 3, oldestUnixMs: Date.now() - 65_000, changes: 3 },
+      { holder: 'n3', target: 'n2', count: 0, oldestUnixMs: 0, changes: 0 },
     ] });
     assert.match(status, /\nhints \(writes held for a replica that was down, handed over when it is back\):\n {2}n1 holds 3 for n2, oldest 1m\d*s? old$/);
   });

@@ -27,7 +27,7 @@ export function mapInfoFromProto(m: ctl.PartitionMapInfo): PartitionMapInfo {
 }
 
 export const hintsFromProto = (hs: ctl.HintSummary[]): HintSummary[] =>
-  hs.map((h) => ({ holder: h.holder, target: h.target, count: h.count, oldestUnixMs: h.oldestUnixMs }));
+  hs.map((h) => ({ holder: h.holder, target: h.target, count: h.count, oldestUnixMs: h.oldestUnixMs, changes: h.changes }));
 
 export function movesFromProto(m: ctl.MoveSummary | undefined): MoveSummary {
   return { movedPartitions: m?.movedPartitions ?? 0, transfers: m?.transfers ?? 0, entries: m?.entries ?? 0 };

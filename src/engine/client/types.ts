@@ -332,6 +332,11 @@ export interface HintSummary {
   count: number;
   /** Unix ms of the oldest hint; 0 = unknown. */
   oldestUnixMs: number;
+  /**
+   * Hints the holder has taken, delivered or dropped since it started (all targets): a different
+   * number at the same count means the group's keys changed.
+   */
+  changes: number;
 }
 
 /** How much data a topology change streamed between nodes. */

@@ -61,7 +61,7 @@ export class Cluster {
   readonly partitions: PartitionManager;
   /** Hints each node holds, refreshed when its Stats report a different hint count. */
   /** Per holder: the hint count the last ListHints answered for (-1: unknown, ask again), the rows published, and the newest request. */
-  private readonly hints = new Map<string, { held: number; rows: HintSummary[]; asked: number }>();
+  private readonly hints = new Map<string, { stamp: string; rows: HintSummary[]; asked: number }>();
   private hintRequests = 0;
   private router: RunningRouter | undefined;
   /** Why the spec'd router is not serving; '' while it serves. */
@@ -123,26 +123,31 @@ export class Cluster {
   }
 
   /**
-   * Asks a node for its hints when its Stats report a different count, and publishes them. Only
-   * the newest request's answer is used (an older one arriving late would bring back delivered
-   * hints), and a failed request leaves the count unknown so the next Stats asks again: the
-   * views must never keep hints that the node no longer holds.
+   * Asks a node for its hints when its Stats report a different count or other hint changes (one
+   * delivered and another taken between two Stats leave the count as it was, not the keys), and
+   * publishes them. Only the newest request's answer is used (an older one arriving late would
+   * bring back delivered hints), and a failed request leaves the hints unknown so the next Stats
+   * asks again: the views must never keep hints that the node no longer holds.
    */
   private noteHints(m: Member, stats: pb.NodeStats): void {
-    const held = stats.partitioning?.hintsHeld ?? 0;
+    const p = stats.partitioning;
+    const held = p?.hintsHeld ?? 0;
+    const changes = (p?.hintedWrites ?? 0) + (p?.hintsDelivered ?? 0) + (p?.hintsExpired ?? 0);
+    // The counters start again at 0 with the process: its pid keeps a restart from matching.
+    const stamp = `${stats.pid}:${held}:${changes}`;
     const known = this.hints.get(m.id);
-    if (known?.held === held || (!known && held === 0)) return;
+    if (known?.stamp === stamp || (!known && held === 0)) return;
     const asked = ++this.hintRequests;
-    this.hints.set(m.id, { held, rows: known?.rows ?? [], asked });
+    this.hints.set(m.id, { stamp, rows: known?.rows ?? [], asked });
     void this.nodePartitions.hintCounts(m.id).then((counts) => {
       if (this.hints.get(m.id)?.asked !== asked) return;
       const now = Date.now();
-      const rows = counts.map((c) => ({ holder: m.id, target: c.target, count: c.count, oldestUnixMs: c.oldestAgeMs ? now - c.oldestAgeMs : 0 }));
-      this.hints.set(m.id, { held, rows, asked });
+      const rows = counts.map((c) => ({ holder: m.id, target: c.target, count: c.count, oldestUnixMs: c.oldestAgeMs ? now - c.oldestAgeMs : 0, changes }));
+      this.hints.set(m.id, { stamp, rows, asked });
       this.hub.publish({ $case: 'hints', value: { nodeId: m.id, hints: rows } });
     }, () => {
       const current = this.hints.get(m.id);
-      if (current?.asked === asked) current.held = -1;
+      if (current?.asked === asked) current.stamp = '';
     });
   }
 

@@ -98,7 +98,7 @@ function markedHot(rows: PartitionView[]): PartitionView[] {
 }
 
 export function hintViews(hints: readonly HintSummary[]): HintView[] {
-  return hints.map((h) => ({ holder: h.holder, target: h.target, count: h.count, oldestUnixMs: h.oldestUnixMs }));
+  return hints.map((h) => ({ holder: h.holder, target: h.target, count: h.count, oldestUnixMs: h.oldestUnixMs, changes: h.changes }));
 }
 
 /** The spec a ClusterDescription carries (JSON), as the model keeps it. */

@@ -86,6 +86,8 @@ export interface HintView {
   readonly target: string;
   readonly count: number;
   readonly oldestUnixMs: number;
+  /** The holder's hint changes since it started: the group's keys are listed again when it moves. */
+  readonly changes: number;
 }
 
 /** One hint a holder keeps, as the Hints view lists it under its group. */

@@ -99,8 +99,8 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
 
   /**
-   * Each group's hints as last asked, with the count they were asked at: the age ticker renders
-   * the tree every second, and a holder is asked again only when the group's count changed.
+   * Each group's hints as last asked, with the count and holder's changes they were asked at: the
+   * age ticker renders the tree every second, and a holder is asked again only when either moved.
    */
   private readonly listed = new Map<string, { readonly stamp: string; readonly hints: Promise<readonly HeldHintView[]> }>();
 
@@ -173,7 +173,8 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
 
   private listedBy(group: HintView): Promise<readonly HeldHintView[]> {
     const id = `${group.holder}/${group.target}`;
-    const stamp = `${group.count}:${group.oldestUnixMs}`;
+    // Not the oldest hint's time: the controller works it out again from an age on every listing.
+    const stamp = `${group.count}:${group.changes}`;
     const cached = this.listed.get(id);
     if (cached?.stamp === stamp) return cached.hints;
     const hints = this.heldHints(group.holder, group.target, HINT_KEYS_SHOWN);
