@@ -5,7 +5,8 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchController, type ClusterDescription, type ControllerHandle } from '../client';
+import { launchController, readStateFile, type ClusterDescription, type ControllerHandle } from '../client';
+import { cliSuite } from '../cli/cli-test-support';
 import { DOWN_FILE, readDownMarks, writeDownMarks } from './down-file';
 import { engineBundles, tempDataDir, waitForExit } from './test-support';
 
@@ -121,5 +122,34 @@ describe('nodes down on purpose across a controller restart (real processes)', f
     assert.throws(() => readDownMarks(data.dir), /holds "node-2": .*not a node id with \{"how":"killed"/);
     writeFileSync(join(data.dir, DOWN_FILE), '{"nodes":{}}');
     assert.throws(() => readDownMarks(data.dir), /corruption in .*cluster-down/);
+  });
+});
+
+describe('ringdb start --resume after a crashed controller (real processes)', function () {
+  this.timeout(240_000);
+  const { ws, ringdb } = cliSuite();
+
+  async function crashController(): Promise<void> {
+    const pid = readStateFile(join(ws.dir, '.ringdb', 'data')).pid;
+    process.kill(pid, 'SIGKILL');
+    assert.ok(await waitForExit(pid, 10_000));
+  }
+
+  it('keeps the node killed with `ringdb kill` down and says so; a plain start starts it and says that', async () => {
+    assert.equal((await ringdb(ws.dir, 'start', '--nodes', '3')).code, 0);
+    assert.equal((await ringdb(ws.dir, 'kill', 'n2')).code, 0);
+    await crashController();
+
+    const resumed = await ringdb(ws.dir, 'start', '--resume');
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /\nnote: kept down on purpose, as before the controller restarted: n2 \(killed by KillNode at \d\d:\d\d:\d\d\); `ringdb restart <node>` starts one\n/);
+    assert.match(resumed.stdout, /n2 +down/);
+    await crashController();
+
+    const started = await ringdb(ws.dir, 'start');
+    assert.equal(started.code, 0, started.stderr);
+    assert.match(started.stdout, /\nnote: started every member, as a start does, including the nodes that were down on purpose: n2 \(killed by KillNode at /);
+    assert.match(started.stdout, /running, 3\/3 nodes up/);
+    assert.equal((await ringdb(ws.dir, 'stop')).code, 0);
   });
 });
