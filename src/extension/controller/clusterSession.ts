@@ -92,6 +92,8 @@ export class ClusterSession extends Disposable {
     this.model.setPhase('starting', '');
     try {
       const cluster = await handle.client.startCluster(spec);
+      // E.g. the nodes killed before the window closed, which a start runs again.
+      if (cluster.note) this.log.info(`Start Cluster: ${cluster.note}`);
       this.model.setSpec(specView(cluster.specJson));
       return cluster;
     } catch (err) {
