@@ -52,6 +52,27 @@ describe('a controller that ends without this window asking', function () {
     assert.equal(ui.shown.filter((s) => s.kind === 'error').length, 0, ui.shown.map((s) => s.text).join('\n'));
   });
 
+  it('a node killed on purpose stays down when a crashed controller is restarted, and the notice says so rather than calling it a failure', async () => {
+    await start('.ringdb/data-kept-down');
+    assert.ok(await run(Commands.killNode, { node: 'n2' }), `Kill Node failed: ${api.lastError()}`);
+    await waitFor(api, 'n2 down', () => (api.snapshot().nodes.find((n) => n.id === 'n2')?.status === 'down' ? true : undefined));
+    const old = api.processIds();
+    process.kill(old.controller!, 'SIGKILL');
+    const notice = await waitFor(api, 'a notice that the controller was restarted',
+      () => ui.shown.find((s) => /controller stopped unexpectedly/.test(s.text)), 60_000);
+    assert.equal(notice.kind, 'warning');
+    assert.equal(notice.text, `RingDB: the controller stopped unexpectedly (pid ${old.controller}, SIGKILL) and was restarted. `
+      + 'The cluster is back: 1 node up, recovered from its logs and SSTables. n2 was left down on purpose, as killed before the crash ("RingDB: Restart Node" starts it).');
+    const n2 = await waitFor(api, 'n2 listed down after the restart', () => {
+      const n = api.snapshot().nodes.find((x) => x.id === 'n2');
+      return api.processIds().controller !== old.controller && n?.status === 'down' ? n : undefined;
+    });
+    assert.match(n2.reason, /^killed by KillNode at \d\d:\d\d:\d\d before the controller restarted; it stays down until you restart it/);
+    assert.equal(ui.shown.filter((s) => s.kind === 'error').length, 0, ui.shown.map((s) => s.text).join('\n'));
+    assert.ok(await run(Commands.restartNode, { node: 'n2' }), `Restart Node failed: ${api.lastError()}`);
+    await waitFor(api, 'two up nodes', () => (api.snapshot().nodes.filter((n) => n.status === 'up').length === 2 ? true : undefined));
+  });
+
   it('a controller that keeps crashing is given up on: no node is listed, an error says so, and Start Cluster starts afresh', async () => {
     await start('.ringdb/data-gives-up');
     // The host restarts it 5 times (0.5 to 8 s apart); the 6th crash is the last.

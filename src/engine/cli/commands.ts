@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import {
   ControllerClient, ConvergenceClient, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
-  stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type GetResult, type RestartedNode, type Version,
+  stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type GetResult, type RestartedNode, type StartedCluster, type Version,
 } from '../client';
 import { MEMBERS_FILE, readMembers } from '../cluster/members-file';
 import { readRecordedSpec, recordedSpecSummary, replicationFactorChange } from '../cluster/spec-record';
@@ -52,8 +52,12 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'nodes', kind: 'int', min: 1, max: 32, value: 'n', help: 'number of nodes (overrides the spec)' },
       dirOption,
       { name: 'spec', kind: 'string', value: 'file', help: 'cluster spec (default: .ringdb/cluster.json if present, else defaults)' },
+      { name: 'resume', kind: 'flag', help: 'after a controller that crashed: nodes killed on purpose (`ringdb kill`) stay down, as they were' },
     ],
-    details: ['The controller keeps running after this command returns; `ringdb stop` ends it and every node.'],
+    details: [
+      'The controller keeps running after this command returns; `ringdb stop` ends it and every node.',
+      'Without --resume every member starts, also a node killed with `ringdb kill` before the controller ended; the output names such nodes.',
+    ],
   },
   { name: 'status', args: [], summary: 'show the cluster\'s nodes and their state', options: [dirOption] },
   { name: 'put', args: ['key', 'value'], summary: 'write a key', options: [clusteringOption, nodeOption, writeQuorumOption, dirOption], details: [quorumDetails] },
@@ -197,9 +201,9 @@ async function start(p: Parsed, io: Io): Promise<Result> {
   }
   // A folder that has run a cluster starts the members it recorded, whatever the spec's count.
   io.progress(existsSync(join(dir, MEMBERS_FILE)) ? 'starting the nodes this folder holds ...' : `starting ${spec.nodes} node${spec.nodes === 1 ? '' : 's'} ...`);
-  let cluster: ClusterDescription;
+  let cluster: StartedCluster;
   try {
-    cluster = await client.startCluster(spec);
+    cluster = await client.startCluster(spec, { resume: p.options.get('resume') === true });
   } catch (err) {
     await launched?.stop(5000);
     throw err;
@@ -212,7 +216,7 @@ async function start(p: Parsed, io: Io): Promise<Result> {
   const asked = typeof nodesOption === 'number' ? nodesOption : file || !recorded ? spec.nodes : undefined;
   const resumed = asked === undefined || cluster.nodes.length === asked ? ''
     : ` (the members this folder holds; ${asked} node${asked === 1 ? '' : 's'} is the size of a new cluster: grow this one with \`ringdb add-node\`, or use another --dir)`;
-  const notes = [changedN, topologyN].filter((n) => n !== undefined).map((n) => `\nnote: ${n}`).join('');
+  const notes = [changedN, topologyN, cluster.note || undefined].filter((n) => n !== undefined).map((n) => `\nnote: ${n}`).join('');
   return { code: EXIT.ok, human: `started ${cluster.nodes.length} node${cluster.nodes.length === 1 ? '' : 's'} in ${dir}${resumed}${notes}\n${formatStatus(cluster)}`, json: cluster };
 }
 

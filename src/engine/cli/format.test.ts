@@ -13,7 +13,7 @@ describe('CLI formatting', () => {
   it('shows the router, or why it is down, and the hints each node holds with their age', () => {
     const node = (id: string, state: NodeInfo['state']): NodeInfo => ({
       id, address: state === 'up' ? '127.0.0.1:4000' : '', pid: state === 'up' ? 10 : 0, state, startedAtUnixMs: 0,
-      stateSinceUnixMs: 0, dataDir: '', logFile: '', reason: state === 'up' ? '' : 'killed by KillNode (SIGKILL)', stats: undefined,
+      stateSinceUnixMs: 0, dataDir: '', logFile: '', reason: state === 'up' ? '' : 'killed by KillNode (SIGKILL)', stats: undefined, downOnPurpose: false,
     });
     const base: ClusterDescription = {
       phase: 'running', specJson: '{}', dataDir: '/d', controllerAddress: '127.0.0.1:1', controllerPid: 1, startedAtUnixMs: 0,
@@ -95,7 +95,7 @@ describe('CLI formatting', () => {
       counters: {} as NodeStats['counters'], storage: { sstables: [] } as unknown as NodeStats['storage'],
     });
     const node = (id: string, state: NodeInfo['state'], s: NodeStats | undefined): NodeInfo => ({
-      id, address: '127.0.0.1:4000', pid: 10, state, startedAtUnixMs: 0, stateSinceUnixMs: 0, dataDir: '', logFile: '', reason: '', stats: s,
+      id, address: '127.0.0.1:4000', pid: 10, state, startedAtUnixMs: 0, stateSinceUnixMs: 0, dataDir: '', logFile: '', reason: '', stats: s, downOnPurpose: false,
     });
     const desc = (nodes: NodeInfo[]): ClusterDescription => ({
       phase: 'running', specJson: '{}', dataDir: '/d', controllerAddress: '127.0.0.1:1', controllerPid: 1, startedAtUnixMs: 0, nodes,

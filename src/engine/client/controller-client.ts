@@ -13,7 +13,7 @@ import { EventStream } from './stream';
 import { hotKeyFromProto, locationFromProto, mapInfoFromProto, movesFromProto } from './partition-convert';
 import type {
   CallOptions, CheckHotResult, ClusterDescription, ClusterEvent, HotKeyInfo, HotPartitionInfo, KeyLocation, MergeResult, MoveSummary,
-  NodeInfo, PartitionMapInfo, RestartedNode, RebalanceResult, RemoveNodeResult, SplitResult, StoreSnapshot,
+  NodeInfo, PartitionMapInfo, RestartedNode, RebalanceResult, RemoveNodeResult, SplitResult, StartedCluster, StoreSnapshot,
 } from './types';
 
 /** Starting nodes, handing data over and stopping can take a while; everything else is quick. */
@@ -56,11 +56,15 @@ export class ControllerClient {
     return new EventStream<T>(call, expand as (m: never) => readonly T[], `${name} on the controller at ${this.target.address}`);
   }
 
-  /** Starts the cluster of `spec` (an object or JSON-with-comments text) and waits until every node answers. */
-  async startCluster(spec: Partial<ClusterSpec> | string, opts: CallOptions = {}): Promise<ClusterDescription> {
+  /**
+   * Starts the cluster of `spec` (an object or JSON-with-comments text) and waits until every node
+   * it starts answers. `resume`: bringing the cluster back after its controller crashed, so nodes
+   * taken down on purpose (KillNode) stay down; without it every member starts.
+   */
+  async startCluster(spec: Partial<ClusterSpec> | string, opts: CallOptions & { resume?: boolean } = {}): Promise<StartedCluster> {
     const specJson = typeof spec === 'string' ? spec : JSON.stringify(spec);
-    const res = await this.call('StartCluster', this.client.startCluster, { specJson }, opts.timeoutMs ?? SLOW_CALL_MS);
-    return clusterFromProto(res.cluster);
+    const res = await this.call('StartCluster', this.client.startCluster, { specJson, resume: opts.resume ?? false }, opts.timeoutMs ?? SLOW_CALL_MS);
+    return { ...clusterFromProto(res.cluster), note: res.note };
   }
 
   /** Stops every node; resolves with the ids that were running. */

@@ -112,6 +112,7 @@ export function nodeFromProto(n: ctl.NodeInfo): NodeInfo {
     id: n.id, address: n.address, pid: n.pid, state: nodeStateFromProto(n.state),
     startedAtUnixMs: n.startedAtUnixMs, stateSinceUnixMs: n.stateSinceUnixMs, dataDir: n.dataDir,
     logFile: n.logFile, reason: n.reason, stats: n.stats ? statsFromProto(n.stats) : undefined,
+    downOnPurpose: n.downOnPurpose,
   };
 }
 

@@ -126,6 +126,12 @@ export interface NodeInfo {
   reason: string;
   /** The last stats the controller received, if any. */
   stats: NodeStats | undefined;
+  /**
+   * Taken down on purpose (KillNode), recorded in the data folder: a controller that crashed and
+   * resumes the cluster leaves it down. Restarting or removing it, or stopping or starting the
+   * whole cluster, clears it.
+   */
+  downOnPurpose: boolean;
 }
 
 /** RestartNode's answer: the node, and what did not follow its restart. */
@@ -135,6 +141,12 @@ export interface RestartedNode extends NodeInfo {
    * which peer, and what follows. The restart itself succeeded.
    */
   warning?: string;
+}
+
+/** StartCluster's answer: the cluster, and what the start did with the nodes down on purpose. */
+export interface StartedCluster extends ClusterDescription {
+  /** Which nodes it kept down (a resume) or started although down on purpose, or a damaged record it ignored; "" when none. */
+  note: string;
 }
 
 export interface ClusterDescription {

@@ -14,6 +14,7 @@ import { checkTopology, expandTopology } from '../spec/topology';
 import { NODE_ID_PATTERN, nodeIdOf, type ClusterSpec } from '../spec/types';
 import { EventHub } from './events';
 import { readMembers, writeMembers } from './members-file';
+import { type DownMark, type DownMarks, readDownMarks, writeDownMarks } from './down-file';
 import { changedCrdtKeys, readMode, writeMode } from './mode-file';
 import { writeRecordedSpec } from './spec-record';
 import { dialAddress, isPortFree, Member } from './member';
@@ -273,6 +274,48 @@ export class Cluster {
     await proc.terminate(this.opts.stopGraceMs);
   }
 
+  /** Writes the marks of the members down on purpose (down-file.ts); durable once it returns. */
+  private saveDownMarks(): void {
+    writeDownMarks(this.opts.dataDir, Object.fromEntries([...this.members.values()].flatMap((m) => (m.downMark ? [[m.id, m.downMark]] : []))));
+  }
+
+  /**
+   * Reads the marks of the nodes down on purpose for a start of `ids`: with `resume`, marks the
+   * members to keep down (at their last address, so peers keep hints and log cursors for them)
+   * and returns them; otherwise clears the marks. A damaged record is ignored, never fatal: it
+   * only says which nodes a person took down, and refusing the start would keep every node down.
+   */
+  private applyDownMarks(ids: readonly string[], resume: boolean): { kept: string[]; note: string } {
+    let marks: DownMarks = {};
+    let damaged = '';
+    try {
+      marks = readDownMarks(this.opts.dataDir);
+    } catch (err) {
+      damaged = `${describeError(err)}; ignored it, so no node is kept down on purpose and every member starts (the record is written afresh)`;
+    }
+    const marked = ids.filter((id) => Object.hasOwn(marks, id));
+    const said = marked.map((id) => `${id} (${downPhrase(marks[id])})`).join(', ');
+    let kept: string[] = [];
+    let note = damaged;
+    if (marked.length && !resume) note = `started every member, as a start does, including the nodes that were down on purpose: ${said}`;
+    else if (marked.length && marked.length === ids.length) note = `every member was down on purpose (${said}); started them all, as a cluster needs a node up`;
+    else if (marked.length) {
+      kept = marked;
+      note = `kept down on purpose, as before the controller restarted: ${said}; \`ringdb restart <node>\` starts one`;
+    }
+    for (const id of kept) {
+      const m = this.member(id);
+      const mark = marks[id];
+      m.downMark = mark;
+      m.address = mark.address;
+      m.port = mark.address ? Number(mark.address.slice(mark.address.lastIndexOf(':') + 1)) : 0;
+      this.setState(m, NodeState.NODE_STATE_DOWN,
+        `${downPhrase(mark)} before the controller restarted; it stays down until you restart it (\`ringdb restart ${id}\`, or RingDB: Restart Node in VS Code)`);
+    }
+    if (damaged || marked.length) this.saveDownMarks();
+    return { kept, note };
+  }
+
   /**
    * The members `members-file.ts` recorded in the data folder, undefined when it records none (a
    * new folder, or one from before the file existed). A damaged list stops the start: guessing
@@ -334,7 +377,12 @@ export class Cluster {
 
   // ------------------------------------------------------------------ operations
 
-  start(specText: string): Promise<ClusterDescription> {
+  /**
+   * Starts the cluster of `specText`. `resume` (a launcher bringing the cluster back after its
+   * controller crashed) leaves the nodes marked down on purpose down; a start a person asked for
+   * starts every member and clears the marks. `note` says what happened to the marks.
+   */
+  start(specText: string, resume = false): Promise<{ cluster: ClusterDescription; note: string }> {
     return this.exclusive(async () => {
       if (this.phase === ClusterPhase.CLUSTER_PHASE_RUNNING || this.phase === ClusterPhase.CLUSTER_PHASE_STARTING) {
         throw new PreconditionError(`a cluster is already running in ${this.opts.dataDir}; stop it first (StopCluster)`);
@@ -372,6 +420,7 @@ export class Cluster {
         m.newMember = newCluster;
         this.members.set(id, m);
       }
+      const { kept, note } = this.applyDownMarks(ids, resume);
       // Past every id this folder has seen (a removed node's folder stays as nN.removed-…): ids are never reused.
       this.nextIndex = Math.max(spec.nodes, seen, ...ids.map((id) => Number(id.slice(1))));
       this.startedAt = Date.now();
@@ -379,17 +428,19 @@ export class Cluster {
       const resumed = recorded && (recorded.length !== spec.nodes || recorded.some((id, i) => id !== nodeIdOf(i)))
         ? ` (the members this folder had; the spec's "nodes": ${spec.nodes} is for a new folder${fittedNote})` : '';
       this.setPhase(ClusterPhase.CLUSTER_PHASE_STARTING, `starting ${ids.length} nodes: ${ids.join(', ')}${resumed}`);
-      const results = await Promise.allSettled([...this.members.values()].map((m) => this.spawn(m, spec, 0)));
+      const starting = [...this.members.values()].filter((m) => !kept.includes(m.id));
+      const results = await Promise.allSettled(starting.map((m) => this.spawn(m, spec, 0)));
       const failed = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
       if (!failed.length) {
         try {
           // Once the nodes run they store values in this mode (a folder from before the record gets it now).
           writeMode(this.opts.dataDir, { consistencyMode: spec.consistencyMode, crdt: spec.crdt });
           await this.updateMembership(spec);
-          const stored = await this.nodePartitions.storedMaps(placement.map.nodes);
+          const started = starting.map((m) => m.id);
+          const stored = await this.nodePartitions.storedMaps(started);
           this.partitions.install(PartitionManager.resume(placement.map, stored), placement.quorum, spec);
-          await this.partitions.propagate(placement.map.nodes);
-          await this.partitions.dropStale(placement.map.nodes);
+          await this.partitions.propagate(started);
+          await this.partitions.dropStale(started);
           if (spec.router) {
             this.routerRestarts = [];
             await this.startRouter(spec, spec.router.port);
@@ -409,8 +460,8 @@ export class Cluster {
       }
       // Only a start that got all the way is what this folder "last started with".
       writeRecordedSpec(this.opts.dataDir, spec);
-      this.setPhase(ClusterPhase.CLUSTER_PHASE_RUNNING, `${ids.length} nodes up`);
-      return this.describe();
+      this.setPhase(ClusterPhase.CLUSTER_PHASE_RUNNING, `${starting.length} nodes up${note ? `; ${note}` : ''}`);
+      return { cluster: this.describe(), note };
     });
   }
 
@@ -422,7 +473,12 @@ export class Cluster {
       await this.stopRouter();
       await Promise.all(running.map((m) => this.terminate(m)));
       // Nodes that were already down are now stopped too: the whole cluster is at rest.
-      for (const m of this.members.values()) if (m.state !== NodeState.NODE_STATE_STOPPED) this.setState(m, NodeState.NODE_STATE_STOPPED, 'cluster stopped');
+      for (const m of this.members.values()) {
+        m.downMark = undefined;
+        if (m.state !== NodeState.NODE_STATE_STOPPED) this.setState(m, NodeState.NODE_STATE_STOPPED, 'cluster stopped');
+      }
+      // The person stopped the whole cluster: the next start, even a resume, starts every member.
+      this.saveDownMarks();
       this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPED, 'stopped on request');
       return running.map((m) => m.id);
     });
@@ -501,6 +557,7 @@ export class Cluster {
       }
       await this.terminate(m);
       this.members.delete(id);
+      if (m.downMark) this.saveDownMarks();
       // Kept, not deleted: the data now lives on the other nodes, but nothing on disk is ever thrown away silently.
       try {
         renameSync(m.files.dir, join(this.opts.dataDir, `${id}.removed-${Date.now()}`));
@@ -521,6 +578,9 @@ export class Cluster {
     const m = this.member(id);
     const proc = m.process;
     if (!proc?.running) throw new PreconditionError(`KillNode: node ${id} has no running process (it is ${m.reason})`);
+    // Recorded before the kill: a controller that crashes right after must still leave it down.
+    m.downMark = { how: 'killed', atUnixMs: Date.now(), address: m.address };
+    this.saveDownMarks();
     m.expectedExit = 'kill';
     await proc.kill('KillNode (fault injection: SIGKILL, nothing flushed)');
     return m.info();
@@ -531,6 +591,11 @@ export class Cluster {
     return this.exclusive(async () => {
       const spec = this.requireRunning('RestartNode');
       const m = this.member(id);
+      // Asked to run: a controller that crashes from here on starts it with the others.
+      if (m.downMark) {
+        m.downMark = undefined;
+        this.saveDownMarks();
+      }
       await this.terminate(m);
       const host = spec.host;
       const port = m.port && (await isPortFree(host, m.port)) ? m.port : 0;
@@ -665,4 +730,9 @@ function highestNodeIndex(dataDir: string): number {
     if (e.isDirectory() && NODE_ID_PATTERN.test(id)) highest = Math.max(highest, Number(id.slice(1)));
   }
   return highest;
+}
+
+/** How a mark says a node went down: "killed by KillNode at 04:31:07" (local time, as the person saw it). */
+function downPhrase(mark: DownMark): string {
+  return `killed by KillNode at ${new Date(mark.atUnixMs).toTimeString().slice(0, 8)}`;
 }

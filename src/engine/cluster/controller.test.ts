@@ -68,7 +68,7 @@ describe('controller (real processes)', function () {
   it('refuses calls without the token or with a wrong one, and changes nothing', async () => {
     const raw = new ControlServiceClient(...clientArgs(ctl.address));
     const noToken = await new Promise<ServiceError | null>((resolve) =>
-      raw.startCluster({ specJson: '{}' }, new Metadata(), (err) => resolve(err)));
+      raw.startCluster({ specJson: '{}', resume: false }, new Metadata(), (err) => resolve(err)));
     raw.close();
     assert.equal(noToken?.code, status.UNAUTHENTICATED);
     const wrong = new ControllerClient({ address: ctl.address, token: 'f'.repeat(64) });

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { createServer } from 'node:net';
 import { NodeState, type NodeInfo } from '../gen/ringdb/v1/control';
 import type * as pb from '../gen/ringdb/v1/node';
+import type { DownMark } from './down-file';
 import type { NodeMonitor } from './monitor';
 import type { NodeFiles } from './node-config';
 import type { NodeProcess } from './node-process';
@@ -28,6 +29,8 @@ export class Member {
   stats: pb.NodeStats | undefined;
   /** Why the current process is expected to exit, so its exit is reported as asked for. */
   expectedExit: 'stop' | 'kill' | undefined;
+  /** Set while it is down on purpose (down-file.ts): a controller resuming the cluster leaves it down. */
+  downMark: DownMark | undefined;
   /** Set while RemoveNode runs: peers no longer list this node. */
   leaving = false;
   /**
@@ -71,6 +74,7 @@ export class Member {
       logFile: this.files.logFile,
       reason: this.reason,
       stats: this.stats,
+      downOnPurpose: this.downMark !== undefined,
     };
   }
 }

@@ -43,7 +43,7 @@ export class ControlServiceImpl {
     return {
       startCluster: unaryHandler<ctl.StartClusterRequest, ctl.StartClusterResponse>(async (req) => {
         if (req.specJson.length > MAX_SPEC_CHARS) throw new InvalidFieldError('spec_json', `is ${req.specJson.length} characters; at most ${MAX_SPEC_CHARS} are accepted`);
-        return { cluster: await c.start(req.specJson) };
+        return c.start(req.specJson, req.resume);
       }),
       stopCluster: unaryHandler<ctl.StopClusterRequest, ctl.StopClusterResponse>(async () => ({ stoppedNodeIds: await c.stop() })),
       addNode: unaryHandler<ctl.AddNodeRequest, ctl.AddNodeResponse>(async () => ({ ...(await c.addNode()), map: c.partitions.info() })),

@@ -92,6 +92,8 @@ export class ClusterSession extends Disposable {
     this.model.setPhase('starting', '');
     try {
       const cluster = await handle.client.startCluster(spec);
+      // E.g. the nodes killed before the window closed, which a start runs again.
+      if (cluster.note) this.log.info(`Start Cluster: ${cluster.note}`);
       this.model.setSpec(specView(cluster.specJson));
       return cluster;
     } catch (err) {
@@ -184,13 +186,17 @@ export class ClusterSession extends Disposable {
     })();
   }
 
-  /** After a controller restart: follow the new one and start the same cluster again (nodes recover from disk). */
+  /**
+   * After a controller restart: follow the new one and start the same cluster again (nodes recover
+   * from disk). A resume: nodes the person killed stay down, as they were before the crash.
+   */
   private async recover(): Promise<void> {
     const handle = this.host.current;
     if (!handle || !this.lastSpec) return;
     this.follow(handle.client);
     try {
-      const cluster = await handle.client.startCluster(this.lastSpec);
+      const cluster = await handle.client.startCluster(this.lastSpec, { resume: true });
+      if (cluster.note) this.log.info(`after the controller restart: ${cluster.note}`);
       this.model.setSpec(specView(cluster.specJson));
       this.log.info('the cluster was started again after the controller restart');
       this.announceRestart(cluster);
@@ -211,10 +217,15 @@ export class ClusterSession extends Disposable {
   private announceRestart(cluster: ClusterDescription): void {
     if (Date.now() - this.restartNoticeAt < RESTART_NOTICE_QUIET_MS) return;
     const up = cluster.nodes.filter((n) => n.state === 'up');
-    const notUp = cluster.nodes.filter((n) => n.state !== 'up').map((n) => `${n.id} ${n.state}`);
+    // Left down because the person killed them (fault injection), not a failure of the restart.
+    const kept = cluster.nodes.filter((n) => n.state !== 'up' && n.downOnPurpose).map((n) => n.id);
+    const notUp = cluster.nodes.filter((n) => n.state !== 'up' && !n.downOnPurpose).map((n) => `${n.id} ${n.state}`);
+    const keptNote = kept.length
+      ? ` ${listed(kept)} ${kept.length === 1 ? 'was' : 'were'} left down on purpose, as killed before the crash ("RingDB: Restart Node" starts ${kept.length === 1 ? 'it' : 'one'}).`
+      : '';
     const back = notUp.length
-      ? `The cluster is partly back: ${up.length} of ${cluster.nodes.length} nodes up (${notUp.join(', ')}); the Nodes view shows them.`
-      : `The cluster is back: ${plural(up.length, 'node')} up, recovered from ${up.length === 1 ? 'its' : 'their'} logs and SSTables.`;
+      ? `The cluster is partly back: ${up.length} of ${cluster.nodes.length} nodes up (${notUp.join(', ')}); the Nodes view shows them.${keptNote}`
+      : `The cluster is back: ${plural(up.length, 'node')} up, recovered from ${up.length === 1 ? 'its' : 'their'} logs and SSTables.${keptNote}`;
     const why = this.lastCrash ? ` (${this.lastCrash})` : '';
     this.restartNoticeAt = Date.now();
     void vscode.window.showWarningMessage(`RingDB: the controller stopped unexpectedly${why} and was restarted. ${back}`, SHOW_OUTPUT).then((a) => {
@@ -263,4 +274,9 @@ export class ClusterSession extends Disposable {
     for (const c of this.nodeClients.values()) c.close();
     this.nodeClients.clear();
   }
+}
+
+/** "n2", "n2 and n3", "n1, n2 and n3". */
+function listed(ids: readonly string[]): string {
+  return ids.length < 2 ? ids.join('') : `${ids.slice(0, -1).join(', ')} and ${ids[ids.length - 1]}`;
 }

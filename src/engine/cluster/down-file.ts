@@ -1,0 +1,52 @@
+// The nodes a cluster keeps down on purpose (fault injection: KillNode), kept in its data folder
+// beside its member list and written the same way (folder-record.ts). A controller that crashed
+// and is started again to resume the cluster would otherwise start every member, undoing the
+// kill a person made to watch hints pile up or a partition go without a replica. The mark goes
+// when the node is restarted or removed, or when the person stops or starts the whole cluster.
+
+import { join } from 'node:path';
+import { NodeFileSystem } from '../storage/node-fs';
+import type { FileSystem } from '../storage/types';
+import { NODE_ID_PATTERN } from '../spec/types';
+import { damagedRecord, readFolderRecord, writeFolderRecord } from './folder-record';
+
+export const DOWN_FILE = 'cluster-down';
+
+export interface DownMark {
+  /** What took it down: only KillNode today (no RPC stops a single node and leaves it stopped). */
+  readonly how: 'killed';
+  readonly atUnixMs: number;
+  /** Where it served: peers keep it under this address, so they hold hints and log cursors for it. */
+  readonly address: string;
+}
+
+export type DownMarks = Readonly<Record<string, DownMark>>;
+
+const realFs = new NodeFileSystem();
+
+/** The marks `dataDir` records, by node id; empty when there is no record. */
+export function readDownMarks(dataDir: string, fs: FileSystem = realFs): DownMarks {
+  const file = join(dataDir, DOWN_FILE);
+  const record = readFolderRecord(fs, file, 'record of nodes down on purpose');
+  if (record === undefined) return {};
+  const nodes = record.nodes;
+  if (typeof nodes !== 'object' || nodes === null || Array.isArray(nodes)) {
+    throw damagedRecord(file, `the record of nodes down on purpose holds ${JSON.stringify(nodes)}, not an object mapping node ids to marks`);
+  }
+  const marks: [string, DownMark][] = [];
+  for (const [id, mark] of Object.entries(nodes)) {
+    const m = mark as Partial<DownMark> | null;
+    if (!NODE_ID_PATTERN.test(id) || typeof m !== 'object' || m === null || m.how !== 'killed'
+      || !Number.isSafeInteger(m.atUnixMs) || typeof m.address !== 'string') {
+      throw damagedRecord(file, `the record of nodes down on purpose holds ${JSON.stringify(id)}: ${JSON.stringify(mark)}, not a node id with {"how":"killed","atUnixMs":<ms>,"address":"host:port"}`);
+    }
+    marks.push([id, { how: m.how, atUnixMs: m.atUnixMs as number, address: m.address }]);
+  }
+  // fromEntries defines own properties, so an id can never reach the prototype.
+  return Object.fromEntries(marks);
+}
+
+/** Durable once it returns. */
+export function writeDownMarks(dataDir: string, marks: DownMarks, fs: FileSystem = realFs): void {
+  writeFolderRecord(fs, join(dataDir, DOWN_FILE), { nodes: marks });
+}

@@ -1,0 +1,155 @@
+// Nodes taken down on purpose stay down when a crashed controller is started again to resume the
+// cluster (the extension's supervision: a new controller, StartCluster with `resume`), over real
+// processes: a SIGKILLed controller, its nodes gone with it, a new controller on the same folder.
+
+import { strict as assert } from 'node:assert';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { launchController, readStateFile, type ClusterDescription, type ControllerHandle } from '../client';
+import { cliSuite } from '../cli/cli-test-support';
+import { DOWN_FILE, readDownMarks, writeDownMarks } from './down-file';
+import { engineBundles, tempDataDir, waitForExit } from './test-support';
+
+describe('nodes down on purpose across a controller restart (real processes)', function () {
+  this.timeout(240_000);
+  let data: ReturnType<typeof tempDataDir>;
+  let ctl: ControllerHandle | undefined;
+
+  beforeEach(() => void (data = tempDataDir()));
+  afterEach(async () => {
+    await ctl?.stop();
+    ctl = undefined;
+    data.remove();
+  });
+
+  async function launch(): Promise<ControllerHandle> {
+    ctl = await launchController({ dataDir: data.dir, controllerScript: (await engineBundles()).controller, statsIntervalMs: 200 });
+    return ctl;
+  }
+
+  /** SIGKILLs the controller, as a crash would, and waits until it and its nodes are gone. */
+  async function crash(c: ControllerHandle): Promise<void> {
+    const pids = (await c.client.describe()).nodes.map((n) => n.pid).filter((pid) => pid > 0);
+    process.kill(c.pid, 'SIGKILL');
+    for (const pid of [c.pid, ...pids]) assert.ok(await waitForExit(pid, 10_000), `pid ${pid} exited with the controller`);
+    c.client.close();
+    ctl = undefined;
+  }
+
+  const node = (cluster: ClusterDescription, id: string): ClusterDescription['nodes'][number] => {
+    const n = cluster.nodes.find((x) => x.id === id);
+    assert.ok(n, `${id} in ${cluster.nodes.map((x) => x.id).join(', ')}`);
+    return n;
+  };
+  const states = (cluster: ClusterDescription): string => cluster.nodes.map((n) => `${n.id} ${n.state}`).join(', ');
+
+  it('a resumed cluster leaves a killed node down saying why; restarting it clears the mark, so the next resume starts it', async () => {
+    let c = await launch();
+    await c.client.startCluster({ nodes: 3 });
+    const n1 = await c.client.nodeClient('n1');
+    await n1.put('colour', 'blue');
+    n1.close();
+    const killed = await c.client.killNode('n2');
+    assert.equal(killed.downOnPurpose, true);
+    await crash(c);
+
+    c = await launch();
+    const resumed = await c.client.startCluster({ nodes: 3 }, { resume: true });
+    assert.equal(states(resumed), 'n1 up, n2 down, n3 up');
+    const n2 = node(resumed, 'n2');
+    assert.equal(n2.pid, 0, 'no process was started for n2');
+    assert.equal(n2.downOnPurpose, true);
+    assert.match(n2.reason, /^killed by KillNode at \d\d:\d\d:\d\d before the controller restarted; it stays down until you restart it \(`ringdb restart n2`/);
+    assert.match(resumed.note, /kept down on purpose, as before the controller restarted: n2 \(killed by KillNode at \d\d:\d\d:\d\d\)/);
+    // The peers still list it, at its last address: they keep hints and log cursors for it.
+    const peers = (await (await c.client.nodeClient('n1')).stats()).peers.map((p) => `${p.id} ${p.address}`);
+    assert.ok(peers.includes(`n2 ${killed.address}`), `n1's peers: ${peers.join(', ')}`);
+
+    const restarted = await c.client.restartNode('n2');
+    assert.equal(restarted.state, 'up');
+    assert.equal(restarted.downOnPurpose, false);
+    assert.deepEqual(readDownMarks(data.dir), {}, 'the restart cleared the mark on disk');
+    const back = await c.client.nodeClient('n2');
+    assert.equal((await back.get('colour')).value.toString(), 'blue');
+    back.close();
+    await crash(c);
+
+    c = await launch();
+    const again = await c.client.startCluster({ nodes: 3 }, { resume: true });
+    assert.equal(states(again), 'n1 up, n2 up, n3 up');
+    assert.equal(again.note, '');
+  });
+
+  it('a start a person asks for starts every member and clears the marks; so does StopCluster', async () => {
+    let c = await launch();
+    await c.client.startCluster({ nodes: 3 });
+    await c.client.killNode('n3');
+    await crash(c);
+
+    c = await launch();
+    const started = await c.client.startCluster({ nodes: 3 });
+    assert.equal(states(started), 'n1 up, n2 up, n3 up');
+    assert.match(started.note, /started every member, as a start does, including the nodes that were down on purpose: n3 \(killed by KillNode at /);
+    assert.deepEqual(readDownMarks(data.dir), {});
+
+    await c.client.killNode('n3');
+    await c.client.stopCluster();
+    assert.deepEqual(readDownMarks(data.dir), {}, 'a stopped cluster keeps no node down');
+    const resumed = await c.client.startCluster({ nodes: 3 }, { resume: true });
+    assert.equal(states(resumed), 'n1 up, n2 up, n3 up');
+  });
+
+  it('a damaged record of the nodes down on purpose is ignored, said so, and does not stop the resume', async () => {
+    let c = await launch();
+    await c.client.startCluster({ nodes: 3 });
+    await c.client.killNode('n2');
+    await crash(c);
+    const file = join(data.dir, DOWN_FILE);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 3] ^= 0xff;
+    writeFileSync(file, bytes);
+
+    c = await launch();
+    const resumed = await c.client.startCluster({ nodes: 3 }, { resume: true });
+    assert.equal(states(resumed), 'n1 up, n2 up, n3 up');
+    assert.ok(resumed.note.startsWith(`corruption in ${file} at byte `), resumed.note);
+    assert.match(resumed.note, /; ignored it, so no node is kept down on purpose and every member starts \(the record is written afresh\)$/);
+    assert.deepEqual(readDownMarks(data.dir), {}, 'written afresh');
+  });
+
+  it('refuses a record that is not node ids with marks, naming what it holds', () => {
+    writeDownMarks(data.dir, { 'node-2': { how: 'killed', atUnixMs: 1, address: '' } });
+    assert.throws(() => readDownMarks(data.dir), /holds "node-2": .*not a node id with \{"how":"killed"/);
+    writeFileSync(join(data.dir, DOWN_FILE), '{"nodes":{}}');
+    assert.throws(() => readDownMarks(data.dir), /corruption in .*cluster-down/);
+  });
+});
+
+describe('ringdb start --resume after a crashed controller (real processes)', function () {
+  this.timeout(240_000);
+  const { ws, ringdb } = cliSuite();
+
+  async function crashController(): Promise<void> {
+    const pid = readStateFile(join(ws.dir, '.ringdb', 'data')).pid;
+    process.kill(pid, 'SIGKILL');
+    assert.ok(await waitForExit(pid, 10_000));
+  }
+
+  it('keeps the node killed with `ringdb kill` down and says so; a plain start starts it and says that', async () => {
+    assert.equal((await ringdb(ws.dir, 'start', '--nodes', '3')).code, 0);
+    assert.equal((await ringdb(ws.dir, 'kill', 'n2')).code, 0);
+    await crashController();
+
+    const resumed = await ringdb(ws.dir, 'start', '--resume');
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /\nnote: kept down on purpose, as before the controller restarted: n2 \(killed by KillNode at \d\d:\d\d:\d\d\); `ringdb restart <node>` starts one\n/);
+    assert.match(resumed.stdout, /n2 +down/);
+    await crashController();
+
+    const started = await ringdb(ws.dir, 'start');
+    assert.equal(started.code, 0, started.stderr);
+    assert.match(started.stdout, /\nnote: started every member, as a start does, including the nodes that were down on purpose: n2 \(killed by KillNode at /);
+    assert.match(started.stdout, /running, 3\/3 nodes up/);
+    assert.equal((await ringdb(ws.dir, 'stop')).code, 0);
+  });
+});
