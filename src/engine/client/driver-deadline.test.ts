@@ -1,5 +1,5 @@
 // The driver's one deadline per call (real processes, 3 nodes, N=3 W=3 R=1): two replicas of a
-// key are SIGSTOPped, so they take the connection and never answer. The attempts share the
+// key are SIGSTOPped, so they never answer. The attempts share the
 // caller's timeoutMs, so the call ends within about that time, by the live replica's answer or
 // with an error naming the hung nodes; with a full timeout per attempt it took one per hung node.
 
@@ -84,11 +84,71 @@ describe('driver deadline shared by its attempts (real processes, 3 nodes, two S
       assert.equal(e.code, 'deadline-exceeded', e.message);
       assert.ok(r.took < BOUND_MS, `failed after ${r.took} ms with timeoutMs ${T}: ${e.message}`);
       assert.match(e.message, new RegExp(`^Put: none of the nodes tried answered \\(waited \\d+ ms of the call's ${T} ms deadline; tried `), e.message);
-      for (const id of hung) assert.match(e.message, new RegExp(`${id}: no answer in \\d+ ms`), e.message);
-      assert.match(e.message, new RegExp(`${live}: not reached \\(connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+\\)\\)`), e.message);
-      assert.match(e.message, new RegExp(`Nodes ${hung.join(', ')} took the request and did not answer: they may be hung`), e.message);
-      assert.match(e.message, /the write may still be applied by a node that answers late/);
+      // A fresh driver's connections to the stopped nodes never complete: nothing was sent to them.
+      for (const id of hung) assert.match(e.message, new RegExp(`${id}: not reached: nothing was sent \\(no connection within \\d+ ms\\)`), e.message);
+      assert.match(e.message, new RegExp(`${live}: not reached: nothing was sent \\(connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+\\)\\)`), e.message);
+      assert.match(e.message, new RegExp(`Nodes ${hung.join(', ')} accepted no connection in time, so nothing was sent to them: they may be hung`), e.message);
+      assert.doesNotMatch(e.message, /took the request|the write may still be applied/, e.message);
       assert.match(e.message, new RegExp(`Check \`ringdb status\`, restart them \\(\`ringdb restart ${hung[0]}\``), e.message);
+    } finally {
+      driver.close();
+    }
+  });
+});
+
+// A SIGSTOPped node's kernel still accepts TCP connections, but the HTTP/2 handshake never
+// completes, so grpc-js keeps a call to it waiting for a connection and never sends it: such a
+// node cannot apply a write, unlike one stopped after its connection was made.
+describe('driver deadline: a node never connected to is named as not reached (real processes, 3 nodes)', function () {
+  this.timeout(120_000);
+  let data: ReturnType<typeof tempDataDir>;
+  let ctl: ControllerHandle;
+  const pids = new Map<string, number>();
+  const stopped: number[] = [];
+
+  before(async () => {
+    const bundles = await engineBundles();
+    data = tempDataDir();
+    ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
+    const cluster = await ctl.client.startCluster({ nodes: 3, replicationFactor: 3, writeQuorum: 3, readQuorum: 1, numPartitions: 8, loadBalanceReads: false });
+    for (const n of cluster.nodes) pids.set(n.id, n.pid);
+  });
+
+  after(async () => {
+    for (const pid of stopped) process.kill(pid, 'SIGCONT');
+    await ctl?.stop();
+    data?.remove();
+  });
+
+  it('says which node took the request and which was sent nothing, and that only the first may still write', async () => {
+    const driver = await Driver.connect(ctl.client, { watch: false });
+    try {
+      const [taker, unconnected, refused] = driver.replicasFor(Buffer.from('k'), false);
+      // Only the taker's connection is made (grpc-js shares it through its subchannel pool).
+      await driver.get('k', { via: taker });
+      for (const id of [taker, unconnected]) {
+        const pid = pids.get(id) as number;
+        process.kill(pid, 'SIGSTOP');
+        stopped.push(pid);
+      }
+      await ctl.client.killNode(refused);
+      let error: unknown;
+      try {
+        await driver.put('k', 'v', { timeoutMs: T });
+      } catch (e) {
+        error = e;
+      }
+      assert.ok(error instanceof RingDbError, `a RingDbError, got ${String(error)}`);
+      const m = error.message;
+      assert.equal(error.code, 'deadline-exceeded', m);
+      assert.match(m, new RegExp(`${taker}: no answer in \\d+ ms`), m);
+      assert.match(m, new RegExp(`${unconnected}: not reached: nothing was sent \\(no connection within \\d+ ms\\)`), m);
+      assert.match(m, new RegExp(`${refused}: not reached: nothing was sent \\(connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+\\)`), m);
+      assert.match(m, new RegExp(`Node ${taker} took the request and did not answer: it may be hung; ` +
+        `Node ${unconnected} accepted no connection in time, so nothing was sent to it: it may be hung`), m);
+      assert.doesNotMatch(m, new RegExp(`${unconnected}[^;]* took the request`), m);
+      assert.match(m, /the write may still be applied by a node that answers late/);
+      assert.match(m, new RegExp(`restart them \\(\`ringdb restart ${taker}\``), m);
     } finally {
       driver.close();
     }

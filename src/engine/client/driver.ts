@@ -10,7 +10,7 @@ import * as pb from '../gen/ringdb/v1/node';
 import { placementKeyOf } from '../codec/stored-key';
 import { PartitionMap, preferenceList, ReadBalancer, ringWalk } from '../partitioning/index';
 import { clientArgs, unary, type UnaryMethod } from '../rpc/client';
-import { answeredByServer, describeError, isTransient, neverSent } from '../rpc/errors';
+import { callOutcome, describeError, isTransient } from '../rpc/errors';
 import { notOwnerOf } from '../rpc/not-owner';
 import type { ControllerClient } from './controller-client';
 import { fromGrpcError, RingDbError } from './errors';
@@ -99,35 +99,39 @@ function clusteringOf(stored: Buffer): Buffer | undefined {
 interface Attempt {
   node: string;
   answer: string;
-  /** It took the time it was given and did not answer: it may be hung, and may still apply a write. */
+  /** It took the request and did not answer in the time it was given: it may be hung, and may still apply a write. */
   hung?: boolean;
-  /** It took the request and its connection dropped before the answer: it may have applied a write. */
+  /** No connection to it completed in the time it was given (a stopped process's port): nothing was sent. */
+  unconnected?: boolean;
+  /** It took the request and the call ended without an answer otherwise (connection dropped): it may have applied a write. */
   dropped?: boolean;
 }
 
-/** Why a node was not reached, short: gRPC's connection details carry a resolution note. */
-function notReached(err: unknown): string {
-  const connect = /connect (E[A-Z]+ \S+?)\.?(?:\s|$)/.exec(describeError(err));
-  return `not reached (${connect ? `connect ${connect[1]}` : describeError(err)})`;
-}
-
-/** A failed attempt that got no answer: not reached, sent and dropped, or sent and not answered in time. */
+/** A failed attempt that got no answer, by what rpc/errors callOutcome says became of the request. */
 function unanswered(node: string, err: unknown, tookMs: number): Attempt {
   const code = (err as { code?: unknown }).code;
+  if (callOutcome(err) === 'never-sent') {
+    if (code === status.DEADLINE_EXCEEDED) return { node, answer: `not reached: nothing was sent (no connection within ${tookMs} ms)`, unconnected: true };
+    // gRPC's connection details carry a resolution note: the connect error alone says it.
+    const connect = /connect (E[A-Z]+ \S+?)\.?(?:\s|$)/.exec(describeError(err));
+    return { node, answer: `not reached: nothing was sent (${connect ? `connect ${connect[1]}` : describeError(err)})` };
+  }
   if (code === status.DEADLINE_EXCEEDED) return { node, answer: `no answer in ${tookMs} ms`, hung: true };
   // A connection lost mid-call ("Connection dropped", "read ECONNRESET": a crash or kill) may
   // have come after the node read the request and acted on it.
-  if (code === status.UNAVAILABLE && !neverSent(err) && !/connect E[A-Z]+/.test(describeError(err))) {
-    return { node, answer: `took the request and lost the connection (${describeError(err)})`, dropped: true };
-  }
-  return { node, answer: notReached(err) };
+  return { node, answer: `took the request and lost the connection (${describeError(err)})`, dropped: true };
+}
+
+function nodes(ids: readonly string[]): string {
+  return ids.length === 1 ? `Node ${ids[0]}` : `Nodes ${ids.join(', ')}`;
 }
 
 /**
  * No node answered: how long the call waited, what each node tried answered, which were left
  * untried when the deadline passed, and what to do. A node that took the request and never
- * answered may be stopped or paused (SIGSTOP, a debugger, a long GC) rather than dead, which
- * `ringdb status` shows as up until its heartbeats stop.
+ * answered, or never completed a connection, may be stopped or paused (SIGSTOP, a debugger, a
+ * long GC) rather than dead, which `ringdb status` shows as up until its heartbeats stop. Only
+ * the first may still apply a write.
  */
 function deadlineError(name: string, read: boolean, timeoutMs: number, waitedMs: number, answers: readonly Attempt[], untried: readonly string[]): RingDbError {
   const tried = answers.length === 0 ? 'no node was tried' : `tried ${answers.map((a) => `${a.node}: ${a.answer}`).join('; ')}`;
@@ -136,9 +140,15 @@ function deadlineError(name: string, read: boolean, timeoutMs: number, waitedMs:
     ? `no answer within the call's ${timeoutMs} ms deadline (waited ${waitedMs} ms; ${tried}${left})`
     : `none of the nodes tried answered (waited ${waitedMs} ms of the call's ${timeoutMs} ms deadline; ${tried})`;
   const hung = [...new Set(answers.filter((a) => a.hung).map((a) => a.node))];
-  const next = hung.length > 0
-    ? `${hung.length === 1 ? `Node ${hung[0]} took the request and did not answer: it may be hung` : `Nodes ${hung.join(', ')} took the request and did not answer: they may be hung`} (stopped, paused or overloaded). ` +
-      `Check \`ringdb status\`, restart ${hung.length === 1 ? 'it' : 'them'} (\`ringdb restart ${hung[0]}\`, or RingDB: Restart Node) and retry, or retry with a longer timeout`
+  const unconnected = [...new Set(answers.filter((a) => a.unconnected).map((a) => a.node))].filter((id) => !hung.includes(id));
+  const why = [
+    ...(hung.length > 0 ? [`${nodes(hung)} took the request and did not answer: ${hung.length === 1 ? 'it may be' : 'they may be'} hung`] : []),
+    ...(unconnected.length > 0 ? [`${nodes(unconnected)} accepted no connection in time, so nothing was sent to ${unconnected.length === 1 ? 'it' : 'them'}: ${unconnected.length === 1 ? 'it may be' : 'they may be'} hung`] : []),
+  ];
+  const stuck = [...hung, ...unconnected];
+  const next = stuck.length > 0
+    ? `${why.join('; ')} (stopped, paused or overloaded). ` +
+      `Check \`ringdb status\`, restart ${stuck.length === 1 ? 'it' : 'them'} (\`ringdb restart ${stuck[0]}\`, or RingDB: Restart Node) and retry, or retry with a longer timeout`
     : 'Retry with a longer timeout';
   const late = read || hung.length === 0 ? '' : '; the write may still be applied by a node that answers late';
   return new RingDbError('deadline-exceeded', `${name}: ${what}${late}. ${next}`);
@@ -346,7 +356,7 @@ export class Driver {
           if (notOwner.ownerId && notOwner.ownerAddress && !tried.has(notOwner.ownerId)) redirect = { id: notOwner.ownerId, address: notOwner.ownerAddress };
           continue;
         }
-        if (isTransient(err) && !answeredByServer(err)) {
+        if (isTransient(err) && callOutcome(err) !== 'answered') {
           unreached = err;
           answers.push(unanswered(target.id, err, Date.now() - sent));
           this.down.add(target.id);
@@ -359,7 +369,7 @@ export class Driver {
     const what = `${name} (after ${attempt - 1} attempts on ${[...tried].join(', ')})`;
     if (redirected === undefined && unreached !== undefined && tried.size > 0) {
       // A replica that took the request and hung may still apply it; one never reached cannot.
-      if (answers.some((a) => a.hung)) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, []);
+      if (answers.some((a) => a.hung || a.unconnected)) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, []);
       const nodes = [...tried];
       const dropped = answers.filter((a) => a.dropped);
       if (dropped.length > 0) {

@@ -10,11 +10,10 @@
 //  - handoff (handoff.ts) delivers each hint once its replica answers, and the replicas'
 //    anti-entropy brings the write to any replica that had no substitute.
 
-import { status } from '@grpc/grpc-js';
 import type { HintToStore, NodeServiceClient, Version } from '../gen/ringdb/v1/node';
 import { preferenceList, sloppyPreferenceList, type PartitionMap, type Placement } from '../partitioning';
 import { describeError, InvalidFieldError, type ParentCall, unary, UnavailableError } from '../rpc';
-import { answeredByServer, neverSent } from '../rpc/errors';
+import { callOutcome } from '../rpc/errors';
 import { version } from './convert';
 import { checkStoredEntry } from './data-move';
 import type { Hint, HintStore } from './hints';
@@ -147,8 +146,9 @@ export class SubstituteWrites {
       try {
         await unary(client, client.storeHints, chunk, settings(deadline - Date.now() - reserve));
       } catch (first) {
-        if (neverSent(first)) throw new NotReached(holder, first);
-        if (!unanswered(first)) throw first;
+        const outcome = callOutcome(first);
+        if (outcome === 'never-sent') throw new NotReached(holder, first);
+        if (outcome === 'answered') throw first;
         const left = deadline - Date.now();
         if (left <= 0) throw new OutcomeUnknown(holder, first, undefined);
         try {
@@ -159,12 +159,6 @@ export class SubstituteWrites {
       }
     }
   }
-}
-
-/** A StoreHints call that ended without the holder's own answer: whether it stored the hints is not known. */
-function unanswered(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return (code === status.DEADLINE_EXCEEDED || code === status.UNAVAILABLE || code === status.CANCELLED) && !answeredByServer(err);
 }
 
 class OutcomeUnknown extends Error {
