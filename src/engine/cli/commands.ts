@@ -41,8 +41,9 @@ const dirOption = { name: 'dir', kind: 'string', value: 'folder', help: 'data fo
 const nodeOption = { name: 'node', kind: 'string', value: 'id', help: 'node to send the request to (default: a replica of the key, by the partition map)' } as const;
 
 const localOption = { name: 'local', kind: 'flag', help: 'with --node: that node\'s own copy only, without a quorum' } as const;
-const writeQuorumOption = { name: 'w', kind: 'int', min: 1, max: 1024, value: 'n', help: 'replicas that must acknowledge this write, 1..N (default: the cluster\'s writeQuorum)' } as const;
-const readQuorumOption = { name: 'r', kind: 'int', min: 1, max: 1024, value: 'n', help: 'replicas that must answer this read, 1..N (default: the cluster\'s readQuorum)' } as const;
+// The cluster judges --w and --r (1 to its N), so 0 and N+1 get the same words: no range here.
+const writeQuorumOption = { name: 'w', kind: 'int', value: 'n', help: 'replicas that must acknowledge this write, 1..N (default: the cluster\'s writeQuorum)' } as const;
+const readQuorumOption = { name: 'r', kind: 'int', value: 'n', help: 'replicas that must answer this read, 1..N (default: the cluster\'s readQuorum)' } as const;
 const quorumDetails = 'W + R > N makes a read see the newest acknowledged write; --w 1 or --r 1 trades that for availability while replicas are down.';
 
 export const COMMANDS: CommandSpec[] = [

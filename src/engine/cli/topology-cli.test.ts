@@ -68,7 +68,7 @@ describe('ringdb CLI: partitioning commands', function () {
     assert.equal(getJson.replicas.length, 2, 'R=2 answers');
   });
 
-  it('takes W and R for one request with --w and --r, through --node too, and refuses one above N', async () => {
+  it('takes W and R for one request with --w and --r, through --node too, and refuses 0 or one above N in the same words', async () => {
     const all = await ringdb(ws.dir, 'put', 'per-request', 'v', '--w', '3', '--node', 'n1');
     assert.equal(all.code, 0, all.stderr);
     assert.match(all.stdout, /^OK op n1:\d+ ts \d+ on n1 \(acknowledged by n1, n\d, n\d\)$/m, 'W=3: every replica acknowledged, not the configured 2');
@@ -81,9 +81,16 @@ describe('ringdb CLI: partitioning commands', function () {
     const above = await ringdb(ws.dir, 'put', 'per-request', 'v', '--w', '4');
     assert.equal(above.code, 2);
     assert.match(above.stderr, /w: must be 1 to 3 \(the replication factor\), or unset for the configured 2; got 4/);
+    // 0 is refused in the same words as a value above N (on the wire 0 means "the configured R").
     const zero = await ringdb(ws.dir, 'get', 'per-request', '--r', '0');
     assert.equal(zero.code, 2);
-    assert.match(zero.stderr, /--r must be an integer from 1 to 1024, got "0"/);
+    assert.match(zero.stderr, /r: must be 1 to 3 \(the replication factor\), or unset for the configured 2; got 0/);
+    const zeroW = await ringdb(ws.dir, 'put', 'per-request', 'v', '--w', '0', '--node', 'n1');
+    assert.equal(zeroW.code, 2);
+    assert.match(zeroW.stderr, /w: must be 1 to 3 \(the replication factor\), or unset for the configured 2; got 0/);
+    const negative = await ringdb(ws.dir, 'scan', 'per-request', '--r', '-1');
+    assert.equal(negative.code, 2);
+    assert.match(negative.stderr, /r: must be 1 to 3 \(the replication factor\), or unset for the configured 2; got -1/);
     // --local answers from one node's copy with no quorum: an R there would be ignored, not applied.
     const local = await ringdb(ws.dir, 'get', 'per-request', '--r', '3', '--node', 'n1', '--local');
     assert.equal(local.code, 2, local.stdout);

@@ -2,6 +2,7 @@
 // with --clustering, scan), the map (ring, where) and the topology operations (split, merge,
 // rebalance, hot, mark-hot). Each returns what to print and its exit code; main.ts prints.
 
+import { quorumOverrideProblem } from '../partitioning';
 import { Driver, RingDbError, type ControllerClient, type KeyRef, type PartitionMapInfo, type Version } from '../client';
 import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
 import { formatNotFound, formatVersion, formatWrite, table } from './format';
@@ -30,7 +31,7 @@ export const TOPOLOGY_COMMANDS: CommandSpec[] = [
       { name: 'to', kind: 'string', value: 'ck', help: 'clustering key to stop before (exclusive)' },
       { name: 'limit', kind: 'int', min: 1, max: MAX_SCAN_ROWS, value: 'n', help: 'rows to print at most (default 100)' },
       { name: 'page', kind: 'int', min: 1, max: 10_000, value: 'n', help: 'rows per request (default 1000); pages follow the continuation token' },
-      { name: 'r', kind: 'int', min: 1, max: 1024, value: 'n', help: 'replicas of the partition that must answer (default: the cluster\'s readQuorum)' },
+      { name: 'r', kind: 'int', value: 'n', help: 'replicas of the partition that must answer, 1..N (default: the cluster\'s readQuorum)' },
       dirOption,
     ],
     details: [
@@ -80,6 +81,19 @@ function int(p: Parsed, name: string): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
+/**
+ * --w or --r, judged as the nodes judge a request's own W or R (1 to N, or unset for the
+ * configured value), so 0 gets the same words as a value above N: on the wire 0 means unset.
+ */
+function quorumArg(p: Parsed, name: 'w' | 'r', map: PartitionMapInfo): number | undefined {
+  const v = int(p, name);
+  if (v === undefined) return undefined;
+  const n = Math.min(map.replicationFactor, map.nodeIds.length);
+  const problem = quorumOverrideProblem(v, name === 'w' ? map.writeQuorum : map.readQuorum, n);
+  if (problem) throw new RingDbError('invalid-argument', `${name}: ${problem}`);
+  return v;
+}
+
 function pidArg(p: Parsed, index: number, name: string): number {
   const raw = p.args[index];
   if (!/^\d{1,10}$/.test(raw) || Number(raw) > 0xffffffff) throw new UsageError(`<${name}> must be a partition id (an integer from 0, see \`ringdb ring\`), got ${JSON.stringify(raw)}`, p.command);
@@ -119,12 +133,12 @@ export async function driverData(p: Parsed, c: ControllerClient): Promise<Topolo
   try {
     const base = { key: name, clusteringKey: clustering ?? null };
     if (p.command === 'put' || p.command === 'delete') {
-      const opts = { via, w: int(p, 'w') };
+      const opts = { via, w: quorumArg(p, 'w', driver.partitionMap) };
       const w = p.command === 'put' ? await driver.put(key, p.args[1], opts) : await driver.delete(key, opts);
       const human = formatWrite(p.command === 'put' ? 'OK' : `deleted ${shown}`, w);
       return { code: OK, human, json: { ...base, node: w.node, version: w.version, replicas: w.replicas, hinted: w.hinted, mapVersion: w.mapVersion } };
     }
-    const r = await driver.get(key, { via, r: int(p, 'r') });
+    const r = await driver.get(key, { via, r: quorumArg(p, 'r', driver.partitionMap) });
     const isText = Buffer.from(r.value.toString('utf8'), 'utf8').equals(r.value);
     const json = {
       ...base, node: r.node, replicas: r.replicas, found: r.found, deleted: r.deleted,
@@ -147,8 +161,9 @@ async function scan(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
   let token: Buffer | undefined;
   let more = false;
   try {
+    const readQuorum = quorumArg(p, 'r', driver.partitionMap);
     do {
-      const r = await driver.scan(p.args[0], { from: str(p, 'from'), to: str(p, 'to'), limit: Math.min(page, limit - rows.length), continuationToken: token, r: int(p, 'r') });
+      const r = await driver.scan(p.args[0], { from: str(p, 'from'), to: str(p, 'to'), limit: Math.min(page, limit - rows.length), continuationToken: token, r: readQuorum });
       pages++;
       for (const row of r.rows) rows.push({ clusteringKey: row.clusteringKey ? text(row.clusteringKey) : null, value: text(row.value), version: versionJson(row.version) });
       token = r.continuationToken;
