@@ -25,6 +25,8 @@ export interface Result {
   code: number;
   human: string;
   json: unknown;
+  /** A line for stderr in the human output only, about how the result came (the JSON says it in its fields). */
+  notice?: string;
 }
 
 export interface Io {

@@ -369,3 +369,31 @@ describe('ringdb status with the read cache on (real processes)', function () {
     }
   });
 });
+
+describe('ringdb get --node with that node down (real processes, 3 nodes)', function () {
+  this.timeout(180_000);
+  const { ws, ringdb } = cliSuite();
+
+  it('prints the answer another node gave and says on stderr that the node asked was not reached and which one answered', async () => {
+    assert.equal((await ringdb(ws.dir, 'start', '--nodes', '3')).code, 0);
+    try {
+      assert.equal((await ringdb(ws.dir, 'put', 'k', 'v', '--w', '3')).code, 0);
+      assert.equal((await ringdb(ws.dir, 'kill', 'n3')).code, 0);
+      const got = await ringdb(ws.dir, 'get', 'k', '--node', 'n3', '--r', '1');
+      assert.equal(got.code, 0, got.stderr);
+      assert.equal(got.stdout, 'v\n');
+      assert.match(got.stderr, /^ringdb: asked n3 \(--node\) first: not reached: nothing was sent \(connect ECONNREFUSED 127\.0\.0\.1:\d+\); (n1|n2) answered instead \(`ringdb status` shows whether n3 is down; `ringdb restart n3` starts it again\)$/m, got.stderr);
+      const missing = await ringdb(ws.dir, 'get', 'never-put', '--node', 'n3', '--r', '1');
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /^ringdb: asked n3 \(--node\) first: not reached: nothing was sent .*; n\d answered instead/m, missing.stderr);
+      // --json names the answering node in its fields and keeps stderr for errors.
+      const asJson = await ringdb(ws.dir, 'get', 'k', '--node', 'n3', '--r', '1', '--json');
+      assert.equal(asJson.stderr, '');
+      assert.notEqual(json<{ node: string }>(asJson).node, 'n3');
+      const fromAsked = await ringdb(ws.dir, 'get', 'k', '--node', 'n1', '--r', '1');
+      assert.deepEqual([fromAsked.code, fromAsked.stdout, fromAsked.stderr], [0, 'v\n', '']);
+    } finally {
+      await ringdb(ws.dir, 'stop');
+    }
+  });
+});

@@ -3,7 +3,7 @@
 // rebalance, hot, mark-hot). Each returns what to print and its exit code; main.ts prints.
 
 import { quorumOverrideProblem } from '../partitioning';
-import { Driver, RingDbError, type ControllerClient, type KeyRef, type PartitionMapInfo, type Version } from '../client';
+import { Driver, RingDbError, type ControllerClient, type KeyRef, type NodeAttempt, type PartitionMapInfo, type Version } from '../client';
 import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
 import { formatNotFound, formatVersion, formatWrite, table } from './format';
 import { formatKeyHints, formatOwnCopies, hintsOfKey, ownCopies } from './own-copies';
@@ -15,6 +15,8 @@ export interface TopologyResult {
   code: number;
   human: string;
   json: unknown;
+  /** A line for stderr in the human output only, about how the result came (the JSON says it in its fields). */
+  notice?: string;
 }
 
 const dirOption: OptionSpec = { name: 'dir', kind: 'string', value: 'folder', help: 'data folder of the cluster (default: the spec\'s dataDir, .ringdb/data)' };
@@ -121,6 +123,13 @@ export function formatRing(map: PartitionMapInfo): string {
   return `${head}\n${table(['PID', 'RANGE', 'OWNER', 'REPLICAS', 'SHARE', 'OPS'], rows)}\npartitions per node: ${counts(map)}${salted}`;
 }
 
+/** Says that --node `via` did not give the answer, why (the driver's attempt), and who did. */
+function askedElsewhere(via: string, answered: string, passedOver: readonly NodeAttempt[]): string {
+  const why = passedOver.find((a) => a.node === via)?.answer;
+  return `asked ${via} (--node) first${why ? `: ${why}` : ''}; ${answered} answered instead ` +
+    `(\`ringdb status\` shows whether ${via} is down; \`ringdb restart ${via}\` starts it again)`;
+}
+
 /** put/get/delete through the driver (rows with --clustering, or any key without --node). */
 export async function driverData(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
   const clustering = str(p, 'clustering');
@@ -145,8 +154,10 @@ export async function driverData(p: Parsed, c: ControllerClient): Promise<Topolo
       value: r.found && isText ? r.value.toString('utf8') : null, valueBase64: r.found && !isText ? r.value.toString('base64') : null,
       version: versionJson(r.version), mapVersion: r.mapVersion,
     };
-    if (!r.found) return { code: FAILED, human: formatNotFound(shown, r), json };
-    return { code: OK, human: isText ? r.value.toString('utf8') : `base64:${r.value.toString('base64')}`, json };
+    // The JSON names the answering node; a person reading only the value would take it for --node's.
+    const notice = via !== undefined && r.node !== via ? askedElsewhere(via, r.node, r.passedOver) : undefined;
+    if (!r.found) return { code: FAILED, human: formatNotFound(shown, r), json, notice };
+    return { code: OK, human: isText ? r.value.toString('utf8') : `base64:${r.value.toString('base64')}`, json, notice };
   } finally {
     driver.close();
   }

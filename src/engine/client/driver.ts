@@ -53,6 +53,14 @@ export interface Routed<T> {
   mapVersion: number;
   /** Attempts it took (1 = the first replica answered). */
   attempts: number;
+  /** Nodes tried before the one that answered, and what became of each attempt (`not reached: …`, NotOwner). */
+  passedOver: NodeAttempt[];
+}
+
+/** One node tried for a routed request that did not give the answer. */
+export interface NodeAttempt {
+  node: string;
+  answer: string;
 }
 
 interface NodeHandle {
@@ -72,6 +80,8 @@ export interface RoutedGet extends GetResult {
   /** Nodes whose answers made up the result. */
   replicas: string[];
   mapVersion: number;
+  /** Nodes tried first that did not answer, and why (a `via` node that is down is one). */
+  passedOver: NodeAttempt[];
 }
 
 function bytes(field: string, v: Bytes, allowEmpty: boolean): Buffer {
@@ -96,9 +106,7 @@ function clusteringOf(stored: Buffer): Buffer | undefined {
 }
 
 /** What one node answered a routed request (a failure the driver moved on from). */
-interface Attempt {
-  node: string;
-  answer: string;
+interface Attempt extends NodeAttempt {
   /** It took the request and did not answer in the time it was given: it may be hung, and may still apply a write. */
   hung?: boolean;
   /** No connection to it completed in the time it was given (a stopped process's port): nothing was sent. */
@@ -345,7 +353,7 @@ export class Driver {
       const sent = Date.now();
       try {
         const result = await send(h.client, h.id, attemptMs);
-        return { result, node: h.id, mapVersion: this.map.version, attempts: attempt };
+        return { result, node: h.id, mapVersion: this.map.version, attempts: attempt, passedOver: answers.map(({ node, answer }) => ({ node, answer })) };
       } catch (err) {
         const notOwner = notOwnerOf(err);
         if (notOwner) {
@@ -415,7 +423,7 @@ export class Driver {
   async get(key: KeyRef, opts: ReadOptions = {}): Promise<RoutedGet> {
     const req: pb.GetRequest = { ...keyFields(key), r: opts.r };
     const r = await this.call('Get', (c) => c.get, req, true, opts);
-    return { ...getResultFromProto(r.result), node: r.node, replicas: r.result.replicas, mapVersion: r.mapVersion };
+    return { ...getResultFromProto(r.result), node: r.node, replicas: r.result.replicas, mapVersion: r.mapVersion, passedOver: r.passedOver };
   }
 
   /** One page of a partition's rows in clustering-key order; pass `continuationToken` back for the next page. */
