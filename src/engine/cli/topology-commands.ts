@@ -2,6 +2,7 @@
 // with --clustering, scan), the map (ring, where) and the topology operations (split, merge,
 // rebalance, hot, mark-hot). Each returns what to print and its exit code; main.ts prints.
 
+import { bytesText } from '../codec/bytes-text';
 import { quorumOverrideProblem } from '../partitioning';
 import { Driver, RingDbError, type ControllerClient, type KeyRef, type NodeAttempt, type PartitionMapInfo, type Version } from '../client';
 import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
@@ -102,10 +103,6 @@ function pidArg(p: Parsed, index: number, name: string): number {
   return Number(raw);
 }
 
-function text(b: Buffer): string {
-  const t = b.toString('utf8');
-  return Buffer.from(t, 'utf8').equals(b) ? t : `0x${b.toString('hex')}`;
-}
 
 const versionJson = (v: Version | undefined): Version | null => v ?? null;
 
@@ -176,7 +173,7 @@ async function scan(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
     do {
       const r = await driver.scan(p.args[0], { from: str(p, 'from'), to: str(p, 'to'), limit: Math.min(page, limit - rows.length), continuationToken: token, r: readQuorum });
       pages++;
-      for (const row of r.rows) rows.push({ clusteringKey: row.clusteringKey ? text(row.clusteringKey) : null, value: text(row.value), version: versionJson(row.version) });
+      for (const row of r.rows) rows.push({ clusteringKey: row.clusteringKey ? bytesText(row.clusteringKey) : null, value: bytesText(row.value), version: versionJson(row.version) });
       token = r.continuationToken;
       more = token !== undefined;
     } while (more && rows.length < limit);

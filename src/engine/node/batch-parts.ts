@@ -2,6 +2,7 @@
 // and the ones it forwarded, one batch per receiving replica. The client gets one error for the
 // whole batch; without each part's fate it cannot tell which entries to retry.
 
+import { keyInMessage } from '../codec/bytes-text';
 import type { BatchPutResponse } from '../gen/ringdb/v1/node';
 import { callOutcome, describeError } from '../rpc/errors';
 import { notOwnerOf } from '../rpc/not-owner';
@@ -23,9 +24,9 @@ export function entriesText(at: readonly number[], entries: readonly { key: Buff
   return shown.join(', ') + (at.length > 3 ? `, … (${at.length} in all)` : '');
 }
 
-/** One entry of the client's batch, as `entries[3] "key"`. */
+/** One entry of the client's batch, as `entries[3] "key"` (a binary key as `entries[3] 0xff00…`). */
 export function entryText(i: number, entries: readonly { key: Buffer }[]): string {
-  return `entries[${i}] ${JSON.stringify(entries[i].key.toString('utf8'))}`;
+  return `entries[${i}] ${keyInMessage(entries[i].key)}`;
 }
 
 export function count(n: number): string {
