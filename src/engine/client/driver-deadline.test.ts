@@ -11,6 +11,17 @@ const T = 4000;
 /** About T: the deadline plus room for a loaded machine, short of the 2 x T two hung attempts took. */
 const BOUND_MS = T + T / 2 + 1000;
 
+async function timed<R>(p: Promise<R>): Promise<{ took: number; result?: R; error?: RingDbError }> {
+  const started = Date.now();
+  try {
+    const result = await p;
+    return { took: Date.now() - started, result };
+  } catch (e) {
+    assert.ok(e instanceof RingDbError, `a RingDbError, got ${String(e)}`);
+    return { took: Date.now() - started, error: e };
+  }
+}
+
 describe('driver deadline shared by its attempts (real processes, 3 nodes, two SIGSTOPped)', function () {
   this.timeout(120_000);
   let data: ReturnType<typeof tempDataDir>;
@@ -40,17 +51,6 @@ describe('driver deadline shared by its attempts (real processes, 3 nodes, two S
     const pid = pids.get(id) as number;
     process.kill(pid, 'SIGSTOP');
     stopped.push(pid);
-  }
-
-  async function timed<R>(p: Promise<R>): Promise<{ took: number; result?: R; error?: RingDbError }> {
-    const started = Date.now();
-    try {
-      const result = await p;
-      return { took: Date.now() - started, result };
-    } catch (e) {
-      assert.ok(e instanceof RingDbError, `a RingDbError, got ${String(e)}`);
-      return { took: Date.now() - started, error: e };
-    }
   }
 
   it('reaches the live replica after two hung ones within the caller\'s timeout', async () => {
@@ -151,6 +151,52 @@ describe('driver deadline: a node never connected to is named as not reached (re
       assert.match(m, new RegExp(`restart them \\(\`ringdb restart ${taker}\``), m);
     } finally {
       driver.close();
+    }
+  });
+});
+
+// A node's NotOwner (forwarding off, a partition moved) makes the driver fetch the map from the
+// controller while the call runs. With the controller hung (SIGSTOPped) that fetch is held to
+// what is left of the call's deadline; it waited out its own 15 s.
+describe('driver deadline: a map refresh made while routing is bounded by the call\'s deadline (real processes)', function () {
+  this.timeout(120_000);
+  let data: ReturnType<typeof tempDataDir>;
+  let ctl: ControllerHandle;
+  let stoppedController = false;
+
+  before(async () => {
+    const bundles = await engineBundles();
+    data = tempDataDir();
+    ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
+    await ctl.client.startCluster({ nodes: 2, replicationFactor: 1, writeQuorum: 1, readQuorum: 1, numPartitions: 8, enableForwarding: false });
+  });
+
+  after(async () => {
+    if (stoppedController) process.kill(ctl.pid, 'SIGCONT');
+    await ctl?.stop();
+    data?.remove();
+  });
+
+  it('ends the call by its deadline, naming the NotOwner answer, while the controller does not answer', async () => {
+    const stale = await Driver.connect(ctl.client, { watch: false });
+    try {
+      await ctl.client.addNodeWithMoves();
+      const fresh = await Driver.connect(ctl.client, { watch: false });
+      const moved = Array.from({ length: 500 }, (_, i) => `m${i}`)
+        .find((k) => stale.replicasFor(Buffer.from(k), true)[0] !== fresh.replicasFor(Buffer.from(k), true)[0]);
+      fresh.close();
+      assert.ok(moved !== undefined, 'a key whose partition moved to the new node');
+      const oldOwner = stale.replicasFor(Buffer.from(moved), true)[0];
+      process.kill(ctl.pid, 'SIGSTOP');
+      stoppedController = true;
+      const r = await timed(stale.get(moved, { timeoutMs: T }));
+      assert.ok(r.took < BOUND_MS, `ended after ${r.took} ms with timeoutMs ${T}: ${r.error?.message ?? 'answered'}`);
+      assert.ok(r.error, 'the call was expected to end with the deadline');
+      assert.equal(r.error.code, 'deadline-exceeded', r.error.message);
+      assert.match(r.error.message, new RegExp(`^Get: .*${oldOwner}: NotOwner \\(partition \\d+ is on n3\\)`), r.error.message);
+      assert.match(r.error.message, /the partition map was being fetched from the controller, which had not answered\)\. Check that the controller answers \(`ringdb status`\) and retry$/, r.error.message);
+    } finally {
+      stale.close();
     }
   });
 });

@@ -141,9 +141,10 @@ function nodes(ids: readonly string[]): string {
  * long GC) rather than dead, which `ringdb status` shows as up until its heartbeats stop. Only
  * the first may still apply a write.
  */
-function deadlineError(name: string, read: boolean, timeoutMs: number, waitedMs: number, answers: readonly Attempt[], untried: readonly string[]): RingDbError {
+function deadlineError(name: string, read: boolean, timeoutMs: number, waitedMs: number, answers: readonly Attempt[], untried: readonly string[], mapCut = false): RingDbError {
   const tried = answers.length === 0 ? 'no node was tried' : `tried ${answers.map((a) => `${a.node}: ${a.answer}`).join('; ')}`;
-  const left = untried.length > 0 ? `; not tried: ${untried.join(', ')}` : '';
+  const fetch = mapCut ? '; the partition map was being fetched from the controller, which had not answered' : '';
+  const left = `${untried.length > 0 ? `; not tried: ${untried.join(', ')}` : ''}${fetch}`;
   const what = untried.length > 0 || waitedMs >= timeoutMs
     ? `no answer within the call's ${timeoutMs} ms deadline (waited ${waitedMs} ms; ${tried}${left})`
     : `none of the nodes tried answered (waited ${waitedMs} ms of the call's ${timeoutMs} ms deadline; ${tried})`;
@@ -157,7 +158,7 @@ function deadlineError(name: string, read: boolean, timeoutMs: number, waitedMs:
   const next = stuck.length > 0
     ? `${why.join('; ')} (stopped, paused or overloaded). ` +
       `Check \`ringdb status\`, restart ${stuck.length === 1 ? 'it' : 'them'} (\`ringdb restart ${stuck[0]}\`, or RingDB: Restart Node) and retry, or retry with a longer timeout`
-    : 'Retry with a longer timeout';
+    : mapCut ? 'Check that the controller answers (`ringdb status`) and retry' : 'Retry with a longer timeout';
   const late = read || hung.length === 0 ? '' : '; the write may still be applied by a node that answers late';
   return new RingDbError('deadline-exceeded', `${name}: ${what}${late}. ${next}`);
 }
@@ -252,11 +253,11 @@ export class Driver {
     })();
   }
 
-  /** Fetches the current map and node addresses from the controller (one fetch at a time). */
-  refresh(): Promise<void> {
+  /** Fetches the current map and node addresses from the controller (one fetch at a time; `timeoutMs` bounds a new one). */
+  refresh(timeoutMs?: number): Promise<void> {
     this.refreshing ??= (async () => {
       try {
-        const cluster = await this.controller.describe();
+        const cluster = await this.controller.describe({ timeoutMs });
         if (cluster.partitionMap) this.adopt(cluster.partitionMap);
         this.noteNodes(cluster.nodes);
         this.refreshes++;
@@ -265,6 +266,29 @@ export class Driver {
       }
     })();
     return this.refreshing;
+  }
+
+  /**
+   * A refresh made while routing a call, waited for only until the call's deadline: the map
+   * fetch is part of the call's time (a hung controller held a 2 s call for the fetch's own 10 s).
+   * A fetch cut short by the deadline is not the call's error: its deadline error, naming what
+   * each node answered, is. False when it did not finish in time.
+   */
+  private async refreshBy(deadline: number): Promise<boolean> {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), left);
+    });
+    try {
+      return await Promise.race([this.refresh(left).then(() => true), expired]);
+    } catch (err) {
+      if (Date.now() < deadline) throw err;
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The partition a stored key (as a node's scan returns it: raw, a row, a salted variant) lives in under the driver's map. */
@@ -328,12 +352,14 @@ export class Driver {
       redirect = { id: opts.via, address: h.address };
     }
     const tried = new Set<string>();
+    /** A map refresh the deadline cut short: the error says the controller had not answered. */
+    let mapCut = false;
     const maxAttempts = Math.max(this.nodes.size, this.map.nodes.length) + REDIRECT_ATTEMPTS;
     let attempt = 0;
     while (++attempt <= maxAttempts) {
       const left = deadline - Date.now();
       const candidates = this.candidatesFor(placementKey, read);
-      if (left <= 0) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, candidates.filter((c) => !tried.has(c)));
+      if (left <= 0) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, candidates.filter((c) => !tried.has(c)), mapCut);
       // Every node had its turn and none redirected: another round would only wait on them again.
       if (redirect === undefined && redirected === undefined && candidates.every((c) => tried.has(c))) break;
       const target = redirect ?? (() => {
@@ -343,7 +369,7 @@ export class Driver {
       })();
       redirect = undefined;
       if (!target) {
-        await this.refresh();
+        if (!(await this.refreshBy(deadline))) mapCut = true;
         continue;
       }
       tried.add(target.id);
@@ -360,7 +386,7 @@ export class Driver {
           redirected = err;
           answers.push({ node: target.id, answer: `NotOwner (partition ${notOwner.partitionId}${notOwner.ownerId ? ` is on ${notOwner.ownerId}` : ''})` });
           // The node knows a newer map: fetch it; meanwhile go where the node says the owner is.
-          if (notOwner.mapVersion > this.map.version) await this.refresh();
+          if (notOwner.mapVersion > this.map.version && !(await this.refreshBy(deadline))) mapCut = true;
           if (notOwner.ownerId && notOwner.ownerAddress && !tried.has(notOwner.ownerId)) redirect = { id: notOwner.ownerId, address: notOwner.ownerAddress };
           continue;
         }
@@ -377,7 +403,7 @@ export class Driver {
     const what = `${name} (after ${attempt - 1} attempts on ${[...tried].join(', ')})`;
     if (redirected === undefined && unreached !== undefined && tried.size > 0) {
       // A replica that took the request and hung may still apply it; one never reached cannot.
-      if (answers.some((a) => a.hung || a.unconnected)) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, []);
+      if (answers.some((a) => a.hung || a.unconnected)) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, [], mapCut);
       const nodes = [...tried];
       const dropped = answers.filter((a) => a.dropped);
       if (dropped.length > 0) {
