@@ -412,16 +412,16 @@ async function maintenance(p: Parsed, io: Io): Promise<Result> {
     // Asked of the node itself (the controller's last report may be a second old); an unknown id is refused naming the members.
     const node = await c.nodeClient(id);
     const before = await node.listSSTables().finally(() => node.close());
-    const s = p.command === 'flush' ? await c.flushNode(id) : await c.compactNode(id);
+    // The flush names the tables it wrote: a diff of the tables would count a compaction that ended meanwhile.
+    const { written, ...s } = p.command === 'flush' ? await c.flushNode(id) : { ...await c.compactNode(id), written: undefined };
     const levels = [...new Set(s.sstables.map((t) => t.level))].sort((a, b) => a - b)
       .map((l) => `L${l}: ${s.sstables.filter((t) => t.level === l).length}`).join(', ');
     const tables = `${before.length} -> ${s.sstables.length} SSTables${levels ? ` (${levels})` : ''}`;
-    const known = new Set(before.map((t) => t.file));
-    const written = s.sstables.filter((t) => !known.has(t.file));
-    const human = p.command !== 'flush' ? `compacted ${id}: ${tables}`
+    const now = new Set(s.sstables.map((t) => t.file));
+    const human = written === undefined ? `compacted ${id}: ${tables}`
       : written.length === 0 ? `flushed ${id}: the memtable was empty, nothing written; ${tables}`
-        : `flushed ${id}: ${written.map((t) => `${basename(t.file)} (L${t.level}, ${t.entries} entries)`).join(', ')} written; ${tables}`;
-    return { code: EXIT.ok, human, json: { node: id, snapshot: s, ...(p.command === 'flush' ? { written: written.map((t) => t.file) } : {}) } };
+        : `flushed ${id}: ${written.map((t) => `${basename(t.file)} (L${t.level}, ${t.entries} entries${now.has(t.file) ? '' : '; since merged by a compaction'})`).join(', ')} written; ${tables}`;
+    return { code: EXIT.ok, human, json: { node: id, snapshot: s, ...(written ? { written: written.map((t) => t.file) } : {}) } };
   });
 }
 

@@ -32,7 +32,7 @@ describe('rpc plumbing', () => {
     impl.get = unaryHandler(() => {
       throw new RpcError(status.DEADLINE_EXCEEDED, 'r: the quorum wait ended');
     });
-    impl.flush = unaryHandler(() => new Promise((resolve) => setTimeout(() => resolve({ snapshot: undefined }), 500)));
+    impl.flush = unaryHandler(() => new Promise((resolve) => setTimeout(() => resolve({ snapshot: undefined, written: [] }), 500)));
     server = await startServer('127.0.0.1', 0, TOKEN, [{ definition: NodeServiceService, implementation: impl }]);
     client = new NodeServiceClient(...clientArgs(`127.0.0.1:${server.port}`));
   });
