@@ -25,6 +25,8 @@ export interface Result {
   code: number;
   human: string;
   json: unknown;
+  /** A line for stderr in the human output only, about how the result came (the JSON says it in its fields). */
+  notice?: string;
 }
 
 export interface Io {
@@ -41,8 +43,9 @@ const dirOption = { name: 'dir', kind: 'string', value: 'folder', help: 'data fo
 const nodeOption = { name: 'node', kind: 'string', value: 'id', help: 'node to send the request to (default: a replica of the key, by the partition map)' } as const;
 
 const localOption = { name: 'local', kind: 'flag', help: 'with --node: that node\'s own copy only, without a quorum' } as const;
-const writeQuorumOption = { name: 'w', kind: 'int', min: 1, max: 1024, value: 'n', help: 'replicas that must acknowledge this write, 1..N (default: the cluster\'s writeQuorum)' } as const;
-const readQuorumOption = { name: 'r', kind: 'int', min: 1, max: 1024, value: 'n', help: 'replicas that must answer this read, 1..N (default: the cluster\'s readQuorum)' } as const;
+// The cluster judges --w and --r (1 to its N), so 0 and N+1 get the same words: no range here.
+const writeQuorumOption = { name: 'w', kind: 'int', value: 'n', help: 'replicas that must acknowledge this write, 1..N (default: the cluster\'s writeQuorum)' } as const;
+const readQuorumOption = { name: 'r', kind: 'int', value: 'n', help: 'replicas that must answer this read, 1..N (default: the cluster\'s readQuorum)' } as const;
 const quorumDetails = 'W + R > N makes a read see the newest acknowledged write; --w 1 or --r 1 trades that for availability while replicas are down.';
 
 export const COMMANDS: CommandSpec[] = [
@@ -413,16 +416,16 @@ async function maintenance(p: Parsed, io: Io): Promise<Result> {
     // Asked of the node itself (the controller's last report may be a second old); an unknown id is refused naming the members.
     const node = await c.nodeClient(id);
     const before = await node.listSSTables().finally(() => node.close());
-    const s = p.command === 'flush' ? await c.flushNode(id) : await c.compactNode(id);
+    // The flush names the tables it wrote: a diff of the tables would count a compaction that ended meanwhile.
+    const { written, ...s } = p.command === 'flush' ? await c.flushNode(id) : { ...await c.compactNode(id), written: undefined };
     const levels = [...new Set(s.sstables.map((t) => t.level))].sort((a, b) => a - b)
       .map((l) => `L${l}: ${s.sstables.filter((t) => t.level === l).length}`).join(', ');
     const tables = `${before.length} -> ${s.sstables.length} SSTables${levels ? ` (${levels})` : ''}`;
-    const known = new Set(before.map((t) => t.file));
-    const written = s.sstables.filter((t) => !known.has(t.file));
-    const human = p.command !== 'flush' ? `compacted ${id}: ${tables}`
+    const now = new Set(s.sstables.map((t) => t.file));
+    const human = written === undefined ? `compacted ${id}: ${tables}`
       : written.length === 0 ? `flushed ${id}: the memtable was empty, nothing written; ${tables}`
-        : `flushed ${id}: ${written.map((t) => `${basename(t.file)} (L${t.level}, ${t.entries} entries)`).join(', ')} written; ${tables}`;
-    return { code: EXIT.ok, human, json: { node: id, snapshot: s, ...(p.command === 'flush' ? { written: written.map((t) => t.file) } : {}) } };
+        : `flushed ${id}: ${written.map((t) => `${basename(t.file)} (L${t.level}, ${t.entries} entries${now.has(t.file) ? '' : '; since merged by a compaction'})`).join(', ')} written; ${tables}`;
+    return { code: EXIT.ok, human, json: { node: id, snapshot: s, ...(written ? { written: written.map((t) => t.file) } : {}) } };
   });
 }
 

@@ -61,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
     const result = isConvergenceCommand(parsed.command) ? await runConvergenceCommand(parsed)
       : isVectorCommand(parsed.command) ? await runVectorCommand(parsed)
         : await runCommand(parsed, io);
+    if (!json && result.notice) process.stderr.write(`ringdb: ${result.notice}\n`);
     if (result.code === EXIT.ok || !json) {
       if (result.code === EXIT.ok) print(json, result.human, result.json);
       else process.stderr.write(`ringdb: ${result.human}\n`);

@@ -68,7 +68,7 @@ describe('ringdb CLI: partitioning commands', function () {
     assert.equal(getJson.replicas.length, 2, 'R=2 answers');
   });
 
-  it('takes W and R for one request with --w and --r, through --node too, and refuses one above N', async () => {
+  it('takes W and R for one request with --w and --r, through --node too, and refuses 0 or one above N in the same words', async () => {
     const all = await ringdb(ws.dir, 'put', 'per-request', 'v', '--w', '3', '--node', 'n1');
     assert.equal(all.code, 0, all.stderr);
     assert.match(all.stdout, /^OK op n1:\d+ ts \d+ on n1 \(acknowledged by n1, n\d, n\d\)$/m, 'W=3: every replica acknowledged, not the configured 2');
@@ -81,9 +81,16 @@ describe('ringdb CLI: partitioning commands', function () {
     const above = await ringdb(ws.dir, 'put', 'per-request', 'v', '--w', '4');
     assert.equal(above.code, 2);
     assert.match(above.stderr, /w: must be 1 to 3 \(the replication factor\), or unset for the configured 2; got 4/);
+    // 0 is refused in the same words as a value above N (on the wire 0 means "the configured R").
     const zero = await ringdb(ws.dir, 'get', 'per-request', '--r', '0');
     assert.equal(zero.code, 2);
-    assert.match(zero.stderr, /--r must be an integer from 1 to 1024, got "0"/);
+    assert.match(zero.stderr, /r: must be 1 to 3 \(the replication factor\), or unset for the configured 2; got 0/);
+    const zeroW = await ringdb(ws.dir, 'put', 'per-request', 'v', '--w', '0', '--node', 'n1');
+    assert.equal(zeroW.code, 2);
+    assert.match(zeroW.stderr, /w: must be 1 to 3 \(the replication factor\), or unset for the configured 2; got 0/);
+    const negative = await ringdb(ws.dir, 'scan', 'per-request', '--r', '-1');
+    assert.equal(negative.code, 2);
+    assert.match(negative.stderr, /r: must be 1 to 3 \(the replication factor\), or unset for the configured 2; got -1/);
     // --local answers from one node's copy with no quorum: an R there would be ignored, not applied.
     const local = await ringdb(ws.dir, 'get', 'per-request', '--r', '3', '--node', 'n1', '--local');
     assert.equal(local.code, 2, local.stdout);
@@ -357,6 +364,34 @@ describe('ringdb status with the read cache on (real processes)', function () {
       } finally {
         process.kill(n2.pid, 'SIGCONT');
       }
+    } finally {
+      await ringdb(ws.dir, 'stop');
+    }
+  });
+});
+
+describe('ringdb get --node with that node down (real processes, 3 nodes)', function () {
+  this.timeout(180_000);
+  const { ws, ringdb } = cliSuite();
+
+  it('prints the answer another node gave and says on stderr that the node asked was not reached and which one answered', async () => {
+    assert.equal((await ringdb(ws.dir, 'start', '--nodes', '3')).code, 0);
+    try {
+      assert.equal((await ringdb(ws.dir, 'put', 'k', 'v', '--w', '3')).code, 0);
+      assert.equal((await ringdb(ws.dir, 'kill', 'n3')).code, 0);
+      const got = await ringdb(ws.dir, 'get', 'k', '--node', 'n3', '--r', '1');
+      assert.equal(got.code, 0, got.stderr);
+      assert.equal(got.stdout, 'v\n');
+      assert.match(got.stderr, /^ringdb: asked n3 \(--node\) first: not reached: nothing was sent \(connect ECONNREFUSED 127\.0\.0\.1:\d+\); (n1|n2) answered instead \(`ringdb status` shows whether n3 is down; `ringdb restart n3` starts it again\)$/m, got.stderr);
+      const missing = await ringdb(ws.dir, 'get', 'never-put', '--node', 'n3', '--r', '1');
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /^ringdb: asked n3 \(--node\) first: not reached: nothing was sent .*; n\d answered instead/m, missing.stderr);
+      // --json names the answering node in its fields and keeps stderr for errors.
+      const asJson = await ringdb(ws.dir, 'get', 'k', '--node', 'n3', '--r', '1', '--json');
+      assert.equal(asJson.stderr, '');
+      assert.notEqual(json<{ node: string }>(asJson).node, 'n3');
+      const fromAsked = await ringdb(ws.dir, 'get', 'k', '--node', 'n1', '--r', '1');
+      assert.deepEqual([fromAsked.code, fromAsked.stdout, fromAsked.stderr], [0, 'v\n', '']);
     } finally {
       await ringdb(ws.dir, 'stop');
     }

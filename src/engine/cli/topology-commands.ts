@@ -2,7 +2,9 @@
 // with --clustering, scan), the map (ring, where) and the topology operations (split, merge,
 // rebalance, hot, mark-hot). Each returns what to print and its exit code; main.ts prints.
 
-import { Driver, RingDbError, type ControllerClient, type KeyRef, type PartitionMapInfo, type Version } from '../client';
+import { bytesText } from '../codec/bytes-text';
+import { quorumOverrideProblem } from '../partitioning';
+import { Driver, RingDbError, type ControllerClient, type KeyRef, type NodeAttempt, type PartitionMapInfo, type Version } from '../client';
 import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
 import { formatNotFound, formatVersion, formatWrite, table } from './format';
 import { formatKeyHints, formatOwnCopies, hintsOfKey, ownCopies } from './own-copies';
@@ -14,6 +16,8 @@ export interface TopologyResult {
   code: number;
   human: string;
   json: unknown;
+  /** A line for stderr in the human output only, about how the result came (the JSON says it in its fields). */
+  notice?: string;
 }
 
 const dirOption: OptionSpec = { name: 'dir', kind: 'string', value: 'folder', help: 'data folder of the cluster (default: the spec\'s dataDir, .ringdb/data)' };
@@ -30,7 +34,7 @@ export const TOPOLOGY_COMMANDS: CommandSpec[] = [
       { name: 'to', kind: 'string', value: 'ck', help: 'clustering key to stop before (exclusive)' },
       { name: 'limit', kind: 'int', min: 1, max: MAX_SCAN_ROWS, value: 'n', help: 'rows to print at most (default 100)' },
       { name: 'page', kind: 'int', min: 1, max: 10_000, value: 'n', help: 'rows per request (default 1000); pages follow the continuation token' },
-      { name: 'r', kind: 'int', min: 1, max: 1024, value: 'n', help: 'replicas of the partition that must answer (default: the cluster\'s readQuorum)' },
+      { name: 'r', kind: 'int', value: 'n', help: 'replicas of the partition that must answer, 1..N (default: the cluster\'s readQuorum)' },
       dirOption,
     ],
     details: [
@@ -80,16 +84,25 @@ function int(p: Parsed, name: string): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
+/**
+ * --w or --r, judged as the nodes judge a request's own W or R (1 to N, or unset for the
+ * configured value), so 0 gets the same words as a value above N: on the wire 0 means unset.
+ */
+function quorumArg(p: Parsed, name: 'w' | 'r', map: PartitionMapInfo): number | undefined {
+  const v = int(p, name);
+  if (v === undefined) return undefined;
+  const n = Math.min(map.replicationFactor, map.nodeIds.length);
+  const problem = quorumOverrideProblem(v, name === 'w' ? map.writeQuorum : map.readQuorum, n);
+  if (problem) throw new RingDbError('invalid-argument', `${name}: ${problem}`);
+  return v;
+}
+
 function pidArg(p: Parsed, index: number, name: string): number {
   const raw = p.args[index];
   if (!/^\d{1,10}$/.test(raw) || Number(raw) > 0xffffffff) throw new UsageError(`<${name}> must be a partition id (an integer from 0, see \`ringdb ring\`), got ${JSON.stringify(raw)}`, p.command);
   return Number(raw);
 }
 
-function text(b: Buffer): string {
-  const t = b.toString('utf8');
-  return Buffer.from(t, 'utf8').equals(b) ? t : `0x${b.toString('hex')}`;
-}
 
 const versionJson = (v: Version | undefined): Version | null => v ?? null;
 
@@ -107,6 +120,13 @@ export function formatRing(map: PartitionMapInfo): string {
   return `${head}\n${table(['PID', 'RANGE', 'OWNER', 'REPLICAS', 'SHARE', 'OPS'], rows)}\npartitions per node: ${counts(map)}${salted}`;
 }
 
+/** Says that --node `via` did not give the answer, why (the driver's attempt), and who did. */
+function askedElsewhere(via: string, answered: string, passedOver: readonly NodeAttempt[]): string {
+  const why = passedOver.find((a) => a.node === via)?.answer;
+  return `asked ${via} (--node) first${why ? `: ${why}` : ''}; ${answered} answered instead ` +
+    `(\`ringdb status\` shows whether ${via} is down; \`ringdb restart ${via}\` starts it again)`;
+}
+
 /** put/get/delete through the driver (rows with --clustering, or any key without --node). */
 export async function driverData(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
   const clustering = str(p, 'clustering');
@@ -119,20 +139,22 @@ export async function driverData(p: Parsed, c: ControllerClient): Promise<Topolo
   try {
     const base = { key: name, clusteringKey: clustering ?? null };
     if (p.command === 'put' || p.command === 'delete') {
-      const opts = { via, w: int(p, 'w') };
+      const opts = { via, w: quorumArg(p, 'w', driver.partitionMap) };
       const w = p.command === 'put' ? await driver.put(key, p.args[1], opts) : await driver.delete(key, opts);
       const human = formatWrite(p.command === 'put' ? 'OK' : `deleted ${shown}`, w);
       return { code: OK, human, json: { ...base, node: w.node, version: w.version, replicas: w.replicas, hinted: w.hinted, mapVersion: w.mapVersion } };
     }
-    const r = await driver.get(key, { via, r: int(p, 'r') });
+    const r = await driver.get(key, { via, r: quorumArg(p, 'r', driver.partitionMap) });
     const isText = Buffer.from(r.value.toString('utf8'), 'utf8').equals(r.value);
     const json = {
       ...base, node: r.node, replicas: r.replicas, found: r.found, deleted: r.deleted,
       value: r.found && isText ? r.value.toString('utf8') : null, valueBase64: r.found && !isText ? r.value.toString('base64') : null,
       version: versionJson(r.version), mapVersion: r.mapVersion,
     };
-    if (!r.found) return { code: FAILED, human: formatNotFound(shown, r), json };
-    return { code: OK, human: isText ? r.value.toString('utf8') : `base64:${r.value.toString('base64')}`, json };
+    // The JSON names the answering node; a person reading only the value would take it for --node's.
+    const notice = via !== undefined && r.node !== via ? askedElsewhere(via, r.node, r.passedOver) : undefined;
+    if (!r.found) return { code: FAILED, human: formatNotFound(shown, r), json, notice };
+    return { code: OK, human: isText ? r.value.toString('utf8') : `base64:${r.value.toString('base64')}`, json, notice };
   } finally {
     driver.close();
   }
@@ -147,10 +169,11 @@ async function scan(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
   let token: Buffer | undefined;
   let more = false;
   try {
+    const readQuorum = quorumArg(p, 'r', driver.partitionMap);
     do {
-      const r = await driver.scan(p.args[0], { from: str(p, 'from'), to: str(p, 'to'), limit: Math.min(page, limit - rows.length), continuationToken: token, r: int(p, 'r') });
+      const r = await driver.scan(p.args[0], { from: str(p, 'from'), to: str(p, 'to'), limit: Math.min(page, limit - rows.length), continuationToken: token, r: readQuorum });
       pages++;
-      for (const row of r.rows) rows.push({ clusteringKey: row.clusteringKey ? text(row.clusteringKey) : null, value: text(row.value), version: versionJson(row.version) });
+      for (const row of r.rows) rows.push({ clusteringKey: row.clusteringKey ? bytesText(row.clusteringKey) : null, value: bytesText(row.value), version: versionJson(row.version) });
       token = r.continuationToken;
       more = token !== undefined;
     } while (more && rows.length < limit);

@@ -5,7 +5,7 @@ import type { ClientReadableStream } from '@grpc/grpc-js';
 import * as ctl from '../gen/ringdb/v1/control';
 import { clientArgs, openStream, unary, type StreamMethod, type UnaryMethod } from '../rpc/client';
 import type { ClusterSpec } from '../spec/types';
-import { clusterFromProto, eventFromProto, nodeFromProto, snapshotFromProto } from './convert';
+import { clusterFromProto, eventFromProto, nodeFromProto, snapshotFromProto, sstable } from './convert';
 import { fromGrpcError, RingDbError } from './errors';
 import { NodeClient } from './node-client';
 import { findController } from './state-file';
@@ -13,7 +13,7 @@ import { EventStream } from './stream';
 import { hotKeyFromProto, locationFromProto, mapInfoFromProto, movesFromProto } from './partition-convert';
 import type {
   CallOptions, CheckHotResult, ClusterDescription, ClusterEvent, HotKeyInfo, HotPartitionInfo, KeyLocation, MergeResult, MoveSummary,
-  NodeInfo, PartitionMapInfo, RestartedNode, RebalanceResult, RemoveNodeResult, SplitResult, StartedCluster, StoreSnapshot,
+  NodeInfo, PartitionMapInfo, RestartedNode, RebalanceResult, RemoveNodeResult, SplitResult, StartedCluster, FlushedSnapshot, StoreSnapshot,
 } from './types';
 
 /** Starting nodes, handing data over and stopping can take a while; everything else is quick. */
@@ -100,9 +100,10 @@ export class ControllerClient {
     return snapshotFromProto(res.snapshot);
   }
 
-  async flushNode(nodeId: string, opts: CallOptions = {}): Promise<StoreSnapshot> {
+  /** The node's store after the flush, and the tables the flush wrote (`written`). */
+  async flushNode(nodeId: string, opts: CallOptions = {}): Promise<FlushedSnapshot> {
     const res = await this.call('FlushNode', this.client.flushNode, { nodeId }, opts.timeoutMs ?? SLOW_CALL_MS);
-    return snapshotFromProto(res.snapshot);
+    return { ...snapshotFromProto(res.snapshot), written: res.written.map(sstable) };
   }
 
   async describe(opts: CallOptions = {}): Promise<ClusterDescription> {

@@ -1,5 +1,5 @@
 // The driver's one deadline per call (real processes, 3 nodes, N=3 W=3 R=1): two replicas of a
-// key are SIGSTOPped, so they take the connection and never answer. The attempts share the
+// key are SIGSTOPped, so they never answer. The attempts share the
 // caller's timeoutMs, so the call ends within about that time, by the live replica's answer or
 // with an error naming the hung nodes; with a full timeout per attempt it took one per hung node.
 
@@ -10,6 +10,17 @@ import { engineBundles, tempDataDir } from '../cluster/test-support';
 const T = 4000;
 /** About T: the deadline plus room for a loaded machine, short of the 2 x T two hung attempts took. */
 const BOUND_MS = T + T / 2 + 1000;
+
+async function timed<R>(p: Promise<R>): Promise<{ took: number; result?: R; error?: RingDbError }> {
+  const started = Date.now();
+  try {
+    const result = await p;
+    return { took: Date.now() - started, result };
+  } catch (e) {
+    assert.ok(e instanceof RingDbError, `a RingDbError, got ${String(e)}`);
+    return { took: Date.now() - started, error: e };
+  }
+}
 
 describe('driver deadline shared by its attempts (real processes, 3 nodes, two SIGSTOPped)', function () {
   this.timeout(120_000);
@@ -40,17 +51,6 @@ describe('driver deadline shared by its attempts (real processes, 3 nodes, two S
     const pid = pids.get(id) as number;
     process.kill(pid, 'SIGSTOP');
     stopped.push(pid);
-  }
-
-  async function timed<R>(p: Promise<R>): Promise<{ took: number; result?: R; error?: RingDbError }> {
-    const started = Date.now();
-    try {
-      const result = await p;
-      return { took: Date.now() - started, result };
-    } catch (e) {
-      assert.ok(e instanceof RingDbError, `a RingDbError, got ${String(e)}`);
-      return { took: Date.now() - started, error: e };
-    }
   }
 
   it('reaches the live replica after two hung ones within the caller\'s timeout', async () => {
@@ -84,13 +84,119 @@ describe('driver deadline shared by its attempts (real processes, 3 nodes, two S
       assert.equal(e.code, 'deadline-exceeded', e.message);
       assert.ok(r.took < BOUND_MS, `failed after ${r.took} ms with timeoutMs ${T}: ${e.message}`);
       assert.match(e.message, new RegExp(`^Put: none of the nodes tried answered \\(waited \\d+ ms of the call's ${T} ms deadline; tried `), e.message);
-      for (const id of hung) assert.match(e.message, new RegExp(`${id}: no answer in \\d+ ms`), e.message);
-      assert.match(e.message, new RegExp(`${live}: not reached \\(connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+\\)\\)`), e.message);
-      assert.match(e.message, new RegExp(`Nodes ${hung.join(', ')} took the request and did not answer: they may be hung`), e.message);
-      assert.match(e.message, /the write may still be applied by a node that answers late/);
+      // A fresh driver's connections to the stopped nodes never complete: nothing was sent to them.
+      for (const id of hung) assert.match(e.message, new RegExp(`${id}: not reached: nothing was sent \\(no connection within \\d+ ms\\)`), e.message);
+      assert.match(e.message, new RegExp(`${live}: not reached: nothing was sent \\(connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+\\)\\)`), e.message);
+      assert.match(e.message, new RegExp(`Nodes ${hung.join(', ')} accepted no connection in time, so nothing was sent to them: they may be hung`), e.message);
+      assert.doesNotMatch(e.message, /took the request|the write may still be applied/, e.message);
       assert.match(e.message, new RegExp(`Check \`ringdb status\`, restart them \\(\`ringdb restart ${hung[0]}\``), e.message);
     } finally {
       driver.close();
+    }
+  });
+});
+
+// A SIGSTOPped node's kernel still accepts TCP connections, but the HTTP/2 handshake never
+// completes, so grpc-js keeps a call to it waiting for a connection and never sends it: such a
+// node cannot apply a write, unlike one stopped after its connection was made.
+describe('driver deadline: a node never connected to is named as not reached (real processes, 3 nodes)', function () {
+  this.timeout(120_000);
+  let data: ReturnType<typeof tempDataDir>;
+  let ctl: ControllerHandle;
+  const pids = new Map<string, number>();
+  const stopped: number[] = [];
+
+  before(async () => {
+    const bundles = await engineBundles();
+    data = tempDataDir();
+    ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
+    const cluster = await ctl.client.startCluster({ nodes: 3, replicationFactor: 3, writeQuorum: 3, readQuorum: 1, numPartitions: 8, loadBalanceReads: false });
+    for (const n of cluster.nodes) pids.set(n.id, n.pid);
+  });
+
+  after(async () => {
+    for (const pid of stopped) process.kill(pid, 'SIGCONT');
+    await ctl?.stop();
+    data?.remove();
+  });
+
+  it('says which node took the request and which was sent nothing, and that only the first may still write', async () => {
+    const driver = await Driver.connect(ctl.client, { watch: false });
+    try {
+      const [taker, unconnected, refused] = driver.replicasFor(Buffer.from('k'), false);
+      // Only the taker's connection is made (grpc-js shares it through its subchannel pool).
+      await driver.get('k', { via: taker });
+      for (const id of [taker, unconnected]) {
+        const pid = pids.get(id) as number;
+        process.kill(pid, 'SIGSTOP');
+        stopped.push(pid);
+      }
+      await ctl.client.killNode(refused);
+      let error: unknown;
+      try {
+        await driver.put('k', 'v', { timeoutMs: T });
+      } catch (e) {
+        error = e;
+      }
+      assert.ok(error instanceof RingDbError, `a RingDbError, got ${String(error)}`);
+      const m = error.message;
+      assert.equal(error.code, 'deadline-exceeded', m);
+      assert.match(m, new RegExp(`${taker}: no answer in \\d+ ms`), m);
+      assert.match(m, new RegExp(`${unconnected}: not reached: nothing was sent \\(no connection within \\d+ ms\\)`), m);
+      assert.match(m, new RegExp(`${refused}: not reached: nothing was sent \\(connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+\\)`), m);
+      assert.match(m, new RegExp(`Node ${taker} took the request and did not answer: it may be hung; ` +
+        `Node ${unconnected} accepted no connection in time, so nothing was sent to it: it may be hung`), m);
+      assert.doesNotMatch(m, new RegExp(`${unconnected}[^;]* took the request`), m);
+      assert.match(m, /the write may still be applied by a node that answers late/);
+      assert.match(m, new RegExp(`restart them \\(\`ringdb restart ${taker}\``), m);
+    } finally {
+      driver.close();
+    }
+  });
+});
+
+// A node's NotOwner (forwarding off, a partition moved) makes the driver fetch the map from the
+// controller while the call runs. With the controller hung (SIGSTOPped) that fetch is held to
+// what is left of the call's deadline; it waited out its own 15 s.
+describe('driver deadline: a map refresh made while routing is bounded by the call\'s deadline (real processes)', function () {
+  this.timeout(120_000);
+  let data: ReturnType<typeof tempDataDir>;
+  let ctl: ControllerHandle;
+  let stoppedController = false;
+
+  before(async () => {
+    const bundles = await engineBundles();
+    data = tempDataDir();
+    ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
+    await ctl.client.startCluster({ nodes: 2, replicationFactor: 1, writeQuorum: 1, readQuorum: 1, numPartitions: 8, enableForwarding: false });
+  });
+
+  after(async () => {
+    if (stoppedController) process.kill(ctl.pid, 'SIGCONT');
+    await ctl?.stop();
+    data?.remove();
+  });
+
+  it('ends the call by its deadline, naming the NotOwner answer, while the controller does not answer', async () => {
+    const stale = await Driver.connect(ctl.client, { watch: false });
+    try {
+      await ctl.client.addNodeWithMoves();
+      const fresh = await Driver.connect(ctl.client, { watch: false });
+      const moved = Array.from({ length: 500 }, (_, i) => `m${i}`)
+        .find((k) => stale.replicasFor(Buffer.from(k), true)[0] !== fresh.replicasFor(Buffer.from(k), true)[0]);
+      fresh.close();
+      assert.ok(moved !== undefined, 'a key whose partition moved to the new node');
+      const oldOwner = stale.replicasFor(Buffer.from(moved), true)[0];
+      process.kill(ctl.pid, 'SIGSTOP');
+      stoppedController = true;
+      const r = await timed(stale.get(moved, { timeoutMs: T }));
+      assert.ok(r.took < BOUND_MS, `ended after ${r.took} ms with timeoutMs ${T}: ${r.error?.message ?? 'answered'}`);
+      assert.ok(r.error, 'the call was expected to end with the deadline');
+      assert.equal(r.error.code, 'deadline-exceeded', r.error.message);
+      assert.match(r.error.message, new RegExp(`^Get: .*${oldOwner}: NotOwner \\(partition \\d+ is on n3\\)`), r.error.message);
+      assert.match(r.error.message, /the partition map was being fetched from the controller, which had not answered\)\. Check that the controller answers \(`ringdb status`\) and retry$/, r.error.message);
+    } finally {
+      stale.close();
     }
   });
 });

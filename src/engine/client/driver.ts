@@ -10,7 +10,7 @@ import * as pb from '../gen/ringdb/v1/node';
 import { placementKeyOf } from '../codec/stored-key';
 import { PartitionMap, preferenceList, ReadBalancer, ringWalk } from '../partitioning/index';
 import { clientArgs, unary, type UnaryMethod } from '../rpc/client';
-import { answeredByServer, describeError, isTransient, neverSent } from '../rpc/errors';
+import { callOutcome, describeError, isTransient } from '../rpc/errors';
 import { notOwnerOf } from '../rpc/not-owner';
 import type { ControllerClient } from './controller-client';
 import { fromGrpcError, RingDbError } from './errors';
@@ -53,6 +53,14 @@ export interface Routed<T> {
   mapVersion: number;
   /** Attempts it took (1 = the first replica answered). */
   attempts: number;
+  /** Nodes tried before the one that answered, and what became of each attempt (`not reached: …`, NotOwner). */
+  passedOver: NodeAttempt[];
+}
+
+/** One node tried for a routed request that did not give the answer. */
+export interface NodeAttempt {
+  node: string;
+  answer: string;
 }
 
 interface NodeHandle {
@@ -72,6 +80,8 @@ export interface RoutedGet extends GetResult {
   /** Nodes whose answers made up the result. */
   replicas: string[];
   mapVersion: number;
+  /** Nodes tried first that did not answer, and why (a `via` node that is down is one). */
+  passedOver: NodeAttempt[];
 }
 
 function bytes(field: string, v: Bytes, allowEmpty: boolean): Buffer {
@@ -96,50 +106,59 @@ function clusteringOf(stored: Buffer): Buffer | undefined {
 }
 
 /** What one node answered a routed request (a failure the driver moved on from). */
-interface Attempt {
-  node: string;
-  answer: string;
-  /** It took the time it was given and did not answer: it may be hung, and may still apply a write. */
+interface Attempt extends NodeAttempt {
+  /** It took the request and did not answer in the time it was given: it may be hung, and may still apply a write. */
   hung?: boolean;
-  /** It took the request and its connection dropped before the answer: it may have applied a write. */
+  /** No connection to it completed in the time it was given (a stopped process's port): nothing was sent. */
+  unconnected?: boolean;
+  /** It took the request and the call ended without an answer otherwise (connection dropped): it may have applied a write. */
   dropped?: boolean;
 }
 
-/** Why a node was not reached, short: gRPC's connection details carry a resolution note. */
-function notReached(err: unknown): string {
-  const connect = /connect (E[A-Z]+ \S+?)\.?(?:\s|$)/.exec(describeError(err));
-  return `not reached (${connect ? `connect ${connect[1]}` : describeError(err)})`;
-}
-
-/** A failed attempt that got no answer: not reached, sent and dropped, or sent and not answered in time. */
+/** A failed attempt that got no answer, by what rpc/errors callOutcome says became of the request. */
 function unanswered(node: string, err: unknown, tookMs: number): Attempt {
   const code = (err as { code?: unknown }).code;
+  if (callOutcome(err) === 'never-sent') {
+    if (code === status.DEADLINE_EXCEEDED) return { node, answer: `not reached: nothing was sent (no connection within ${tookMs} ms)`, unconnected: true };
+    // gRPC's connection details carry a resolution note: the connect error alone says it.
+    const connect = /connect (E[A-Z]+ \S+?)\.?(?:\s|$)/.exec(describeError(err));
+    return { node, answer: `not reached: nothing was sent (${connect ? `connect ${connect[1]}` : describeError(err)})` };
+  }
   if (code === status.DEADLINE_EXCEEDED) return { node, answer: `no answer in ${tookMs} ms`, hung: true };
   // A connection lost mid-call ("Connection dropped", "read ECONNRESET": a crash or kill) may
   // have come after the node read the request and acted on it.
-  if (code === status.UNAVAILABLE && !neverSent(err) && !/connect E[A-Z]+/.test(describeError(err))) {
-    return { node, answer: `took the request and lost the connection (${describeError(err)})`, dropped: true };
-  }
-  return { node, answer: notReached(err) };
+  return { node, answer: `took the request and lost the connection (${describeError(err)})`, dropped: true };
+}
+
+function nodes(ids: readonly string[]): string {
+  return ids.length === 1 ? `Node ${ids[0]}` : `Nodes ${ids.join(', ')}`;
 }
 
 /**
  * No node answered: how long the call waited, what each node tried answered, which were left
  * untried when the deadline passed, and what to do. A node that took the request and never
- * answered may be stopped or paused (SIGSTOP, a debugger, a long GC) rather than dead, which
- * `ringdb status` shows as up until its heartbeats stop.
+ * answered, or never completed a connection, may be stopped or paused (SIGSTOP, a debugger, a
+ * long GC) rather than dead, which `ringdb status` shows as up until its heartbeats stop. Only
+ * the first may still apply a write.
  */
-function deadlineError(name: string, read: boolean, timeoutMs: number, waitedMs: number, answers: readonly Attempt[], untried: readonly string[]): RingDbError {
+function deadlineError(name: string, read: boolean, timeoutMs: number, waitedMs: number, answers: readonly Attempt[], untried: readonly string[], mapCut = false): RingDbError {
   const tried = answers.length === 0 ? 'no node was tried' : `tried ${answers.map((a) => `${a.node}: ${a.answer}`).join('; ')}`;
-  const left = untried.length > 0 ? `; not tried: ${untried.join(', ')}` : '';
+  const fetch = mapCut ? '; the partition map was being fetched from the controller, which had not answered' : '';
+  const left = `${untried.length > 0 ? `; not tried: ${untried.join(', ')}` : ''}${fetch}`;
   const what = untried.length > 0 || waitedMs >= timeoutMs
     ? `no answer within the call's ${timeoutMs} ms deadline (waited ${waitedMs} ms; ${tried}${left})`
     : `none of the nodes tried answered (waited ${waitedMs} ms of the call's ${timeoutMs} ms deadline; ${tried})`;
   const hung = [...new Set(answers.filter((a) => a.hung).map((a) => a.node))];
-  const next = hung.length > 0
-    ? `${hung.length === 1 ? `Node ${hung[0]} took the request and did not answer: it may be hung` : `Nodes ${hung.join(', ')} took the request and did not answer: they may be hung`} (stopped, paused or overloaded). ` +
-      `Check \`ringdb status\`, restart ${hung.length === 1 ? 'it' : 'them'} (\`ringdb restart ${hung[0]}\`, or RingDB: Restart Node) and retry, or retry with a longer timeout`
-    : 'Retry with a longer timeout';
+  const unconnected = [...new Set(answers.filter((a) => a.unconnected).map((a) => a.node))].filter((id) => !hung.includes(id));
+  const why = [
+    ...(hung.length > 0 ? [`${nodes(hung)} took the request and did not answer: ${hung.length === 1 ? 'it may be' : 'they may be'} hung`] : []),
+    ...(unconnected.length > 0 ? [`${nodes(unconnected)} accepted no connection in time, so nothing was sent to ${unconnected.length === 1 ? 'it' : 'them'}: ${unconnected.length === 1 ? 'it may be' : 'they may be'} hung`] : []),
+  ];
+  const stuck = [...hung, ...unconnected];
+  const next = stuck.length > 0
+    ? `${why.join('; ')} (stopped, paused or overloaded). ` +
+      `Check \`ringdb status\`, restart ${stuck.length === 1 ? 'it' : 'them'} (\`ringdb restart ${stuck[0]}\`, or RingDB: Restart Node) and retry, or retry with a longer timeout`
+    : mapCut ? 'Check that the controller answers (`ringdb status`) and retry' : 'Retry with a longer timeout';
   const late = read || hung.length === 0 ? '' : '; the write may still be applied by a node that answers late';
   return new RingDbError('deadline-exceeded', `${name}: ${what}${late}. ${next}`);
 }
@@ -234,11 +253,11 @@ export class Driver {
     })();
   }
 
-  /** Fetches the current map and node addresses from the controller (one fetch at a time). */
-  refresh(): Promise<void> {
+  /** Fetches the current map and node addresses from the controller (one fetch at a time; `timeoutMs` bounds a new one). */
+  refresh(timeoutMs?: number): Promise<void> {
     this.refreshing ??= (async () => {
       try {
-        const cluster = await this.controller.describe();
+        const cluster = await this.controller.describe({ timeoutMs });
         if (cluster.partitionMap) this.adopt(cluster.partitionMap);
         this.noteNodes(cluster.nodes);
         this.refreshes++;
@@ -247,6 +266,29 @@ export class Driver {
       }
     })();
     return this.refreshing;
+  }
+
+  /**
+   * A refresh made while routing a call, waited for only until the call's deadline: the map
+   * fetch is part of the call's time (a hung controller held a 2 s call for the fetch's own 10 s).
+   * A fetch cut short by the deadline is not the call's error: its deadline error, naming what
+   * each node answered, is. False when it did not finish in time.
+   */
+  private async refreshBy(deadline: number): Promise<boolean> {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), left);
+    });
+    try {
+      return await Promise.race([this.refresh(left).then(() => true), expired]);
+    } catch (err) {
+      if (Date.now() < deadline) throw err;
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The partition a stored key (as a node's scan returns it: raw, a row, a salted variant) lives in under the driver's map. */
@@ -310,12 +352,14 @@ export class Driver {
       redirect = { id: opts.via, address: h.address };
     }
     const tried = new Set<string>();
+    /** A map refresh the deadline cut short: the error says the controller had not answered. */
+    let mapCut = false;
     const maxAttempts = Math.max(this.nodes.size, this.map.nodes.length) + REDIRECT_ATTEMPTS;
     let attempt = 0;
     while (++attempt <= maxAttempts) {
       const left = deadline - Date.now();
       const candidates = this.candidatesFor(placementKey, read);
-      if (left <= 0) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, candidates.filter((c) => !tried.has(c)));
+      if (left <= 0) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, candidates.filter((c) => !tried.has(c)), mapCut);
       // Every node had its turn and none redirected: another round would only wait on them again.
       if (redirect === undefined && redirected === undefined && candidates.every((c) => tried.has(c))) break;
       const target = redirect ?? (() => {
@@ -325,7 +369,7 @@ export class Driver {
       })();
       redirect = undefined;
       if (!target) {
-        await this.refresh();
+        if (!(await this.refreshBy(deadline))) mapCut = true;
         continue;
       }
       tried.add(target.id);
@@ -335,18 +379,18 @@ export class Driver {
       const sent = Date.now();
       try {
         const result = await send(h.client, h.id, attemptMs);
-        return { result, node: h.id, mapVersion: this.map.version, attempts: attempt };
+        return { result, node: h.id, mapVersion: this.map.version, attempts: attempt, passedOver: answers.map(({ node, answer }) => ({ node, answer })) };
       } catch (err) {
         const notOwner = notOwnerOf(err);
         if (notOwner) {
           redirected = err;
           answers.push({ node: target.id, answer: `NotOwner (partition ${notOwner.partitionId}${notOwner.ownerId ? ` is on ${notOwner.ownerId}` : ''})` });
           // The node knows a newer map: fetch it; meanwhile go where the node says the owner is.
-          if (notOwner.mapVersion > this.map.version) await this.refresh();
+          if (notOwner.mapVersion > this.map.version && !(await this.refreshBy(deadline))) mapCut = true;
           if (notOwner.ownerId && notOwner.ownerAddress && !tried.has(notOwner.ownerId)) redirect = { id: notOwner.ownerId, address: notOwner.ownerAddress };
           continue;
         }
-        if (isTransient(err) && !answeredByServer(err)) {
+        if (isTransient(err) && callOutcome(err) !== 'answered') {
           unreached = err;
           answers.push(unanswered(target.id, err, Date.now() - sent));
           this.down.add(target.id);
@@ -359,7 +403,7 @@ export class Driver {
     const what = `${name} (after ${attempt - 1} attempts on ${[...tried].join(', ')})`;
     if (redirected === undefined && unreached !== undefined && tried.size > 0) {
       // A replica that took the request and hung may still apply it; one never reached cannot.
-      if (answers.some((a) => a.hung)) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, []);
+      if (answers.some((a) => a.hung || a.unconnected)) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, [], mapCut);
       const nodes = [...tried];
       const dropped = answers.filter((a) => a.dropped);
       if (dropped.length > 0) {
@@ -405,7 +449,7 @@ export class Driver {
   async get(key: KeyRef, opts: ReadOptions = {}): Promise<RoutedGet> {
     const req: pb.GetRequest = { ...keyFields(key), r: opts.r };
     const r = await this.call('Get', (c) => c.get, req, true, opts);
-    return { ...getResultFromProto(r.result), node: r.node, replicas: r.result.replicas, mapVersion: r.mapVersion };
+    return { ...getResultFromProto(r.result), node: r.node, replicas: r.result.replicas, mapVersion: r.mapVersion, passedOver: r.passedOver };
   }
 
   /** One page of a partition's rows in clustering-key order; pass `continuationToken` back for the next page. */

@@ -37,11 +37,13 @@ describe('a BatchPut through the router with one group on a hung node (real proc
 
   it('says which group was written and acknowledged and which was not', async () => {
     const driver = await Driver.connect(client, { watch: false });
-    const firstOf = (key: string) => driver.replicasFor(Buffer.from(key), false)[0];
+    const firstOf = (key: Buffer) => driver.replicasFor(key, false)[0];
     const written = 'r0';
-    const writer = firstOf(written);
-    const onHung = Array.from({ length: 200 }, (_, i) => `r${i}`).find((k) => firstOf(k) !== writer) as string;
+    const writer = firstOf(Buffer.from(written));
+    // Not UTF-8: the errors name it as the CLI prints such a key (0x and hex), not as U+FFFD marks.
+    const onHung = Array.from({ length: 200 }, (_, i) => Buffer.from([0xff, 0xfe, i])).find((k) => firstOf(k) !== writer) as Buffer;
     const hung = firstOf(onHung);
+    const onHungText = `0x${onHung.toString('hex')}`;
     driver.close();
     stopped = pids.get(hung) as number;
     process.kill(stopped, 'SIGSTOP');
@@ -56,6 +58,7 @@ describe('a BatchPut through the router with one group on a hung node (real proc
     assert.ok(took < T + 2000, `answered after ${took} ms with timeoutMs ${T}`);
     assert.match(e.message, /^BatchPut through the router: /, e.message);
     assert.match(e.message, new RegExp(`The 1 entry \\(entries\\[0\\] "${written}"\\) sent to ${writer} was written \\(${writer}:\\d+\\) and acknowledged by W nodes: it needs no retry`), e.message);
-    assert.match(e.message, new RegExp(`The 1 entry \\(entries\\[1\\] "${onHung}"\\) for ${hung}'s partitions was not acknowledged; the answer, which numbers the group's entries from 0: .*${hung}`), e.message);
+    assert.match(e.message, new RegExp(`The 1 entry \\(entries\\[1\\] ${onHungText}\\) for ${hung}'s partitions was not acknowledged; the answer, which numbers the group's entries from 0: .*${hung}`), e.message);
+    assert.doesNotMatch(e.message, /\uFFFD/, e.message);
   });
 });

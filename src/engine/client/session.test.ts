@@ -21,7 +21,7 @@ function scripted(reads: (Version | undefined)[]): { driver: Driver; asked: (num
     get: async (_key: KeyRef, opts: ReadOptions = {}): Promise<RoutedGet> => {
       asked.push(opts.r);
       const version = reads[Math.min(i++, reads.length - 1)];
-      return { found: version !== undefined, value: Buffer.from('x'), deleted: false, version, node: 'n2', replicas: ['n2'], mapVersion: 1 };
+      return { found: version !== undefined, value: Buffer.from('x'), deleted: false, version, node: 'n2', replicas: ['n2'], mapVersion: 1, passedOver: [] };
     },
   };
   return { driver: fake as unknown as Driver, asked };

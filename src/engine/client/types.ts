@@ -70,6 +70,11 @@ export interface StoreCounters {
   blockCacheMisses: number;
 }
 
+/** A store after a flush, and the tables that flush wrote (L0; also when a compaction has merged them since). */
+export interface FlushedSnapshot extends StoreSnapshot {
+  written: SSTableInfo[];
+}
+
 export interface StoreSnapshot {
   memtableBytes: number;
   memtableEntries: number;

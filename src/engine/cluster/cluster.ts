@@ -630,10 +630,9 @@ export class Cluster {
     return res.snapshot;
   }
 
-  async flushNode(id: string): Promise<pb.StoreSnapshot | undefined> {
+  async flushNode(id: string): Promise<pb.FlushResponse> {
     const node = this.requireUp(this.member(id), 'FlushNode').node;
-    const res = await unary(node, node.flush, {}, { token: this.opts.token, timeoutMs: 120_000 });
-    return res.snapshot;
+    return unary(node, node.flush, {}, { token: this.opts.token, timeoutMs: 120_000 });
   }
 
   private async startRouter(spec: ClusterSpec, port: number): Promise<RunningRouter> {

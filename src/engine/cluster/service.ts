@@ -51,7 +51,7 @@ export class ControlServiceImpl {
       killNode: unaryHandler<ctl.KillNodeRequest, ctl.KillNodeResponse>(async (req) => ({ node: await c.killNode(nodeId(req.nodeId)) })),
       restartNode: unaryHandler<ctl.RestartNodeRequest, ctl.RestartNodeResponse>(async (req) => c.restartNode(nodeId(req.nodeId))),
       compactNode: unaryHandler<ctl.CompactNodeRequest, ctl.CompactNodeResponse>(async (req) => ({ snapshot: await c.compactNode(nodeId(req.nodeId)) })),
-      flushNode: unaryHandler<ctl.FlushNodeRequest, ctl.FlushNodeResponse>(async (req) => ({ snapshot: await c.flushNode(nodeId(req.nodeId)) })),
+      flushNode: unaryHandler<ctl.FlushNodeRequest, ctl.FlushNodeResponse>((req) => c.flushNode(nodeId(req.nodeId))),
       describe: unaryHandler<ctl.DescribeRequest, ctl.DescribeResponse>(async () => ({ cluster: c.describe() })),
       nodeLogs: (call: ServerWritableStream<ctl.NodeLogsRequest, ctl.NodeLogsResponse>) => this.nodeLogs(call),
       watch: (call: ServerWritableStream<ctl.WatchRequest, ctl.WatchResponse>) => this.watch(call),

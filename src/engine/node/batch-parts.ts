@@ -2,8 +2,9 @@
 // and the ones it forwarded, one batch per receiving replica. The client gets one error for the
 // whole batch; without each part's fate it cannot tell which entries to retry.
 
+import { keyInMessage } from '../codec/bytes-text';
 import type { BatchPutResponse } from '../gen/ringdb/v1/node';
-import { answeredByServer, describeError, neverSent } from '../rpc/errors';
+import { callOutcome, describeError } from '../rpc/errors';
 import { notOwnerOf } from '../rpc/not-owner';
 
 /** A forwarded part: its receiver and the entries' indices in the client's batch. */
@@ -23,9 +24,9 @@ export function entriesText(at: readonly number[], entries: readonly { key: Buff
   return shown.join(', ') + (at.length > 3 ? `, … (${at.length} in all)` : '');
 }
 
-/** One entry of the client's batch, as `entries[3] "key"`. */
+/** One entry of the client's batch, as `entries[3] "key"` (a binary key as `entries[3] 0xff00…`). */
 export function entryText(i: number, entries: readonly { key: Buffer }[]): string {
-  return `entries[${i}] ${JSON.stringify(entries[i].key.toString('utf8'))}`;
+  return `entries[${i}] ${keyInMessage(entries[i].key)}`;
 }
 
 export function count(n: number): string {
@@ -46,12 +47,11 @@ function fateOf(to: string, settled: Settled): { fate: Fate; why: string } {
   const err = settled.reason;
   const notOwner = notOwnerOf(err);
   if (notOwner) return { fate: 'failed', why: `${to} does not replicate partition ${notOwner.partitionId} under its map (version ${notOwner.mapVersion}), so nothing of them was written` };
-  if (answeredByServer(err)) return { fate: 'failed', why: `${to} answered ${describeError(err)}` };
+  const outcome = callOutcome(err);
+  if (outcome === 'answered') return { fate: 'failed', why: `${to} answered ${describeError(err)}` };
   // Only a call that never left wrote nothing: one whose connection dropped mid-call
   // ("Connection dropped", after the receiver read it) may have been written.
-  if (neverSent(err)) {
-    return { fate: 'failed', why: `${to} could not be reached (${describeError(err)}), so nothing of them was written` };
-  }
+  if (outcome === 'never-sent') return { fate: 'failed', why: `${to} could not be reached (${describeError(err)}), so nothing of them was written` };
   return { fate: 'unknown', why: `the call to ${to} ended without its answer (${describeError(err)})` };
 }
 

@@ -1,11 +1,12 @@
 // Conversions between the replication layer's and the storage layer's shapes and the
 // generated protocol messages. Kept in one place so the wire format stays a node concern.
 
-import type { StoreSnapshot as StorageSnapshot } from '../storage/types';
+import type { SSTableSnapshot, StoreSnapshot as StorageSnapshot } from '../storage/types';
 import {
   OpKind,
   type Op as ProtoOp,
   type ReplicationLogEntry,
+  type SSTableInfo,
   type StoreSnapshot,
   type Version,
 } from '../gen/ringdb/v1/node';
@@ -35,26 +36,30 @@ export function version(ts: number, origin: string, seq: number | undefined): Ve
   return { ts, origin, opId: seq === undefined ? '' : opId({ origin, seq }) };
 }
 
+export function toProtoTable(t: SSTableSnapshot): SSTableInfo {
+  return {
+    id: t.id,
+    level: t.level,
+    file: t.file,
+    minKey: t.minKey,
+    maxKey: t.maxKey,
+    entries: t.entries,
+    tombstones: t.tombstones,
+    sizeBytes: t.bytes,
+    bloomBits: t.bloomBits,
+    newestWriteUnixMs: t.newestWriteMs,
+    minTs: t.minTs,
+    maxTs: t.maxTs,
+  };
+}
+
 export function toProtoSnapshot(s: StorageSnapshot): StoreSnapshot {
   return {
     memtableBytes: s.memtableBytes,
     memtableEntries: s.memtableEntries,
     immutableMemtables: s.immutableMemtables,
     walBytes: s.walBytes,
-    sstables: s.sstables.map((t) => ({
-      id: t.id,
-      level: t.level,
-      file: t.file,
-      minKey: t.minKey,
-      maxKey: t.maxKey,
-      entries: t.entries,
-      tombstones: t.tombstones,
-      sizeBytes: t.bytes,
-      bloomBits: t.bloomBits,
-      newestWriteUnixMs: t.newestWriteMs,
-      minTs: t.minTs,
-      maxTs: t.maxTs,
-    })),
+    sstables: s.sstables.map(toProtoTable),
     counters: { ...s.counters },
   };
 }

@@ -17,6 +17,7 @@ import {
   type BatchPutResponse, type DeleteRequest, type GetRequest, type GetResponse, type PutRequest, type ScanEntry, type ScanRequest, type ScanResponse, type Version,
 } from '../gen/ringdb/v1/node';
 import { compositeKeyRange, encodeCompositeKey, keyAfter, tryDecodeCompositeKey } from '../codec/composite-key';
+import { keyInMessage } from '../codec/bytes-text';
 import { HotspotMetrics, preferenceList, ReadBalancer, readCandidates, readKeysFor, sloppyPreferenceList, type PartitionMap, type Placement } from '../partitioning';
 import type { LocalWriteResult } from '../replication/replica';
 import { answeredByServer, describeError, InvalidFieldError, type ParentCall, unary, UnavailableError } from '../rpc';
@@ -326,7 +327,7 @@ export class Coordinator {
           await Promise.all(idx.map((i) => this.reachNewReplicas(map, local[i].stored, local[i].value, version(written.firstTs + i, this.self, written.firstSeq + i), local[i].plan.placements?.map((p) => p.node) ?? [])));
         }
         // A forwarded batch's indices are not the client's: its keys alone name the entries.
-        const what = (i: number) => (forwardedHere ? JSON.stringify(local[i].stored.toString('utf8')) : entryText(local[i].at, entries));
+        const what = (i: number) => (forwardedHere ? keyInMessage(local[i].stored) : entryText(local[i].at, entries));
         return acked.length < w - 1 ? idx.map((i) => `${this.self}:${written.firstSeq + i} for ${what(i)}`) : [];
       }));
       const missing = short.flat();

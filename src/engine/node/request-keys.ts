@@ -4,7 +4,7 @@
 // and salting (codec/stored-key.ts).
 
 import { encodeCompositeKey, tryDecodeCompositeKey } from '../codec/composite-key';
-import { isSaltedKey, type PartitionMap, readKeysFor, writeKeyFor } from '../partitioning';
+import { isSaltedKey, type PartitionMap, quorumOverrideProblem, readKeysFor, writeKeyFor } from '../partitioning';
 import { InvalidFieldError } from '../rpc';
 import { MAX_KEY_BYTES } from '../storage/types';
 import { isReservedKey, RESERVED_PREFIX_TEXT } from './indexes/global-keys';
@@ -69,6 +69,7 @@ export function readKeysOf(map: PartitionMap | undefined, ref: KeyRef): Buffer[]
 /** A consistency override (w or r): unset or 0 = the configured value; else 1..n. */
 export function quorumOverride(field: string, v: number | undefined, configured: number, n: number): number {
   if (v === undefined || v === 0) return Math.min(configured, n);
-  if (v > n) throw new InvalidFieldError(field, `must be 1 to ${n} (the replication factor), or unset for the configured ${Math.min(configured, n)}; got ${v}`);
+  const problem = quorumOverrideProblem(v, configured, n);
+  if (problem) throw new InvalidFieldError(field, problem);
   return v;
 }

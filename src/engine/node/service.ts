@@ -12,7 +12,7 @@ import type { CrdtName } from '../crdt/types';
 import { collectUpdates } from '../replication/anti-entropy';
 import { parseOpRecords, type EncodedOps, type LoggedOp, type Op } from '../replication/op-codec';
 import { InvalidFieldError, unaryHandler } from '../rpc';
-import { toLogEntry, toProtoOp, toProtoSnapshot } from './convert';
+import { toLogEntry, toProtoOp, toProtoSnapshot, toProtoTable } from './convert';
 import { isReservedKey, RESERVED_PREFIX_TEXT } from './indexes/global-keys';
 import type { Logger } from './logger';
 import type { RingNode } from './node';
@@ -200,8 +200,8 @@ export function nodeService(node: RingNode, logger: Logger, layer: PartitionLaye
     }),
 
     flush: unaryHandler(async () => {
-      await node.store.flush();
-      return { snapshot: toProtoSnapshot(node.store.snapshot()) };
+      const written = await node.store.flush();
+      return { snapshot: toProtoSnapshot(node.store.snapshot()), written: written.map(toProtoTable) };
     }),
   };
 }

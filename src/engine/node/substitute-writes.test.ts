@@ -4,7 +4,7 @@
 // it cannot be settled in time the error says the outcome on that node is unknown, not that it
 // failed. A refusal the substitute answered is a failure and is not resent, and so is a call to a
 // substitute that could not be reached (nothing listens on its port): it never left, so nothing
-// was stored.
+// was stored. Hints sent in chunks count chunk by chunk.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -15,7 +15,7 @@ import { NodeServiceClient, NodeServiceService, type NodeServiceServer } from '.
 import { clientArgs, InvalidFieldError, startServer, unaryHandler, type RunningServer } from '../rpc';
 import { NodeFileSystem } from '../storage';
 import { HintStore } from './hints';
-import { SubstituteWrites, type SubstituteHost } from './substitute-writes';
+import { MAX_STORE_HINTS, SubstituteWrites, type SubstituteHost } from './substitute-writes';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const NO_DEADLINE = { getDeadline: () => Number.POSITIVE_INFINITY };
@@ -38,10 +38,12 @@ describe('substitute writes: StoreHints outcomes (gRPC substitute in process)', 
       seq += count;
       return { firstSeq: seq - count + 1, firstTs: 1000 + seq };
     },
-    peers: { client: (id) => (id === 'n3' ? unreachable : client), callToken: TOKEN },
+    peers: { client: (id) => (id === 'n3' ? unreachable : id === 'n4' ? chunked : client), callToken: TOKEN },
   };
   /** n3: a client of a port nothing listens on, new for each test (a channel's failed connection is remembered). */
   let unreachable: NodeServiceClient;
+  /** n4: a substitute of its own test that stops serving after its first StoreHints. */
+  let chunked: NodeServiceClient;
   let closedPort = 0;
   const write = (budgetMs: number, holder = 'n2') => new SubstituteWrites(host, hints, () => true)
     .write([{ stored: Buffer.from('k'), value: Buffer.from('v'), pid: 3 }], [[{ node: holder, hintedFor: 'n9' }]], 1, NO_DEADLINE, budgetMs);
@@ -139,5 +141,35 @@ describe('substitute writes: StoreHints outcomes (gRPC substitute in process)', 
     const err = await write(1000).then(() => assert.fail('the write was expected to be UNAVAILABLE'), (e: ServiceError) => e);
     assert.match(err.message, /n2: refused: INVALID_ARGUMENT: hints: refused by this test/, err.message);
     assert.equal(calls, 1);
+  });
+
+  it('counts the hints of the chunks a substitute stored when a later chunk could not reach it, and names the rest', async () => {
+    const unimplemented: UntypedHandleCall = (_call: unknown, cb: (e: { code: status }) => void) => cb({ code: status.UNIMPLEMENTED });
+    const impl = Object.fromEntries(Object.keys(NodeServiceService).map((k) => [k, unimplemented])) as unknown as NodeServiceServer;
+    let stored = 0;
+    let stopping: Promise<void> | undefined;
+    impl.storeHints = (call, cb) => {
+      stored += call.request.hints.length;
+      // Stop listening and tell the client (GOAWAY) before answering: the next chunk finds no connection.
+      stopping ??= n4.stop(5000);
+      cb(null, { stored: call.request.hints.length });
+    };
+    const n4: RunningServer = await startServer('127.0.0.1', 0, TOKEN, [{ definition: NodeServiceService, implementation: impl }]);
+    chunked = new NodeServiceClient(...clientArgs(`127.0.0.1:${n4.port}`));
+    try {
+      const count = MAX_STORE_HINTS + 1;
+      const orphans = Array.from({ length: count }, (_, i) => ({ stored: Buffer.from(`k${i}`), value: Buffer.from('v'), pid: 3 }));
+      const err = await new SubstituteWrites(host, hints, () => true)
+        .write(orphans, orphans.map(() => [{ node: 'n4', hintedFor: 'n9' }]), 1, NO_DEADLINE, 10_000)
+        .then(() => assert.fail('the write was expected to be UNAVAILABLE'), (e: ServiceError) => e);
+      assert.equal(stored, MAX_STORE_HINTS, 'the first chunk was stored');
+      assert.equal(err.code, status.UNAVAILABLE);
+      // Only the write whose hint was in the chunk that never left is short of W=1.
+      assert.match(err.message, /^w: 1 of 10001 writes whose replicas are all down were kept as hints by fewer than 1 nodes known to hold them \(n1:\d+; /, err.message);
+      assert.match(err.message, /n4: 10000 of 10001 hints stored \(StoreHints takes at most 10000 a call\), then hint 10001: not stored: n4 could not be reached \(UNAVAILABLE: No connection established[^;]*\)\); /, err.message);
+    } finally {
+      chunked.close();
+      await (stopping ?? n4.stop(100));
+    }
   });
 });

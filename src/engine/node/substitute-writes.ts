@@ -10,11 +10,10 @@
 //  - handoff (handoff.ts) delivers each hint once its replica answers, and the replicas'
 //    anti-entropy brings the write to any replica that had no substitute.
 
-import { status } from '@grpc/grpc-js';
 import type { HintToStore, NodeServiceClient, Version } from '../gen/ringdb/v1/node';
 import { preferenceList, sloppyPreferenceList, type PartitionMap, type Placement } from '../partitioning';
 import { describeError, InvalidFieldError, type ParentCall, unary, UnavailableError } from '../rpc';
-import { answeredByServer, neverSent } from '../rpc/errors';
+import { callOutcome } from '../rpc/errors';
 import { version } from './convert';
 import { checkStoredEntry } from './data-move';
 import type { Hint, HintStore } from './hints';
@@ -92,27 +91,28 @@ export class SubstituteWrites {
     const now = Date.now();
     const versions = orphans.map((_, i) => version(r.firstTs + i, this.self, r.firstSeq + i));
     const byHolder = new Map<string, Hint[]>();
-    orphans.forEach((o, i) => {
+    /** For each write's placement, its hint's index in its holder's list: a holder may store only the first chunks. */
+    const indexOf = orphans.map((o, i) => {
       const entry = { key: o.stored, value: o.value ?? EMPTY, deleted: o.value === null, version: versions[i] };
-      for (const p of placements[i]) {
+      return placements[i].map((p) => {
         const list = byHolder.get(p.node) ?? [];
         if (list.length === 0) byHolder.set(p.node, list);
         list.push({ target: p.hintedFor as string, opId: versions[i].opId, createdAt: now, entry });
-      }
+        return list.length - 1;
+      });
     });
-    /** Holder -> why it is not counted: "refused: …", "not stored: … could not be reached …" or "outcome unknown …". */
-    const failures = new Map<string, string>();
     const deadline = Date.now() + budgetMs;
-    await Promise.all([...byHolder].map(async ([holder, hints]) => {
+    const outcomes = new Map<string, HolderOutcome>(await Promise.all([...byHolder].map(async ([holder, hints]): Promise<[string, HolderOutcome]> => {
+      if (holder !== this.self) return [holder, await this.storeOn(holder, hints, call, deadline)];
       try {
-        if (holder === this.self) await this.hints.add(hints);
-        else await this.storeOn(holder, hints, call, deadline);
+        await this.hints.add(hints);
+        return [holder, { stored: hints.length }];
       } catch (err) {
-        failures.set(holder, err instanceof OutcomeUnknown || err instanceof NotReached ? err.message : `refused: ${describeError(err)}`);
+        return [holder, { stored: 0, why: `refused: ${describeError(err)}` }];
       }
-    }));
+    })));
     const results = orphans.map((_, i): SubstituteResult => {
-      const kept = placements[i].filter((p) => !failures.has(p.node));
+      const kept = placements[i].filter((p, k) => indexOf[i][k] < (outcomes.get(p.node) as HolderOutcome).stored);
       return {
         version: versions[i],
         seq: r.firstSeq + i,
@@ -123,7 +123,7 @@ export class SubstituteWrites {
     const short = results.filter((res) => res.holders.length < w);
     if (short.length > 0) {
       const ids = short.slice(0, 5).map((res) => res.version.opId).join(', ') + (short.length > 5 ? ', …' : '');
-      const why = [...failures].map(([holder, err]) => `${holder}: ${err}`).join('; ');
+      const why = [...outcomes].filter(([, o]) => o.why !== undefined).map(([holder, o]) => `${holder}: ${o.why}`).join('; ');
       throw new UnavailableError(`w: ${short.length} of ${orphans.length} writes whose replicas are all down were kept as hints by fewer than ${w} nodes known to hold them (${ids}; ${why}); ` +
         'the hints that were stored are handed off when a replica returns, so a retry may find them');
     }
@@ -131,40 +131,70 @@ export class SubstituteWrites {
   }
 
   /**
-   * StoreHints to `holder` by `deadline`. A call that ended without the holder's answer (deadline,
-   * connection lost) may still have stored the hints, so it is neither a failure nor a success:
-   * it is sent again with the time kept for that, which the holder answers at once if it has
-   * them (a hint it holds is not added twice), and only then counts. Throws OutcomeUnknown when
-   * that cannot be settled in time. A call that never left (no connection could be made) stored
-   * nothing: NotReached, a failure, with nothing to settle by resending.
+   * StoreHints to `holder` by `deadline`, in chunks of MAX_STORE_HINTS, one after another: how
+   * many hints from the first were stored (the chunks the holder answered) and why the rest are
+   * not counted. A chunk that fails ends the sending, so the hints after it are not sent.
    */
-  private async storeOn(holder: string, hints: readonly Hint[], call: ParentCall, deadline: number): Promise<void> {
+  private async storeOn(holder: string, hints: readonly Hint[], call: ParentCall, deadline: number): Promise<HolderOutcome> {
     const client = this.node.peers.client(holder);
     const settings = (ms: number) => ({ token: this.node.peers.callToken, parent: call, timeoutMs: Math.max(1, ms) });
     const reserve = Math.max(0, Math.min(RESEND_RESERVE_MS, (deadline - Date.now()) / 4));
     for (let i = 0; i < hints.length; i += MAX_STORE_HINTS) {
       const chunk = { hints: hints.slice(i, i + MAX_STORE_HINTS).map((h): HintToStore => ({ target: h.target, opId: h.opId, entry: h.entry })) };
       try {
-        await unary(client, client.storeHints, chunk, settings(deadline - Date.now() - reserve));
-      } catch (first) {
-        if (neverSent(first)) throw new NotReached(holder, first);
-        if (!unanswered(first)) throw first;
-        const left = deadline - Date.now();
-        if (left <= 0) throw new OutcomeUnknown(holder, first, undefined);
-        try {
-          await unary(client, client.storeHints, chunk, settings(left));
-        } catch (again) {
-          throw new OutcomeUnknown(holder, first, again);
-        }
+        await this.storeChunk(holder, client, chunk, settings, deadline, reserve);
+      } catch (err) {
+        const why = err instanceof OutcomeUnknown || err instanceof NotReached ? err.message : `refused: ${describeError(err)}`;
+        if (hints.length <= MAX_STORE_HINTS) return { stored: 0, why };
+        const end = i + chunk.hints.length;
+        const unsent = hints.length - end;
+        return {
+          stored: i,
+          why: `${i} of ${hints.length} hints stored (StoreHints takes at most ${MAX_STORE_HINTS} a call), then ${end === i + 1 ? `hint ${end}` : `hints ${i + 1} to ${end}`}: ${why}` +
+            (unsent > 0 ? `; the last ${unsent} were not sent` : ''),
+        };
+      }
+    }
+    return { stored: hints.length };
+  }
+
+  /**
+   * One StoreHints call. A call that ended without the holder's answer (deadline, connection
+   * lost) may still have stored the hints, so it is neither a failure nor a success: it is sent
+   * again with the time kept for that, which the holder answers at once if it has them (a hint
+   * it holds is not added twice), and only then counts. Throws OutcomeUnknown when that cannot be
+   * settled in time. A call that never left (no connection could be made) stored nothing:
+   * NotReached, a failure, with nothing to settle by resending.
+   */
+  private async storeChunk(
+    holder: string,
+    client: NodeServiceClient,
+    chunk: { hints: HintToStore[] },
+    settings: (ms: number) => { token: string; parent: ParentCall; timeoutMs: number },
+    deadline: number,
+    reserve: number,
+  ): Promise<void> {
+    try {
+      await unary(client, client.storeHints, chunk, settings(deadline - Date.now() - reserve));
+    } catch (first) {
+      const outcome = callOutcome(first);
+      if (outcome === 'never-sent') throw new NotReached(holder, first);
+      if (outcome === 'answered') throw first;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new OutcomeUnknown(holder, first, undefined);
+      try {
+        await unary(client, client.storeHints, chunk, settings(left));
+      } catch (again) {
+        throw new OutcomeUnknown(holder, first, again);
       }
     }
   }
 }
 
-/** A StoreHints call that ended without the holder's own answer: whether it stored the hints is not known. */
-function unanswered(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return (code === status.DEADLINE_EXCEEDED || code === status.UNAVAILABLE || code === status.CANCELLED) && !answeredByServer(err);
+/** What became of one holder's hints: the first `stored` are durable there; `why` the others are not counted. */
+interface HolderOutcome {
+  stored: number;
+  why?: string;
 }
 
 class OutcomeUnknown extends Error {

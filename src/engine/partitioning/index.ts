@@ -16,6 +16,7 @@ export {
   parseStrategy,
   type PlacementSpec,
   type QuorumSettings,
+  quorumOverrideProblem,
   resolveQuorum,
 } from './settings';
 export {

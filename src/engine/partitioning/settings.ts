@@ -26,6 +26,17 @@ export interface PlacementSpec {
   readonly keyRanges?: unknown;
 }
 
+/**
+ * Why `v` is refused as one request's own W or R, or undefined when it is accepted: 1 to `n` (the
+ * replication factor, at most the nodes there are), or unset for `configured`. 0 is "unset" on
+ * the wire, so a node never sees it as a value; a CLI that lets a person type it refuses it here,
+ * in the node's words.
+ */
+export function quorumOverrideProblem(v: number, configured: number, n: number): string | undefined {
+  if (Number.isInteger(v) && v >= 1 && v <= n) return undefined;
+  return `must be 1 to ${n} (the replication factor), or unset for the configured ${Math.min(configured, n)}; got ${v}`;
+}
+
 export const DEFAULT_REPLICATION_FACTOR = 3;
 export const DEFAULT_QUORUM = 2;
 export const DEFAULT_PARTITIONS_PER_NODE = 8;

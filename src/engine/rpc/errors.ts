@@ -74,14 +74,28 @@ export function answeredByServer(err: unknown): boolean {
  * True when grpc-js failed a call before sending it, so the server cannot have acted on it: no
  * connection could be made (UNAVAILABLE "No connection established. Last error: … ECONNREFUSED
  * …"), or the deadline passed while the call still waited for one ("Deadline exceeded after …,
- * waiting for name resolution" or "…, Waiting for LB pick"). grpc-js says so only in the details
- * (its call's `progress` stays inside); checked with grpc-js 1.14 against a port nothing listens on.
+ * waiting for name resolution" or "…, Waiting for LB pick": a port that never completes the
+ * HTTP/2 handshake, as a SIGSTOPped peer's kernel accepts the TCP connection for it). grpc-js
+ * says so only in the details (its call's `progress` stays inside); checked with grpc-js 1.14.
  */
 export function neverSent(err: unknown): boolean {
   const e = err as Partial<ServiceError> | null;
   const details = typeof e?.details === 'string' ? e.details : '';
   if (e?.code === status.UNAVAILABLE) return details.startsWith('No connection established');
   return e?.code === status.DEADLINE_EXCEEDED && /(?:^|,)(?:Waiting for LB pick|waiting for name resolution|waiting for metadata filters)$/.test(details);
+}
+
+/**
+ * What a failed call tells about the request, the one place callers ask: `answered` (a RingDB
+ * server produced the status, so it saw the request and this is its word), `never-sent` (grpc-js
+ * failed it before a byte left, so nothing was done), or `unknown` (it was sent and no answer
+ * came: deadline, dropped connection; the server may have acted on it).
+ */
+export type CallOutcome = 'answered' | 'never-sent' | 'unknown';
+
+export function callOutcome(err: unknown): CallOutcome {
+  if (answeredByServer(err)) return 'answered';
+  return neverSent(err) ? 'never-sent' : 'unknown';
 }
 
 /** Only RingDB's own keys of a peer's trailers (NotOwner): gRPC's transport keys are not ours to resend. */

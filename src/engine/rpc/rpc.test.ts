@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { type ClientReadableStream, status, type ServiceError, type UntypedHandleCall } from '@grpc/grpc-js';
 import { NodeServiceClient, NodeServiceService, type NodeServiceServer } from '../gen/ringdb/v1/node';
 import { InvalidArgumentError } from '../storage/errors';
 import { MAX_MESSAGE_BYTES } from './channel';
 import {
-  answeredByServer, clientArgs, InvalidFieldError, openStream, readTokenFile, RpcError, startServer, toStatus, unary, unaryHandler, UnavailableError, type RunningServer,
+  answeredByServer, callOutcome, type CallOutcome, clientArgs, InvalidFieldError, openStream, readTokenFile, RpcError, startServer, toStatus, unary, unaryHandler, UnavailableError, type RunningServer,
 } from './index';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -31,7 +32,7 @@ describe('rpc plumbing', () => {
     impl.get = unaryHandler(() => {
       throw new RpcError(status.DEADLINE_EXCEEDED, 'r: the quorum wait ended');
     });
-    impl.flush = unaryHandler(() => new Promise((resolve) => setTimeout(() => resolve({ snapshot: undefined }), 500)));
+    impl.flush = unaryHandler(() => new Promise((resolve) => setTimeout(() => resolve({ snapshot: undefined, written: [] }), 500)));
     server = await startServer('127.0.0.1', 0, TOKEN, [{ definition: NodeServiceService, implementation: impl }]);
     client = new NodeServiceClient(...clientArgs(`127.0.0.1:${server.port}`));
   });
@@ -88,23 +89,34 @@ describe('rpc plumbing', () => {
     });
   });
 
-  it('tells a server\'s own error answer from a call that got no answer, whatever the status', async () => {
-    const answered = async (call: Promise<unknown>, code: status): Promise<boolean> => {
+  it('tells a server\'s own error answer from a call that was sent and got none, and from one never sent', async () => {
+    const outcome = async (call: Promise<unknown>, code: status): Promise<CallOutcome> => {
       const err = await call.then(() => assert.fail('the call was expected to fail'), (e: ServiceError) => e);
       assert.equal(err.code, code, err.details);
-      return answeredByServer(err);
+      assert.equal(answeredByServer(err), callOutcome(err) === 'answered');
+      return callOutcome(err);
     };
-    assert.equal(await answered(unary(client, client.stats, {}, { token: TOKEN }), status.UNAVAILABLE), true);
-    assert.equal(await answered(unary(client, client.get, { key: Buffer.from('k') }, { token: TOKEN }), status.DEADLINE_EXCEEDED), true);
-    assert.equal(await answered(unary(client, client.ping, { sender: 't', clock: 1 }, { token: 'wrong-token-0123456789abcdef' }), status.UNAUTHENTICATED), true);
-    assert.equal(await answered(unary(client, client.flush, {}, { token: TOKEN, timeoutMs: 100 }), status.DEADLINE_EXCEEDED), false);
+    assert.equal(await outcome(unary(client, client.stats, {}, { token: TOKEN }), status.UNAVAILABLE), 'answered');
+    assert.equal(await outcome(unary(client, client.get, { key: Buffer.from('k') }, { token: TOKEN }), status.DEADLINE_EXCEEDED), 'answered');
+    assert.equal(await outcome(unary(client, client.ping, { sender: 't', clock: 1 }, { token: 'wrong-token-0123456789abcdef' }), status.UNAUTHENTICATED), 'answered');
+    assert.equal(await outcome(unary(client, client.flush, {}, { token: TOKEN, timeoutMs: 100 }), status.DEADLINE_EXCEEDED), 'unknown');
     const nowhere = await startServer('127.0.0.1', 0, TOKEN, []);
     await nowhere.stop();
     const unreachable = new NodeServiceClient(...clientArgs(`127.0.0.1:${nowhere.port}`));
+    // A port whose process never speaks (as a SIGSTOPped node's kernel accepts for it): the HTTP/2
+    // handshake never completes, so grpc-js keeps the call waiting and sends nothing.
+    const held: Socket[] = [];
+    const mute = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const silent = new NodeServiceClient(...clientArgs(`127.0.0.1:${(mute.address() as AddressInfo).port}`));
     try {
-      assert.equal(await answered(unary(unreachable, unreachable.ping, { sender: 't', clock: 1 }, { token: TOKEN }), status.UNAVAILABLE), false);
+      assert.equal(await outcome(unary(unreachable, unreachable.ping, { sender: 't', clock: 1 }, { token: TOKEN }), status.UNAVAILABLE), 'never-sent');
+      assert.equal(await outcome(unary(silent, silent.ping, { sender: 't', clock: 1 }, { token: TOKEN, timeoutMs: 300 }), status.DEADLINE_EXCEEDED), 'never-sent');
     } finally {
       unreachable.close();
+      silent.close();
+      for (const socket of held) socket.destroy();
+      mute.close();
     }
   });
 

@@ -238,6 +238,25 @@ describe('Store', () => {
     assert.ok(counting.asyncSyncs - before >= 1 && counting.asyncSyncs - before <= 3);
   });
 
+  it('says which tables a flush wrote, also when a compaction merges them right after', async () => {
+    const s = await openStore({ compaction: { l0Trigger: 2 } });
+    assert.deepEqual(await s.flush(), [], 'an empty memtable writes nothing');
+    await s.put(b('a'), b('1'), 1, 'n1');
+    const first = await s.flush();
+    assert.deepEqual(first.map((t) => [t.level, t.entries]), [[0, 1]]);
+    assert.deepEqual(s.snapshot().sstables.map((t) => t.file), first.map((t) => t.file));
+    await s.put(b('b'), b('2'), 2, 'n1');
+    await s.put(b('c'), b('3'), 3, 'n1');
+    const second = await s.flush();
+    assert.deepEqual(second.map((t) => [t.level, t.entries]), [[0, 2]]);
+    // The second L0 table starts a compaction into L1: a diff of the tables around the flush would
+    // name its output as written by the flush.
+    await s.compact();
+    const now = s.snapshot().sstables;
+    assert.ok(now.every((t) => t.level > 0) && !now.some((t) => t.file === second[0].file), 'the flushed table was merged');
+    assert.ok(path.isAbsolute(second[0].file), 'named as the snapshot names tables');
+  });
+
   it('purges keys from this store alone: hidden from reads, beaten by a write at least as new as the purged version, kept across reopen, gone after compaction', async () => {
     let s = await Store.open(dir, { memtableBytes: 4096 });
     for (let i = 0; i < 200; i++) await s.put(b(`k${String(i).padStart(3, '0')}`), Buffer.alloc(40, i), i + 1, 'n1');

@@ -18,7 +18,7 @@ import { entriesInRange, rangeCursor } from './store-read';
 import { checkBatch, checkEntry, checkKey, checkScan, resolveOptions, type ResolvedOptions, type StoreOpenOptions } from './store-input';
 import { recover, WAL_DIR, walFileName } from './store-recovery';
 import { TableReader } from './table-reader';
-import { compareVersions, isPurgeMarker, PURGE_ORIGIN, zeroCounters, type CutTail, type Entry, type ScanOptions, type StoreCounters, type StoreSnapshot } from './types';
+import { compareVersions, isPurgeMarker, PURGE_ORIGIN, zeroCounters, type CutTail, type Entry, type ScanOptions, type SSTableSnapshot, type StoreCounters, type StoreSnapshot } from './types';
 import { TableHandle, Version } from './version';
 import { WalWriter } from './wal';
 
@@ -60,6 +60,8 @@ interface Immutable {
   /** Segments holding this memtable's writes, deleted after its flush commits. */
   segments: number[];
   walBytes: number;
+  /** The tables its flush wrote, for a flush() waiting on it to say which are its own. */
+  written?: SSTableSnapshot[];
 }
 
 const NO_SCAN: ScanOptions = {};
@@ -403,11 +405,17 @@ export class Store {
   }
 
   /** Writes the memtable to an L0 table now and resolves when every flush has committed. */
-  async flush(): Promise<void> {
+  /**
+   * Writes the memtable, and any waiting to be written, out as L0 tables; resolves with those
+   * tables (none when there was nothing to write), also when a compaction has merged them since.
+   */
+  async flush(): Promise<SSTableSnapshot[]> {
     if (this.closed) throw new ClosedError();
     this.rotate();
+    const waited = [...this.imms];
     while (this.flushing) await this.flushing;
     if (this.failure) throw this.failure;
+    return waited.flatMap((imm) => imm.written ?? []);
   }
 
   private async flushLoop(): Promise<void> {
@@ -428,6 +436,7 @@ export class Store {
     const added = this.install(built, 0, this.opts.now());
     await this.manifest.apply({ add: added.map((t) => t.info), logNumber: imm.nextLog, nextFile: this.nextFile });
     this.replaceVersion(this.version.edit(added, new Set()));
+    imm.written = added.map((t) => this.tableSnapshot(t));
     this.imms.shift();
     if (imm.logMark > this.flushedMark) this.flushedMark = imm.logMark;
     for (const n of imm.segments) this.removeFile(walFileName(n));
@@ -541,6 +550,10 @@ export class Store {
 
   // ---- introspection and lifecycle ------------------------------------------------------
 
+  private tableSnapshot({ info, reader }: TableHandle): SSTableSnapshot {
+    return { ...info, file: path.join(this.dir, info.file), minTs: reader.properties.minTs, maxTs: reader.properties.maxTs };
+  }
+
   snapshot(): StoreSnapshot {
     let walBytes = this.retiredWalBytes + this.wal.bytes;
     for (const imm of this.imms) walBytes += imm.walBytes;
@@ -549,9 +562,7 @@ export class Store {
       memtableEntries: this.mem.size,
       immutableMemtables: this.imms.length,
       walBytes,
-      sstables: this.version.tables().map(({ info, reader }) => ({
-        ...info, file: path.join(this.dir, info.file), minTs: reader.properties.minTs, maxTs: reader.properties.maxTs,
-      })),
+      sstables: this.version.tables().map((t) => this.tableSnapshot(t)),
       counters: {
         ...this.counters,
         blockCacheHits: this.cache?.hits ?? 0,

@@ -1,7 +1,7 @@
 // Node commands: Add, Remove, Kill (a real SIGKILL), Restart, Flush, Compact, Show Node Logs. Each takes
 // a node from the selected tree item or an argument, else asks.
 import * as vscode from 'vscode';
-import type { NodeInfo, StoreSnapshot } from '../engineClient';
+import type { FlushedSnapshot, NodeInfo, StoreSnapshot } from '../engineClient';
 import { Commands } from '../common/commandIds';
 import { formatBytes, plural } from '../common/format';
 import type { Log } from '../common/log';
@@ -104,16 +104,15 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
   });
 
   /** The memtable out as a new L0 SSTable, without compaction: an LSM's first step, to watch on its own. */
-  const flushNode = (arg?: unknown): Promise<StoreSnapshot | undefined> => runReported(log, 'Flush Memtable', async () => {
+  const flushNode = (arg?: unknown): Promise<FlushedSnapshot | undefined> => runReported(log, 'Flush Memtable', async () => {
     const id = await pickNode(model, arg, 'Flush Memtable', ['up']);
     if (!id) return undefined;
-    // Asked of the node: the model's tables may be a report old, and a table would pass for new.
-    const before = new Set((await (await session.nodeClient(id)).listSSTables()).map((t) => t.file));
     const snap = await withCancellableProgress(`Flushing ${id}'s memtable…`, {
       state: `The flush goes on inside ${id}; the SSTables view shows the new L0 table when it ends.`,
       also: cancellationArg(arg),
     }, () => session.client.flushNode(id));
-    const written = snap.sstables.filter((t) => !before.has(t.file));
+    // The flush names what it wrote: a diff of the tables would count a compaction that ended meanwhile.
+    const { written } = snap;
     const what = written.length
       ? `wrote ${written.map((t) => `${t.file.split('/').pop()} (L${t.level}, ${plural(t.entries, 'entry', 'entries')})`).join(', ')}`
       : 'found its memtable empty: nothing written';

@@ -1,0 +1,26 @@
+// Keys and values as people read them. Keys are bytes: decoded as UTF-8 regardless, a binary key
+// prints as replacement marks, and two different ones look the same. The CLI prints bytes that
+// are not UTF-8 as 0x and hex; messages that name a key do the same.
+
+/** The bytes as text when they are UTF-8 (decoding gives them back), else undefined. */
+export function utf8Text(bytes: Uint8Array): string | undefined {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const text = b.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(b) ? text : undefined;
+}
+
+/** Bytes as the CLI prints a key or value: the text when UTF-8, else 0x and hex. */
+export function bytesText(bytes: Uint8Array): string {
+  return utf8Text(bytes) ?? `0x${Buffer.from(bytes).toString('hex')}`;
+}
+
+/** Hex shown of a binary key in a message: a 64 KiB key would flood it. */
+const MESSAGE_HEX_BYTES = 32;
+
+/** A key named in a message: its text quoted when UTF-8, else 0x and hex, cut after 32 bytes. */
+export function keyInMessage(bytes: Uint8Array): string {
+  const text = utf8Text(bytes);
+  if (text !== undefined) return JSON.stringify(text);
+  const b = Buffer.from(bytes);
+  return b.length <= MESSAGE_HEX_BYTES ? `0x${b.toString('hex')}` : `0x${b.subarray(0, MESSAGE_HEX_BYTES).toString('hex')}… (${b.length} bytes)`;
+}
