@@ -284,6 +284,12 @@ describe('the Hints view', function () {
     assert.ok(ui.shown.some((s) => s.kind === 'warning' && /^n3 is down, so it cannot hand its data over\. Remove it as dead\?/.test(s.text)), JSON.stringify(ui.shown));
     assert.equal(removed, 'n3', `Remove Node failed: ${api.lastError()}`);
     await waitFor(api, 'n3 gone from the Nodes view', () => (api.snapshot().nodes.some((n) => n.id === 'n3') ? undefined : true));
+    // The note a reload shows counts the nodes that ran then, not at the start (seen in VS Code: "the 3-node cluster" after Add Node made it 4).
+    const record = await waitFor(api, 'the stopped-with-window record to count 3 nodes', () => {
+      const r = api.stoppedWithWindow() as { nodes?: unknown } | undefined;
+      return r?.nodes === 3 ? r : undefined;
+    }, 10_000).catch((err: Error) => { throw new Error(`${err.message}; recorded: ${JSON.stringify(api.stoppedWithWindow())}`); });
+    assert.equal(record.nodes, api.snapshot().nodes.length);
     // The key is on its replicas of the new map, whether n3 was one of them or not.
     const got = await waitFor(api, 'the key on both its replicas', async () => {
       const g = await run<GetSummary>(Commands.get, { key: 'outlives-n3', quiet: true });
