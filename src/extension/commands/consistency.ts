@@ -106,7 +106,8 @@ export function registerConsistencyCommand(consistency: Consistency, model: Clus
       // With more nodes than N a write to a down replica is hinted to another node, whose acknowledgement counts for it (sloppy quorum).
       all: what === 'writes'
         ? (c && c.nodes > c.n ? `All ${c.n} acknowledge; a node outside the key's replicas keeping a hint for a down one counts for it, so it fails only with fewer than ${c.n} nodes up.` : 'Every replica acknowledges: fails while one is down.')
-        : 'Every replica answers: fails while one is down.',
+        // A coordinator reads from any node that is up, replicas first: a substitute answers from its hints, or with nothing.
+        : (c && c.nodes > c.n ? `All ${c.n} answer; a node outside the key's replicas answers for a down one (from a hint it keeps, or with nothing), so it fails only with fewer than ${c.n} nodes up, or with none of the key's replicas up and no hint of it.` : 'Every replica answers: fails while one is down.'),
     };
     const pick = await vscode.window.showQuickPick(
       LEVELS.map((l) => ({ label: levelName(l), level: l, description: `${describe(l)}${l === current ? ' · current' : ''}`, detail: detail[l] })),

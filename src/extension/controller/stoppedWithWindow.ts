@@ -32,7 +32,9 @@ export class StoppedWithWindowRecord extends Disposable {
       void Promise.resolve(state.update(STOPPED_WITH_WINDOW_KEY, value)).catch((err: unknown) => log.error('could not save the running cluster\'s record', err));
     };
     this._register(model.onDidChange((c) => {
-      if ((c.kind !== 'phase' && c.kind !== 'reset') || closing()) return;
+      // A node added or removed changes the count the note gives: the list's own change, not a node's state.
+      const listChanged = c.kind === 'nodes' && c.nodeId === undefined;
+      if ((c.kind !== 'phase' && c.kind !== 'reset' && !listChanged) || closing()) return;
       const s = model.snapshot;
       if (s.phase === 'running' && launchedHere()) save({ dataDir: s.dataDir, nodes: s.nodes.length });
       else if (s.phase === 'none' || s.phase === 'stopped' || (s.phase === 'running' && !launchedHere())) save(undefined);
