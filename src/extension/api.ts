@@ -17,6 +17,11 @@ export interface RingDbApi {
    * if it has one), with the row refreshed (it and its children), or undefined for the whole tree.
    */
   treeRefreshes(view: ViewName): vscode.Event<unknown>;
+  /**
+   * Shows a row of the Hints view, expanded if asked, as a person's click does (the one call that
+   * changes something: what the view shows, never the cluster).
+   */
+  revealInTree(view: 'hints', item: vscode.TreeItem, options: { expand: boolean }): Promise<void>;
   /** The message the Partitions or Hints view shows above its rows (why it is empty), if any. */
   viewMessage(view: 'partitions' | 'hints'): string | undefined;
   /** The Partitions view's header text beside its title (what a narrow sidebar shows of it). */

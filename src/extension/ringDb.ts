@@ -132,6 +132,9 @@ export class RingDb extends Disposable {
         return (await provider.getChildren(parent)) ?? [];
       },
       treeRefreshes: (view: ViewName): vscode.Event<unknown> => providers[view].onDidChangeTreeData,
+      revealInTree: async (_view: 'hints', item: vscode.TreeItem, options: { expand: boolean }) => {
+        await this.views.hintsView.reveal(item, { expand: options.expand, select: false, focus: false });
+      },
       viewMessage: (view: 'partitions' | 'hints') => providers[view].message,
       viewDescription: () => this.views.partitionsView.description,
       statusBarText: () => this.statusBar.text,

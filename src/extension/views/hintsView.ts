@@ -25,9 +25,13 @@ export class HintHolderItem extends vscode.TreeItem {
 }
 
 export class HintItem extends vscode.TreeItem {
+  static idOf(hint: Pick<HintView, 'holder' | 'target'>): string {
+    return `hints/${hint.holder}/${hint.target}`;
+  }
+
   constructor(readonly hint: HintView, now: number) {
     super(`for ${hint.target}`, vscode.TreeItemCollapsibleState.Collapsed);
-    this.id = `hints/${hint.holder}/${hint.target}`;
+    this.id = HintItem.idOf(hint);
     this.contextValue = 'hints.target';
     this.iconPath = new vscode.ThemeIcon('mail');
     const age = hint.oldestUnixMs ? ` · oldest ${formatDuration(now - hint.oldestUnixMs)}` : '';
@@ -132,6 +136,13 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
 
   getTreeItem(element: HintsElement): vscode.TreeItem {
     return element;
+  }
+
+  /** Reveal needs it: a group's row is under its holder's (holder rows are the roots). */
+  getParent(element: HintsElement): HintsElement | undefined {
+    if (!(element instanceof HintItem)) return undefined;
+    const holder = element.hint.holder;
+    return new HintHolderItem(holder, this.model.snapshot.hints.filter((h) => h.holder === holder && h.count > 0));
   }
 
   async getChildren(element?: HintsElement): Promise<HintsElement[]> {

@@ -5,7 +5,7 @@ import { Commands, ContextKeys, Views } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
 import { Ticker } from '../common/ticker';
 import type { ClusterModel } from '../model/clusterModel';
-import { HintsProvider, type HeldHintsSource } from './hintsView';
+import { HintItem, HintsProvider, type HeldHintsSource } from './hintsView';
 import { NodesProvider } from './nodesView';
 import { PartitionsProvider, type PartitionsGrouping } from './partitionsView';
 import { SSTablesProvider } from './sstablesView';
@@ -21,6 +21,7 @@ export class ClusterViews extends Disposable {
   readonly hints: HintsProvider;
   readonly nodesView: vscode.TreeView<unknown>;
   readonly partitionsView: vscode.TreeView<unknown>;
+  readonly hintsView: vscode.TreeView<unknown>;
 
   constructor(model: ClusterModel, state: vscode.Memento, heldHints: HeldHintsSource) {
     super();
@@ -33,8 +34,22 @@ export class ClusterViews extends Disposable {
     const partitionsView = this._register(vscode.window.createTreeView(Views.partitions, { treeDataProvider: this.partitions }));
     this.partitionsView = partitionsView;
     const hintsView = this._register(vscode.window.createTreeView(Views.hints, { treeDataProvider: this.hints }));
+    this.hintsView = hintsView;
+    // A key row's click runs Get with its key as the argument, which VS Code keeps only until the
+    // row is rendered again: rendering every second for the ages made a click land on a dropped
+    // command ("Actual command not found"). So while a group's keys are open, the ages wait.
+    // Registered before the ticker, which reads them on the same events.
+    const openGroups = new Set<string>();
+    this._register(hintsView.onDidExpandElement((e) => { if (e.element instanceof HintItem && e.element.id) openGroups.add(e.element.id); }));
+    this._register(hintsView.onDidCollapseElement((e) => { if (e.element instanceof HintItem && e.element.id) openGroups.delete(e.element.id); }));
+    this._register(model.onDidChange(() => {
+      // A group delivered (or its holder gone) sends no collapse.
+      const live = new Set(model.snapshot.hints.filter((h) => h.count > 0).map((h) => HintItem.idOf(h)));
+      for (const id of openGroups) if (!live.has(id)) openGroups.delete(id);
+    }));
     // Hint ages ("oldest 12 s") grow with no event from the controller: re-rendered each second while shown.
-    this._register(new Ticker(HINT_AGE_TICK_MS, () => hintsView.visible && this.hints.showsAges, () => this.hints.refresh(), [hintsView.onDidChangeVisibility, model.onDidChange]));
+    this._register(new Ticker(HINT_AGE_TICK_MS, () => hintsView.visible && this.hints.showsAges && openGroups.size === 0, () => this.hints.refresh(),
+      [hintsView.onDidChangeVisibility, model.onDidChange, hintsView.onDidExpandElement, hintsView.onDidCollapseElement]));
     const context = new Map<string, boolean>();
     const setContext = (key: string, value: boolean): void => {
       if (context.get(key) === value) return;
