@@ -12,8 +12,38 @@ import { engineClient } from '../../src/extension/engineClient';
 import { sameShown } from '../../src/extension/model/clusterModel';
 import type { NodeView } from '../../src/extension/model/types';
 import { HintItem } from '../../src/extension/views/hintsView';
+import { ClusterModel } from '../../src/extension/model/clusterModel';
+import { EMPTY_SNAPSHOT, type PartitionView } from '../../src/extension/model/types';
+import { PartitionItem, PartitionsProvider } from '../../src/extension/views/partitionsView';
+import { listNodes } from '../../src/extension/common/format';
 
 describe('extension units', () => {
+  it('lists down nodes in node order (n2 before n10), and the Partitions summary row says how many of how many once', () => {
+    assert.equal(listNodes(['n10', 'n4', 'n2']), 'n2, n4 and n10');
+    const node = (id: string, status: 'up' | 'down'): NodeView => ({
+      id, address: `127.0.0.1:${id.slice(1)}`, pid: 1, status, reason: '', startedAtUnixMs: 1, statusSinceUnixMs: 1, dataDir: 'd', logFile: 'l',
+      clock: undefined, versionVector: {}, peers: [], store: undefined, logNextLsn: 0,
+    });
+    const partition = (id: string, replicas: string[]): PartitionView => ({ id, range: 'tokens 0..1', owner: replicas[0], replicas, share: 0.25, mapVersion: 3, ops: 0, hot: false });
+    const parts = [partition('p0', ['n4', 'n3', 'n1']), partition('p1', ['n1', 'n2', 'n10']), partition('p2', ['n1', 'n2', 'n5']), partition('p3', ['n2', 'n5', 'n1'])];
+    const model = new ClusterModel();
+    // As a snapshot can come: not in node order.
+    model.replaceAll({ ...EMPTY_SNAPSHOT, phase: 'running', reportsPartitions: true, partitions: parts,
+      nodes: [node('n10', 'down'), node('n4', 'down'), node('n3', 'down'), node('n1', 'up'), node('n2', 'up'), node('n5', 'up')] });
+    const provider = new PartitionsProvider(model);
+    try {
+      const [top, ...rows] = provider.getChildren();
+      assert.equal(top.label, '2 of 4 partitions degraded');
+      assert.equal(top.description, 'map v3 · n3, n4, n10 not up');
+      assert.deepEqual(provider.getChildren(top).map((n) => n.label), ['n3', 'n4', 'n10']);
+      assert.match(String(rows[0].description), /^n4 · n3, n4 not up · /);
+      assert.ok(rows[0] instanceof PartitionItem);
+    } finally {
+      provider.dispose();
+      model.dispose();
+    }
+  });
+
   it('puts keys, values and messages into a rendered result as they are, whatever Markdown or HTML they hold', () => {
     // The renderer VS Code's Markdown preview uses, with its HTML on as there.
     const md = new MarkdownIt({ html: true });

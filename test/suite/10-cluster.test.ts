@@ -255,7 +255,8 @@ describe('a 3-node cluster driven through the commands', function () {
     assert.ok(header.length <= 20, `"${header}" is cut off in a narrow sidebar`);
     const [top] = await api.treeItems('partitions');
     assert.equal(top.contextValue, 'partitions.summary');
-    assert.equal(label(top), `${degraded[1]} partitions degraded`);
+    assert.equal(label(top), `${degraded[1]} of ${count} partitions degraded`);
+    assert.match(String(top.description), /^map v\d+ · n3 not up$/, 'the count is said once, in the label');
     const tip = top.tooltip instanceof vscode.MarkdownString ? top.tooltip.value : String(top.tooltip);
     assert.match(tip, new RegExp(`^\\*\\*${count} partitions\\*\\*, map version \\d+`));
     assert.match(tip, new RegExp(`- ${degraded[1]} with a replica not up: `));

@@ -4,7 +4,7 @@
 // Reset Hotspot Counters, to watch a new workload from zero.
 import * as vscode from 'vscode';
 import { Commands } from '../common/commandIds';
-import { formatShare, plural } from '../common/format';
+import { formatShare, listNodes, plural } from '../common/format';
 import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import { hotThreshold } from '../controller/eventMapper';
@@ -99,7 +99,7 @@ export function registerHotspotCommands(session: ClusterSession, model: ClusterM
       });
       const restart = down.map((id) => ({ title: `Restart ${id}`, id }));
       const detail = down.length
-        ? `Restart ${down.join(', ')} (or click below), then run Split Hot Partitions again; or split at a key of your choice (Split Partition).`
+        ? `Restart ${listNodes(down)} (or click below), then run Split Hot Partitions again; or split at a key of your choice (Split Partition).`
         : 'Split it at a key of your choice (Split Partition), or, when one key makes its load, spread that key (Mark Hot Key; Show Hotspots lists the hot keys).';
       // "No partition has more than N operations" was wrong beside a hot partition left whole.
       void vscode.window.showWarningMessage(`RingDB: ${r.split.length ? `${done}. ` : ''}Not split: ${why.join('; ')}.`, { detail }, ...restart.map((b) => b.title)).then((choice) => {

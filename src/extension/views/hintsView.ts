@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { Commands } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
-import { formatDuration, plural, readableKey } from '../common/format';
+import { formatDuration, listNodes, plural, readableKey } from '../common/format';
 import type { ClusterModel } from '../model/clusterModel';
 import type { ClusterSnapshot, HeldHintView, HintView } from '../model/types';
 
@@ -70,8 +70,6 @@ export class HintNoteItem extends vscode.TreeItem {
 
 type HintsElement = HintHolderItem | HintItem | HintKeyItem | HintNoteItem;
 
-const names = (ids: readonly string[]): string => (ids.length > 1 ? `${ids.slice(0, -1).join(', ')} and ${ids[ids.length - 1]}` : ids[0]);
-
 /**
  * Why the view is empty. A write is hinted only when a replica of its key is down and a healthy
  * node outside the key's replicas takes its place (sloppy quorum); with as many replicas as
@@ -81,7 +79,7 @@ export function noHintsMessage(s: ClusterSnapshot): string {
   const down = s.nodes.filter((n) => n.status !== 'up' && n.status !== 'starting').map((n) => n.id);
   if (!down.length) return 'No hints held: every node is up.';
   const one = down.length === 1;
-  const who = `${names(down)} ${one ? 'is' : 'are'} ${one ? s.nodes.find((n) => n.id === down[0])?.status : 'not up'}`;
+  const who = `${listNodes(down)} ${one ? 'is' : 'are'} ${one ? s.nodes.find((n) => n.id === down[0])?.status : 'not up'}`;
   const n = typeof s.spec?.replicationFactor === 'number' ? s.spec.replicationFactor : undefined;
   const w = typeof s.spec?.writeQuorum === 'number' ? s.spec.writeQuorum : undefined;
   const up = s.nodes.length - down.length;
