@@ -11,13 +11,44 @@ import { explain } from '../../src/extension/commands/run';
 import { engineClient } from '../../src/extension/engineClient';
 import { sameShown } from '../../src/extension/model/clusterModel';
 import type { NodeView } from '../../src/extension/model/types';
-import { HintItem } from '../../src/extension/views/hintsView';
+import { HintItem, HintsProvider } from '../../src/extension/views/hintsView';
 import { ClusterModel } from '../../src/extension/model/clusterModel';
 import { EMPTY_SNAPSHOT, type PartitionView } from '../../src/extension/model/types';
 import { PartitionItem, PartitionsProvider } from '../../src/extension/views/partitionsView';
 import { listNodes } from '../../src/extension/common/format';
 
 describe('extension units', () => {
+  it('says a Hints holder that is down keeps its hints on its disk, and that restarting it lists them', async () => {
+    const node = (id: string, status: 'up' | 'down'): NodeView => ({
+      id, address: `127.0.0.1:${id.slice(1)}`, pid: 1, status, reason: '', startedAtUnixMs: 1, statusSinceUnixMs: 1, dataDir: 'd', logFile: 'l',
+      clock: undefined, versionVector: {}, peers: [], store: undefined, logNextLsn: 0,
+    });
+    const model = new ClusterModel();
+    model.replaceAll({ ...EMPTY_SNAPSHOT, phase: 'running', reportsHints: true, reportsPartitions: true,
+      nodes: [node('n1', 'up'), node('n2', 'up'), node('n3', 'down'), node('n4', 'down')],
+      hints: [{ holder: 'n4', target: 'n3', count: 1, oldestUnixMs: 1, changes: 1 }, { holder: 'n1', target: 'n3', count: 2, oldestUnixMs: 1, changes: 1 }] });
+    const asked: string[] = [];
+    // As the real source answers for a holder that is down.
+    const provider = new HintsProvider(model, (holder) => {
+      asked.push(holder);
+      return Promise.reject(new Error(`Node ${holder} is down.`));
+    });
+    try {
+      const [n1, n4] = await provider.getChildren();
+      assert.equal(n1.description, '2 hints held');
+      assert.equal(n4.description, '1 hint held · down, kept on its disk');
+      assert.equal(n4.tooltip, 'n4 is down: its hints wait on its disk and are delivered once it is back up. Restart it ("RingDB: Restart Node").');
+      const [group] = await provider.getChildren(n4);
+      const [note] = await provider.getChildren(group);
+      assert.equal(note.label, 'n4 is down: they wait on its disk; restart it to list them');
+      assert.equal(note.tooltip, n4.tooltip);
+      assert.deepEqual(asked, [], 'a holder that is down was asked for its hints');
+    } finally {
+      provider.dispose();
+      model.dispose();
+    }
+  });
+
   it('lists down nodes in node order (n2 before n10), and the Partitions summary row says how many of how many once', () => {
     assert.equal(listNodes(['n10', 'n4', 'n2']), 'n2, n4 and n10');
     const node = (id: string, status: 'up' | 'down'): NodeView => ({

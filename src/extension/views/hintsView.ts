@@ -6,7 +6,7 @@ import { Commands } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
 import { formatDuration, listNodes, plural, readableKey } from '../common/format';
 import type { ClusterModel } from '../model/clusterModel';
-import type { ClusterSnapshot, HeldHintView, HintView } from '../model/types';
+import type { ClusterSnapshot, HeldHintView, HintView, NodeStatus } from '../model/types';
 
 /** Key rows listed under a hint group; the rest are counted in a last row. */
 export const HINT_KEYS_SHOWN = 50;
@@ -14,13 +14,28 @@ export const HINT_KEYS_SHOWN = 50;
 /** The newest `limit` hints a holder keeps for a target, newest first, asked of the node itself (the controller reports counts only). */
 export type HeldHintsSource = (holder: string, target: string, limit: number) => Promise<readonly HeldHintView[]>;
 
+/** Whether a node can be asked (and deliver hints) now: up, or suspect and still answering. */
+const answers = (status: NodeStatus | undefined): boolean => status === 'up' || status === 'suspect';
+
+/** What a holder that is not up does with its hints: it keeps them; they are not lost. */
+const keptWhileDown = (holder: string, status: NodeStatus | undefined): string =>
+  `${holder} is ${status ?? 'not running'}: its hints wait on its disk and are delivered once it is back up.${status === 'starting' ? '' : ' Restart it ("RingDB: Restart Node").'}`;
+
 export class HintHolderItem extends vscode.TreeItem {
-  constructor(readonly holder: string, readonly hints: readonly HintView[]) {
+  /** `status`: the holder's; one that is not up keeps its hints on its disk, and cannot be asked for their keys. */
+  constructor(readonly holder: string, readonly hints: readonly HintView[], readonly status: NodeStatus | undefined) {
     super(holder, vscode.TreeItemCollapsibleState.Expanded);
     this.id = `hints/${holder}`;
     this.contextValue = 'hints.holder';
-    this.iconPath = new vscode.ThemeIcon('server-process');
-    this.description = `${plural(hints.reduce((n, h) => n + h.count, 0), 'hint')} held`;
+    const held = `${plural(hints.reduce((n, h) => n + h.count, 0), 'hint')} held`;
+    if (answers(status)) {
+      this.iconPath = new vscode.ThemeIcon('server-process');
+      this.description = held;
+    } else {
+      this.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('list.warningForeground'));
+      this.description = `${held} · ${status ?? 'not running'}, kept on its disk`;
+      this.tooltip = keptWhileDown(holder, status);
+    }
   }
 }
 
@@ -136,7 +151,7 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
     const hints = this.model.snapshot.hints.filter((h) => h.count > 0);
     if (!element) {
       const holders = [...new Set(hints.map((h) => h.holder))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-      return holders.map((h) => new HintHolderItem(h, hints.filter((x) => x.holder === h)));
+      return holders.map((h) => new HintHolderItem(h, hints.filter((x) => x.holder === h), this.model.node(h)?.status));
     }
     if (element instanceof HintHolderItem) {
       const now = Date.now();
@@ -149,6 +164,11 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
   /** The group's keys, newest first, at most HINT_KEYS_SHOWN, then a row counting the rest. */
   private async keyRows(group: HintView): Promise<HintsElement[]> {
     const base = `hints/${group.holder}/${group.target}`;
+    const status = this.model.node(group.holder)?.status;
+    // Not asked: "Node n4 is down." as the reason keys are not listed read as if the hints were gone.
+    if (!answers(status)) {
+      return [new HintNoteItem(`${base}/down`, `${group.holder} is ${status ?? 'not running'}: they wait on its disk; ${status === 'starting' ? 'listed once it is up' : 'restart it to list them'}`, 'debug-disconnect', keptWhileDown(group.holder, status))];
+    }
     let newest: readonly HeldHintView[];
     try {
       newest = await this.listedBy(group);
