@@ -16,6 +16,7 @@ import { ClusterModel } from '../../src/extension/model/clusterModel';
 import { EMPTY_SNAPSHOT, type PartitionView } from '../../src/extension/model/types';
 import { PartitionItem, PartitionsProvider } from '../../src/extension/views/partitionsView';
 import { listNodes } from '../../src/extension/common/format';
+import { suggestThreshold } from '../../src/extension/commands/hotspotCommands';
 
 describe('extension units', () => {
   it('says a Hints holder that is down keeps its hints on its disk, and that restarting it lists them', async () => {
@@ -47,6 +48,17 @@ describe('extension units', () => {
       provider.dispose();
       model.dispose();
     }
+  });
+
+  it('suggests a Split Hot Partitions threshold that splits something: below the busiest count when twice the mean is not', () => {
+    // Two busy partitions of 10 and 1: twice the mean is 11, above the busiest.
+    assert.deepEqual(suggestThreshold([{ ops: 10 }, { ops: 1 }]), { value: 9, splits: 1, twiceMean: 11 });
+    // One busy partition: twice the mean is twice its count.
+    assert.deepEqual(suggestThreshold([{ ops: 40 }, { ops: 0 }]), { value: 39, splits: 1, twiceMean: 80 });
+    // Where twice the mean leaves some above it, it is the suggestion, as the Partitions view marks hot.
+    assert.deepEqual(suggestThreshold([{ ops: 40 }, { ops: 2 }, { ops: 2 }, { ops: 2 }]), { value: 23, splits: 1, twiceMean: 23 });
+    // Nothing can be split below 1.
+    assert.deepEqual(suggestThreshold([{ ops: 1 }]), { value: 1, splits: 0, twiceMean: 2 });
   });
 
   it('lists down nodes in node order (n2 before n10), and the Partitions summary row says how many of how many once', () => {

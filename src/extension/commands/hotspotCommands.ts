@@ -29,6 +29,25 @@ export interface Hotspots {
   keys: (HotKeyInfo & { location?: KeyLocation })[];
 }
 
+/** Split Hot Partitions' suggested threshold, and how many partitions it splits (those with more operations than it). */
+export interface ThresholdSuggestion {
+  readonly value: number;
+  readonly splits: number;
+  /** Twice the mean, which the Partitions view calls hot above. */
+  readonly twiceMean: number;
+}
+
+/**
+ * Twice the mean, as the Partitions view marks hot; but on a small workload that can equal the
+ * busiest count, and accepting it split nothing: then one below the busiest count.
+ */
+export function suggestThreshold(partitions: readonly { ops: number }[]): ThresholdSuggestion {
+  const twiceMean = Math.max(1, Math.floor(hotThreshold(partitions)));
+  const busiest = Math.max(0, ...partitions.map((p) => p.ops));
+  const value = busiest > twiceMean ? twiceMean : Math.max(1, busiest - 1);
+  return { value, splits: partitions.filter((p) => p.ops > value).length, twiceMean };
+}
+
 export function registerHotspotCommands(session: ClusterSession, model: ClusterModel, log: Log, results: ResultDocuments): vscode.Disposable[] {
   const requireMap = (): void => {
     if (!model.snapshot.reportsPartitions) throw new UserError('This cluster reports no partition map, so it counts no hotspots.', 'Start a cluster whose engine supports partitioning.');
@@ -64,12 +83,13 @@ export function registerHotspotCommands(session: ClusterSession, model: ClusterM
         void vscode.window.showInformationMessage('RingDB: no partition has counted an operation since the counters were last reset, so none is hot. Put or get some keys, then split the partitions that took most of them.');
         return undefined;
       }
-      const suggested = Math.max(1, Math.floor(hotThreshold(partitions)));
+      const s = suggestThreshold(partitions);
       const busiest = partitions[0];
+      const mean = s.value === s.twiceMean ? `twice the mean: ${s.twiceMean}` : `twice the mean, ${s.twiceMean}, would split none`;
       const typed = await vscode.window.showInputBox({
         title: 'RingDB: Split Hot Partitions',
-        prompt: `Split, at the median of its keys, every partition with more operations than this since the last reset (busiest: partition ${busiest.pid} with ${busiest.ops}; twice the mean: ${suggested})`,
-        value: String(suggested),
+        prompt: `Split, at the median of its keys, every partition with more operations than this since the last reset (busiest: partition ${busiest.pid} with ${busiest.ops}; ${mean}). ${s.value} splits ${plural(s.splits, 'partition')}.`,
+        value: String(s.value),
         ignoreFocusOut: true,
         validateInput: (v) => (/^[1-9]\d*$/.test(v.trim()) ? undefined : 'A whole number of operations, 1 or more'),
       });
