@@ -11,9 +11,82 @@ import { explain } from '../../src/extension/commands/run';
 import { engineClient } from '../../src/extension/engineClient';
 import { sameShown } from '../../src/extension/model/clusterModel';
 import type { NodeView } from '../../src/extension/model/types';
-import { HintItem } from '../../src/extension/views/hintsView';
+import { HintItem, HintsProvider } from '../../src/extension/views/hintsView';
+import { ClusterModel } from '../../src/extension/model/clusterModel';
+import { EMPTY_SNAPSHOT, type PartitionView } from '../../src/extension/model/types';
+import { PartitionItem, PartitionsProvider } from '../../src/extension/views/partitionsView';
+import { listNodes } from '../../src/extension/common/format';
+import { suggestThreshold } from '../../src/extension/commands/hotspotCommands';
 
 describe('extension units', () => {
+  it('says a Hints holder that is down keeps its hints on its disk, and that restarting it lists them', async () => {
+    const node = (id: string, status: 'up' | 'down'): NodeView => ({
+      id, address: `127.0.0.1:${id.slice(1)}`, pid: 1, status, reason: '', startedAtUnixMs: 1, statusSinceUnixMs: 1, dataDir: 'd', logFile: 'l',
+      clock: undefined, versionVector: {}, peers: [], store: undefined, logNextLsn: 0,
+    });
+    const model = new ClusterModel();
+    model.replaceAll({ ...EMPTY_SNAPSHOT, phase: 'running', reportsHints: true, reportsPartitions: true,
+      nodes: [node('n1', 'up'), node('n2', 'up'), node('n3', 'down'), node('n4', 'down')],
+      hints: [{ holder: 'n4', target: 'n3', count: 1, oldestUnixMs: 1, changes: 1 }, { holder: 'n1', target: 'n3', count: 2, oldestUnixMs: 1, changes: 1 }] });
+    const asked: string[] = [];
+    // As the real source answers for a holder that is down.
+    const provider = new HintsProvider(model, (holder) => {
+      asked.push(holder);
+      return Promise.reject(new Error(`Node ${holder} is down.`));
+    });
+    try {
+      const [n1, n4] = await provider.getChildren();
+      assert.equal(n1.description, '2 hints held');
+      assert.equal(n4.description, '1 hint held · down, kept on its disk');
+      assert.equal(n4.tooltip, 'n4 is down: its hints wait on its disk and are delivered once it is back up. Restart it ("RingDB: Restart Node").');
+      const [group] = await provider.getChildren(n4);
+      const [note] = await provider.getChildren(group);
+      assert.equal(note.label, 'n4 is down: they wait on its disk; restart it to list them');
+      assert.equal(note.tooltip, n4.tooltip);
+      assert.deepEqual(asked, [], 'a holder that is down was asked for its hints');
+    } finally {
+      provider.dispose();
+      model.dispose();
+    }
+  });
+
+  it('suggests a Split Hot Partitions threshold that splits something: below the busiest count when twice the mean is not', () => {
+    // Two busy partitions of 10 and 1: twice the mean is 11, above the busiest.
+    assert.deepEqual(suggestThreshold([{ ops: 10 }, { ops: 1 }]), { value: 9, splits: 1, twiceMean: 11 });
+    // One busy partition: twice the mean is twice its count.
+    assert.deepEqual(suggestThreshold([{ ops: 40 }, { ops: 0 }]), { value: 39, splits: 1, twiceMean: 80 });
+    // Where twice the mean leaves some above it, it is the suggestion, as the Partitions view marks hot.
+    assert.deepEqual(suggestThreshold([{ ops: 40 }, { ops: 2 }, { ops: 2 }, { ops: 2 }]), { value: 23, splits: 1, twiceMean: 23 });
+    // Nothing can be split below 1.
+    assert.deepEqual(suggestThreshold([{ ops: 1 }]), { value: 1, splits: 0, twiceMean: 2 });
+  });
+
+  it('lists down nodes in node order (n2 before n10), and the Partitions summary row says how many of how many once', () => {
+    assert.equal(listNodes(['n10', 'n4', 'n2']), 'n2, n4 and n10');
+    const node = (id: string, status: 'up' | 'down'): NodeView => ({
+      id, address: `127.0.0.1:${id.slice(1)}`, pid: 1, status, reason: '', startedAtUnixMs: 1, statusSinceUnixMs: 1, dataDir: 'd', logFile: 'l',
+      clock: undefined, versionVector: {}, peers: [], store: undefined, logNextLsn: 0,
+    });
+    const partition = (id: string, replicas: string[]): PartitionView => ({ id, range: 'tokens 0..1', owner: replicas[0], replicas, share: 0.25, mapVersion: 3, ops: 0, hot: false });
+    const parts = [partition('p0', ['n4', 'n3', 'n1']), partition('p1', ['n1', 'n2', 'n10']), partition('p2', ['n1', 'n2', 'n5']), partition('p3', ['n2', 'n5', 'n1'])];
+    const model = new ClusterModel();
+    // As a snapshot can come: not in node order.
+    model.replaceAll({ ...EMPTY_SNAPSHOT, phase: 'running', reportsPartitions: true, partitions: parts,
+      nodes: [node('n10', 'down'), node('n4', 'down'), node('n3', 'down'), node('n1', 'up'), node('n2', 'up'), node('n5', 'up')] });
+    const provider = new PartitionsProvider(model);
+    try {
+      const [top, ...rows] = provider.getChildren();
+      assert.equal(top.label, '2 of 4 partitions degraded');
+      assert.equal(top.description, 'map v3 · n3, n4, n10 not up');
+      assert.deepEqual(provider.getChildren(top).map((n) => n.label), ['n3', 'n4', 'n10']);
+      assert.match(String(rows[0].description), /^n4 · n3, n4 not up · /);
+      assert.ok(rows[0] instanceof PartitionItem);
+    } finally {
+      provider.dispose();
+      model.dispose();
+    }
+  });
+
   it('puts keys, values and messages into a rendered result as they are, whatever Markdown or HTML they hold', () => {
     // The renderer VS Code's Markdown preview uses, with its HTML on as there.
     const md = new MarkdownIt({ html: true });

@@ -243,6 +243,25 @@ describe('a 3-node cluster driven through the commands', function () {
     }
   });
 
+  it('Get of a key marked hot offers Where Is Key, which lists its variants', async () => {
+    const ui = recordUi((s) => (s.kind === 'info' && s.items.includes('Where Is Key') ? 'Where Is Key' : undefined));
+    try {
+      assert.equal((await run<GetSummary>(Commands.get, { key: 'hot-read', node: 'n1' }))?.value, 'salted', `Get failed: ${api.lastError()}`);
+      const got = api.lastResult()?.markdown ?? '';
+      assert.doesNotMatch(got, /ringdb where/);
+      assert.match(got, /"RingDB: Where Is Key" \(the button on the notification beside this result\) lists the variants/);
+      const offer = ui.shown.find((s) => s.kind === 'info' && s.items.includes('Where Is Key'));
+      assert.equal(offer?.text, 'RingDB: "hot-read" is marked hot: its value is merged from 2 variant keys in other partitions.');
+      const where = await waitFor(api, 'Where Is Key to show the variants', () => {
+        const m = api.lastResult()?.markdown ?? '';
+        return m.startsWith('# Where is `hot-read`') ? m : undefined;
+      }, 10_000);
+      assert.match(where, /Its variants live in partitions? \d+/);
+    } finally {
+      ui.restore();
+    }
+  });
+
   it('the Partitions view\'s header, with n3 down, gives the count and the worst problem; its first row has the rest', async () => {
     const count = api.snapshot().partitions.length;
     assert.ok(count > 0, 'no partitions reported');
@@ -255,7 +274,8 @@ describe('a 3-node cluster driven through the commands', function () {
     assert.ok(header.length <= 20, `"${header}" is cut off in a narrow sidebar`);
     const [top] = await api.treeItems('partitions');
     assert.equal(top.contextValue, 'partitions.summary');
-    assert.equal(label(top), `${degraded[1]} partitions degraded`);
+    assert.equal(label(top), `${degraded[1]} of ${count} partitions degraded`);
+    assert.match(String(top.description), /^map v\d+ · n3 not up$/, 'the count is said once, in the label');
     const tip = top.tooltip instanceof vscode.MarkdownString ? top.tooltip.value : String(top.tooltip);
     assert.match(tip, new RegExp(`^\\*\\*${count} partitions\\*\\*, map version \\d+`));
     assert.match(tip, new RegExp(`- ${degraded[1]} with a replica not up: `));

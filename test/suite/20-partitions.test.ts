@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
-import type { Hotspots } from '../../src/extension/commands/hotspotCommands';
+import { suggestThreshold, type Hotspots } from '../../src/extension/commands/hotspotCommands';
 import { hotThreshold } from '../../src/extension/controller/eventMapper';
 import { Commands, Views } from '../../src/extension/common/commandIds';
 import { label, recordUi, ringDb, waitFor } from './helpers';
@@ -270,8 +270,10 @@ describe('partitions', function () {
     }
     const asked = ui.shown.filter((s) => s.kind === 'inputBox');
     assert.equal(asked.length, 1, JSON.stringify(ui.shown));
-    assert.equal(asked[0].value, String(Math.floor(hotThreshold(partitions))));
-    assert.match(asked[0].text, new RegExp(`busiest: partition ${partitions[0].pid} with ${partitions[0].ops}`));
+    const suggested = suggestThreshold(partitions);
+    assert.equal(asked[0].value, String(suggested.value));
+    assert.ok(suggested.splits >= 1, 'the suggestion splits nothing');
+    assert.match(asked[0].text, new RegExp(`busiest: partition ${partitions[0].pid} with ${partitions[0].ops}; .*\\. ${suggested.value} splits ${suggested.splits} partitions?\\.$`));
     assert.deepEqual([asked[0].validate?.('0'), asked[0].validate?.('ten'), asked[0].validate?.('12')], ['A whole number of operations, 1 or more', 'A whole number of operations, 1 or more', undefined]);
     assert.ok(r, `Split Hot Partitions failed: ${api.lastError()}`);
     assert.deepEqual([...r.split, ...r.skipped.map((s) => s.pid)], [partitions[0].pid]);

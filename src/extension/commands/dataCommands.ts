@@ -94,7 +94,15 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
       return { ...read, readLevel: level === 'default' ? undefined : levelName(level) };
     };
     const summary = loc?.saltBuckets ? await salted(loc.saltBuckets, loc.replicas) : await ownCopiesOf();
-    if (!argsOf(arg).quiet) await results.show(`get ${k}`, renderGet(summary));
+    if (!argsOf(arg).quiet) {
+      await results.show(`get ${k}`, renderGet(summary));
+      // A result is a Markdown preview, with no buttons of its own: the way to the variants is a notification's.
+      if (loc?.saltBuckets) {
+        void vscode.window.showInformationMessage(`RingDB: "${k}" is marked hot: its value is merged from ${loc.saltBuckets} variant keys in other partitions.`, 'Where Is Key').then((choice) => {
+          if (choice) void vscode.commands.executeCommand(Commands.whereIsKey, { key: k });
+        });
+      }
+    }
     return summary;
   });
 

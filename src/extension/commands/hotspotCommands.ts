@@ -4,7 +4,7 @@
 // Reset Hotspot Counters, to watch a new workload from zero.
 import * as vscode from 'vscode';
 import { Commands } from '../common/commandIds';
-import { formatShare, plural } from '../common/format';
+import { formatShare, listNodes, plural } from '../common/format';
 import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import { hotThreshold } from '../controller/eventMapper';
@@ -27,6 +27,25 @@ export interface Hotspots {
   totalOps: number;
   partitions: HotPartitionInfo[];
   keys: (HotKeyInfo & { location?: KeyLocation })[];
+}
+
+/** Split Hot Partitions' suggested threshold, and how many partitions it splits (those with more operations than it). */
+export interface ThresholdSuggestion {
+  readonly value: number;
+  readonly splits: number;
+  /** Twice the mean, which the Partitions view calls hot above. */
+  readonly twiceMean: number;
+}
+
+/**
+ * Twice the mean, as the Partitions view marks hot; but on a small workload that can equal the
+ * busiest count, and accepting it split nothing: then one below the busiest count.
+ */
+export function suggestThreshold(partitions: readonly { ops: number }[]): ThresholdSuggestion {
+  const twiceMean = Math.max(1, Math.floor(hotThreshold(partitions)));
+  const busiest = Math.max(0, ...partitions.map((p) => p.ops));
+  const value = busiest > twiceMean ? twiceMean : Math.max(1, busiest - 1);
+  return { value, splits: partitions.filter((p) => p.ops > value).length, twiceMean };
 }
 
 export function registerHotspotCommands(session: ClusterSession, model: ClusterModel, log: Log, results: ResultDocuments): vscode.Disposable[] {
@@ -64,12 +83,13 @@ export function registerHotspotCommands(session: ClusterSession, model: ClusterM
         void vscode.window.showInformationMessage('RingDB: no partition has counted an operation since the counters were last reset, so none is hot. Put or get some keys, then split the partitions that took most of them.');
         return undefined;
       }
-      const suggested = Math.max(1, Math.floor(hotThreshold(partitions)));
+      const s = suggestThreshold(partitions);
       const busiest = partitions[0];
+      const mean = s.value === s.twiceMean ? `twice the mean: ${s.twiceMean}` : `twice the mean, ${s.twiceMean}, would split none`;
       const typed = await vscode.window.showInputBox({
         title: 'RingDB: Split Hot Partitions',
-        prompt: `Split, at the median of its keys, every partition with more operations than this since the last reset (busiest: partition ${busiest.pid} with ${busiest.ops}; twice the mean: ${suggested})`,
-        value: String(suggested),
+        prompt: `Split, at the median of its keys, every partition with more operations than this since the last reset (busiest: partition ${busiest.pid} with ${busiest.ops}; ${mean}). ${s.value} splits ${plural(s.splits, 'partition')}.`,
+        value: String(s.value),
         ignoreFocusOut: true,
         validateInput: (v) => (/^[1-9]\d*$/.test(v.trim()) ? undefined : 'A whole number of operations, 1 or more'),
       });
@@ -99,7 +119,7 @@ export function registerHotspotCommands(session: ClusterSession, model: ClusterM
       });
       const restart = down.map((id) => ({ title: `Restart ${id}`, id }));
       const detail = down.length
-        ? `Restart ${down.join(', ')} (or click below), then run Split Hot Partitions again; or split at a key of your choice (Split Partition).`
+        ? `Restart ${listNodes(down)} (or click below), then run Split Hot Partitions again; or split at a key of your choice (Split Partition).`
         : 'Split it at a key of your choice (Split Partition), or, when one key makes its load, spread that key (Mark Hot Key; Show Hotspots lists the hot keys).';
       // "No partition has more than N operations" was wrong beside a hot partition left whole.
       void vscode.window.showWarningMessage(`RingDB: ${r.split.length ? `${done}. ` : ''}Not split: ${why.join('; ')}.`, { detail }, ...restart.map((b) => b.title)).then((choice) => {

@@ -210,11 +210,14 @@ export async function readSalted(session: ClusterSession, k: string, buckets: nu
   };
 }
 
-/** Why a salted key shows no per-node table: its value is spread over variants. */
-export function saltedNote(k: string, buckets: number): string {
+/**
+ * Why a salted key shows no per-node table: its value is spread over variants. `fromGet`: Get's
+ * result, which points to Where Is Key (offered on the notification Get shows beside it).
+ */
+export function saltedNote(k: string, buckets: number, fromGet = false): string {
   return `${code(k)} is marked hot: salted over ${buckets} buckets, its writes go to ${buckets} variant keys in other partitions, `
-    + 'and a read merges them (newest wins). No node\'s own copy of the plain key is its value, so no per-node copies are shown; '
-    + `${code(`ringdb where ${k}`)} in a terminal lists the variants and their partitions.`;
+    + 'and a read merges them (newest wins). No node\'s own copy of the plain key is its value, so no per-node copies are shown'
+    + (fromGet ? '; "RingDB: Where Is Key" (the button on the notification beside this result) lists the variants and their partitions.' : '.');
 }
 
 export function renderGet(s: GetSummary): string {
@@ -224,7 +227,7 @@ export function renderGet(s: GetSummary): string {
     const head = s.found
       ? [codeBlock(s.value ?? ''), '', `- version: **${s.version?.opId || '—'}** (origin ${s.version?.origin}, timestamp ${s.version?.ts})`, `- read through ${s.salted.via} with ${quorum}${answered}`]
       : [s.version ? `Deleted (tombstone, timestamp ${s.version.ts}; read through ${s.salted.via} with ${quorum}${answered}).` : `Not found (read through ${s.salted.via} with ${quorum}${answered}).`];
-    return [`# ${code(s.key)}`, '', ...head, '', saltedNote(s.key, s.salted.buckets)].join('\n');
+    return [`# ${code(s.key)}`, '', ...head, '', saltedNote(s.key, s.salted.buckets, true)].join('\n');
   }
   const missing = unheard(s);
   const unheardNote = missing.length

@@ -29,6 +29,21 @@ export function formatShare(fraction: number): string {
   return `${(fraction * 100).toFixed(2)}%`;
 }
 
+/** Node ids in the order a person counts them: n2 before n10. */
+export function compareNodeIds(a: string, b: string): number {
+  return a.localeCompare(b, undefined, { numeric: true });
+}
+
+export function byNodeId(ids: readonly string[]): string[] {
+  return [...ids].sort(compareNodeIds);
+}
+
+/** "n2", "n2 and n3", "n1, n2 and n3": node ids in a sentence, in node order. */
+export function listNodes(ids: readonly string[]): string {
+  const sorted = byNodeId(ids);
+  return sorted.length < 2 ? sorted.join('') : `${sorted.slice(0, -1).join(', ')} and ${sorted[sorted.length - 1]}`;
+}
+
 /** "n1:12, n2:9" in node order. */
 export function formatVector(v: Readonly<Record<string, number>>): string {
   const parts = Object.entries(v).sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }));

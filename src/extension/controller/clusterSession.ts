@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { engineClient, type ClusterDescription, type ClusterEvent, type ClusterSpec, type ControllerClient, type EventStream, type NodeClient } from '../engineClient';
 import { Commands } from '../common/commandIds';
 import { Disposable, toDisposable } from '../common/lifecycle';
-import { plural } from '../common/format';
+import { byNodeId, listNodes, plural } from '../common/format';
 import { describeError, type Log } from '../common/log';
 import type { ClusterModel } from '../model/clusterModel';
 import type { HeldHintView } from '../model/types';
@@ -221,10 +221,10 @@ export class ClusterSession extends Disposable {
     const kept = cluster.nodes.filter((n) => n.state !== 'up' && n.downOnPurpose).map((n) => n.id);
     const notUp = cluster.nodes.filter((n) => n.state !== 'up' && !n.downOnPurpose).map((n) => `${n.id} ${n.state}`);
     const keptNote = kept.length
-      ? ` ${listed(kept)} ${kept.length === 1 ? 'was' : 'were'} left down on purpose, as killed before the crash ("RingDB: Restart Node" starts ${kept.length === 1 ? 'it' : 'one'}).`
+      ? ` ${listNodes(kept)} ${kept.length === 1 ? 'was' : 'were'} left down on purpose, as killed before the crash ("RingDB: Restart Node" starts ${kept.length === 1 ? 'it' : 'one'}).`
       : '';
     const back = notUp.length
-      ? `The cluster is partly back: ${up.length} of ${cluster.nodes.length} nodes up (${notUp.join(', ')}); the Nodes view shows them.${keptNote}`
+      ? `The cluster is partly back: ${up.length} of ${cluster.nodes.length} nodes up (${byNodeId(notUp).join(', ')}); the Nodes view shows them.${keptNote}`
       : `The cluster is back: ${plural(up.length, 'node')} up, recovered from ${up.length === 1 ? 'its' : 'their'} logs and SSTables.${keptNote}`;
     const why = this.lastCrash ? ` (${this.lastCrash})` : '';
     this.restartNoticeAt = Date.now();
@@ -274,9 +274,4 @@ export class ClusterSession extends Disposable {
     for (const c of this.nodeClients.values()) c.close();
     this.nodeClients.clear();
   }
-}
-
-/** "n2", "n2 and n3", "n1, n2 and n3". */
-function listed(ids: readonly string[]): string {
-  return ids.length < 2 ? ids.join('') : `${ids.slice(0, -1).join(', ')} and ${ids[ids.length - 1]}`;
 }

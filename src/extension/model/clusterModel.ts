@@ -2,6 +2,7 @@
 // change) and announced through onDidChange; providers and the status bar only render it.
 import * as vscode from 'vscode';
 import { Disposable } from '../common/lifecycle';
+import { compareNodeIds } from '../common/format';
 import {
   EMPTY_SNAPSHOT, type ClusterChange, type ClusterPhase, type ClusterSnapshot, type HintView, type NodeView,
   type PartitionView, type StoreView,
@@ -57,7 +58,7 @@ export class ClusterModel extends Disposable {
     const i = nodes.findIndex((n) => n.id === node.id);
     if (i < 0) {
       nodes.push(node);
-      nodes.sort(byNodeId);
+      nodes.sort((a, b) => compareNodeIds(a.id, b.id));
     } else {
       const old = nodes[i];
       const merged: NodeView = {
@@ -148,5 +149,3 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return ka.every((k) => Object.prototype.hasOwnProperty.call(rb, k) && deepEqual(ra[k], rb[k]));
 }
 
-const byNodeId = (a: NodeView, b: NodeView): number =>
-  a.id.localeCompare(b.id, undefined, { numeric: true });

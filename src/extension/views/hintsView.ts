@@ -4,9 +4,9 @@
 import * as vscode from 'vscode';
 import { Commands } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
-import { formatDuration, plural, readableKey } from '../common/format';
+import { formatDuration, listNodes, plural, readableKey } from '../common/format';
 import type { ClusterModel } from '../model/clusterModel';
-import type { ClusterSnapshot, HeldHintView, HintView } from '../model/types';
+import type { ClusterSnapshot, HeldHintView, HintView, NodeStatus } from '../model/types';
 
 /** Key rows listed under a hint group; the rest are counted in a last row. */
 export const HINT_KEYS_SHOWN = 50;
@@ -14,13 +14,28 @@ export const HINT_KEYS_SHOWN = 50;
 /** The newest `limit` hints a holder keeps for a target, newest first, asked of the node itself (the controller reports counts only). */
 export type HeldHintsSource = (holder: string, target: string, limit: number) => Promise<readonly HeldHintView[]>;
 
+/** Whether a node can be asked (and deliver hints) now: up, or suspect and still answering. */
+const answers = (status: NodeStatus | undefined): boolean => status === 'up' || status === 'suspect';
+
+/** What a holder that is not up does with its hints: it keeps them; they are not lost. */
+const keptWhileDown = (holder: string, status: NodeStatus | undefined): string =>
+  `${holder} is ${status ?? 'not running'}: its hints wait on its disk and are delivered once it is back up.${status === 'starting' ? '' : ' Restart it ("RingDB: Restart Node").'}`;
+
 export class HintHolderItem extends vscode.TreeItem {
-  constructor(readonly holder: string, readonly hints: readonly HintView[]) {
+  /** `status`: the holder's; one that is not up keeps its hints on its disk, and cannot be asked for their keys. */
+  constructor(readonly holder: string, readonly hints: readonly HintView[], readonly status: NodeStatus | undefined) {
     super(holder, vscode.TreeItemCollapsibleState.Expanded);
     this.id = `hints/${holder}`;
     this.contextValue = 'hints.holder';
-    this.iconPath = new vscode.ThemeIcon('server-process');
-    this.description = `${plural(hints.reduce((n, h) => n + h.count, 0), 'hint')} held`;
+    const held = `${plural(hints.reduce((n, h) => n + h.count, 0), 'hint')} held`;
+    if (answers(status)) {
+      this.iconPath = new vscode.ThemeIcon('server-process');
+      this.description = held;
+    } else {
+      this.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('list.warningForeground'));
+      this.description = `${held} · ${status ?? 'not running'}, kept on its disk`;
+      this.tooltip = keptWhileDown(holder, status);
+    }
   }
 }
 
@@ -74,8 +89,6 @@ export class HintNoteItem extends vscode.TreeItem {
 
 type HintsElement = HintHolderItem | HintItem | HintKeyItem | HintNoteItem;
 
-const names = (ids: readonly string[]): string => (ids.length > 1 ? `${ids.slice(0, -1).join(', ')} and ${ids[ids.length - 1]}` : ids[0]);
-
 /**
  * Why the view is empty. A write is hinted only when a replica of its key is down and a healthy
  * node outside the key's replicas takes its place (sloppy quorum); with as many replicas as
@@ -85,7 +98,7 @@ export function noHintsMessage(s: ClusterSnapshot): string {
   const down = s.nodes.filter((n) => n.status !== 'up' && n.status !== 'starting').map((n) => n.id);
   if (!down.length) return 'No hints held: every node is up.';
   const one = down.length === 1;
-  const who = `${names(down)} ${one ? 'is' : 'are'} ${one ? s.nodes.find((n) => n.id === down[0])?.status : 'not up'}`;
+  const who = `${listNodes(down)} ${one ? 'is' : 'are'} ${one ? s.nodes.find((n) => n.id === down[0])?.status : 'not up'}`;
   const n = typeof s.spec?.replicationFactor === 'number' ? s.spec.replicationFactor : undefined;
   const w = typeof s.spec?.writeQuorum === 'number' ? s.spec.writeQuorum : undefined;
   const up = s.nodes.length - down.length;
@@ -142,14 +155,14 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
   getParent(element: HintsElement): HintsElement | undefined {
     if (!(element instanceof HintItem)) return undefined;
     const holder = element.hint.holder;
-    return new HintHolderItem(holder, this.model.snapshot.hints.filter((h) => h.holder === holder && h.count > 0));
+    return new HintHolderItem(holder, this.model.snapshot.hints.filter((h) => h.holder === holder && h.count > 0), this.model.node(holder)?.status);
   }
 
   async getChildren(element?: HintsElement): Promise<HintsElement[]> {
     const hints = this.model.snapshot.hints.filter((h) => h.count > 0);
     if (!element) {
       const holders = [...new Set(hints.map((h) => h.holder))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-      return holders.map((h) => new HintHolderItem(h, hints.filter((x) => x.holder === h)));
+      return holders.map((h) => new HintHolderItem(h, hints.filter((x) => x.holder === h), this.model.node(h)?.status));
     }
     if (element instanceof HintHolderItem) {
       const now = Date.now();
@@ -162,6 +175,11 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
   /** The group's keys, newest first, at most HINT_KEYS_SHOWN, then a row counting the rest. */
   private async keyRows(group: HintView): Promise<HintsElement[]> {
     const base = `hints/${group.holder}/${group.target}`;
+    const status = this.model.node(group.holder)?.status;
+    // Not asked: "Node n4 is down." as the reason keys are not listed read as if the hints were gone.
+    if (!answers(status)) {
+      return [new HintNoteItem(`${base}/down`, `${group.holder} is ${status ?? 'not running'}: they wait on its disk; ${status === 'starting' ? 'listed once it is up' : 'restart it to list them'}`, 'debug-disconnect', keptWhileDown(group.holder, status))];
+    }
     let newest: readonly HeldHintView[];
     try {
       newest = await this.listedBy(group);

@@ -2,7 +2,7 @@
 // marker, in ring order or grouped by owner. Filled once the engine reports its partition map
 // (the partitioning layer).
 import * as vscode from 'vscode';
-import { formatShare, plural } from '../common/format';
+import { byNodeId, compareNodeIds, formatShare, plural } from '../common/format';
 import { Disposable } from '../common/lifecycle';
 import type { ClusterModel } from '../model/clusterModel';
 import type { NodeStatus, PartitionView } from '../model/types';
@@ -16,7 +16,7 @@ export function partitionDescription(p: PartitionView, notUp: readonly string[] 
   const parts = underOwner ? [] : [p.owner];
   // What a person scanning 128 rows for trouble looks for first: replicas that cannot answer.
   if (notUp.length === p.replicas.length && notUp.length > 0) parts.push('no replica up');
-  else if (notUp.length > 0) parts.push(`${notUp.join(', ')} not up`);
+  else if (notUp.length > 0) parts.push(`${byNodeId(notUp).join(', ')} not up`);
   if (p.share !== undefined) parts.push(formatShare(p.share));
   if (p.ops > 0) parts.push(plural(p.ops, 'op'));
   if (p.hot) parts.push('hot');
@@ -43,7 +43,7 @@ export class PartitionItem extends vscode.TreeItem {
       `- owner: ${partition.owner}`,
       ...(partition.share === undefined ? [] : [`- share of the hash ring: ${formatShare(partition.share)}`]),
       `- replicas: ${partition.replicas.join(', ') || '—'}`,
-      ...(notUp.length ? [`- not up: ${notUp.join(', ')}${unserved ? ' (every replica: reads and writes of its keys go to hints, or fail)' : ''}`] : []),
+      ...(notUp.length ? [`- not up: ${byNodeId(notUp).join(', ')}${unserved ? ' (every replica: reads and writes of its keys go to hints, or fail)' : ''}`] : []),
       `- map version: ${partition.mapVersion}`,
       `- ops: ${partition.ops}`,
     ].join('\n'));
@@ -93,12 +93,13 @@ export interface PartitionsHealth {
 export class PartitionsSummaryItem extends vscode.TreeItem {
   constructor(readonly health: PartitionsHealth) {
     const h = health;
-    super(h.unserved ? `${plural(h.unserved, 'partition')} down` : `${plural(h.degraded, 'partition')} degraded`, vscode.TreeItemCollapsibleState.Collapsed);
+    // "12 of 128 partitions degraded": the label alone says how many of how many.
+    super(`${h.unserved || h.degraded} of ${plural(h.count, 'partition')} ${h.unserved ? 'down' : 'degraded'}`, vscode.TreeItemCollapsibleState.Collapsed);
     this.id = 'partitions/summary';
     this.contextValue = 'partitions.summary';
     this.iconPath = new vscode.ThemeIcon(h.unserved ? 'error' : 'warning', new vscode.ThemeColor(h.unserved ? 'list.errorForeground' : 'list.warningForeground'));
     const who = h.notUp.map((n) => n.id).join(', ');
-    this.description = `of ${h.count} · map v${h.mapVersion}${who ? ` · ${who} not up` : ''}`;
+    this.description = [...(h.unserved && h.degraded ? [`${h.degraded} degraded`] : []), `map v${h.mapVersion}`, ...(who ? [`${who} not up`] : [])].join(' · ');
     this.tooltip = new vscode.MarkdownString([
       `**${plural(h.count, 'partition')}**, map version ${h.mapVersion}`,
       '',
@@ -179,7 +180,7 @@ export class PartitionsProvider extends Disposable implements vscode.TreeDataPro
     const parts = this.model.snapshot.partitions;
     if (parts.length === 0) return undefined;
     const up = new Set(this.upNodes().split(','));
-    const notUp = this.model.snapshot.nodes.filter((n) => !up.has(n.id));
+    const notUp = this.model.snapshot.nodes.filter((n) => !up.has(n.id)).sort((a, b) => compareNodeIds(a.id, b.id));
     const missing = (p: PartitionView): number => p.replicas.filter((r) => !up.has(r)).length;
     return {
       count: parts.length,

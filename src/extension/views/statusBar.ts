@@ -4,6 +4,7 @@ import { Commands } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
 import type { Consistency } from '../commands/consistency';
 import type { ClusterModel } from '../model/clusterModel';
+import { byNodeId } from '../common/format';
 import { upCount } from '../model/types';
 
 export class ClusterStatusBar extends Disposable {
@@ -47,7 +48,7 @@ export class ClusterStatusBar extends Disposable {
         const levels = this.consistency.shortLabel;
         this.item.text = `${warning ? '$(warning)' : '$(database)'} RingDB ${up}/${total} up${levels ? ` · ${levels}` : ''}`;
         const down = s.nodes.filter((n) => n.status !== 'up').map((n) => `${n.id} ${n.status}`);
-        this.item.tooltip = `${up} of ${total} nodes up${down.length ? ` (${down.join(', ')})` : ''}.${levels ? ` This workspace's requests: ${levels} ("RingDB: Set Consistency Level" changes it).` : ''} Click to open the RingDB explorer.`;
+        this.item.tooltip = `${up} of ${total} nodes up${down.length ? ` (${byNodeId(down).join(', ')})` : ''}.${levels ? ` This workspace's requests: ${levels} ("RingDB: Set Consistency Level" changes it).` : ''} Click to open the RingDB explorer.`;
         break;
       }
     }
