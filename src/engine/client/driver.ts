@@ -354,12 +354,28 @@ export class Driver {
     const tried = new Set<string>();
     /** A map refresh the deadline cut short: the error says the controller had not answered. */
     let mapCut = false;
+    /**
+     * A map fetch a NotOwner answer started, running while the request follows the owner that
+     * node named: a hung controller cannot hold up a redirect. It is awaited (within the deadline)
+     * only before the driver next picks a node from its own map.
+     */
+    let fetch: Promise<{ done: boolean } | { error: unknown }> | undefined;
+    let fetchPending = false;
+    const settleFetch = async (): Promise<void> => {
+      if (fetch === undefined) return;
+      const outcome = await fetch;
+      fetch = undefined;
+      if ('error' in outcome) throw outcome.error;
+      if (!outcome.done) mapCut = true;
+    };
+    const cut = (): boolean => mapCut || fetchPending;
     const maxAttempts = Math.max(this.nodes.size, this.map.nodes.length) + REDIRECT_ATTEMPTS;
     let attempt = 0;
     while (++attempt <= maxAttempts) {
+      if (redirect === undefined) await settleFetch();
       const left = deadline - Date.now();
       const candidates = this.candidatesFor(placementKey, read);
-      if (left <= 0) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, candidates.filter((c) => !tried.has(c)), mapCut);
+      if (left <= 0) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, candidates.filter((c) => !tried.has(c)), cut());
       // Every node had its turn and none redirected: another round would only wait on them again.
       if (redirect === undefined && redirected === undefined && candidates.every((c) => tried.has(c))) break;
       const target = redirect ?? (() => {
@@ -385,8 +401,12 @@ export class Driver {
         if (notOwner) {
           redirected = err;
           answers.push({ node: target.id, answer: `NotOwner (partition ${notOwner.partitionId}${notOwner.ownerId ? ` is on ${notOwner.ownerId}` : ''})` });
-          // The node knows a newer map: fetch it; meanwhile go where the node says the owner is.
-          if (notOwner.mapVersion > this.map.version && !(await this.refreshBy(deadline))) mapCut = true;
+          // The node knows a newer map: fetch it while going where the node says the owner is.
+          if (notOwner.mapVersion > this.map.version && fetch === undefined) {
+            fetchPending = true;
+            fetch = this.refreshBy(deadline).then((done) => ({ done }), (error: unknown) => ({ error }))
+              .finally(() => { fetchPending = false; });
+          }
           if (notOwner.ownerId && notOwner.ownerAddress && !tried.has(notOwner.ownerId)) redirect = { id: notOwner.ownerId, address: notOwner.ownerAddress };
           continue;
         }
@@ -403,7 +423,7 @@ export class Driver {
     const what = `${name} (after ${attempt - 1} attempts on ${[...tried].join(', ')})`;
     if (redirected === undefined && unreached !== undefined && tried.size > 0) {
       // A replica that took the request and hung may still apply it; one never reached cannot.
-      if (answers.some((a) => a.hung || a.unconnected)) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, [], mapCut);
+      if (answers.some((a) => a.hung || a.unconnected)) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, [], cut());
       const nodes = [...tried];
       const dropped = answers.filter((a) => a.dropped);
       if (dropped.length > 0) {
