@@ -1,7 +1,9 @@
 // What CLI commands ask the running cluster about before they act: the consistency mode its spec
 // runs in (and a key's CRDT type), and where a key lives.
 
-import { RingDbError, type ClusterDescription, type ControllerClient, type KeyLocation } from '../client';
+import { RingDbError, type ClusterDescription, type ControllerClient, type KeyLocation, type PartitionMapInfo } from '../client';
+import { quorumOverrideProblem } from '../partitioning';
+import type { Parsed } from './args';
 
 export interface SpecModes {
   consistencyMode: string | undefined;
@@ -29,4 +31,17 @@ export async function placementOf(c: ControllerClient, key: string): Promise<Key
     if (err instanceof RingDbError && err.code === 'failed-precondition') return undefined;
     throw err;
   }
+}
+
+/**
+ * --w or --r, judged as the nodes judge a request's own W or R (1 to N, or unset for the
+ * configured value), so 0 gets the same words as a value above N: on the wire 0 means unset.
+ */
+export function quorumArg(p: Parsed, name: 'w' | 'r', map: PartitionMapInfo): number | undefined {
+  const v = p.options.get(name);
+  if (typeof v !== 'number') return undefined;
+  const n = Math.min(map.replicationFactor, map.nodeIds.length);
+  const problem = quorumOverrideProblem(v, name === 'w' ? map.writeQuorum : map.readQuorum, n);
+  if (problem) throw new RingDbError('invalid-argument', `${name}: ${problem}`);
+  return v;
 }

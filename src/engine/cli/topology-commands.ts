@@ -3,9 +3,9 @@
 // rebalance, hot, mark-hot). Each returns what to print and its exit code; main.ts prints.
 
 import { bytesText } from '../codec/bytes-text';
-import { quorumOverrideProblem } from '../partitioning';
 import { Driver, RingDbError, type ControllerClient, type KeyRef, type NodeAttempt, type PartitionMapInfo, type Version } from '../client';
 import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
+import { quorumArg } from './cluster-facts';
 import { formatNotFound, formatVersion, formatWrite, table } from './format';
 import { formatKeyHints, formatOwnCopies, hintsOfKey, ownCopies } from './own-copies';
 
@@ -82,19 +82,6 @@ function str(p: Parsed, name: string): string | undefined {
 function int(p: Parsed, name: string): number | undefined {
   const v = p.options.get(name);
   return typeof v === 'number' ? v : undefined;
-}
-
-/**
- * --w or --r, judged as the nodes judge a request's own W or R (1 to N, or unset for the
- * configured value), so 0 gets the same words as a value above N: on the wire 0 means unset.
- */
-function quorumArg(p: Parsed, name: 'w' | 'r', map: PartitionMapInfo): number | undefined {
-  const v = int(p, name);
-  if (v === undefined) return undefined;
-  const n = Math.min(map.replicationFactor, map.nodeIds.length);
-  const problem = quorumOverrideProblem(v, name === 'w' ? map.writeQuorum : map.readQuorum, n);
-  if (problem) throw new RingDbError('invalid-argument', `${name}: ${problem}`);
-  return v;
 }
 
 function pidArg(p: Parsed, index: number, name: string): number {

@@ -140,6 +140,23 @@ describe('ringdb siblings / vput (vector mode)', function () {
     assert.deepEqual(await siblings('n1'), before);
   });
 
+  it('refuses vput --w and siblings --r of 0, below 0 or above N in the words of put and get, exit 2, and changes nothing', async () => {
+    const before = await siblings('n1');
+    // 2 nodes: N is the spec's 3 held to the 2 nodes there are; the configured W and R are 2.
+    const refused = (name: 'w' | 'r', got: string): RegExp => new RegExp(`${name}: must be 1 to 2 \\(the replication factor\\), or unset for the configured 2; got ${got}$`, 'm');
+    for (const w of ['0', '-1', '3']) {
+      const r = await ringdb(ws.dir, 'vput', 'k', 'x', '--w', w, '--node', 'n1');
+      assert.equal(r.code, 2, `--w ${w}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, refused('w', w));
+    }
+    for (const r of ['0', '-2', '3']) {
+      const s = await ringdb(ws.dir, 'siblings', 'k', '--r', r);
+      assert.equal(s.code, 2, `--r ${r}: ${s.stdout}${s.stderr}`);
+      assert.match(s.stderr, refused('r', r));
+    }
+    assert.deepEqual(await siblings('n1'), before);
+  });
+
   it('has help for both commands', async () => {
     const h = await ringdb(ws.dir, 'siblings', '--help');
     assert.equal(h.code, 0);

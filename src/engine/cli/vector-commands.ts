@@ -3,7 +3,7 @@
 // --delete, deletes) naming that context, so one write resolves the siblings it read.
 
 import { UsageError, type CommandSpec, type Parsed } from './args';
-import { placementOf } from './cluster-facts';
+import { placementOf, quorumArg } from './cluster-facts';
 import type { Result } from './commands';
 import { dirOption, nodeOption, onNode } from './convergence-commands';
 import { table } from './format';
@@ -16,7 +16,8 @@ export const VECTOR_COMMANDS: CommandSpec[] = [
   {
     name: 'siblings', args: ['key'], summary: 'every sibling of a key with its vector clock, and the context to write with (vector mode)',
     options: [
-      { name: 'r', kind: 'int', min: 1, max: 1024, value: 'n', help: 'replicas to merge (default: the cluster\'s readQuorum)' },
+      // The cluster's N bounds --r and --w (quorumArg), so 0 and N+1 get the words put and get use: no range here.
+      { name: 'r', kind: 'int', value: 'n', help: 'replicas to merge, 1..N (default: the cluster\'s readQuorum)' },
       { name: 'local', kind: 'flag', help: 'with --node: that node\'s own siblings only, without a quorum' },
       nodeOption, dirOption,
     ],
@@ -30,7 +31,7 @@ export const VECTOR_COMMANDS: CommandSpec[] = [
     options: [
       { name: 'context', kind: 'string', value: 'token', help: 'context printed by `ringdb siblings` (default: none, which adds a sibling)' },
       { name: 'delete', kind: 'flag', help: 'write a delete (tombstone sibling) instead of a value' },
-      { name: 'w', kind: 'int', min: 1, max: 1024, value: 'n', help: 'acknowledgements to wait for (default: the cluster\'s writeQuorum)' },
+      { name: 'w', kind: 'int', value: 'n', help: 'acknowledgements to wait for, 1..N (default: the cluster\'s writeQuorum)' },
       nodeOption, dirOption,
     ],
     details: [...vectorDetails, 'Give either a value or --delete. The new version supersedes exactly the siblings the context covers.'],
@@ -43,12 +44,12 @@ export function isVectorCommand(command: string): boolean {
 
 async function siblings(p: Parsed): Promise<Result> {
   const [key] = p.args;
-  const r = p.options.get('r');
   const local = p.options.get('local') === true;
   if (local && p.options.get('node') === undefined) throw new UsageError('--local reads one node\'s own siblings: name the node with --node <id>', 'siblings');
-  if (local && r !== undefined) throw new UsageError('--local reads one node\'s own siblings; --r merges several replicas\': give one or the other', 'siblings');
+  if (local && p.options.has('r')) throw new UsageError('--local reads one node\'s own siblings; --r merges several replicas\': give one or the other', 'siblings');
   return onNode(p, async (conv, nodeId, controller) => {
-    const read = await conv.siblings(key, local ? { direct: true, timeoutMs: OWN_COPY_ASK_MS } : { r: typeof r === 'number' ? r : undefined });
+    const r = p.options.has('r') ? quorumArg(p, 'r', await controller.getPartitionMap()) : undefined;
+    const read = await conv.siblings(key, local ? { direct: true, timeoutMs: OWN_COPY_ASK_MS } : { r });
     const rows = read.siblings.map((s) => [s.value === null ? '-' : s.value.toString('utf8'), clockText(s.clock), s.value === null ? 'yes' : '']);
     const placed = local ? await placementOf(controller, key) : undefined;
     const replica = !placed || placed.replicas.includes(nodeId);
@@ -69,9 +70,9 @@ async function vput(p: Parsed): Promise<Result> {
   const del = p.options.get('delete') === true;
   if (del === (value !== undefined)) throw new UsageError(del ? '--delete takes no value' : 'give a value, or --delete', 'vput');
   const context = p.options.get('context');
-  const w = p.options.get('w');
-  return onNode(p, async (conv, nodeId) => {
-    const r = await conv.vectorPut(key, del ? null : value, typeof context === 'string' ? context : '', { w: typeof w === 'number' ? w : undefined });
+  return onNode(p, async (conv, nodeId, controller) => {
+    const w = p.options.has('w') ? quorumArg(p, 'w', await controller.getPartitionMap()) : undefined;
+    const r = await conv.vectorPut(key, del ? null : value, typeof context === 'string' ? context : '', { w });
     const what = del ? 'deleted' : 'written';
     return {
       code: EXIT_OK,
