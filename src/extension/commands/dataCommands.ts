@@ -2,7 +2,7 @@
 // node's own copy of the key (ownCopies.ts), so a person sees which replicas have which version,
 // and watches them converge.
 import * as vscode from 'vscode';
-import { engineClient, type ScanEntry, type Version } from '../engineClient';
+import { engineClient, type KeyLocation, type ScanEntry, type Version } from '../engineClient';
 import type { PartitionView } from '../model/types';
 import { PartitionItem } from '../views/partitionsView';
 import { Commands } from '../common/commandIds';
@@ -111,9 +111,7 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     if (k === undefined) return undefined;
     // With a partition map, the controller says where the key belongs; the nodes say what they hold.
     const loc = model.snapshot.reportsPartitions ? await session.client.whereIs(k) : undefined;
-    const placement = loc
-      ? [`Partition **${loc.partitionId}** ${loc.range} (map version ${loc.mapVersion}); replicas, owner first: **${loc.replicas.join(', ')}**`, '']
-      : [];
+    const placement = loc ? placementLines(loc, model.snapshot.spec?.partitionStrategy !== 'range') : [];
     if (loc?.saltBuckets) {
       const partitions = [...new Set(loc.variants.map((v) => v.partitionId))].sort((a, b) => a - b);
       await results.show(`where ${k}`, [`# Where is ${code(k)}`, '', ...placement, saltedNote(k, loc.saltBuckets), '',
@@ -211,6 +209,20 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
 function coordination(sentTo: string, version: Version, acked: readonly string[]): string {
   const by = version.origin === sentTo ? `coordinated by ${sentTo}` : `coordinated by ${version.origin} (sent to ${sentTo}, which forwarded it)`;
   return `${by}, acknowledged by ${acked.join(', ') || version.origin}`;
+}
+
+/**
+ * Where a key belongs. A hash map's range is shown with whole tokens beside the key's own token
+ * (the SHA-1 of the key, where the ring places it): shortened tokens, as the Partitions view's
+ * narrow rows need, cannot show that the key falls inside. A range map's range is its keys, whole.
+ */
+function placementLines(loc: KeyLocation, hash: boolean): string[] {
+  const head = `Partition **${loc.partitionId}**${hash ? '' : ` ${loc.range}`} (map version ${loc.mapVersion}); replicas, owner first: **${loc.replicas.join(', ')}**`;
+  if (!hash) return [head, ''];
+  return [head, '',
+    `- the key's token: ${code(`token ${loc.positionHex}`)} (the SHA-1 of the key: its place on the hash ring)`,
+    `- partition ${loc.partitionId}'s range: from ${code(`token ${loc.startHex}`)} (inclusive) to ${loc.endHex === null ? 'the end of the ring' : `${code(`token ${loc.endHex}`)} (exclusive)`}`,
+    ''];
 }
 
 /** A partition to scan, or 'node-range' for one node's keys in a key range; undefined if dismissed. */
