@@ -1,5 +1,6 @@
 // Pure parts of the extension, run in the extension host like the rest of the suite.
 import { strict as assert } from 'node:assert';
+import * as vscode from 'vscode';
 import { parseNodeLine } from '../../src/extension/controller/nodeLogFollower';
 import { validateKey, validateValue } from '../../src/extension/commands/inputs';
 import { formatBytes, formatDuration, formatVector, shorten } from '../../src/extension/common/format';
@@ -15,10 +16,32 @@ import { HintItem, HintsProvider } from '../../src/extension/views/hintsView';
 import { ClusterModel } from '../../src/extension/model/clusterModel';
 import { EMPTY_SNAPSHOT, type PartitionView } from '../../src/extension/model/types';
 import { PartitionItem, PartitionsProvider } from '../../src/extension/views/partitionsView';
+import { NodeItem } from '../../src/extension/views/nodesView';
 import { listNodes } from '../../src/extension/common/format';
 import { suggestThreshold } from '../../src/extension/commands/hotspotCommands';
 
 describe('extension units', () => {
+  it('keeps a down node\'s row to a few words and a time, with its whole reason in the tooltip', () => {
+    const at = new Date(2026, 10, 28, 4, 31, 7).getTime();
+    const node = (reason: string): NodeView => ({
+      id: 'n2', address: '127.0.0.1:2', pid: 0, status: 'down', reason, startedAtUnixMs: 1, statusSinceUnixMs: at, dataDir: 'd', logFile: 'l',
+      clock: undefined, versionVector: {}, peers: [], store: undefined, logNextLsn: 0,
+    });
+    // As the controller words them (cluster/cluster.ts); the first was cut off mid-word in a narrow sidebar.
+    const reasons = [
+      ['killed by KillNode at 04:31:07 before the controller restarted; it stays down until you restart it (`ringdb restart n2`, or RingDB: Restart Node in VS Code)', 'down · killed 04:31:07'],
+      ['killed by KillNode (SIGKILL)', 'down · killed 04:31:07'],
+      ['exited unexpectedly (killed by SIGKILL); restart it (`ringdb restart n2`, or RingDB: Restart Node in VS Code)', 'down · crashed 04:31:07'],
+    ];
+    for (const [reason, row] of reasons) {
+      const item = new NodeItem(node(reason));
+      assert.equal(item.description, row);
+      const tip = item.tooltipNow();
+      assert.ok(tip instanceof vscode.MarkdownString);
+      assert.ok(tip.value.includes(reason), tip.value);
+    }
+  });
+
   it('says a Hints holder that is down keeps its hints on its disk, and that restarting it lists them', async () => {
     const node = (id: string, status: 'up' | 'down'): NodeView => ({
       id, address: `127.0.0.1:${id.slice(1)}`, pid: 1, status, reason: '', startedAtUnixMs: 1, statusSinceUnixMs: 1, dataDir: 'd', logFile: 'l',

@@ -219,6 +219,23 @@ describe('a 3-node cluster driven through the commands', function () {
     assert.equal(api.lastError(), 'Set Consistency Level failed: Invalid write level "most".');
   });
 
+  it('Get at R=ALL with n3 down shows the copies found and offers the next steps a refusal does: Set Consistency Level, Restart n3', async () => {
+    await run(Commands.setConsistency, { read: 'all' });
+    const ui = recordUi(() => undefined);
+    try {
+      const got = await run<GetSummary>(Commands.get, { key: 'while-down' });
+      assert.ok(got, `Get failed: ${api.lastError()}`);
+      assert.match(api.lastResult()?.markdown ?? '', /A quorum read \(R=3, ALL\) would fail now: only 2 nodes answered/);
+      const offer = ui.shown.find((s) => s.kind === 'warning' && /quorum read/.test(s.text));
+      assert.equal(offer?.text, 'RingDB Get: a quorum read of "while-down" at R=ALL (3) would fail now: only 2 nodes answered; the result shows their copies. '
+        + 'Restart n3, or lower the level with "RingDB: Set Consistency Level".');
+      assert.deepEqual(offer.items, ['Set Consistency Level', 'Restart n3']);
+    } finally {
+      ui.restore();
+      await run(Commands.setConsistency, { write: 'default', read: 'default' });
+    }
+  });
+
   it('Get of a key marked hot reads with the workspace\'s R: R=ALL with n3 down is refused naming the level, R=ONE reads', async () => {
     assert.ok(api.snapshot().reportsPartitions, 'the cluster reports no partition map: no key can be marked hot');
     assert.ok(await run(Commands.markHotKey, { key: 'hot-read', buckets: 2 }), `Mark Hot Key failed: ${api.lastError()}`);

@@ -52,6 +52,20 @@ describe('partitions', function () {
     assert.equal(vscode.window.activeTextEditor?.document.getText(), doc);
   });
 
+  it('Where Is Key shows the key\'s token and its partition\'s whole token range, which holds it', async () => {
+    assert.ok(await run(Commands.whereIsKey, { key: 'where:1' }), `Where Is Key failed: ${api.lastError()}`);
+    const doc = api.lastResult()?.markdown ?? '';
+    const token = createHash('sha1').update('where:1').digest('hex');
+    assert.ok(doc.includes(`- the key's token: \`token ${token}\``), doc);
+    const m = /- partition (\d+)'s range: from `token ([0-9a-f]{40})` \(inclusive\) to (?:`token ([0-9a-f]{40})` \(exclusive\)|the end of the ring)$/m.exec(doc);
+    assert.ok(m, doc);
+    const [, pid, start, end] = m;
+    assert.ok(start <= token && (end === undefined || token < end), `${token} is outside ${start}..${end ?? 'end'}`);
+    // The same partition as the Partitions view's row, whose tokens are these shortened.
+    const row = api.snapshot().partitions.find((p) => p.id === pid);
+    assert.equal(row?.range, `[token ${start.slice(0, 12)}…, ${end === undefined ? 'end' : `token ${end.slice(0, 12)}…`})`);
+  });
+
   it('Split Partition adds a partition and Merge Partitions takes it away again', async () => {
     const before = api.snapshot().partitions.map((p) => p.id);
     const split = await run<{ newPid: number }>(Commands.splitPartition, { partition: before[0], key: '' });

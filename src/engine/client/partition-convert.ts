@@ -38,6 +38,8 @@ export function locationFromProto(w: ctl.WhereIsResponse): KeyLocation {
     partitionId: w.partitionId,
     range: w.range,
     positionHex: w.positionHex,
+    startHex: w.startHex,
+    endHex: w.endIsOpen ? null : w.endHex,
     replicas: [...w.replicas],
     saltBuckets: w.saltBuckets,
     variants: w.readKeys.slice(1).map((k, i) => ({ keyHex: Buffer.from(k).toString('hex'), partitionId: w.variantPartitionIds[i] ?? 0 })),

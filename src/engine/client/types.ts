@@ -372,6 +372,10 @@ export interface KeyLocation {
   range: string;
   /** The key's position (hex): its SHA-1 token for hash maps, the key itself for range maps. */
   positionHex: string;
+  /** The partition's first position (hex, inclusive), unshortened, unlike `range`. */
+  startHex: string;
+  /** Its end (hex, exclusive); null = the end of the key space. */
+  endHex: string | null;
   /** Preference list, owner first. */
   replicas: string[];
   /** 0 when the key is not salted. */

@@ -203,6 +203,9 @@ export class PartitionManager {
       readKeys: w.readKeys.map((k) => Buffer.from(k)),
       variantPartitionIds: w.readKeys.slice(1).map((k) => map.locate(k).id),
       mapVersion: map.version,
+      startHex: w.startHex,
+      endHex: w.endHex ?? '',
+      endIsOpen: w.endHex === null,
     };
   }
 

@@ -24,4 +24,17 @@ describe('map views for the CLI and the editor', () => {
     assert.equal(hot.replicas.length, 3);
     assert.equal(where(map, Buffer.from('cold')).readKeys.length, 1);
   });
+
+  it('where: the partition\'s whole range beside the key\'s token, which it contains', () => {
+    const map = createPartitionMap({ numPartitions: 16 }, ['a', 'b', 'c']);
+    const w = where(map, Buffer.from('cold'));
+    assert.match(w.position, /^[0-9a-f]{40}$/);
+    assert.match(w.startHex, /^[0-9a-f]{40}$/);
+    assert.ok(w.startHex <= w.position && (w.endHex === null || w.position < w.endHex), `${w.position} outside ${w.startHex}..${w.endHex}`);
+    // The last partition runs to the end of the ring: no end token.
+    const lastId = map.partitions[map.partitions.length - 1].id;
+    const inLast = Array.from({ length: 200 }, (_, i) => where(map, Buffer.from(`k${i}`))).find((x) => x.partition === lastId);
+    assert.ok(inLast, 'no key of 200 in the last of 16 partitions');
+    assert.equal(inLast.endHex, null);
+  });
 });

@@ -33,6 +33,9 @@ export interface KeyPlacement {
   readonly range: string;
   /** The key's position: its token (hex) for hash maps, the key (hex) for range maps. */
   readonly position: string;
+  /** The partition's first position (hex, inclusive) and end (hex, exclusive; null = the end of the space), unshortened. */
+  readonly startHex: string;
+  readonly endHex: string | null;
   readonly replicas: readonly string[];
   /** Buckets the key is salted over (0 = not salted) and every key a read probes. */
   readonly saltBuckets: number;
@@ -46,6 +49,8 @@ export function where(map: PartitionMap, partitionKey: Buffer): KeyPlacement {
     partition: p.id,
     range: rangeText(map, p),
     position: map.positionOf(partitionKey).toString('hex'),
+    startHex: p.start.toString('hex'),
+    endHex: p.end === null ? null : p.end.toString('hex'),
     replicas: preferenceList(map, p.id),
     saltBuckets: saltBuckets(map, partitionKey),
     readKeys: readKeysFor(map, partitionKey),

@@ -2,7 +2,7 @@
 // node's own copy of the key (ownCopies.ts), so a person sees which replicas have which version,
 // and watches them converge.
 import * as vscode from 'vscode';
-import { engineClient, type ScanEntry, type Version } from '../engineClient';
+import { engineClient, type KeyLocation, type ScanEntry, type Version } from '../engineClient';
 import type { PartitionView } from '../model/types';
 import { PartitionItem } from '../views/partitionsView';
 import { Commands } from '../common/commandIds';
@@ -11,7 +11,8 @@ import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
 import { levelName, refusedAtLevel, replicasFor, type Consistency, type ConsistencyLevel } from './consistency';
 import { argsOf, askText, checked, coordinatorFor, nodeArg, pickNode, treeKeyArg, validateKey, validateValue } from './inputs';
-import { askHints, askOwnCopies, crdtTypeOf, readCrdt, readSalted, renderCopies, renderCrdt, renderGet, renderHints, saltedNote, summarize, type GetSummary, type ReplicaAnswer } from './ownCopies';
+import { askHints, askOwnCopies, crdtTypeOf, notRunning, quorumShortfall, readCrdt, readSalted, renderCopies, renderCrdt, renderGet, renderHints, saltedNote, summarize, type GetSummary, type ReplicaAnswer } from './ownCopies';
+import { byNodeId, listNodes, plural } from '../common/format';
 import { clip, code } from './markdown';
 import type { ResultDocuments } from './resultDocuments';
 import { cancellationArg, runReported, withCancellableProgress } from './run';
@@ -97,6 +98,7 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     if (!argsOf(arg).quiet) {
       await results.show(`get ${k}`, renderGet(summary));
       // A result is a Markdown preview, with no buttons of its own: the way to the variants is a notification's.
+      if (!summary.salted) offerQuorumSteps(summary);
       if (loc?.saltBuckets) {
         void vscode.window.showInformationMessage(`RingDB: "${k}" is marked hot: its value is merged from ${loc.saltBuckets} variant keys in other partitions.`, 'Where Is Key').then((choice) => {
           if (choice) void vscode.commands.executeCommand(Commands.whereIsKey, { key: k });
@@ -111,9 +113,7 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
     if (k === undefined) return undefined;
     // With a partition map, the controller says where the key belongs; the nodes say what they hold.
     const loc = model.snapshot.reportsPartitions ? await session.client.whereIs(k) : undefined;
-    const placement = loc
-      ? [`Partition **${loc.partitionId}** ${loc.range} (map version ${loc.mapVersion}); replicas, owner first: **${loc.replicas.join(', ')}**`, '']
-      : [];
+    const placement = loc ? placementLines(loc, model.snapshot.spec?.partitionStrategy !== 'range') : [];
     if (loc?.saltBuckets) {
       const partitions = [...new Set(loc.variants.map((v) => v.partitionId))].sort((a, b) => a - b);
       await results.show(`where ${k}`, [`# Where is ${code(k)}`, '', ...placement, saltedNote(k, loc.saltBuckets), '',
@@ -211,6 +211,41 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
 function coordination(sentTo: string, version: Version, acked: readonly string[]): string {
   const by = version.origin === sentTo ? `coordinated by ${sentTo}` : `coordinated by ${version.origin} (sent to ${sentTo}, which forwarded it)`;
   return `${by}, acknowledged by ${acked.join(', ') || version.origin}`;
+}
+
+/**
+ * A Get whose R fewer nodes met than it needs shows the copies it found, with a note in the
+ * result; a Markdown preview has no buttons, so the next steps a refused read offers (a hot key's
+ * Get at R=ALL) come on a notification beside it: lower the level, or restart a node that is down.
+ */
+function offerQuorumSteps(s: GetSummary): void {
+  const short = quorumShortfall(s);
+  if (!short) return;
+  const restart = byNodeId(notRunning(s)).map((id) => ({ title: `Restart ${id}`, id }));
+  const level = s.readLevel ? `R=${s.readLevel} (${short.r})` : `the cluster's R (${short.r})`;
+  const steps = restart.length ? `Restart ${listNodes(restart.map((b) => b.id))}, or lower the level` : 'Lower the level';
+  void vscode.window.showWarningMessage(
+    `RingDB Get: a quorum read of "${s.key}" at ${level} would fail now: only ${plural(short.heard, 'node')} answered; the result shows their copies. ${steps} with "RingDB: Set Consistency Level".`,
+    'Set Consistency Level', ...restart.map((b) => b.title),
+  ).then((choice) => {
+    const picked = restart.find((b) => b.title === choice);
+    if (picked) void vscode.commands.executeCommand(Commands.restartNode, { node: picked.id });
+    else if (choice) void vscode.commands.executeCommand(Commands.setConsistency);
+  });
+}
+
+/**
+ * Where a key belongs. A hash map's range is shown with whole tokens beside the key's own token
+ * (the SHA-1 of the key, where the ring places it): shortened tokens, as the Partitions view's
+ * narrow rows need, cannot show that the key falls inside. A range map's range is its keys, whole.
+ */
+function placementLines(loc: KeyLocation, hash: boolean): string[] {
+  const head = `Partition **${loc.partitionId}**${hash ? '' : ` ${loc.range}`} (map version ${loc.mapVersion}); replicas, owner first: **${loc.replicas.join(', ')}**`;
+  if (!hash) return [head, ''];
+  return [head, '',
+    `- the key's token: ${code(`token ${loc.positionHex}`)} (the SHA-1 of the key: its place on the hash ring)`,
+    `- partition ${loc.partitionId}'s range: from ${code(`token ${loc.startHex}`)} (inclusive) to ${loc.endHex === null ? 'the end of the ring' : `${code(`token ${loc.endHex}`)} (exclusive)`}`,
+    ''];
 }
 
 /** A partition to scan, or 'node-range' for one node's keys in a key range; undefined if dismissed. */

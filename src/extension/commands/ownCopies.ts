@@ -263,12 +263,24 @@ export function renderGet(s: GetSummary): string {
  * replica answering and no hint it cannot say whether the key exists, which the head says.
  */
 function quorumNote(s: GetSummary): string[] {
-  if (s.readQuorum === undefined) return [];
-  const r = Math.min(s.readQuorum, s.placement?.length ?? s.replicas.length);
-  const heard = s.replicas.filter((x) => answered(x) || x.siblings).length;
-  if (heard >= r) return [];
+  const short = quorumShortfall(s);
+  if (!short) return [];
+  const { r, heard } = short;
   const cli = s.readLevel ? `ringdb get ${s.key} --r ${r}` : `ringdb get ${s.key}`;
   return ['', `A quorum read (R=${r}${s.readLevel ? `, ${s.readLevel}` : ''}) would fail now: only ${heard} node${heard === 1 ? '' : 's'} answered (${code(cli)} reads with a quorum).`];
+}
+
+/** The R a quorum read of the key needs and how many nodes answered, when fewer than R did; undefined when R is met or not known. */
+export function quorumShortfall(s: GetSummary): { r: number; heard: number } | undefined {
+  if (s.readQuorum === undefined) return undefined;
+  const r = Math.min(s.readQuorum, s.placement?.length ?? s.replicas.length);
+  const heard = s.replicas.filter((x) => answered(x) || x.siblings).length;
+  return heard < r ? { r, heard } : undefined;
+}
+
+/** The nodes that did not answer because they are not running: what Restart Node brings back. */
+export function notRunning(s: GetSummary): string[] {
+  return s.replicas.filter((x) => x.notAsked === 'down' || x.notAsked === 'stopped').map((x) => x.node);
 }
 
 /** The CRDT type of `k` when the running cluster's spec names it (consistencyMode "crdt"). */

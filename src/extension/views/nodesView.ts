@@ -22,14 +22,35 @@ export function nodeDataBytes(n: NodeView): number {
 }
 
 /**
- * The reason of a node that is not up, short enough for a row ("exited unexpectedly (killed by
- * SIGKILL)", "killed by KillNode (SIGKILL)", "stopped on request (SIGTERM)"); the advice after
- * the ';' is for the CLI, and VS Code offers Restart Node instead.
+ * The reason of a node that is not up without the advice after the ';' ("exited unexpectedly
+ * (killed by SIGKILL)", "killed by KillNode (SIGKILL)"): that advice is for the CLI, and VS Code
+ * offers Restart Node instead.
  */
-export function shortReason(node: NodeView, max = 60): string {
+export function shortReason(node: NodeView, max: number): string {
   if (node.status === 'up' || !node.reason) return '';
   const first = node.reason.split(';')[0].trim();
   return first.length > max ? `${first.slice(0, max - 1)}…` : first;
+}
+
+/** The controller's reasons (cluster/cluster.ts) by their first words, as a word or two for a row. */
+const ROW_WORDS: readonly (readonly [RegExp, string])[] = [
+  [/^killed by KillNode/, 'killed'],
+  [/^exited unexpectedly/, 'crashed'],
+  [/^stopped on request/, 'on request'],
+  [/^not answering/, 'not answering'],
+];
+
+/**
+ * A few words and a clock time for the row of a node that is not up ("killed 04:31:07"): a
+ * narrow sidebar cut the whole reason off mid-word, and the tooltip has it. The time is the one
+ * the reason gives (a kill from before a controller restart), else when the node took its state.
+ */
+export function rowReason(node: NodeView): string {
+  if (node.status === 'up' || !node.reason) return '';
+  const words = ROW_WORDS.find(([pattern]) => pattern.test(node.reason))?.[1] ?? shortReason(node, 24);
+  const at = / at (\d\d:\d\d:\d\d)\b/.exec(node.reason)?.[1]
+    ?? (node.statusSinceUnixMs ? new Date(node.statusSinceUnixMs).toTimeString().slice(0, 8) : '');
+  return at ? `${words} ${at}` : words;
 }
 
 /** A node whose process is not known to run: what it reported last is history, not its state. */
@@ -55,7 +76,7 @@ export class NodeItem extends vscode.TreeItem {
     this.node = node;
     this.contextValue = `node.${node.status}`;
     this.iconPath = STATUS_ICON[node.status];
-    const why = shortReason(node);
+    const why = rowReason(node);
     this.description = node.status === 'up'
       ? `up${node.address ? ` · ${node.address}` : ''}`
       : `${node.status}${why ? ` · ${why}` : node.address ? ` · ${node.address}` : ''}`;
@@ -67,7 +88,9 @@ export class NodeItem extends vscode.TreeItem {
   tooltipNow(): vscode.MarkdownString {
     const node = this.node;
     const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**${node.id}** — ${node.status}${node.reason ? ` (${node.reason})` : ''}\n\n`);
+    md.appendMarkdown(`**${node.id}** — ${node.status}\n\n`);
+    // Whole, as the row shows only a few words of it; a paragraph of its own, as it can run long.
+    if (node.reason) md.appendMarkdown(`${node.reason}\n\n`);
     const since = node.statusSinceUnixMs ? new Date(node.statusSinceUnixMs).toLocaleTimeString() : '—';
     md.appendMarkdown([
       `- address: \`${node.address || '—'}\``,
