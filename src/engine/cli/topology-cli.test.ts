@@ -104,6 +104,10 @@ describe('ringdb CLI: partitioning commands', function () {
     assert.match(ring.stdout, /\nPID\s+RANGE\s+OWNER\s+REPLICAS\s+SHARE\s+OPS\n0\s+\[token 000000000000…, token 020000000000…\)\s+n\d\s+n\d,n\d,n\d\s+0\.78%/);
     const where = json<{ partitionId: number; replicas: string[] }>(await ringdb(ws.dir, 'where', 'orders', '--json'));
     assert.equal(where.replicas.length, 3);
+    // The range in full: shortened to 12 hex digits it cannot show that the key's token is in it.
+    const human = (await ringdb(ws.dir, 'where', 'orders')).stdout;
+    const [, position, start, end] = /; position ([0-9a-f]{40}), in \[([0-9a-f]{40}), ([0-9a-f]{40}|the end)\);/.exec(human) ?? [];
+    assert.ok(position && start <= position && (end === 'the end' || position < end), human);
     const map = json<MapJson>(await ringdb(ws.dir, 'ring', '--json'));
     assert.equal(map.partitions.find((p) => p.id === where.partitionId)?.owner, where.replicas[0]);
   });

@@ -217,7 +217,7 @@ export async function runTopologyCommand(p: Parsed, c: ControllerClient): Promis
       if (p.args[0].length === 0) throw new RingDbError('invalid-argument', 'key: must not be empty');
       const w = await c.whereIs(p.args[0]);
       const salted = w.saltBuckets ? `\nsalted over ${w.saltBuckets} buckets: ${w.variants.map((v, i) => `#${i} -> partition ${v.partitionId}`).join(', ')}` : '';
-      const human = `${JSON.stringify(p.args[0])}: partition ${w.partitionId} ${w.range}, replicas ${w.replicas.join(', ')} (owner ${w.replicas[0]}); position ${w.positionHex}; map version ${w.mapVersion}${salted}`;
+      const human = `${JSON.stringify(p.args[0])}: partition ${w.partitionId} ${w.range}, replicas ${w.replicas.join(', ')} (owner ${w.replicas[0]}); position ${w.positionHex}, in [${w.startHex}, ${w.endHex ?? 'the end'}); map version ${w.mapVersion}${salted}`;
       // A salted key's writes go to its variants' partitions; the plain key's copy is from before the salting.
       if (w.saltBuckets) return { code: OK, human: `${human}\n(each replica's own copy is not shown for a salted key: its values live under the variants)`, json: { key: p.args[0], ...w } };
       // One Describe for both: which nodes are up, and the spec's modes.
