@@ -171,6 +171,8 @@ describe('driver deadline: a NotOwner redirect while the controller is hung (rea
   let moved: string;
   let oldOwner: string;
   let newOwner: { id: string; pid: number };
+  /** The map version after the move (the stale drivers hold an older one). */
+  let movedVersion: number;
 
   before(async () => {
     const bundles = await engineBundles();
@@ -188,7 +190,7 @@ describe('driver deadline: a NotOwner redirect while the controller is hung (rea
       assert.equal(fresh.replicasFor(Buffer.from(key), true)[0], newOwner.id);
       moved = key;
       oldOwner = stale[0].replicasFor(Buffer.from(moved), true)[0];
-      await fresh.put(moved, 'v');
+      movedVersion = (await fresh.put(moved, 'v')).mapVersion;
     } finally {
       fresh.close();
     }
@@ -212,12 +214,15 @@ describe('driver deadline: a NotOwner redirect while the controller is hung (rea
     assert.equal(got.result?.node, newOwner.id);
     assert.deepEqual(got.result?.passedOver.map((a) => a.node), [oldOwner]);
     assert.match(got.result?.passedOver[0].answer ?? '', new RegExp(`^NotOwner \\(partition \\d+ is on ${newOwner.id}\\)$`));
+    // Routed by the map the old owner named, not the driver's own (still the old one).
+    assert.equal(got.result?.mapVersion, movedVersion);
     // The map is still the old one (the controller is hung), so a put takes the same path.
     const put = await timed(driver.call('Put', (c) => c.put, { key: Buffer.from(moved), value: Buffer.from('w') }, false, { timeoutMs: T }));
     assert.equal(put.error, undefined, put.error?.message);
     assert.ok(put.took < T / 2, `answered after ${put.took} ms with timeoutMs ${T}`);
     assert.equal(put.result?.node, newOwner.id);
     assert.equal(put.result?.attempts, 2);
+    assert.equal(put.result?.mapVersion, movedVersion);
     assert.deepEqual(put.result?.passedOver.map((a) => a.node), [oldOwner]);
     assert.match(put.result?.passedOver[0].answer ?? '', /^NotOwner /);
   });

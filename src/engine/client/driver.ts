@@ -345,7 +345,8 @@ export class Driver {
     const answers: Attempt[] = [];
     let unreached: unknown;
     let redirected: unknown;
-    let redirect: { id: string; address: string } | undefined;
+    /** Where to go next instead of this driver's own map, and the map version the redirecting node named it under. */
+    let redirect: { id: string; address: string; mapVersion?: number } | undefined;
     if (opts.via !== undefined) {
       const h = this.nodes.get(opts.via);
       if (!h) throw new RingDbError('not-found', `no node "${opts.via}" with a known address; nodes are ${[...this.nodes.keys()].join(', ') || 'none'}`);
@@ -378,7 +379,7 @@ export class Driver {
       if (left <= 0) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, candidates.filter((c) => !tried.has(c)), cut());
       // Every node had its turn and none redirected: another round would only wait on them again.
       if (redirect === undefined && redirected === undefined && candidates.every((c) => tried.has(c))) break;
-      const target = redirect ?? (() => {
+      const target: typeof redirect = redirect ?? (() => {
         const id = candidates.find((c) => !tried.has(c)) ?? candidates[0];
         const h = this.nodes.get(id);
         return h ? { id, address: h.address } : undefined;
@@ -395,7 +396,9 @@ export class Driver {
       const sent = Date.now();
       try {
         const result = await send(h.client, h.id, attemptMs);
-        return { result, node: h.id, mapVersion: this.map.version, attempts: attempt, passedOver: answers.map(({ node, answer }) => ({ node, answer })) };
+        // Followed before the driver's own map caught up: the answer was routed by the newer map.
+        const mapVersion = Math.max(this.map.version, target.mapVersion ?? 0);
+        return { result, node: h.id, mapVersion, attempts: attempt, passedOver: answers.map(({ node, answer }) => ({ node, answer })) };
       } catch (err) {
         const notOwner = notOwnerOf(err);
         if (notOwner) {
@@ -407,7 +410,7 @@ export class Driver {
             fetch = this.refreshBy(deadline).then((done) => ({ done }), (error: unknown) => ({ error }))
               .finally(() => { fetchPending = false; });
           }
-          if (notOwner.ownerId && notOwner.ownerAddress && !tried.has(notOwner.ownerId)) redirect = { id: notOwner.ownerId, address: notOwner.ownerAddress };
+          if (notOwner.ownerId && notOwner.ownerAddress && !tried.has(notOwner.ownerId)) redirect = { id: notOwner.ownerId, address: notOwner.ownerAddress, mapVersion: notOwner.mapVersion };
           continue;
         }
         if (isTransient(err) && callOutcome(err) !== 'answered') {
