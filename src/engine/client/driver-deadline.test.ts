@@ -179,7 +179,7 @@ describe('driver deadline: a NotOwner redirect while the controller is hung (rea
     data = tempDataDir();
     ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller });
     await ctl.client.startCluster({ nodes: 2, replicationFactor: 1, writeQuorum: 1, readQuorum: 1, numPartitions: 8, enableForwarding: false });
-    for (let i = 0; i < 2; i++) stale.push(await Driver.connect(ctl.client, { watch: false }));
+    for (let i = 0; i < 3; i++) stale.push(await Driver.connect(ctl.client, { watch: false }));
     const added = await ctl.client.addNodeWithMoves();
     newOwner = { id: added.node.id, pid: added.node.pid };
     const fresh = await Driver.connect(ctl.client, { watch: false });
@@ -237,5 +237,18 @@ describe('driver deadline: a NotOwner redirect while the controller is hung (rea
     assert.equal(r.error.code, 'deadline-exceeded', r.error.message);
     assert.match(r.error.message, new RegExp(`^Get: .*tried ${oldOwner}: NotOwner \\(partition \\d+ is on ${newOwner.id}\\); ${newOwner.id}: (no answer in|not reached)`), r.error.message);
     assert.match(r.error.message, /; the partition map was being fetched from the controller, which had not answered\)\./, r.error.message);
+  });
+
+  it('does not end a call with the map fetch error of a shorter call that started the fetch it joined', async () => {
+    // Runs after the case before: the new owner and the controller are both stopped.
+    const driver = stale[2];
+    const short = timed(driver.get(moved, { timeoutMs: 300 }));
+    const long = await timed(driver.get(moved, { timeoutMs: T }));
+    assert.equal((await short).error?.code, 'deadline-exceeded');
+    assert.ok(long.error, 'the call was expected to end with the deadline');
+    // With the fetch capped at the short call's 300 ms, the long call got its Describe failure instead of its own deadline error.
+    assert.doesNotMatch(long.error.message, /Describe/, long.error.message);
+    assert.equal(long.error.code, 'deadline-exceeded', long.error.message);
+    assert.match(long.error.message, new RegExp(`^Get: .*tried ${oldOwner}: NotOwner`), long.error.message);
   });
 });

@@ -253,11 +253,11 @@ export class Driver {
     })();
   }
 
-  /** Fetches the current map and node addresses from the controller (one fetch at a time; `timeoutMs` bounds a new one). */
-  refresh(timeoutMs?: number): Promise<void> {
+  /** Fetches the current map and node addresses from the controller (one fetch at a time, which later callers join). */
+  refresh(): Promise<void> {
     this.refreshing ??= (async () => {
       try {
-        const cluster = await this.controller.describe({ timeoutMs });
+        const cluster = await this.controller.describe();
         if (cluster.partitionMap) this.adopt(cluster.partitionMap);
         this.noteNodes(cluster.nodes);
         this.refreshes++;
@@ -270,9 +270,10 @@ export class Driver {
 
   /**
    * A refresh made while routing a call, waited for only until the call's deadline: the map
-   * fetch is part of the call's time (a hung controller held a 2 s call for the fetch's own 10 s).
+   * fetch is part of the call's time (a hung controller held a 2 s call for the fetch's own 15 s).
    * A fetch cut short by the deadline is not the call's error: its deadline error, naming what
-   * each node answered, is. False when it did not finish in time.
+   * each node answered, is. False when it did not finish in time. The fetch itself is not capped
+   * by this call's deadline: other calls join it, and a short call's cap would fail theirs early.
    */
   private async refreshBy(deadline: number): Promise<boolean> {
     const left = deadline - Date.now();
@@ -282,7 +283,7 @@ export class Driver {
       timer = setTimeout(() => resolve(false), left);
     });
     try {
-      return await Promise.race([this.refresh(left).then(() => true), expired]);
+      return await Promise.race([this.refresh().then(() => true), expired]);
     } catch (err) {
       if (Date.now() < deadline) throw err;
       return false;
