@@ -374,7 +374,7 @@ describe('ringdb status with the read cache on (real processes)', function () {
   });
 });
 
-describe('ringdb get --node with that node down (real processes, 3 nodes)', function () {
+describe('ringdb get --node answered by another node (real processes, 3 nodes)', function () {
   this.timeout(180_000);
   const { ws, ringdb } = cliSuite();
 
@@ -398,6 +398,23 @@ describe('ringdb get --node with that node down (real processes, 3 nodes)', func
       assert.deepEqual([fromAsked.code, fromAsked.stdout, fromAsked.stderr], [0, 'v\n', '']);
     } finally {
       await ringdb(ws.dir, 'stop');
+    }
+  });
+  it('says the node asked is not a replica of the key, not that it may be down, when it answered NotOwner', async () => {
+    const spec = join(ws.dir, 'no-forwarding.json');
+    writeFileSync(spec, JSON.stringify({ nodes: 3, replicationFactor: 1, writeQuorum: 1, readQuorum: 1, enableForwarding: false }));
+    assert.equal((await ringdb(ws.dir, 'start', '--spec', spec, '--dir', 'no-forwarding')).code, 0);
+    try {
+      const dir = ['--dir', 'no-forwarding'];
+      assert.equal((await ringdb(ws.dir, 'put', 'k', 'v', ...dir)).code, 0);
+      const [owner] = json<{ replicas: string[] }>(await ringdb(ws.dir, 'where', 'k', '--json', ...dir)).replicas;
+      const outsider = ['n1', 'n2', 'n3'].find((id) => id !== owner) ?? '';
+      const got = await ringdb(ws.dir, 'get', 'k', '--node', outsider, '--r', '1', ...dir);
+      assert.deepEqual([got.code, got.stdout], [0, 'v\n'], got.stderr);
+      assert.equal(got.stderr, `ringdb: asked ${outsider} (--node) first: NotOwner (partition ${json<{ partitionId: number }>(await ringdb(ws.dir, 'where', 'k', '--json', ...dir)).partitionId} is on ${owner}); ` +
+        `${owner} answered instead (${outsider} is up but is not a replica of "k": \`ringdb where "k"\` names its replicas)\n`);
+    } finally {
+      await ringdb(ws.dir, 'stop', '--dir', 'no-forwarding');
     }
   });
 });

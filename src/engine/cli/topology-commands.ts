@@ -107,11 +107,14 @@ export function formatRing(map: PartitionMapInfo): string {
   return `${head}\n${table(['PID', 'RANGE', 'OWNER', 'REPLICAS', 'SHARE', 'OPS'], rows)}\npartitions per node: ${counts(map)}${salted}`;
 }
 
-/** Says that --node `via` did not give the answer, why (the driver's attempt), and who did. */
-function askedElsewhere(via: string, answered: string, passedOver: readonly NodeAttempt[]): string {
+/** Says that --node `via` did not give the answer, why (the driver's attempt), who did, and what to do about `via`. */
+function askedElsewhere(via: string, answered: string, passedOver: readonly NodeAttempt[], placementName: string): string {
   const why = passedOver.find((a) => a.node === via)?.answer;
-  return `asked ${via} (--node) first${why ? `: ${why}` : ''}; ${answered} answered instead ` +
-    `(\`ringdb status\` shows whether ${via} is down; \`ringdb restart ${via}\` starts it again)`;
+  // A NotOwner answer came from a node that is up: restarting it would change nothing.
+  const next = why?.startsWith('NotOwner')
+    ? `${via} is up but is not a replica of ${JSON.stringify(placementName)}: \`ringdb where ${JSON.stringify(placementName)}\` names its replicas`
+    : `\`ringdb status\` shows whether ${via} is down; \`ringdb restart ${via}\` starts it again`;
+  return `asked ${via} (--node) first${why ? `: ${why}` : ''}; ${answered} answered instead (${next})`;
 }
 
 /** put/get/delete through the driver (rows with --clustering, or any key without --node). */
@@ -139,7 +142,7 @@ export async function driverData(p: Parsed, c: ControllerClient): Promise<Topolo
       version: versionJson(r.version), mapVersion: r.mapVersion,
     };
     // The JSON names the answering node; a person reading only the value would take it for --node's.
-    const notice = via !== undefined && r.node !== via ? askedElsewhere(via, r.node, r.passedOver) : undefined;
+    const notice = via !== undefined && r.node !== via ? askedElsewhere(via, r.node, r.passedOver, name) : undefined;
     if (!r.found) return { code: FAILED, human: formatNotFound(shown, r), json, notice };
     return { code: OK, human: isText ? r.value.toString('utf8') : `base64:${r.value.toString('base64')}`, json, notice };
   } finally {
