@@ -2,7 +2,7 @@
 // to print (human text and a JSON value) and its exit code; main.ts does the printing.
 
 import { existsSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   ControllerClient, ConvergenceClient, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
   stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type GetResult, type RestartedNode, type StartedCluster, type Version,
@@ -13,7 +13,7 @@ import { tailLines } from '../cluster/logs';
 import { NODE_LOG_FILE } from '../node/config';
 import { NODE_ID_PATTERN } from '../spec/types';
 import { UsageError, type CommandSpec, type Parsed } from './args';
-import { formatNotFound, formatNotFoundInOwnCopy, formatReadCache, formatStatus, formatWrite, type ReadCacheAnswer } from './format';
+import { formatFlushed, formatNotFound, formatNotFoundInOwnCopy, formatReadCache, formatStatus, formatWrite, type ReadCacheAnswer } from './format';
 import { placementOf, specModes } from './cluster-facts';
 import { OWN_COPY_ASK_MS } from './own-copies';
 import { clusteringOption, driverData, runTopologyCommand, TOPOLOGY_COMMANDS } from './topology-commands';
@@ -421,10 +421,9 @@ async function maintenance(p: Parsed, io: Io): Promise<Result> {
     const levels = [...new Set(s.sstables.map((t) => t.level))].sort((a, b) => a - b)
       .map((l) => `L${l}: ${s.sstables.filter((t) => t.level === l).length}`).join(', ');
     const tables = `${before.length} -> ${s.sstables.length} SSTables${levels ? ` (${levels})` : ''}`;
-    const now = new Set(s.sstables.map((t) => t.file));
     const human = written === undefined ? `compacted ${id}: ${tables}`
       : written.length === 0 ? `flushed ${id}: the memtable was empty, nothing written; ${tables}`
-        : `flushed ${id}: ${written.map((t) => `${basename(t.file)} (L${t.level}, ${t.entries} entries${now.has(t.file) ? '' : '; since merged by a compaction'})`).join(', ')} written; ${tables}`;
+        : `flushed ${id}: ${formatFlushed(written, s.sstables)} written; ${tables}`;
     return { code: EXIT.ok, human, json: { node: id, snapshot: s, ...(written ? { written: written.map((t) => t.file) } : {}) } };
   });
 }

@@ -1,9 +1,18 @@
 import { strict as assert } from 'node:assert';
-import type { ClusterDescription, NodeInfo, NodeStats, PeerStatus } from '../client';
-import { formatStatus, formatVersion } from './format';
+import type { ClusterDescription, NodeInfo, NodeStats, PeerStatus, SSTableInfo } from '../client';
+import { formatFlushed, formatStatus, formatVersion } from './format';
 import { formatOwnCopies, judged, type OwnCopy, type OwnSibling } from './own-copies';
 
 describe('CLI formatting', () => {
+  it('names the tables a flush wrote, marking one a compaction merged before the listing, by the flush\'s own word', () => {
+    const table = (file: string, level: number, entries: number): SSTableInfo =>
+      ({ id: 0, file, level, entries, minKey: 'a', maxKey: 'z', tombstones: 0, sizeBytes: 100, bloomBits: 0, newestWriteUnixMs: 0, minTs: 1, maxTs: 1 });
+    const written = [table('/d/n1/sst/000007.sst', 0, 1), table('/d/n1/sst/000008.sst', 0, 2)];
+    // The listing after the flush holds 000007 and a compaction's output in place of 000008.
+    const now = [table('/d/n1/sst/000007.sst', 0, 1), table('/d/n1/sst/000009.sst', 1, 3)];
+    assert.equal(formatFlushed(written, now), '000007.sst (L0, 1 entry), 000008.sst (L0, 2 entries; since merged by a compaction)');
+  });
+
   it('prints a version with its op id, and without an empty one (vector mode has none)', () => {
     assert.equal(formatVersion({ ts: 7, origin: 'n2', opId: 'n2:3' }), 'op n2:3 ts 7');
     assert.equal(formatVersion({ ts: 18, origin: 'n1', opId: '' }), 'ts 18');

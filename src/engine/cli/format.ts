@@ -1,7 +1,8 @@
 // Human output of the CLI: aligned tables and short durations, nothing a script should parse
 // (scripts use --json).
 
-import type { ClusterDescription, NodeWriteResult, Version } from '../client';
+import { basename } from 'node:path';
+import type { ClusterDescription, NodeWriteResult, SSTableInfo, Version } from '../client';
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`;
@@ -36,6 +37,16 @@ export function formatNotFound(shown: string, r: { deleted: boolean; version: Ve
 export function formatNotFoundInOwnCopy(shown: string, node: string, r: { deleted: boolean; version: Version | undefined }): string {
   const why = r.deleted ? `deleted ${formatVersion(r.version)}` : 'never written there';
   return `${shown} not found in ${node}'s own copy (${why}; other replicas may differ until they converge)`;
+}
+
+/**
+ * The tables a flush wrote, as the flush named them, each marked when a compaction merged it
+ * before the listing `now` was taken (a diff of the listings would name the compaction's output).
+ */
+export function formatFlushed(written: readonly SSTableInfo[], now: readonly SSTableInfo[]): string {
+  const listed = new Set(now.map((t) => t.file));
+  return written.map((t) => `${basename(t.file)} (L${t.level}, ${t.entries} ${t.entries === 1 ? 'entry' : 'entries'}` +
+    `${listed.has(t.file) ? '' : '; since merged by a compaction'})`).join(', ');
 }
 
 export function table(header: string[], rows: string[][]): string {

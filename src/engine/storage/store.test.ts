@@ -238,7 +238,7 @@ describe('Store', () => {
     assert.ok(counting.asyncSyncs - before >= 1 && counting.asyncSyncs - before <= 3);
   });
 
-  it('says which tables a flush wrote, also when a compaction merges them right after', async () => {
+  it('says which tables a flush wrote, and its answer still names a table a compaction merged since', async () => {
     const s = await openStore({ compaction: { l0Trigger: 2 } });
     assert.deepEqual(await s.flush(), [], 'an empty memtable writes nothing');
     await s.put(b('a'), b('1'), 1, 'n1');

@@ -404,7 +404,6 @@ export class Store {
     });
   }
 
-  /** Writes the memtable to an L0 table now and resolves when every flush has committed. */
   /**
    * Writes the memtable, and any waiting to be written, out as L0 tables; resolves with those
    * tables (none when there was nothing to write), also when a compaction has merged them since.

@@ -108,13 +108,14 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
     const id = await pickNode(model, arg, 'Flush Memtable', ['up']);
     if (!id) return undefined;
     const snap = await withCancellableProgress(`Flushing ${id}'s memtable…`, {
-      state: `The flush goes on inside ${id}; the SSTables view shows the new L0 table when it ends.`,
+      state: `The flush goes on inside ${id}; the SSTables view shows what it wrote when it ends.`,
       also: cancellationArg(arg),
     }, () => session.client.flushNode(id));
     // The flush names what it wrote: a diff of the tables would count a compaction that ended meanwhile.
     const { written } = snap;
+    const now = new Set(snap.sstables.map((t) => t.file));
     const what = written.length
-      ? `wrote ${written.map((t) => `${t.file.split('/').pop()} (L${t.level}, ${plural(t.entries, 'entry', 'entries')})`).join(', ')}`
+      ? `wrote ${written.map((t) => `${t.file.split('/').pop()} (L${t.level}, ${plural(t.entries, 'entry', 'entries')}${now.has(t.file) ? '' : '; since merged by a compaction'})`).join(', ')}`
       : 'found its memtable empty: nothing written';
     log.info(`flushed ${id}: ${what}; ${plural(snap.sstables.length, 'SSTable')}`);
     void vscode.window.setStatusBarMessage(`RingDB: ${id} ${what}`, 5000);
