@@ -242,6 +242,31 @@ describe('ringdb hot --split on a range map (real processes)', function () {
   });
 });
 
+describe('ringdb hot --split with a hot partition\'s owner down (real processes, range map)', function () {
+  this.timeout(180_000);
+  const { ws, ringdb } = cliSuite();
+
+  it('says the owner is down, so no split key could be sampled, and to restart it', async () => {
+    const spec = join(ws.dir, 'range-owner-down.json');
+    writeFileSync(spec, JSON.stringify({ nodes: 3, replicationFactor: 2, writeQuorum: 1, readQuorum: 1, partitionStrategy: 'range',
+      keyRanges: [{ start: '', end: 'm', node: 'n1' }, { start: 'm', end: null, node: 'n2' }] }));
+    assert.equal((await ringdb(ws.dir, 'start', '--spec', spec)).code, 0);
+    try {
+      assert.equal((await ringdb(ws.dir, 'kill', 'n1')).code, 0);
+      assert.equal((await ringdb(ws.dir, 'hot', '--reset')).code, 0);
+      // Coordinated by n2, the partition's other replica, which counts them.
+      for (let i = 0; i < 12; i++) assert.equal((await ringdb(ws.dir, 'put', `a:${i}`, 'x', '--node', 'n2')).code, 0);
+      const r = await ringdb(ws.dir, 'hot', '--split', '10');
+      assert.equal(r.code, 1, `${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /^ringdb: no partition split\n {2}0: not split: its owner n1 is down, so no key could be sampled from it to split at\nrestart n1 \(`ringdb restart n1`\) and run `ringdb hot --split 10` again, or split it at a key of your choice/, r.stderr);
+      const asJson = json<{ skipped: { pid: number; ownerDown?: string }[] }>(await ringdb(ws.dir, 'hot', '--split', '10', '--json'));
+      assert.deepEqual(asJson.skipped.map((s) => [s.pid, s.ownerDown]), [[0, 'n1']]);
+    } finally {
+      await ringdb(ws.dir, 'stop');
+    }
+  });
+});
+
 describe('ringdb remove-node --dead (real processes)', function () {
   this.timeout(240_000);
   const { ws, ringdb } = cliSuite();

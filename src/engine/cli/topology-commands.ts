@@ -190,8 +190,10 @@ async function hot(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
     const r = await c.checkHotPartitions(splitAbove);
     // A partition that could not be split at its median is hot all the same: say how to split it, and fail.
     const skipped = r.skipped.map((s) => `\n  ${s.pid}: not split: ${s.reason}`).join('');
+    const down = [...new Set(r.skipped.flatMap((s) => (s.ownerDown === undefined ? [] : [s.ownerDown])))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+    const restart = down.length ? `\nrestart ${down.join(', ')} (\`ringdb restart ${down[0]}\`) and run \`ringdb hot --split ${splitAbove}\` again, or` : '\n';
     const advice = r.skipped.length
-      ? `\nsplit ${r.skipped.length === 1 ? 'it' : 'them'} at a key of your choice (\`ringdb split <pid> --at <key>\`), or, when one key makes the load, spread that key (\`ringdb mark-hot <key>\`; \`ringdb hot\` lists the hot keys)`
+      ? `${restart}${down.length ? ' ' : ''}split ${r.skipped.length === 1 ? 'it' : 'them'} at a key of your choice (\`ringdb split <pid> --at <key>\`), or, when one key makes the load, spread that key (\`ringdb mark-hot <key>\`; \`ringdb hot\` lists the hot keys)`
       : '';
     const human = r.split.length ? `split ${r.split.join(', ')} (map version ${r.map.version})${skipped}${advice}` : `no partition split${r.skipped.length ? '' : `: none has more than ${splitAbove} operations`}${skipped}${advice}`;
     return { code: r.skipped.length ? FAILED : OK, human, json: r };

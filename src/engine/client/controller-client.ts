@@ -195,7 +195,7 @@ export class ControllerClient {
   /** Splits every partition with more than `threshold` (>= 1) operations since the last reset. */
   async checkHotPartitions(threshold: number, opts: CallOptions = {}): Promise<CheckHotResult> {
     const res = await this.call('CheckHotPartitions', this.client.checkHotPartitions, { threshold: uint('threshold', threshold) }, opts.timeoutMs ?? SLOW_CALL_MS);
-    return { split: [...res.split], skipped: res.skipped.map((s) => ({ pid: s.pid, reason: s.reason })), map: mapInfoFromProto(required(res.map, 'CheckHotPartitions')) };
+    return { split: [...res.split], skipped: res.skipped.map((s) => ({ pid: s.pid, reason: s.reason, ...(s.ownerDown !== undefined ? { ownerDown: s.ownerDown } : {}) })), map: mapInfoFromProto(required(res.map, 'CheckHotPartitions')) };
   }
 
   /** One member of this cluster as Describe reports it; NOT_FOUND naming the members when there is none. */

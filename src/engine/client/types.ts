@@ -421,8 +421,8 @@ export interface RebalanceResult {
 export interface CheckHotResult {
   /** Partitions that were split. */
   split: number[];
-  /** Hot partitions that could not be split, with why. */
-  skipped: { pid: number; reason: string }[];
+  /** Hot partitions that could not be split, with why; `ownerDown` names an owner that was not up to sample split keys from. */
+  skipped: { pid: number; reason: string; ownerDown?: string }[];
   map: PartitionMapInfo;
 }
 

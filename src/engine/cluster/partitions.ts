@@ -356,19 +356,30 @@ export class PartitionManager {
     if (failures.length) throw new UnavailableError(`could not reset the metrics of ${failures.join('; ')}`);
   }
 
-  async checkHotPartitions(threshold: number): Promise<{ split: number[]; skipped: { pid: number; reason: string }[] }> {
+  async checkHotPartitions(threshold: number): Promise<{ split: number[]; skipped: { pid: number; reason: string; ownerDown?: string }[] }> {
     const map = this.current('CheckHotPartitions');
     const { partitions: hot } = await this.hotPartitions(threshold);
     const samples = new Map<number, Buffer[]>();
+    /** Hot partitions whose owner, the node split keys are sampled from, is not up. */
+    const unsampled = new Map<number, string>();
     for (const h of hot) {
       const p = map.partition(h.pid);
       if (this.nodes.upNodeIds().includes(p.owner)) {
         samples.set(h.pid, await this.nodes.samplePartitionKeys(p.owner, { start: p.start, end: p.end }, map, SPLIT_SAMPLE));
+      } else {
+        unsampled.set(h.pid, p.owner);
       }
     }
     const result = splitHotPartitions(map, hot.map((h) => ({ partition: h.pid })), (pid) => samples.get(pid) ?? []);
     if (result.split.length) await this.apply('check-hot-partitions', result, `split hot partitions ${result.split.join(', ')} (more than ${threshold} ops)`);
-    return { split: [...result.split], skipped: result.skipped.map((s) => ({ pid: s.partition, reason: s.reason })) };
+    // A split that needed sample keys (a range map) failed for want of them; the splitter's
+    // "fewer than 2 distinct sample keys" would hide that the owner could not be asked.
+    const skipped = result.skipped.map((s) => {
+      const owner = unsampled.get(s.partition);
+      return owner === undefined ? { pid: s.partition, reason: s.reason }
+        : { pid: s.partition, reason: `its owner ${owner} is down, so no key could be sampled from it to split at`, ownerDown: owner };
+    });
+    return { split: [...result.split], skipped };
   }
 
   /** Copy, flip, catch up (see the top of this file). The map is unchanged if the copy fails. */

@@ -4,7 +4,7 @@
 // Reset Hotspot Counters, to watch a new workload from zero.
 import * as vscode from 'vscode';
 import { Commands } from '../common/commandIds';
-import { formatShare, listNodes, plural } from '../common/format';
+import { compareNodeIds, formatShare, listNodes, plural } from '../common/format';
 import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import { hotThreshold } from '../controller/eventMapper';
@@ -103,20 +103,10 @@ export function registerHotspotCommands(session: ClusterSession, model: ClusterM
     log.info(`split hot partitions above ${threshold}: ${r.split.length ? r.split.join(', ') : 'none'} (map version ${r.map.version})${r.skipped.length ? `; not split: ${r.skipped.map((s) => `partition ${s.pid}: ${s.reason}`).join('; ')}` : ''}`);
     const done = r.split.length ? `split ${plural(r.split.length, 'partition')} (${r.split.join(', ')}), map version ${r.map.version}` : `no partition has more than ${threshold} operations`;
     if (r.skipped.length) {
-      // A hot partition left whole is still hot: say why, and what spreads it instead. The
-      // splitter's reason for one whose owner is down ("fewer than 2 distinct sample keys") hid
-      // that the owner, which the split key is sampled from, could not be asked.
-      const owners = new Map(model.snapshot.partitions.map((p) => [p.id, p.owner]));
-      const states = new Map(model.snapshot.nodes.map((n) => [n.id, n.status]));
-      const ownerDown = (pid: number): string | undefined => {
-        const owner = owners.get(String(pid));
-        return owner !== undefined && states.get(owner) !== 'up' && states.get(owner) !== 'suspect' ? owner : undefined;
-      };
-      const down = [...new Set(r.skipped.map((s) => ownerDown(s.pid)).filter((o): o is string => o !== undefined))];
-      const why = r.skipped.map((s) => {
-        const owner = ownerDown(s.pid);
-        return `partition ${s.pid}: ${owner ? `its owner ${owner} is ${states.get(owner) ?? 'not running'}, so no key could be sampled from it to split at` : s.reason}`;
-      });
+      // A hot partition left whole is still hot: say why, and what spreads it instead (restarting
+      // an owner the controller could not sample split keys from).
+      const down = [...new Set(r.skipped.flatMap((s) => (s.ownerDown === undefined ? [] : [s.ownerDown])))].sort(compareNodeIds);
+      const why = r.skipped.map((s) => `partition ${s.pid}: ${s.reason}`);
       const restart = down.map((id) => ({ title: `Restart ${id}`, id }));
       const detail = down.length
         ? `Restart ${listNodes(down)} (or click below), then run Split Hot Partitions again; or split at a key of your choice (Split Partition).`
