@@ -15,7 +15,8 @@ import { NodeServiceClient, NodeServiceService, type NodeServiceServer } from '.
 import { clientArgs, InvalidFieldError, startServer, unaryHandler, type RunningServer } from '../rpc';
 import { NodeFileSystem } from '../storage';
 import { HintStore } from './hints';
-import { MAX_STORE_HINTS, SubstituteWrites, type SubstituteHost } from './substitute-writes';
+import { MAX_MESSAGE_BYTES } from '../rpc';
+import { MAX_STORE_HINTS, STORE_HINTS_CHUNK_BYTES, storeHintChunks, SubstituteWrites, type SubstituteHost } from './substitute-writes';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const NO_DEADLINE = { getDeadline: () => Number.POSITIVE_INFINITY };
@@ -166,10 +167,55 @@ describe('substitute writes: StoreHints outcomes (gRPC substitute in process)', 
       assert.equal(err.code, status.UNAVAILABLE);
       // Only the write whose hint was in the chunk that never left is short of W=1.
       assert.match(err.message, /^w: 1 of 10001 writes whose replicas are all down were kept as hints by fewer than 1 nodes known to hold them \(n1:\d+; /, err.message);
-      assert.match(err.message, /n4: 10000 of 10001 hints stored \(StoreHints takes at most 10000 a call\), then hint 10001: not stored: n4 could not be reached \(UNAVAILABLE: No connection established[^;]*\)\); /, err.message);
+      assert.match(err.message, /n4: 10000 of 10001 hints stored \(StoreHints takes at most 10000 hints or 16 MiB a call\), then hint 10001: not stored: n4 could not be reached \(UNAVAILABLE: No connection established[^;]*\)\); /, err.message);
     } finally {
       chunked.close();
       await (stopping ?? n4.stop(100));
+    }
+  });
+  it('sends hints over the message limit in calls under it, and counts them all', async () => {
+    const unimplemented: UntypedHandleCall = (_call: unknown, cb: (e: { code: status }) => void) => cb({ code: status.UNIMPLEMENTED });
+    const impl = Object.fromEntries(Object.keys(NodeServiceService).map((k) => [k, unimplemented])) as unknown as NodeServiceServer;
+    const perCall: number[] = [];
+    impl.storeHints = (call, cb) => {
+      perCall.push(call.request.hints.length);
+      cb(null, { stored: call.request.hints.length });
+    };
+    const n4: RunningServer = await startServer('127.0.0.1', 0, TOKEN, [{ definition: NodeServiceService, implementation: impl }]);
+    chunked = new NodeServiceClient(...clientArgs(`127.0.0.1:${n4.port}`));
+    try {
+      // 18 MiB of values for one holder: one call would be refused by the client before it left.
+      const orphans = Array.from({ length: 18 }, (_, i) => ({ stored: Buffer.from(`big${i}`), value: Buffer.alloc(1024 * 1024, i), pid: 3 }));
+      assert.ok(orphans.length * 1024 * 1024 > MAX_MESSAGE_BYTES);
+      await new SubstituteWrites(host, hints, () => true)
+        .write(orphans, orphans.map(() => [{ node: 'n4', hintedFor: 'n9' }]), 1, NO_DEADLINE, 10_000);
+      assert.deepEqual(perCall, [15, 3], 'two calls, each under the limit');
+    } finally {
+      chunked.close();
+      await n4.stop(100);
+    }
+  });
+
+  it('reports a hint too large to send as refused, without resending it', async () => {
+    mode = 'late';
+    // Larger than any one write can be (a value is at most 16 MiB): only the client's limit stops it.
+    const err = await new SubstituteWrites(host, hints, () => true)
+      .write([{ stored: Buffer.from('huge'), value: Buffer.alloc(MAX_MESSAGE_BYTES + 1), pid: 3 }], [[{ node: 'n2', hintedFor: 'n9' }]], 1, NO_DEADLINE, 5_000)
+      .then(() => assert.fail('the write was expected to be UNAVAILABLE'), (e: ServiceError) => e);
+    assert.equal(calls, 0, 'nothing reached the substitute');
+    assert.match(err.message, /n2: refused: RESOURCE_EXHAUSTED: Attempted to send message with a size larger than \d+\)/, err.message);
+  });
+
+  it('cuts hints into calls by count and by bytes, a hint over the byte budget alone', () => {
+    const hint = (i: number, valueBytes: number) => ({ target: 'n9', opId: `n1:${i}`, entry: { key: Buffer.from(`k${i}`), value: Buffer.alloc(valueBytes), deleted: false, version: undefined } });
+    const sizes = (hs: ReturnType<typeof hint>[]) => storeHintChunks(hs).map((c) => c.length);
+    assert.deepEqual(sizes(Array.from({ length: 2 * MAX_STORE_HINTS + 1 }, (_, i) => hint(i, 1))), [MAX_STORE_HINTS, MAX_STORE_HINTS, 1]);
+    const half = Math.floor(STORE_HINTS_CHUNK_BYTES / 2);
+    assert.deepEqual(sizes([hint(1, half), hint(2, half), hint(3, 10)]), [1, 2], 'the second half-budget hint does not fit beside the first');
+    assert.deepEqual(sizes([hint(1, 10), hint(2, STORE_HINTS_CHUNK_BYTES + 1), hint(3, 10)]), [1, 1, 1]);
+    assert.deepEqual(sizes([]), []);
+    for (const c of storeHintChunks(Array.from({ length: 40 }, (_, i) => hint(i, 1024 * 1024)))) {
+      assert.ok(c.reduce((n, h) => n + h.entry.value.length, 0) <= STORE_HINTS_CHUNK_BYTES);
     }
   });
 });

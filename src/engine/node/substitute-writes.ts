@@ -12,8 +12,8 @@
 
 import type { HintToStore, NodeServiceClient, Version } from '../gen/ringdb/v1/node';
 import { preferenceList, sloppyPreferenceList, type PartitionMap, type Placement } from '../partitioning';
-import { describeError, InvalidFieldError, type ParentCall, unary, UnavailableError } from '../rpc';
-import { callOutcome } from '../rpc/errors';
+import { describeError, InvalidFieldError, MAX_MESSAGE_BYTES, type ParentCall, unary, UnavailableError } from '../rpc';
+import { callOutcome, refusedBeforeSending } from '../rpc/errors';
 import { version } from './convert';
 import { checkStoredEntry } from './data-move';
 import type { Hint, HintStore } from './hints';
@@ -28,6 +28,14 @@ export interface SubstituteHost {
 
 /** StoreHints takes at most this many hints per call. */
 export const MAX_STORE_HINTS = 10_000;
+/**
+ * Bytes of hints sent in one StoreHints call: a megabyte short of the message limit, for what the
+ * estimate leaves out. The hints of one BatchPut (at most the limit) carry a version and a
+ * target each, so those for one holder can pass the limit by that much.
+ */
+export const STORE_HINTS_CHUNK_BYTES = MAX_MESSAGE_BYTES - 1024 * 1024;
+/** Fields besides the key, value, target and op id (origin, ts, tags and lengths), rounded up. */
+const HINT_OVERHEAD_BYTES = 64;
 /** Of a write's wait, the part kept for resending a StoreHints whose answer never came (at most). */
 const RESEND_RESERVE_MS = 1000;
 const EMPTY = Buffer.alloc(0);
@@ -131,7 +139,7 @@ export class SubstituteWrites {
   }
 
   /**
-   * StoreHints to `holder` by `deadline`, in chunks of MAX_STORE_HINTS, one after another: how
+   * StoreHints to `holder` by `deadline`, in chunks (storeHintChunks), one after another: how
    * many hints from the first were stored (the chunks the holder answered) and why the rest are
    * not counted. A chunk that fails ends the sending, so the hints after it are not sent.
    */
@@ -139,21 +147,24 @@ export class SubstituteWrites {
     const client = this.node.peers.client(holder);
     const settings = (ms: number) => ({ token: this.node.peers.callToken, parent: call, timeoutMs: Math.max(1, ms) });
     const reserve = Math.max(0, Math.min(RESEND_RESERVE_MS, (deadline - Date.now()) / 4));
-    for (let i = 0; i < hints.length; i += MAX_STORE_HINTS) {
-      const chunk = { hints: hints.slice(i, i + MAX_STORE_HINTS).map((h): HintToStore => ({ target: h.target, opId: h.opId, entry: h.entry })) };
+    const chunks = storeHintChunks(hints);
+    let i = 0;
+    for (const part of chunks) {
+      const chunk = { hints: part.map((h): HintToStore => ({ target: h.target, opId: h.opId, entry: h.entry })) };
       try {
         await this.storeChunk(holder, client, chunk, settings, deadline, reserve);
       } catch (err) {
         const why = err instanceof OutcomeUnknown || err instanceof NotReached ? err.message : `refused: ${describeError(err)}`;
-        if (hints.length <= MAX_STORE_HINTS) return { stored: 0, why };
+        if (chunks.length === 1) return { stored: 0, why };
         const end = i + chunk.hints.length;
         const unsent = hints.length - end;
         return {
           stored: i,
-          why: `${i} of ${hints.length} hints stored (StoreHints takes at most ${MAX_STORE_HINTS} a call), then ${end === i + 1 ? `hint ${end}` : `hints ${i + 1} to ${end}`}: ${why}` +
-            (unsent > 0 ? `; the last ${unsent} were not sent` : ''),
+          why: `${i} of ${hints.length} hints stored (StoreHints takes at most ${MAX_STORE_HINTS} hints or ${STORE_HINTS_CHUNK_BYTES >> 20} MiB a call), ` +
+            `then ${end === i + 1 ? `hint ${end}` : `hints ${i + 1} to ${end}`}: ${why}` + (unsent > 0 ? `; the last ${unsent} were not sent` : ''),
         };
       }
+      i += part.length;
     }
     return { stored: hints.length };
   }
@@ -179,7 +190,8 @@ export class SubstituteWrites {
     } catch (first) {
       const outcome = callOutcome(first);
       if (outcome === 'never-sent') throw new NotReached(holder, first);
-      if (outcome === 'answered') throw first;
+      // A refusal, as the holder's own would be: resending it could only fail the same way.
+      if (outcome === 'answered' || refusedBeforeSending(first)) throw first;
       const left = deadline - Date.now();
       if (left <= 0) throw new OutcomeUnknown(holder, first, undefined);
       try {
@@ -189,6 +201,25 @@ export class SubstituteWrites {
       }
     }
   }
+}
+
+/** Hints in the order given, cut into StoreHints calls of at most MAX_STORE_HINTS hints and STORE_HINTS_CHUNK_BYTES (a larger hint goes alone). */
+export function storeHintChunks<H extends Pick<Hint, 'target' | 'opId' | 'entry'>>(hints: readonly H[]): H[][] {
+  const chunks: H[][] = [];
+  let current: H[] = [];
+  let bytes = 0;
+  for (const h of hints) {
+    const size = h.entry.key.length + h.entry.value.length + h.target.length + 2 * h.opId.length + HINT_OVERHEAD_BYTES;
+    if (current.length > 0 && (current.length === MAX_STORE_HINTS || bytes + size > STORE_HINTS_CHUNK_BYTES)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(h);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
 
 /** What became of one holder's hints: the first `stored` are durable there; `why` the others are not counted. */

@@ -86,6 +86,17 @@ export function neverSent(err: unknown): boolean {
 }
 
 /**
+ * True when grpc-js refused to send a call at all, for what it carried (over the message limit,
+ * or not serializable): nothing reached the server, and sending it again fails the same way.
+ */
+export function refusedBeforeSending(err: unknown): boolean {
+  const e = err as Partial<ServiceError> | null;
+  const details = typeof e?.details === 'string' ? e.details : '';
+  return (e?.code === status.RESOURCE_EXHAUSTED && details.startsWith('Attempted to send message with a size larger than')) ||
+    (e?.code === status.INTERNAL && details.startsWith('Request message serialization failure'));
+}
+
+/**
  * What a failed call tells about the request, the one place callers ask: `answered` (a RingDB
  * server produced the status, so it saw the request and this is its word), `never-sent` (grpc-js
  * failed it before a byte left, so nothing was done), or `unknown` (it was sent and no answer

@@ -8,7 +8,7 @@ import { NodeServiceClient, NodeServiceService, type NodeServiceServer } from '.
 import { InvalidArgumentError } from '../storage/errors';
 import { MAX_MESSAGE_BYTES } from './channel';
 import {
-  answeredByServer, callOutcome, type CallOutcome, clientArgs, InvalidFieldError, openStream, readTokenFile, RpcError, startServer, toStatus, unary, unaryHandler, UnavailableError, type RunningServer,
+  answeredByServer, callOutcome, type CallOutcome, refusedBeforeSending, clientArgs, InvalidFieldError, openStream, readTokenFile, RpcError, startServer, toStatus, unary, unaryHandler, UnavailableError, type RunningServer,
 } from './index';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -66,11 +66,13 @@ describe('rpc plumbing', () => {
     const [address, credentials, options] = clientArgs(`127.0.0.1:${server.port}`);
     const unlimited = new NodeServiceClient(address, credentials, { ...options, 'grpc.max_send_message_length': -1 });
     try {
-      const refusals: [NodeServiceClient, RegExp][] = [[unlimited, /received message larger than max/i], [client, /send message with a size larger than/i]];
-      for (const [c, why] of refusals) {
+      // Only the client's own refusal is known never to have left.
+      const refusals: [NodeServiceClient, RegExp, boolean][] = [[unlimited, /received message larger than max/i, false], [client, /send message with a size larger than/i, true]];
+      for (const [c, why, local] of refusals) {
         await assert.rejects(unary(c, c.ping, huge, { token: TOKEN }), (err: ServiceError) => {
           assert.equal(err.code, status.RESOURCE_EXHAUSTED);
           assert.match(err.details, why);
+          assert.equal(refusedBeforeSending(err), local, err.details);
           return true;
         });
       }
