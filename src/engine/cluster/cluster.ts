@@ -17,7 +17,7 @@ import { readMembers, writeMembers } from './members-file';
 import { type DownMark, type DownMarks, readDownMarks, writeDownMarks } from './down-file';
 import { changedCrdtKeys, readMode, writeMode } from './mode-file';
 import { writeRecordedSpec } from './spec-record';
-import { dialAddress, isPortFree, Member } from './member';
+import { dialAddress, freePort, isPortFree, Member } from './member';
 import { NodeMonitor } from './monitor';
 import { nodeFiles, writeNodeConfig } from './node-config';
 import { describeExit, NodeProcess } from './node-process';
@@ -309,11 +309,27 @@ export class Cluster {
       m.downMark = mark;
       m.address = mark.address;
       m.port = mark.address ? Number(mark.address.slice(mark.address.lastIndexOf(':') + 1)) : 0;
+      // A mark without an address is KillNode's on a process that had not served yet.
+      const when = mark.address ? 'before' : 'while it was starting, before';
       this.setState(m, NodeState.NODE_STATE_DOWN,
-        `${downPhrase(mark)} before the controller restarted; it stays down until you restart it (\`ringdb restart ${id}\`, or RingDB: Restart Node in VS Code)`);
+        `${downPhrase(mark)} ${when} the controller restarted; it stays down until you restart it (\`ringdb restart ${id}\`, or RingDB: Restart Node in VS Code)`);
     }
     if (damaged || marked.length) this.saveDownMarks();
     return { kept, note };
+  }
+
+  /**
+   * Gives each member kept down that never served (killed while it was starting) a free port:
+   * listed nowhere, its peers would drop the log cursor they keep for it and keep no log for it,
+   * and the person would see no address. Picked once the other nodes serve, so it is none of
+   * theirs; the mark keeps no address, as the node never served there.
+   */
+  private async placeUnservedDown(spec: ClusterSpec): Promise<void> {
+    for (const m of this.members.values()) {
+      if (!m.downMark || m.running || m.address) continue;
+      m.port = await freePort(spec.host);
+      m.address = dialAddress(spec.host, m.port);
+    }
   }
 
   /**
@@ -433,6 +449,7 @@ export class Cluster {
       const failed = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
       if (!failed.length) {
         try {
+          await this.placeUnservedDown(spec);
           // Once the nodes run they store values in this mode (a folder from before the record gets it now).
           writeMode(this.opts.dataDir, { consistencyMode: spec.consistencyMode, crdt: spec.crdt });
           await this.updateMembership(spec);

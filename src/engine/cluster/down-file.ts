@@ -16,7 +16,10 @@ export interface DownMark {
   /** What took it down: only KillNode today (no RPC stops a single node and leaves it stopped). */
   readonly how: 'killed';
   readonly atUnixMs: number;
-  /** Where it served: peers keep it under this address, so they hold hints and log cursors for it. */
+  /**
+   * Where it served: peers keep it under this address, so they hold hints and log cursors for it.
+   * Empty when it was killed before it first served; a resume then lists it at a free port.
+   */
   readonly address: string;
 }
 

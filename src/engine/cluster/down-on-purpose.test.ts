@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { launchController, readStateFile, type ClusterDescription, type ControllerHandle } from '../client';
 import { cliSuite } from '../cli/cli-test-support';
 import { DOWN_FILE, readDownMarks, writeDownMarks } from './down-file';
-import { engineBundles, tempDataDir, waitForExit } from './test-support';
+import { engineBundles, eventually, tempDataDir, waitForExit } from './test-support';
 
 describe('nodes down on purpose across a controller restart (real processes)', function () {
   this.timeout(240_000);
@@ -78,6 +78,40 @@ describe('nodes down on purpose across a controller restart (real processes)', f
     const again = await c.client.startCluster({ nodes: 3 }, { resume: true });
     assert.equal(states(again), 'n1 up, n2 up, n3 up');
     assert.equal(again.note, '');
+  });
+
+  it('a node killed before it first served is kept down at an address its peers keep its log for; its restart serves there', async () => {
+    let c = await launch();
+    await c.client.startCluster({ nodes: 3 });
+    await crash(c);
+    // What KillNode records for a node killed while it was starting: it had not served, so no address.
+    writeDownMarks(data.dir, { n2: { how: 'killed', atUnixMs: Date.now(), address: '' } });
+
+    c = await launch();
+    const resumed = await c.client.startCluster({ nodes: 3 }, { resume: true });
+    assert.equal(states(resumed), 'n1 up, n2 down, n3 up');
+    const n2 = node(resumed, 'n2');
+    assert.match(n2.reason, /^killed by KillNode at .+ while it was starting, before the controller restarted; it stays down until you restart it \(`ringdb restart n2`/);
+    assert.match(n2.address, /^127\.0\.0\.1:\d+$/, 'the address its peers know it by');
+    assert.deepEqual(readDownMarks(data.dir).n2?.address, '', 'the mark still says it never served');
+
+    // Its peers list it there, down, and keep the writes made meanwhile in their log for it.
+    const n1 = await c.client.nodeClient('n1');
+    await n1.put('colour', 'blue');
+    const peer = await eventually('n1 keeps a backlog for n2', 20_000, async () => {
+      const p = (await n1.stats()).peers.find((x) => x.id === 'n2');
+      return p && p.pendingOps > 0 ? p : undefined;
+    });
+    n1.close();
+    assert.equal(peer.address, n2.address);
+    assert.notEqual(peer.state, 'up');
+
+    const restarted = await c.client.restartNode('n2');
+    assert.equal(restarted.state, 'up');
+    assert.equal(restarted.address, n2.address, 'the port kept for it was free');
+    const back = await c.client.nodeClient('n2');
+    await eventually('colour on n2', 20_000, async () => ((await back.getOwnCopy('colour')).value.toString() === 'blue' ? true : undefined));
+    back.close();
   });
 
   it('a start a person asks for starts every member and clears the marks; so does StopCluster', async () => {
