@@ -485,10 +485,14 @@ export class Cluster {
   stop(): Promise<string[]> {
     return this.exclusive(async () => {
       const running = [...this.members.values()].filter((m) => m.running);
-      if (this.phase !== ClusterPhase.CLUSTER_PHASE_RUNNING && running.length === 0) return [];
-      this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPING, 'stopping every node');
-      await this.stopRouter();
-      await Promise.all(running.map((m) => this.terminate(m)));
+      // Nothing runs after a failed start, but one that KillNode cut short left the node marked.
+      const idle = this.phase !== ClusterPhase.CLUSTER_PHASE_RUNNING && running.length === 0;
+      if (idle && ![...this.members.values()].some((m) => m.downMark)) return [];
+      if (!idle) {
+        this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPING, 'stopping every node');
+        await this.stopRouter();
+        await Promise.all(running.map((m) => this.terminate(m)));
+      }
       // Nodes that were already down are now stopped too: the whole cluster is at rest.
       for (const m of this.members.values()) {
         m.downMark = undefined;
@@ -496,7 +500,7 @@ export class Cluster {
       }
       // The person stopped the whole cluster: the next start, even a resume, starts every member.
       this.saveDownMarks();
-      this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPED, 'stopped on request');
+      if (!idle) this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPED, 'stopped on request');
       return running.map((m) => m.id);
     });
   }
@@ -523,6 +527,8 @@ export class Cluster {
       } catch (err) {
         await this.terminate(m);
         this.members.delete(id);
+        // Killed while it was starting: no longer a member, so nothing to keep down.
+        if (m.downMark) this.saveDownMarks();
         writeMembers(this.opts.dataDir, [...this.members.keys()]);
         this.hub.publish({ $case: 'membership', value: { nodeIds: [...this.members.keys()] } });
         throw err;

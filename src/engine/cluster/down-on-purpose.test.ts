@@ -114,6 +114,44 @@ describe('nodes down on purpose across a controller restart (real processes)', f
     back.close();
   });
 
+  it('a node killed while AddNode starts it is no member, and leaves no mark to keep it down', async () => {
+    const c = await launch();
+    await c.client.startCluster({ nodes: 3 });
+    const adding = c.client.addNode().then(() => undefined, (e: unknown) => e);
+    const deadline = Date.now() + 30_000;
+    while ((await c.client.describe()).nodes.find((n) => n.id === 'n4')?.state !== 'starting') {
+      assert.ok(Date.now() < deadline, 'n4 never reported starting');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await c.client.killNode('n4');
+    const e = await adding;
+    assert.ok(e instanceof Error, 'AddNode was expected to fail');
+    assert.match(e.message, /node n4 was killed by KillNode while it was starting/);
+    assert.equal(states(await c.client.describe()), 'n1 up, n2 up, n3 up');
+    assert.deepEqual(readDownMarks(data.dir), {});
+  });
+
+  it('a start cut short by KillNode keeps the mark; StopCluster then clears it, though nothing runs', async () => {
+    const c = await launch();
+    const starting = c.client.startCluster({ nodes: 3 }).then(() => undefined, (e: unknown) => e);
+    const deadline = Date.now() + 30_000;
+    while ((await c.client.describe()).nodes.find((n) => n.id === 'n2')?.state !== 'starting') {
+      assert.ok(Date.now() < deadline, 'n2 never reported starting');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await c.client.killNode('n2');
+    const e = await starting;
+    assert.ok(e instanceof Error, 'the start was expected to fail');
+    assert.match(e.message, /node n2 was killed by KillNode while it was starting/);
+    assert.deepEqual(Object.keys(readDownMarks(data.dir)), ['n2']);
+    await c.client.stopCluster();
+    assert.deepEqual(readDownMarks(data.dir), {}, 'a stopped cluster keeps no node down');
+    const n2 = (await c.client.describe()).nodes.find((n) => n.id === 'n2');
+    assert.deepEqual([n2?.state, n2?.downOnPurpose], ['stopped', false]);
+    const resumed = await c.client.startCluster({ nodes: 3 }, { resume: true });
+    assert.equal(states(resumed), 'n1 up, n2 up, n3 up');
+  });
+
   it('a start a person asks for starts every member and clears the marks; so does StopCluster', async () => {
     let c = await launch();
     await c.client.startCluster({ nodes: 3 });
@@ -129,6 +167,8 @@ describe('nodes down on purpose across a controller restart (real processes)', f
     await c.client.killNode('n3');
     await c.client.stopCluster();
     assert.deepEqual(readDownMarks(data.dir), {}, 'a stopped cluster keeps no node down');
+    const n2 = (await c.client.describe()).nodes.find((n) => n.id === 'n2');
+    assert.deepEqual([n2?.state, n2?.downOnPurpose], ['stopped', false]);
     const resumed = await c.client.startCluster({ nodes: 3 }, { resume: true });
     assert.equal(states(resumed), 'n1 up, n2 up, n3 up');
   });
