@@ -754,7 +754,11 @@ function highestNodeIndex(dataDir: string): number {
   return highest;
 }
 
-/** How a mark says a node went down: "killed by KillNode at 04:31:07" (local time, as the person saw it). */
+/**
+ * How a mark says a node went down: "killed by KillNode at 2026-11-28T04:31:07Z". UTC with its
+ * date: the reason outlives the day of the kill, and the person reading it (VS Code on another
+ * machine, a CLI in another zone) may not share the controller's zone.
+ */
 function downPhrase(mark: DownMark): string {
-  return `killed by KillNode at ${new Date(mark.atUnixMs).toTimeString().slice(0, 8)}`;
+  return `killed by KillNode at ${new Date(mark.atUnixMs).toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
 }

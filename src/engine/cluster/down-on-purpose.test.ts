@@ -59,8 +59,8 @@ describe('nodes down on purpose across a controller restart (real processes)', f
     const n2 = node(resumed, 'n2');
     assert.equal(n2.pid, 0, 'no process was started for n2');
     assert.equal(n2.downOnPurpose, true);
-    assert.match(n2.reason, /^killed by KillNode at \d\d:\d\d:\d\d before the controller restarted; it stays down until you restart it \(`ringdb restart n2`/);
-    assert.match(resumed.note, /kept down on purpose, as before the controller restarted: n2 \(killed by KillNode at \d\d:\d\d:\d\d\)/);
+    assert.match(n2.reason, /^killed by KillNode at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ before the controller restarted; it stays down until you restart it \(`ringdb restart n2`/);
+    assert.match(resumed.note, /kept down on purpose, as before the controller restarted: n2 \(killed by KillNode at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)/);
     // The peers still list it, at its last address: they keep hints and log cursors for it.
     const peers = (await (await c.client.nodeClient('n1')).stats()).peers.map((p) => `${p.id} ${p.address}`);
     assert.ok(peers.includes(`n2 ${killed.address}`), `n1's peers: ${peers.join(', ')}`);
@@ -85,13 +85,21 @@ describe('nodes down on purpose across a controller restart (real processes)', f
     await c.client.startCluster({ nodes: 3 });
     await crash(c);
     // What KillNode records for a node killed while it was starting: it had not served, so no address.
-    writeDownMarks(data.dir, { n2: { how: 'killed', atUnixMs: Date.now(), address: '' } });
+    // A kill on another day, told by a controller in another zone than the reader's: the time is UTC, with its date.
+    writeDownMarks(data.dir, { n2: { how: 'killed', atUnixMs: Date.UTC(2026, 0, 2, 23, 4, 5), address: '' } });
 
-    c = await launch();
+    const zone = process.env.TZ;
+    process.env.TZ = 'Asia/Kolkata';
+    try {
+      c = await launch();
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
     const resumed = await c.client.startCluster({ nodes: 3 }, { resume: true });
     assert.equal(states(resumed), 'n1 up, n2 down, n3 up');
     const n2 = node(resumed, 'n2');
-    assert.match(n2.reason, /^killed by KillNode at .+ while it was starting, before the controller restarted; it stays down until you restart it \(`ringdb restart n2`/);
+    assert.match(n2.reason, /^killed by KillNode at 2026-01-02T23:04:05Z while it was starting, before the controller restarted; it stays down until you restart it \(`ringdb restart n2`/);
     assert.match(n2.address, /^127\.0\.0\.1:\d+$/, 'the address its peers know it by');
     assert.deepEqual(readDownMarks(data.dir).n2?.address, '', 'the mark still says it never served');
 
@@ -216,7 +224,7 @@ describe('ringdb start --resume after a crashed controller (real processes)', fu
 
     const resumed = await ringdb(ws.dir, 'start', '--resume');
     assert.equal(resumed.code, 0, resumed.stderr);
-    assert.match(resumed.stdout, /\nnote: kept down on purpose, as before the controller restarted: n2 \(killed by KillNode at \d\d:\d\d:\d\d\); `ringdb restart <node>` starts one\n/);
+    assert.match(resumed.stdout, /\nnote: kept down on purpose, as before the controller restarted: n2 \(killed by KillNode at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\); `ringdb restart <node>` starts one\n/);
     assert.match(resumed.stdout, /n2 +down/);
     await crashController();
 
