@@ -14,7 +14,7 @@ import { checkTopology, expandTopology } from '../spec/topology';
 import { NODE_ID_PATTERN, nodeIdOf, type ClusterSpec } from '../spec/types';
 import { EventHub } from './events';
 import { readMembers, writeMembers } from './members-file';
-import { type DownMark, type DownMarks, readDownMarks, writeDownMarks } from './down-file';
+import { type DownMarks, downPhrase, readDownMarks, writeDownMarks } from './down-file';
 import { changedCrdtKeys, readMode, writeMode } from './mode-file';
 import { writeRecordedSpec } from './spec-record';
 import { dialAddress, freePort, isPortFree, Member } from './member';
@@ -752,13 +752,4 @@ function highestNodeIndex(dataDir: string): number {
     if (e.isDirectory() && NODE_ID_PATTERN.test(id)) highest = Math.max(highest, Number(id.slice(1)));
   }
   return highest;
-}
-
-/**
- * How a mark says a node went down: "killed by KillNode at 2026-11-28T04:31:07Z". UTC with its
- * date: the reason outlives the day of the kill, and the person reading it (VS Code on another
- * machine, a CLI in another zone) may not share the controller's zone.
- */
-function downPhrase(mark: DownMark): string {
-  return `killed by KillNode at ${new Date(mark.atUnixMs).toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
 }

@@ -53,3 +53,12 @@ export function readDownMarks(dataDir: string, fs: FileSystem = realFs): DownMar
 export function writeDownMarks(dataDir: string, marks: DownMarks, fs: FileSystem = realFs): void {
   writeFolderRecord(fs, join(dataDir, DOWN_FILE), { nodes: marks });
 }
+
+/**
+ * How a mark says a node went down: "killed by KillNode at 2026-11-28T04:31:07Z". UTC with its
+ * date: the reason outlives the day of the kill, and the person reading it (VS Code on another
+ * machine, a CLI in another zone) may not share the controller's zone.
+ */
+export function downPhrase(mark: DownMark): string {
+  return `killed by KillNode at ${new Date(mark.atUnixMs).toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+}

@@ -222,8 +222,14 @@ describe('ringdb start --resume after a crashed controller (real processes)', fu
     assert.equal((await ringdb(ws.dir, 'kill', 'n2')).code, 0);
     await crashController();
 
+    // What a person tries first after the crash: the way back as it was, not only a fresh start.
+    const status = await ringdb(ws.dir, 'status');
+    assert.equal(status.code, 3);
+    assert.match(status.stderr, /\(its controller \(pid \d+\) is no longer running\); n2 was down on purpose \(killed by KillNode at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\): `ringdb start --resume` brings the cluster back as it was, with n2 still down; `ringdb start` starts every node\n$/);
+
     const resumed = await ringdb(ws.dir, 'start', '--resume');
     assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /^started 2 of 3 nodes in \.ringdb\/data\n/, 'n2 was not started');
     assert.match(resumed.stdout, /\nnote: kept down on purpose, as before the controller restarted: n2 \(killed by KillNode at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\); `ringdb restart <node>` starts one\n/);
     assert.match(resumed.stdout, /n2 +down/);
     await crashController();
