@@ -253,7 +253,10 @@ export class Cluster {
     m.monitor?.stop();
     m.monitor = undefined;
     if (m.expectedExit === 'stop') this.setState(m, NodeState.NODE_STATE_STOPPED, `stopped on request (${how})`);
-    else if (m.expectedExit === 'kill') this.setState(m, NodeState.NODE_STATE_DOWN, 'killed by KillNode (SIGKILL)');
+    else if (m.expectedExit === 'kill') {
+      // Said as a resume says it, so the row reads the same before and after a controller crash.
+      this.setState(m, NodeState.NODE_STATE_DOWN, m.downMark ? `${downPhrase(m.downMark)}; ${staysDown(m.id)}` : 'killed by KillNode (SIGKILL)');
+    }
     else {
       // A node that stops itself says why (node/main.ts: a damaged file, with the way out).
       this.setState(m, NodeState.NODE_STATE_DOWN, `exited unexpectedly (${how})${saidWhy(proc)}; restart it (\`ringdb restart ${m.id}\`, or RingDB: Restart Node in VS Code)`);
@@ -312,7 +315,7 @@ export class Cluster {
       // A mark without an address is KillNode's on a process that had not served yet.
       const when = mark.address ? 'before' : 'while it was starting, before';
       this.setState(m, NodeState.NODE_STATE_DOWN,
-        `${downPhrase(mark)} ${when} the controller restarted; it stays down until you restart it (\`ringdb restart ${id}\`, or RingDB: Restart Node in VS Code)`);
+        `${downPhrase(mark)} ${when} the controller restarted; ${staysDown(id)}`);
     }
     if (damaged || marked.length) this.saveDownMarks();
     return { kept, note };
@@ -752,4 +755,9 @@ function highestNodeIndex(dataDir: string): number {
     if (e.isDirectory() && NODE_ID_PATTERN.test(id)) highest = Math.max(highest, Number(id.slice(1)));
   }
   return highest;
+}
+
+/** The way back for a node down on purpose. */
+function staysDown(id: string): string {
+  return `it stays down until you restart it (\`ringdb restart ${id}\`, or RingDB: Restart Node in VS Code)`;
 }

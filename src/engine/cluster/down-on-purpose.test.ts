@@ -51,6 +51,7 @@ describe('nodes down on purpose across a controller restart (real processes)', f
     n1.close();
     const killed = await c.client.killNode('n2');
     assert.equal(killed.downOnPurpose, true);
+    assert.match(killed.reason, /^killed by KillNode at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; it stays down until you restart it \(`ringdb restart n2`, or RingDB: Restart Node in VS Code\)$/);
     await crash(c);
 
     c = await launch();
