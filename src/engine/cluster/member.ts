@@ -15,7 +15,7 @@ export class Member {
   state = NodeState.NODE_STATE_STOPPED;
   stateSince = Date.now();
   reason = 'not started';
-  /** host:port a client connects to; "" before the node first served. */
+  /** host:port a client connects to; "" before the node first served (but see Cluster.placeUnservedDown). */
   address = '';
   port = 0;
   startedAt = 0;
