@@ -603,7 +603,7 @@ export class Cluster {
   async killNode(id: string): Promise<NodeInfo> {
     const m = this.member(id);
     const proc = m.process;
-    if (!proc?.running) throw new PreconditionError(`KillNode: node ${id} has no running process (it is ${m.reason})`);
+    if (!proc?.running) throw new PreconditionError(`KillNode: node ${id} has no running process; it is ${NodeState[m.state].replace('NODE_STATE_', '').toLowerCase()}: ${m.reason}`);
     // Recorded before the kill: a controller that crashes right after must still leave it down.
     m.downMark = { how: 'killed', atUnixMs: Date.now(), address: m.address };
     this.saveDownMarks();

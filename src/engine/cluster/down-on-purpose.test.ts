@@ -52,6 +52,7 @@ describe('nodes down on purpose across a controller restart (real processes)', f
     const killed = await c.client.killNode('n2');
     assert.equal(killed.downOnPurpose, true);
     assert.match(killed.reason, /^killed by KillNode at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; it stays down until you restart it \(`ringdb restart n2`, or RingDB: Restart Node in VS Code\)$/);
+    await assert.rejects(c.client.killNode('n2'), /KillNode: node n2 has no running process; it is down: killed by KillNode at [^;]+; it stays down until you restart it \(/);
     await crash(c);
 
     c = await launch();
