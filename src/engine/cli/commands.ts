@@ -220,7 +220,10 @@ async function start(p: Parsed, io: Io): Promise<Result> {
   const resumed = asked === undefined || cluster.nodes.length === asked ? ''
     : ` (the members this folder holds; ${asked} node${asked === 1 ? '' : 's'} is the size of a new cluster: grow this one with \`ringdb add-node\`, or use another --dir)`;
   const notes = [changedN, topologyN, cluster.note || undefined].filter((n) => n !== undefined).map((n) => `\nnote: ${n}`).join('');
-  return { code: EXIT.ok, human: `started ${cluster.nodes.length} node${cluster.nodes.length === 1 ? '' : 's'} in ${dir}${resumed}${notes}\n${formatStatus(cluster)}`, json: cluster };
+  // A resume leaves the nodes killed on purpose down (the note names them): they were not started.
+  const kept = cluster.nodes.filter((n) => n.downOnPurpose).length;
+  const count = kept ? `${cluster.nodes.length - kept} of ${cluster.nodes.length} nodes` : `${cluster.nodes.length} node${cluster.nodes.length === 1 ? '' : 's'}`;
+  return { code: EXIT.ok, human: `started ${count} in ${dir}${resumed}${notes}\n${formatStatus(cluster)}`, json: cluster };
 }
 
 async function stop(p: Parsed, io: Io): Promise<Result> {

@@ -3,6 +3,7 @@
 // 3 no cluster running in the data folder.
 
 import { ClusterSpecError, LaunchError, NoClusterError, RingDbError } from '../client';
+import { downPhrase, readDownMarks } from '../cluster/down-file';
 import { commandHelp, generalHelp, parseArgs, UsageError, type Parsed } from './args';
 import { COMMANDS, EXIT, runCommand, type Io } from './commands';
 import { CONVERGENCE_COMMANDS, isConvergenceCommand, runConvergenceCommand } from './convergence-commands';
@@ -22,7 +23,7 @@ function failure(err: unknown): { code: number; message: string; kind: string } 
     return { code: EXIT.usage, message: `${err.message}${help}`, kind: 'usage' };
   }
   if (err instanceof ClusterSpecError) return { code: EXIT.usage, message: `invalid cluster spec:\n  ${err.message.split('\n').join('\n  ')}`, kind: 'invalid-spec' };
-  if (err instanceof NoClusterError) return { code: EXIT.noCluster, message: err.message, kind: 'no-cluster' };
+  if (err instanceof NoClusterError) return { code: EXIT.noCluster, message: noClusterMessage(err), kind: 'no-cluster' };
   if (err instanceof RingDbError) {
     // NOT_FOUND only ever answers a node or partition the command named: the input was wrong.
     const badInput = err.code === 'invalid-argument' || err.code === 'not-found';
@@ -30,6 +31,26 @@ function failure(err: unknown): { code: number; message: string; kind: string } 
   }
   if (err instanceof LaunchError) return { code: EXIT.failed, message: err.message, kind: 'launch' };
   return { code: EXIT.failed, message: err instanceof Error ? err.message : String(err), kind: 'internal' };
+}
+
+/**
+ * A folder whose controller crashed while nodes were killed on purpose: a plain `ringdb start`,
+ * the advice for any folder without a cluster, would start them too, so the way back as it was
+ * comes first. A record that cannot be read leaves the advice as it is (the start names it).
+ */
+function noClusterMessage(err: NoClusterError): string {
+  let marks;
+  try {
+    marks = readDownMarks(err.dataDir);
+  } catch {
+    return err.message;
+  }
+  const ids = Object.keys(marks);
+  if (!ids.length) return err.message;
+  const said = ids.length === 1 ? `${ids[0]} was down on purpose (${downPhrase(marks[ids[0]])})`
+    : `${ids.map((id) => `${id} (${downPhrase(marks[id])})`).join(', ')} were down on purpose`;
+  const base = err.message.replace(/; start one with `ringdb start`$/, '');
+  return `${base}; ${said}: \`ringdb start --resume\` brings the cluster back as it was, with ${ids.join(', ')} still down; \`ringdb start\` starts every node`;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -118,7 +118,10 @@ export interface HintCounters {
 
 export interface NodeInfo {
   id: string;
-  /** host:port; "" before the node first served. */
+  /**
+   * host:port; "" before the node first served. A node kept down on purpose that never served has
+   * the one its peers list it under, where its restart serves if that port is free.
+   */
   address: string;
   /** 0 when no process runs. */
   pid: number;

@@ -14,10 +14,10 @@ import { checkTopology, expandTopology } from '../spec/topology';
 import { NODE_ID_PATTERN, nodeIdOf, type ClusterSpec } from '../spec/types';
 import { EventHub } from './events';
 import { readMembers, writeMembers } from './members-file';
-import { type DownMark, type DownMarks, readDownMarks, writeDownMarks } from './down-file';
+import { type DownMarks, downPhrase, readDownMarks, writeDownMarks } from './down-file';
 import { changedCrdtKeys, readMode, writeMode } from './mode-file';
 import { writeRecordedSpec } from './spec-record';
-import { dialAddress, isPortFree, Member } from './member';
+import { dialAddress, freePort, isPortFree, Member } from './member';
 import { NodeMonitor } from './monitor';
 import { nodeFiles, writeNodeConfig } from './node-config';
 import { describeExit, NodeProcess } from './node-process';
@@ -253,7 +253,10 @@ export class Cluster {
     m.monitor?.stop();
     m.monitor = undefined;
     if (m.expectedExit === 'stop') this.setState(m, NodeState.NODE_STATE_STOPPED, `stopped on request (${how})`);
-    else if (m.expectedExit === 'kill') this.setState(m, NodeState.NODE_STATE_DOWN, 'killed by KillNode (SIGKILL)');
+    else if (m.expectedExit === 'kill') {
+      // Said as a resume says it, so the row reads the same before and after a controller crash.
+      this.setState(m, NodeState.NODE_STATE_DOWN, m.downMark ? `${downPhrase(m.downMark)}; ${staysDown(m.id)}` : 'killed by KillNode (SIGKILL)');
+    }
     else {
       // A node that stops itself says why (node/main.ts: a damaged file, with the way out).
       this.setState(m, NodeState.NODE_STATE_DOWN, `exited unexpectedly (${how})${saidWhy(proc)}; restart it (\`ringdb restart ${m.id}\`, or RingDB: Restart Node in VS Code)`);
@@ -309,11 +312,27 @@ export class Cluster {
       m.downMark = mark;
       m.address = mark.address;
       m.port = mark.address ? Number(mark.address.slice(mark.address.lastIndexOf(':') + 1)) : 0;
+      // A mark without an address is KillNode's on a process that had not served yet.
+      const when = mark.address ? 'before' : 'while it was starting, before';
       this.setState(m, NodeState.NODE_STATE_DOWN,
-        `${downPhrase(mark)} before the controller restarted; it stays down until you restart it (\`ringdb restart ${id}\`, or RingDB: Restart Node in VS Code)`);
+        `${downPhrase(mark)} ${when} the controller restarted; ${staysDown(id)}`);
     }
     if (damaged || marked.length) this.saveDownMarks();
     return { kept, note };
+  }
+
+  /**
+   * Gives each member kept down that never served (killed while it was starting) a free port:
+   * listed nowhere, its peers would drop the log cursor they keep for it and keep no log for it,
+   * and the person would see no address. Picked once the other nodes serve, so it is none of
+   * theirs; the mark keeps no address, as the node never served there.
+   */
+  private async placeUnservedDown(spec: ClusterSpec): Promise<void> {
+    for (const m of this.members.values()) {
+      if (!m.downMark || m.running || m.address) continue;
+      m.port = await freePort(spec.host);
+      m.address = dialAddress(spec.host, m.port);
+    }
   }
 
   /**
@@ -433,6 +452,7 @@ export class Cluster {
       const failed = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
       if (!failed.length) {
         try {
+          await this.placeUnservedDown(spec);
           // Once the nodes run they store values in this mode (a folder from before the record gets it now).
           writeMode(this.opts.dataDir, { consistencyMode: spec.consistencyMode, crdt: spec.crdt });
           await this.updateMembership(spec);
@@ -468,10 +488,14 @@ export class Cluster {
   stop(): Promise<string[]> {
     return this.exclusive(async () => {
       const running = [...this.members.values()].filter((m) => m.running);
-      if (this.phase !== ClusterPhase.CLUSTER_PHASE_RUNNING && running.length === 0) return [];
-      this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPING, 'stopping every node');
-      await this.stopRouter();
-      await Promise.all(running.map((m) => this.terminate(m)));
+      // Nothing runs after a failed start, but one that KillNode cut short left the node marked.
+      const idle = this.phase !== ClusterPhase.CLUSTER_PHASE_RUNNING && running.length === 0;
+      if (idle && ![...this.members.values()].some((m) => m.downMark)) return [];
+      if (!idle) {
+        this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPING, 'stopping every node');
+        await this.stopRouter();
+        await Promise.all(running.map((m) => this.terminate(m)));
+      }
       // Nodes that were already down are now stopped too: the whole cluster is at rest.
       for (const m of this.members.values()) {
         m.downMark = undefined;
@@ -479,7 +503,7 @@ export class Cluster {
       }
       // The person stopped the whole cluster: the next start, even a resume, starts every member.
       this.saveDownMarks();
-      this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPED, 'stopped on request');
+      if (!idle) this.setPhase(ClusterPhase.CLUSTER_PHASE_STOPPED, 'stopped on request');
       return running.map((m) => m.id);
     });
   }
@@ -506,6 +530,8 @@ export class Cluster {
       } catch (err) {
         await this.terminate(m);
         this.members.delete(id);
+        // Killed while it was starting: no longer a member, so nothing to keep down.
+        if (m.downMark) this.saveDownMarks();
         writeMembers(this.opts.dataDir, [...this.members.keys()]);
         this.hub.publish({ $case: 'membership', value: { nodeIds: [...this.members.keys()] } });
         throw err;
@@ -577,7 +603,7 @@ export class Cluster {
   async killNode(id: string): Promise<NodeInfo> {
     const m = this.member(id);
     const proc = m.process;
-    if (!proc?.running) throw new PreconditionError(`KillNode: node ${id} has no running process (it is ${m.reason})`);
+    if (!proc?.running) throw new PreconditionError(`KillNode: node ${id} has no running process; it is ${NodeState[m.state].replace('NODE_STATE_', '').toLowerCase()}: ${m.reason}`);
     // Recorded before the kill: a controller that crashes right after must still leave it down.
     m.downMark = { how: 'killed', atUnixMs: Date.now(), address: m.address };
     this.saveDownMarks();
@@ -731,7 +757,7 @@ function highestNodeIndex(dataDir: string): number {
   return highest;
 }
 
-/** How a mark says a node went down: "killed by KillNode at 04:31:07" (local time, as the person saw it). */
-function downPhrase(mark: DownMark): string {
-  return `killed by KillNode at ${new Date(mark.atUnixMs).toTimeString().slice(0, 8)}`;
+/** The way back for a node down on purpose. */
+function staysDown(id: string): string {
+  return `it stays down until you restart it (\`ringdb restart ${id}\`, or RingDB: Restart Node in VS Code)`;
 }

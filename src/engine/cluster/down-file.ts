@@ -16,7 +16,10 @@ export interface DownMark {
   /** What took it down: only KillNode today (no RPC stops a single node and leaves it stopped). */
   readonly how: 'killed';
   readonly atUnixMs: number;
-  /** Where it served: peers keep it under this address, so they hold hints and log cursors for it. */
+  /**
+   * Where it served: peers keep it under this address, so they hold hints and log cursors for it.
+   * Empty when it was killed before it first served; a resume then lists it at a free port.
+   */
   readonly address: string;
 }
 
@@ -49,4 +52,13 @@ export function readDownMarks(dataDir: string, fs: FileSystem = realFs): DownMar
 /** Durable once it returns. */
 export function writeDownMarks(dataDir: string, marks: DownMarks, fs: FileSystem = realFs): void {
   writeFolderRecord(fs, join(dataDir, DOWN_FILE), { nodes: marks });
+}
+
+/**
+ * How a mark says a node went down: "killed by KillNode at 2026-11-28T04:31:07Z". UTC with its
+ * date: the reason outlives the day of the kill, and the person reading it (VS Code on another
+ * machine, a CLI in another zone) may not share the controller's zone.
+ */
+export function downPhrase(mark: DownMark): string {
+  return `killed by KillNode at ${new Date(mark.atUnixMs).toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
 }

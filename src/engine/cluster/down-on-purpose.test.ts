@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { launchController, readStateFile, type ClusterDescription, type ControllerHandle } from '../client';
 import { cliSuite } from '../cli/cli-test-support';
 import { DOWN_FILE, readDownMarks, writeDownMarks } from './down-file';
-import { engineBundles, tempDataDir, waitForExit } from './test-support';
+import { engineBundles, eventually, tempDataDir, waitForExit } from './test-support';
 
 describe('nodes down on purpose across a controller restart (real processes)', function () {
   this.timeout(240_000);
@@ -51,6 +51,8 @@ describe('nodes down on purpose across a controller restart (real processes)', f
     n1.close();
     const killed = await c.client.killNode('n2');
     assert.equal(killed.downOnPurpose, true);
+    assert.match(killed.reason, /^killed by KillNode at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; it stays down until you restart it \(`ringdb restart n2`, or RingDB: Restart Node in VS Code\)$/);
+    await assert.rejects(c.client.killNode('n2'), /KillNode: node n2 has no running process; it is down: killed by KillNode at [^;]+; it stays down until you restart it \(/);
     await crash(c);
 
     c = await launch();
@@ -59,8 +61,8 @@ describe('nodes down on purpose across a controller restart (real processes)', f
     const n2 = node(resumed, 'n2');
     assert.equal(n2.pid, 0, 'no process was started for n2');
     assert.equal(n2.downOnPurpose, true);
-    assert.match(n2.reason, /^killed by KillNode at \d\d:\d\d:\d\d before the controller restarted; it stays down until you restart it \(`ringdb restart n2`/);
-    assert.match(resumed.note, /kept down on purpose, as before the controller restarted: n2 \(killed by KillNode at \d\d:\d\d:\d\d\)/);
+    assert.match(n2.reason, /^killed by KillNode at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ before the controller restarted; it stays down until you restart it \(`ringdb restart n2`/);
+    assert.match(resumed.note, /kept down on purpose, as before the controller restarted: n2 \(killed by KillNode at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)/);
     // The peers still list it, at its last address: they keep hints and log cursors for it.
     const peers = (await (await c.client.nodeClient('n1')).stats()).peers.map((p) => `${p.id} ${p.address}`);
     assert.ok(peers.includes(`n2 ${killed.address}`), `n1's peers: ${peers.join(', ')}`);
@@ -80,6 +82,86 @@ describe('nodes down on purpose across a controller restart (real processes)', f
     assert.equal(again.note, '');
   });
 
+  it('a node killed before it first served is kept down at an address its peers keep its log for; its restart serves there', async () => {
+    let c = await launch();
+    await c.client.startCluster({ nodes: 3 });
+    await crash(c);
+    // What KillNode records for a node killed while it was starting: it had not served, so no address.
+    // A kill on another day, told by a controller in another zone than the reader's: the time is UTC, with its date.
+    writeDownMarks(data.dir, { n2: { how: 'killed', atUnixMs: Date.UTC(2026, 0, 2, 23, 4, 5), address: '' } });
+
+    const zone = process.env.TZ;
+    process.env.TZ = 'Asia/Kolkata';
+    try {
+      c = await launch();
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+    const resumed = await c.client.startCluster({ nodes: 3 }, { resume: true });
+    assert.equal(states(resumed), 'n1 up, n2 down, n3 up');
+    const n2 = node(resumed, 'n2');
+    assert.match(n2.reason, /^killed by KillNode at 2026-01-02T23:04:05Z while it was starting, before the controller restarted; it stays down until you restart it \(`ringdb restart n2`/);
+    assert.match(n2.address, /^127\.0\.0\.1:\d+$/, 'the address its peers know it by');
+    assert.deepEqual(readDownMarks(data.dir).n2?.address, '', 'the mark still says it never served');
+
+    // Its peers list it there, down, and keep the writes made meanwhile in their log for it.
+    const n1 = await c.client.nodeClient('n1');
+    await n1.put('colour', 'blue');
+    const peer = await eventually('n1 keeps a backlog for n2', 20_000, async () => {
+      const p = (await n1.stats()).peers.find((x) => x.id === 'n2');
+      return p && p.pendingOps > 0 ? p : undefined;
+    });
+    n1.close();
+    assert.equal(peer.address, n2.address);
+    assert.notEqual(peer.state, 'up');
+
+    const restarted = await c.client.restartNode('n2');
+    assert.equal(restarted.state, 'up');
+    assert.equal(restarted.address, n2.address, 'the port kept for it was free');
+    const back = await c.client.nodeClient('n2');
+    await eventually('colour on n2', 20_000, async () => ((await back.getOwnCopy('colour')).value.toString() === 'blue' ? true : undefined));
+    back.close();
+  });
+
+  it('a node killed while AddNode starts it is no member, and leaves no mark to keep it down', async () => {
+    const c = await launch();
+    await c.client.startCluster({ nodes: 3 });
+    const adding = c.client.addNode().then(() => undefined, (e: unknown) => e);
+    const deadline = Date.now() + 30_000;
+    while ((await c.client.describe()).nodes.find((n) => n.id === 'n4')?.state !== 'starting') {
+      assert.ok(Date.now() < deadline, 'n4 never reported starting');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await c.client.killNode('n4');
+    const e = await adding;
+    assert.ok(e instanceof Error, 'AddNode was expected to fail');
+    assert.match(e.message, /node n4 was killed by KillNode while it was starting/);
+    assert.equal(states(await c.client.describe()), 'n1 up, n2 up, n3 up');
+    assert.deepEqual(readDownMarks(data.dir), {});
+  });
+
+  it('a start cut short by KillNode keeps the mark; StopCluster then clears it, though nothing runs', async () => {
+    const c = await launch();
+    const starting = c.client.startCluster({ nodes: 3 }).then(() => undefined, (e: unknown) => e);
+    const deadline = Date.now() + 30_000;
+    while ((await c.client.describe()).nodes.find((n) => n.id === 'n2')?.state !== 'starting') {
+      assert.ok(Date.now() < deadline, 'n2 never reported starting');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await c.client.killNode('n2');
+    const e = await starting;
+    assert.ok(e instanceof Error, 'the start was expected to fail');
+    assert.match(e.message, /node n2 was killed by KillNode while it was starting/);
+    assert.deepEqual(Object.keys(readDownMarks(data.dir)), ['n2']);
+    await c.client.stopCluster();
+    assert.deepEqual(readDownMarks(data.dir), {}, 'a stopped cluster keeps no node down');
+    const n2 = (await c.client.describe()).nodes.find((n) => n.id === 'n2');
+    assert.deepEqual([n2?.state, n2?.downOnPurpose], ['stopped', false]);
+    const resumed = await c.client.startCluster({ nodes: 3 }, { resume: true });
+    assert.equal(states(resumed), 'n1 up, n2 up, n3 up');
+  });
+
   it('a start a person asks for starts every member and clears the marks; so does StopCluster', async () => {
     let c = await launch();
     await c.client.startCluster({ nodes: 3 });
@@ -95,6 +177,8 @@ describe('nodes down on purpose across a controller restart (real processes)', f
     await c.client.killNode('n3');
     await c.client.stopCluster();
     assert.deepEqual(readDownMarks(data.dir), {}, 'a stopped cluster keeps no node down');
+    const n2 = (await c.client.describe()).nodes.find((n) => n.id === 'n2');
+    assert.deepEqual([n2?.state, n2?.downOnPurpose], ['stopped', false]);
     const resumed = await c.client.startCluster({ nodes: 3 }, { resume: true });
     assert.equal(states(resumed), 'n1 up, n2 up, n3 up');
   });
@@ -140,9 +224,15 @@ describe('ringdb start --resume after a crashed controller (real processes)', fu
     assert.equal((await ringdb(ws.dir, 'kill', 'n2')).code, 0);
     await crashController();
 
+    // What a person tries first after the crash: the way back as it was, not only a fresh start.
+    const status = await ringdb(ws.dir, 'status');
+    assert.equal(status.code, 3);
+    assert.match(status.stderr, /\(its controller \(pid \d+\) is no longer running\); n2 was down on purpose \(killed by KillNode at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\): `ringdb start --resume` brings the cluster back as it was, with n2 still down; `ringdb start` starts every node\n$/);
+
     const resumed = await ringdb(ws.dir, 'start', '--resume');
     assert.equal(resumed.code, 0, resumed.stderr);
-    assert.match(resumed.stdout, /\nnote: kept down on purpose, as before the controller restarted: n2 \(killed by KillNode at \d\d:\d\d:\d\d\); `ringdb restart <node>` starts one\n/);
+    assert.match(resumed.stdout, /^started 2 of 3 nodes in \.ringdb\/data\n/, 'n2 was not started');
+    assert.match(resumed.stdout, /\nnote: kept down on purpose, as before the controller restarted: n2 \(killed by KillNode at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\); `ringdb restart <node>` starts one\n/);
     assert.match(resumed.stdout, /n2 +down/);
     await crashController();
 

@@ -3,7 +3,7 @@
 // starting -> up (serving, answers Stats) <-> suspect (alive, not answering) -> down | stopped.
 
 import { EventEmitter } from 'node:events';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { NodeState, type NodeInfo } from '../gen/ringdb/v1/control';
 import type * as pb from '../gen/ringdb/v1/node';
 import type { DownMark } from './down-file';
@@ -15,7 +15,7 @@ export class Member {
   state = NodeState.NODE_STATE_STOPPED;
   stateSince = Date.now();
   reason = 'not started';
-  /** host:port a client connects to; "" before the node first served. */
+  /** host:port a client connects to; "" before the node first served (but see Cluster.placeUnservedDown). */
   address = '';
   port = 0;
   startedAt = 0;
@@ -91,5 +91,21 @@ export function isPortFree(host: string, port: number): Promise<boolean> {
     const server = createServer();
     server.once('error', () => resolve(false));
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port free on `host` when asked: for a node down on purpose that never served, so its peers
+ * have an address to list it under (one they cannot reach, as for any down node) and a restart
+ * a place to serve that they already know.
+ */
+export function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host, port: 0, exclusive: true }, () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
   });
 }
