@@ -16,22 +16,26 @@ import { HintItem, HintsProvider } from '../../src/extension/views/hintsView';
 import { ClusterModel } from '../../src/extension/model/clusterModel';
 import { EMPTY_SNAPSHOT, type PartitionView } from '../../src/extension/model/types';
 import { PartitionItem, PartitionsProvider } from '../../src/extension/views/partitionsView';
-import { NodeItem } from '../../src/extension/views/nodesView';
+import { NodeItem, rowReason } from '../../src/extension/views/nodesView';
 import { listNodes } from '../../src/extension/common/format';
 import { suggestThreshold } from '../../src/extension/commands/hotspotCommands';
 
 describe('extension units', () => {
-  it('keeps a down node\'s row to a few words and a time, with its whole reason in the tooltip', () => {
-    const at = new Date(2026, 10, 28, 4, 31, 7).getTime();
+  it('keeps a down node\'s row to a few words and a local time, with its whole reason in the tooltip', () => {
+    const today = new Date();
+    // The kill, in local time today; the node went down to the restarted controller later.
+    const killed = new Date(today.getFullYear(), today.getMonth(), today.getDate(), 0, 31, 7);
+    const since = new Date(today.getFullYear(), today.getMonth(), today.getDate(), 0, 45, 9).getTime();
+    const utc = killed.toISOString().replace(/\.\d{3}Z$/, 'Z');
     const node = (reason: string): NodeView => ({
-      id: 'n2', address: '127.0.0.1:2', pid: 0, status: 'down', reason, startedAtUnixMs: 1, statusSinceUnixMs: at, dataDir: 'd', logFile: 'l',
+      id: 'n2', address: '127.0.0.1:2', pid: 0, status: 'down', reason, startedAtUnixMs: 1, statusSinceUnixMs: since, dataDir: 'd', logFile: 'l',
       clock: undefined, versionVector: {}, peers: [], store: undefined, logNextLsn: 0,
     });
-    // As the controller words them (cluster/cluster.ts); the first was cut off mid-word in a narrow sidebar.
+    // As the controller words them (cluster/cluster.ts, down-file.ts downPhrase); the first was cut off mid-word in a narrow sidebar.
     const reasons = [
-      ['killed by KillNode at 04:31:07 before the controller restarted; it stays down until you restart it (`ringdb restart n2`, or RingDB: Restart Node in VS Code)', 'down · killed 04:31:07'],
-      ['killed by KillNode (SIGKILL)', 'down · killed 04:31:07'],
-      ['exited unexpectedly (killed by SIGKILL); restart it (`ringdb restart n2`, or RingDB: Restart Node in VS Code)', 'down · crashed 04:31:07'],
+      [`killed by KillNode at ${utc} before the controller restarted; it stays down until you restart it (\`ringdb restart n2\`, or RingDB: Restart Node in VS Code)`, 'down · killed 00:31:07'],
+      [`killed by KillNode at ${utc}; it stays down until you restart it (\`ringdb restart n2\`, or RingDB: Restart Node in VS Code)`, 'down · killed 00:31:07'],
+      ['exited unexpectedly (killed by SIGKILL); restart it (`ringdb restart n2`, or RingDB: Restart Node in VS Code)', 'down · crashed 00:45:09'],
     ];
     for (const [reason, row] of reasons) {
       const item = new NodeItem(node(reason));
@@ -40,6 +44,10 @@ describe('extension units', () => {
       assert.ok(tip instanceof vscode.MarkdownString);
       assert.ok(tip.value.includes(reason), tip.value);
     }
+    // A kill on another day says which.
+    const dayAfter = killed.getTime() + 24 * 3600_000;
+    const month = killed.toLocaleDateString('en-US', { month: 'short', day: 'numeric' });
+    assert.equal(rowReason(node(reasons[0][0]), dayAfter), `killed ${month} 00:31:07`);
   });
 
   it('says a Hints holder that is down keeps its hints on its disk, and that restarting it lists them', async () => {

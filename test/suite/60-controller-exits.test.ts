@@ -67,7 +67,7 @@ describe('a controller that ends without this window asking', function () {
       const n = api.snapshot().nodes.find((x) => x.id === 'n2');
       return api.processIds().controller !== old.controller && n?.status === 'down' ? n : undefined;
     });
-    assert.match(n2.reason, /^killed by KillNode at \d\d:\d\d:\d\d before the controller restarted; it stays down until you restart it/);
+    assert.match(n2.reason, /^killed by KillNode at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ before the controller restarted; it stays down until you restart it/);
     assert.equal(ui.shown.filter((s) => s.kind === 'error').length, 0, ui.shown.map((s) => s.text).join('\n'));
     assert.ok(await run(Commands.restartNode, { node: 'n2' }), `Restart Node failed: ${api.lastError()}`);
     await waitFor(api, 'two up nodes', () => (api.snapshot().nodes.filter((n) => n.status === 'up').length === 2 ? true : undefined));

@@ -23,7 +23,7 @@ export function nodeDataBytes(n: NodeView): number {
 
 /**
  * The reason of a node that is not up without the advice after the ';' ("exited unexpectedly
- * (killed by SIGKILL)", "killed by KillNode (SIGKILL)"): that advice is for the CLI, and VS Code
+ * (killed by SIGKILL)", "killed by KillNode at 2026-11-28T04:31:07Z"): that advice is for the CLI, and VS Code
  * offers Restart Node instead.
  */
 export function shortReason(node: NodeView, max: number): string {
@@ -41,16 +41,24 @@ const ROW_WORDS: readonly (readonly [RegExp, string])[] = [
 ];
 
 /**
- * A few words and a clock time for the row of a node that is not up ("killed 04:31:07"): a
- * narrow sidebar cut the whole reason off mid-word, and the tooltip has it. The time is the one
- * the reason gives (a kill from before a controller restart), else when the node took its state.
+ * A few words and a local clock time for the row of a node that is not up ("killed 04:31:07"; with
+ * the day when not today): a narrow sidebar cut the whole reason off mid-word, and the tooltip has
+ * it. The time is the kill's, which the reason gives in UTC (it may be from before a controller
+ * restart), else when the node took its state.
  */
-export function rowReason(node: NodeView): string {
+export function rowReason(node: NodeView, now = Date.now()): string {
   if (node.status === 'up' || !node.reason) return '';
   const words = ROW_WORDS.find(([pattern]) => pattern.test(node.reason))?.[1] ?? shortReason(node, 24);
-  const at = / at (\d\d:\d\d:\d\d)\b/.exec(node.reason)?.[1]
-    ?? (node.statusSinceUnixMs ? new Date(node.statusSinceUnixMs).toTimeString().slice(0, 8) : '');
-  return at ? `${words} ${at}` : words;
+  const killedAt = / at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)/.exec(node.reason)?.[1];
+  const atMs = killedAt !== undefined ? Date.parse(killedAt) : node.statusSinceUnixMs;
+  return atMs ? `${words} ${clockTime(atMs, now)}` : words;
+}
+
+/** HH:MM:SS in local time, after the day ("Nov 27") when that is not today's. */
+function clockTime(atMs: number, now: number): string {
+  const at = new Date(atMs);
+  const time = at.toTimeString().slice(0, 8);
+  return at.toDateString() === new Date(now).toDateString() ? time : `${at.toLocaleDateString('en-US', { month: 'short', day: 'numeric' })} ${time}`;
 }
 
 /** A node whose process is not known to run: what it reported last is history, not its state. */
