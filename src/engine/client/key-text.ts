@@ -15,6 +15,17 @@ export function getKeyOf(stored: Uint8Array): string | undefined {
   return (unsaltKey(bytes)?.key ?? bytes).toString('utf8');
 }
 
+/**
+ * Whether a stored key is a hot key's salted variant, or a row of one. Stored under 0xff 0x53,
+ * these sort after every plain key, so a range from a plain key to one of them holds every plain
+ * key after its start, which the two keys' texts ("k:1", "hot (salt #3)") do not say.
+ */
+export function isSaltedStored(stored: Uint8Array): boolean {
+  const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
+  const row = bytes.indexOf(0) >= 0 ? tryDecodeCompositeKey(bytes) : undefined;
+  return unsaltKey(row ? row.partitionKey : bytes) !== null;
+}
+
 /** "key", "key (salt #2)", "partition / clustering", or "partition (salt #2) / clustering". */
 export function storedKeyText(stored: Uint8Array): string {
   const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);

@@ -23,6 +23,9 @@ export interface SSTableView {
   readonly file: string;
   readonly minKey: string;
   readonly maxKey: string;
+  /** A hot key's salted variant: stored after every plain key (keyRangeText says what that means). */
+  readonly minKeySalted: boolean;
+  readonly maxKeySalted: boolean;
   readonly entries: number;
   readonly tombstones: number;
   readonly sizeBytes: number;
