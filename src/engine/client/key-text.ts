@@ -1,7 +1,9 @@
 // A stored key as a person reads it. Rows are stored composite-encoded (NUL-separated
 // components) and a hot key's writes under salted variants (0xff 0x53, a bucket, the key):
-// printed as bytes, both showed control characters and replacement marks.
+// printed as bytes, both showed control characters and replacement marks. Each component reads
+// as keyText has it (codec/bytes-text), the CLI's and the extension's one rule for a key.
 
+import { keyText } from '../codec/bytes-text';
 import { tryDecodeCompositeKey } from '../codec/composite-key';
 import { unsaltKey } from '../partitioning/salting';
 
@@ -33,6 +35,6 @@ export function storedKeyText(stored: Uint8Array): string {
   const row = bytes.indexOf(0) >= 0 ? tryDecodeCompositeKey(bytes) : undefined;
   const partitionKey = row ? row.partitionKey : bytes;
   const salted = unsaltKey(partitionKey);
-  const named = salted ? `${salted.key.toString('utf8')} (salt #${salted.bucket})` : partitionKey.toString('utf8');
-  return row ? `${named} / ${row.clusteringKey?.toString('utf8') ?? ''}` : named;
+  const named = salted ? `${keyText(salted.key)} (salt #${salted.bucket})` : keyText(partitionKey);
+  return row ? `${named} / ${row.clusteringKey ? keyText(row.clusteringKey) : ''}` : named;
 }

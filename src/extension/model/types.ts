@@ -170,9 +170,3 @@ export type ClusterChange =
 export function upCount(s: ClusterSnapshot): { up: number; total: number } {
   return { up: s.nodes.filter((n) => n.status === 'up').length, total: s.nodes.length };
 }
-
-/** Readable text of key bytes: UTF-8 when printable, else hex. */
-export function displayKey(bytes: Uint8Array): string {
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
-  return /^[^\u0000-\u001f\u007f\ufffd]*$/.test(text) ? text : `0x${Buffer.from(bytes).toString('hex')}`;
-}
