@@ -11,7 +11,9 @@ import { renderCopies, renderGet, summarize, type ReplicaAnswer } from '../../sr
 import { explain } from '../../src/extension/commands/run';
 import { engineClient } from '../../src/extension/engineClient';
 import { sameShown } from '../../src/extension/model/clusterModel';
-import type { NodeView } from '../../src/extension/model/types';
+import type { NodeView, SSTableView } from '../../src/extension/model/types';
+import { SSTableItem } from '../../src/extension/views/sstablesView';
+import { renderSSTable } from '../../src/extension/commands/sstableCommands';
 import { HintItem, HintsProvider } from '../../src/extension/views/hintsView';
 import { ClusterModel } from '../../src/extension/model/clusterModel';
 import { EMPTY_SNAPSHOT, type PartitionView } from '../../src/extension/model/types';
@@ -223,5 +225,26 @@ describe('extension units', () => {
     const group = (count: number) => String(new HintItem({ holder: 'n2', target: 'n3', count, oldestUnixMs: 0, changes: 0 }, 0).tooltip);
     assert.equal(group(1), 'n2 keeps 1 write for n3 until it is reachable again; expand to see its key');
     assert.equal(group(5), 'n2 keeps 5 writes for n3 until it is reachable again; expand to list their keys');
+  });
+
+  it('says an SSTable from a plain key to a salted variant also holds every plain key after its smallest', () => {
+    const table = (minKey: string, maxKey: string, minKeySalted: boolean, maxKeySalted: boolean): SSTableView => ({
+      id: 7, level: 1, file: '/d/n1/sst/7.sst', minKey, maxKey, minKeySalted, maxKeySalted, entries: 9, tombstones: 0, sizeBytes: 900,
+      bloomBits: 0, newestWriteUnixMs: 0, minTs: 1, maxTs: 9,
+    });
+    const node: NodeView = {
+      id: 'n1', address: '127.0.0.1:1', pid: 1, status: 'up', reason: '', startedAtUnixMs: 1, statusSinceUnixMs: 1, dataDir: 'd', logFile: 'l',
+      clock: undefined, versionVector: {}, peers: [], store: undefined, logNextLsn: 0,
+    };
+    // Stored order: "k:1" < "z" < every variant (0xff 0x53 …), so this table may hold "z" though "z" > "hot:1".
+    const spanning = table('k:1', 'hot:1 (salt #3)', false, true);
+    assert.equal(new SSTableItem('n1', spanning, false).description, 'k:1 … + salted … hot:1 (salt #3) · 9 entries · 900 B');
+    const tip = new SSTableItem('n1', spanning, false).tooltip;
+    assert.ok(tip instanceof vscode.MarkdownString && tip.value.includes('- keys: plain keys from `k:1` on, then salted variants up to `hot:1 (salt #3)` (A hot key\'s salted variants are stored under the bytes 0xff 0x53, after every plain key)'), String(tip));
+    assert.match(renderSSTable(node, spanning, undefined, undefined), /^- \*\*Key range:\*\* plain keys from `k:1` on, then salted variants up to `hot:1 \(salt #3\)`\. .*so this table may hold any plain key after its smallest/m);
+    // Ranges within one kind read as their two ends.
+    assert.equal(new SSTableItem('n1', table('a', 'b', false, false), false).description, 'a … b · 9 entries · 900 B');
+    assert.equal(new SSTableItem('n1', table('hot:1 (salt #0)', 'hot:1 (salt #3)', true, true), false).description, 'hot:1 (salt #0) … hot:1 (salt #3) · 9 entries · 900 B');
+    assert.match(renderSSTable(node, table('a', 'b', false, false), undefined, undefined), /^- \*\*Key range:\*\* `a` to `b`\. The smallest and largest key it holds/m);
   });
 });

@@ -231,8 +231,12 @@ describe('Start Cluster when it cannot simply start', function () {
 
       ui.restore();
       ui = recordUi();
+      // A damaged record of the nodes down on purpose does not stop the start; the output channel says it was ignored.
+      writeFileSync(inWorkspace(`${rel}/cluster-down`), 'not a record');
       assert.ok(await run(Commands.startCluster, { spec: { nodes: 2, replicationFactor: 1, writeQuorum: 1, readQuorum: 1 } }), `Start Cluster failed: ${api.lastError()}`);
       assert.equal(api.snapshot().spec?.replicationFactor, 1);
+      assert.ok(api.outputLines().some((l) => /Start Cluster: .*cluster-down.*; ignored it, so no node is kept down on purpose and every member starts/.test(l)),
+        api.outputLines().slice(-5).join('\n'));
       assert.ok(ui.shown.some((m) => m.kind === 'info' && /replicationFactor 2 -> 1 for this folder: keys keep fewer replicas/.test(m.text)), `not told: ${JSON.stringify(ui.shown)}`);
     } finally {
       if (setAside) renameSync(setAside, workspaceSpec);

@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { RingDbApi } from '../../src/extension/api';
+import type { StoreSnapshot } from '../../src/extension/engineClient';
 import { suggestThreshold, type Hotspots } from '../../src/extension/commands/hotspotCommands';
 import { hotThreshold } from '../../src/extension/controller/eventMapper';
 import { Commands, Views } from '../../src/extension/common/commandIds';
@@ -158,6 +159,24 @@ describe('partitions', function () {
     const where = api.lastResult()?.markdown ?? '';
     assert.match(where, /is marked hot: salted over 4 buckets[^]*Its variants live in partitions? \d+/);
     assert.doesNotMatch(where, /\| node \| holds/, 'a per-node table of the plain key');
+  });
+
+  it('the SSTables view says a table from a plain key to a hot key\'s salted variant holds the plain keys after its smallest too', async () => {
+    assert.ok(await run(Commands.markHotKey, { key: 'hot:1', buckets: 4 }), `Mark Hot Key failed: ${api.lastError()}`);
+    for (const key of ['hot:1', 'plain:a', 'plain:z']) assert.ok(await run(Commands.put, { key, value: 'v' }), `Put failed: ${api.lastError()}`);
+    const compacted = await run<StoreSnapshot>(Commands.compactNode, { node: 'n1' });
+    assert.equal(compacted?.sstables.length, 1, `Compact Node: ${api.lastError()}`);
+    // Every node holds every key (3 nodes, 3 replicas): n1's one table runs from a plain key to a variant.
+    const description = await waitFor(api, 'n1\'s compacted table in the SSTables view', async () => {
+      const n1 = (await api.treeItems('sstables')).find((i) => label(i) === 'n1');
+      const levels = n1 ? (await api.treeItems('sstables', n1)).filter((i) => i.contextValue === 'storage.level') : [];
+      for (const level of levels) {
+        const found = (await api.treeItems('sstables', level)).find((i) => i.id === `sst/n1/table/${compacted.sstables[0].id}`);
+        if (found) return String(found.description);
+      }
+      return undefined;
+    });
+    assert.match(description, /^\S.* … \+ salted … hot:1 \(salt #[0-3]\) · /, description);
   });
 
   it('Scan Partition from a partition\'s row lists that partition\'s keys, and no other\'s', async () => {

@@ -233,6 +233,36 @@ describe('the Hints view', function () {
     assert.equal(await ownRenders(api, 2_500), 0, 'renders while shown with no hints');
   });
 
+  it('a holder killed while it keeps hints reads "down, kept on its disk", and its group says to restart it', async () => {
+    await run(Commands.killNode, { node: 'n4' });
+    let holder: string | undefined;
+    try {
+      await waitFor(api, 'n4 to be down', () => (api.snapshot().nodes.find((n) => n.id === 'n4')?.status === 'down' ? true : undefined));
+      // A holder other than n1, which coordinates the puts. One put at a time, as above.
+      const heldFor = () => api.snapshot().hints.find((h) => h.target === 'n4' && h.count > 0 && h.holder !== 'n1')?.holder;
+      let next = 0;
+      for (const deadline = Date.now() + 45_000; !(holder = heldFor());) {
+        assert.ok(Date.now() < deadline, `no hint for n4 outside n1 after ${next} puts`);
+        for (const end = next + 10; next < end; next++) await run(Commands.put, { key: `kept:${next}`, value: `v${next}`, node: 'n1' });
+        await sleep(1_000); // the holders' next stats
+      }
+      const killed = holder;
+      await run(Commands.killNode, { node: killed });
+      const row = await waitFor(api, `${killed}'s row to say it is down`, async () =>
+        (await api.treeItems('hints')).find((i) => label(i) === killed && / · down, kept on its disk$/.test(String(i.description))));
+      assert.match(String(row.description), /^\d+ hints? held · down, kept on its disk$/);
+      assert.equal(row.tooltip, `${killed} is down: its hints wait on its disk and are delivered once it is back up. Restart it ("RingDB: Restart Node").`);
+      const group = (await api.treeItems('hints', row)).find((i) => label(i) === 'for n4');
+      assert.ok(group, `no group for n4 under ${killed}`);
+      const notes = await api.treeItems('hints', group);
+      assert.deepEqual(notes.map(label), [`${killed} is down: they wait on its disk; restart it to list them`]);
+    } finally {
+      if (holder) await run(Commands.restartNode, { node: holder });
+      await run(Commands.restartNode, { node: 'n4' });
+    }
+    await waitFor(api, 'no hints held at all', async () => ((await hintRows(api)).length ? undefined : true), 60_000);
+  });
+
   it('Get lists a key\'s hint held by a node that keeps over 10,000 hints of other keys', async () => {
     // Rows of a partition key live in its partition: their hints for n4, and the key's own, all go to one substitute.
     let key = '';

@@ -2,7 +2,7 @@
 // with --clustering, scan), the map (ring, where) and the topology operations (split, merge,
 // rebalance, hot, mark-hot). Each returns what to print and its exit code; main.ts prints.
 
-import { bytesText } from '../codec/bytes-text';
+import { bytesText, keyText } from '../codec/bytes-text';
 import { Driver, RingDbError, type ControllerClient, type KeyRef, type NodeAttempt, type PartitionMapInfo, type Version } from '../client';
 import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
 import { quorumArg } from './cluster-facts';
@@ -163,7 +163,7 @@ async function scan(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
     do {
       const r = await driver.scan(p.args[0], { from: str(p, 'from'), to: str(p, 'to'), limit: Math.min(page, limit - rows.length), continuationToken: token, r: readQuorum });
       pages++;
-      for (const row of r.rows) rows.push({ clusteringKey: row.clusteringKey ? bytesText(row.clusteringKey) : null, value: bytesText(row.value), version: versionJson(row.version) });
+      for (const row of r.rows) rows.push({ clusteringKey: row.clusteringKey ? keyText(row.clusteringKey) : null, value: bytesText(row.value), version: versionJson(row.version) });
       token = r.continuationToken;
       more = token !== undefined;
     } while (more && rows.length < limit);

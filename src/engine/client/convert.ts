@@ -1,7 +1,7 @@
 // Generated protobuf messages -> the client API's plain types (and back for the few enums the
 // controller sets). One place, so the wire shape can change without the extension noticing.
 
-import { getKeyOf, storedKeyText } from './key-text';
+import { getKeyOf, isSaltedStored, storedKeyText } from './key-text';
 import * as ctl from '../gen/ringdb/v1/control';
 import * as pb from '../gen/ringdb/v1/node';
 import type {
@@ -53,6 +53,7 @@ export function versionFromProto(v: pb.Version | undefined): Version | undefined
 export function sstable(t: pb.SSTableInfo): SSTableInfo {
   return {
     id: t.id, level: t.level, file: t.file, minKey: storedKeyText(t.minKey), maxKey: storedKeyText(t.maxKey),
+    minKeySalted: isSaltedStored(t.minKey), maxKeySalted: isSaltedStored(t.maxKey),
     entries: t.entries, tombstones: t.tombstones, sizeBytes: t.sizeBytes, bloomBits: t.bloomBits,
     newestWriteUnixMs: t.newestWriteUnixMs, minTs: t.minTs, maxTs: t.maxTs,
   };

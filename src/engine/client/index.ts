@@ -20,7 +20,7 @@ export {
   type LaunchOptions, type ControllerHandle, type ControllerExit,
 } from './launch';
 export { readRecordedSpec, recordedSpecSummary, replicationFactorChange, SPEC_RECORD_FILE } from '../cluster/spec-record';
-export { getKeyOf, storedKeyText } from './key-text';
+export { getKeyOf, isSaltedStored, storedKeyText } from './key-text';
 export { splitKeyPosition } from './split-key';
 export { findController, readStateFile, STATE_FILE, TOKEN_FILE, CONTROLLER_LOG, type ControllerState } from './state-file';
 export {

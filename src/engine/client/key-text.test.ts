@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
+import fc from 'fast-check';
+import { keyText } from '../codec/bytes-text';
 import { encodeCompositeKey } from '../codec/composite-key';
+import { describeRange } from '../partitioning';
 import { saltedKey } from '../partitioning/salting';
-import { getKeyOf, storedKeyText } from './key-text';
+import { getKeyOf, isSaltedStored, storedKeyText } from './key-text';
 
 describe('storedKeyText', () => {
   it('shows rows as their two keys and salted variants with their bucket, plain keys as they are', () => {
@@ -10,8 +13,31 @@ describe('storedKeyText', () => {
     assert.equal(storedKeyText(encodeCompositeKey(b('o1'), b('c1'))), 'o1 / c1');
     assert.equal(storedKeyText(saltedKey(b('user:3'), 2)), 'user:3 (salt #2)');
     assert.equal(storedKeyText(encodeCompositeKey(saltedKey(b('o1'), 7), b('c1'))), 'o1 (salt #7) / c1');
-    // A plain key holding a NUL that no encoder made stays as it is.
-    assert.equal(storedKeyText(b('a\u0000b')), 'a\u0000b');
+    // A plain key holding a NUL that no encoder made is no row: its bytes, as any unprintable key.
+    assert.equal(storedKeyText(b('a\u0000b')), '0x610062');
+  });
+
+  it('prints each component by the one key rule: printable UTF-8 as text, anything else as 0x and hex', () => {
+    const b = (s: string) => Buffer.from(s);
+    assert.equal(storedKeyText(b('café')), 'café');
+    assert.equal(storedKeyText(b('\u0001sst')), '0x01737374', 'a control character');
+    assert.equal(storedKeyText(Buffer.from([0xfe, 0x41])), '0xfe41', 'not UTF-8');
+    assert.equal(storedKeyText(saltedKey(b('\u0001k'), 1)), '0x016b (salt #1)');
+    assert.equal(storedKeyText(encodeCompositeKey(b('o1'), b('c\n1'))), 'o1 / 0x630a31');
+  });
+
+  it('reads a plain key as the CLI prints a key (keyText) and a range map its boundaries, whatever its bytes', () => {
+    // The CLI's scan and the range boundaries of `ringdb ring` and the Partitions view print keys by
+    // keyText, the log, SSTables, hints and `ringdb query` by storedKeyText: one rule, or a key reads
+    // differently in each.
+    const anyKey = fc.oneof(fc.string({ maxLength: 8 }).map((s) => Buffer.from(s)), fc.uint8Array({ maxLength: 8 }).map((a) => Buffer.from(a)))
+      .filter((k) => k.indexOf(0) < 0 && !(k[0] === 0xff && k[1] === 0x53));
+    fc.assert(fc.property(anyKey, (key) => {
+      assert.equal(storedKeyText(key), keyText(key));
+      const shown = keyText(key);
+      const boundary = shown.startsWith('0x') && shown !== key.toString('utf8') ? shown : JSON.stringify(shown);
+      assert.equal(describeRange('range', key, null), `[${boundary}, end)`);
+    }), { numRuns: 500 });
   });
 
   it('names the key a Get reads: a salted variant\'s original key, nothing for a row', () => {
@@ -20,5 +46,14 @@ describe('storedKeyText', () => {
     assert.equal(getKeyOf(saltedKey(b('user:3'), 2)), 'user:3');
     assert.equal(getKeyOf(encodeCompositeKey(b('o1'), b('c1'))), undefined);
     assert.equal(getKeyOf(Buffer.alloc(0)), undefined, 'a skip has no key');
+  });
+
+  it('tells a salted variant, or a row of one, from a plain key (variants sort after every plain key)', () => {
+    const b = (s: string) => Buffer.from(s);
+    assert.deepEqual(
+      [b('user:1'), saltedKey(b('user:1'), 0), encodeCompositeKey(b('o1'), b('c1')), encodeCompositeKey(saltedKey(b('o1'), 7), b('c1'))].map(isSaltedStored),
+      [false, true, false, true],
+    );
+    assert.ok(Buffer.compare(b('\u{10ffff}'), saltedKey(b(''), 0)) < 0, 'a plain text key sorts after a variant');
   });
 });

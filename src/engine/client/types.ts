@@ -44,6 +44,9 @@ export interface SSTableInfo {
   /** The table's smallest and largest keys as a person reads them (storedKeyText: rows, salted variants). */
   minKey: string;
   maxKey: string;
+  /** Whether minKey / maxKey is a hot key's salted variant (isSaltedStored): those sort after every plain key. */
+  minKeySalted: boolean;
+  maxKeySalted: boolean;
   entries: number;
   tombstones: number;
   sizeBytes: number;

@@ -9,9 +9,27 @@ export function utf8Text(bytes: Uint8Array): string | undefined {
   return Buffer.from(text, 'utf8').equals(b) ? text : undefined;
 }
 
-/** Bytes as the CLI prints a key or value: the text when UTF-8, else 0x and hex. */
+/** Bytes as the CLI prints a value: the text when UTF-8, else 0x and hex. */
 export function bytesText(bytes: Uint8Array): string {
   return utf8Text(bytes) ?? `0x${Buffer.from(bytes).toString('hex')}`;
+}
+
+// A value's line break is content, but a key's control character prints as nothing in a tree row,
+// breaks a table's line, or moves a terminal's cursor: such a key is shown by its bytes.
+const UNPRINTABLE = /[\p{Cc}\u2028\u2029]/u;
+
+/** The key as text when it is UTF-8 of printable characters, else undefined. */
+export function printableKeyText(bytes: Uint8Array): string | undefined {
+  const text = utf8Text(bytes);
+  return text === undefined || UNPRINTABLE.test(text) ? undefined : text;
+}
+
+/**
+ * A key (or one component of a stored key) as the CLI and the extension print it: the text when
+ * printable UTF-8, else 0x and hex. The one rule for both, so a key reads the same in each.
+ */
+export function keyText(bytes: Uint8Array): string {
+  return printableKeyText(bytes) ?? `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
 }
 
 /** Hex shown of a binary key in a message: a 64 KiB key would flood it. */

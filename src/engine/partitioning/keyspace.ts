@@ -8,6 +8,7 @@
 // what keeps one partition's clustering rows together.
 
 import { hash } from 'node:crypto';
+import { keyText, printableKeyText } from '../codec/bytes-text';
 
 export type Strategy = 'hash' | 'range';
 
@@ -101,9 +102,8 @@ export function ringFraction(start: Buffer, end: Buffer | null): number {
 export function describePosition(strategy: Strategy, position: Buffer | null): string {
   if (position === null) return 'end';
   if (strategy === 'hash') return `token ${position.toString('hex').slice(0, 12)}…`;
-  const text = position.toString('utf8');
-  const printable = Buffer.from(text, 'utf8').equals(position) && /^[\x20-\x7e]*$/.test(text);
-  return printable ? JSON.stringify(text) : `0x${position.toString('hex')}`;
+  const text = printableKeyText(position);
+  return text === undefined ? keyText(position) : JSON.stringify(text);
 }
 
 export function describeRange(strategy: Strategy, start: Buffer, end: Buffer | null): string {

@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Commands } from '../common/commandIds';
-import { formatBytes, plural, readableKey } from '../common/format';
+import { formatBytes, plural, SALTED_ORDER, spansSalted } from '../common/format';
 import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import { sstableView } from '../controller/eventMapper';
@@ -143,7 +143,9 @@ export function renderSSTable(node: NodeView, t: SSTableView, note: string | und
     `- **File:** ${code(name)} in ${code(path.dirname(t.file))} (table number ${t.id}).`,
     `- **Size:** ${formatBytes(t.sizeBytes)} (${t.sizeBytes.toLocaleString('en-US')} bytes): data blocks, index, bloom filter and properties.`,
     `- **Entries:** ${t.entries.toLocaleString('en-US')}, of which ${plural(t.tombstones, 'tombstone')}. One entry per key, its newest version here; a tombstone is a delete kept so older copies stay deleted, until a compaction drops it.`,
-    `- **Key range:** ${code(readableKey(t.minKey))} to ${code(readableKey(t.maxKey))}. The smallest and largest key it holds; a read of a key outside the range skips this table.`,
+    spansSalted(t)
+      ? `- **Key range:** plain keys from ${code(t.minKey)} on, then salted variants up to ${code(t.maxKey)}. ${SALTED_ORDER}, so this table may hold any plain key after its smallest; a read of a key outside the range skips this table.`
+      : `- **Key range:** ${code(t.minKey)} to ${code(t.maxKey)}. The smallest and largest key it holds; a read of a key outside the range skips this table.`,
     `- **Versions:** Lamport timestamps ${t.minTs} to ${t.maxTs}. The \`ts\` of its oldest and newest writes, as Get and the replication log show them; the newer \`ts\` wins.`,
     `- **Bloom filter:** ${bloom}`,
     `- **Newest write:** ${t.newestWriteUnixMs ? time(t.newestWriteUnixMs) : 'not recorded'}. ${node.id} had accepted every entry in it by then (its flush, or the newest input of the compaction that made it); a tombstone's grace period counts from it.`,

@@ -62,9 +62,19 @@ export function shorten(text: string, max = 24): string {
 }
 
 /**
- * A key as text a person can read and copy: control characters (a key is bytes) are written as
- * \xNN, since a label or code span would show them as nothing or break the line.
+ * An SSTable's key range, each end shortened to `max`. A hot key's salted variants are stored
+ * after every plain key, so a table from a plain key to a variant also holds every plain key after
+ * its smallest: "k:1 … hot (salt #3)" read as if it stopped at "hot", though it may hold "z".
  */
-export function readableKey(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+export function keyRangeText(t: { minKey: string; maxKey: string; minKeySalted: boolean; maxKeySalted: boolean }, max = Infinity): string {
+  const [min, top] = [t.minKey, t.maxKey].map((k) => shorten(k, max));
+  return spansSalted(t) ? `${min} … + salted … ${top}` : `${min} … ${top}`;
 }
+
+/** Whether a table's keys run from plain keys into hot keys' salted variants (see keyRangeText). */
+export function spansSalted(t: { minKeySalted: boolean; maxKeySalted: boolean }): boolean {
+  return !t.minKeySalted && t.maxKeySalted;
+}
+
+/** Why a range that spans salted variants holds more than its two ends say. */
+export const SALTED_ORDER = 'A hot key\'s salted variants are stored under the bytes 0xff 0x53, after every plain key';

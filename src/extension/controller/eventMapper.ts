@@ -13,7 +13,7 @@ export function phaseView(p: ClusterDescription['phase']): ClusterPhase {
 
 export function sstableView(t: SSTableInfo): SSTableView {
   return {
-    id: t.id, level: t.level, file: t.file, minKey: t.minKey, maxKey: t.maxKey, entries: t.entries, tombstones: t.tombstones,
+    id: t.id, level: t.level, file: t.file, minKey: t.minKey, maxKey: t.maxKey, minKeySalted: t.minKeySalted, maxKeySalted: t.maxKeySalted, entries: t.entries, tombstones: t.tombstones,
     sizeBytes: t.sizeBytes, bloomBits: t.bloomBits, newestWriteUnixMs: t.newestWriteUnixMs, minTs: t.minTs, maxTs: t.maxTs,
   };
 }

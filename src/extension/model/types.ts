@@ -23,6 +23,9 @@ export interface SSTableView {
   readonly file: string;
   readonly minKey: string;
   readonly maxKey: string;
+  /** A hot key's salted variant: stored after every plain key (keyRangeText says what that means). */
+  readonly minKeySalted: boolean;
+  readonly maxKeySalted: boolean;
   readonly entries: number;
   readonly tombstones: number;
   readonly sizeBytes: number;
@@ -166,10 +169,4 @@ export type ClusterChange =
 /** Counts shown by the status bar. */
 export function upCount(s: ClusterSnapshot): { up: number; total: number } {
   return { up: s.nodes.filter((n) => n.status === 'up').length, total: s.nodes.length };
-}
-
-/** Readable text of key bytes: UTF-8 when printable, else hex. */
-export function displayKey(bytes: Uint8Array): string {
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
-  return /^[^\u0000-\u001f\u007f\ufffd]*$/.test(text) ? text : `0x${Buffer.from(bytes).toString('hex')}`;
 }

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { Commands } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
-import { formatDuration, listNodes, plural, readableKey } from '../common/format';
+import { formatDuration, listNodes, plural } from '../common/format';
 import type { ClusterModel } from '../model/clusterModel';
 import type { ClusterSnapshot, HeldHintView, HintView, NodeStatus } from '../model/types';
 
@@ -61,7 +61,7 @@ export class HintKeyItem extends vscode.TreeItem {
   readonly getKey: string | undefined;
 
   constructor(group: HintView, h: HeldHintView, index: number) {
-    super(readableKey(h.key), vscode.TreeItemCollapsibleState.None);
+    super(h.key, vscode.TreeItemCollapsibleState.None);
     // An op id names one hint per target; the index keeps ids unique whatever the node sends.
     this.id = `hints/${group.holder}/${group.target}/${h.opId}/${index}`;
     this.getKey = h.getKey;
@@ -69,7 +69,7 @@ export class HintKeyItem extends vscode.TreeItem {
     this.iconPath = new vscode.ThemeIcon(h.deleted ? 'trash' : 'key');
     const ts = h.ts !== undefined ? ` · ts ${h.ts}` : '';
     this.description = `${h.deleted ? 'delete' : 'put'} · ${h.opId}${ts}`;
-    this.tooltip = `${h.deleted ? 'A delete' : 'A write'} of ${readableKey(h.key)} (op ${h.opId}${ts}) that ${group.holder} keeps for ${group.target}; `
+    this.tooltip = `${h.deleted ? 'A delete' : 'A write'} of ${h.key} (op ${h.opId}${ts}) that ${group.holder} keeps for ${group.target}; `
       + `held ${formatDuration(h.ageMs)} when listed. `
       + (h.getKey !== undefined ? 'Click to Get the key from every node.' : 'A row: Get reads a key, not a row.');
     if (h.getKey !== undefined) this.command = { command: Commands.get, title: 'Get', arguments: [{ key: h.getKey }] };

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { Commands } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
-import { formatBytes, plural, shorten } from '../common/format';
+import { formatBytes, keyRangeText, plural, SALTED_ORDER, spansSalted } from '../common/format';
 import type { ClusterModel } from '../model/clusterModel';
 import { reportsAreHistory } from './nodesView';
 import type { NodeView, SSTableView, StoreView } from '../model/types';
@@ -83,11 +83,13 @@ export class SSTableItem extends vscode.TreeItem {
     this.iconPath = new vscode.ThemeIcon('file-binary');
     this.command = { command: Commands.showSSTableDetails, title: 'Show SSTable Details', arguments: [{ node: nodeId, table: table.id }] };
     const tomb = table.tombstones ? ` · ${plural(table.tombstones, 'tombstone')}` : '';
-    this.description = `${shorten(table.minKey, 12)} … ${shorten(table.maxKey, 12)} · ${plural(table.entries, 'entry', 'entries')}${tomb} · ${formatBytes(table.sizeBytes)}`;
+    this.description = `${keyRangeText(table, 12)} · ${plural(table.entries, 'entry', 'entries')}${tomb} · ${formatBytes(table.sizeBytes)}`;
     this.tooltip = new vscode.MarkdownString([
       `**${table.file}** (level ${table.level})`,
       '',
-      `- keys: \`${table.minKey}\` … \`${table.maxKey}\``,
+      spansSalted(table)
+        ? `- keys: plain keys from \`${table.minKey}\` on, then salted variants up to \`${table.maxKey}\` (${SALTED_ORDER})`
+        : `- keys: \`${table.minKey}\` … \`${table.maxKey}\``,
       `- entries: ${table.entries}, tombstones: ${table.tombstones}`,
       `- size: ${formatBytes(table.sizeBytes)}`,
       ...(lastReport ? ['', `As ${nodeId} last reported it before it went down; the file stays on disk.`] : []),
@@ -150,7 +152,8 @@ export class SSTablesProvider extends Disposable implements vscode.TreeDataProvi
       ];
     }
     if (element instanceof LevelItem) {
-      return [...element.tables].sort((a, b) => a.minKey.localeCompare(b.minKey)).map((t) => new SSTableItem(element.nodeId, t, element.lastReport));
+      // Salted variants after plain keys, as the node stores them.
+      return [...element.tables].sort((a, b) => Number(a.minKeySalted) - Number(b.minKeySalted) || a.minKey.localeCompare(b.minKey)).map((t) => new SSTableItem(element.nodeId, t, element.lastReport));
     }
     return [];
   }
