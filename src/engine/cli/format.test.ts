@@ -6,7 +6,7 @@ import { formatOwnCopies, judged, type OwnCopy, type OwnSibling } from './own-co
 describe('CLI formatting', () => {
   it('names the tables a flush wrote, marking one a compaction merged before the listing, by the flush\'s own word', () => {
     const table = (file: string, level: number, entries: number): SSTableInfo =>
-      ({ id: 0, file, level, entries, minKey: 'a', maxKey: 'z', tombstones: 0, sizeBytes: 100, bloomBits: 0, newestWriteUnixMs: 0, minTs: 1, maxTs: 1 });
+      ({ id: 0, file, level, entries, minKey: 'a', maxKey: 'z', minKeySalted: false, maxKeySalted: false, tombstones: 0, sizeBytes: 100, bloomBits: 0, newestWriteUnixMs: 0, minTs: 1, maxTs: 1 });
     const written = [table('/d/n1/sst/000007.sst', 0, 1), table('/d/n1/sst/000008.sst', 0, 2)];
     // The listing after the flush holds 000007 and a compaction's output in place of 000008.
     const now = [table('/d/n1/sst/000007.sst', 0, 1), table('/d/n1/sst/000009.sst', 1, 3)];
