@@ -77,6 +77,19 @@ describe('extension units', () => {
       assert.equal(note.label, 'n4 is down: they wait on its disk; restart it to list them');
       assert.equal(note.tooltip, n4.tooltip);
       assert.deepEqual(asked, [], 'a holder that is down was asked for its hints');
+      // A holder going down sends no hints event: its row must be rendered again all the same.
+      let renders = 0;
+      const counting = provider.onDidChangeTreeData(() => renders++);
+      try {
+        model.updateNode('n2', { clock: 9 });
+        assert.equal(renders, 0, 'a change that no holder row shows rendered the view');
+        model.updateNode('n1', { status: 'down' });
+        assert.equal(renders, 1, 'n1, a holder, went down without the view rendering again');
+        const [n1Down] = await provider.getChildren();
+        assert.equal(n1Down.description, '2 hints held · down, kept on its disk');
+      } finally {
+        counting.dispose();
+      }
     } finally {
       provider.dispose();
       model.dispose();

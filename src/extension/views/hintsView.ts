@@ -125,8 +125,19 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
     super();
     this._register(model.onDidChange((c) => {
       if (c.kind === 'reset') this.listed.clear();
-      if (c.kind === 'reset' || c.kind === 'hints') this._onDidChangeTreeData.fire();
+      // A holder going down (or back) sends no hints event, and its row and keys read differently then.
+      const holdersMoved = c.kind === 'nodes' && this.holderStates() !== this.shownHolderStates;
+      if (c.kind === 'reset' || c.kind === 'hints' || holdersMoved) this._onDidChangeTreeData.fire();
     }));
+  }
+
+  /** Each holder's status as of the last render of the holders. */
+  private shownHolderStates = '';
+
+  private holderStates(): string {
+    const s = this.model.snapshot;
+    const holders = [...new Set(s.hints.filter((h) => h.count > 0).map((h) => h.holder))].sort();
+    return holders.map((id) => `${id}:${s.nodes.find((n) => n.id === id)?.status ?? 'none'}`).join(',');
   }
 
   /** Whether a row shows an age, which goes stale as time passes. */
@@ -161,6 +172,7 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
   async getChildren(element?: HintsElement): Promise<HintsElement[]> {
     const hints = this.model.snapshot.hints.filter((h) => h.count > 0);
     if (!element) {
+      this.shownHolderStates = this.holderStates();
       const holders = [...new Set(hints.map((h) => h.holder))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
       return holders.map((h) => new HintHolderItem(h, hints.filter((x) => x.holder === h), this.model.node(h)?.status));
     }

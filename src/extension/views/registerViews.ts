@@ -5,7 +5,7 @@ import { Commands, ContextKeys, Views } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
 import { Ticker } from '../common/ticker';
 import type { ClusterModel } from '../model/clusterModel';
-import { HintItem, HintsProvider, type HeldHintsSource } from './hintsView';
+import { HintHolderItem, HintItem, HintsProvider, type HeldHintsSource } from './hintsView';
 import { NodesProvider } from './nodesView';
 import { PartitionsProvider, type PartitionsGrouping } from './partitionsView';
 import { SSTablesProvider } from './sstablesView';
@@ -41,7 +41,11 @@ export class ClusterViews extends Disposable {
     // Registered before the ticker, which reads them on the same events.
     const openGroups = new Set<string>();
     this._register(hintsView.onDidExpandElement((e) => { if (e.element instanceof HintItem && e.element.id) openGroups.add(e.element.id); }));
-    this._register(hintsView.onDidCollapseElement((e) => { if (e.element instanceof HintItem && e.element.id) openGroups.delete(e.element.id); }));
+    this._register(hintsView.onDidCollapseElement((e) => {
+      if (e.element instanceof HintItem && e.element.id) openGroups.delete(e.element.id);
+      // A holder's row closed hides its groups, which send no collapse of their own.
+      if (e.element instanceof HintHolderItem) for (const id of openGroups) if (id.startsWith(`${e.element.id ?? ''}/`)) openGroups.delete(id);
+    }));
     this._register(model.onDidChange(() => {
       // A group delivered (or its holder gone) sends no collapse.
       const live = new Set(model.snapshot.hints.filter((h) => h.count > 0).map((h) => HintItem.idOf(h)));
