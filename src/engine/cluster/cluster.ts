@@ -446,8 +446,9 @@ export class Cluster {
       const fittedNote = fitted === spec ? '' : `, replicationFactor ${fitted.replicationFactor}, writeQuorum ${fitted.writeQuorum}, readQuorum ${fitted.readQuorum} to fit them`;
       const resumed = recorded && (recorded.length !== spec.nodes || recorded.some((id, i) => id !== nodeIdOf(i)))
         ? ` (the members this folder had; the spec's "nodes": ${spec.nodes} is for a new folder${fittedNote})` : '';
-      this.setPhase(ClusterPhase.CLUSTER_PHASE_STARTING, `starting ${ids.length} nodes: ${ids.join(', ')}${resumed}`);
       const starting = [...this.members.values()].filter((m) => !kept.includes(m.id));
+      const keptNote = kept.length ? `; ${kept.join(', ')} kept down on purpose` : '';
+      this.setPhase(ClusterPhase.CLUSTER_PHASE_STARTING, `starting ${starting.length} nodes: ${starting.map((m) => m.id).join(', ')}${keptNote}${resumed}`);
       const results = await Promise.allSettled(starting.map((m) => this.spawn(m, spec, 0)));
       const failed = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
       if (!failed.length) {
