@@ -7,7 +7,7 @@ import { Driver, RingDbError, type ControllerClient, type KeyRef, type NodeAttem
 import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
 import { quorumArg } from './cluster-facts';
 import { formatNotFound, formatVersion, formatWrite, table } from './format';
-import { formatKeyHints, formatOwnCopies, hintsOfKey, ownCopies } from './own-copies';
+import { formatKeyHints, formatOwnCopies, hintsOfKey, ownCopies, unreadHintHolders } from './own-copies';
 
 const OK = 0;
 const FAILED = 1;
@@ -228,10 +228,11 @@ export async function runTopologyCommand(p: Parsed, c: ControllerClient): Promis
       // One Describe for both: which nodes are up, and the spec's modes.
       const described = await c.describe();
       const [copies, hints] = await Promise.all([ownCopies(c, described, p.args[0], w.replicas), hintsOfKey(c, described, p.args[0])]);
+      const hintsUnread = unreadHintHolders(described);
       return {
         code: OK,
-        human: `${human}\n${formatOwnCopies(p.args[0], copies)}${formatKeyHints(hints)}`,
-        json: { key: p.args[0], ...w, copies: copies.copies, crdtType: copies.crdtType ?? null, hints },
+        human: `${human}\n${formatOwnCopies(p.args[0], copies)}${formatKeyHints(hints, hintsUnread)}`,
+        json: { key: p.args[0], ...w, copies: copies.copies, crdtType: copies.crdtType ?? null, hints, hintsUnread },
       };
     }
     case 'split': {
