@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { ClusterDescription, NodeInfo, NodeStats, PeerStatus, SSTableInfo } from '../client';
-import { formatFlushed, formatStatus, formatVersion } from './format';
+import { formatFlushed, formatStatus, formatVersion, uncountedNote } from './format';
 import { formatKeyHints, formatOwnCopies, judged, unreadHintHolders, type OwnCopy, type OwnSibling } from './own-copies';
 
 describe('CLI formatting', () => {
@@ -82,6 +82,16 @@ describe('CLI formatting', () => {
     ].join('\n'));
     assert.match(formatKeyHints([], unread), /^\nnot read: the hints kept by n4, n10, which are not up \(they stay on their disk until back\)/);
     assert.equal(formatKeyHints(listed, []).includes('not read'), false);
+  });
+
+  it('ringdb hot names the nodes whose counts are missing because they are not up, and nothing when all are up', () => {
+    const node = (id: string, state: NodeInfo['state']): NodeInfo => ({
+      id, address: '127.0.0.1:4000', pid: 0, state, startedAtUnixMs: 0, stateSinceUnixMs: 0, dataDir: '', logFile: '', reason: '', stats: undefined, downOnPurpose: false,
+    });
+    assert.equal(uncountedNote({ nodes: [node('n1', 'up'), node('n2', 'suspect')] }), '');
+    assert.equal(uncountedNote({ nodes: [node('n1', 'down'), node('n2', 'up')] }),
+      'not counted: n1, not up (each node counts the requests it coordinated, in memory: the counts of a node that went down are gone, so a workload sent through it is not in these figures)');
+    assert.match(uncountedNote({ nodes: [node('n1', 'down'), node('n2', 'up'), node('n3', 'stopped')] }), /^not counted: n1, n3, not up .* sent through them is not/);
   });
 
   it('in vector mode, lists each replica\'s own siblings with clocks; newest holds exactly the siblings no other covers', () => {

@@ -87,6 +87,19 @@ export function holderNote(holder: string, state: NodeState | undefined): string
   return ` (${holder} is ${state}: they wait on its disk until it is back; \`ringdb restart ${holder}\`)`;
 }
 
+/**
+ * The nodes whose hotspot counts `ringdb hot` could not sum: each node counts the requests it
+ * coordinated, in memory, so a node that is not up adds nothing (and a restarted one starts from
+ * zero). Without this, a workload sent through a node killed since read as no workload at all.
+ */
+export function uncountedNote(c: Pick<ClusterDescription, 'nodes'>): string {
+  const notUp = c.nodes.filter((n) => n.state !== 'up' && n.state !== 'suspect').map((n) => n.id);
+  if (notUp.length === 0) return '';
+  const one = notUp.length === 1;
+  return `not counted: ${notUp.join(', ')}, not up (each node counts the requests it coordinated, in memory: ` +
+    `the counts of a node that went down are gone, so a workload sent through ${one ? 'it' : 'them'} is not in these figures)`;
+}
+
 export function formatStatus(c: ClusterDescription): string {
   const up = c.nodes.filter((n) => n.state === 'up').length;
   const head = `cluster in ${c.dataDir}: ${c.phase}, ${up}/${c.nodes.length} nodes up (controller ${c.controllerAddress}, pid ${c.controllerPid})`;
