@@ -236,6 +236,10 @@ describe('ringdb start --resume after a crashed controller (real processes)', fu
   it('keeps the node killed with `ringdb kill` down and says so; a plain start starts it and says that', async () => {
     assert.equal((await ringdb(ws.dir, 'start', '--nodes', '3')).code, 0);
     assert.equal((await ringdb(ws.dir, 'kill', 'n2')).code, 0);
+    // A command sent to it says how it went down and the way back, not only "restart it first".
+    const flush = await ringdb(ws.dir, 'flush', 'n2');
+    assert.equal(flush.code, 1);
+    assert.match(flush.stderr, /^ringdb: node n2 is down: killed by KillNode at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; it stays down until you restart it \(`ringdb restart n2`, or RingDB: Restart Node in VS Code\)\n$/);
     await crashController();
 
     // What a person tries first after the crash: the way back as it was, not only a fresh start.
