@@ -20,7 +20,7 @@ import { EMPTY_SNAPSHOT, type PartitionView } from '../../src/extension/model/ty
 import { PartitionItem, PartitionsProvider } from '../../src/extension/views/partitionsView';
 import { NodeItem, rowReason } from '../../src/extension/views/nodesView';
 import { listNodes } from '../../src/extension/common/format';
-import { suggestThreshold } from '../../src/extension/commands/hotspotCommands';
+import { renderHotspots, suggestThreshold } from '../../src/extension/commands/hotspotCommands';
 
 describe('extension units', () => {
   it('keeps a down node\'s row to a few words and a local time, with its whole reason in the tooltip', () => {
@@ -105,6 +105,14 @@ describe('extension units', () => {
     assert.deepEqual(suggestThreshold([{ ops: 40 }, { ops: 2 }, { ops: 2 }, { ops: 2 }]), { value: 23, splits: 1, twiceMean: 23 });
     // Nothing can be split below 1.
     assert.deepEqual(suggestThreshold([{ ops: 1 }]), { value: 1, splits: 0, twiceMean: 2 });
+  });
+
+  it('Show Hotspots says the requests a node that is not up coordinated are not counted, with or without other counts', () => {
+    const none = renderHotspots({ totalOps: 0, partitions: [], keys: [] }, [], ['n10', 'n1']);
+    assert.match(none, /No operation has been counted since the counters were last reset\..* n1 and n10 are not up, so the requests they coordinated are not counted \(a node keeps its counts in memory: they went with its process\)\./);
+    const some = renderHotspots({ totalOps: 12, partitions: [{ pid: 3, ops: 12, owner: 'n2' }], keys: [] }, [], ['n1']);
+    assert.match(some, /as the Partitions view does\. n1 is not up, so the requests it coordinated are not counted/);
+    assert.doesNotMatch(renderHotspots({ totalOps: 12, partitions: [{ pid: 3, ops: 12, owner: 'n2' }], keys: [] }, [], []), /not counted/);
   });
 
   it('lists down nodes in node order (n2 before n10), and the Partitions summary row says how many of how many once', () => {

@@ -35,6 +35,9 @@ describe('hot partitions whose owner is down', function () {
     assert.equal(await run(Commands.resetHotspotCounters), true, `Reset Hotspot Counters failed: ${api.lastError()}`);
     // Coordinated by n2 (the partition's other replica), which counts them.
     for (let i = 0; i < 30; i++) assert.ok(await run(Commands.put, { key: `a:${i}`, value: 'x', node: 'n2' }), `Put failed: ${api.lastError()}`);
+    // n2's counts are shown; whatever n1 would have coordinated is not, and the page says so.
+    assert.ok(await run(Commands.showHotspots), `Show Hotspots failed: ${api.lastError()}`);
+    assert.match(api.lastResult()?.markdown ?? '', /as the Partitions view does\. n1 is not up, so the requests it coordinated are not counted/);
     const ui = recordUi((s) => (s.kind === 'warning' ? 'Restart n1' : undefined));
     let r: { split: number[]; skipped: { pid: number; reason: string }[] } | undefined;
     try {

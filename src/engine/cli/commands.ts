@@ -165,10 +165,38 @@ async function pickNode(c: ControllerClient, p: Parsed): Promise<string> {
 
 const versionJson = (v: Version | undefined): unknown => v ?? null;
 
+/**
+ * A start on a folder whose cluster runs changes nothing. A node that is down there is what a
+ * person usually wanted started, and `ringdb restart` does that without stopping the others; after
+ * --resume, whose way back is already done, "stop it" was the wrong next step.
+ */
+function alreadyRunning(dir: string, state: ClusterDescription, resume: boolean): string {
+  const down = state.nodes.filter((n) => n.state === 'down' || n.state === 'stopped').map((n) => n.id);
+  const head = `a cluster is already running in ${dir} (controller pid ${state.controllerPid})${resume ? ', so there is nothing to resume' : ''}`;
+  const restart = down.length ? `; ${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} not up: \`ringdb restart ${down[0]}\` starts ${down.length === 1 ? 'it' : 'one'}` : '';
+  const stop = resume ? '; `ringdb status` shows its nodes' : '; to start it afresh, stop it first with `ringdb stop`';
+  return `${head}${restart}${stop}`;
+}
+
 async function start(p: Parsed, io: Io): Promise<Result> {
   const file = specFile(p);
   const given = withNodes(p, file);
   const dir = str(p, 'dir') ?? given.dataDir;
+  const resume = p.options.get('resume') === true;
+  // A controller left serving this folder without a running cluster (e.g. after a failed start) is reused.
+  let client: ControllerClient | undefined;
+  try {
+    client = ControllerClient.fromDataDir(dir);
+  } catch (err) {
+    if (!(err instanceof NoClusterError)) throw err;
+  }
+  if (client) {
+    const state = await client.describe();
+    if (state.phase === 'running' || state.phase === 'starting') {
+      client.close();
+      return { code: EXIT.failed, human: alreadyRunning(dir, state, resume), json: { error: 'already-running', cluster: state } };
+    }
+  }
   // Without a spec of its own, a folder starts again as it last ran, not with the defaults; its
   // members decide its size, so --nodes changes nothing there (it would only shrink N and W).
   const recorded = recordedSpec(dir, file !== undefined);
@@ -179,25 +207,8 @@ async function start(p: Parsed, io: Io): Promise<Result> {
   const topologyN = spec.topology !== null && spec.topology !== 'mesh'
     ? `topology ${typeof spec.topology === 'string' ? `"${spec.topology}"` : 'map'}: every node holds every key, so replicationFactor is ${spec.replicationFactor} (the node count)`
     : undefined;
-  // A controller left serving this folder without a running cluster (e.g. after a failed start) is reused.
-  let client: ControllerClient | undefined;
-  try {
-    client = ControllerClient.fromDataDir(dir);
-  } catch (err) {
-    if (!(err instanceof NoClusterError)) throw err;
-  }
   let launched: Awaited<ReturnType<typeof launchController>> | undefined;
-  if (client) {
-    const state = await client.describe();
-    if (state.phase === 'running' || state.phase === 'starting') {
-      client.close();
-      return {
-        code: EXIT.failed,
-        human: `a cluster is already running in ${dir} (controller pid ${state.controllerPid}); stop it with \`ringdb stop\``,
-        json: { error: 'already-running', cluster: state },
-      };
-    }
-  } else {
+  if (!client) {
     io.progress(`starting the controller for ${dir} ...`);
     launched = await launchController({ dataDir: dir, detached: true });
     client = launched.client;
@@ -206,7 +217,7 @@ async function start(p: Parsed, io: Io): Promise<Result> {
   io.progress(existsSync(join(dir, MEMBERS_FILE)) ? 'starting the nodes this folder holds ...' : `starting ${spec.nodes} node${spec.nodes === 1 ? '' : 's'} ...`);
   let cluster: StartedCluster;
   try {
-    cluster = await client.startCluster(spec, { resume: p.options.get('resume') === true });
+    cluster = await client.startCluster(spec, { resume });
   } catch (err) {
     await launched?.stop(5000);
     throw err;

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { ClusterDescription, NodeInfo, NodeStats, PeerStatus, SSTableInfo } from '../client';
-import { formatFlushed, formatStatus, formatVersion } from './format';
-import { formatOwnCopies, judged, type OwnCopy, type OwnSibling } from './own-copies';
+import { formatFlushed, formatStatus, formatVersion, uncountedNote } from './format';
+import { formatKeyHints, formatOwnCopies, judged, unreadHintHolders, type OwnCopy, type OwnSibling } from './own-copies';
 
 describe('CLI formatting', () => {
   it('names the tables a flush wrote, marking one a compaction merged before the listing, by the flush\'s own word', () => {
@@ -37,6 +37,61 @@ describe('CLI formatting', () => {
       { holder: 'n3', target: 'n2', count: 0, oldestUnixMs: 0, changes: 0 },
     ] });
     assert.match(status, /\nhints \(writes held for a replica that was down, handed over when it is back\):\n {2}n1 holds 3 for n2, oldest 1m\d*s? old$/);
+  });
+
+  it('says hints held by a node that is down wait on its disk, with the way to restart it (its target may be up)', () => {
+    const node = (id: string, state: NodeInfo['state']): NodeInfo => ({
+      id, address: '127.0.0.1:4000', pid: state === 'up' ? 10 : 0, state, startedAtUnixMs: 0,
+      stateSinceUnixMs: 0, dataDir: '', logFile: '', reason: state === 'up' ? '' : 'killed by KillNode at 2026-11-28T15:11:04Z', stats: undefined, downOnPurpose: state === 'down',
+    });
+    const status = formatStatus({
+      phase: 'running', specJson: '{}', dataDir: '/d', controllerAddress: '127.0.0.1:1', controllerPid: 1, startedAtUnixMs: 0,
+      nodes: [node('n1', 'up'), node('n2', 'up'), node('n3', 'starting'), node('n4', 'down')],
+      hints: [
+        { holder: 'n4', target: 'n2', count: 3, oldestUnixMs: 0, changes: 3 },
+        { holder: 'n1', target: 'n2', count: 1, oldestUnixMs: 0, changes: 1 },
+        { holder: 'n3', target: 'n2', count: 2, oldestUnixMs: 0, changes: 2 },
+      ],
+    });
+    assert.match(status, /\n {2}n4 holds 3 for n2 \(n4 is down: they wait on its disk until it is back; `ringdb restart n4`\)\n {2}n1 holds 1 for n2\n {2}n3 holds 2 for n2 \(n3 is starting: it hands them over once it is up\)$/);
+  });
+
+  it('ringdb where says the hints of a holder that is down were not read, naming it and how to restart it', () => {
+    const node = (id: string, state: NodeInfo['state']): NodeInfo => ({
+      id, address: '127.0.0.1:4000', pid: 0, state, startedAtUnixMs: 0, stateSinceUnixMs: 0, dataDir: '', logFile: '', reason: '', stats: undefined, downOnPurpose: false,
+    });
+    const described: ClusterDescription = {
+      phase: 'running', specJson: '{}', dataDir: '/d', controllerAddress: '127.0.0.1:1', controllerPid: 1, startedAtUnixMs: 0,
+      nodes: [node('n1', 'up'), node('n2', 'up'), node('n3', 'down'), node('n10', 'stopped'), node('n4', 'down')],
+      hints: [
+        { holder: 'n10', target: 'n2', count: 1, oldestUnixMs: 0, changes: 1 },
+        { holder: 'n4', target: 'n2', count: 3, oldestUnixMs: 0, changes: 3 },
+        { holder: 'n4', target: 'n1', count: 2, oldestUnixMs: 0, changes: 2 },
+        // Up holders are asked; a down node holding none has nothing unread.
+        { holder: 'n1', target: 'n2', count: 1, oldestUnixMs: 0, changes: 1 },
+        { holder: 'n3', target: 'n2', count: 0, oldestUnixMs: 0, changes: 1 },
+      ],
+    };
+    const unread = unreadHintHolders(described);
+    assert.deepEqual(unread, ['n4', 'n10']);
+    const listed = [{ holder: 'n1', target: 'n2', version: { ts: 7, origin: 'n1', opId: 'n1:3' }, deleted: false }];
+    assert.equal(formatKeyHints(listed, ['n4']), [
+      '', 'hints of it (kept for a replica that was down, handed over when it is back):',
+      '  HOLDER  FOR  VERSION       HOLDS', '  n1      n2   op n1:3 ts 7  value',
+      'not read: the hints kept by n4, which is not up (they stay on its disk until back); this key may have some there: `ringdb restart n4`, then `ringdb where` again',
+    ].join('\n'));
+    assert.match(formatKeyHints([], unread), /^\nnot read: the hints kept by n4, n10, which are not up \(they stay on their disk until back\)/);
+    assert.equal(formatKeyHints(listed, []).includes('not read'), false);
+  });
+
+  it('ringdb hot names the nodes whose counts are missing because they are not up, and nothing when all are up', () => {
+    const node = (id: string, state: NodeInfo['state']): NodeInfo => ({
+      id, address: '127.0.0.1:4000', pid: 0, state, startedAtUnixMs: 0, stateSinceUnixMs: 0, dataDir: '', logFile: '', reason: '', stats: undefined, downOnPurpose: false,
+    });
+    assert.equal(uncountedNote({ nodes: [node('n1', 'up'), node('n2', 'suspect')] }), '');
+    assert.equal(uncountedNote({ nodes: [node('n1', 'down'), node('n2', 'up')] }),
+      'not counted: n1, not up (each node counts the requests it coordinated, in memory: the counts of a node that went down are gone, so a workload sent through it is not in these figures)');
+    assert.match(uncountedNote({ nodes: [node('n1', 'down'), node('n2', 'up'), node('n3', 'stopped')] }), /^not counted: n1, n3, not up .* sent through them is not/);
   });
 
   it('in vector mode, lists each replica\'s own siblings with clocks; newest holds exactly the siblings no other covers', () => {

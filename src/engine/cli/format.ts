@@ -2,7 +2,7 @@
 // (scripts use --json).
 
 import { basename } from 'node:path';
-import type { ClusterDescription, NodeWriteResult, SSTableInfo, Version } from '../client';
+import type { ClusterDescription, NodeState, NodeWriteResult, SSTableInfo, Version } from '../client';
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`;
@@ -76,6 +76,30 @@ export function formatReadCache(cacheSize: number, perNode: Readonly<Record<stri
   return [`read cache (cacheSize ${cacheSize} per node, since each node started):`, ...(rows.length ? rows : ['  no node is up'])].join('\n');
 }
 
+/**
+ * Why hints held by a node that is not up are not handed over, even to a target that is back: they
+ * wait on the holder's disk (the count is its last report). Without this a held count beside an
+ * up target read as a handoff that had stalled.
+ */
+export function holderNote(holder: string, state: NodeState | undefined): string {
+  if (state === undefined || state === 'up' || state === 'suspect') return '';
+  if (state === 'starting') return ` (${holder} is starting: it hands them over once it is up)`;
+  return ` (${holder} is ${state}: they wait on its disk until it is back; \`ringdb restart ${holder}\`)`;
+}
+
+/**
+ * The nodes whose hotspot counts `ringdb hot` could not sum: each node counts the requests it
+ * coordinated, in memory, so a node that is not up adds nothing (and a restarted one starts from
+ * zero). Without this, a workload sent through a node killed since read as no workload at all.
+ */
+export function uncountedNote(c: Pick<ClusterDescription, 'nodes'>): string {
+  const notUp = c.nodes.filter((n) => n.state !== 'up' && n.state !== 'suspect').map((n) => n.id);
+  if (notUp.length === 0) return '';
+  const one = notUp.length === 1;
+  return `not counted: ${notUp.join(', ')}, not up (each node counts the requests it coordinated, in memory: ` +
+    `the counts of a node that went down are gone, so a workload sent through ${one ? 'it' : 'them'} is not in these figures)`;
+}
+
 export function formatStatus(c: ClusterDescription): string {
   const up = c.nodes.filter((n) => n.state === 'up').length;
   const head = `cluster in ${c.dataDir}: ${c.phase}, ${up}/${c.nodes.length} nodes up (controller ${c.controllerAddress}, pid ${c.controllerPid})`;
@@ -110,9 +134,10 @@ export function formatStatus(c: ClusterDescription): string {
   const expired = c.nodes.filter((n) => (n.stats?.hints?.expired ?? 0) > 0);
   if (hints.length > 0 || expired.length > 0) {
     lines.push('hints (writes held for a replica that was down, handed over when it is back):');
+    const states = new Map(c.nodes.map((n) => [n.id, n.state]));
     for (const h of hints) {
       const oldest = h.oldestUnixMs > 0 ? `, oldest ${formatDuration(Math.max(0, now - h.oldestUnixMs))} old` : '';
-      lines.push(`  ${h.holder} holds ${h.count} for ${h.target}${oldest}`);
+      lines.push(`  ${h.holder} holds ${h.count} for ${h.target}${oldest}${holderNote(h.holder, states.get(h.holder))}`);
     }
     for (const n of expired) {
       const { expired: count, expiredFor } = n.stats!.hints!;

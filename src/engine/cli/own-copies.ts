@@ -81,10 +81,23 @@ export async function hintsOfKey(c: ControllerClient, described: ClusterDescript
   return perNode.flat();
 }
 
-export function formatKeyHints(hints: readonly KeyHint[]): string {
-  if (hints.length === 0) return '';
+/**
+ * The nodes that are not up but held hints when last heard from: `hintsOfKey` cannot ask them,
+ * so the key may have hints there that `where` does not list.
+ */
+export function unreadHintHolders(described: ClusterDescription): string[] {
+  const notUp = new Set(described.nodes.filter((n) => n.state !== 'up' && n.state !== 'suspect').map((n) => n.id));
+  const holders = (described.hints ?? []).filter((h) => h.count > 0 && notUp.has(h.holder)).map((h) => h.holder);
+  return [...new Set(holders)].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+}
+
+export function formatKeyHints(hints: readonly KeyHint[], unread: readonly string[]): string {
   const rows = hints.map((h) => [h.holder, h.target, h.version ? formatVersion(h.version) : '-', h.deleted ? 'tombstone' : 'value']);
-  return `\nhints of it (kept for a replica that was down, handed over when it is back):\n${table(['HOLDER', 'FOR', 'VERSION', 'HOLDS'], rows).replace(/^/gm, '  ')}`;
+  const listed = hints.length ? `\nhints of it (kept for a replica that was down, handed over when it is back):\n${table(['HOLDER', 'FOR', 'VERSION', 'HOLDS'], rows).replace(/^/gm, '  ')}` : '';
+  if (unread.length === 0) return listed;
+  const one = unread.length === 1;
+  return `${listed}\nnot read: the hints kept by ${unread.join(', ')}, which ${one ? 'is' : 'are'} not up (they stay on ${one ? 'its' : 'their'} disk until back); ` +
+    `this key may have some there: \`ringdb restart ${unread[0]}\`, then \`ringdb where\` again`;
 }
 
 export async function ownCopies(c: ControllerClient, described: ClusterDescription, key: string, replicas: readonly string[]): Promise<OwnCopies> {

@@ -267,6 +267,29 @@ describe('ringdb hot --split with a hot partition\'s owner down (real processes,
   });
 });
 
+describe('ringdb hot with the node that coordinated the workload down (real processes, 3 nodes)', function () {
+  this.timeout(180_000);
+  const { ws, ringdb } = cliSuite();
+
+  it('says the down node\'s counts are not in the figures, where it read as no workload at all', async () => {
+    assert.equal((await ringdb(ws.dir, 'start', '--nodes', '3')).code, 0);
+    try {
+      for (let i = 0; i < 12; i++) assert.equal((await ringdb(ws.dir, 'put', `w:${i}`, 'x', '--node', 'n1')).code, 0);
+      const before = await ringdb(ws.dir, 'hot');
+      assert.match(before.stdout, /^12 operations since the last reset\nPID/, before.stdout);
+      assert.equal((await ringdb(ws.dir, 'kill', 'n1')).code, 0);
+      const hot = await ringdb(ws.dir, 'hot');
+      assert.equal(hot.code, 0, hot.stderr);
+      assert.match(hot.stdout, /^0 operations since the last reset\nnot counted: n1, not up \(each node counts the requests it coordinated, in memory/, hot.stdout);
+      const split = await ringdb(ws.dir, 'hot', '--split', '2');
+      assert.equal(split.code, 0, split.stderr);
+      assert.match(split.stdout, /^no partition split: none has more than 2 operations\nnot counted: n1, not up /, split.stdout);
+    } finally {
+      await ringdb(ws.dir, 'stop');
+    }
+  });
+});
+
 describe('ringdb remove-node --dead (real processes)', function () {
   this.timeout(240_000);
   const { ws, ringdb } = cliSuite();

@@ -6,8 +6,8 @@ import { bytesText, keyText } from '../codec/bytes-text';
 import { Driver, RingDbError, type ControllerClient, type KeyRef, type NodeAttempt, type PartitionMapInfo, type Version } from '../client';
 import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
 import { quorumArg } from './cluster-facts';
-import { formatNotFound, formatVersion, formatWrite, table } from './format';
-import { formatKeyHints, formatOwnCopies, hintsOfKey, ownCopies } from './own-copies';
+import { formatNotFound, formatVersion, formatWrite, table, uncountedNote } from './format';
+import { formatKeyHints, formatOwnCopies, hintsOfKey, ownCopies, unreadHintHolders } from './own-copies';
 
 const OK = 0;
 const FAILED = 1;
@@ -187,7 +187,8 @@ async function hot(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
   }
   const splitAbove = int(p, 'split');
   if (splitAbove !== undefined) {
-    const r = await c.checkHotPartitions(splitAbove);
+    const [r, described] = await Promise.all([c.checkHotPartitions(splitAbove), c.describe()]);
+    const uncounted = uncountedNote(described);
     // A partition that could not be split at its median is hot all the same: say how to split it, and fail.
     const skipped = r.skipped.map((s) => `\n  ${s.pid}: not split: ${s.reason}`).join('');
     const down = [...new Set(r.skipped.flatMap((s) => (s.ownerDown === undefined ? [] : [s.ownerDown])))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
@@ -195,12 +196,14 @@ async function hot(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
     const advice = r.skipped.length
       ? `${restart}${down.length ? ' ' : ''}split ${r.skipped.length === 1 ? 'it' : 'them'} at a key of your choice (\`ringdb split <pid> --at <key>\`), or, when one key makes the load, spread that key (\`ringdb mark-hot <key>\`; \`ringdb hot\` lists the hot keys)`
       : '';
-    const human = r.split.length ? `split ${r.split.join(', ')} (map version ${r.map.version})${skipped}${advice}` : `no partition split${r.skipped.length ? '' : `: none has more than ${splitAbove} operations`}${skipped}${advice}`;
+    const human = (r.split.length ? `split ${r.split.join(', ')} (map version ${r.map.version})${skipped}${advice}` : `no partition split${r.skipped.length ? '' : `: none has more than ${splitAbove} operations`}${skipped}${advice}`) +
+      (uncounted ? `\n${uncounted}` : '');
     return { code: r.skipped.length ? FAILED : OK, human, json: r };
   }
-  const [parts, keys] = await Promise.all([c.getHotPartitions(int(p, 'threshold') ?? 0), c.getHotKeys(int(p, 'keys') ?? 10)]);
+  const [parts, keys, described] = await Promise.all([c.getHotPartitions(int(p, 'threshold') ?? 0), c.getHotKeys(int(p, 'keys') ?? 10), c.describe()]);
+  const uncounted = uncountedNote(described);
   const human = [
-    `${parts.totalOps} operations since the last reset`,
+    `${parts.totalOps} operation${parts.totalOps === 1 ? '' : 's'} since the last reset${uncounted ? `\n${uncounted}` : ''}`,
     table(['PID', 'OPS', 'OWNER'], parts.partitions.slice(0, 20).map((h) => [String(h.pid), String(h.ops), h.owner])),
     '',
     table(['KEY', 'COUNT', '±'], keys.map((k) => [k.key, String(k.count), String(k.error)])),
@@ -228,10 +231,11 @@ export async function runTopologyCommand(p: Parsed, c: ControllerClient): Promis
       // One Describe for both: which nodes are up, and the spec's modes.
       const described = await c.describe();
       const [copies, hints] = await Promise.all([ownCopies(c, described, p.args[0], w.replicas), hintsOfKey(c, described, p.args[0])]);
+      const hintsUnread = unreadHintHolders(described);
       return {
         code: OK,
-        human: `${human}\n${formatOwnCopies(p.args[0], copies)}${formatKeyHints(hints)}`,
-        json: { key: p.args[0], ...w, copies: copies.copies, crdtType: copies.crdtType ?? null, hints },
+        human: `${human}\n${formatOwnCopies(p.args[0], copies)}${formatKeyHints(hints, hintsUnread)}`,
+        json: { key: p.args[0], ...w, copies: copies.copies, crdtType: copies.crdtType ?? null, hints, hintsUnread },
       };
     }
     case 'split': {

@@ -210,7 +210,11 @@ export class ControllerClient {
   async nodeClient(nodeId: string): Promise<NodeClient> {
     const node = await this.member(nodeId);
     if (!node.address || node.state === 'stopped' || node.state === 'down') {
-      throw new RingDbError('unavailable', `node ${nodeId} is ${node.state}; restart it first`);
+      // The reason says how it went down (a crash, a kill), which "restart it first" alone hid; a
+      // node down on purpose has the way back in its reason already.
+      const why = node.reason ? `: ${node.reason}` : '';
+      const next = node.downOnPurpose ? '' : `; restart it first (\`ringdb restart ${nodeId}\`, or RingDB: Restart Node)`;
+      throw new RingDbError('unavailable', `node ${nodeId} is ${node.state}${why}${next}`);
     }
     return new NodeClient({ address: node.address, token: this.target.token, nodeId });
   }

@@ -236,6 +236,10 @@ describe('ringdb start --resume after a crashed controller (real processes)', fu
   it('keeps the node killed with `ringdb kill` down and says so; a plain start starts it and says that', async () => {
     assert.equal((await ringdb(ws.dir, 'start', '--nodes', '3')).code, 0);
     assert.equal((await ringdb(ws.dir, 'kill', 'n2')).code, 0);
+    // A command sent to it says how it went down and the way back, not only "restart it first".
+    const flush = await ringdb(ws.dir, 'flush', 'n2');
+    assert.equal(flush.code, 1);
+    assert.match(flush.stderr, /^ringdb: node n2 is down: killed by KillNode at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; it stays down until you restart it \(`ringdb restart n2`, or RingDB: Restart Node in VS Code\)\n$/);
     await crashController();
 
     // What a person tries first after the crash: the way back as it was, not only a fresh start.
@@ -248,6 +252,15 @@ describe('ringdb start --resume after a crashed controller (real processes)', fu
     assert.match(resumed.stdout, /^started 2 of 3 nodes in \.ringdb\/data\n/, 'n2 was not started');
     assert.match(resumed.stdout, /\nnote: kept down on purpose, as before the controller restarted: n2 \(killed by KillNode at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\); `ringdb restart <node>` starts one\n/);
     assert.match(resumed.stdout, /n2 +down/);
+
+    // Again, on the running cluster: nothing to resume, and the next step is n2's restart, not a stop.
+    const again = await ringdb(ws.dir, 'start', '--resume');
+    assert.equal(again.code, 1);
+    assert.equal(again.stderr, 'ringdb: a cluster is already running in .ringdb/data (controller pid ' +
+      `${readStateFile(join(ws.dir, '.ringdb', 'data')).pid}), so there is nothing to resume; n2 is not up: \`ringdb restart n2\` starts it; \`ringdb status\` shows its nodes\n`);
+    const plain = await ringdb(ws.dir, 'start');
+    assert.equal(plain.code, 1);
+    assert.match(plain.stderr, /^ringdb: a cluster is already running in \.ringdb\/data \(controller pid \d+\); n2 is not up: `ringdb restart n2` starts it; to start it afresh, stop it first with `ringdb stop`\n$/);
     await crashController();
 
     const started = await ringdb(ws.dir, 'start');

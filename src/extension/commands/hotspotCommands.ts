@@ -48,6 +48,21 @@ export function suggestThreshold(partitions: readonly { ops: number }[]): Thresh
   return { value, splits: partitions.filter((p) => p.ops > value).length, twiceMean };
 }
 
+/** The nodes whose counts are not summed: not up, so their in-memory counters are gone or unread. */
+function notCounted(model: ClusterModel): string[] {
+  return model.snapshot.nodes.filter((n) => n.status !== 'up' && n.status !== 'suspect').map((n) => n.id).sort(compareNodeIds);
+}
+
+/**
+ * Each node counts the requests it coordinated, in memory: a workload sent through a node that went
+ * down is not in the figures, which without this sentence read as no workload at all.
+ */
+export function notCountedNote(notUp: readonly string[]): string {
+  if (notUp.length === 0) return '';
+  const one = notUp.length === 1;
+  return `${listNodes(notUp)} ${one ? 'is' : 'are'} not up, so the requests ${one ? 'it' : 'they'} coordinated are not counted (a node keeps its counts in memory: they went with its process).`;
+}
+
 export function registerHotspotCommands(session: ClusterSession, model: ClusterModel, log: Log, results: ResultDocuments): vscode.Disposable[] {
   const requireMap = (): void => {
     if (!model.snapshot.reportsPartitions) throw new UserError('This cluster reports no partition map, so it counts no hotspots.', 'Start a cluster whose engine supports partitioning.');
@@ -65,7 +80,7 @@ export function registerHotspotCommands(session: ClusterSession, model: ClusterM
       }),
     })));
     const hotspots: Hotspots = { totalOps, partitions, keys: located };
-    if (!argsOf(arg).quiet) await results.show('hotspots', renderHotspots(hotspots, model.snapshot.partitions));
+    if (!argsOf(arg).quiet) await results.show('hotspots', renderHotspots(hotspots, model.snapshot.partitions, notCounted(model)));
     return hotspots;
   });
 
@@ -80,7 +95,8 @@ export function registerHotspotCommands(session: ClusterSession, model: ClusterM
       const { partitions } = await session.client.getHotPartitions(0);
       if (partitions.length === 0) {
         // Nothing is hot, which is no failure: an error's red icon told a person something broke.
-        void vscode.window.showInformationMessage('RingDB: no partition has counted an operation since the counters were last reset, so none is hot. Put or get some keys, then split the partitions that took most of them.');
+        const uncounted = notCountedNote(notCounted(model));
+        void vscode.window.showInformationMessage(`RingDB: no partition has counted an operation since the counters were last reset, so none is hot.${uncounted ? ` ${uncounted}` : ''} Put or get some keys, then split the partitions that took most of them.`);
         return undefined;
       }
       const s = suggestThreshold(partitions);
@@ -102,6 +118,7 @@ export function registerHotspotCommands(session: ClusterSession, model: ClusterM
     }, () => session.client.checkHotPartitions(threshold));
     log.info(`split hot partitions above ${threshold}: ${r.split.length ? r.split.join(', ') : 'none'} (map version ${r.map.version})${r.skipped.length ? `; not split: ${r.skipped.map((s) => `partition ${s.pid}: ${s.reason}`).join('; ')}` : ''}`);
     const done = r.split.length ? `split ${plural(r.split.length, 'partition')} (${r.split.join(', ')}), map version ${r.map.version}` : `no partition has more than ${threshold} operations`;
+    const uncounted = notCountedNote(notCounted(model));
     if (r.skipped.length) {
       // A hot partition left whole is still hot: say why, and what spreads it instead (restarting
       // an owner the controller could not sample split keys from).
@@ -116,6 +133,9 @@ export function registerHotspotCommands(session: ClusterSession, model: ClusterM
         const picked = restart.find((b) => b.title === choice);
         if (picked) void vscode.commands.executeCommand(Commands.restartNode, { node: picked.id });
       });
+    } else if (uncounted) {
+      // Splitting less than expected may be the missing counts, which a 5-second status bar message would not carry.
+      void vscode.window.showInformationMessage(`RingDB: ${done}. ${uncounted}`);
     } else {
       void vscode.window.setStatusBarMessage(`RingDB: ${done}`, 5000);
     }
@@ -144,17 +164,18 @@ function remedy(p: HotPartitionInfo, keys: Hotspots['keys']): string {
   return 'many keys: Split Partition (at the median of its keys)';
 }
 
-export function renderHotspots(h: Hotspots, rows: readonly PartitionView[]): string {
+export function renderHotspots(h: Hotspots, rows: readonly PartitionView[], notUp: readonly string[]): string {
   const lines = ['# Hotspots', ''];
+  const uncounted = notCountedNote(notUp);
   if (h.totalOps === 0) {
-    lines.push('No operation has been counted since the counters were last reset. Each node counts the requests it coordinates; put or get some keys and show the hotspots again.');
+    lines.push(`No operation has been counted since the counters were last reset. Each node counts the requests it coordinates; put or get some keys and show the hotspots again.${uncounted ? ` ${uncounted}` : ''}`);
     return lines.join('\n');
   }
   const threshold = hotThreshold(h.partitions);
   const byId = new Map(rows.map((r) => [r.id, r]));
   lines.push(
     `${h.totalOps.toLocaleString('en-US')} operations since the counters were last reset, counted by the node that coordinated each request and summed over the nodes that are up. ` +
-    `"Hot" marks a partition with more than twice the mean of the partitions that had any (${Math.floor(threshold).toLocaleString('en-US')}), as the Partitions view does.`,
+    `"Hot" marks a partition with more than twice the mean of the partitions that had any (${Math.floor(threshold).toLocaleString('en-US')}), as the Partitions view does.${uncounted ? ` ${uncounted}` : ''}`,
     '', '## Busiest partitions', '',
     '| partition | operations | share | owner | replicas | range | load |',
     '| --- | ---: | ---: | --- | --- | --- | --- |',
