@@ -20,7 +20,7 @@ import { EMPTY_SNAPSHOT, type PartitionView } from '../../src/extension/model/ty
 import { PartitionItem, PartitionsProvider } from '../../src/extension/views/partitionsView';
 import { NodeItem, rowReason } from '../../src/extension/views/nodesView';
 import { listNodes } from '../../src/extension/common/format';
-import { suggestThreshold } from '../../src/extension/commands/hotspotCommands';
+import { renderHotspots, suggestThreshold } from '../../src/extension/commands/hotspotCommands';
 
 describe('extension units', () => {
   it('keeps a down node\'s row to a few words and a local time, with its whole reason in the tooltip', () => {
@@ -105,6 +105,19 @@ describe('extension units', () => {
     assert.deepEqual(suggestThreshold([{ ops: 40 }, { ops: 2 }, { ops: 2 }, { ops: 2 }]), { value: 23, splits: 1, twiceMean: 23 });
     // Nothing can be split below 1.
     assert.deepEqual(suggestThreshold([{ ops: 1 }]), { value: 1, splits: 0, twiceMean: 2 });
+  });
+
+  it('names a hot key that is not printable text by 0x and hex in Show Hotspots, unquoted, and a text key quoted', () => {
+    // As the engine client gives them (keyText): the key 6b ff 01 is not UTF-8.
+    const location = { partitionId: 7, range: '', positionHex: '', startHex: '', endHex: null, replicas: ['n1'], saltBuckets: 0, variants: [], mapVersion: 1 };
+    const doc = renderHotspots({
+      totalOps: 50,
+      partitions: [{ pid: 7, ops: 40, owner: 'n1' }, { pid: 8, ops: 5, owner: 'n2' }, { pid: 9, ops: 5, owner: 'n3' }],
+      keys: [{ key: '0x6bff01', keyHex: '6bff01', count: 40, error: 0, location }, { key: 'solo:1', keyHex: '736f6c6f3a31', count: 10, error: 0 }],
+    }, []);
+    assert.match(doc, /\| one key, 0x6bff01, makes at least 100\.0+% of it/);
+    assert.match(doc, /^\| 0x6bff01 \| 40 \| 7 \|/m);
+    assert.match(doc, /^\| "solo:1" \| 10 \| — \|/m);
   });
 
   it('lists down nodes in node order (n2 before n10), and the Partitions summary row says how many of how many once', () => {

@@ -14,7 +14,7 @@ interface MapJson {
   version: number;
   nodeIds: string[];
   partitions: { id: number; owner: string; range: string }[];
-  saltedKeys: { key: string; buckets: number }[];
+  saltedKeys: { key: string; keyHex: string; buckets: number }[];
 }
 
 describe('ringdb CLI: partitioning commands', function () {
@@ -158,6 +158,45 @@ describe('ringdb CLI: partitioning commands', function () {
     const reset = await ringdb(ws.dir, 'hot', '--reset');
     assert.equal(reset.code, 0, reset.stderr);
     assert.equal(json<{ totalOps: number }>(await ringdb(ws.dir, 'hot', '--json')).totalOps, 0);
+  });
+
+  it('names a binary hot key by its bytes (0x and hex) in hot, in the ring\'s salted keys and in the map change\'s reason', async () => {
+    const key = Buffer.from([0x6b, 0xff, 0x01]);
+    const controller = ControllerClient.fromDataDir(join(ws.dir, '.ringdb', 'data'));
+    const driver = await Driver.connect(controller);
+    try {
+      for (let i = 0; i < 5; i++) await driver.put(key, `v${i}`);
+      const hot = await ringdb(ws.dir, 'hot');
+      assert.equal(hot.code, 0, hot.stderr);
+      assert.match(hot.stdout, /^0x6bff01\s+\d+\s+\d+$/m, hot.stdout);
+      const asJson = json<{ keys: { key: string; keyHex: string }[] }>(await ringdb(ws.dir, 'hot', '--json'));
+      assert.equal(asJson.keys.find((k) => k.keyHex === '6bff01')?.key, '0x6bff01', JSON.stringify(asJson.keys));
+      // The map change's reason, sent to every watcher, names the key as the engine's messages do.
+      const events = controller.watch();
+      const reasons: string[] = [];
+      let open = false;
+      const following = (async () => {
+        for await (const e of events) {
+          open = true;
+          if (e.type === 'partitionMap') reasons.push(e.reason);
+        }
+      })();
+      // Every stream starts with a snapshot: once one came, the map change cannot be missed.
+      await eventually('the watch stream', 15_000, async () => open || undefined);
+      await controller.markHotKey(key, 2);
+      await eventually('the new map', 15_000, async () => reasons.length > 0 || undefined);
+      events.close();
+      await following;
+      assert.deepEqual(reasons, ['salted key 0x6bff01 over 2 buckets']);
+      const ring = await ringdb(ws.dir, 'ring');
+      assert.match(ring.stdout, /\nsalted keys: .*0x6bff01 x2/, ring.stdout);
+      assert.doesNotMatch(ring.stdout, /\ufffd/);
+      const map = json<MapJson>(await ringdb(ws.dir, 'ring', '--json'));
+      assert.deepEqual(map.saltedKeys.find((s) => s.keyHex === '6bff01'), { key: '0x6bff01', keyHex: '6bff01', buckets: 2 });
+    } finally {
+      driver.close();
+      controller.close();
+    }
   });
 
   it('get --local answers from one node\'s own copy: a non-replica lacks the key its quorum read finds', async () => {

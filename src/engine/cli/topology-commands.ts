@@ -2,7 +2,7 @@
 // with --clustering, scan), the map (ring, where) and the topology operations (split, merge,
 // rebalance, hot, mark-hot). Each returns what to print and its exit code; main.ts prints.
 
-import { bytesText, keyText } from '../codec/bytes-text';
+import { bytesText, keyText, quotedKeyText } from '../codec/bytes-text';
 import { Driver, RingDbError, type ControllerClient, type KeyRef, type NodeAttempt, type PartitionMapInfo, type Version } from '../client';
 import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
 import { quorumArg } from './cluster-facts';
@@ -103,7 +103,7 @@ export function formatRing(map: PartitionMapInfo): string {
   const head = `partition map version ${map.version}: ${map.partitions.length} ${map.strategy} partitions over ${map.nodeIds.join(', ')}; ` +
     `N=${map.replicationFactor} W=${map.writeQuorum} R=${map.readQuorum}, forwarding ${map.enableForwarding ? 'on' : 'off'}${map.loadBalanceReads ? ', balanced reads' : ''}`;
   const rows = map.partitions.map((p) => [String(p.id), p.range, p.owner, p.replicas.join(','), map.strategy === 'hash' ? `${(p.share * 100).toFixed(2)}%` : '-', String(p.ops)]);
-  const salted = map.saltedKeys.length ? `\nsalted keys: ${map.saltedKeys.map((s) => `${JSON.stringify(s.key)} x${s.buckets}`).join(', ')}` : '';
+  const salted = map.saltedKeys.length ? `\nsalted keys: ${map.saltedKeys.map((s) => `${quotedKeyText(Buffer.from(s.keyHex, 'hex'))} x${s.buckets}`).join(', ')}` : '';
   return `${head}\n${table(['PID', 'RANGE', 'OWNER', 'REPLICAS', 'SHARE', 'OPS'], rows)}\npartitions per node: ${counts(map)}${salted}`;
 }
 
