@@ -49,6 +49,20 @@ describe('ringdb CLI: partitioning commands', function () {
     assert.match(gone.stderr, /"orders"\/"a" not found \(deleted op /);
   });
 
+  it('scan --json gives the bytes of a clustering key that is not printable text in base64, beside its 0x and hex', async () => {
+    const controller = ControllerClient.fromDataDir(join(ws.dir, '.ringdb', 'data'));
+    const driver = await Driver.connect(controller);
+    try {
+      for (const ck of [Buffer.from([0x63, 0xff]), 'c\n2', 'plain']) await driver.put({ partitionKey: 'binary-rows', clusteringKey: ck }, 'v');
+    } finally {
+      driver.close();
+      controller.close();
+    }
+    const s = json<{ rows: { clusteringKey: string; clusteringKeyBase64: string | null }[] }>(await ringdb(ws.dir, 'scan', 'binary-rows', '--json'));
+    assert.deepEqual(s.rows.map((r) => [r.clusteringKey, r.clusteringKeyBase64]), [['0x630a32', 'Ywoy'], ['0x63ff', 'Y/8='], ['plain', null]]);
+    assert.match((await ringdb(ws.dir, 'scan', 'binary-rows')).stdout, /^CLUSTERING\s+VALUE\s+VERSION\n0x630a32\s+v\s+op .*\n0x63ff\s+v\s+op .*\nplain\s+v\s+op /);
+  });
+
   it('says who acknowledged a write and whose answers a read rests on, with --node as without it', async () => {
     const put = await ringdb(ws.dir, 'put', 'acked', 'v', '--node', 'n2');
     assert.equal(put.code, 0, put.stderr);
