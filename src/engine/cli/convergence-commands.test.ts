@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliSuite } from './cli-test-support';
-import { ControllerClient, Driver, NodeClient, RingDbError } from '../client';
+import { ControllerClient, ConvergenceClient, Driver, NodeClient, RingDbError } from '../client';
 import type { RepairReport } from '../client/convergence-client';
 import { eventually } from '../cluster/test-support';
 
@@ -141,6 +141,17 @@ describe('ringdb repair', function () {
       const r = await ringdb(crdtWs.dir, 'incr', 'plain');
       assert.equal(r.code, 2);
       assert.match(r.stderr, /key: "plain" is not a CRDT key; CRDT keys: likes, tags, score, title/);
+      // A key that is not UTF-8 is named by its bytes, as the engine's messages name a key.
+      const controller = ControllerClient.fromDataDir(join(crdtWs.dir, '.ringdb', 'data'));
+      const node = await controller.nodeClient('n1');
+      node.close();
+      const conv = new ConvergenceClient(node.target);
+      try {
+        await assert.rejects(conv.crdtUpdate(Buffer.from([0x6b, 0xff, 0x01]), 'increment'), /key: 0x6bff01 is not a CRDT key; CRDT keys: likes/);
+      } finally {
+        conv.close();
+        controller.close();
+      }
     });
 
     it('put of a CRDT key is refused on every path and leaves its value; set and decr do what put cannot', async () => {
