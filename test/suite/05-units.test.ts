@@ -115,6 +115,19 @@ describe('extension units', () => {
     assert.doesNotMatch(renderHotspots({ totalOps: 12, partitions: [{ pid: 3, ops: 12, owner: 'n2' }], keys: [] }, [], []), /not counted/);
   });
 
+  it('names a hot key that is not printable text by 0x and hex in Show Hotspots, unquoted, and a text key quoted', () => {
+    // As the engine client gives them (keyText): the key 6b ff 01 is not UTF-8.
+    const location = { partitionId: 7, range: '', positionHex: '', startHex: '', endHex: null, replicas: ['n1'], saltBuckets: 0, variants: [], mapVersion: 1 };
+    const doc = renderHotspots({
+      totalOps: 50,
+      partitions: [{ pid: 7, ops: 40, owner: 'n1' }, { pid: 8, ops: 5, owner: 'n2' }, { pid: 9, ops: 5, owner: 'n3' }],
+      keys: [{ key: '0x6bff01', keyHex: '6bff01', count: 40, error: 0, location }, { key: 'solo:1', keyHex: '736f6c6f3a31', count: 10, error: 0 }],
+    }, [], []);
+    assert.match(doc, /\| one key, 0x6bff01, makes at least 100\.0+% of it/);
+    assert.match(doc, /^\| 0x6bff01 \| 40 \| 7 \|/m);
+    assert.match(doc, /^\| "solo:1" \| 10 \| — \|/m);
+  });
+
   it('lists down nodes in node order (n2 before n10), and the Partitions summary row says how many of how many once', () => {
     assert.equal(listNodes(['n10', 'n4', 'n2']), 'n2, n4 and n10');
     const node = (id: string, status: 'up' | 'down'): NodeView => ({

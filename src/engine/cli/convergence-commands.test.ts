@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliSuite } from './cli-test-support';
-import { ControllerClient, NodeClient, RingDbError } from '../client';
+import { ControllerClient, ConvergenceClient, Driver, NodeClient, RingDbError } from '../client';
 import type { RepairReport } from '../client/convergence-client';
 import { eventually } from '../cluster/test-support';
 
@@ -99,7 +99,26 @@ describe('ringdb repair', function () {
       const rows = await ringdb(crdtWs.dir, 'query', 'color', 'green');
       assert.equal(rows.stdout.split('\n')[0], 'o1 / c1');
       const green = JSON.parse((await ringdb(crdtWs.dir, 'query', 'color', 'green', '--json')).stdout) as { keys: string[]; rows: unknown[] };
-      assert.deepEqual([green.keys, green.rows], [['o1 / c1'], [{ partitionKey: 'o1', clusteringKey: 'c1' }]]);
+      assert.deepEqual([green.keys, green.rows], [['o1 / c1'], [{ partitionKey: 'o1', partitionKeyBase64: null, clusteringKey: 'c1', clusteringKeyBase64: null }]]);
+    });
+
+    it('query prints a row key that is not printable text as 0x and hex, and --json adds the bytes in base64 where the text is not them', async () => {
+      const partitionKey = Buffer.from([0x70, 0xff]);
+      const controller = ControllerClient.fromDataDir(join(crdtWs.dir, '.ringdb', 'data'));
+      const driver = await Driver.connect(controller);
+      try {
+        await driver.put({ partitionKey, clusteringKey: 'c\t1' }, '{"color":"teal"}');
+      } finally {
+        driver.close();
+        controller.close();
+      }
+      const human = await ringdb(crdtWs.dir, 'query', 'color', 'teal');
+      assert.equal(human.code, 0, human.stderr);
+      assert.equal(human.stdout.split('\n')[0], '0x70ff / 0x630931');
+      const out = JSON.parse((await ringdb(crdtWs.dir, 'query', 'color', 'teal', '--json')).stdout) as { keys: string[]; rows: unknown[] };
+      assert.deepEqual([out.keys, out.rows], [['0x70ff / 0x630931'], [{
+        partitionKey: partitionKey.toString('utf8'), partitionKeyBase64: partitionKey.toString('base64'), clusteringKey: 'c\t1', clusteringKeyBase64: null,
+      }]]);
     });
 
     it('query answers a field of globalIndexFields from its global index and says so', async () => {
@@ -122,6 +141,17 @@ describe('ringdb repair', function () {
       const r = await ringdb(crdtWs.dir, 'incr', 'plain');
       assert.equal(r.code, 2);
       assert.match(r.stderr, /key: "plain" is not a CRDT key; CRDT keys: likes, tags, score, title/);
+      // A key that is not UTF-8 is named by its bytes, as the engine's messages name a key.
+      const controller = ControllerClient.fromDataDir(join(crdtWs.dir, '.ringdb', 'data'));
+      const node = await controller.nodeClient('n1');
+      node.close();
+      const conv = new ConvergenceClient(node.target);
+      try {
+        await assert.rejects(conv.crdtUpdate(Buffer.from([0x6b, 0xff, 0x01]), 'increment'), /key: 0x6bff01 is not a CRDT key; CRDT keys: likes/);
+      } finally {
+        conv.close();
+        controller.close();
+      }
     });
 
     it('put of a CRDT key is refused on every path and leaves its value; set and decr do what put cannot', async () => {

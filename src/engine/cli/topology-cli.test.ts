@@ -14,7 +14,7 @@ interface MapJson {
   version: number;
   nodeIds: string[];
   partitions: { id: number; owner: string; range: string }[];
-  saltedKeys: { key: string; buckets: number }[];
+  saltedKeys: { key: string; keyHex: string; buckets: number }[];
 }
 
 describe('ringdb CLI: partitioning commands', function () {
@@ -47,6 +47,20 @@ describe('ringdb CLI: partitioning commands', function () {
     const gone = await ringdb(ws.dir, 'get', 'orders', '--clustering', 'a');
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /"orders"\/"a" not found \(deleted op /);
+  });
+
+  it('scan --json gives the bytes of a clustering key that is not printable text in base64, beside its 0x and hex', async () => {
+    const controller = ControllerClient.fromDataDir(join(ws.dir, '.ringdb', 'data'));
+    const driver = await Driver.connect(controller);
+    try {
+      for (const ck of [Buffer.from([0x63, 0xff]), 'c\n2', 'plain']) await driver.put({ partitionKey: 'binary-rows', clusteringKey: ck }, 'v');
+    } finally {
+      driver.close();
+      controller.close();
+    }
+    const s = json<{ rows: { clusteringKey: string; clusteringKeyBase64: string | null }[] }>(await ringdb(ws.dir, 'scan', 'binary-rows', '--json'));
+    assert.deepEqual(s.rows.map((r) => [r.clusteringKey, r.clusteringKeyBase64]), [['0x630a32', 'Ywoy'], ['0x63ff', 'Y/8='], ['plain', null]]);
+    assert.match((await ringdb(ws.dir, 'scan', 'binary-rows')).stdout, /^CLUSTERING\s+VALUE\s+VERSION\n0x630a32\s+v\s+op .*\n0x63ff\s+v\s+op .*\nplain\s+v\s+op /);
   });
 
   it('says who acknowledged a write and whose answers a read rests on, with --node as without it', async () => {
@@ -158,6 +172,45 @@ describe('ringdb CLI: partitioning commands', function () {
     const reset = await ringdb(ws.dir, 'hot', '--reset');
     assert.equal(reset.code, 0, reset.stderr);
     assert.equal(json<{ totalOps: number }>(await ringdb(ws.dir, 'hot', '--json')).totalOps, 0);
+  });
+
+  it('names a binary hot key by its bytes (0x and hex) in hot, in the ring\'s salted keys and in the map change\'s reason', async () => {
+    const key = Buffer.from([0x6b, 0xff, 0x01]);
+    const controller = ControllerClient.fromDataDir(join(ws.dir, '.ringdb', 'data'));
+    const driver = await Driver.connect(controller);
+    try {
+      for (let i = 0; i < 5; i++) await driver.put(key, `v${i}`);
+      const hot = await ringdb(ws.dir, 'hot');
+      assert.equal(hot.code, 0, hot.stderr);
+      assert.match(hot.stdout, /^0x6bff01\s+\d+\s+\d+$/m, hot.stdout);
+      const asJson = json<{ keys: { key: string; keyHex: string }[] }>(await ringdb(ws.dir, 'hot', '--json'));
+      assert.equal(asJson.keys.find((k) => k.keyHex === '6bff01')?.key, '0x6bff01', JSON.stringify(asJson.keys));
+      // The map change's reason, sent to every watcher, names the key as the engine's messages do.
+      const events = controller.watch();
+      const reasons: string[] = [];
+      let open = false;
+      const following = (async () => {
+        for await (const e of events) {
+          open = true;
+          if (e.type === 'partitionMap') reasons.push(e.reason);
+        }
+      })();
+      // Every stream starts with a snapshot: once one came, the map change cannot be missed.
+      await eventually('the watch stream', 15_000, async () => open || undefined);
+      await controller.markHotKey(key, 2);
+      await eventually('the new map', 15_000, async () => reasons.length > 0 || undefined);
+      events.close();
+      await following;
+      assert.deepEqual(reasons, ['salted key 0x6bff01 over 2 buckets']);
+      const ring = await ringdb(ws.dir, 'ring');
+      assert.match(ring.stdout, /\nsalted keys: .*0x6bff01 x2/, ring.stdout);
+      assert.doesNotMatch(ring.stdout, /\ufffd/);
+      const map = json<MapJson>(await ringdb(ws.dir, 'ring', '--json'));
+      assert.deepEqual(map.saltedKeys.find((s) => s.keyHex === '6bff01'), { key: '0x6bff01', keyHex: '6bff01', buckets: 2 });
+    } finally {
+      driver.close();
+      controller.close();
+    }
   });
 
   it('get --local answers from one node\'s own copy: a non-replica lacks the key its quorum read finds', async () => {

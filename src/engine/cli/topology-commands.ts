@@ -2,7 +2,7 @@
 // with --clustering, scan), the map (ring, where) and the topology operations (split, merge,
 // rebalance, hot, mark-hot). Each returns what to print and its exit code; main.ts prints.
 
-import { bytesText, keyText } from '../codec/bytes-text';
+import { bytesText, keyText, printableKeyText, quotedKeyText } from '../codec/bytes-text';
 import { Driver, RingDbError, type ControllerClient, type KeyRef, type NodeAttempt, type PartitionMapInfo, type Version } from '../client';
 import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
 import { quorumArg } from './cluster-facts';
@@ -103,7 +103,7 @@ export function formatRing(map: PartitionMapInfo): string {
   const head = `partition map version ${map.version}: ${map.partitions.length} ${map.strategy} partitions over ${map.nodeIds.join(', ')}; ` +
     `N=${map.replicationFactor} W=${map.writeQuorum} R=${map.readQuorum}, forwarding ${map.enableForwarding ? 'on' : 'off'}${map.loadBalanceReads ? ', balanced reads' : ''}`;
   const rows = map.partitions.map((p) => [String(p.id), p.range, p.owner, p.replicas.join(','), map.strategy === 'hash' ? `${(p.share * 100).toFixed(2)}%` : '-', String(p.ops)]);
-  const salted = map.saltedKeys.length ? `\nsalted keys: ${map.saltedKeys.map((s) => `${JSON.stringify(s.key)} x${s.buckets}`).join(', ')}` : '';
+  const salted = map.saltedKeys.length ? `\nsalted keys: ${map.saltedKeys.map((s) => `${quotedKeyText(Buffer.from(s.keyHex, 'hex'))} x${s.buckets}`).join(', ')}` : '';
   return `${head}\n${table(['PID', 'RANGE', 'OWNER', 'REPLICAS', 'SHARE', 'OPS'], rows)}\npartitions per node: ${counts(map)}${salted}`;
 }
 
@@ -154,7 +154,7 @@ async function scan(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
   const limit = int(p, 'limit') ?? 100;
   const page = int(p, 'page') ?? 1000;
   const driver = await Driver.connect(c, { watch: false });
-  const rows: { clusteringKey: string | null; value: string; version: Version | null }[] = [];
+  const rows: { clusteringKey: string | null; clusteringKeyBase64: string | null; value: string; version: Version | null }[] = [];
   let pages = 0;
   let token: Buffer | undefined;
   let more = false;
@@ -163,7 +163,14 @@ async function scan(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
     do {
       const r = await driver.scan(p.args[0], { from: str(p, 'from'), to: str(p, 'to'), limit: Math.min(page, limit - rows.length), continuationToken: token, r: readQuorum });
       pages++;
-      for (const row of r.rows) rows.push({ clusteringKey: row.clusteringKey ? keyText(row.clusteringKey) : null, value: bytesText(row.value), version: versionJson(row.version) });
+      for (const row of r.rows) {
+        const ck = row.clusteringKey;
+        // keyText of a key that is not printable text ("0x630a31") could also be a text key: the bytes settle it.
+        rows.push({
+          clusteringKey: ck ? keyText(ck) : null, clusteringKeyBase64: ck && printableKeyText(ck) === undefined ? Buffer.from(ck).toString('base64') : null,
+          value: bytesText(row.value), version: versionJson(row.version),
+        });
+      }
       token = r.continuationToken;
       more = token !== undefined;
     } while (more && rows.length < limit);

@@ -3,6 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ControllerClient } from '../client';
 import { cliSuite, json } from './cli-test-support';
 
 
@@ -124,6 +125,13 @@ describe('ringdb siblings / vput (vector mode)', function () {
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /key: cannot be salted in consistencyMode "vector": reads merge the siblings of the key itself/);
     assert.equal(json<{ saltBuckets: number }>(await ringdb(ws.dir, 'where', 'k', '--json')).saltBuckets, 0);
+    // A key that is not UTF-8 is named by its bytes, as the engine's messages name a key.
+    const controller = ControllerClient.fromDataDir(join(ws.dir, '.ringdb', 'data'));
+    try {
+      await assert.rejects(controller.markHotKey(Buffer.from([0x6b, 0xff, 0x01]), 2), /so writes to them would not be read; 0x6bff01 stays as it is$/);
+    } finally {
+      controller.close();
+    }
   });
 
   it('rejects a context that is not a token and a vput without a value, exit 2, and changes nothing', async () => {

@@ -1,5 +1,6 @@
 // Generated control messages of the partitioning features -> the client API's plain types.
 
+import { keyText } from '../codec/bytes-text';
 import type * as ctl from '../gen/ringdb/v1/control';
 import type {
   HintSummary, HotKeyInfo, KeyLocation, MoveSummary, PartitionEvent, PartitionMapInfo, TopologyProgressInfo,
@@ -21,7 +22,7 @@ export function mapInfoFromProto(m: ctl.PartitionMapInfo): PartitionMapInfo {
       id: p.id, range: p.range, startHex: p.startHex, endHex: p.endIsOpen ? null : p.endHex,
       owner: p.owner, replicas: [...p.replicas], share: p.share, ops: p.ops,
     })),
-    saltedKeys: m.saltedKeys.map((s) => ({ key: Buffer.from(s.key).toString('utf8'), keyHex: Buffer.from(s.key).toString('hex'), buckets: s.buckets })),
+    saltedKeys: m.saltedKeys.map((s) => ({ key: keyText(s.key), keyHex: Buffer.from(s.key).toString('hex'), buckets: s.buckets })),
     mapJson: m.mapJson,
   };
 }
@@ -48,7 +49,7 @@ export function locationFromProto(w: ctl.WhereIsResponse): KeyLocation {
 }
 
 export function hotKeyFromProto(k: ctl.HotKey): HotKeyInfo {
-  return { key: Buffer.from(k.key).toString('utf8'), keyHex: Buffer.from(k.key).toString('hex'), count: k.count, error: k.error };
+  return { key: keyText(k.key), keyHex: Buffer.from(k.key).toString('hex'), count: k.count, error: k.error };
 }
 
 function progress(p: ctl.TopologyProgress): TopologyProgressInfo {

@@ -322,8 +322,9 @@ export interface PartitionInfo {
 }
 
 export interface SaltedKeyInfo {
-  /** The hot partition key as UTF-8 text. */
+  /** The hot partition key as a person reads it (keyText: printable UTF-8, else 0x and hex). */
   key: string;
+  /** The key's bytes: `key` is not them when it is not printable text. */
   keyHex: string;
   buckets: number;
 }
@@ -398,8 +399,9 @@ export interface HotPartitionInfo {
 }
 
 export interface HotKeyInfo {
-  /** UTF-8 text of the partition key. */
+  /** The partition key as a person reads it (keyText: printable UTF-8, else 0x and hex). */
   key: string;
+  /** The key's bytes: `key` is not them when it is not printable text. */
   keyHex: string;
   /** Upper bound of its operations; `count - error` is a lower bound. */
   count: number;

@@ -21,6 +21,7 @@
 // (coordinator.ts), so dropping after the catch-up loses nothing that was acknowledged.
 
 import { status } from '@grpc/grpc-js';
+import { keyInMessage } from '../codec/bytes-text';
 import type * as ctl from '../gen/ringdb/v1/control';
 import {
   addNode, createPartitionMap, type HotKey, InvalidArgumentError, InvalidSettingError, type KeyRange, markHotKey, mergePartitions,
@@ -301,7 +302,7 @@ export class PartitionManager {
     } catch (err) {
       throw asRpcError(err);
     }
-    await this.apply('mark-hot-key', { map: next, moves: [] }, `salted key ${JSON.stringify(key.toString('utf8'))} over ${buckets} buckets`);
+    await this.apply('mark-hot-key', { map: next, moves: [] }, `salted key ${keyInMessage(key)} over ${buckets} buckets`);
     const migrated = migrate ? await this.nodes.copyRow(next, key, saltVariants(key, buckets)) : 0;
     return { migrated };
   }

@@ -2,6 +2,7 @@
 // checked here (naming the field and what is accepted), then the cluster runs the operation.
 
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import { keyInMessage } from '../codec/bytes-text';
 import type * as ctl from '../gen/ringdb/v1/control';
 import { InvalidFieldError, toStatus } from '../rpc/errors';
 import type { ClusterSpec } from '../spec/types';
@@ -35,7 +36,7 @@ type TopologyHandlers = Pick<
  * every write made to its variants.
  */
 function refuseUnsaltable(spec: ClusterSpec, key: Buffer): void {
-  const name = JSON.stringify(key.toString('utf8'));
+  const name = keyInMessage(key);
   if (spec.consistencyMode === 'vector') {
     throw new InvalidFieldError('key', `cannot be salted in consistencyMode "vector": reads merge the siblings of the key itself, not of salted variants, so writes to them would not be read; ${name} stays as it is`);
   }

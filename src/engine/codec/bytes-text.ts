@@ -32,6 +32,15 @@ export function keyText(bytes: Uint8Array): string {
   return printableKeyText(bytes) ?? `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
 }
 
+/**
+ * A key in a line that also holds other words (a range boundary, a list of salted keys): keyText,
+ * its text quoted so that where it ends is plain; 0x and hex need no quotes.
+ */
+export function quotedKeyText(bytes: Uint8Array): string {
+  const text = printableKeyText(bytes);
+  return text === undefined ? keyText(bytes) : JSON.stringify(text);
+}
+
 /** Hex shown of a binary key in a message: a 64 KiB key would flood it. */
 const MESSAGE_HEX_BYTES = 32;
 

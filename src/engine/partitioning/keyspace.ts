@@ -8,7 +8,7 @@
 // what keeps one partition's clustering rows together.
 
 import { hash } from 'node:crypto';
-import { keyText, printableKeyText } from '../codec/bytes-text';
+import { quotedKeyText } from '../codec/bytes-text';
 
 export type Strategy = 'hash' | 'range';
 
@@ -102,8 +102,7 @@ export function ringFraction(start: Buffer, end: Buffer | null): number {
 export function describePosition(strategy: Strategy, position: Buffer | null): string {
   if (position === null) return 'end';
   if (strategy === 'hash') return `token ${position.toString('hex').slice(0, 12)}…`;
-  const text = printableKeyText(position);
-  return text === undefined ? keyText(position) : JSON.stringify(text);
+  return quotedKeyText(position);
 }
 
 export function describeRange(strategy: Strategy, start: Buffer, end: Buffer | null): string {

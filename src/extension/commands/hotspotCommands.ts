@@ -75,7 +75,7 @@ export function registerHotspotCommands(session: ClusterSession, model: ClusterM
     const located = await Promise.all(keys.map(async (k) => ({
       ...k,
       location: await session.client.whereIs(Buffer.from(k.keyHex, 'hex')).catch((err: unknown) => {
-        log.warn(`Show Hotspots: where is ${JSON.stringify(k.key)}: ${err instanceof Error ? err.message : String(err)}`);
+        log.warn(`Show Hotspots: where is ${shownKey(k)}: ${err instanceof Error ? err.message : String(err)}`);
         return undefined;
       }),
     })));
@@ -157,10 +157,18 @@ export function registerHotspotCommands(session: ClusterSession, model: ClusterM
   ];
 }
 
+/**
+ * A hot key as the page names it: its text quoted, or, for a key that is not printable text, 0x and
+ * hex (which `key` is then, as keyText writes it; no printable key's text equals 0x and its own hex).
+ */
+function shownKey(k: HotKeyInfo): string {
+  return k.key === `0x${k.keyHex}` ? k.key : JSON.stringify(k.key);
+}
+
 /** What spreads a hot partition's load: salting when one key makes most of it, else a split. */
 function remedy(p: HotPartitionInfo, keys: Hotspots['keys']): string {
   const top = keys.find((k) => k.location?.partitionId === p.pid && k.location.saltBuckets === 0 && k.count - k.error >= ONE_KEY_SHARE * p.ops);
-  if (top) return `one key, ${escapeCell(JSON.stringify(top.key))}, makes at least ${formatShare((top.count - top.error) / p.ops)} of it: a split cannot divide a key; Mark Hot Key spreads it`;
+  if (top) return `one key, ${escapeCell(shownKey(top))}, makes at least ${formatShare((top.count - top.error) / p.ops)} of it: a split cannot divide a key; Mark Hot Key spreads it`;
   return 'many keys: Split Partition (at the median of its keys)';
 }
 
@@ -193,7 +201,7 @@ export function renderHotspots(h: Hotspots, rows: readonly PartitionView[], notU
     const range = k.error > 0 ? `${(k.count - k.error).toLocaleString('en-US')}–${k.count.toLocaleString('en-US')}` : k.count.toLocaleString('en-US');
     const where = k.location ? String(k.location.partitionId) : '—';
     const note = k.location?.saltBuckets ? `salted over ${k.location.saltBuckets} buckets (partitions ${[...new Set(k.location.variants.map((v) => v.partitionId))].join(', ')})` : '';
-    lines.push(`| ${escapeCell(JSON.stringify(k.key))} | ${range} | ${where} | ${note} |`);
+    lines.push(`| ${escapeCell(shownKey(k))} | ${range} | ${where} | ${note} |`);
   }
   lines.push('', '## What spreads the load', '',
     '- **A partition hot from many keys**: *Split Partition* from its row in the Partitions view splits it at the median of its keys; *Split Hot Partitions* splits every partition above a number of operations.',

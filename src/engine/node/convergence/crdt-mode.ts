@@ -17,6 +17,7 @@
 // from the empty state.
 
 import { hash } from 'node:crypto';
+import { keyInMessage } from '../../codec/bytes-text';
 import { applyCrdtOp, crdtValue, mergeCrdtStates } from '../../crdt/registry';
 import { undecodableStateMessage } from '../../crdt/plain-writes';
 import { CrdtError, type CrdtName, type CrdtOp, type CrdtValue } from '../../crdt/types';
@@ -102,7 +103,7 @@ export class CrdtMode {
 
   private require(key: Buffer): CrdtName {
     const type = this.typeOf(key);
-    if (!type) throw new CrdtError(`${JSON.stringify(key.toString('utf8'))} is not a CRDT key; CRDT keys: ${this.keys().join(', ') || 'none (the spec\'s crdt setting is empty)'}`);
+    if (!type) throw new CrdtError(`${keyInMessage(key)} is not a CRDT key; CRDT keys: ${this.keys().join(', ') || 'none (the spec\'s crdt setting is empty)'}`);
     return type;
   }
 
