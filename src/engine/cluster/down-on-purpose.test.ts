@@ -10,6 +10,18 @@ import { cliSuite } from '../cli/cli-test-support';
 import { DOWN_FILE, readDownMarks, writeDownMarks } from './down-file';
 import { engineBundles, eventually, tempDataDir, waitForExit } from './test-support';
 
+/** KillNode on `id` once Describe shows it starting within `operation`; what the operation failed with. */
+async function killWhileStarting(c: ControllerHandle, id: string, operation: Promise<unknown>): Promise<unknown> {
+  const outcome = operation.then(() => undefined, (e: unknown) => e);
+  const deadline = Date.now() + 30_000;
+  while ((await c.client.describe()).nodes.find((n) => n.id === id)?.state !== 'starting') {
+    assert.ok(Date.now() < deadline, `${id} never reported starting`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await c.client.killNode(id);
+  return outcome;
+}
+
 describe('nodes down on purpose across a controller restart (real processes)', function () {
   this.timeout(240_000);
   let data: ReturnType<typeof tempDataDir>;
@@ -141,14 +153,7 @@ describe('nodes down on purpose across a controller restart (real processes)', f
   it('a node killed while AddNode starts it is no member, and leaves no mark to keep it down', async () => {
     const c = await launch();
     await c.client.startCluster({ nodes: 3 });
-    const adding = c.client.addNode().then(() => undefined, (e: unknown) => e);
-    const deadline = Date.now() + 30_000;
-    while ((await c.client.describe()).nodes.find((n) => n.id === 'n4')?.state !== 'starting') {
-      assert.ok(Date.now() < deadline, 'n4 never reported starting');
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    await c.client.killNode('n4');
-    const e = await adding;
+    const e = await killWhileStarting(c, 'n4', c.client.addNode());
     assert.ok(e instanceof Error, 'AddNode was expected to fail');
     assert.match(e.message, /node n4 was killed by KillNode while it was starting/);
     assert.equal(states(await c.client.describe()), 'n1 up, n2 up, n3 up');
@@ -157,14 +162,7 @@ describe('nodes down on purpose across a controller restart (real processes)', f
 
   it('a start cut short by KillNode keeps the mark; StopCluster then clears it, though nothing runs', async () => {
     const c = await launch();
-    const starting = c.client.startCluster({ nodes: 3 }).then(() => undefined, (e: unknown) => e);
-    const deadline = Date.now() + 30_000;
-    while ((await c.client.describe()).nodes.find((n) => n.id === 'n2')?.state !== 'starting') {
-      assert.ok(Date.now() < deadline, 'n2 never reported starting');
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    await c.client.killNode('n2');
-    const e = await starting;
+    const e = await killWhileStarting(c, 'n2', c.client.startCluster({ nodes: 3 }));
     assert.ok(e instanceof Error, 'the start was expected to fail');
     assert.match(e.message, /node n2 was killed by KillNode while it was starting/);
     assert.deepEqual(Object.keys(readDownMarks(data.dir)), ['n2']);
