@@ -241,8 +241,9 @@ async function stop(p: Parsed, io: Io): Promise<Result> {
   const dir = resolve(dataDir(p));
   findController(dir); // no cluster there: say so before the progress line
   io.progress('stopping every node ...');
-  const { stopped, controllerPid } = await stopController(dir);
-  return { code: EXIT.ok, human: `stopped ${stopped.length ? stopped.join(', ') : 'no running nodes'} and the controller`, json: { stopped, controllerPid } };
+  const { stopped, notRunning, controllerPid } = await stopController(dir);
+  const already = notRunning.length ? `; ${notRunning.join(', ')} ${notRunning.length === 1 ? 'was' : 'were'} not running` : '';
+  return { code: EXIT.ok, human: `stopped ${stopped.length ? stopped.join(', ') : 'no running nodes'} and the controller${already}`, json: { stopped, notRunning, controllerPid } };
 }
 
 /** Whether the running cluster's spec names `key` as a CRDT (consistencyMode "crdt"). */

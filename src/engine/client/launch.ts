@@ -256,18 +256,22 @@ async function launchDetached(dataDir: string, args: string[], timeoutMs: number
  * taking over a folder a CLI cluster serves): StopCluster stops its nodes, then SIGTERM ends it.
  * Resolves with the nodes it stopped once the process is gone; NoClusterError when none serves.
  */
-export async function stopController(dataDir: string, graceMs = 15_000): Promise<{ stopped: string[]; controllerPid: number }> {
+export async function stopController(dataDir: string, graceMs = 15_000): Promise<{ stopped: string[]; notRunning: string[]; controllerPid: number }> {
   const { state, token } = findController(dataDir);
   const c = new ControllerClient({ address: state.address, token });
   let stopped: string[];
+  let members: string[];
   try {
+    members = (await c.describe()).nodes.map((n) => n.id);
     stopped = await c.stopCluster();
   } finally {
     c.close();
   }
+  // Members already down (killed, crashed) are not in StopCluster's answer: named, not left out.
+  const notRunning = members.filter((id) => !stopped.includes(id));
   if (isProcessAlive(state.pid)) process.kill(state.pid, 'SIGTERM');
   const until = Date.now() + graceMs;
   while (isProcessAlive(state.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   if (isProcessAlive(state.pid)) throw new LaunchError(`the controller (pid ${state.pid}) did not exit after SIGTERM`);
-  return { stopped, controllerPid: state.pid };
+  return { stopped, notRunning, controllerPid: state.pid };
 }

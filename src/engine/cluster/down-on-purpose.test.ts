@@ -265,6 +265,12 @@ describe('ringdb start --resume after a crashed controller (real processes)', fu
     assert.equal(started.code, 0, started.stderr);
     assert.match(started.stdout, /\nnote: started every member, as a start does, including the nodes that were down on purpose: n2 \(killed by KillNode at /);
     assert.match(started.stdout, /running, 3\/3 nodes up/);
-    assert.equal((await ringdb(ws.dir, 'stop')).code, 0);
+    // A stop names what it stopped, and what was down already rather than leaving it out.
+    assert.equal((await ringdb(ws.dir, 'kill', 'n3')).code, 0);
+    const stopped = await ringdb(ws.dir, 'stop');
+    assert.deepEqual([stopped.code, stopped.stdout], [0, 'stopped n1, n2 and the controller; n3 was not running\n']);
+    assert.equal((await ringdb(ws.dir, 'start')).code, 0);
+    const asJson = JSON.parse((await ringdb(ws.dir, 'stop', '--json')).stdout) as { stopped: string[]; notRunning: string[] };
+    assert.deepEqual([asJson.stopped, asJson.notRunning], [['n1', 'n2', 'n3'], []]);
   });
 });
