@@ -501,6 +501,26 @@ describe('ringdb get --node answered by another node (real processes, 3 nodes)',
       await ringdb(ws.dir, 'stop');
     }
   });
+  it('says which answer came from a node outside the key\'s replicas, standing in for a down one', async () => {
+    assert.equal((await ringdb(ws.dir, 'start', '--nodes', '4', '--dir', 'stand-in')).code, 0);
+    try {
+      const dir = ['--dir', 'stand-in'];
+      assert.equal((await ringdb(ws.dir, 'put', 'k', 'v', '--w', '3', ...dir)).code, 0);
+      const { replicas } = json<{ replicas: string[] }>(await ringdb(ws.dir, 'where', 'k', '--json', ...dir));
+      const all = await ringdb(ws.dir, 'get', 'k', '--r', '3', ...dir);
+      assert.deepEqual([all.code, all.stdout, all.stderr], [0, 'v\n', ''], 'no note while the replicas answer');
+      const down = replicas[2];
+      assert.equal((await ringdb(ws.dir, 'kill', down, ...dir)).code, 0);
+      const got = await ringdb(ws.dir, 'get', 'k', '--r', '3', ...dir);
+      assert.deepEqual([got.code, got.stdout], [0, 'v\n'], got.stderr);
+      const outsider = ['n1', 'n2', 'n3', 'n4'].find((id) => !replicas.includes(id));
+      assert.equal(got.stderr, `ringdb: ${outsider} is not a replica of "k" (its replicas are ${replicas.slice(0, 2).join(', ')}, ${down}) and answered for ${down} ` +
+        'from a hint it keeps, or with nothing: a sloppy quorum counts it toward R; `ringdb where "k"` shows each replica\'s own copy\n');
+    } finally {
+      await ringdb(ws.dir, 'stop', '--dir', 'stand-in');
+    }
+  });
+
   it('says the node asked is not a replica of the key, not that it may be down, when it answered NotOwner', async () => {
     const spec = join(ws.dir, 'no-forwarding.json');
     writeFileSync(spec, JSON.stringify({ nodes: 3, replicationFactor: 1, writeQuorum: 1, readQuorum: 1, enableForwarding: false }));

@@ -5,6 +5,7 @@
 import { bytesText, keyText, printableKeyText, quotedKeyText } from '../codec/bytes-text';
 import { Driver, RingDbError, type ControllerClient, type KeyRef, type NodeAttempt, type PartitionMapInfo, type Version } from '../client';
 import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
+import { placementOf } from '../client/driver';
 import { quorumArg } from './cluster-facts';
 import { formatNotFound, formatVersion, formatWrite, table, uncountedNote } from './format';
 import { formatKeyHints, formatOwnCopies, hintsOfKey, ownCopies, unreadHintHolders } from './own-copies';
@@ -117,6 +118,23 @@ function askedElsewhere(via: string, answered: string, passedOver: readonly Node
   return `asked ${via} (--node) first${why ? `: ${why}` : ''}; ${answered} answered instead (${next})`;
 }
 
+/**
+ * Says which answers came from nodes outside the key's replicas (a sloppy quorum: one stands in
+ * for a replica that is down, from a hint it keeps or with nothing), which the value alone hides.
+ * None for a salted key, whose variants have replicas of their own.
+ */
+function standInNote(driver: Driver, name: string, isRow: boolean, answered: readonly string[]): string[] {
+  const bytes = Buffer.from(name, 'utf8');
+  if (!isRow && driver.partitionMap.saltedKeys.some((s) => s.keyHex === bytes.toString('hex'))) return [];
+  const replicas = driver.replicasFor(isRow ? bytes : placementOf({ key: bytes }), true);
+  const standIns = answered.filter((n) => !replicas.includes(n));
+  if (standIns.length === 0) return [];
+  const missing = replicas.filter((n) => !answered.includes(n));
+  const who = standIns.length === 1 ? `${standIns[0]} is not a replica of ${JSON.stringify(name)}` : `${standIns.join(', ')} are not replicas of ${JSON.stringify(name)}`;
+  return [`${who} (its replicas are ${replicas.join(', ')}) and answered for ${missing.join(', ') || 'a replica'} from a hint it keeps, or with nothing: ` +
+    `a sloppy quorum counts it toward R; \`ringdb where ${JSON.stringify(name)}\` shows each replica's own copy`];
+}
+
 /** put/get/delete through the driver (rows with --clustering, or any key without --node). */
 export async function driverData(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
   const clustering = str(p, 'clustering');
@@ -142,7 +160,11 @@ export async function driverData(p: Parsed, c: ControllerClient): Promise<Topolo
       version: versionJson(r.version), mapVersion: r.mapVersion,
     };
     // The JSON names the answering node; a person reading only the value would take it for --node's.
-    const notice = via !== undefined && r.node !== via ? askedElsewhere(via, r.node, r.passedOver, name) : undefined;
+    const notices = [
+      ...(via !== undefined && r.node !== via ? [askedElsewhere(via, r.node, r.passedOver, name)] : []),
+      ...standInNote(driver, name, clustering !== undefined, r.replicas),
+    ];
+    const notice = notices.length ? notices.join('\nringdb: ') : undefined;
     if (!r.found) return { code: FAILED, human: formatNotFound(shown, r), json, notice };
     return { code: OK, human: isText ? r.value.toString('utf8') : `base64:${r.value.toString('base64')}`, json, notice };
   } finally {
