@@ -76,13 +76,18 @@ export function formatReadCache(cacheSize: number, perNode: Readonly<Record<stri
   return [`read cache (cacheSize ${cacheSize} per node, since each node started):`, ...(rows.length ? rows : ['  no node is up'])].join('\n');
 }
 
+/** Whether a node in this state answers requests (a suspect one is only slow to answer pings). */
+export function answersRequests(state: NodeState | 'unknown' | undefined): boolean {
+  return state === 'up' || state === 'suspect';
+}
+
 /**
  * Why hints held by a node that is not up are not handed over, even to a target that is back: they
  * wait on the holder's disk (the count is its last report). Without this a held count beside an
  * up target read as a handoff that had stalled.
  */
 export function holderNote(holder: string, state: NodeState | undefined): string {
-  if (state === undefined || state === 'up' || state === 'suspect') return '';
+  if (state === undefined || answersRequests(state)) return '';
   if (state === 'starting') return ` (${holder} is starting: it hands them over once it is up)`;
   return ` (${holder} is ${state}: they wait on its disk until it is back; \`ringdb restart ${holder}\`)`;
 }
@@ -93,7 +98,7 @@ export function holderNote(holder: string, state: NodeState | undefined): string
  * zero). Without this, a workload sent through a node killed since read as no workload at all.
  */
 export function uncountedNote(c: Pick<ClusterDescription, 'nodes'>): string {
-  const notUp = c.nodes.filter((n) => n.state !== 'up' && n.state !== 'suspect').map((n) => n.id);
+  const notUp = c.nodes.filter((n) => !answersRequests(n.state)).map((n) => n.id);
   if (notUp.length === 0) return '';
   const one = notUp.length === 1;
   return `not counted: ${notUp.join(', ')}, not up (each node counts the requests it coordinated, in memory: ` +

@@ -5,7 +5,7 @@ import { ConvergenceClient, copyVerdicts, type ClusterDescription, type Controll
 import { VectorClock } from '../clock/vector-clock';
 import { mergeSiblings, type Version as SiblingVersion } from '../clock/vector-clock-siblings';
 import { specModes } from './cluster-facts';
-import { formatVersion, table } from './format';
+import { answersRequests, formatVersion, table } from './format';
 
 /** A replica's own copy only waits this long: a hung node is shown as such, not waited for. */
 export const OWN_COPY_ASK_MS = 3_000;
@@ -62,7 +62,7 @@ export interface KeyHint {
  */
 export async function hintsOfKey(c: ControllerClient, described: ClusterDescription, key: string): Promise<KeyHint[]> {
   const wanted = Buffer.from(key, 'utf8');
-  const up = described.nodes.filter((n) => n.state === 'up' || n.state === 'suspect').map((n) => n.id);
+  const up = described.nodes.filter((n) => answersRequests(n.state)).map((n) => n.id);
   const perNode = await Promise.all(up.map(async (holder): Promise<KeyHint[]> => {
     try {
       const client = await c.nodeClient(holder);
@@ -86,7 +86,7 @@ export async function hintsOfKey(c: ControllerClient, described: ClusterDescript
  * so the key may have hints there that `where` does not list.
  */
 export function unreadHintHolders(described: ClusterDescription): string[] {
-  const notUp = new Set(described.nodes.filter((n) => n.state !== 'up' && n.state !== 'suspect').map((n) => n.id));
+  const notUp = new Set(described.nodes.filter((n) => !answersRequests(n.state)).map((n) => n.id));
   const holders = (described.hints ?? []).filter((h) => h.count > 0 && notUp.has(h.holder)).map((h) => h.holder);
   return [...new Set(holders)].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
 }
@@ -106,7 +106,7 @@ export async function ownCopies(c: ControllerClient, described: ClusterDescripti
   const crdtType = spec.crdtTypeOf(key);
   const copies = await Promise.all(replicas.map(async (node): Promise<OwnCopy> => {
     const state = states.get(node) ?? 'unknown';
-    if (state !== 'up' && state !== 'suspect') return { node, holds: state, version: undefined, newest: false, verdict: '' };
+    if (!answersRequests(state)) return { node, holds: state, version: undefined, newest: false, verdict: '' };
     if (spec.consistencyMode === 'vector') return ownSiblings(c, node, key);
     try {
       const client = await c.nodeClient(node);

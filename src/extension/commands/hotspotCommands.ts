@@ -10,7 +10,7 @@ import { UserError, type ClusterSession } from '../controller/clusterSession';
 import { hotThreshold } from '../controller/eventMapper';
 import type { CheckHotResult, HotKeyInfo, HotPartitionInfo, KeyLocation } from '../engineClient';
 import type { ClusterModel } from '../model/clusterModel';
-import type { PartitionView } from '../model/types';
+import { answersRequests, type PartitionView } from '../model/types';
 import { argsOf } from './inputs';
 import { escapeCell } from './ownCopies';
 import type { ResultDocuments } from './resultDocuments';
@@ -50,7 +50,7 @@ export function suggestThreshold(partitions: readonly { ops: number }[]): Thresh
 
 /** The nodes whose counts are not summed: not up, so their in-memory counters are gone or unread. */
 function notCounted(model: ClusterModel): string[] {
-  return model.snapshot.nodes.filter((n) => n.status !== 'up' && n.status !== 'suspect').map((n) => n.id).sort(compareNodeIds);
+  return model.snapshot.nodes.filter((n) => !answersRequests(n.status)).map((n) => n.id).sort(compareNodeIds);
 }
 
 /**

@@ -166,6 +166,11 @@ export type ClusterChange =
   | { readonly kind: 'partitions' }
   | { readonly kind: 'hints' };
 
+/** Whether a node in this status answers requests (a suspect one is only slow to answer pings). */
+export function answersRequests(status: NodeStatus | undefined): boolean {
+  return status === 'up' || status === 'suspect';
+}
+
 /** Counts shown by the status bar. */
 export function upCount(s: ClusterSnapshot): { up: number; total: number } {
   return { up: s.nodes.filter((n) => n.status === 'up').length, total: s.nodes.length };

@@ -6,7 +6,7 @@ import { Commands } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
 import { formatDuration, listNodes, plural } from '../common/format';
 import type { ClusterModel } from '../model/clusterModel';
-import type { ClusterSnapshot, HeldHintView, HintView, NodeStatus } from '../model/types';
+import { answersRequests, type ClusterSnapshot, type HeldHintView, type HintView, type NodeStatus } from '../model/types';
 
 /** Key rows listed under a hint group; the rest are counted in a last row. */
 export const HINT_KEYS_SHOWN = 50;
@@ -15,7 +15,6 @@ export const HINT_KEYS_SHOWN = 50;
 export type HeldHintsSource = (holder: string, target: string, limit: number) => Promise<readonly HeldHintView[]>;
 
 /** Whether a node can be asked (and deliver hints) now: up, or suspect and still answering. */
-const answers = (status: NodeStatus | undefined): boolean => status === 'up' || status === 'suspect';
 
 /** What a holder that is not up does with its hints: it keeps them; they are not lost. */
 const keptWhileDown = (holder: string, status: NodeStatus | undefined): string =>
@@ -28,7 +27,7 @@ export class HintHolderItem extends vscode.TreeItem {
     this.id = `hints/${holder}`;
     this.contextValue = 'hints.holder';
     const held = `${plural(hints.reduce((n, h) => n + h.count, 0), 'hint')} held`;
-    if (answers(status)) {
+    if (answersRequests(status)) {
       this.iconPath = new vscode.ThemeIcon('server-process');
       this.description = held;
     } else {
@@ -189,7 +188,7 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
     const base = `hints/${group.holder}/${group.target}`;
     const status = this.model.node(group.holder)?.status;
     // Not asked: "Node n4 is down." as the reason keys are not listed read as if the hints were gone.
-    if (!answers(status)) {
+    if (!answersRequests(status)) {
       return [new HintNoteItem(`${base}/down`, `${group.holder} is ${status ?? 'not running'}: they wait on its disk; ${status === 'starting' ? 'listed once it is up' : 'restart it to list them'}`, 'debug-disconnect', keptWhileDown(group.holder, status))];
     }
     let newest: readonly HeldHintView[];

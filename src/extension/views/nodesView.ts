@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { Disposable } from '../common/lifecycle';
 import { formatBytes, formatVector, plural } from '../common/format';
 import type { ClusterModel } from '../model/clusterModel';
-import type { NodeStatus, NodeView, PeerStatus, PeerView } from '../model/types';
+import { answersRequests, type NodeStatus, type NodeView, type PeerStatus, type PeerView } from '../model/types';
 import { NodeRows } from './nodeRows';
 
 const STATUS_ICON: Record<NodeStatus | PeerStatus, vscode.ThemeIcon> = {
@@ -63,7 +63,7 @@ function clockTime(atMs: number, now: number): string {
 
 /** A node whose process is not known to run: what it reported last is history, not its state. */
 export function reportsAreHistory(node: NodeView): boolean {
-  return node.status !== 'up' && node.status !== 'suspect';
+  return !answersRequests(node.status);
 }
 
 export class NodeItem extends vscode.TreeItem {
