@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { keyText } from '../codec/bytes-text';
+import { keyText, utf8Text } from '../codec/bytes-text';
 import { encodeCompositeKey } from '../codec/composite-key';
 import { describeRange } from '../partitioning';
-import { saltedKey } from '../partitioning/salting';
+import { saltedKey, unsaltKey } from '../partitioning/salting';
 import { getKeyOf, isSaltedStored, storedKeyText } from './key-text';
 
 describe('storedKeyText', () => {
@@ -46,6 +46,17 @@ describe('storedKeyText', () => {
     assert.equal(getKeyOf(saltedKey(b('user:3'), 2)), 'user:3');
     assert.equal(getKeyOf(encodeCompositeKey(b('o1'), b('c1'))), undefined);
     assert.equal(getKeyOf(Buffer.alloc(0)), undefined, 'a skip has no key');
+    assert.equal(getKeyOf(Buffer.from([0xff, 0xfe, 0x41])), undefined, 'Get takes text: a key that is not UTF-8 cannot be named');
+    assert.equal(getKeyOf(saltedKey(Buffer.from([0xc3, 0x28]), 1)), undefined, 'nor can a salted variant of one');
+  });
+
+  it('names, for every plain key a Get can name, exactly that key', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 24 }).filter((k) => !k.includes(0)), (raw) => {
+      const key = Buffer.from(raw);
+      const named = getKeyOf(key);
+      if (named !== undefined) assert.ok(Buffer.from(named, 'utf8').equals(unsaltKey(key)?.key ?? key), `${key.toString('hex')} named as ${JSON.stringify(named)}`);
+      else assert.equal(utf8Text(unsaltKey(key)?.key ?? key), undefined, `${key.toString('hex')} is text, yet not named`);
+    }), { numRuns: 1000 });
   });
 
   it('tells a salted variant, or a row of one, from a plain key (variants sort after every plain key)', () => {

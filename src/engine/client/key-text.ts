@@ -3,18 +3,19 @@
 // printed as bytes, both showed control characters and replacement marks. Each component reads
 // as keyText has it (codec/bytes-text), the CLI's and the extension's one rule for a key.
 
-import { keyText } from '../codec/bytes-text';
+import { keyText, utf8Text } from '../codec/bytes-text';
 import { tryDecodeCompositeKey } from '../codec/composite-key';
 import { unsaltKey } from '../partitioning/salting';
 
 /**
  * The key a Get of this stored key names: a plain key, or a salted variant's original key (a Get
- * of it reads every variant); undefined for a row, which is read with its clustering key.
+ * of it reads every variant); undefined for a row, which is read with its clustering key, and
+ * for a key that is not UTF-8: Get takes its key as text, so decoding one would name another key.
  */
 export function getKeyOf(stored: Uint8Array): string | undefined {
   const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
   if (bytes.length === 0 || (bytes.indexOf(0) >= 0 && tryDecodeCompositeKey(bytes))) return undefined;
-  return (unsaltKey(bytes)?.key ?? bytes).toString('utf8');
+  return utf8Text(unsaltKey(bytes)?.key ?? bytes);
 }
 
 /**

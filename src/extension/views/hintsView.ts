@@ -70,7 +70,9 @@ export class HintKeyItem extends vscode.TreeItem {
     this.description = `${h.deleted ? 'delete' : 'put'} · ${h.opId}${ts}`;
     this.tooltip = `${h.deleted ? 'A delete' : 'A write'} of ${h.key} (op ${h.opId}${ts}) that ${group.holder} keeps for ${group.target}; `
       + `held ${formatDuration(h.ageMs)} when listed. `
-      + (h.getKey !== undefined ? 'Click to Get the key from every node.' : 'A row: Get reads a key, not a row.');
+      + (h.getKey !== undefined ? 'Click to Get the key from every node.'
+        // storedKeyText writes a row as "partition / clustering"; a plain key Get cannot name is not UTF-8.
+        : h.key.includes(' / ') ? 'A row: Get reads a key, not a row.' : 'A key that is not UTF-8 text: Get takes its key as text, so it cannot name this one.');
     if (h.getKey !== undefined) this.command = { command: Commands.get, title: 'Get', arguments: [{ key: h.getKey }] };
   }
 }

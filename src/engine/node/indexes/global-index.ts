@@ -32,6 +32,7 @@
 // fresh timestamp. On start a node re-derives the puts of every key it is primary replica for.
 
 import { status, type ServiceError } from '@grpc/grpc-js';
+import { keyText } from '../../codec/bytes-text';
 import { keyAfter } from '../../codec/composite-key';
 import type { GlobalIndexStats, QueryIndexResponse, ReadGlobalIndexResponse } from '../../gen/ringdb/v1/convergence';
 import { IndexKind } from '../../gen/ringdb/v1/convergence';
@@ -292,7 +293,7 @@ export class GlobalIndex {
         try {
           data = await this.deps.readData(h.primaryKey, call);
         } catch (err) {
-          unreachable.push(`checking ${h.primaryKey.toString('utf8')}: ${describeError(err)}`);
+          unreachable.push(`checking ${keyText(h.primaryKey)}: ${describeError(err)}`);
           continue;
         }
         if (data && data.value !== null && indexedValues(data.value, [field]).get(field) === value) keys.push(h.primaryKey);
