@@ -14,7 +14,7 @@ import { checkTopology, expandTopology } from '../spec/topology';
 import { NODE_ID_PATTERN, nodeIdOf, type ClusterSpec } from '../spec/types';
 import { EventHub } from './events';
 import { readMembers, writeMembers } from './members-file';
-import { type DownMarks, downPhrase, readDownMarks, writeDownMarks } from './down-file';
+import { type DownMarks, type HeldHints, downPhrase, readDownMarks, writeDownMarks } from './down-file';
 import { changedCrdtKeys, readMode, writeMode } from './mode-file';
 import { writeRecordedSpec } from './spec-record';
 import { dialAddress, freePort, isPortFree, Member } from './member';
@@ -60,8 +60,11 @@ export class Cluster {
   private readonly nodePartitions: NodePartitions;
   /** The authoritative partition map and the topology operations (see partitions.ts). */
   readonly partitions: PartitionManager;
-  /** Hints each node holds, refreshed when its Stats report a different hint count. */
-  /** Per holder: the hint count the last ListHints answered for (-1: unknown, ask again), the rows published, and the newest request. */
+  /**
+   * Per holder: the Stats stamp the last ListHints answered for ('' = unknown, ask again), the
+   * rows published, and the newest request. A node a resume keeps down has the rows its down
+   * mark saved, until its restarted process answers.
+   */
   private readonly hints = new Map<string, { stamp: string; rows: HintSummary[]; asked: number }>();
   private hintRequests = 0;
   private router: RunningRouter | undefined;
@@ -146,6 +149,11 @@ export class Cluster {
       const rows = counts.map((c) => ({ holder: m.id, target: c.target, count: c.count, oldestUnixMs: c.oldestAgeMs ? now - c.oldestAgeMs : 0, changes }));
       this.hints.set(m.id, { stamp, rows, asked });
       this.hub.publish({ $case: 'hints', value: { nodeId: m.id, hints: rows } });
+      // An answer that arrives after KillNode is the newest the controller will have: a resume lists it.
+      if (m.downMark) {
+        m.downMark = { ...m.downMark, hints: heldHints(rows) };
+        this.saveDownMarks();
+      }
     }, () => {
       const current = this.hints.get(m.id);
       if (current?.asked === asked) current.stamp = '';
@@ -310,6 +318,11 @@ export class Cluster {
       const m = this.member(id);
       const mark = marks[id];
       m.downMark = mark;
+      // Its hints wait on its disk; no process answers for them until it is restarted.
+      if (mark.hints?.length) {
+        const rows = mark.hints.map((h) => ({ holder: id, target: h.target, count: h.count, oldestUnixMs: h.oldestUnixMs, changes: 0 }));
+        this.hints.set(id, { stamp: '', rows, asked: 0 });
+      }
       m.address = mark.address;
       m.port = mark.address ? Number(mark.address.slice(mark.address.lastIndexOf(':') + 1)) : 0;
       // A mark without an address is KillNode's on a process that had not served yet.
@@ -606,7 +619,8 @@ export class Cluster {
     const proc = m.process;
     if (!proc?.running) throw new PreconditionError(`KillNode: node ${id} has no running process; it is ${NodeState[m.state].replace('NODE_STATE_', '').toLowerCase()}: ${m.reason}`);
     // Recorded before the kill: a controller that crashes right after must still leave it down.
-    m.downMark = { how: 'killed', atUnixMs: Date.now(), address: m.address };
+    const known = this.hints.get(id);
+    m.downMark = { how: 'killed', atUnixMs: Date.now(), address: m.address, ...(known ? { hints: heldHints(known.rows) } : {}) };
     this.saveDownMarks();
     m.expectedExit = 'kill';
     await proc.kill('KillNode (fault injection: SIGKILL, nothing flushed)');
@@ -756,6 +770,11 @@ function highestNodeIndex(dataDir: string): number {
     if (e.isDirectory() && NODE_ID_PATTERN.test(id)) highest = Math.max(highest, Number(id.slice(1)));
   }
   return highest;
+}
+
+/** What a down mark keeps of a holder's published hint rows. */
+function heldHints(rows: readonly HintSummary[]): HeldHints[] {
+  return rows.filter((r) => r.count > 0).map((r) => ({ target: r.target, count: r.count, oldestUnixMs: r.oldestUnixMs }));
 }
 
 /** The way back for a node down on purpose. */

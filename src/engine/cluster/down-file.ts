@@ -3,6 +3,9 @@
 // and is started again to resume the cluster would otherwise start every member, undoing the
 // kill a person made to watch hints pile up or a partition go without a replica. The mark goes
 // when the node is restarted or removed, or when the person stops or starts the whole cluster.
+// A mark also keeps the hints the node held for other nodes: they wait on its disk while it is
+// down, and no one can ask a node that is not running for them, so without the mark a resumed
+// controller would list none of them.
 
 import { join } from 'node:path';
 import { NodeFileSystem } from '../storage/node-fs';
@@ -11,6 +14,14 @@ import { NODE_ID_PATTERN } from '../spec/types';
 import { damagedRecord, readFolderRecord, writeFolderRecord } from './folder-record';
 
 export const DOWN_FILE = 'cluster-down';
+
+/** Hints a node down on purpose holds for one target, as the controller last knew them. */
+export interface HeldHints {
+  readonly target: string;
+  readonly count: number;
+  /** Unix ms of the oldest; 0 = unknown. */
+  readonly oldestUnixMs: number;
+}
 
 export interface DownMark {
   /** What took it down: only KillNode today (no RPC stops a single node and leaves it stopped). */
@@ -21,6 +32,11 @@ export interface DownMark {
    * Empty when it was killed before it first served; a resume then lists it at a free port.
    */
   readonly address: string;
+  /**
+   * The hints it held, by target, from its last ListHints answer before it went down. Absent in
+   * records written before marks kept them, and when the controller never had an answer from it.
+   */
+  readonly hints?: readonly HeldHints[];
 }
 
 export type DownMarks = Readonly<Record<string, DownMark>>;
@@ -40,13 +56,21 @@ export function readDownMarks(dataDir: string, fs: FileSystem = realFs): DownMar
   for (const [id, mark] of Object.entries(nodes)) {
     const m = mark as Partial<DownMark> | null;
     if (!NODE_ID_PATTERN.test(id) || typeof m !== 'object' || m === null || m.how !== 'killed'
-      || !Number.isSafeInteger(m.atUnixMs) || typeof m.address !== 'string') {
-      throw damagedRecord(file, `the record of nodes down on purpose holds ${JSON.stringify(id)}: ${JSON.stringify(mark)}, not a node id with {"how":"killed","atUnixMs":<ms>,"address":"host:port"}`);
+      || !Number.isSafeInteger(m.atUnixMs) || typeof m.address !== 'string' || (m.hints !== undefined && !isHeldHints(m.hints))) {
+      throw damagedRecord(file, `the record of nodes down on purpose holds ${JSON.stringify(id)}: ${JSON.stringify(mark)}, not a node id with {"how":"killed","atUnixMs":<ms>,"address":"host:port"} and optionally "hints":[{"target":<node id>,"count":<n>,"oldestUnixMs":<ms>}]`);
     }
-    marks.push([id, { how: m.how, atUnixMs: m.atUnixMs as number, address: m.address }]);
+    const held = m.hints?.map((h) => ({ target: h.target, count: h.count, oldestUnixMs: h.oldestUnixMs }));
+    marks.push([id, { how: m.how, atUnixMs: m.atUnixMs as number, address: m.address, ...(held ? { hints: held } : {}) }]);
   }
   // fromEntries defines own properties, so an id can never reach the prototype.
   return Object.fromEntries(marks);
+}
+
+function isHeldHints(value: unknown): value is HeldHints[] {
+  return Array.isArray(value) && value.every((h: Partial<HeldHints> | null) => typeof h === 'object' && h !== null
+    && typeof h.target === 'string' && NODE_ID_PATTERN.test(h.target)
+    && Number.isSafeInteger(h.count) && (h.count as number) > 0
+    && Number.isSafeInteger(h.oldestUnixMs) && (h.oldestUnixMs as number) >= 0);
 }
 
 /** Durable once it returns. */

@@ -5,9 +5,11 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchController, readStateFile, type ClusterDescription, type ControllerHandle } from '../client';
+import { Driver, launchController, readStateFile, type ClusterDescription, type ControllerHandle } from '../client';
 import { cliSuite } from '../cli/cli-test-support';
+import { NodeFileSystem } from '../storage/node-fs';
 import { DOWN_FILE, readDownMarks, writeDownMarks } from './down-file';
+import { writeFolderRecord } from './folder-record';
 import { engineBundles, eventually, tempDataDir, waitForExit } from './test-support';
 
 /** KillNode on `id` once Describe shows it starting within `operation`; what the operation failed with. */
@@ -106,6 +108,56 @@ describe('nodes down on purpose across a controller restart (real processes)', f
     const again = await c.client.startCluster({ nodes: 3 }, { resume: true });
     assert.equal(states(again), 'n1 up, n2 up, n3 up');
     assert.equal(again.note, '');
+  });
+
+  it('a resumed cluster lists the hints a node kept down holds, as before the crash; its restart replaces them with its own report', async () => {
+    const spec = { nodes: 4, replicationFactor: 3, writeQuorum: 2, readQuorum: 2, heartbeatIntervalMs: 100 };
+    let c = await launch();
+    await c.client.startCluster(spec);
+    await c.client.killNode('n4');
+    const rows = (cluster: ClusterDescription): string[] =>
+      (cluster.hints ?? []).filter((h) => h.count > 0).map((h) => `${h.holder} ${h.count} for ${h.target}`).sort();
+    const driver = await Driver.connect(c.client);
+    let i = 0;
+    let held: string[];
+    try {
+      // Settled: no write under way, and every holder's last count answered.
+      held = await eventually('hints for n4 in Describe', 60_000, async () => {
+        for (const end = i + 20; i < end; i++) await driver.put({ partitionKey: `k${i}` }, `v${i}`);
+        await new Promise((r) => setTimeout(r, 1_000));
+        const now = rows(await c.client.describe());
+        return now.length && now.join() === rows(await c.client.describe()).join() ? now : undefined;
+      });
+    } finally {
+      driver.close();
+    }
+    // A holder taken down too: its hints wait on its disk, and Describe keeps listing them.
+    const holder = held[0].split(' ')[0];
+    const oldest = (cluster: ClusterDescription): number | undefined => cluster.hints?.find((h) => h.holder === holder)?.oldestUnixMs;
+    const oldestBefore = oldest(await c.client.describe());
+    await c.client.killNode(holder);
+    assert.deepEqual(rows(await c.client.describe()), held);
+    assert.deepEqual(readDownMarks(data.dir)[holder]?.hints?.map((h) => `${holder} ${h.count} for ${h.target}`), held.filter((r) => r.startsWith(`${holder} `)));
+    await crash(c);
+
+    c = await launch();
+    const resumed = await c.client.startCluster(spec, { resume: true });
+    assert.equal(states(resumed), ['n1', 'n2', 'n3', 'n4'].map((id) => `${id} ${id === holder || id === 'n4' ? 'down' : 'up'}`).join(', '));
+    assert.deepEqual(rows(resumed), held, 'the hints listed before the controller crashed');
+    assert.equal(oldest(resumed), oldestBefore);
+    // Still there once the other holders' Stats have been polled a few times.
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.deepEqual(rows(await c.client.describe()), held);
+
+    // Its own report replaces the saved rows (n4 is still down: the same hints), then n4's restart drains them all.
+    await c.client.restartNode(holder);
+    const node = await c.client.nodeClient(holder);
+    assert.equal((await node.stats()).hints?.held, Number(held.find((r) => r.startsWith(`${holder} `))?.split(' ')[1]), 'the count saved was the count on its disk');
+    node.close();
+    assert.deepEqual(rows(await c.client.describe()), held, 'one row per holder and target');
+    await c.client.restartNode('n4');
+    await eventually('every hint delivered', 60_000, async () => (rows(await c.client.describe()).length === 0 ? true : undefined));
+    assert.deepEqual(readDownMarks(data.dir), {});
   });
 
   it('a node killed before it first served is kept down at an address its peers keep its log for; its restart serves there', async () => {
@@ -213,9 +265,20 @@ describe('nodes down on purpose across a controller restart (real processes)', f
     assert.deepEqual(readDownMarks(data.dir), {}, 'written afresh');
   });
 
+  it('reads a mark with the hints the node held, and one written before marks kept them', () => {
+    const held = { how: 'killed' as const, atUnixMs: 1, address: '127.0.0.1:1', hints: [{ target: 'n3', count: 2, oldestUnixMs: 5 }] };
+    writeDownMarks(data.dir, { n2: held });
+    assert.deepEqual(readDownMarks(data.dir), { n2: held });
+    // The bytes an older controller wrote: no "hints".
+    writeFolderRecord(new NodeFileSystem(), join(data.dir, DOWN_FILE), { nodes: { n2: { how: 'killed', atUnixMs: 1, address: '127.0.0.1:1' } } });
+    assert.deepEqual(readDownMarks(data.dir), { n2: { how: 'killed', atUnixMs: 1, address: '127.0.0.1:1' } });
+  });
+
   it('refuses a record that is not node ids with marks, naming what it holds', () => {
     writeDownMarks(data.dir, { 'node-2': { how: 'killed', atUnixMs: 1, address: '' } });
     assert.throws(() => readDownMarks(data.dir), /holds "node-2": .*not a node id with \{"how":"killed"/);
+    writeDownMarks(data.dir, { n2: { how: 'killed', atUnixMs: 1, address: '', hints: [{ target: 'n3', count: 0, oldestUnixMs: 1 }] } });
+    assert.throws(() => readDownMarks(data.dir), /holds "n2": .*"hints":\[\{"target":<node id>,"count":<n>/);
     writeFileSync(join(data.dir, DOWN_FILE), '{"nodes":{}}');
     assert.throws(() => readDownMarks(data.dir), /corruption in .*cluster-down/);
   });
