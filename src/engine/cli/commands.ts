@@ -291,7 +291,13 @@ async function dataOp(p: Parsed, c: ControllerClient): Promise<Result> {
   }
   // Without --node the topology-aware driver picks a replica; rows (--clustering) and a W or R of
   // this request's own always go through it (with --node as the node to send to).
-  if (str(p, 'node') === undefined || str(p, 'clustering') !== undefined || p.options.has('w') || p.options.has('r')) return driverData(p, c);
+  const via = str(p, 'node');
+  if (via === undefined || str(p, 'clustering') !== undefined || p.options.has('w') || p.options.has('r')) {
+    // The driver passes over a named node that is down for another coordinator, so `--node n2 --w 2`
+    // wrote while n2 was down: a node known to be down is refused here as the plain request refuses it.
+    if (via !== undefined) await c.reachableMember(via);
+    return driverData(p, c);
+  }
   const nodeId = await pickNode(c, p);
   const node = await c.nodeClient(nodeId);
   try {
