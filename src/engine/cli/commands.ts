@@ -12,6 +12,7 @@ import { readRecordedSpec, recordedSpecSummary, replicationFactorChange } from '
 import { tailLines } from '../cluster/logs';
 import { NODE_LOG_FILE } from '../node/config';
 import { NODE_ID_PATTERN } from '../spec/types';
+import { base64IfNotUtf8 } from '../codec/bytes-text';
 import { UsageError, type CommandSpec, type Parsed } from './args';
 import { formatFlushed, formatNotFound, formatNotFoundInOwnCopy, formatReadCache, formatStatus, formatWrite, type ReadCacheAnswer } from './format';
 import { placementOf, specModes } from './cluster-facts';
@@ -291,7 +292,13 @@ async function dataOp(p: Parsed, c: ControllerClient): Promise<Result> {
   }
   // Without --node the topology-aware driver picks a replica; rows (--clustering) and a W or R of
   // this request's own always go through it (with --node as the node to send to).
-  if (str(p, 'node') === undefined || str(p, 'clustering') !== undefined || p.options.has('w') || p.options.has('r')) return driverData(p, c);
+  const via = str(p, 'node');
+  if (via === undefined || str(p, 'clustering') !== undefined || p.options.has('w') || p.options.has('r')) {
+    // The driver passes over a named node that is down for another coordinator, so `--node n2 --w 2`
+    // wrote while n2 was down: a node known to be down is refused here as the plain request refuses it.
+    if (via !== undefined) await c.reachableMember(via);
+    return driverData(p, c);
+  }
   const nodeId = await pickNode(c, p);
   const node = await c.nodeClient(nodeId);
   try {
@@ -308,15 +315,14 @@ async function dataOp(p: Parsed, c: ControllerClient): Promise<Result> {
 }
 
 function readResult(key: string, nodeId: string, r: GetResult, ownCopy = false): Result {
-  const text = r.value.toString('utf8');
-  const isText = Buffer.from(text, 'utf8').equals(r.value);
-  const json = { key, node: nodeId, replicas: r.replicas, found: r.found, deleted: r.deleted, value: r.found && isText ? text : null,
-    valueBase64: r.found && !isText ? r.value.toString('base64') : null, version: versionJson(r.version), ...(ownCopy ? { ownCopy } : {}) };
+  const valueBase64 = base64IfNotUtf8(r.value);
+  const json = { key, node: nodeId, replicas: r.replicas, found: r.found, deleted: r.deleted, value: r.found && valueBase64 === null ? r.value.toString('utf8') : null,
+    valueBase64: r.found ? valueBase64 : null, version: versionJson(r.version), ...(ownCopy ? { ownCopy } : {}) };
   if (!r.found) {
     const human = ownCopy ? formatNotFoundInOwnCopy(JSON.stringify(key), nodeId, r) : formatNotFound(JSON.stringify(key), { ...r, node: nodeId });
     return { code: EXIT.failed, human, json };
   }
-  return { code: EXIT.ok, human: isText ? text : `base64:${r.value.toString('base64')}`, json };
+  return { code: EXIT.ok, human: valueBase64 === null ? r.value.toString('utf8') : `base64:${valueBase64}`, json };
 }
 
 /** `get --local`: one node's own copy, to see how replicas differ before they converge. */

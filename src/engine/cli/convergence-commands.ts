@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControllerClient, RingDbError, defaultClusterSpec, loadClusterSpecFile, type ClusterDescription } from '../client';
 import { ConvergenceClient, type CrdtOperation, type CrdtReading, type RepairReport } from '../client/convergence-client';
-import { utf8Text } from '../codec/bytes-text';
+import { base64IfNotUtf8 } from '../codec/bytes-text';
 import { tryDecodeCompositeKey } from '../codec/composite-key';
 import { storedKeyText } from '../client/key-text';
 import { placementOf } from './cluster-facts';
@@ -153,11 +153,6 @@ async function explainUnreachable(controller: ControllerClient, unreachable: rea
   });
 }
 
-/** As `valueBase64` in `get --json`: null when the text field holds the bytes exactly. */
-function base64IfNotText(bytes: Buffer): string | null {
-  return utf8Text(bytes) === undefined ? bytes.toString('base64') : null;
-}
-
 async function query(p: Parsed): Promise<Result> {
   return onNode(p, async (conv, nodeId, controller) => {
     const [field, value] = p.args;
@@ -168,8 +163,8 @@ async function query(p: Parsed): Promise<Result> {
     // `keys` stays a list of strings for scripts; the rows among them also come as their two keys,
     // each with its bytes in base64 when it is not UTF-8 (its text would not give them back).
     const rowsJson = rows.flatMap((row) => (row ? [{
-      partitionKey: row.partitionKey.toString('utf8'), partitionKeyBase64: base64IfNotText(row.partitionKey),
-      clusteringKey: row.clusteringKey?.toString('utf8') ?? null, clusteringKeyBase64: row.clusteringKey ? base64IfNotText(row.clusteringKey) : null,
+      partitionKey: row.partitionKey.toString('utf8'), partitionKeyBase64: base64IfNotUtf8(row.partitionKey),
+      clusteringKey: row.clusteringKey?.toString('utf8') ?? null, clusteringKeyBase64: row.clusteringKey ? base64IfNotUtf8(row.clusteringKey) : null,
     }] : []));
     const source = r.kind === 'global'
       ? `(global index: partition ${r.partitionId}, read from ${r.nodes.join(', ')}${r.staleDropped ? `; ${r.staleDropped} stale entries removed` : ''})`

@@ -2,7 +2,7 @@
 // with --clustering, scan), the map (ring, where) and the topology operations (split, merge,
 // rebalance, hot, mark-hot). Each returns what to print and its exit code; main.ts prints.
 
-import { bytesText, keyText, printableKeyText, quotedKeyText } from '../codec/bytes-text';
+import { base64IfNotUtf8, bytesText, keyText, printableKeyText, quotedKeyText } from '../codec/bytes-text';
 import { Driver, RingDbError, type ControllerClient, type KeyRef, type NodeAttempt, type PartitionMapInfo, type Version } from '../client';
 import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
 import { placementOf } from '../client/driver';
@@ -42,6 +42,7 @@ export const TOPOLOGY_COMMANDS: CommandSpec[] = [
       'Rows are written with `ringdb put <partitionKey> <value> --clustering <ck>`.',
       'Only the partition\'s replicas answer a scan: with fewer than --r of them up it fails (exit code 1) naming the ones that did not answer,',
       'rather than list a partial partition. A row written while every replica was down is listed once its hints reach the replicas (handoff, soon after they are back).',
+      'With --json each row has `valueBase64`: a value that is not UTF-8 in base64 (its `value`, 0x and hex, could also be a text value), else null, as in `get --json`.',
     ],
   },
   {
@@ -153,10 +154,10 @@ export async function driverData(p: Parsed, c: ControllerClient): Promise<Topolo
       return { code: OK, human, json: { ...base, node: w.node, version: w.version, replicas: w.replicas, hinted: w.hinted, mapVersion: w.mapVersion } };
     }
     const r = await driver.get(key, { via, r: quorumArg(p, 'r', driver.partitionMap) });
-    const isText = Buffer.from(r.value.toString('utf8'), 'utf8').equals(r.value);
+    const valueBase64 = base64IfNotUtf8(r.value);
     const json = {
       ...base, node: r.node, replicas: r.replicas, found: r.found, deleted: r.deleted,
-      value: r.found && isText ? r.value.toString('utf8') : null, valueBase64: r.found && !isText ? r.value.toString('base64') : null,
+      value: r.found && valueBase64 === null ? r.value.toString('utf8') : null, valueBase64: r.found ? valueBase64 : null,
       version: versionJson(r.version), mapVersion: r.mapVersion,
     };
     // The JSON names the answering node; a person reading only the value would take it for --node's.
@@ -166,7 +167,7 @@ export async function driverData(p: Parsed, c: ControllerClient): Promise<Topolo
     ];
     const notice = notices.length ? notices.join('\nringdb: ') : undefined;
     if (!r.found) return { code: FAILED, human: formatNotFound(shown, r), json, notice };
-    return { code: OK, human: isText ? r.value.toString('utf8') : `base64:${r.value.toString('base64')}`, json, notice };
+    return { code: OK, human: valueBase64 === null ? r.value.toString('utf8') : `base64:${valueBase64}`, json, notice };
   } finally {
     driver.close();
   }
@@ -176,7 +177,7 @@ async function scan(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
   const limit = int(p, 'limit') ?? 100;
   const page = int(p, 'page') ?? 1000;
   const driver = await Driver.connect(c, { watch: false });
-  const rows: { clusteringKey: string | null; clusteringKeyBase64: string | null; value: string; version: Version | null }[] = [];
+  const rows: { clusteringKey: string | null; clusteringKeyBase64: string | null; value: string; valueBase64: string | null; version: Version | null }[] = [];
   let pages = 0;
   let token: Buffer | undefined;
   let more = false;
@@ -190,7 +191,8 @@ async function scan(p: Parsed, c: ControllerClient): Promise<TopologyResult> {
         // keyText of a key that is not printable text ("0x630a31") could also be a text key: the bytes settle it.
         rows.push({
           clusteringKey: ck ? keyText(ck) : null, clusteringKeyBase64: ck && printableKeyText(ck) === undefined ? Buffer.from(ck).toString('base64') : null,
-          value: bytesText(row.value), version: versionJson(row.version),
+          // `value` of bytes that are not UTF-8 is 0x and hex, which a text value could also be: the base64 settles it.
+          value: bytesText(row.value), valueBase64: base64IfNotUtf8(row.value), version: versionJson(row.version),
         });
       }
       token = r.continuationToken;

@@ -206,8 +206,11 @@ export class ControllerClient {
     return node;
   }
 
-  /** A data-plane client for one node of this cluster (its address comes from Describe). */
-  async nodeClient(nodeId: string): Promise<NodeClient> {
+  /**
+   * A member that a request can be sent to; UNAVAILABLE when it is down or stopped, with how it
+   * went down and the way back. Shared by every path that sends to a node a person named.
+   */
+  async reachableMember(nodeId: string): Promise<NodeInfo> {
     const node = await this.member(nodeId);
     if (!node.address || node.state === 'stopped' || node.state === 'down') {
       // The reason says how it went down (a crash, a kill), which "restart it first" alone hid; a
@@ -216,7 +219,13 @@ export class ControllerClient {
       const next = node.downOnPurpose ? '' : `; restart it first (\`ringdb restart ${nodeId}\`, or RingDB: Restart Node)`;
       throw new RingDbError('unavailable', `node ${nodeId} is ${node.state}${why}${next}`);
     }
-    return new NodeClient({ address: node.address, token: this.target.token, nodeId });
+    return node;
+  }
+
+  /** A data-plane client for one node of this cluster (its address comes from Describe). */
+  async nodeClient(nodeId: string): Promise<NodeClient> {
+    const { address } = await this.reachableMember(nodeId);
+    return new NodeClient({ address, token: this.target.token, nodeId });
   }
 
   close(): void {

@@ -9,6 +9,14 @@ export function utf8Text(bytes: Uint8Array): string | undefined {
   return Buffer.from(text, 'utf8').equals(b) ? text : undefined;
 }
 
+/**
+ * The bytes in base64 when they are not UTF-8, else null: `valueBase64` (and the keys' kin) in the
+ * CLI's --json, since the text printed for such bytes does not give them back.
+ */
+export function base64IfNotUtf8(bytes: Uint8Array): string | null {
+  return utf8Text(bytes) === undefined ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') : null;
+}
+
 /** Bytes as the CLI prints a value: the text when UTF-8, else 0x and hex. */
 export function bytesText(bytes: Uint8Array): string {
   return utf8Text(bytes) ?? `0x${Buffer.from(bytes).toString('hex')}`;
