@@ -55,6 +55,23 @@ describe('activation and manifest', () => {
     }
   });
 
+  it('gives a suspect node\'s row in the Nodes view the actions of an up one, but Flush and Compact, which the controller refuses it', () => {
+    // Only the two clause forms the Nodes view's entries use: `viewItem == x` and `viewItem =~ /re/`.
+    const offered = (contextValue: string): string[] => manifest.contributes.menus['view/item/context']
+      .filter((m) => m.when?.startsWith('view == ringdb.nodes && '))
+      .filter((m) => {
+        const clause = m.when!.slice('view == ringdb.nodes && '.length);
+        const re = /^viewItem =~ \/(.*)\/$/.exec(clause);
+        if (re) return new RegExp(re[1]).test(contextValue);
+        assert.match(clause, /^viewItem == [\w.]+$/, `a when clause this test cannot read: ${m.when}`);
+        return clause === `viewItem == ${contextValue}`;
+      })
+      .map((m) => m.command);
+    const storage: string[] = [Commands.flushNode, Commands.compactNode];
+    assert.deepEqual([...new Set(offered('node.suspect'))].sort(), [...new Set(offered('node.up'))].filter((c) => !storage.includes(c)).sort());
+    for (const c of [Commands.put, Commands.delete, Commands.killNode, Commands.repair, Commands.scanPartition]) assert.ok(offered('node.suspect').includes(c), c);
+  });
+
   it('hides cluster commands behind the ringdb.clusterRunning context key', () => {
     const needsCluster: string[] = [Commands.stopCluster, Commands.put, Commands.get, Commands.killNode, Commands.openReplicationLog];
     for (const id of needsCluster) {

@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import * as vscode from 'vscode';
 import { parseNodeLine } from '../../src/extension/controller/nodeLogFollower';
-import { validateKey, validateValue } from '../../src/extension/commands/inputs';
+import { coordinatorFor, validateKey, validateValue } from '../../src/extension/commands/inputs';
 import { formatBytes, formatDuration, formatVector, shorten } from '../../src/extension/common/format';
 import { parseFromWebview } from '../../src/extension/webviews/replicationLog/protocol';
 import MarkdownIt from 'markdown-it';
@@ -14,13 +14,14 @@ import { sameShown } from '../../src/extension/model/clusterModel';
 import type { NodeView, SSTableView } from '../../src/extension/model/types';
 import { SSTableItem } from '../../src/extension/views/sstablesView';
 import { renderSSTable } from '../../src/extension/commands/sstableCommands';
-import { HintItem, HintsProvider } from '../../src/extension/views/hintsView';
+import { HintItem, HintsProvider, noHintsMessage } from '../../src/extension/views/hintsView';
 import { ClusterModel } from '../../src/extension/model/clusterModel';
 import { EMPTY_SNAPSHOT, type PartitionView } from '../../src/extension/model/types';
 import { PartitionItem, PartitionsProvider } from '../../src/extension/views/partitionsView';
 import { NodeItem, rowReason } from '../../src/extension/views/nodesView';
 import { listNodes } from '../../src/extension/common/format';
 import { renderHotspots, suggestThreshold } from '../../src/extension/commands/hotspotCommands';
+import { repairSources } from '../../src/extension/commands/repairCommands';
 
 describe('extension units', () => {
   it('keeps a down node\'s row to a few words and a local time, with its whole reason in the tooltip', () => {
@@ -280,5 +281,43 @@ describe('extension units', () => {
     assert.equal(new SSTableItem('n1', table('a', 'b', false, false), false).description, 'a … b · 9 entries · 900 B');
     assert.equal(new SSTableItem('n1', table('hot:1 (salt #0)', 'hot:1 (salt #3)', true, true), false).description, 'hot:1 (salt #0) … hot:1 (salt #3) · 9 entries · 900 B');
     assert.match(renderSSTable(node, table('a', 'b', false, false), undefined, undefined), /^- \*\*Key range:\*\* `a` to `b`\. The smallest and largest key it holds/m);
+  });
+
+  it('runs Repair Now on every node that answers requests, suspect ones too, and on no node that is down', () => {
+    const node = (id: string, status: NodeView['status']): NodeView => ({
+      id, address: `127.0.0.1:${id.slice(1)}`, pid: 1, status, reason: '', startedAtUnixMs: 1, statusSinceUnixMs: 1, dataDir: 'd', logFile: 'l',
+      clock: undefined, versionVector: {}, peers: [], store: undefined, logNextLsn: 0,
+    });
+    // Every node suspect (loaded, missing the controller's pings): each still runs a round.
+    assert.deepEqual(repairSources([node('n1', 'suspect'), node('n2', 'suspect'), node('n3', 'suspect')]), ['n1', 'n2', 'n3']);
+    assert.deepEqual(repairSources([node('n1', 'up'), node('n2', 'suspect'), node('n3', 'down'), node('n4', 'starting'), node('n5', 'stopped')]), ['n1', 'n2']);
+  });
+
+  it('sends a request with no node named to an up node first, else to a suspect one, and to none that is down', () => {
+    const node = (id: string, status: NodeView['status']): NodeView => ({
+      id, address: `127.0.0.1:${id.slice(1)}`, pid: 1, status, reason: '', startedAtUnixMs: 1, statusSinceUnixMs: 1, dataDir: 'd', logFile: 'l',
+      clock: undefined, versionVector: {}, peers: [], store: undefined, logNextLsn: 0,
+    });
+    const coordinator = (...nodes: NodeView[]): string => {
+      const model = new ClusterModel();
+      model.replaceAll({ ...EMPTY_SNAPSHOT, phase: 'running', nodes });
+      return coordinatorFor(model, undefined);
+    };
+    assert.equal(coordinator(node('n1', 'suspect'), node('n2', 'up')), 'n2');
+    assert.equal(coordinator(node('n1', 'down'), node('n2', 'suspect'), node('n3', 'suspect')), 'n2');
+    assert.throws(() => coordinator(node('n1', 'down'), node('n2', 'starting')), /No node is up to take the request/);
+  });
+
+  it('counts a suspect node as answering in the Hints view\'s empty message: no write is hinted for it, and it acknowledges writes', () => {
+    const node = (id: string, status: NodeView['status']): NodeView => ({
+      id, address: `127.0.0.1:${id.slice(1)}`, pid: 1, status, reason: '', startedAtUnixMs: 1, statusSinceUnixMs: 1, dataDir: 'd', logFile: 'l',
+      clock: undefined, versionVector: {}, peers: [], store: undefined, logNextLsn: 0,
+    });
+    const spec = { nodes: 3, replicationFactor: 3, writeQuorum: 2, readQuorum: 2 };
+    const message = (...nodes: NodeView[]): string => noHintsMessage({ ...EMPTY_SNAPSHOT, phase: 'running', reportsPartitions: true, spec, nodes });
+    assert.equal(message(node('n1', 'up'), node('n2', 'suspect'), node('n3', 'down')), 'No hints held. n3 is down, but replicationFactor 3 on 3 nodes makes every node a replica of every key: '
+      + 'no node outside the replicas can stand in, so no write is hinted; it catches up from its peers when back.');
+    assert.equal(message(node('n1', 'suspect'), node('n2', 'up'), node('n3', 'up')), 'No hints held: every node is up or suspect (slow to answer pings, still answering requests).');
+    assert.equal(message(node('n1', 'up'), node('n2', 'up'), node('n3', 'up')), 'No hints held: every node is up.');
   });
 });

@@ -3,7 +3,7 @@
 // and watches them converge.
 import * as vscode from 'vscode';
 import { engineClient, type KeyLocation, type ScanEntry, type Version } from '../engineClient';
-import type { PartitionView } from '../model/types';
+import { ANSWERING, answersRequests, type PartitionView } from '../model/types';
 import { PartitionItem } from '../views/partitionsView';
 import { Commands } from '../common/commandIds';
 import type { Log } from '../common/log';
@@ -127,11 +127,11 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
   });
 
   /**
-   * The keys one partition holds, from its first replica that is up: a node stores keys in its
-   * own order, not by partition, so its scan is filtered by the partition the map places each in.
+   * The keys one partition holds, from its first replica that answers requests: a node stores keys
+   * in its own order, not by partition, so its scan is filtered by the partition the map places each in.
    */
   const scanOnePartition = async (p: PartitionView, arg: unknown): Promise<ScanEntry[]> => {
-    const up = new Set(model.snapshot.nodes.filter((n) => n.status === 'up').map((n) => n.id));
+    const up = new Set(model.snapshot.nodes.filter((n) => answersRequests(n.status)).map((n) => n.id));
     const node = p.replicas.find((r) => up.has(r));
     if (!node) throw new UserError(`No replica of partition ${p.id} is up (${p.replicas.join(', ')}).`, `Restart one ("RingDB: Restart Node") and scan again.`);
     const { Driver, storedKeyText } = await engineClient();
@@ -176,7 +176,7 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
       if (picked === undefined) return undefined;
       if (picked !== 'node-range') return scanOnePartition(picked, arg);
     }
-    const node = await pickNode(model, arg, 'Scan a Node\'s Key Range', ['up']);
+    const node = await pickNode(model, arg, 'Scan a Node\'s Key Range', ANSWERING);
     if (!node) return undefined;
     const start = a.start ?? await askText('First key (inclusive; empty = from the first key)', () => undefined);
     if (start === undefined) return undefined;

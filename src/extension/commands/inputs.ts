@@ -3,7 +3,7 @@
 // what is missing.
 import * as vscode from 'vscode';
 import type { ClusterModel } from '../model/clusterModel';
-import type { NodeStatus } from '../model/types';
+import { answersRequests, type NodeStatus } from '../model/types';
 import { UserError } from '../controller/clusterSession';
 
 /** The engine accepts keys of 1 to 64 KiB (UTF-8 here). */
@@ -105,11 +105,12 @@ export async function pickNode(model: ClusterModel, arg: unknown, title: string,
   return pick?.label;
 }
 
-/** A node to send a data-plane request to: the argument's, else the first one that is up. */
+/** A node to send a data-plane request to: the argument's, else the first one that is up, else the first suspect one. */
 export function coordinatorFor(model: ClusterModel, arg: unknown): string {
   const given = nodeArg(arg);
   if (given) return given;
-  const up = model.snapshot.nodes.find((n) => n.status === 'up');
+  // A suspect node answers, but its missed pings say it may be loaded: an up one answers sooner.
+  const up = model.snapshot.nodes.find((n) => n.status === 'up') ?? model.snapshot.nodes.find((n) => answersRequests(n.status));
   if (!up) throw new UserError('No node is up to take the request.', 'Restart a node ("RingDB: Restart Node") or start the cluster.');
   return up.id;
 }

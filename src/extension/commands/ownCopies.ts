@@ -6,6 +6,7 @@
 import { engineClient, loadedEngineClient, type Version } from '../engineClient';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
+import { answersRequests } from '../model/types';
 import { clip, code, codeBlock, literal } from './markdown';
 import { explain } from './run';
 import { formatBytes } from '../common/format';
@@ -81,12 +82,11 @@ const answered = (r: ReplicaAnswer): boolean => r.notAsked === undefined && r.er
 /** Every node of the cluster: the ones up (or suspect) answer from their own copy, the others say why not. */
 export async function askOwnCopies(session: ClusterSession, model: ClusterModel, k: string): Promise<ReplicaAnswer[]> {
   const nodes = model.snapshot.nodes;
-  const askable = (status: string): boolean => status === 'up' || status === 'suspect';
-  if (!nodes.some((n) => askable(n.status))) throw new UserError('No node is up to read from.', 'Restart a node or start the cluster.');
+  if (!nodes.some((n) => answersRequests(n.status))) throw new UserError('No node is up to read from.', 'Restart a node or start the cluster.');
   const vector = model.snapshot.spec?.consistencyMode === 'vector';
   const none = { found: false, deleted: false, version: undefined, value: undefined, error: undefined, siblings: false };
   return Promise.all(nodes.map(async (n): Promise<ReplicaAnswer> => {
-    if (!askable(n.status)) return { ...none, node: n.id, notAsked: n.status };
+    if (!answersRequests(n.status)) return { ...none, node: n.id, notAsked: n.status };
     try {
       const r = await (await session.nodeClient(n.id)).getOwnCopy(k, { timeoutMs: ASK_MS });
       return { ...none, node: n.id, notAsked: undefined, found: r.found, deleted: r.deleted, version: r.version, value: r.found ? r.value.toString('utf8') : undefined };
@@ -99,10 +99,10 @@ export async function askOwnCopies(session: ClusterSession, model: ClusterModel,
   }));
 }
 
-/** The hints of `k` every node that is up keeps (nodes that cannot be asked are left out, as by \`ringdb where\`). */
+/** The hints of `k` every node that answers requests keeps (nodes that cannot be asked are left out, as by \`ringdb where\`). */
 export async function askHints(session: ClusterSession, model: ClusterModel, k: string): Promise<KeyHint[]> {
   const wanted = Buffer.from(k, 'utf8');
-  const up = model.snapshot.nodes.filter((n) => n.status === 'up' || n.status === 'suspect');
+  const up = model.snapshot.nodes.filter((n) => answersRequests(n.status));
   const perNode = await Promise.all(up.map(async (n): Promise<KeyHint[]> => {
     try {
       // By key: found however many other hints the node keeps (the filter is for a node of an earlier build, which lists them all).
@@ -301,7 +301,7 @@ export interface CrdtAnswer {
 /** Each node's merged value of a CRDT key (a counter's count, a set's or register's elements). */
 export async function readCrdt(session: ClusterSession, model: ClusterModel, k: string, type: string): Promise<CrdtAnswer[]> {
   const { ConvergenceClient } = await engineClient();
-  const up = model.snapshot.nodes.filter((n) => n.status === 'up' || n.status === 'suspect');
+  const up = model.snapshot.nodes.filter((n) => answersRequests(n.status));
   if (!up.length) throw new UserError('No node is up to read from.', 'Restart a node or start the cluster.');
   return Promise.all(up.map(async (n): Promise<CrdtAnswer> => {
     const conv = new ConvergenceClient((await session.nodeClient(n.id)).target);

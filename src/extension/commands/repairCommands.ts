@@ -1,6 +1,7 @@
 // Repair Now: a Merkle anti-entropy round at once (`ringdb repair`), on one node or on every node
-// that is up, so a person can watch divergence found and mended instead of waiting for the
-// periodic round. The result document says, per pair, what the trees compared and what moved.
+// that answers requests (up, or suspect: only slow to answer the controller's pings), so a person
+// can watch divergence found and mended instead of waiting for the periodic round. The result
+// document says, per pair, what the trees compared and what moved.
 import * as vscode from 'vscode';
 import { engineClient, type RepairReport } from '../engineClient';
 import { Commands } from '../common/commandIds';
@@ -8,6 +9,7 @@ import { formatBytes } from '../common/format';
 import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
+import { answersRequests, type NodeView } from '../model/types';
 import { argsOf, nodeArg } from './inputs';
 import { escapeCell } from './ownCopies';
 import type { ResultDocuments } from './resultDocuments';
@@ -16,11 +18,16 @@ import { cancellationArg, explain, runReported, withCancellableProgress } from '
 /** A node's round, or why it could not run there. */
 export type NodeRepair = RepairReport & { failed?: string };
 
+/** The nodes Repair Now runs on when none is named: a suspect one too, or a cluster of loaded nodes could not be repaired at all. */
+export function repairSources(nodes: readonly NodeView[]): string[] {
+  return nodes.filter((n) => answersRequests(n.status)).map((n) => n.id);
+}
+
 export function registerRepairCommands(session: ClusterSession, model: ClusterModel, log: Log, results: ResultDocuments): vscode.Disposable[] {
   const repair = (arg?: unknown): Promise<NodeRepair[] | undefined> => runReported(log, 'Repair Now', async () => {
     const named = nodeArg(arg);
     if (named !== undefined && !model.node(named)) throw new UserError(`There is no node "${named}".`, `Nodes are: ${model.snapshot.nodes.map((n) => n.id).join(', ')}.`);
-    const ids = named !== undefined ? [named] : model.snapshot.nodes.filter((n) => n.status === 'up').map((n) => n.id);
+    const ids = named !== undefined ? [named] : repairSources(model.snapshot.nodes);
     if (ids.length === 0) throw new UserError('No node is up to repair from.', 'Restart a node ("RingDB: Restart Node") and repair again.');
     const { ConvergenceClient } = await engineClient();
     const reports = await withCancellableProgress(`Repairing (Merkle anti-entropy) from ${ids.join(', ')}…`, {
@@ -60,7 +67,7 @@ export function renderRepair(reports: readonly NodeRepair[], model: ClusterModel
     const rows = r.peers.map((p) => {
       const peerState = state.get(p.peer);
       const result = p.ok ? (p.rootsMatched ? 'in sync (roots match)' : 'repaired')
-        : peerState && peerState !== 'up' && peerState !== 'suspect' ? `skipped: ${p.peer} is ${peerState}` : `failed: ${escapeCell(p.error)}`;
+        : peerState && !answersRequests(peerState) ? `skipped: ${p.peer} is ${peerState}` : `failed: ${escapeCell(p.error)}`;
       const differing = p.partitions.map((q) => q.partitionId).join(', ');
       return `| ${p.peer} | ${result} | ${p.ok ? `${p.partitionsDiffering} of ${p.partitionsCompared}${differing ? ` (${differing})` : ''}` : '—'} | ${p.ok ? p.bucketsCompared : '—'} | ${p.ok ? p.keysSent : '—'} | ${p.ok ? p.keysReceived : '—'} | ${p.ok ? formatBytes(p.bytesSent + p.bytesReceived) : '—'} |`;
     });

@@ -9,7 +9,7 @@ import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import { sstableView } from '../controller/eventMapper';
 import type { ClusterModel } from '../model/clusterModel';
-import type { NodeView, SSTableView } from '../model/types';
+import { answersRequests, type NodeView, type SSTableView } from '../model/types';
 import { nodeArg } from './inputs';
 import { code, literal } from './markdown';
 import type { ResultDocuments } from './resultDocuments';
@@ -34,7 +34,7 @@ type Lookup =
   | { readonly node: NodeView; readonly gone: string };
 
 async function lookUp(session: ClusterSession, node: NodeView, id: number): Promise<Lookup> {
-  const live = node.status === 'up' || node.status === 'suspect';
+  const live = answersRequests(node.status);
   const tables = live
     ? (await (await session.nodeClient(node.id)).listSSTables()).map(sstableView)
     : node.store?.sstables ?? [];

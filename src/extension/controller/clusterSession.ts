@@ -8,7 +8,7 @@ import { Disposable, toDisposable } from '../common/lifecycle';
 import { byNodeId, listNodes, plural } from '../common/format';
 import { describeError, type Log } from '../common/log';
 import type { ClusterModel } from '../model/clusterModel';
-import type { HeldHintView } from '../model/types';
+import { answersRequests, type HeldHintView } from '../model/types';
 import type { ReplicationLogStore } from '../model/replicationLog';
 import type { ControllerHost } from './controllerHost';
 import { applyEvent, specView } from './eventMapper';
@@ -140,7 +140,7 @@ export class ClusterSession extends Disposable {
     if (!node) {
       throw new UserError(`There is no node "${nodeId}" in the running cluster.`, `Pick one of: ${this.model.snapshot.nodes.map((n) => n.id).join(', ') || 'none (start a cluster)'}.`);
     }
-    if (node.status !== 'up' && node.status !== 'suspect') {
+    if (!answersRequests(node.status)) {
       throw new UserError(`Node ${nodeId} is ${node.status}.`, `Restart it ("RingDB: Restart Node") or use another node.`);
     }
     const cached = this.nodeClients.get(nodeId);

@@ -166,9 +166,11 @@ export type ClusterChange =
   | { readonly kind: 'partitions' }
   | { readonly kind: 'hints' };
 
-/** Whether a node in this status answers requests (a suspect one is only slow to answer pings). */
+/** The statuses of a node that answers requests (a suspect one is only slow to answer pings). */
+export const ANSWERING: readonly NodeStatus[] = ['up', 'suspect'];
+
 export function answersRequests(status: NodeStatus | undefined): boolean {
-  return status === 'up' || status === 'suspect';
+  return status !== undefined && ANSWERING.includes(status);
 }
 
 /** Counts shown by the status bar. */

@@ -14,8 +14,6 @@ export const HINT_KEYS_SHOWN = 50;
 /** The newest `limit` hints a holder keeps for a target, newest first, asked of the node itself (the controller reports counts only). */
 export type HeldHintsSource = (holder: string, target: string, limit: number) => Promise<readonly HeldHintView[]>;
 
-/** Whether a node can be asked (and deliver hints) now: up, or suspect and still answering. */
-
 /** What a holder that is not up does with its hints: it keeps them; they are not lost. */
 const keptWhileDown = (holder: string, status: NodeStatus | undefined): string =>
   `${holder} is ${status ?? 'not running'}: its hints wait on its disk and are delivered once it is back up.${status === 'starting' ? '' : ' Restart it ("RingDB: Restart Node").'}`;
@@ -96,8 +94,9 @@ type HintsElement = HintHolderItem | HintItem | HintKeyItem | HintNoteItem;
  * nodes (or no partition map) there is no such node, and a down node catches up from its peers.
  */
 export function noHintsMessage(s: ClusterSnapshot): string {
-  const down = s.nodes.filter((n) => n.status !== 'up' && n.status !== 'starting').map((n) => n.id);
-  if (!down.length) return 'No hints held: every node is up.';
+  // A suspect node still acknowledges writes, so none is hinted for it and it counts toward a quorum.
+  const down = s.nodes.filter((n) => !answersRequests(n.status) && n.status !== 'starting').map((n) => n.id);
+  if (!down.length) return `No hints held: every node is up${s.nodes.some((n) => n.status === 'suspect') ? ' or suspect (slow to answer pings, still answering requests)' : ''}.`;
   const one = down.length === 1;
   const who = `${listNodes(down)} ${one ? 'is' : 'are'} ${one ? s.nodes.find((n) => n.id === down[0])?.status : 'not up'}`;
   const n = typeof s.spec?.replicationFactor === 'number' ? s.spec.replicationFactor : undefined;

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { Commands } from '../common/commandIds';
 import { Disposable } from '../common/lifecycle';
 import type { ClusterModel } from '../model/clusterModel';
-import type { NodeStatus, NodeView } from '../model/types';
+import { answersRequests, type NodeStatus, type NodeView } from '../model/types';
 import { shortReason } from './nodesView';
 
 const RESTART = 'Restart Node';
@@ -38,7 +38,7 @@ export class NodeDownNotifier extends Disposable {
       // Only a node that was serving: one first seen already down (a window attaching) is no
       // news, and one that ends while starting fails the Start Cluster or Restart Node that
       // started it, which says so itself.
-      if ((before !== 'up' && before !== 'suspect') || !wentDownUnexpectedly(n)) continue;
+      if (!answersRequests(before) || !wentDownUnexpectedly(n)) continue;
       const key = `${n.id}@${n.statusSinceUnixMs}`;
       if (this.announced.has(key)) continue;
       this.announced.add(key);

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { byNodeId, compareNodeIds, formatShare, plural } from '../common/format';
 import { Disposable } from '../common/lifecycle';
 import type { ClusterModel } from '../model/clusterModel';
-import type { NodeStatus, PartitionView } from '../model/types';
+import { answersRequests, type NodeStatus, type PartitionView } from '../model/types';
 
 /**
  * Owner first: a sidebar of the default width cuts a row off after about 40 characters, and a
@@ -56,7 +56,7 @@ export class OwnerItem extends vscode.TreeItem {
     super(nodeId, owned.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     this.id = `owner/${nodeId}`;
     this.contextValue = 'partitionOwner';
-    const up = state === 'up' || state === 'suspect';
+    const up = answersRequests(state);
     this.iconPath = new vscode.ThemeIcon(up ? 'server' : 'debug-disconnect', up ? undefined : new vscode.ThemeColor('list.warningForeground'));
     const ops = owned.reduce((n, p) => n + p.ops, 0);
     const hot = owned.filter((p) => p.hot).length;
@@ -213,6 +213,6 @@ export class PartitionsProvider extends Disposable implements vscode.TreeDataPro
 
   /** The nodes that are up (or suspect: still answering), as one comparable string. */
   private upNodes(): string {
-    return this.model.snapshot.nodes.filter((n) => n.status === 'up' || n.status === 'suspect').map((n) => n.id).join(',');
+    return this.model.snapshot.nodes.filter((n) => answersRequests(n.status)).map((n) => n.id).join(',');
   }
 }
