@@ -524,6 +524,25 @@ describe('ringdb get and put with a node down or outside the key\'s replicas (re
       await ringdb(ws.dir, 'stop');
     }
   });
+  it('says which node answered instead when the node named with --node is not down but does not answer (SIGSTOPped)', async () => {
+    const dir = ['--dir', 'hung'];
+    assert.equal((await ringdb(ws.dir, 'start', '--nodes', '3', ...dir)).code, 0);
+    try {
+      assert.equal((await ringdb(ws.dir, 'put', 'k', 'v', '--w', '3', ...dir)).code, 0);
+      const n2 = json<{ nodes: { id: string; pid: number }[] }>(await ringdb(ws.dir, 'status', '--json', ...dir)).nodes.find((n) => n.id === 'n2')!;
+      process.kill(n2.pid, 'SIGSTOP');
+      try {
+        // The controller still lists a stopped process as up or suspect, so the request goes ahead and the driver passes n2 over.
+        const got = await ringdb(ws.dir, 'get', 'k', '--node', 'n2', '--r', '1', ...dir);
+        assert.deepEqual([got.code, got.stdout], [0, 'v\n'], got.stderr);
+        assert.match(got.stderr, /^ringdb: asked n2 \(--node\) first: .+; n[13] answered instead \(`ringdb status` shows whether n2 is down; `ringdb restart n2` starts it again\)\n$/, got.stderr);
+      } finally {
+        process.kill(n2.pid, 'SIGCONT');
+      }
+    } finally {
+      await ringdb(ws.dir, 'stop', ...dir);
+    }
+  });
   it('says which answer came from a node outside the key\'s replicas, standing in for a down one', async () => {
     assert.equal((await ringdb(ws.dir, 'start', '--nodes', '4', '--dir', 'stand-in')).code, 0);
     try {
