@@ -524,7 +524,7 @@ describe('ringdb get and put with a node down or outside the key\'s replicas (re
       await ringdb(ws.dir, 'stop');
     }
   });
-  it('says which node answered instead when the node named with --node is not down but does not answer (SIGSTOPped)', async () => {
+  it('says which node answered or coordinated instead when the node named with --node is not down but does not answer (SIGSTOPped)', async () => {
     const dir = ['--dir', 'hung'];
     assert.equal((await ringdb(ws.dir, 'start', '--nodes', '3', ...dir)).code, 0);
     try {
@@ -535,7 +535,13 @@ describe('ringdb get and put with a node down or outside the key\'s replicas (re
         // The controller still lists a stopped process as up or suspect, so the request goes ahead and the driver passes n2 over.
         const got = await ringdb(ws.dir, 'get', 'k', '--node', 'n2', '--r', '1', ...dir);
         assert.deepEqual([got.code, got.stdout], [0, 'v\n'], got.stderr);
-        assert.match(got.stderr, /^ringdb: asked n2 \(--node\) first: .+; n[13] answered instead \(`ringdb status` shows whether n2 is down; `ringdb restart n2` starts it again\)\n$/, got.stderr);
+        const note = /^ringdb: asked n2 \(--node\) first: .+; n[13] answered instead \(n2 was not down but did not answer, hung or overloaded: `ringdb status` shows its state; `ringdb restart n2` replaces its process\)\n$/;
+        assert.match(got.stderr, note, got.stderr);
+        // A write no node took can go to another coordinator; the OK line's "on n1" alone said so.
+        const put = await ringdb(ws.dir, 'put', 'k', 'v2', '--node', 'n2', '--w', '1', ...dir);
+        assert.equal(put.code, 0, put.stderr);
+        assert.match(put.stdout, /^OK op n[13]:\d+ ts \d+ on n[13] /, put.stdout);
+        assert.match(put.stderr, note, put.stderr);
       } finally {
         process.kill(n2.pid, 'SIGCONT');
       }

@@ -112,10 +112,12 @@ export function formatRing(map: PartitionMapInfo): string {
 /** Says that --node `via` did not give the answer, why (the driver's attempt), who did, and what to do about `via`. */
 function askedElsewhere(via: string, answered: string, passedOver: readonly NodeAttempt[], placementName: string): string {
   const why = passedOver.find((a) => a.node === via)?.answer;
-  // A NotOwner answer came from a node that is up: restarting it would change nothing.
+  // A NotOwner answer came from a node that is up: restarting it would change nothing. A node the
+  // controller lists as down was refused before the driver ran, so any other miss is a node that
+  // was running but did not answer.
   const next = why?.startsWith('NotOwner')
     ? `${via} is up but is not a replica of ${JSON.stringify(placementName)}: \`ringdb where ${JSON.stringify(placementName)}\` names its replicas`
-    : `\`ringdb status\` shows whether ${via} is down; \`ringdb restart ${via}\` starts it again`;
+    : `${via} was not down but did not answer, hung or overloaded: \`ringdb status\` shows its state; \`ringdb restart ${via}\` replaces its process`;
   return `asked ${via} (--node) first${why ? `: ${why}` : ''}; ${answered} answered instead (${next})`;
 }
 
@@ -151,7 +153,8 @@ export async function driverData(p: Parsed, c: ControllerClient): Promise<Topolo
       const opts = { via, w: quorumArg(p, 'w', driver.partitionMap) };
       const w = p.command === 'put' ? await driver.put(key, p.args[1], opts) : await driver.delete(key, opts);
       const human = formatWrite(p.command === 'put' ? 'OK' : `deleted ${shown}`, w);
-      return { code: OK, human, json: { ...base, node: w.node, version: w.version, replicas: w.replicas, hinted: w.hinted, mapVersion: w.mapVersion } };
+      const notice = via !== undefined && w.node !== via ? askedElsewhere(via, w.node, w.passedOver, name) : undefined;
+      return { code: OK, human, json: { ...base, node: w.node, version: w.version, replicas: w.replicas, hinted: w.hinted, mapVersion: w.mapVersion }, notice };
     }
     const r = await driver.get(key, { via, r: quorumArg(p, 'r', driver.partitionMap) });
     const valueBase64 = base64IfNotUtf8(r.value);

@@ -84,6 +84,11 @@ export interface RoutedGet extends GetResult {
   passedOver: NodeAttempt[];
 }
 
+/** A write acknowledged through the driver, and the nodes tried first that did not take it. */
+export interface RoutedWrite extends WriteResult {
+  passedOver: NodeAttempt[];
+}
+
 function bytes(field: string, v: Bytes, allowEmpty: boolean): Buffer {
   const b = typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v);
   if (!allowEmpty && b.length === 0) throw new RingDbError('invalid-argument', `${field}: must not be empty`);
@@ -456,17 +461,17 @@ export class Driver {
   // ---------------------------------------------------------------- data plane
 
   /** Writes a value; `w` overrides the write quorum (1..N) for this write. */
-  async put(key: KeyRef, value: Bytes, opts: WriteOptions = {}): Promise<WriteResult> {
+  async put(key: KeyRef, value: Bytes, opts: WriteOptions = {}): Promise<RoutedWrite> {
     const req: pb.PutRequest = { ...keyFields(key), value: bytes('value', value, true), w: opts.w };
     const r = await this.call('Put', (c) => c.put, req, false, opts);
-    return { version: required(r.result.version, 'Put'), node: r.node, replicas: r.result.replicas, hinted: { ...r.result.hinted }, mapVersion: r.mapVersion };
+    return { version: required(r.result.version, 'Put'), node: r.node, replicas: r.result.replicas, hinted: { ...r.result.hinted }, mapVersion: r.mapVersion, passedOver: r.passedOver };
   }
 
   /** Deletes (a tombstone, replicated like a write). */
-  async delete(key: KeyRef, opts: WriteOptions = {}): Promise<WriteResult> {
+  async delete(key: KeyRef, opts: WriteOptions = {}): Promise<RoutedWrite> {
     const req: pb.DeleteRequest = { ...keyFields(key), w: opts.w };
     const r = await this.call('Delete', (c) => c.delete, req, false, opts);
-    return { version: required(r.result.version, 'Delete'), node: r.node, replicas: r.result.replicas, hinted: { ...r.result.hinted }, mapVersion: r.mapVersion };
+    return { version: required(r.result.version, 'Delete'), node: r.node, replicas: r.result.replicas, hinted: { ...r.result.hinted }, mapVersion: r.mapVersion, passedOver: r.passedOver };
   }
 
   /** Reads the newest version among R replicas (`r` overrides R for this read). */

@@ -11,7 +11,7 @@ export {
   type GlobalIndexStats, type IndexKindName, type IndexQueryResult,
   type VectorSibling, type SiblingsReading, type VectorWriteResult,
 } from './convergence-client';
-export { Driver, type DriverOptions, type NodeAttempt, type Routed, type RoutedGet } from './driver';
+export { Driver, type DriverOptions, type NodeAttempt, type Routed, type RoutedGet, type RoutedWrite } from './driver';
 export { Session, type SessionGet, type SessionReadOptions } from './session';
 export { compareVersions, copyVerdicts, type CopyAnswer, type CopyVerdict, type CopyVerdicts } from './copy-verdicts';
 export { RingDbError, NoClusterError, LaunchError, type RingDbErrorCode } from './errors';

@@ -131,8 +131,9 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
    * in its own order, not by partition, so its scan is filtered by the partition the map places each in.
    */
   const scanOnePartition = async (p: PartitionView, arg: unknown): Promise<ScanEntry[]> => {
-    const up = new Set(model.snapshot.nodes.filter((n) => answersRequests(n.status)).map((n) => n.id));
-    const node = p.replicas.find((r) => up.has(r));
+    const status = (id: string) => model.node(id)?.status;
+    // An up replica before a suspect one, whose missed pings say it may be slow to answer.
+    const node = p.replicas.find((r) => status(r) === 'up') ?? p.replicas.find((r) => answersRequests(status(r)));
     if (!node) throw new UserError(`No replica of partition ${p.id} is up (${p.replicas.join(', ')}).`, `Restart one ("RingDB: Restart Node") and scan again.`);
     const { Driver, storedKeyText } = await engineClient();
     const client = await session.nodeClient(node);
