@@ -55,7 +55,7 @@ describe('activation and manifest', () => {
     }
   });
 
-  it('gives a suspect node\'s row in the Nodes view the actions of an up one, but Flush and Compact, which the controller refuses it', () => {
+  it('gives a suspect node\'s row in the Nodes view the actions of an up one, and a down one\'s none of those that need it running', () => {
     // Only the two clause forms the Nodes view's entries use: `viewItem == x` and `viewItem =~ /re/`.
     const offered = (contextValue: string): string[] => manifest.contributes.menus['view/item/context']
       .filter((m) => m.when?.startsWith('view == ringdb.nodes && '))
@@ -67,9 +67,10 @@ describe('activation and manifest', () => {
         return clause === `viewItem == ${contextValue}`;
       })
       .map((m) => m.command);
-    const storage: string[] = [Commands.flushNode, Commands.compactNode];
-    assert.deepEqual([...new Set(offered('node.suspect'))].sort(), [...new Set(offered('node.up'))].filter((c) => !storage.includes(c)).sort());
-    for (const c of [Commands.put, Commands.delete, Commands.killNode, Commands.repair, Commands.scanPartition]) assert.ok(offered('node.suspect').includes(c), c);
+    assert.deepEqual([...new Set(offered('node.suspect'))].sort(), [...new Set(offered('node.up'))].sort());
+    const needRunning = [Commands.put, Commands.delete, Commands.killNode, Commands.repair, Commands.scanPartition, Commands.flushNode, Commands.compactNode];
+    for (const c of needRunning) assert.ok(offered('node.suspect').includes(c), c);
+    for (const c of needRunning) assert.ok(!offered('node.down').includes(c), `${c} on a down node`);
   });
 
   it('hides cluster commands behind the ringdb.clusterRunning context key', () => {

@@ -12,7 +12,7 @@ import { explain } from '../../src/extension/commands/run';
 import { engineClient } from '../../src/extension/engineClient';
 import { sameShown } from '../../src/extension/model/clusterModel';
 import type { NodeView, SSTableView } from '../../src/extension/model/types';
-import { SSTableItem } from '../../src/extension/views/sstablesView';
+import { SSTableItem, StorageNodeItem } from '../../src/extension/views/sstablesView';
 import { renderSSTable } from '../../src/extension/commands/sstableCommands';
 import { HintItem, HintsProvider, noHintsMessage } from '../../src/extension/views/hintsView';
 import { ClusterModel } from '../../src/extension/model/clusterModel';
@@ -241,6 +241,16 @@ describe('extension units', () => {
     assert.ok(!sameShown(node, report({ store: { ...store, memtableEntries: 2 } })));
     assert.ok(!sameShown(node, report({ versionVector: { n1: 3, n2: 1 } })));
     assert.ok(!sameShown(node, report({ status: 'down', reason: 'exited unexpectedly (killed by SIGKILL)' })));
+  });
+
+  it('offers Flush and Compact on a suspect node\'s SSTables row as on an up one\'s, and not on a down one\'s', () => {
+    const store = { memtableBytes: 116, memtableEntries: 1, immutableMemtables: 0, walBytes: 200, sstables: [], flushes: 0, compactions: 0 };
+    const node = (status: NodeView['status']): NodeView => ({
+      id: 'n1', address: '127.0.0.1:1', pid: 10, status, reason: '', startedAtUnixMs: 1, statusSinceUnixMs: 1, dataDir: 'd', logFile: 'l',
+      clock: 7, versionVector: { n1: 3 }, peers: [], store, logNextLsn: 5,
+    });
+    assert.deepEqual((['up', 'suspect', 'down', 'stopped'] as const).map((s) => new StorageNodeItem(node(s)).contextValue),
+      ['storage.node', 'storage.node', 'storage.node.offline', 'storage.node.offline']);
   });
 
   it('formats sizes, durations and version vectors for people', () => {

@@ -75,8 +75,7 @@ export class Cluster {
 
   constructor(private readonly opts: ClusterOptions) {
     // Suspect nodes count as up here: on a loaded machine a node that missed two Stats polls still takes copies and maps.
-    const up = (): Member[] => [...this.members.values()].filter((m) => m.monitor && m.running && !m.leaving &&
-      (m.state === NodeState.NODE_STATE_UP || m.state === NodeState.NODE_STATE_SUSPECT));
+    const up = (): Member[] => [...this.members.values()].filter((m) => m.monitor && m.running && !m.leaving && answersRequests(m.state));
     this.nodePartitions = new NodePartitions({
       upNodes: () => up().map((m) => ({ id: m.id, client: (m.monitor as NodeMonitor).node })),
       clientOf: (id) => {
@@ -176,9 +175,10 @@ export class Cluster {
     return this.spec;
   }
 
-  private requireUp(m: Member, what: string): NonNullable<Member['monitor']> {
-    if (m.state !== NodeState.NODE_STATE_UP || !m.monitor) {
-      throw new PreconditionError(`${what}: node ${m.id} is ${NodeState[m.state].replace('NODE_STATE_', '').toLowerCase()}; it must be up`);
+  /** A node a storage request can go to: up, or suspect (running, only slow to answer the Stats polls, as under a heavy load that flushing may be the cure for). */
+  private requireAnswering(m: Member, what: string): NonNullable<Member['monitor']> {
+    if (!answersRequests(m.state) || !m.monitor) {
+      throw new PreconditionError(`${what}: node ${m.id} is ${NodeState[m.state].replace('NODE_STATE_', '').toLowerCase()}; it must be up or suspect (running)`);
     }
     return m.monitor;
   }
@@ -666,13 +666,13 @@ export class Cluster {
   }
 
   async compactNode(id: string): Promise<pb.StoreSnapshot | undefined> {
-    const node = this.requireUp(this.member(id), 'CompactNode').node;
+    const node = this.requireAnswering(this.member(id), 'CompactNode').node;
     const res = await unary(node, node.compact, {}, { token: this.opts.token, timeoutMs: 120_000 });
     return res.snapshot;
   }
 
   async flushNode(id: string): Promise<pb.FlushResponse> {
-    const node = this.requireUp(this.member(id), 'FlushNode').node;
+    const node = this.requireAnswering(this.member(id), 'FlushNode').node;
     return unary(node, node.flush, {}, { token: this.opts.token, timeoutMs: 120_000 });
   }
 
@@ -770,6 +770,10 @@ function highestNodeIndex(dataDir: string): number {
     if (e.isDirectory() && NODE_ID_PATTERN.test(id)) highest = Math.max(highest, Number(id.slice(1)));
   }
   return highest;
+}
+
+function answersRequests(state: NodeState): boolean {
+  return state === NodeState.NODE_STATE_UP || state === NodeState.NODE_STATE_SUSPECT;
 }
 
 /** What a down mark keeps of a holder's published hint rows. */

@@ -563,6 +563,37 @@ describe('controller: RestartNode while another node hangs (real processes)', fu
   });
 });
 
+describe('controller: FlushNode on a suspect node (real processes)', function () {
+  this.timeout(120_000);
+
+  it('flushes a node that is running but missed its Stats polls, instead of refusing it as not up', async () => {
+    const bundles = await engineBundles();
+    const data = tempDataDir();
+    const ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller, statsIntervalMs: 200 });
+    let stopped = 0;
+    try {
+      const started = await ctl.client.startCluster({ nodes: 2 });
+      const n2 = await ctl.client.nodeClient('n2');
+      await n2.put('flushed-while-suspect', 'v');
+      n2.close();
+      stopped = started.nodes.find((n) => n.id === 'n2')!.pid;
+      process.kill(stopped, 'SIGSTOP');
+      await eventually('n2 suspect', 20_000, async () => ((await ctl.client.describe()).nodes.find((n) => n.id === 'n2')?.state === 'suspect' ? true : undefined));
+      const flush = ctl.client.flushNode('n2');
+      // The call reaches the controller while n2 is still stopped, so it is judged as suspect; n2 then answers it.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      process.kill(stopped, 'SIGCONT');
+      stopped = 0;
+      const flushed = await flush;
+      assert.ok(flushed.sstables.length >= 1, 'the flush wrote the put to an SSTable');
+    } finally {
+      if (stopped) process.kill(stopped, 'SIGCONT');
+      await ctl.stop();
+      data.remove();
+    }
+  });
+});
+
 describe('controller: a router that cannot start (real processes)', function () {
   this.timeout(120_000);
 

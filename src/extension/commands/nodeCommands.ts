@@ -7,6 +7,7 @@ import { formatBytes, plural } from '../common/format';
 import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
+import { ANSWERING } from '../model/types';
 import { argsOf, nodeArg, pickNode } from './inputs';
 import { cancellationArg, runReported, withCancellableProgress } from './run';
 
@@ -91,7 +92,7 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
   });
 
   const compactNode = (arg?: unknown): Promise<StoreSnapshot | undefined> => runReported(log, 'Compact Node', async () => {
-    const id = await pickNode(model, arg, 'Compact Node', ['up']);
+    const id = await pickNode(model, arg, 'Compact Node', ANSWERING);
     if (!id) return undefined;
     const snap = await withCancellableProgress(`Compacting ${id}…`, {
       state: `The compaction goes on inside ${id} (it cannot be stopped half-way); the SSTables view refreshes when it ends.`,
@@ -105,7 +106,7 @@ export function registerNodeCommands(session: ClusterSession, model: ClusterMode
 
   /** The memtable out as a new L0 SSTable, without compaction: an LSM's first step, to watch on its own. */
   const flushNode = (arg?: unknown): Promise<FlushedSnapshot | undefined> => runReported(log, 'Flush Memtable', async () => {
-    const id = await pickNode(model, arg, 'Flush Memtable', ['up']);
+    const id = await pickNode(model, arg, 'Flush Memtable', ANSWERING);
     if (!id) return undefined;
     const snap = await withCancellableProgress(`Flushing ${id}'s memtable…`, {
       state: `The flush goes on inside ${id}; the SSTables view shows what it wrote when it ends.`,

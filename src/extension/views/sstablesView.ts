@@ -6,7 +6,7 @@ import { Disposable } from '../common/lifecycle';
 import { formatBytes, keyRangeText, plural, SALTED_ORDER, spansSalted } from '../common/format';
 import type { ClusterModel } from '../model/clusterModel';
 import { reportsAreHistory } from './nodesView';
-import type { NodeView, SSTableView, StoreView } from '../model/types';
+import { answersRequests, type NodeView, type SSTableView, type StoreView } from '../model/types';
 import { NodeRows } from './nodeRows';
 
 export class StorageNodeItem extends vscode.TreeItem {
@@ -22,7 +22,7 @@ export class StorageNodeItem extends vscode.TreeItem {
   /** Re-renders this same object: a refresh of one row must name an element the tree already holds. */
   render(node: NodeView): void {
     this.node = node;
-    this.contextValue = node.status === 'up' ? 'storage.node' : 'storage.node.offline';
+    this.contextValue = answersRequests(node.status) ? 'storage.node' : 'storage.node.offline';
     const s = node.store;
     const history = reportsAreHistory(node);
     this.iconPath = history
