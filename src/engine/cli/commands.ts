@@ -14,7 +14,7 @@ import { NODE_LOG_FILE } from '../node/config';
 import { NODE_ID_PATTERN } from '../spec/types';
 import { base64IfNotUtf8 } from '../codec/bytes-text';
 import { UsageError, type CommandSpec, type Parsed } from './args';
-import { formatFlushed, formatNotFound, formatNotFoundInOwnCopy, formatReadCache, formatStatus, formatWrite, type ReadCacheAnswer } from './format';
+import { answersRequests, formatFlushed, formatNotFound, formatNotFoundInOwnCopy, formatReadCache, formatStatus, formatWrite, type ReadCacheAnswer } from './format';
 import { placementOf, specModes } from './cluster-facts';
 import { OWN_COPY_ASK_MS } from './own-copies';
 import { clusteringOption, driverData, runTopologyCommand, TOPOLOGY_COMMANDS } from './topology-commands';
@@ -155,15 +155,6 @@ async function withController<T>(p: Parsed, run: (c: ControllerClient) => Promis
   }
 }
 
-async function pickNode(c: ControllerClient, p: Parsed): Promise<string> {
-  const wanted = str(p, 'node');
-  if (wanted) return wanted;
-  const cluster = await c.describe();
-  const up = cluster.nodes.find((n) => n.state === 'up');
-  if (!up) throw new RingDbError('unavailable', `no node is up (${cluster.nodes.map((n) => `${n.id} ${n.state}`).join(', ') || 'no nodes'}); restart one with \`ringdb restart <node>\``);
-  return up.id;
-}
-
 const versionJson = (v: Version | undefined): unknown => v ?? null;
 
 /**
@@ -299,7 +290,7 @@ async function dataOp(p: Parsed, c: ControllerClient): Promise<Result> {
     if (via !== undefined) await c.reachableMember(via);
     return driverData(p, c);
   }
-  const nodeId = await pickNode(c, p);
+  const nodeId = via;
   const node = await c.nodeClient(nodeId);
   try {
     const key = p.args[0];
@@ -328,13 +319,13 @@ function readResult(key: string, nodeId: string, r: GetResult, ownCopy = false):
 /** `get --local`: one node's own copy, to see how replicas differ before they converge. */
 async function ownCopy(p: Parsed, c: ControllerClient): Promise<Result> {
   const key = p.args[0];
-  if (str(p, 'node') === undefined) throw new UsageError('--local reads one node\'s own copy: name the node with --node <id>', p.command);
+  const nodeId = str(p, 'node');
+  if (nodeId === undefined) throw new UsageError('--local reads one node\'s own copy: name the node with --node <id>', p.command);
   if (str(p, 'clustering') !== undefined) throw new UsageError('--local reads a plain key; a row (--clustering) is read through its partition\'s replicas', p.command);
   if (p.options.has('r')) throw new UsageError(`--local reads one node's own copy, without a quorum, so it takes no --r; drop --local to read with R=${String(p.options.get('r'))}`, p.command);
   if (await isCrdtKey(c, key)) {
     throw new UsageError(`--local reads plain keys; ${JSON.stringify(key)} is a CRDT key: \`ringdb get ${key} --node ${str(p, 'node')}\` prints that node's merged value`, p.command);
   }
-  const nodeId = await pickNode(c, p);
   const placed = await placementOf(c, key);
   if (placed?.saltBuckets) {
     throw new UsageError(`--local reads a plain key's own copy; ${JSON.stringify(key)} is salted over ${placed.saltBuckets} buckets, whose values live under its variants: \`ringdb get ${key}\` reads them`, p.command);
@@ -452,11 +443,11 @@ async function maintenance(p: Parsed, io: Io): Promise<Result> {
 /** How long status waits for a node's counters: a new process's first call also opens the channel. */
 const READ_CACHE_ASK_MS = 3_000;
 
-/** Each up node's read-cache counters, when the spec turns the cache on (a node that does not answer at once says so). */
+/** Each running node's read-cache counters (up or suspect), when the spec turns the cache on (a node that does not answer at once says so). */
 async function readCacheOf(c: ControllerClient, cluster: ClusterDescription): Promise<Record<string, ReadCacheAnswer> | undefined> {
   if (specModes(cluster).cacheSize <= 0) return undefined;
   const out: Record<string, ReadCacheAnswer> = {};
-  await Promise.all(cluster.nodes.filter((n) => n.state === 'up').map(async (n) => {
+  await Promise.all(cluster.nodes.filter((n) => answersRequests(n.state)).map(async (n) => {
     const node = await c.nodeClient(n.id);
     node.close();
     const conv = new ConvergenceClient(node.target);

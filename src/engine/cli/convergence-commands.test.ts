@@ -54,6 +54,29 @@ describe('ringdb repair', function () {
     assert.match(r.stderr, /`ringdb repair` takes \[node\], got "n1" "n2"/);
   });
 
+  it('runs a round on a suspect node too (running, only slow to answer the controller), not only on those up', async () => {
+    const n2 = JSON.parse((await ringdb(ws.dir, 'status', '--json')).stdout) as { nodes: { id: string; pid: number; state: string }[] };
+    const pid = n2.nodes.find((n) => n.id === 'n2')!.pid;
+    process.kill(pid, 'SIGSTOP');
+    let stopped = true;
+    try {
+      await eventually('n2 suspect', 30_000, async () => {
+        const s = JSON.parse((await ringdb(ws.dir, 'status', '--json')).stdout) as typeof n2;
+        return s.nodes.find((n) => n.id === 'n2')?.state === 'suspect' ? true : undefined;
+      });
+      const repair = ringdb(ws.dir, 'repair', '--json');
+      // Long enough for the CLI to read the states while n2 is stopped; n2 then answers the rounds.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      process.kill(pid, 'SIGCONT');
+      stopped = false;
+      const r = await repair;
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual((JSON.parse(r.stdout) as { reports: RepairReport[] }).reports.map((x) => x.nodeId).sort(), ['n1', 'n2']);
+    } finally {
+      if (stopped) process.kill(pid, 'SIGCONT');
+    }
+  });
+
   describe('CRDT commands (crdt mode)', () => {
     const { ws: crdtWs } = cliSuite();
     before(async () => {

@@ -11,6 +11,7 @@ import { base64IfNotUtf8 } from '../codec/bytes-text';
 import { tryDecodeCompositeKey } from '../codec/composite-key';
 import { storedKeyText } from '../client/key-text';
 import { placementOf } from './cluster-facts';
+import { answersRequests } from './format';
 import { UsageError, type CommandSpec, type Parsed } from './args';
 import type { Result } from './commands';
 
@@ -90,8 +91,9 @@ async function repair(p: Parsed): Promise<Result> {
   try {
     const cluster = await controller.describe();
     const wanted = p.args[0];
-    const ids = wanted ? [wanted] : cluster.nodes.filter((n) => n.state === 'up').map((n) => n.id);
-    if (ids.length === 0) throw new RingDbError('unavailable', 'no node is up; restart one with `ringdb restart <node>`');
+    // A suspect node is running, only slow to answer the controller: leaving it out left a cluster under load unrepaired.
+    const ids = wanted ? [wanted] : cluster.nodes.filter((n) => answersRequests(n.state)).map((n) => n.id);
+    if (ids.length === 0) throw new RingDbError('unavailable', 'no node is up or suspect; restart one with `ringdb restart <node>`');
     const reports: RepairReport[] = [];
     for (const id of ids) {
       const node = await controller.nodeClient(id);
@@ -118,10 +120,12 @@ async function repair(p: Parsed): Promise<Result> {
 async function pickNode(controller: ControllerClient, p: Parsed, key?: string): Promise<string> {
   const wanted = p.options.get('node');
   if (typeof wanted === 'string') return wanted;
-  const nodes = (await controller.describe()).nodes.filter((n) => n.state === 'up');
+  // Up nodes first: a suspect one answers too, but its missed pings say it may be slow.
+  const described = (await controller.describe()).nodes;
+  const nodes = [...described.filter((n) => n.state === 'up'), ...described.filter((n) => n.state === 'suspect')];
   const replicas = key === undefined ? undefined : (await placementOf(controller, key))?.replicas;
   const up = (replicas && nodes.find((n) => replicas.includes(n.id))) ?? nodes[0];
-  if (!up) throw new RingDbError('unavailable', 'no node is up; restart one with `ringdb restart <node>`');
+  if (!up) throw new RingDbError('unavailable', 'no node is up or suspect; restart one with `ringdb restart <node>`');
   return up.id;
 }
 

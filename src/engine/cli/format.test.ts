@@ -151,7 +151,7 @@ describe('CLI formatting', () => {
       'no replica holds "orders" as a plain key (rows written with --clustering live under it: `ringdb scan orders`)');
   });
 
-  it('shows the replication backlog of each up node per destination, and nothing when every peer has acknowledged', () => {
+  it('shows the replication backlog of each up or suspect node per destination, and nothing when every peer has acknowledged', () => {
     const peer = (id: string, state: PeerStatus['state'], pendingOps: number, destination = true): PeerStatus =>
       ({ id, address: '', state, lastHeardUnixMs: 0, destination, ackedLsn: 0, pendingOps, lastError: '' });
     const stats = (id: string, peers: PeerStatus[]): NodeStats => ({
@@ -171,6 +171,8 @@ describe('CLI formatting', () => {
     ]));
     assert.match(status, /\nreplication backlog \(logged ops a peer has not acknowledged yet, resent until it does\):\n {2}n1 -> n2: up to 20 ops \(n1 sees n2 down\)\n {2}n3 -> n1: up to 35 ops$/);
     assert.doesNotMatch(formatStatus(desc([node('n1', 'up', stats('n1', [peer('n2', 'up', 0)]))])), /backlog|hints/);
+    // A suspect node is running and its last report stands: its backlog is not hidden.
+    assert.match(formatStatus(desc([node('n1', 'suspect', stats('n1', [peer('n2', 'up', 5)]))])), /\n {2}n1 -> n2: up to 5 ops$/);
     const expired = formatStatus(desc([node('n1', 'up', { ...stats('n1', []), hints: { held: 0, hinted: 9, delivered: 5, expired: 4, expiredFor: { n3: 1, n2: 3 } } }),
       node('n2', 'up', { ...stats('n2', []), hints: { held: 0, hinted: 2, delivered: 0, expired: 2, expiredFor: { n3: 2 } } }),
       node('n3', 'up', { ...stats('n3', []), hints: { held: 0, hinted: 0, delivered: 0, expired: 0, expiredFor: {} } })]));

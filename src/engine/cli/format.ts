@@ -124,7 +124,7 @@ export function formatStatus(c: ClusterDescription): string {
   const lines = [head, table(['NODE', 'STATE', 'ADDRESS', 'PID', 'UPTIME', 'CLOCK', 'WRITES', 'SSTABLES', 'NOTE'], rows)];
   if (c.routerAddress) lines.push(`router: ${c.routerAddress}`);
   else if (c.routerNote) lines.push(`router: down: ${c.routerNote}`);
-  const backlog = c.nodes.flatMap((n) => (n.state === 'up' && n.stats ? n.stats.peers : [])
+  const backlog = c.nodes.flatMap((n) => (answersRequests(n.state) && n.stats ? n.stats.peers : [])
     .filter((p) => p.destination && p.pendingOps > 0).map((p) => ({ holder: n.id, peer: p })));
   if (backlog.length > 0) {
     // pendingOps counts log entries from the peer's cursor, some of which may not be bound for it: an upper bound.
