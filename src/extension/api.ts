@@ -19,7 +19,8 @@ export interface RingDbApi {
   treeRefreshes(view: ViewName): vscode.Event<unknown>;
   /**
    * Shows a row of the Hints view, expanded if asked, as a person's click does (the one call that
-   * changes something: what the view shows, never the cluster).
+   * changes something: what the view shows, never the cluster). With `expand`, resolves once the
+   * view's expand event has reached the extension (at most 10 s after the row was shown).
    */
   revealInTree(view: 'hints', item: vscode.TreeItem, options: { expand: boolean }): Promise<void>;
   /** The message the Partitions or Hints view shows above its rows (why it is empty), if any. */

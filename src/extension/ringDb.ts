@@ -133,7 +133,19 @@ export class RingDb extends Disposable {
       },
       treeRefreshes: (view: ViewName): vscode.Event<unknown> => providers[view].onDidChangeTreeData,
       revealInTree: async (_view: 'hints', item: vscode.TreeItem, options: { expand: boolean }) => {
-        await this.views.hintsView.reveal(item, { expand: options.expand, select: false, focus: false });
+        // reveal resolves when the window has expanded the row, but the expand event reaches the
+        // extension on a message of its own, which a loaded machine delays by seconds: wait for it
+        // (bounded, as a row that was open already sends none).
+        let heard: vscode.Disposable | undefined;
+        const expanded = new Promise<void>((resolve) => {
+          heard = this.views.hintsView.onDidExpandElement((e) => { if (e.element === item || (e.element instanceof vscode.TreeItem && e.element.id === item.id)) resolve(); });
+        });
+        try {
+          await this.views.hintsView.reveal(item, { expand: options.expand, select: false, focus: false });
+          if (options.expand) await Promise.race([expanded, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+        } finally {
+          heard?.dispose();
+        }
       },
       viewMessage: (view: 'partitions' | 'hints') => providers[view].message,
       viewDescription: () => this.views.partitionsView.description,

@@ -111,7 +111,8 @@ describe('ringdb siblings / vput (vector mode)', function () {
     const deadline = Date.now() + 20_000;
     for (;;) {
       const copies = json<{ copies: { node: string; verdict: string; siblings: { value: string; dot: string }[] }[] }>(await ringdb(ws.dir, 'where', 'solo', '--json')).copies;
-      if (copies.every((c) => c.verdict === 'newest')) {
+      // And n1's own heartbeat has seen n2 back, which the next cases' R=2 reads through n1 need (a loaded CI run read too soon).
+      if (copies.every((c) => c.verdict === 'newest') && (await ringdb(ws.dir, 'siblings', 'solo', '--node', 'n1')).code === 0) {
         assert.deepEqual(copies.map((c) => c.siblings.map((s) => s.value)), [['only-n1'], ['only-n1']]);
         break;
       }
