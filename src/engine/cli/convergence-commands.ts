@@ -33,7 +33,7 @@ const crdtDetails = ['The key must be named in the cluster spec\'s "crdt" settin
 
 export const CONVERGENCE_COMMANDS: CommandSpec[] = [
   {
-    name: 'repair', args: ['node?'], summary: 'run Merkle anti-entropy now (on one node, or on every node that is up)', options: [dirOption],
+    name: 'repair', args: ['node?'], summary: 'run Merkle anti-entropy now (on one node, or on every node that is up or suspect)', options: [dirOption],
     details: ['Each node compares its Merkle tree with every peer\'s and exchanges only the keys that differ.'],
   },
   {

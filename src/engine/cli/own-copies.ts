@@ -57,7 +57,7 @@ export interface KeyHint {
 }
 
 /**
- * The hints every node that is up keeps of `key` (plain key bytes): where a write went that a
+ * The hints every node that answers (up or suspect) keeps of `key` (plain key bytes): where a write went that a
  * replica missed, until handoff gives it to that replica. Nodes that cannot be asked are skipped.
  */
 export async function hintsOfKey(c: ControllerClient, described: ClusterDescription, key: string): Promise<KeyHint[]> {
