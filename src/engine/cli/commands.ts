@@ -16,6 +16,7 @@ import { base64IfNotUtf8 } from '../codec/bytes-text';
 import { UsageError, type CommandSpec, type Parsed } from './args';
 import { answersRequests, formatFlushed, formatNotFound, formatNotFoundInOwnCopy, formatReadCache, formatStatus, formatWrite, type ReadCacheAnswer } from './format';
 import { placementOf, specModes } from './cluster-facts';
+import { noAnswerError } from './no-answer';
 import { OWN_COPY_ASK_MS } from './own-copies';
 import { clusteringOption, driverData, runTopologyCommand, TOPOLOGY_COMMANDS } from './topology-commands';
 import { crdtRead } from './convergence-commands';
@@ -427,9 +428,12 @@ async function maintenance(p: Parsed, io: Io): Promise<Result> {
     }
     // Asked of the node itself (the controller's last report may be a second old); an unknown id is refused naming the members.
     const node = await c.nodeClient(id);
-    const before = await node.listSSTables().finally(() => node.close());
-    // The flush names the tables it wrote: a diff of the tables would count a compaction that ended meanwhile.
-    const { written, ...s } = p.command === 'flush' ? await c.flushNode(id) : { ...await c.compactNode(id), written: undefined };
+    const done = async () => {
+      const tables = await node.listSSTables().finally(() => node.close());
+      // The flush names the tables it wrote: a diff of the tables would count a compaction that ended meanwhile.
+      return { tables, ...(p.command === 'flush' ? await c.flushNode(id) : { ...await c.compactNode(id), written: undefined }) };
+    };
+    const { tables: before, written, ...s } = await done().catch(async (err: unknown) => { throw await noAnswerError(c, id, `${p.command} ${id}`, err); });
     const levels = [...new Set(s.sstables.map((t) => t.level))].sort((a, b) => a - b)
       .map((l) => `L${l}: ${s.sstables.filter((t) => t.level === l).length}`).join(', ');
     const tables = `${before.length} -> ${s.sstables.length} SSTables${levels ? ` (${levels})` : ''}`;

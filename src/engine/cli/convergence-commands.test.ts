@@ -29,6 +29,12 @@ describe('ringdb repair', function () {
       assert.equal(r.peers[0].partitionsDiffering, r.peers[0].partitions.length);
     }
 
+    // The human output says whose round runs (a hung peer holds one to its deadline); stdout has only the reports.
+    const human = await ringdb(ws.dir, 'repair');
+    assert.equal(human.code, 0, human.stderr);
+    assert.equal(human.stderr, 'repairing from n1 (1 of 2) ...\nrepairing from n2 (2 of 2) ...\n');
+    assert.match(human.stdout, /^n1: 1 peer in \d+ ms\n(.*\n)+n2: 1 peer in \d+ ms\n/);
+
     const one = await ringdb(ws.dir, 'repair', 'n2');
     assert.equal(one.code, 0, one.stderr);
     assert.match(one.stdout, /^n2: 1 peer in \d+ ms\n {2}n2 <-> n1: /);

@@ -12,8 +12,9 @@ import { tryDecodeCompositeKey } from '../codec/composite-key';
 import { storedKeyText } from '../client/key-text';
 import { placementOf } from './cluster-facts';
 import { answersRequests } from './format';
+import { noAnswerError } from './no-answer';
 import { UsageError, type CommandSpec, type Parsed } from './args';
-import type { Result } from './commands';
+import type { Io, Result } from './commands';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -86,7 +87,18 @@ function describeReport(r: RepairReport, notUp: ReadonlyMap<string, string>): st
   return [`${r.nodeId}: ${r.peers.length} peer${r.peers.length === 1 ? '' : 's'} in ${r.durationMs} ms`, ...lines].join('\n');
 }
 
-async function repair(p: Parsed): Promise<Result> {
+async function repairOn(controller: ControllerClient, id: string): Promise<RepairReport> {
+  const node = await controller.nodeClient(id);
+  node.close();
+  const conv = new ConvergenceClient(node.target);
+  try {
+    return await conv.repair();
+  } finally {
+    conv.close();
+  }
+}
+
+async function repair(p: Parsed, io: Pick<Io, 'progress'>): Promise<Result> {
   const controller = ControllerClient.fromDataDir(dataDir(p));
   try {
     const cluster = await controller.describe();
@@ -95,19 +107,23 @@ async function repair(p: Parsed): Promise<Result> {
     const ids = wanted ? [wanted] : cluster.nodes.filter((n) => answersRequests(n.state)).map((n) => n.id);
     if (ids.length === 0) throw new RingDbError('unavailable', 'no node is up or suspect; restart one with `ringdb restart <node>`');
     const reports: RepairReport[] = [];
-    for (const id of ids) {
-      const node = await controller.nodeClient(id);
-      node.close();
-      const conv = new ConvergenceClient(node.target);
+    // One node that does not answer must not throw away the rounds the others ran.
+    const noRound: { nodeId: string; error: string }[] = [];
+    for (const [i, id] of ids.entries()) {
+      // A round waits for every peer, and a hung one holds it to the deadline: say whose round runs.
+      if (ids.length > 1) io.progress(`repairing from ${id} (${i + 1} of ${ids.length}) ...`);
       try {
-        reports.push(await conv.repair());
-      } finally {
-        conv.close();
+        reports.push(await repairOn(controller, id));
+      } catch (err) {
+        const told = await noAnswerError(controller, id, `repair on ${id}`, err);
+        if (wanted) throw told;
+        noRound.push({ nodeId: id, error: told instanceof Error ? told.message : String(told) });
       }
     }
-    const failed = reports.some((r) => r.peers.some((x) => !x.ok));
+    const failed = noRound.length > 0 || reports.some((r) => r.peers.some((x) => !x.ok));
     const notUp = nodesNotUp(cluster);
-    return { code: failed ? EXIT_FAILED : EXIT_OK, human: reports.map((r) => describeReport(r, notUp)).join('\n'), json: { reports } };
+    const human = [...reports.map((r) => describeReport(r, notUp)), ...noRound.map((f) => `${f.nodeId}: no round: ${f.error}`)].join('\n');
+    return { code: failed ? EXIT_FAILED : EXIT_OK, human, json: { reports, noRound } };
   } finally {
     controller.close();
   }
@@ -222,7 +238,7 @@ export function crdtRead(p: Parsed): Promise<Result> {
   }, key);
 }
 
-export function runConvergenceCommand(p: Parsed): Promise<Result> {
-  if (p.command === 'repair') return repair(p);
+export function runConvergenceCommand(p: Parsed, io: Pick<Io, 'progress'>): Promise<Result> {
+  if (p.command === 'repair') return repair(p, io);
   return p.command === 'query' ? query(p) : crdtOp(p);
 }

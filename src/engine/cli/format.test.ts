@@ -39,21 +39,22 @@ describe('CLI formatting', () => {
     assert.match(status, /\nhints \(writes held for a replica that was down, handed over when it is back\):\n {2}n1 holds 3 for n2, oldest 1m\d*s? old$/);
   });
 
-  it('says hints held by a node that is down wait on its disk, with the way to restart it (its target may be up)', () => {
+  it('says hints held by a node that is down wait on its disk, with the way to restart it (its target may be up), and a suspect one\'s are its last report', () => {
     const node = (id: string, state: NodeInfo['state']): NodeInfo => ({
       id, address: '127.0.0.1:4000', pid: state === 'up' ? 10 : 0, state, startedAtUnixMs: 0,
       stateSinceUnixMs: 0, dataDir: '', logFile: '', reason: state === 'up' ? '' : 'killed by KillNode at 2026-11-28T15:11:04Z', stats: undefined, downOnPurpose: state === 'down',
     });
     const status = formatStatus({
       phase: 'running', specJson: '{}', dataDir: '/d', controllerAddress: '127.0.0.1:1', controllerPid: 1, startedAtUnixMs: 0,
-      nodes: [node('n1', 'up'), node('n2', 'up'), node('n3', 'starting'), node('n4', 'down')],
+      nodes: [node('n1', 'up'), node('n2', 'up'), node('n3', 'starting'), node('n4', 'down'), node('n5', 'suspect')],
       hints: [
         { holder: 'n4', target: 'n2', count: 3, oldestUnixMs: 0, changes: 3 },
         { holder: 'n1', target: 'n2', count: 1, oldestUnixMs: 0, changes: 1 },
         { holder: 'n3', target: 'n2', count: 2, oldestUnixMs: 0, changes: 2 },
+        { holder: 'n5', target: 'n2', count: 4, oldestUnixMs: 0, changes: 4 },
       ],
     });
-    assert.match(status, /\n {2}n4 holds 3 for n2 \(n4 is down: they wait on its disk until it is back; `ringdb restart n4`\)\n {2}n1 holds 1 for n2\n {2}n3 holds 2 for n2 \(n3 is starting: it hands them over once it is up\)$/);
+    assert.match(status, /\n {2}n4 holds 3 for n2 \(n4 is down: they wait on its disk until it is back; `ringdb restart n4`\)\n {2}n1 holds 1 for n2\n {2}n3 holds 2 for n2 \(n3 is starting: it hands them over once it is up\)\n {2}n5 holds 4 for n2 \(n5 is suspect: its last report before it stopped answering; it hands them over once it answers again\)$/);
   });
 
   it('ringdb where says the hints of a holder that is down were not read, naming it and how to restart it', () => {
@@ -171,8 +172,8 @@ describe('CLI formatting', () => {
     ]));
     assert.match(status, /\nreplication backlog \(logged ops a peer has not acknowledged yet, resent until it does\):\n {2}n1 -> n2: up to 20 ops \(n1 sees n2 down\)\n {2}n3 -> n1: up to 35 ops$/);
     assert.doesNotMatch(formatStatus(desc([node('n1', 'up', stats('n1', [peer('n2', 'up', 0)]))])), /backlog|hints/);
-    // A suspect node is running and its last report stands: its backlog is not hidden.
-    assert.match(formatStatus(desc([node('n1', 'suspect', stats('n1', [peer('n2', 'up', 5)]))])), /\n {2}n1 -> n2: up to 5 ops$/);
+    // A suspect node is running: its backlog is shown, as its last report, not as a handoff that stalled.
+    assert.match(formatStatus(desc([node('n1', 'suspect', stats('n1', [peer('n2', 'up', 5)]))])), /\n {2}n1 -> n2: up to 5 ops \(n1 is suspect: its last report\)$/);
     const expired = formatStatus(desc([node('n1', 'up', { ...stats('n1', []), hints: { held: 0, hinted: 9, delivered: 5, expired: 4, expiredFor: { n3: 1, n2: 3 } } }),
       node('n2', 'up', { ...stats('n2', []), hints: { held: 0, hinted: 2, delivered: 0, expired: 2, expiredFor: { n3: 2 } } }),
       node('n3', 'up', { ...stats('n3', []), hints: { held: 0, hinted: 0, delivered: 0, expired: 0, expiredFor: {} } })]));

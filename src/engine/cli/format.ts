@@ -87,6 +87,7 @@ export function answersRequests(state: NodeState | 'unknown' | undefined): boole
  * up target read as a handoff that had stalled.
  */
 export function holderNote(holder: string, state: NodeState | undefined): string {
+  if (state === 'suspect') return ` (${holder} is suspect: its last report before it stopped answering; it hands them over once it answers again)`;
   if (state === undefined || answersRequests(state)) return '';
   if (state === 'starting') return ` (${holder} is starting: it hands them over once it is up)`;
   return ` (${holder} is ${state}: they wait on its disk until it is back; \`ringdb restart ${holder}\`)`;
@@ -124,6 +125,7 @@ export function formatStatus(c: ClusterDescription): string {
   const lines = [head, table(['NODE', 'STATE', 'ADDRESS', 'PID', 'UPTIME', 'CLOCK', 'WRITES', 'SSTABLES', 'NOTE'], rows)];
   if (c.routerAddress) lines.push(`router: ${c.routerAddress}`);
   else if (c.routerNote) lines.push(`router: down: ${c.routerNote}`);
+  const states = new Map(c.nodes.map((n) => [n.id, n.state]));
   const backlog = c.nodes.flatMap((n) => (answersRequests(n.state) && n.stats ? n.stats.peers : [])
     .filter((p) => p.destination && p.pendingOps > 0).map((p) => ({ holder: n.id, peer: p })));
   if (backlog.length > 0) {
@@ -132,14 +134,15 @@ export function formatStatus(c: ClusterDescription): string {
     for (const { holder, peer } of backlog) {
       // The holder's own view of its peer (heartbeats), which can lag the controller's table above.
       const state = peer.state === 'up' ? '' : ` (${holder} sees ${peer.id} ${peer.state})`;
-      lines.push(`  ${holder} -> ${peer.id}: up to ${peer.pendingOps} op${peer.pendingOps === 1 ? '' : 's'}${state}`);
+      // A suspect holder's figures are from before it stopped answering, not a handoff that stalled.
+      const stale = states.get(holder) === 'suspect' ? ` (${holder} is suspect: its last report)` : '';
+      lines.push(`  ${holder} -> ${peer.id}: up to ${peer.pendingOps} op${peer.pendingOps === 1 ? '' : 's'}${state}${stale}`);
     }
   }
   const hints = (c.hints ?? []).filter((h) => h.count > 0);
   const expired = c.nodes.filter((n) => (n.stats?.hints?.expired ?? 0) > 0);
   if (hints.length > 0 || expired.length > 0) {
     lines.push('hints (writes held for a replica that was down, handed over when it is back):');
-    const states = new Map(c.nodes.map((n) => [n.id, n.state]));
     for (const h of hints) {
       const oldest = h.oldestUnixMs > 0 ? `, oldest ${formatDuration(Math.max(0, now - h.oldestUnixMs))} old` : '';
       lines.push(`  ${h.holder} holds ${h.count} for ${h.target}${oldest}${holderNote(h.holder, states.get(h.holder))}`);

@@ -79,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
     }),
   };
   try {
-    const result = isConvergenceCommand(parsed.command) ? await runConvergenceCommand(parsed)
+    const result = isConvergenceCommand(parsed.command) ? await runConvergenceCommand(parsed, io)
       : isVectorCommand(parsed.command) ? await runVectorCommand(parsed)
         : await runCommand(parsed, io);
     if (!json && result.notice) process.stderr.write(`ringdb: ${result.notice}\n`);

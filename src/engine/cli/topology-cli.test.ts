@@ -542,6 +542,10 @@ describe('ringdb get and put with a node down or outside the key\'s replicas (re
         assert.equal(put.code, 0, put.stderr);
         assert.match(put.stdout, /^OK op n[13]:\d+ ts \d+ on n[13] /, put.stdout);
         assert.match(put.stderr, note, put.stderr);
+        // A flush it cannot answer is told as the flush, with n2's state, not as the RPC the CLI made first.
+        const flush = await ringdb(ws.dir, 'flush', 'n2', ...dir);
+        assert.equal(flush.code, 1, flush.stdout);
+        assert.match(flush.stderr, /^ringdb: flush n2: n2 did not answer in time; (n2 is suspect: its process runs but has stopped answering \(hung, paused or overloaded\)|the controller lists n2 as up)\. Run it again once `ringdb status` shows n2 up, or restart it \(`ringdb restart n2`\)\n$/, flush.stderr);
       } finally {
         process.kill(n2.pid, 'SIGCONT');
       }

@@ -1,0 +1,14 @@
+// A node that let a call's deadline pass, told in the words of the command the person ran and with
+// the node's state: the client's own message names the RPC ("ListSSTables on node n2: no answer
+// before the deadline"), which says nothing about a flush, nor that the node is hung.
+import { RingDbError, type ControllerClient } from '../client';
+
+/** `err` again, unless it is a deadline `nodeId` let pass: then one that says what to do about it. */
+export async function noAnswerError(c: ControllerClient, nodeId: string, what: string, err: unknown): Promise<unknown> {
+  if (!(err instanceof RingDbError) || err.code !== 'deadline-exceeded') return err;
+  const state = await c.member(nodeId).then((n) => n.state, () => undefined);
+  const how = state === 'suspect' ? `${nodeId} is suspect: its process runs but has stopped answering (hung, paused or overloaded)`
+    : state === undefined ? `the controller did not say how ${nodeId} is` : `the controller lists ${nodeId} as ${state}`;
+  return new RingDbError('deadline-exceeded', `${what}: ${nodeId} did not answer in time; ${how}. `
+    + `Run it again once \`ringdb status\` shows ${nodeId} up, or restart it (\`ringdb restart ${nodeId}\`)`);
+}
