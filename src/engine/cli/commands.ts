@@ -286,9 +286,6 @@ async function dataOp(p: Parsed, c: ControllerClient): Promise<Result> {
   // this request's own always go through it (with --node as the node to send to).
   const via = str(p, 'node');
   if (via === undefined || str(p, 'clustering') !== undefined || p.options.has('w') || p.options.has('r')) {
-    // The driver passes over a named node that is down for another coordinator, so `--node n2 --w 2`
-    // wrote while n2 was down: a node known to be down is refused here as the plain request refuses it.
-    if (via !== undefined) await c.reachableMember(via);
     return driverData(p, c);
   }
   const nodeId = via;

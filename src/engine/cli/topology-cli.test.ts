@@ -516,6 +516,9 @@ describe('ringdb get and put with a node down or outside the key\'s replicas (re
       assert.deepEqual(put, refused, 'put --w 2 through the driver');
       const row = await ringdb(ws.dir, 'put', 'k', 'v2', '--node', 'n3', '--clustering', 'c');
       assert.deepEqual(row, refused, 'put --clustering through the driver');
+      // A --w no cluster accepts is a usage error, as without --node, whatever n3's state.
+      const badW = await ringdb(ws.dir, 'put', 'k', 'v2', '--node', 'n3', '--w', '9');
+      assert.deepEqual([badW.code, badW.stderr], [2, (await ringdb(ws.dir, 'put', 'k', 'v2', '--w', '9')).stderr], badW.stderr);
       const after = json<{ value: string; replicas: string[] }>(await ringdb(ws.dir, 'get', 'k', '--r', '2', '--json'));
       assert.deepEqual([after.value, after.replicas.length], ['v', 2], 'the refused put wrote nothing');
       const { rows } = json<{ rows: { clusteringKey: string | null }[] }>(await ringdb(ws.dir, 'scan', 'k', '--r', '2', '--json'));

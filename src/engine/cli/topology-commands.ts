@@ -149,14 +149,21 @@ export async function driverData(p: Parsed, c: ControllerClient): Promise<Topolo
   const driver = await Driver.connect(c, { watch: false });
   try {
     const base = { key: name, clusteringKey: clustering ?? null };
+    // The driver passes over a named node that is down for another coordinator, so `--node n2 --w 2`
+    // wrote while n2 was down: a node known to be down is refused as the plain request refuses it,
+    // once the arguments are judged (a bad --w is a usage error whatever the node's state).
+    const refuseDown = async () => { if (via !== undefined) await c.reachableMember(via); };
     if (p.command === 'put' || p.command === 'delete') {
       const opts = { via, w: quorumArg(p, 'w', driver.partitionMap) };
+      await refuseDown();
       const w = p.command === 'put' ? await driver.put(key, p.args[1], opts) : await driver.delete(key, opts);
       const human = formatWrite(p.command === 'put' ? 'OK' : `deleted ${shown}`, w);
       const notice = via !== undefined && w.node !== via ? askedElsewhere(via, w.node, w.passedOver, name) : undefined;
       return { code: OK, human, json: { ...base, node: w.node, version: w.version, replicas: w.replicas, hinted: w.hinted, mapVersion: w.mapVersion }, notice };
     }
-    const r = await driver.get(key, { via, r: quorumArg(p, 'r', driver.partitionMap) });
+    const readQuorum = quorumArg(p, 'r', driver.partitionMap);
+    await refuseDown();
+    const r = await driver.get(key, { via, r: readQuorum });
     const valueBase64 = base64IfNotUtf8(r.value);
     const json = {
       ...base, node: r.node, replicas: r.replicas, found: r.found, deleted: r.deleted,
