@@ -47,6 +47,9 @@ describe('ringdb CLI', function () {
     const r = await ringdb(ws.dir, 'status');
     assert.equal(r.code, 3);
     assert.equal(r.stderr.trim(), 'ringdb: no RingDB cluster found in .ringdb/data; start one with `ringdb start`');
+    // The advice repeats a --dir given, or its start would look in another folder.
+    const elsewhere = await ringdb(ws.dir, 'status', '--dir', 'other/data');
+    assert.equal(elsewhere.stderr, 'ringdb: no RingDB cluster found in other/data; start one with `ringdb start --dir other/data`\n');
     const j = await ringdb(ws.dir, 'get', 'k', '--json');
     assert.equal(j.code, 3);
     assert.equal(json<{ error: string }>(j).error, 'no-cluster');

@@ -17,13 +17,14 @@ function print(json: boolean, text: string, value: unknown): void {
   else if (text) process.stdout.write(`${text}\n`);
 }
 
-function failure(err: unknown): { code: number; message: string; kind: string } {
+/** `dir`: the --dir the command was given, which the advice to start must repeat or it names another folder. */
+function failure(err: unknown, dir?: string): { code: number; message: string; kind: string } {
   if (err instanceof UsageError) {
     const help = err.command ? `; see \`ringdb ${err.command} --help\`` : '; see `ringdb --help`';
     return { code: EXIT.usage, message: `${err.message}${help}`, kind: 'usage' };
   }
   if (err instanceof ClusterSpecError) return { code: EXIT.usage, message: `invalid cluster spec:\n  ${err.message.split('\n').join('\n  ')}`, kind: 'invalid-spec' };
-  if (err instanceof NoClusterError) return { code: EXIT.noCluster, message: noClusterMessage(err), kind: 'no-cluster' };
+  if (err instanceof NoClusterError) return { code: EXIT.noCluster, message: noClusterMessage(err, dir), kind: 'no-cluster' };
   if (err instanceof RingDbError) {
     // NOT_FOUND only ever answers a node or partition the command named: the input was wrong.
     const badInput = err.code === 'invalid-argument' || err.code === 'not-found';
@@ -38,19 +39,21 @@ function failure(err: unknown): { code: number; message: string; kind: string } 
  * the advice for any folder without a cluster, would start them too, so the way back as it was
  * comes first. A record that cannot be read leaves the advice as it is (the start names it).
  */
-function noClusterMessage(err: NoClusterError): string {
+function noClusterMessage(err: NoClusterError, dir: string | undefined): string {
+  const withDir = dir === undefined ? '' : ` --dir ${/^[\w./-]+$/.test(dir) ? dir : JSON.stringify(dir)}`;
+  const plain = err.message.replace(/`ringdb start`$/, `\`ringdb start${withDir}\``);
   let marks;
   try {
     marks = readDownMarks(err.dataDir);
   } catch {
-    return err.message;
+    return plain;
   }
   const ids = Object.keys(marks);
-  if (!ids.length) return err.message;
+  if (!ids.length) return plain;
   const said = ids.length === 1 ? `${ids[0]} was down on purpose (${downPhrase(marks[ids[0]])})`
     : `${ids.map((id) => `${id} (${downPhrase(marks[id])})`).join(', ')} were down on purpose`;
   const base = err.message.replace(/; start one with `ringdb start`$/, '');
-  return `${base}; ${said}: \`ringdb start --resume\` brings the cluster back as it was, with ${ids.join(', ')} still down; \`ringdb start\` starts every node`;
+  return `${base}; ${said}: \`ringdb start --resume${withDir}\` brings the cluster back as it was, with ${ids.join(', ')} still down; \`ringdb start${withDir}\` starts every node`;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -91,7 +94,8 @@ async function main(argv: string[]): Promise<number> {
     }
     return result.code;
   } catch (err) {
-    const f = failure(err);
+    const dir = parsed.options.get('dir');
+    const f = failure(err, typeof dir === 'string' ? dir : undefined);
     if (json) print(true, '', { error: f.kind, message: f.message });
     process.stderr.write(`ringdb: ${f.message}\n`);
     return f.code;
