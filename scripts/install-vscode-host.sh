@@ -34,7 +34,9 @@ fi
 echo "install-vscode-host: npm install in $cs (code-server and its native modules, ~2 min)"
 (
   cd "$cs"
-  export npm_config_nodedir=/usr npm_config_yes=true
+  # code-server's postinstall.sh refuses to run as root unless npm_config_unsafe_perm is set, though npm 7+
+  # itself ignores the setting (and warns about it).
+  export npm_config_unsafe_perm=true npm_config_nodedir=/usr npm_config_yes=true
   export npm_config_ignore_scripts=false npm_config_audit=false npm_config_fund=false
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 )
