@@ -545,6 +545,11 @@ describe('ringdb get and put with a node down or outside the key\'s replicas (re
         assert.equal(put.code, 0, put.stderr);
         assert.match(put.stdout, /^OK op n[13]:\d+ ts \d+ on n[13] /, put.stdout);
         assert.match(put.stderr, note, put.stderr);
+        // Scripts read the same from --json: the nodes tried first and what became of each.
+        const asJson = json<{ node: string; passedOver: { node: string; answer: string }[] }>(await ringdb(ws.dir, 'get', 'k', '--node', 'n2', '--r', '1', '--json', ...dir));
+        assert.deepEqual(asJson.passedOver.map((a) => a.node), ['n2']);
+        assert.match(asJson.passedOver[0].answer, /^not reached: /);
+        assert.notEqual(asJson.node, 'n2');
         // A flush it cannot answer is told as the flush, with n2's state, not as the RPC the CLI made first.
         const flush = await ringdb(ws.dir, 'flush', 'n2', ...dir);
         assert.equal(flush.code, 1, flush.stdout);

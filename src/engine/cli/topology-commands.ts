@@ -159,14 +159,14 @@ export async function driverData(p: Parsed, c: ControllerClient): Promise<Topolo
       const w = p.command === 'put' ? await driver.put(key, p.args[1], opts) : await driver.delete(key, opts);
       const human = formatWrite(p.command === 'put' ? 'OK' : `deleted ${shown}`, w);
       const notice = via !== undefined && w.node !== via ? askedElsewhere(via, w.node, w.passedOver, name) : undefined;
-      return { code: OK, human, json: { ...base, node: w.node, version: w.version, replicas: w.replicas, hinted: w.hinted, mapVersion: w.mapVersion }, notice };
+      return { code: OK, human, json: { ...base, node: w.node, version: w.version, replicas: w.replicas, hinted: w.hinted, mapVersion: w.mapVersion, passedOver: w.passedOver }, notice };
     }
     const readQuorum = quorumArg(p, 'r', driver.partitionMap);
     await refuseDown();
     const r = await driver.get(key, { via, r: readQuorum });
     const valueBase64 = base64IfNotUtf8(r.value);
     const json = {
-      ...base, node: r.node, replicas: r.replicas, found: r.found, deleted: r.deleted,
+      ...base, node: r.node, passedOver: r.passedOver, replicas: r.replicas, found: r.found, deleted: r.deleted,
       value: r.found && valueBase64 === null ? r.value.toString('utf8') : null, valueBase64: r.found ? valueBase64 : null,
       version: versionJson(r.version), mapVersion: r.mapVersion,
     };
