@@ -12,11 +12,10 @@ import { readRecordedSpec, recordedSpecSummary, replicationFactorChange } from '
 import { tailLines } from '../cluster/logs';
 import { NODE_LOG_FILE } from '../node/config';
 import { NODE_ID_PATTERN } from '../spec/types';
-import { base64IfNotUtf8 } from '../codec/bytes-text';
 import { UsageError, type CommandSpec, type Parsed } from './args';
-import { answersRequests, formatFlushed, formatNotFound, formatNotFoundInOwnCopy, formatReadCache, formatStatus, formatWrite, type ReadCacheAnswer } from './format';
+import { answersRequests, formatFlushed, readValue, formatNotFound, formatNotFoundInOwnCopy, formatReadCache, formatStatus, formatWrite, type ReadCacheAnswer } from './format';
 import { placementOf, specModes } from './cluster-facts';
-import { noAnswerError } from './no-answer';
+import { toldAs } from './no-answer';
 import { OWN_COPY_ASK_MS } from './own-copies';
 import { clusteringOption, driverData, runTopologyCommand, TOPOLOGY_COMMANDS } from './topology-commands';
 import { crdtRead } from './convergence-commands';
@@ -304,14 +303,13 @@ async function dataOp(p: Parsed, c: ControllerClient): Promise<Result> {
 }
 
 function readResult(key: string, nodeId: string, r: GetResult, ownCopy = false): Result {
-  const valueBase64 = base64IfNotUtf8(r.value);
-  const json = { key, node: nodeId, replicas: r.replicas, found: r.found, deleted: r.deleted, value: r.found && valueBase64 === null ? r.value.toString('utf8') : null,
-    valueBase64: r.found ? valueBase64 : null, version: versionJson(r.version), ...(ownCopy ? { ownCopy } : {}) };
+  const { human, value, valueBase64 } = readValue(r.found, r.value);
+  const json = { key, node: nodeId, replicas: r.replicas, found: r.found, deleted: r.deleted, value, valueBase64, version: versionJson(r.version), ...(ownCopy ? { ownCopy } : {}) };
   if (!r.found) {
     const human = ownCopy ? formatNotFoundInOwnCopy(JSON.stringify(key), nodeId, r) : formatNotFound(JSON.stringify(key), { ...r, node: nodeId });
     return { code: EXIT.failed, human, json };
   }
-  return { code: EXIT.ok, human: valueBase64 === null ? r.value.toString('utf8') : `base64:${valueBase64}`, json };
+  return { code: EXIT.ok, human, json };
 }
 
 /** `get --local`: one node's own copy, to see how replicas differ before they converge. */
@@ -425,12 +423,10 @@ async function maintenance(p: Parsed, io: Io): Promise<Result> {
     }
     // Asked of the node itself (the controller's last report may be a second old); an unknown id is refused naming the members.
     const node = await c.nodeClient(id);
-    const done = async () => {
-      const tables = await node.listSSTables().finally(() => node.close());
-      // The flush names the tables it wrote: a diff of the tables would count a compaction that ended meanwhile.
-      return { tables, ...(p.command === 'flush' ? await c.flushNode(id) : { ...await c.compactNode(id), written: undefined }) };
-    };
-    const { tables: before, written, ...s } = await done().catch(async (err: unknown) => { throw await noAnswerError(c, id, `${p.command} ${id}`, err); });
+    const what = `${p.command} ${id}`;
+    const before = await toldAs(c, id, what, () => node.listSSTables().finally(() => node.close()));
+    // The flush names the tables it wrote: a diff of the tables would count a compaction that ended meanwhile.
+    const { written, ...s } = await toldAs(c, id, what, async () => (p.command === 'flush' ? c.flushNode(id) : { ...await c.compactNode(id), written: undefined }));
     const levels = [...new Set(s.sstables.map((t) => t.level))].sort((a, b) => a - b)
       .map((l) => `L${l}: ${s.sstables.filter((t) => t.level === l).length}`).join(', ');
     const tables = `${before.length} -> ${s.sstables.length} SSTables${levels ? ` (${levels})` : ''}`;

@@ -3,6 +3,7 @@
 
 import { basename } from 'node:path';
 import type { ClusterDescription, NodeState, NodeWriteResult, SSTableInfo, Version } from '../client';
+import { utf8Text } from '../codec/bytes-text';
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`;
@@ -74,6 +75,16 @@ export function formatReadCache(cacheSize: number, perNode: Readonly<Record<stri
     return `  ${id}: ${hits} hit${hits === 1 ? '' : 's'} of ${reads} read${reads === 1 ? '' : 's'}${reads ? ` (${Math.round((hits / reads) * 100)} %)` : ''}, ${entries} entr${entries === 1 ? 'y' : 'ies'} cached`;
   });
   return [`read cache (cacheSize ${cacheSize} per node, since each node started):`, ...(rows.length ? rows : ['  no node is up'])].join('\n');
+}
+
+/**
+ * A value `get` read, as it prints it and as --json gives it: the text when it is UTF-8, else its
+ * bytes in base64 (`base64:` in the human output), which text could not give back.
+ */
+export function readValue(found: boolean, bytes: Buffer): { human: string; value: string | null; valueBase64: string | null } {
+  const text = utf8Text(bytes);
+  const base64 = text === undefined ? bytes.toString('base64') : null;
+  return { human: text ?? `base64:${base64 ?? ''}`, value: found ? text ?? null : null, valueBase64: found ? base64 : null };
 }
 
 /** Whether a node in this state answers requests (a suspect one is only slow to answer pings). */

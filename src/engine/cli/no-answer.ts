@@ -3,6 +3,15 @@
 // before the deadline"), which says nothing about a flush, nor that the node is hung.
 import { RingDbError, type ControllerClient } from '../client';
 
+/** `work`'s result; a deadline `nodeId` let pass is told as `what` (see noAnswerError). */
+export async function toldAs<T>(c: ControllerClient, nodeId: string, what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw await noAnswerError(c, nodeId, what, err);
+  }
+}
+
 /** `err` again, unless it is a deadline `nodeId` let pass: then one that says what to do about it. */
 export async function noAnswerError(c: ControllerClient, nodeId: string, what: string, err: unknown): Promise<unknown> {
   if (!(err instanceof RingDbError) || err.code !== 'deadline-exceeded') return err;

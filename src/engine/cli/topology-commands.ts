@@ -7,7 +7,7 @@ import { Driver, RingDbError, type ControllerClient, type KeyRef, type NodeAttem
 import { UsageError, type CommandSpec, type OptionSpec, type Parsed } from './args';
 import { placementOf } from '../client/driver';
 import { quorumArg } from './cluster-facts';
-import { formatNotFound, formatVersion, formatWrite, table, uncountedNote } from './format';
+import { formatNotFound, formatVersion, formatWrite, readValue, table, uncountedNote } from './format';
 import { formatKeyHints, formatOwnCopies, hintsOfKey, ownCopies, unreadHintHolders } from './own-copies';
 
 const OK = 0;
@@ -164,11 +164,10 @@ export async function driverData(p: Parsed, c: ControllerClient): Promise<Topolo
     const readQuorum = quorumArg(p, 'r', driver.partitionMap);
     await refuseDown();
     const r = await driver.get(key, { via, r: readQuorum });
-    const valueBase64 = base64IfNotUtf8(r.value);
+    const { human, value, valueBase64 } = readValue(r.found, r.value);
     const json = {
       ...base, node: r.node, passedOver: r.passedOver, replicas: r.replicas, found: r.found, deleted: r.deleted,
-      value: r.found && valueBase64 === null ? r.value.toString('utf8') : null, valueBase64: r.found ? valueBase64 : null,
-      version: versionJson(r.version), mapVersion: r.mapVersion,
+      value, valueBase64, version: versionJson(r.version), mapVersion: r.mapVersion,
     };
     // The JSON names the answering node; a person reading only the value would take it for --node's.
     const notices = [
@@ -177,7 +176,7 @@ export async function driverData(p: Parsed, c: ControllerClient): Promise<Topolo
     ];
     const notice = notices.length ? notices.join('\nringdb: ') : undefined;
     if (!r.found) return { code: FAILED, human: formatNotFound(shown, r), json, notice };
-    return { code: OK, human: valueBase64 === null ? r.value.toString('utf8') : `base64:${valueBase64}`, json, notice };
+    return { code: OK, human, json, notice };
   } finally {
     driver.close();
   }

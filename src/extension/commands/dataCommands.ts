@@ -3,7 +3,7 @@
 // and watches them converge.
 import * as vscode from 'vscode';
 import { engineClient, type KeyLocation, type ScanEntry, type Version } from '../engineClient';
-import { ANSWERING, answersRequests, type PartitionView } from '../model/types';
+import { ANSWERING, firstAnswering, type PartitionView } from '../model/types';
 import { PartitionItem } from '../views/partitionsView';
 import { Commands } from '../common/commandIds';
 import type { Log } from '../common/log';
@@ -131,9 +131,7 @@ export function registerDataCommands(session: ClusterSession, model: ClusterMode
    * in its own order, not by partition, so its scan is filtered by the partition the map places each in.
    */
   const scanOnePartition = async (p: PartitionView, arg: unknown): Promise<ScanEntry[]> => {
-    const status = (id: string) => model.node(id)?.status;
-    // An up replica before a suspect one, whose missed pings say it may be slow to answer.
-    const node = p.replicas.find((r) => status(r) === 'up') ?? p.replicas.find((r) => answersRequests(status(r)));
+    const node = firstAnswering(p.replicas, (id) => model.node(id)?.status);
     if (!node) throw new UserError(`No replica of partition ${p.id} is up (${p.replicas.join(', ')}).`, `Restart one ("RingDB: Restart Node") and scan again.`);
     const { Driver, storedKeyText } = await engineClient();
     const client = await session.nodeClient(node);

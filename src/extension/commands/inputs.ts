@@ -3,7 +3,7 @@
 // what is missing.
 import * as vscode from 'vscode';
 import type { ClusterModel } from '../model/clusterModel';
-import { answersRequests, type NodeStatus } from '../model/types';
+import { firstAnswering, type NodeStatus } from '../model/types';
 import { UserError } from '../controller/clusterSession';
 
 /** The engine accepts keys of 1 to 64 KiB (UTF-8 here). */
@@ -109,8 +109,7 @@ export async function pickNode(model: ClusterModel, arg: unknown, title: string,
 export function coordinatorFor(model: ClusterModel, arg: unknown): string {
   const given = nodeArg(arg);
   if (given) return given;
-  // A suspect node answers, but its missed pings say it may be loaded: an up one answers sooner.
-  const up = model.snapshot.nodes.find((n) => n.status === 'up') ?? model.snapshot.nodes.find((n) => answersRequests(n.status));
+  const up = firstAnswering(model.snapshot.nodes.map((n) => n.id), (id) => model.node(id)?.status);
   if (!up) throw new UserError('No node is up to take the request.', 'Restart a node ("RingDB: Restart Node") or start the cluster.');
-  return up.id;
+  return up;
 }

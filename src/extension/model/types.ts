@@ -173,6 +173,11 @@ export function answersRequests(status: NodeStatus | undefined): boolean {
   return status !== undefined && ANSWERING.includes(status);
 }
 
+/** The first of `ids` that is up, else the first suspect one: a suspect node answers, but its missed pings say it may be slow. */
+export function firstAnswering(ids: readonly string[], statusOf: (id: string) => NodeStatus | undefined): string | undefined {
+  return ids.find((id) => statusOf(id) === 'up') ?? ids.find((id) => answersRequests(statusOf(id)));
+}
+
 /** Counts shown by the status bar. */
 export function upCount(s: ClusterSnapshot): { up: number; total: number } {
   return { up: s.nodes.filter((n) => n.status === 'up').length, total: s.nodes.length };
