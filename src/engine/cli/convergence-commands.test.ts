@@ -83,6 +83,23 @@ describe('ringdb repair', function () {
     }
   });
 
+  it('tells within seconds that a node which stays hung did not answer a ping, and keeps the other rounds', async () => {
+    await whileStopped(ringdb, ws.dir, 'n2', async () => {
+      // Named alone: before the probe, this waited out the round's 120 s deadline.
+      const one = await ringdb(ws.dir, 'repair', 'n2');
+      assert.equal(one.code, 1, one.stdout);
+      assert.match(one.stderr, hungMessage('repair on n2', 'n2'), one.stderr);
+
+      // n1's round keeps its report (n2 failed it at n1's 30 s call deadline), said as n2's state, not the transport's text.
+      const all = await ringdb(ws.dir, 'repair');
+      assert.equal(all.code, 1, all.stdout);
+      const [progress, report, noRound] = all.stderr.split(/\n(?=ringdb: |n2: no round: )/);
+      assert.equal(progress, 'repairing from n1 (1 of 2) ...\nrepairing from n2 (2 of 2) ...');
+      assert.match(report, /^ringdb: n1: 1 peer in \d+ ms\n {2}n1 <-> n2: failed: n2 is suspect: its process runs but has stopped answering \(hung, paused or overloaded\); repair again once `ringdb status` shows n2 up, or restart it \(`ringdb restart n2`\)$/, all.stderr);
+      assert.match(`ringdb: ${noRound.replace(/^n2: no round: /, '')}`, hungMessage('repair on n2', 'n2'), all.stderr);
+    });
+  });
+
   describe('CRDT commands (crdt mode)', () => {
     const { ws: crdtWs } = cliSuite();
     before(async () => {
@@ -217,6 +234,15 @@ describe('ringdb repair', function () {
       }
     });
 
+    it('a CRDT command on a node that stays hung says so within seconds, not at its 120 s deadline', async () => {
+      await whileStopped(ringdb, crdtWs.dir, 'n2', async () => {
+        const r = await ringdb(crdtWs.dir, 'incr', 'likes', '--node', 'n2');
+        assert.equal(r.code, 1, r.stdout);
+        assert.match(r.stderr, hungMessage('incr on n2', 'n2'), r.stderr);
+      });
+      assert.equal((await ringdb(crdtWs.dir, 'incr', 'likes', '--node', 'n2')).code, 0, 'n2 answers once it runs again');
+    });
+
     it('the router refuses a batch naming a CRDT key before sending any of it', async () => {
       const controller = ControllerClient.fromDataDir(join(crdtWs.dir, '.ringdb', 'data'));
       const d = await controller.describe();
@@ -235,3 +261,23 @@ describe('ringdb repair', function () {
     });
   });
 });
+
+type Ringdb = ReturnType<typeof cliSuite>['ringdb'];
+
+/** Runs `work` while `nodeId`'s process is stopped (SIGSTOP): running, but answering nothing. */
+async function whileStopped(ringdb: Ringdb, dir: string, nodeId: string, work: () => Promise<void>): Promise<void> {
+  const status = JSON.parse((await ringdb(dir, 'status', '--json')).stdout) as { nodes: { id: string; pid: number }[] };
+  const pid = status.nodes.find((n) => n.id === nodeId)!.pid;
+  process.kill(pid, 'SIGSTOP');
+  try {
+    await work();
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+}
+
+/** The CLI's stderr when `nodeId` let the probe's ping pass; the controller may not have marked it suspect yet. */
+function hungMessage(what: string, nodeId: string): RegExp {
+  return new RegExp(`^ringdb: ${what}: ${nodeId} did not answer a ping within 5 s; (${nodeId} is suspect: its process runs but has stopped answering \\(hung, paused or overloaded\\)|the controller lists ${nodeId} as up)\\. `
+    + `Run it again once \`ringdb status\` shows ${nodeId} up, or restart it \\(\`ringdb restart ${nodeId}\`\\)\\n$`);
+}

@@ -12,7 +12,7 @@ import { tryDecodeCompositeKey } from '../codec/composite-key';
 import { storedKeyText } from '../client/key-text';
 import { placementOf } from './cluster-facts';
 import { answersRequests } from './format';
-import { noAnswerError } from './no-answer';
+import { noAnswerError, suspectPhrase, toldAs } from './no-answer';
 import { UsageError, type CommandSpec, type Parsed } from './args';
 import type { Io, Result } from './commands';
 
@@ -77,6 +77,10 @@ function nodesNotUp(cluster: ClusterDescription): Map<string, string> {
 function describeReport(r: RepairReport, notUp: ReadonlyMap<string, string>): string {
   const lines = r.peers.map((p) => {
     const state = notUp.get(p.peer);
+    // The transport's text ("Deadline exceeded after 30.000s,name resolution: …") says nothing a person can act on; --json keeps it.
+    if (!p.ok && state === 'suspect') {
+      return `  ${r.nodeId} <-> ${p.peer}: failed: ${suspectPhrase(p.peer)}; repair again once \`ringdb status\` shows ${p.peer} up, or restart it (\`ringdb restart ${p.peer}\`)`;
+    }
     if (!p.ok && state) return `  ${r.nodeId} <-> ${p.peer}: skipped: ${notUpAdvice(p.peer, state)} and repair again`;
     if (!p.ok) return `  ${r.nodeId} <-> ${p.peer}: failed: ${p.error}`;
     if (p.rootsMatched) return `  ${r.nodeId} <-> ${p.peer}: in sync (roots match)`;
@@ -87,12 +91,33 @@ function describeReport(r: RepairReport, notUp: ReadonlyMap<string, string>): st
   return [`${r.nodeId}: ${r.peers.length} peer${r.peers.length === 1 ? '' : 's'} in ${r.durationMs} ms`, ...lines].join('\n');
 }
 
-async function repairOn(controller: ControllerClient, id: string): Promise<RepairReport> {
+/**
+ * A hung node holds a round or a CRDT call to its deadline (120 s) before saying anything; a
+ * ping says it in seconds. A node that is only busy answers a ping well within this.
+ */
+const PROBE_MS = 5_000;
+
+/** `id`'s ConvergenceService, once the node has answered a ping (see PROBE_MS); a deadline it let pass is told as `what`. */
+async function convergenceOf(controller: ControllerClient, id: string, what: string): Promise<ConvergenceClient> {
   const node = await controller.nodeClient(id);
-  node.close();
-  const conv = new ConvergenceClient(node.target);
   try {
-    return await conv.repair();
+    await node.ping({ timeoutMs: PROBE_MS });
+  } catch (err) {
+    // Only the silence is the probe's to tell; a refused connection the call itself reports, in its own words.
+    if (err instanceof RingDbError && err.code === 'deadline-exceeded') {
+      throw await noAnswerError(controller, id, what, err, `did not answer a ping within ${PROBE_MS / 1000} s`);
+    }
+  } finally {
+    node.close();
+  }
+  return new ConvergenceClient(node.target);
+}
+
+async function repairOn(controller: ControllerClient, id: string): Promise<RepairReport> {
+  const what = `repair on ${id}`;
+  const conv = await convergenceOf(controller, id, what);
+  try {
+    return await toldAs(controller, id, what, () => conv.repair());
   } finally {
     conv.close();
   }
@@ -115,13 +140,13 @@ async function repair(p: Parsed, io: Pick<Io, 'progress'>): Promise<Result> {
       try {
         reports.push(await repairOn(controller, id));
       } catch (err) {
-        const told = await noAnswerError(controller, id, `repair on ${id}`, err);
-        if (wanted) throw told;
-        noRound.push({ nodeId: id, error: told instanceof Error ? told.message : String(told) });
+        if (wanted) throw err;
+        noRound.push({ nodeId: id, error: err instanceof Error ? err.message : String(err) });
       }
     }
     const failed = noRound.length > 0 || reports.some((r) => r.peers.some((x) => !x.ok));
-    const notUp = nodesNotUp(cluster);
+    // As the controller sees the nodes now: a peer that hung during the rounds was up when they began.
+    const notUp = nodesNotUp(await controller.describe().catch(() => cluster));
     const human = [...reports.map((r) => describeReport(r, notUp)), ...noRound.map((f) => `${f.nodeId}: no round: ${f.error}`)].join('\n');
     return { code: failed ? EXIT_FAILED : EXIT_OK, human, json: { reports, noRound } };
   } finally {
@@ -150,9 +175,7 @@ export async function onNode(p: Parsed, work: (conv: ConvergenceClient, nodeId: 
   const controller = ControllerClient.fromDataDir(dataDir(p));
   try {
     const nodeId = await pickNode(controller, p, key);
-    const node = await controller.nodeClient(nodeId);
-    node.close();
-    const conv = new ConvergenceClient(node.target);
+    const conv = await convergenceOf(controller, nodeId, `${p.command} on ${nodeId}`);
     try {
       return await work(conv, nodeId, controller);
     } finally {

@@ -13,11 +13,16 @@ export async function toldAs<T>(c: ControllerClient, nodeId: string, what: strin
 }
 
 /** `err` again, unless it is a deadline `nodeId` let pass: then one that says what to do about it. */
-export async function noAnswerError(c: ControllerClient, nodeId: string, what: string, err: unknown): Promise<unknown> {
+export async function noAnswerError(c: ControllerClient, nodeId: string, what: string, err: unknown, missed = 'did not answer in time'): Promise<unknown> {
   if (!(err instanceof RingDbError) || err.code !== 'deadline-exceeded') return err;
   const state = await c.member(nodeId).then((n) => n.state, () => undefined);
-  const how = state === 'suspect' ? `${nodeId} is suspect: its process runs but has stopped answering (hung, paused or overloaded)`
+  const how = state === 'suspect' ? suspectPhrase(nodeId)
     : state === undefined ? `the controller did not say how ${nodeId} is` : `the controller lists ${nodeId} as ${state}`;
-  return new RingDbError('deadline-exceeded', `${what}: ${nodeId} did not answer in time; ${how}. `
+  return new RingDbError('deadline-exceeded', `${what}: ${nodeId} ${missed}; ${how}. `
     + `Run it again once \`ringdb status\` shows ${nodeId} up, or restart it (\`ringdb restart ${nodeId}\`)`);
+}
+
+/** What a suspect node is, for a person who has to decide whether to wait or restart it. */
+export function suspectPhrase(nodeId: string): string {
+  return `${nodeId} is suspect: its process runs but has stopped answering (hung, paused or overloaded)`;
 }
