@@ -21,7 +21,15 @@ import { PartitionItem, PartitionsProvider } from '../../src/extension/views/par
 import { NodeItem, rowReason } from '../../src/extension/views/nodesView';
 import { listNodes } from '../../src/extension/common/format';
 import { renderHotspots, suggestThreshold } from '../../src/extension/commands/hotspotCommands';
-import { repairSources } from '../../src/extension/commands/repairCommands';
+import { renderRepair, repairSources } from '../../src/extension/commands/repairCommands';
+
+/** A node as the model holds it, with only its id and status told apart. */
+function node(id: string, status: NodeView['status']): NodeView {
+  return {
+    id, address: `127.0.0.1:${id.slice(1)}`, pid: 1, status, reason: '', startedAtUnixMs: 1, statusSinceUnixMs: 1, dataDir: 'd', logFile: 'l',
+    clock: undefined, versionVector: {}, peers: [], store: undefined, logNextLsn: 0,
+  };
+}
 
 describe('extension units', () => {
   it('keeps a down node\'s row to a few words and a local time, with its whole reason in the tooltip', () => {
@@ -294,20 +302,29 @@ describe('extension units', () => {
   });
 
   it('runs Repair Now on every node that answers requests, suspect ones too, and on no node that is down', () => {
-    const node = (id: string, status: NodeView['status']): NodeView => ({
-      id, address: `127.0.0.1:${id.slice(1)}`, pid: 1, status, reason: '', startedAtUnixMs: 1, statusSinceUnixMs: 1, dataDir: 'd', logFile: 'l',
-      clock: undefined, versionVector: {}, peers: [], store: undefined, logNextLsn: 0,
-    });
     // Every node suspect (loaded, missing the controller's pings): each still runs a round.
     assert.deepEqual(repairSources([node('n1', 'suspect'), node('n2', 'suspect'), node('n3', 'suspect')]), ['n1', 'n2', 'n3']);
     assert.deepEqual(repairSources([node('n1', 'up'), node('n2', 'suspect'), node('n3', 'down'), node('n4', 'starting'), node('n5', 'stopped')]), ['n1', 'n2']);
   });
 
-  it('sends a request with no node named to an up node first, else to a suspect one, and to none that is down', () => {
-    const node = (id: string, status: NodeView['status']): NodeView => ({
-      id, address: `127.0.0.1:${id.slice(1)}`, pid: 1, status, reason: '', startedAtUnixMs: 1, statusSinceUnixMs: 1, dataDir: 'd', logFile: 'l',
-      clock: undefined, versionVector: {}, peers: [], store: undefined, logNextLsn: 0,
+  it('says in the repair document that a hung node did not answer, and a suspect peer as suspect, not the transport\'s deadline text', () => {
+    const model = new ClusterModel();
+    model.replaceAll({ ...EMPTY_SNAPSHOT, phase: 'running', nodes: [node('n1', 'up'), node('n2', 'suspect'), node('n3', 'down')] });
+    const peer = (name: string, error: string) => ({
+      peer: name, ok: false, error, rootsMatched: false, rangesCompared: 0, bucketsCompared: 0, keysSent: 0, keysReceived: 0, bytesSent: 0, bytesReceived: 0,
+      partitionsCompared: 0, partitionsDiffering: 0, partitions: [],
     });
+    const doc = renderRepair([
+      { nodeId: 'n1', durationMs: 30_004, peers: [peer('n2', 'Deadline exceeded after 30.000s,name resolution: 0.001s,remote_addr=127.0.0.1:46039'), peer('n3', 'n3 is down')] },
+      { nodeId: 'n2', durationMs: 0, peers: [], failed: 'n2 did not answer a ping within 5 s: …' },
+    ], model);
+    assert.match(doc, /\| n2 \| failed: n2 is suspect: its process runs but has stopped answering \(hung, paused or overloaded\)\. Repair again once it shows up, or restart it \("RingDB: Restart Node"\)\. \|/);
+    assert.doesNotMatch(doc, /Deadline exceeded/);
+    assert.match(doc, /\| n3 \| skipped: n3 is down \|/);
+    assert.match(doc, /## n2\n\nThe round could not run: n2 did not answer a ping within 5 s/);
+  });
+
+  it('sends a request with no node named to an up node first, else to a suspect one, and to none that is down', () => {
     const coordinator = (...nodes: NodeView[]): string => {
       const model = new ClusterModel();
       model.replaceAll({ ...EMPTY_SNAPSHOT, phase: 'running', nodes });
@@ -319,10 +336,6 @@ describe('extension units', () => {
   });
 
   it('counts a suspect node as answering in the Hints view\'s empty message: no write is hinted for it, and it acknowledges writes', () => {
-    const node = (id: string, status: NodeView['status']): NodeView => ({
-      id, address: `127.0.0.1:${id.slice(1)}`, pid: 1, status, reason: '', startedAtUnixMs: 1, statusSinceUnixMs: 1, dataDir: 'd', logFile: 'l',
-      clock: undefined, versionVector: {}, peers: [], store: undefined, logNextLsn: 0,
-    });
     const spec = { nodes: 3, replicationFactor: 3, writeQuorum: 2, readQuorum: 2 };
     const message = (...nodes: NodeView[]): string => noHintsMessage({ ...EMPTY_SNAPSHOT, phase: 'running', reportsPartitions: true, spec, nodes });
     assert.equal(message(node('n1', 'up'), node('n2', 'suspect'), node('n3', 'down')), 'No hints held. n3 is down, but replicationFactor 3 on 3 nodes makes every node a replica of every key: '

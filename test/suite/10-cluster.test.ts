@@ -131,6 +131,19 @@ describe('a 3-node cluster driven through the commands', function () {
     assert.match(doc, /## n2 \(\d+ ms\)[^]*\| n1 \| (in sync \(roots match\)|repaired) \| \d+ of \d+/);
     const one = await run<Report[]>(Commands.repair, { node: 'n2', quiet: true });
     assert.deepEqual(one?.map((r) => r.nodeId), ['n2']);
+
+    // A node that stays hung (stopped): said within seconds by a ping, where the round waited out its 120 s deadline.
+    const n3 = api.snapshot().nodes.find((n) => n.id === 'n3');
+    assert.ok(n3);
+    process.kill(n3.pid, 'SIGSTOP');
+    try {
+      const hung = await run<(Report & { failed?: string })[]>(Commands.repair, { node: 'n3', quiet: true });
+      assert.deepEqual(hung?.map((r) => [r.nodeId, r.peers.length]), [['n3', 0]]);
+      assert.match(hung[0].failed ?? '', /^n3 did not answer a ping within 5 s: its process runs but has stopped answering \(hung, paused or overloaded\)/);
+    } finally {
+      process.kill(n3.pid, 'SIGCONT');
+    }
+    await waitFor(api, 'n3 up again', () => (api.snapshot().nodes.find((n) => n.id === 'n3')?.status === 'up' ? true : undefined));
   });
 
   it('rejects a bad key argument with a message that says what is accepted', async () => {

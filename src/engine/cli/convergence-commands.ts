@@ -5,14 +5,14 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ControllerClient, RingDbError, defaultClusterSpec, loadClusterSpecFile, type ClusterDescription } from '../client';
+import { ControllerClient, HUNG_PROBE_MS, RingDbError, defaultClusterSpec, loadClusterSpecFile, type ClusterDescription } from '../client';
 import { ConvergenceClient, type CrdtOperation, type CrdtReading, type RepairReport } from '../client/convergence-client';
 import { base64IfNotUtf8 } from '../codec/bytes-text';
 import { tryDecodeCompositeKey } from '../codec/composite-key';
 import { storedKeyText } from '../client/key-text';
 import { placementOf } from './cluster-facts';
 import { answersRequests } from './format';
-import { noAnswerError, suspectPhrase, toldAs } from './no-answer';
+import { silentNodeError, suspectPhrase, toldAs } from './no-answer';
 import { UsageError, type CommandSpec, type Parsed } from './args';
 import type { Io, Result } from './commands';
 
@@ -91,21 +91,12 @@ function describeReport(r: RepairReport, notUp: ReadonlyMap<string, string>): st
   return [`${r.nodeId}: ${r.peers.length} peer${r.peers.length === 1 ? '' : 's'} in ${r.durationMs} ms`, ...lines].join('\n');
 }
 
-/**
- * A hung node holds a round or a CRDT call to its deadline (120 s) before saying anything; a
- * ping says it in seconds. A node that is only busy answers a ping well within this.
- */
-const PROBE_MS = 5_000;
-
-/** `id`'s ConvergenceService, once the node has answered a ping (see PROBE_MS); a deadline it let pass is told as `what`. */
+/** `id`'s ConvergenceService, once the node has answered a ping: a hung one would hold the call to its 120 s deadline. */
 async function convergenceOf(controller: ControllerClient, id: string, what: string): Promise<ConvergenceClient> {
   const node = await controller.nodeClient(id);
   try {
-    await node.ping({ timeoutMs: PROBE_MS });
-  } catch (err) {
-    // Only the silence is the probe's to tell; a refused connection the call itself reports, in its own words.
-    if (err instanceof RingDbError && err.code === 'deadline-exceeded') {
-      throw await noAnswerError(controller, id, what, err, `did not answer a ping within ${PROBE_MS / 1000} s`);
+    if (await node.hung()) {
+      throw await silentNodeError(controller, id, what, `did not answer a ping within ${HUNG_PROBE_MS / 1000} s`);
     }
   } finally {
     node.close();

@@ -13,8 +13,13 @@ export async function toldAs<T>(c: ControllerClient, nodeId: string, what: strin
 }
 
 /** `err` again, unless it is a deadline `nodeId` let pass: then one that says what to do about it. */
-export async function noAnswerError(c: ControllerClient, nodeId: string, what: string, err: unknown, missed = 'did not answer in time'): Promise<unknown> {
+export async function noAnswerError(c: ControllerClient, nodeId: string, what: string, err: unknown): Promise<unknown> {
   if (!(err instanceof RingDbError) || err.code !== 'deadline-exceeded') return err;
+  return silentNodeError(c, nodeId, what, 'did not answer in time');
+}
+
+/** `what` failed as `nodeId` `missed` ("did not answer in time"): said with its state and what to do. */
+export async function silentNodeError(c: ControllerClient, nodeId: string, what: string, missed: string): Promise<RingDbError> {
   const state = await c.member(nodeId).then((n) => n.state, () => undefined);
   const how = state === 'suspect' ? suspectPhrase(nodeId)
     : state === undefined ? `the controller did not say how ${nodeId} is` : `the controller lists ${nodeId} as ${state}`;

@@ -4,7 +4,7 @@
 
 export type * from './types';
 export { ControllerClient, type ControllerAddress } from './controller-client';
-export { NodeClient, type NodeAddress, type Bytes, type HintQuery } from './node-client';
+export { NodeClient, HUNG_PROBE_MS, type NodeAddress, type Bytes, type HintQuery } from './node-client';
 export { EventStream } from './stream';
 export {
   ConvergenceClient, type PeerRoundReport, type RepairReport, type ConvergenceStats, type CrdtOperation, type CrdtReading,

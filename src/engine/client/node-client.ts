@@ -14,6 +14,12 @@ import type {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
+/**
+ * How long `hung()` waits for a ping. A hung node holds a long call (a repair round's 120 s) to
+ * its deadline before anything is said; a node that is only busy answers a ping well within this.
+ */
+export const HUNG_PROBE_MS = 5_000;
+
 export interface NodeAddress {
   address: string;
   token: string;
@@ -133,6 +139,20 @@ export class NodeClient {
   async ping(opts: CallOptions = {}): Promise<{ nodeId: string; clock: number }> {
     const res = await this.call('Ping', this.client.ping, { sender: 'client', clock: 0 }, opts);
     return { nodeId: res.nodeId, clock: res.clock };
+  }
+
+  /**
+   * Whether the node let a ping go unanswered for HUNG_PROBE_MS (its process runs but answers
+   * nothing: paused, wedged). Any other failure is not this probe's to tell (false): the call
+   * that follows reports it in its own words.
+   */
+  async hung(): Promise<boolean> {
+    try {
+      await this.ping({ timeoutMs: HUNG_PROBE_MS });
+      return false;
+    } catch (err) {
+      return err instanceof RingDbError && err.code === 'deadline-exceeded';
+    }
   }
 
   async stats(opts: CallOptions = {}): Promise<NodeStats> {

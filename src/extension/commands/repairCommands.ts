@@ -29,7 +29,7 @@ export function registerRepairCommands(session: ClusterSession, model: ClusterMo
     if (named !== undefined && !model.node(named)) throw new UserError(`There is no node "${named}".`, `Nodes are: ${model.snapshot.nodes.map((n) => n.id).join(', ')}.`);
     const ids = named !== undefined ? [named] : repairSources(model.snapshot.nodes);
     if (ids.length === 0) throw new UserError('No node is up to repair from.', 'Restart a node ("RingDB: Restart Node") and repair again.');
-    const { ConvergenceClient } = await engineClient();
+    const { ConvergenceClient, HUNG_PROBE_MS } = await engineClient();
     const reports = await withCancellableProgress(`Repairing (Merkle anti-entropy) from ${ids.join(', ')}…`, {
       state: 'A round under way on a node finishes there; what it exchanged stays exchanged.',
       also: cancellationArg(arg),
@@ -40,7 +40,13 @@ export function registerRepairCommands(session: ClusterSession, model: ClusterMo
         // One node failing (down since it was picked, say) must not drop the others' reports.
         let conv: InstanceType<typeof ConvergenceClient> | undefined;
         try {
-          conv = new ConvergenceClient((await session.nodeClient(id)).target);
+          const node = await session.nodeClient(id);
+          // A hung node would hold its round to the 120 s deadline with nothing said; a ping tells in seconds.
+          if (await node.hung()) {
+            out.push({ nodeId: id, peers: [], durationMs: 0, failed: `${id} did not answer a ping within ${HUNG_PROBE_MS / 1000} s: ${HUNG_ADVICE}` });
+            continue;
+          }
+          conv = new ConvergenceClient(node.target);
           out.push(await conv.repair());
         } catch (err) {
           out.push({ nodeId: id, peers: [], durationMs: 0, failed: explain(err).message });
@@ -60,6 +66,8 @@ export function registerRepairCommands(session: ClusterSession, model: ClusterMo
   return [vscode.commands.registerCommand(Commands.repair, repair)];
 }
 
+const HUNG_ADVICE = 'its process runs but has stopped answering (hung, paused or overloaded). Repair again once it shows up, or restart it ("RingDB: Restart Node").';
+
 export function renderRepair(reports: readonly NodeRepair[], model: ClusterModel): string {
   const state = new Map(model.snapshot.nodes.map((n) => [n.id, n.status]));
   const sections = reports.map((r) => {
@@ -67,7 +75,9 @@ export function renderRepair(reports: readonly NodeRepair[], model: ClusterModel
     const rows = r.peers.map((p) => {
       const peerState = state.get(p.peer);
       const result = p.ok ? (p.rootsMatched ? 'in sync (roots match)' : 'repaired')
-        : peerState && !answersRequests(peerState) ? `skipped: ${p.peer} is ${peerState}` : `failed: ${escapeCell(p.error)}`;
+        : peerState && !answersRequests(peerState) ? `skipped: ${p.peer} is ${peerState}`
+          // The transport's text ("Deadline exceeded after 30.000s,name resolution: …") says nothing a person can act on.
+          : peerState === 'suspect' ? `failed: ${p.peer} is suspect: ${HUNG_ADVICE}` : `failed: ${escapeCell(p.error)}`;
       const differing = p.partitions.map((q) => q.partitionId).join(', ');
       return `| ${p.peer} | ${result} | ${p.ok ? `${p.partitionsDiffering} of ${p.partitionsCompared}${differing ? ` (${differing})` : ''}` : '—'} | ${p.ok ? p.bucketsCompared : '—'} | ${p.ok ? p.keysSent : '—'} | ${p.ok ? p.keysReceived : '—'} | ${p.ok ? formatBytes(p.bytesSent + p.bytesReceived) : '—'} |`;
     });
