@@ -15,7 +15,7 @@ import { NODE_ID_PATTERN } from '../spec/types';
 import { UsageError, type CommandSpec, type Parsed } from './args';
 import { answersRequests, formatFlushed, readValue, formatNotFound, formatNotFoundInOwnCopy, formatReadCache, formatStatus, formatWrite, type ReadCacheAnswer } from './format';
 import { placementOf, specModes } from './cluster-facts';
-import { toldAs } from './no-answer';
+import { refuseHung, toldAs } from './no-answer';
 import { OWN_COPY_ASK_MS } from './own-copies';
 import { clusteringOption, driverData, runTopologyCommand, TOPOLOGY_COMMANDS } from './topology-commands';
 import { crdtRead } from './convergence-commands';
@@ -424,7 +424,14 @@ async function maintenance(p: Parsed, io: Io): Promise<Result> {
     // Asked of the node itself (the controller's last report may be a second old); an unknown id is refused naming the members.
     const node = await c.nodeClient(id);
     const what = `${p.command} ${id}`;
-    const before = await toldAs(c, id, what, () => node.listSSTables().finally(() => node.close()));
+    const before = await toldAs(c, id, what, async () => {
+      try {
+        await refuseHung(c, node, id, what);
+        return await node.listSSTables();
+      } finally {
+        node.close();
+      }
+    });
     // The flush names the tables it wrote: a diff of the tables would count a compaction that ended meanwhile.
     const { written, ...s } = await toldAs(c, id, what, async () => (p.command === 'flush' ? c.flushNode(id) : { ...await c.compactNode(id), written: undefined }));
     const levels = [...new Set(s.sstables.map((t) => t.level))].sort((a, b) => a - b)

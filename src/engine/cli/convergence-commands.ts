@@ -5,14 +5,14 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ControllerClient, HUNG_PROBE_MS, RingDbError, defaultClusterSpec, loadClusterSpecFile, type ClusterDescription } from '../client';
+import { ControllerClient, RingDbError, defaultClusterSpec, loadClusterSpecFile, type ClusterDescription } from '../client';
 import { ConvergenceClient, type CrdtOperation, type CrdtReading, type RepairReport } from '../client/convergence-client';
 import { base64IfNotUtf8 } from '../codec/bytes-text';
 import { tryDecodeCompositeKey } from '../codec/composite-key';
 import { storedKeyText } from '../client/key-text';
 import { placementOf } from './cluster-facts';
 import { answersRequests } from './format';
-import { silentNodeError, suspectPhrase, toldAs } from './no-answer';
+import { refuseHung, suspectPhrase, toldAs } from './no-answer';
 import { UsageError, type CommandSpec, type Parsed } from './args';
 import type { Io, Result } from './commands';
 
@@ -95,9 +95,7 @@ function describeReport(r: RepairReport, notUp: ReadonlyMap<string, string>): st
 async function convergenceOf(controller: ControllerClient, id: string, what: string): Promise<ConvergenceClient> {
   const node = await controller.nodeClient(id);
   try {
-    if (await node.hung()) {
-      throw await silentNodeError(controller, id, what, `did not answer a ping within ${HUNG_PROBE_MS / 1000} s`);
-    }
+    await refuseHung(controller, node, id, what);
   } finally {
     node.close();
   }

@@ -1,7 +1,7 @@
 // A node that let a call's deadline pass, told in the words of the command the person ran and with
 // the node's state: the client's own message names the RPC ("ListSSTables on node n2: no answer
 // before the deadline"), which says nothing about a flush, nor that the node is hung.
-import { RingDbError, type ControllerClient } from '../client';
+import { HUNG_PROBE_MS, RingDbError, type ControllerClient, type NodeClient } from '../client';
 
 /** `work`'s result; a deadline `nodeId` let pass is told as `what` (see noAnswerError). */
 export async function toldAs<T>(c: ControllerClient, nodeId: string, what: string, work: () => Promise<T>): Promise<T> {
@@ -14,16 +14,24 @@ export async function toldAs<T>(c: ControllerClient, nodeId: string, what: strin
 
 /** `err` again, unless it is a deadline `nodeId` let pass: then one that says what to do about it. */
 export async function noAnswerError(c: ControllerClient, nodeId: string, what: string, err: unknown): Promise<unknown> {
-  if (!(err instanceof RingDbError) || err.code !== 'deadline-exceeded') return err;
+  if (!(err instanceof RingDbError) || err.code !== 'deadline-exceeded' || err instanceof SilentNodeError) return err;
   return silentNodeError(c, nodeId, what, 'did not answer in time');
 }
 
+/** A node's silence, already told in the command's words: not to be told again. */
+class SilentNodeError extends RingDbError {}
+
+/** Throws, in `what`'s words, when `node` lets a ping pass (hung): the call that follows would wait out its whole deadline. */
+export async function refuseHung(c: ControllerClient, node: NodeClient, nodeId: string, what: string): Promise<void> {
+  if (await node.hung()) throw await silentNodeError(c, nodeId, what, `did not answer a ping within ${HUNG_PROBE_MS / 1000} s`);
+}
+
 /** `what` failed as `nodeId` `missed` ("did not answer in time"): said with its state and what to do. */
-export async function silentNodeError(c: ControllerClient, nodeId: string, what: string, missed: string): Promise<RingDbError> {
+async function silentNodeError(c: ControllerClient, nodeId: string, what: string, missed: string): Promise<RingDbError> {
   const state = await c.member(nodeId).then((n) => n.state, () => undefined);
   const how = state === 'suspect' ? suspectPhrase(nodeId)
     : state === undefined ? `the controller did not say how ${nodeId} is` : `the controller lists ${nodeId} as ${state}`;
-  return new RingDbError('deadline-exceeded', `${what}: ${nodeId} ${missed}; ${how}. `
+  return new SilentNodeError('deadline-exceeded', `${what}: ${nodeId} ${missed}; ${how}. `
     + `Run it again once \`ringdb status\` shows ${nodeId} up, or restart it (\`ringdb restart ${nodeId}\`)`);
 }
 

@@ -4,7 +4,7 @@
 
 export type * from './types';
 export { ControllerClient, type ControllerAddress } from './controller-client';
-export { NodeClient, HUNG_PROBE_MS, type NodeAddress, type Bytes, type HintQuery } from './node-client';
+export { NodeClient, type NodeAddress, type Bytes, type HintQuery } from './node-client';
 export { EventStream } from './stream';
 export {
   ConvergenceClient, type PeerRoundReport, type RepairReport, type ConvergenceStats, type CrdtOperation, type CrdtReading,
@@ -14,6 +14,7 @@ export {
 export { Driver, type DriverOptions, type NodeAttempt, type Routed, type RoutedGet, type RoutedWrite } from './driver';
 export { Session, type SessionGet, type SessionReadOptions } from './session';
 export { compareVersions, copyVerdicts, type CopyAnswer, type CopyVerdict, type CopyVerdicts } from './copy-verdicts';
+export { HUNG_PROBE_MS } from '../rpc/hung-probe';
 export { RingDbError, NoClusterError, LaunchError, type RingDbErrorCode } from './errors';
 export {
   launchController, connectController, stopController, defaultControllerScript, CONTROLLER_READY,

@@ -4,6 +4,7 @@
 import * as pb from '../gen/ringdb/v1/node';
 import { clientArgs, unary, type UnaryMethod } from '../rpc/client';
 import { MAX_VALUE_BYTES } from '../rpc/channel';
+import { letsPingPass } from '../rpc/hung-probe';
 import {
   cursors, getResultFromProto, logEntryFromProto, scanEntryFromProto, snapshotFromProto, sstable, statsFromProto, versionFromProto,
 } from './convert';
@@ -13,12 +14,6 @@ import type {
 } from './types';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-
-/**
- * How long `hung()` waits for a ping. A hung node holds a long call (a repair round's 120 s) to
- * its deadline before anything is said; a node that is only busy answers a ping well within this.
- */
-export const HUNG_PROBE_MS = 5_000;
 
 export interface NodeAddress {
   address: string;
@@ -141,18 +136,9 @@ export class NodeClient {
     return { nodeId: res.nodeId, clock: res.clock };
   }
 
-  /**
-   * Whether the node let a ping go unanswered for HUNG_PROBE_MS (its process runs but answers
-   * nothing: paused, wedged). Any other failure is not this probe's to tell (false): the call
-   * that follows reports it in its own words.
-   */
-  async hung(): Promise<boolean> {
-    try {
-      await this.ping({ timeoutMs: HUNG_PROBE_MS });
-      return false;
-    } catch (err) {
-      return err instanceof RingDbError && err.code === 'deadline-exceeded';
-    }
+  /** Whether the node let a ping go unanswered for HUNG_PROBE_MS: its process runs but answers nothing (see letsPingPass). */
+  hung(): Promise<boolean> {
+    return letsPingPass(this.client, this.target.token, 'client');
   }
 
   async stats(opts: CallOptions = {}): Promise<NodeStats> {

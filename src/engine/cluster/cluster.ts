@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ClusterPhase, NodeState, type ClusterDescription, type HintSummary, type NodeInfo } from '../gen/ringdb/v1/control';
 import type * as pb from '../gen/ringdb/v1/node';
 import { unary } from '../rpc/client';
+import { HUNG_PROBE_MS, letsPingPass } from '../rpc/hung-probe';
 import { describeError, NotFoundError, PreconditionError, RpcError, UnavailableError } from '../rpc/errors';
 import { status } from '@grpc/grpc-js';
 import { ClusterSpecError, fitQuorumsToNodes, parseClusterSpec } from '../spec/index';
@@ -227,7 +228,7 @@ export class Cluster {
       },
       unhealthy: (failures, error) => {
         if (m.process === proc && failures >= SUSPECT_AFTER && m.state === NodeState.NODE_STATE_UP) {
-          this.setState(m, NodeState.NODE_STATE_SUSPECT, `not answering: ${error}`);
+          this.setState(m, NodeState.NODE_STATE_SUSPECT, `not answering: ${error}, ${failures} in a row; its process runs (hung, paused or overloaded)`);
         }
       },
     });
@@ -666,14 +667,24 @@ export class Cluster {
   }
 
   async compactNode(id: string): Promise<pb.StoreSnapshot | undefined> {
-    const node = this.requireAnswering(this.member(id), 'CompactNode').node;
+    const node = await this.answeringNow(id, 'CompactNode');
     const res = await unary(node, node.compact, {}, { token: this.opts.token, timeoutMs: 120_000 });
     return res.snapshot;
   }
 
   async flushNode(id: string): Promise<pb.FlushResponse> {
-    const node = this.requireAnswering(this.member(id), 'FlushNode').node;
+    const node = await this.answeringNow(id, 'FlushNode');
     return unary(node, node.flush, {}, { token: this.opts.token, timeoutMs: 120_000 });
+  }
+
+  /** `id`'s node, once it has answered a ping: a hung one would hold `what` to its 120 s deadline. */
+  private async answeringNow(id: string, what: string): Promise<NodeMonitor['node']> {
+    const node = this.requireAnswering(this.member(id), what).node;
+    if (await letsPingPass(node, this.opts.token, 'controller')) {
+      throw new UnavailableError(`${what}: node ${id} did not answer a ping within ${HUNG_PROBE_MS / 1000} s: its process runs but has stopped answering `
+        + '(hung, paused or overloaded); try again once it answers, or restart it');
+    }
+    return node;
   }
 
   private async startRouter(spec: ClusterSpec, port: number): Promise<RunningRouter> {

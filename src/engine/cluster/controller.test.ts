@@ -566,7 +566,7 @@ describe('controller: RestartNode while another node hangs (real processes)', fu
 describe('controller: FlushNode on a suspect node (real processes)', function () {
   this.timeout(120_000);
 
-  it('flushes a node that is running but missed its Stats polls, instead of refusing it as not up', async () => {
+  it('flushes a node that is running but missed its Stats polls, instead of refusing it as not up; one that stays hung is told by a ping in 5 s', async () => {
     const bundles = await engineBundles();
     const data = tempDataDir();
     const ctl = await launchController({ dataDir: data.dir, controllerScript: bundles.controller, statsIntervalMs: 200 });
@@ -579,8 +579,16 @@ describe('controller: FlushNode on a suspect node (real processes)', function ()
       stopped = started.nodes.find((n) => n.id === 'n2')!.pid;
       process.kill(stopped, 'SIGSTOP');
       await eventually('n2 suspect', 20_000, async () => ((await ctl.client.describe()).nodes.find((n) => n.id === 'n2')?.state === 'suspect' ? true : undefined));
+      // Why, in words: not grpc's "Deadline exceeded after 1.002s,LB pick: …".
+      assert.match((await ctl.client.describe()).nodes.find((n) => n.id === 'n2')!.reason,
+        /^not answering: no answer to a Stats poll within 1000 ms, \d+ in a row; its process runs \(hung, paused or overloaded\)$/);
+      // Still stopped: a ping tells it in 5 s, where the flush or compaction waited out its 120 s deadline.
+      for (const call of [() => ctl.client.flushNode('n2'), () => ctl.client.compactNode('n2')]) {
+        await assert.rejects(call(), (e: unknown) => e instanceof RingDbError && e.code === 'unavailable'
+          && /: node n2 did not answer a ping within 5 s: its process runs but has stopped answering \(hung, paused or overloaded\); try again once it answers, or restart it/.test(e.message));
+      }
       const flush = ctl.client.flushNode('n2');
-      // The call reaches the controller while n2 is still stopped, so it is judged as suspect; n2 then answers it.
+      // The call reaches the controller while n2 is still stopped, so it is judged as suspect; n2 then answers its ping and the flush.
       await new Promise((resolve) => setTimeout(resolve, 500));
       process.kill(stopped, 'SIGCONT');
       stopped = 0;

@@ -4,7 +4,7 @@
 // The replication-log tail is followed only while someone watches the cluster: under load the
 // node reads, converts and sends up to 5,000 entries a second for it, which no one else uses.
 
-import type { ClientReadableStream } from '@grpc/grpc-js';
+import { status, type ClientReadableStream } from '@grpc/grpc-js';
 import * as pb from '../gen/ringdb/v1/node';
 import { clientArgs, openStream, unary } from '../rpc/client';
 import { describeError } from '../rpc/errors';
@@ -66,11 +66,15 @@ export class NodeMonitor {
     this.offWatched = this.hub.onWatched((watched) => (watched ? this.followLog() : this.unfollowLog()));
   }
 
+  private get pollTimeoutMs(): number {
+    return Math.max(1000, this.intervalMs);
+  }
+
   async poll(): Promise<void> {
     if (this.polling || this.stopped) return;
     this.polling = true;
     try {
-      const res = await unary(this.client, this.client.stats, {}, { token: this.token, timeoutMs: Math.max(1000, this.intervalMs) });
+      const res = await unary(this.client, this.client.stats, {}, { token: this.token, timeoutMs: this.pollTimeoutMs });
       if (this.stopped || !res.stats) return;
       this.failures = 0;
       // A watcher arriving later wants entries from about now on, not the ones no one watched.
@@ -78,7 +82,9 @@ export class NodeMonitor {
       this.hooks.healthy(res.stats);
       this.hub.publish({ $case: 'stats', value: { nodeId: this.nodeId, stats: res.stats } });
     } catch (err) {
-      if (!this.stopped) this.hooks.unhealthy(++this.failures, describeError(err));
+      // grpc's own deadline text ("Deadline exceeded after 1.002s,LB pick: 0.001s,remote_addr=…") would reach `ringdb status` and the Nodes view.
+      const why = (err as { code?: unknown }).code === status.DEADLINE_EXCEEDED ? `no answer to a Stats poll within ${this.pollTimeoutMs} ms` : describeError(err);
+      if (!this.stopped) this.hooks.unhealthy(++this.failures, why);
     } finally {
       this.polling = false;
     }
