@@ -594,6 +594,14 @@ describe('controller: FlushNode on a suspect node (real processes)', function ()
       stopped = 0;
       const flushed = await flush;
       assert.ok(flushed.sstables.length >= 1, 'the flush wrote the put to an SSTable');
+
+      // A restart of a paused node stops it as asked (it is resumed to take SIGTERM), not by SIGKILL once the grace runs out.
+      process.kill(stopped = started.nodes.find((n) => n.id === 'n2')!.pid, 'SIGSTOP');
+      await ctl.client.restartNode('n2');
+      stopped = 0;
+      const log = readFileSync((await ctl.client.member('n2')).logFile, 'utf8');
+      assert.match(log, /\[controller\] node n2 \(pid \d+\) ended, exit code 0: the controller stopped it \(SIGTERM\)\n/);
+      assert.doesNotMatch(log, /SIGKILL/);
     } finally {
       if (stopped) process.kill(stopped, 'SIGCONT');
       await ctl.stop();

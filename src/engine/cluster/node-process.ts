@@ -165,6 +165,9 @@ export class NodeProcess extends EventEmitter {
     if (!this.running) return this.exited;
     this.endedBy ??= 'the controller stopped it (SIGTERM)';
     this.child.kill('SIGTERM');
+    // A paused (SIGSTOPped) node holds SIGTERM until the grace runs out and then dies by SIGKILL,
+    // a crash where a stop was asked for; resumed, it flushes and exits as asked.
+    this.child.kill('SIGCONT');
     const timer = setTimeout(() => {
       this.endedBy = `the controller stopped it (SIGTERM, then SIGKILL after ${graceMs} ms)`;
       this.child.kill('SIGKILL');
