@@ -85,12 +85,20 @@ describe('ringdb repair', function () {
 
   it('tells within seconds that a node which stays hung did not answer a ping, and keeps the other rounds', async () => {
     await whileStopped(ringdb, ws.dir, 'n2', async () => {
+      // n1's round pings n2 first (5 s), where it waited out a 30 s call deadline; --json keeps the node's words.
+      const fromN1 = await ringdb(ws.dir, 'repair', 'n1', '--json');
+      assert.equal(fromN1.code, 1, fromN1.stderr);
+      const [peer] = (JSON.parse(fromN1.stdout) as { reports: RepairReport[] }).reports[0].peers;
+      assert.deepEqual([peer.peer, peer.ok], ['n2', false]);
+      assert.equal(peer.error, 'n2 did not answer a ping within 5 s (its process runs but answers nothing: hung, paused or overloaded); nothing was compared with it');
+
       // Named alone: before the probe, this waited out the round's 120 s deadline.
       const one = await ringdb(ws.dir, 'repair', 'n2');
       assert.equal(one.code, 1, one.stdout);
       assert.match(one.stderr, hungMessage('repair on n2', 'n2'), one.stderr);
 
-      // n1's round keeps its report (n2 failed it at n1's 30 s call deadline), said as n2's state, not the transport's text.
+      // n1's round keeps its report, said as n2's state (suspect), not the node's or the transport's text. By now n1's
+      // heartbeats see n2 down, yet its process keeps the connection open: the round pings it too, not a 30 s call.
       const all = await ringdb(ws.dir, 'repair');
       assert.equal(all.code, 1, all.stdout);
       const [progress, report, noRound] = all.stderr.split(/\n(?=ringdb: |n2: no round: )/);

@@ -13,6 +13,7 @@ import type { CacheStats } from '../../cache/lru';
 import type { Store } from '../../storage';
 import type { Entry } from '../../storage/types';
 import { CorruptionError } from '../../storage/errors';
+import { HUNG_PROBE_MS } from '../../rpc/hung-probe';
 import type { Logger } from '../logger';
 import type { ObservedStore } from './observed-store';
 import { PartitionTrees, type Placement } from './partition-trees';
@@ -161,6 +162,10 @@ export class Convergence {
       if (shared.length === 0) {
         // No partition in common: nothing to compare, and the peer must not be sent any key.
         r = { ...emptyPeerResult(peer.id), ok: true, rootsMatched: true };
+      } else if (await this.link(peer).hung()) {
+        // Asked even of a peer the heartbeats see down: a paused process keeps its connection open, so a call waits out its deadline.
+        r = { ...emptyPeerResult(peer.id), error: `${peer.id} did not answer a ping within ${HUNG_PROBE_MS / 1000} s (its process runs but answers nothing: hung, paused or overloaded); nothing was compared with it` };
+        this.deps.logger.debug(`anti-entropy (merkle) with ${peer.id} skipped: ${r.error}`);
       } else {
         try {
           r = await compareWithPeer({
@@ -232,7 +237,7 @@ export class Convergence {
     const known = this.links.get(peer.id);
     if (known && known.address === peer.address) return known;
     known?.close();
-    const link = new PeerLink(peer.id, peer.address, this.deps.token);
+    const link = new PeerLink(peer.id, peer.address, this.deps.token, this.deps.nodeId);
     this.links.set(peer.id, link);
     return link;
   }

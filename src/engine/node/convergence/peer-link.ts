@@ -6,7 +6,9 @@ import {
   ConvergenceServiceClient, IndexKind, ExchangeEntriesRequest, ExchangeEntriesResponse, MerkleDiffRequest, MerkleDiffResponse,
   MerkleRootsRequest, MerkleRootsResponse, MerkleSummaryRequest, MerkleSummaryResponse, type ConvergenceEntry, type QueryIndexResponse, type ReadGlobalIndexResponse,
 } from '../../gen/ringdb/v1/convergence';
+import { NodeServiceClient } from '../../gen/ringdb/v1/node';
 import { clientArgs, unary } from '../../rpc';
+import { letsPingPass } from '../../rpc/hung-probe';
 import type { Entry } from '../../storage/types';
 
 /** A big exchange with a busy peer can take a while; a dead peer fails fast anyway. */
@@ -35,13 +37,22 @@ export function fromWire(e: ConvergenceEntry): Entry {
 
 export class PeerLink {
   private readonly client: ConvergenceServiceClient;
+  /** For the hung-peer probe only (grpc-js shares one connection per address). */
+  private readonly nodeClient: NodeServiceClient;
 
   constructor(
     readonly id: string,
     readonly address: string,
     private readonly token: string,
+    private readonly selfId: string,
   ) {
     this.client = new ConvergenceServiceClient(...clientArgs(address));
+    this.nodeClient = new NodeServiceClient(...clientArgs(address));
+  }
+
+  /** Whether the peer let a ping go unanswered for HUNG_PROBE_MS: a round with it would wait out a 30 s deadline per call. */
+  hung(): Promise<boolean> {
+    return letsPingPass(this.nodeClient, this.token, this.selfId);
   }
 
   async roots(mapVersion: number, partitionIds: number[], traffic: Traffic): Promise<MerkleRootsResponse> {
@@ -88,5 +99,6 @@ export class PeerLink {
 
   close(): void {
     this.client.close();
+    this.nodeClient.close();
   }
 }
