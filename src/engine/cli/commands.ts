@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   ControllerClient, ConvergenceClient, NoClusterError, RingDbError, defaultClusterSpec, findController, launchController, loadClusterSpecFile,
-  stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type GetResult, type RestartedNode, type StartedCluster, type Version,
+  stopController, validateClusterSpec, type ClusterDescription, type ClusterSpec, type GetResult, type RestartedNode, type SSTableInfo, type StartedCluster, type Version,
 } from '../client';
 import { MEMBERS_FILE, readMembers } from '../cluster/members-file';
 import { readRecordedSpec, recordedSpecSummary, replicationFactorChange } from '../cluster/spec-record';
@@ -424,14 +424,13 @@ async function maintenance(p: Parsed, io: Io): Promise<Result> {
     // Asked of the node itself (the controller's last report may be a second old); an unknown id is refused naming the members.
     const node = await c.nodeClient(id);
     const what = `${p.command} ${id}`;
-    const before = await toldAs(c, id, what, async () => {
-      try {
-        await refuseHung(c, node, id, what);
-        return await node.listSSTables();
-      } finally {
-        node.close();
-      }
-    });
+    let before: SSTableInfo[];
+    try {
+      await refuseHung(c, node, id, what);
+      before = await toldAs(c, id, what, () => node.listSSTables());
+    } finally {
+      node.close();
+    }
     // The flush names the tables it wrote: a diff of the tables would count a compaction that ended meanwhile.
     const { written, ...s } = await toldAs(c, id, what, async () => (p.command === 'flush' ? c.flushNode(id) : { ...await c.compactNode(id), written: undefined }));
     const levels = [...new Set(s.sstables.map((t) => t.level))].sort((a, b) => a - b)

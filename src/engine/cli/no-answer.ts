@@ -14,14 +14,14 @@ export async function toldAs<T>(c: ControllerClient, nodeId: string, what: strin
 
 /** `err` again, unless it is a deadline `nodeId` let pass: then one that says what to do about it. */
 export async function noAnswerError(c: ControllerClient, nodeId: string, what: string, err: unknown): Promise<unknown> {
-  if (!(err instanceof RingDbError) || err.code !== 'deadline-exceeded' || err instanceof SilentNodeError) return err;
+  if (!(err instanceof RingDbError) || err.code !== 'deadline-exceeded') return err;
   return silentNodeError(c, nodeId, what, 'did not answer in time');
 }
 
-/** A node's silence, already told in the command's words: not to be told again. */
-class SilentNodeError extends RingDbError {}
-
-/** Throws, in `what`'s words, when `node` lets a ping pass (hung): the call that follows would wait out its whole deadline. */
+/**
+ * Throws, in `what`'s words, when `node` lets a ping pass (hung): the call that follows would wait
+ * out its whole deadline. Call it outside toldAs, which would tell the error again.
+ */
 export async function refuseHung(c: ControllerClient, node: NodeClient, nodeId: string, what: string): Promise<void> {
   if (await node.hung()) throw await silentNodeError(c, nodeId, what, `did not answer a ping within ${HUNG_PROBE_MS / 1000} s`);
 }
@@ -31,7 +31,7 @@ async function silentNodeError(c: ControllerClient, nodeId: string, what: string
   const state = await c.member(nodeId).then((n) => n.state, () => undefined);
   const how = state === 'suspect' ? suspectPhrase(nodeId)
     : state === undefined ? `the controller did not say how ${nodeId} is` : `the controller lists ${nodeId} as ${state}`;
-  return new SilentNodeError('deadline-exceeded', `${what}: ${nodeId} ${missed}; ${how}. `
+  return new RingDbError('deadline-exceeded', `${what}: ${nodeId} ${missed}; ${how}. `
     + `Run it again once \`ringdb status\` shows ${nodeId} up, or restart it (\`ringdb restart ${nodeId}\`)`);
 }
 

@@ -15,6 +15,9 @@ import { escapeCell } from './ownCopies';
 import type { ResultDocuments } from './resultDocuments';
 import { cancellationArg, explain, runReported, withCancellableProgress } from './run';
 
+/** What a node that runs but answers nothing is, and what to do: said of a hung source and of a suspect peer. */
+const HUNG_ADVICE = 'its process runs but has stopped answering (hung, paused or overloaded). Repair again once it shows up, or restart it ("RingDB: Restart Node").';
+
 /** A node's round, or why it could not run there. */
 export type NodeRepair = RepairReport & { failed?: string };
 
@@ -65,8 +68,6 @@ export function registerRepairCommands(session: ClusterSession, model: ClusterMo
   });
   return [vscode.commands.registerCommand(Commands.repair, repair)];
 }
-
-const HUNG_ADVICE = 'its process runs but has stopped answering (hung, paused or overloaded). Repair again once it shows up, or restart it ("RingDB: Restart Node").';
 
 export function renderRepair(reports: readonly NodeRepair[], model: ClusterModel): string {
   const state = new Map(model.snapshot.nodes.map((n) => [n.id, n.status]));
