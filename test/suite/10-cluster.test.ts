@@ -140,6 +140,12 @@ describe('a 3-node cluster driven through the commands', function () {
       const hung = await run<(Report & { failed?: string })[]>(Commands.repair, { node: 'n3', quiet: true });
       assert.deepEqual(hung?.map((r) => [r.nodeId, r.peers.length]), [['n3', 0]]);
       assert.match(hung[0].failed ?? '', /^n3 did not answer a ping within 5 s: its process runs but has stopped answering \(hung, paused or overloaded\)/);
+      // Get's row for it says so too, by then suspect in the Nodes view, not the Get RPC's deadline.
+      const got = await run<GetSummary>(Commands.get, { key: 'user:1' });
+      assert.ok(got?.found, `Get failed: ${api.lastError()}`);
+      const n3Row = got.replicas.find((r) => r.node === 'n3');
+      assert.equal(n3Row?.error, 'no answer within 3 s; n3 is suspect: its process runs but has stopped answering (hung, paused or overloaded)', JSON.stringify(n3Row));
+      assert.match(api.lastResult()?.markdown ?? '', /\| n3 \| error: no answer within 3 s; n3 is suspect: /);
     } finally {
       process.kill(n3.pid, 'SIGCONT');
     }

@@ -328,7 +328,7 @@ async function ownCopy(p: Parsed, c: ControllerClient): Promise<Result> {
   }
   const node = await c.nodeClient(nodeId);
   try {
-    const own = readResult(key, nodeId, await node.getOwnCopy(key, { timeoutMs: OWN_COPY_ASK_MS }), true);
+    const own = readResult(key, nodeId, await toldAs(c, nodeId, `get --local on ${nodeId}`, () => node.getOwnCopy(key, { timeoutMs: OWN_COPY_ASK_MS })), true);
     const replica = !placed || placed.replicas.includes(nodeId);
     const result = { ...own, json: { ...(own.json as object), replica } };
     if (!placed || replica) return result;

@@ -28,14 +28,25 @@ export async function refuseHung(c: ControllerClient, node: NodeClient, nodeId: 
 
 /** `what` failed as `nodeId` `missed` ("did not answer in time"): said with its state and what to do. */
 async function silentNodeError(c: ControllerClient, nodeId: string, what: string, missed: string): Promise<RingDbError> {
-  const state = await c.member(nodeId).then((n) => n.state, () => undefined);
-  const how = state === 'suspect' ? suspectPhrase(nodeId)
-    : state === undefined ? `the controller did not say how ${nodeId} is` : `the controller lists ${nodeId} as ${state}`;
-  return new RingDbError('deadline-exceeded', `${what}: ${nodeId} ${missed}; ${how}. `
+  const { words } = await stateNow(c, nodeId);
+  return new RingDbError('deadline-exceeded', `${what}: ${nodeId} ${missed}; ${words}. `
     + `Run it again once \`ringdb status\` shows ${nodeId} up, or restart it (\`ringdb restart ${nodeId}\`)`);
+}
+
+/**
+ * How the controller lists `nodeId` now, in words: read again after a call it let pass, because
+ * by then the heartbeats may have found it suspect where the listing before the call said up.
+ */
+export async function stateNow(c: ControllerClient, nodeId: string): Promise<{ state: string | undefined; words: string }> {
+  const state = await c.member(nodeId).then((n) => n.state, () => undefined);
+  const words = state === 'suspect' ? suspectPhrase(nodeId)
+    : state === undefined ? `the controller did not say how ${nodeId} is` : `the controller lists ${nodeId} as ${state}`;
+  return { state, words };
 }
 
 /** What a suspect node is, for a person who has to decide whether to wait or restart it. */
 export function suspectPhrase(nodeId: string): string {
-  return `${nodeId} is suspect: its process runs but has stopped answering (hung, paused or overloaded)`;
+  return `${nodeId} is suspect: ${HUNG_WORDS}`;
 }
+
+export const HUNG_WORDS = 'its process runs but has stopped answering (hung, paused or overloaded)';

@@ -1,21 +1,25 @@
 // What each replica of a key holds in its own copy (no quorum, no read repair), for `ringdb
 // where`: the placement says where a key belongs, the copies show whether replication got there.
 
-import { ConvergenceClient, copyVerdicts, type ClusterDescription, type ControllerClient, type Version, type VectorSibling } from '../client';
+import { ConvergenceClient, copyVerdicts, RingDbError, type ClusterDescription, type ControllerClient, type Version, type VectorSibling } from '../client';
 import { VectorClock } from '../clock/vector-clock';
 import { mergeSiblings, type Version as SiblingVersion } from '../clock/vector-clock-siblings';
 import { specModes } from './cluster-facts';
 import { answersRequests, formatVersion, table } from './format';
+import { HUNG_WORDS, stateNow } from './no-answer';
 
 /** A replica's own copy only waits this long: a hung node is shown as such, not waited for. */
 export const OWN_COPY_ASK_MS = 3_000;
 
 export interface OwnCopy {
   node: string;
-  /** 'value' | 'tombstone' | 'nothing' | 'siblings' (vector mode: several), or why it was not read: the node's state, or 'error'. */
+  /**
+   * 'value' | 'tombstone' | 'nothing' | 'siblings' (vector mode: several), or why it was not read:
+   * the node's state, 'suspect' for one that was asked but let the deadline pass, or 'error'.
+   */
   holds: string;
   version: Version | undefined;
-  /** What went wrong when holds is 'error'. */
+  /** What went wrong when holds is 'error', or which deadline a suspect node let pass. */
   error?: string;
   /** Vector mode: the replica's own siblings (a value, a tombstone, or concurrent versions), each with its clock. */
   siblings?: OwnSibling[];
@@ -117,10 +121,22 @@ export async function ownCopies(c: ControllerClient, described: ClusterDescripti
         client.close();
       }
     } catch (err) {
-      return { node, holds: 'error', error: (err as Error).message, version: undefined, newest: false, verdict: '' };
+      return unread(c, node, err);
     }
   }));
   return judged({ copies, crdtType });
+}
+
+/**
+ * A copy that could not be read. One whose node let OWN_COPY_ASK_MS pass is said with the state
+ * the controller lists now (a hung node is suspect by then), not as the RPC's deadline.
+ */
+async function unread(c: ControllerClient, node: string, err: unknown): Promise<OwnCopy> {
+  const none = { node, version: undefined, newest: false, verdict: '' };
+  if (!(err instanceof RingDbError) || err.code !== 'deadline-exceeded') return { ...none, holds: 'error', error: (err as Error).message };
+  const missed = `did not answer within ${OWN_COPY_ASK_MS / 1000} s`;
+  const { state, words } = await stateNow(c, node);
+  return state === 'suspect' ? { ...none, holds: 'suspect', error: `${missed}: ${HUNG_WORDS}` } : { ...none, holds: 'error', error: `${node} ${missed}; ${words}` };
 }
 
 /** A replica's own siblings (vector mode): a direct read of its store, no quorum. */
@@ -138,7 +154,7 @@ async function ownSiblings(c: ControllerClient, node: string, key: string): Prom
       conv.close();
     }
   } catch (err) {
-    return { node, holds: 'error', error: (err as Error).message, version: undefined, newest: false, verdict: '' };
+    return unread(c, node, err);
   }
 }
 
@@ -204,7 +220,7 @@ export function formatOwnCopies(key: string, { copies, crdtType }: OwnCopies): s
     if (crdtType) return `no replica holds ${JSON.stringify(key)} yet (a CRDT: ${crdtType})`;
     return `no replica holds ${JSON.stringify(key)} as a plain key (rows written with --clustering live under it: \`ringdb scan ${key}\`)`;
   }
-  const rows = copies.map((c) => [c.node, c.holds === 'error' ? `error: ${c.error ?? ''}` : c.holds, c.siblings ? siblingsText(c.siblings) : c.version ? formatVersion(c.version) : '-', c.verdict]);
+  const rows = copies.map((c) => [c.node, c.error === undefined ? c.holds : `${c.holds}: ${c.error}`, c.siblings ? siblingsText(c.siblings) : c.version ? formatVersion(c.version) : '-', c.verdict]);
   if (vector) {
     return `each replica's own siblings (no quorum, no read repair; consistencyMode "vector"):\n${table(['REPLICA', 'HOLDS', 'SIBLINGS (VALUE CLOCK)', ''], rows).replace(/^/gm, '  ')}`
       + `\n  \`ringdb siblings ${key}\` merges R replicas' siblings and prints the context that replaces them`;

@@ -554,6 +554,17 @@ describe('ringdb get and put with a node down or outside the key\'s replicas (re
         const flush = await ringdb(ws.dir, 'flush', 'n2', ...dir);
         assert.equal(flush.code, 1, flush.stdout);
         assert.match(flush.stderr, /^ringdb: flush n2: n2 did not answer a ping within 5 s; (n2 is suspect: its process runs but has stopped answering \(hung, paused or overloaded\)|the controller lists n2 as up)\. Run it again once `ringdb status` shows n2 up, or restart it \(`ringdb restart n2`\)\n$/, flush.stderr);
+        // Its own copy is said as a suspect node's, by then listed so, not as the Get RPC's deadline.
+        const suspect = 'did not answer within 3 s: its process runs but has stopped answering (hung, paused or overloaded)';
+        const where = await ringdb(ws.dir, 'where', 'k', ...dir);
+        assert.equal(where.code, 0, where.stderr);
+        assert.ok(where.stdout.split('\n').some((line) => /^\s*n2\s+suspect: /.test(line) && line.includes(`suspect: ${suspect}`)), where.stdout);
+        const copies = json<{ copies: { node: string; holds: string; error?: string }[] }>(await ringdb(ws.dir, 'where', 'k', '--json', ...dir)).copies;
+        const own = copies.find((x) => x.node === 'n2');
+        assert.deepEqual([own?.holds, own?.error], ['suspect', suspect], JSON.stringify(copies));
+        const local = await ringdb(ws.dir, 'get', 'k', '--local', '--node', 'n2', ...dir);
+        assert.deepEqual([local.code, local.stdout], [1, ''], local.stderr);
+        assert.match(local.stderr, /^ringdb: get --local on n2: n2 did not answer in time; n2 is suspect: its process runs but has stopped answering \(hung, paused or overloaded\)\. Run it again once `ringdb status` shows n2 up/, local.stderr);
       } finally {
         process.kill(n2.pid, 'SIGCONT');
       }

@@ -6,7 +6,7 @@
 import { engineClient, loadedEngineClient, type Version } from '../engineClient';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
-import { answersRequests } from '../model/types';
+import { answersRequests, HUNG_WORDS } from '../model/types';
 import { clip, code, codeBlock, literal } from './markdown';
 import { explain } from './run';
 import { formatBytes } from '../common/format';
@@ -91,12 +91,24 @@ export async function askOwnCopies(session: ClusterSession, model: ClusterModel,
       const r = await (await session.nodeClient(n.id)).getOwnCopy(k, { timeoutMs: ASK_MS });
       return { ...none, node: n.id, notAsked: undefined, found: r.found, deleted: r.deleted, version: r.version, value: r.found ? r.value.toString('utf8') : undefined };
     } catch (err) {
+      const code = err instanceof (loadedEngineClient()?.RingDbError ?? Error) ? (err as { code?: string }).code : undefined;
+      if (code === 'deadline-exceeded') return { ...none, node: n.id, notAsked: undefined, error: silence(model, n.id) };
       // Vector mode refuses a one-value read of a key with siblings; that is an answer, not a failure.
-      const siblings = vector && err instanceof (loadedEngineClient()?.RingDbError ?? Error) && (err as { code?: string }).code === 'failed-precondition';
+      const siblings = vector && code === 'failed-precondition';
       if (!siblings) return { ...none, node: n.id, notAsked: undefined, error: explain(err).message, siblings };
       return { ...none, node: n.id, notAsked: undefined, siblings, siblingSet: await ownSiblings(session, n.id, k) };
     }
   }));
+}
+
+/**
+ * A node that let ASK_MS pass, with its status now: the heartbeats find a hung node suspect in
+ * about 2 s, so by then the Nodes view says so, where the RPC's own words only name a deadline.
+ */
+function silence(model: ClusterModel, id: string): string {
+  const status = model.snapshot.nodes.find((n) => n.id === id)?.status;
+  const missed = `no answer within ${ASK_MS / 1000} s`;
+  return status === 'suspect' ? `${missed}; ${id} is suspect: ${HUNG_WORDS}` : `${missed}; ${id} is ${status ?? 'not in the cluster now'} (busy or hung)`;
 }
 
 /** The hints of `k` every node that answers requests keeps (nodes that cannot be asked are left out, as by \`ringdb where\`). */

@@ -9,14 +9,14 @@ import { formatBytes } from '../common/format';
 import type { Log } from '../common/log';
 import { UserError, type ClusterSession } from '../controller/clusterSession';
 import type { ClusterModel } from '../model/clusterModel';
-import { answersRequests, type NodeView } from '../model/types';
+import { answersRequests, HUNG_WORDS, type NodeView } from '../model/types';
 import { argsOf, nodeArg } from './inputs';
 import { escapeCell } from './ownCopies';
 import type { ResultDocuments } from './resultDocuments';
 import { cancellationArg, explain, runReported, withCancellableProgress } from './run';
 
 /** What a node that runs but answers nothing is, and what to do: said of a hung source and of a suspect peer. */
-const HUNG_ADVICE = 'its process runs but has stopped answering (hung, paused or overloaded). Repair again once it shows up, or restart it ("RingDB: Restart Node").';
+const HUNG_ADVICE = `${HUNG_WORDS}. Repair again once it shows up, or restart it ("RingDB: Restart Node").`;
 
 /** A node's round, or why it could not run there. */
 export type NodeRepair = RepairReport & { failed?: string };

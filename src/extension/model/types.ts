@@ -166,6 +166,9 @@ export type ClusterChange =
   | { readonly kind: 'partitions' }
   | { readonly kind: 'hints' };
 
+/** What a suspect node is, for a person deciding whether to wait or restart it. */
+export const HUNG_WORDS = 'its process runs but has stopped answering (hung, paused or overloaded)';
+
 /** The statuses of a node that answers requests (a suspect one is only slow to answer pings). */
 export const ANSWERING: readonly NodeStatus[] = ['up', 'suspect'];
 
