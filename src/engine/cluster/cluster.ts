@@ -300,8 +300,9 @@ export class Cluster {
   private applyDownMarks(ids: readonly string[], resume: boolean): { kept: string[]; note: string } {
     let marks: DownMarks = {};
     let damaged = '';
+    const unreadHints: string[] = [];
     try {
-      marks = readDownMarks(this.opts.dataDir);
+      marks = readDownMarks(this.opts.dataDir, undefined, (detail) => unreadHints.push(detail));
     } catch (err) {
       damaged = `${describeError(err)}; ignored it, so no node is kept down on purpose and every member starts (the record is written afresh)`;
     }
@@ -314,6 +315,8 @@ export class Cluster {
     else if (marked.length) {
       kept = marked;
       note = `kept down on purpose, as before the controller restarted: ${said}; \`ringdb restart <node>\` starts one`;
+      // Only a kept mark's hints are listed; the others' nodes start and report their own.
+      if (unreadHints.length) note += `; ${unreadHints.join('; ')}`;
     }
     for (const id of kept) {
       const m = this.member(id);

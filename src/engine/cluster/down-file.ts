@@ -43,8 +43,13 @@ export type DownMarks = Readonly<Record<string, DownMark>>;
 
 const realFs = new NodeFileSystem();
 
-/** The marks `dataDir` records, by node id; empty when there is no record. */
-export function readDownMarks(dataDir: string, fs: FileSystem = realFs): DownMarks {
+/**
+ * The marks `dataDir` records, by node id; empty when there is no record. A mark whose hints
+ * cannot be read is kept without them, told to `onUnreadHints`: the hints are only the
+ * controller's last count, and the node reports its own once restarted, but dropping the mark
+ * would start a node a person took down.
+ */
+export function readDownMarks(dataDir: string, fs: FileSystem = realFs, onUnreadHints: (detail: string) => void = () => {}): DownMarks {
   const file = join(dataDir, DOWN_FILE);
   const record = readFolderRecord(fs, file, 'record of nodes down on purpose');
   if (record === undefined) return {};
@@ -56,15 +61,19 @@ export function readDownMarks(dataDir: string, fs: FileSystem = realFs): DownMar
   for (const [id, mark] of Object.entries(nodes)) {
     const m = mark as Partial<DownMark> | null;
     if (!NODE_ID_PATTERN.test(id) || typeof m !== 'object' || m === null || m.how !== 'killed'
-      || !Number.isSafeInteger(m.atUnixMs) || typeof m.address !== 'string' || (m.hints !== undefined && !isHeldHints(m.hints))) {
-      throw damagedRecord(file, `the record of nodes down on purpose holds ${JSON.stringify(id)}: ${JSON.stringify(mark)}, not a node id with {"how":"killed","atUnixMs":<ms>,"address":"host:port"} and optionally "hints":[{"target":<node id>,"count":<n>,"oldestUnixMs":<ms>}]`);
+      || !Number.isSafeInteger(m.atUnixMs) || typeof m.address !== 'string') {
+      throw damagedRecord(file, `the record of nodes down on purpose holds ${JSON.stringify(id)}: ${JSON.stringify(mark)}, not a node id with {"how":"killed","atUnixMs":<ms>,"address":"host:port"} and optionally ${HINTS_SHAPE}`);
     }
-    const held = m.hints?.map((h) => ({ target: h.target, count: h.count, oldestUnixMs: h.oldestUnixMs }));
+    const readable = m.hints === undefined || isHeldHints(m.hints);
+    if (!readable) onUnreadHints(`the record of nodes down on purpose holds hints for ${id} that are not ${HINTS_SHAPE}: ${JSON.stringify(m.hints)}; ${id} stays down without them, and reports its own hints once restarted`);
+    const held = readable ? m.hints?.map((h) => ({ target: h.target, count: h.count, oldestUnixMs: h.oldestUnixMs })) : undefined;
     marks.push([id, { how: m.how, atUnixMs: m.atUnixMs as number, address: m.address, ...(held ? { hints: held } : {}) }]);
   }
   // fromEntries defines own properties, so an id can never reach the prototype.
   return Object.fromEntries(marks);
 }
+
+const HINTS_SHAPE = '"hints":[{"target":<node id>,"count":<n>,"oldestUnixMs":<ms>}]';
 
 function isHeldHints(value: unknown): value is HeldHints[] {
   return Array.isArray(value) && value.every((h: Partial<HeldHints> | null) => typeof h === 'object' && h !== null
