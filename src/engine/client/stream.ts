@@ -25,6 +25,8 @@ export class EventStream<T> implements AsyncIterable<T> {
     what: string,
   ) {
     call.on('data', (message: unknown) => {
+      // A message grpc-js decoded before the cancel took effect.
+      if (this.closedByUs) return;
       for (const value of expand(message as never)) {
         if (this.waiter) {
           const w = this.waiter;
@@ -43,10 +45,15 @@ export class EventStream<T> implements AsyncIterable<T> {
     call.on('end', () => this.finish(undefined));
   }
 
-  /** Cancels the call; pending and future iterations end. Safe to call more than once. */
+  /**
+   * Cancels the call; pending and future iterations end, and values still queued are dropped: a
+   * reader closes a stream when it stops caring (a window stopping its cluster), and one more
+   * stale event applied after that would undo what it did. Safe to call more than once.
+   */
   close(): void {
-    if (this.ended) return;
     this.closedByUs = true;
+    this.queue.length = 0;
+    if (this.ended) return;
     this.call.cancel();
     this.finish(undefined);
   }

@@ -172,6 +172,15 @@ describe('controller (real processes)', function () {
     }
   });
 
+  it('a Watch stream closed by its reader yields nothing more, not even the events it had queued', async () => {
+    const stream = client.watch();
+    // Not read while the snapshot and a few stats polls (every 200 ms) arrive: they queue.
+    await new Promise((r) => setTimeout(r, 1_000));
+    stream.close();
+    // A reader that closed it (a window stopping its cluster) must not apply a stale snapshot after.
+    assert.deepEqual(await stream[Symbol.asyncIterator]().next(), { value: undefined, done: true });
+  });
+
   it('reports a node that dies on its own as down and does not restart it', async () => {
     const rec = new Recorder(client.watch());
     try {
