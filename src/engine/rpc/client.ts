@@ -37,6 +37,8 @@ export interface CallSettings {
   timeoutMs?: number;
   /** The server call being handled: its deadline and cancellation propagate to this call. */
   parent?: ParentCall;
+  /** Cancels the call (CANCELLED) when aborted; unary calls only. */
+  signal?: AbortSignal;
 }
 
 export function tokenMetadata(token: string): Metadata {
@@ -59,10 +61,15 @@ export function callOptions(settings: CallSettings): Partial<CallOptions> {
 /** Calls a generated unary method and resolves with its response or rejects with the ServiceError. */
 export function unary<C, Req, Res>(client: C, method: UnaryMethod<Req, Res>, request: Req, settings: CallSettings): Promise<Res> {
   return new Promise((resolve, reject) => {
-    method.call(client, request, tokenMetadata(settings.token), callOptions(settings), (err, res) => {
+    const { signal } = settings;
+    const cancel = (): void => call.cancel();
+    const call = method.call(client, request, tokenMetadata(settings.token), callOptions(settings), (err, res) => {
+      signal?.removeEventListener('abort', cancel);
       if (err) reject(err);
       else resolve(res);
     });
+    if (signal?.aborted) call.cancel();
+    else signal?.addEventListener('abort', cancel, { once: true });
   });
 }
 

@@ -17,7 +17,7 @@ import { HUNG_PROBE_MS } from '../../rpc/hung-probe';
 import type { Logger } from '../logger';
 import type { ObservedStore } from './observed-store';
 import { PartitionTrees, type Placement } from './partition-trees';
-import { PeerLink } from './peer-link';
+import { PeerLink, PeerStoppedAnswering } from './peer-link';
 import { compareWithPeer, emptyPeerResult, type PeerRoundResult } from './round';
 import type { VersionOf } from './tree';
 
@@ -178,7 +178,8 @@ export class Convergence {
         } catch (err) {
           const e = err as { details?: string; message?: string };
           // A peer this node's heartbeats see down fails with grpc-js's connection text; say what it means.
-          const error = peer.down ? `${peer.id} is down (its heartbeats stopped); nothing was compared with it` : e.details ?? e.message ?? String(err);
+          const error = err instanceof PeerStoppedAnswering ? `${err.message}; the round with it stopped there`
+            : peer.down ? `${peer.id} is down (its heartbeats stopped); nothing was compared with it` : e.details ?? e.message ?? String(err);
           r = { ...emptyPeerResult(peer.id), error };
           this.deps.logger.debug(`anti-entropy (merkle) with ${peer.id} failed: ${r.error}`);
         }

@@ -8,11 +8,24 @@ import {
 } from '../../gen/ringdb/v1/convergence';
 import { NodeServiceClient } from '../../gen/ringdb/v1/node';
 import { clientArgs, unary } from '../../rpc';
-import { letsPingPass } from '../../rpc/hung-probe';
+import { HUNG_PROBE_MS, letsPingPass } from '../../rpc/hung-probe';
 import type { Entry } from '../../storage/types';
 
 /** A big exchange with a busy peer can take a while; a dead peer fails fast anyway. */
 const CALL_TIMEOUT_MS = 30_000;
+/**
+ * A call unanswered this long gets a ping beside it, and another each time this passes: a peer
+ * paused or wedged during a round is told in seconds, where the call would wait out its deadline.
+ */
+const WATCH_AFTER_MS = 1_000;
+
+/** The peer stopped answering while a call waited on it: the call was cancelled. */
+export class PeerStoppedAnswering extends Error {
+  constructor(peerId: string) {
+    super(`${peerId} stopped answering during the call: it did not answer a ping within ${HUNG_PROBE_MS / 1000} s (its process runs but answers nothing: hung, paused or overloaded)`);
+    this.name = 'PeerStoppedAnswering';
+  }
+}
 
 export interface Traffic {
   bytesSent: number;
@@ -58,7 +71,7 @@ export class PeerLink {
   async roots(mapVersion: number, partitionIds: number[], traffic: Traffic): Promise<MerkleRootsResponse> {
     const req: MerkleRootsRequest = { mapVersion, partitionIds };
     traffic.bytesSent += size(MerkleRootsRequest.encode(req).finish());
-    const res = await unary(this.client, this.client.merkleRoots, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
+    const res = await this.watched((signal) => unary(this.client, this.client.merkleRoots, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS, signal }));
     traffic.bytesReceived += size(MerkleRootsResponse.encode(res).finish());
     return res;
   }
@@ -66,7 +79,7 @@ export class PeerLink {
   async summary(scope: Scope, level: number, indexes: number[], traffic: Traffic): Promise<MerkleSummaryResponse> {
     const req: MerkleSummaryRequest = { ...scope, level, indexes };
     traffic.bytesSent += size(MerkleSummaryRequest.encode(req).finish());
-    const res = await unary(this.client, this.client.merkleSummary, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
+    const res = await this.watched((signal) => unary(this.client, this.client.merkleSummary, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS, signal }));
     traffic.bytesReceived += size(MerkleSummaryResponse.encode(res).finish());
     return res;
   }
@@ -74,7 +87,7 @@ export class PeerLink {
   async diff(scope: Scope, buckets: number[], traffic: Traffic): Promise<MerkleDiffResponse> {
     const req: MerkleDiffRequest = { ...scope, buckets };
     traffic.bytesSent += size(MerkleDiffRequest.encode(req).finish());
-    const res = await unary(this.client, this.client.merkleDiff, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
+    const res = await this.watched((signal) => unary(this.client, this.client.merkleDiff, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS, signal }));
     traffic.bytesReceived += size(MerkleDiffResponse.encode(res).finish());
     return res;
   }
@@ -82,19 +95,43 @@ export class PeerLink {
   async exchange(scope: Scope, body: Omit<ExchangeEntriesRequest, keyof Scope>, traffic: Traffic): Promise<ExchangeEntriesResponse> {
     const req: ExchangeEntriesRequest = { ...body, ...scope };
     traffic.bytesSent += size(ExchangeEntriesRequest.encode(req).finish());
-    const res = await unary(this.client, this.client.exchangeEntries, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
+    const res = await this.watched((signal) => unary(this.client, this.client.exchangeEntries, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS, signal }));
     traffic.bytesReceived += size(ExchangeEntriesResponse.encode(res).finish());
     return res;
   }
 
   /** A peer's local index lookup; not counted as anti-entropy traffic. */
   queryIndex(field: string, value: string): Promise<QueryIndexResponse> {
-    return unary(this.client, this.client.queryIndex, { field, value, localOnly: true, kind: IndexKind.INDEX_KIND_SECONDARY }, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
+    return this.watched((signal) => unary(this.client, this.client.queryIndex, { field, value, localOnly: true, kind: IndexKind.INDEX_KIND_SECONDARY }, { token: this.token, timeoutMs: CALL_TIMEOUT_MS, signal }));
   }
 
   /** A replica's page of global index entries (not counted as anti-entropy traffic). */
   readGlobalIndex(field: string, value: string, after: Buffer, limit: number): Promise<ReadGlobalIndexResponse> {
-    return unary(this.client, this.client.readGlobalIndex, { field, value, after, limit }, { token: this.token, timeoutMs: CALL_TIMEOUT_MS });
+    return this.watched((signal) => unary(this.client, this.client.readGlobalIndex, { field, value, after, limit }, { token: this.token, timeoutMs: CALL_TIMEOUT_MS, signal }));
+  }
+
+  /** `call`, cancelled with PeerStoppedAnswering once the peer lets a ping pass while it waits. */
+  private async watched<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const abort = new AbortController();
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    const probe = (): void => {
+      timer = undefined;
+      void this.hung().then((hung) => {
+        if (done) return;
+        if (hung) abort.abort();
+        else timer = setTimeout(probe, WATCH_AFTER_MS);
+      });
+    };
+    timer = setTimeout(probe, WATCH_AFTER_MS);
+    try {
+      return await call(abort.signal);
+    } catch (err) {
+      throw abort.signal.aborted ? new PeerStoppedAnswering(this.id) : err;
+    } finally {
+      done = true;
+      if (timer) clearTimeout(timer);
+    }
   }
 
   close(): void {
