@@ -300,9 +300,9 @@ export class Cluster {
   private applyDownMarks(ids: readonly string[], resume: boolean): { kept: string[]; note: string } {
     let marks: DownMarks = {};
     let damaged = '';
-    const unreadHints: string[] = [];
+    const unreadHints = new Map<string, string>();
     try {
-      marks = readDownMarks(this.opts.dataDir, undefined, (detail) => unreadHints.push(detail));
+      marks = readDownMarks(this.opts.dataDir, undefined, (id, detail) => unreadHints.set(id, detail));
     } catch (err) {
       damaged = `${describeError(err)}; ignored it, so no node is kept down on purpose and every member starts (the record is written afresh)`;
     }
@@ -316,7 +316,8 @@ export class Cluster {
       kept = marked;
       note = `kept down on purpose, as before the controller restarted: ${said}; \`ringdb restart <node>\` starts one`;
       // Only a kept mark's hints are listed; the others' nodes start and report their own.
-      if (unreadHints.length) note += `; ${unreadHints.join('; ')}`;
+      const unread = kept.flatMap((id) => unreadHints.get(id) ?? []);
+      if (unread.length) note += `; ${unread.join('; ')}`;
     }
     for (const id of kept) {
       const m = this.member(id);

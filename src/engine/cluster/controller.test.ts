@@ -174,8 +174,15 @@ describe('controller (real processes)', function () {
 
   it('a Watch stream closed by its reader yields nothing more, not even the events it had queued', async () => {
     const stream = client.watch();
-    // Not read while the snapshot and a few stats polls (every 200 ms) arrive: they queue.
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Not read while the snapshot and a stats poll (every 200 ms) arrive: they queue. A second
+    // stream, read, says when they have been sent, after the first's.
+    const reader = new Recorder(client.watch());
+    try {
+      const first = await reader.waitFor('a stats event', (e) => e.type === 'stats');
+      await reader.waitFor('a later stats event', (e) => e.type === 'stats', reader.events.indexOf(first) + 1);
+    } finally {
+      await reader.close();
+    }
     stream.close();
     // A reader that closed it (a window stopping its cluster) must not apply a stale snapshot after.
     assert.deepEqual(await stream[Symbol.asyncIterator]().next(), { value: undefined, done: true });

@@ -49,7 +49,7 @@ const realFs = new NodeFileSystem();
  * controller's last count, and the node reports its own once restarted, but dropping the mark
  * would start a node a person took down.
  */
-export function readDownMarks(dataDir: string, fs: FileSystem = realFs, onUnreadHints: (detail: string) => void = () => {}): DownMarks {
+export function readDownMarks(dataDir: string, fs: FileSystem = realFs, onUnreadHints: (nodeId: string, detail: string) => void = () => {}): DownMarks {
   const file = join(dataDir, DOWN_FILE);
   const record = readFolderRecord(fs, file, 'record of nodes down on purpose');
   if (record === undefined) return {};
@@ -65,7 +65,7 @@ export function readDownMarks(dataDir: string, fs: FileSystem = realFs, onUnread
       throw damagedRecord(file, `the record of nodes down on purpose holds ${JSON.stringify(id)}: ${JSON.stringify(mark)}, not a node id with {"how":"killed","atUnixMs":<ms>,"address":"host:port"} and optionally ${HINTS_SHAPE}`);
     }
     const readable = m.hints === undefined || isHeldHints(m.hints);
-    if (!readable) onUnreadHints(`the record of nodes down on purpose holds hints for ${id} that are not ${HINTS_SHAPE}: ${JSON.stringify(m.hints)}; ${id} stays down without them, and reports its own hints once restarted`);
+    if (!readable) onUnreadHints(id, `the record of nodes down on purpose holds hints for ${id} that are not ${HINTS_SHAPE}: ${JSON.stringify(m.hints)}; ${id} stays down without them, and reports its own hints once restarted`);
     const held = readable ? m.hints?.map((h) => ({ target: h.target, count: h.count, oldestUnixMs: h.oldestUnixMs })) : undefined;
     marks.push([id, { how: m.how, atUnixMs: m.atUnixMs as number, address: m.address, ...(held ? { hints: held } : {}) }]);
   }

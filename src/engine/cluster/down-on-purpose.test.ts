@@ -277,8 +277,8 @@ describe('nodes down on purpose across a controller restart (real processes)', f
   it('keeps a mark whose hints cannot be read without them, and says so', () => {
     writeDownMarks(data.dir, { n2: { how: 'killed', atUnixMs: 1, address: '', hints: [{ target: 'n3', count: 0, oldestUnixMs: 1 }] }, n4: { how: 'killed', atUnixMs: 2, address: '' } });
     const told: string[] = [];
-    assert.deepEqual(readDownMarks(data.dir, undefined, (d) => told.push(d)), { n2: { how: 'killed', atUnixMs: 1, address: '' }, n4: { how: 'killed', atUnixMs: 2, address: '' } });
-    assert.deepEqual(told, ['the record of nodes down on purpose holds hints for n2 that are not "hints":[{"target":<node id>,"count":<n>,"oldestUnixMs":<ms>}]: '
+    assert.deepEqual(readDownMarks(data.dir, undefined, (id, d) => told.push(`${id}: ${d}`)), { n2: { how: 'killed', atUnixMs: 1, address: '' }, n4: { how: 'killed', atUnixMs: 2, address: '' } });
+    assert.deepEqual(told, ['n2: the record of nodes down on purpose holds hints for n2 that are not "hints":[{"target":<node id>,"count":<n>,"oldestUnixMs":<ms>}]: '
       + '[{"target":"n3","count":0,"oldestUnixMs":1}]; n2 stays down without them, and reports its own hints once restarted']);
   });
 

@@ -37,7 +37,7 @@ export interface CallSettings {
   timeoutMs?: number;
   /** The server call being handled: its deadline and cancellation propagate to this call. */
   parent?: ParentCall;
-  /** Cancels the call (CANCELLED) when aborted; unary calls only. */
+  /** Cancels the call (CANCELLED) when aborted; unary calls only (unary, unaryEncoded). */
   signal?: AbortSignal;
 }
 
@@ -61,16 +61,22 @@ export function callOptions(settings: CallSettings): Partial<CallOptions> {
 /** Calls a generated unary method and resolves with its response or rejects with the ServiceError. */
 export function unary<C, Req, Res>(client: C, method: UnaryMethod<Req, Res>, request: Req, settings: CallSettings): Promise<Res> {
   return new Promise((resolve, reject) => {
-    const { signal } = settings;
-    const cancel = (): void => call.cancel();
     const call = method.call(client, request, tokenMetadata(settings.token), callOptions(settings), (err, res) => {
-      signal?.removeEventListener('abort', cancel);
+      release();
       if (err) reject(err);
       else resolve(res);
     });
-    if (signal?.aborted) call.cancel();
-    else signal?.addEventListener('abort', cancel, { once: true });
+    const release = cancelOnAbort(call, settings.signal);
   });
+}
+
+/** Cancels `call` when `signal` aborts (at once if it already has); returns what stops listening. */
+function cancelOnAbort(call: { cancel(): void }, signal: AbortSignal | undefined): () => void {
+  if (!signal) return () => {};
+  const cancel = (): void => call.cancel();
+  if (signal.aborted) cancel();
+  else signal.addEventListener('abort', cancel, { once: true });
+  return () => signal.removeEventListener('abort', cancel);
 }
 
 /**
@@ -79,10 +85,12 @@ export function unary<C, Req, Res>(client: C, method: UnaryMethod<Req, Res>, req
  */
 export function unaryEncoded<Res>(client: Client, path: string, request: Buffer, decode: (bytes: Buffer) => Res, settings: CallSettings): Promise<Res> {
   return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(path, (b: Buffer) => b, decode, request, tokenMetadata(settings.token), callOptions(settings), (err, res) => {
+    const call = client.makeUnaryRequest(path, (b: Buffer) => b, decode, request, tokenMetadata(settings.token), callOptions(settings), (err, res) => {
+      release();
       if (err || res === undefined) reject(err ?? new Error(`${path} returned no response`));
       else resolve(res);
     });
+    const release = cancelOnAbort(call, settings.signal);
   });
 }
 

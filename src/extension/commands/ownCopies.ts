@@ -108,7 +108,8 @@ export async function askOwnCopies(session: ClusterSession, model: ClusterModel,
 function silence(model: ClusterModel, id: string): string {
   const status = model.snapshot.nodes.find((n) => n.id === id)?.status;
   const missed = `no answer within ${ASK_MS / 1000} s`;
-  return status === 'suspect' ? `${missed}; ${id} is suspect: ${HUNG_WORDS}` : `${missed}; ${id} is ${status ?? 'not in the cluster now'} (busy or hung)`;
+  if (status === 'suspect') return `${missed}; ${id} is suspect: ${HUNG_WORDS}`;
+  return `${missed}; ${id} is ${status ?? 'not in the cluster now'}${status === 'up' ? ' (busy, or hung since its last heartbeat)' : ''}`;
 }
 
 /** The hints of `k` every node that answers requests keeps (nodes that cannot be asked are left out, as by \`ringdb where\`). */

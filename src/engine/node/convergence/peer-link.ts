@@ -2,6 +2,7 @@
 // every call, and the encoded size of every request sent and response received, so the stats
 // report the bytes that really crossed the wire rather than an estimate.
 
+import { status } from '@grpc/grpc-js';
 import {
   ConvergenceServiceClient, IndexKind, ExchangeEntriesRequest, ExchangeEntriesResponse, MerkleDiffRequest, MerkleDiffResponse,
   MerkleRootsRequest, MerkleRootsResponse, MerkleSummaryRequest, MerkleSummaryResponse, type ConvergenceEntry, type QueryIndexResponse, type ReadGlobalIndexResponse,
@@ -11,7 +12,10 @@ import { clientArgs, unary } from '../../rpc';
 import { HUNG_PROBE_MS, letsPingPass } from '../../rpc/hung-probe';
 import type { Entry } from '../../storage/types';
 
-/** A big exchange with a busy peer can take a while; a dead peer fails fast anyway. */
+/**
+ * A big exchange with a busy peer can take a while; a dead peer fails fast anyway. A peer that
+ * cannot answer a ping within HUNG_PROBE_MS meanwhile is given up on sooner (see watched).
+ */
 const CALL_TIMEOUT_MS = 30_000;
 /**
  * A call unanswered this long gets a ping beside it, and another each time this passes: a peer
@@ -115,6 +119,7 @@ export class PeerLink {
     const abort = new AbortController();
     let done = false;
     let timer: NodeJS.Timeout | undefined;
+    // One probe at a time: the next is set once the last was answered.
     const probe = (): void => {
       timer = undefined;
       void this.hung().then((hung) => {
@@ -127,7 +132,9 @@ export class PeerLink {
     try {
       return await call(abort.signal);
     } catch (err) {
-      throw abort.signal.aborted ? new PeerStoppedAnswering(this.id) : err;
+      // Only the cancel says so: the call may have failed on its own before a late probe aborted.
+      const cancelled = (err as { code?: unknown }).code === status.CANCELLED;
+      throw abort.signal.aborted && cancelled ? new PeerStoppedAnswering(this.id) : err;
     } finally {
       done = true;
       if (timer) clearTimeout(timer);
