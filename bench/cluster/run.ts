@@ -105,6 +105,13 @@ function issue3Scenarios(o: Options, withEtcd: boolean): Scenario[] {
       description: `RingDB, 1 node, no peers (replication off), storage.sync=${sync}`,
       spec: { nodes: 1, storage, topology: null },
     });
+    // What three full copies could reach on this machine with replication free: three nodes
+    // sharing the cores as the replicated ones do, each storing only the writes sent to it.
+    list.push({
+      system: 'ringdb', id: `ringdb-3-independent-${sync}`, lagPollMs: 0, workloads, instances: 3,
+      description: `RingDB, 3 separate single-node clusters (3 controllers, no replication between them), storage.sync=${sync}; clients spread requests over the 3 nodes as over the replicated cluster's: a third of its puts/s is what the replicated cluster would do if replicating cost nothing`,
+      spec: { nodes: 1, storage, topology: null },
+    });
   }
   if (withEtcd) {
     list.push({

@@ -22,6 +22,11 @@ export interface RingScenario {
   /** Poll interval of the replication-lag tracker (clusters of more than one node); 0 = no
    *  tracking (with N < nodes a node never sees the writes it does not replicate). */
   lagPollMs: number;
+  /**
+   * Runs this many separate clusters of `spec` (each its own controller and folder; nothing
+   * passes between them) and spreads the client's requests over all their nodes. Default 1.
+   */
+  instances?: number;
 }
 
 export interface EtcdScenario {
@@ -91,6 +96,26 @@ export function ringTarget(cluster: RingCluster, lagPollMs: number): Target {
         for (const [name, v] of Object.entries(st.counters)) add(name, v);
         for (const [name, v] of Object.entries(st.storage.counters)) add(`storage.${name}`, v);
       }
+      return sum;
+    },
+  };
+}
+
+/**
+ * Separate clusters as one target: endpoint i is the i-th node counted over all of them, and the
+ * pids carry the instance (`n1@2`), so the CPU report keeps every process apart.
+ */
+export function spreadTarget(targets: readonly Target[]): Target {
+  const at: { target: Target; endpoint: number }[] = targets.flatMap((target) => Array.from({ length: target.endpoints }, (_, endpoint) => ({ target, endpoint })));
+  return {
+    endpoints: at.length,
+    put: (e, key, value) => at[e].target.put(at[e].endpoint, key, value),
+    batchPut: (e, entries) => at[e].target.batchPut!(at[e].endpoint, entries),
+    get: (e, key) => at[e].target.get(at[e].endpoint, key),
+    pids: () => Object.fromEntries(targets.flatMap((t, i) => Object.entries(t.pids()).map(([label, pid]) => [`${label}@${i + 1}`, pid]))),
+    async counters(): Promise<Record<string, number>> {
+      const sum: Record<string, number> = {};
+      for (const t of targets) for (const [name, v] of Object.entries((await t.counters?.()) ?? {})) sum[name] = (sum[name] ?? 0) + v;
       return sum;
     },
   };
@@ -192,6 +217,7 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
       await cluster.stop();
     }
   }
+  if ((s.instances ?? 1) > 1) return runInstances(s);
   const cluster = await RingCluster.start(s.id, s.spec);
   try {
     const specs = typeof s.workloads === 'function' ? s.workloads(cluster) : s.workloads;
@@ -219,5 +245,22 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
     };
   } finally {
     await cluster.stop();
+  }
+}
+
+/** A scenario of several separate clusters (`instances`), driven as one target. */
+async function runInstances(s: RingScenario): Promise<ScenarioResult> {
+  const clusters: RingCluster[] = [];
+  try {
+    for (let i = 1; i <= (s.instances ?? 1); i++) clusters.push(await RingCluster.start(`${s.id}-${i}`, s.spec));
+    if (typeof s.workloads === 'function') throw new Error(`${s.id}: workloads built from a running cluster need one cluster, not ${s.instances}`);
+    const workloads = await runAll(s.id, spreadTarget(clusters.map((c) => ringTarget(c, 0))), s.workloads, true);
+    const { storage, topology } = s.spec;
+    return {
+      id: s.id, system: 'ringdb', description: s.description, nodes: s.spec.nodes * clusters.length, durability: durabilityOf(s),
+      spec: { storage, topology: topology ?? 'mesh', instances: clusters.length }, workloads,
+    };
+  } finally {
+    for (const c of clusters) await c.stop();
   }
 }

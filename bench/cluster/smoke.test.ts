@@ -21,7 +21,10 @@ async function bench(script: string, args: string[]): Promise<Record<string, unk
 interface Counters { localPuts: number; replicatedApplied: number; opsSent: number }
 interface Workload { errors: number; opsPerSec: number; replicationLag?: { samples: number; notReplicated: number }; nodeCounters: Counters }
 interface Ratio { value: number | null; met: boolean | null }
-interface ClientTargets { replicatedPutsPerSec: number; singleNodePutsPerSec: number; replicatedVsSingle: Ratio; replicationLagP99Ms: Ratio }
+interface ClientTargets {
+  replicatedPutsPerSec: number; singleNodePutsPerSec: number; replicatedVsSingle: Ratio; replicationLagP99Ms: Ratio;
+  independentPutsPerSec: number; freeReplicationVsSingle: number; replicatedVsFreeReplication: number;
+}
 
 describe('benchmark scripts (smallest runs)', function () {
   this.timeout(180_000);
@@ -29,19 +32,20 @@ describe('benchmark scripts (smallest runs)', function () {
   it('bench:cluster runs the issue-3 suite: every write reaches both peers, and the targets follow from the figures', async () => {
     const report = await bench('run.ts', ['--suite', 'issue3', '--seconds', '1', '--sync', 'none']);
     const scenarios = report.scenarios as { id: string; workloads: Workload[] }[];
-    assert.deepEqual(scenarios.map((s) => s.id), ['ringdb-3-replicated-none', 'ringdb-1-single-none']);
+    assert.deepEqual(scenarios.map((s) => s.id), ['ringdb-3-replicated-none', 'ringdb-1-single-none', 'ringdb-3-independent-none']);
     for (const { id, workloads } of scenarios) {
       assert.equal(workloads.length, 2, `${id}: the unary and the batched client`);
       for (const w of workloads) {
         assert.equal(w.errors, 0, id);
         assert.ok(w.opsPerSec > 0, `${id}: ${w.opsPerSec} ops/s`);
         const c = w.nodeCounters;
-        if (id.startsWith('ringdb-3')) {
+        if (id.startsWith('ringdb-3-replicated')) {
           assert.ok(c.localPuts > 0);
           assert.equal(c.replicatedApplied, 2 * c.localPuts, `${id}: each write applied on both peers`);
           assert.ok(w.replicationLag && w.replicationLag.samples > 0 && w.replicationLag.notReplicated === 0, `${id}: lag measured for every write`);
         } else {
           assert.equal(c.opsSent, 0, `${id}: a single node ships nothing`);
+          assert.equal(c.replicatedApplied, 0, `${id}: nothing reaches a node but the client's writes`);
         }
       }
     }
@@ -52,6 +56,9 @@ describe('benchmark scripts (smallest runs)', function () {
       assert.ok(Math.abs((t.replicatedVsSingle.value as number) - ratio) < 0.01, `${client}: ${t.replicatedVsSingle.value} against ${ratio}`);
       assert.equal(t.replicatedVsSingle.met, ratio >= 0.5);
       assert.equal(t.replicationLagP99Ms.met, (t.replicationLagP99Ms.value as number) < 100);
+      const third = t.independentPutsPerSec / 3;
+      assert.ok(Math.abs(t.freeReplicationVsSingle - third / t.singleNodePutsPerSec) < 0.01, `${client}: ${t.freeReplicationVsSingle}`);
+      assert.ok(Math.abs(t.replicatedVsFreeReplication - t.replicatedPutsPerSec / third) < 0.01, `${client}: ${t.replicatedVsFreeReplication}`);
     }
   });
 

@@ -49,6 +49,15 @@ export interface ClientTargets {
   /** The same ratios on acknowledged throughput (not waiting for replication). */
   ackedVsSingle: number | null;
   ackedVsEtcd: number | null;
+  /** Puts/s of 3 separate single nodes sharing the machine (ringdb-3-independent), when run. */
+  independentPutsPerSec: number | null;
+  /**
+   * A third of those over the single node: the replicated/single ratio three full copies would
+   * give here if replicating cost nothing. Not a target; it says what bounds replicatedVsSingle.
+   */
+  freeReplicationVsSingle: number | null;
+  /** Replicated puts/s over that third: 1.0 means replication itself costs nothing measurable. */
+  replicatedVsFreeReplication: number | null;
 }
 
 /** Per sync policy and client kind (batched, unary): the three targets and their inputs. */
@@ -58,11 +67,14 @@ export function evaluateTargets(results: ScenarioResult[]): Record<string, Recor
   for (const rep of results.filter((r) => r.id.startsWith('ringdb-3-replicated-'))) {
     const sync = rep.id.slice('ringdb-3-replicated-'.length);
     const single = find(results, `ringdb-1-single-${sync}`);
+    const independent = find(results, `ringdb-3-independent-${sync}`);
     const perClient: Record<string, ClientTargets> = {};
     for (const [name, batched] of [['batched', true], ['unary', false]] as const) {
       const r = byClient(rep, batched);
       if (!r) continue;
       const s = byClient(single, batched);
+      const free = byClient(independent, batched);
+      const third = free ? free.opsPerSec / 3 : null;
       perClient[name] = {
         replicatedPutsPerSec: r.opsPerSecReplicated,
         replicatedAckedPutsPerSec: r.opsPerSec,
@@ -74,6 +86,9 @@ export function evaluateTargets(results: ScenarioResult[]): Record<string, Recor
         replicationLagP99Ms: below(r.replicationLag?.p99Ms ?? null, 100),
         ackedVsSingle: shown(ratio(r.opsPerSec, s?.opsPerSec)),
         ackedVsEtcd: shown(ratio(r.opsPerSec, etcdUnary?.opsPerSec)),
+        independentPutsPerSec: free?.opsPerSec ?? null,
+        freeReplicationVsSingle: shown(ratio(third, s?.opsPerSec)),
+        replicatedVsFreeReplication: shown(ratio(r.opsPerSecReplicated, third)),
       };
     }
     out[`sync=${sync}`] = perClient;
