@@ -146,6 +146,7 @@ describe('a 3-node cluster driven through the commands', function () {
       const n3Row = got.replicas.find((r) => r.node === 'n3');
       assert.equal(n3Row?.error, 'no answer within 3 s; n3 is suspect: its process runs but has stopped answering (hung, paused or overloaded)', JSON.stringify(n3Row));
       assert.match(api.lastResult()?.markdown ?? '', /\| n3 \| error: no answer within 3 s; n3 is suspect: /);
+      assert.match(api.lastResult()?.markdown ?? '', /Not heard from: n3 \(no answer\); a newer version may be there\./);
     } finally {
       process.kill(n3.pid, 'SIGCONT');
     }

@@ -23,6 +23,8 @@ export interface ReplicaAnswer {
   version: Version | undefined;
   value: string | undefined;
   error: string | undefined;
+  /** The node was asked and let the deadline pass (the error says how it is listed since). */
+  unanswered?: boolean;
   /** Vector mode: the node holds concurrent versions (siblings), so there is no one value. */
   siblings: boolean;
   /** Vector mode, when `siblings`: each of them as the node holds it (a direct read, no quorum). */
@@ -92,7 +94,7 @@ export async function askOwnCopies(session: ClusterSession, model: ClusterModel,
       return { ...none, node: n.id, notAsked: undefined, found: r.found, deleted: r.deleted, version: r.version, value: r.found ? r.value.toString('utf8') : undefined };
     } catch (err) {
       const code = err instanceof (loadedEngineClient()?.RingDbError ?? Error) ? (err as { code?: string }).code : undefined;
-      if (code === 'deadline-exceeded') return { ...none, node: n.id, notAsked: undefined, error: silence(model, n.id) };
+      if (code === 'deadline-exceeded') return { ...none, node: n.id, notAsked: undefined, error: silence(model, n.id), unanswered: true };
       // Vector mode refuses a one-value read of a key with siblings; that is an answer, not a failure.
       const siblings = vector && code === 'failed-precondition';
       if (!siblings) return { ...none, node: n.id, notAsked: undefined, error: explain(err).message, siblings };
@@ -244,7 +246,7 @@ export function renderGet(s: GetSummary): string {
   }
   const missing = unheard(s);
   const unheardNote = missing.length
-    ? [`Not heard from: ${missing.map((r) => `${r.node} (${r.notAsked ?? 'error'})`).join(', ')}; a newer version may be there.`]
+    ? [`Not heard from: ${missing.map((r) => `${r.node} (${r.notAsked ?? (r.unanswered ? 'no answer' : 'error')})`).join(', ')}; a newer version may be there.`]
     : [];
   const withSiblings = s.replicas.filter((r) => r.siblings).map((r) => r.node);
   let head: string[];
