@@ -73,6 +73,39 @@ describe('a controller that ends without this window asking', function () {
     await waitFor(api, 'two up nodes', () => (api.snapshot().nodes.filter((n) => n.status === 'up').length === 2 ? true : undefined));
   });
 
+  it('Stop Cluster while a crashed controller is being restarted, or is resuming the cluster, stops everything; no notice says it failed or that the cluster is back', async () => {
+    const gone = async (pids: number[]): Promise<void> => {
+      // Longer than the first restart delay (500 ms) and a launch: a restart would have happened by now.
+      await sleep(4_000);
+      assert.equal(api.processIds().controller, undefined, 'a controller runs after Stop Cluster');
+      assert.deepEqual([api.snapshot().phase, api.snapshot().nodes.length], ['none', 0]);
+      for (const pid of pids) assert.equal(isAlive(pid), false, `pid ${pid} still runs`);
+      assert.deepEqual(ui.shown.filter((s) => s.kind === 'error').map((s) => s.text), []);
+    };
+    // Before the restart: the crash is seen, the new controller not launched yet.
+    await start('.ringdb/data-stop-while-restarting');
+    let old = api.processIds();
+    process.kill(old.controller!, 'SIGKILL');
+    await waitFor(api, 'the crash seen', () => (api.processIds().controller === undefined ? true : undefined));
+    assert.ok(await run(Commands.stopCluster), `Stop Cluster failed: ${api.lastError()}`);
+    await gone([old.controller!, ...old.nodes]);
+    // While the restarted controller resumes the cluster: launched, its nodes not all up yet.
+    await start('.ringdb/data-stop-while-restarting');
+    old = api.processIds();
+    process.kill(old.controller!, 'SIGKILL');
+    const restarted = await waitFor(api, 'the restarted controller', () => {
+      const p = api.processIds().controller;
+      return p && p !== old.controller ? p : undefined;
+    });
+    const resuming = api.processIds().nodes;
+    const before = ui.shown.length;
+    assert.ok(await run(Commands.stopCluster), `Stop Cluster failed: ${api.lastError()}`);
+    await gone([old.controller!, ...old.nodes, restarted, ...resuming]);
+    // The resume's answer came after the stop: "the cluster is back" would tell of a cluster that is not.
+    assert.deepEqual(ui.shown.slice(before).map((s) => s.text), []);
+    await start('.ringdb/data-stop-while-restarting');
+  });
+
   it('a controller that keeps crashing is given up on: no node is listed, an error says so, and Start Cluster starts afresh', async () => {
     await start('.ringdb/data-gives-up');
     // The host restarts it 5 times (0.5 to 8 s apart); the 6th crash is the last.

@@ -196,11 +196,16 @@ export class ClusterSession extends Disposable {
     this.follow(handle.client);
     try {
       const cluster = await handle.client.startCluster(this.lastSpec, { resume: true });
+      if (this.abandoned(handle)) return;
       if (cluster.note) this.log.info(`after the controller restart: ${cluster.note}`);
       this.model.setSpec(specView(cluster.specJson));
       this.log.info('the cluster was started again after the controller restart');
       this.announceRestart(cluster);
     } catch (err) {
+      if (this.abandoned(handle)) {
+        this.log.info(`the resume after the controller restart ended as the cluster was stopped meanwhile: ${describeError(err)}`);
+        return;
+      }
       this.log.error('the cluster could not be started again after the controller restart', err);
       const spec = this.lastSpec;
       void vscode.window.showErrorMessage(
@@ -211,6 +216,14 @@ export class ClusterSession extends Disposable {
         if (a === START_CLUSTER) void vscode.commands.executeCommand(Commands.startCluster, spec ? { spec } : undefined);
       });
     }
+  }
+
+  /**
+   * Whether the person stopped the cluster (or started another) while `handle`'s resume ran:
+   * its answer, success or failure, is then not news, and a "the cluster is back" would be wrong.
+   */
+  private abandoned(handle: { client: ControllerClient }): boolean {
+    return this.host.current !== handle || this.lastSpec === undefined;
   }
 
   /** Tells the person once that the controller crashed and was restarted, and what came back (the output channel alone went unseen). */
