@@ -11,13 +11,14 @@ import type { ClusterModel } from '../model/clusterModel';
 import { answersRequests, type HeldHintView } from '../model/types';
 import type { ReplicationLogStore } from '../model/replicationLog';
 import type { ControllerHost } from './controllerHost';
-import { applyEvent, specView } from './eventMapper';
+import { applyEvent, phaseView, specView } from './eventMapper';
 
 const RESUBSCRIBE_MS = 500;
 /** Restarts this soon after an announced one are not announced again (the output channel has each). */
 const RESTART_NOTICE_QUIET_MS = 60_000;
 const START_CLUSTER = 'Start Cluster';
 const SHOW_OUTPUT = 'Show Output';
+const RESUMING = 'The controller was restarted after a crash; bringing the cluster back from its data folder…';
 
 /** A button on a failure's message that does the way out for the person. */
 export interface UserAction {
@@ -36,12 +37,25 @@ export class UserError extends Error {
   }
 }
 
+/**
+ * A restarted controller's events before its resume brought the cluster back say it has none
+ * ("empty"): shown as they are, the window would list no node, say "stopped" and offer Start
+ * Cluster for a second or two of a recovery. They are shown as the start they precede.
+ */
+function whileResuming(event: ClusterEvent): ClusterEvent {
+  if (event.type === 'snapshot' && event.cluster.phase === 'empty') return { ...event, cluster: { ...event.cluster, phase: 'starting' } };
+  if (event.type === 'phase' && event.phase === 'empty') return { ...event, phase: 'starting', reason: RESUMING };
+  return event;
+}
+
 export class ClusterSession extends Disposable {
   private watch: EventStream<ClusterEvent> | undefined;
   private lastSpec: Partial<ClusterSpec> | undefined;
   private readonly nodeClients = new Map<string, NodeClient>();
   /** How the controller process last ended unexpectedly ("pid 12, SIGKILL"), for the notice once it is back. */
   private lastCrash: string | undefined;
+  /** A restarted controller resumes the cluster: its first snapshot, before the resume, has none. */
+  private resuming = false;
   /** When the last restart notice was shown: a controller that crashes again soon after adds no second one. */
   private restartNoticeAt = 0;
   private readonly _onDidReceiveEvent = this._register(new vscode.EventEmitter<ClusterEvent>());
@@ -171,7 +185,7 @@ export class ClusterSession extends Disposable {
       try {
         for await (const event of stream) {
           this.log.debug(`event ${event.seq} ${event.type}`);
-          applyEvent(this.model, this.replicationLog, event);
+          applyEvent(this.model, this.replicationLog, this.resuming ? whileResuming(event) : event);
           if (event.type === 'phase') this.host.noteClusterStopped(event.phase === 'stopped');
           if (event.type === 'snapshot') this.host.noteClusterStopped(event.cluster.phase === 'stopped');
           this._onDidReceiveEvent.fire(event);
@@ -193,9 +207,12 @@ export class ClusterSession extends Disposable {
   private async recover(): Promise<void> {
     const handle = this.host.current;
     if (!handle || !this.lastSpec) return;
+    this.resuming = true;
     this.follow(handle.client);
+    let resumed: ClusterDescription | undefined;
     try {
       const cluster = await handle.client.startCluster(this.lastSpec, { resume: true });
+      resumed = cluster;
       if (this.abandoned(handle)) return;
       if (cluster.note) this.log.info(`after the controller restart: ${cluster.note}`);
       this.model.setSpec(specView(cluster.specJson));
@@ -215,6 +232,14 @@ export class ClusterSession extends Disposable {
         if (a === SHOW_OUTPUT) this.log.show();
         if (a === START_CLUSTER) void vscode.commands.executeCommand(Commands.startCluster, spec ? { spec } : undefined);
       });
+    } finally {
+      this.resuming = false;
+      // Held at "starting" while resuming (whileResuming), and its own events may all have come
+      // already: the phase is the controller's, from the start's answer or else asked for.
+      if (!this.abandoned(handle) && this.model.snapshot.phase === 'starting') {
+        const now = resumed ?? await handle.client.describe().catch(() => undefined);
+        if (!this.abandoned(handle) && this.model.snapshot.phase === 'starting') this.model.setPhase(now ? phaseView(now.phase) : 'none', '');
+      }
     }
   }
 
