@@ -220,13 +220,15 @@ export function formatOwnCopies(key: string, { copies, crdtType }: OwnCopies): s
     if (crdtType) return `no replica holds ${JSON.stringify(key)} yet (a CRDT: ${crdtType})`;
     return `no replica holds ${JSON.stringify(key)} as a plain key (rows written with --clustering live under it: \`ringdb scan ${key}\`)`;
   }
-  const rows = copies.map((c) => [c.node, c.error === undefined ? c.holds : `${c.holds}: ${c.error}`, c.siblings ? siblingsText(c.siblings) : c.version ? formatVersion(c.version) : '-', c.verdict]);
+  const rows = copies.map((c) => [c.node, c.holds, c.siblings ? siblingsText(c.siblings) : c.version ? formatVersion(c.version) : '-', c.verdict]);
+  // Under the table: a sentence in a cell would push the versions off the screen.
+  const why = copies.filter((c) => c.error !== undefined).map((c) => `\n  ${c.node} ${c.holds}: ${c.error}`).join('');
   if (vector) {
-    return `each replica's own siblings (no quorum, no read repair; consistencyMode "vector"):\n${table(['REPLICA', 'HOLDS', 'SIBLINGS (VALUE CLOCK)', ''], rows).replace(/^/gm, '  ')}`
+    return `each replica's own siblings (no quorum, no read repair; consistencyMode "vector"):\n${table(['REPLICA', 'HOLDS', 'SIBLINGS (VALUE CLOCK)', ''], rows).replace(/^/gm, '  ')}${why}`
       + `\n  \`ringdb siblings ${key}\` merges R replicas' siblings and prints the context that replaces them`;
   }
   const note = crdtType
     ? `\n  ${key} is a CRDT (${crdtType}): replicas merge states, so their versions do not say which is ahead; \`ringdb get ${key} --node <id>\` reads a node's merged value`
     : '';
-  return `each replica's own copy (no quorum, no read repair):\n${table(['REPLICA', 'HOLDS', 'VERSION', ''], rows).replace(/^/gm, '  ')}${note}`;
+  return `each replica's own copy (no quorum, no read repair):\n${table(['REPLICA', 'HOLDS', 'VERSION', ''], rows).replace(/^/gm, '  ')}${why}${note}`;
 }
