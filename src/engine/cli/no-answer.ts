@@ -1,7 +1,7 @@
 // A node that let a call's deadline pass, told in the words of the command the person ran and with
 // the node's state: the client's own message names the RPC ("ListSSTables on node n2: no answer
 // before the deadline"), which says nothing about a flush, nor that the node is hung.
-import { HUNG_PROBE_MS, RingDbError, type ControllerClient, type NodeClient } from '../client';
+import { HUNG_PROBE_MS, HUNG_WORDS, RingDbError, type ControllerClient, type NodeClient } from '../client';
 
 /** `work`'s result; a deadline `nodeId` let pass is told as `what` (see noAnswerError). */
 export async function toldAs<T>(c: ControllerClient, nodeId: string, what: string, work: () => Promise<T>): Promise<T> {
@@ -48,5 +48,3 @@ export async function stateNow(c: ControllerClient, nodeId: string): Promise<{ s
 export function suspectPhrase(nodeId: string): string {
   return `${nodeId} is suspect: ${HUNG_WORDS}`;
 }
-
-export const HUNG_WORDS = 'its process runs but has stopped answering (hung, paused or overloaded)';

@@ -1,12 +1,12 @@
 // What each replica of a key holds in its own copy (no quorum, no read repair), for `ringdb
 // where`: the placement says where a key belongs, the copies show whether replication got there.
 
-import { ConvergenceClient, copyVerdicts, RingDbError, type ClusterDescription, type ControllerClient, type Version, type VectorSibling } from '../client';
+import { ConvergenceClient, copyVerdicts, HUNG_WORDS, RingDbError, type ClusterDescription, type ControllerClient, type Version, type VectorSibling } from '../client';
 import { VectorClock } from '../clock/vector-clock';
 import { mergeSiblings, type Version as SiblingVersion } from '../clock/vector-clock-siblings';
 import { specModes } from './cluster-facts';
 import { answersRequests, formatVersion, table } from './format';
-import { HUNG_WORDS, stateNow } from './no-answer';
+import { stateNow } from './no-answer';
 
 /** A replica's own copy only waits this long: a hung node is shown as such, not waited for. */
 export const OWN_COPY_ASK_MS = 3_000;

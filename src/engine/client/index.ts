@@ -14,7 +14,7 @@ export {
 export { Driver, type DriverOptions, type NodeAttempt, type Routed, type RoutedGet, type RoutedWrite } from './driver';
 export { Session, type SessionGet, type SessionReadOptions } from './session';
 export { compareVersions, copyVerdicts, type CopyAnswer, type CopyVerdict, type CopyVerdicts } from './copy-verdicts';
-export { HUNG_PROBE_MS } from '../rpc/hung-probe';
+export { HUNG_PROBE_MS, HUNG_WORDS } from '../rpc/hung-probe';
 export { RingDbError, NoClusterError, LaunchError, type RingDbErrorCode } from './errors';
 export {
   launchController, connectController, stopController, defaultControllerScript, CONTROLLER_READY,

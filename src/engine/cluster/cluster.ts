@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ClusterPhase, NodeState, type ClusterDescription, type HintSummary, type NodeInfo } from '../gen/ringdb/v1/control';
 import type * as pb from '../gen/ringdb/v1/node';
 import { unary } from '../rpc/client';
-import { HUNG_PROBE_MS, letsPingPass } from '../rpc/hung-probe';
+import { HUNG_PROBE_MS, HUNG_WORDS, letsPingPass } from '../rpc/hung-probe';
 import { describeError, NotFoundError, PreconditionError, RpcError, UnavailableError } from '../rpc/errors';
 import { status } from '@grpc/grpc-js';
 import { ClusterSpecError, fitQuorumsToNodes, parseClusterSpec } from '../spec/index';
@@ -685,8 +685,7 @@ export class Cluster {
   private async answeringNow(id: string, what: string): Promise<NodeMonitor['node']> {
     const node = this.requireAnswering(this.member(id), what).node;
     if (await letsPingPass(node, this.opts.token, 'controller')) {
-      throw new UnavailableError(`${what}: node ${id} did not answer a ping within ${HUNG_PROBE_MS / 1000} s: its process runs but has stopped answering `
-        + '(hung, paused or overloaded); try again once it answers, or restart it');
+      throw new UnavailableError(`${what}: node ${id} did not answer a ping within ${HUNG_PROBE_MS / 1000} s: ${HUNG_WORDS}; try again once it answers, or restart it`);
     }
     return node;
   }

@@ -8,6 +8,9 @@ import { unary } from './client';
 /** How long the probe waits: a node that is only busy answers a ping well within this. */
 export const HUNG_PROBE_MS = 5_000;
 
+/** What a node that lets the probe pass is, for a person deciding whether to wait or restart it. */
+export const HUNG_WORDS = 'its process runs but has stopped answering (hung, paused or overloaded)';
+
 /**
  * True when the node let a ping go unanswered for HUNG_PROBE_MS. Any other failure (a refused
  * connection, a wrong token) is not this probe's to tell: false, and the call that follows

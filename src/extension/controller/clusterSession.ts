@@ -2,7 +2,7 @@
 // stream into the model (every refresh comes from an event), re-subscribes when the stream drops,
 // and brings the cluster back with the same spec if the controller had to be restarted.
 import * as vscode from 'vscode';
-import { engineClient, type ClusterDescription, type ClusterEvent, type ClusterSpec, type ControllerClient, type EventStream, type NodeClient } from '../engineClient';
+import { engineClient, type ClusterDescription, type ClusterEvent, type ClusterSpec, type ControllerClient, type EventStream, type NodeClient, type StartedCluster } from '../engineClient';
 import { Commands } from '../common/commandIds';
 import { Disposable, toDisposable } from '../common/lifecycle';
 import { byNodeId, listNodes, plural } from '../common/format';
@@ -209,15 +209,14 @@ export class ClusterSession extends Disposable {
     if (!handle || !this.lastSpec) return;
     this.resuming = true;
     this.follow(handle.client);
-    let resumed: ClusterDescription | undefined;
+    let resumed: StartedCluster | undefined;
     try {
-      const cluster = await handle.client.startCluster(this.lastSpec, { resume: true });
-      resumed = cluster;
+      resumed = await handle.client.startCluster(this.lastSpec, { resume: true });
       if (this.abandoned(handle)) return;
-      if (cluster.note) this.log.info(`after the controller restart: ${cluster.note}`);
-      this.model.setSpec(specView(cluster.specJson));
+      if (resumed.note) this.log.info(`after the controller restart: ${resumed.note}`);
+      this.model.setSpec(specView(resumed.specJson));
       this.log.info('the cluster was started again after the controller restart');
-      this.announceRestart(cluster);
+      this.announceRestart(resumed);
     } catch (err) {
       if (this.abandoned(handle)) {
         this.log.info(`the resume after the controller restart ended as the cluster was stopped meanwhile: ${describeError(err)}`);

@@ -166,7 +166,10 @@ export type ClusterChange =
   | { readonly kind: 'partitions' }
   | { readonly kind: 'hints' };
 
-/** What a suspect node is, for a person deciding whether to wait or restart it. */
+/**
+ * What a suspect node is, for a person deciding whether to wait or restart it: the engine's
+ * HUNG_WORDS (rpc/hung-probe.ts), repeated because the engine client loads lazily, with gRPC.
+ */
 export const HUNG_WORDS = 'its process runs but has stopped answering (hung, paused or overloaded)';
 
 /** The statuses of a node that answers requests (a suspect one is only slow to answer pings). */

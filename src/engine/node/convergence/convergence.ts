@@ -13,11 +13,10 @@ import type { CacheStats } from '../../cache/lru';
 import type { Store } from '../../storage';
 import type { Entry } from '../../storage/types';
 import { CorruptionError } from '../../storage/errors';
-import { HUNG_PROBE_MS } from '../../rpc/hung-probe';
 import type { Logger } from '../logger';
 import type { ObservedStore } from './observed-store';
 import { PartitionTrees, type Placement } from './partition-trees';
-import { PeerLink, PeerStoppedAnswering } from './peer-link';
+import { MISSED_PING, PeerLink, PeerStoppedAnswering } from './peer-link';
 import { compareWithPeer, emptyPeerResult, type PeerRoundResult } from './round';
 import type { VersionOf } from './tree';
 
@@ -164,7 +163,7 @@ export class Convergence {
         r = { ...emptyPeerResult(peer.id), ok: true, rootsMatched: true };
       } else if (await this.link(peer).hung()) {
         // Asked even of a peer the heartbeats see down: a paused process keeps its connection open, so a call waits out its deadline.
-        r = { ...emptyPeerResult(peer.id), error: `${peer.id} did not answer a ping within ${HUNG_PROBE_MS / 1000} s (its process runs but answers nothing: hung, paused or overloaded); nothing was compared with it` };
+        r = { ...emptyPeerResult(peer.id), error: `${peer.id} ${MISSED_PING}; nothing was compared with it` };
         this.deps.logger.debug(`anti-entropy (merkle) with ${peer.id} skipped: ${r.error}`);
       } else {
         try {

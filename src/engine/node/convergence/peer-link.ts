@@ -8,13 +8,13 @@ import {
   MerkleRootsRequest, MerkleRootsResponse, MerkleSummaryRequest, MerkleSummaryResponse, type ConvergenceEntry, type QueryIndexResponse, type ReadGlobalIndexResponse,
 } from '../../gen/ringdb/v1/convergence';
 import { NodeServiceClient } from '../../gen/ringdb/v1/node';
-import { clientArgs, unary } from '../../rpc';
+import { clientArgs, unary, type UnaryMethod } from '../../rpc';
 import { HUNG_PROBE_MS, letsPingPass } from '../../rpc/hung-probe';
 import type { Entry } from '../../storage/types';
 
 /**
  * A big exchange with a busy peer can take a while; a dead peer fails fast anyway. A peer that
- * cannot answer a ping within HUNG_PROBE_MS meanwhile is given up on sooner (see watched).
+ * cannot answer a ping within HUNG_PROBE_MS meanwhile is given up on sooner (see call).
  */
 const CALL_TIMEOUT_MS = 30_000;
 /**
@@ -23,10 +23,13 @@ const CALL_TIMEOUT_MS = 30_000;
  */
 const WATCH_AFTER_MS = 1_000;
 
+/** Said of a peer that let the hung-peer probe pass, before a round or during one of its calls. */
+export const MISSED_PING = `did not answer a ping within ${HUNG_PROBE_MS / 1000} s (its process runs but answers nothing: hung, paused or overloaded)`;
+
 /** The peer stopped answering while a call waited on it: the call was cancelled. */
 export class PeerStoppedAnswering extends Error {
   constructor(peerId: string) {
-    super(`${peerId} stopped answering during the call: it did not answer a ping within ${HUNG_PROBE_MS / 1000} s (its process runs but answers nothing: hung, paused or overloaded)`);
+    super(`${peerId} stopped answering during the call: it ${MISSED_PING}`);
     this.name = 'PeerStoppedAnswering';
   }
 }
@@ -75,7 +78,7 @@ export class PeerLink {
   async roots(mapVersion: number, partitionIds: number[], traffic: Traffic): Promise<MerkleRootsResponse> {
     const req: MerkleRootsRequest = { mapVersion, partitionIds };
     traffic.bytesSent += size(MerkleRootsRequest.encode(req).finish());
-    const res = await this.watched((signal) => unary(this.client, this.client.merkleRoots, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS, signal }));
+    const res = await this.call(this.client.merkleRoots, req);
     traffic.bytesReceived += size(MerkleRootsResponse.encode(res).finish());
     return res;
   }
@@ -83,7 +86,7 @@ export class PeerLink {
   async summary(scope: Scope, level: number, indexes: number[], traffic: Traffic): Promise<MerkleSummaryResponse> {
     const req: MerkleSummaryRequest = { ...scope, level, indexes };
     traffic.bytesSent += size(MerkleSummaryRequest.encode(req).finish());
-    const res = await this.watched((signal) => unary(this.client, this.client.merkleSummary, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS, signal }));
+    const res = await this.call(this.client.merkleSummary, req);
     traffic.bytesReceived += size(MerkleSummaryResponse.encode(res).finish());
     return res;
   }
@@ -91,7 +94,7 @@ export class PeerLink {
   async diff(scope: Scope, buckets: number[], traffic: Traffic): Promise<MerkleDiffResponse> {
     const req: MerkleDiffRequest = { ...scope, buckets };
     traffic.bytesSent += size(MerkleDiffRequest.encode(req).finish());
-    const res = await this.watched((signal) => unary(this.client, this.client.merkleDiff, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS, signal }));
+    const res = await this.call(this.client.merkleDiff, req);
     traffic.bytesReceived += size(MerkleDiffResponse.encode(res).finish());
     return res;
   }
@@ -99,23 +102,23 @@ export class PeerLink {
   async exchange(scope: Scope, body: Omit<ExchangeEntriesRequest, keyof Scope>, traffic: Traffic): Promise<ExchangeEntriesResponse> {
     const req: ExchangeEntriesRequest = { ...body, ...scope };
     traffic.bytesSent += size(ExchangeEntriesRequest.encode(req).finish());
-    const res = await this.watched((signal) => unary(this.client, this.client.exchangeEntries, req, { token: this.token, timeoutMs: CALL_TIMEOUT_MS, signal }));
+    const res = await this.call(this.client.exchangeEntries, req);
     traffic.bytesReceived += size(ExchangeEntriesResponse.encode(res).finish());
     return res;
   }
 
   /** A peer's local index lookup; not counted as anti-entropy traffic. */
   queryIndex(field: string, value: string): Promise<QueryIndexResponse> {
-    return this.watched((signal) => unary(this.client, this.client.queryIndex, { field, value, localOnly: true, kind: IndexKind.INDEX_KIND_SECONDARY }, { token: this.token, timeoutMs: CALL_TIMEOUT_MS, signal }));
+    return this.call(this.client.queryIndex, { field, value, localOnly: true, kind: IndexKind.INDEX_KIND_SECONDARY });
   }
 
   /** A replica's page of global index entries (not counted as anti-entropy traffic). */
   readGlobalIndex(field: string, value: string, after: Buffer, limit: number): Promise<ReadGlobalIndexResponse> {
-    return this.watched((signal) => unary(this.client, this.client.readGlobalIndex, { field, value, after, limit }, { token: this.token, timeoutMs: CALL_TIMEOUT_MS, signal }));
+    return this.call(this.client.readGlobalIndex, { field, value, after, limit });
   }
 
-  /** `call`, cancelled with PeerStoppedAnswering once the peer lets a ping pass while it waits. */
-  private async watched<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /** `method` on the peer, cancelled with PeerStoppedAnswering once the peer lets a ping pass while it waits. */
+  private async call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
     const abort = new AbortController();
     let done = false;
     let timer: NodeJS.Timeout | undefined;
@@ -130,7 +133,7 @@ export class PeerLink {
     };
     timer = setTimeout(probe, WATCH_AFTER_MS);
     try {
-      return await call(abort.signal);
+      return await unary(this.client, method, request, { token: this.token, timeoutMs: CALL_TIMEOUT_MS, signal: abort.signal });
     } catch (err) {
       // Only the cancel says so: the call may have failed on its own before a late probe aborted.
       const cancelled = (err as { code?: unknown }).code === status.CANCELLED;
