@@ -7,7 +7,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConvergenceServiceService } from '../gen/ringdb/v1/convergence';
 import { NodeServiceService, PeerState } from '../gen/ringdb/v1/node';
-import { readTokenFile, startServer, type RunningServer } from '../rpc';
+import { describeError, readTokenFile, startServer, type RunningServer } from '../rpc';
 import { ConfigError, NODE_LOG_FILE, NODE_READY_PREFIX, validateNodeConfig, type NodeConfig } from './config';
 import { parseCrdtConfig } from '../crdt/registry';
 import { Convergence } from './convergence/convergence';
@@ -122,6 +122,12 @@ async function run(): Promise<void> {
     process.exit(EXIT.failed);
   });
   convergence.start();
+  node.onLostOps((peer) => {
+    convergence.repair([peer]).then(({ peers: [r] }) => logger.info(r?.ok
+      ? `Merkle round with ${peer} after the lost log records: ${r.keysSent} keys sent, ${r.keysReceived} received`
+      : `Merkle round with ${peer} after the lost log records did not complete (the periodic rounds retry): ${r?.error ?? `${peer} is no longer a peer`}`),
+      (err: unknown) => logger.warn(`Merkle round with ${peer} after skipping lost log records failed (the periodic rounds retry): ${describeError(err)}`));
+  });
   globalIndex.rebuild().catch((err: unknown) => logger.error(`global index rebuild failed: ${(err as Error).message}`));
 
   let stopping: Promise<void> | undefined;

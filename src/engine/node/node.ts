@@ -8,7 +8,7 @@ import type { CutTail, FileSystem, SyncPolicy } from '../storage/types';
 import { PeerState, type NodeStats, type PeerStatus } from '../gen/ringdb/v1/node';
 import { AntiEntropy } from '../replication/anti-entropy';
 import { Backpressure, DEFAULT_BACKPRESSURE, type BackpressureOptions } from '../replication/backpressure';
-import { OpLog } from '../replication/op-log';
+import { OpLog, type LostOps } from '../replication/op-log';
 import { Replica, type LocalWriteResult, type Mutation } from '../replication/replica';
 import { Sender } from '../replication/sender';
 import { readStateFile, writeStateFile, type ReplicationState } from '../replication/state-file';
@@ -36,6 +36,7 @@ export class RingNode {
   /** The state save in progress; saves run one after another (they share a temporary file). */
   private saving: Promise<void> = Promise.resolve();
   private readonly cursorListeners = new Set<(peerId: string, ackedLsn: number) => void>();
+  private readonly lostListeners = new Set<(peerId: string) => void>();
   private closed = false;
   address = '';
   /** Every local write passes it: keeps the unshipped backlog, and so the replication lag, bounded. */
@@ -242,6 +243,15 @@ export class RingNode {
     return () => this.cursorListeners.delete(listener);
   }
 
+  /**
+   * Called when a peer acknowledged skips standing in for ops a damaged log segment lost: its
+   * copies of their keys wait for a Merkle round (the node wires one at once).
+   */
+  onLostOps(listener: (peerId: string) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
+  }
+
   updateMembership(peers: PeerConfig[], topology: Record<string, string[]> | null): void {
     this.peerConfigs = peers.filter((p) => p.id !== this.config.id);
     this.topology = topology;
@@ -366,12 +376,21 @@ export class RingNode {
             + 'To end it: restore the file from a copy, or stop this node, move its folder away and start it again; it comes back empty and takes '
             + 'the data back from its peers (writes that no other node holds are lost)');
           this.backpressure.recheck();
-        });
+        }, (lost) => this.lost(id, lost));
       this.senders.set(id, sender);
       this.catchUpEnd.set(id, this.log.durableLsn);
       sender.start();
     }
     this.scheduleSave();
+  }
+
+  private lost(peerId: string, lost: LostOps): void {
+    const ids = lost.ops.slice(0, 5).map((op) => `${op.origin}:${op.seq}`).join(', ');
+    const more = lost.ops.length > 5 ? ` and ${lost.ops.length - 5} more` : '';
+    this.logger.error(`replication log ${path.basename(lost.file)} is damaged at byte ${lost.offset} (${lost.detail}): `
+      + `${lost.ops.length} op${lost.ops.length === 1 ? '' : 's'} in it cannot be read (${ids}${more}). ${peerId} got ${lost.ops.length === 1 ? 'it' : 'them'} as skipped, `
+      + `so replication to ${peerId} goes on; this node's store holds their writes, and a Merkle round with ${peerId} starts now to repair its copies of their keys`);
+    for (const l of this.lostListeners) l(peerId);
   }
 
   private progressed(sender: Sender): void {

@@ -245,6 +245,61 @@ export function scanSegment(
   return { header, ...scan };
 }
 
+/** Where a damaged segment first failed to read, and why. */
+export interface SegmentDamage {
+  offset: number;
+  detail: string;
+}
+
+/** Thrown by opLayout's fail inside salvageOpRecords: the record is skipped, not the segment. */
+class UnreadableRecord extends Error {}
+
+/**
+ * Every intact op record of a segment that does not read whole (`buf` is the file), for a log
+ * that must go on past the damage: each record whose framing and checksums hold and whose fields
+ * fit goes to `onOp`. A record whose length still passes its checksum is stepped over; past one
+ * whose length does not, the next intact record is found by trying every later offset (a false
+ * match has to pass two CRC-32Cs). The caller tells from the ops' (origin, seq) which LSNs
+ * are missing. Returns the first damage, or undefined when every record read.
+ */
+export function salvageOpRecords(buf: Buffer, onOp: (op: OpSummary, offset: number, end: number) => void): SegmentDamage | undefined {
+  let damage: SegmentDamage | undefined;
+  const op: OpSummary = { origin: '', seq: 0, ts: 0 };
+  const fail = (detail: string): never => {
+    throw new UnreadableRecord(detail);
+  };
+  let p = 0;
+  let resyncing = false;
+  while (p < buf.length) {
+    const end = checkRecord(buf, p);
+    if (typeof end !== 'number') {
+      if (!resyncing) damage ??= { offset: p, detail: describeProblem(end, buf, p) };
+      // The length is sound, so the next record starts where it says; else try the next byte.
+      resyncing = end !== 'payload fails its checksum';
+      p = resyncing ? p + 1 : p + RECORD_HEADER_BYTES + buf.readUInt32LE(p);
+      continue;
+    }
+    resyncing = false;
+    const start = p + RECORD_HEADER_BYTES;
+    if (end > start && buf[start] === OP) {
+      try {
+        const at = opLayout(buf, start, end, fail);
+        op.origin = buf.toString('utf8', at.originStart, at.keyStart - 4);
+        op.seq = at.seq;
+        op.ts = at.ts;
+        onOp(op, p, end);
+      } catch (err) {
+        if (!(err instanceof UnreadableRecord)) throw err;
+        damage ??= { offset: p, detail: err.message };
+      }
+    } else if (p > 0 && !(end > start && buf[start] === HEADER)) {
+      damage ??= { offset: p, detail: end === start ? 'empty replication log record' : `unknown record type ${buf[start]}` };
+    }
+    p = end;
+  }
+  return damage;
+}
+
 /** What is wrong with the record at `bytes[p]`, in the terms of a received message. */
 function describeProblem(problem: RecordProblem, bytes: Buffer, p: number): string {
   switch (problem) {

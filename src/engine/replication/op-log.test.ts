@@ -4,7 +4,7 @@ import { FaultFileSystem } from '../storage/fault-fs';
 import { CountingFileSystem } from './counting-fs';
 import { CorruptionError } from '../storage/errors';
 import { frameRecord, RECORD_HEADER_BYTES } from '../storage/wal-format';
-import { encodedOpBytes, measureOps, opId, parseOpRecords, writeOps, type LoggedOp, type Op } from './op-codec';
+import { encodedOpBytes, isSkip, measureOps, opId, parseOpRecords, writeOps, type LoggedOp, type Op } from './op-codec';
 import { OpLog, type OpLogOptions } from './op-log';
 import { decodeSegmentIndex, encodeSegmentIndex, type SegmentIndex } from './segment-index';
 import { readAtomicFile, writeAtomicFile } from '../storage/atomic-file';
@@ -299,6 +299,76 @@ describe('replication log', () => {
     await indexed.close();
     fs.unlink(`${DIR}/${indexFiles(fs)[0]}`);
     assert.throws(() => open(fs), damage);
+  });
+
+  it('gives a sender every readable op of a closed segment with one damaged byte anywhere, and a skip for the op whose record it hit, while read() refuses the segment', async () => {
+    await fc.assert(fc.asyncProperty(batchesArb, fc.nat(), fc.nat(), fc.integer({ min: 1, max: 255 }), fc.subarray(ORIGINS, { minLength: 1 }), fc.integer({ min: 1, max: 9 }),
+      async (raw, segmentSeed, byteSeed, flip, keep, maxOps) => {
+        const fs = new FaultFileSystem();
+        const appended = toOps(raw).flat();
+        const log = open(fs, { segmentBytes: 200 });
+        for (const op of appended) await log.append([op]).durable;
+        await log.close();
+        const files = segmentFiles(fs);
+        fc.pre(files.length >= 2);
+        // A closed segment (not the last, which open reads record by record and would refuse).
+        const file = `${DIR}/${files[segmentSeed % (files.length - 1)]}`;
+        const bytes = Buffer.from(fs.readFile(file));
+        const at = byteSeed % bytes.length;
+        const startLsn = Number(files[segmentSeed % (files.length - 1)].slice('seg-'.length, -'.log'.length));
+        // Which op's record the byte is in (none: the header record); records are back to back.
+        let hitLsn: number | undefined;
+        for (let p = 0, lsn = startLsn - 1; p < bytes.length; p += RECORD_HEADER_BYTES + bytes.readUInt32LE(p), lsn++) {
+          if (at >= p && at < p + RECORD_HEADER_BYTES + bytes.readUInt32LE(p)) hitLsn = lsn < startLsn ? undefined : lsn;
+        }
+        bytes[at] ^= flip;
+        const fd = fs.open(file, 'w');
+        fs.write(fd, bytes, 0);
+        fs.close(fd);
+
+        const damaged = open(fs, { cacheBytes: 0 });
+        try {
+          // A window from every LSN in turn: each op once, in LSN order, the lost one as a skip.
+          const seen: LoggedOp[] = [];
+          const lost: LoggedOp[] = [];
+          for (let lsn = 0; lsn < damaged.nextLsn;) {
+            const win = damaged.window(lsn, damaged.nextLsn, maxOps, Infinity, () => true);
+            assert.ok(win.next > lsn, `the window at ${lsn} moves on`);
+            seen.push(...win.ops);
+            if (win.lost) {
+              assert.equal(win.lost.file, file);
+              assert.ok(win.lost.offset <= at, `damage reported at byte ${win.lost.offset}, the flipped byte is ${at}`);
+              lost.push(...win.lost.ops);
+            }
+            lsn = win.next;
+          }
+          assert.deepEqual(seen.map((op) => op.lsn), appended.map((_, i) => i));
+          assert.deepEqual(lost.map((op) => op.lsn), hitLsn === undefined ? [] : [hitLsn], `byte ${at} of ${bytes.length}`);
+          seen.forEach((op, lsn) => {
+            const want = appended[lsn];
+            if (lsn === hitLsn) {
+              assert.ok(isSkip(op) && op.value === null && lost[0] === op);
+              assert.deepEqual([op.origin, op.seq, op.ts], [want.origin, want.seq, want.ts]);
+            } else {
+              assert.deepEqual(plain([op]), plain([want]), `op at LSN ${lsn}`);
+            }
+          });
+          // With some origins kept, only theirs come, lost ones included.
+          const kept: LoggedOp[] = [];
+          let keptLost = 0;
+          for (let lsn = 0; lsn < damaged.nextLsn;) {
+            const win = damaged.window(lsn, damaged.nextLsn, maxOps, Infinity, (origin) => keep.includes(origin));
+            kept.push(...win.ops);
+            keptLost += win.lost?.ops.length ?? 0;
+            lsn = win.next;
+          }
+          assert.deepEqual(kept.map((op) => op.lsn), seen.filter((op) => keep.includes(op.origin)).map((op) => op.lsn));
+          assert.equal(keptLost, lost.filter((op) => keep.includes(op.origin)).length);
+          assert.throws(() => damaged.read(startLsn, 1000), (err: unknown) => err instanceof CorruptionError && err.file === file);
+        } finally {
+          await damaged.close();
+        }
+      }), { numRuns: 150 });
   });
 
   it('refuses a well-framed record that is not a valid op, naming the file and the offset, and changes nothing', async () => {

@@ -11,7 +11,7 @@ import { Interner } from '../codec/interner';
 import { readAtomicFile, writeAtomicFileAsync } from '../storage/atomic-file';
 import { CorruptionError } from '../storage/errors';
 import type { CutTail, FileSystem, SyncPolicy } from '../storage/types';
-import { decodeLoggedOp, encodeHeader, measureOps, scanSegment, writeOps, type EncodedOps, type LoggedOp, type Op, type SegmentHeader } from './op-codec';
+import { decodeLoggedOp, encodeHeader, measureOps, salvageOpRecords, scanSegment, writeOps, type EncodedOps, type LoggedOp, type Op, type SegmentHeader } from './op-codec';
 import { OriginIndex } from './origin-index';
 import { decodeSegmentIndex, encodeSegmentIndex, type OriginRun, type SegmentIndex } from './segment-index';
 
@@ -63,7 +63,29 @@ const DECODED_SEGMENTS = 2;
 export interface ShippingWindow {
   ops: LoggedOp[];
   next: number;
+  /** Set when the window lies in a damaged segment: see OpLog.window. */
+  lost?: LostOps;
 }
+
+/** Ops whose records a damaged segment lost: skips stand in for them among a window's ops. */
+export interface LostOps {
+  /** The stand-ins, in LSN order: each a skip (empty key, no value) with the lost op's origin, seq and ts. */
+  ops: LoggedOp[];
+  /** The segment, the offset of its first damaged record, and what is wrong there. */
+  file: string;
+  offset: number;
+  detail: string;
+}
+
+/** A damaged segment as window() reads it: its readable ops and a stand-in for each lost one. */
+interface Salvaged {
+  ops: LoggedOp[];
+  /** Below this LSN the segment was salvaged (the active segment grows past it). */
+  endLsn: number;
+  lost: LostOps;
+}
+
+const NO_KEY = Buffer.alloc(0);
 
 /**
  * The newest ops as the record bytes `append` wrote to the segment, kept in slabs, plus per op
@@ -222,6 +244,19 @@ class RecordCache {
 
 const SEGMENT_PATTERN = /^seg-(\d{16})\.log$/;
 const INDEX_PATTERN = /^seg-(\d{16})\.idx$/;
+/** Up to `maxOps` of `source` from the op at LSN `from`, stopping once `maxBytes` is passed. */
+function slice(source: readonly LoggedOp[], from: number, maxOps: number, maxBytes: number): LoggedOp[] {
+  const at = source.findIndex((op) => op.lsn === from);
+  if (at < 0) return [];
+  const out: LoggedOp[] = [];
+  let bytes = 0;
+  for (let i = at; i < source.length && out.length < maxOps && bytes < maxBytes; i++) {
+    out.push(source[i]);
+    bytes += source[i].size;
+  }
+  return out;
+}
+
 const segmentName = (lsn: number) => `seg-${String(lsn).padStart(16, '0')}.log`;
 /** A closed segment's index file (segment-index.ts). */
 const indexName = (segment: string) => segment.replace(/\.log$/, '.idx');
@@ -240,6 +275,8 @@ export class OpLog {
   private cache = new RecordCache(0);
   /** Old segments read for senders and pulls, by file, least recently used first (see decodeSegmentOf). */
   private readonly decoded = new Map<string, LoggedOp[]>();
+  /** Damaged segments as the senders read them (see window), by file. */
+  private readonly salvaged = new Map<string, Salvaged>();
   private waiters: Waiter[] = [];
   private syncing = false;
   private rollPending = false;
@@ -382,16 +419,7 @@ export class OpLog {
     const from = Math.max(fromLsn, this.firstLsn);
     if (from >= this.next || maxOps <= 0) return [];
     if (from >= this.cache.firstLsn) return this.cache.read(from, maxOps, maxBytes);
-    const source = this.decodeSegmentOf(from);
-    const at = source.findIndex((op) => op.lsn === from);
-    if (at < 0) return [];
-    const out: LoggedOp[] = [];
-    let bytes = 0;
-    for (let i = at; i < source.length && out.length < maxOps && bytes < maxBytes; i++) {
-      out.push(source[i]);
-      bytes += source[i].size;
-    }
-    return out;
+    return slice(this.decodeSegmentOf(from), from, maxOps, maxBytes);
   }
 
   /**
@@ -404,8 +432,80 @@ export class OpLog {
     const from = Math.max(fromLsn, this.firstLsn);
     if (from >= Math.min(endLsn, this.next) || maxOps <= 0) return { ops: [], next: from };
     if (from >= this.cache.firstLsn) return this.cache.select(from, endLsn, maxOps, maxBytes, keep);
-    const scanned = this.read(from, maxOps, maxBytes).filter((op) => op.lsn < endLsn);
-    return { ops: scanned.filter((op) => keep(op.origin)), next: scanned.length > 0 ? scanned[scanned.length - 1].lsn + 1 : from };
+    let scanned: LoggedOp[];
+    let salvaged: Salvaged | undefined;
+    try {
+      scanned = this.read(from, maxOps, maxBytes);
+    } catch (err) {
+      if (!(err instanceof CorruptionError)) throw err;
+      salvaged = this.salvage(from, err);
+      scanned = slice(salvaged.ops, from, maxOps, maxBytes);
+    }
+    scanned = scanned.filter((op) => op.lsn < endLsn);
+    const ops = scanned.filter((op) => keep(op.origin));
+    const next = scanned.length > 0 ? scanned[scanned.length - 1].lsn + 1 : from;
+    if (!salvaged) return { ops, next };
+    const lost = salvaged.lost.ops.filter((op) => op.lsn >= from && op.lsn < next && keep(op.origin));
+    return lost.length > 0 ? { ops, next, lost: { ...salvaged.lost, ops: lost } } : { ops, next };
+  }
+
+  /**
+   * A segment that does not read whole, as the senders ship it (read() and everything else
+   * still fail on it: recovery must not pass over a write it cannot replay). Every record that
+   * reads is an op as usual, and each op whose record does not is a skip with its origin, seq
+   * and ts (from the per-origin index, which holds every retained op's LSN): a destination's
+   * version vector moves past it, and the sender moves on instead of holding the destination
+   * back for good. The lost op's write is in this node's store (an op is logged and stored
+   * together), so a Merkle round repairs the destination's copy of its key.
+   */
+  private salvage(lsn: number, cause: CorruptionError): Salvaged {
+    let i = this.segments.length - 1;
+    while (i > 0 && this.segments[i].startLsn > lsn) i--;
+    const seg = this.segments[i];
+    const endLsn = i + 1 < this.segments.length ? this.segments[i + 1].startLsn : this.next;
+    const kept = this.salvaged.get(seg.file);
+    if (kept && lsn < kept.endLsn) return kept;
+    const full = path.join(this.dir, seg.file);
+    const buf = this.opts.fs.readFile(full);
+    const found: LoggedOp[] = [];
+    const damage = salvageOpRecords(buf, (op, offset, end) => {
+      const at = this.lsnOf(op.origin, op.seq);
+      // An intact record the index does not place in this segment is not one of its ops.
+      if (at !== undefined && at >= seg.startLsn && at < endLsn && (found.length === 0 || at > found[found.length - 1].lsn)) {
+        found.push(decodeLoggedOp(buf, offset, end - offset, op.origin, at));
+      }
+    });
+    const ops: LoggedOp[] = [];
+    const lost: LoggedOp[] = [];
+    let k = 0;
+    for (let at = seg.startLsn; at < endLsn; at++) {
+      if (k < found.length && found[k].lsn === at) {
+        ops.push(found[k++]);
+        continue;
+      }
+      const stand = this.skipAt(at);
+      if (stand === undefined) continue;
+      ops.push(stand);
+      lost.push(stand);
+    }
+    const salvaged: Salvaged = {
+      ops, endLsn,
+      lost: { ops: lost, file: full, offset: damage?.offset ?? cause.offset, detail: damage?.detail ?? cause.message },
+    };
+    this.salvaged.set(seg.file, salvaged);
+    if (this.salvaged.size > DECODED_SEGMENTS) this.salvaged.delete(this.salvaged.keys().next().value as string);
+    return salvaged;
+  }
+
+  /** A skip standing in for the retained op at `lsn` (found through the per-origin index). */
+  private skipAt(lsn: number): LoggedOp | undefined {
+    for (const [origin, idx] of this.index) {
+      const position = idx.firstAtOrAfter(lsn);
+      if (position < idx.size && idx.lsnAt(position) === lsn) {
+        return { origin, seq: idx.firstSeq + position, ts: idx.tsAt(position), key: NO_KEY, value: null, lsn, size: 0 };
+      }
+    }
+    return undefined;
   }
 
   /**
@@ -428,6 +528,7 @@ export class OpLog {
       const index = path.join(this.dir, indexName(gone.file));
       if (this.opts.fs.exists(index)) this.opts.fs.unlink(index);
       this.decoded.delete(gone.file);
+      this.salvaged.delete(gone.file);
       removed = true;
     }
     if (!removed) return;

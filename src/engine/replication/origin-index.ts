@@ -58,6 +58,11 @@ export class OriginIndex {
     return this.lsns[this.head + position];
   }
 
+  /** Timestamp of the op at `position`. */
+  tsAt(position: number): number {
+    return this.tss[this.head + position];
+  }
+
   /** The retained ops with an LSN in [fromLsn, toLsn): their first seq, LSNs and timestamps (copies). */
   range(fromLsn: number, toLsn: number): { firstSeq: number; lsns: Float64Array; tss: Float64Array } {
     const from = this.head + this.firstAtOrAfter(fromLsn);

@@ -5,7 +5,7 @@
 // the receiver's version vector turns resends into no-ops.
 
 import type { LoggedOp } from './op-codec';
-import type { OpLog } from './op-log';
+import type { LostOps, OpLog } from './op-log';
 import type { ReplicationTransport } from './transport';
 
 /**
@@ -51,6 +51,8 @@ export class Sender {
    * @param onProgress called after the cursor moved.
    * @param onUnreadable called when the log cannot be read at the cursor (once per streak of
    *   failed reads), with what went wrong.
+   * @param onLost called once the destination acknowledged the skips that stood in for ops a
+   *   damaged segment lost (OpLog.window), with those ops.
    */
   constructor(
     readonly peerId: string,
@@ -63,6 +65,7 @@ export class Sender {
     private readonly options: SenderOptions = DEFAULT_SENDER_OPTIONS,
     private readonly describe: (err: unknown) => string = String,
     private readonly onUnreadable: (message: string) => void = () => undefined,
+    private readonly onLost: (lost: LostOps) => void = () => undefined,
   ) {
     this.backoff = options.minBackoffMs;
   }
@@ -138,7 +141,7 @@ export class Sender {
         await this.unreadableLog(`cannot read the replication log at LSN ${this.cursorLsn}: ${this.describe(err)}`);
         continue;
       }
-      const { ops: batch, next } = window;
+      const { ops: batch, next, lost } = window;
       if (batch.length === 0) {
         if (next > this.cursorLsn) {
           this.advance(next);
@@ -166,7 +169,9 @@ export class Sender {
       const to = uncovered === undefined ? next : uncovered.lsn;
       if (to > this.cursorLsn) {
         this.backoff = this.options.minBackoffMs;
+        const passed = lost?.ops.filter((op) => op.lsn < to);
         this.advance(to);
+        if (lost && passed && passed.length > 0) this.onLost({ ...lost, ops: passed });
       } else {
         // The destination holds the batch back for a predecessor it lacks (anti-entropy fetches
         // it from any peer); retry later instead of spinning.
