@@ -42,6 +42,8 @@ export interface ClusterOptions {
   storage?: NodeConfig['storage'];
   heartbeatIntervalMs?: number;
   antiEntropyIntervalMs?: number;
+  /** Periodic Merkle rounds; antiEntropyIntervalMs when absent. */
+  merkleIntervalMs?: number;
   replicationBacklogOps?: number;
 }
 
@@ -106,6 +108,7 @@ export class TestCluster {
           storage: options.storage ?? { sync: 'batch', syncIntervalMs: 2, memtableBytes: 4 * 1024 * 1024 },
           heartbeatIntervalMs: options.heartbeatIntervalMs ?? 100, antiEntropyIntervalMs: options.antiEntropyIntervalMs ?? 500, logLevel: 'info', newMember: true,
           ...(options.replicationBacklogOps === undefined ? {} : { replicationBacklogOps: options.replicationBacklogOps }),
+          ...(options.merkleIntervalMs === undefined ? {} : { merkleIntervalMs: options.merkleIntervalMs }),
         };
         cluster.nodes.set(id, await spawnNode(config, cluster.configFile(id)));
       }));
