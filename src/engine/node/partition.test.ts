@@ -9,7 +9,7 @@ import { encodeCompositeKey, partitionKeyOf, tryDecodeCompositeKey } from '../co
 import { placementKeyOf } from '../codec/stored-key';
 import { OpKind, PeerState, type ExportRangeRequest, type NodeServiceClient, type StoredEntry } from '../gen/ringdb/v1/node';
 import { createPartitionMap, markHotKey, preferenceList, removeNode, saltedKey, splitPartition, type PartitionMap } from '../partitioning';
-import { openStream, type UnaryMethod } from '../rpc';
+import { openStream, unary, type UnaryMethod } from '../rpc';
 import { notOwnerOf } from '../rpc/not-owner';
 import { partitionMapToProto } from '../rpc/partition-map-proto';
 import { TestCluster, waitFor } from './test-harness';
@@ -84,6 +84,28 @@ describe('partitioned nodes (real processes, 5 nodes, N=3 W=2 R=2)', function ()
     assert.deepEqual([...got.replicas].sort(), [a, b2, stale].sort());
     assert.ok((await stats(a)).partitioning!.readRepairs > before);
     await waitFor('the stale replica was repaired', async () => (await direct(stale, key)).value.toString() === 'new');
+  });
+
+  it('asks the third replica when one it asked hangs, instead of waiting out that call (speculative read)', async () => {
+    const pk = 'speculative-key';
+    const key = encodeCompositeKey(b(pk));
+    const [hung, other, third] = replicasOf(pk);
+    // Not a replica: it asks the first two replicas of the preference list.
+    const coordinator = IDS.find((id) => !replicasOf(pk).includes(id))!;
+    await c.call(coordinator, (x) => x.put, { key: EMPTY, value: b('v'), partitionKey: b(pk), w: 3 });
+    c.node(hung).proc.kill('SIGSTOP');
+    try {
+      // Its Get to the hung replica fails only at its 5 s deadline; a 3 s deadline here means the
+      // read did not wait for it (it took ~0.5 s: the third replica asked after 500 ms).
+      const { client } = c.node(coordinator);
+      const got = await unary(client, client.get, { key: EMPTY, partitionKey: b(pk) }, { token: c.token, timeoutMs: 3000 });
+      assert.equal(got.value.toString(), 'v');
+      assert.deepEqual([...got.replicas].sort(), [other, third].sort(), `answered by the two that answer, not ${hung}`);
+    } finally {
+      c.node(hung).proc.kill('SIGCONT');
+    }
+    await waitFor(`${coordinator} sees ${hung} up`, async () => (await stats(coordinator)).peers.find((p) => p.id === hung)?.state === PeerState.PEER_STATE_UP);
+    assert.equal((await direct(hung, key)).value.toString(), 'v');
   });
 
   it('forwards to a replica when forwarding is on, and answers NotOwner with the owner and map version when it is off', async () => {

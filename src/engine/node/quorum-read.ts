@@ -4,6 +4,15 @@
 
 import { describeError } from '../rpc';
 
+/**
+ * How long a point read waits for a node it asked before it also asks the next candidate
+ * (Cassandra's speculative retry, fixed instead of a percentile). A node that hangs (paused,
+ * overloaded, stopped by SIGSTOP) is not known to be down until the heartbeat says so, and its
+ * call only fails at its deadline: the first reads after it hung waited those 5 s. Healthy reads
+ * on a loaded machine answer well inside this, so it rarely costs an extra read.
+ */
+export const SPECULATIVE_READ_MS = 500;
+
 export interface QuorumAnswers<T> {
   /** In arrival order, at most `r`. */
   answers: T[];
@@ -11,21 +20,44 @@ export interface QuorumAnswers<T> {
   failures: string[];
 }
 
-export async function askQuorum<T>(candidates: readonly string[], r: number, read: (node: string) => Promise<T> | T): Promise<QuorumAnswers<T>> {
+export interface QuorumOptions {
+  /** Ask the next candidate too when a node asked has not answered after this many ms (once per node asked). */
+  speculateAfterMs?: number;
+}
+
+export function askQuorum<T>(candidates: readonly string[], r: number, read: (node: string) => Promise<T> | T, options: QuorumOptions = {}): Promise<QuorumAnswers<T>> {
   const answers: T[] = [];
   const failures: string[] = [];
   let next = 0;
-  const ask = async (): Promise<void> => {
-    while (next < candidates.length) {
+  let pending = 0;
+  let done = false;
+  return new Promise((resolve) => {
+    const settle = (): void => {
+      if (done || (answers.length < r && (pending > 0 || next < candidates.length))) return;
+      done = true;
+      resolve({ answers, failures });
+    };
+    const ask = (): void => {
+      if (done || next >= candidates.length) return;
       const id = candidates[next++];
-      try {
-        answers.push(await read(id));
-        return;
-      } catch (err) {
+      pending++;
+      // A late answer is dropped; the read has R without it.
+      const speculation = options.speculateAfterMs === undefined ? undefined : setTimeout(ask, options.speculateAfterMs);
+      Promise.resolve().then(() => read(id)).then((answer) => {
+        if (done) return;
+        answers.push(answer);
+        settle();
+      }, (err: unknown) => {
+        if (done) return;
         failures.push(`${id}: ${describeError(err)}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: r }, ask));
-  return { answers, failures };
+        ask();
+      }).finally(() => {
+        clearTimeout(speculation);
+        pending--;
+        settle();
+      });
+    };
+    for (let i = 0; i < r; i++) ask();
+    settle();
+  });
 }
