@@ -13,7 +13,7 @@ import { tailLines } from '../cluster/logs';
 import { NODE_LOG_FILE } from '../node/config';
 import { NODE_ID_PATTERN } from '../spec/types';
 import { UsageError, type CommandSpec, type Parsed } from './args';
-import { answersRequests, formatFlushed, readValue, formatNotFound, formatNotFoundInOwnCopy, formatReadCache, formatStatus, formatWrite, type ReadCacheAnswer } from './format';
+import { answersRequests, formatFlushed, readValue, formatNotFoundInOwnCopy, formatReadCache, formatStatus, formatWrite, type ReadCacheAnswer } from './format';
 import { placementOf, specModes } from './cluster-facts';
 import { refuseHung, toldAs } from './no-answer';
 import { OWN_COPY_ASK_MS } from './own-copies';
@@ -281,34 +281,31 @@ async function dataOp(p: Parsed, c: ControllerClient): Promise<Result> {
     if (p.options.has('r')) throw new UsageError(`--r does not apply to ${JSON.stringify(p.args[0])}, a CRDT key: \`ringdb get ${p.args[0]}\` prints one node's merged value (replicas converge by merging, not by a read quorum)`, p.command);
     return crdtRead(p);
   }
-  // Without --node the topology-aware driver picks a replica; rows (--clustering) and a W or R of
-  // this request's own always go through it (with --node as the node to send to).
+  // Without --node the topology-aware driver picks a replica; reads, rows (--clustering) and a W
+  // of this request's own always go through it (with --node as the node to send to): a read sent
+  // to a node that hangs is then asked of another beside it after 500 ms (the driver's hedge),
+  // where sent straight to the node it waited out the 10 s deadline and failed.
   const via = str(p, 'node');
-  if (via === undefined || str(p, 'clustering') !== undefined || p.options.has('w') || p.options.has('r')) {
+  if (via === undefined || p.command === 'get' || str(p, 'clustering') !== undefined || p.options.has('w') || p.options.has('r')) {
     return driverData(p, c);
   }
   const nodeId = via;
   const node = await c.nodeClient(nodeId);
   try {
     const key = p.args[0];
-    if (p.command === 'put' || p.command === 'delete') {
-      const w = p.command === 'put' ? await node.putAcked(key, p.args[1]) : await node.deleteAcked(key);
-      const human = formatWrite(p.command === 'put' ? 'OK' : `deleted ${JSON.stringify(key)}`, w);
-      return { code: EXIT.ok, human, json: { key, node: nodeId, version: w.version, replicas: w.replicas, hinted: w.hinted } };
-    }
-    return readResult(key, nodeId, await node.get(key));
+    const w = p.command === 'put' ? await node.putAcked(key, p.args[1]) : await node.deleteAcked(key);
+    const human = formatWrite(p.command === 'put' ? 'OK' : `deleted ${JSON.stringify(key)}`, w);
+    return { code: EXIT.ok, human, json: { key, node: nodeId, version: w.version, replicas: w.replicas, hinted: w.hinted } };
   } finally {
     node.close();
   }
 }
 
-function readResult(key: string, nodeId: string, r: GetResult, ownCopy = false): Result {
+/** `get --local`'s answer: one node's own copy of `key`, found or not. */
+function ownCopyResult(key: string, nodeId: string, r: GetResult): Result {
   const { human, value, valueBase64 } = readValue(r.found, r.value);
-  const json = { key, node: nodeId, replicas: r.replicas, found: r.found, deleted: r.deleted, value, valueBase64, version: versionJson(r.version), ...(ownCopy ? { ownCopy } : {}) };
-  if (!r.found) {
-    const human = ownCopy ? formatNotFoundInOwnCopy(JSON.stringify(key), nodeId, r) : formatNotFound(JSON.stringify(key), { ...r, node: nodeId });
-    return { code: EXIT.failed, human, json };
-  }
+  const json = { key, node: nodeId, replicas: r.replicas, found: r.found, deleted: r.deleted, value, valueBase64, version: versionJson(r.version), ownCopy: true };
+  if (!r.found) return { code: EXIT.failed, human: formatNotFoundInOwnCopy(JSON.stringify(key), nodeId, r), json };
   return { code: EXIT.ok, human, json };
 }
 
@@ -328,7 +325,7 @@ async function ownCopy(p: Parsed, c: ControllerClient): Promise<Result> {
   }
   const node = await c.nodeClient(nodeId);
   try {
-    const own = readResult(key, nodeId, await toldAs(c, nodeId, `get --local on ${nodeId}`, () => node.getOwnCopy(key, { timeoutMs: OWN_COPY_ASK_MS })), true);
+    const own = ownCopyResult(key, nodeId, await toldAs(c, nodeId, `get --local on ${nodeId}`, () => node.getOwnCopy(key, { timeoutMs: OWN_COPY_ASK_MS })));
     const replica = !placed || placed.replicas.includes(nodeId);
     const result = { ...own, json: { ...(own.json as object), replica } };
     if (!placed || replica) return result;

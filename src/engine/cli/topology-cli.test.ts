@@ -540,6 +540,10 @@ describe('ringdb get and put with a node down or outside the key\'s replicas (re
         assert.deepEqual([got.code, got.stdout], [0, 'v\n'], got.stderr);
         const note = /^ringdb: asked n2 \(--node\) first: .+; n[13] answered instead \(n2 was not down but did not answer, hung or overloaded: `ringdb status` shows its state; `ringdb restart n2` replaces its process\)\n$/;
         assert.match(got.stderr, note, got.stderr);
+        // Without --r too (it was sent to n2 alone and failed at the 10 s deadline): another node is asked beside it.
+        const plain = await ringdb(ws.dir, 'get', 'k', '--node', 'n2', ...dir);
+        assert.deepEqual([plain.code, plain.stdout], [0, 'v\n'], plain.stderr);
+        assert.match(plain.stderr, /^ringdb: asked n2 \(--node\) first: not reached: no connection within 500 ms; asked another node beside it; n[13] answered instead/, plain.stderr);
         // A write no node took can go to another coordinator; the OK line's "on n1" alone said so.
         const put = await ringdb(ws.dir, 'put', 'k', 'v2', '--node', 'n2', '--w', '1', ...dir);
         assert.equal(put.code, 0, put.stderr);

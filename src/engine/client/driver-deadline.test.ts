@@ -67,6 +67,10 @@ describe('driver deadline shared by its attempts (real processes, 3 nodes, two S
       assert.equal(r.result?.node, live);
       assert.equal(r.result?.value.toString(), 'v');
       assert.ok(r.took < BOUND_MS, `answered in ${r.took} ms with timeoutMs ${T} (each hung node used to cost all of it)`);
+      // A Get is hedged: each hung node got 500 ms before the next was asked beside it, not half of what was left.
+      // (A node the driver had sent the put to took the Get; one it never connected to was sent nothing.)
+      assert.deepEqual(r.result?.passedOver.map((a) => a.node), hung, JSON.stringify(r));
+      for (const a of r.result?.passedOver ?? []) assert.match(a.answer, /^(no answer|not reached: no connection) within 500 ms; asked another node beside it$/);
     } finally {
       driver.close();
     }

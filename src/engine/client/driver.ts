@@ -5,7 +5,7 @@
 // other answer a node gives (even UNAVAILABLE: a quorum it could not get) goes back to the caller.
 // Requests travel as the generated NodeService messages, so the router relays them unchanged.
 
-import { status } from '@grpc/grpc-js';
+import { connectivityState, status } from '@grpc/grpc-js';
 import * as pb from '../gen/ringdb/v1/node';
 import { placementKeyOf } from '../codec/stored-key';
 import { PartitionMap, preferenceList, ReadBalancer, ringWalk } from '../partitioning/index';
@@ -33,6 +33,16 @@ const REDIRECT_ATTEMPTS = 3;
 const DEFAULT_TIMEOUT_MS = 10_000;
 /** The shortest attempt while other nodes remain: below this a node's answer cannot arrive even on loopback under load. */
 const MIN_ATTEMPT_MS = 200;
+/**
+ * A Get whose coordinator has not answered after this long is also sent to the next node (a
+ * hedged read; the nodes do the same with the replicas they ask, node/quorum-read.ts): a node
+ * that hangs (paused, overloaded, SIGSTOPped) held the first reads after it for half their
+ * deadline, 5 s. The first answer counts; the other call runs on to its own deadline, unread.
+ */
+export const HEDGED_READ_MS = 500;
+
+/** How an attempt ended: its answer, or the error it failed with. */
+type Outcome<Res> = { node: string; sent: number; ok: true; result: Res } | { node: string; sent: number; ok: false; error: unknown };
 
 export interface DriverOptions {
   /** Spread reads over a partition's replicas instead of always asking the owner (default: the cluster's loadBalanceReads). */
@@ -343,6 +353,7 @@ export class Driver {
     read: boolean,
     send: (client: pb.NodeServiceClient, node: string, timeoutMs: number) => Promise<Res>,
     opts: RouteOptions = {},
+    hedgeAfterMs?: number,
   ): Promise<Routed<Res>> {
     if (this.closed) throw new RingDbError('cancelled', 'the driver is closed');
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -359,6 +370,34 @@ export class Driver {
       redirect = { id: opts.via, address: h.address };
     }
     const tried = new Set<string>();
+    /** Attempts a hedge left running, with their node and start: the first of them or of the newest attempt to answer wins. */
+    const running = new Map<Promise<Outcome<Res>>, { node: string; sent: number; connected: boolean; passed: string }>();
+    /** Running attempts as the deadline error names them, as unanswered() names a call that ran out of time. */
+    const stillRunning = (): Attempt[] => [...running.values()].map(({ node, sent, connected }): Attempt => (connected
+      ? { node, answer: `no answer in ${Date.now() - sent} ms`, hung: true }
+      : { node, answer: `not reached: nothing was sent (no connection within ${Date.now() - sent} ms)`, unconnected: true }));
+    /** An attempt that did not answer: what became of it goes with the error or the answer. */
+    const missed = (o: Outcome<Res>): void => {
+      if (o.ok) return;
+      unreached = o.error;
+      answers.push(unanswered(o.node, o.error, Date.now() - o.sent));
+      this.down.add(o.node);
+    };
+    /** A running attempt's answer, or undefined once every one of them failed (each recorded). */
+    const runningAnswer = async (): Promise<{ node: string; result: Res } | undefined> => {
+      while (running.size > 0) {
+        const o = await Promise.race([...running.keys()].map((p) => p.then((outcome) => ({ p, outcome }))));
+        running.delete(o.p);
+        if (o.outcome.ok) return o.outcome;
+        missed(o.outcome);
+      }
+      return undefined;
+    };
+    const answered = (o: { node: string; result: Res }, mapVersion: number): Routed<Res> => ({
+      result: o.result, node: o.node, mapVersion, attempts: attempt,
+      passedOver: [...answers.map(({ node, answer }) => ({ node, answer })),
+        ...[...running.values()].filter(({ node }) => node !== o.node).map(({ node, passed }) => ({ node, answer: passed }))],
+    });
     /** A map refresh the deadline cut short: the error says the controller had not answered. */
     let mapCut = false;
     /**
@@ -382,7 +421,7 @@ export class Driver {
       if (redirect === undefined) await settleFetch();
       const left = deadline - Date.now();
       const candidates = this.candidatesFor(placementKey, read);
-      if (left <= 0) throw deadlineError(name, read, timeoutMs, Date.now() - started, answers, candidates.filter((c) => !tried.has(c)), cut());
+      if (left <= 0) throw deadlineError(name, read, timeoutMs, Date.now() - started, [...answers, ...stillRunning()], candidates.filter((c) => !tried.has(c)), cut());
       // Every node had its turn and none redirected: another round would only wait on them again.
       if (redirect === undefined && redirected === undefined && candidates.every((c) => tried.has(c))) break;
       const target: typeof redirect = redirect ?? (() => {
@@ -400,34 +439,43 @@ export class Driver {
       const attemptMs = untried > 0 ? Math.max(Math.min(MIN_ATTEMPT_MS, left), Math.floor(left / 2)) : left;
       const h = this.handle(target.id, target.address);
       const sent = Date.now();
-      try {
-        const result = await send(h.client, h.id, attemptMs);
-        // Followed before the driver's own map caught up: the answer was routed by the newer map.
-        const mapVersion = Math.max(this.map.version, target.mapVersion ?? 0);
-        return { result, node: h.id, mapVersion, attempts: attempt, passedOver: answers.map(({ node, answer }) => ({ node, answer })) };
-      } catch (err) {
-        const notOwner = notOwnerOf(err);
-        if (notOwner) {
-          redirected = err;
-          answers.push({ node: target.id, answer: `NotOwner (partition ${notOwner.partitionId}${notOwner.ownerId ? ` is on ${notOwner.ownerId}` : ''})` });
-          // The node knows a newer map: fetch it while going where the node says the owner is.
-          if (notOwner.mapVersion > this.map.version && fetch === undefined) {
-            fetchPending = true;
-            fetch = this.refreshBy(deadline).then((done) => ({ done }), (error: unknown) => ({ error }))
-              .finally(() => { fetchPending = false; });
-          }
-          if (notOwner.ownerId && notOwner.ownerAddress && !tried.has(notOwner.ownerId)) redirect = { id: notOwner.ownerId, address: notOwner.ownerAddress, mapVersion: notOwner.mapVersion };
-          continue;
-        }
-        if (isTransient(err) && callOutcome(err) !== 'answered') {
-          unreached = err;
-          answers.push(unanswered(target.id, err, Date.now() - sent));
-          this.down.add(target.id);
-          continue;
-        }
-        throw fromGrpcError(err, `${name} on node ${target.id}`);
+      const call: Promise<Outcome<Res>> = send(h.client, h.id, attemptMs).then((result) => ({ node: h.id, sent, ok: true as const, result }), (error: unknown) => ({ node: h.id, sent, ok: false as const, error }));
+      // Not when following a NotOwner answer: the other nodes of this driver's map would say the same.
+      const hedgeMs = hedgeAfterMs !== undefined && untried > 0 && target.mapVersion === undefined ? hedgeAfterMs : undefined;
+      const outcome = await this.firstOf(call, running, hedgeMs, missed);
+      if (outcome === undefined) {
+        // Still no answer after hedgeMs: the next node is asked while this call runs on.
+        // A channel not yet connected has not sent it (a SIGSTOPped node's handshake never completes).
+        const connected = h.client.getChannel().getConnectivityState(false) === connectivityState.READY;
+        running.set(call, { node: h.id, sent, connected, passed: `${connected ? 'no answer' : 'not reached: no connection'} within ${hedgeMs} ms; asked another node beside it` });
+        continue;
       }
+      // Followed before the driver's own map caught up: the answer was routed by the newer map.
+      if (outcome.ok) return answered(outcome, outcome.node === h.id ? Math.max(this.map.version, target.mapVersion ?? 0) : this.map.version);
+      const err = outcome.error;
+      const notOwner = notOwnerOf(err);
+      if (notOwner) {
+        redirected = err;
+        answers.push({ node: target.id, answer: `NotOwner (partition ${notOwner.partitionId}${notOwner.ownerId ? ` is on ${notOwner.ownerId}` : ''})` });
+        // The node knows a newer map: fetch it while going where the node says the owner is.
+        if (notOwner.mapVersion > this.map.version && fetch === undefined) {
+          fetchPending = true;
+          fetch = this.refreshBy(deadline).then((done) => ({ done }), (error: unknown) => ({ error }))
+            .finally(() => { fetchPending = false; });
+        }
+        if (notOwner.ownerId && notOwner.ownerAddress && !tried.has(notOwner.ownerId)) redirect = { id: notOwner.ownerId, address: notOwner.ownerAddress, mapVersion: notOwner.mapVersion };
+        continue;
+      }
+      if (isTransient(err) && callOutcome(err) !== 'answered') {
+        unreached = err;
+        answers.push(unanswered(target.id, err, Date.now() - sent));
+        this.down.add(target.id);
+        continue;
+      }
+      throw fromGrpcError(err, `${name} on node ${target.id}`);
     }
+    const late = await runningAnswer();
+    if (late !== undefined) return answered(late, this.map.version);
     // A node's NotOwner answer says more (where the partition lives) than a connection failure.
     const what = `${name} (after ${attempt - 1} attempts on ${[...tried].join(', ')})`;
     if (redirected === undefined && unreached !== undefined && tried.size > 0) {
@@ -445,6 +493,30 @@ export class Driver {
     }
     const e = fromGrpcError(redirected ?? unreached, what);
     throw redirected !== undefined && e instanceof RingDbError ? new RingDbError(e.code, `${what}: ${e.message}`) : e;
+  }
+
+  /**
+   * The newest attempt's outcome or a running one's answer, whichever comes first (a running
+   * attempt that fails is passed to `missed` and waited past); undefined when `hedgeMs` passed
+   * first. The newest attempt's own failure is its outcome: the caller decides what it means.
+   */
+  private async firstOf<Res>(call: Promise<Outcome<Res>>, running: Map<Promise<Outcome<Res>>, unknown>, hedgeMs: number | undefined, missed: (o: Outcome<Res>) => void): Promise<Outcome<Res> | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const hedge = hedgeMs === undefined ? undefined : new Promise<'hedge'>((resolve) => (timer = setTimeout(() => resolve('hedge'), hedgeMs)));
+    try {
+      for (;;) {
+        const contenders: Promise<{ p: Promise<Outcome<Res>>; outcome: Outcome<Res> } | 'hedge'>[] = [call, ...running.keys()].map((p) => p.then((outcome) => ({ p, outcome })));
+        if (hedge) contenders.push(hedge);
+        const first = await Promise.race(contenders);
+        if (first === 'hedge') return undefined;
+        if (first.p === call) return first.outcome;
+        running.delete(first.p);
+        if (first.outcome.ok) return first.outcome;
+        missed(first.outcome);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** A unary NodeService call routed by its key (the request is sent as given). */
@@ -477,7 +549,7 @@ export class Driver {
   /** Reads the newest version among R replicas (`r` overrides R for this read). */
   async get(key: KeyRef, opts: ReadOptions = {}): Promise<RoutedGet> {
     const req: pb.GetRequest = { ...keyFields(key), r: opts.r };
-    const r = await this.call('Get', (c) => c.get, req, true, opts);
+    const r = await this.route('Get', placementOf(req), true, (c, _node, timeoutMs) => unary(c, c.get, req, { token: this.token, timeoutMs }), opts, HEDGED_READ_MS);
     return { ...getResultFromProto(r.result), node: r.node, replicas: r.result.replicas, mapVersion: r.mapVersion, passedOver: r.passedOver };
   }
 

@@ -475,11 +475,15 @@ export class Coordinator {
     return { newest, nodes: answers.map((a) => a.node) };
   }
 
-  /** Healthy nodes in the order a read asks them: replicas (the balancer's pick first), then substitutes. */
+  /**
+   * Healthy nodes in the order a read asks them: replicas (the balancer's pick first, or else this
+   * node when it is one), then substitutes. A replica coordinating a read asks itself first: no
+   * hop, and it is surely up; asking the others in map order sent an R=1 read coordinated by a
+   * replica to another node, which when hung held it for the speculative wait.
+   */
   private readOrder(map: PartitionMap, pid: number, replicas: string[]): string[] {
     const order = readCandidates(map, pid, this.isUp);
-    if (!this.settings.loadBalanceReads) return order;
-    const first = this.balancer.pick(replicas, this.isUp);
+    const first = this.settings.loadBalanceReads ? this.balancer.pick(replicas, this.isUp) : replicas.includes(this.self) ? this.self : undefined;
     return first === undefined ? order : [first, ...order.filter((id) => id !== first)];
   }
 
