@@ -286,7 +286,7 @@ async function dataOp(p: Parsed, c: ControllerClient): Promise<Result> {
   // to a node that hangs is then asked of another beside it after 500 ms (the driver's hedge),
   // where sent straight to the node it waited out the 10 s deadline and failed.
   const via = str(p, 'node');
-  if (via === undefined || p.command === 'get' || str(p, 'clustering') !== undefined || p.options.has('w') || p.options.has('r')) {
+  if (via === undefined || p.command === 'get' || str(p, 'clustering') !== undefined || p.options.has('w')) {
     return driverData(p, c);
   }
   const nodeId = via;

@@ -346,6 +346,10 @@ export class Driver {
    * The attempts share one deadline (`timeoutMs`): each gets half of what is left while other
    * nodes remain to try, the last one all of it. With a fixed timeout per attempt, every hung
    * node (SIGSTOPped, paused) cost a full timeout, and a call that met two took three.
+   *
+   * With `hedgeAfterMs` (reads only: a request sent twice must change nothing), an attempt still
+   * unanswered by then stays running while the next node is tried, and the first answer of any of
+   * them is the call's (see HEDGED_READ_MS). Not after a NotOwner redirect.
    */
   async route<Res>(
     name: string,
@@ -376,12 +380,22 @@ export class Driver {
     const stillRunning = (): Attempt[] => [...running.values()].map(({ node, sent, connected }): Attempt => (connected
       ? { node, answer: `no answer in ${Date.now() - sent} ms`, hung: true }
       : { node, answer: `not reached: nothing was sent (no connection within ${Date.now() - sent} ms)`, unconnected: true }));
-    /** An attempt that did not answer: what became of it goes with the error or the answer. */
+    /**
+     * A node's own error answer to a hedged attempt: the call's answer unless another node answers
+     * (an answer is final when it is the newest attempt's, see below).
+     */
+    let answeredError: { node: string; error: unknown } | undefined;
+    /** A hedged attempt that failed: what became of it goes with the error or the answer, as for the newest attempt. */
     const missed = (o: Outcome<Res>): void => {
       if (o.ok) return;
-      unreached = o.error;
-      answers.push(unanswered(o.node, o.error, Date.now() - o.sent));
-      this.down.add(o.node);
+      if (isTransient(o.error) && callOutcome(o.error) !== 'answered') {
+        unreached = o.error;
+        answers.push(unanswered(o.node, o.error, Date.now() - o.sent));
+        this.down.add(o.node);
+        return;
+      }
+      answeredError ??= { node: o.node, error: o.error };
+      answers.push({ node: o.node, answer: describeError(o.error) });
     };
     /** A running attempt's answer, or undefined once every one of them failed (each recorded). */
     const runningAnswer = async (): Promise<{ node: string; result: Res } | undefined> => {
@@ -476,6 +490,7 @@ export class Driver {
     }
     const late = await runningAnswer();
     if (late !== undefined) return answered(late, this.map.version);
+    if (answeredError !== undefined) throw fromGrpcError(answeredError.error, `${name} on node ${answeredError.node}`);
     // A node's NotOwner answer says more (where the partition lives) than a connection failure.
     const what = `${name} (after ${attempt - 1} attempts on ${[...tried].join(', ')})`;
     if (redirected === undefined && unreached !== undefined && tried.size > 0) {

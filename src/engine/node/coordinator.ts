@@ -460,7 +460,8 @@ export class Coordinator {
     const pid = this.partitions.partitionOf(map, stored);
     const replicas = preferenceList(map, pid);
     const order = this.readOrder(map, pid, replicas);
-    const { answers, failures } = await askQuorum(order, r, (id) => (id === this.self ? this.directGet(stored) : this.remoteGet(id, stored, call)), { speculateAfterMs: SPECULATIVE_READ_MS });
+    const { answers, failures } = await askQuorum(order, r, (id) => (id === this.self ? this.directGet(stored) : this.remoteGet(id, stored, call)),
+      { speculateAfterMs: SPECULATIVE_READ_MS, speculateTo: (id) => replicas.includes(id) });
     if (answers.length < r) {
       throw new UnavailableError(`r: ${r} answers needed for partition ${pid} but only ${answers.length} arrived (${answers.map((a) => a.node).join(', ') || 'none'}); ${failures.join('; ') || 'too few nodes are up'}`);
     }

@@ -56,7 +56,7 @@ describe('a damaged replication log segment (real processes)', function () {
     await waitFor('n2 has every seq of n1', async () => Number((await c.call('n2', (x) => x.stats, {})).stats?.versionVector.n1 ?? 0) === OPS, 60_000);
     const logged = () => n1.output.join('');
     await waitFor('n1 reports the lost op and its Merkle round', () => /Merkle round with n2 after the lost log records: \d+ keys sent/.test(logged()), 30_000);
-    assert.match(logged(), new RegExp(`replication log ${path.basename(first)} is damaged at byte ${p} \\(record payload fails its checksum\\): 1 op in it cannot be read \\(n1:\\d+\\)\\. n2 got it as skipped`));
+    assert.match(logged(), new RegExp(`replication log ${path.basename(first)} is damaged \\(first at byte ${p}: record payload fails its checksum\\): 1 op in it cannot be read \\(n1:\\d+\\)\\. n2 got it as skipped`));
     assert.doesNotMatch(logged(), /replication to n2 is stuck/);
 
     const got = await c.call('n2', (x) => x.get, { key: Buffer.from(lostKey) });

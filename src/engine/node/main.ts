@@ -122,8 +122,12 @@ async function run(): Promise<void> {
     process.exit(EXIT.failed);
   });
   convergence.start();
+  // One round per peer at a time: a segment with lost ops in many windows asks for one each.
+  const repairing = new Set<string>();
   node.onLostOps((peer) => {
-    convergence.repair([peer]).then(({ peers: [r] }) => logger.info(r?.ok
+    if (repairing.has(peer)) return;
+    repairing.add(peer);
+    convergence.repair([peer]).finally(() => repairing.delete(peer)).then(({ peers: [r] }) => logger.info(r?.ok
       ? `Merkle round with ${peer} after the lost log records: ${r.keysSent} keys sent, ${r.keysReceived} received`
       : `Merkle round with ${peer} after the lost log records did not complete (the periodic rounds retry): ${r?.error ?? `${peer} is no longer a peer`}`),
       (err: unknown) => logger.warn(`Merkle round with ${peer} after skipping lost log records failed (the periodic rounds retry): ${describeError(err)}`));

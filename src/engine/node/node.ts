@@ -81,8 +81,9 @@ export class RingNode {
    * does a destination's catch-up: what was logged before it joined or while it was down is
    * history it fetches at its own pace (counting it would hold every write until a new node
    * had copied the whole retained log), so its backlog counts from `catchUpEnd`. A sender that
-   * cannot read this node's own log (a damaged segment) counts as down: waiting for it would stop
-   * every write until the segment reads again. Undefined when no destination is live.
+   * cannot read this node's own log at all (an I/O error; a damaged segment is salvaged, see
+   * OpLog.window) counts as down: waiting for it would stop every write until the segment reads
+   * again. Undefined when no destination is live.
    */
   private liveBacklog(): number | undefined {
     let max: number | undefined;
@@ -387,9 +388,9 @@ export class RingNode {
   private lost(peerId: string, lost: LostOps): void {
     const ids = lost.ops.slice(0, 5).map((op) => `${op.origin}:${op.seq}`).join(', ');
     const more = lost.ops.length > 5 ? ` and ${lost.ops.length - 5} more` : '';
-    this.logger.error(`replication log ${path.basename(lost.file)} is damaged at byte ${lost.offset} (${lost.detail}): `
+    this.logger.error(`replication log ${path.basename(lost.file)} is damaged (first at byte ${lost.offset}: ${lost.detail}): `
       + `${lost.ops.length} op${lost.ops.length === 1 ? '' : 's'} in it cannot be read (${ids}${more}). ${peerId} got ${lost.ops.length === 1 ? 'it' : 'them'} as skipped, `
-      + `so replication to ${peerId} goes on; this node's store holds their writes, and a Merkle round with ${peerId} starts now to repair its copies of their keys`);
+      + `so replication to ${peerId} goes on; a Merkle round with ${peerId} starts now to repair its copies of the keys both replicate from this node's store, which took each op when it was logged`);
     for (const l of this.lostListeners) l(peerId);
   }
 

@@ -54,18 +54,45 @@ describe('askQuorum', () => {
 
   it('asks the next candidate too when a node has not answered after speculateAfterMs, and drops the late answer', async () => {
     const reads = new Reads();
-    const asking = askQuorum(['a', 'b', 'c'], 2, reads.read, { speculateAfterMs: 20 });
+    const asking = askQuorum(['a', 'b', 'c'], 2, reads.read, { speculateAfterMs: 150 });
     await tick();
     reads.answer('b');
     await tick();
-    assert.deepEqual(reads.asked, ['a', 'b'], 'nothing more while the wait is short');
-    await tick(60);
+    assert.deepEqual(reads.asked, ['a', 'b'], 'nothing more before the wait is over');
+    await tick(300);
     assert.deepEqual(reads.asked, ['a', 'b', 'c'], 'c asked in place of the silent a');
     reads.answer('c');
     const result = await asking;
     reads.answer('a');
     await tick();
     assert.deepEqual(result, { answers: ['from b', 'from c'], failures: [] });
+  });
+
+  it('speculates only to the nodes speculateTo allows (the replicas), and still asks another in place of a node that failed', async () => {
+    const reads = new Reads();
+    const replicas = new Set(['a', 'b']);
+    const asking = askQuorum(['a', 'b', 'x'], 2, reads.read, { speculateAfterMs: 10, speculateTo: (id) => replicas.has(id) });
+    await tick();
+    reads.answer('b');
+    await tick(60);
+    assert.deepEqual(reads.asked, ['a', 'b'], 'x holds no copy: a slow a is waited for');
+    reads.fail('a');
+    await tick();
+    assert.deepEqual(reads.asked, ['a', 'b', 'x'], 'x stands in for a failed a');
+    reads.answer('x');
+    assert.deepEqual((await asking).answers, ['from b', 'from x']);
+  });
+
+  it('asks one more node per node asked: a node that fails after its speculation asked another is not replaced twice', async () => {
+    const reads = new Reads();
+    const asking = askQuorum(['a', 'b', 'c', 'd'], 1, reads.read, { speculateAfterMs: 100 });
+    await tick(150);
+    assert.deepEqual(reads.asked, ['a', 'b'], 'b asked beside the silent a');
+    reads.fail('a');
+    await tick();
+    assert.deepEqual(reads.asked, ['a', 'b'], 'a\'s failure asks nobody more: b already stands in for it');
+    for (const node of reads.asked.slice(1)) reads.answer(node);
+    assert.deepEqual((await asking).answers, ['from b']);
   });
 
   it('never gives more than R answers, however many speculative asks answer at once', async () => {

@@ -23,6 +23,12 @@ export interface QuorumAnswers<T> {
 export interface QuorumOptions {
   /** Ask the next candidate too when a node asked has not answered after this many ms (once per node asked). */
   speculateAfterMs?: number;
+  /**
+   * The candidates a speculative ask may go to (the key's replicas): a node that only stands in
+   * for them holds no copy, and its "not found" would count toward R while a replica that holds
+   * the write is merely slow. Others are still asked in place of a node that failed.
+   */
+  speculateTo?: (node: string) => boolean;
 }
 
 export function askQuorum<T>(candidates: readonly string[], r: number, read: (node: string) => Promise<T> | T, options: QuorumOptions = {}): Promise<QuorumAnswers<T>> {
@@ -41,16 +47,24 @@ export function askQuorum<T>(candidates: readonly string[], r: number, read: (no
       if (done || next >= candidates.length) return;
       const id = candidates[next++];
       pending++;
-      // A late answer is dropped; the read has R without it.
-      const speculation = options.speculateAfterMs === undefined ? undefined : setTimeout(ask, options.speculateAfterMs);
+      // One more node per node asked: its own speculation or, failing before that, its failure.
+      let replaced = false;
+      const speculate = (): void => {
+        if (replaced || done || next >= candidates.length || !(options.speculateTo?.(candidates[next]) ?? true)) return;
+        replaced = true;
+        ask();
+      };
+      const speculation = options.speculateAfterMs === undefined ? undefined : setTimeout(speculate, options.speculateAfterMs);
       Promise.resolve().then(() => read(id)).then((answer) => {
+        // Past R, an answer is dropped: the read has its R without it.
         if (done) return;
         answers.push(answer);
         settle();
       }, (err: unknown) => {
         if (done) return;
         failures.push(`${id}: ${describeError(err)}`);
-        ask();
+        if (!replaced) ask();
+        replaced = true;
       }).finally(() => {
         clearTimeout(speculation);
         pending--;

@@ -316,6 +316,10 @@ export class OpLog {
   get nextLsn(): number {
     return this.next;
   }
+  /** Ops from this LSN on are read from the record cache in memory, not from the segment files. */
+  get cachedFromLsn(): number {
+    return this.cache.firstLsn;
+  }
   /** Ops below this LSN are durable per the sync policy; senders only ship those. */
   get durableLsn(): number {
     return this.durable;
@@ -426,21 +430,27 @@ export class OpLog {
    * The ops of `origin`s that `keep` accepts among those read(fromLsn, maxOps, maxBytes) would
    * return below `endLsn`, and the LSN after the last one scanned. Only the kept ones are
    * decoded: a sender of a full mesh ships this node's own ops, a third of a 3-node log, and
-   * decoding the rest only to drop them was half of its work.
+   * decoding the rest only to drop them was half of its work. In a segment that does not read
+   * whole it goes on past the damage (see salvage): `lost` then names the skips among the ops
+   * that stand in for ops whose records are lost.
    */
   window(fromLsn: number, endLsn: number, maxOps: number, maxBytes: number, keep: (origin: string) => boolean): ShippingWindow {
     const from = Math.max(fromLsn, this.firstLsn);
     if (from >= Math.min(endLsn, this.next) || maxOps <= 0) return { ops: [], next: from };
     if (from >= this.cache.firstLsn) return this.cache.select(from, endLsn, maxOps, maxBytes, keep);
-    let scanned: LoggedOp[];
-    let salvaged: Salvaged | undefined;
-    try {
-      scanned = this.read(from, maxOps, maxBytes);
-    } catch (err) {
-      if (!(err instanceof CorruptionError)) throw err;
-      salvaged = this.salvage(from, err);
-      scanned = slice(salvaged.ops, from, maxOps, maxBytes);
+    // A segment found damaged is not read whole again for every window (up to 16 MiB, checksummed).
+    let salvaged = this.salvagedAt(from);
+    let scanned: LoggedOp[] = [];
+    if (salvaged === undefined) {
+      try {
+        scanned = this.read(from, maxOps, maxBytes);
+      } catch (err) {
+        if (!(err instanceof CorruptionError)) throw err;
+        salvaged = this.salvage(from, err);
+      }
     }
+    // What the record cache holds is read from there (intact) by the next window, not salvaged.
+    if (salvaged) scanned = slice(salvaged.ops, from, maxOps, maxBytes).filter((op) => op.lsn < this.cache.firstLsn);
     scanned = scanned.filter((op) => op.lsn < endLsn);
     const ops = scanned.filter((op) => keep(op.origin));
     const next = scanned.length > 0 ? scanned[scanned.length - 1].lsn + 1 : from;
@@ -459,12 +469,7 @@ export class OpLog {
    * together), so a Merkle round repairs the destination's copy of its key.
    */
   private salvage(lsn: number, cause: CorruptionError): Salvaged {
-    let i = this.segments.length - 1;
-    while (i > 0 && this.segments[i].startLsn > lsn) i--;
-    const seg = this.segments[i];
-    const endLsn = i + 1 < this.segments.length ? this.segments[i + 1].startLsn : this.next;
-    const kept = this.salvaged.get(seg.file);
-    if (kept && lsn < kept.endLsn) return kept;
+    const { seg, endLsn } = this.segmentAt(lsn);
     const full = path.join(this.dir, seg.file);
     const buf = this.opts.fs.readFile(full);
     const found: LoggedOp[] = [];
@@ -495,6 +500,20 @@ export class OpLog {
     this.salvaged.set(seg.file, salvaged);
     if (this.salvaged.size > DECODED_SEGMENTS) this.salvaged.delete(this.salvaged.keys().next().value as string);
     return salvaged;
+  }
+
+  /** The segment holding `lsn`, and the LSN its ops end below (the active one's grows). */
+  private segmentAt(lsn: number): { seg: Segment; endLsn: number } {
+    let i = this.segments.length - 1;
+    while (i > 0 && this.segments[i].startLsn > lsn) i--;
+    return { seg: this.segments[i], endLsn: i + 1 < this.segments.length ? this.segments[i + 1].startLsn : this.next };
+  }
+
+  /** The salvage of the damaged segment holding `lsn`, when it covers `lsn`. */
+  private salvagedAt(lsn: number): Salvaged | undefined {
+    if (this.salvaged.size === 0) return undefined;
+    const kept = this.salvaged.get(this.segmentAt(lsn).seg.file);
+    return kept && lsn < kept.endLsn ? kept : undefined;
   }
 
   /** A skip standing in for the retained op at `lsn` (found through the per-origin index). */

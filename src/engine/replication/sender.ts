@@ -79,7 +79,7 @@ export class Sender {
     return this.failure;
   }
 
-  /** Stuck because its own log cannot be read at the cursor (a damaged segment), not because of the destination. */
+  /** Stuck because its own log cannot be read at the cursor (an I/O error: OpLog.window goes on past damaged records), not because of the destination. */
   get blockedOnLog(): boolean {
     return this.unreadable;
   }
@@ -136,7 +136,7 @@ export class Sender {
       try {
         window = this.log.window(this.cursorLsn, end, this.options.maxBatchOps, this.options.maxBatchBytes, this.shipsOrigin);
       } catch (err) {
-        // An old segment that cannot be read (damaged since it was written, or an I/O error):
+        // An old segment that cannot be read at all (an I/O error; damaged records are salvaged):
         // reported as this destination's error and retried, without stopping the other senders.
         await this.unreadableLog(`cannot read the replication log at LSN ${this.cursorLsn}: ${this.describe(err)}`);
         continue;
