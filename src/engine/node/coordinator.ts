@@ -26,7 +26,7 @@ import { NotOwnerError } from '../rpc/not-owner';
 import { scanAroundReserved } from './indexes/global-keys';
 import { compareVersions, type Entry } from '../storage/types';
 import { quorumSettings } from './config';
-import { askQuorum, SPECULATIVE_READ_MS } from './quorum-read';
+import { askQuorum, speculativeRead } from './quorum-read';
 import { version } from './convert';
 import type { HintStore } from './hints';
 import type { Logger } from './logger';
@@ -460,8 +460,7 @@ export class Coordinator {
     const pid = this.partitions.partitionOf(map, stored);
     const replicas = preferenceList(map, pid);
     const order = this.readOrder(map, pid, replicas);
-    const { answers, failures } = await askQuorum(order, r, (id) => (id === this.self ? this.directGet(stored) : this.remoteGet(id, stored, call)),
-      { speculateAfterMs: SPECULATIVE_READ_MS, speculateTo: (id) => replicas.includes(id) });
+    const { answers, failures } = await askQuorum(order, r, (id) => (id === this.self ? this.directGet(stored) : this.remoteGet(id, stored, call)), speculativeRead(replicas));
     if (answers.length < r) {
       throw new UnavailableError(`r: ${r} answers needed for partition ${pid} but only ${answers.length} arrived (${answers.map((a) => a.node).join(', ') || 'none'}); ${failures.join('; ') || 'too few nodes are up'}`);
     }

@@ -31,6 +31,11 @@ export interface QuorumOptions {
   speculateTo?: (node: string) => boolean;
 }
 
+/** A point read's options: speculate after SPECULATIVE_READ_MS, to the key's other replicas only. */
+export function speculativeRead(replicas: readonly string[]): QuorumOptions {
+  return { speculateAfterMs: SPECULATIVE_READ_MS, speculateTo: (id) => replicas.includes(id) };
+}
+
 export function askQuorum<T>(candidates: readonly string[], r: number, read: (node: string) => Promise<T> | T, options: QuorumOptions = {}): Promise<QuorumAnswers<T>> {
   const answers: T[] = [];
   const failures: string[] = [];

@@ -22,7 +22,7 @@ import { quorumSettings } from '../config';
 import type { Logger } from '../logger';
 import type { RingNode } from '../node';
 import type { PartitionLayer } from '../partition-layer';
-import { askQuorum, SPECULATIVE_READ_MS } from '../quorum-read';
+import { askQuorum, speculativeRead } from '../quorum-read';
 import { quorumOverride } from '../request-keys';
 import { siblingsOf, type Sibling, type VectorMode } from './vector-mode';
 import { contextToken, siblingFromWire } from './vector-wire';
@@ -96,8 +96,7 @@ export class VectorCoordinator {
     const replicas = preferenceList(map, pid);
     if (!replicas.includes(this.self) && !this.settings.enableForwarding) throw this.notOwner(map, pid, replicas);
     const order = readCandidates(map, pid, this.isUp);
-    const { answers, failures } = await askQuorum<Answer>(order, quorum, (id) => (id === this.self ? this.local(key) : this.remoteRead(id, key, call)),
-      { speculateAfterMs: SPECULATIVE_READ_MS, speculateTo: (id) => replicas.includes(id) });
+    const { answers, failures } = await askQuorum<Answer>(order, quorum, (id) => (id === this.self ? this.local(key) : this.remoteRead(id, key, call)), speculativeRead(replicas));
     if (answers.length < quorum) {
       throw new UnavailableError(`r: ${quorum} answers needed for partition ${pid} but only ${answers.length} arrived (${answers.map((a) => a.node).join(', ') || 'none'}); ${failures.join('; ') || 'too few nodes are up'}`);
     }
