@@ -230,5 +230,35 @@ describe('global indexes (real processes)', function () {
       await waitFor(`${primary} up again`, async () => (await stats(second)).stats?.peers.find((p) => p.id === primary)?.state === PeerState.PEER_STATE_UP, CONVERGE_MS);
       assert.deepEqual((await c.query(second, 'color', 'teal')).unreachable, []);
     });
+
+    // Seen as a rare failure of the two-node duel below: a node that stood in for a primary it
+    // thought down put an entry, then stored the newer version once the primary was back, as a
+    // replica that no longer maintained the key. The primary saw the newer version first, so
+    // nobody removed the old value's entry, and only a lookup would have.
+    it('a stand-in that put an entry removes it when it later stores a newer value, with no lookup', async () => {
+      const k = 'stood-in';
+      const [primary, second] = preferenceList(c.map, c.map.locate(b(k)).id);
+      const peerState = async (of: string) => (await c.call(second, (x) => x.stats, {})).stats?.peers.find((p) => p.id === of)?.state;
+      // Versions far past every node's clock: ingested versions, not writes, so each reaches only the node named.
+      const ingest = (id: string, color: string, ts: number) =>
+        c.call(id, (x) => x.ingestEntries, { entries: [{ key: b(k), value: doc({ color }), deleted: false, version: { ts, origin: primary, opId: '' } }] });
+      const entries = (color: string, nodes?: string[]) => c.storedEntries('color', color, k, nodes);
+      await ingest(primary, 'magenta', 90_000_002);
+      await waitFor('the newer value indexed by the primary', async () => (await entries('magenta')).every((s) => s === 'live'), CONVERGE_MS);
+
+      c.node(primary).proc.kill('SIGSTOP');
+      try {
+        await waitFor(`${second} sees ${primary} down`, async () => (await peerState(primary)) === PeerState.PEER_STATE_DOWN, CONVERGE_MS);
+        await ingest(second, 'cyan', 90_000_001);
+        const upReplicas = c.indexReplicas('color', 'cyan').filter((id) => id !== primary);
+        await waitFor(`${second} standing in put the older value's entry`, async () => (await entries('cyan', upReplicas)).every((s) => s === 'live'), CONVERGE_MS);
+      } finally {
+        c.node(primary).proc.kill('SIGCONT');
+      }
+      await waitFor(`${second} sees ${primary} up`, async () => (await peerState(primary)) === PeerState.PEER_STATE_UP, CONVERGE_MS);
+      await ingest(second, 'magenta', 90_000_002);
+      await waitFor('the older value\'s entry removed on every index replica', async () => (await entries('cyan')).every((s) => s === 'deleted'), CONVERGE_MS);
+      assert.ok((await entries('magenta')).every((s) => s === 'live'));
+    });
   });
 });

@@ -9,18 +9,22 @@
 //  - a data version V that replaces one with f = u (u != v, or a delete) yields a removal of
 //    (f, u, k) at V.
 // The LWW winner W of k is the newest version of k, so the put derived from it beats every other
-// fact about (f, W.f, k). An entry for a value k no longer has can only survive when no maintainer
-// ever replaced that value directly (it saw the winner first); a lookup checks each hit against
-// the data and removes such an entry at the data's version, which only beats facts older than that
-// version, so a removal never hides a newer put. Delivering a fact twice, late or out of order
-// changes nothing, so entries are shipped with retries and no ordering (global-outbox.ts).
+// fact about (f, W.f, k). Every replica derives the removals of the versions it replaces, so a
+// node that put (f, u, k) at V removes it at a newer version once it stores one without u: an
+// entry for a value k no longer has survives only when its deriver never stored a newer version
+// (it crashed with the removal undelivered, or gave the range up). A lookup checks each hit
+// against the data and removes such an entry at the data's version, which only beats facts older
+// than that version, so a removal never hides a newer put. Delivering a fact twice, late or out of
+// order changes nothing, so entries are shipped with retries and no ordering (global-outbox.ts).
 //
-// Who derives: the key's primary replica (the first of its preference list), or the first replica
-// not known to be down while the ones before it are; a duplicate from a second maintainer is
-// harmless. Facts come from every version entering the store (ObservedStore's writing listener:
-// local writes, replicated ops, pull sync, repairs, handoffs, data moves), comparing it with the
-// stored version it replaces, read synchronously before the store applies the batch. Without a
-// partition map every node derives the facts for every key into its own store.
+// Who derives puts: the key's primary replica (the first of its preference list), or the first
+// replica not known to be down while the ones before it are (a stand-in); a duplicate from a
+// second maintainer is harmless. Facts come from every version entering the store (local writes,
+// replicated ops, pull sync, repairs, handoffs, data moves): a maintainer's from ObservedStore's
+// writing listener, comparing each version with the stored one it replaces, read synchronously
+// before the store applies the batch; the other replicas' removals from its change listener, which
+// reports the version the store replaced. Without a partition map every node derives the facts
+// for every key into its own store.
 // The outbox is in memory: facts a node derived and had not delivered die with it, and facts of
 // writes it alone was expected to derive were never derived elsewhere. When the heartbeat marks
 // a node down, every replica it shares partitions with re-derives the puts of those partitions'
@@ -113,6 +117,13 @@ export class GlobalIndex {
         deps.logger.error(`global index: deriving entries failed: ${describeError(err)}`);
       }
     });
+    deps.observed.onChanged((key, before, after) => {
+      try {
+        this.deriveRemovals(key, before, after);
+      } catch (err) {
+        deps.logger.error(`global index: deriving removals failed: ${describeError(err)}`);
+      }
+    });
   }
 
   get fields(): readonly string[] {
@@ -151,6 +162,18 @@ export class GlobalIndex {
       inBatch.set(id, op);
       this.emit(facts(this.deps.fields, op.key, before, op, () => this.counters.tooLong++));
     }
+  }
+
+  /**
+   * A replica that is not maintaining `key` still removes the values a new version replaces. It
+   * may have put them itself (standing in while the replicas before it were down, or re-deriving
+   * in takeOver), and the maintainer, having seen the newer version first, never replaced them:
+   * without this such an entry outlived the data until a lookup met it. The store reports the
+   * version it replaced, so this costs no lookup; puts stay with the maintainer.
+   */
+  private deriveRemovals(key: Buffer, before: Entry | undefined, after: Entry | undefined): void {
+    if (!before || !after || isPurgeMarker(after) || isReservedKey(key) || isSaltedKey(key) || this.maintains(key)) return;
+    this.emit(removals(this.deps.fields, key, before, after, () => this.counters.tooLong++));
   }
 
   /** This node derives a key's facts when no replica before it in the preference list is up. */
@@ -361,14 +384,36 @@ const EMPTY = Buffer.alloc(0);
  */
 export function facts(fields: readonly string[], key: Buffer, before: Entry | undefined, after: Entry, tooLong: () => void): Entry[] {
   const now = indexedValues(after.value, fields);
-  const was = before ? indexedValues(before.value, fields) : new Map<string, string>();
-  const out: Entry[] = [];
-  const add = (field: string, value: string, live: boolean) => {
-    const entryKey = indexEntryKey(field, value, key);
-    if (entryKey.length > MAX_KEY_BYTES) return tooLong();
-    out.push({ key: entryKey, value: live ? EMPTY : null, ts: after.ts, origin: after.origin });
-  };
-  for (const [field, old] of was) if (now.get(field) !== old) add(field, old, false);
-  for (const [field, v] of now) add(field, v, true);
+  const out = removed(fields, key, before, after, now, tooLong);
+  for (const [field, v] of now) {
+    const put = fact(field, v, key, after, true, tooLong);
+    if (put) out.push(put);
+  }
   return out;
+}
+
+/** The removals alone of facts(): each indexed value `before` had and `after` lacks. */
+export function removals(fields: readonly string[], key: Buffer, before: Entry | undefined, after: Entry, tooLong: () => void): Entry[] {
+  return before ? removed(fields, key, before, after, indexedValues(after.value, fields), tooLong) : [];
+}
+
+/** `now`: the indexed values of `after`, parsed once by the caller. */
+function removed(fields: readonly string[], key: Buffer, before: Entry | undefined, after: Entry, now: Map<string, string>, tooLong: () => void): Entry[] {
+  const out: Entry[] = [];
+  if (!before) return out;
+  for (const [field, old] of indexedValues(before.value, fields)) {
+    if (now.get(field) === old) continue;
+    const removal = fact(field, old, key, after, false, tooLong);
+    if (removal) out.push(removal);
+  }
+  return out;
+}
+
+function fact(field: string, value: string, key: Buffer, version: Entry, live: boolean, tooLong: () => void): Entry | undefined {
+  const entryKey = indexEntryKey(field, value, key);
+  if (entryKey.length > MAX_KEY_BYTES) {
+    tooLong();
+    return undefined;
+  }
+  return { key: entryKey, value: live ? EMPTY : null, ts: version.ts, origin: version.origin };
 }

@@ -118,9 +118,9 @@ export class Nodes {
     return preferenceList(this.map, this.map.locate(indexPartitionKey(field, value)).id);
   }
 
-  /** Each index replica's stored entry for `key` under (field, value): "live", "deleted" or "absent". */
-  async storedEntries(field: string, value: string, key: string): Promise<string[]> {
-    return Promise.all(this.indexReplicas(field, value).map(async (id) => {
+  /** Each index replica's (or each of `nodes`') stored entry for `key` under (field, value): "live", "deleted" or "absent". */
+  async storedEntries(field: string, value: string, key: string, nodes = this.indexReplicas(field, value)): Promise<string[]> {
+    return Promise.all(nodes.map(async (id) => {
       const page: ReadGlobalIndexResponse = await this.callConv(id, (x) => x.readGlobalIndex, { field, value, after: Buffer.alloc(0), limit: 0 });
       const e = page.entries.find((x) => Buffer.from(x.key).toString() === key);
       return e ? (e.deleted ? 'deleted' : 'live') : 'absent';
