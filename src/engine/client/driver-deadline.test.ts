@@ -71,6 +71,22 @@ describe('driver deadline shared by its attempts (real processes, 3 nodes, two S
       // (A node the driver had sent the put to took the Get; one it never connected to was sent nothing.)
       assert.deepEqual(r.result?.passedOver.map((a) => a.node), hung, JSON.stringify(r));
       for (const a of r.result?.passedOver ?? []) assert.match(a.answer, /^(no answer|not reached: no connection) within 500 ms; asked another node beside it$/);
+      assert.deepEqual(driver.hedgeBudget.counters, { extra: 2, refused: 0 });
+    } finally {
+      driver.close();
+    }
+  });
+
+  it('with its hedge budget spent, gives each hung node its share of the deadline instead of asking another beside it', async () => {
+    const driver = await Driver.connect(client, { watch: false, hedgeBudget: { percent: 0, minPerSecond: 0 } });
+    try {
+      const r = await timed(driver.get('h', { timeoutMs: T }));
+      assert.equal(r.error, undefined, r.error?.message);
+      assert.equal(r.result?.node, live);
+      // Half of the deadline, then half of the rest: 3 s of 4 where hedging took 1.
+      assert.ok(r.took >= (3 * T) / 4 - 100, `answered after ${r.took} ms, sooner than two unhedged attempts take`);
+      assert.deepEqual(r.result?.passedOver.map((a) => a.node), hung, JSON.stringify(r));
+      assert.deepEqual(driver.hedgeBudget.counters, { extra: 0, refused: 2 });
     } finally {
       driver.close();
     }

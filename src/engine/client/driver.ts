@@ -12,6 +12,7 @@ import { PartitionMap, preferenceList, ReadBalancer, ringWalk } from '../partiti
 import { clientArgs, unary, type UnaryMethod } from '../rpc/client';
 import { callOutcome, describeError, isTransient } from '../rpc/errors';
 import { notOwnerOf } from '../rpc/not-owner';
+import { RetryBudget, type RetryBudgetOptions } from '../rpc/retry-budget';
 import type { ControllerClient } from './controller-client';
 import { fromGrpcError, RingDbError } from './errors';
 import type { EventStream } from './stream';
@@ -49,6 +50,8 @@ export interface DriverOptions {
   loadBalanceReads?: boolean;
   /** Follow map changes through the controller's Watch stream (default true; the map is refreshed on NotOwner either way). */
   watch?: boolean;
+  /** How many Gets may be hedged (default DEFAULT_RETRY_BUDGET: a tenth of them, plus 10 a second). */
+  hedgeBudget?: Partial<RetryBudgetOptions>;
 }
 
 export interface RouteOptions extends CallOptions {
@@ -189,6 +192,8 @@ export class Driver {
   private info: PartitionMapInfo;
   private readonly nodes = new Map<string, NodeHandle>();
   private readonly down = new Set<string>();
+  /** Hedged Gets: by default at most a tenth of this driver's Gets (plus 10 a second) go to a second node. */
+  readonly hedgeBudget: RetryBudget;
   private readonly balancer = new ReadBalancer('round-robin');
   private events: EventStream<ClusterEvent> | undefined;
   private refreshing: Promise<void> | undefined;
@@ -206,6 +211,7 @@ export class Driver {
     this.info = info;
     this.map = PartitionMap.fromJSON(JSON.parse(info.mapJson));
     this.loadBalance = opts.loadBalanceReads ?? info.loadBalanceReads;
+    this.hedgeBudget = new RetryBudget(opts.hedgeBudget);
     this.noteNodes(addresses);
   }
 
@@ -349,7 +355,7 @@ export class Driver {
    *
    * With `hedgeAfterMs` (reads only: a request sent twice must change nothing), an attempt still
    * unanswered by then stays running while the next node is tried, and the first answer of any of
-   * them is the call's (see HEDGED_READ_MS). Not after a NotOwner redirect.
+   * them is the call's (see HEDGED_READ_MS). Not after a NotOwner redirect, nor past `hedgeBudget`.
    */
   async route<Res>(
     name: string,
@@ -360,6 +366,7 @@ export class Driver {
     hedgeAfterMs?: number,
   ): Promise<Routed<Res>> {
     if (this.closed) throw new RingDbError('cancelled', 'the driver is closed');
+    if (hedgeAfterMs !== undefined) this.hedgeBudget.request();
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const started = Date.now();
     const deadline = started + timeoutMs;
@@ -456,7 +463,9 @@ export class Driver {
       const call: Promise<Outcome<Res>> = send(h.client, h.id, attemptMs).then((result) => ({ node: h.id, sent, ok: true as const, result }), (error: unknown) => ({ node: h.id, sent, ok: false as const, error }));
       // Not when following a NotOwner answer: the other nodes of this driver's map would say the same.
       const hedgeMs = hedgeAfterMs !== undefined && untried > 0 && target.mapVersion === undefined ? hedgeAfterMs : undefined;
-      const outcome = await this.firstOf(call, running, hedgeMs, missed);
+      let outcome = await this.firstOf(call, running, hedgeMs, missed);
+      // Past the budget, this node is waited on as an unhedged call would.
+      if (outcome === undefined && !this.hedgeBudget.tryExtra()) outcome = await this.firstOf(call, running, undefined, missed);
       if (outcome === undefined) {
         // Still no answer after hedgeMs: the next node is asked while this call runs on.
         // A channel not yet connected has not sent it (a SIGSTOPped node's handshake never completes).

@@ -120,6 +120,8 @@ export class PartitionLayer {
       hintsExpiredByTarget: Object.fromEntries(this.hints.expiredFor),
       coordinatedWrites: c.coordinatedWrites,
       coordinatedReads: c.coordinatedReads,
+      speculativeReads: this.coordinator.readBudget.counters.extra,
+      speculationsRefused: this.coordinator.readBudget.counters.refused,
     };
   }
 

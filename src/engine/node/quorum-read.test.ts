@@ -1,6 +1,7 @@
 // askQuorum with nodes that answer, fail or hang (promises settled by hand, real timers for the
 // speculative retry): who is asked, which answers count, and that a late answer never does.
 import assert from 'node:assert/strict';
+import { RetryBudget } from '../rpc/retry-budget';
 import { askQuorum } from './quorum-read';
 
 /** A read whose answer for each node is settled by the test; records who was asked, in order. */
@@ -81,6 +82,27 @@ describe('askQuorum', () => {
     assert.deepEqual(reads.asked, ['a', 'b', 'x'], 'x stands in for a failed a');
     reads.answer('x');
     assert.deepEqual((await asking).answers, ['from b', 'from x']);
+  });
+
+  it('counts each read against its budget and speculates only while the budget allows; a failed node is replaced whatever it says', async () => {
+    // One extra ask a window, whatever the reads.
+    const budget = new RetryBudget({ percent: 0, minPerSecond: 1, windowSeconds: 1, now: () => 0 });
+    const first = new Reads();
+    const one = askQuorum(['a', 'b', 'c'], 1, first.read, { speculateAfterMs: 10, budget });
+    await tick(60);
+    assert.deepEqual(first.asked, ['a', 'b'], 'b asked beside the silent a, and nobody beside the silent b: the budget is spent');
+    first.answer('b');
+    await one;
+    const second = new Reads();
+    const two = askQuorum(['a', 'b', 'c'], 1, second.read, { speculateAfterMs: 10, budget });
+    await tick(60);
+    assert.deepEqual(second.asked, ['a'], 'the budget is spent: the silent a is waited for');
+    second.fail('a');
+    await tick();
+    assert.deepEqual(second.asked, ['a', 'b'], 'b asked in place of the failed a');
+    second.answer('b');
+    assert.deepEqual((await two).answers, ['from b']);
+    assert.deepEqual(budget.counters, { extra: 1, refused: 2 });
   });
 
   it('asks one more node per node asked: a node that fails after its speculation asked another is not replaced twice', async () => {

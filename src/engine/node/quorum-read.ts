@@ -3,13 +3,15 @@
 // long as R candidates can answer. Used by plain reads, vector-mode reads and global index lookups.
 
 import { describeError } from '../rpc';
+import type { RetryBudget } from '../rpc/retry-budget';
 
 /**
  * How long a point read waits for a node it asked before it also asks the next candidate
  * (Cassandra's speculative retry, fixed instead of a percentile). A node that hangs (paused,
  * overloaded, stopped by SIGSTOP) is not known to be down until the heartbeat says so, and its
  * call only fails at its deadline: the first reads after it hung waited those 5 s. Healthy reads
- * on a loaded machine answer well inside this, so it rarely costs an extra read.
+ * on a loaded machine answer well inside this, so it rarely costs an extra read; when they do
+ * not, the node's RetryBudget keeps the extra reads to a tenth of its reads.
  */
 export const SPECULATIVE_READ_MS = 500;
 
@@ -29,11 +31,13 @@ export interface QuorumOptions {
    * the write is merely slow. Others are still asked in place of a node that failed.
    */
   speculateTo?: (node: string) => boolean;
+  /** Counts this read, and a speculative ask only goes out when it fits (a failure's replacement always does). */
+  budget?: RetryBudget;
 }
 
-/** A point read's options: speculate after SPECULATIVE_READ_MS, to the key's other replicas only. */
-export function speculativeRead(replicas: readonly string[]): QuorumOptions {
-  return { speculateAfterMs: SPECULATIVE_READ_MS, speculateTo: (id) => replicas.includes(id) };
+/** A point read's options: speculate after SPECULATIVE_READ_MS, to the key's other replicas only, within `budget`. */
+export function speculativeRead(replicas: readonly string[], budget: RetryBudget): QuorumOptions {
+  return { speculateAfterMs: SPECULATIVE_READ_MS, speculateTo: (id) => replicas.includes(id), budget };
 }
 
 export function askQuorum<T>(candidates: readonly string[], r: number, read: (node: string) => Promise<T> | T, options: QuorumOptions = {}): Promise<QuorumAnswers<T>> {
@@ -42,6 +46,7 @@ export function askQuorum<T>(candidates: readonly string[], r: number, read: (no
   let next = 0;
   let pending = 0;
   let done = false;
+  options.budget?.request();
   return new Promise((resolve) => {
     const settle = (): void => {
       if (done || (answers.length < r && (pending > 0 || next < candidates.length))) return;
@@ -56,6 +61,7 @@ export function askQuorum<T>(candidates: readonly string[], r: number, read: (no
       let replaced = false;
       const speculate = (): void => {
         if (replaced || done || next >= candidates.length || !(options.speculateTo?.(candidates[next]) ?? true)) return;
+        if (!(options.budget?.tryExtra() ?? true)) return;
         replaced = true;
         ask();
       };
