@@ -84,7 +84,7 @@ describe('askQuorum', () => {
     assert.deepEqual((await asking).answers, ['from b', 'from x']);
   });
 
-  it('counts each read against its budget and speculates only while the budget allows; a failed node is replaced whatever it says', async () => {
+  it('speculates only while the budget allows; a failed node is replaced whatever the budget says', async () => {
     // One extra ask a window, whatever the reads.
     const budget = new RetryBudget({ percent: 0, minPerSecond: 1, windowSeconds: 1, now: () => 0 });
     const first = new Reads();
@@ -103,6 +103,17 @@ describe('askQuorum', () => {
     second.answer('b');
     assert.deepEqual((await two).answers, ['from b']);
     assert.deepEqual(budget.counters, { extra: 1, refused: 2 });
+  });
+
+  it('lets each read it counted pay for a speculative ask when the budget is a share of the reads', async () => {
+    const budget = new RetryBudget({ percent: 1, minPerSecond: 0, windowSeconds: 1, now: () => 0 });
+    const reads = new Reads();
+    const asking = askQuorum(['a', 'b', 'c'], 1, reads.read, { speculateAfterMs: 10, budget });
+    await tick(60);
+    assert.deepEqual(reads.asked, ['a', 'b'], 'this read counted, so one speculative ask fits, and only one');
+    reads.answer('b');
+    await asking;
+    assert.deepEqual(budget.counters, { extra: 1, refused: 1 });
   });
 
   it('asks one more node per node asked: a node that fails after its speculation asked another is not replaced twice', async () => {

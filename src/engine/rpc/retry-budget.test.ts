@@ -20,13 +20,13 @@ describe('RetryBudget', () => {
       fc.constantFrom(0, 0.1, 0.5),
       fc.integer({ min: 0, max: 3 }),
       fc.integer({ min: 1, max: 5 }),
-      fc.integer({ min: 0, max: 10_000 }),
+      fc.integer({ min: -10_000, max: 10_000 }),
       (steps, percent, minPerSecond, windowSeconds, start) => {
         let now = start;
         const budget = new RetryBudget({ percent, minPerSecond, windowSeconds, now: () => now });
         const requests: number[] = [];
         const granted: number[] = [];
-        const inWindow = (times: number[]) => times.filter((t) => Math.floor(t / 1000) > Math.floor(now / 1000) - windowSeconds).length;
+        const inWindow = (times: number[]) => times.filter((t) => Math.floor(t / 1000) > Math.floor(now / 1000) - windowSeconds && Math.floor(t / 1000) <= Math.floor(now / 1000)).length;
         for (const step of steps) {
           if (step.kind === 'wait') now += step.ms;
           else if (step.kind === 'request') {
@@ -62,9 +62,23 @@ describe('RetryBudget', () => {
     assert.equal(busy.tryExtra(), true, 'the window moved on');
   });
 
+  it('counts nothing granted in a second the clock has gone back from, and takes a clock that gives no number', () => {
+    let now = 20_500;
+    const budget = new RetryBudget({ percent: 0, minPerSecond: 1, windowSeconds: 2, now: () => now });
+    assert.equal(budget.tryExtra(), true);
+    assert.equal(budget.tryExtra(), true);
+    assert.equal(budget.tryExtra(), false, 'the reserve of 2 is spent');
+    now = 3_500;
+    assert.equal(budget.tryExtra(), true, 'second 20 is not within seconds 2 and 3');
+    now = Number.NaN;
+    budget.request();
+    assert.equal(typeof budget.tryExtra(), 'boolean');
+  });
+
   it('refuses settings it cannot work with, naming them', () => {
-    assert.throws(() => new RetryBudget({ percent: -0.1 }), /^RangeError: retry budget: percent and minPerSecond must be 0 or more and windowSeconds a whole number of 1 or more; got \{"percent":-0.1,"minPerSecond":10,"windowSeconds":10\}$/);
-    assert.throws(() => new RetryBudget({ windowSeconds: 0.5 }), /windowSeconds a whole number of 1 or more; got .*"windowSeconds":0.5/);
+    assert.throws(() => new RetryBudget({ percent: -0.1 }), /^RangeError: retry budget: percent and minPerSecond must be 0 or more and windowSeconds a whole number from 1 to 600; got \{"percent":-0.1,"minPerSecond":10,"windowSeconds":10\}$/);
+    assert.throws(() => new RetryBudget({ windowSeconds: 0.5 }), /windowSeconds a whole number from 1 to 600; got .*"windowSeconds":0.5/);
+    assert.throws(() => new RetryBudget({ windowSeconds: 601 }), /"windowSeconds":601/);
     assert.throws(() => new RetryBudget({ minPerSecond: Number.NaN }), /"minPerSecond":null/);
   });
 });

@@ -12,7 +12,8 @@
 // fact about (f, W.f, k). Every replica derives the removals of the versions it replaces, so a
 // node that put (f, u, k) at V removes it at a newer version once it stores one without u: an
 // entry for a value k no longer has survives only when its deriver never stored a newer version
-// (it crashed with the removal undelivered, or gave the range up). A lookup checks each hit
+// (it crashed with the removal undelivered, or gave the range up), or the removal was dropped
+// from a full outbox (counted in entries_dropped). A lookup checks each hit
 // against the data and removes such an entry at the data's version, which only beats facts older
 // than that version, so a removal never hides a newer put. Delivering a fact twice, late or out of
 // order changes nothing, so entries are shipped with retries and no ordering (global-outbox.ts).
