@@ -392,15 +392,17 @@ export class Driver {
      * (an answer is final when it is the newest attempt's, see below).
      */
     let answeredError: { node: string; error: unknown } | undefined;
+    /** True, with the attempt recorded, when `error` means the node was not reached (no answer of its own): the call moves on. */
+    const notReached = (node: string, error: unknown, sent: number): boolean => {
+      if (!isTransient(error) || callOutcome(error) === 'answered') return false;
+      unreached = error;
+      answers.push(unanswered(node, error, Date.now() - sent));
+      this.down.add(node);
+      return true;
+    };
     /** A hedged attempt that failed: what became of it goes with the error or the answer, as for the newest attempt. */
     const missed = (o: Outcome<Res>): void => {
-      if (o.ok) return;
-      if (isTransient(o.error) && callOutcome(o.error) !== 'answered') {
-        unreached = o.error;
-        answers.push(unanswered(o.node, o.error, Date.now() - o.sent));
-        this.down.add(o.node);
-        return;
-      }
+      if (o.ok || notReached(o.node, o.error, o.sent)) return;
       answeredError ??= { node: o.node, error: o.error };
       answers.push({ node: o.node, answer: describeError(o.error) });
     };
@@ -489,12 +491,7 @@ export class Driver {
         if (notOwner.ownerId && notOwner.ownerAddress && !tried.has(notOwner.ownerId)) redirect = { id: notOwner.ownerId, address: notOwner.ownerAddress, mapVersion: notOwner.mapVersion };
         continue;
       }
-      if (isTransient(err) && callOutcome(err) !== 'answered') {
-        unreached = err;
-        answers.push(unanswered(target.id, err, Date.now() - sent));
-        this.down.add(target.id);
-        continue;
-      }
+      if (notReached(target.id, err, sent)) continue;
       throw fromGrpcError(err, `${name} on node ${target.id}`);
     }
     const late = await runningAnswer();

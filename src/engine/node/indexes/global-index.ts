@@ -385,7 +385,7 @@ const EMPTY = Buffer.alloc(0);
  */
 export function facts(fields: readonly string[], key: Buffer, before: Entry | undefined, after: Entry, tooLong: () => void): Entry[] {
   const now = indexedValues(after.value, fields);
-  const out = removed(fields, key, before, after, now, tooLong);
+  const out = before ? removed(key, indexedValues(before.value, fields), after, now, tooLong) : [];
   for (const [field, v] of now) {
     const put = fact(field, v, key, after, true, tooLong);
     if (put) out.push(put);
@@ -395,14 +395,16 @@ export function facts(fields: readonly string[], key: Buffer, before: Entry | un
 
 /** The removals alone of facts(): each indexed value `before` had and `after` lacks. */
 export function removals(fields: readonly string[], key: Buffer, before: Entry | undefined, after: Entry, tooLong: () => void): Entry[] {
-  return before ? removed(fields, key, before, after, indexedValues(after.value, fields), tooLong) : [];
+  if (!before) return [];
+  // Most replaced versions had no indexed value (a tombstone, a new field): `after` is not parsed then.
+  const was = indexedValues(before.value, fields);
+  return was.size === 0 ? [] : removed(key, was, after, indexedValues(after.value, fields), tooLong);
 }
 
-/** `now`: the indexed values of `after`, parsed once by the caller. */
-function removed(fields: readonly string[], key: Buffer, before: Entry | undefined, after: Entry, now: Map<string, string>, tooLong: () => void): Entry[] {
+/** Removals of the values in `was` (the replaced version's) that `now` (the new one's) lacks. */
+function removed(key: Buffer, was: Map<string, string>, after: Entry, now: Map<string, string>, tooLong: () => void): Entry[] {
   const out: Entry[] = [];
-  if (!before) return out;
-  for (const [field, old] of indexedValues(before.value, fields)) {
+  for (const [field, old] of was) {
     if (now.get(field) === old) continue;
     const removal = fact(field, old, key, after, false, tooLong);
     if (removal) out.push(removal);
