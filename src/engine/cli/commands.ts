@@ -283,7 +283,8 @@ async function dataOp(p: Parsed, c: ControllerClient): Promise<Result> {
   }
   // Without --node the topology-aware driver picks a replica; reads, rows (--clustering) and a W
   // of this request's own always go through it (with --node as the node to send to): a read sent
-  // to a node that hangs is then asked of another beside it after 500 ms (the driver's hedge),
+  // to a node that hangs is then asked of another beside it after 500 ms (the hedge of a driver
+  // that has timed no Gets yet),
   // where sent straight to the node it waited out the 10 s deadline and failed.
   const via = str(p, 'node');
   if (via === undefined || p.command === 'get' || str(p, 'clustering') !== undefined || p.options.has('w')) {

@@ -67,7 +67,7 @@ describe('driver deadline shared by its attempts (real processes, 3 nodes, two S
       assert.equal(r.result?.node, live);
       assert.equal(r.result?.value.toString(), 'v');
       assert.ok(r.took < BOUND_MS, `answered in ${r.took} ms with timeoutMs ${T} (each hung node used to cost all of it)`);
-      // A Get is hedged: each hung node got 500 ms before the next was asked beside it, not half of what was left.
+      // A Get is hedged: each hung node got 500 ms (a new driver has timed no Gets) before the next was asked beside it, not half of what was left.
       // (A node the driver had sent the put to took the Get; one it never connected to was sent nothing.)
       assert.deepEqual(r.result?.passedOver.map((a) => a.node), hung, JSON.stringify(r));
       for (const a of r.result?.passedOver ?? []) assert.match(a.answer, /^(no answer|not reached: no connection) within 500 ms; asked another node beside it$/);
@@ -87,6 +87,26 @@ describe('driver deadline shared by its attempts (real processes, 3 nodes, two S
       assert.ok(r.took >= (3 * T) / 4 - 100, `answered after ${r.took} ms, sooner than two unhedged attempts take`);
       assert.deepEqual(r.result?.passedOver.map((a) => a.node), hung, JSON.stringify(r));
       assert.deepEqual(driver.hedgeBudget.counters, { extra: 0, refused: 2 });
+    } finally {
+      driver.close();
+    }
+  });
+
+  it('hedges after the 99th percentile of the Gets it has timed, not 500 ms, once 50 are in', async () => {
+    const driver = await Driver.connect(client, { watch: false });
+    try {
+      for (let i = 0; i < 50; i++) await driver.get('h', { via: live });
+      assert.equal(driver.hedgeLatency.samples, 50);
+      const waits = driver.hedgeLatency.delayMs();
+      assert.ok(waits >= 5 && waits < 500, `loopback Gets' 99th percentile, got ${waits} ms`);
+      // The controller has declared the hung nodes down by now: the driver is to try them first, as one that has not heard.
+      for (const id of hung) driver.markUp(id);
+      const r = await timed(driver.get('h', { timeoutMs: T }));
+      assert.equal(r.error, undefined, r.error?.message);
+      assert.equal(r.result?.node, live);
+      assert.deepEqual(r.result?.passedOver.map((a) => a.node), hung, JSON.stringify(r));
+      for (const a of r.result?.passedOver ?? []) assert.match(a.answer, new RegExp(`^(no answer|not reached: no connection) within ${waits} ms; asked another node beside it$`));
+      assert.deepEqual(driver.hedgeBudget.counters, { extra: 2, refused: 0 });
     } finally {
       driver.close();
     }

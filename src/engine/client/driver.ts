@@ -12,6 +12,7 @@ import { PartitionMap, preferenceList, ReadBalancer, ringWalk } from '../partiti
 import { clientArgs, unary, type UnaryMethod } from '../rpc/client';
 import { callOutcome, describeError, isTransient } from '../rpc/errors';
 import { notOwnerOf } from '../rpc/not-owner';
+import { LatencyWindow, type LatencyWindowOptions } from '../rpc/latency-window';
 import { RetryBudget, type RetryBudgetOptions } from '../rpc/retry-budget';
 import type { ControllerClient } from './controller-client';
 import { fromGrpcError, RingDbError } from './errors';
@@ -35,12 +36,13 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 /** The shortest attempt while other nodes remain: below this a node's answer cannot arrive even on loopback under load. */
 const MIN_ATTEMPT_MS = 200;
 /**
- * A Get whose coordinator has not answered after this long is also sent to the next node (a
- * hedged read; the nodes do the same with the replicas they ask, node/quorum-read.ts): a node
- * that hangs (paused, overloaded, SIGSTOPped) held the first reads after it for half their
- * deadline, 5 s. The first answer counts; the other call runs on to its own deadline, unread.
+ * A Get whose coordinator has not answered within `Driver.hedgeLatency.delayMs()` (the 99th
+ * percentile of this driver's recent Get answers, 5 to 500 ms; 500 ms until 50 are in) is also
+ * sent to the next node (a hedged read; the nodes do the same with the replicas they ask,
+ * node/quorum-read.ts): a node that hangs (paused, overloaded, SIGSTOPped) held the first reads
+ * after it for half their deadline, 5 s. The first answer counts; the other call runs on to its
+ * own deadline, unread.
  */
-export const HEDGED_READ_MS = 500;
 
 /** How an attempt ended: its answer, or the error it failed with. */
 type Outcome<Res> = { node: string; sent: number; ok: true; result: Res } | { node: string; sent: number; ok: false; error: unknown };
@@ -52,6 +54,8 @@ export interface DriverOptions {
   watch?: boolean;
   /** How many Gets may be hedged (default DEFAULT_RETRY_BUDGET: a tenth of them, plus 10 a second). */
   hedgeBudget?: Partial<RetryBudgetOptions>;
+  /** When a Get is hedged (default DEFAULT_LATENCY_WINDOW: the 99th percentile of the last 5-10 s of answers, 5 to 500 ms). */
+  hedgeLatency?: Partial<LatencyWindowOptions>;
 }
 
 export interface RouteOptions extends CallOptions {
@@ -194,6 +198,8 @@ export class Driver {
   private readonly down = new Set<string>();
   /** Hedged Gets: by default at most a tenth of this driver's Gets (plus 10 a second) go to a second node. */
   readonly hedgeBudget: RetryBudget;
+  /** Get answers' times, whose 99th percentile is how long a Get waits before it is hedged. */
+  readonly hedgeLatency: LatencyWindow;
   private readonly balancer = new ReadBalancer('round-robin');
   private events: EventStream<ClusterEvent> | undefined;
   private refreshing: Promise<void> | undefined;
@@ -212,6 +218,7 @@ export class Driver {
     this.map = PartitionMap.fromJSON(JSON.parse(info.mapJson));
     this.loadBalance = opts.loadBalanceReads ?? info.loadBalanceReads;
     this.hedgeBudget = new RetryBudget(opts.hedgeBudget);
+    this.hedgeLatency = new LatencyWindow(opts.hedgeLatency);
     this.noteNodes(addresses);
   }
 
@@ -353,9 +360,10 @@ export class Driver {
    * nodes remain to try, the last one all of it. With a fixed timeout per attempt, every hung
    * node (SIGSTOPped, paused) cost a full timeout, and a call that met two took three.
    *
-   * With `hedgeAfterMs` (reads only: a request sent twice must change nothing), an attempt still
-   * unanswered by then stays running while the next node is tried, and the first answer of any of
-   * them is the call's (see HEDGED_READ_MS). Not after a NotOwner redirect, nor past `hedgeBudget`.
+   * When `hedged` (reads only: a request sent twice must change nothing), an attempt still
+   * unanswered after `hedgeLatency.delayMs()` stays running while the next node is tried, and the
+   * first answer of any of them is the call's; each answer's time goes into `hedgeLatency`. Not
+   * after a NotOwner redirect, nor past `hedgeBudget`.
    */
   async route<Res>(
     name: string,
@@ -363,10 +371,11 @@ export class Driver {
     read: boolean,
     send: (client: pb.NodeServiceClient, node: string, timeoutMs: number) => Promise<Res>,
     opts: RouteOptions = {},
-    hedgeAfterMs?: number,
+    hedged = false,
   ): Promise<Routed<Res>> {
     if (this.closed) throw new RingDbError('cancelled', 'the driver is closed');
-    if (hedgeAfterMs !== undefined) this.hedgeBudget.request();
+    if (hedged) this.hedgeBudget.request();
+    const hedgeAfterMs = hedged ? this.hedgeLatency.delayMs() : undefined;
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const started = Date.now();
     const deadline = started + timeoutMs;
@@ -407,7 +416,7 @@ export class Driver {
       answers.push({ node: o.node, answer: describeError(o.error) });
     };
     /** A running attempt's answer, or undefined once every one of them failed (each recorded). */
-    const runningAnswer = async (): Promise<{ node: string; result: Res } | undefined> => {
+    const runningAnswer = async (): Promise<{ node: string; sent: number; result: Res } | undefined> => {
       while (running.size > 0) {
         const o = await Promise.race([...running.keys()].map((p) => p.then((outcome) => ({ p, outcome }))));
         running.delete(o.p);
@@ -416,11 +425,14 @@ export class Driver {
       }
       return undefined;
     };
-    const answered = (o: { node: string; result: Res }, mapVersion: number): Routed<Res> => ({
-      result: o.result, node: o.node, mapVersion, attempts: attempt,
-      passedOver: [...answers.map(({ node, answer }) => ({ node, answer })),
-        ...[...running.values()].filter(({ node }) => node !== o.node).map(({ node, passed }) => ({ node, answer: passed }))],
-    });
+    const answered = (o: { node: string; sent: number; result: Res }, mapVersion: number): Routed<Res> => {
+      if (hedged) this.hedgeLatency.record(Date.now() - o.sent);
+      return {
+        result: o.result, node: o.node, mapVersion, attempts: attempt,
+        passedOver: [...answers.map(({ node, answer }) => ({ node, answer })),
+          ...[...running.values()].filter(({ node }) => node !== o.node).map(({ node, passed }) => ({ node, answer: passed }))],
+      };
+    };
     /** A map refresh the deadline cut short: the error says the controller had not answered. */
     let mapCut = false;
     /**
@@ -570,7 +582,7 @@ export class Driver {
   /** Reads the newest version among R replicas (`r` overrides R for this read). */
   async get(key: KeyRef, opts: ReadOptions = {}): Promise<RoutedGet> {
     const req: pb.GetRequest = { ...keyFields(key), r: opts.r };
-    const r = await this.route('Get', placementOf(req), true, (c, _node, timeoutMs) => unary(c, c.get, req, { token: this.token, timeoutMs }), opts, HEDGED_READ_MS);
+    const r = await this.route('Get', placementOf(req), true, (c, _node, timeoutMs) => unary(c, c.get, req, { token: this.token, timeoutMs }), opts, true);
     return { ...getResultFromProto(r.result), node: r.node, replicas: r.result.replicas, mapVersion: r.mapVersion, passedOver: r.passedOver };
   }
 

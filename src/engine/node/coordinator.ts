@@ -23,6 +23,7 @@ import type { LocalWriteResult } from '../replication/replica';
 import { answeredByServer, describeError, InvalidFieldError, type ParentCall, unary, UnavailableError } from '../rpc';
 import { count, entriesText, entryText, forwardedOutcome, settleWithin, type ForwardedPart } from './batch-parts';
 import { NotOwnerError } from '../rpc/not-owner';
+import { LatencyWindow } from '../rpc/latency-window';
 import { RetryBudget } from '../rpc/retry-budget';
 import { scanAroundReserved } from './indexes/global-keys';
 import { compareVersions, type Entry } from '../storage/types';
@@ -75,8 +76,9 @@ type WriteRequest = KeyFields & { w?: number | undefined; forwarded?: boolean | 
 
 export class Coordinator {
   readonly counters = { readRepairs: 0, forwardedOps: 0, notOwnerAnswers: 0, coordinatedWrites: 0, coordinatedReads: 0 };
-  /** Speculative asks of this node's point reads, vector mode's included (quorum-read.ts). */
+  /** When and how often this node's point reads, vector mode's included, ask a replica beside a slow one (quorum-read.ts). */
   readonly readBudget = new RetryBudget();
+  readonly readLatency = new LatencyWindow();
   readonly metrics = new HotspotMetrics();
   private readonly balancer: ReadBalancer;
   private readonly substitutes: SubstituteWrites;
@@ -463,7 +465,7 @@ export class Coordinator {
     const pid = this.partitions.partitionOf(map, stored);
     const replicas = preferenceList(map, pid);
     const order = this.readOrder(map, pid, replicas);
-    const { answers, failures } = await askQuorum(order, r, (id) => (id === this.self ? this.directGet(stored) : this.remoteGet(id, stored, call)), speculativeRead(replicas, this.readBudget));
+    const { answers, failures } = await askQuorum(order, r, (id) => (id === this.self ? this.directGet(stored) : this.remoteGet(id, stored, call)), speculativeRead(replicas, this, this.self));
     if (answers.length < r) {
       throw new UnavailableError(`r: ${r} answers needed for partition ${pid} but only ${answers.length} arrived (${answers.map((a) => a.node).join(', ') || 'none'}); ${failures.join('; ') || 'too few nodes are up'}`);
     }

@@ -122,6 +122,7 @@ export class PartitionLayer {
       coordinatedReads: c.coordinatedReads,
       speculativeReads: this.coordinator.readBudget.counters.extra,
       speculationsRefused: this.coordinator.readBudget.counters.refused,
+      speculateAfterMs: this.coordinator.readLatency.delayMs(),
     };
   }
 

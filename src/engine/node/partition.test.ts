@@ -102,10 +102,15 @@ describe('partitioned nodes (real processes, 5 nodes, N=3 W=2 R=2)', function ()
     await c.call(coordinator, (x) => x.put, { key: EMPTY, value: b('v'), partitionKey: b(pk), w: 3 });
     const speculated = async () => (await stats(coordinator)).partitioning!.speculativeReads;
     const before = await speculated();
+    // Two replicas' answers a read: enough for the coordinator to time them instead of waiting 500 ms.
+    const { client: reader } = c.node(coordinator);
+    for (let i = 0; i < 30; i++) await unary(reader, reader.get, { key: EMPTY, partitionKey: b(pk) }, { token: c.token, timeoutMs: 3000 });
+    const waits = (await stats(coordinator)).partitioning!.speculateAfterMs;
+    assert.ok(waits >= 5 && waits < 500, `the replicas' answers' 99th percentile on loopback, got ${waits} ms`);
     c.node(hung).proc.kill('SIGSTOP');
     try {
       // Its Get to the hung replica fails only at its 5 s deadline; a 3 s deadline here means the
-      // read did not wait for it (it took ~0.5 s: the third replica asked after 500 ms).
+      // read did not wait for it (the third replica was asked after speculateAfterMs).
       const { client } = c.node(coordinator);
       const got = await unary(client, client.get, { key: EMPTY, partitionKey: b(pk) }, { token: c.token, timeoutMs: 3000 });
       assert.equal(got.value.toString(), 'v');

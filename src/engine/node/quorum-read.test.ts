@@ -1,8 +1,9 @@
 // askQuorum with nodes that answer, fail or hang (promises settled by hand, real timers for the
 // speculative retry): who is asked, which answers count, and that a late answer never does.
 import assert from 'node:assert/strict';
+import { LatencyWindow } from '../rpc/latency-window';
 import { RetryBudget } from '../rpc/retry-budget';
-import { askQuorum } from './quorum-read';
+import { askQuorum, speculativeRead } from './quorum-read';
 
 /** A read whose answer for each node is settled by the test; records who was asked, in order. */
 class Reads {
@@ -82,6 +83,31 @@ describe('askQuorum', () => {
     assert.deepEqual(reads.asked, ['a', 'b', 'x'], 'x stands in for a failed a');
     reads.answer('x');
     assert.deepEqual((await asking).answers, ['from b', 'from x']);
+  });
+
+  it('speculates after the time the other replicas\' recent answers took, timing theirs and not its own', async () => {
+    // A ceiling no test waits out: reaching c at all shows the delay came from the answers.
+    const state = { readBudget: new RetryBudget(), readLatency: new LatencyWindow({ minSamples: 5, ceilingMs: 60_000 }) };
+    assert.equal(speculativeRead(['self', 'b', 'c'], state, 'self').speculateAfterMs, 60_000, 'no answers yet: the ceiling');
+    for (let i = 0; i < 5; i++) {
+      const reads = new Reads();
+      const asking = askQuorum(['self', 'b'], 2, reads.read, speculativeRead(['self', 'b', 'c'], state, 'self'));
+      await tick();
+      reads.answer('self');
+      await tick(20);
+      reads.answer('b');
+      await asking;
+    }
+    assert.equal(state.readLatency.samples, 5, 'b\'s answers only');
+    const delay = speculativeRead(['self', 'b', 'c'], state, 'self').speculateAfterMs ?? 0;
+    assert.ok(delay >= 20 && delay < 1000, `about the 20 ms b took, got ${delay}`);
+    const reads = new Reads();
+    const asking = askQuorum(['b', 'c'], 1, reads.read, speculativeRead(['self', 'b', 'c'], state, 'self'));
+    await tick(delay + 200);
+    assert.deepEqual(reads.asked, ['b', 'c'], 'c asked beside the silent b');
+    reads.answer('c');
+    assert.deepEqual((await asking).answers, ['from c']);
+    assert.equal(state.readBudget.counters.extra, 1);
   });
 
   it('speculates only while the budget allows; a failed node is replaced whatever the budget says', async () => {

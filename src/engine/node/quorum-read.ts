@@ -3,17 +3,22 @@
 // long as R candidates can answer. Used by plain reads, vector-mode reads and global index lookups.
 
 import { describeError } from '../rpc';
+import type { LatencyWindow } from '../rpc/latency-window';
 import type { RetryBudget } from '../rpc/retry-budget';
 
 /**
- * How long a point read waits for a node it asked before it also asks the next candidate
- * (Cassandra's speculative retry, fixed instead of a percentile). A node that hangs (paused,
- * overloaded, stopped by SIGSTOP) is not known to be down until the heartbeat says so, and its
- * call only fails at its deadline: the first reads after it hung waited those 5 s. Healthy reads
- * on a loaded machine answer well inside this, so it rarely costs an extra read; when they do
- * not, the node's RetryBudget keeps the extra reads to a tenth of its reads.
+ * A coordinator's state across its point reads. A node asked that has not answered within
+ * `readLatency.delayMs()` (the 99th percentile of the other replicas' recent answers, 5 to 500 ms;
+ * 500 ms until 50 answers are in) gets the next candidate asked beside it: Cassandra's
+ * speculative retry. A node that hangs (paused, overloaded, stopped by SIGSTOP) is not known to be
+ * down until the heartbeat says so, and its call only fails at its deadline: the first reads after
+ * it hung waited those 5 s. `readBudget` keeps the extra reads to a tenth of the reads when every
+ * answer is slow.
  */
-export const SPECULATIVE_READ_MS = 500;
+export interface ReadSpeculation {
+  readonly readBudget: RetryBudget;
+  readonly readLatency: LatencyWindow;
+}
 
 export interface QuorumAnswers<T> {
   /** In arrival order, at most `r`. */
@@ -33,11 +38,19 @@ export interface QuorumOptions {
   speculateTo?: (node: string) => boolean;
   /** Counts this read, and a speculative ask only goes out when it fits (a failure's replacement always does). */
   budget?: RetryBudget;
+  /** Records how long each `timed` node took to answer (answers past R too: the slow ones are the tail). */
+  latency?: { window: LatencyWindow; timed: (node: string) => boolean };
 }
 
-/** A point read's options: speculate after SPECULATIVE_READ_MS, to the key's other replicas only, within `budget`. */
-export function speculativeRead(replicas: readonly string[], budget: RetryBudget): QuorumOptions {
-  return { speculateAfterMs: SPECULATIVE_READ_MS, speculateTo: (id) => replicas.includes(id), budget };
+/** A point read's options: speculate after the recent answers' 99th percentile, to the key's other replicas only, within the budget. */
+export function speculativeRead(replicas: readonly string[], state: ReadSpeculation, self: string): QuorumOptions {
+  return {
+    speculateAfterMs: state.readLatency.delayMs(),
+    speculateTo: (id) => replicas.includes(id),
+    budget: state.readBudget,
+    // Its own store answers in microseconds: timing it would hide how long the others take.
+    latency: { window: state.readLatency, timed: (id) => id !== self },
+  };
 }
 
 export function askQuorum<T>(candidates: readonly string[], r: number, read: (node: string) => Promise<T> | T, options: QuorumOptions = {}): Promise<QuorumAnswers<T>> {
@@ -66,7 +79,9 @@ export function askQuorum<T>(candidates: readonly string[], r: number, read: (no
         ask();
       };
       const speculation = options.speculateAfterMs === undefined ? undefined : setTimeout(speculate, options.speculateAfterMs);
+      const asked = performance.now();
       Promise.resolve().then(() => read(id)).then((answer) => {
+        if (options.latency?.timed(id)) options.latency.window.record(performance.now() - asked);
         // Past R, an answer is dropped: the read has its R without it.
         if (done) return;
         answers.push(answer);

@@ -96,7 +96,7 @@ export class VectorCoordinator {
     const replicas = preferenceList(map, pid);
     if (!replicas.includes(this.self) && !this.settings.enableForwarding) throw this.notOwner(map, pid, replicas);
     const order = readCandidates(map, pid, this.isUp);
-    const { answers, failures } = await askQuorum<Answer>(order, quorum, (id) => (id === this.self ? this.local(key) : this.remoteRead(id, key, call)), speculativeRead(replicas, this.layer.coordinator.readBudget));
+    const { answers, failures } = await askQuorum<Answer>(order, quorum, (id) => (id === this.self ? this.local(key) : this.remoteRead(id, key, call)), speculativeRead(replicas, this.layer.coordinator, this.self));
     if (answers.length < quorum) {
       throw new UnavailableError(`r: ${quorum} answers needed for partition ${pid} but only ${answers.length} arrived (${answers.map((a) => a.node).join(', ') || 'none'}); ${failures.join('; ') || 'too few nodes are up'}`);
     }
