@@ -12,6 +12,8 @@ export interface RingDbApi {
   readonly onDidChange: vscode.Event<ClusterChange>;
   /** Rows of a tree view as its provider renders them (children of `parent` when given). */
   treeItems(view: ViewName, parent?: vscode.TreeItem): Promise<vscode.TreeItem[]>;
+  /** A row's tooltip as a hover shows it (built then, by the provider's resolveTreeItem where it has one), as text. */
+  tooltipOf(view: ViewName, item: vscode.TreeItem): Promise<string | undefined>;
   /**
    * Fires each time a tree view's rows are rendered again (on model changes, and on its own timer
    * if it has one), with the row refreshed (it and its children), or undefined for the whole tree.

@@ -131,6 +131,12 @@ export class RingDb extends Disposable {
         const provider = providers[view] as vscode.TreeDataProvider<vscode.TreeItem>;
         return (await provider.getChildren(parent)) ?? [];
       },
+      tooltipOf: async (view: ViewName, item: vscode.TreeItem) => {
+        const provider = providers[view] as vscode.TreeDataProvider<vscode.TreeItem>;
+        const shown = (await provider.resolveTreeItem?.(item, item, new vscode.CancellationTokenSource().token)) ?? item;
+        const tip = shown.tooltip;
+        return tip instanceof vscode.MarkdownString ? tip.value : tip;
+      },
       treeRefreshes: (view: ViewName): vscode.Event<unknown> => providers[view].onDidChangeTreeData,
       revealInTree: async (_view: 'hints', item: vscode.TreeItem, options: { expand: boolean }) => {
         // reveal resolves when the window has expanded the row, but the expand event reaches the

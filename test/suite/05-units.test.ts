@@ -61,6 +61,16 @@ describe('extension units', () => {
     assert.equal(rowReason(node(reasons[0][0]), dayAfter), `killed ${month} 00:31:07`);
   });
 
+  it('shows in a running node\'s tooltip the requests it coordinated and how long its reads wait before asking another replica', () => {
+    const coordination = { reads: 120, writes: 1, readRepairs: 0, speculativeReads: 3, speculationsRefused: 2, speculateAfterMs: 19 };
+    const tip = new NodeItem({ ...node('n1', 'up'), coordination }).tooltipNow().value;
+    assert.ok(tip.includes('- coordinated: 120 reads, 1 write, 0 read repairs\n- speculative reads: 3, 2 refused by the retry budget; a read waits 19 ms on a replica before asking another'), tip);
+    // What a down node's process counted ended with it.
+    assert.ok(!new NodeItem({ ...node('n1', 'down'), coordination }).tooltipNow().value.includes('coordinated'));
+    assert.ok(!new NodeItem(node('n1', 'up')).tooltipNow().value.includes('coordinated'), 'no report yet');
+    assert.equal(sameShown({ ...node('n1', 'up'), coordination }, { ...node('n1', 'up'), coordination: { ...coordination, reads: 121 } }), false, 'a new count re-renders the row, so the tooltip is rebuilt');
+  });
+
   it('says a Hints holder that is down keeps its hints on its disk, and that restarting it lists them', async () => {
     const node = (id: string, status: 'up' | 'down'): NodeView => ({
       id, address: `127.0.0.1:${id.slice(1)}`, pid: 1, status, reason: '', startedAtUnixMs: 1, statusSinceUnixMs: 1, dataDir: 'd', logFile: 'l',

@@ -79,6 +79,13 @@ describe('a 3-node cluster driven through the commands', function () {
     });
     const missing = await run<GetSummary>(Commands.get, { key: 'no-such-key', quiet: true });
     assert.equal(missing?.found, false);
+    // n1 coordinated the Put (Get reads each node's own copy, coordinating nothing); the count reaches its row's tooltip with its next Stats report.
+    const tip = await waitFor(api, 'n1\'s tooltip to count the write it coordinated', async () => {
+      const row = (await nodeRows(api)).get('n1');
+      const t = row && await api.tooltipOf('nodes', row);
+      return t && /\n- coordinated: \d+ reads?, [1-9]\d* writes?, \d+ read repairs?\n/.test(t) ? t : undefined;
+    });
+    assert.match(tip, /\n- speculative reads: \d+(, \d+ refused by the retry budget)?; a read waits \d+ ms on a replica before asking another/, tip);
   });
 
   it('Put from a node\'s context menu writes on that node', async () => {

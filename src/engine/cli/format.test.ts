@@ -180,5 +180,18 @@ describe('CLI formatting', () => {
       node('n3', 'up', { ...stats('n3', []), hints: { held: 0, hinted: 0, delivered: 0, expired: 0, expiredFor: {} } })]));
     assert.match(expired, /\nhints \(writes held for a replica that was down, handed over when it is back\):\n {2}n1 dropped 4 undelivered \(3 for n2, 1 for n3\), older than storage\.tombstoneGraceMs \(Merkle repair brings their keys\)\n {2}n2 dropped 2 undelivered for n3, older than/);
     assert.doesNotMatch(expired, /n3 dropped/);
+    const k = (reads: number, writes: number, more: Partial<NodeStats['coordination']> = {}): NodeStats['coordination'] => ({
+      reads, writes, readRepairs: 0, forwarded: 0, notOwnerAnswers: 0, speculativeReads: 0, speculationsRefused: 0, speculateAfterMs: 500, ...more,
+    });
+    const coordinated = formatStatus(desc([
+      node('n1', 'up', { ...stats('n1', []), coordination: k(120, 40, { readRepairs: 1, speculativeReads: 3, speculationsRefused: 2, speculateAfterMs: 19 }) }),
+      node('n2', 'up', { ...stats('n2', []), coordination: k(0, 0) }),
+      node('n3', 'down', { ...stats('n3', []), coordination: k(7, 7) }),
+      node('n4', 'up', { ...stats('n4', []), coordination: k(0, 1, { forwarded: 1, notOwnerAnswers: 2 }) }),
+    ]));
+    assert.match(coordinated, new RegExp('\nrequests coordinated \\(since each node started\\):\n'
+      + ' {2}n1: 120 reads, 40 writes, 1 read repair, 3 replicas asked beside a slow one \\(2 more refused by the retry budget\\), a read waits 19 ms on a replica before asking another\n'
+      + ' {2}n4: 0 reads, 1 write, 1 forwarded, 2 answered NotOwner$'), coordinated);
+    assert.doesNotMatch(formatStatus(desc([node('n1', 'up', stats('n1', []))])), /coordinated/);
   });
 });

@@ -2,7 +2,7 @@
 // (scripts use --json).
 
 import { basename } from 'node:path';
-import type { ClusterDescription, NodeState, NodeWriteResult, SSTableInfo, Version } from '../client';
+import type { ClusterDescription, CoordinationCounters, NodeState, NodeWriteResult, SSTableInfo, Version } from '../client';
 import { utf8Text } from '../codec/bytes-text';
 
 export function formatDuration(ms: number): string {
@@ -165,5 +165,25 @@ export function formatStatus(c: ClusterDescription): string {
       lines.push(`  ${n.id} dropped ${count} undelivered${forWhom}, older than storage.tombstoneGraceMs (Merkle repair brings their keys)`);
     }
   }
+  const coordinating = c.nodes.filter((n) => answersRequests(n.state) && n.stats?.coordination && n.stats.coordination.reads + n.stats.coordination.writes > 0);
+  if (coordinating.length > 0) {
+    lines.push('requests coordinated (since each node started):');
+    for (const n of coordinating) lines.push(`  ${n.id}: ${formatCoordination(n.stats!.coordination!)}`);
+  }
   return lines.join('\n');
+}
+
+function formatCoordination(k: CoordinationCounters): string {
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const parts = [count(k.reads, 'read'), count(k.writes, 'write')];
+  if (k.readRepairs > 0) parts.push(count(k.readRepairs, 'read repair'));
+  if (k.forwarded > 0) parts.push(`${k.forwarded} forwarded`);
+  if (k.notOwnerAnswers > 0) parts.push(`${k.notOwnerAnswers} answered NotOwner`);
+  if (k.speculativeReads + k.speculationsRefused > 0) {
+    const refused = k.speculationsRefused > 0 ? ` (${k.speculationsRefused} more refused by the retry budget)` : '';
+    parts.push(`${count(k.speculativeReads, 'replica')} asked beside a slow one${refused}`);
+  }
+  // Only reads asking another node wait; a node that coordinated writes alone has timed nothing.
+  if (k.reads > 0) parts.push(`a read waits ${k.speculateAfterMs} ms on a replica before asking another`);
+  return parts.join(', ');
 }

@@ -5,7 +5,7 @@ import { getKeyOf, isSaltedStored, storedKeyText } from './key-text';
 import * as ctl from '../gen/ringdb/v1/control';
 import * as pb from '../gen/ringdb/v1/node';
 import type {
-  ClusterDescription, ClusterEvent, ClusterPhase, GetResult, NodeInfo, NodeState, NodeStats, OpCounters,
+  ClusterDescription, ClusterEvent, ClusterPhase, CoordinationCounters, GetResult, NodeInfo, NodeState, NodeStats, OpCounters,
   PeerCursor, PeerState, ReplicationLogEntry, ScanEntry, SSTableInfo, StoreCounters, StoreSnapshot, Version,
 } from './types';
 import { hintsFromProto, mapInfoFromProto, partitionEventFromProto } from './partition-convert';
@@ -94,7 +94,15 @@ export function statsFromProto(s: pb.NodeStats): NodeStats {
     logNextLsn: s.logNextLsn,
     ...(s.partitioning ? {
       hints: { held: s.partitioning.hintsHeld, hinted: s.partitioning.hintedWrites, delivered: s.partitioning.hintsDelivered, expired: s.partitioning.hintsExpired, expiredFor: { ...s.partitioning.hintsExpiredByTarget } },
+      coordination: coordinationFromProto(s.partitioning),
     } : {}),
+  };
+}
+
+function coordinationFromProto(p: pb.PartitionStats): CoordinationCounters {
+  return {
+    reads: p.coordinatedReads, writes: p.coordinatedWrites, readRepairs: p.readRepairs, forwarded: p.forwardedOps, notOwnerAnswers: p.notOwnerAnswers,
+    speculativeReads: p.speculativeReads, speculationsRefused: p.speculationsRefused, speculateAfterMs: p.speculateAfterMs,
   };
 }
 

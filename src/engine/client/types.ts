@@ -105,6 +105,24 @@ export interface NodeStats {
   logNextLsn: number;
   /** Hinted handoff on this node (undefined before its partitioning layer reports). */
   hints?: HintCounters;
+  /** The requests this node coordinated, since it started (undefined before its partitioning layer reports). */
+  coordination?: CoordinationCounters;
+}
+
+export interface CoordinationCounters {
+  reads: number;
+  writes: number;
+  /** Replicas sent a newer version because a read found them stale. */
+  readRepairs: number;
+  /** Requests sent on to a replica (enableForwarding). */
+  forwarded: number;
+  notOwnerAnswers: number;
+  /** Replicas asked beside one that had not answered within speculateAfterMs. */
+  speculativeReads: number;
+  /** Speculative asks the retry budget refused (the read waited on the slow replica). */
+  speculationsRefused: number;
+  /** How long a point read now waits on a replica before asking another: the 99th percentile of recent answers, 5..500 ms. */
+  speculateAfterMs: number;
 }
 
 export interface HintCounters {

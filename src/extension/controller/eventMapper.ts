@@ -30,7 +30,8 @@ export function storeView(s: StoreSnapshot): StoreView {
   };
 }
 
-function statsPatch(s: NodeStats): Pick<NodeView, 'clock' | 'versionVector' | 'peers' | 'store' | 'logNextLsn'> {
+function statsPatch(s: NodeStats): Pick<NodeView, 'clock' | 'versionVector' | 'peers' | 'store' | 'logNextLsn' | 'coordination'> {
+  const k = s.coordination;
   return {
     clock: s.clock,
     versionVector: { ...s.versionVector },
@@ -40,6 +41,10 @@ function statsPatch(s: NodeStats): Pick<NodeView, 'clock' | 'versionVector' | 'p
     })),
     store: storeView(s.storage),
     logNextLsn: s.logNextLsn,
+    coordination: k && {
+      reads: k.reads, writes: k.writes, readRepairs: k.readRepairs,
+      speculativeReads: k.speculativeReads, speculationsRefused: k.speculationsRefused, speculateAfterMs: k.speculateAfterMs,
+    },
   };
 }
 

@@ -67,6 +67,19 @@ export interface NodeView {
   readonly store: StoreView | undefined;
   /** Next replication-log position this node will write. */
   readonly logNextLsn: number;
+  /** The requests it coordinated since it started; undefined before its first report says. */
+  readonly coordination?: CoordinationView;
+}
+
+export interface CoordinationView {
+  readonly reads: number;
+  readonly writes: number;
+  readonly readRepairs: number;
+  /** Replicas asked beside a slow one, and those the retry budget refused. */
+  readonly speculativeReads: number;
+  readonly speculationsRefused: number;
+  /** How long a read waits on a replica before asking another (99th percentile of recent answers, 5..500 ms). */
+  readonly speculateAfterMs: number;
 }
 
 export interface PartitionView {

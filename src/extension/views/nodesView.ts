@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { Disposable } from '../common/lifecycle';
 import { formatBytes, formatVector, plural } from '../common/format';
 import type { ClusterModel } from '../model/clusterModel';
-import { answersRequests, type NodeStatus, type NodeView, type PeerStatus, type PeerView } from '../model/types';
+import { answersRequests, type CoordinationView, type NodeStatus, type NodeView, type PeerStatus, type PeerView } from '../model/types';
 import { NodeRows } from './nodeRows';
 
 const STATUS_ICON: Record<NodeStatus | PeerStatus, vscode.ThemeIcon> = {
@@ -107,12 +107,22 @@ export class NodeItem extends vscode.TreeItem {
       `- Lamport clock: ${node.clock ?? '—'}`,
       `- version vector: ${formatVector(node.versionVector)}`,
       `- data: ${formatBytes(nodeDataBytes(node))}${reportsAreHistory(node) && node.store ? ' (last report)' : ''}`,
+      ...(node.coordination && !reportsAreHistory(node) ? coordinationLines(node.coordination) : []),
       `- ${node.status} since: ${since}`,
       `- folder: \`${node.dataDir || '—'}\``,
     ].join('\n'));
     if (reportsAreHistory(node)) md.appendMarkdown(`\n\nIts peers are not listed: what ${node.id} saw of them ended with its process.`);
     return md;
   }
+}
+
+/** What the node coordinated since it started, and when its reads ask a second replica. */
+function coordinationLines(k: CoordinationView): string[] {
+  const refused = k.speculationsRefused > 0 ? `, ${k.speculationsRefused} refused by the retry budget` : '';
+  return [
+    `- coordinated: ${plural(k.reads, 'read')}, ${plural(k.writes, 'write')}, ${plural(k.readRepairs, 'read repair')}`,
+    `- speculative reads: ${k.speculativeReads}${refused}; a read waits ${k.speculateAfterMs} ms on a replica before asking another`,
+  ];
 }
 
 export class PeerItem extends vscode.TreeItem {
