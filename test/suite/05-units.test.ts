@@ -62,9 +62,11 @@ describe('extension units', () => {
   });
 
   it('shows in a running node\'s tooltip the requests it coordinated and how long its reads wait before asking another replica', () => {
-    const coordination = { reads: 120, writes: 1, readRepairs: 0, speculativeReads: 3, speculationsRefused: 2, speculateAfterMs: 19 };
+    const coordination = { reads: 120, writes: 1, readRepairs: 0, speculativeReads: 3, speculationsRefused: 2, speculateAfterMs: 19, speculativeRetry: '99p' };
     const tip = new NodeItem({ ...node('n1', 'up'), coordination }).tooltipNow().value;
     assert.ok(tip.includes('- coordinated: 120 reads, 1 write, 0 read repairs\n- speculative reads: 3, 2 refused by the retry budget; a read waits 19 ms on a replica before asking another'), tip);
+    const off = new NodeItem({ ...node('n1', 'up'), coordination: { ...coordination, speculativeRetry: 'none', speculateAfterMs: 0 } }).tooltipNow().value;
+    assert.ok(off.includes('\n- speculative reads: off (speculativeRetry "none")'), off);
     // What a down node's process counted ended with it.
     assert.ok(!new NodeItem({ ...node('n1', 'down'), coordination }).tooltipNow().value.includes('coordinated'));
     assert.ok(!new NodeItem(node('n1', 'up')).tooltipNow().value.includes('coordinated'), 'no report yet');

@@ -181,17 +181,21 @@ describe('CLI formatting', () => {
     assert.match(expired, /\nhints \(writes held for a replica that was down, handed over when it is back\):\n {2}n1 dropped 4 undelivered \(3 for n2, 1 for n3\), older than storage\.tombstoneGraceMs \(Merkle repair brings their keys\)\n {2}n2 dropped 2 undelivered for n3, older than/);
     assert.doesNotMatch(expired, /n3 dropped/);
     const k = (reads: number, writes: number, more: Partial<NodeStats['coordination']> = {}): NodeStats['coordination'] => ({
-      reads, writes, readRepairs: 0, forwarded: 0, notOwnerAnswers: 0, speculativeReads: 0, speculationsRefused: 0, speculateAfterMs: 500, ...more,
+      reads, writes, readRepairs: 0, forwarded: 0, notOwnerAnswers: 0, speculativeReads: 0, speculationsRefused: 0, speculateAfterMs: 500, speculativeRetry: '99p', ...more,
     });
     const coordinated = formatStatus(desc([
       node('n1', 'up', { ...stats('n1', []), coordination: k(120, 40, { readRepairs: 1, speculativeReads: 3, speculationsRefused: 2, speculateAfterMs: 19 }) }),
       node('n2', 'up', { ...stats('n2', []), coordination: k(0, 0) }),
       node('n3', 'down', { ...stats('n3', []), coordination: k(7, 7) }),
       node('n4', 'up', { ...stats('n4', []), coordination: k(0, 1, { forwarded: 1, notOwnerAnswers: 2 }) }),
+      node('n5', 'up', { ...stats('n5', []), coordination: k(2, 0, { speculativeRetry: 'none', speculateAfterMs: 0 }) }),
+      node('n6', 'up', { ...stats('n6', []), coordination: k(1, 0, { speculativeRetry: 'always', speculateAfterMs: 0 }) }),
     ]));
     assert.match(coordinated, new RegExp('\nrequests coordinated \\(since each node started\\):\n'
       + ' {2}n1: 120 reads, 40 writes, 1 read repair, 3 replicas asked beside a slow one \\(2 more refused by the retry budget\\), a read waits 19 ms on a replica before asking another\n'
-      + ' {2}n4: 0 reads, 1 write, 1 forwarded, 2 answered NotOwner$'), coordinated);
+      + ' {2}n4: 0 reads, 1 write, 1 forwarded, 2 answered NotOwner\\n'
+      + ' {2}n5: 2 reads, 0 writes, reads never ask a replica beside a slow one \\(speculativeRetry "none"\\)\\n'
+      + ' {2}n6: 1 read, 0 writes, a read asks one more replica at once \\(speculativeRetry "always"\\)$'), coordinated);
     assert.doesNotMatch(formatStatus(desc([node('n1', 'up', stats('n1', []))])), /coordinated/);
   });
 });

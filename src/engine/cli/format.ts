@@ -173,6 +173,13 @@ export function formatStatus(c: ClusterDescription): string {
   return lines.join('\n');
 }
 
+/** When a read asks a replica beside a slow one, by the node's speculativeRetry. */
+function speculationWait(k: Pick<CoordinationCounters, 'speculateAfterMs' | 'speculativeRetry'>): string {
+  if (k.speculativeRetry === 'none') return 'reads never ask a replica beside a slow one (speculativeRetry "none")';
+  if (k.speculativeRetry === 'always') return 'a read asks one more replica at once (speculativeRetry "always")';
+  return `a read waits ${k.speculateAfterMs} ms on a replica before asking another`;
+}
+
 function formatCoordination(k: CoordinationCounters): string {
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   const parts = [count(k.reads, 'read'), count(k.writes, 'write')];
@@ -184,6 +191,6 @@ function formatCoordination(k: CoordinationCounters): string {
     parts.push(`${count(k.speculativeReads, 'replica')} asked beside a slow one${refused}`);
   }
   // Only reads asking another node wait; a node that coordinated writes alone has timed nothing.
-  if (k.reads > 0) parts.push(`a read waits ${k.speculateAfterMs} ms on a replica before asking another`);
+  if (k.reads > 0) parts.push(speculationWait(k));
   return parts.join(', ');
 }

@@ -103,6 +103,7 @@ function coordinationFromProto(p: pb.PartitionStats): CoordinationCounters {
   return {
     reads: p.coordinatedReads, writes: p.coordinatedWrites, readRepairs: p.readRepairs, forwarded: p.forwardedOps, notOwnerAnswers: p.notOwnerAnswers,
     speculativeReads: p.speculativeReads, speculationsRefused: p.speculationsRefused, speculateAfterMs: p.speculateAfterMs,
+    speculativeRetry: p.speculativeRetry,
   };
 }
 

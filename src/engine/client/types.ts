@@ -121,8 +121,10 @@ export interface CoordinationCounters {
   speculativeReads: number;
   /** Speculative asks the retry budget refused (the read waited on the slow replica). */
   speculationsRefused: number;
-  /** How long a point read now waits on a replica before asking another: the 99th percentile of recent answers, 5..500 ms. */
+  /** How long a point read now waits on a replica before asking another (by default the 99th percentile of recent answers, 5..500 ms). */
   speculateAfterMs: number;
+  /** The node's speculativeRetry setting ("none": reads never speculate). */
+  speculativeRetry: string;
 }
 
 export interface HintCounters {

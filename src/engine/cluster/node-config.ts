@@ -56,6 +56,7 @@ export function writeNodeConfig(input: NodeConfigInput): NodeConfig {
     readQuorum: spec.readQuorum,
     enableForwarding: spec.enableForwarding,
     loadBalanceReads: spec.loadBalanceReads,
+    speculativeRetry: spec.speculativeRetry,
     consistencyMode: spec.consistencyMode,
     crdt: spec.crdt,
     cacheSize: spec.cacheSize,

@@ -44,13 +44,14 @@ describe('node config', () => {
   });
 
   it('accepts the partitioning settings, applies their defaults, and names each bad one', () => {
-    const withQuorums = { ...good, replicationFactor: 3, writeQuorum: 2, readQuorum: 1, enableForwarding: false, loadBalanceReads: true, readBalancing: 'least-recent' as const };
+    const withQuorums = { ...good, replicationFactor: 3, writeQuorum: 2, readQuorum: 1, enableForwarding: false, loadBalanceReads: true, readBalancing: 'least-recent' as const, speculativeRetry: '20ms' };
     assert.deepEqual(validateNodeConfig(withQuorums), withQuorums);
-    assert.deepEqual(quorumSettings(good), { replicationFactor: 3, writeQuorum: 2, readQuorum: 2, enableForwarding: true, loadBalanceReads: false, readBalancing: 'round-robin' });
+    assert.deepEqual(quorumSettings(good), { replicationFactor: 3, writeQuorum: 2, readQuorum: 2, enableForwarding: true, loadBalanceReads: false, readBalancing: 'round-robin', speculativeRetry: '99p' });
     assert.equal(quorumSettings({ ...good, replicationFactor: 1 }).writeQuorum, 1, 'W is capped by N');
-    const found = problems({ ...good, replicationFactor: 0, writeQuorum: 4, readQuorum: 2.5, enableForwarding: 'yes', readBalancing: 'random' });
+    const found = problems({ ...good, replicationFactor: 0, writeQuorum: 4, readQuorum: 2.5, enableForwarding: 'yes', readBalancing: 'random', speculativeRetry: '99' });
     for (const expected of [/^replicationFactor must be an integer from 1 to 64/, /^writeQuorum must be at most replicationFactor/, /^readQuorum must be an integer/,
-      /^enableForwarding must be true or false/, /^readBalancing must be 'round-robin' or 'least-recent'/]) {
+      /^enableForwarding must be true or false/, /^readBalancing must be 'round-robin' or 'least-recent'/,
+      /^speculativeRetry must be "none", "always", a wait such as "50ms" \(1 to 60000 ms\), or a percentile of recent answers such as "99p" \(50 to 99\.9\), got "99"$/]) {
       assert.ok(found.some((p) => expected.test(p)), `${expected} in ${JSON.stringify(found)}`);
     }
   });

@@ -9,6 +9,8 @@
 //                      (false: it answers FAILED_PRECONDITION with a NotOwner detail)  default true
 //   loadBalanceReads   spread reads over the replicas instead of the owner first      default false
 //   readBalancing      'round-robin' | 'least-recent' (with loadBalanceReads)         default 'round-robin'
+//   speculativeRetry   when a point read asks a replica beside a slow one:
+//                      'none', 'always', '<N>ms' or '<P>p' (speculative-retry.ts)     default '99p'
 // W and R are capped by N and by the map's N; a request may lower or raise them up to N (w, r).
 
 /** The one line a node prints on stdout once it serves: the prefix, then JSON {id, port, pid}. */
@@ -16,7 +18,7 @@ export const NODE_READY_PREFIX = 'RINGDB_NODE_READY ';
 /** The node's log in its data folder: the controller writes the node's output there. */
 export const NODE_LOG_FILE = 'node.log';
 
-import { DEFAULT_SPEC, SPEC_LIMITS } from '../spec';
+import { DEFAULT_SPEC, DEFAULT_SPECULATIVE_RETRY, parseSpeculativeRetry, SPEC_LIMITS, SPECULATIVE_RETRY_ACCEPTED } from '../spec';
 import { checkConvergenceSettings, CONVERGENCE_FIELDS, type ConvergenceSettings } from './convergence/settings';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -52,6 +54,7 @@ export interface NodeConfig {
   enableForwarding?: boolean;
   loadBalanceReads?: boolean;
   readBalancing?: 'round-robin' | 'least-recent';
+  speculativeRetry?: string;
   /** Convergence settings (convergence/settings.ts). */
   consistencyMode?: ConvergenceSettings['consistencyMode'];
   crdt?: ConvergenceSettings['crdt'];
@@ -73,7 +76,7 @@ export interface NodeConfig {
 }
 
 /** The partitioning settings with their defaults applied (see the top of this file). */
-export function quorumSettings(c: NodeConfig): Required<Pick<NodeConfig, 'replicationFactor' | 'writeQuorum' | 'readQuorum' | 'enableForwarding' | 'loadBalanceReads' | 'readBalancing'>> {
+export function quorumSettings(c: NodeConfig): Required<Pick<NodeConfig, 'replicationFactor' | 'writeQuorum' | 'readQuorum' | 'enableForwarding' | 'loadBalanceReads' | 'readBalancing' | 'speculativeRetry'>> {
   const replicationFactor = c.replicationFactor ?? 3;
   return {
     replicationFactor,
@@ -82,6 +85,7 @@ export function quorumSettings(c: NodeConfig): Required<Pick<NodeConfig, 'replic
     enableForwarding: c.enableForwarding ?? true,
     loadBalanceReads: c.loadBalanceReads ?? false,
     readBalancing: c.readBalancing ?? 'round-robin',
+    speculativeRetry: c.speculativeRetry ?? DEFAULT_SPECULATIVE_RETRY,
   };
 }
 
@@ -143,7 +147,7 @@ export function validateNodeConfig(raw: unknown): NodeConfig {
   const problems: string[] = [];
   if (!isObject(raw)) throw new ConfigError(['the config must be a JSON object']);
   const allowed = new Set(['id', 'dataDir', 'host', 'port', 'tokenFile', 'peers', 'topology', 'storage', 'heartbeatIntervalMs', 'antiEntropyIntervalMs', 'merkleIntervalMs', 'replicationBacklogOps', 'logLevel',
-    'replicationFactor', 'writeQuorum', 'readQuorum', 'enableForwarding', 'loadBalanceReads', 'readBalancing', 'newMember', 'awaitMembership', ...CONVERGENCE_FIELDS]);
+    'replicationFactor', 'writeQuorum', 'readQuorum', 'enableForwarding', 'loadBalanceReads', 'readBalancing', 'speculativeRetry', 'newMember', 'awaitMembership', ...CONVERGENCE_FIELDS]);
   for (const k of Object.keys(raw)) if (!allowed.has(k)) problems.push(`unknown field ${JSON.stringify(k)}; accepted: ${[...allowed].join(', ')}`);
   if (!isNodeId(raw.id)) problems.push(`id must match ${NODE_ID_PATTERN} (letters, digits, '_', '.', '-'; at most 64), got ${JSON.stringify(raw.id)}`);
   nonEmptyString(problems, 'dataDir', raw.dataDir);
@@ -197,6 +201,9 @@ function checkPartitioning(problems: string[], raw: Record<string, unknown>): vo
   }
   if (raw.readBalancing !== undefined && raw.readBalancing !== 'round-robin' && raw.readBalancing !== 'least-recent') {
     problems.push(`readBalancing must be 'round-robin' or 'least-recent', got ${JSON.stringify(raw.readBalancing)}`);
+  }
+  if (raw.speculativeRetry !== undefined && (typeof raw.speculativeRetry !== 'string' || !parseSpeculativeRetry(raw.speculativeRetry))) {
+    problems.push(`speculativeRetry must be ${SPECULATIVE_RETRY_ACCEPTED}, got ${JSON.stringify(raw.speculativeRetry)}`);
   }
 }
 

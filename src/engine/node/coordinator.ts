@@ -24,6 +24,7 @@ import { answeredByServer, describeError, InvalidFieldError, type ParentCall, un
 import { count, entriesText, entryText, forwardedOutcome, settleWithin, type ForwardedPart } from './batch-parts';
 import { NotOwnerError } from '../rpc/not-owner';
 import { LatencyWindow } from '../rpc/latency-window';
+import { parseSpeculativeRetry, type SpeculativeRetry } from '../spec';
 import { RetryBudget } from '../rpc/retry-budget';
 import { scanAroundReserved } from './indexes/global-keys';
 import { compareVersions, type Entry } from '../storage/types';
@@ -78,7 +79,8 @@ export class Coordinator {
   readonly counters = { readRepairs: 0, forwardedOps: 0, notOwnerAnswers: 0, coordinatedWrites: 0, coordinatedReads: 0 };
   /** When and how often this node's point reads, vector mode's included, ask a replica beside a slow one (quorum-read.ts). */
   readonly readBudget = new RetryBudget();
-  readonly readLatency = new LatencyWindow();
+  readonly readLatency: LatencyWindow;
+  private readonly speculation: SpeculativeRetry;
   readonly metrics = new HotspotMetrics();
   private readonly balancer: ReadBalancer;
   private readonly substitutes: SubstituteWrites;
@@ -94,8 +96,26 @@ export class Coordinator {
     private readonly logger: Logger,
   ) {
     this.settings = quorumSettings(node.config);
+    // Validated with the config: a setting that does not parse never reaches here.
+    this.speculation = parseSpeculativeRetry(this.settings.speculativeRetry)!;
+    this.readLatency = new LatencyWindow(this.speculation.kind === 'percentile' ? { quantile: this.speculation.quantile } : {});
     this.balancer = new ReadBalancer(this.settings.readBalancing);
     this.substitutes = new SubstituteWrites(node, hints, this.isUp);
+  }
+
+  /** The setting the waits follow (spec/speculative-retry.ts). */
+  get speculativeRetry(): string {
+    return this.settings.speculativeRetry;
+  }
+
+  /** How long a point read now waits on a replica before asking another (ReadSpeculation); undefined: never. */
+  speculateAfterMs(): number | undefined {
+    switch (this.speculation.kind) {
+      case 'none': return undefined;
+      case 'always': return 0;
+      case 'fixed': return this.speculation.ms;
+      case 'percentile': return this.readLatency.delayMs();
+    }
   }
 
   private get self(): string {

@@ -122,7 +122,8 @@ export class PartitionLayer {
       coordinatedReads: c.coordinatedReads,
       speculativeReads: this.coordinator.readBudget.counters.extra,
       speculationsRefused: this.coordinator.readBudget.counters.refused,
-      speculateAfterMs: this.coordinator.readLatency.delayMs(),
+      speculateAfterMs: this.coordinator.speculateAfterMs() ?? 0,
+      speculativeRetry: this.coordinator.speculativeRetry,
     };
   }
 

@@ -123,6 +123,42 @@ describe('partitioned nodes (real processes, 5 nodes, N=3 W=2 R=2)', function ()
     assert.equal((await direct(hung, key)).value.toString(), 'v');
   });
 
+  it('never asks a replica beside a hung one with speculativeRetry "none", and waits a fixed time with "40ms"', async () => {
+    const pk = 'speculative-key';
+    const [hung] = replicasOf(pk);
+    const coordinator = IDS.find((id) => !replicasOf(pk).includes(id))!;
+    const restartWith = async (speculativeRetry: string) => {
+      const n = c.node(coordinator);
+      n.config = { ...n.config, speculativeRetry };
+      await c.kill(coordinator);
+      await c.restart(coordinator);
+      await waitFor(`${coordinator} sees every replica up`, async () => {
+        const peers = (await stats(coordinator)).peers;
+        return replicasOf(pk).every((id) => peers.find((p) => p.id === id)?.state === PeerState.PEER_STATE_UP);
+      });
+    };
+    try {
+      await restartWith('none');
+      const off = (await stats(coordinator)).partitioning!;
+      assert.deepEqual([off.speculativeRetry, off.speculateAfterMs], ['none', 0]);
+      c.node(hung).proc.kill('SIGSTOP');
+      try {
+        // The hung replica's Get fails only at its 5 s deadline: with no speculation the read waits for it past this 3 s one.
+        const { client } = c.node(coordinator);
+        await assert.rejects(unary(client, client.get, { key: EMPTY, partitionKey: b(pk) }, { token: c.token, timeoutMs: 3000 }),
+          (err: ServiceError) => err.code === status.DEADLINE_EXCEEDED);
+        assert.deepEqual([(await stats(coordinator)).partitioning!.speculativeReads, (await stats(coordinator)).partitioning!.speculationsRefused], [0, 0]);
+      } finally {
+        c.node(hung).proc.kill('SIGCONT');
+      }
+      await restartWith('40ms');
+      const fixed = (await stats(coordinator)).partitioning!;
+      assert.deepEqual([fixed.speculativeRetry, fixed.speculateAfterMs], ['40ms', 40]);
+    } finally {
+      await restartWith('99p');
+    }
+  });
+
   it('forwards to a replica when forwarding is on, and answers NotOwner with the owner and map version when it is off', async () => {
     const pk = 'owned-elsewhere';
     const outsider = IDS.find((id) => !replicasOf(pk).includes(id))!;

@@ -87,7 +87,8 @@ describe('askQuorum', () => {
 
   it('speculates after the time the other replicas\' recent answers took, timing theirs and not its own', async () => {
     // A ceiling no test waits out: reaching c at all shows the delay came from the answers.
-    const state = { readBudget: new RetryBudget(), readLatency: new LatencyWindow({ minSamples: 5, ceilingMs: 60_000 }) };
+    const readLatency = new LatencyWindow({ minSamples: 5, ceilingMs: 60_000 });
+    const state = { readBudget: new RetryBudget(), readLatency, speculateAfterMs: () => readLatency.delayMs() };
     assert.equal(speculativeRead(['self', 'b', 'c'], state, 'self').speculateAfterMs, 60_000, 'no answers yet: the ceiling');
     for (let i = 0; i < 5; i++) {
       const reads = new Reads();

@@ -8,9 +8,9 @@ import type { RetryBudget } from '../rpc/retry-budget';
 
 /**
  * A coordinator's state across its point reads. A node asked that has not answered within
- * `readLatency.delayMs()` (the 99th percentile of the other replicas' recent answers, 5 to 500 ms;
- * 500 ms until 50 answers are in) gets the next candidate asked beside it: Cassandra's
- * speculative retry. A node that hangs (paused, overloaded, stopped by SIGSTOP) is not known to be
+ * `speculateAfterMs()` gets the next candidate asked beside it: Cassandra's speculative retry, set
+ * by `speculativeRetry` (spec/speculative-retry.ts; by default the 99th percentile of the other
+ * replicas' recent answers in `readLatency`, 5 to 500 ms, 500 ms until 50 answers are in). A node that hangs (paused, overloaded, stopped by SIGSTOP) is not known to be
  * down until the heartbeat says so, and its call only fails at its deadline: the first reads after
  * it hung waited those 5 s. `readBudget` keeps the extra reads to a tenth of the reads when every
  * answer is slow.
@@ -18,6 +18,8 @@ import type { RetryBudget } from '../rpc/retry-budget';
 export interface ReadSpeculation {
   readonly readBudget: RetryBudget;
   readonly readLatency: LatencyWindow;
+  /** The wait now; undefined when reads never speculate (speculativeRetry "none"). */
+  speculateAfterMs(): number | undefined;
 }
 
 export interface QuorumAnswers<T> {
@@ -42,10 +44,10 @@ export interface QuorumOptions {
   latency?: { window: LatencyWindow; timed: (node: string) => boolean };
 }
 
-/** A point read's options: speculate after the recent answers' 99th percentile, to the key's other replicas only, within the budget. */
+/** A point read's options: speculate after state's wait, to the key's other replicas only, within the budget. */
 export function speculativeRead(replicas: readonly string[], state: ReadSpeculation, self: string): QuorumOptions {
   return {
-    speculateAfterMs: state.readLatency.delayMs(),
+    speculateAfterMs: state.speculateAfterMs(),
     speculateTo: (id) => replicas.includes(id),
     budget: state.readBudget,
     // Its own store answers in microseconds: timing it would hide how long the others take.

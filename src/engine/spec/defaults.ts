@@ -24,6 +24,7 @@ const DEFAULTS: ClusterSpec = {
   keyRanges: null,
   enableForwarding: true,
   loadBalanceReads: false,
+  speculativeRetry: '99p',
   consistencyMode: 'lww',
   crdt: {},
   indexFields: [],
@@ -68,6 +69,9 @@ ${schemaLine}  // Number of node processes (1 to 32), named n1, n2, ...
   // virtual node (partitionsPerNode of them per node) comes next on the ring; or "range": keyRanges.
   "partitionStrategy": ${JSON.stringify(d.partitionStrategy)}, "partitionsPerNode": ${d.partitionsPerNode}, "numPartitions": ${d.numPartitions}, "keyRanges": null,
   "enableForwarding": ${d.enableForwarding}, "loadBalanceReads": ${d.loadBalanceReads},
+  // When a read asks another replica beside one that has not answered: "99p" after the 99th
+  // percentile of recent answers, "50ms" after a fixed wait, "always" at once, "none" never.
+  "speculativeRetry": ${JSON.stringify(d.speculativeRetry)},
   // "lww" (last write wins), "vector" (version vectors) or "crdt"; crdt maps keys to CRDT types.
   "consistencyMode": ${JSON.stringify(d.consistencyMode)}, "crdt": {},
   // JSON value fields to index: indexFields on every node (a query asks them all), globalIndexFields

@@ -4,3 +4,4 @@ export { ClusterSpecError, checkClusterSpec, validateClusterSpec, type SpecCheck
 export { parseClusterSpec, loadClusterSpecFile } from './parse';
 export { locateSpecIssues, type LocatedSpecIssue } from './locate';
 export { checkTopology, expandTopology } from './topology';
+export { DEFAULT_SPECULATIVE_RETRY, parseSpeculativeRetry, SPECULATIVE_RETRY_ACCEPTED, type SpeculativeRetry } from './speculative-retry';

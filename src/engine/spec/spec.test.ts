@@ -5,7 +5,7 @@ import Ajv from 'ajv';
 import fc from 'fast-check';
 import {
   ClusterSpecError, DEFAULT_SPEC, checkClusterSpec, defaultClusterSpec, defaultClusterSpecText, expandTopology,
-  parseClusterSpec, validateClusterSpec,
+  parseClusterSpec, parseSpeculativeRetry, validateClusterSpec,
 } from './index';
 
 const schema: object = JSON.parse(readFileSync(join(__dirname, '../../../schemas/cluster.schema.json'), 'utf8'));
@@ -105,6 +105,13 @@ describe('cluster spec', () => {
     assert.deepEqual(issuesOf(utf8), []);
   });
 
+  it('says what speculativeRetry accepts, and passes what it stands for to the nodes', () => {
+    assert.deepEqual(issuesOf({ speculativeRetry: '5 ms' }), ['speculativeRetry: must be "none", "always", a wait such as "50ms" (1 to 60000 ms), or a percentile of recent answers such as "99p" (50 to 99.9), got "5 ms"']);
+    assert.deepEqual(['none', 'always', '250ms', '95p', '99.9p'].map(parseSpeculativeRetry),
+      [{ kind: 'none' }, { kind: 'always' }, { kind: 'fixed', ms: 250 }, { kind: 'percentile', quantile: 0.95 }, { kind: 'percentile', quantile: 0.999 }]);
+    assert.equal(defaultClusterSpec().speculativeRetry, '99p');
+  });
+
   it('reports JSON syntax errors with line and column', () => {
     assert.throws(() => parseClusterSpec('{\n  "nodes": 3,\n  "dataDir" ".x"\n}'), (e: unknown) =>
       e instanceof ClusterSpecError && /line 3, column \d+: ColonExpected/.test(e.message));
@@ -130,6 +137,8 @@ describe('cluster spec', () => {
       { consistencyMode: 'crdt', crdt: { likes: 'gcounter', tags: 'orset' } }, { router: { port: 0 } }, { indexFields: ['color'] },
       { consistencyMode: 'vector', indexFields: [], crdt: {} }, { consistencyMode: 'crdt', indexFields: ['color'], globalIndexFields: ['size'] },
       { indexFields: ['color'], globalIndexFields: ['color', 'size'] },
+      { speculativeRetry: 'none' }, { speculativeRetry: 'always' }, { speculativeRetry: '1ms' }, { speculativeRetry: '60000ms' },
+      { speculativeRetry: '50p' }, { speculativeRetry: '99.9p' },
     ];
     const invalidForBoth: unknown[] = [
       { nodes: 0 }, { nodes: 33 }, { nodes: 1.5 }, { nodez: 3 }, { storage: { sync: 'sometimes' } }, { storage: { fsync: true } },
@@ -139,6 +148,8 @@ describe('cluster spec', () => {
       { antiEntropyIntervalMs: 3_600_001 }, { enableForwarding: 'yes' }, { keyRanges: [{ start: '' }] }, [], 'nodes: 3', null,
       { consistencyMode: 'vector', indexFields: ['color'] }, { consistencyMode: 'vector', globalIndexFields: ['name'] },
       { consistencyMode: 'lww', crdt: { x: 'gcounter' } }, { crdt: { x: 'gcounter' } }, { consistencyMode: 'vector', crdt: { x: 'orset' } },
+      { speculativeRetry: '0ms' }, { speculativeRetry: '60001ms' }, { speculativeRetry: '050ms' }, { speculativeRetry: '49.9p' },
+      { speculativeRetry: '100p' }, { speculativeRetry: '99.99p' }, { speculativeRetry: 'NONE' }, { speculativeRetry: 99 },
     ];
     // Rules that relate fields to each other, which a JSON schema cannot express: only the validator rejects these.
     const crossField: unknown[] = [

@@ -47,6 +47,8 @@ export interface ClusterSpec {
   keyRanges: KeyRangeSpec[] | null;
   enableForwarding: boolean;
   loadBalanceReads: boolean;
+  /** When a point read asks a replica beside a slow one: "none", "always", "<N>ms" or "<P>p" (node/speculative-retry.ts). */
+  speculativeRetry: string;
   consistencyMode: ConsistencyMode;
   crdt: Record<string, CrdtType>;
   indexFields: string[];

@@ -9,6 +9,7 @@ import {
 } from './types';
 import { DEFAULT_SPEC } from './defaults';
 import { checkTopology, expandTopology } from './topology';
+import { parseSpeculativeRetry, SPECULATIVE_RETRY_ACCEPTED } from './speculative-retry';
 
 export interface SpecIssue {
   /** Dotted path of the field, e.g. "storage.sync" or "keyRanges[1].end"; "" for the whole spec. */
@@ -29,7 +30,7 @@ export type SpecCheck = { ok: true; spec: ClusterSpec } | { ok: false; issues: S
 const TOP_FIELDS = [
   '$schema', 'nodes', 'dataDir', 'host', 'storage', 'topology', 'replicationFactor', 'writeQuorum',
   'readQuorum', 'partitionStrategy', 'partitionsPerNode', 'numPartitions', 'keyRanges',
-  'enableForwarding', 'loadBalanceReads', 'consistencyMode', 'crdt', 'indexFields',
+  'enableForwarding', 'loadBalanceReads', 'speculativeRetry', 'consistencyMode', 'crdt', 'indexFields',
   'globalIndexFields', 'cacheSize', 'antiEntropyIntervalMs', 'merkleIntervalMs', 'heartbeatIntervalMs', 'replicationBacklogOps', 'logLevel', 'router',
 ];
 const HOST_PATTERN = /^[A-Za-z0-9.:-]{1,253}$/;
@@ -290,6 +291,7 @@ export function checkClusterSpec(obj: unknown): SpecCheck {
     keyRanges: readKeyRanges(r, o.keyRanges),
     enableForwarding: r.bool('enableForwarding', o.enableForwarding, d.enableForwarding),
     loadBalanceReads: r.bool('loadBalanceReads', o.loadBalanceReads, d.loadBalanceReads),
+    speculativeRetry: r.string('speculativeRetry', o.speculativeRetry, d.speculativeRetry, SPECULATIVE_RETRY_ACCEPTED, (s) => parseSpeculativeRetry(s) !== undefined),
     consistencyMode: r.oneOf('consistencyMode', o.consistencyMode, d.consistencyMode, CONSISTENCY_MODES),
     crdt: readCrdt(r, o.crdt),
     indexFields: r.names('indexFields', o.indexFields),

@@ -44,6 +44,7 @@ function statsPatch(s: NodeStats): Pick<NodeView, 'clock' | 'versionVector' | 'p
     coordination: k && {
       reads: k.reads, writes: k.writes, readRepairs: k.readRepairs,
       speculativeReads: k.speculativeReads, speculationsRefused: k.speculationsRefused, speculateAfterMs: k.speculateAfterMs,
+      speculativeRetry: k.speculativeRetry,
     },
   };
 }

@@ -78,8 +78,10 @@ export interface CoordinationView {
   /** Replicas asked beside a slow one, and those the retry budget refused. */
   readonly speculativeReads: number;
   readonly speculationsRefused: number;
-  /** How long a read waits on a replica before asking another (99th percentile of recent answers, 5..500 ms). */
+  /** How long a read waits on a replica before asking another (by default the 99th percentile of recent answers, 5..500 ms). */
   readonly speculateAfterMs: number;
+  /** The node's speculativeRetry setting: "none", "always", "<N>ms" or "<P>p". */
+  readonly speculativeRetry: string;
 }
 
 export interface PartitionView {

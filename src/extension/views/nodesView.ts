@@ -119,9 +119,12 @@ export class NodeItem extends vscode.TreeItem {
 /** What the node coordinated since it started, and when its reads ask a second replica. */
 function coordinationLines(k: CoordinationView): string[] {
   const refused = k.speculationsRefused > 0 ? `, ${k.speculationsRefused} refused by the retry budget` : '';
+  const when = k.speculativeRetry === 'none' ? 'off (speculativeRetry "none")'
+    : k.speculativeRetry === 'always' ? `${k.speculativeReads}${refused}; a read asks one more replica at once (speculativeRetry "always")`
+      : `${k.speculativeReads}${refused}; a read waits ${k.speculateAfterMs} ms on a replica before asking another`;
   return [
     `- coordinated: ${plural(k.reads, 'read')}, ${plural(k.writes, 'write')}, ${plural(k.readRepairs, 'read repair')}`,
-    `- speculative reads: ${k.speculativeReads}${refused}; a read waits ${k.speculateAfterMs} ms on a replica before asking another`,
+    `- speculative reads: ${when}`,
   ];
 }
 
