@@ -70,7 +70,8 @@ describe('extension units', () => {
     // What a down node's process counted ended with it.
     assert.ok(!new NodeItem({ ...node('n1', 'down'), coordination }).tooltipNow().value.includes('coordinated'));
     assert.ok(!new NodeItem(node('n1', 'up')).tooltipNow().value.includes('coordinated'), 'no report yet');
-    assert.equal(sameShown({ ...node('n1', 'up'), coordination }, { ...node('n1', 'up'), coordination: { ...coordination, reads: 121 } }), false, 'a new count re-renders the row, so the tooltip is rebuilt');
+    // Only the tooltip shows them, built from the model when hovered: a new count alone renders nothing.
+    assert.equal(sameShown({ ...node('n1', 'up'), coordination }, { ...node('n1', 'up'), coordination: { ...coordination, reads: 121 } }), true);
   });
 
   it('says a Hints holder that is down keeps its hints on its disk, and that restarting it lists them', async () => {

@@ -111,6 +111,21 @@ describe('askQuorum', () => {
     assert.equal(state.readBudget.counters.extra, 1);
   });
 
+  it('asks one replica more than R at once with a wait of 0 (speculativeRetry "always"), and no more; times only the answers', async () => {
+    const state = { readBudget: new RetryBudget(), readLatency: new LatencyWindow(), speculateAfterMs: () => 0 };
+    const reads = new Reads();
+    const asking = askQuorum(['a', 'b', 'c', 'd'], 1, reads.read, speculativeRead(['a', 'b', 'c', 'd'], state, 'self'));
+    await tick(30);
+    assert.deepEqual(reads.asked, ['a', 'b'], 'one more at once, none after it');
+    reads.fail('b');
+    await tick();
+    assert.deepEqual(reads.asked, ['a', 'b', 'c'], 'a failed one is still replaced');
+    reads.answer('c');
+    assert.deepEqual((await asking).answers, ['from c']);
+    assert.equal(state.readLatency.samples, 1, 'c\'s answer: b failed and a has not answered');
+    assert.equal(state.readBudget.counters.extra, 1);
+  });
+
   it('speculates only while the budget allows; a failed node is replaced whatever the budget says', async () => {
     // One extra ask a window, whatever the reads.
     const budget = new RetryBudget({ percent: 0, minPerSecond: 1, windowSeconds: 1, now: () => 0 });

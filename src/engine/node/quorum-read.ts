@@ -10,15 +10,16 @@ import type { RetryBudget } from '../rpc/retry-budget';
  * A coordinator's state across its point reads. A node asked that has not answered within
  * `speculateAfterMs()` gets the next candidate asked beside it: Cassandra's speculative retry, set
  * by `speculativeRetry` (spec/speculative-retry.ts; by default the 99th percentile of the other
- * replicas' recent answers in `readLatency`, 5 to 500 ms, 500 ms until 50 answers are in). A node that hangs (paused, overloaded, stopped by SIGSTOP) is not known to be
- * down until the heartbeat says so, and its call only fails at its deadline: the first reads after
- * it hung waited those 5 s. `readBudget` keeps the extra reads to a tenth of the reads when every
- * answer is slow.
+ * replicas' recent answers in `readLatency`, 5 to 500 ms, 500 ms until 50 answers are in). A
+ * node that hangs (paused, overloaded, stopped by SIGSTOP) is not known to be down until the
+ * heartbeat says so, and its call only fails at its deadline: the first reads after it hung
+ * waited those 5 s. `readBudget` keeps the extra reads to a tenth of the reads when every answer
+ * is slow.
  */
 export interface ReadSpeculation {
   readonly readBudget: RetryBudget;
   readonly readLatency: LatencyWindow;
-  /** The wait now; undefined when reads never speculate (speculativeRetry "none"). */
+  /** The wait now: 0 asks one more replica at once ("always"), undefined never speculates ("none"). */
   speculateAfterMs(): number | undefined;
 }
 
@@ -32,6 +33,8 @@ export interface QuorumAnswers<T> {
 export interface QuorumOptions {
   /** Ask the next candidate too when a node asked has not answered after this many ms (once per node asked). */
   speculateAfterMs?: number;
+  /** Ask one candidate more than R at once (speculativeRetry "always"), as the budget allows; no timers. */
+  oneMoreAtOnce?: boolean;
   /**
    * The candidates a speculative ask may go to (the key's replicas): a node that only stands in
    * for them holds no copy, and its "not found" would count toward R while a replica that holds
@@ -44,10 +47,12 @@ export interface QuorumOptions {
   latency?: { window: LatencyWindow; timed: (node: string) => boolean };
 }
 
-/** A point read's options: speculate after state's wait, to the key's other replicas only, within the budget. */
+/** A point read's options: speculate after state's wait (0: one more at once), to the key's other replicas only, within the budget. */
 export function speculativeRead(replicas: readonly string[], state: ReadSpeculation, self: string): QuorumOptions {
+  const after = state.speculateAfterMs();
   return {
-    speculateAfterMs: state.speculateAfterMs(),
+    // A 0 ms timer per ask would have every speculative ask speculate in turn: all the candidates at once.
+    ...(after === 0 ? { oneMoreAtOnce: true } : { speculateAfterMs: after }),
     speculateTo: (id) => replicas.includes(id),
     budget: state.readBudget,
     // Its own store answers in microseconds: timing it would hide how long the others take.
@@ -100,6 +105,7 @@ export function askQuorum<T>(candidates: readonly string[], r: number, read: (no
       });
     };
     for (let i = 0; i < r; i++) ask();
+    if (options.oneMoreAtOnce && next < candidates.length && (options.speculateTo?.(candidates[next]) ?? true) && (options.budget?.tryExtra() ?? true)) ask();
     settle();
   });
 }

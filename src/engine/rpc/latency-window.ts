@@ -80,7 +80,8 @@ export class LatencyWindow {
     const live = this.live();
     const n = live.reduce((sum, h) => sum + h.count, 0);
     if (n < this.opts.minSamples) return undefined;
-    const rank = Math.ceil(this.opts.quantile * n);
+    // Less a hair: 0.56 x 100 is 56.00000000000001 in floating point, which would rank one answer too high.
+    const rank = Math.max(1, Math.ceil(this.opts.quantile * n - 1e-9));
     let seen = 0;
     for (let i = 0; i < BUCKETS; i++) {
       for (const h of live) seen += h.counts[i];

@@ -2,6 +2,7 @@
 // flows write to `.ringdb/cluster.json`.
 
 import type { ClusterSpec } from './types';
+import { DEFAULT_SPECULATIVE_RETRY } from './speculative-retry';
 
 const DEFAULTS: ClusterSpec = {
   nodes: 3,
@@ -24,7 +25,7 @@ const DEFAULTS: ClusterSpec = {
   keyRanges: null,
   enableForwarding: true,
   loadBalanceReads: false,
-  speculativeRetry: '99p',
+  speculativeRetry: DEFAULT_SPECULATIVE_RETRY,
   consistencyMode: 'lww',
   crdt: {},
   indexFields: [],

@@ -1,7 +1,8 @@
 // The `speculativeRetry` setting, as Cassandra's table option of that name: when a point read
 // asks another replica beside one that has not answered. "99p" (the default) waits the 99th
-// percentile of recent answers; "50ms" a fixed wait; "always" asks one more replica at once;
-// "none" never asks beside a slow one (a failed replica is still replaced).
+// percentile of recent answers; "50ms" a fixed wait; "always" asks one replica more than R at
+// once (within the read budget); "none" never asks beside a slow one (a failed replica is still
+// replaced).
 
 export type SpeculativeRetry =
   | { kind: 'none' }

@@ -47,7 +47,7 @@ export interface ClusterSpec {
   keyRanges: KeyRangeSpec[] | null;
   enableForwarding: boolean;
   loadBalanceReads: boolean;
-  /** When a point read asks a replica beside a slow one: "none", "always", "<N>ms" or "<P>p" (node/speculative-retry.ts). */
+  /** When a point read asks a replica beside a slow one: "none", "always", "<N>ms" or "<P>p" (spec/speculative-retry.ts). */
   speculativeRetry: string;
   consistencyMode: ConsistencyMode;
   crdt: Record<string, CrdtType>;

@@ -134,7 +134,10 @@ export function sameShown(a: NodeView, b: NodeView): boolean {
 }
 
 function shownPart(n: NodeView): unknown {
-  return { ...n, peers: n.peers.map((p) => ({ ...p, lastHeardUnixMs: 0 })) };
+  // Coordination counts are in the tooltip only, built when hovered from the model as it is then:
+  // each poll that moved them (or the wait, which drifts as answers age out of its window) would
+  // otherwise render the row, and every view that follows node changes, for nothing on screen.
+  return { ...n, peers: n.peers.map((p) => ({ ...p, lastHeardUnixMs: 0 })), coordination: undefined };
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {
