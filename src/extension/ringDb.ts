@@ -133,9 +133,13 @@ export class RingDb extends Disposable {
       },
       tooltipOf: async (view: ViewName, item: vscode.TreeItem) => {
         const provider = providers[view] as vscode.TreeDataProvider<vscode.TreeItem>;
-        const shown = (await provider.resolveTreeItem?.(item, item, new vscode.CancellationTokenSource().token)) ?? item;
-        const tip = shown.tooltip;
-        return tip instanceof vscode.MarkdownString ? tip.value : tip;
+        const cancel = new vscode.CancellationTokenSource();
+        try {
+          const tip = ((await provider.resolveTreeItem?.(item, item, cancel.token)) ?? item).tooltip;
+          return tip instanceof vscode.MarkdownString ? tip.value : tip;
+        } finally {
+          cancel.dispose();
+        }
       },
       treeRefreshes: (view: ViewName): vscode.Event<unknown> => providers[view].onDidChangeTreeData,
       revealInTree: async (_view: 'hints', item: vscode.TreeItem, options: { expand: boolean }) => {

@@ -31,10 +31,12 @@ export interface QuorumAnswers<T> {
 }
 
 export interface QuorumOptions {
-  /** Ask the next candidate too when a node asked has not answered after this many ms (once per node asked). */
+  /**
+   * Ask the next candidate too when a node asked has not answered after this many ms (once per
+   * node asked). 0 asks one candidate more than R at once instead (speculativeRetry "always"): a
+   * 0 ms timer per ask would have each speculative ask speculate in turn, every candidate at once.
+   */
   speculateAfterMs?: number;
-  /** Ask one candidate more than R at once (speculativeRetry "always"), as the budget allows; no timers. */
-  oneMoreAtOnce?: boolean;
   /**
    * The candidates a speculative ask may go to (the key's replicas): a node that only stands in
    * for them holds no copy, and its "not found" would count toward R while a replica that holds
@@ -47,12 +49,10 @@ export interface QuorumOptions {
   latency?: { window: LatencyWindow; timed: (node: string) => boolean };
 }
 
-/** A point read's options: speculate after state's wait (0: one more at once), to the key's other replicas only, within the budget. */
+/** A point read's options: speculate after state's wait, to the key's other replicas only, within the budget. */
 export function speculativeRead(replicas: readonly string[], state: ReadSpeculation, self: string): QuorumOptions {
-  const after = state.speculateAfterMs();
   return {
-    // A 0 ms timer per ask would have every speculative ask speculate in turn: all the candidates at once.
-    ...(after === 0 ? { oneMoreAtOnce: true } : { speculateAfterMs: after }),
+    speculateAfterMs: state.speculateAfterMs(),
     speculateTo: (id) => replicas.includes(id),
     budget: state.readBudget,
     // Its own store answers in microseconds: timing it would hide how long the others take.
@@ -67,7 +67,10 @@ export function askQuorum<T>(candidates: readonly string[], r: number, read: (no
   let pending = 0;
   let done = false;
   options.budget?.request();
+  const afterMs = options.speculateAfterMs;
   return new Promise((resolve) => {
+    /** Whether one more candidate may be asked beside those asked, counted against the budget when it may. */
+    const mayAskMore = (): boolean => !done && next < candidates.length && (options.speculateTo?.(candidates[next]) ?? true) && (options.budget?.tryExtra() ?? true);
     const settle = (): void => {
       if (done || (answers.length < r && (pending > 0 || next < candidates.length))) return;
       done = true;
@@ -80,12 +83,11 @@ export function askQuorum<T>(candidates: readonly string[], r: number, read: (no
       // One more node per node asked: its own speculation or, failing before that, its failure.
       let replaced = false;
       const speculate = (): void => {
-        if (replaced || done || next >= candidates.length || !(options.speculateTo?.(candidates[next]) ?? true)) return;
-        if (!(options.budget?.tryExtra() ?? true)) return;
+        if (replaced || !mayAskMore()) return;
         replaced = true;
         ask();
       };
-      const speculation = options.speculateAfterMs === undefined ? undefined : setTimeout(speculate, options.speculateAfterMs);
+      const speculation = afterMs === undefined || afterMs === 0 ? undefined : setTimeout(speculate, afterMs);
       const asked = performance.now();
       Promise.resolve().then(() => read(id)).then((answer) => {
         if (options.latency?.timed(id)) options.latency.window.record(performance.now() - asked);
@@ -105,7 +107,7 @@ export function askQuorum<T>(candidates: readonly string[], r: number, read: (no
       });
     };
     for (let i = 0; i < r; i++) ask();
-    if (options.oneMoreAtOnce && next < candidates.length && (options.speculateTo?.(candidates[next]) ?? true) && (options.budget?.tryExtra() ?? true)) ask();
+    if (afterMs === 0 && mayAskMore()) ask();
     settle();
   });
 }

@@ -22,7 +22,7 @@ export function parseSpeculativeRetry(text: string): SpeculativeRetry | undefine
   const fixed = FIXED.exec(text);
   if (fixed) {
     const ms = Number(fixed[1]);
-    return ms >= 1 && ms <= 60_000 ? { kind: 'fixed', ms } : undefined;
+    return ms <= 60_000 ? { kind: 'fixed', ms } : undefined;
   }
   const pct = PERCENTILE.exec(text);
   if (pct) {
