@@ -19,11 +19,14 @@ async function bench(script: string, args: string[]): Promise<Record<string, unk
 }
 
 interface Counters { localPuts: number; replicatedApplied: number; opsSent: number }
-interface Workload { errors: number; opsPerSec: number; replicationLag?: { samples: number; notReplicated: number }; nodeCounters: Counters }
+interface Workload {
+  errors: number; opsPerSec: number; batchSize: number | null; replicationLag?: { samples: number; notReplicated: number }; nodeCounters: Counters;
+  cpu: { machineCores: number; coresUsed: Record<string, number>; otherCoresUsed: number }; cpuMicrosPerOp: { serverSide: number };
+}
 interface Ratio { value: number | null; met: boolean | null }
 interface ClientTargets {
   replicatedPutsPerSec: number; singleNodePutsPerSec: number; replicatedVsSingle: Ratio; replicationLagP99Ms: Ratio;
-  independentPutsPerSec: number; freeReplicationVsSingle: number; replicatedVsFreeReplication: number;
+  independentPutsPerSec: number; freeReplicationVsSingle: number; replicatedVsFreeReplication: number; ceilingVsSingle: number;
 }
 
 describe('benchmark scripts (smallest runs)', function () {
@@ -59,6 +62,10 @@ describe('benchmark scripts (smallest runs)', function () {
       const third = t.independentPutsPerSec / 3;
       assert.ok(Math.abs(t.freeReplicationVsSingle - third / t.singleNodePutsPerSec) < 0.01, `${client}: ${t.freeReplicationVsSingle}`);
       assert.ok(Math.abs(t.replicatedVsFreeReplication - t.replicatedPutsPerSec / third) < 0.01, `${client}: ${t.replicatedVsFreeReplication}`);
+      const workload = (id: string): Workload => scenarios.find((s) => s.id === id)?.workloads.find((w) => (w.batchSize !== null) === (client === 'batched')) as Workload;
+      const { cpu } = workload('ringdb-3-replicated-none');
+      const ceiling = ((cpu.machineCores - cpu.coresUsed.client - cpu.otherCoresUsed) * 1e6) / (3 * workload('ringdb-1-single-none').cpuMicrosPerOp.serverSide);
+      assert.ok(Math.abs(t.ceilingVsSingle - ceiling / t.singleNodePutsPerSec) < 0.01, `${client}: ceiling ${t.ceilingVsSingle} against ${ceiling / t.singleNodePutsPerSec}`);
     }
   });
 

@@ -58,6 +58,25 @@ export interface ClientTargets {
   freeReplicationVsSingle: number | null;
   /** Replicated puts/s over that third: 1.0 means replication itself costs nothing measurable. */
   replicatedVsFreeReplication: number | null;
+  /**
+   * The ratio's ceiling on this machine: replicated/single if each of the three copies cost
+   * exactly the single node's server CPU per put, and the nodes had every core that the client
+   * and other work left in the replicated run. Not a target; a 0.5x target above or near it asks
+   * for replication and three processes sharing two cores to cost nothing.
+   */
+  ceilingVsSingle: number | null;
+}
+
+/**
+ * Puts/s that the cores left to the servers in `replicated`'s run would give at three times
+ * `single`'s server CPU per put; null when a figure is missing.
+ */
+function ceilingPutsPerSec(replicated: WorkloadResult, single: WorkloadResult | undefined): number | null {
+  const { machineCores, coresUsed, otherCoresUsed } = replicated.cpu;
+  const client = coresUsed.client;
+  const perPutMicros = single?.cpuMicrosPerOp.serverSide;
+  if (client === null || otherCoresUsed === null || perPutMicros === null || perPutMicros === undefined || perPutMicros <= 0) return null;
+  return ((machineCores - client - otherCoresUsed) * 1e6) / (3 * perPutMicros);
 }
 
 /** Per sync policy and client kind (batched, unary): the three targets and their inputs. */
@@ -89,6 +108,7 @@ export function evaluateTargets(results: ScenarioResult[]): Record<string, Recor
         independentPutsPerSec: free?.opsPerSec ?? null,
         freeReplicationVsSingle: shown(ratio(third, s?.opsPerSec)),
         replicatedVsFreeReplication: shown(ratio(r.opsPerSecReplicated, third)),
+        ceilingVsSingle: shown(ratio(ceilingPutsPerSec(r, s), s?.opsPerSec)),
       };
     }
     out[`sync=${sync}`] = perClient;
