@@ -18,7 +18,7 @@ describe('ringdb repair', function () {
     assert.equal((await ringdb(ws.dir, 'put', 'k', 'v')).code, 0);
 
     const all = await ringdb(ws.dir, 'repair', '--json');
-    assert.equal(all.code, 0, all.stderr);
+    assert.equal(all.code, 0, `${all.stderr}${all.stdout}`);
     const { reports } = JSON.parse(all.stdout) as { reports: RepairReport[] };
     assert.deepEqual(reports.map((r) => r.nodeId).sort(), ['n1', 'n2']);
     for (const r of reports) {
@@ -76,7 +76,8 @@ describe('ringdb repair', function () {
       process.kill(pid, 'SIGCONT');
       stopped = false;
       const r = await repair;
-      assert.equal(r.code, 0, r.stderr);
+      // With --json a round's failure is in the report on stdout, not on stderr.
+      assert.equal(r.code, 0, `${r.stderr}${r.stdout}`);
       assert.deepEqual((JSON.parse(r.stdout) as { reports: RepairReport[] }).reports.map((x) => x.nodeId).sort(), ['n1', 'n2']);
     } finally {
       if (stopped) process.kill(pid, 'SIGCONT');
