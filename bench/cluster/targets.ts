@@ -74,8 +74,8 @@ export interface ClientTargets {
 function ceilingPutsPerSec(replicated: WorkloadResult, single: WorkloadResult | undefined): number | null {
   const { machineCores, coresUsed, otherCoresUsed } = replicated.cpu;
   const client = coresUsed.client;
-  const perPutMicros = single?.cpuMicrosPerOp.serverSide;
-  if (client === null || otherCoresUsed === null || perPutMicros === null || perPutMicros === undefined || perPutMicros <= 0) return null;
+  const perPutMicros = single?.cpuMicrosPerOp.serverSide ?? null;
+  if (client === null || otherCoresUsed === null || perPutMicros === null || perPutMicros <= 0) return null;
   return ((machineCores - client - otherCoresUsed) * 1e6) / (3 * perPutMicros);
 }
 

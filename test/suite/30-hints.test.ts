@@ -9,7 +9,7 @@ import type { RingDbApi } from '../../src/extension/api';
 import type { GetSummary } from '../../src/extension/commands/dataCommands';
 import { Commands, Views } from '../../src/extension/common/commandIds';
 import { engineClient } from '../../src/extension/engineClient';
-import { HINT_KEYS_SHOWN } from '../../src/extension/views/hintsView';
+import { HINT_KEYS_SHOWN, hintHolderStates } from '../../src/extension/views/hintsView';
 import { label, recordUi, ringDb, waitFor } from './helpers';
 
 const run = <T>(id: string, arg?: unknown): Thenable<T> => vscode.commands.executeCommand<T>(id, arg);
@@ -24,24 +24,17 @@ async function hintRows(api: RingDbApi): Promise<string[]> {
   return rows;
 }
 
-/** Each hint holder's state, as the view compares them: a holder turning suspect or down, or back, renders it. */
-function holderStates(api: RingDbApi): string {
-  const s = api.snapshot();
-  const holders = [...new Set(s.hints.filter((h) => h.count > 0).map((h) => h.holder))].sort();
-  return holders.map((id) => `${id}:${s.nodes.find((n) => n.id === id)?.status ?? 'none'}`).join(',');
-}
-
 /**
  * Renders of the Hints view over `ms` that no change of the model caused (its hints, a reset, a
- * holder's state): those of its own timer. `seen` says what happened meanwhile, for a failure's
- * message. A holder that flaps (suspect and back before the view asks for its rows) renders once
- * for two changes, so the count can go below 0.
+ * holder's state, by the view's own hintHolderStates): those of its own timer. `seen` says what
+ * happened meanwhile, for a failure's message. A holder that flaps (suspect and back before the
+ * view asks for its rows) renders once for two changes, so the count can go below 0.
  */
 async function ownRenders(api: RingDbApi, ms: number): Promise<{ count: number; seen: string }> {
   let count = 0;
   const seen: string[] = [];
   const t0 = Date.now();
-  let holders = holderStates(api);
+  let holders = hintHolderStates(api.snapshot());
   const subs = [
     api.treeRefreshes('hints')(() => {
       count++;
@@ -51,7 +44,7 @@ async function ownRenders(api: RingDbApi, ms: number): Promise<{ count: number; 
       seen.push(`${Date.now() - t0} ms ${c.kind}`);
       if (c.kind === 'reset' || c.kind === 'hints') count--;
       if (c.kind !== 'nodes') return;
-      const now = holderStates(api);
+      const now = hintHolderStates(api.snapshot());
       if (now !== holders) {
         count--;
         seen.push(`holders ${now}`);

@@ -111,6 +111,12 @@ export function noHintsMessage(s: ClusterSnapshot): string {
   return `No hints held. ${who}: a write to a key ${one ? 'it replicates' : 'they replicate'} is hinted to a healthy node outside that key's replicas, once the coordinator's heartbeats see ${one ? 'it' : 'them'} down; none has been so far.${quorum}`;
 }
 
+/** Each hint holder's status, in one string: the view renders again when it differs from the one last shown. */
+export function hintHolderStates(s: ClusterSnapshot): string {
+  const holders = [...new Set(s.hints.filter((h) => h.count > 0).map((h) => h.holder))].sort();
+  return holders.map((id) => `${id}:${s.nodes.find((n) => n.id === id)?.status ?? 'none'}`).join(',');
+}
+
 export class HintsProvider extends Disposable implements vscode.TreeDataProvider<HintsElement> {
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
@@ -126,19 +132,13 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
     this._register(model.onDidChange((c) => {
       if (c.kind === 'reset') this.listed.clear();
       // A holder going down (or back) sends no hints event, and its row and keys read differently then.
-      const holdersMoved = c.kind === 'nodes' && this.holderStates() !== this.shownHolderStates;
+      const holdersMoved = c.kind === 'nodes' && hintHolderStates(this.model.snapshot) !== this.shownHolderStates;
       if (c.kind === 'reset' || c.kind === 'hints' || holdersMoved) this._onDidChangeTreeData.fire();
     }));
   }
 
   /** Each holder's status as of the last render of the holders. */
   private shownHolderStates = '';
-
-  private holderStates(): string {
-    const s = this.model.snapshot;
-    const holders = [...new Set(s.hints.filter((h) => h.count > 0).map((h) => h.holder))].sort();
-    return holders.map((id) => `${id}:${s.nodes.find((n) => n.id === id)?.status ?? 'none'}`).join(',');
-  }
 
   /** Whether a row shows an age, which goes stale as time passes. */
   get showsAges(): boolean {
@@ -172,7 +172,7 @@ export class HintsProvider extends Disposable implements vscode.TreeDataProvider
   async getChildren(element?: HintsElement): Promise<HintsElement[]> {
     const hints = this.model.snapshot.hints.filter((h) => h.count > 0);
     if (!element) {
-      this.shownHolderStates = this.holderStates();
+      this.shownHolderStates = hintHolderStates(this.model.snapshot);
       const holders = [...new Set(hints.map((h) => h.holder))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
       return holders.map((h) => new HintHolderItem(h, hints.filter((x) => x.holder === h), this.model.node(h)?.status));
     }
